@@ -1,0 +1,4 @@
+DROP TABLE audit_events;
+DROP FUNCTION audit_events_immutable();
+DROP TABLE refresh_tokens;
+DROP TABLE users;

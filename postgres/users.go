@@ -1,0 +1,106 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+var _ hg.UserStore = (*DB)(nil)
+
+const userColumns = `id, email, full_name, password_hash, role, status, failed_logins, locked_until, created_at, updated_at`
+
+func scanUser(row pgx.CollectableRow) (*hg.User, error) {
+	var u hg.User
+	err := row.Scan(&u.ID, &u.Email, &u.FullName, &u.PasswordHash, &u.Role, &u.Status,
+		&u.FailedLogins, &u.LockedUntil, &u.CreatedAt, &u.UpdatedAt)
+	return &u, err
+}
+
+func (db *DB) queryUser(ctx context.Context, sql string, args ...any) (*hg.User, error) {
+	rows, _ := db.Pool.Query(ctx, sql, args...)
+	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	return u, translate(err, "user")
+}
+
+// CreateUser inserts u, filling its ID and timestamps.
+func (db *DB) CreateUser(ctx context.Context, u *hg.User) error {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	if u.Status == "" {
+		u.Status = hg.UserActive
+	}
+	err = db.Pool.QueryRow(ctx, `INSERT INTO users (id, email, full_name, password_hash, role, status)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at, updated_at`,
+		id, u.Email, u.FullName, u.PasswordHash, u.Role, u.Status).Scan(&u.CreatedAt, &u.UpdatedAt)
+	if err != nil {
+		return translate(err, "an account with this email")
+	}
+	u.ID = id
+	return nil
+}
+
+// UserByID returns the user with id.
+func (db *DB) UserByID(ctx context.Context, id uuid.UUID) (*hg.User, error) {
+	return db.queryUser(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
+}
+
+// UsersByIDs returns the users among ids that exist.
+func (db *DB) UsersByIDs(ctx context.Context, ids []uuid.UUID) ([]*hg.User, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id = ANY($1)`, ids)
+	us, err := pgx.CollectRows(rows, scanUser)
+	return us, translate(err, "users")
+}
+
+// UserByEmail returns the user with email, in any letter case.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*hg.User, error) {
+	return db.queryUser(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email)
+}
+
+// ListUsers returns a page of users, newest first, and how many match.
+func (db *DB) ListUsers(ctx context.Context, f hg.UserFilter, p hg.Page) ([]*hg.User, int, error) {
+	var afterTime *time.Time
+	var afterID *uuid.UUID
+	if p.After != nil {
+		afterTime, afterID = &p.After.Time, &p.After.ID
+	}
+	rows, _ := db.Pool.Query(ctx, `SELECT `+userColumns+` FROM users
+		WHERE ($1::text IS NULL OR role = $1)
+		  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+		ORDER BY created_at DESC, id DESC LIMIT $4`, f.Role, afterTime, afterID, p.First)
+	us, err := pgx.CollectRows(rows, scanUser)
+	if err != nil {
+		return nil, 0, translate(err, "users")
+	}
+	var total int
+	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1)`, f.Role).Scan(&total)
+	return us, total, translate(err, "users")
+}
+
+// SetUserRole changes the role of a user.
+func (db *DB) SetUserRole(ctx context.Context, id uuid.UUID, role hg.Role) (*hg.User, error) {
+	return db.queryUser(ctx, `UPDATE users SET role = $2, updated_at = now() WHERE id = $1 RETURNING `+userColumns, id, role)
+}
+
+// RecordLoginFailure counts a wrong password and locks the account at the
+// threshold, in one statement so concurrent attempts cannot lose a count.
+func (db *DB) RecordLoginFailure(ctx context.Context, id uuid.UUID, threshold int, lockUntil time.Time) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `UPDATE users SET failed_logins = failed_logins + 1,
+		locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
+		WHERE id = $1 RETURNING failed_logins`, id, threshold, lockUntil).Scan(&n)
+	return n, translate(err, "user")
+}
+
+// ResetLoginFailures clears the failure counter and lock.
+func (db *DB) ResetLoginFailures(ctx context.Context, id uuid.UUID) error {
+	_, err := db.Pool.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL
+		WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)`, id)
+	return translate(err, "user")
+}

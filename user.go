@@ -1,0 +1,149 @@
+package healthgraph
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Role is what a user is allowed to do, decided by the auth policy.
+type Role string
+
+// The roles of HealthGraph.
+const (
+	RoleAdmin        Role = "ADMIN"
+	RolePractitioner Role = "PRACTITIONER"
+	RoleReception    Role = "RECEPTION"
+	RoleBilling      Role = "BILLING"
+	RolePatient      Role = "PATIENT"
+	RoleAnalyst      Role = "ANALYST"
+)
+
+// Roles lists every role, in a stable order.
+var Roles = []Role{RoleAdmin, RolePractitioner, RoleReception, RoleBilling, RolePatient, RoleAnalyst}
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	for _, known := range Roles {
+		if r == known {
+			return true
+		}
+	}
+	return false
+}
+
+// UserStatus tells whether an account may log in.
+type UserStatus string
+
+// Account states.
+const (
+	UserActive   UserStatus = "ACTIVE"
+	UserDisabled UserStatus = "DISABLED"
+)
+
+// User is an account that can log in.
+type User struct {
+	ID           uuid.UUID
+	Email        string
+	FullName     string
+	PasswordHash string
+	Role         Role
+	Status       UserStatus
+	// FailedLogins counts consecutive wrong passwords; LockedUntil is set
+	// once they pass the lockout threshold.
+	FailedLogins int
+	LockedUntil  *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// UserFilter narrows a list of users. Nil fields do not filter.
+type UserFilter struct {
+	Role *Role
+}
+
+// Page asks for one page of a keyset-paginated list: up to First items after
+// the item whose sort key is encoded in After.
+type Page struct {
+	First int
+	After *Cursor
+}
+
+// Cursor is a decoded keyset position: the sort time and id of the last item
+// of the previous page.
+type Cursor struct {
+	Time time.Time
+	ID   uuid.UUID
+}
+
+// UserStore keeps accounts.
+type UserStore interface {
+	// CreateUser inserts u, filling ID and timestamps. CONFLICT when the email
+	// is taken in any letter case.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByID returns NOT_FOUND when there is no such user.
+	UserByID(ctx context.Context, id uuid.UUID) (*User, error)
+	// UsersByIDs returns the users that exist among ids, in no set order.
+	UsersByIDs(ctx context.Context, ids []uuid.UUID) ([]*User, error)
+	// UserByEmail matches case-insensitively; NOT_FOUND when absent.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// ListUsers returns one page, newest first, and the total count.
+	ListUsers(ctx context.Context, f UserFilter, p Page) ([]*User, int, error)
+	// SetUserRole changes a role; NOT_FOUND when there is no such user.
+	SetUserRole(ctx context.Context, id uuid.UUID, role Role) (*User, error)
+	// RecordLoginFailure increments the failure counter and locks the
+	// account until lockUntil once the counter reaches threshold. It returns
+	// the new counter.
+	RecordLoginFailure(ctx context.Context, id uuid.UUID, threshold int, lockUntil time.Time) (int, error)
+	// ResetLoginFailures clears the counter and any lock after a good login.
+	ResetLoginFailures(ctx context.Context, id uuid.UUID) error
+}
+
+// RefreshToken is a stored, hashed refresh token. Tokens rotated from one
+// login share a FamilyID so a reused token can revoke them all.
+type RefreshToken struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	FamilyID  uuid.UUID
+	Hash      []byte
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+	CreatedAt time.Time
+}
+
+// RefreshTokenStore keeps refresh tokens.
+type RefreshTokenStore interface {
+	// CreateRefreshToken inserts t, filling ID and CreatedAt.
+	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
+	// UseRefreshToken atomically marks the token with this hash as used and
+	// returns it as it was before. A token already used or revoked is
+	// returned unchanged so the caller can detect reuse. NOT_FOUND when no
+	// token has the hash.
+	UseRefreshToken(ctx context.Context, hash []byte) (*RefreshToken, error)
+	// RevokeRefreshFamily revokes every token of a family.
+	RevokeRefreshFamily(ctx context.Context, familyID uuid.UUID) error
+}
+
+// AuditEvent records who did what to which entity. The store never updates
+// or deletes one.
+type AuditEvent struct {
+	ID         uuid.UUID
+	ActorID    *uuid.UUID
+	ActorRole  Role
+	Action     string
+	EntityType string
+	EntityID   *uuid.UUID
+	PatientID  *uuid.UUID
+	IP         string
+	TraceID    string
+	Detail     string
+	CreatedAt  time.Time
+}
+
+// AuditStore appends audit events.
+type AuditStore interface {
+	// Audit appends e, filling ID and CreatedAt.
+	Audit(ctx context.Context, e *AuditEvent) error
+}
