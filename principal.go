@@ -1,0 +1,46 @@
+package healthgraph
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	UserID uuid.UUID
+	Role   Role
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context that carries p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller, or nil for an anonymous request.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// PatientScope says which patients a caller may see. The auth policy decides
+// it from the caller's role; the store applies it inside the SQL of every
+// list query and loader, so a nested field cannot reach past it.
+type PatientScope struct {
+	// All grants every patient (ADMIN, RECEPTION, BILLING for demographics).
+	All bool
+	// SelfUserID limits to the patient record linked to this user (PATIENT).
+	SelfUserID *uuid.UUID
+	// CareUserID limits to patients with an appointment with the
+	// practitioner linked to this user, or an unexpired break-glass grant
+	// of this user (PRACTITIONER).
+	CareUserID *uuid.UUID
+}
+
+// Nobody reports whether the scope admits no patient at all (ANALYST,
+// anonymous).
+func (s PatientScope) Nobody() bool {
+	return !s.All && s.SelfUserID == nil && s.CareUserID == nil
+}
