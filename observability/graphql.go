@@ -1,0 +1,164 @@
+package observability
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Outcomes of a GraphQL operation as recorded in healthgraph_graphql_operations_total.
+const (
+	OutcomeOK          = "ok"
+	OutcomeClientError = "client_error"
+	OutcomeServerError = "server_error"
+)
+
+// serverErrorCodes are the extensions.code values that mean the service, not
+// the caller, failed; they are what the availability SLO counts against. An
+// error without a code is a bug in error presentation and counts too.
+var serverErrorCodes = map[string]bool{"INTERNAL": true, "UNAVAILABLE": true, "UNSPECIFIED": true}
+
+// GraphQL returns the gqlgen extension that traces and measures operations;
+// add it with srv.Use(m.GraphQL()) after the other extensions. Per response it
+// starts an operation span named "<query|mutation|subscription> <Name>"
+// (just the type for anonymous operations), counts the operation by bounded
+// name, type and outcome, observes its latency and counts errors by
+// extensions.code. Per non-trivial field (IsMethod or IsResolver) it starts a
+// resolver span and observes resolver latency by "Type.field". It never
+// records variables, arguments or results.
+func (m *Metrics) GraphQL() graphql.HandlerExtension { return graphqlExtension{m} }
+
+type graphqlExtension struct{ m *Metrics }
+
+var (
+	_ graphql.HandlerExtension    = graphqlExtension{}
+	_ graphql.ResponseInterceptor = graphqlExtension{}
+	_ graphql.FieldInterceptor    = graphqlExtension{}
+)
+
+// ExtensionName names the extension in gqlgen's stats.
+func (graphqlExtension) ExtensionName() string { return "HealthGraphObservability" }
+
+// Validate accepts every schema.
+func (graphqlExtension) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptResponse wraps each response (one per query or mutation, one per
+// event for subscriptions) in an operation span and records RED metrics.
+func (e graphqlExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	m := e.m
+	opType, opName, start := "unknown", "", time.Now()
+	if graphql.HasOperationContext(ctx) {
+		oc := graphql.GetOperationContext(ctx)
+		if oc.Operation != nil {
+			opType = string(oc.Operation.Operation)
+			opName = oc.Operation.Name
+			// A query's latency includes reading, parsing and validating the
+			// request; a subscription event's is just that event.
+			if oc.Operation.Operation != ast.Subscription && !oc.Stats.OperationStart.IsZero() {
+				start = oc.Stats.OperationStart
+			}
+		} else if !oc.Stats.OperationStart.IsZero() {
+			start = oc.Stats.OperationStart
+		}
+	}
+	label := m.operations.value(opName)
+	spanName := opType
+	if opName != "" {
+		spanName = opType + " " + opName
+	}
+	ctx, span := m.tracer().Start(ctx, spanName,
+		trace.WithTimestamp(start),
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(
+			attribute.String("graphql.operation.type", opType),
+			attribute.String("graphql.operation.name", opName),
+		))
+	resp := next(ctx)
+	if resp == nil {
+		// End of a subscription stream: nothing was answered.
+		span.End()
+		return resp
+	}
+	outcome := OutcomeOK
+	for _, err := range resp.Errors {
+		code := m.errorCodes.value(errorCode(err))
+		m.gqlErrors.WithLabelValues(label, code).Inc()
+		switch {
+		case serverErrorCodes[code] || code == Other:
+			outcome = OutcomeServerError
+		case outcome == OutcomeOK:
+			outcome = OutcomeClientError
+		}
+	}
+	m.gqlOperations.WithLabelValues(label, opType, outcome).Inc()
+	observe(ctx, m.gqlDuration.WithLabelValues(label, opType), time.Since(start).Seconds())
+	if len(resp.Errors) > 0 {
+		span.SetAttributes(attribute.Int("graphql.errors.count", len(resp.Errors)))
+		if outcome == OutcomeServerError {
+			// The message may quote user input; the status carries only codes.
+			span.SetStatus(codes.Error, "server error")
+			span.SetAttributes(attribute.String("error.type", firstServerCode(resp.Errors)))
+		}
+	}
+	span.End()
+	return resp
+}
+
+// InterceptField starts a span and observes latency for fields that run
+// code (resolver methods and struct methods); plain struct fields are skipped
+// because they cost nothing and would drown the trace.
+func (e graphqlExtension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !(fc.IsMethod || fc.IsResolver) {
+		return next(ctx)
+	}
+	m := e.m
+	field := fc.Object + "." + fc.Field.Name
+	ctx, span := m.tracer().Start(ctx, field, trace.WithAttributes(
+		attribute.String("graphql.field.name", fc.Field.Name),
+		attribute.String("graphql.field.type", fc.Object),
+		attribute.String("graphql.field.path", fc.Path().String()),
+	))
+	start := time.Now()
+	res, err := next(ctx)
+	observe(ctx, m.gqlResolver.WithLabelValues(m.fields.value(field)), time.Since(start).Seconds())
+	if err != nil {
+		// Only the error's Go type goes on the span: messages of domain
+		// errors may quote what the user sent.
+		span.SetStatus(codes.Error, "resolver error")
+		span.SetAttributes(attribute.String("error.type", errorType(err)))
+	}
+	span.End()
+	return res, err
+}
+
+// errorCode extracts extensions.code, or UNSPECIFIED.
+func errorCode(err *gqlerror.Error) string {
+	if err == nil || err.Extensions == nil {
+		return "UNSPECIFIED"
+	}
+	if c, ok := err.Extensions["code"].(string); ok && c != "" {
+		return c
+	}
+	return "UNSPECIFIED"
+}
+
+func firstServerCode(errs gqlerror.List) string {
+	for _, err := range errs {
+		if c := errorCode(err); serverErrorCodes[c] {
+			return c
+		}
+	}
+	return Other
+}
+
+// errorType names an error by its Go type, which says what failed without
+// repeating what the user sent.
+func errorType(err error) string { return fmt.Sprintf("%T", err) }
