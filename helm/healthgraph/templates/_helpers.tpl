@@ -1,0 +1,162 @@
+{{/*
+Chart name, truncated to 63 characters (the DNS-1123 label limit).
+*/}}
+{{- define "healthgraph.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name: release-chart, unless the release name already
+contains the chart name. Truncated to 63 characters.
+*/}}
+{{- define "healthgraph.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "healthgraph.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels. They change with the chart and app version, so they are never
+used in selectors.
+*/}}
+{{- define "healthgraph.labels" -}}
+helm.sh/chart: {{ include "healthgraph.chart" . }}
+{{ include "healthgraph.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: healthgraph
+{{- end }}
+
+{{/*
+Selector labels: immutable once a release exists (a Deployment's selector cannot
+change), so they hold nothing that varies between upgrades.
+*/}}
+{{- define "healthgraph.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "healthgraph.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Selector labels of the API pods (Deployment, Service, PDB, spread, monitoring).
+The component keeps the migration and test pods out of the Service.
+*/}}
+{{- define "healthgraph.apiSelectorLabels" -}}
+{{ include "healthgraph.selectorLabels" . }}
+app.kubernetes.io/component: api
+{{- end }}
+
+{{/*
+Name of the ServiceAccount the API pods use.
+*/}}
+{{- define "healthgraph.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "healthgraph.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Image reference: repository@digest when a digest is set, else repository:tag
+(tag defaulting to the chart's appVersion).
+*/}}
+{{- define "healthgraph.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the Secret holding HG_DATABASE_URL and the JWT key: the user's
+existingSecret, or the one this chart makes.
+*/}}
+{{- define "healthgraph.secretName" -}}
+{{- if .Values.existingSecret }}
+{{- .Values.existingSecret }}
+{{- else }}
+{{- include "healthgraph.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Key names inside that Secret.
+*/}}
+{{- define "healthgraph.secretKey.databaseUrl" -}}
+{{- if .Values.existingSecret }}{{ .Values.existingSecretKeys.databaseUrl }}{{ else }}HG_DATABASE_URL{{ end }}
+{{- end }}
+
+{{- define "healthgraph.secretKey.jwtKey" -}}
+{{- if .Values.existingSecret }}{{ .Values.existingSecretKeys.jwtKey }}{{ else }}HG_JWT_KEY{{ end }}
+{{- end }}
+
+{{/*
+Key of the Redis URL in the Secret, or empty when the Redis URL is plain config.
+*/}}
+{{- define "healthgraph.secretKey.redisUrl" -}}
+{{- if .Values.existingSecret }}{{ .Values.existingSecretKeys.redisUrl }}{{ else if .Values.secrets.redisUrl }}HG_REDIS_URL{{ end }}
+{{- end }}
+
+{{/*
+Refuse values that would render a broken release, with a message that says
+what to set. Included by every template that depends on them.
+*/}}
+{{- define "healthgraph.validateValues" -}}
+{{- if not .Values.existingSecret }}
+{{- if not (and .Values.secrets.databaseUrl .Values.secrets.jwtKey) }}
+{{- fail "healthgraph: the database secret is missing: set existingSecret to a Secret holding HG_DATABASE_URL and HG_JWT_KEY, or set both secrets.databaseUrl and secrets.jwtKey" }}
+{{- end }}
+{{- end }}
+{{- $drain := add .Values.preStopSleepSeconds .Values.config.shutdownTimeoutSeconds }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int $drain) }}
+{{- fail (printf "healthgraph: terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + config.shutdownTimeoutSeconds (%d), or pods are killed mid-drain" (int .Values.terminationGracePeriodSeconds) (int $drain)) }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail "healthgraph: autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Shared pod pieces for the API, the migration Job and the test pod.
+*/}}
+{{- define "healthgraph.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext }}
+{{- end }}
+
+{{- define "healthgraph.containerSecurityContext" -}}
+{{- toYaml .Values.securityContext }}
+{{- end }}
+
+{{/*
+Resources block from a {requests, limits} value, leaving out empty entries
+(an empty CPU limit means "no limit").
+*/}}
+{{- define "healthgraph.resources" -}}
+{{- range $kind := list "requests" "limits" }}
+{{- $set := dict }}
+{{- range $k, $v := (get $.resources $kind | default dict) }}
+{{- if $v }}{{ $_ := set $set $k $v }}{{ end }}
+{{- end }}
+{{- if $set }}
+{{ $kind }}:
+{{- toYaml $set | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- end }}
