@@ -44,3 +44,22 @@ type PatientScope struct {
 func (s PatientScope) Nobody() bool {
 	return !s.All && s.SelfUserID == nil && s.CareUserID == nil
 }
+
+// RequestMeta describes where a request came from, for the audit trail.
+type RequestMeta struct {
+	IP      string
+	TraceID string
+}
+
+type requestMetaKey struct{}
+
+// WithRequestMeta returns a context that carries m.
+func WithRequestMeta(ctx context.Context, m RequestMeta) context.Context {
+	return context.WithValue(ctx, requestMetaKey{}, m)
+}
+
+// RequestMetaFrom returns the request's origin, empty outside a request.
+func RequestMetaFrom(ctx context.Context) RequestMeta {
+	m, _ := ctx.Value(requestMetaKey{}).(RequestMeta)
+	return m
+}

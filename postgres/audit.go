@@ -10,8 +10,16 @@ import (
 
 var _ hg.AuditStore = (*DB)(nil)
 
-// Audit appends an audit event.
+// Audit appends an audit event. The request's IP and trace id fill the
+// event when the caller left them blank.
 func (db *DB) Audit(ctx context.Context, e *hg.AuditEvent) error {
+	meta := hg.RequestMetaFrom(ctx)
+	if e.IP == "" {
+		e.IP = meta.IP
+	}
+	if e.TraceID == "" {
+		e.TraceID = meta.TraceID
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return err

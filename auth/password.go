@@ -1,0 +1,71 @@
+// Package auth owns authentication and authorization: password hashing,
+// access and refresh tokens, the account flows, and the one role policy
+// every resolver asks.
+package auth
+
+import (
+	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+// Password policy. bcrypt reads at most 72 bytes, so longer passwords would
+// silently share a hash; they are refused instead.
+const (
+	MinPasswordLength = 10
+	MaxPasswordBytes  = 72
+)
+
+// BcryptCost is the work factor of new hashes.
+var BcryptCost = 11
+
+// common holds passwords that pass the length rule but are guessed first.
+var common = map[string]bool{
+	"password123": true, "password1234": true, "1234567890": true, "qwertyuiop": true,
+	"123456789a": true, "iloveyou12": true, "welcome123": true, "admin12345": true,
+	"p@ssw0rd123": true, "qwerty1234": true, "abcdefghij": true, "letmein1234": true,
+}
+
+// ValidatePassword enforces the password policy: 10 to 72 bytes, at least
+// one letter and one digit, not a well-known password and not the email.
+func ValidatePassword(password, email string) error {
+	switch {
+	case utf8.RuneCountInString(password) < MinPasswordLength:
+		return hg.Invalid("password", "password must be at least %d characters", MinPasswordLength)
+	case len(password) > MaxPasswordBytes:
+		return hg.Invalid("password", "password must be at most %d bytes", MaxPasswordBytes)
+	case !strings.ContainsFunc(password, unicode.IsLetter) || !strings.ContainsFunc(password, unicode.IsDigit):
+		return hg.Invalid("password", "password must contain letters and digits")
+	case common[strings.ToLower(password)]:
+		return hg.Invalid("password", "password is too common")
+	case email != "" && strings.EqualFold(password, email):
+		return hg.Invalid("password", "password must not be the email address")
+	}
+	return nil
+}
+
+// HashPassword returns a bcrypt hash of password.
+func HashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+	return string(h), err
+}
+
+// dummyHash is compared against when the account does not exist, so an
+// unknown email costs the same time as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not-a-real-password-0"), BcryptCost)
+
+// CheckPassword reports whether password matches hash. An empty hash (no
+// such account) still spends the time of a comparison.
+func CheckPassword(hash, password string) bool {
+	if hash == "" {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return false
+	}
+	err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
+	return err == nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)
+}

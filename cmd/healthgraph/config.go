@@ -1,0 +1,215 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthgraph/healthgraph/auth"
+)
+
+// Config is every setting of the service, read once from HG_* variables.
+// The README's configuration table documents each one.
+type Config struct {
+	Env                string
+	HTTPAddr           string
+	DatabaseURL        string
+	DBMaxConns         int32
+	RedisURL           string
+	JWTKey             []byte
+	JWTKeyGenerated    bool
+	AccessTokenTTL     time.Duration
+	RefreshTokenTTL    time.Duration
+	AutoMigrate        bool
+	CORSOrigins        []string
+	HSTS               bool
+	ShutdownTimeout    time.Duration
+	ReadTimeout        time.Duration
+	WriteTimeout       time.Duration
+	IdleTimeout        time.Duration
+	MaxBodyBytes       int64
+	QueryDepthLimit    int
+	QueryComplexity    int
+	Introspection      bool
+	LogLevel           slog.Level
+	LoginLockThreshold int
+	LoginLockDuration  time.Duration
+	TraceSampleRatio   float64
+	NPHIESURL          string
+	NPHIESProvider     string
+	NPHIESCertFile     string
+	NPHIESKeyFile      string
+}
+
+// Production reports whether the service runs in production mode.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// placeholderKeys are values copied from examples that must never sign
+// real tokens.
+var placeholderKeys = []string{"changeme", "change-me", "secret", "development", "example"}
+
+// loadConfig reads and validates the configuration. Every problem is
+// reported at once, naming the variable.
+func loadConfig(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{Env: p.str("HG_ENV", "development")}
+	if c.Env != "development" && c.Env != "production" {
+		p.fail("HG_ENV", "must be development or production, not %q", c.Env)
+	}
+	prod := c.Production()
+	c.HTTPAddr = p.str("HG_HTTP_ADDR", ":8080")
+	c.DatabaseURL = p.str("HG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthgraph?sslmode=disable")
+	c.DBMaxConns = int32(p.int("HG_DB_MAX_CONNS", 10, 1, 1000))
+	c.RedisURL = p.str("HG_REDIS_URL", "redis://127.0.0.1:6379/0")
+	c.AccessTokenTTL = p.duration("HG_ACCESS_TOKEN_TTL", 15*time.Minute)
+	c.RefreshTokenTTL = p.duration("HG_REFRESH_TOKEN_TTL", 30*24*time.Hour)
+	c.AutoMigrate = p.bool("HG_AUTO_MIGRATE", !prod)
+	c.CORSOrigins = p.list("HG_CORS_ORIGINS")
+	c.HSTS = p.bool("HG_HSTS", prod)
+	c.ShutdownTimeout = p.duration("HG_SHUTDOWN_TIMEOUT", 25*time.Second)
+	c.ReadTimeout = p.duration("HG_READ_TIMEOUT", 15*time.Second)
+	c.WriteTimeout = p.duration("HG_WRITE_TIMEOUT", 30*time.Second)
+	c.IdleTimeout = p.duration("HG_IDLE_TIMEOUT", 120*time.Second)
+	c.MaxBodyBytes = int64(p.int("HG_MAX_BODY_BYTES", 1<<20, 1024, 64<<20))
+	c.QueryDepthLimit = p.int("HG_QUERY_DEPTH_LIMIT", 12, 2, 100)
+	c.QueryComplexity = p.int("HG_QUERY_COMPLEXITY_LIMIT", 5000, 10, 1_000_000)
+	c.Introspection = p.bool("HG_INTROSPECTION", !prod)
+	c.LoginLockThreshold = p.int("HG_LOGIN_LOCK_THRESHOLD", 5, 1, 100)
+	c.LoginLockDuration = p.duration("HG_LOGIN_LOCK_DURATION", 15*time.Minute)
+	c.TraceSampleRatio = p.float("HG_TRACE_SAMPLE_RATIO", 1.0, 0, 1)
+	c.NPHIESURL = p.str("HG_NPHIES_URL", "http://127.0.0.1:8090")
+	c.NPHIESProvider = p.str("HG_NPHIES_PROVIDER_LICENSE", "PR-FHIR")
+	c.NPHIESCertFile = p.str("HG_NPHIES_CERT_FILE", "")
+	c.NPHIESKeyFile = p.str("HG_NPHIES_KEY_FILE", "")
+	switch lvl := strings.ToLower(p.str("HG_LOG_LEVEL", "info")); lvl {
+	case "debug", "info", "warn", "error":
+		_ = c.LogLevel.UnmarshalText([]byte(lvl))
+	default:
+		p.fail("HG_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	c.JWTKey, c.JWTKeyGenerated = p.jwtKey(prod)
+	if len(p.errs) > 0 {
+		return c, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) fail(name, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) list(name string) []string {
+	var out []string
+	for _, v := range strings.Split(p.getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (p *parser) bool(name string, def bool) bool {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(name, "must be true or false, not %q", v)
+	}
+	return b
+}
+
+func (p *parser) int(name string, def, lo, hi int) int {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(name, "must be a whole number from %d to %d, not %q", lo, hi, v)
+		return def
+	}
+	return n
+}
+
+func (p *parser) float(name string, def, lo, hi float64) float64 {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < lo || f > hi {
+		p.fail(name, "must be a number from %g to %g, not %q", lo, hi, v)
+		return def
+	}
+	return f
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail(name, "must be a positive duration such as 15m, not %q", v)
+		return def
+	}
+	return d
+}
+
+// jwtKey reads the signing key from HG_JWT_KEY or the file HG_JWT_KEY_FILE.
+// Development without one gets a random key per process; production refuses
+// to start, because no default secret exists.
+func (p *parser) jwtKey(prod bool) (key []byte, generated bool) {
+	inline, file := p.getenv("HG_JWT_KEY"), p.getenv("HG_JWT_KEY_FILE")
+	switch {
+	case inline != "" && file != "":
+		p.fail("HG_JWT_KEY", "and HG_JWT_KEY_FILE are both set; set one")
+		return nil, false
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			p.fail("HG_JWT_KEY_FILE", "cannot be read: %v", err)
+			return nil, false
+		}
+		key = []byte(strings.TrimSpace(string(b)))
+	case inline != "":
+		key = []byte(inline)
+	case prod:
+		p.fail("HG_JWT_KEY", "is required in production (or HG_JWT_KEY_FILE): set a random secret of at least %d bytes, e.g. from `openssl rand -base64 48`", auth.MinKeyBytes)
+		return nil, false
+	default:
+		key = make([]byte, 48)
+		_, _ = rand.Read(key)
+		return key, true
+	}
+	if len(key) < auth.MinKeyBytes {
+		p.fail("HG_JWT_KEY", "must be at least %d bytes", auth.MinKeyBytes)
+	}
+	for _, bad := range placeholderKeys {
+		if strings.Contains(strings.ToLower(string(key)), bad) && prod {
+			p.fail("HG_JWT_KEY", "looks like a placeholder; use a random secret")
+			break
+		}
+	}
+	return key, false
+}

@@ -1,0 +1,319 @@
+// Command healthgraph is the one HealthGraph binary: the API server and its
+// operational commands.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/observability"
+	"github.com/healthgraph/healthgraph/postgres"
+	"github.com/healthgraph/healthgraph/resolvers"
+	"github.com/healthgraph/healthgraph/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `healthgraph — HealthGraph's API server and operational commands
+
+usage:
+  healthgraph [serve]                      run the API server (default)
+  healthgraph migrate up|down|status       apply, revert (--steps N) or list migrations
+  healthgraph healthcheck [--url URL]      exit 0 when a running server's /health answers
+  healthgraph admin create --email E --role R [--name N] [--password-file F]
+                                           create an account; the password is read from
+                                           the file or the first line of standard input
+  healthgraph version                      print the version
+
+Configuration comes from HG_* environment variables; see the README.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "healthgraph:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx)
+	case "migrate":
+		return migrate(ctx, args, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, args)
+	case "admin":
+		return admin(ctx, args, stdin, stdout)
+	case "version":
+		_, err := fmt.Fprintln(stdout, version)
+		return err
+	case "help", "-h", "--help":
+		_, err := fmt.Fprint(stdout, usage)
+		return err
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}
+
+func config() (Config, *slog.Logger, error) {
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, observability.NewLogger(os.Stdout, cfg.LogLevel), nil
+}
+
+// openDB opens the pool on the configured database, creating the database
+// first when it is missing and the role may.
+func openDB(ctx context.Context, cfg Config, log *slog.Logger, o postgres.Options) (*postgres.DB, error) {
+	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		log.Warn("could not make sure the database exists", "error", err.Error())
+	}
+	o.MaxConns = cfg.DBMaxConns
+	return postgres.Open(ctx, cfg.DatabaseURL, o)
+}
+
+func serve(ctx context.Context) error {
+	cfg, log, err := config()
+	if err != nil {
+		return err
+	}
+	if cfg.JWTKeyGenerated {
+		log.Warn("HG_JWT_KEY is not set: using a random key for this process; tokens will not survive a restart or work across replicas")
+	}
+	shutdownTracing, err := observability.Setup(ctx, observability.Config{
+		ServiceName: "healthgraph", Version: version, Environment: cfg.Env, SampleRatio: cfg.TraceSampleRatio,
+	})
+	if err != nil {
+		return fmt.Errorf("set up tracing: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(sctx); err != nil {
+			log.Warn("flushing traces failed", "error", err.Error())
+		}
+	}()
+
+	metrics := observability.NewMetrics()
+	db, err := openDB(ctx, cfg, log, postgres.Options{Tracer: metrics.PgxTracer()})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	metrics.ObservePool(db.Pool.Stat)
+	if cfg.AutoMigrate {
+		applied, err := db.MigrateUp(ctx)
+		if err != nil {
+			return fmt.Errorf("auto-migrate: %w", err)
+		}
+		log.Info("migrations applied", "versions", fmt.Sprint(applied))
+	}
+
+	tokens, err := auth.NewTokens(cfg.JWTKey, cfg.AccessTokenTTL)
+	if err != nil {
+		return err
+	}
+	accounts := &auth.Accounts{Users: db, Tokens: db, Audit: db, Access: tokens, RefreshTTL: cfg.RefreshTokenTTL,
+		LockThreshold: cfg.LoginLockThreshold, LockDuration: cfg.LoginLockDuration}
+	srv := server.New(server.Config{
+		Addr: cfg.HTTPAddr, Production: cfg.Production(), CORSOrigins: cfg.CORSOrigins, HSTS: cfg.HSTS,
+		MaxBodyBytes: cfg.MaxBodyBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout: cfg.IdleTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
+		DepthLimit: cfg.QueryDepthLimit, ComplexityLimit: cfg.QueryComplexity, Introspection: cfg.Introspection,
+	}, server.Deps{
+		DB:       db,
+		Resolver: &resolvers.Resolver{Accounts: accounts, UserStore: db, AuditStore: db},
+		Tokens:   tokens, Logger: log, Metrics: metrics,
+	})
+
+	l, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	log.Info("HealthGraph is serving", "version", version, "env", cfg.Env,
+		"playground", "http://"+displayAddr(l.Addr())+"/playground")
+	if err := srv.Serve(ctx, l); err != nil {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+// displayAddr makes a listen address clickable: ":8080" becomes
+// "localhost:8080".
+func displayAddr(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	steps := fs.Int("steps", 1, "how many migrations `down` reverts")
+	if len(args) == 0 {
+		return errors.New("usage: healthgraph migrate up|down [--steps N]|status")
+	}
+	action := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, log, err := config()
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log, postgres.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch action {
+	case "up":
+		applied, err := db.MigrateUp(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "applied %d migration(s) %v\n", len(applied), applied)
+		return err
+	case "down":
+		if *steps < 1 {
+			return errors.New("--steps must be at least 1")
+		}
+		reverted, err := db.MigrateDown(ctx, *steps)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "reverted %d migration(s) %v\n", len(reverted), reverted)
+		return err
+	case "status":
+		ms, err := db.MigrationStatus(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			state := "pending"
+			if m.AppliedAt != nil {
+				state = "applied " + m.AppliedAt.UTC().Format(time.RFC3339)
+			}
+			if _, err := fmt.Fprintf(stdout, "%04d_%-24s %s\n", m.Version, m.Name, state); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown migrate action %q: use up, down or status", action)
+}
+
+func healthcheck(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	url := fs.String("url", "http://127.0.0.1:8080/health", "the /health URL of the server")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("health check: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health check: %s answered %s", *url, resp.Status)
+	}
+	return nil
+}
+
+func admin(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: healthgraph admin create --email E --role R [--name N] [--password-file F]")
+	}
+	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
+	email := fs.String("email", "", "the account's email (required)")
+	role := fs.String("role", string(hg.RoleAdmin), "the account's role")
+	name := fs.String("name", "", "the person's name (defaults to the email)")
+	pwFile := fs.String("password-file", "", "read the password from this file instead of standard input")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	password, err := readPassword(*pwFile, stdin)
+	if err != nil {
+		return err
+	}
+	addr, err := auth.NormalizeEmail(*email)
+	if err != nil {
+		return errors.New(hg.ErrorMessage(err))
+	}
+	if err := auth.ValidatePassword(password, addr); err != nil {
+		return errors.New(hg.ErrorMessage(err))
+	}
+	if *name == "" {
+		*name = addr
+	}
+	cfg, log, err := config()
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log, postgres.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	accounts := &auth.Accounts{Users: db, Tokens: db, Audit: db}
+	u, err := accounts.Create(ctx, addr, password, *name, hg.Role(strings.ToUpper(*role)))
+	if err != nil {
+		if code := hg.ErrorCode(err); code != hg.EINTERNAL {
+			return errors.New(hg.ErrorMessage(err))
+		}
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "created %s account %s (id %s)\n", u.Role, u.Email, u.ID)
+	return err
+}
+
+// readPassword takes the password from a file or the first line of stdin,
+// never from a flag, which would leak it into shell history and ps.
+func readPassword(file string, stdin io.Reader) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read password file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	if line = strings.TrimRight(line, "\r\n"); line == "" {
+		return "", errors.New("no password given: pipe it on standard input or use --password-file")
+	}
+	return line, nil
+}

@@ -1,0 +1,78 @@
+package resolvers
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+// Global IDs are opaque to clients: base64url of "Type:uuid", so node(id:)
+// knows what to load and an ID of one type cannot be passed as another.
+
+// globalID returns the opaque ID of the object of type typ with id.
+func globalID(typ string, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
+}
+
+// parseAnyID decodes a global ID of any type.
+func parseAnyID(field, id string) (string, uuid.UUID, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil {
+		return "", uuid.Nil, hg.Invalid(field, "%s is not a valid ID", field)
+	}
+	typ, rest, ok := strings.Cut(string(raw), ":")
+	u, err := uuid.Parse(rest)
+	if !ok || err != nil || typ == "" {
+		return "", uuid.Nil, hg.Invalid(field, "%s is not a valid ID", field)
+	}
+	return typ, u, nil
+}
+
+// parseID decodes a global ID that must be of type typ; field names the
+// argument in the error.
+func parseID(field, typ, id string) (uuid.UUID, error) {
+	got, u, err := parseAnyID(field, id)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if got != typ {
+		return uuid.Nil, hg.Invalid(field, "%s is not a %s ID", field, typ)
+	}
+	return u, nil
+}
+
+// encodeCursor makes an opaque keyset cursor from the sort key of an item.
+func encodeCursor(t time.Time, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixNano(), 10) + ":" + id.String()))
+}
+
+// MaxPageSize caps `first` on every connection.
+const MaxPageSize = 100
+
+// page validates first/after into a store page.
+func page(first *int, after *string) (hg.Page, error) {
+	n := 20
+	if first != nil {
+		n = *first
+	}
+	if n < 1 || n > MaxPageSize {
+		return hg.Page{}, hg.Invalid("first", "first must be between 1 and %d", MaxPageSize)
+	}
+	p := hg.Page{First: n}
+	if after != nil && *after != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(*after)
+		ts, rest, ok := strings.Cut(string(raw), ":")
+		nanos, err2 := strconv.ParseInt(ts, 10, 64)
+		id, err3 := uuid.Parse(rest)
+		if err != nil || !ok || err2 != nil || err3 != nil {
+			return hg.Page{}, hg.Invalid("after", "after is not a valid cursor")
+		}
+		p.After = &hg.Cursor{Time: time.Unix(0, nanos).UTC(), ID: id}
+	}
+	return p, nil
+}

@@ -1,0 +1,190 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/graph"
+	"github.com/healthgraph/healthgraph/graph/model"
+	"github.com/healthgraph/healthgraph/observability"
+)
+
+// graphQL builds the executor with explicit transports and every limit.
+func (s *Server) graphQL() http.Handler {
+	cfg := graph.Config{Resolvers: s.deps.Resolver}
+	cfg.Directives.HasRole = hasRole
+	setComplexity(&cfg.Complexity)
+
+	h := handler.New(graph.NewExecutableSchema(cfg))
+	h.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		Implementation:        websocketOrigins(s.cfg.CORSOrigins),
+	})
+	h.AddTransport(transport.Options{})
+	h.AddTransport(transport.GET{})
+	h.AddTransport(transport.POST{})
+	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	h.SetDisableSuggestion(s.cfg.Production)
+	if s.cfg.Introspection {
+		h.Use(extension.Introspection{})
+	}
+	h.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	h.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
+	h.Use(depthLimit{max: s.cfg.DepthLimit})
+	h.Use(s.deps.Metrics.GraphQL())
+	h.SetErrorPresenter(s.presentError)
+	h.SetRecoverFunc(s.recoverResolver)
+	return h
+}
+
+// hasRole enforces @hasRole through the one policy package.
+func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
+	want := make([]hg.Role, len(roles))
+	for i, r := range roles {
+		want[i] = hg.Role(r)
+	}
+	if _, err := auth.Require(ctx, want...); err != nil {
+		return nil, err
+	}
+	return next(ctx)
+}
+
+// connectionCost makes a list field cost its page size times its items, so
+// complexity bounds the rows a query can ask for.
+func connectionCost(child int, first *int) int {
+	n := 20
+	if first != nil && *first > 0 {
+		n = *first
+	}
+	return 1 + n*child
+}
+
+func setComplexity(c *graph.ComplexityRoot) {
+	c.Query.Users = func(child int, first *int, _ *string, _ *model.Role) int { return connectionCost(child, first) }
+}
+
+// presentError gives every error an extensions.code and the trace and
+// request ids. Only domain errors and gqlgen's own complaints about the
+// request keep their message; anything else is logged and shown as INTERNAL.
+func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
+	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+	out := *gqlErr // never mutate gqlgen's cached validation errors
+	ext := map[string]any{}
+	var dom *hg.Error
+	switch {
+	case errors.As(err, &dom):
+		out.Message = dom.Message
+		ext["code"] = dom.Code
+		if dom.Field != "" {
+			ext["field"] = dom.Field
+		}
+		if dom.Code == hg.EINTERNAL || dom.Code == hg.EUNAVAILABLE {
+			s.deps.Logger.ErrorContext(ctx, "request failed", "code", dom.Code, "error", err.Error())
+		}
+	case gqlErr.Err == nil:
+		// Parse, validation, complexity and depth errors describe the
+		// request, never the data.
+		ext["code"] = hg.EINVALID
+		if reason, ok := gqlErr.Extensions["code"]; ok {
+			ext["reason"] = reason
+		}
+	default:
+		s.deps.Logger.ErrorContext(ctx, "internal error", "error", err.Error())
+		out.Message = "internal error"
+		ext["code"] = hg.EINTERNAL
+	}
+	if id := observability.TraceID(ctx); id != "" {
+		ext["traceId"] = id
+	}
+	if id := observability.RequestID(ctx); id != "" {
+		ext["requestId"] = id
+	}
+	out.Extensions = ext
+	out.Err = nil
+	return &out
+}
+
+// recoverResolver turns a resolver panic into an INTERNAL error.
+func (s *Server) recoverResolver(ctx context.Context, v any) error {
+	s.deps.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	return hg.Errorf(hg.EINTERNAL, "internal error")
+}
+
+// writeError answers outside the executor with the same error shape.
+func writeError(w http.ResponseWriter, r *http.Request, status int, err *hg.Error) {
+	ext := map[string]any{"code": err.Code}
+	if id := observability.RequestID(r.Context()); id != "" {
+		ext["requestId"] = id
+	}
+	if id := observability.TraceID(r.Context()); id != "" {
+		ext["traceId"] = id
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": err.Message, "extensions": ext}},
+	})
+}
+
+// depthLimit refuses operations nested deeper than max before they run.
+// Introspection fields are exempt: their depth is fixed by the spec and
+// introspection is switched off separately.
+type depthLimit struct{ max int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = depthLimit{}
+
+func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, map[string]bool{}); depth > d.max {
+		err := gqlerror.Errorf("operation is nested %d levels deep, more than the limit of %d", depth, d.max)
+		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
+		return err
+	}
+	return nil
+}
+
+func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen map[string]bool) int {
+	deepest := 0
+	for _, sel := range set {
+		d := 0
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if len(sel.Name) > 1 && sel.Name[:2] == "__" {
+				continue
+			}
+			d = 1 + selectionDepth(sel.SelectionSet, frags, seen)
+		case *ast.InlineFragment:
+			d = selectionDepth(sel.SelectionSet, frags, seen)
+		case *ast.FragmentSpread:
+			if seen[sel.Name] { // cycles are rejected by validation; never loop
+				continue
+			}
+			if f := frags.ForName(sel.Name); f != nil {
+				seen[sel.Name] = true
+				d = selectionDepth(f.SelectionSet, frags, seen)
+				delete(seen, sel.Name)
+			}
+		}
+		deepest = max(deepest, d)
+	}
+	return deepest
+}

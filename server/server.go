@@ -1,0 +1,121 @@
+// Package server assembles HealthGraph's HTTP service: routes, the middleware
+// chain, the GraphQL handler, health and readiness, and graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/observability"
+	"github.com/healthgraph/healthgraph/postgres"
+	"github.com/healthgraph/healthgraph/resolvers"
+)
+
+// Config is the server's part of the service configuration.
+type Config struct {
+	Addr string
+	// Production hides details that help attackers (introspection unless
+	// enabled, suggestions) and turns HSTS on.
+	Production bool
+	// CORSOrigins lists the browser origins granted CORS; empty grants none.
+	CORSOrigins []string
+	// HSTS sends Strict-Transport-Security: TLS is terminated upstream.
+	HSTS            bool
+	MaxBodyBytes    int64
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	IdleTimeout     time.Duration
+	ShutdownTimeout time.Duration
+	DepthLimit      int
+	ComplexityLimit int
+	Introspection   bool
+}
+
+// Deps are the collaborators the server routes requests to.
+type Deps struct {
+	DB       *postgres.DB
+	Resolver *resolvers.Resolver
+	Tokens   *auth.Tokens
+	Logger   *slog.Logger
+	Metrics  *observability.Metrics
+}
+
+// Server is the HTTP service.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	handler http.Handler
+}
+
+// New builds the server and its routes.
+func New(cfg Config, deps Deps) *Server {
+	s := &Server{cfg: cfg, deps: deps}
+	mux := http.NewServeMux()
+	gql := s.graphQL()
+	mux.Handle("/graphql", s.authenticate(gql))
+	mux.Handle("GET /playground", playground())
+	mux.HandleFunc("GET /health", health)
+	mux.HandleFunc("GET /ready", s.ready)
+	mux.Handle("GET /metrics", deps.Metrics.Handler())
+
+	// Outermost first: every response, even a panic's, gets an id and the
+	// security headers.
+	s.handler = chain(mux,
+		s.recoverer,
+		s.requestContext,
+		deps.Metrics.HTTP,
+		s.securityHeaders,
+		s.cors,
+		s.limitBody,
+	)
+	return s
+}
+
+// Handler returns the whole HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers requests on l until ctx is cancelled, then stops taking new
+// connections, lets in-flight requests finish within the shutdown timeout,
+// and returns. Closing the pool is the caller's, after Serve returns.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.deps.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.deps.Logger.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// chain wraps h in middlewares, the first outermost.
+func chain(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
