@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
+)
+
+// buildBinary compiles the real healthgraph binary once per test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "healthgraph")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freshDatabaseURL names a database that does not exist yet, and drops it
+// when the test ends.
+func freshDatabaseURL(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("hg_fresh_%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), pgtest.ServerURL())
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			conn.Close(context.Background())
+		}
+	})
+	u := pgtest.ServerURL()
+	i := strings.LastIndex(u, "/")
+	rest := ""
+	if q := strings.Index(u[i:], "?"); q >= 0 {
+		rest = u[i+q:]
+	}
+	return u[:i+1] + name + rest
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func gql(t *testing.T, base, token, query string) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out["errors"] != nil {
+		t.Fatalf("%s: %v", query, out["errors"])
+	}
+	return out["data"].(map[string]any)
+}
+
+func TestFreshDatabaseToSessionAndGracefulStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	addr := freePort(t)
+	env := append(os.Environ(),
+		"HG_DATABASE_URL="+freshDatabaseURL(t),
+		"HG_HTTP_ADDR="+addr,
+		"HG_JWT_KEY=binary-test-signing-key-0123456789abcdef",
+		"HG_AUTO_MIGRATE=false",
+		"HG_LOG_LEVEL=warn",
+	)
+	run := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("healthgraph %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+
+	// migrate up creates the missing database and applies everything.
+	if out := run("migrate", "up"); !strings.Contains(out, "applied") {
+		t.Fatalf("migrate up printed %q", out)
+	}
+	if out := run("migrate", "status"); strings.Contains(out, "pending") {
+		t.Fatalf("migrations still pending after up:\n%s", out)
+	}
+
+	srv := exec.Command(bin, "serve")
+	srv.Env = env
+	var logs bytes.Buffer
+	srv.Stdout, srv.Stderr = &logs, &logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill() })
+	base := "http://" + addr
+	deadline := time.Now().Add(15 * time.Second)
+	for exec.Command(bin, "healthcheck", "--url", base+"/health").Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("server never became healthy:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	gql(t, base, "", `mutation { signup(input: {email: "huda@example.com", password: "fresh-start-2026", fullName: "Huda"}) { id } }`)
+	login := gql(t, base, "", `mutation { login(email: "huda@example.com", password: "fresh-start-2026") { accessToken } }`)
+	token := login["login"].(map[string]any)["accessToken"].(string)
+	me := gql(t, base, token, `{ me { email role } }`)["me"].(map[string]any)
+	if me["email"] != "huda@example.com" || me["role"] != "PATIENT" {
+		t.Fatalf("me = %v", me)
+	}
+
+	// A slow in-flight request: its body trickles in while SIGTERM arrives.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/graphql", pr)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{status: resp.StatusCode, body: string(b)}
+	}()
+	_, _ = io.WriteString(pw, `{"query": "{ me `)
+	time.Sleep(300 * time.Millisecond)
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	_, _ = io.WriteString(pw, `{ email } }"}`)
+	pw.Close()
+
+	r := <-done
+	if r.err != nil || r.status != http.StatusOK || !strings.Contains(r.body, "huda@example.com") {
+		t.Fatalf("in-flight request during shutdown: status %d body %q err %v", r.status, r.body, r.err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("server exited with %v, want 0\n%s", err, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("server did not exit after SIGTERM\n%s", logs.String())
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Fatal("the server still accepts connections after exiting")
+	}
+}
