@@ -1,0 +1,478 @@
+package check
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/chart"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"sigs.k8s.io/yaml"
+)
+
+func TestEveryValueSetRendersAndDecodesStrictly(t *testing.T) {
+	t.Parallel()
+	for name, vals := range valueSets(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, o := range []renderOpts{{}, {monitoringAPI: true, upgrade: true, mutateChart: withFixtures(t)}} {
+				objs := render(t, vals, o)
+				for _, kind := range []string{"Deployment", "Service", "ConfigMap", "ServiceAccount", "Job", "Pod"} {
+					if len(objs.byKind(kind)) == 0 {
+						t.Errorf("no %s rendered (got %s)", kind, objs.kinds())
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDeploymentIsHardenedAndRollsWithoutDowntime(t *testing.T) {
+	t.Parallel()
+	for name, vals := range valueSets(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			objs := render(t, vals, renderOpts{})
+			d := objs.one(t, "Deployment").Obj.(*appsv1.Deployment)
+			spec := d.Spec.Template.Spec
+
+			ru := d.Spec.Strategy.RollingUpdate
+			if d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType || ru == nil ||
+				ru.MaxSurge == nil || ru.MaxSurge.String() != "1" || ru.MaxUnavailable == nil || ru.MaxUnavailable.String() != "0" {
+				t.Errorf("strategy = %+v, want RollingUpdate maxSurge 1 maxUnavailable 0", d.Spec.Strategy)
+			}
+
+			psc := spec.SecurityContext
+			if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser != 65532 ||
+				psc.FSGroup == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+				t.Errorf("pod securityContext = %+v, want non-root 65532, fsGroup, seccomp RuntimeDefault", psc)
+			}
+			if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+				t.Error("pod mounts a service account token; the API never calls Kubernetes")
+			}
+			if len(spec.TopologySpreadConstraints) == 0 {
+				t.Error("no topologySpreadConstraints")
+			}
+			if len(spec.Containers) != 1 {
+				t.Fatalf("want 1 container, got %d", len(spec.Containers))
+			}
+			c := spec.Containers[0]
+			checkContainerHardened(t, c)
+
+			for _, p := range []struct {
+				name  string
+				probe *corev1.Probe
+				path  string
+			}{{"startup", c.StartupProbe, "/health"}, {"liveness", c.LivenessProbe, "/health"}, {"readiness", c.ReadinessProbe, "/ready"}} {
+				if p.probe == nil || p.probe.HTTPGet == nil {
+					t.Errorf("%s probe missing", p.name)
+					continue
+				}
+				if p.probe.HTTPGet.Path != p.path || p.probe.HTTPGet.Port.String() != "http" {
+					t.Errorf("%s probe = GET %s on %s, want GET %s on http", p.name, p.probe.HTTPGet.Path, p.probe.HTTPGet.Port.String(), p.path)
+				}
+			}
+			if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+				t.Errorf("resources = %+v, want cpu+memory requests and a memory limit", c.Resources)
+			}
+
+			// Graceful shutdown: the kubelet's grace period must cover the preStop
+			// pause plus the server's drain (HG_SHUTDOWN_TIMEOUT).
+			if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
+				t.Fatal("no lifecycle.preStop.sleep (distroless has no shell for an exec sleep)")
+			}
+			cm := objs.one(t, "ConfigMap").Obj.(*corev1.ConfigMap)
+			drain, err := time.ParseDuration(cm.Data["HG_SHUTDOWN_TIMEOUT"])
+			if err != nil {
+				t.Fatalf("HG_SHUTDOWN_TIMEOUT %q: %v", cm.Data["HG_SHUTDOWN_TIMEOUT"], err)
+			}
+			need := time.Duration(c.Lifecycle.PreStop.Sleep.Seconds)*time.Second + drain
+			if grace := time.Duration(*spec.TerminationGracePeriodSeconds) * time.Second; grace <= need {
+				t.Errorf("terminationGracePeriodSeconds %v <= preStop %ds + drain %v", grace, c.Lifecycle.PreStop.Sleep.Seconds, drain)
+			}
+
+			for _, a := range []string{"checksum/config"} {
+				if d.Spec.Template.Annotations[a] == "" {
+					t.Errorf("pod template lacks %s: config changes would not roll pods", a)
+				}
+			}
+			if cm.Data["HG_ENV"] != "production" || cm.Data["HG_AUTO_MIGRATE"] != "false" {
+				t.Errorf("HG_ENV=%q HG_AUTO_MIGRATE=%q, want production/false (the hook Job migrates)", cm.Data["HG_ENV"], cm.Data["HG_AUTO_MIGRATE"])
+			}
+			for k := range cm.Data {
+				if !strings.HasPrefix(k, "HG_") && !strings.HasPrefix(k, "OTEL_") {
+					t.Errorf("ConfigMap key %s is neither HG_* nor OTEL_*", k)
+				}
+			}
+			if _, inline := cm.Data["HG_JWT_KEY"]; inline {
+				t.Error("JWT key in the ConfigMap")
+			}
+		})
+	}
+}
+
+func checkContainerHardened(t *testing.T, c corev1.Container) {
+	t.Helper()
+	sc := c.SecurityContext
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.Capabilities == nil || !reflect.DeepEqual(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		t.Errorf("container %s securityContext = %+v, want read-only root fs, no privilege escalation, drop ALL", c.Name, sc)
+	}
+}
+
+func TestSelectorsStayTheSameAcrossUpgrades(t *testing.T) {
+	t.Parallel()
+	sets := valueSets(t)
+	before := render(t, sets["defaults"], renderOpts{})
+	after := render(t, sets["production"], renderOpts{upgrade: true, mutateChart: func(c *chart.Chart) {
+		c.Metadata.Version = "7.3.1"
+		c.Metadata.AppVersion = "9.0.0"
+	}})
+	sel := func(r rendered) map[string]string {
+		return r.one(t, "Deployment").Obj.(*appsv1.Deployment).Spec.Selector.MatchLabels
+	}
+	if !reflect.DeepEqual(sel(before), sel(after)) {
+		t.Fatalf("Deployment selector changed across an upgrade (immutable field):\nbefore %v\nafter  %v", sel(before), sel(after))
+	}
+	for _, r := range []rendered{before, after} {
+		d := r.one(t, "Deployment").Obj.(*appsv1.Deployment)
+		want := d.Spec.Selector.MatchLabels
+		for k, v := range want {
+			if d.Spec.Template.Labels[k] != v {
+				t.Errorf("pod template label %s=%q, selector wants %q", k, d.Spec.Template.Labels[k], v)
+			}
+		}
+		if got := r.one(t, "Service").Obj.(*corev1.Service).Spec.Selector; !reflect.DeepEqual(got, want) {
+			t.Errorf("Service selector %v != Deployment selector %v", got, want)
+		}
+		if pdbs := r.byKind("PodDisruptionBudget"); len(pdbs) == 1 {
+			if got := pdbs[0].Obj.(*policyv1.PodDisruptionBudget).Spec.Selector.MatchLabels; !reflect.DeepEqual(got, want) {
+				t.Errorf("PDB selector %v != Deployment selector %v", got, want)
+			}
+		}
+		for k := range want {
+			if k == "helm.sh/chart" || k == "app.kubernetes.io/version" {
+				t.Errorf("selector holds %s, which changes with every release", k)
+			}
+		}
+		// The migration Job's and test pod's pods must never receive Service traffic.
+		job := r.one(t, "Job").Obj.(*batchv1.Job)
+		if matches(want, job.Spec.Template.Labels) {
+			t.Error("the migration Job's pods match the Service selector")
+		}
+		if matches(want, r.one(t, "Pod").Obj.(*corev1.Pod).Labels) {
+			t.Error("the test pod matches the Service selector")
+		}
+	}
+}
+
+func matches(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestMigrationJobRunsAsAHookBeforeTheRollout(t *testing.T) {
+	t.Parallel()
+	for name, vals := range valueSets(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			objs := render(t, vals, renderOpts{})
+			jobObj := objs.one(t, "Job")
+			job := jobObj.Obj.(*batchv1.Job)
+			a := jobObj.Meta.Annotations
+			if a["helm.sh/hook"] != "pre-install,pre-upgrade" {
+				t.Errorf("hook = %q, want pre-install,pre-upgrade", a["helm.sh/hook"])
+			}
+			if a["helm.sh/hook-delete-policy"] != "before-hook-creation,hook-succeeded" {
+				t.Errorf("hook-delete-policy = %q", a["helm.sh/hook-delete-policy"])
+			}
+			jobWeight, err := strconv.Atoi(a["helm.sh/hook-weight"])
+			if err != nil {
+				t.Fatalf("hook-weight %q: %v", a["helm.sh/hook-weight"], err)
+			}
+			c := job.Spec.Template.Spec.Containers[0]
+			if !reflect.DeepEqual(c.Args, []string{"migrate", "up"}) {
+				t.Errorf("job args = %v, want [migrate up]", c.Args)
+			}
+			if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever || job.Spec.ActiveDeadlineSeconds == nil {
+				t.Error("job must not restart in place and must have a deadline")
+			}
+			checkContainerHardened(t, c)
+
+			// Hooks run before the release's objects exist: everything the Job
+			// references must be a hook with a lower weight, or the user's Secret.
+			secretRef := c.Env[len(c.Env)-1].ValueFrom.SecretKeyRef.Name
+			if existing, _ := vals["existingSecret"].(string); existing != "" {
+				if secretRef != existing {
+					t.Errorf("job reads Secret %q, want existingSecret %q", secretRef, existing)
+				}
+			} else {
+				var found bool
+				for _, s := range objs.byKind("Secret") {
+					if s.Name != secretRef {
+						continue
+					}
+					found = true
+					w, _ := strconv.Atoi(s.Meta.Annotations["helm.sh/hook-weight"])
+					if !strings.Contains(s.Meta.Annotations["helm.sh/hook"], "pre-install") || w >= jobWeight {
+						t.Errorf("Secret %s is not a pre-install hook weighted before the Job (%d >= %d)", s.Name, w, jobWeight)
+					}
+				}
+				if !found {
+					t.Errorf("job reads Secret %q that is not rendered", secretRef)
+				}
+			}
+			if job.Spec.Template.Spec.ServiceAccountName != "" {
+				t.Error("job uses the chart's ServiceAccount, which does not exist yet at pre-install")
+			}
+		})
+	}
+}
+
+func TestHelmTestChecksTheServiceHealth(t *testing.T) {
+	t.Parallel()
+	objs := render(t, valueSets(t)["defaults"], renderOpts{})
+	p := objs.one(t, "Pod")
+	if p.Meta.Annotations["helm.sh/hook"] != "test" {
+		t.Errorf("test pod hook = %q", p.Meta.Annotations["helm.sh/hook"])
+	}
+	svc := objs.one(t, "Service").Obj.(*corev1.Service)
+	want := []string{"healthcheck", "--url", "http://" + svc.Name + ":" + strconv.Itoa(int(svc.Spec.Ports[0].Port)) + "/health"}
+	if got := p.Obj.(*corev1.Pod).Spec.Containers[0].Args; !reflect.DeepEqual(got, want) {
+		t.Errorf("test args = %v, want %v", got, want)
+	}
+}
+
+func TestProductionUsesExistingSecretAndTLSIngress(t *testing.T) {
+	t.Parallel()
+	vals := valueSets(t)["production"]
+	objs := render(t, vals, renderOpts{})
+	if s := objs.byKind("Secret"); len(s) != 0 {
+		t.Errorf("chart made Secrets %v although existingSecret is set", s[0].Name)
+	}
+	d := objs.one(t, "Deployment").Obj.(*appsv1.Deployment)
+	if *d.Spec.Replicas != 3 {
+		t.Errorf("replicas = %d, want 3", *d.Spec.Replicas)
+	}
+	env := map[string]*corev1.EnvVarSource{}
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.ValueFrom
+	}
+	for name, key := range map[string]string{"HG_DATABASE_URL": "database-url", "HG_REDIS_URL": "redis-url"} {
+		src := env[name]
+		if src == nil || src.SecretKeyRef == nil || src.SecretKeyRef.Name != "healthgraph-credentials" || src.SecretKeyRef.Key != key {
+			t.Errorf("%s not read from healthgraph-credentials/%s: %+v", name, key, src)
+		}
+	}
+	if _, ok := d.Spec.Template.Annotations["checksum/secret"]; ok {
+		t.Error("checksum/secret on an existingSecret (the chart cannot see its content)")
+	}
+	ing := objs.one(t, "Ingress").Obj.(*networkingv1.Ingress)
+	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" || len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "healthgraph-tls" {
+		t.Errorf("ingress class/TLS = %v/%+v", ing.Spec.IngressClassName, ing.Spec.TLS)
+	}
+	cm := objs.one(t, "ConfigMap").Obj.(*corev1.ConfigMap)
+	if cm.Data["HG_NPHIES_CERT_FILE"] == "" || cm.Data["HG_CORS_ORIGINS"] != "https://app.clinic.example" || cm.Data["HG_MAX_BODY_BYTES"] != "1048576" {
+		t.Errorf("ConfigMap = %v", cm.Data)
+	}
+	if _, ok := cm.Data["HG_REDIS_URL"]; ok {
+		t.Error("HG_REDIS_URL in the ConfigMap although it comes from the Secret")
+	}
+}
+
+func TestNetworkPolicyAllowsOnlyTheNeededPeers(t *testing.T) {
+	t.Parallel()
+	objs := render(t, valueSets(t)["production"], renderOpts{})
+	np := objs.one(t, "NetworkPolicy").Obj.(*networkingv1.NetworkPolicy)
+	if !reflect.DeepEqual(np.Spec.PolicyTypes, []networkingv1.PolicyType{"Ingress", "Egress"}) {
+		t.Errorf("policyTypes = %v", np.Spec.PolicyTypes)
+	}
+	if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 3 {
+		t.Fatalf("ingress = %+v, want one rule from ingress controller, Prometheus and the test pod", np.Spec.Ingress)
+	}
+	got := map[string]bool{}
+	for _, r := range np.Spec.Egress {
+		for _, p := range r.Ports {
+			key := string(*p.Protocol) + "/" + p.Port.String()
+			for _, to := range r.To {
+				if to.IPBlock != nil {
+					key += " " + to.IPBlock.CIDR
+				}
+			}
+			got[key] = true
+		}
+	}
+	for _, want := range []string{"UDP/53", "TCP/53", "TCP/5432 10.20.0.0/16", "TCP/6380 10.21.0.0/16", "TCP/443 0.0.0.0/0", "TCP/4317 10.30.0.0/16"} {
+		if !got[want] {
+			t.Errorf("egress lacks %s; got %v", want, got)
+		}
+	}
+	if len(got) != 6 {
+		t.Errorf("egress has %d port rules, want exactly 6: %v", len(got), got)
+	}
+}
+
+func TestAutoscalingOnCPUAndMemory(t *testing.T) {
+	t.Parallel()
+	objs := render(t, valueSets(t)["autoscaling"], renderOpts{})
+	hpa := objs.one(t, "HorizontalPodAutoscaler").Obj.(*autoscalingv2.HorizontalPodAutoscaler)
+	if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas != 3 || hpa.Spec.MaxReplicas != 12 {
+		t.Errorf("min/max = %v/%d", hpa.Spec.MinReplicas, hpa.Spec.MaxReplicas)
+	}
+	var res []string
+	for _, m := range hpa.Spec.Metrics {
+		res = append(res, string(m.Resource.Name))
+	}
+	if !reflect.DeepEqual(res, []string{"cpu", "memory"}) {
+		t.Errorf("metrics on %v, want cpu and memory", res)
+	}
+	if d := objs.one(t, "Deployment").Obj.(*appsv1.Deployment); d.Spec.Replicas != nil {
+		t.Errorf("Deployment sets replicas=%d although the HPA owns them (every upgrade would reset the scale)", *d.Spec.Replicas)
+	}
+	if hpa.Spec.ScaleTargetRef.Name != objs.one(t, "Deployment").Name {
+		t.Error("HPA targets another Deployment")
+	}
+	if len(objs.byKind("PodDisruptionBudget")) != 1 {
+		t.Error("no PDB")
+	}
+}
+
+func TestMonitoringObjectsFollowTheCRDs(t *testing.T) {
+	t.Parallel()
+	sets := valueSets(t)
+	t.Run("absent without the CRDs", func(t *testing.T) {
+		t.Parallel()
+		objs := render(t, sets["defaults"], renderOpts{mutateChart: withFixtures(t)})
+		if n := len(objs.byKind("ServiceMonitor")) + len(objs.byKind("PrometheusRule")); n != 0 {
+			t.Errorf("%d monitoring objects rendered on a cluster without monitoring.coreos.com/v1", n)
+		}
+	})
+	t.Run("present when the cluster has the CRDs", func(t *testing.T) {
+		t.Parallel()
+		objs := render(t, sets["defaults"], renderOpts{monitoringAPI: true, mutateChart: withFixtures(t)})
+		objs.one(t, "ServiceMonitor")
+		objs.one(t, "PrometheusRule")
+	})
+	t.Run("forced by value", func(t *testing.T) {
+		t.Parallel()
+		objs := render(t, sets["monitoring"], renderOpts{mutateChart: withFixtures(t)})
+		sm := objs.one(t, "ServiceMonitor").Obj.(*ServiceMonitor)
+		d := objs.one(t, "Deployment").Obj.(*appsv1.Deployment)
+		if !reflect.DeepEqual(sm.Spec.Selector.MatchLabels, d.Spec.Selector.MatchLabels) || sm.Spec.Endpoints[0].Port != "http" || sm.Spec.Endpoints[0].Path != "/metrics" {
+			t.Errorf("ServiceMonitor spec = %+v", sm.Spec)
+		}
+		if sm.Labels["release"] != "kube-prometheus-stack" {
+			t.Errorf("ServiceMonitor labels = %v", sm.Labels)
+		}
+		pr := objs.one(t, "PrometheusRule").Obj.(*PrometheusRule)
+		want := loadRuleGroups(t, "testdata/fixtures/alerts")
+		if !reflect.DeepEqual(pr.Spec.Groups, want) {
+			t.Errorf("PrometheusRule groups differ from the alert files:\ngot  %+v\nwant %+v", pr.Spec.Groups, want)
+		}
+		dash := objs.byKind("ConfigMap")
+		var found bool
+		for _, o := range dash {
+			cm := o.Obj.(*corev1.ConfigMap)
+			if data, ok := cm.Data["fixture_overview.json"]; ok {
+				found = true
+				if cm.Labels["grafana_dashboard"] != "1" || cm.Namespace != "monitoring" || !json.Valid([]byte(data)) {
+					t.Errorf("dashboard ConfigMap %s: labels %v namespace %q", cm.Name, cm.Labels, cm.Namespace)
+				}
+			}
+		}
+		if !found {
+			t.Error("no ConfigMap for the fixture dashboard")
+		}
+	})
+}
+
+// loadRuleGroups reads Prometheus rule files the way the chart does.
+func loadRuleGroups(t *testing.T, dir string) []RuleGroup {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
+	var groups []RuleGroup
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Groups []RuleGroup `json:"groups"`
+		}
+		if err := yaml.UnmarshalStrict(data, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		groups = append(groups, doc.Groups...)
+	}
+	return groups
+}
+
+// The chart's files/ are links to grafana/: what Grafana and Prometheus get from
+// docker compose is exactly what the chart ships.
+func TestChartShipsTheGrafanaFilesThroughItsLinks(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"dashboards", "alerts"} {
+		link := filepath.Join(chartDir, "files", dir)
+		fi, err := os.Lstat(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s is a copy, not a link to grafana/%s", link, dir)
+		}
+	}
+	c := loadChart(t)
+	inChart := map[string][]byte{}
+	for _, f := range c.Files {
+		inChart[f.Name] = f.Data
+	}
+	for _, pattern := range []string{"dashboards/*.json", "alerts/*.yml"} {
+		srcs, _ := filepath.Glob(filepath.Join(grafanaDir, pattern))
+		for _, src := range srcs {
+			want, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel := "files/" + filepath.Base(filepath.Dir(src)) + "/" + filepath.Base(src)
+			if got, ok := inChart[rel]; !ok || string(got) != string(want) {
+				t.Errorf("chart file %s differs from %s", rel, src)
+			}
+		}
+	}
+	// With the real files (whatever grafana/ holds now) the chart still renders strictly,
+	// and every alert group in grafana/alerts reaches the PrometheusRule.
+	objs := render(t, valueSets(t)["monitoring"], renderOpts{})
+	want := loadRuleGroups(t, filepath.Join(grafanaDir, "alerts"))
+	prs := objs.byKind("PrometheusRule")
+	switch {
+	case len(want) == 0 && len(prs) != 0:
+		t.Error("PrometheusRule rendered with no alert files")
+	case len(want) > 0 && (len(prs) != 1 || !reflect.DeepEqual(prs[0].Obj.(*PrometheusRule).Spec.Groups, want)):
+		t.Error("PrometheusRule groups differ from grafana/alerts/*.yml")
+	}
+	dashboards, _ := filepath.Glob(filepath.Join(grafanaDir, "dashboards", "*.json"))
+	var dashCMs int
+	for _, o := range objs.byKind("ConfigMap") {
+		if o.Meta.Labels["grafana_dashboard"] == "1" {
+			dashCMs++
+		}
+	}
+	if dashCMs != len(dashboards) {
+		t.Errorf("%d dashboard ConfigMaps for %d files in grafana/dashboards", dashCMs, len(dashboards))
+	}
+}

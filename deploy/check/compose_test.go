@@ -1,0 +1,216 @@
+package check
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// loadCompose loads a compose file the way `docker compose` does (schema
+// validation, interpolation, merge of anchors, consistency checks), from the repo
+// root and with an empty environment so defaults are what gets tested.
+func loadCompose(t *testing.T, file string, profiles ...string) (*types.Project, error) {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := cli.NewProjectOptions([]string{file},
+		cli.WithWorkingDirectory(root),
+		cli.WithEnv([]string{}),
+		cli.WithProfiles(profiles),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts.LoadProject(context.Background())
+}
+
+func TestComposeFileDefinesTheStack(t *testing.T) {
+	t.Parallel()
+	core := []string{"api", "migrate", "nphies-mock", "postgres", "redis"}
+	observability := []string{"grafana", "otel-collector", "prometheus", "tempo", "tempo-init"}
+	for _, tc := range []struct {
+		name     string
+		profiles []string
+		want     []string
+	}{
+		{"default", nil, core},
+		{"observability profile", []string{"observability"}, append(slices.Clone(core), observability...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := loadCompose(t, composeFile, tc.profiles...)
+			if err != nil {
+				t.Fatalf("compose file does not load: %v", err)
+			}
+			got := p.ServiceNames()
+			slices.Sort(got)
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("services = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestComposeServicesAreHardenedAndHealthChecked(t *testing.T) {
+	t.Parallel()
+	p, err := loadCompose(t, composeFile, "observability")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One-shots have nothing to probe; the collector image has no program to probe with.
+	noHealthcheck := []string{"migrate", "tempo-init", "otel-collector"}
+	readOnly := []string{"api", "migrate", "nphies-mock", "redis", "otel-collector", "tempo", "tempo-init", "prometheus", "grafana"}
+	for name, s := range p.Services {
+		t.Run(name, func(t *testing.T) {
+			if !slices.Contains(s.SecurityOpt, "no-new-privileges:true") {
+				t.Errorf("security_opt = %v, want no-new-privileges:true", s.SecurityOpt)
+			}
+			if !slices.Equal(s.CapDrop, []string{"ALL"}) {
+				t.Errorf("cap_drop = %v, want [ALL]", s.CapDrop)
+			}
+			if s.ReadOnly != slices.Contains(readOnly, name) {
+				t.Errorf("read_only = %v", s.ReadOnly)
+			}
+			switch {
+			case slices.Contains(noHealthcheck, name):
+				if s.HealthCheck == nil || !s.HealthCheck.Disable {
+					t.Error("want an explicitly disabled healthcheck")
+				}
+			case s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) < 2 || s.HealthCheck.Test[0] != "CMD":
+				t.Errorf("healthcheck = %+v, want an exec-form CMD test", s.HealthCheck)
+			case s.HealthCheck.Interval == nil || s.HealthCheck.Timeout == nil || s.HealthCheck.Retries == nil:
+				t.Error("healthcheck without interval, timeout or retries")
+			}
+			if name != "tempo-init" && (s.Deploy == nil || s.Deploy.Resources.Limits == nil || s.Deploy.Resources.Limits.MemoryBytes == 0 || s.Deploy.Resources.Limits.NanoCPUs == 0) {
+				t.Error("no cpu and memory limits")
+			}
+			for _, v := range s.Volumes {
+				if v.Type == types.VolumeTypeBind {
+					if _, err := os.Stat(v.Source); err != nil && !strings.Contains(v.Source, "/grafana/provisioning") {
+						t.Errorf("bind mount source %s: %v", v.Source, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestComposeAPIStartsOnlyOnAHealthyMigratedDatabase(t *testing.T) {
+	t.Parallel()
+	p, err := loadCompose(t, composeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := p.Services["api"]
+	if api.Deploy == nil || api.Deploy.Replicas == nil || *api.Deploy.Replicas != 2 {
+		t.Errorf("api replicas = %v, want 2", api.Deploy)
+	}
+	for dep, cond := range map[string]string{
+		"postgres": types.ServiceConditionHealthy,
+		"redis":    types.ServiceConditionHealthy,
+		"migrate":  types.ServiceConditionCompletedSuccessfully,
+	} {
+		if got := api.DependsOn[dep].Condition; got != cond {
+			t.Errorf("api depends_on %s: condition %q, want %q", dep, got, cond)
+		}
+	}
+	if got := p.Services["migrate"].DependsOn["postgres"].Condition; got != types.ServiceConditionHealthy {
+		t.Errorf("migrate depends_on postgres: %q", got)
+	}
+	if got := p.Services["migrate"].Command; !slices.Equal(got, []string{"migrate", "up"}) {
+		t.Errorf("migrate command = %v", got)
+	}
+	if got := p.Services["nphies-mock"].Command; !slices.Equal(got, []string{"nphies-mock", "--addr", "0.0.0.0:8090"}) {
+		t.Errorf("nphies-mock command = %v", got)
+	}
+	// The JWT key is a compose secret read from a file, never an inline variable.
+	for _, name := range []string{"api", "migrate"} {
+		s := p.Services[name]
+		if v := s.Environment["HG_JWT_KEY_FILE"]; v == nil || *v != "/run/secrets/jwt_key" {
+			t.Errorf("%s HG_JWT_KEY_FILE = %v", name, v)
+		}
+		if _, inline := s.Environment["HG_JWT_KEY"]; inline {
+			t.Errorf("%s has HG_JWT_KEY inline", name)
+		}
+		if len(s.Secrets) != 1 || s.Secrets[0].Source != "jwt_key" {
+			t.Errorf("%s secrets = %+v, want jwt_key", name, s.Secrets)
+		}
+		if v := s.Environment["HG_AUTO_MIGRATE"]; v == nil || *v != "false" {
+			t.Errorf("%s HG_AUTO_MIGRATE = %v, want false (the migrate service migrates)", name, v)
+		}
+	}
+	if sec, ok := p.Secrets["jwt_key"]; !ok || !strings.HasSuffix(sec.File, "deploy/compose/jwt_key") {
+		t.Errorf("secret jwt_key = %+v, want file deploy/compose/jwt_key", sec)
+	}
+	for _, v := range []string{"postgres-data", "redis-data"} {
+		if _, ok := p.Volumes[v]; !ok {
+			t.Errorf("named volume %s missing", v)
+		}
+	}
+}
+
+func TestComposeObservabilityUsesTheSharedGrafanaFiles(t *testing.T) {
+	t.Parallel()
+	p, err := loadCompose(t, composeFile, "observability")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := func(service string) map[string]string {
+		m := map[string]string{}
+		for _, v := range p.Services[service].Volumes {
+			m[v.Target] = v.Source
+		}
+		return m
+	}
+	root, _ := filepath.Abs("../..")
+	for service, want := range map[string]map[string]string{
+		"prometheus": {"/etc/prometheus/alerts": "grafana/alerts"},
+		"grafana":    {"/etc/grafana/provisioning": "grafana/provisioning", "/var/lib/grafana/dashboards": "grafana/dashboards"},
+	} {
+		got := mounts(service)
+		for target, src := range want {
+			if got[target] != filepath.Join(root, src) {
+				t.Errorf("%s mounts %q at %s, want %s", service, got[target], target, src)
+			}
+		}
+	}
+}
+
+// A planted mistake in the compose file must fail the load: prove each class.
+func TestComposeMistakesAreRefused(t *testing.T) {
+	t.Parallel()
+	orig, err := os.ReadFile(composeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, old, new, want string }{
+		{"misspelt depends_on condition", "condition: service_completed_successfully", "condition: service_completed", "service_completed"},
+		{"unknown key", "    read_only: true\n", "    readonly: true\n", "readonly"},
+		{"dependency on an undefined service", "      migrate:\n        condition:", "      migrator:\n        condition:", "migrator"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if !strings.Contains(string(orig), tc.old) {
+				t.Fatalf("compose file no longer contains %q", tc.old)
+			}
+			bad := filepath.Join(t.TempDir(), "docker-compose.yml")
+			if err := os.WriteFile(bad, []byte(strings.Replace(string(orig), tc.old, tc.new, 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadCompose(t, bad, "observability")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
