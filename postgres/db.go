@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	hg "github.com/healthgraph/healthgraph"
 )
 
 // Options tune the connection pool.
@@ -90,3 +92,5 @@ func EnsureDatabase(ctx context.Context, url string) error {
 func (db *DB) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db.Pool, fn)
 }
+
+var _ hg.Store = (*DB)(nil)

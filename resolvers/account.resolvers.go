@@ -39,11 +39,11 @@ func (r *mutationResolver) SetUserRole(ctx context.Context, userID string, role 
 	if err != nil {
 		return nil, err
 	}
-	u, err := r.UserStore.SetUserRole(ctx, id, hg.Role(role))
+	u, err := r.Store.SetUserRole(ctx, id, hg.Role(role))
 	if err != nil {
 		return nil, err
 	}
-	err = r.AuditStore.Audit(ctx, &hg.AuditEvent{ActorID: &p.UserID, ActorRole: p.Role, Action: "user.role_changed",
+	err = r.Store.Audit(ctx, &hg.AuditEvent{ActorID: &p.UserID, ActorRole: p.Role, Action: "user.role_changed",
 		EntityType: "User", EntityID: &u.ID, Detail: string(role)})
 	return u, err
 }
@@ -53,7 +53,7 @@ func (r *queryResolver) Me(ctx context.Context) (*hg.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := r.UserStore.UserByID(ctx, p.UserID)
+	u, err := r.Store.UserByID(ctx, p.UserID)
 	if hg.ErrorCode(err) == hg.ENOTFOUND {
 		// A valid token for an account that no longer exists.
 		return nil, hg.Errorf(hg.EUNAUTHENTICATED, "account no longer exists")
@@ -76,7 +76,7 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string, ro
 	}
 	// One more than asked tells whether another page follows.
 	p.First++
-	users, total, err := r.UserStore.ListUsers(ctx, f, p)
+	users, total, err := r.Store.ListUsers(ctx, f, p)
 	if err != nil {
 		return nil, err
 	}

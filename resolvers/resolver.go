@@ -14,9 +14,8 @@ import (
 
 // Resolver holds what every resolver needs; server wires it once.
 type Resolver struct {
-	Accounts   *auth.Accounts
-	UserStore  hg.UserStore
-	AuditStore hg.AuditStore
+	Accounts *auth.Accounts
+	Store    hg.Store
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)

@@ -28,7 +28,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		if p.Role != hg.RoleAdmin && p.UserID != uid {
 			return nil, hg.Errorf(hg.ENOTFOUND, "node not found")
 		}
-		return r.UserStore.UserByID(ctx, uid)
+		return r.Store.UserByID(ctx, uid)
 	}
 	return nil, hg.Errorf(hg.ENOTFOUND, "node not found")
 }

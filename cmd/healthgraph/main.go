@@ -145,7 +145,7 @@ func serve(ctx context.Context) error {
 		DepthLimit: cfg.QueryDepthLimit, ComplexityLimit: cfg.QueryComplexity, Introspection: cfg.Introspection,
 	}, server.Deps{
 		DB:       db,
-		Resolver: &resolvers.Resolver{Accounts: accounts, UserStore: db, AuditStore: db},
+		Resolver: &resolvers.Resolver{Accounts: accounts, Store: db},
 		Tokens:   tokens, Logger: log, Metrics: metrics,
 	})
 

@@ -68,7 +68,7 @@ func Start(t testing.TB, db *postgres.DB, cfg server.Config) *Env {
 		RefreshTTL: time.Hour, LockThreshold: 5, LockDuration: 15 * time.Minute}
 	srv := server.New(cfg, server.Deps{
 		DB:       db,
-		Resolver: &resolvers.Resolver{Accounts: accounts, UserStore: db, AuditStore: db},
+		Resolver: &resolvers.Resolver{Accounts: accounts, Store: db},
 		Tokens:   tokens,
 		Logger:   observability.NewLogger(io.Discard, slog.LevelError),
 		Metrics:  observability.NewMetrics(),
