@@ -764,3 +764,12 @@ var (
 	_ = propagation.TraceContext{}
 	_ trace.Span
 )
+
+func hasSeries(fams []*dto.MetricFamily, name string) bool {
+	for _, fam := range fams {
+		if fam.GetName() == name && len(fam.GetMetric()) > 0 {
+			return true
+		}
+	}
+	return false
+}
