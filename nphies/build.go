@@ -1,0 +1,1138 @@
+package nphies
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ErrInvalidInput marks a builder input that would produce a message NPHIES
+// must reject (missing identity, amounts that do not add up, …). Callers map
+// it to a validation error; retrying cannot help.
+var ErrInvalidInput = errors.New("nphies: invalid message input")
+
+// riyadh is Saudi Arabia's fixed UTC+03:00 offset. A fixed zone (not tzdata)
+// keeps builds reproducible on distroless images without zoneinfo; the
+// kingdom has no daylight saving.
+var riyadh = time.FixedZone("AST", 3*60*60)
+
+// idNamespace derives deterministic resource ids from caller-supplied
+// identity, so the same input always yields the same bytes.
+var idNamespace = uuid.MustParse("6f1f8a52-3a8e-4d8f-9d0b-0c8a6b1f5e21")
+
+// Builder builds NPHIES request bundles for one provider. It holds only
+// configuration; it is safe for concurrent use.
+type Builder struct {
+	// ProviderLicense is our NPHIES provider licence (MessageHeader.sender).
+	ProviderLicense string
+	// ProviderName is the provider organisation's display name.
+	ProviderName string
+	// BaseURL is our own domain (for example "https://clinic.example.sa"):
+	// MessageHeader.source.endpoint and the prefix of every fullUrl and of
+	// our business identifier systems.
+	BaseURL string
+	// FacilityLicense optionally identifies our facility (Location) on
+	// eligibility requests; the provider licence is used when empty.
+	FacilityLicense string
+}
+
+// Envelope is the caller-supplied identity of one message. It must be stored
+// with the outbox row and reused on every retry so NPHIES can de-duplicate:
+// the same Envelope and input always produce byte-identical bundles.
+type Envelope struct {
+	// BundleID is Bundle.id.
+	BundleID uuid.UUID
+	// MessageHeaderID is MessageHeader.id; NPHIES echoes it in the
+	// response's MessageHeader.response.identifier.
+	MessageHeaderID uuid.UUID
+	// Timestamp is Bundle.timestamp; use the time the message was first
+	// created, not the time of the retry.
+	Timestamp time.Time
+}
+
+// NewEnvelope returns a fresh Envelope with random ids, for callers that
+// persist it before the first send.
+func NewEnvelope(now time.Time) Envelope {
+	return Envelope{BundleID: uuid.New(), MessageHeaderID: uuid.New(), Timestamp: now}
+}
+
+// Message is a built request bundle: the bytes to send (and to store), and
+// the identity the response is correlated with.
+type Message struct {
+	// Event is the MessageHeader event code.
+	Event string
+	// BundleID is Bundle.id.
+	BundleID uuid.UUID
+	// MessageHeaderID is MessageHeader.id.
+	MessageHeaderID uuid.UUID
+	// Focus is the business identifier of the focal resource (Claim,
+	// CoverageEligibilityRequest, Task, Communication or PaymentNotice).
+	Focus Identifier
+	// Body is the serialised Bundle.
+	Body []byte
+}
+
+// Payer names the insurer (or TPA) a message is addressed to.
+type Payer struct {
+	// License is the payer's NPHIES licence (destination receiver).
+	License string
+	// Name is the payer's display name.
+	Name string
+}
+
+// Patient identifier kinds NPHIES accepts, as (v2-0203 code, display, system
+// suffix).
+const (
+	PatientIDIqama      = "iqama"
+	PatientIDNationalID = "nationalid"
+	PatientIDPassport   = "passportnumber"
+	PatientIDBorder     = "bordernumber"
+	PatientIDVisa       = "visa"
+)
+
+// patientIDTypes maps our identifier kind to NPHIES's v2-0203 code.
+var patientIDTypes = map[string]string{
+	PatientIDIqama:      "PRC",
+	PatientIDNationalID: "NI",
+	PatientIDPassport:   "PPN",
+	PatientIDBorder:     "BN",
+	PatientIDVisa:       "VP",
+}
+
+// PatientInput is the patient demographics a message carries.
+type PatientInput struct {
+	// ID is our patient id (a UUID), used as the FHIR resource id; it is not
+	// a national identifier.
+	ID uuid.UUID
+	// IDKind is one of the PatientID* constants.
+	IDKind string
+	// IDValue is the iqama / national ID / passport number.
+	IDValue string
+	// Family and Given are the patient's official names.
+	Family string
+	Given  []string
+	// Gender is FHIR administrative gender: male, female, other, unknown.
+	Gender string
+	// BirthDate is the date of birth (only the date is used).
+	BirthDate time.Time
+	// Phone is optional.
+	Phone string
+}
+
+// CoverageInput is the patient's policy with the payer.
+type CoverageInput struct {
+	// ID is our coverage id, used as the FHIR resource id.
+	ID uuid.UUID
+	// MemberID is the payer-issued member identifier.
+	MemberID string
+	// MemberSystem is the payer's member-id system; a per-payer default is
+	// derived from the payer licence when empty.
+	MemberSystem string
+	// PolicyNumber is the group/policy number (Coverage.class group).
+	PolicyNumber string
+	// PlanName optionally names the class.
+	PlanName string
+	// Relationship of the patient to the subscriber; default "self".
+	Relationship string
+	// Network is optional (Coverage.network).
+	Network string
+}
+
+// PractitionerInput is the treating clinician.
+type PractitionerInput struct {
+	// ID is our practitioner id.
+	ID uuid.UUID
+	// License is the SCFHS licence number.
+	License string
+	// Name is the practitioner's display name.
+	Name string
+	// SpecialtyCode is the NPHIES practice-codes qualification (e.g. "08.00").
+	SpecialtyCode string
+}
+
+// DiagnosisInput is one ICD-10-AM diagnosis.
+type DiagnosisInput struct {
+	// Code is the ICD-10-AM code.
+	Code string
+	// Type is principal, secondary, admitting, discharge or differential;
+	// default principal for the first and secondary for the others.
+	Type string
+}
+
+// EncounterInput is the visit (required for professional and institutional
+// claims by the V5.2 profiles).
+type EncounterInput struct {
+	// ID is our encounter / appointment id.
+	ID uuid.UUID
+	// Class is the v3-ActCode class: AMB, IMP, EMER…; default AMB.
+	Class string
+	// Start and End bound the visit.
+	Start, End time.Time
+	// ServiceEventType is ICSE (initial) or SCSE (subsequent); default ICSE.
+	ServiceEventType string
+}
+
+// ItemInput is one billed service line. Money is integer halalas; the
+// builder checks NetHalalas = Quantity × UnitPriceHalalas + TaxHalalas
+// (NPHIES's rule with factor 1).
+type ItemInput struct {
+	// Sequence is the 1-based item number, unique in the claim.
+	Sequence int64
+	// ServiceCode is the code (SBS, GTIN, …) in System.
+	ServiceCode string
+	// System is the code system; SystemServices when empty.
+	System string
+	// Display optionally describes the service.
+	Display string
+	// Quantity is the number of units (> 0).
+	Quantity int64
+	// UnitPriceHalalas is the price of one unit before tax.
+	UnitPriceHalalas int64
+	// TaxHalalas is the VAT on the line.
+	TaxHalalas int64
+	// PatientShareHalalas is the copay collected from the patient.
+	PatientShareHalalas int64
+	// NetHalalas is the line total.
+	NetHalalas int64
+	// ServicedDate is when the service was delivered.
+	ServicedDate time.Time
+	// PatientInvoice is our invoice number (required on claims).
+	PatientInvoice string
+}
+
+// Claim types and subtypes NPHIES defines.
+const (
+	ClaimTypeInstitutional = "institutional"
+	ClaimTypeProfessional  = "professional"
+	ClaimTypePharmacy      = "pharmacy"
+	ClaimTypeOral          = "oral"
+	ClaimTypeVision        = "vision"
+)
+
+// ClaimInput is everything a claim or prior authorization carries.
+type ClaimInput struct {
+	Envelope
+	// ClaimID is our claim id; it becomes the Claim resource id and the value
+	// of Claim.identifier, the de-duplication key NPHIES enforces.
+	ClaimID uuid.UUID
+	// Created is when the claim was created.
+	Created time.Time
+	// Type is a ClaimType* constant; SubType is ip, op or emr (derived from
+	// the type when empty).
+	Type, SubType string
+	// Priority is normal (default), stat or deferred.
+	Priority string
+	// Payer is the insurer.
+	Payer Payer
+	// Patient, Coverage and Practitioner are the parties.
+	Patient      PatientInput
+	Coverage     CoverageInput
+	Practitioner PractitionerInput
+	// Diagnoses lists at least one diagnosis.
+	Diagnoses []DiagnosisInput
+	// Encounter is required for professional and institutional claims.
+	Encounter *EncounterInput
+	// EpisodeID is our episode identifier (required on claims).
+	EpisodeID string
+	// PreAuthRefs are the payer's prior-authorization references.
+	PreAuthRefs []string
+	// Items are the service lines (at least one).
+	Items []ItemInput
+	// TotalHalalas must equal the sum of the items' NetHalalas.
+	TotalHalalas int64
+}
+
+// EligibilityInput is an eligibility (coverage) check.
+type EligibilityInput struct {
+	Envelope
+	// RequestID is our eligibility check id (CoverageEligibilityRequest id
+	// and identifier value).
+	RequestID uuid.UUID
+	// Created is when the check was created.
+	Created time.Time
+	// Purposes ⊂ {auth-requirements, benefits, discovery, validation};
+	// default [benefits, validation].
+	Purposes []string
+	// Payer is the insurer asked.
+	Payer Payer
+	// Patient is the patient.
+	Patient PatientInput
+	// Coverage is required unless the purpose is discovery only.
+	Coverage *CoverageInput
+	// ServiceStart and ServiceEnd bound the planned service (dates).
+	ServiceStart, ServiceEnd time.Time
+}
+
+// TaskInput is a cancel request or status check on one of our claims.
+type TaskInput struct {
+	Envelope
+	// TaskID is our task id.
+	TaskID uuid.UUID
+	// Created is when the task was created.
+	Created time.Time
+	// Payer is the insurer of the claim.
+	Payer Payer
+	// Claim is the Claim.identifier of the target claim.
+	Claim Identifier
+	// Reason is the cancel reason (WI, NP, TAS); default WI. Cancel only.
+	Reason string
+	// Nullify asks for nullify instead of cancel. Cancel only.
+	Nullify bool
+}
+
+// PollInput is a poll request to NPHIES for queued messages.
+type PollInput struct {
+	Envelope
+	// TaskID is our poll task id.
+	TaskID uuid.UUID
+	// Created is when the poll was created.
+	Created time.Time
+	// Include or Exclude restrict message types (mutually exclusive).
+	Include, Exclude []string
+	// Count is how many messages to fetch, 1..100 (0 means NPHIES's default, 1).
+	Count int64
+	// Focus optionally restricts the poll to responses to one message.
+	Focus *Identifier
+}
+
+// CommunicationInput is our (solicited or unsolicited) communication to a
+// payer about a claim.
+type CommunicationInput struct {
+	Envelope
+	// CommunicationID is our communication id.
+	CommunicationID uuid.UUID
+	// Created is when it was written.
+	Created time.Time
+	// Payer is the insurer.
+	Payer Payer
+	// Patient is the claim's patient.
+	Patient PatientInput
+	// Claim is the Claim.identifier the communication is about.
+	Claim Identifier
+	// BasedOn is the payer's CommunicationRequest.identifier when solicited.
+	BasedOn *Identifier
+	// Texts and Attachments are the payload (at least one in total).
+	Texts       []string
+	Attachments []AttachmentInput
+}
+
+// AttachmentInput is one document sent with a communication.
+type AttachmentInput struct {
+	// ContentType is the MIME type, e.g. application/pdf.
+	ContentType string
+	// Title names the document.
+	Title string
+	// Data is the raw document.
+	Data []byte
+}
+
+// PaymentNoticeInput acknowledges a payer's payment reconciliation to NPHIES.
+type PaymentNoticeInput struct {
+	Envelope
+	// NoticeID is our payment notice id.
+	NoticeID uuid.UUID
+	// Created is when it was written.
+	Created time.Time
+	// Reconciliation is the PaymentReconciliation.identifier being answered.
+	Reconciliation Identifier
+	// PaymentDate is when the money arrived.
+	PaymentDate time.Time
+	// AmountHalalas is the amount received.
+	AmountHalalas int64
+	// Status is paid or cleared; default paid.
+	Status string
+}
+
+// builder accumulates one bundle.
+type bundle struct {
+	b       *Builder
+	env     Envelope
+	event   string
+	entries []BundleEntry
+	err     error
+}
+
+// Identifier systems of our own business identifiers, derived from BaseURL so
+// they are unique per provider (NPHIES de-duplicates on system+value).
+
+// ClaimIdentifier returns the Claim.identifier our claims carry for claimID;
+// the poller correlates ClaimResponse.request.identifier against it.
+func (b *Builder) ClaimIdentifier(claimID uuid.UUID) Identifier {
+	return Identifier{System: b.base() + "/claim", Value: claimID.String()}
+}
+
+// base returns BaseURL without a trailing slash.
+func (b *Builder) base() string { return strings.TrimRight(b.BaseURL, "/") }
+
+// fullURL returns our fullUrl for a resource.
+func (b *Builder) fullURL(rt, id string) string { return b.base() + "/" + rt + "/" + id }
+
+// check validates the builder configuration.
+func (b *Builder) check() error {
+	if b.ProviderLicense == "" {
+		return fmt.Errorf("%w: provider licence is required", ErrInvalidInput)
+	}
+	u, err := url.Parse(b.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: base URL must be an absolute http(s) URL", ErrInvalidInput)
+	}
+	return nil
+}
+
+// newBundle starts a message bundle after validating the envelope.
+func (b *Builder) newBundle(env Envelope, event string) (*bundle, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if env.BundleID == uuid.Nil || env.MessageHeaderID == uuid.Nil {
+		return nil, fmt.Errorf("%w: bundle and message header ids are required", ErrInvalidInput)
+	}
+	if env.BundleID == env.MessageHeaderID {
+		return nil, fmt.Errorf("%w: bundle and message header ids must differ", ErrInvalidInput)
+	}
+	if env.Timestamp.IsZero() {
+		return nil, fmt.Errorf("%w: timestamp is required", ErrInvalidInput)
+	}
+	return &bundle{b: b, env: env, event: event}, nil
+}
+
+// add appends a resource entry and returns its fullUrl.
+func (bb *bundle) add(fullURL string, res any) string {
+	raw, err := json.Marshal(res)
+	if err != nil && bb.err == nil {
+		bb.err = fmt.Errorf("marshal %s: %w", fullURL, err)
+	}
+	bb.entries = append(bb.entries, BundleEntry{FullURL: fullURL, Resource: raw})
+	return fullURL
+}
+
+// finish prepends the MessageHeader and serialises the bundle.
+func (bb *bundle) finish(receiver Reference, endpoint, focus string, focusID Identifier) (*Message, error) {
+	if bb.err != nil {
+		return nil, bb.err
+	}
+	mhID := bb.env.MessageHeaderID.String()
+	mh := MessageHeader{
+		ResourceType: "MessageHeader",
+		ID:           mhID,
+		Meta:         &Meta{Profile: []string{Profile("message-header")}},
+		EventCoding:  &Coding{System: SystemMessageEvents, Code: bb.event},
+		Destination:  []MessageDestination{{Endpoint: endpoint, Receiver: &receiver}},
+		Sender: &Reference{Type: "Organization", Identifier: &Identifier{
+			System: SystemProviderLicense, Value: bb.b.ProviderLicense}},
+		Source: &MessageSource{Endpoint: bb.b.base()},
+		Focus:  []Reference{{Reference: focus}},
+	}
+	raw, err := json.Marshal(mh)
+	if err != nil {
+		return nil, fmt.Errorf("marshal message header: %w", err)
+	}
+	entries := append([]BundleEntry{{FullURL: "urn:uuid:" + mhID, Resource: raw}}, bb.entries...)
+	body, err := json.Marshal(Bundle{
+		ResourceType: "Bundle",
+		ID:           bb.env.BundleID.String(),
+		Meta:         &Meta{Profile: []string{Profile("bundle")}},
+		Type:         "message",
+		Timestamp:    instant(bb.env.Timestamp),
+		Entry:        entries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("marshal bundle: %w", err)
+	}
+	return &Message{
+		Event:           bb.event,
+		BundleID:        bb.env.BundleID,
+		MessageHeaderID: bb.env.MessageHeaderID,
+		Focus:           focusID,
+		Body:            body,
+	}, nil
+}
+
+// payerReceiver returns the destination receiver and endpoint for a payer.
+func payerReceiver(p Payer) (Reference, string) {
+	return Reference{Type: "Organization", Identifier: &Identifier{System: SystemPayerLicense, Value: p.License}},
+		SystemPayerLicense + "/" + p.License
+}
+
+// nphiesReceiver returns the destination receiver and endpoint for NPHIES.
+func nphiesReceiver() (Reference, string) {
+	return Reference{Type: "Organization", Identifier: &Identifier{System: SystemNPHIESLicense, Value: NPHIESLicense}},
+		NPHIESEndpoint
+}
+
+// instant formats t as a FHIR instant in Riyadh time with milliseconds.
+func instant(t time.Time) string { return t.In(riyadh).Format("2006-01-02T15:04:05.000-07:00") }
+
+// dateTime formats t as a FHIR dateTime with seconds in Riyadh time.
+func dateTime(t time.Time) string { return t.In(riyadh).Format("2006-01-02T15:04:05-07:00") }
+
+// date formats t as a FHIR date in Riyadh time.
+func date(t time.Time) string { return t.In(riyadh).Format("2006-01-02") }
+
+// derive returns a deterministic id for a resource of the message.
+func derive(parts ...string) string {
+	return uuid.NewSHA1(idNamespace, []byte(strings.Join(parts, "\x00"))).String()
+}
+
+// money returns SAR Money for halalas.
+func money(h int64) *Money { v := Decimal(h); return &Money{Value: &v, Currency: "SAR"} }
+
+// cc returns a one-coding CodeableConcept.
+func cc(system, code string) *CodeableConcept {
+	return &CodeableConcept{Coding: []Coding{{System: system, Code: code}}}
+}
+
+// boolp returns a pointer to v.
+func boolp(v bool) *bool { return &v }
+
+// strp returns a pointer to v.
+func strp(v string) *string { return &v }
+
+// ext builds an NPHIES extension.
+func ext(name string) Extension { return Extension{URL: ExtensionBase + name} }
+
+// addProvider adds our provider Organization and returns its fullUrl.
+func (bb *bundle) addProvider() string {
+	id := derive("provider", bb.b.ProviderLicense)
+	return bb.add(bb.b.fullURL("Organization", id), Organization{
+		ResourceType: "Organization", ID: id,
+		Meta:       &Meta{Profile: []string{Profile("provider-organization")}},
+		Identifier: []Identifier{{System: SystemProviderLicense, Value: bb.b.ProviderLicense}},
+		Active:     boolp(true),
+		Type:       []CodeableConcept{*cc("http://nphies.sa/terminology/CodeSystem/organization-type", "prov")},
+		Name:       nonEmpty(bb.b.ProviderName, bb.b.ProviderLicense),
+	})
+}
+
+// addInsurer adds the payer Organization and returns its fullUrl.
+func (bb *bundle) addInsurer(p Payer) string {
+	id := derive("insurer", p.License)
+	return bb.add(bb.b.fullURL("Organization", id), Organization{
+		ResourceType: "Organization", ID: id,
+		Meta:       &Meta{Profile: []string{Profile("insurer-organization")}},
+		Identifier: []Identifier{{System: SystemPayerLicense, Value: p.License}},
+		Active:     boolp(true),
+		Type:       []CodeableConcept{*cc("http://nphies.sa/terminology/CodeSystem/organization-type", "ins")},
+		Name:       nonEmpty(p.Name, p.License),
+	})
+}
+
+// nonEmpty returns s, or fallback when s is empty.
+func nonEmpty(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// addPatient adds the Patient and returns its fullUrl.
+func (bb *bundle) addPatient(p PatientInput) string {
+	if p.ID == uuid.Nil || p.IDValue == "" || p.Gender == "" || p.BirthDate.IsZero() || p.Family == "" {
+		bb.fail("patient id, identifier, family name, gender and birth date are required")
+	}
+	typ, ok := patientIDTypes[p.IDKind]
+	if !ok {
+		bb.fail("unknown patient identifier kind")
+	}
+	name := HumanName{Use: "official", Family: p.Family, Given: p.Given,
+		Text: strings.TrimSpace(strings.Join(append(append([]string{}, p.Given...), p.Family), " "))}
+	pt := Patient{
+		ResourceType: "Patient", ID: p.ID.String(),
+		Meta: &Meta{Profile: []string{Profile("patient")}},
+		Identifier: []Identifier{{
+			Type:   &CodeableConcept{Coding: []Coding{{System: "http://terminology.hl7.org/CodeSystem/v2-0203", Code: typ, Display: p.IDKind}}},
+			System: "http://nphies.sa/identifier/" + p.IDKind,
+			Value:  p.IDValue,
+		}},
+		Active: boolp(true),
+		Name:   []HumanName{name},
+		Gender: p.Gender,
+		// NPHIES requires its own KSA gender extension beside the FHIR code.
+		GenderElement: &Element{Extension: []Extension{{
+			URL:                  ExtensionBase + "extension-ksa-administrative-gender",
+			ValueCodeableConcept: cc("http://nphies.sa/terminology/CodeSystem/ksa-administrative-gender", p.Gender),
+		}}},
+		BirthDate: date(p.BirthDate),
+	}
+	if p.Phone != "" {
+		pt.Telecom = []ContactPoint{{System: "phone", Value: p.Phone}}
+	}
+	return bb.add(bb.b.fullURL("Patient", pt.ID), pt)
+}
+
+// addCoverage adds the Coverage and returns its fullUrl.
+func (bb *bundle) addCoverage(c CoverageInput, patient, insurer string, payer Payer) string {
+	if c.ID == uuid.Nil || c.MemberID == "" || c.PolicyNumber == "" {
+		bb.fail("coverage id, member id and policy number are required")
+	}
+	rel := nonEmpty(c.Relationship, "self")
+	cov := Coverage{
+		ResourceType: "Coverage", ID: c.ID.String(),
+		Meta:         &Meta{Profile: []string{Profile("coverage")}},
+		Identifier:   []Identifier{{System: nonEmpty(c.MemberSystem, SystemPayerLicense+"/"+payer.License+"/memberid"), Value: c.MemberID}},
+		Status:       "active",
+		Type:         cc("http://nphies.sa/terminology/CodeSystem/coverage-type", "EHCPOL"),
+		Subscriber:   &Reference{Reference: patient},
+		Beneficiary:  &Reference{Reference: patient},
+		Relationship: cc("http://terminology.hl7.org/CodeSystem/subscriber-relationship", rel),
+		Payor:        []Reference{{Reference: insurer}},
+		Class: []CoverageClass{{
+			Type:  cc("http://terminology.hl7.org/CodeSystem/coverage-class", "group"),
+			Value: c.PolicyNumber, Name: nonEmpty(c.PlanName, c.PolicyNumber),
+		}},
+		Network: c.Network,
+	}
+	return bb.add(bb.b.fullURL("Coverage", cov.ID), cov)
+}
+
+// fail records the first input error.
+func (bb *bundle) fail(msg string) {
+	if bb.err == nil {
+		bb.err = fmt.Errorf("%w: %s", ErrInvalidInput, msg)
+	}
+}
+
+// BuildClaim builds a claim-request bundle (Claim use=claim).
+func (b *Builder) BuildClaim(in ClaimInput) (*Message, error) {
+	return b.buildClaim(in, EventClaimRequest, "claim")
+}
+
+// BuildPriorAuth builds a priorauth-request bundle (Claim use=preauthorization).
+func (b *Builder) BuildPriorAuth(in ClaimInput) (*Message, error) {
+	return b.buildClaim(in, EventPriorAuthRequest, "preauthorization")
+}
+
+// subTypes is the default subtype per claim type.
+var subTypes = map[string]string{
+	ClaimTypeInstitutional: "ip", ClaimTypeProfessional: "op", ClaimTypePharmacy: "op",
+	ClaimTypeOral: "op", ClaimTypeVision: "op",
+}
+
+// validateItems checks the arithmetic NPHIES enforces (net = qty × unit +
+// tax, total = Σ net) before anything is sent.
+func validateItems(items []ItemInput, total int64) error {
+	if len(items) == 0 {
+		return fmt.Errorf("%w: at least one item is required", ErrInvalidInput)
+	}
+	seen := map[int64]bool{}
+	var sum int64
+	for _, it := range items {
+		switch {
+		case it.Sequence <= 0 || seen[it.Sequence]:
+			return fmt.Errorf("%w: item sequence %d is not a unique positive number", ErrInvalidInput, it.Sequence)
+		case it.Quantity <= 0:
+			return fmt.Errorf("%w: item %d: quantity must be positive", ErrInvalidInput, it.Sequence)
+		case it.UnitPriceHalalas < 0 || it.TaxHalalas < 0 || it.PatientShareHalalas < 0:
+			return fmt.Errorf("%w: item %d: amounts must not be negative", ErrInvalidInput, it.Sequence)
+		case it.ServiceCode == "":
+			return fmt.Errorf("%w: item %d: service code is required", ErrInvalidInput, it.Sequence)
+		case it.ServicedDate.IsZero():
+			return fmt.Errorf("%w: item %d: serviced date is required", ErrInvalidInput, it.Sequence)
+		}
+		if it.Quantity > 1<<31 || it.UnitPriceHalalas > 1<<40 {
+			return fmt.Errorf("%w: item %d: amount out of range", ErrInvalidInput, it.Sequence)
+		}
+		if want := it.Quantity*it.UnitPriceHalalas + it.TaxHalalas; it.NetHalalas != want {
+			return fmt.Errorf("%w: item %d: net %d ≠ quantity × unit price + tax = %d", ErrInvalidInput, it.Sequence, it.NetHalalas, want)
+		}
+		if it.PatientShareHalalas > it.NetHalalas {
+			return fmt.Errorf("%w: item %d: patient share exceeds net", ErrInvalidInput, it.Sequence)
+		}
+		seen[it.Sequence] = true
+		sum += it.NetHalalas
+	}
+	if sum != total {
+		return fmt.Errorf("%w: total %d ≠ sum of item net %d", ErrInvalidInput, total, sum)
+	}
+	return nil
+}
+
+// buildClaim builds a claim or prior-authorization bundle.
+func (b *Builder) buildClaim(in ClaimInput, event, use string) (*Message, error) {
+	bb, err := b.newBundle(in.Envelope, event)
+	if err != nil {
+		return nil, err
+	}
+	if in.ClaimID == uuid.Nil || in.Created.IsZero() {
+		return nil, fmt.Errorf("%w: claim id and created time are required", ErrInvalidInput)
+	}
+	if in.Payer.License == "" {
+		return nil, fmt.Errorf("%w: payer licence is required", ErrInvalidInput)
+	}
+	subType, ok := subTypes[in.Type]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown claim type %q", ErrInvalidInput, in.Type)
+	}
+	if in.SubType != "" {
+		subType = in.SubType
+	}
+	if len(in.Diagnoses) == 0 {
+		return nil, fmt.Errorf("%w: at least one diagnosis is required", ErrInvalidInput)
+	}
+	if in.Practitioner.License == "" || in.Practitioner.ID == uuid.Nil {
+		return nil, fmt.Errorf("%w: practitioner id and licence are required", ErrInvalidInput)
+	}
+	needsEncounter := in.Type == ClaimTypeProfessional || in.Type == ClaimTypeInstitutional ||
+		(use == "claim" && in.Type == ClaimTypeOral)
+	if needsEncounter && in.Encounter == nil {
+		return nil, fmt.Errorf("%w: %s %s requires an encounter", ErrInvalidInput, in.Type, use)
+	}
+	if use == "claim" && in.EpisodeID == "" {
+		return nil, fmt.Errorf("%w: episode id is required on claims", ErrInvalidInput)
+	}
+	if err := validateItems(in.Items, in.TotalHalalas); err != nil {
+		return nil, err
+	}
+	priority := nonEmpty(in.Priority, "normal")
+	if priority != "normal" && priority != "stat" && priority != "deferred" {
+		return nil, fmt.Errorf("%w: priority must be normal, stat or deferred", ErrInvalidInput)
+	}
+
+	claimID := in.ClaimID.String()
+	claimURL := b.fullURL("Claim", claimID)
+	ident := b.ClaimIdentifier(in.ClaimID)
+	// Reserve the Claim's position right after the MessageHeader; fill it
+	// once the referenced resources have fullUrls.
+	bb.entries = append(bb.entries, BundleEntry{FullURL: claimURL})
+	provider := bb.addProvider()
+	insurer := bb.addInsurer(in.Payer)
+	patient := bb.addPatient(in.Patient)
+	coverage := bb.addCoverage(in.Coverage, patient, insurer, in.Payer)
+	practitionerID := in.Practitioner.ID.String()
+	practitioner := bb.add(b.fullURL("Practitioner", practitionerID), Practitioner{
+		ResourceType: "Practitioner", ID: practitionerID,
+		Meta: &Meta{Profile: []string{Profile("practitioner")}},
+		Identifier: []Identifier{{
+			Type:   cc("http://terminology.hl7.org/CodeSystem/v2-0203", "MD"),
+			System: SystemPractitionerLic, Value: in.Practitioner.License,
+		}},
+		Active: boolp(true),
+		Name:   []HumanName{{Use: "official", Text: nonEmpty(in.Practitioner.Name, in.Practitioner.License)}},
+	})
+
+	var exts []Extension
+	if in.Encounter != nil {
+		e := in.Encounter
+		if e.ID == uuid.Nil || e.Start.IsZero() {
+			return nil, fmt.Errorf("%w: encounter id and start are required", ErrInvalidInput)
+		}
+		period := &Period{Start: dateTime(e.Start)}
+		if !e.End.IsZero() {
+			period.End = dateTime(e.End)
+		}
+		encID := e.ID.String()
+		enc := bb.add(b.fullURL("Encounter", encID), Encounter{
+			ResourceType: "Encounter", ID: encID,
+			Meta: &Meta{Profile: []string{Profile("encounter")}},
+			Extension: []Extension{{
+				URL:                  ExtensionBase + "extension-serviceEventType",
+				ValueCodeableConcept: cc("http://nphies.sa/terminology/CodeSystem/service-event-type", nonEmpty(e.ServiceEventType, "ICSE")),
+			}},
+			Identifier:      []Identifier{{System: b.base() + "/encounter", Value: encID}},
+			Status:          "finished",
+			Class:           &Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: nonEmpty(e.Class, "AMB")},
+			Subject:         &Reference{Reference: patient},
+			Period:          period,
+			ServiceProvider: &Reference{Reference: provider},
+		})
+		x := ext("extension-encounter")
+		x.ValueReference = &Reference{Reference: enc}
+		exts = append(exts, x)
+	}
+	if in.EpisodeID != "" {
+		x := ext("extension-episode")
+		x.ValueIdentifier = &Identifier{System: b.base() + "/episode", Value: in.EpisodeID}
+		exts = append(exts, x)
+	}
+
+	diagnoses := make([]ClaimDiagnosis, len(in.Diagnoses))
+	diagSeq := make([]int64, len(in.Diagnoses))
+	for i, d := range in.Diagnoses {
+		typ := d.Type
+		if typ == "" {
+			typ = "secondary"
+			if i == 0 {
+				typ = "principal"
+			}
+		}
+		if d.Code == "" {
+			return nil, fmt.Errorf("%w: diagnosis %d has no code", ErrInvalidInput, i+1)
+		}
+		diagnoses[i] = ClaimDiagnosis{
+			Sequence:                 int64(i + 1),
+			DiagnosisCodeableConcept: cc("http://hl7.org/fhir/sid/icd-10-am", d.Code),
+			Type:                     []CodeableConcept{*cc("http://nphies.sa/terminology/CodeSystem/diagnosis-type", typ)},
+		}
+		diagSeq[i] = int64(i + 1)
+	}
+
+	items := make([]ClaimItem, len(in.Items))
+	for i, it := range in.Items {
+		q := DecimalFromInt(it.Quantity)
+		pkg := ext("extension-package")
+		pkg.ValueBoolean = boolp(false)
+		tax := ext("extension-tax")
+		tax.ValueMoney = money(it.TaxHalalas)
+		share := ext("extension-patient-share")
+		share.ValueMoney = money(it.PatientShareHalalas)
+		iexts := []Extension{pkg, tax, share}
+		if use == "claim" {
+			if it.PatientInvoice == "" {
+				return nil, fmt.Errorf("%w: item %d: patient invoice is required on claims", ErrInvalidInput, it.Sequence)
+			}
+			inv := ext("extension-patientInvoice")
+			inv.ValueIdentifier = &Identifier{System: b.base() + "/patientInvoice", Value: it.PatientInvoice}
+			iexts = append(iexts, inv)
+		}
+		pos := &CodeableConcept{Coding: []Coding{{System: nonEmpty(it.System, SystemServices), Code: it.ServiceCode, Display: it.Display}}}
+		items[i] = ClaimItem{
+			Extension:         iexts,
+			Sequence:          it.Sequence,
+			CareTeamSequence:  []int64{1},
+			DiagnosisSequence: diagSeq,
+			ProductOrService:  pos,
+			ServicedDate:      date(it.ServicedDate),
+			Quantity:          &Quantity{Value: &q},
+			UnitPrice:         money(it.UnitPriceHalalas),
+			Net:               money(it.NetHalalas),
+		}
+	}
+	profile := in.Type + "-claim"
+	if use == "preauthorization" {
+		profile = in.Type + "-priorauth"
+		if in.Type == ClaimTypeOral {
+			profile = "oral-priorauth"
+		}
+	}
+	claim := Claim{
+		ResourceType: "Claim", ID: claimID,
+		Meta:       &Meta{Profile: []string{Profile(profile)}},
+		Extension:  exts,
+		Identifier: []Identifier{ident},
+		Status:     "active",
+		Type:       cc("http://terminology.hl7.org/CodeSystem/claim-type", in.Type),
+		SubType:    cc("http://nphies.sa/terminology/CodeSystem/claim-subtype", subType),
+		Use:        use,
+		Patient:    &Reference{Reference: patient},
+		Created:    dateTime(in.Created),
+		Insurer:    &Reference{Reference: insurer},
+		Provider:   &Reference{Reference: provider},
+		Priority:   cc("http://terminology.hl7.org/CodeSystem/processpriority", priority),
+		Payee:      &ClaimPayee{Type: cc("http://terminology.hl7.org/CodeSystem/payeetype", "provider")},
+		CareTeam: []ClaimCareTeam{{
+			Sequence:      1,
+			Provider:      &Reference{Reference: practitioner},
+			Role:          cc("http://terminology.hl7.org/CodeSystem/claimcareteamrole", "primary"),
+			Qualification: cc("http://nphies.sa/terminology/CodeSystem/practice-codes", nonEmpty(in.Practitioner.SpecialtyCode, "08.00")),
+		}},
+		Diagnosis: diagnoses,
+		Insurance: []ClaimInsurance{{Sequence: 1, Focal: true, Coverage: &Reference{Reference: coverage}, PreAuthRef: in.PreAuthRefs}},
+		Item:      items,
+		Total:     money(in.TotalHalalas),
+	}
+	raw, err := json.Marshal(claim)
+	if err != nil {
+		return nil, fmt.Errorf("marshal claim: %w", err)
+	}
+	bb.entries[0].Resource = raw
+	receiver, endpoint := payerReceiver(in.Payer)
+	return bb.finish(receiver, endpoint, claimURL, ident)
+}
+
+// BuildEligibility builds an eligibility-request bundle.
+func (b *Builder) BuildEligibility(in EligibilityInput) (*Message, error) {
+	bb, err := b.newBundle(in.Envelope, EventEligibilityRequest)
+	if err != nil {
+		return nil, err
+	}
+	if in.RequestID == uuid.Nil || in.Created.IsZero() || in.ServiceStart.IsZero() {
+		return nil, fmt.Errorf("%w: request id, created and service start are required", ErrInvalidInput)
+	}
+	if in.Payer.License == "" {
+		return nil, fmt.Errorf("%w: payer licence is required", ErrInvalidInput)
+	}
+	purposes := in.Purposes
+	if len(purposes) == 0 {
+		purposes = []string{"benefits", "validation"}
+	}
+	discoveryOnly := len(purposes) == 1 && purposes[0] == "discovery"
+	if in.Coverage == nil && !discoveryOnly {
+		return nil, fmt.Errorf("%w: coverage is required unless the purpose is discovery", ErrInvalidInput)
+	}
+	id := in.RequestID.String()
+	reqURL := b.fullURL("CoverageEligibilityRequest", id)
+	ident := Identifier{System: b.base() + "/coverageeligibilityrequest", Value: id}
+	bb.entries = append(bb.entries, BundleEntry{FullURL: reqURL})
+	provider := bb.addProvider()
+	insurer := bb.addInsurer(in.Payer)
+	patient := bb.addPatient(in.Patient)
+	locID := derive("location", b.ProviderLicense)
+	location := bb.add(b.fullURL("Location", locID), Location{
+		ResourceType: "Location", ID: locID,
+		Meta:                 &Meta{Profile: []string{Profile("location")}},
+		Identifier:           []Identifier{{System: SystemLocationLicense, Value: nonEmpty(b.FacilityLicense, b.ProviderLicense)}},
+		Status:               "active",
+		Name:                 nonEmpty(b.ProviderName, b.ProviderLicense),
+		Type:                 []CodeableConcept{*cc("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "GACH")},
+		ManagingOrganization: &Reference{Reference: provider},
+	})
+	req := CoverageEligibilityRequest{
+		ResourceType: "CoverageEligibilityRequest", ID: id,
+		Meta:       &Meta{Profile: []string{Profile("eligibility-request")}},
+		Identifier: []Identifier{ident},
+		Status:     "active",
+		Priority:   cc("http://terminology.hl7.org/CodeSystem/processpriority", "normal"),
+		Purpose:    purposes,
+		Patient:    &Reference{Reference: patient},
+		Created:    dateTime(in.Created),
+		Provider:   &Reference{Reference: provider},
+		Insurer:    &Reference{Reference: insurer},
+		Facility:   &Reference{Reference: location},
+	}
+	if in.ServiceEnd.IsZero() {
+		req.ServicedDate = date(in.ServiceStart)
+	} else {
+		req.ServicedPeriod = &Period{Start: date(in.ServiceStart), End: date(in.ServiceEnd)}
+	}
+	if in.Coverage != nil {
+		cov := bb.addCoverage(*in.Coverage, patient, insurer, in.Payer)
+		req.Insurance = []EligibilityInsurance{{Coverage: &Reference{Reference: cov}}}
+	}
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("marshal eligibility request: %w", err)
+	}
+	bb.entries[0].Resource = raw
+	receiver, endpoint := payerReceiver(in.Payer)
+	return bb.finish(receiver, endpoint, reqURL, ident)
+}
+
+// BuildCancel builds a cancel-request bundle (Task code cancel or nullify).
+func (b *Builder) BuildCancel(in TaskInput) (*Message, error) {
+	code := "cancel"
+	if in.Nullify {
+		code = "nullify"
+	}
+	reason := nonEmpty(in.Reason, "WI")
+	if reason != "WI" && reason != "NP" && reason != "TAS" {
+		return nil, fmt.Errorf("%w: cancel reason must be WI, NP or TAS", ErrInvalidInput)
+	}
+	return b.buildClaimTask(in, EventCancelRequest, code, reason)
+}
+
+// BuildStatusCheck builds a status-check bundle (Task code status).
+func (b *Builder) BuildStatusCheck(in TaskInput) (*Message, error) {
+	return b.buildClaimTask(in, EventStatusCheck, "status", "")
+}
+
+// buildClaimTask builds a Task about one of our claims, addressed to its payer.
+func (b *Builder) buildClaimTask(in TaskInput, event, code, reason string) (*Message, error) {
+	bb, err := b.newBundle(in.Envelope, event)
+	if err != nil {
+		return nil, err
+	}
+	if in.TaskID == uuid.Nil || in.Created.IsZero() || in.Payer.License == "" || in.Claim.System == "" || in.Claim.Value == "" {
+		return nil, fmt.Errorf("%w: task id, created, payer licence and claim identifier are required", ErrInvalidInput)
+	}
+	id := in.TaskID.String()
+	taskURL := b.fullURL("Task", id)
+	ident := Identifier{System: b.base() + "/task", Value: id}
+	bb.entries = append(bb.entries, BundleEntry{FullURL: taskURL})
+	provider := bb.addProvider()
+	insurer := bb.addInsurer(in.Payer)
+	claim := in.Claim
+	task := Task{
+		ResourceType: "Task", ID: id,
+		Meta:         &Meta{Profile: []string{Profile("task")}},
+		Identifier:   []Identifier{ident},
+		Status:       "requested",
+		Intent:       "order",
+		Priority:     "routine",
+		Code:         cc(SystemTaskCode, code),
+		Focus:        &Reference{Type: "Claim", Identifier: &claim},
+		AuthoredOn:   dateTime(in.Created),
+		LastModified: dateTime(in.Created),
+		Requester:    &Reference{Reference: provider},
+		Owner:        &Reference{Reference: insurer},
+	}
+	if reason != "" {
+		task.ReasonCode = cc(SystemTaskReasonCode, reason)
+	}
+	raw, err := json.Marshal(task)
+	if err != nil {
+		return nil, fmt.Errorf("marshal task: %w", err)
+	}
+	bb.entries[0].Resource = raw
+	receiver, endpoint := payerReceiver(in.Payer)
+	return bb.finish(receiver, endpoint, taskURL, ident)
+}
+
+// BuildPoll builds a poll-request bundle addressed to NPHIES.
+func (b *Builder) BuildPoll(in PollInput) (*Message, error) {
+	bb, err := b.newBundle(in.Envelope, EventPollRequest)
+	if err != nil {
+		return nil, err
+	}
+	if in.TaskID == uuid.Nil || in.Created.IsZero() {
+		return nil, fmt.Errorf("%w: task id and created are required", ErrInvalidInput)
+	}
+	if len(in.Include) > 0 && len(in.Exclude) > 0 {
+		return nil, fmt.Errorf("%w: include and exclude message types are mutually exclusive", ErrInvalidInput)
+	}
+	if in.Count < 0 || in.Count > 100 {
+		return nil, fmt.Errorf("%w: poll count must be 1..100", ErrInvalidInput)
+	}
+	id := in.TaskID.String()
+	taskURL := b.fullURL("Task", id)
+	ident := Identifier{System: b.base() + "/task", Value: id}
+	bb.entries = append(bb.entries, BundleEntry{FullURL: taskURL})
+	provider := bb.addProvider()
+	var inputs []TaskParameter
+	for _, t := range in.Include {
+		inputs = append(inputs, TaskParameter{Type: cc(SystemTaskInputType, "include-message-type"), ValueCode: strp(t)})
+	}
+	for _, t := range in.Exclude {
+		inputs = append(inputs, TaskParameter{Type: cc(SystemTaskInputType, "exclude-message-type"), ValueCode: strp(t)})
+	}
+	if in.Count > 0 {
+		n := in.Count
+		inputs = append(inputs, TaskParameter{Type: cc(SystemTaskInputType, "count"), ValuePositiveInt: &n})
+	}
+	task := Task{
+		ResourceType: "Task", ID: id,
+		Meta:         &Meta{Profile: []string{Profile("task")}},
+		Identifier:   []Identifier{ident},
+		Status:       "requested",
+		Intent:       "order",
+		Priority:     "routine",
+		Code:         cc(SystemTaskCode, "poll"),
+		AuthoredOn:   dateTime(in.Created),
+		LastModified: dateTime(in.Created),
+		Requester:    &Reference{Reference: provider},
+		Owner:        &Reference{Identifier: &Identifier{System: SystemNPHIESLicense, Value: NPHIESLicense}},
+		Input:        inputs,
+	}
+	if in.Focus != nil {
+		f := *in.Focus
+		task.Focus = &Reference{Identifier: &f}
+	}
+	raw, err := json.Marshal(task)
+	if err != nil {
+		return nil, fmt.Errorf("marshal task: %w", err)
+	}
+	bb.entries[0].Resource = raw
+	receiver, endpoint := nphiesReceiver()
+	return bb.finish(receiver, endpoint, taskURL, ident)
+}
+
+// BuildCommunication builds a communication bundle (our reply to a payer's
+// communication request, or an unsolicited communication).
+func (b *Builder) BuildCommunication(in CommunicationInput) (*Message, error) {
+	bb, err := b.newBundle(in.Envelope, EventCommunication)
+	if err != nil {
+		return nil, err
+	}
+	if in.CommunicationID == uuid.Nil || in.Created.IsZero() || in.Payer.License == "" || in.Claim.Value == "" {
+		return nil, fmt.Errorf("%w: communication id, created, payer licence and claim identifier are required", ErrInvalidInput)
+	}
+	if len(in.Texts)+len(in.Attachments) == 0 {
+		return nil, fmt.Errorf("%w: a communication needs a text or an attachment", ErrInvalidInput)
+	}
+	id := in.CommunicationID.String()
+	comURL := b.fullURL("Communication", id)
+	ident := Identifier{System: b.base() + "/communication", Value: id}
+	bb.entries = append(bb.entries, BundleEntry{FullURL: comURL})
+	provider := bb.addProvider()
+	insurer := bb.addInsurer(in.Payer)
+	patient := bb.addPatient(in.Patient)
+	var payload []CommunicationPayload
+	for _, t := range in.Texts {
+		payload = append(payload, CommunicationPayload{ContentString: strp(t)})
+	}
+	for _, a := range in.Attachments {
+		if a.ContentType == "" || len(a.Data) == 0 {
+			return nil, fmt.Errorf("%w: attachments need a content type and data", ErrInvalidInput)
+		}
+		payload = append(payload, CommunicationPayload{ContentAttachment: &Attachment{
+			ContentType: a.ContentType, Title: a.Title, Creation: dateTime(in.Created),
+			Data: base64.StdEncoding.EncodeToString(a.Data),
+		}})
+	}
+	claim := in.Claim
+	com := Communication{
+		ResourceType: "Communication", ID: id,
+		Meta:       &Meta{Profile: []string{Profile("communication")}},
+		Identifier: []Identifier{ident},
+		Status:     "completed",
+		Category:   []CodeableConcept{*cc("http://terminology.hl7.org/CodeSystem/communication-category", "instruction")},
+		Priority:   "routine",
+		Subject:    &Reference{Reference: patient},
+		About:      []Reference{{Type: "Claim", Identifier: &claim}},
+		Sent:       dateTime(in.Created),
+		Recipient:  []Reference{{Reference: insurer}},
+		Sender:     &Reference{Reference: provider},
+		Payload:    payload,
+	}
+	if in.BasedOn != nil {
+		bo := *in.BasedOn
+		com.BasedOn = []Reference{{Type: "CommunicationRequest", Identifier: &bo}}
+	}
+	raw, err := json.Marshal(com)
+	if err != nil {
+		return nil, fmt.Errorf("marshal communication: %w", err)
+	}
+	bb.entries[0].Resource = raw
+	receiver, endpoint := payerReceiver(in.Payer)
+	return bb.finish(receiver, endpoint, comURL, ident)
+}
+
+// BuildPaymentNotice builds a payment-notice bundle addressed to NPHIES.
+func (b *Builder) BuildPaymentNotice(in PaymentNoticeInput) (*Message, error) {
+	bb, err := b.newBundle(in.Envelope, EventPaymentNotice)
+	if err != nil {
+		return nil, err
+	}
+	if in.NoticeID == uuid.Nil || in.Created.IsZero() || in.PaymentDate.IsZero() || in.Reconciliation.Value == "" {
+		return nil, fmt.Errorf("%w: notice id, created, payment date and reconciliation identifier are required", ErrInvalidInput)
+	}
+	if in.AmountHalalas <= 0 {
+		return nil, fmt.Errorf("%w: payment amount must be positive", ErrInvalidInput)
+	}
+	status := nonEmpty(in.Status, "paid")
+	if status != "paid" && status != "cleared" {
+		return nil, fmt.Errorf("%w: payment status must be paid or cleared", ErrInvalidInput)
+	}
+	id := in.NoticeID.String()
+	pnURL := b.fullURL("PaymentNotice", id)
+	ident := Identifier{System: b.base() + "/paymentnotice", Value: id}
+	bb.entries = append(bb.entries, BundleEntry{FullURL: pnURL})
+	provider := bb.addProvider()
+	rec := in.Reconciliation
+	pn := PaymentNotice{
+		ResourceType: "PaymentNotice", ID: id,
+		Meta:          &Meta{Profile: []string{Profile("payment-notice")}},
+		Identifier:    []Identifier{ident},
+		Status:        "active",
+		Created:       dateTime(in.Created),
+		Provider:      &Reference{Reference: provider},
+		Payment:       &Reference{Identifier: &rec},
+		PaymentDate:   date(in.PaymentDate),
+		Payee:         &Reference{Reference: provider},
+		Recipient:     &Reference{Type: "Organization", Identifier: &Identifier{System: SystemNPHIESLicense, Value: NPHIESLicense}},
+		Amount:        money(in.AmountHalalas),
+		PaymentStatus: cc("http://terminology.hl7.org/CodeSystem/paymentstatus", status),
+	}
+	raw, err := json.Marshal(pn)
+	if err != nil {
+		return nil, fmt.Errorf("marshal payment notice: %w", err)
+	}
+	bb.entries[0].Resource = raw
+	receiver, endpoint := nphiesReceiver()
+	return bb.finish(receiver, endpoint, pnURL, ident)
+}

@@ -1,0 +1,110 @@
+package nphies
+
+// Systems, profiles and codes NPHIES defines. They are exported because the
+// outbox worker, the poller and the mock correlate and route by them.
+const (
+	// ProfileBase prefixes every NPHIES StructureDefinition canonical.
+	ProfileBase = "http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/"
+	// ProfileVersion is the business version every emitted profile carries.
+	ProfileVersion = "|1.0.0"
+	// ExtensionBase prefixes every NPHIES extension URL (same as ProfileBase).
+	ExtensionBase = ProfileBase
+
+	SystemMessageEvents       = "http://nphies.sa/terminology/CodeSystem/ksa-message-events"
+	SystemProviderLicense     = "http://nphies.sa/license/provider-license"
+	SystemPayerLicense        = "http://nphies.sa/license/payer-license"
+	SystemNPHIESLicense       = "http://nphies.sa/license/nphies"
+	SystemPractitionerLic     = "http://nphies.sa/license/practitioner-license"
+	SystemLocationLicense     = "http://nphies.sa/license/location-license"
+	SystemMetaTags            = "http://nphies.sa/terminology/CodeSystem/meta-tags"
+	SystemAdjudicationOutcome = "http://nphies.sa/terminology/CodeSystem/adjudication-outcome"
+	SystemAdjudicationReason  = "http://nphies.sa/terminology/CodeSystem/adjudication-reason"
+	SystemAdjudicationError   = "http://nphies.sa/terminology/CodeSystem/adjudication-error"
+	SystemAdjudication        = "http://terminology.hl7.org/CodeSystem/adjudication"
+	SystemKSAAdjudication     = "http://nphies.sa/terminology/CodeSystem/ksa-adjudication"
+	SystemTaskCode            = "http://nphies.sa/terminology/CodeSystem/task-code"
+	SystemTaskInputType       = "http://nphies.sa/terminology/CodeSystem/task-input-type"
+	SystemTaskOutputType      = "http://nphies.sa/terminology/CodeSystem/task-output-type"
+	SystemTaskReasonCode      = "http://nphies.sa/terminology/CodeSystem/task-reason-code"
+	SystemTaskStatusReason    = "http://nphies.sa/terminology/CodeSystem/task-status-reason"
+	SystemSiteEligibility     = "http://nphies.sa/terminology/CodeSystem/siteEligibility"
+	SystemServices            = "http://nphies.sa/terminology/CodeSystem/services"
+	SystemProcedures          = "http://nphies.sa/terminology/CodeSystem/procedures"
+	SystemMedicationCodes     = "http://nphies.sa/terminology/CodeSystem/medication-codes"
+
+	// NPHIESEndpoint is the destination endpoint for messages addressed to
+	// NPHIES itself (poll-request, payment-notice).
+	NPHIESEndpoint = "http://nphies.sa"
+	// NPHIESLicense is NPHIES's own licence value (receiver of poll-request
+	// and payment-notice, BV-00456; sender of NPHIES-generated messages).
+	NPHIESLicense = "NPHIES"
+)
+
+// Message event codes (ksa-message-events) this package sends or reads.
+const (
+	EventEligibilityRequest    = "eligibility-request"
+	EventEligibilityResponse   = "eligibility-response"
+	EventPriorAuthRequest      = "priorauth-request"
+	EventPriorAuthResponse     = "priorauth-response"
+	EventClaimRequest          = "claim-request"
+	EventClaimResponse         = "claim-response"
+	EventBatchRequest          = "batch-request"
+	EventBatchResponse         = "batch-response"
+	EventStatusCheck           = "status-check"
+	EventStatusResponse        = "status-response"
+	EventCancelRequest         = "cancel-request"
+	EventCancelResponse        = "cancel-response"
+	EventPaymentNotice         = "payment-notice"
+	EventPaymentReconciliation = "payment-reconciliation"
+	EventCommunicationRequest  = "communication-request"
+	EventCommunication         = "communication"
+	EventAcknowledgement       = "acknowledgement"
+	EventPollRequest           = "poll-request"
+	EventPollResponse          = "poll-response"
+	EventAdvancedAuthorization = "advanced-authorization"
+	EventErrorNotice           = "error-notice"
+)
+
+// ResponseEvent returns the event NPHIES answers requestEvent with in the
+// same HTTP session, or "" when requestEvent is not one we send.
+func ResponseEvent(requestEvent string) string {
+	switch requestEvent {
+	case EventEligibilityRequest:
+		return EventEligibilityResponse
+	case EventPriorAuthRequest:
+		return EventPriorAuthResponse
+	case EventClaimRequest:
+		return EventClaimResponse
+	case EventBatchRequest:
+		return EventBatchResponse
+	case EventStatusCheck:
+		return EventStatusResponse
+	case EventCancelRequest:
+		return EventCancelResponse
+	case EventPollRequest:
+		return EventPollResponse
+	case EventCommunication, EventPaymentNotice:
+		return EventAcknowledgement
+	}
+	return ""
+}
+
+// Profile returns the versioned canonical URL of the NPHIES profile name.
+func Profile(name string) string { return ProfileBase + name + ProfileVersion }
+
+// Adjudication-outcome codes: the payer's business decision on a claim or item.
+const (
+	DecisionApproved    = "approved"
+	DecisionRejected    = "rejected"
+	DecisionPartial     = "partial"
+	DecisionPended      = "pended"
+	DecisionNotRequired = "not-required"
+)
+
+// Remittance outcomes of a ClaimResponse (http://hl7.org/fhir/remittance-outcome).
+const (
+	OutcomeQueued   = "queued"
+	OutcomeComplete = "complete"
+	OutcomeError    = "error"
+	OutcomePartial  = "partial"
+)
