@@ -1,0 +1,316 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+var _ hg.AppointmentStore = (*DB)(nil)
+
+const appointmentColumns = `a.id, a.patient_id, a.practitioner_id, a.starts_at, a.ends_at, a.status,
+	a.reason, COALESCE(a.cancel_reason, ''), a.created_at, a.updated_at`
+
+func scanAppointment(row pgx.CollectableRow) (*hg.Appointment, error) {
+	var a hg.Appointment
+	err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, &a.Status,
+		&a.Reason, &a.CancelReason, &a.CreatedAt, &a.UpdatedAt)
+	return &a, err
+}
+
+// errDoubleBooked is what a booking that hits the exclusion constraint
+// gets: the slot was taken, by this request's rival or long before.
+var errDoubleBooked = &hg.Error{Code: hg.ECONFLICT, Field: "startsAt",
+	Message: "the practitioner already has an appointment at this time"}
+
+var appointmentConflicts = map[string]*hg.Error{
+	"appointments_no_overlap":           errDoubleBooked,
+	"appointments_practitioner_id_fkey": {Code: hg.ENOTFOUND, Field: "practitionerId", Message: "practitioner not found"},
+	"appointments_patient_id_fkey":      {Code: hg.ENOTFOUND, Field: "patientId", Message: "patient not found"},
+	"appointments_check":                {Code: hg.EINVALID, Field: "endsAt", Message: "an appointment must end after it starts"},
+	"appointments_cancel_reason_check":  {Code: hg.EINVALID, Field: "reason", Message: "reason is not valid"},
+	"appointments_reason_check":         {Code: hg.EINVALID, Field: "reason", Message: "reason is too long"},
+}
+
+// BookAppointment books a live appointment. The insert selects the patient
+// through the scope; the database's exclusion constraint, not a prior
+// read, decides a race between two bookings of one practitioner.
+func (db *DB) BookAppointment(ctx context.Context, scope hg.PatientScope, in hg.NewAppointment) (*hg.Appointment, error) {
+	if err := in.Validate(time.Now()); err != nil {
+		return nil, err
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	rows, _ := db.Pool.Query(ctx, `INSERT INTO appointments AS a
+			(id, patient_id, practitioner_id, starts_at, ends_at, status, reason)
+		SELECT @id, p.id, @practitioner_id, @starts_at, @ends_at, 'BOOKED', @reason
+		FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`
+		RETURNING `+appointmentColumns, scopeArgs(scope, pgx.NamedArgs{
+		"id": id, "patient_id": in.PatientID, "practitioner_id": in.PractitionerID,
+		"starts_at": in.StartsAt, "ends_at": in.EndsAt, "reason": in.Reason,
+	}))
+	a, err := pgx.CollectExactlyOneRow(rows, scanAppointment)
+	if err != nil {
+		return nil, byConstraint(err, "patient", appointmentConflicts)
+	}
+	return a, nil
+}
+
+// RescheduleAppointment moves a booked appointment; only BOOKED ones move,
+// since a checked-in patient is already being seen.
+func (db *DB) RescheduleAppointment(ctx context.Context, scope hg.PatientScope, id uuid.UUID, startsAt, endsAt time.Time) (*hg.Appointment, error) {
+	if err := hg.ValidateAppointmentTimes(startsAt, endsAt, time.Now()); err != nil {
+		return nil, err
+	}
+	var a *hg.Appointment
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		cur, err := appointmentForUpdate(ctx, tx, scope, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status != hg.AppointmentBooked {
+			return hg.Errorf(hg.ECONFLICT, "a %s appointment cannot be rescheduled", cur.Status)
+		}
+		rows, _ := tx.Query(ctx, `UPDATE appointments AS a SET starts_at = @starts_at, ends_at = @ends_at,
+				updated_at = now()
+			WHERE a.id = @id AND a.status = 'BOOKED' RETURNING `+appointmentColumns,
+			pgx.NamedArgs{"id": id, "starts_at": startsAt, "ends_at": endsAt})
+		a, err = pgx.CollectExactlyOneRow(rows, scanAppointment)
+		return byConstraint(err, "appointment", appointmentConflicts)
+	})
+	return a, err
+}
+
+// CancelAppointment cancels a live appointment with a reason; the slot is
+// free again because the exclusion constraint covers live statuses only.
+func (db *DB) CancelAppointment(ctx context.Context, scope hg.PatientScope, id uuid.UUID, reason string) (*hg.Appointment, error) {
+	if err := hg.ValidateCancelReason(&reason); err != nil {
+		return nil, err
+	}
+	return db.transition(ctx, scope, id, hg.AppointmentCancelled, &reason)
+}
+
+// UpdateAppointmentStatus moves an appointment along an allowed transition.
+func (db *DB) UpdateAppointmentStatus(ctx context.Context, scope hg.PatientScope, id uuid.UUID, status hg.AppointmentStatus) (*hg.Appointment, error) {
+	switch {
+	case !status.Valid():
+		return nil, hg.Invalid("status", "unknown appointment status")
+	case status == hg.AppointmentCancelled:
+		return nil, hg.Invalid("status", "cancelling needs a reason: use cancelAppointment")
+	}
+	return db.transition(ctx, scope, id, status, nil)
+}
+
+// transition checks the move in Go against the current status, then makes
+// it with an UPDATE conditional on that status, so two requests racing
+// from one status cannot both win: the loser updates no row and gets
+// CONFLICT.
+func (db *DB) transition(ctx context.Context, scope hg.PatientScope, id uuid.UUID, to hg.AppointmentStatus, cancelReason *string) (*hg.Appointment, error) {
+	var a *hg.Appointment
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		cur, err := appointmentByID(ctx, tx, scope, id)
+		if err != nil {
+			return err
+		}
+		if !cur.Status.CanBecome(to) {
+			return hg.Errorf(hg.ECONFLICT, "a %s appointment cannot become %s", cur.Status, to)
+		}
+		rows, _ := tx.Query(ctx, `UPDATE appointments AS a SET status = @to, cancel_reason = @cancel_reason,
+				updated_at = now()
+			WHERE a.id = @id AND a.status = @from RETURNING `+appointmentColumns,
+			pgx.NamedArgs{"id": id, "from": cur.Status, "to": to, "cancel_reason": cancelReason})
+		a, err = pgx.CollectExactlyOneRow(rows, scanAppointment)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return hg.Errorf(hg.ECONFLICT, "the appointment changed meanwhile; reload and try again")
+		}
+		return byConstraint(err, "appointment", appointmentConflicts)
+	})
+	return a, err
+}
+
+func appointmentByID(ctx context.Context, q querier, scope hg.PatientScope, id uuid.UUID) (*hg.Appointment, error) {
+	rows, _ := q.Query(ctx, `SELECT `+appointmentColumns+` FROM appointments a
+		WHERE a.id = @id AND `+inScope("a.patient_id"), scopeArgs(scope, pgx.NamedArgs{"id": id}))
+	a, err := pgx.CollectExactlyOneRow(rows, scanAppointment)
+	return a, translate(err, "appointment")
+}
+
+func appointmentForUpdate(ctx context.Context, tx pgx.Tx, scope hg.PatientScope, id uuid.UUID) (*hg.Appointment, error) {
+	rows, _ := tx.Query(ctx, `SELECT `+appointmentColumns+` FROM appointments a
+		WHERE a.id = @id AND `+inScope("a.patient_id")+` FOR UPDATE OF a`, scopeArgs(scope, pgx.NamedArgs{"id": id}))
+	a, err := pgx.CollectExactlyOneRow(rows, scanAppointment)
+	return a, translate(err, "appointment")
+}
+
+// AppointmentByID returns an appointment of a patient in scope.
+func (db *DB) AppointmentByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Appointment, error) {
+	return appointmentByID(ctx, db.Pool, scope, id)
+}
+
+// AppointmentsByIDs returns the appointments among ids in scope.
+func (db *DB) AppointmentsByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Appointment, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+appointmentColumns+` FROM appointments a
+		WHERE a.id = ANY(@ids) AND `+inScope("a.patient_id"), scopeArgs(scope, pgx.NamedArgs{"ids": ids}))
+	as, err := pgx.CollectRows(rows, scanAppointment)
+	return as, translate(err, "appointments")
+}
+
+const appointmentMatch = `(@practitioner_id::uuid IS NULL OR %[1]s.practitioner_id = @practitioner_id)
+	AND (@patient_id::uuid IS NULL OR %[1]s.patient_id = @patient_id)
+	AND (@from::timestamptz IS NULL OR %[1]s.starts_at >= @from)
+	AND (@to::timestamptz IS NULL OR %[1]s.starts_at < @to)
+	AND (@status::text IS NULL OR %[1]s.status = @status)`
+
+// ListAppointments returns a page of appointments in scope ordered by start
+// time, and how many match, from one statement when the page is not empty.
+func (db *DB) ListAppointments(ctx context.Context, scope hg.PatientScope, f hg.AppointmentFilter, p hg.Page) ([]*hg.Appointment, int, error) {
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
+	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{
+		"practitioner_id": f.PractitionerID, "patient_id": f.PatientID, "from": f.From, "to": f.To, "status": f.Status,
+	}))
+	var total int
+	rows, _ := db.Pool.Query(ctx, `SELECT `+appointmentColumns+`,
+			(SELECT count(*) FROM appointments t WHERE `+sprintf(appointmentMatch, "t")+` AND `+inScope("t.patient_id")+`)
+		FROM appointments a
+		WHERE `+sprintf(appointmentMatch, "a")+` AND `+inScope("a.patient_id")+`
+		  AND (@after_time::timestamptz IS NULL OR (a.starts_at, a.id) > (@after_time, @after_id::uuid))
+		ORDER BY a.starts_at, a.id LIMIT @first`, args)
+	as, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.Appointment, error) {
+		var a hg.Appointment
+		err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, &a.Status,
+			&a.Reason, &a.CancelReason, &a.CreatedAt, &a.UpdatedAt, &total)
+		return &a, err
+	})
+	if err != nil {
+		return nil, 0, translate(err, "appointments")
+	}
+	if len(as) == 0 {
+		err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM appointments t WHERE `+
+			sprintf(appointmentMatch, "t")+` AND `+inScope("t.patient_id"), args).Scan(&total)
+	}
+	return as, total, translate(err, "appointments")
+}
+
+// UpcomingAppointmentsByPatientIDs returns each in-scope patient's next live
+// appointments, up to limit per patient, in one statement.
+func (db *DB) UpcomingAppointmentsByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID, now time.Time, limit int) ([]*hg.Appointment, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+appointmentColumns+`
+		FROM unnest(@ids::uuid[]) AS k(patient_id)
+		CROSS JOIN LATERAL (
+			SELECT * FROM appointments x
+			WHERE x.patient_id = k.patient_id AND x.ends_at > @now AND x.status IN ('BOOKED', 'CHECKED_IN')
+			ORDER BY x.starts_at, x.id LIMIT @limit) a
+		WHERE `+inScope("k.patient_id")+`
+		ORDER BY a.patient_id, a.starts_at, a.id`,
+		scopeArgs(scope, pgx.NamedArgs{"ids": patientIDs, "now": now, "limit": max(limit, 0)}))
+	as, err := pgx.CollectRows(rows, scanAppointment)
+	return as, translate(err, "appointments")
+}
+
+// PractitionerSchedule returns the practitioner's slots on a day, each free
+// unless a live appointment overlaps it or it has already started.
+func (db *DB) PractitionerSchedule(ctx context.Context, practitionerID uuid.UUID, day time.Time, s hg.Schedule) ([]hg.Slot, error) {
+	if s.Zone == nil {
+		s = hg.DefaultSchedule
+	}
+	slots := s.Slots(day)
+	dayStart := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, s.Zone)
+	dayEnd := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, s.Zone)
+	type busy struct{ start, end *time.Time }
+	rows, _ := db.Pool.Query(ctx, `SELECT a.starts_at, a.ends_at FROM practitioners pr
+		LEFT JOIN appointments a ON a.practitioner_id = pr.id AND a.status IN ('BOOKED', 'CHECKED_IN')
+			AND a.starts_at < @day_end AND a.ends_at > @day_start
+		WHERE pr.id = @id`, pgx.NamedArgs{"id": practitionerID, "day_start": dayStart, "day_end": dayEnd})
+	taken, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (busy, error) {
+		var b busy
+		err := row.Scan(&b.start, &b.end)
+		return b, err
+	})
+	if err != nil {
+		return nil, translate(err, "practitioner")
+	}
+	if len(taken) == 0 {
+		return nil, hg.Errorf(hg.ENOTFOUND, "practitioner not found")
+	}
+	now := time.Now()
+	for i := range slots {
+		if slots[i].StartsAt.Before(now) {
+			slots[i].Free = false
+			continue
+		}
+		for _, b := range taken {
+			if b.start != nil && b.start.Before(slots[i].EndsAt) && b.end.After(slots[i].StartsAt) {
+				slots[i].Free = false
+				break
+			}
+		}
+	}
+	return slots, nil
+}
+
+// utilizationKeys holds, per grouping, the SQL of the group key and label.
+// They are constants: no input ever reaches the statement text.
+var utilizationKeys = map[hg.UtilizationGroupBy][2]string{
+	hg.GroupByPractitioner: {`pr.id::text`, `min(pr.first_name || ' ' || pr.family_name)`},
+	hg.GroupBySpecialty:    {`pr.specialty_code`, `min(pr.specialty)`},
+	hg.GroupByDay:          {`to_char(a.starts_at AT TIME ZONE @zone, 'YYYY-MM-DD')`, `min(to_char(a.starts_at AT TIME ZONE @zone, 'YYYY-MM-DD'))`},
+}
+
+// MaxUtilizationRange bounds the period one utilization query may scan.
+const MaxUtilizationRange = 366 * 24 * time.Hour
+
+// AppointmentUtilization aggregates appointments starting in [from, to).
+// Only counts and hours leave the database; groups below
+// hg.MinUtilizationGroup are dropped in SQL (HAVING).
+func (db *DB) AppointmentUtilization(ctx context.Context, from, to time.Time, groupBy hg.UtilizationGroupBy) ([]hg.UtilizationGroup, error) {
+	keys, ok := utilizationKeys[groupBy]
+	switch {
+	case !ok:
+		return nil, hg.Invalid("groupBy", "groupBy must be PRACTITIONER, SPECIALTY or DAY")
+	case from.IsZero():
+		return nil, hg.Invalid("from", "from is required")
+	case !to.After(from):
+		return nil, hg.Invalid("to", "to must be after from")
+	case to.Sub(from) > MaxUtilizationRange:
+		return nil, hg.Invalid("to", "the range may span at most 366 days")
+	}
+	rows, _ := db.Pool.Query(ctx, `SELECT `+keys[0]+` AS key, `+keys[1]+`,
+			count(*),
+			count(*) FILTER (WHERE a.status = 'COMPLETED'),
+			count(*) FILTER (WHERE a.status = 'CANCELLED'),
+			count(*) FILTER (WHERE a.status = 'NO_SHOW'),
+			COALESCE(sum(extract(epoch FROM a.ends_at - a.starts_at)) FILTER (WHERE a.status <> 'CANCELLED'), 0) / 3600,
+			COALESCE(sum(extract(epoch FROM a.ends_at - a.starts_at)) FILTER (WHERE a.status = 'COMPLETED'), 0) / 3600
+		FROM appointments a JOIN practitioners pr ON pr.id = a.practitioner_id
+		WHERE a.starts_at >= @from AND a.starts_at < @to
+		GROUP BY 1 HAVING count(*) >= @min_group
+		ORDER BY 1`, pgx.NamedArgs{"from": from, "to": to, "zone": zoneName(hg.ClinicZone), "min_group": hg.MinUtilizationGroup})
+	groups, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hg.UtilizationGroup, error) {
+		var g hg.UtilizationGroup
+		err := row.Scan(&g.Key, &g.Label, &g.Booked, &g.Completed, &g.Cancelled, &g.NoShow,
+			&g.ScheduledHours, &g.CompletedHours)
+		if g.ScheduledHours > 0 {
+			g.Utilization = g.CompletedHours / g.ScheduledHours
+		}
+		return g, err
+	})
+	return groups, translate(err, "appointment utilization")
+}
+
+// zoneName gives Postgres a zone it knows: the IANA name, or for the fixed
+// fallback zone an Etc/GMT name (whose POSIX sign is inverted).
+func zoneName(loc *time.Location) string {
+	if loc.String() != "AST" {
+		return loc.String()
+	}
+	return "Etc/GMT-3"
+}

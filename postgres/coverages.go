@@ -1,0 +1,60 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+var _ hg.CoverageStore = (*DB)(nil)
+
+const coverageColumns = `c.id, c.patient_id, c.payer_license, c.payer_name, c.member_id, c.policy_number,
+	c.class, c.starts_on, c.ends_on, c.created_at`
+
+func scanCoverage(row pgx.CollectableRow) (*hg.Coverage, error) {
+	var c hg.Coverage
+	err := row.Scan(&c.ID, &c.PatientID, &c.PayerLicense, &c.PayerName, &c.MemberID, &c.PolicyNumber,
+		&c.Class, &c.StartsOn, &c.EndsOn, &c.CreatedAt)
+	return &c, err
+}
+
+var coverageConflicts = map[string]*hg.Error{
+	"coverages_patient_id_payer_license_member_id_key": {Code: hg.ECONFLICT, Field: "memberId",
+		Message: "the patient already holds this member ID with this payer"},
+}
+
+// AddCoverage inserts a coverage for a patient in scope. The insert selects
+// the patient through the scope, so a patient outside it is NOT_FOUND.
+func (db *DB) AddCoverage(ctx context.Context, scope hg.PatientScope, in hg.NewCoverage) (*hg.Coverage, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	rows, _ := db.Pool.Query(ctx, `INSERT INTO coverages AS c (id, patient_id, payer_license, payer_name,
+			member_id, policy_number, class, starts_on, ends_on)
+		SELECT @id, p.id, @payer_license, @payer_name, @member_id, @policy_number, @class, @starts_on, @ends_on
+		FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`
+		RETURNING `+coverageColumns, scopeArgs(scope, pgx.NamedArgs{
+		"id": id, "patient_id": in.PatientID, "payer_license": in.PayerLicense, "payer_name": in.PayerName,
+		"member_id": in.MemberID, "policy_number": in.PolicyNumber, "class": in.Class,
+		"starts_on": in.StartsOn, "ends_on": in.EndsOn,
+	}))
+	c, err := pgx.CollectExactlyOneRow(rows, scanCoverage)
+	return c, byConstraint(err, "patient", coverageConflicts)
+}
+
+// CoveragesByPatientIDs returns the coverages of the patients among ids in
+// scope, latest validity first within each patient.
+func (db *DB) CoveragesByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID) ([]*hg.Coverage, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+coverageColumns+` FROM coverages c
+		WHERE c.patient_id = ANY(@ids) AND `+inScope("c.patient_id")+`
+		ORDER BY c.patient_id, c.ends_on DESC, c.id`, scopeArgs(scope, pgx.NamedArgs{"ids": patientIDs}))
+	cs, err := pgx.CollectRows(rows, scanCoverage)
+	return cs, translate(err, "coverages")
+}

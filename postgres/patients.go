@@ -1,0 +1,165 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+var _ hg.PatientStore = (*DB)(nil)
+
+const patientColumns = `p.id, p.mrn, p.national_id, p.first_name, p.family_name, p.first_name_ar,
+	p.family_name_ar, p.birth_date, p.gender, p.phone, p.email, p.user_id, p.created_at, p.updated_at`
+
+func scanPatient(row pgx.CollectableRow) (*hg.Patient, error) {
+	var p hg.Patient
+	err := row.Scan(&p.ID, &p.MRN, &p.NationalID, &p.FirstName, &p.FamilyName, &p.FirstNameAr,
+		&p.FamilyNameAr, &p.BirthDate, &p.Gender, &p.Phone, &p.Email, &p.UserID, &p.CreatedAt, &p.UpdatedAt)
+	return &p, err
+}
+
+// patientConflicts names the input field behind each unique or foreign key
+// constraint of patients.
+var patientConflicts = map[string]*hg.Error{
+	"patients_mrn_key":         {Code: hg.ECONFLICT, Field: "mrn", Message: "a patient with this MRN already exists"},
+	"patients_national_id_key": {Code: hg.ECONFLICT, Field: "nationalId", Message: "a patient with this national ID already exists"},
+	"patients_user_id_key":     {Code: hg.ECONFLICT, Field: "userId", Message: "this user is already linked to a patient record"},
+	"patients_user_id_fkey":    {Code: hg.EINVALID, Field: "userId", Message: "no such user"},
+}
+
+func (db *DB) queryPatient(ctx context.Context, sql string, args pgx.NamedArgs) (*hg.Patient, error) {
+	rows, _ := db.Pool.Query(ctx, sql, args)
+	p, err := pgx.CollectExactlyOneRow(rows, scanPatient)
+	return p, byConstraint(err, "patient", patientConflicts)
+}
+
+// CreatePatient validates and inserts a patient, assigning an MRN from the
+// clinic's sequence when none is given.
+func (db *DB) CreatePatient(ctx context.Context, in hg.NewPatient) (*hg.Patient, error) {
+	if err := in.Validate(time.Now()); err != nil {
+		return nil, err
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	return db.queryPatient(ctx, `INSERT INTO patients AS p (id, mrn, national_id, first_name, family_name,
+			first_name_ar, family_name_ar, birth_date, gender, phone, email, user_id)
+		VALUES (@id, CASE WHEN @mrn::text = '' THEN 'MRN' || nextval('patient_mrn_seq') ELSE @mrn END,
+			@national_id, @first_name, @family_name, @first_name_ar, @family_name_ar, @birth_date,
+			@gender, @phone, @email, @user_id)
+		RETURNING `+patientColumns, pgx.NamedArgs{
+		"id": id, "mrn": in.MRN, "national_id": in.NationalID, "first_name": in.FirstName,
+		"family_name": in.FamilyName, "first_name_ar": in.FirstNameAr, "family_name_ar": in.FamilyNameAr,
+		"birth_date": in.BirthDate, "gender": in.Gender, "phone": in.Phone, "email": in.Email, "user_id": in.UserID,
+	})
+}
+
+// UpdatePatient applies a partial update in one statement: each column
+// keeps its value where the patch leaves the field nil.
+func (db *DB) UpdatePatient(ctx context.Context, scope hg.PatientScope, id uuid.UUID, patch hg.PatientPatch) (*hg.Patient, error) {
+	if err := patch.Validate(time.Now()); err != nil {
+		return nil, err
+	}
+	return db.queryPatient(ctx, `UPDATE patients AS p SET
+			national_id    = COALESCE(@national_id, p.national_id),
+			first_name     = COALESCE(@first_name, p.first_name),
+			family_name    = COALESCE(@family_name, p.family_name),
+			first_name_ar  = COALESCE(@first_name_ar, p.first_name_ar),
+			family_name_ar = COALESCE(@family_name_ar, p.family_name_ar),
+			birth_date     = COALESCE(@birth_date, p.birth_date),
+			gender         = COALESCE(@gender, p.gender),
+			phone          = COALESCE(@phone, p.phone),
+			email          = COALESCE(@email, p.email),
+			updated_at     = now()
+		WHERE p.id = @id AND `+inScope("p.id")+`
+		RETURNING `+patientColumns, scopeArgs(scope, pgx.NamedArgs{
+		"id": id, "national_id": patch.NationalID, "first_name": patch.FirstName,
+		"family_name": patch.FamilyName, "first_name_ar": patch.FirstNameAr,
+		"family_name_ar": patch.FamilyNameAr, "birth_date": patch.BirthDate, "gender": patch.Gender,
+		"phone": patch.Phone, "email": patch.Email,
+	}))
+}
+
+// PatientByID returns a patient in scope.
+func (db *DB) PatientByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Patient, error) {
+	return db.queryPatient(ctx, `SELECT `+patientColumns+` FROM patients p
+		WHERE p.id = @id AND `+inScope("p.id"), scopeArgs(scope, pgx.NamedArgs{"id": id}))
+}
+
+// PatientsByIDs returns the patients among ids that exist and are in scope,
+// in one statement whatever the number of ids.
+func (db *DB) PatientsByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Patient, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+patientColumns+` FROM patients p
+		WHERE p.id = ANY(@ids) AND `+inScope("p.id"), scopeArgs(scope, pgx.NamedArgs{"ids": ids}))
+	ps, err := pgx.CollectRows(rows, scanPatient)
+	return ps, translate(err, "patients")
+}
+
+// patientMatches is the filter of ListPatients over the patients aliased a.
+func patientMatches(a string) string {
+	return `(@search::text IS NULL
+			OR ` + a + `.search_names LIKE '% ' || lower(@search_like::text) || '%'
+			OR ` + a + `.mrn = @search OR ` + a + `.national_id = @search)
+		AND (@birth_date::date IS NULL OR ` + a + `.birth_date = @birth_date)
+		AND (@payer::text IS NULL OR ` + a + `.id IN (SELECT c.patient_id FROM coverages c WHERE c.payer_license = @payer))
+		AND ` + inScope(a+".id")
+}
+
+// ListPatients returns a page of patients in scope, newest first. The page
+// and its total come from one statement; the total is counted separately
+// only when the page is empty.
+func (db *DB) ListPatients(ctx context.Context, scope hg.PatientScope, f hg.PatientFilter, p hg.Page) ([]*hg.Patient, int, error) {
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
+	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{
+		"search": nullIfEmpty(f.Search), "search_like": escapeLike(f.Search),
+		"birth_date": f.BirthDate, "payer": nullIfEmpty(f.PayerLicense),
+	}))
+	var total int
+	rows, _ := db.Pool.Query(ctx, `SELECT `+patientColumns+`,
+			(SELECT count(*) FROM patients t WHERE `+patientMatches("t")+`)
+		FROM patients p
+		WHERE `+patientMatches("p")+`
+		  AND (@after_time::timestamptz IS NULL OR (p.created_at, p.id) < (@after_time, @after_id::uuid))
+		ORDER BY p.created_at DESC, p.id DESC LIMIT @first`, args)
+	ps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.Patient, error) {
+		var p hg.Patient
+		err := row.Scan(&p.ID, &p.MRN, &p.NationalID, &p.FirstName, &p.FamilyName, &p.FirstNameAr,
+			&p.FamilyNameAr, &p.BirthDate, &p.Gender, &p.Phone, &p.Email, &p.UserID, &p.CreatedAt,
+			&p.UpdatedAt, &total)
+		return &p, err
+	})
+	if err != nil {
+		return nil, 0, translate(err, "patients")
+	}
+	if len(ps) == 0 {
+		err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM patients t WHERE `+patientMatches("t"), args).Scan(&total)
+	}
+	return ps, total, translate(err, "patients")
+}
+
+// LinkPatientUser links a login to a patient record that has none.
+func (db *DB) LinkPatientUser(ctx context.Context, patientID, userID uuid.UUID) (*hg.Patient, error) {
+	var p *hg.Patient
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		var linked *uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT user_id FROM patients WHERE id = $1 FOR UPDATE`, patientID).Scan(&linked)
+		if err != nil {
+			return translate(err, "patient")
+		}
+		if linked != nil {
+			return hg.Errorf(hg.ECONFLICT, "this patient record is already linked to a user")
+		}
+		rows, _ := tx.Query(ctx, `UPDATE patients AS p SET user_id = @user_id, updated_at = now()
+			WHERE p.id = @id RETURNING `+patientColumns, pgx.NamedArgs{"id": patientID, "user_id": userID})
+		p, err = pgx.CollectExactlyOneRow(rows, scanPatient)
+		return byConstraint(err, "patient", patientConflicts)
+	})
+	return p, err
+}
