@@ -65,6 +65,27 @@ func (m *Metrics) OutboxDelivery(outcome string) {
 	m.outboxDeliveries.WithLabelValues(m.outcomes.value(outcome)).Inc()
 }
 
+// SetReady records the overall readiness the /ready handler just answered
+// (true for 200). The ReadinessFailing alert fires when it stays 0.
+func (m *Metrics) SetReady(ready bool) {
+	m.ready.WithLabelValues().Set(boolFloat(ready))
+}
+
+// ReadinessCheck records one readiness check's result ("postgres",
+// "migrations", "redis"); call it from the /ready handler for each check so
+// dashboards show which dependency is down, including degraded-but-ready
+// states such as Redis being unreachable.
+func (m *Metrics) ReadinessCheck(check string, ok bool) {
+	m.readyChecks.WithLabelValues(m.checks.value(check)).Set(boolFloat(ok))
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // AppointmentStatus counts an appointment entering status (BOOKED,
 // CHECKED_IN, COMPLETED, CANCELLED, NO_SHOW). Call it after the transaction
 // that changed the status commits.

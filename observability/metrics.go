@@ -99,6 +99,11 @@ type Metrics struct {
 	messageTypes     *boundedSet
 	outcomes         *boundedSet
 
+	// Readiness.
+	ready       *prometheus.GaugeVec
+	readyChecks *prometheus.GaugeVec
+	checks      *boundedSet
+
 	// Business.
 	appointments *prometheus.CounterVec
 	claims       *prometheus.CounterVec
@@ -180,6 +185,16 @@ func NewMetrics(opts ...Option) *Metrics {
 		"NPHIES outbox delivery attempts, by outcome (sent, retry, failed).", "outcome")
 	m.messageTypes = newBoundedSet(30)
 	m.outcomes = newBoundedSet(20)
+
+	// A vector without labels stays absent until the first SetReady, so an
+	// instance whose /ready never ran does not look "not ready" to alerts.
+	m.ready = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "ready",
+		Help: "1 when the instance last reported ready (Postgres reachable, migrations current), 0 when /ready failed."}, nil)
+	m.reg.MustRegister(m.ready)
+	m.readyChecks = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "readiness_check_up",
+		Help: "Result of each readiness check at its last run: 1 up, 0 down (redis down means degraded, still ready)."}, []string{"check"})
+	m.reg.MustRegister(m.readyChecks)
+	m.checks = newBoundedSet(10)
 
 	m.appointments = f.counter("appointment_transitions_total",
 		"Appointments entering a status (BOOKED, CHECKED_IN, COMPLETED, CANCELLED, NO_SHOW).", "status")

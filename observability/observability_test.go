@@ -613,6 +613,8 @@ func exercise(m *observability.Metrics) {
 	m.Billed(11500)
 	m.Approved(10000)
 	m.Paid(1500)
+	m.SetReady(true)
+	m.ReadinessCheck("postgres", true)
 }
 
 func TestMetricsAreLintClean(t *testing.T) {
