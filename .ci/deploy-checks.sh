@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Deployment checks, offline (no Docker engine, no cluster needed):
+#   1. helm (pinned, installed with `go install` into .cache/bin when missing)
+#   2. helm lint --strict and helm template over every value set in
+#      deploy/check/testdata/values, and a refusal for every file in
+#      deploy/check/testdata/invalid
+#   3. helm package: the packaged chart carries grafana/'s dashboards and alerts
+#   4. deploy/check: the chart rendered with the Helm SDK and every object decoded
+#      strictly into the Kubernetes types, the chart's invariants, the compose
+#      file loaded with the compose-spec library, the Dockerfile's shape
+#   5. a static build of the service with the Dockerfile's flags
+# Needs only Go and the module proxy. Usage: bash .ci/deploy-checks.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+HELM_VERSION=v3.22.0
+# Kubernetes of the client-go that helm v3.22.0 builds with (v0.37): the default
+# Capabilities for lint. Templates are rendered for the oldest supported version.
+HELM_K8S_MINOR=37
+KUBE_VERSION=1.30.0 # Chart.yaml kubeVersion: >=1.30 (lifecycle.preStop.sleep)
+chart=helm/healthgraph
+helm_bin="$root/.cache/bin/helm-$HELM_VERSION/helm"
+
+step() { printf '\n--> %s\n' "$*"; }
+elapsed() { printf '    (%ds)\n' "$((SECONDS - $1))"; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# Helm must not read or write anyone's real config, cache or plugins.
+export HELM_CACHE_HOME="$tmp/helm/cache" HELM_CONFIG_HOME="$tmp/helm/config" HELM_DATA_HOME="$tmp/helm/data"
+
+# helm prints one line per symlink it follows (files/ -> grafana/, on purpose).
+quiet_links() { grep -v 'found symbolic link in path' || true; }
+helm() { "$helm_bin" "$@" 2> >(quiet_links >&2); }
+
+if [ ! -x "$helm_bin" ] || [ "$("$helm_bin" version --template '{{.Version}}' 2>/dev/null)" != "$HELM_VERSION" ]; then
+  step "install helm $HELM_VERSION with go install"
+  t0=$SECONDS
+  # The -X flags are what helm's Makefile sets: without them the binary calls
+  # itself v3.22 and assumes Kubernetes 1.20.
+  pkg=helm.sh/helm/v3
+  GOFLAGS= GOBIN="$(dirname "$helm_bin")" go install -trimpath -ldflags "-s -w \
+    -X $pkg/internal/version.version=$HELM_VERSION \
+    -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$HELM_K8S_MINOR \
+    -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$HELM_K8S_MINOR" \
+    "$pkg/cmd/helm@$HELM_VERSION"
+  elapsed "$t0"
+fi
+"$helm_bin" version --short
+
+failed=0
+for values in deploy/check/testdata/values/*.yaml; do
+  name=$(basename "$values" .yaml)
+  step "helm lint --strict + helm template: $name"
+  helm lint --strict --kube-version "$KUBE_VERSION" "$chart" -f "$values"
+  helm template hg "$chart" --namespace clinic --kube-version "$KUBE_VERSION" -f "$values" >"$tmp/$name.yaml"
+  printf '    rendered: %s\n' "$(grep -h '^kind:' "$tmp/$name.yaml" | sort | uniq -c | awk '{printf "%s %s×%s", sep, $3, $1; sep=","}')"
+done
+
+step "helm template with the Prometheus Operator API present"
+helm template hg "$chart" --namespace clinic --kube-version "$KUBE_VERSION" \
+  --api-versions monitoring.coreos.com/v1 -f deploy/check/testdata/values/defaults.yaml >"$tmp/crds.yaml"
+grep -q '^kind: ServiceMonitor' "$tmp/crds.yaml" || { echo "no ServiceMonitor although monitoring.coreos.com/v1 is available" >&2; failed=1; }
+
+for values in deploy/check/testdata/invalid/*.yaml; do
+  name=$(basename "$values" .yaml)
+  step "bad values are refused: $name"
+  if "$helm_bin" template hg "$chart" --kube-version "$KUBE_VERSION" -f "$values" >/dev/null 2>"$tmp/err"; then
+    echo "    helm template accepted $values" >&2
+    failed=1
+  else
+    sed 's/^/    /' "$tmp/err" | quiet_links
+  fi
+done
+
+step "helm package carries grafana/ through the links"
+helm package "$chart" --destination "$tmp/pkg" >/dev/null
+tar -tzf "$tmp"/pkg/healthgraph-*.tgz | sed -n 's|^healthgraph/files/||p' | sort >"$tmp/packaged"
+(cd grafana && find dashboards alerts -maxdepth 1 -type f \( -name '*.json' -o -name '*.yml' \) | sort) >"$tmp/sources"
+if ! comm -13 "$tmp/packaged" "$tmp/sources" | grep -q .; then
+  printf '    %s file(s) from grafana/ in the package\n' "$(wc -l <"$tmp/sources")"
+else
+  echo "    missing from the package:" >&2
+  comm -13 "$tmp/packaged" "$tmp/sources" >&2
+  failed=1
+fi
+
+step "deploy/check: strict decoding, chart invariants, compose, Dockerfile"
+t0=$SECONDS
+(cd deploy/check && go test -count=1 ./...)
+elapsed "$t0"
+
+step "static build with the Dockerfile's flags"
+t0=$SECONDS
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=deploy-check" -o "$tmp/healthgraph" ./cmd/healthgraph
+go version -m "$tmp/healthgraph" | grep -q 'CGO_ENABLED=0' || { echo "binary is not a CGO_ENABLED=0 build" >&2; failed=1; }
+[ "$("$tmp/healthgraph" version)" = deploy-check ] || { echo "-X main.version did not reach the binary" >&2; failed=1; }
+# The image's HEALTHCHECK must fail when nothing answers.
+if "$tmp/healthgraph" healthcheck --url http://127.0.0.1:9/health 2>/dev/null; then
+  echo "healthcheck succeeded with no server" >&2
+  failed=1
+fi
+elapsed "$t0"
+
+if [ "$failed" -ne 0 ]; then
+  echo "deploy checks FAILED" >&2
+  exit 1
+fi
+step "deploy checks passed"
