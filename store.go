@@ -7,4 +7,5 @@ type Store interface {
 	UserStore
 	RefreshTokenStore
 	AuditStore
+	BillingStore
 }
