@@ -67,7 +67,7 @@ func TestDatabaseRefusesMoneyThatDoesNotAddUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, sql := range map[string]string{
-		"header total off by a halala": `UPDATE invoices SET total = total + 1, vat = vat + 1, patient_share = patient_share + 1 WHERE id = $1`,
+		"header total off by a halala":  `UPDATE invoices SET total = total + 1, vat = vat + 1, patient_share = patient_share + 1 WHERE id = $1`,
 		"line net not quantity × price": `INSERT INTO invoice_lines VALUES ($1, 9, 'X', 'x', 2, 100, 100, 0, 100, 100, 0)`,
 		"overpaid":                      `UPDATE invoices SET paid = patient_share + 1 WHERE id = $1`,
 		"line deleted":                  `DELETE FROM invoice_lines WHERE invoice_id = $1`,
