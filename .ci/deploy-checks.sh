@@ -8,7 +8,8 @@
 #   4. deploy/check: the chart rendered with the Helm SDK and every object decoded
 #      strictly into the Kubernetes types, the chart's invariants, the compose
 #      file loaded with the compose-spec library, the Dockerfile's shape
-#   5. a static build of the service with the Dockerfile's flags
+#   5. promtool check config on compose's Prometheus config (with grafana/alerts)
+#   6. a static build of the service with the Dockerfile's flags
 # Needs only Go and the module proxy. Usage: bash .ci/deploy-checks.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +91,16 @@ step "deploy/check: strict decoding, chart invariants, compose, Dockerfile"
 t0=$SECONDS
 (cd deploy/check && go test -count=1 ./...)
 elapsed "$t0"
+
+step "promtool check config: compose's Prometheus with grafana/alerts as mounted"
+if ! command -v promtool >/dev/null 2>&1; then
+  as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+# Same file, with the container's mount point replaced by the folder it mounts.
+sed "s|/etc/prometheus/alerts/|$root/grafana/alerts/|" deploy/compose/prometheus.yml >"$tmp/prometheus.yml"
+promtool check config "$tmp/prometheus.yml" | sed 's/^/    /'
 
 step "static build with the Dockerfile's flags"
 t0=$SECONDS

@@ -91,7 +91,7 @@ func TestDeploymentIsHardenedAndRollsWithoutDowntime(t *testing.T) {
 			if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
 				t.Fatal("no lifecycle.preStop.sleep (distroless has no shell for an exec sleep)")
 			}
-			cm := objs.one(t, "ConfigMap").Obj.(*corev1.ConfigMap)
+			cm := objs.config(t)
 			drain, err := time.ParseDuration(cm.Data["HG_SHUTDOWN_TIMEOUT"])
 			if err != nil {
 				t.Fatalf("HG_SHUTDOWN_TIMEOUT %q: %v", cm.Data["HG_SHUTDOWN_TIMEOUT"], err)
@@ -286,7 +286,7 @@ func TestProductionUsesExistingSecretAndTLSIngress(t *testing.T) {
 	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" || len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "healthgraph-tls" {
 		t.Errorf("ingress class/TLS = %v/%+v", ing.Spec.IngressClassName, ing.Spec.TLS)
 	}
-	cm := objs.one(t, "ConfigMap").Obj.(*corev1.ConfigMap)
+	cm := objs.config(t)
 	if cm.Data["HG_NPHIES_CERT_FILE"] == "" || cm.Data["HG_CORS_ORIGINS"] != "https://app.clinic.example" || cm.Data["HG_MAX_BODY_BYTES"] != "1048576" {
 		t.Errorf("ConfigMap = %v", cm.Data)
 	}

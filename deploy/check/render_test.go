@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/releaseutil"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/managedfields"
@@ -76,6 +77,25 @@ func (r rendered) one(t *testing.T, kind string) object {
 		t.Fatalf("want exactly one %s, got %d (%s)", kind, len(objs), r.kinds())
 	}
 	return objs[0]
+}
+
+// named returns the object of a kind with the release's full name (the chart's own
+// ConfigMap, as opposed to the dashboard ConfigMaps).
+func (r rendered) named(t *testing.T, kind, name string) object {
+	t.Helper()
+	for _, o := range r {
+		if o.Kind == kind && o.Name == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s/%s (got %s)", kind, name, r.kinds())
+	return object{}
+}
+
+// config is the chart's ConfigMap of HG_* variables.
+func (r rendered) config(t *testing.T) *corev1.ConfigMap {
+	t.Helper()
+	return r.named(t, "ConfigMap", releaseName+"-healthgraph").Obj.(*corev1.ConfigMap)
 }
 
 func (r rendered) kinds() string {
@@ -258,8 +278,9 @@ func valueSets(t *testing.T) map[string]map[string]any {
 	return sets
 }
 
-// withFixtures adds a test alert file and dashboard to the chart in memory, so the
-// PrometheusRule and dashboard templates are exercised even while grafana/ is empty.
+// withFixtures replaces the chart's alert files and dashboards (grafana/'s) with the
+// test fixtures, in memory, so the PrometheusRule and dashboard templates are checked
+// against known input whatever grafana/ holds.
 func withFixtures(t *testing.T) func(*chart.Chart) {
 	t.Helper()
 	var files []*chart.File
@@ -273,5 +294,13 @@ func withFixtures(t *testing.T) func(*chart.Chart) {
 			files = append(files, &chart.File{Name: "files/" + dir + "/" + filepath.Base(p), Data: data})
 		}
 	}
-	return func(c *chart.Chart) { c.Files = append(c.Files, files...) }
+	return func(c *chart.Chart) {
+		kept := c.Files[:0]
+		for _, f := range c.Files {
+			if !strings.HasPrefix(f.Name, "files/alerts/") && !strings.HasPrefix(f.Name, "files/dashboards/") {
+				kept = append(kept, f)
+			}
+		}
+		c.Files = append(kept, files...)
+	}
 }
