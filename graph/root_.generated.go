@@ -23,7 +23,10 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Invoice() InvoiceResolver
+	Money() MoneyResolver
 	Mutation() MutationResolver
+	Payment() PaymentResolver
 	Query() QueryResolver
 	User() UserResolver
 }
@@ -40,12 +43,66 @@ type ComplexityRoot struct {
 		User         func(childComplexity int) int
 	}
 
+	Invoice struct {
+		CopayPercent func(childComplexity int) int
+		CoverageID   func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Due          func(childComplexity int) int
+		ID           func(childComplexity int) int
+		InsurerShare func(childComplexity int) int
+		IssuedAt     func(childComplexity int) int
+		Lines        func(childComplexity int) int
+		Net          func(childComplexity int) int
+		Number       func(childComplexity int) int
+		Paid         func(childComplexity int) int
+		PatientID    func(childComplexity int) int
+		PatientShare func(childComplexity int) int
+		Payments     func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Total        func(childComplexity int) int
+		VAT          func(childComplexity int) int
+		VoidReason   func(childComplexity int) int
+	}
+
+	InvoiceConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	InvoiceEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	InvoiceLine struct {
+		Description  func(childComplexity int) int
+		InsurerShare func(childComplexity int) int
+		Net          func(childComplexity int) int
+		PatientShare func(childComplexity int) int
+		Quantity     func(childComplexity int) int
+		Sequence     func(childComplexity int) int
+		ServiceCode  func(childComplexity int) int
+		Total        func(childComplexity int) int
+		UnitPrice    func(childComplexity int) int
+		VAT          func(childComplexity int) int
+	}
+
+	Money struct {
+		Amount   func(childComplexity int) int
+		Currency func(childComplexity int) int
+	}
+
 	Mutation struct {
-		Login        func(childComplexity int, email string, password string) int
-		Logout       func(childComplexity int, refreshToken string) int
-		RefreshToken func(childComplexity int, token string) int
-		SetUserRole  func(childComplexity int, userID string, role model.Role) int
-		Signup       func(childComplexity int, input model.SignupInput) int
+		CreateInvoice func(childComplexity int, input model.CreateInvoiceInput) int
+		IssueInvoice  func(childComplexity int, id string) int
+		Login         func(childComplexity int, email string, password string) int
+		Logout        func(childComplexity int, refreshToken string) int
+		RecordPayment func(childComplexity int, input model.RecordPaymentInput) int
+		RefreshToken  func(childComplexity int, token string) int
+		SetUserRole   func(childComplexity int, userID string, role model.Role) int
+		Signup        func(childComplexity int, input model.SignupInput) int
+		VoidInvoice   func(childComplexity int, id string, reason string) int
 	}
 
 	PageInfo struct {
@@ -53,10 +110,20 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	Payment struct {
+		Amount     func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Method     func(childComplexity int) int
+		ReceivedAt func(childComplexity int) int
+		Reference  func(childComplexity int) int
+	}
+
 	Query struct {
-		Me    func(childComplexity int) int
-		Node  func(childComplexity int, id string) int
-		Users func(childComplexity int, first *int, after *string, role *model.Role) int
+		Invoice  func(childComplexity int, id string) int
+		Invoices func(childComplexity int, filter *model.InvoiceFilter, first *int, after *string) int
+		Me       func(childComplexity int) int
+		Node     func(childComplexity int, id string) int
+		Users    func(childComplexity int, first *int, after *string, role *model.Role) int
 	}
 
 	User struct {
@@ -118,6 +185,243 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
 
+	case "Invoice.copayPercent":
+		if e.ComplexityRoot.Invoice.CopayPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CopayPercent(childComplexity), true
+	case "Invoice.coverageId":
+		if e.ComplexityRoot.Invoice.CoverageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CoverageID(childComplexity), true
+	case "Invoice.createdAt":
+		if e.ComplexityRoot.Invoice.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CreatedAt(childComplexity), true
+	case "Invoice.due":
+		if e.ComplexityRoot.Invoice.Due == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Due(childComplexity), true
+	case "Invoice.id":
+		if e.ComplexityRoot.Invoice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ID(childComplexity), true
+	case "Invoice.insurerShare":
+		if e.ComplexityRoot.Invoice.InsurerShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.InsurerShare(childComplexity), true
+	case "Invoice.issuedAt":
+		if e.ComplexityRoot.Invoice.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.IssuedAt(childComplexity), true
+	case "Invoice.lines":
+		if e.ComplexityRoot.Invoice.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Lines(childComplexity), true
+	case "Invoice.net":
+		if e.ComplexityRoot.Invoice.Net == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Net(childComplexity), true
+	case "Invoice.number":
+		if e.ComplexityRoot.Invoice.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Number(childComplexity), true
+	case "Invoice.paid":
+		if e.ComplexityRoot.Invoice.Paid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Paid(childComplexity), true
+	case "Invoice.patientId":
+		if e.ComplexityRoot.Invoice.PatientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.PatientID(childComplexity), true
+	case "Invoice.patientShare":
+		if e.ComplexityRoot.Invoice.PatientShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.PatientShare(childComplexity), true
+	case "Invoice.payments":
+		if e.ComplexityRoot.Invoice.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Payments(childComplexity), true
+	case "Invoice.status":
+		if e.ComplexityRoot.Invoice.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Status(childComplexity), true
+	case "Invoice.total":
+		if e.ComplexityRoot.Invoice.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Total(childComplexity), true
+	case "Invoice.vat":
+		if e.ComplexityRoot.Invoice.VAT == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.VAT(childComplexity), true
+	case "Invoice.voidReason":
+		if e.ComplexityRoot.Invoice.VoidReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.VoidReason(childComplexity), true
+
+	case "InvoiceConnection.edges":
+		if e.ComplexityRoot.InvoiceConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.Edges(childComplexity), true
+	case "InvoiceConnection.pageInfo":
+		if e.ComplexityRoot.InvoiceConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.PageInfo(childComplexity), true
+	case "InvoiceConnection.totalCount":
+		if e.ComplexityRoot.InvoiceConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.TotalCount(childComplexity), true
+
+	case "InvoiceEdge.cursor":
+		if e.ComplexityRoot.InvoiceEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceEdge.Cursor(childComplexity), true
+	case "InvoiceEdge.node":
+		if e.ComplexityRoot.InvoiceEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceEdge.Node(childComplexity), true
+
+	case "InvoiceLine.description":
+		if e.ComplexityRoot.InvoiceLine.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Description(childComplexity), true
+	case "InvoiceLine.insurerShare":
+		if e.ComplexityRoot.InvoiceLine.InsurerShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.InsurerShare(childComplexity), true
+	case "InvoiceLine.net":
+		if e.ComplexityRoot.InvoiceLine.Net == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Net(childComplexity), true
+	case "InvoiceLine.patientShare":
+		if e.ComplexityRoot.InvoiceLine.PatientShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.PatientShare(childComplexity), true
+	case "InvoiceLine.quantity":
+		if e.ComplexityRoot.InvoiceLine.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Quantity(childComplexity), true
+	case "InvoiceLine.sequence":
+		if e.ComplexityRoot.InvoiceLine.Sequence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Sequence(childComplexity), true
+	case "InvoiceLine.serviceCode":
+		if e.ComplexityRoot.InvoiceLine.ServiceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.ServiceCode(childComplexity), true
+	case "InvoiceLine.total":
+		if e.ComplexityRoot.InvoiceLine.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Total(childComplexity), true
+	case "InvoiceLine.unitPrice":
+		if e.ComplexityRoot.InvoiceLine.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.UnitPrice(childComplexity), true
+	case "InvoiceLine.vat":
+		if e.ComplexityRoot.InvoiceLine.VAT == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.VAT(childComplexity), true
+
+	case "Money.amount":
+		if e.ComplexityRoot.Money.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Amount(childComplexity), true
+	case "Money.currency":
+		if e.ComplexityRoot.Money.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Currency(childComplexity), true
+
+	case "Mutation.createInvoice":
+		if e.ComplexityRoot.Mutation.CreateInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateInvoice(childComplexity, args["input"].(model.CreateInvoiceInput)), true
+	case "Mutation.issueInvoice":
+		if e.ComplexityRoot.Mutation.IssueInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueInvoice(childComplexity, args["id"].(string)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -140,6 +444,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.recordPayment":
+		if e.ComplexityRoot.Mutation.RecordPayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordPayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordPayment(childComplexity, args["input"].(model.RecordPaymentInput)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -173,6 +488,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Signup(childComplexity, args["input"].(model.SignupInput)), true
+	case "Mutation.voidInvoice":
+		if e.ComplexityRoot.Mutation.VoidInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_voidInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VoidInvoice(childComplexity, args["id"].(string), args["reason"].(string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -187,6 +513,59 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Payment.amount":
+		if e.ComplexityRoot.Payment.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Amount(childComplexity), true
+	case "Payment.id":
+		if e.ComplexityRoot.Payment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ID(childComplexity), true
+	case "Payment.method":
+		if e.ComplexityRoot.Payment.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Method(childComplexity), true
+	case "Payment.receivedAt":
+		if e.ComplexityRoot.Payment.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ReceivedAt(childComplexity), true
+	case "Payment.reference":
+		if e.ComplexityRoot.Payment.Reference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Reference(childComplexity), true
+
+	case "Query.invoice":
+		if e.ComplexityRoot.Query.Invoice == nil {
+			break
+		}
+
+		args, err := ec.field_Query_invoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Invoice(childComplexity, args["id"].(string)), true
+	case "Query.invoices":
+		if e.ComplexityRoot.Query.Invoices == nil {
+			break
+		}
+
+		args, err := ec.field_Query_invoices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Invoices(childComplexity, args["filter"].(*model.InvoiceFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -287,6 +666,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputCreateInvoiceInput,
+		ec.unmarshalInputInvoiceFilter,
+		ec.unmarshalInputInvoiceLineInput,
+		ec.unmarshalInputRecordPaymentInput,
 		ec.unmarshalInputSignupInput,
 	)
 	first := true
@@ -362,7 +745,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/schema.graphqls"
+//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/schema.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -375,6 +758,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "schema/account.graphqls", Input: sourceData("schema/account.graphqls"), BuiltIn: false},
+	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -397,6 +781,106 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Invoice_id(ctx, field)
+	case "number":
+		return ec.fieldContext_Invoice_number(ctx, field)
+	case "patientId":
+		return ec.fieldContext_Invoice_patientId(ctx, field)
+	case "coverageId":
+		return ec.fieldContext_Invoice_coverageId(ctx, field)
+	case "status":
+		return ec.fieldContext_Invoice_status(ctx, field)
+	case "copayPercent":
+		return ec.fieldContext_Invoice_copayPercent(ctx, field)
+	case "lines":
+		return ec.fieldContext_Invoice_lines(ctx, field)
+	case "net":
+		return ec.fieldContext_Invoice_net(ctx, field)
+	case "vat":
+		return ec.fieldContext_Invoice_vat(ctx, field)
+	case "total":
+		return ec.fieldContext_Invoice_total(ctx, field)
+	case "patientShare":
+		return ec.fieldContext_Invoice_patientShare(ctx, field)
+	case "insurerShare":
+		return ec.fieldContext_Invoice_insurerShare(ctx, field)
+	case "paid":
+		return ec.fieldContext_Invoice_paid(ctx, field)
+	case "due":
+		return ec.fieldContext_Invoice_due(ctx, field)
+	case "payments":
+		return ec.fieldContext_Invoice_payments(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_Invoice_issuedAt(ctx, field)
+	case "voidReason":
+		return ec.fieldContext_Invoice_voidReason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Invoice_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_InvoiceConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_InvoiceConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_InvoiceConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_InvoiceEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_InvoiceEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sequence":
+		return ec.fieldContext_InvoiceLine_sequence(ctx, field)
+	case "serviceCode":
+		return ec.fieldContext_InvoiceLine_serviceCode(ctx, field)
+	case "description":
+		return ec.fieldContext_InvoiceLine_description(ctx, field)
+	case "quantity":
+		return ec.fieldContext_InvoiceLine_quantity(ctx, field)
+	case "unitPrice":
+		return ec.fieldContext_InvoiceLine_unitPrice(ctx, field)
+	case "net":
+		return ec.fieldContext_InvoiceLine_net(ctx, field)
+	case "vat":
+		return ec.fieldContext_InvoiceLine_vat(ctx, field)
+	case "total":
+		return ec.fieldContext_InvoiceLine_total(ctx, field)
+	case "patientShare":
+		return ec.fieldContext_InvoiceLine_patientShare(ctx, field)
+	case "insurerShare":
+		return ec.fieldContext_InvoiceLine_insurerShare(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceLine", field.Name)
+}
+
+func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_Money_amount(ctx, field)
+	case "currency":
+		return ec.fieldContext_Money_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -405,6 +889,22 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Payment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Payment_id(ctx, field)
+	case "amount":
+		return ec.fieldContext_Payment_amount(ctx, field)
+	case "method":
+		return ec.fieldContext_Payment_method(ctx, field)
+	case "reference":
+		return ec.fieldContext_Payment_reference(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_Payment_receivedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

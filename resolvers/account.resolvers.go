@@ -7,7 +7,9 @@ package resolvers
 
 import (
 	"context"
+	"time"
 
+	"github.com/google/uuid"
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/graph"
@@ -80,20 +82,9 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string, ro
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.UserConnection{TotalCount: total, PageInfo: &model.PageInfo{}}
-	if len(users) == p.First {
-		users = users[:len(users)-1]
-		conn.PageInfo.HasNextPage = true
-	}
-	for _, u := range users {
-		c := encodeCursor(u.CreatedAt, u.ID)
-		conn.Edges = append(conn.Edges, &model.UserEdge{Cursor: c, Node: u})
-		conn.PageInfo.EndCursor = &c
-	}
-	if conn.Edges == nil {
-		conn.Edges = []*model.UserEdge{}
-	}
-	return conn, nil
+	es, info := edges(users, p, func(u *hg.User) (time.Time, uuid.UUID) { return u.CreatedAt, u.ID },
+		func(c string, u *hg.User) *model.UserEdge { return &model.UserEdge{Cursor: c, Node: u} })
+	return &model.UserConnection{Edges: es, PageInfo: info, TotalCount: total}, nil
 }
 
 func (r *userResolver) ID(ctx context.Context, obj *hg.User) (string, error) {

@@ -36,7 +36,9 @@ func TestSignupLoginMe(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
 
-	var su struct{ Signup struct{ ID, Email, Role string } }
+	var su struct {
+		Signup struct{ ID, Email, Role string }
+	}
 	env.Do(t, "", signupMut, map[string]any{"in": map[string]any{
 		"email": "Layla@Example.com", "password": "a-good-passw0rd", "fullName": "Layla Al-Harbi"}}).Decode(t, &su)
 	if su.Signup.Role != "PATIENT" {
@@ -47,7 +49,9 @@ func TestSignupLoginMe(t *testing.T) {
 	if s.AccessToken == "" || s.RefreshToken == "" {
 		t.Fatalf("login returned an empty token: %+v", s)
 	}
-	var me struct{ Me struct{ ID, Email, FullName, Role string } }
+	var me struct {
+		Me struct{ ID, Email, FullName, Role string }
+	}
 	env.Do(t, s.AccessToken, meQuery, nil).Decode(t, &me)
 	if me.Me.ID != su.Signup.ID || me.Me.FullName != "Layla Al-Harbi" {
 		t.Fatalf("me = %+v, want the signed-up user %s", me.Me, su.Signup.ID)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/graph/model"
 )
 
 // Global IDs are opaque to clients: base64url of "Type:uuid", so node(id:)
@@ -75,4 +76,21 @@ func page(first *int, after *string) (hg.Page, error) {
 		p.After = &hg.Cursor{Time: time.Unix(0, nanos).UTC(), ID: id}
 	}
 	return p, nil
+}
+
+// edges trims a page fetched with one extra item (which tells whether more
+// follow) and builds its edges with opaque keyset cursors. Every connection
+// uses it, so paging behaves the same everywhere.
+func edges[T, E any](items []T, p hg.Page, key func(T) (time.Time, uuid.UUID), edge func(cursor string, node T) E) ([]E, *model.PageInfo) {
+	info := &model.PageInfo{}
+	if len(items) >= p.First {
+		items, info.HasNextPage = items[:p.First-1], true
+	}
+	out := make([]E, 0, len(items))
+	for _, it := range items {
+		c := encodeCursor(key(it))
+		out = append(out, edge(c, it))
+		info.EndCursor = &c
+	}
+	return out, info
 }

@@ -4,6 +4,10 @@
 package resolvers
 
 import (
+	"context"
+
+	"github.com/google/uuid"
+
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/graph"
@@ -26,4 +30,14 @@ func authPayload(s *auth.Session, err error) (*model.AuthPayload, error) {
 		return nil, err
 	}
 	return &model.AuthPayload{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, ExpiresAt: s.ExpiresAt, User: s.User}, nil
+}
+
+// audit records that the caller did action to an entity, for the patient
+// it concerns. It fails closed: a change that cannot be audited is an error.
+func (r *Resolver) audit(ctx context.Context, action, entityType string, entityID uuid.UUID, patientID *uuid.UUID) error {
+	e := &hg.AuditEvent{Action: action, EntityType: entityType, EntityID: &entityID, PatientID: patientID}
+	if p := hg.PrincipalFrom(ctx); p != nil {
+		e.ActorID, e.ActorRole = &p.UserID, p.Role
+	}
+	return r.Store.Audit(ctx, e)
 }

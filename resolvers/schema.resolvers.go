@@ -29,6 +29,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 			return nil, hg.Errorf(hg.ENOTFOUND, "node not found")
 		}
 		return r.Store.UserByID(ctx, uid)
+	case "Invoice":
+		return r.Query().Invoice(ctx, id)
 	}
 	return nil, hg.Errorf(hg.ENOTFOUND, "node not found")
 }

@@ -76,6 +76,7 @@ func connectionCost(child int, first *int) int {
 
 func setComplexity(c *graph.ComplexityRoot) {
 	c.Query.Users = func(child int, first *int, _ *string, _ *model.Role) int { return connectionCost(child, first) }
+	c.Query.Invoices = func(child int, _ *model.InvoiceFilter, first *int, _ *string) int { return connectionCost(child, first) }
 }
 
 // presentError gives every error an extensions.code and the trace and

@@ -25,6 +25,58 @@ type AuthPayload struct {
 	User *healthgraph.User `json:"user"`
 }
 
+// A new invoice.
+type CreateInvoiceInput struct {
+	// The billed patient.
+	PatientID string `json:"patientId"`
+	// The patient's coverage that pays the insurer's share; omit for a self-paying patient.
+	CoverageID *string `json:"coverageId,omitempty"`
+	// 1 to 200 lines.
+	Lines []*InvoiceLineInput `json:"lines"`
+}
+
+// A page of invoices.
+type InvoiceConnection struct {
+	// The invoices on this page, newest first.
+	Edges []*InvoiceEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many invoices match in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// One invoice in a page.
+type InvoiceEdge struct {
+	// The position of this invoice, for `after`.
+	Cursor string `json:"cursor"`
+	// The invoice.
+	Node *healthgraph.Invoice `json:"node"`
+}
+
+// Narrows invoices. Omitted fields do not filter.
+type InvoiceFilter struct {
+	// Only this patient's invoices.
+	PatientID *string `json:"patientId,omitempty"`
+	// Only invoices in this status.
+	Status *healthgraph.InvoiceStatus `json:"status,omitempty"`
+	// Created at or after this time.
+	From *time.Time `json:"from,omitempty"`
+	// Created before this time.
+	To *time.Time `json:"to,omitempty"`
+}
+
+// A line to bill.
+type InvoiceLineInput struct {
+	// The service code, 1 to 32 characters.
+	ServiceCode string `json:"serviceCode"`
+	// What was done, 1 to 500 characters.
+	Description string `json:"description"`
+	// How many, 1 to 10000.
+	Quantity int `json:"quantity"`
+	// Price of one before VAT, as a decimal string with at most two places, e.g. "250.00".
+	UnitPrice string `json:"unitPrice"`
+}
+
 // Write operations.
 type Mutation struct {
 }
@@ -39,6 +91,18 @@ type PageInfo struct {
 
 // Read operations.
 type Query struct {
+}
+
+// A payment to record.
+type RecordPaymentInput struct {
+	// The invoice paid.
+	InvoiceID string `json:"invoiceId"`
+	// The amount as a decimal string, e.g. "50.00"; at most what is due.
+	Amount string `json:"amount"`
+	// How it was paid.
+	Method healthgraph.PaymentMethod `json:"method"`
+	// A receipt or transaction reference, at most 100 characters.
+	Reference *string `json:"reference,omitempty"`
 }
 
 // A new patient account.
