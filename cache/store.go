@@ -1,0 +1,88 @@
+package cache
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+// userVersion is the cache version of hg.User; bump it when the struct
+// changes shape.
+const userVersion = 1
+
+// userTTL is short on purpose: it bounds how long a missed invalidation can
+// show an old role or status.
+const userTTL = 60 * time.Second
+
+// Store is hg.Store with a read-through cache in front of the hot lookups.
+// Every method it does not override goes straight to the wrapped store.
+//
+// The pattern for another kind (patient, practitioner, payer): add a Typed
+// field, override the by-id lookup to go through it, and override every
+// write method of that kind to call Invalidate after the wrapped write
+// returns successfully. Lookups whose authorization lives in SQL (patients
+// under a PatientScope) must cache only the row and re-run the scope check
+// on every read, so a cached value never reaches a caller who may not see
+// it.
+type Store struct {
+	hg.Store
+	users *Typed[hg.User]
+}
+
+var _ hg.Store = (*Store)(nil)
+
+// NewStore wraps s with the cache on c. A disabled c makes it a
+// pass-through.
+func NewStore(s hg.Store, c *Client) *Store {
+	return &Store{Store: s, users: NewTyped[hg.User](c, "user", userVersion, userTTL)}
+}
+
+// UserByID returns the user through the cache. The result never carries
+// the password hash, cached or not: hashes stay out of Redis, and
+// credentials are checked through UserByEmail, which is not cached.
+func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (*hg.User, error) {
+	u, err := s.users.Get(ctx, id.String(), func(ctx context.Context) (hg.User, error) {
+		u, err := s.Store.UserByID(ctx, id)
+		if err != nil {
+			return hg.User{}, err
+		}
+		c := *u
+		c.PasswordHash = ""
+		return c, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// SetUserRole changes the role and invalidates the cached user.
+func (s *Store) SetUserRole(ctx context.Context, id uuid.UUID, role hg.Role) (*hg.User, error) {
+	u, err := s.Store.SetUserRole(ctx, id, role)
+	if err == nil {
+		s.users.Invalidate(ctx, id.String())
+	}
+	return u, err
+}
+
+// RecordLoginFailure counts a failure and invalidates the cached user,
+// whose lock state may have changed.
+func (s *Store) RecordLoginFailure(ctx context.Context, id uuid.UUID, threshold int, lockUntil time.Time) (int, error) {
+	n, err := s.Store.RecordLoginFailure(ctx, id, threshold, lockUntil)
+	if err == nil {
+		s.users.Invalidate(ctx, id.String())
+	}
+	return n, err
+}
+
+// ResetLoginFailures clears the counter and invalidates the cached user.
+func (s *Store) ResetLoginFailures(ctx context.Context, id uuid.UUID) error {
+	err := s.Store.ResetLoginFailures(ctx, id)
+	if err == nil {
+		s.users.Invalidate(ctx, id.String())
+	}
+	return err
+}
