@@ -1,0 +1,172 @@
+package healthgraph
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ClaimUse tells a claim from a prior authorization request.
+type ClaimUse string
+
+// Claim uses.
+const (
+	UseClaim   ClaimUse = "claim"
+	UsePreAuth ClaimUse = "preauthorization"
+)
+
+// ClaimStatus is where a claim is on its way through NPHIES.
+type ClaimStatus string
+
+// Claim states. QUEUED: written with its outgoing message, not yet sent.
+// SUBMITTED: NPHIES took it. PENDING: queued at the payer, the answer comes
+// by polling. ERROR: delivery failed for good or NPHIES refused it; a person
+// must look (retryClaim sends it again).
+const (
+	ClaimDraft     ClaimStatus = "DRAFT"
+	ClaimQueued    ClaimStatus = "QUEUED"
+	ClaimSubmitted ClaimStatus = "SUBMITTED"
+	ClaimPending   ClaimStatus = "PENDING"
+	ClaimApproved  ClaimStatus = "APPROVED"
+	ClaimPartial   ClaimStatus = "PARTIAL"
+	ClaimRejected  ClaimStatus = "REJECTED"
+	ClaimError     ClaimStatus = "ERROR"
+	ClaimCancelled ClaimStatus = "CANCELLED"
+)
+
+// Final reports whether the payer has decided s.
+func (s ClaimStatus) Final() bool {
+	return s == ClaimApproved || s == ClaimPartial || s == ClaimRejected || s == ClaimCancelled
+}
+
+// Claim is a claim or prior authorization sent to a payer through NPHIES.
+// Its bundle identity is fixed when it is created and reused on every
+// retry, so NPHIES can recognise a resend.
+type Claim struct {
+	ID           uuid.UUID
+	Use          ClaimUse
+	InvoiceID    *uuid.UUID
+	PatientID    uuid.UUID
+	CoverageID   uuid.UUID
+	PayerLicense string
+	PayerName    string
+	Status       ClaimStatus
+	// Total is the claim's gross total as NPHIES counts it (the sum of the
+	// item nets including VAT); Approved is the benefit the payer granted.
+	Total    Halalas
+	Approved *Halalas
+	// Disposition is the payer's free text; PreAuthRef the reference of an
+	// approved prior authorization.
+	Disposition string
+	PreAuthRef  string
+	// LastError says why the claim is in ERROR, in words safe to show.
+	LastError string
+	Items     []ClaimItem
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ClaimItem is one service line of a claim with its adjudication.
+type ClaimItem struct {
+	Sequence     int
+	ServiceCode  string
+	Description  string
+	Quantity     int
+	UnitPrice    Halalas
+	VAT          Halalas
+	Net          Halalas
+	PatientShare Halalas
+	// Approved is what the payer granted for the line once adjudicated;
+	// Outcome its decision (approved, rejected, partial) and Reasons the
+	// payer's reason codes.
+	Approved *Halalas
+	Outcome  string
+	Reasons  []string
+}
+
+// ClaimStatusChange is one step of a claim's history.
+type ClaimStatusChange struct {
+	Status ClaimStatus
+	Note   string
+	At     time.Time
+}
+
+// MessageDirection tells bundles we sent from bundles we received.
+type MessageDirection string
+
+// Directions.
+const (
+	Outbound MessageDirection = "OUT"
+	Inbound  MessageDirection = "IN"
+)
+
+// DeliveryStatus is where an outgoing message is in the outbox.
+type DeliveryStatus string
+
+// Outbox states. PENDING messages are due at NextAttemptAt; FAILED ones gave
+// up after the retry limit or a permanent refusal.
+const (
+	DeliveryPending DeliveryStatus = "PENDING"
+	DeliverySent    DeliveryStatus = "SENT"
+	DeliveryFailed  DeliveryStatus = "FAILED"
+)
+
+// NPHIESMessage is one bundle we sent or received, kept for audit. Body is
+// the exact bytes; it carries PHI and is never logged.
+type NPHIESMessage struct {
+	ID              uuid.UUID
+	ClaimID         *uuid.UUID
+	Direction       MessageDirection
+	Event           string
+	BundleID        string
+	MessageHeaderID string
+	Body            []byte
+	// Outbound only: delivery state, attempts so far and when to try next.
+	Delivery      DeliveryStatus
+	Attempts      int
+	NextAttemptAt time.Time
+	HTTPStatus    int
+	LastError     string
+	// TraceParent links the worker's trace to the request that queued it.
+	TraceParent string
+	CreatedAt   time.Time
+}
+
+// NewClaim is a claim ready to queue: the claim row with its items, and the
+// bundle that carries it, built once.
+type NewClaim struct {
+	Claim   Claim
+	Message NPHIESMessage
+}
+
+// ClaimFilter narrows claims(filter). Nil fields do not filter.
+type ClaimFilter struct {
+	Status       *ClaimStatus
+	PatientID    *uuid.UUID
+	PayerLicense *string
+	From, To     *time.Time
+}
+
+// ClaimStore keeps claims and their messages.
+type ClaimStore interface {
+	// QueueClaim writes the claim, its items, its first history entry and its
+	// outgoing message in one transaction. CONFLICT when the invoice already
+	// has a live claim.
+	QueueClaim(ctx context.Context, n NewClaim) (*Claim, error)
+	// ClaimByID returns a claim in scope with its items; NOT_FOUND otherwise.
+	ClaimByID(ctx context.Context, scope PatientScope, id uuid.UUID) (*Claim, error)
+	// ListClaims returns one page, newest first, and how many match.
+	ListClaims(ctx context.Context, scope PatientScope, f ClaimFilter, p Page) ([]*Claim, int, error)
+	// ClaimMessages lists every bundle sent and received for a claim, oldest
+	// first.
+	ClaimMessages(ctx context.Context, claimID uuid.UUID) ([]*NPHIESMessage, error)
+	// ClaimHistory lists a claim's status changes, oldest first.
+	ClaimHistory(ctx context.Context, claimID uuid.UUID) ([]*ClaimStatusChange, error)
+	// RetryClaim makes a claim in ERROR due again with the same bundle.
+	// CONFLICT in any other status.
+	RetryClaim(ctx context.Context, id uuid.UUID) (*Claim, error)
+	// QueueCancel queues a cancel request for a submitted claim and marks it
+	// CANCELLED once NPHIES confirms. CONFLICT when it cannot be cancelled.
+	QueueCancel(ctx context.Context, id uuid.UUID, msg NPHIESMessage) (*Claim, error)
+}

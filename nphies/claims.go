@@ -1,0 +1,86 @@
+package nphies
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+// ClaimParties are the records a claim is built from.
+type ClaimParties struct {
+	Invoice      *hg.Invoice
+	Patient      *hg.Patient
+	Coverage     *hg.Coverage
+	Practitioner *hg.Practitioner
+	// Diagnoses are ICD-10 codes, the principal first.
+	Diagnoses []string
+	// PreAuthRefs are the payer's prior-authorization references, if any.
+	PreAuthRefs []string
+}
+
+// NewClaimMessage builds the claim (or prior authorization) for an issued
+// invoice and the bundle that carries it, with a fresh identity that every
+// retry reuses. The result is ready for ClaimStore.QueueClaim.
+func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time.Time) (hg.NewClaim, error) {
+	inv, pat, cov, pr := parties.Invoice, parties.Patient, parties.Coverage, parties.Practitioner
+	claimID, err := uuid.NewV7()
+	if err != nil {
+		return hg.NewClaim{}, err
+	}
+	env := NewEnvelope(now)
+	in := ClaimInput{
+		Envelope: env, ClaimID: claimID, Created: now, Type: ClaimTypeProfessional,
+		Payer:    Payer{License: cov.PayerLicense, Name: cov.PayerName},
+		Patient:  patientInput(pat),
+		Coverage: CoverageInput{ID: cov.ID, MemberID: cov.MemberID, PolicyNumber: cov.PolicyNumber, PlanName: cov.Class},
+		Practitioner: PractitionerInput{ID: pr.ID, License: pr.License, Name: pr.FirstName + " " + pr.FamilyName,
+			SpecialtyCode: pr.SpecialtyCode},
+		Encounter:    &EncounterInput{ID: inv.ID, Start: inv.CreatedAt, End: inv.CreatedAt.Add(30 * time.Minute)},
+		EpisodeID:    inv.Number,
+		PreAuthRefs:  parties.PreAuthRefs,
+		TotalHalalas: int64(inv.Total),
+	}
+	for _, code := range parties.Diagnoses {
+		in.Diagnoses = append(in.Diagnoses, DiagnosisInput{Code: code})
+	}
+	claim := hg.Claim{ID: claimID, Use: use, InvoiceID: &inv.ID, PatientID: pat.ID, CoverageID: cov.ID,
+		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName, Status: hg.ClaimQueued, Total: inv.Total}
+	for _, l := range inv.Lines {
+		in.Items = append(in.Items, ItemInput{Sequence: int64(l.Sequence), ServiceCode: l.ServiceCode, Display: l.Description,
+			Quantity: int64(l.Quantity), UnitPriceHalalas: int64(l.UnitPrice), TaxHalalas: int64(l.VAT),
+			PatientShareHalalas: int64(l.PatientShare), NetHalalas: int64(l.Total), ServicedDate: inv.CreatedAt,
+			PatientInvoice: inv.Number})
+		claim.Items = append(claim.Items, hg.ClaimItem{Sequence: l.Sequence, ServiceCode: l.ServiceCode,
+			Description: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice, VAT: l.VAT, Net: l.Total,
+			PatientShare: l.PatientShare})
+	}
+	build := b.BuildClaim
+	if use == hg.UsePreAuth {
+		build = b.BuildPriorAuth
+	}
+	msg, err := build(in)
+	if err != nil {
+		return hg.NewClaim{}, fmt.Errorf("build %s bundle: %w", use, err)
+	}
+	return hg.NewClaim{Claim: claim, Message: hg.NPHIESMessage{
+		ClaimID: &claimID, Direction: hg.Outbound, Event: msg.Event, BundleID: msg.BundleID.String(),
+		MessageHeaderID: msg.MessageHeaderID.String(), Body: msg.Body, Delivery: hg.DeliveryPending,
+		NextAttemptAt: now, CreatedAt: now,
+	}}, nil
+}
+
+// patientInput maps a patient's demographics onto the message; national
+// IDs start with 1, iqamas with 2.
+func patientInput(p *hg.Patient) PatientInput {
+	kind := PatientIDNationalID
+	if strings.HasPrefix(p.NationalID, "2") {
+		kind = PatientIDIqama
+	}
+	gender := strings.ToLower(string(p.Gender))
+	return PatientInput{ID: p.ID, IDKind: kind, IDValue: p.NationalID, Family: p.FamilyName,
+		Given: []string{p.FirstName}, Gender: gender, BirthDate: p.BirthDate, Phone: p.Phone}
+}
