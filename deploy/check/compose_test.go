@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -123,6 +124,15 @@ func TestComposeAPIStartsOnlyOnAHealthyMigratedDatabase(t *testing.T) {
 		if got := api.DependsOn[dep].Condition; got != cond {
 			t.Errorf("api depends_on %s: condition %q, want %q", dep, got, cond)
 		}
+	}
+	// docker compose stop sends SIGTERM, then SIGKILL after stop_grace_period: it must
+	// outlast the server's drain.
+	drain, err := time.ParseDuration(*api.Environment["HG_SHUTDOWN_TIMEOUT"])
+	if err != nil {
+		t.Fatalf("HG_SHUTDOWN_TIMEOUT: %v", err)
+	}
+	if api.StopGracePeriod == nil || time.Duration(*api.StopGracePeriod) <= drain {
+		t.Errorf("api stop_grace_period %v does not exceed HG_SHUTDOWN_TIMEOUT %v", api.StopGracePeriod, drain)
 	}
 	if got := p.Services["migrate"].DependsOn["postgres"].Condition; got != types.ServiceConditionHealthy {
 		t.Errorf("migrate depends_on postgres: %q", got)

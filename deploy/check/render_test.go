@@ -31,7 +31,7 @@ const (
 	grafanaDir  = "../../grafana"
 	releaseName = "hg"
 	namespace   = "clinic"
-	// kubeVersion is the oldest Kubernetes the chart supports (preStop sleep is GA in 1.30).
+	// kubeVersion is the oldest Kubernetes the chart supports (preStop sleep is on by default from 1.30).
 	kubeVersion = "v1.30.0"
 )
 
