@@ -1,8 +1,12 @@
 #!/bin/sh
-# Validates the Prometheus alert rules in grafana/alerts: syntax
-# (promtool check rules) and behaviour (promtool test rules, one or more
-# cases per alert). Installs promtool from Debian's prometheus package when it
-# is missing. Run from anywhere; CI calls it from .ci/run.
+# Validates grafana/: the Prometheus alert rules' syntax (promtool check
+# rules) and behaviour (promtool test rules, a firing and a silent case per
+# alert), then the dashboards and rules against the metrics the service
+# registers (the Go module in grafana/check: every PromQL expression parses
+# and names only exported metrics, types and labels; UIDs, panel ids, units,
+# descriptions, datasource variable, runbook links). Installs promtool from
+# Debian's prometheus package when it is missing. Run from anywhere; CI calls
+# it from .ci/run. Set HG_SKIP_GO_CHECK=1 to run only promtool.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,3 +27,9 @@ cd "$here/alerts"
 # The rule files are the top-level *.yml; tests live in tests/.
 promtool check rules ./*.yml
 promtool test rules tests/*.yml
+
+if [ "${HG_SKIP_GO_CHECK:-}" != "1" ]; then
+	cd "$here/check"
+	go vet ./...
+	go test -count=1 ./...
+fi
