@@ -245,9 +245,9 @@ func ValidateBreakGlassReason(reason *string) error {
 // BreakGlassStore keeps break-glass grants.
 type BreakGlassStore interface {
 	// GrantBreakGlass records a grant for userID to read patientID until
-	// expiresAt. BAD_USER_INPUT ("reason") for a missing or short reason
-	// or an expiry not in the future; NOT_FOUND when the patient or user
-	// does not exist.
+	// expiresAt. BAD_USER_INPUT naming "reason" for a missing or short
+	// reason, or "expiresAt" for an expiry not in the future; NOT_FOUND
+	// when the patient or user does not exist.
 	GrantBreakGlass(ctx context.Context, userID, patientID uuid.UUID, reason string, expiresAt time.Time) (*BreakGlass, error)
 	// ActiveBreakGlass returns the user's unexpired grants, newest first.
 	ActiveBreakGlass(ctx context.Context, userID uuid.UUID) ([]*BreakGlass, error)

@@ -1,0 +1,118 @@
+package seed
+
+// The vocabulary the generator draws from. Names are common Saudi given and
+// family names with their Arabic spelling; codes are real ICD-10 codes a
+// clinic of each specialty would record. Every person made from them is
+// synthetic.
+
+type name struct{ en, ar string }
+
+var maleNames = []name{
+	{"Mohammed", "محمد"}, {"Abdullah", "عبدالله"}, {"Abdulrahman", "عبدالرحمن"}, {"Khalid", "خالد"},
+	{"Faisal", "فيصل"}, {"Saud", "سعود"}, {"Sultan", "سلطان"}, {"Fahad", "فهد"}, {"Turki", "تركي"},
+	{"Nasser", "ناصر"}, {"Omar", "عمر"}, {"Ahmed", "أحمد"}, {"Ibrahim", "إبراهيم"}, {"Yousef", "يوسف"},
+	{"Saleh", "صالح"}, {"Majed", "ماجد"}, {"Nawaf", "نواف"}, {"Bandar", "بندر"}, {"Hamad", "حمد"},
+	{"Ali", "علي"}, {"Mishal", "مشعل"}, {"Ziyad", "زياد"}, {"Rakan", "راكان"}, {"Hassan", "حسن"},
+}
+
+var femaleNames = []name{
+	{"Noura", "نورة"}, {"Sara", "سارة"}, {"Fatimah", "فاطمة"}, {"Aisha", "عائشة"}, {"Maha", "مها"},
+	{"Reem", "ريم"}, {"Hessa", "حصة"}, {"Lama", "لمى"}, {"Amal", "أمل"}, {"Asma", "أسماء"},
+	{"Hind", "هند"}, {"Munira", "منيرة"}, {"Latifa", "لطيفة"}, {"Jawaher", "جواهر"}, {"Abeer", "عبير"},
+	{"Dana", "دانة"}, {"Razan", "رزان"}, {"Shahad", "شهد"}, {"Ghada", "غادة"}, {"Nouf", "نوف"},
+	{"Wejdan", "وجدان"}, {"Haifa", "هيفاء"}, {"Rawan", "روان"}, {"Maryam", "مريم"},
+}
+
+var familyNames = []name{
+	{"Alotaibi", "العتيبي"}, {"Alqahtani", "القحطاني"}, {"Alghamdi", "الغامدي"}, {"Alzahrani", "الزهراني"},
+	{"Alharbi", "الحربي"}, {"Almutairi", "المطيري"}, {"Aldosari", "الدوسري"}, {"Alshehri", "الشهري"},
+	{"Alanazi", "العنزي"}, {"Alshammari", "الشمري"}, {"Alsubaie", "السبيعي"}, {"Alyami", "اليامي"},
+	{"Alasmari", "الأسمري"}, {"Almalki", "المالكي"}, {"Albalawi", "البلوي"}, {"Aljohani", "الجهني"},
+	{"Alrashidi", "الرشيدي"}, {"Alamri", "العمري"}, {"Alshahrani", "الشهراني"}, {"Alkhaldi", "الخالدي"},
+	{"Alhajri", "الهاجري"}, {"Alsahli", "السهلي"}, {"Alturki", "التركي"}, {"Alfaraj", "الفرج"},
+}
+
+// specialty is an NPHIES practice code with the diagnoses its clinic sees.
+type specialty struct {
+	code, display string
+	diagnoses     []diagnosis
+}
+
+type diagnosis struct{ code, text string }
+
+var specialties = []specialty{
+	{"08.00", "Internal Medicine", []diagnosis{
+		{"E11.9", "Type 2 diabetes mellitus without complications"}, {"I10", "Essential (primary) hypertension"},
+		{"E78.5", "Hyperlipidaemia, unspecified"}, {"K21.9", "Gastro-oesophageal reflux disease without oesophagitis"},
+		{"E55.9", "Vitamin D deficiency, unspecified"}, {"D50.9", "Iron deficiency anaemia, unspecified"}}},
+	{"14.00", "Pediatrics", []diagnosis{
+		{"J06.9", "Acute upper respiratory infection, unspecified"}, {"A09", "Infectious gastroenteritis and colitis"},
+		{"H66.9", "Otitis media, unspecified"}, {"J45.9", "Asthma, unspecified"}, {"R50.9", "Fever, unspecified"}}},
+	{"06.00", "Family Medicine", []diagnosis{
+		{"J02.9", "Acute pharyngitis, unspecified"}, {"M54.5", "Low back pain"}, {"R51", "Headache"},
+		{"N39.0", "Urinary tract infection, site not specified"}, {"J30.4", "Allergic rhinitis, unspecified"}}},
+	{"10.00", "Obstetrics & Gynecology", []diagnosis{
+		{"Z34.9", "Supervision of normal pregnancy, unspecified"}, {"O24.4", "Diabetes mellitus arising in pregnancy"},
+		{"N92.0", "Excessive and frequent menstruation with regular cycle"}, {"E28.2", "Polycystic ovarian syndrome"}}},
+	{"12.00", "Orthopedics", []diagnosis{
+		{"M17.1", "Other primary gonarthrosis"}, {"S93.4", "Sprain and strain of ankle"},
+		{"M75.1", "Rotator cuff syndrome"}, {"M51.2", "Other specified intervertebral disc displacement"}}},
+	{"03.00", "Dermatology", []diagnosis{
+		{"L20.9", "Atopic dermatitis, unspecified"}, {"L70.0", "Acne vulgaris"}, {"L40.0", "Psoriasis vulgaris"},
+		{"B35.1", "Tinea unguium"}, {"L80", "Vitiligo"}}},
+	{"05.00", "Ear, Nose & Throat", []diagnosis{
+		{"J32.9", "Chronic sinusitis, unspecified"}, {"J35.0", "Chronic tonsillitis"},
+		{"H91.9", "Hearing loss, unspecified"}, {"H81.1", "Benign paroxysmal vertigo"}}},
+	{"11.00", "Ophthalmology", []diagnosis{
+		{"H52.1", "Myopia"}, {"H40.1", "Primary open-angle glaucoma"}, {"H25.9", "Senile cataract, unspecified"},
+		{"H10.9", "Conjunctivitis, unspecified"}}},
+}
+
+var allergies = []diagnosis{
+	{"Z88.0", "Allergy status to penicillin"}, {"Z88.1", "Allergy status to other antibiotic agents"},
+	{"Z91.0", "Allergy status, other than to drugs and biological substances (peanuts)"},
+	{"Z88.6", "Allergy status to analgesic agent (ibuprofen)"},
+}
+
+var prescriptions = []string{
+	"Metformin 500 mg orally twice daily with meals, 90 days.",
+	"Amlodipine 5 mg orally once daily, 90 days.",
+	"Amoxicillin 500 mg orally three times daily, 7 days.",
+	"Paracetamol 500 mg orally every 6 hours as needed, maximum 4 g a day.",
+	"Cholecalciferol 50,000 IU orally once weekly, 8 weeks.",
+	"Omeprazole 20 mg orally once daily before breakfast, 4 weeks.",
+	"Cetirizine 10 mg orally once daily, 14 days.",
+	"Salbutamol inhaler 100 mcg, 2 puffs as needed.",
+}
+
+var labResults = []string{
+	"HbA1c 7.4 % (reference < 5.7 %).",
+	"Fasting glucose 6.1 mmol/L; LDL cholesterol 3.6 mmol/L.",
+	"Haemoglobin 11.2 g/dL; ferritin 9 ng/mL.",
+	"25-OH vitamin D 18 ng/mL (deficient).",
+	"Urinalysis: leukocyte esterase positive, nitrite positive.",
+	"CBC within normal limits.",
+}
+
+var visitReasons = []string{
+	"Follow-up visit", "New complaint", "Annual check-up", "Prescription refill", "Lab results review",
+	"Post-operative review", "Referral consultation",
+}
+
+var cancelReasons = []string{
+	"Patient request", "Practitioner unavailable", "Rescheduled by the clinic", "Patient travelling",
+}
+
+// payer is an NPHIES payer licence with a display name. The licences follow
+// the NPHIES ten-digit format (the first is the one NPHIES's examples use);
+// the names are the demo's own.
+type payer struct{ license, name string }
+
+var payers = []payer{
+	{"7001463160", "Saudi National Insurance"},
+	{"7001593321", "Najd Cooperative Health (demo)"},
+	{"7001720458", "Hejaz Takaful Health (demo)"},
+	{"7001846902", "Eastern Province Mutual (demo)"},
+}
+
+var planClasses = []string{"VIP", "A", "B", "C"}
