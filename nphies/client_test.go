@@ -1,0 +1,200 @@
+package nphies_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/healthgraph/healthgraph/nphies"
+	"github.com/healthgraph/healthgraph/nphies/mock"
+)
+
+// issue creates a certificate signed by parent (self-signed when parent is nil).
+func issue(t *testing.T, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, isCA bool, usage x509.ExtKeyUsage) (*x509.Certificate, *ecdsa.PrivateKey, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{"PR-FHIR"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  isCA,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{usage},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	signer, signerKey := tmpl, key
+	if parent != nil {
+		signer, signerKey = parent, parentKey
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key, der
+}
+
+func TestMutualTLS(t *testing.T) {
+	t.Parallel()
+	ca, caKey, _ := issue(t, "test CA", nil, nil, true, x509.ExtKeyUsageAny)
+	_, serverKey, serverDER := issue(t, "127.0.0.1", ca, caKey, false, x509.ExtKeyUsageServerAuth)
+	_, clientKey, clientDER := issue(t, "PR-FHIR", ca, caKey, false, x509.ExtKeyUsageClientAuth)
+
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	srv := httptest.NewUnstartedServer(mock.New(mock.Options{}))
+	srv.TLS = &tls.Config{
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{serverDER}, PrivateKey: serverKey}},
+		MinVersion:   tls.VersionTLS12,
+	}
+	srv.StartTLS()
+	defer srv.Close()
+
+	dir := t.TempDir()
+	keyDER, err := x509.MarshalECPrivateKey(clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	msg := mustBuild(t)(testBuilder().BuildClaim(claimInput(t.Name(), "M-1")))
+
+	t.Run("with the client certificate the message is answered", func(t *testing.T) {
+		c, err := nphies.NewClient(srv.URL, nphies.WithClientCertificate(certFile, keyFile), nphies.WithRootCAs(pool))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Send(context.Background(), msg)
+		if err != nil || r.Claim == nil {
+			t.Fatalf("Send: %v", err)
+		}
+	})
+	t.Run("without it the handshake fails as a transport error", func(t *testing.T) {
+		c, err := nphies.NewClient(srv.URL, nphies.WithRootCAs(pool))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Send(context.Background(), msg); !errors.Is(err, nphies.ErrTransport) {
+			t.Fatalf("err = %v, want ErrTransport", err)
+		}
+	})
+	t.Run("a missing key file is a configuration error", func(t *testing.T) {
+		if _, err := nphies.NewClient(srv.URL, nphies.WithClientCertificate(certFile, filepath.Join(dir, "nope"))); err == nil {
+			t.Fatal("NewClient accepted a missing key file")
+		}
+	})
+}
+
+// countingTransport counts round trips, standing in for an otelhttp wrapper.
+type countingTransport struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+// RoundTrip counts and delegates.
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+func TestClientSendsFHIRJSONAndWrapsTransport(t *testing.T) {
+	t.Parallel()
+	var gotPath, gotType string
+	m := mock.New(mock.Options{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotType = r.URL.Path, r.Header.Get("Content-Type")
+		m.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ct := &countingTransport{}
+	c, err := nphies.NewClient(srv.URL+"/", nphies.WithTransportWrapper(func(rt http.RoundTripper) http.RoundTripper {
+		ct.next = rt
+		return ct
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Send(context.Background(), mustBuild(t)(testBuilder().BuildPoll(pollInput(t.Name(), 1))))
+	if err != nil || r.Kind != nphies.KindPoll {
+		t.Fatalf("poll: %v", err)
+	}
+	if gotPath != "/$process-message" || gotType != "application/fhir+json" {
+		t.Errorf("path %q content type %q", gotPath, gotType)
+	}
+	if ct.n.Load() != 1 {
+		t.Errorf("wrapper saw %d round trips, want 1", ct.n.Load())
+	}
+}
+
+func TestClientRejectsUnexpectedAnswers(t *testing.T) {
+	t.Parallel()
+	_, c, b := setup(t, mock.Options{})
+	// An eligibility answer to a claim is unexpected: keep it, do not apply it.
+	elig := mustBuild(t)(b.BuildEligibility(eligibilityInput(t.Name(), "M-1")))
+	elig.Event = nphies.EventClaimRequest
+	r, err := c.Send(context.Background(), elig)
+	if !errors.Is(err, nphies.ErrUnexpected) || nphies.Retryable(err) || r == nil || len(r.Raw) == 0 {
+		t.Fatalf("err = %v, want non-retryable ErrUnexpected with the raw answer", err)
+	}
+}
+
+// BenchmarkClaimRoundTrip measures claims per second through the client and
+// the mock over real HTTP (loopback): build, send, parse.
+func BenchmarkClaimRoundTrip(b *testing.B) {
+	m := mock.New(mock.Options{})
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	c, err := nphies.NewClient(srv.URL, nphies.WithTransport(srv.Client().Transport))
+	if err != nil {
+		b.Fatal(err)
+	}
+	builder := testBuilder()
+	var i atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			in := claimInput("bench/"+big.NewInt(i.Add(1)).String(), "M-1")
+			msg, err := builder.BuildClaim(in)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := c.Send(context.Background(), msg); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
+}
