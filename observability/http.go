@@ -1,6 +1,8 @@
 package observability
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -66,12 +68,17 @@ func (m *Metrics) HTTP(next http.Handler) http.Handler {
 					return f(b)
 				}
 			},
+			// httpsnoop calls hook factories when wrapping, so state may
+			// only change inside the returned function, when a handler
+			// really takes the connection over.
 			Hijack: func(f httpsnoop.HijackFunc) httpsnoop.HijackFunc {
-				hijacked = true
-				if code == 0 {
-					code = http.StatusSwitchingProtocols
+				return func() (net.Conn, *bufio.ReadWriter, error) {
+					hijacked = true
+					if code == 0 {
+						code = http.StatusSwitchingProtocols
+					}
+					return f()
 				}
-				return f
 			},
 		})
 		defer func() {

@@ -775,3 +775,81 @@ func hasSeries(fams []*dto.MetricFamily, name string) bool {
 	}
 	return false
 }
+
+// A real server's ResponseWriter can hijack; the middleware must still see
+// ordinary requests as ordinary (status as written, latency observed) and
+// count a taken-over connection as 101 without observing its lifetime.
+func TestHTTPOverARealServerCountsStatusAndHijacks(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ready", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	mux.HandleFunc("/graphql", func(w http.ResponseWriter, _ *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("hijack: %v", err)
+			return
+		}
+		_, _ = buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		_ = buf.Flush()
+		_ = conn.Close()
+	})
+	srv := httptest.NewServer(f.m.HTTP(mux))
+	t.Cleanup(srv.Close)
+	for _, p := range []string{"/ready", "/graphql"} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+	}
+	reg := f.m.Registry()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		// The server finishes its bookkeeping after the client got the response.
+		if fams, _ := reg.Gather(); countOf(fams, "healthgraph_http_requests_total") >= 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := value(t, reg, "healthgraph_http_requests_total", map[string]string{"route": "/ready", "code": "503"}); got != 1 {
+		t.Errorf("/ready 503 count = %v, want 1", got)
+	}
+	if got := value(t, reg, "healthgraph_http_request_duration_seconds", map[string]string{"route": "/ready"}); got != 1 {
+		t.Errorf("/ready latency observations = %v, want 1", got)
+	}
+	if got := value(t, reg, "healthgraph_http_requests_total", map[string]string{"route": "/graphql", "code": "101"}); got != 1 {
+		t.Errorf("/graphql 101 count = %v, want 1", got)
+	}
+	fams, _ := reg.Gather()
+	for _, fam := range fams {
+		if fam.GetName() != "healthgraph_http_request_duration_seconds" {
+			continue
+		}
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "route" && l.GetValue() == "/graphql" {
+					t.Error("a hijacked connection's lifetime was observed as request latency")
+				}
+			}
+		}
+	}
+}
+
+func countOf(fams []*dto.MetricFamily, name string) int {
+	for _, fam := range fams {
+		if fam.GetName() == name {
+			n := 0
+			for _, m := range fam.GetMetric() {
+				n += int(m.GetCounter().GetValue())
+			}
+			return n
+		}
+	}
+	return 0
+}
