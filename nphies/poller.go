@@ -1,0 +1,197 @@
+package nphies
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+// Poller fetches the messages NPHIES queues for us (deferred claim
+// responses, payers' communication requests, payment reconciliations) and
+// applies them. Every replica runs one, but only the one holding the
+// store's poller lock polls; the others wait to take over.
+type Poller struct {
+	// Store keeps what is fetched and holds the lock.
+	Store hg.Outbox
+	// Client sends poll requests; Builder builds them.
+	Client  *Client
+	Builder *Builder
+	// Interval is the time between polls while nothing more is queued;
+	// default 30 s. A response tagged queued-messages polls again at once.
+	Interval time.Duration
+	// LockRetry is how often a replica without the lock tries to take it;
+	// default Interval.
+	LockRetry time.Duration
+	// Count is how many messages one poll asks for (1..100); default 50.
+	Count int64
+	// Timeout bounds one poll; default DefaultTimeout.
+	Timeout time.Duration
+	// Logger gets one line per failed poll, without bodies; default
+	// discards.
+	Logger *slog.Logger
+	// Observer receives traces and metrics; nil observes nothing.
+	Observer Observer
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+
+	// pending is a poll request that got no answer: it is resent as it is,
+	// because NPHIES removes messages from the queue once it delivers them
+	// and answers an identical resend with the response it stored.
+	pending *Message
+}
+
+func (p *Poller) defaults() {
+	if p.Interval <= 0 {
+		p.Interval = 30 * time.Second
+	}
+	if p.LockRetry <= 0 {
+		p.LockRetry = p.Interval
+	}
+	if p.Count <= 0 || p.Count > 100 {
+		p.Count = 50
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = DefaultTimeout
+	}
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if p.Observer == nil {
+		p.Observer = noObserver{}
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+}
+
+// Run polls while it holds the poller lock, and keeps trying to take the
+// lock while another replica holds it, until ctx is cancelled; the lock is
+// released on return.
+func (p *Poller) Run(ctx context.Context) error {
+	if p.Store == nil || p.Client == nil || p.Builder == nil {
+		return errors.New("nphies poller: Store, Client and Builder are required")
+	}
+	p.defaults()
+	for ctx.Err() == nil {
+		lock, ok, err := p.Store.TryPollerLock(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			p.Logger.Warn("nphies poller: could not try the lock", "error", err.Error())
+		case ok:
+			p.hold(ctx, lock)
+			lock.Release()
+		}
+		sleep(ctx, p.LockRetry)
+	}
+	return nil
+}
+
+// hold polls until ctx ends or the lock is lost.
+func (p *Poller) hold(ctx context.Context, lock hg.Lock) {
+	p.Logger.Info("nphies poller: holding the poller lock")
+	for ctx.Err() == nil {
+		if err := lock.Check(ctx); err != nil {
+			if ctx.Err() == nil {
+				p.Logger.Warn("nphies poller: lost the poller lock", "error", err.Error())
+			}
+			return
+		}
+		more, err := p.PollOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			p.Logger.Warn("nphies poller: poll failed", "error", err.Error())
+		}
+		if more && err == nil {
+			continue
+		}
+		sleep(ctx, p.Interval)
+	}
+}
+
+// PollOnce sends one poll request and applies what it delivers. more
+// reports that NPHIES has further messages queued. The caller must hold the
+// poller lock (Run does); tests call it directly.
+func (p *Poller) PollOnce(ctx context.Context) (more bool, err error) {
+	p.defaults()
+	ctx, end := p.Observer.StartLinked(ctx, "nphies.poll", "")
+	defer func() { end(err) }()
+	if p.pending == nil {
+		now := p.Now()
+		taskID, err := uuid.NewV7()
+		if err != nil {
+			return false, err
+		}
+		p.pending, err = p.Builder.BuildPoll(PollInput{Envelope: NewEnvelope(now), TaskID: taskID, Created: now, Count: p.Count})
+		if err != nil {
+			return false, err
+		}
+	}
+	msg := p.pending
+	start := p.Now()
+	sctx, cancel := context.WithTimeout(ctx, p.Timeout)
+	resp, err := p.Client.Send(sctx, msg)
+	cancel()
+	sent := &hg.NPHIESMessage{Direction: hg.Outbound, Event: msg.Event, BundleID: msg.BundleID.String(),
+		MessageHeaderID: msg.MessageHeaderID.String(), Body: msg.Body, TraceParent: ""}
+	if err != nil {
+		p.Observer.NPHIESRequest(ctx, msg.Event, "error", p.Now().Sub(start))
+		var ne *Error
+		if Retryable(err) {
+			// Keep the same bytes for the next try: the answer may hold
+			// messages NPHIES has already taken off its queue.
+			return false, errors.New(describe(err))
+		}
+		p.pending = nil
+		if errors.As(err, &ne) && len(ne.Raw) > 0 {
+			sent.HTTPStatus = ne.StatusCode
+			r := &hg.Received{Body: ne.Raw, Problem: describe(err)}
+			if rerr := p.record(ctx, sent, r, nil); rerr != nil {
+				return false, rerr
+			}
+		}
+		return false, errors.New(describe(err))
+	}
+	p.Observer.NPHIESRequest(ctx, msg.Event, "complete", p.Now().Sub(start))
+	sent.HTTPStatus = 200
+	r := &hg.Received{Event: resp.Event, BundleID: resp.BundleID, MessageHeaderID: resp.MessageHeaderID, Body: resp.Raw}
+	var delivered []hg.Received
+	if resp.Poll != nil {
+		for _, pm := range resp.Poll.Messages {
+			if pm.Err != nil || pm.Response == nil {
+				d := hg.Received{Problem: "a polled message cannot be read"}
+				if pm.Response != nil {
+					d.Body, d.Event, d.BundleID, d.MessageHeaderID = pm.Response.Raw, pm.Response.Event, pm.Response.BundleID,
+						pm.Response.MessageHeaderID
+				}
+				delivered = append(delivered, d)
+				continue
+			}
+			delivered = append(delivered, *received(pm.Response))
+		}
+		if resp.Poll.Task.Status == "failed" {
+			r.Problem = "NPHIES refused the poll: " + issueCodes(resp.Poll.Task.Errors)
+		}
+	} else {
+		r.Problem = "the answer to a poll is not a poll response"
+	}
+	if err := p.record(ctx, sent, r, delivered); err != nil {
+		// p.pending stays set: resending the same poll makes NPHIES answer
+		// with the same messages, so none is lost while the database is down.
+		return false, err
+	}
+	p.pending = nil
+	if r.Problem != "" {
+		return false, errors.New(r.Problem)
+	}
+	return resp.QueuedMessages, nil
+}
+
+// record stores the exchange.
+func (p *Poller) record(ctx context.Context, sent *hg.NPHIESMessage, r *hg.Received, delivered []hg.Received) error {
+	return p.Store.RecordExchange(ctx, sent, r, delivered)
+}

@@ -1,0 +1,329 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+var _ hg.ClaimStore = (*DB)(nil)
+
+const claimColumns = `c.id, c.use, c.invoice_id, c.patient_id, c.coverage_id, c.payer_license, c.payer_name,
+	c.status, c.total, c.approved, c.disposition, c.preauth_ref, c.last_error, c.created_at, c.updated_at`
+
+func scanClaim(row pgx.CollectableRow) (*hg.Claim, error) {
+	var c hg.Claim
+	err := row.Scan(&c.ID, &c.Use, &c.InvoiceID, &c.PatientID, &c.CoverageID, &c.PayerLicense, &c.PayerName,
+		&c.Status, &c.Total, &c.Approved, &c.Disposition, &c.PreAuthRef, &c.LastError, &c.CreatedAt, &c.UpdatedAt)
+	return &c, err
+}
+
+// claimKnown maps the constraints a caller can break to clear errors.
+var claimKnown = map[string]*hg.Error{
+	"claims_live_per_invoice": hg.Errorf(hg.ECONFLICT, "the invoice already has a claim in progress"),
+	"claims_items_sum":        hg.Invalid("items", "the claim total does not equal the sum of its items"),
+	"claim_items_net":         hg.Invalid("items", "an item's net is not quantity × unit price + VAT"),
+	"claims_total_check":      hg.Invalid("total", "the claim total must be more than 0.00"),
+}
+
+// QueueClaim writes the claim, its items, its first history entry and its
+// outgoing message in one transaction, after checking in that transaction
+// that the invoice may be claimed.
+func (db *DB) QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error) {
+	c, m := n.Claim, n.Message
+	switch {
+	case c.ID == uuid.Nil:
+		return nil, hg.Invalid("id", "the claim has no id")
+	case len(c.Items) == 0:
+		return nil, hg.Invalid("items", "a claim needs at least one item")
+	case m.Direction != hg.Outbound || m.BundleID == "" || m.MessageHeaderID == "" || len(m.Body) == 0:
+		return nil, hg.Invalid("message", "the claim has no outgoing bundle")
+	case c.Use != hg.UseClaim && c.Use != hg.UsePreAuth:
+		return nil, hg.Invalid("use", "use must be claim or preauthorization")
+	}
+	for _, it := range c.Items {
+		if it.Quantity <= 0 {
+			return nil, hg.Invalid("items", "quantities must be more than 0")
+		}
+	}
+	msgID, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	var out *hg.Claim
+	err = db.InTx(ctx, func(tx pgx.Tx) error {
+		if c.InvoiceID != nil {
+			if err := claimableInvoice(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		rows, _ := tx.Query(ctx, `INSERT INTO claims AS c (id, use, invoice_id, patient_id, coverage_id, payer_license,
+				payer_name, status, total)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', $8) RETURNING `+claimColumns,
+			c.ID, c.Use, c.InvoiceID, c.PatientID, c.CoverageID, c.PayerLicense, c.PayerName, c.Total)
+		var err error
+		if out, err = pgx.CollectExactlyOneRow(rows, scanClaim); err != nil {
+			return byConstraint(err, "claim", claimKnown)
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"claim_items"},
+			[]string{"claim_id", "sequence", "service_code", "description", "quantity", "unit_price", "vat", "net", "patient_share"},
+			pgx.CopyFromSlice(len(c.Items), func(k int) ([]any, error) {
+				it := c.Items[k]
+				return []any{c.ID, it.Sequence, it.ServiceCode, it.Description, it.Quantity, it.UnitPrice, it.VAT, it.Net,
+					it.PatientShare}, nil
+			}))
+		if err != nil {
+			return byConstraint(err, "claim items", claimKnown)
+		}
+		if err := addHistory(ctx, tx, c.ID, hg.ClaimQueued, "queued for NPHIES"); err != nil {
+			return err
+		}
+		if err := insertOutgoing(ctx, tx, msgID, &c.ID, m); err != nil {
+			return err
+		}
+		// Deferred checks (the claim total) run now so their error is ours.
+		_, err = tx.Exec(ctx, `SET CONSTRAINTS ALL IMMEDIATE`)
+		return byConstraint(err, "claim", claimKnown)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Items = c.Items
+	return out, nil
+}
+
+// claimableInvoice checks, under a row lock so a concurrent void cannot
+// slip in, that the invoice may be claimed: issued, with a coverage, an
+// insurer share and the claim's patient, coverage and total.
+func claimableInvoice(ctx context.Context, tx pgx.Tx, c hg.Claim) error {
+	var status hg.InvoiceStatus
+	var patientID uuid.UUID
+	var coverageID *uuid.UUID
+	var total, insurer hg.Halalas
+	err := tx.QueryRow(ctx, `SELECT status, patient_id, coverage_id, total, insurer_share FROM invoices WHERE id = $1 FOR UPDATE`,
+		*c.InvoiceID).Scan(&status, &patientID, &coverageID, &total, &insurer)
+	if err != nil {
+		return translate(err, "invoice")
+	}
+	switch {
+	case status == hg.InvoiceDraft:
+		return hg.Invalid("invoiceId", "a draft invoice cannot be claimed; issue it first")
+	case status == hg.InvoiceVoid:
+		return hg.Invalid("invoiceId", "a void invoice cannot be claimed")
+	case coverageID == nil:
+		return hg.Invalid("invoiceId", "the invoice has no insurance coverage")
+	case insurer <= 0:
+		return hg.Invalid("invoiceId", "the insurer owes nothing on this invoice")
+	case patientID != c.PatientID || *coverageID != c.CoverageID:
+		return hg.Invalid("invoiceId", "the claim's patient or coverage is not the invoice's")
+	case total != c.Total:
+		return hg.Invalid("total", "the claim total does not equal the invoice total")
+	}
+	if c.Use != hg.UseClaim {
+		return nil
+	}
+	var live bool
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM claims WHERE invoice_id = $1 AND use = 'claim'
+		AND status NOT IN ('CANCELLED', 'REJECTED') AND NOT refused)`, *c.InvoiceID).Scan(&live)
+	if err != nil {
+		return translate(err, "claim")
+	}
+	if live {
+		return hg.Errorf(hg.ECONFLICT, "the invoice already has a claim in progress")
+	}
+	return nil
+}
+
+// insertOutgoing queues m for the worker.
+func insertOutgoing(ctx context.Context, tx pgx.Tx, id uuid.UUID, claimID *uuid.UUID, m hg.NPHIESMessage) error {
+	_, err := tx.Exec(ctx, `INSERT INTO nphies_messages (id, claim_id, direction, event, bundle_id, message_header_id,
+			body, delivery, next_attempt_at, trace_parent)
+		VALUES ($1, $2, 'OUT', $3, $4, $5, $6, 'PENDING', coalesce($7, now()), $8)`,
+		id, claimID, m.Event, m.BundleID, m.MessageHeaderID, m.Body, nullTime(m.NextAttemptAt), m.TraceParent)
+	return byConstraint(err, "message", map[string]*hg.Error{
+		"nphies_messages_bundle_idx": hg.Errorf(hg.ECONFLICT, "this bundle was already queued"),
+	})
+}
+
+// addHistory appends a step to a claim's history.
+func addHistory(ctx context.Context, tx pgx.Tx, claimID uuid.UUID, s hg.ClaimStatus, note string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO claim_status_history (claim_id, status, note) VALUES ($1, $2, left($3, 1000))`,
+		claimID, s, note)
+	return translate(err, "claim history")
+}
+
+// ClaimByID returns a claim in scope with its items.
+func (db *DB) ClaimByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Claim, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+claimColumns+` FROM claims c WHERE c.id = @id AND `+inScope("c.patient_id"),
+		scopeArgs(scope, pgx.NamedArgs{"id": id}))
+	c, err := pgx.CollectExactlyOneRow(rows, scanClaim)
+	if err != nil {
+		return nil, translate(err, "claim")
+	}
+	return c, db.attachItems(ctx, []*hg.Claim{c})
+}
+
+// ListClaims returns a page of claims in scope, newest first, with their
+// items, in three statements whatever the page size.
+func (db *DB) ListClaims(ctx context.Context, scope hg.PatientScope, f hg.ClaimFilter, p hg.Page) ([]*hg.Claim, int, error) {
+	where := `(@patient::uuid IS NULL OR c.patient_id = @patient)
+		AND (@status::text IS NULL OR c.status = @status)
+		AND (@payer::text IS NULL OR c.payer_license = @payer)
+		AND (@from::timestamptz IS NULL OR c.created_at >= @from)
+		AND (@to::timestamptz IS NULL OR c.created_at < @to)
+		AND ` + inScope("c.patient_id")
+	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{"patient": f.PatientID, "status": f.Status,
+		"payer": f.PayerLicense, "from": f.From, "to": f.To}))
+	rows, _ := db.Pool.Query(ctx, `SELECT `+claimColumns+` FROM claims c WHERE `+where+`
+		AND (@after_time::timestamptz IS NULL OR (c.created_at, c.id) < (@after_time, @after_id::uuid))
+		ORDER BY c.created_at DESC, c.id DESC LIMIT @first`, args)
+	cs, err := pgx.CollectRows(rows, scanClaim)
+	if err != nil {
+		return nil, 0, translate(err, "claims")
+	}
+	var total int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM claims c WHERE `+where, args).Scan(&total); err != nil {
+		return nil, 0, translate(err, "claims")
+	}
+	return cs, total, db.attachItems(ctx, cs)
+}
+
+func (db *DB) attachItems(ctx context.Context, cs []*hg.Claim) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	byID := make(map[uuid.UUID]*hg.Claim, len(cs))
+	ids := make([]uuid.UUID, len(cs))
+	for k, c := range cs {
+		byID[c.ID], ids[k] = c, c.ID
+	}
+	rows, _ := db.Pool.Query(ctx, `SELECT claim_id, sequence, service_code, description, quantity, unit_price, vat, net,
+			patient_share, approved, outcome, reasons
+		FROM claim_items WHERE claim_id = ANY($1) ORDER BY claim_id, sequence`, ids)
+	var claimID uuid.UUID
+	var it hg.ClaimItem
+	_, err := pgx.ForEachRow(rows, []any{&claimID, &it.Sequence, &it.ServiceCode, &it.Description, &it.Quantity,
+		&it.UnitPrice, &it.VAT, &it.Net, &it.PatientShare, &it.Approved, &it.Outcome, &it.Reasons}, func() error {
+		item := it
+		item.Reasons = append([]string(nil), it.Reasons...)
+		byID[claimID].Items = append(byID[claimID].Items, item)
+		return nil
+	})
+	return translate(err, "claim items")
+}
+
+// ClaimMessages lists every bundle sent and received for a claim, oldest
+// first.
+func (db *DB) ClaimMessages(ctx context.Context, claimID uuid.UUID) ([]*hg.NPHIESMessage, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+messageColumns+` FROM nphies_messages m
+		WHERE m.claim_id = $1 ORDER BY m.created_at, m.id`, claimID)
+	ms, err := pgx.CollectRows(rows, scanMessage)
+	return ms, translate(err, "messages")
+}
+
+const messageColumns = `m.id, m.claim_id, m.direction, m.event, m.bundle_id, m.message_header_id, m.body,
+	coalesce(m.delivery, ''), m.attempts, coalesce(m.next_attempt_at, m.created_at), coalesce(m.http_status, 0),
+	m.last_error, m.trace_parent, m.created_at`
+
+func scanMessage(row pgx.CollectableRow) (*hg.NPHIESMessage, error) {
+	var m hg.NPHIESMessage
+	err := row.Scan(&m.ID, &m.ClaimID, &m.Direction, &m.Event, &m.BundleID, &m.MessageHeaderID, &m.Body, &m.Delivery,
+		&m.Attempts, &m.NextAttemptAt, &m.HTTPStatus, &m.LastError, &m.TraceParent, &m.CreatedAt)
+	return &m, err
+}
+
+// ClaimHistory lists a claim's status changes, oldest first.
+func (db *DB) ClaimHistory(ctx context.Context, claimID uuid.UUID) ([]*hg.ClaimStatusChange, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT status, note, at FROM claim_status_history WHERE claim_id = $1 ORDER BY id`, claimID)
+	hs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.ClaimStatusChange, error) {
+		var h hg.ClaimStatusChange
+		err := row.Scan(&h.Status, &h.Note, &h.At)
+		return &h, err
+	})
+	return hs, translate(err, "claim history")
+}
+
+// RetryClaim makes a claim in ERROR due again: its failed outgoing message
+// is rescheduled now with the same bytes and identity, so NPHIES can
+// recognise a resend of something that did arrive.
+func (db *DB) RetryClaim(ctx context.Context, id uuid.UUID) (*hg.Claim, error) {
+	var out *hg.Claim
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `UPDATE claims c SET status = 'QUEUED', last_error = '', refused = false, updated_at = now()
+			WHERE c.id = $1 AND c.status = 'ERROR' RETURNING `+claimColumns, id)
+		var err error
+		out, err = pgx.CollectExactlyOneRow(rows, scanClaim)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var status hg.ClaimStatus
+			if err := tx.QueryRow(ctx, `SELECT status FROM claims WHERE id = $1`, id).Scan(&status); err != nil {
+				return translate(err, "claim")
+			}
+			return hg.Errorf(hg.ECONFLICT, "only a claim in ERROR can be retried; this one is %s", status)
+		} else if err != nil {
+			return byConstraint(err, "claim", claimKnown)
+		}
+		// The newest outgoing message that did not go through is the one to
+		// resend; attempts restart so it gets the full retry budget.
+		tag, err := tx.Exec(ctx, `UPDATE nphies_messages SET delivery = 'PENDING', attempts = 0, next_attempt_at = now(),
+				last_error = ''
+			WHERE id = (SELECT id FROM nphies_messages WHERE claim_id = $1 AND direction = 'OUT'
+				ORDER BY created_at DESC, id DESC LIMIT 1)`, id)
+		if err != nil {
+			return translate(err, "message")
+		}
+		if tag.RowsAffected() != 1 {
+			return hg.Errorf(hg.ECONFLICT, "the claim has no message to resend")
+		}
+		return addHistory(ctx, tx, id, hg.ClaimQueued, "retry requested")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, db.attachItems(ctx, []*hg.Claim{out})
+}
+
+// QueueCancel queues a cancel request for a claim NPHIES has; the claim is
+// marked CANCELLED when NPHIES confirms.
+func (db *DB) QueueCancel(ctx context.Context, id uuid.UUID, msg hg.NPHIESMessage) (*hg.Claim, error) {
+	if msg.BundleID == "" || msg.MessageHeaderID == "" || len(msg.Body) == 0 {
+		return nil, hg.Invalid("message", "the cancel request has no bundle")
+	}
+	msgID, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	var out *hg.Claim
+	err = db.InTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+claimColumns+` FROM claims c WHERE c.id = $1 FOR UPDATE`, id)
+		var err error
+		if out, err = pgx.CollectExactlyOneRow(rows, scanClaim); err != nil {
+			return translate(err, "claim")
+		}
+		switch out.Status {
+		case hg.ClaimSubmitted, hg.ClaimPending, hg.ClaimApproved, hg.ClaimPartial:
+		default:
+			return hg.Errorf(hg.ECONFLICT, "a claim that is %s cannot be cancelled", out.Status)
+		}
+		var busy bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM nphies_messages WHERE claim_id = $1
+				AND direction = 'OUT' AND delivery = 'PENDING')`, id).Scan(&busy); err != nil {
+			return translate(err, "message")
+		}
+		if busy {
+			return hg.Errorf(hg.ECONFLICT, "a message for this claim is still being delivered")
+		}
+		msg.Direction = hg.Outbound
+		if err := insertOutgoing(ctx, tx, msgID, &id, msg); err != nil {
+			return err
+		}
+		return addHistory(ctx, tx, id, out.Status, "cancellation requested")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, db.attachItems(ctx, []*hg.Claim{out})
+}
