@@ -91,7 +91,7 @@ func TestAlertsAreDocumentedAndUseExportedMetrics(t *testing.T) {
 		}
 		_, problems := checkExpr(a.Expr, exp)
 		for _, p := range problems {
-			t.Errorf("%s (%s): %s", a.Alert, a.file, p)
+			report(t, p)("%s (%s): %s", a.Alert, a.file, p)
 		}
 	}
 }

@@ -170,12 +170,22 @@ func TestDashboardQueriesUseExportedMetrics(t *testing.T) {
 					seen[u] = true
 				}
 				for _, pr := range problems {
-					t.Errorf("%s panel %q query %s: %s\n  %s", file, p.Title, tg.RefID, pr, tg.Expr)
+					report(t, pr)("%s panel %q query %s: %s\n  %s", file, p.Title, tg.RefID, pr, tg.Expr)
 				}
 			}
 		}
 	}
 	reportUnused(t, "dashboards", exp, seen)
+}
+
+// report returns how to report a problem: a metric missing from a live
+// server's /metrics may only mean the load did not exercise it, so it fails
+// only with HG_REQUIRE_DATA=1; everything else always fails.
+func report(t *testing.T, problem string) func(string, ...any) {
+	if os.Getenv("HG_METRICS_URL") != "" && os.Getenv("HG_REQUIRE_DATA") != "1" && strings.Contains(problem, "is not exported") {
+		return t.Logf
+	}
+	return t.Errorf
 }
 
 // reportUnused logs exported HealthGraph metrics nothing shows, so gaps are
