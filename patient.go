@@ -125,6 +125,12 @@ type PatientStore interface {
 	// when there is no such patient; CONFLICT when it already has a user
 	// or the user already has a patient record.
 	LinkPatientUser(ctx context.Context, patientID, userID uuid.UUID) (*Patient, error)
+	// ClaimPatientRecord links userID to the unlinked patient whose
+	// national ID and birth date both match, for a patient signing up.
+	// NOT_FOUND when none matches, whether the identity is unknown, wrong
+	// or already claimed, so signup cannot be used to probe identities;
+	// CONFLICT when the user already has a patient record.
+	ClaimPatientRecord(ctx context.Context, nationalID string, birthDate time.Time, userID uuid.UUID) (*Patient, error)
 }
 
 var (

@@ -665,3 +665,34 @@ func TestAppointmentUtilizationSuppressesSmallGroups(t *testing.T) {
 	_, err := c.db.AppointmentUtilization(ctx, from, to, "PATIENT")
 	wantCode(t, err, hg.EINVALID, "groupBy")
 }
+
+func TestClaimPatientRecord(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	ctx := context.Background()
+	birth := c.patientB.BirthDate
+	u := mustUser(t, c.db, hg.RolePatient)
+	for _, tc := range []struct {
+		name      string
+		nid       string
+		birth     time.Time
+		user      uuid.UUID
+		code      string
+		wantField string
+	}{
+		{"wrong birth date", c.patientB.NationalID, birth.AddDate(0, 0, 1), u.ID, hg.ENOTFOUND, ""},
+		{"unknown national ID", "1999999999", birth, u.ID, hg.ENOTFOUND, ""},
+		{"malformed national ID", "12", birth, u.ID, hg.EINVALID, "nationalId"},
+		{"a record already claimed", c.patientA.NationalID, c.patientA.BirthDate, u.ID, hg.ENOTFOUND, ""},
+		{"a user who already has a record", c.patientB.NationalID, birth, c.patientAUser.ID, hg.ECONFLICT, "userId"},
+		{"matching identity", c.patientB.NationalID, birth, u.ID, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := c.db.ClaimPatientRecord(ctx, tc.nid, tc.birth, tc.user)
+			wantCode(t, err, tc.code, tc.wantField)
+			if tc.code == "" && (p.UserID == nil || *p.UserID != u.ID) {
+				t.Fatalf("claimed record = %+v, want it linked to the user", p)
+			}
+		})
+	}
+}

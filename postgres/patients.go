@@ -163,3 +163,21 @@ func (db *DB) LinkPatientUser(ctx context.Context, patientID, userID uuid.UUID) 
 	})
 	return p, err
 }
+
+// ClaimPatientRecord links a signing-up user to the unlinked patient whose
+// national ID and birth date match, in one conditional UPDATE: two
+// signups racing for one record cannot both win.
+func (db *DB) ClaimPatientRecord(ctx context.Context, nationalID string, birthDate time.Time, userID uuid.UUID) (*hg.Patient, error) {
+	if !hg.ValidNationalID(nationalID) {
+		return nil, hg.Invalid("nationalId", "national ID or iqama must be 10 digits starting with 1 or 2")
+	}
+	p, err := db.queryPatient(ctx, `UPDATE patients AS p SET user_id = @user_id, updated_at = now()
+		WHERE p.national_id = @national_id AND p.birth_date = @birth_date AND p.user_id IS NULL
+		RETURNING `+patientColumns, pgx.NamedArgs{
+		"user_id": userID, "national_id": nationalID, "birth_date": hg.DateOf(birthDate),
+	})
+	if hg.ErrorCode(err) == hg.ENOTFOUND {
+		return nil, hg.Errorf(hg.ENOTFOUND, "no patient record matches this national ID and birth date")
+	}
+	return p, err
+}
