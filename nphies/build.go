@@ -114,9 +114,10 @@ type PatientInput struct {
 	IDKind string
 	// IDValue is the iqama / national ID / passport number.
 	IDValue string
-	// Family and Given are the patient's official names.
+	// Family is the patient's official family name.
 	Family string
-	Given  []string
+	// Given are the patient's given names.
+	Given []string
 	// Gender is FHIR administrative gender: male, female, other, unknown.
 	Gender string
 	// BirthDate is the date of birth (only the date is used).
@@ -172,8 +173,10 @@ type EncounterInput struct {
 	ID uuid.UUID
 	// Class is the v3-ActCode class: AMB, IMP, EMER…; default AMB.
 	Class string
-	// Start and End bound the visit.
-	Start, End time.Time
+	// Start is when the visit began.
+	Start time.Time
+	// End is when it ended (optional).
+	End time.Time
 	// ServiceEventType is ICSE (initial) or SCSE (subsequent); default ICSE.
 	ServiceEventType string
 }
@@ -223,16 +226,19 @@ type ClaimInput struct {
 	ClaimID uuid.UUID
 	// Created is when the claim was created.
 	Created time.Time
-	// Type is a ClaimType* constant; SubType is ip, op or emr (derived from
-	// the type when empty).
-	Type, SubType string
+	// Type is a ClaimType* constant.
+	Type string
+	// SubType is ip, op or emr; derived from Type when empty.
+	SubType string
 	// Priority is normal (default), stat or deferred.
 	Priority string
 	// Payer is the insurer.
 	Payer Payer
-	// Patient, Coverage and Practitioner are the parties.
-	Patient      PatientInput
-	Coverage     CoverageInput
+	// Patient is the insured patient.
+	Patient PatientInput
+	// Coverage is the patient's policy with Payer.
+	Coverage CoverageInput
+	// Practitioner is the treating clinician (care team member 1).
 	Practitioner PractitionerInput
 	// Diagnoses lists at least one diagnosis.
 	Diagnoses []DiagnosisInput
@@ -265,8 +271,10 @@ type EligibilityInput struct {
 	Patient PatientInput
 	// Coverage is required unless the purpose is discovery only.
 	Coverage *CoverageInput
-	// ServiceStart and ServiceEnd bound the planned service (dates).
-	ServiceStart, ServiceEnd time.Time
+	// ServiceStart is the (first) planned service date.
+	ServiceStart time.Time
+	// ServiceEnd optionally ends a service period.
+	ServiceEnd time.Time
 }
 
 // TaskInput is a cancel request or status check on one of our claims.
@@ -293,8 +301,10 @@ type PollInput struct {
 	TaskID uuid.UUID
 	// Created is when the poll was created.
 	Created time.Time
-	// Include or Exclude restrict message types (mutually exclusive).
-	Include, Exclude []string
+	// Include restricts the poll to these message types.
+	Include []string
+	// Exclude skips these message types (not with Include).
+	Exclude []string
 	// Count is how many messages to fetch, 1..100 (0 means NPHIES's default, 1).
 	Count int64
 	// Focus optionally restricts the poll to responses to one message.
@@ -317,8 +327,9 @@ type CommunicationInput struct {
 	Claim Identifier
 	// BasedOn is the payer's CommunicationRequest.identifier when solicited.
 	BasedOn *Identifier
-	// Texts and Attachments are the payload (at least one in total).
-	Texts       []string
+	// Texts are free-text payloads.
+	Texts []string
+	// Attachments are documents; with Texts at least one payload is needed.
 	Attachments []AttachmentInput
 }
 

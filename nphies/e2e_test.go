@@ -288,7 +288,10 @@ func TestTransportFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, c, b := setup(t, mock.Options{TimeoutSleep: 5 * time.Second}, nphies.WithTimeout(300*time.Millisecond))
+			// A 1 s per-call timeout against a 30 s scripted hang: generous
+			// enough for a loaded CI machine, short enough to prove the
+			// timeout applies.
+			_, c, b := setup(t, mock.Options{TimeoutSleep: 30 * time.Second}, nphies.WithTimeout(time.Second))
 			msg := mustBuild(t)(b.BuildClaim(claimInput(t.Name(), tt.member)))
 			start := time.Now()
 			_, err := c.Send(context.Background(), msg)
@@ -308,7 +311,7 @@ func TestTransportFailures(t *testing.T) {
 			if tt.want == nphies.ErrRejected && (len(e.Issues) == 0 || e.Issues[0].Code != "GE-00013") {
 				t.Errorf("issues = %+v, want GE-00013", e.Issues)
 			}
-			if time.Since(start) > 3*time.Second {
+			if time.Since(start) > 10*time.Second {
 				t.Errorf("call took %v; the per-call timeout did not apply", time.Since(start))
 			}
 		})
@@ -333,8 +336,11 @@ func TestHeaderOverridesMemberRules(t *testing.T) {
 // adjudicated each exactly once from exactly one bundle.
 func TestRetriesDeliverExactlyOnce(t *testing.T) {
 	t.Parallel()
-	m, c, b := setup(t, mock.Options{FailRate: 0.5, TimeoutRate: 0.2, TimeoutSleep: 2 * time.Second, Seed: 42},
-		nphies.WithTimeout(150*time.Millisecond))
+	// The client timeout is generous (2 s) so a loaded machine does not turn
+	// every attempt into a timeout; injected timeouts hold the answer until
+	// the client gives up.
+	m, c, b := setup(t, mock.Options{FailRate: 0.5, TimeoutRate: 0.2, TimeoutSleep: 30 * time.Second, Seed: 42},
+		nphies.WithTimeout(2*time.Second))
 	const claims = 30
 	var wg sync.WaitGroup
 	errs := make(chan error, claims)
@@ -353,7 +359,7 @@ func TestRetriesDeliverExactlyOnce(t *testing.T) {
 					}
 					return
 				}
-				if !nphies.Retryable(err) || attempt > 200 {
+				if !nphies.Retryable(err) || attempt > 100 {
 					errs <- err
 					return
 				}

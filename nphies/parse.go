@@ -79,11 +79,17 @@ type Response struct {
 	// acknowledgement's response.details).
 	Issues []Issue
 
-	Eligibility           *EligibilityResult
-	Claim                 *ClaimResult
-	Task                  *TaskResult
-	Poll                  *PollResult
-	CommunicationRequest  *CommunicationRequestResult
+	// Eligibility is set for KindEligibility.
+	Eligibility *EligibilityResult
+	// Claim is set for KindClaim (claim-response and priorauth-response).
+	Claim *ClaimResult
+	// Task is set for KindCancel and KindStatus.
+	Task *TaskResult
+	// Poll is set for KindPoll.
+	Poll *PollResult
+	// CommunicationRequest is set for KindCommunicationRequest.
+	CommunicationRequest *CommunicationRequestResult
+	// PaymentReconciliation is set for KindPaymentReconciliation.
 	PaymentReconciliation *PaymentReconciliationResult
 }
 
@@ -151,8 +157,10 @@ type ClaimResult struct {
 	Status ClaimStatus
 	// Disposition is the payer's free text.
 	Disposition string
-	// PreAuthRef and PreAuthPeriod are set on approved prior authorizations.
-	PreAuthRef    string
+	// PreAuthRef is the payer's authorization number on an approved or
+	// partially approved prior authorization.
+	PreAuthRef string
+	// PreAuthPeriod is how long that authorization is valid.
 	PreAuthPeriod *Period
 	// Reissue is the reissue reason on a re-adjudication ("" on the first).
 	Reissue string
