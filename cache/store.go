@@ -29,15 +29,28 @@ const userTTL = 60 * time.Second
 // it.
 type Store struct {
 	hg.Store
-	users *Typed[hg.User]
+	users  *Typed[hg.User]
+	events *Broker
 }
 
 var _ hg.Store = (*Store)(nil)
 
-// NewStore wraps s with the cache on c. A disabled c makes it a
+// NewStore wraps s with the cache on c and announces account changes on
+// events (nil announces nothing). A disabled c makes the cache a
 // pass-through.
-func NewStore(s hg.Store, c *Client) *Store {
-	return &Store{Store: s, users: NewTyped[hg.User](c, "user", userVersion, userTTL)}
+func NewStore(s hg.Store, c *Client, events *Broker) *Store {
+	return &Store{Store: s, users: NewTyped[hg.User](c, "user", userVersion, userTTL), events: events}
+}
+
+// userChanged runs after a committed write to a user: the cache entry goes
+// first, so a subscriber reacting to the event reads the new state.
+func (s *Store) userChanged(ctx context.Context, id uuid.UUID) {
+	s.users.Invalidate(ctx, id.String())
+	if s.events != nil {
+		// Publish falls back to local delivery by itself; an error means
+		// the caller's context ended, and the write stands regardless.
+		_ = s.events.Publish(ctx, AccountTopic(id), []byte(id.String()))
+	}
 }
 
 // UserByID returns the user through the cache. The result never carries
@@ -63,7 +76,7 @@ func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (*hg.User, error) {
 func (s *Store) SetUserRole(ctx context.Context, id uuid.UUID, role hg.Role) (*hg.User, error) {
 	u, err := s.Store.SetUserRole(ctx, id, role)
 	if err == nil {
-		s.users.Invalidate(ctx, id.String())
+		s.userChanged(ctx, id)
 	}
 	return u, err
 }
@@ -73,7 +86,7 @@ func (s *Store) SetUserRole(ctx context.Context, id uuid.UUID, role hg.Role) (*h
 func (s *Store) RecordLoginFailure(ctx context.Context, id uuid.UUID, threshold int, lockUntil time.Time) (int, error) {
 	n, err := s.Store.RecordLoginFailure(ctx, id, threshold, lockUntil)
 	if err == nil {
-		s.users.Invalidate(ctx, id.String())
+		s.userChanged(ctx, id)
 	}
 	return n, err
 }
@@ -82,7 +95,11 @@ func (s *Store) RecordLoginFailure(ctx context.Context, id uuid.UUID, threshold 
 func (s *Store) ResetLoginFailures(ctx context.Context, id uuid.UUID) error {
 	err := s.Store.ResetLoginFailures(ctx, id)
 	if err == nil {
-		s.users.Invalidate(ctx, id.String())
+		s.userChanged(ctx, id)
 	}
 	return err
 }
+
+// AccountTopic is the event topic of one account; events carry only the
+// account id, and subscribers read the current state through the store.
+func AccountTopic(id uuid.UUID) string { return "account:" + id.String() }

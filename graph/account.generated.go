@@ -835,4 +835,11 @@ func (ec *executionContext) marshalORole2ᚖgithubᚗcomᚋhealthgraphᚋhealthg
 	return v
 }
 
+func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUser(ctx context.Context, sel ast.SelectionSet, v *healthgraph.User) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._User(ctx, sel, v)
+}
+
 // endregion ***************************** type.gotpl *****************************

@@ -28,6 +28,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Payment() PaymentResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	User() UserResolver
 }
 
@@ -36,6 +37,11 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccountChange struct {
+		Gap  func(childComplexity int) int
+		User func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		AccessToken  func(childComplexity int) int
 		ExpiresAt    func(childComplexity int) int
@@ -126,6 +132,10 @@ type ComplexityRoot struct {
 		Users    func(childComplexity int, first *int, after *string, role *model.Role) int
 	}
 
+	Subscription struct {
+		AccountChanged func(childComplexity int, userID string) int
+	}
+
 	User struct {
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
@@ -159,6 +169,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccountChange.gap":
+		if e.ComplexityRoot.AccountChange.Gap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountChange.Gap(childComplexity), true
+	case "AccountChange.user":
+		if e.ComplexityRoot.AccountChange.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountChange.User(childComplexity), true
 
 	case "AuthPayload.accessToken":
 		if e.ComplexityRoot.AuthPayload.AccessToken == nil {
@@ -595,6 +618,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["first"].(*int), args["after"].(*string), args["role"].(*model.Role)), true
 
+	case "Subscription.accountChanged":
+		if e.ComplexityRoot.Subscription.AccountChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_accountChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AccountChanged(childComplexity, args["userId"].(string)), true
+
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -720,6 +755,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -745,7 +797,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/schema.graphqls"
+//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -760,12 +812,23 @@ var sources = []*ast.Source{
 	{Name: "schema/account.graphqls", Input: sourceData("schema/account.graphqls"), BuiltIn: false},
 	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
+	{Name: "schema/subscriptions.graphqls", Input: sourceData("schema/subscriptions.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AccountChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AccountChange_user(ctx, field)
+	case "gap":
+		return ec.fieldContext_AccountChange_gap(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountChange", field.Name)
+}
 
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {

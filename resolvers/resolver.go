@@ -10,6 +10,7 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
 )
@@ -20,6 +21,16 @@ import (
 type Resolver struct {
 	Accounts *auth.Accounts
 	Store    hg.Store
+	// Events carries change notifications to subscribers on every
+	// replica; *cache.Broker implements it. Nil turns subscriptions off.
+	Events Events
+}
+
+// Events is the pub/sub the subscription resolvers listen on.
+type Events interface {
+	// Subscribe returns topic's messages (payloads and outage notices)
+	// until ctx ends.
+	Subscribe(ctx context.Context, topic string) (<-chan cache.Message, error)
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)

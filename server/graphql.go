@@ -19,6 +19,7 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
 	"github.com/healthgraph/healthgraph/observability"
@@ -34,6 +35,7 @@ func (s *Server) graphQL() http.Handler {
 	h.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Implementation:        websocketOrigins(s.cfg.CORSOrigins),
+		InitFunc:              s.websocketInit,
 	})
 	h.AddTransport(transport.Options{})
 	h.AddTransport(transport.GET{})
@@ -43,9 +45,14 @@ func (s *Server) graphQL() http.Handler {
 	if s.cfg.Introspection {
 		h.Use(extension.Introspection{})
 	}
-	h.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	if s.cfg.APQAllowList != nil {
+		h.Use(allowList(s.cfg.APQAllowList))
+	} else {
+		h.Use(extension.AutomaticPersistedQuery{Cache: cache.NewAPQ(s.deps.Redis, 1000)})
+	}
 	h.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
 	h.Use(depthLimit{max: s.cfg.DepthLimit})
+	h.Use(operationLimits{s})
 	h.Use(s.deps.Metrics.GraphQL())
 	h.SetErrorPresenter(s.presentError)
 	h.SetRecoverFunc(s.recoverResolver)

@@ -33,6 +33,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 			checks["migrations"] = "ok"
 		}
 	}
+	// Redis is reported, never required: without it the service is slower
+	// and limits are per replica, but every request still succeeds.
+	checks["redis"] = s.deps.Redis.Status()
 	status, code := "ready", http.StatusOK
 	if !ok {
 		status, code = "not ready", http.StatusServiceUnavailable

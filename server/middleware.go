@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -56,16 +55,6 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
-}
-
-// clientIP is the peer address. Forwarded headers are not trusted here; the
-// rate limiter decides that against its configured proxy ranges.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // apiCSP locks API responses down completely; the Playground gets its own.
@@ -133,7 +122,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 // so a client never mistakes it for anonymous access.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := hg.WithRequestMeta(r.Context(), hg.RequestMeta{IP: clientIP(r), TraceID: observability.TraceID(r.Context())})
+		ctx := hg.WithRequestMeta(r.Context(), hg.RequestMeta{IP: s.clientIP(r), TraceID: observability.TraceID(r.Context())})
 		if h := r.Header.Get("Authorization"); h != "" {
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			p, err := s.deps.Tokens.Verify(strings.TrimSpace(token))

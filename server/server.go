@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
+	"github.com/healthgraph/healthgraph/ratelimit"
 	"github.com/healthgraph/healthgraph/resolvers"
 )
 
@@ -35,6 +37,15 @@ type Config struct {
 	DepthLimit      int
 	ComplexityLimit int
 	Introspection   bool
+	// RateLimits are the limiter's rates; a zero rate switches its policy
+	// off.
+	RateLimits ratelimit.Limits
+	// TrustedProxies are the only peers whose X-Forwarded-For is believed.
+	TrustedProxies ratelimit.Proxies
+	// APQAllowList, when not nil, is the only operations that run (hash to
+	// text): allow-list mode for production. Nil runs automatic persisted
+	// queries instead.
+	APQAllowList map[string]string
 }
 
 // Deps are the collaborators the server routes requests to.
@@ -44,6 +55,9 @@ type Deps struct {
 	Tokens   *auth.Tokens
 	Logger   *slog.Logger
 	Metrics  *observability.Metrics
+	// Redis backs the rate limits, persisted queries and readiness report;
+	// nil or disabled means in-process fallbacks.
+	Redis *cache.Client
 }
 
 // Server is the HTTP service.
@@ -51,14 +65,20 @@ type Server struct {
 	cfg     Config
 	deps    Deps
 	handler http.Handler
+	limiter *ratelimit.Limiter
 }
 
 // New builds the server and its routes.
 func New(cfg Config, deps Deps) *Server {
+	if deps.Redis == nil {
+		deps.Redis, _ = cache.Open(cache.Config{}, cache.Options{}) // disabled: cannot fail
+	}
 	s := &Server{cfg: cfg, deps: deps}
+	s.limiter = ratelimit.New(deps.Redis, cfg.RateLimits, deps.Logger, deps.Metrics)
 	mux := http.NewServeMux()
 	gql := s.graphQL()
-	mux.Handle("/graphql", s.authenticate(gql))
+	// Rate limiting needs the principal, so it runs inside authentication.
+	mux.Handle("/graphql", s.authenticate(s.rateLimit(gql)))
 	mux.Handle("GET /playground", playground())
 	mux.HandleFunc("GET /health", health)
 	mux.HandleFunc("GET /ready", s.ready)

@@ -12,6 +12,18 @@ import (
 	"github.com/healthgraph/healthgraph"
 )
 
+// One delivery of accountChanged: the account as it is now, or a notice that
+// the live feed was interrupted.
+type AccountChange struct {
+	// The account as it is now; null on an interruption notice.
+	User *healthgraph.User `json:"user,omitempty"`
+	// True when the live feed was interrupted (the shared event bus was
+	// unreachable) and changes may have been missed. The first delivery after an
+	// interruption also has it and carries the current account: refetch anything
+	// else you show.
+	Gap bool `json:"gap"`
+}
+
 // A session: a short-lived access token for the Authorization header and a
 // refresh token to get the next one.
 type AuthPayload struct {
@@ -113,6 +125,11 @@ type SignupInput struct {
 	Password string `json:"password"`
 	// The person's name, 1 to 200 characters.
 	FullName string `json:"fullName"`
+}
+
+// Live updates. Each field is authorized when the subscription starts and again
+// before every event, so a caller who loses access stops receiving.
+type Subscription struct {
 }
 
 // A page of users.

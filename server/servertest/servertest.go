@@ -5,6 +5,8 @@ package servertest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,11 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
+	"github.com/healthgraph/healthgraph/ratelimit"
 	"github.com/healthgraph/healthgraph/resolvers"
 	"github.com/healthgraph/healthgraph/server"
 )
@@ -32,6 +38,47 @@ type Env struct {
 	Tokens   *auth.Tokens
 	Accounts *auth.Accounts
 	Server   *httptest.Server
+	// Redis is this server's client (disabled when Options.RedisURL is
+	// empty); Metrics its registry, for asserting on fallbacks.
+	Redis   *cache.Client
+	Metrics *observability.Metrics
+}
+
+// RedisURL is the Redis tests share; each test isolates its keys under its
+// own prefix.
+const RedisURL = "redis://127.0.0.1:6379/0"
+
+// Options choose what a test server runs on besides its database.
+type Options struct {
+	// RedisURL is the Redis to use; empty runs on in-process fallbacks.
+	RedisURL string
+	// RedisPrefix isolates keys and channels; servers that share one act
+	// as replicas of one deployment. Use NewPrefix.
+	RedisPrefix string
+}
+
+// NewPrefix returns a Redis key prefix of the test's own and deletes its
+// keys when the test ends.
+func NewPrefix(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	prefix := "test:" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() {
+		opt, err := redis.ParseURL(RedisURL)
+		if err != nil {
+			return
+		}
+		rdb := redis.NewClient(opt)
+		defer rdb.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Unlink(ctx, iter.Val())
+		}
+	})
+	return prefix
 }
 
 // Config returns the server configuration tests run with.
@@ -41,6 +88,12 @@ func Config() server.Config {
 		IdleTimeout: time.Minute, ShutdownTimeout: 10 * time.Second,
 		DepthLimit: 12, ComplexityLimit: 5000, Introspection: true,
 		CORSOrigins: []string{"https://app.example.com"},
+		// Far above what any test does, so only tests about limits meet
+		// them.
+		RateLimits: ratelimit.Limits{
+			Anonymous: ratelimit.PerMinute(100_000), User: ratelimit.PerMinute(100_000),
+			Auth: ratelimit.PerMinute(10_000), Complexity: ratelimit.PerMinute(100_000_000),
+		},
 	}
 }
 
@@ -57,25 +110,44 @@ func New(t testing.TB, modify ...func(*server.Config, *postgres.Options)) *Env {
 	return Start(t, db, cfg)
 }
 
-// Start serves the real handler over db with cfg.
+// Start serves the real handler over db with cfg, on the shared test Redis
+// under a prefix of its own.
 func Start(t testing.TB, db *postgres.DB, cfg server.Config) *Env {
+	t.Helper()
+	return StartWith(t, db, cfg, Options{RedisURL: RedisURL, RedisPrefix: NewPrefix(t)})
+}
+
+// StartWith serves the real handler over db with cfg and o, wired as the
+// binary wires it: the cached store, the broker and the limiter on Redis.
+func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env {
 	t.Helper()
 	tokens, err := auth.NewTokens(Key, 15*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := &auth.Accounts{Users: db, Tokens: db, Audit: db, Access: tokens,
+	metrics := observability.NewMetrics()
+	rc, err := cache.Open(cache.Config{URL: o.RedisURL, Prefix: o.RedisPrefix, PingInterval: 200 * time.Millisecond,
+		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second},
+		cache.Options{Metrics: metrics, Instrument: metrics.InstrumentRedis})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rc.Close() })
+	broker := cache.NewBroker(rc)
+	store := cache.NewStore(db, rc, broker)
+	accounts := &auth.Accounts{Users: store, Tokens: db, Audit: db, Access: tokens,
 		RefreshTTL: time.Hour, LockThreshold: 5, LockDuration: 15 * time.Minute}
 	srv := server.New(cfg, server.Deps{
 		DB:       db,
-		Resolver: &resolvers.Resolver{Accounts: accounts, Store: db},
+		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker},
 		Tokens:   tokens,
 		Logger:   observability.NewLogger(io.Discard, slog.LevelError),
-		Metrics:  observability.NewMetrics(),
+		Metrics:  metrics,
+		Redis:    rc,
 	})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &Env{URL: ts.URL, DB: db, Tokens: tokens, Accounts: accounts, Server: ts}
+	return &Env{URL: ts.URL, DB: db, Tokens: tokens, Accounts: accounts, Server: ts, Redis: rc, Metrics: metrics}
 }
 
 // Response is a GraphQL response.
