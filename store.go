@@ -8,4 +8,10 @@ type Store interface {
 	RefreshTokenStore
 	AuditStore
 	BillingStore
+	ClaimStore
+	Outbox
+	AnalyticsStore
+	PatientStore
+	CoverageStore
+	PractitionerStore
 }

@@ -2168,4 +2168,11 @@ func (ec *executionContext) marshalOInvoiceStatus2ᚖgithubᚗcomᚋhealthgraph�
 	return res
 }
 
+func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
+}
+
 // endregion ***************************** type.gotpl *****************************

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/healthgraph/healthgraph/graph/model"
@@ -23,9 +24,11 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Claim() ClaimResolver
 	Invoice() InvoiceResolver
 	Money() MoneyResolver
 	Mutation() MutationResolver
+	NphiesMessage() NphiesMessageResolver
 	Payment() PaymentResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
@@ -47,6 +50,65 @@ type ComplexityRoot struct {
 		ExpiresAt    func(childComplexity int) int
 		RefreshToken func(childComplexity int) int
 		User         func(childComplexity int) int
+	}
+
+	Claim struct {
+		Approved    func(childComplexity int) int
+		CoverageID  func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Disposition func(childComplexity int) int
+		History     func(childComplexity int) int
+		ID          func(childComplexity int) int
+		InvoiceID   func(childComplexity int) int
+		Items       func(childComplexity int) int
+		LastError   func(childComplexity int) int
+		Messages    func(childComplexity int) int
+		PatientID   func(childComplexity int) int
+		Payer       func(childComplexity int) int
+		PreAuthRef  func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Total       func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		Use         func(childComplexity int) int
+	}
+
+	ClaimConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ClaimEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ClaimItem struct {
+		Approved     func(childComplexity int) int
+		Description  func(childComplexity int) int
+		Net          func(childComplexity int) int
+		Outcome      func(childComplexity int) int
+		PatientShare func(childComplexity int) int
+		Quantity     func(childComplexity int) int
+		Reasons      func(childComplexity int) int
+		Sequence     func(childComplexity int) int
+		ServiceCode  func(childComplexity int) int
+		UnitPrice    func(childComplexity int) int
+		VAT          func(childComplexity int) int
+	}
+
+	ClaimStatusChange struct {
+		At     func(childComplexity int) int
+		Note   func(childComplexity int) int
+		Status func(childComplexity int) int
+	}
+
+	ClaimsSummaryGroup struct {
+		Approved   func(childComplexity int) int
+		Claims     func(childComplexity int) int
+		Key        func(childComplexity int) int
+		Suppressed func(childComplexity int) int
+		Total      func(childComplexity int) int
 	}
 
 	Invoice struct {
@@ -100,20 +162,42 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateInvoice func(childComplexity int, input model.CreateInvoiceInput) int
-		IssueInvoice  func(childComplexity int, id string) int
-		Login         func(childComplexity int, email string, password string) int
-		Logout        func(childComplexity int, refreshToken string) int
-		RecordPayment func(childComplexity int, input model.RecordPaymentInput) int
-		RefreshToken  func(childComplexity int, token string) int
-		SetUserRole   func(childComplexity int, userID string, role model.Role) int
-		Signup        func(childComplexity int, input model.SignupInput) int
-		VoidInvoice   func(childComplexity int, id string, reason string) int
+		CancelClaim               func(childComplexity int, id string, reason string) int
+		CreateInvoice             func(childComplexity int, input model.CreateInvoiceInput) int
+		IssueInvoice              func(childComplexity int, id string) int
+		Login                     func(childComplexity int, email string, password string) int
+		Logout                    func(childComplexity int, refreshToken string) int
+		RecordPayment             func(childComplexity int, input model.RecordPaymentInput) int
+		RefreshToken              func(childComplexity int, token string) int
+		RequestPriorAuthorization func(childComplexity int, input model.SubmitClaimInput) int
+		RetryClaim                func(childComplexity int, id string) int
+		SetUserRole               func(childComplexity int, userID string, role model.Role) int
+		Signup                    func(childComplexity int, input model.SignupInput) int
+		SubmitClaim               func(childComplexity int, input model.SubmitClaimInput) int
+		VoidInvoice               func(childComplexity int, id string, reason string) int
+	}
+
+	NphiesMessage struct {
+		Attempts       func(childComplexity int) int
+		Body           func(childComplexity int) int
+		BundleID       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DeliveryStatus func(childComplexity int) int
+		Direction      func(childComplexity int) int
+		Event          func(childComplexity int) int
+		HTTPStatus     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		LastError      func(childComplexity int) int
 	}
 
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	Payer struct {
+		License func(childComplexity int) int
+		Name    func(childComplexity int) int
 	}
 
 	Payment struct {
@@ -125,11 +209,26 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Invoice  func(childComplexity int, id string) int
-		Invoices func(childComplexity int, filter *model.InvoiceFilter, first *int, after *string) int
-		Me       func(childComplexity int) int
-		Node     func(childComplexity int, id string) int
-		Users    func(childComplexity int, first *int, after *string, role *model.Role) int
+		Claim          func(childComplexity int, id string) int
+		Claims         func(childComplexity int, filter *model.ClaimFilter, first *int, after *string) int
+		ClaimsSummary  func(childComplexity int, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) int
+		Invoice        func(childComplexity int, id string) int
+		Invoices       func(childComplexity int, filter *model.InvoiceFilter, first *int, after *string) int
+		Me             func(childComplexity int) int
+		Node           func(childComplexity int, id string) int
+		RevenueSummary func(childComplexity int, from time.Time, to time.Time, groupBy model.RevenueGroupBy) int
+		Users          func(childComplexity int, first *int, after *string, role *model.Role) int
+	}
+
+	RevenueGroup struct {
+		Billed       func(childComplexity int) int
+		Collected    func(childComplexity int) int
+		InsurerShare func(childComplexity int) int
+		Invoices     func(childComplexity int) int
+		Key          func(childComplexity int) int
+		PatientShare func(childComplexity int) int
+		Suppressed   func(childComplexity int) int
+		Vat          func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -207,6 +306,258 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
+
+	case "Claim.approved":
+		if e.ComplexityRoot.Claim.Approved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Approved(childComplexity), true
+	case "Claim.coverageId":
+		if e.ComplexityRoot.Claim.CoverageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.CoverageID(childComplexity), true
+	case "Claim.createdAt":
+		if e.ComplexityRoot.Claim.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.CreatedAt(childComplexity), true
+	case "Claim.disposition":
+		if e.ComplexityRoot.Claim.Disposition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Disposition(childComplexity), true
+	case "Claim.history":
+		if e.ComplexityRoot.Claim.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.History(childComplexity), true
+	case "Claim.id":
+		if e.ComplexityRoot.Claim.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.ID(childComplexity), true
+	case "Claim.invoiceId":
+		if e.ComplexityRoot.Claim.InvoiceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.InvoiceID(childComplexity), true
+	case "Claim.items":
+		if e.ComplexityRoot.Claim.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Items(childComplexity), true
+	case "Claim.lastError":
+		if e.ComplexityRoot.Claim.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.LastError(childComplexity), true
+	case "Claim.messages":
+		if e.ComplexityRoot.Claim.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Messages(childComplexity), true
+	case "Claim.patientId":
+		if e.ComplexityRoot.Claim.PatientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.PatientID(childComplexity), true
+	case "Claim.payer":
+		if e.ComplexityRoot.Claim.Payer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Payer(childComplexity), true
+	case "Claim.preAuthRef":
+		if e.ComplexityRoot.Claim.PreAuthRef == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.PreAuthRef(childComplexity), true
+	case "Claim.status":
+		if e.ComplexityRoot.Claim.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Status(childComplexity), true
+	case "Claim.total":
+		if e.ComplexityRoot.Claim.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Total(childComplexity), true
+	case "Claim.updatedAt":
+		if e.ComplexityRoot.Claim.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.UpdatedAt(childComplexity), true
+	case "Claim.use":
+		if e.ComplexityRoot.Claim.Use == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Use(childComplexity), true
+
+	case "ClaimConnection.edges":
+		if e.ComplexityRoot.ClaimConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimConnection.Edges(childComplexity), true
+	case "ClaimConnection.pageInfo":
+		if e.ComplexityRoot.ClaimConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimConnection.PageInfo(childComplexity), true
+	case "ClaimConnection.totalCount":
+		if e.ComplexityRoot.ClaimConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimConnection.TotalCount(childComplexity), true
+
+	case "ClaimEdge.cursor":
+		if e.ComplexityRoot.ClaimEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEdge.Cursor(childComplexity), true
+	case "ClaimEdge.node":
+		if e.ComplexityRoot.ClaimEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEdge.Node(childComplexity), true
+
+	case "ClaimItem.approved":
+		if e.ComplexityRoot.ClaimItem.Approved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.Approved(childComplexity), true
+	case "ClaimItem.description":
+		if e.ComplexityRoot.ClaimItem.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.Description(childComplexity), true
+	case "ClaimItem.net":
+		if e.ComplexityRoot.ClaimItem.Net == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.Net(childComplexity), true
+	case "ClaimItem.outcome":
+		if e.ComplexityRoot.ClaimItem.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.Outcome(childComplexity), true
+	case "ClaimItem.patientShare":
+		if e.ComplexityRoot.ClaimItem.PatientShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.PatientShare(childComplexity), true
+	case "ClaimItem.quantity":
+		if e.ComplexityRoot.ClaimItem.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.Quantity(childComplexity), true
+	case "ClaimItem.reasons":
+		if e.ComplexityRoot.ClaimItem.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.Reasons(childComplexity), true
+	case "ClaimItem.sequence":
+		if e.ComplexityRoot.ClaimItem.Sequence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.Sequence(childComplexity), true
+	case "ClaimItem.serviceCode":
+		if e.ComplexityRoot.ClaimItem.ServiceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.ServiceCode(childComplexity), true
+	case "ClaimItem.unitPrice":
+		if e.ComplexityRoot.ClaimItem.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.UnitPrice(childComplexity), true
+	case "ClaimItem.vat":
+		if e.ComplexityRoot.ClaimItem.VAT == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.VAT(childComplexity), true
+
+	case "ClaimStatusChange.at":
+		if e.ComplexityRoot.ClaimStatusChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.At(childComplexity), true
+	case "ClaimStatusChange.note":
+		if e.ComplexityRoot.ClaimStatusChange.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.Note(childComplexity), true
+	case "ClaimStatusChange.status":
+		if e.ComplexityRoot.ClaimStatusChange.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.Status(childComplexity), true
+
+	case "ClaimsSummaryGroup.approved":
+		if e.ComplexityRoot.ClaimsSummaryGroup.Approved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimsSummaryGroup.Approved(childComplexity), true
+	case "ClaimsSummaryGroup.claims":
+		if e.ComplexityRoot.ClaimsSummaryGroup.Claims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimsSummaryGroup.Claims(childComplexity), true
+	case "ClaimsSummaryGroup.key":
+		if e.ComplexityRoot.ClaimsSummaryGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimsSummaryGroup.Key(childComplexity), true
+	case "ClaimsSummaryGroup.suppressed":
+		if e.ComplexityRoot.ClaimsSummaryGroup.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimsSummaryGroup.Suppressed(childComplexity), true
+	case "ClaimsSummaryGroup.total":
+		if e.ComplexityRoot.ClaimsSummaryGroup.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimsSummaryGroup.Total(childComplexity), true
 
 	case "Invoice.copayPercent":
 		if e.ComplexityRoot.Invoice.CopayPercent == nil {
@@ -423,6 +774,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.cancelClaim":
+		if e.ComplexityRoot.Mutation.CancelClaim == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelClaim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelClaim(childComplexity, args["id"].(string), args["reason"].(string)), true
 	case "Mutation.createInvoice":
 		if e.ComplexityRoot.Mutation.CreateInvoice == nil {
 			break
@@ -489,6 +851,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["token"].(string)), true
+	case "Mutation.requestPriorAuthorization":
+		if e.ComplexityRoot.Mutation.RequestPriorAuthorization == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestPriorAuthorization_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestPriorAuthorization(childComplexity, args["input"].(model.SubmitClaimInput)), true
+	case "Mutation.retryClaim":
+		if e.ComplexityRoot.Mutation.RetryClaim == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryClaim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryClaim(childComplexity, args["id"].(string)), true
 	case "Mutation.setUserRole":
 		if e.ComplexityRoot.Mutation.SetUserRole == nil {
 			break
@@ -511,6 +895,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Signup(childComplexity, args["input"].(model.SignupInput)), true
+	case "Mutation.submitClaim":
+		if e.ComplexityRoot.Mutation.SubmitClaim == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitClaim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitClaim(childComplexity, args["input"].(model.SubmitClaimInput)), true
 	case "Mutation.voidInvoice":
 		if e.ComplexityRoot.Mutation.VoidInvoice == nil {
 			break
@@ -522,6 +917,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.VoidInvoice(childComplexity, args["id"].(string), args["reason"].(string)), true
+
+	case "NphiesMessage.attempts":
+		if e.ComplexityRoot.NphiesMessage.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.Attempts(childComplexity), true
+	case "NphiesMessage.body":
+		if e.ComplexityRoot.NphiesMessage.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.Body(childComplexity), true
+	case "NphiesMessage.bundleId":
+		if e.ComplexityRoot.NphiesMessage.BundleID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.BundleID(childComplexity), true
+	case "NphiesMessage.createdAt":
+		if e.ComplexityRoot.NphiesMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.CreatedAt(childComplexity), true
+	case "NphiesMessage.deliveryStatus":
+		if e.ComplexityRoot.NphiesMessage.DeliveryStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.DeliveryStatus(childComplexity), true
+	case "NphiesMessage.direction":
+		if e.ComplexityRoot.NphiesMessage.Direction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.Direction(childComplexity), true
+	case "NphiesMessage.event":
+		if e.ComplexityRoot.NphiesMessage.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.Event(childComplexity), true
+	case "NphiesMessage.httpStatus":
+		if e.ComplexityRoot.NphiesMessage.HTTPStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.HTTPStatus(childComplexity), true
+	case "NphiesMessage.id":
+		if e.ComplexityRoot.NphiesMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.ID(childComplexity), true
+	case "NphiesMessage.lastError":
+		if e.ComplexityRoot.NphiesMessage.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.LastError(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -535,6 +991,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "Payer.license":
+		if e.ComplexityRoot.Payer.License == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payer.License(childComplexity), true
+	case "Payer.name":
+		if e.ComplexityRoot.Payer.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payer.Name(childComplexity), true
 
 	case "Payment.amount":
 		if e.ComplexityRoot.Payment.Amount == nil {
@@ -566,6 +1035,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.Reference(childComplexity), true
+
+	case "Query.claim":
+		if e.ComplexityRoot.Query.Claim == nil {
+			break
+		}
+
+		args, err := ec.field_Query_claim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Claim(childComplexity, args["id"].(string)), true
+	case "Query.claims":
+		if e.ComplexityRoot.Query.Claims == nil {
+			break
+		}
+
+		args, err := ec.field_Query_claims_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Claims(childComplexity, args["filter"].(*model.ClaimFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.claimsSummary":
+		if e.ComplexityRoot.Query.ClaimsSummary == nil {
+			break
+		}
+
+		args, err := ec.field_Query_claimsSummary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ClaimsSummary(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].(model.ClaimsGroupBy)), true
 
 	case "Query.invoice":
 		if e.ComplexityRoot.Query.Invoice == nil {
@@ -606,6 +1109,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.revenueSummary":
+		if e.ComplexityRoot.Query.RevenueSummary == nil {
+			break
+		}
+
+		args, err := ec.field_Query_revenueSummary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RevenueSummary(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].(model.RevenueGroupBy)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -617,6 +1131,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["first"].(*int), args["after"].(*string), args["role"].(*model.Role)), true
+
+	case "RevenueGroup.billed":
+		if e.ComplexityRoot.RevenueGroup.Billed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueGroup.Billed(childComplexity), true
+	case "RevenueGroup.collected":
+		if e.ComplexityRoot.RevenueGroup.Collected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueGroup.Collected(childComplexity), true
+	case "RevenueGroup.insurerShare":
+		if e.ComplexityRoot.RevenueGroup.InsurerShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueGroup.InsurerShare(childComplexity), true
+	case "RevenueGroup.invoices":
+		if e.ComplexityRoot.RevenueGroup.Invoices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueGroup.Invoices(childComplexity), true
+	case "RevenueGroup.key":
+		if e.ComplexityRoot.RevenueGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueGroup.Key(childComplexity), true
+	case "RevenueGroup.patientShare":
+		if e.ComplexityRoot.RevenueGroup.PatientShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueGroup.PatientShare(childComplexity), true
+	case "RevenueGroup.suppressed":
+		if e.ComplexityRoot.RevenueGroup.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueGroup.Suppressed(childComplexity), true
+	case "RevenueGroup.vat":
+		if e.ComplexityRoot.RevenueGroup.Vat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevenueGroup.Vat(childComplexity), true
 
 	case "Subscription.accountChanged":
 		if e.ComplexityRoot.Subscription.AccountChanged == nil {
@@ -701,11 +1264,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputClaimFilter,
 		ec.unmarshalInputCreateInvoiceInput,
 		ec.unmarshalInputInvoiceFilter,
 		ec.unmarshalInputInvoiceLineInput,
 		ec.unmarshalInputRecordPaymentInput,
 		ec.unmarshalInputSignupInput,
+		ec.unmarshalInputSubmitClaimInput,
 	)
 	first := true
 
@@ -797,7 +1362,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
+//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/claims.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -811,6 +1376,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "schema/account.graphqls", Input: sourceData("schema/account.graphqls"), BuiltIn: false},
 	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
+	{Name: "schema/claims.graphqls", Input: sourceData("schema/claims.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
 	{Name: "schema/subscriptions.graphqls", Input: sourceData("schema/subscriptions.graphqls"), BuiltIn: false},
 }
@@ -842,6 +1408,124 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Claim_id(ctx, field)
+	case "use":
+		return ec.fieldContext_Claim_use(ctx, field)
+	case "status":
+		return ec.fieldContext_Claim_status(ctx, field)
+	case "invoiceId":
+		return ec.fieldContext_Claim_invoiceId(ctx, field)
+	case "patientId":
+		return ec.fieldContext_Claim_patientId(ctx, field)
+	case "coverageId":
+		return ec.fieldContext_Claim_coverageId(ctx, field)
+	case "payer":
+		return ec.fieldContext_Claim_payer(ctx, field)
+	case "total":
+		return ec.fieldContext_Claim_total(ctx, field)
+	case "approved":
+		return ec.fieldContext_Claim_approved(ctx, field)
+	case "disposition":
+		return ec.fieldContext_Claim_disposition(ctx, field)
+	case "preAuthRef":
+		return ec.fieldContext_Claim_preAuthRef(ctx, field)
+	case "lastError":
+		return ec.fieldContext_Claim_lastError(ctx, field)
+	case "items":
+		return ec.fieldContext_Claim_items(ctx, field)
+	case "messages":
+		return ec.fieldContext_Claim_messages(ctx, field)
+	case "history":
+		return ec.fieldContext_Claim_history(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Claim_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Claim_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Claim", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ClaimConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ClaimConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ClaimConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ClaimEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ClaimEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sequence":
+		return ec.fieldContext_ClaimItem_sequence(ctx, field)
+	case "serviceCode":
+		return ec.fieldContext_ClaimItem_serviceCode(ctx, field)
+	case "description":
+		return ec.fieldContext_ClaimItem_description(ctx, field)
+	case "quantity":
+		return ec.fieldContext_ClaimItem_quantity(ctx, field)
+	case "unitPrice":
+		return ec.fieldContext_ClaimItem_unitPrice(ctx, field)
+	case "vat":
+		return ec.fieldContext_ClaimItem_vat(ctx, field)
+	case "net":
+		return ec.fieldContext_ClaimItem_net(ctx, field)
+	case "patientShare":
+		return ec.fieldContext_ClaimItem_patientShare(ctx, field)
+	case "approved":
+		return ec.fieldContext_ClaimItem_approved(ctx, field)
+	case "outcome":
+		return ec.fieldContext_ClaimItem_outcome(ctx, field)
+	case "reasons":
+		return ec.fieldContext_ClaimItem_reasons(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimItem", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_ClaimStatusChange_status(ctx, field)
+	case "note":
+		return ec.fieldContext_ClaimStatusChange_note(ctx, field)
+	case "at":
+		return ec.fieldContext_ClaimStatusChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimStatusChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimsSummaryGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ClaimsSummaryGroup_key(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_ClaimsSummaryGroup_suppressed(ctx, field)
+	case "claims":
+		return ec.fieldContext_ClaimsSummaryGroup_claims(ctx, field)
+	case "total":
+		return ec.fieldContext_ClaimsSummaryGroup_total(ctx, field)
+	case "approved":
+		return ec.fieldContext_ClaimsSummaryGroup_approved(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimsSummaryGroup", field.Name)
 }
 
 func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -944,6 +1628,32 @@ func (ec *executionContext) childFields_Money(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
 }
 
+func (ec *executionContext) childFields_NphiesMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_NphiesMessage_id(ctx, field)
+	case "direction":
+		return ec.fieldContext_NphiesMessage_direction(ctx, field)
+	case "event":
+		return ec.fieldContext_NphiesMessage_event(ctx, field)
+	case "bundleId":
+		return ec.fieldContext_NphiesMessage_bundleId(ctx, field)
+	case "deliveryStatus":
+		return ec.fieldContext_NphiesMessage_deliveryStatus(ctx, field)
+	case "attempts":
+		return ec.fieldContext_NphiesMessage_attempts(ctx, field)
+	case "httpStatus":
+		return ec.fieldContext_NphiesMessage_httpStatus(ctx, field)
+	case "lastError":
+		return ec.fieldContext_NphiesMessage_lastError(ctx, field)
+	case "body":
+		return ec.fieldContext_NphiesMessage_body(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_NphiesMessage_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NphiesMessage", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -952,6 +1662,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Payer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "license":
+		return ec.fieldContext_Payer_license(ctx, field)
+	case "name":
+		return ec.fieldContext_Payer_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Payer", field.Name)
 }
 
 func (ec *executionContext) childFields_Payment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -968,6 +1688,28 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_receivedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
+}
+
+func (ec *executionContext) childFields_RevenueGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_RevenueGroup_key(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_RevenueGroup_suppressed(ctx, field)
+	case "invoices":
+		return ec.fieldContext_RevenueGroup_invoices(ctx, field)
+	case "billed":
+		return ec.fieldContext_RevenueGroup_billed(ctx, field)
+	case "vat":
+		return ec.fieldContext_RevenueGroup_vat(ctx, field)
+	case "patientShare":
+		return ec.fieldContext_RevenueGroup_patientShare(ctx, field)
+	case "insurerShare":
+		return ec.fieldContext_RevenueGroup_insurerShare(ctx, field)
+	case "collected":
+		return ec.fieldContext_RevenueGroup_collected(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RevenueGroup", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

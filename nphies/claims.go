@@ -1,6 +1,7 @@
 package nphies
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -63,7 +64,11 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 		build = b.BuildPriorAuth
 	}
 	msg, err := build(in)
-	if err != nil {
+	if errors.Is(err, ErrInvalidInput) {
+		// The records miss something NPHIES requires: the clerk can fix it.
+		return hg.NewClaim{}, hg.Invalid("invoiceId", "the claim cannot be built: %s",
+			strings.TrimPrefix(err.Error(), ErrInvalidInput.Error()+": "))
+	} else if err != nil {
 		return hg.NewClaim{}, fmt.Errorf("build %s bundle: %w", use, err)
 	}
 	return hg.NewClaim{Claim: claim, Message: hg.NPHIESMessage{

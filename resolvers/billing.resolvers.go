@@ -75,9 +75,7 @@ func (r *mutationResolver) CreateInvoice(ctx context.Context, input model.Create
 }
 
 func (r *mutationResolver) IssueInvoice(ctx context.Context, id string) (*hg.Invoice, error) {
-	return r.changeInvoice(ctx, "id", id, "invoice.issued", func(id uuid.UUID) (*hg.Invoice, error) {
-		return r.Store.IssueInvoice(ctx, id)
-	})
+	return change(ctx, r.Resolver, "id", "Invoice", id, "invoice.issued", r.Store.IssueInvoice, invoiceSubject)
 }
 
 func (r *mutationResolver) RecordPayment(ctx context.Context, input model.RecordPaymentInput) (*hg.Invoice, error) {
@@ -85,19 +83,19 @@ func (r *mutationResolver) RecordPayment(ctx context.Context, input model.Record
 	if err != nil {
 		return nil, err
 	}
-	return r.changeInvoice(ctx, "invoiceId", input.InvoiceID, "invoice.payment_recorded", func(id uuid.UUID) (*hg.Invoice, error) {
+	return change(ctx, r.Resolver, "invoiceId", "Invoice", input.InvoiceID, "invoice.payment_recorded", func(ctx context.Context, id uuid.UUID) (*hg.Invoice, error) {
 		pay := hg.Payment{InvoiceID: id, Amount: amount, Method: input.Method}
 		if input.Reference != nil {
 			pay.Reference = *input.Reference
 		}
 		return r.Store.RecordPayment(ctx, pay)
-	})
+	}, invoiceSubject)
 }
 
 func (r *mutationResolver) VoidInvoice(ctx context.Context, id string, reason string) (*hg.Invoice, error) {
-	return r.changeInvoice(ctx, "id", id, "invoice.voided", func(id uuid.UUID) (*hg.Invoice, error) {
+	return change(ctx, r.Resolver, "id", "Invoice", id, "invoice.voided", func(ctx context.Context, id uuid.UUID) (*hg.Invoice, error) {
 		return r.Store.VoidInvoice(ctx, id, reason)
-	})
+	}, invoiceSubject)
 }
 
 func (r *paymentResolver) ID(ctx context.Context, obj *hg.Payment) (string, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
+	"github.com/healthgraph/healthgraph/nphies"
 )
 
 //go:generate go tool gqlgen generate
@@ -24,6 +25,8 @@ type Resolver struct {
 	// Events carries change notifications to subscribers on every
 	// replica; *cache.Broker implements it. Nil turns subscriptions off.
 	Events Events
+	// NPHIES builds the bundles claims are sent in.
+	NPHIES *nphies.Builder
 }
 
 // Events is the pub/sub the subscription resolvers listen on.

@@ -37,6 +37,52 @@ type AuthPayload struct {
 	User *healthgraph.User `json:"user"`
 }
 
+// A page of claims.
+type ClaimConnection struct {
+	// The claims on this page, newest first.
+	Edges []*ClaimEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many claims match in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// One claim in a page.
+type ClaimEdge struct {
+	// The position of this claim, for `after`.
+	Cursor string `json:"cursor"`
+	// The claim.
+	Node *healthgraph.Claim `json:"node"`
+}
+
+// Narrows claims. Omitted fields do not filter.
+type ClaimFilter struct {
+	// Only claims in this status, e.g. ERROR for the ones that need a person.
+	Status *healthgraph.ClaimStatus `json:"status,omitempty"`
+	// Only this patient's claims.
+	PatientID *string `json:"patientId,omitempty"`
+	// Only claims to this payer.
+	PayerLicense *string `json:"payerLicense,omitempty"`
+	// Created at or after this time.
+	From *time.Time `json:"from,omitempty"`
+	// Created before this time.
+	To *time.Time `json:"to,omitempty"`
+}
+
+// Claims in one group. Groups with fewer than 5 claims are suppressed: their figures are null.
+type ClaimsSummaryGroup struct {
+	// The payer licence, status or month (YYYY-MM).
+	Key string `json:"key"`
+	// Whether the group was too small to show.
+	Suppressed bool `json:"suppressed"`
+	// How many claims.
+	Claims *int `json:"claims,omitempty"`
+	// Their gross total.
+	Total *healthgraph.Halalas `json:"total,omitempty"`
+	// What payers granted.
+	Approved *healthgraph.Halalas `json:"approved,omitempty"`
+}
+
 // A new invoice.
 type CreateInvoiceInput struct {
 	// The billed patient.
@@ -101,6 +147,14 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// An insurer registered in NPHIES.
+type Payer struct {
+	// The payer's NPHIES licence.
+	License string `json:"license"`
+	// The payer's name.
+	Name string `json:"name"`
+}
+
 // Read operations.
 type Query struct {
 }
@@ -117,6 +171,26 @@ type RecordPaymentInput struct {
 	Reference *string `json:"reference,omitempty"`
 }
 
+// Issued invoices in one period. Periods with fewer than 5 invoices are suppressed: their figures are null.
+type RevenueGroup struct {
+	// The day (YYYY-MM-DD) or month (YYYY-MM).
+	Key string `json:"key"`
+	// Whether the group was too small to show.
+	Suppressed bool `json:"suppressed"`
+	// How many invoices.
+	Invoices *int `json:"invoices,omitempty"`
+	// Their gross total.
+	Billed *healthgraph.Halalas `json:"billed,omitempty"`
+	// The VAT in it.
+	Vat *healthgraph.Halalas `json:"vat,omitempty"`
+	// The patients' shares.
+	PatientShare *healthgraph.Halalas `json:"patientShare,omitempty"`
+	// The insurers' shares.
+	InsurerShare *healthgraph.Halalas `json:"insurerShare,omitempty"`
+	// What patients have paid.
+	Collected *healthgraph.Halalas `json:"collected,omitempty"`
+}
+
 // A new patient account.
 type SignupInput struct {
 	// A valid email address, unique in any letter case.
@@ -125,6 +199,16 @@ type SignupInput struct {
 	Password string `json:"password"`
 	// The person's name, 1 to 200 characters.
 	FullName string `json:"fullName"`
+}
+
+// What a claim is built from.
+type SubmitClaimInput struct {
+	// An issued invoice with a coverage and an insurer share.
+	InvoiceID string `json:"invoiceId"`
+	// The treating practitioner.
+	PractitionerID string `json:"practitionerId"`
+	// ICD-10 diagnosis codes, the principal first; 1 to 12.
+	Diagnoses []string `json:"diagnoses"`
 }
 
 // Live updates. Each field is authorized when the subscription starts and again
@@ -148,6 +232,125 @@ type UserEdge struct {
 	Cursor string `json:"cursor"`
 	// The user.
 	Node *healthgraph.User `json:"node"`
+}
+
+// How claims are grouped in claimsSummary.
+type ClaimsGroupBy string
+
+const (
+	// By payer licence.
+	ClaimsGroupByPayer ClaimsGroupBy = "PAYER"
+	// By claim status.
+	ClaimsGroupByStatus ClaimsGroupBy = "STATUS"
+	// By calendar month of creation (clinic time).
+	ClaimsGroupByMonth ClaimsGroupBy = "MONTH"
+)
+
+var AllClaimsGroupBy = []ClaimsGroupBy{
+	ClaimsGroupByPayer,
+	ClaimsGroupByStatus,
+	ClaimsGroupByMonth,
+}
+
+func (e ClaimsGroupBy) IsValid() bool {
+	switch e {
+	case ClaimsGroupByPayer, ClaimsGroupByStatus, ClaimsGroupByMonth:
+		return true
+	}
+	return false
+}
+
+func (e ClaimsGroupBy) String() string {
+	return string(e)
+}
+
+func (e *ClaimsGroupBy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ClaimsGroupBy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ClaimsGroupBy", str)
+	}
+	return nil
+}
+
+func (e ClaimsGroupBy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ClaimsGroupBy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ClaimsGroupBy) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How revenue is grouped in revenueSummary.
+type RevenueGroupBy string
+
+const (
+	// By calendar day of issue (clinic time).
+	RevenueGroupByDay RevenueGroupBy = "DAY"
+	// By calendar month of issue (clinic time).
+	RevenueGroupByMonth RevenueGroupBy = "MONTH"
+)
+
+var AllRevenueGroupBy = []RevenueGroupBy{
+	RevenueGroupByDay,
+	RevenueGroupByMonth,
+}
+
+func (e RevenueGroupBy) IsValid() bool {
+	switch e {
+	case RevenueGroupByDay, RevenueGroupByMonth:
+		return true
+	}
+	return false
+}
+
+func (e RevenueGroupBy) String() string {
+	return string(e)
+}
+
+func (e *RevenueGroupBy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RevenueGroupBy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RevenueGroupBy", str)
+	}
+	return nil
+}
+
+func (e RevenueGroupBy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RevenueGroupBy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RevenueGroupBy) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // What a user may do. Each role sees only what its work needs.
