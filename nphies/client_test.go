@@ -202,3 +202,75 @@ func BenchmarkClaimRoundTrip(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
 }
+
+func TestMockRunWithMutualTLS(t *testing.T) {
+	t.Parallel()
+	ca, caKey, caDER := issue(t, "test CA", nil, nil, true, x509.ExtKeyUsageAny)
+	_, serverKey, serverDER := issue(t, "127.0.0.1", ca, caKey, false, x509.ExtKeyUsageServerAuth)
+	_, goodKey, goodDER := issue(t, "PR-FHIR", ca, caKey, false, x509.ExtKeyUsageClientAuth)
+	dir := t.TempDir()
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	keyPEM := func(name string, k *ecdsa.PrivateKey) string {
+		der, err := x509.MarshalECPrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return write(name, "EC PRIVATE KEY", der)
+	}
+	opts := mock.Options{
+		TLSCertFile:  write("server.pem", "CERTIFICATE", serverDER),
+		TLSKeyFile:   keyPEM("server.key", serverKey),
+		ClientCAFile: write("ca.pem", "CERTIFICATE", caDER),
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mock.Run(ctx, addr, opts) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	send := func(certFile, keyFile, provider string) error {
+		c, err := nphies.NewClient("https://"+addr, nphies.WithClientCertificate(certFile, keyFile), nphies.WithRootCAs(pool), nphies.WithTimeout(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := testBuilder()
+		b.ProviderLicense = provider
+		var sendErr error
+		for range 50 { // the server may still be starting
+			_, sendErr = c.Send(context.Background(), mustBuild(t)(b.BuildClaim(claimInput(t.Name()+provider, "M-1"))))
+			if !errors.Is(sendErr, nphies.ErrTransport) {
+				return sendErr
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return sendErr
+	}
+	goodCert, goodKeyFile := write("good.pem", "CERTIFICATE", goodDER), keyPEM("good.key", goodKey)
+	if err := send(goodCert, goodKeyFile, "PR-FHIR"); err != nil {
+		t.Fatalf("matching certificate: %v", err)
+	}
+	// A certificate for one provider cannot send as another (GE-00020).
+	err = send(goodCert, goodKeyFile, "PR-OTHER")
+	var e *nphies.Error
+	if !errors.As(err, &e) || !errors.Is(err, nphies.ErrRejected) || e.StatusCode != http.StatusForbidden || e.Issues[0].Code != "GE-00020" {
+		t.Fatalf("mismatched sender: %v, want 403 GE-00020", err)
+	}
+}

@@ -386,3 +386,49 @@ func TestRetriesDeliverExactlyOnce(t *testing.T) {
 	out, _ := json.Marshal(struct{ Requests, Failures, Timeouts int64 }{d.Requests, d.InjectedFailures, d.InjectedTimeouts})
 	t.Logf("drill: %s", out)
 }
+
+func TestOfflinePayer(t *testing.T) {
+	t.Parallel()
+	m, c, b := setup(t, mock.Options{OfflinePayers: []string{payer.License}})
+	ctx := context.Background()
+
+	// Claims are stored and forwarded: NPHIES answers queued on the payer's
+	// behalf and the payer's decision arrives by poll.
+	in := claimInput(t.Name(), "PARTIAL-9")
+	r, err := c.Send(ctx, mustBuild(t)(b.BuildClaim(in)))
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	if !r.NPHIESGenerated || r.SenderLicense != nphies.NPHIESLicense || r.Claim.Status != nphies.ClaimPending {
+		t.Fatalf("got generated=%v sender=%q status=%s; want an NPHIES-generated PENDING answer", r.NPHIESGenerated, r.SenderLicense, r.Claim.Status)
+	}
+	if m.QueueLength(b.ProviderLicense) != 1 {
+		t.Fatalf("queue = %d, want the payer's answer queued", m.QueueLength(b.ProviderLicense))
+	}
+	pr, err := c.Send(ctx, mustBuild(t)(b.BuildPoll(pollInput(t.Name()+"/poll", 1))))
+	if err != nil || len(pr.Poll.Messages) != 1 || pr.Poll.Messages[0].Response.Claim.Status != nphies.ClaimPartial {
+		t.Fatalf("poll: %v %+v; want the deferred PARTIAL decision", err, pr)
+	}
+
+	// Eligibility and status checks are never queued: an immediate error.
+	e, err := c.Send(ctx, mustBuild(t)(b.BuildEligibility(eligibilityInput(t.Name()+"/e", "M-1"))))
+	if err != nil || e.Eligibility.Outcome != "error" || e.Eligibility.Errors[0].Code != "GE-00012" {
+		t.Fatalf("eligibility: %v %+v; want error GE-00012", err, e.Eligibility)
+	}
+	next := seq(t.Name() + "/status")
+	st, err := c.Send(ctx, mustBuild(t)(b.BuildStatusCheck(nphies.TaskInput{Envelope: env(next), TaskID: next(), Created: testNow,
+		Payer: payer, Claim: b.ClaimIdentifier(in.ClaimID)})))
+	if err != nil || st.Task.Status != "failed" || st.Task.Errors[0].Code != "GE-00012" {
+		t.Fatalf("status: %v %+v; want failed GE-00012", err, st.Task)
+	}
+}
+
+func TestUnknownPayerIsRefused(t *testing.T) {
+	t.Parallel()
+	_, c, b := setup(t, mock.Options{Payers: []string{"7001463160"}})
+	_, err := c.Send(context.Background(), mustBuild(t)(b.BuildClaim(claimInput(t.Name(), "M-1"))))
+	var e *nphies.Error
+	if !errors.As(err, &e) || !errors.Is(err, nphies.ErrRejected) || len(e.Issues) == 0 || e.Issues[0].Code != "GE-00010" {
+		t.Fatalf("err = %v, want ErrRejected GE-00010", err)
+	}
+}

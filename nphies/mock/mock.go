@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,6 +20,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,6 +107,20 @@ type Options struct {
 	// Logger receives one line per request (event, outcome, status — never
 	// identifiers of people); default discards.
 	Logger *slog.Logger
+	// Payers, when non-empty, lists the payer licences NPHIES knows; a
+	// message to any other receiver is refused with GE-00010.
+	Payers []string
+	// OfflinePayers lists payer licences that are "down": claims, prior
+	// authorizations and communications to them get an NPHIES-generated
+	// queued answer and the payer's answer arrives later by poll;
+	// eligibility and status checks get an immediate GE-00012 error.
+	OfflinePayers []string
+	// TLSCertFile and TLSKeyFile make Run serve HTTPS with this certificate.
+	TLSCertFile, TLSKeyFile string
+	// ClientCAFile makes Run require a client certificate signed by this CA
+	// (mutual TLS, as NPHIES does). The certificate's Subject CommonName or
+	// Organization must equal MessageHeader.sender's licence, else GE-00020.
+	ClientCAFile string
 }
 
 // Server is the mock NPHIES. Its zero value is not usable; call New.
@@ -200,6 +218,15 @@ func Run(ctx context.Context, addr string, opts Options) error {
 		return fmt.Errorf("nphies mock: listen: %w", err)
 	}
 	srv := &http.Server{Handler: New(opts), ReadHeaderTimeout: 10 * time.Second}
+	if opts.TLSCertFile != "" {
+		cfg, err := serverTLS(opts)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = cfg
+		ln = tls.NewListener(ln, cfg)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -213,6 +240,28 @@ func Run(ctx context.Context, addr string, opts Options) error {
 		return fmt.Errorf("nphies mock: shutdown: %w", err)
 	}
 	return nil
+}
+
+// serverTLS builds the HTTPS (and optionally mutual TLS) configuration.
+func serverTLS(opts Options) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(opts.TLSCertFile, opts.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("nphies mock: load certificate: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if opts.ClientCAFile != "" {
+		pem, err := os.ReadFile(opts.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("nphies mock: read client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("nphies mock: no certificate in client CA file")
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
 }
 
 // ServeHTTP routes POST /$process-message (and NPHIES's alias
@@ -340,6 +389,20 @@ func (s *Server) process(w http.ResponseWriter, r *http.Request) {
 	if status != 0 {
 		s.log(r.Context(), "", "invalid", status)
 		s.writeOO(w, status, code, msg)
+		return
+	}
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		// NPHIES takes the sender's identity from the client certificate.
+		subj := r.TLS.PeerCertificates[0].Subject
+		if subj.CommonName != req.provider && !slices.Contains(subj.Organization, req.provider) {
+			s.log(r.Context(), req.event(), "sender-mismatch", http.StatusForbidden)
+			s.writeOO(w, http.StatusForbidden, "GE-00020", "the sender's credentials do not match the message sender")
+			return
+		}
+	}
+	if len(s.opts.Payers) > 0 && req.payer != "" && req.payer != nphies.NPHIESLicense && !slices.Contains(s.opts.Payers, req.payer) {
+		s.log(r.Context(), req.event(), "unknown-payer", http.StatusBadRequest)
+		s.writeOO(w, http.StatusBadRequest, "GE-00010", "the receiver is not onboarded")
 		return
 	}
 	req.outcome = outcomeFor(req, r.Header.Get(HeaderOutcome))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -117,6 +118,20 @@ func extras(q *request) []nphies.BundleEntry {
 	return out
 }
 
+// offline reports whether q's payer is configured as down.
+func (s *Server) offline(q *request) bool { return slices.Contains(s.opts.OfflinePayers, q.payer) }
+
+// nphiesGenerated is the meta tag NPHIES puts on answers it generates itself.
+var nphiesGenerated = nphies.Coding{System: nphies.SystemMetaTags, Code: "nphies-generated"}
+
+// respondAsNPHIES builds an answer NPHIES generates on the payer's behalf
+// (store and forward): sender NPHIES, focal resource tagged.
+func (s *Server) respondAsNPHIES(q *request, event, rt string, focus any) []byte {
+	url := fmt.Sprintf("http://nphies.sa/%s/%s", rt, uuid.NewString())
+	_, body := s.message(event, nphiesSender, q.provider, q.mh.ID, url, mustJSON(focus), extras(q), len(s.queues[q.provider]) > 0)
+	return body
+}
+
 // respond builds the synchronous answer to q.
 func (s *Server) respond(q *request, event, rt string, focus any) []byte {
 	url := fmt.Sprintf("%s/%s/%s", mockBase, rt, uuid.NewString())
@@ -193,6 +208,13 @@ func (s *Server) eligibility(q *request) (int, []byte) {
 		Created:        s.now().Format("2006-01-02T15:04:05-07:00"),
 		Request:        &nphies.Reference{Identifier: reqID},
 		Insurer:        req.Insurer,
+	}
+	if s.offline(q) {
+		// Eligibility is never queued: the provider must resend later.
+		resp.Meta.Tag = []nphies.Coding{nphiesGenerated}
+		resp.Outcome = "error"
+		resp.Error = []nphies.ResponseError{errorCode("GE-00012", "The payer is offline")}
+		return http.StatusOK, s.respondAsNPHIES(q, nphies.EventEligibilityResponse, "CoverageEligibilityResponse", resp)
 	}
 	site := "eligible"
 	inforce := true
@@ -450,16 +472,22 @@ func (s *Server) claim(q *request) (int, []byte) {
 	case q.outcome == OutcomeEligibilityError:
 		cr.Outcome = nphies.OutcomeError
 		cr.Error = []nphies.ResponseError{errorCode(ErrorMemberNotFound, "No member found with the supplied patient credentials")}
-	case q.outcome == OutcomeQueued || q.outcome == OutcomeCommunication:
+	case q.outcome == OutcomeQueued || q.outcome == OutcomeCommunication || s.offline(q):
 		cr.Outcome = nphies.OutcomeQueued
 		cr.Extension = []nphies.Extension{{URL: nphies.ExtensionBase + "extension-adjudication-outcome",
 			ValueCodeableConcept: cc(nphies.SystemAdjudicationOutcome, nphies.DecisionPended)}}
-		final, benefit := s.adjudicate(&c, OutcomeApproved, false)
+		// The deferred decision follows the member's rule (an offline
+		// payer's PARTIAL member is still partially approved later).
+		later := q.outcome
+		if later == OutcomeQueued || later == OutcomeCommunication || later == "" {
+			later = OutcomeApproved
+		}
+		final, benefit := s.adjudicate(&c, later, false)
 		rec.final = mustJSON(final)
 		rec.benefit = benefit
 		rec.responseID = final.Identifier[0]
 		rec.state = nphies.OutcomeQueued
-		if q.outcome == OutcomeQueued {
+		if q.outcome != OutcomeCommunication {
 			s.deliverFinal(key, rec)
 		} else {
 			s.enqueueCommunicationRequest(key, rec, &c)
@@ -474,6 +502,11 @@ func (s *Server) claim(q *request) (int, []byte) {
 		rec.state = nphies.OutcomeComplete
 	}
 	rec.response = mustJSON(cr)
+	if s.offline(q) && cr.Outcome == nphies.OutcomeQueued {
+		cr.Meta.Tag = []nphies.Coding{nphiesGenerated}
+		rec.response = mustJSON(cr)
+		return http.StatusOK, s.respondAsNPHIES(q, respEvent, "ClaimResponse", cr)
+	}
 	return http.StatusOK, s.respond(q, respEvent, "ClaimResponse", cr)
 }
 
@@ -606,6 +639,11 @@ func (s *Server) status(q *request) (int, []byte) {
 		return http.StatusBadRequest, ooBody("GE-00013", "status-check focus must be a Task")
 	}
 	resp := s.taskResponse(t, "completed")
+	if s.offline(q) {
+		resp.Status = "failed"
+		resp.Output = []nphies.TaskParameter{errorOutput("GE-00012", "The payer is offline")}
+		return http.StatusOK, s.respondAsNPHIES(q, nphies.EventStatusResponse, "Task", resp)
+	}
 	if rec == nil {
 		resp.Status = "failed"
 		resp.Output = []nphies.TaskParameter{errorOutput(ErrorUnknownClaim, "The referenced claim was not found")}
