@@ -122,9 +122,12 @@ CREATE TABLE nphies_messages (
     CONSTRAINT nphies_messages_out_identity CHECK (direction = 'IN' OR (bundle_id <> '' AND message_header_id <> ''))
 );
 -- A bundle id is sent under one row only (its retries reuse the row), and a
--- received bundle is stored once however often it is delivered: the inbox
--- de-duplicates polled messages by this index.
-CREATE UNIQUE INDEX nphies_messages_bundle_idx ON nphies_messages (direction, bundle_id) WHERE bundle_id <> '';
+-- received bundle that answers no request of ours (a polled message) is
+-- stored once however often it is delivered: the inbox de-duplicates by
+-- this index. Direct answers are kept per request, even a stray copy of
+-- another request's answer, so each request's timeline shows what came back.
+CREATE UNIQUE INDEX nphies_messages_bundle_idx ON nphies_messages (direction, bundle_id)
+    WHERE bundle_id <> '' AND in_response_to IS NULL;
 -- The worker's query: due outbound messages, oldest due first.
 CREATE INDEX nphies_messages_due_idx ON nphies_messages (next_attempt_at) WHERE delivery = 'PENDING';
 CREATE INDEX nphies_messages_claim_idx ON nphies_messages (claim_id, created_at);

@@ -263,7 +263,7 @@ func storeInbound(ctx context.Context, tx pgx.Tx, claimID *uuid.UUID, inResponse
 	tag, err := tx.Exec(ctx, `INSERT INTO nphies_messages (id, claim_id, direction, event, bundle_id, message_header_id,
 			in_response_to, body, last_error)
 		VALUES ($1, $2, 'IN', left($3, 100), left($4, 200), left($5, 200), $6, $7, left($8, 1000))
-		ON CONFLICT (direction, bundle_id) WHERE bundle_id <> '' DO NOTHING`,
+		ON CONFLICT (direction, bundle_id) WHERE bundle_id <> '' AND in_response_to IS NULL DO NOTHING`,
 		id, claimID, r.Event, r.BundleID, r.MessageHeaderID, inResponseTo, body, r.Problem)
 	if err != nil {
 		return false, translate(err, "received message")

@@ -1,0 +1,423 @@
+package nphies_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/nphies"
+	"github.com/healthgraph/healthgraph/nphies/mock"
+)
+
+func TestOutboxDeliversClaimOutcomes(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	w := f.worker(f.db)
+	cases := []struct {
+		member   string
+		status   hg.ClaimStatus
+		outcomes []string
+		reasons  [][]string
+	}{
+		{"M-APPROVE-1", hg.ClaimApproved, []string{"approved", "approved"}, [][]string{nil, nil}},
+		{"PARTIAL-1", hg.ClaimPartial, []string{"partial", "approved"}, [][]string{{mock.ReasonPartial}, nil}},
+		{"REJECT-1", hg.ClaimRejected, []string{"rejected", "rejected"}, [][]string{{mock.ReasonRejected}, {mock.ReasonRejected}}},
+	}
+	for _, tc := range cases {
+		queued, n := f.queue(t, tc.member)
+		if queued.Status != hg.ClaimQueued {
+			t.Fatalf("%s: queued as %s", tc.member, queued.Status)
+		}
+		f.deliverAll(t, w)
+		c := f.claim(t, queued.ID)
+		if c.Status != tc.status {
+			t.Fatalf("%s: status %s (%s), want %s", tc.member, c.Status, c.LastError, tc.status)
+		}
+		if got := f.history(t, c.ID); !equal(got, statuses(hg.ClaimQueued, hg.ClaimSubmitted, tc.status)) {
+			t.Errorf("%s: history %v", tc.member, got)
+		}
+		var sum hg.Halalas
+		for k, it := range c.Items {
+			if it.Outcome != tc.outcomes[k] || !equal(it.Reasons, tc.reasons[k]) || it.Approved == nil {
+				t.Errorf("%s item %d: outcome %q reasons %v approved %v", tc.member, it.Sequence, it.Outcome, it.Reasons, it.Approved)
+				continue
+			}
+			sum += *it.Approved
+		}
+		if c.Approved == nil || *c.Approved != sum {
+			t.Errorf("%s: approved %v, items sum to %d", tc.member, c.Approved, sum)
+		}
+		if tc.status == hg.ClaimRejected && sum != 0 || tc.status == hg.ClaimApproved && sum == 0 {
+			t.Errorf("%s: approved sum %d", tc.member, sum)
+		}
+		ms := f.messages(t, c.ID)
+		if len(ms) != 2 || ms[0].Direction != hg.Outbound || ms[0].Delivery != hg.DeliverySent || ms[0].Attempts != 1 ||
+			ms[1].Direction != hg.Inbound || ms[1].Event != nphies.EventClaimResponse || len(ms[1].Body) == 0 {
+			t.Fatalf("%s: messages %+v", tc.member, ms)
+		}
+		if string(ms[0].Body) != string(n.Message.Body) {
+			t.Errorf("%s: the stored outgoing bundle is not the one built", tc.member)
+		}
+		got := f.mock.Deliveries().Claims[f.claimKey(c.ID)]
+		if got.Processed != 1 || got.Bundles != 1 {
+			t.Errorf("%s: mock counted %+v", tc.member, got)
+		}
+	}
+}
+
+func TestOutboxPayerErrorFreesTheInvoice(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	inv, p, c := f.invoice(t, "CLAIMERR-1")
+	first, n := f.queueFor(t, inv, p, c)
+	if _, err := f.db.QueueClaim(ctx, n); !isCode(err, hg.ECONFLICT) {
+		t.Fatalf("second claim for the invoice: %v, want CONFLICT", err)
+	}
+	f.deliverAll(t, f.worker(f.db))
+	got := f.claim(t, first.ID)
+	if got.Status != hg.ClaimError || !strings.Contains(got.LastError, mock.ErrorPolicyExpired) {
+		t.Fatalf("claim %s %q, want ERROR naming %s", got.Status, got.LastError, mock.ErrorPolicyExpired)
+	}
+	// NPHIES refused that identifier for good, so a corrected claim may go
+	// under a new one.
+	if _, _ = f.queueFor(t, inv, p, c); false {
+		t.Fatal()
+	}
+}
+
+func TestQueueClaimRefusesWhatCannotBeClaimed(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	inv, p, c := f.invoice(t, "M-1")
+	build := func(inv *hg.Invoice) hg.NewClaim {
+		n, err := nphies.NewClaimMessage(f.builder, hg.UseClaim, nphies.ClaimParties{Invoice: inv, Patient: p, Coverage: c,
+			Practitioner: f.doctor, Diagnoses: []string{"E11.9"}}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	draft, err := f.db.CreateInvoice(ctx, obScope, hg.NewInvoice{PatientID: p.ID, CoverageID: &c.ID,
+		Lines: []hg.NewInvoiceLine{{ServiceCode: "A", Description: "a", Quantity: 1, UnitPrice: 10_000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.QueueClaim(ctx, build(draft)); !isCode(err, hg.EINVALID) {
+		t.Errorf("draft invoice: %v", err)
+	}
+	void, err := f.db.VoidInvoice(ctx, draft.ID, "entered twice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.QueueClaim(ctx, build(void)); !isCode(err, hg.EINVALID) {
+		t.Errorf("void invoice: %v", err)
+	}
+	cash, err := f.db.CreateInvoice(ctx, obScope, hg.NewInvoice{PatientID: p.ID,
+		Lines: []hg.NewInvoiceLine{{ServiceCode: "A", Description: "a", Quantity: 1, UnitPrice: 10_000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cash, err = f.db.IssueInvoice(ctx, cash.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.QueueClaim(ctx, build(cash)); !isCode(err, hg.EINVALID) {
+		t.Errorf("invoice without coverage: %v", err)
+	}
+	bad := build(inv)
+	bad.Claim.Items[0].Net++ // amounts that do not add up
+	if _, err := f.db.QueueClaim(ctx, bad); !isCode(err, hg.EINVALID) {
+		t.Errorf("items not adding up: %v", err)
+	}
+	zero := build(inv)
+	zero.Claim.Items[0].Quantity = 0
+	if _, err := f.db.QueueClaim(ctx, zero); !isCode(err, hg.EINVALID) {
+		t.Errorf("zero quantity: %v", err)
+	}
+	// Nothing of the refused claims was written.
+	var claims, msgs int
+	if err := f.db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM claims), (SELECT count(*) FROM nphies_messages)`).Scan(&claims, &msgs); err != nil {
+		t.Fatal(err)
+	}
+	if claims != 0 || msgs != 0 {
+		t.Errorf("refused claims left %d claims and %d messages", claims, msgs)
+	}
+	if _, err := f.db.QueueClaim(ctx, build(inv)); err != nil {
+		t.Fatalf("good claim: %v", err)
+	}
+	if _, err := f.db.QueueClaim(ctx, build(inv)); !isCode(err, hg.ECONFLICT) {
+		t.Errorf("invoice already claimed: %v", err)
+	}
+}
+
+func TestOutboxQueuedThenPolled(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	queued, _ := f.queue(t, "QUEUE-1")
+	f.deliverAll(t, f.worker(f.db))
+	if c := f.claim(t, queued.ID); c.Status != hg.ClaimPending || c.Approved != nil {
+		t.Fatalf("after the send: %s approved %v, want PENDING", c.Status, c.Approved)
+	}
+	// The poller records the poll response and applies the deferred claim
+	// response it carries.
+	var recorded []hg.Received
+	spy := &spyOutbox{Outbox: f.db, delivered: &recorded}
+	p := f.poller(f.db)
+	p.Store = spy
+	if _, err := p.PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := f.claim(t, queued.ID)
+	if c.Status != hg.ClaimApproved || c.Approved == nil || *c.Approved == 0 {
+		t.Fatalf("after the poll: %s approved %v", c.Status, c.Approved)
+	}
+	want := statuses(hg.ClaimQueued, hg.ClaimSubmitted, hg.ClaimPending, hg.ClaimApproved)
+	if got := f.history(t, c.ID); !equal(got, want) {
+		t.Fatalf("history %v, want %v", got, want)
+	}
+	// The same response delivered again changes nothing.
+	if len(recorded) != 1 {
+		t.Fatalf("the poll delivered %d messages, want 1", len(recorded))
+	}
+	if err := f.db.RecordExchange(ctx, pollMessage(t, f), nil, recorded); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.history(t, c.ID); !equal(got, want) {
+		t.Fatalf("history after a second delivery %v, want %v", got, want)
+	}
+	ins := 0
+	for _, m := range f.messages(t, c.ID) {
+		if m.Direction == hg.Inbound {
+			ins++
+		}
+	}
+	if ins != 2 {
+		t.Errorf("%d received messages linked to the claim, want 2 (the pended answer and the polled one)", ins)
+	}
+}
+
+func TestOutboxPayerCommunicationRequestIsStoredAndLinked(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	queued, _ := f.queue(t, "COMM-1")
+	f.deliverAll(t, f.worker(f.db))
+	if _, err := f.poller(f.db).PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, m := range f.messages(t, queued.ID) {
+		if m.Direction == hg.Inbound && m.Event == nphies.EventCommunicationRequest && len(m.Body) > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the payer's communication request is not linked to the claim")
+	}
+	hs, err := f.db.ClaimHistory(ctx, queued.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := hs[len(hs)-1]
+	if last.Status != hg.ClaimPending || !strings.Contains(last.Note, "more information") {
+		t.Fatalf("last history step %+v", last)
+	}
+}
+
+func TestOutboxRetriesResendTheSameBundle(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	f.probe.set(func(p *probe) { p.failFirst = 2 })
+	queued, n := f.queue(t, "M-RETRY-1")
+	f.deliverAll(t, f.worker(f.db))
+	c := f.claim(t, queued.ID)
+	if c.Status != hg.ClaimApproved {
+		t.Fatalf("status %s %q", c.Status, c.LastError)
+	}
+	if got := f.probe.count(n.Message.BundleID); got != 3 {
+		t.Errorf("the mock saw bundle %s %d times, want 3 (two 503s, one success)", n.Message.BundleID, got)
+	}
+	got := f.mock.Deliveries().Claims[f.claimKey(c.ID)]
+	if got.Processed != 1 || got.Bundles != 1 || got.Conflicts != 0 {
+		t.Errorf("mock claim count %+v, want one bundle processed once", got)
+	}
+	ms := f.messages(t, c.ID)
+	if ms[0].Attempts != 3 || ms[0].Delivery != hg.DeliverySent {
+		t.Errorf("outgoing message %d attempts, %s", ms[0].Attempts, ms[0].Delivery)
+	}
+}
+
+func TestOutboxPermanentFailureThenRetryClaim(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	f.probe.set(func(p *probe) { p.failAll = true })
+	queued, n := f.queue(t, "M-DOWN-1")
+	w := f.worker(f.db)
+	f.deliverAll(t, w)
+	errStatus := hg.ClaimError
+	list, total, err := f.db.ListClaims(ctx, obScope, hg.ClaimFilter{Status: &errStatus}, hg.Page{First: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 1 || len(list) != 1 || list[0].ID != queued.ID || !strings.Contains(list[0].LastError, "HTTP 503") {
+		t.Fatalf("claims in ERROR: %d %+v", total, list)
+	}
+	if _, err := f.db.RetryClaim(ctx, queued.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.RetryClaim(ctx, queued.ID); !isCode(err, hg.ECONFLICT) {
+		t.Fatalf("retrying a queued claim: %v, want CONFLICT", err)
+	}
+	f.probe.set(func(p *probe) { p.failAll = false })
+	f.deliverAll(t, w)
+	c := f.claim(t, queued.ID)
+	if c.Status != hg.ClaimApproved || c.LastError != "" {
+		t.Fatalf("after retryClaim: %s %q", c.Status, c.LastError)
+	}
+	if got := f.probe.count(n.Message.BundleID); got != w.MaxAttempts+1 {
+		t.Errorf("the bundle went out %d times, want %d", got, w.MaxAttempts+1)
+	}
+	if got := f.mock.Deliveries().Claims[f.claimKey(c.ID)]; got.Bundles != 1 || got.Processed != 1 {
+		t.Errorf("mock claim count %+v", got)
+	}
+	want := statuses(hg.ClaimQueued, hg.ClaimError, hg.ClaimQueued, hg.ClaimSubmitted, hg.ClaimApproved)
+	if got := f.history(t, c.ID); !equal(got, want) {
+		t.Errorf("history %v, want %v", got, want)
+	}
+}
+
+func TestOutboxUnreadableAnswerIsStoredRawAndNothingApplied(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	w := f.worker(f.db)
+	malformed, _ := f.queue(t, "MALFORMED-1")
+	f.deliverAll(t, w)
+	c := f.claim(t, malformed.ID)
+	if c.Status != hg.ClaimError || !strings.Contains(c.LastError, "cannot be read") || c.Approved != nil {
+		t.Fatalf("malformed answer: %s %q approved %v", c.Status, c.LastError, c.Approved)
+	}
+	raw := 0
+	for _, m := range f.messages(t, c.ID) {
+		if m.Direction == hg.Inbound && len(m.Body) > 0 && m.LastError != "" {
+			raw++
+		}
+	}
+	if raw != w.MaxAttempts {
+		t.Errorf("%d raw answers stored, want one per attempt (%d)", raw, w.MaxAttempts)
+	}
+
+	// An answer to another request: the client refuses it, the worker
+	// stores it, gives up at once and applies nothing of it.
+	other, _ := f.queue(t, "M-OTHER-1")
+	f.deliverAll(t, w)
+	f.probe.set(func(p *probe) { p.replaceWith = p.lastAnswer })
+	victim, _ := f.queue(t, "M-VICTIM-1")
+	f.deliverAll(t, w)
+	f.probe.set(func(p *probe) { p.replaceWith = nil })
+	v := f.claim(t, victim.ID)
+	if v.Status != hg.ClaimError || !strings.Contains(v.LastError, "does not answer") || v.Items[0].Outcome != "" {
+		t.Fatalf("unexpected answer: %s %q item %+v", v.Status, v.LastError, v.Items[0])
+	}
+	ms := f.messages(t, v.ID)
+	if len(ms) != 2 || ms[0].Attempts != 1 || ms[0].Delivery != hg.DeliveryFailed || ms[1].Direction != hg.Inbound {
+		t.Fatalf("messages %+v", ms)
+	}
+	if o := f.claim(t, other.ID); o.Status != hg.ClaimApproved || len(f.history(t, o.ID)) != 3 {
+		t.Fatalf("the claim the stray answer was about changed: %s %v", o.Status, f.history(t, o.ID))
+	}
+}
+
+func TestOutboxCancel(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	queued, _ := f.queue(t, "M-CANCEL-1")
+	if _, err := f.db.QueueCancel(ctx, queued.ID, cancelMessage(t, f, queued)); !isCode(err, hg.ECONFLICT) {
+		t.Fatalf("cancel of a queued claim: %v", err)
+	}
+	w := f.worker(f.db)
+	f.deliverAll(t, w)
+	if _, err := f.db.QueueCancel(ctx, queued.ID, cancelMessage(t, f, queued)); err != nil {
+		t.Fatal(err)
+	}
+	f.deliverAll(t, w)
+	if c := f.claim(t, queued.ID); c.Status != hg.ClaimCancelled {
+		t.Fatalf("after the cancel: %s %q", c.Status, c.LastError)
+	}
+	// A cancelled claim frees the invoice.
+	inv, err := f.db.InvoiceByID(ctx, obScope, *queued.InvoiceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.db.PatientByID(ctx, obScope, queued.PatientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	covs, err := f.db.CoveragesByPatientIDs(ctx, obScope, []uuid.UUID{queued.PatientID})
+	if err != nil || len(covs) != 1 {
+		t.Fatal(len(covs), err)
+	}
+	f.queueFor(t, inv, p, covs[0])
+}
+
+func TestOnlyOnePollerHoldsTheLock(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	a, b := f.open(t), f.open(t)
+	la, ok, err := a.TryPollerLock(ctx)
+	if err != nil || !ok {
+		t.Fatalf("first lock: %v %v", ok, err)
+	}
+	if _, ok, err := b.TryPollerLock(ctx); err != nil || ok {
+		t.Fatalf("second lock while the first is held: %v %v", ok, err)
+	}
+	if err := la.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	la.Release()
+	la.Release()
+	lb, ok, err := b.TryPollerLock(ctx)
+	if err != nil || !ok {
+		t.Fatalf("lock after release: %v %v", ok, err)
+	}
+	lb.Release()
+
+	// Two pollers run; polls only ever come from one at a time.
+	f.probe.set(func(p *probe) { p.delay = 5 * time.Millisecond })
+	var polls countingOutbox
+	pa, pb := f.poller(a), f.poller(b)
+	pa.Store, pb.Store = polls.wrap(a, "a"), polls.wrap(b, "b")
+	pa.LockRetry, pb.LockRetry = 10*time.Millisecond, 10*time.Millisecond
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{}, 2)
+	go func() { _ = pa.Run(runCtx); done <- struct{}{} }()
+	go func() { _ = pb.Run(runCtx); done <- struct{}{} }()
+	time.Sleep(400 * time.Millisecond)
+	stop()
+	<-done
+	<-done
+	by := polls.snapshot()
+	if by["a"]+by["b"] == 0 || by["a"] > 0 && by["b"] > 0 {
+		t.Fatalf("polls recorded by poller: %v, want all from one", by)
+	}
+	// Stopped pollers released the lock.
+	l, ok, err := a.TryPollerLock(ctx)
+	if err != nil || !ok {
+		t.Fatalf("lock after the pollers stopped: %v %v", ok, err)
+	}
+	l.Release()
+}
+
+func isCode(err error, code string) bool {
+	var e *hg.Error
+	return errors.As(err, &e) && e.Code == code
+}
