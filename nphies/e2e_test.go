@@ -432,3 +432,46 @@ func TestUnknownPayerIsRefused(t *testing.T) {
 		t.Fatalf("err = %v, want ErrRejected GE-00010", err)
 	}
 }
+
+func TestPollFilters(t *testing.T) {
+	t.Parallel()
+	m, c, b := setup(t, mock.Options{})
+	ctx := context.Background()
+	queued := claimInput(t.Name()+"/q", "QUEUE-2")
+	comm := claimInput(t.Name()+"/c", "COMM-2")
+	for _, in := range []nphies.ClaimInput{queued, comm} {
+		if _, err := c.Send(ctx, mustBuild(t)(b.BuildClaim(in))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := m.QueueLength(b.ProviderLicense); n != 2 {
+		t.Fatalf("queue = %d, want 2", n)
+	}
+	poll := func(name string, mutate func(*nphies.PollInput)) *nphies.Response {
+		in := pollInput(t.Name()+name, 10)
+		mutate(&in)
+		r, err := c.Send(ctx, mustBuild(t)(b.BuildPoll(in)))
+		if err != nil {
+			t.Fatalf("poll %s: %v", name, err)
+		}
+		return r
+	}
+	// Only communication requests.
+	r := poll("/include", func(in *nphies.PollInput) { in.Include = []string{nphies.EventCommunicationRequest} })
+	if len(r.Poll.Messages) != 1 || r.Poll.Messages[0].Response.Kind != nphies.KindCommunicationRequest || !r.QueuedMessages {
+		t.Fatalf("include: %d messages, queued-messages %v; want the communication request and more waiting", len(r.Poll.Messages), r.QueuedMessages)
+	}
+	// Nothing but claim responses about another claim.
+	other := b.ClaimIdentifier(comm.ClaimID)
+	r = poll("/focus", func(in *nphies.PollInput) { in.Focus = &other })
+	if len(r.Poll.Messages) != 0 {
+		t.Fatalf("focus on a claim with nothing queued delivered %d messages", len(r.Poll.Messages))
+	}
+	mine := b.ClaimIdentifier(queued.ClaimID)
+	r = poll("/focus2", func(in *nphies.PollInput) {
+		in.Focus, in.Exclude = &mine, []string{nphies.EventCommunicationRequest}
+	})
+	if len(r.Poll.Messages) != 1 || r.Poll.Messages[0].Response.Claim.Request != mine || r.QueuedMessages {
+		t.Fatalf("focus: %+v; want the queued claim's final answer and an empty queue", r.Poll)
+	}
+}
