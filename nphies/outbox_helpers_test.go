@@ -311,7 +311,9 @@ type countingOutbox struct {
 	by map[string]int
 }
 
-func (c *countingOutbox) wrap(o hg.Outbox, name string) hg.Outbox { return &countedOutbox{Outbox: o, c: c, name: name} }
+func (c *countingOutbox) wrap(o hg.Outbox, name string) hg.Outbox {
+	return &countedOutbox{Outbox: o, c: c, name: name}
+}
 
 func (c *countingOutbox) snapshot() map[string]int {
 	c.mu.Lock()
