@@ -8,9 +8,11 @@ GOLANGCI_LINT_VERSION := v2.10.0
 
 .PHONY: run test test-short generate check-generated lint build
 
-## run: serve on :8080 against the local Postgres and Redis (migrates and seeds demo data)
+## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run)
 run:
-	$(GO) run ./cmd/healthgraph
+	$(GO) build -o $(BIN)/healthgraph ./cmd/healthgraph
+	$(BIN)/healthgraph seed --demo --if-missing
+	$(BIN)/healthgraph serve
 
 ## test: the whole suite on the real Postgres and Redis, with the race detector
 test:

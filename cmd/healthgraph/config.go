@@ -10,7 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ulule/limiter/v3"
+
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/cache"
+	"github.com/healthgraph/healthgraph/ratelimit"
+	"github.com/healthgraph/healthgraph/server"
 )
 
 // Config is every setting of the service, read once from HG_* variables.
@@ -21,6 +26,10 @@ type Config struct {
 	DatabaseURL        string
 	DBMaxConns         int32
 	RedisURL           string
+	Redis              cache.Config
+	RateLimits         ratelimit.Limits
+	TrustedProxies     ratelimit.Proxies
+	APQAllowList       map[string]string
 	JWTKey             []byte
 	JWTKeyGenerated    bool
 	AccessTokenTTL     time.Duration
@@ -44,6 +53,12 @@ type Config struct {
 	NPHIESProvider     string
 	NPHIESCertFile     string
 	NPHIESKeyFile      string
+	NPHIESProviderName string
+	PublicURL          string
+	NPHIESWorker       bool
+	NPHIESPollInterval time.Duration
+	NPHIESMaxAttempts  int
+	NPHIESTimeout      time.Duration
 }
 
 // Production reports whether the service runs in production mode.
@@ -66,6 +81,36 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.DatabaseURL = p.str("HG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthgraph?sslmode=disable")
 	c.DBMaxConns = int32(p.int("HG_DB_MAX_CONNS", 10, 1, 1000))
 	c.RedisURL = p.str("HG_REDIS_URL", "redis://127.0.0.1:6379/0")
+	if strings.EqualFold(c.RedisURL, "none") {
+		c.RedisURL = "" // in-process fallbacks everywhere
+	}
+	c.Redis = cache.Config{URL: c.RedisURL,
+		PoolSize:     p.int("HG_REDIS_POOL_SIZE", 20, 1, 10_000),
+		DialTimeout:  p.duration("HG_REDIS_DIAL_TIMEOUT", time.Second),
+		ReadTimeout:  p.duration("HG_REDIS_READ_TIMEOUT", 500*time.Millisecond),
+		WriteTimeout: p.duration("HG_REDIS_WRITE_TIMEOUT", 500*time.Millisecond),
+		Prefix:       p.str("HG_REDIS_PREFIX", ""),
+	}
+	c.RateLimits = ratelimit.Limits{
+		Anonymous:  p.rate("HG_RATE_LIMIT_ANON", "300"),
+		User:       p.rate("HG_RATE_LIMIT_USER", "1200"),
+		Auth:       p.rate("HG_RATE_LIMIT_AUTH", "10"),
+		Complexity: p.rate("HG_RATE_LIMIT_COMPLEXITY", "100000"),
+	}
+	if tp, err := ratelimit.ParseProxies(p.list("HG_TRUSTED_PROXIES")); err != nil {
+		p.fail("HG_TRUSTED_PROXIES", "%v", err)
+	} else {
+		c.TrustedProxies = tp
+	}
+	if p.bool("HG_APQ_ALLOWLIST", false) {
+		if file := p.str("HG_APQ_ALLOWLIST_FILE", ""); file == "" {
+			p.fail("HG_APQ_ALLOWLIST_FILE", "is required when HG_APQ_ALLOWLIST is true")
+		} else if ops, err := server.LoadAllowList(file); err != nil {
+			p.fail("HG_APQ_ALLOWLIST_FILE", "%v", err)
+		} else {
+			c.APQAllowList = ops
+		}
+	}
 	c.AccessTokenTTL = p.duration("HG_ACCESS_TOKEN_TTL", 15*time.Minute)
 	c.RefreshTokenTTL = p.duration("HG_REFRESH_TOKEN_TTL", 30*24*time.Hour)
 	c.AutoMigrate = p.bool("HG_AUTO_MIGRATE", !prod)
@@ -86,6 +131,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.NPHIESProvider = p.str("HG_NPHIES_PROVIDER_LICENSE", "PR-FHIR")
 	c.NPHIESCertFile = p.str("HG_NPHIES_CERT_FILE", "")
 	c.NPHIESKeyFile = p.str("HG_NPHIES_KEY_FILE", "")
+	c.NPHIESProviderName = p.str("HG_NPHIES_PROVIDER_NAME", "HealthGraph Clinic")
+	c.PublicURL = p.str("HG_PUBLIC_URL", "http://localhost:8080")
+	c.NPHIESWorker = p.bool("HG_NPHIES_WORKER", true)
+	c.NPHIESPollInterval = p.duration("HG_NPHIES_POLL_INTERVAL", 30*time.Second)
+	c.NPHIESMaxAttempts = p.int("HG_NPHIES_MAX_ATTEMPTS", 8, 1, 100)
+	c.NPHIESTimeout = p.duration("HG_NPHIES_TIMEOUT", 60*time.Second)
 	switch lvl := strings.ToLower(p.str("HG_LOG_LEVEL", "info")); lvl {
 	case "debug", "info", "warn", "error":
 		_ = c.LogLevel.UnmarshalText([]byte(lvl))
@@ -161,6 +212,20 @@ func (p *parser) float(name string, def, lo, hi float64) float64 {
 		return def
 	}
 	return f
+}
+
+// rate reads a rate limit: a whole number per minute, or limiter's
+// "<limit>-<S|M|H|D>"; 0 switches the policy off.
+func (p *parser) rate(name, def string) limiter.Rate {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		v = def
+	}
+	r, err := ratelimit.ParseRate(v)
+	if err != nil {
+		p.fail(name, "must be a number per minute such as 600, or 10-S / 100-M / 1000-H, not %q", v)
+	}
+	return r
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {

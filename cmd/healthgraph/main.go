@@ -20,6 +20,8 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/cache"
+	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/resolvers"
@@ -38,6 +40,10 @@ usage:
   healthgraph admin create --email E --role R [--name N] [--password-file F]
                                            create an account; the password is read from
                                            the file or the first line of standard input
+  healthgraph seed --demo [--if-missing]   create a demo clinic and print a login per role (not in production)
+  healthgraph seed --patients N [--seed S] add N synthetic patients for benchmarks, with a progress bar
+  healthgraph nphies-mock [--addr HOST:PORT] [--fail-rate P] [--timeout-rate P]
+                                           serve the mock NPHIES (tests, compose, demos)
   healthgraph version                      print the version
 
 Configuration comes from HG_* environment variables; see the README.
@@ -67,6 +73,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return healthcheck(ctx, args)
 	case "admin":
 		return admin(ctx, args, stdin, stdout)
+	case "seed":
+		return seedData(ctx, args, stdout)
+	case "nphies-mock":
+		return nphiesMock(ctx, args)
 	case "version":
 		_, err := fmt.Fprintln(stdout, version)
 		return err
@@ -78,7 +88,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 }
 
 func config() (Config, *slog.Logger, error) {
-	cfg, err := loadConfig(os.Getenv)
+	cfg, err := loadConfig(func(name string) string {
+		// The chart and compose set HG_REDIS_URL to "" to mean no Redis;
+		// only an unset variable takes the local default.
+		if v, set := os.LookupEnv(name); name == "HG_REDIS_URL" && set && strings.TrimSpace(v) == "" {
+			return "none"
+		}
+		return os.Getenv(name)
+	})
 	if err != nil {
 		return cfg, nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
@@ -132,22 +149,47 @@ func serve(ctx context.Context) error {
 		log.Info("migrations applied", "versions", fmt.Sprint(applied))
 	}
 
+	rc, err := cache.Open(cfg.Redis, cache.Options{Logger: log, Metrics: metrics, Instrument: metrics.InstrumentRedis})
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	defer func() {
+		if err := rc.Close(); err != nil {
+			log.Warn("closing the redis client failed", "error", err.Error())
+		}
+	}()
+	if !rc.Enabled() {
+		log.Info("no Redis configured: cache off, rate limits and events per process, persisted queries in memory")
+	}
+	broker := cache.NewBroker(rc)
+	store := cache.NewStore(db, rc, broker)
+
 	tokens, err := auth.NewTokens(cfg.JWTKey, cfg.AccessTokenTTL)
 	if err != nil {
 		return err
 	}
-	accounts := &auth.Accounts{Users: db, Tokens: db, Audit: db, Access: tokens, RefreshTTL: cfg.RefreshTokenTTL,
+	accounts := &auth.Accounts{Users: store, Tokens: db, Audit: db, Access: tokens, RefreshTTL: cfg.RefreshTokenTTL,
 		LockThreshold: cfg.LoginLockThreshold, LockDuration: cfg.LoginLockDuration}
 	srv := server.New(server.Config{
 		Addr: cfg.HTTPAddr, Production: cfg.Production(), CORSOrigins: cfg.CORSOrigins, HSTS: cfg.HSTS,
 		MaxBodyBytes: cfg.MaxBodyBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout: cfg.IdleTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
 		DepthLimit: cfg.QueryDepthLimit, ComplexityLimit: cfg.QueryComplexity, Introspection: cfg.Introspection,
+		RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies, APQAllowList: cfg.APQAllowList,
 	}, server.Deps{
-		DB:       db,
-		Resolver: &resolvers.Resolver{Accounts: accounts, Store: db},
-		Tokens:   tokens, Logger: log, Metrics: metrics,
+		DB: db,
+		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, NPHIES: &nphies.Builder{
+			ProviderLicense: cfg.NPHIESProvider, ProviderName: cfg.NPHIESProviderName, BaseURL: cfg.PublicURL}},
+		Tokens: tokens, Logger: log, Metrics: metrics, Redis: rc,
 	})
+
+	// Deferred after db.Close, so it runs first: the worker and poller stop
+	// (and the poller's lock is released) before the pool closes.
+	stopNPHIES, err := startNPHIES(ctx, cfg, db, log, metrics)
+	if err != nil {
+		return err
+	}
+	defer stopNPHIES()
 
 	l, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
