@@ -22,6 +22,10 @@ HELM_K8S_MINOR=37
 KUBE_VERSION=1.30.0 # Chart.yaml kubeVersion: >=1.30 (lifecycle.preStop.sleep)
 chart=helm/healthgraph
 helm_bin="$root/.cache/bin/helm-$HELM_VERSION/helm"
+# kubectl-validate carries the OpenAPI schemas of Kubernetes up to 1.30 offline:
+# it checks the renders against the oldest Kubernetes the chart supports.
+KUBECTL_VALIDATE_VERSION=v0.0.4
+kv_bin="$root/.cache/bin/kubectl-validate-$KUBECTL_VALIDATE_VERSION/kubectl-validate"
 
 step() { printf '\n--> %s\n' "$*"; }
 elapsed() { printf '    (%ds)\n' "$((SECONDS - $1))"; }
@@ -58,6 +62,21 @@ for values in deploy/check/testdata/values/*.yaml; do
   helm template hg "$chart" --namespace clinic --kube-version "$KUBE_VERSION" -f "$values" >"$tmp/$name.yaml"
   printf '    rendered: %s\n' "$(grep -h '^kind:' "$tmp/$name.yaml" | sort | uniq -c | awk '{printf "%s %s×%s", sep, $3, $1; sep=","}')"
 done
+
+if [ ! -x "$kv_bin" ]; then
+  step "install kubectl-validate $KUBECTL_VALIDATE_VERSION with go install"
+  t0=$SECONDS
+  GOFLAGS= GOBIN="$(dirname "$kv_bin")" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kubectl-validate@$KUBECTL_VALIDATE_VERSION"
+  elapsed "$t0"
+fi
+step "kubectl-validate: every render against the Kubernetes ${KUBE_VERSION%.*} schemas"
+mkdir -p "$tmp/k8s"
+for render in "$tmp"/*.yaml; do
+  # Prometheus Operator kinds have no schema here (deploy/check decodes them strictly).
+  awk 'BEGIN{RS="\n---\n"; ORS="\n---\n"} !/apiVersion: monitoring.coreos.com\//' "$render" >"$tmp/k8s/$(basename "$render")"
+done
+"$kv_bin" --version "${KUBE_VERSION%.*}" "$tmp/k8s" 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^$/d' -e 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
 
 step "helm template with the Prometheus Operator API present"
 helm template hg "$chart" --namespace clinic --kube-version "$KUBE_VERSION" \
