@@ -421,3 +421,33 @@ func isCode(err error, code string) bool {
 	var e *hg.Error
 	return errors.As(err, &e) && e.Code == code
 }
+
+func TestPollerPollsAgainWhileMessagesAreQueued(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	var ids []uuid.UUID
+	for k := range 3 {
+		c, _ := f.queue(t, "QUEUE-MORE-"+string(rune('A'+k)))
+		ids = append(ids, c.ID)
+	}
+	f.deliverAll(t, f.worker(f.db))
+	p := f.poller(f.db)
+	p.Count = 1
+	var mores []bool
+	for range 3 {
+		more, err := p.PollOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mores = append(mores, more)
+	}
+	if !equal(mores, []bool{true, true, false}) {
+		t.Fatalf("queued-messages after each poll %v, want [true true false]", mores)
+	}
+	for _, id := range ids {
+		if c := f.claim(t, id); c.Status != hg.ClaimApproved {
+			t.Errorf("claim %s is %s after the polls", id, c.Status)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+// queueTestClaim queues a claim for a fresh issued invoice of p on c,
+// with a stand-in bundle (the store keeps bytes, it does not read them).
+func queueTestClaim(t *testing.T, db interface {
+	CreateInvoice(context.Context, hg.PatientScope, hg.NewInvoice) (*hg.Invoice, error)
+	IssueInvoice(context.Context, uuid.UUID) (*hg.Invoice, error)
+	QueueClaim(context.Context, hg.NewClaim) (*hg.Claim, error)
+}, p *hg.Patient, c *hg.Coverage) *hg.Claim {
+	t.Helper()
+	ctx := context.Background()
+	inv, err := db.CreateInvoice(ctx, everyone, hg.NewInvoice{PatientID: p.ID, CoverageID: &c.ID,
+		Lines: []hg.NewInvoiceLine{{ServiceCode: "99213", Description: "Consultation", Quantity: 1, UnitPrice: 20_000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv, err = db.IssueInvoice(ctx, inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.Must(uuid.NewV7())
+	claim := hg.Claim{ID: id, Use: hg.UseClaim, InvoiceID: &inv.ID, PatientID: p.ID, CoverageID: c.ID,
+		PayerLicense: c.PayerLicense, PayerName: c.PayerName, Total: inv.Total}
+	for _, l := range inv.Lines {
+		claim.Items = append(claim.Items, hg.ClaimItem{Sequence: l.Sequence, ServiceCode: l.ServiceCode,
+			Description: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice, VAT: l.VAT, Net: l.Total,
+			PatientShare: l.PatientShare})
+	}
+	out, err := db.QueueClaim(ctx, hg.NewClaim{Claim: claim, Message: hg.NPHIESMessage{Direction: hg.Outbound,
+		Event: "claim-request", BundleID: uuid.NewString(), MessageHeaderID: uuid.NewString(),
+		Body: []byte(fmt.Sprintf(`{"resourceType":"Bundle","id":%q}`, id))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestListClaimsPagesAndScopes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p, c := billingSetup(t)
+	var ids []uuid.UUID
+	for range 5 {
+		ids = append(ids, queueTestClaim(t, db, p, c).ID)
+		time.Sleep(time.Millisecond)
+	}
+	var seen []uuid.UUID
+	page := hg.Page{First: 2}
+	for {
+		cs, total, err := db.ListClaims(ctx, everyone, hg.ClaimFilter{PatientID: &p.ID}, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != 5 {
+			t.Fatalf("total %d", total)
+		}
+		for _, cl := range cs {
+			if len(cl.Items) != 1 || cl.Status != hg.ClaimQueued {
+				t.Fatalf("claim %+v", cl)
+			}
+			seen = append(seen, cl.ID)
+		}
+		if len(cs) < page.First {
+			break
+		}
+		last := cs[len(cs)-1]
+		page.After = &hg.Cursor{Time: last.CreatedAt, ID: last.ID}
+	}
+	if len(seen) != 5 || seen[0] != ids[4] || seen[4] != ids[0] {
+		t.Fatalf("pages gave %v, want newest first of %v", seen, ids)
+	}
+	someone := uuid.New()
+	stranger := hg.PatientScope{SelfUserID: &someone}
+	if cs, total, err := db.ListClaims(ctx, stranger, hg.ClaimFilter{}, hg.Page{First: 10}); err != nil || total != 0 || len(cs) != 0 {
+		t.Fatalf("out-of-scope list: %d %d %v", len(cs), total, err)
+	}
+	if _, err := db.ClaimByID(ctx, stranger, ids[0]); err == nil {
+		t.Fatal("an out-of-scope claim was returned")
+	}
+	queued := hg.ClaimQueued
+	if _, total, err := db.ListClaims(ctx, everyone, hg.ClaimFilter{Status: &queued}, hg.Page{First: 1}); err != nil || total != 5 {
+		t.Fatalf("status filter: %d %v", total, err)
+	}
+	ms, err := db.ClaimMessages(ctx, ids[0])
+	if err != nil || len(ms) != 1 || ms[0].Delivery != hg.DeliveryPending || ms[0].Attempts != 0 {
+		t.Fatalf("messages %+v %v", ms, err)
+	}
+	hs, err := db.ClaimHistory(ctx, ids[0])
+	if err != nil || len(hs) != 1 || hs[0].Status != hg.ClaimQueued {
+		t.Fatalf("history %+v %v", hs, err)
+	}
+	if n, _, err := db.OutboxBacklog(ctx); err != nil || n != 5 {
+		t.Fatalf("backlog %d %v", n, err)
+	}
+}
+
+func TestDatabaseRefusesClaimsThatContradictThemselves(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p, c := billingSetup(t)
+	cl := queueTestClaim(t, db, p, c)
+	for name, sql := range map[string]string{
+		"unknown status":          `UPDATE claims SET status = 'LOST' WHERE id = $1`,
+		"error without a reason":  `UPDATE claims SET status = 'ERROR', last_error = '' WHERE id = $1`,
+		"second live claim":       `INSERT INTO claims (id, use, invoice_id, patient_id, coverage_id, payer_license, status, total) SELECT gen_random_uuid(), use, invoice_id, patient_id, coverage_id, payer_license, 'QUEUED', total FROM claims WHERE id = $1`,
+		"item net off":            `UPDATE claim_items SET net = net + 1 WHERE claim_id = $1`,
+		"outbound without state":  `INSERT INTO nphies_messages (id, claim_id, direction, bundle_id, message_header_id, body) VALUES (gen_random_uuid(), $1, 'OUT', 'b', 'h', '')`,
+		"inbound with a delivery": `INSERT INTO nphies_messages (id, claim_id, direction, body, delivery) VALUES (gen_random_uuid(), $1, 'IN', '', 'SENT')`,
+	} {
+		if _, err := db.Pool.Exec(ctx, sql, cl.ID); err == nil {
+			t.Errorf("%s: the database accepted it", name)
+		}
+	}
+}
