@@ -43,7 +43,7 @@ func (m *Metrics) RateLimited(policy string) {
 func (m *Metrics) NPHIESRequest(ctx context.Context, messageType, outcome string, took time.Duration) {
 	mt := m.messageTypes.value(messageType)
 	m.nphiesRequests.WithLabelValues(mt, m.outcomes.value(outcome)).Inc()
-	observe(ctx, m.nphiesDuration.WithLabelValues(mt), took.Seconds())
+	m.nphiesDuration.observe(ctx, took.Seconds(), mt)
 }
 
 // SetOutboxBacklog reports the NPHIES outbox backlog: how many messages wait

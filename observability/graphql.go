@@ -98,7 +98,7 @@ func (e graphqlExtension) InterceptResponse(ctx context.Context, next graphql.Re
 		}
 	}
 	m.gqlOperations.WithLabelValues(label, opType, outcome).Inc()
-	observe(ctx, m.gqlDuration.WithLabelValues(label, opType), time.Since(start).Seconds())
+	m.gqlDuration.observe(ctx, time.Since(start).Seconds(), label, opType)
 	if len(resp.Errors) > 0 {
 		span.SetAttributes(attribute.Int("graphql.errors.count", len(resp.Errors)))
 		if outcome == OutcomeServerError {
@@ -113,22 +113,29 @@ func (e graphqlExtension) InterceptResponse(ctx context.Context, next graphql.Re
 
 // InterceptField starts a span and observes latency for fields that run
 // code (resolver methods and struct methods); plain struct fields are skipped
-// because they cost nothing and would drown the trace.
+// because they cost nothing and would drown the trace. Under an operation
+// span that is not recording (tracing off or not sampled) no resolver span
+// is started: a parent-based sampler would not record it either, and skipping
+// it saves allocations on every field.
 func (e graphqlExtension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || !(fc.IsMethod || fc.IsResolver) {
 		return next(ctx)
 	}
 	m := e.m
-	field := fc.Object + "." + fc.Field.Name
+	field := m.fieldName(fc.Object, fc.Field.Name)
+	start := time.Now()
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		res, err := next(ctx)
+		m.gqlResolver.observe(ctx, time.Since(start).Seconds(), field)
+		return res, err
+	}
 	ctx, span := m.tracer().Start(ctx, field, trace.WithAttributes(
 		attribute.String("graphql.field.name", fc.Field.Name),
 		attribute.String("graphql.field.type", fc.Object),
-		attribute.String("graphql.field.path", fc.Path().String()),
 	))
-	start := time.Now()
 	res, err := next(ctx)
-	observe(ctx, m.gqlResolver.WithLabelValues(m.fields.value(field)), time.Since(start).Seconds())
+	m.gqlResolver.observe(ctx, time.Since(start).Seconds(), field)
 	if err != nil {
 		// Only the error's Go type goes on the span: messages of domain
 		// errors may quote what the user sent.
@@ -137,6 +144,36 @@ func (e graphqlExtension) InterceptField(ctx context.Context, next graphql.Resol
 	}
 	span.End()
 	return res, err
+}
+
+// fieldKey identifies a schema field.
+type fieldKey struct{ object, field string }
+
+// maxFields bounds the resolver label; the schema has far fewer fields, so
+// only a bug could reach it.
+const maxFields = 1000
+
+// fieldName returns "Type.field", built once per field: concatenating on
+// every call would allocate on the hottest path of a request.
+func (m *Metrics) fieldName(object, field string) string {
+	k := fieldKey{object, field}
+	m.fieldMu.RLock()
+	name, ok := m.fieldNames[k]
+	m.fieldMu.RUnlock()
+	if ok {
+		return name
+	}
+	m.fieldMu.Lock()
+	defer m.fieldMu.Unlock()
+	if name, ok := m.fieldNames[k]; ok {
+		return name
+	}
+	if len(m.fieldNames) >= maxFields {
+		return Other
+	}
+	name = object + "." + field
+	m.fieldNames[k] = name
+	return name
 }
 
 // errorCode extracts extensions.code, or UNSPECIFIED.

@@ -93,7 +93,7 @@ func (m *Metrics) HTTP(next http.Handler) http.Handler {
 			}
 			m.httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
 			if !hijacked {
-				observe(r.Context(), m.httpDuration.WithLabelValues(route, method), time.Since(start).Seconds())
+				m.httpDuration.observe(r.Context(), time.Since(start).Seconds(), route, method)
 			}
 		}()
 		next.ServeHTTP(ww, r)
@@ -127,7 +127,7 @@ func (m *Metrics) RoundTripper(next http.RoundTripper, peer string) http.RoundTr
 			code = strconv.Itoa(resp.StatusCode)
 		}
 		m.clientRequests.WithLabelValues(peer, code).Inc()
-		observe(r.Context(), m.clientDuration.WithLabelValues(peer), time.Since(start).Seconds())
+		m.clientDuration.observe(r.Context(), time.Since(start).Seconds(), peer)
 		return resp, err
 	})
 	return otelhttp.NewTransport(measured,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,24 +53,26 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 type Metrics struct {
 	reg  *prometheus.Registry
 	tp   trace.TracerProvider
+	tr   trace.Tracer
 	prop propagation.TextMapPropagator
 
 	// HTTP server.
 	httpRequests *prometheus.CounterVec
-	httpDuration *prometheus.HistogramVec
+	httpDuration histogram
 	httpInFlight prometheus.Gauge
 
 	// GraphQL.
 	gqlOperations *prometheus.CounterVec
-	gqlDuration   *prometheus.HistogramVec
+	gqlDuration   histogram
 	gqlErrors     *prometheus.CounterVec
-	gqlResolver   *prometheus.HistogramVec
+	gqlResolver   histogram
 	operations    *boundedSet
 	errorCodes    *boundedSet
-	fields        *boundedSet
+	fieldMu       sync.RWMutex
+	fieldNames    map[fieldKey]string
 
 	// Database.
-	dbDuration *prometheus.HistogramVec
+	dbDuration histogram
 	dbErrors   *prometheus.CounterVec
 	poolMu     sync.Mutex
 	poolStat   func() *pgxpool.Stat
@@ -77,7 +81,7 @@ type Metrics struct {
 	cacheRequests *prometheus.CounterVec
 	cacheErrors   *prometheus.CounterVec
 	cacheKinds    *boundedSet
-	redisDuration *prometheus.HistogramVec
+	redisDuration histogram
 	redisErrors   *prometheus.CounterVec
 	redisCommands *boundedSet
 
@@ -87,12 +91,12 @@ type Metrics struct {
 
 	// Outgoing HTTP.
 	clientRequests *prometheus.CounterVec
-	clientDuration *prometheus.HistogramVec
+	clientDuration histogram
 	peers          *boundedSet
 
 	// NPHIES.
 	nphiesRequests   *prometheus.CounterVec
-	nphiesDuration   *prometheus.HistogramVec
+	nphiesDuration   histogram
 	outboxPending    prometheus.Gauge
 	outboxOldest     prometheus.Gauge
 	outboxDeliveries *prometheus.CounterVec
@@ -121,6 +125,10 @@ func NewMetrics(opts ...Option) *Metrics {
 	for _, o := range opts {
 		o(m)
 	}
+	// Looking a tracer up takes a lock in the SDK; the global provider's
+	// tracer delegates to whatever provider Setup installs later.
+	m.tr = m.tracerProvider().Tracer(instrumentationName)
+	m.fieldNames = map[fieldKey]string{}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -144,7 +152,6 @@ func NewMetrics(opts ...Option) *Metrics {
 		"Latency in seconds of non-trivial GraphQL field resolvers, by \"Type.field\".", resolverBuckets, "field")
 	m.operations = newBoundedSet(200)
 	m.errorCodes = newBoundedSet(50)
-	m.fields = newBoundedSet(1000)
 
 	m.dbDuration = f.histogram("db_query_duration_seconds",
 		"Postgres statement latency in seconds, by SQL verb (SELECT, INSERT, UPDATE, DELETE, ..., BATCH, OTHER).", queryBuckets, "operation")
@@ -222,9 +229,7 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // tracer returns the tracer for our own spans.
-func (m *Metrics) tracer() trace.Tracer {
-	return m.tracerProvider().Tracer(instrumentationName)
-}
+func (m *Metrics) tracer() trace.Tracer { return m.tr }
 
 func (m *Metrics) tracerProvider() trace.TracerProvider {
 	if m.tp != nil {
@@ -240,16 +245,51 @@ func (m *Metrics) propagator() propagation.TextMapPropagator {
 	return otel.GetTextMapPropagator()
 }
 
+// slowExemplar is the latency from which every sampled observation carries
+// its exemplar; faster ones are throttled (see exemplarEvery).
+const slowExemplar = 0.1
+
+// exemplarEvery spaces out exemplars of fast observations. Building one
+// allocates (labels, a protobuf timestamp) and Prometheus keeps only the
+// latest per bucket anyway, so attaching one to every fast resolver call
+// would cost throughput for nothing; slow observations, the ones an SRE
+// clicks on, always get theirs.
+const exemplarEvery = int64(100 * time.Millisecond)
+
+// exemplarGate throttles the exemplars of one histogram.
+type exemplarGate struct{ last atomic.Int64 }
+
+// histogram is a histogram vector with its exemplar throttle.
+type histogram struct {
+	*prometheus.HistogramVec
+	gate *exemplarGate
+}
+
+// observe records v in the child of h for labels, with an exemplar when due.
+func (h histogram) observe(ctx context.Context, v float64, labels ...string) {
+	observe(ctx, h.WithLabelValues(labels...), v, h.gate)
+}
+
 // observe records v in h, attaching the trace id as an exemplar when the span
 // in ctx is sampled, i.e. when the trace will exist in the trace store.
-func observe(ctx context.Context, h prometheus.Observer, v float64) {
+func observe(ctx context.Context, h prometheus.Observer, v float64, gate *exemplarGate) {
 	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
-		if eo, ok := h.(prometheus.ExemplarObserver); ok {
+		if eo, ok := h.(prometheus.ExemplarObserver); ok && gate.due(v) {
 			eo.ObserveWithExemplar(v, prometheus.Labels{"trace_id": sc.TraceID().String()})
 			return
 		}
 	}
 	h.Observe(v)
+}
+
+// due reports whether an observation of v should carry an exemplar.
+func (g *exemplarGate) due(v float64) bool {
+	if v >= slowExemplar {
+		return true
+	}
+	now := time.Now().UnixNano()
+	last := g.last.Load()
+	return now-last >= exemplarEvery && g.last.CompareAndSwap(last, now)
 }
 
 // factory registers metrics under the namespace.
@@ -273,8 +313,8 @@ func (f factory) gauge(name, help string) prometheus.Gauge {
 	return g
 }
 
-func (f factory) histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+func (f factory) histogram(name, help string, buckets []float64, labels ...string) histogram {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: buckets}, labels)
 	f.reg.MustRegister(h)
-	return h
+	return histogram{HistogramVec: h, gate: &exemplarGate{}}
 }

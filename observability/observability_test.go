@@ -17,6 +17,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -61,11 +62,7 @@ func setup(t *testing.T) fixture {
 
 func pool(t *testing.T, f fixture) *pgxpool.Pool {
 	t.Helper()
-	url := os.Getenv("HG_TEST_DATABASE_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := pgxpool.ParseConfig(databaseURL())
 	if err != nil {
 		t.Fatalf("parse database url: %v", err)
 	}
@@ -80,11 +77,19 @@ func pool(t *testing.T, f fixture) *pgxpool.Pool {
 	return p
 }
 
+// databaseURL is the test server: HG_TEST_DATABASE_URL or the local default.
+func databaseURL() string {
+	if url := os.Getenv("HG_TEST_DATABASE_URL"); url != "" {
+		return url
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
 // schema is a stand-in for the generated executor: Query.patient is a
 // resolver that runs SQL with a PHI-looking parameter and calls NPHIES;
 // Patient.name is a trivial struct field; Patient.appointments is a method.
 var schema = gqlparser.MustLoadSchema(&ast.Source{Input: `
-	type Query { patient(id: ID!): Patient failing: String }
+	type Query { patient(id: ID!): Patient patients: [Patient!]! failing: String }
 	type Patient { name: String! appointments: [String!]! }
 	type Mutation { noop: String }
 `})
@@ -142,6 +147,24 @@ func executor(db *pgxpool.Pool, nphies *http.Client, nphiesURL string) graphql.E
 					_, _ = resolveField(ctx, "Patient", "name", false, false, func(context.Context) (any, error) { return phi[0], nil })
 					_, _ = resolveField(ctx, "Patient", "appointments", false, true, func(context.Context) (any, error) { return []string{}, nil })
 					return &graphql.Response{Data: []byte(`{"patient":{"name":"x","appointments":[]}}`)}
+				case "patients":
+					// The benchmark's standard query: one resolver with one
+					// statement, then a method field per row.
+					_, _ = resolveField(ctx, "Query", "patients", true, false, func(ctx context.Context) (any, error) {
+						rows, err := db.Query(ctx, "SELECT g, 'MRN-' || g FROM generate_series(1, 10) AS g")
+						if err != nil {
+							return nil, err
+						}
+						defer rows.Close()
+						for rows.Next() {
+						}
+						return nil, rows.Err()
+					})
+					for range 10 {
+						_, _ = resolveField(ctx, "Patient", "appointments", false, true, func(context.Context) (any, error) { return []string{}, nil })
+						_, _ = resolveField(ctx, "Patient", "name", false, false, func(context.Context) (any, error) { return "x", nil })
+					}
+					return &graphql.Response{Data: []byte(`{"patients":[]}`)}
 				default:
 					_, err := resolveField(ctx, "Query", "failing", true, false, func(context.Context) (any, error) {
 						return nil, errors.New("store down for " + phi[1])
@@ -160,6 +183,7 @@ func executor(db *pgxpool.Pool, nphies *http.Client, nphiesURL string) graphql.E
 func server(f fixture, es graphql.ExecutableSchema) http.Handler {
 	srv := handler.New(es)
 	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](100))
 	srv.Use(f.m.GraphQL())
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", srv)

@@ -133,7 +133,7 @@ func (t *pgxTracer) finish(ctx context.Context, err error) {
 	if !ok {
 		return
 	}
-	observe(ctx, t.m.dbDuration.WithLabelValues(s.op), time.Since(s.at).Seconds())
+	t.m.dbDuration.observe(ctx, time.Since(s.at).Seconds(), s.op)
 	if err != nil {
 		t.m.dbErrors.WithLabelValues(s.op).Inc()
 	}

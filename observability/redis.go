@@ -80,7 +80,7 @@ var handshake = map[string]bool{"hello": true, "client": true, "auth": true, "se
 // (redis.Nil), which are answers, not failures.
 func (h redisMetricsHook) record(ctx context.Context, name string, start time.Time, failed bool) {
 	cmd := h.m.redisCommands.value(name)
-	observe(ctx, h.m.redisDuration.WithLabelValues(cmd), time.Since(start).Seconds())
+	h.m.redisDuration.observe(ctx, time.Since(start).Seconds(), cmd)
 	if failed {
 		h.m.redisErrors.WithLabelValues(cmd).Inc()
 	}
