@@ -58,8 +58,8 @@ failed=0
 for values in deploy/check/testdata/values/*.yaml; do
   name=$(basename "$values" .yaml)
   step "helm lint --strict + helm template: $name"
-  helm lint --strict --kube-version "$KUBE_VERSION" "$chart" -f "$values"
-  helm template hg "$chart" --namespace clinic --kube-version "$KUBE_VERSION" -f "$values" >"$tmp/$name.yaml"
+  helm lint --strict --kube-version "$KUBE_VERSION" "$chart" -f "$values" || failed=1
+  helm template hg "$chart" --namespace clinic --kube-version "$KUBE_VERSION" -f "$values" >"$tmp/$name.yaml" || failed=1
   printf '    rendered: %s\n' "$(grep -h '^kind:' "$tmp/$name.yaml" | sort | uniq -c | awk '{printf "%s %s×%s", sep, $3, $1; sep=","}')"
 done
 
@@ -75,8 +75,9 @@ for render in "$tmp"/*.yaml; do
   # Prometheus Operator kinds have no schema here (deploy/check decodes them strictly).
   awk 'BEGIN{RS="\n---\n"; ORS="\n---\n"} !/apiVersion: monitoring.coreos.com\//' "$render" >"$tmp/k8s/$(basename "$render")"
 done
-"$kv_bin" --version "${KUBE_VERSION%.*}" "$tmp/k8s" 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^$/d' -e 's/^/    /'
-[ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+if ! "$kv_bin" --version "${KUBE_VERSION%.*}" "$tmp/k8s" 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^$/d' -e 's/^/    /'; then
+  failed=1
+fi
 
 step "helm template with the Prometheus Operator API present"
 helm template hg "$chart" --namespace clinic --kube-version "$KUBE_VERSION" \
@@ -108,7 +109,7 @@ fi
 
 step "deploy/check: strict decoding, chart invariants, compose, Dockerfile"
 t0=$SECONDS
-(cd deploy/check && go test -count=1 ./...)
+(cd deploy/check && go test -count=1 ./...) || failed=1
 elapsed "$t0"
 
 step "promtool check config: compose's Prometheus with grafana/alerts as mounted"
@@ -119,11 +120,14 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 # Same file, with the container's mount point replaced by the folder it mounts.
 sed "s|/etc/prometheus/alerts/|$root/grafana/alerts/|" deploy/compose/prometheus.yml >"$tmp/prometheus.yml"
-promtool check config "$tmp/prometheus.yml" | sed 's/^/    /'
+promtool check config "$tmp/prometheus.yml" | sed 's/^/    /' || failed=1
 
 step "static build with the Dockerfile's flags"
 t0=$SECONDS
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=deploy-check" -o "$tmp/healthgraph" ./cmd/healthgraph
+if ! CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=deploy-check" -o "$tmp/healthgraph" ./cmd/healthgraph; then
+  echo "deploy checks FAILED (the service does not build)" >&2
+  exit 1
+fi
 go version -m "$tmp/healthgraph" | grep -q 'CGO_ENABLED=0' || { echo "binary is not a CGO_ENABLED=0 build" >&2; failed=1; }
 [ "$("$tmp/healthgraph" version)" = deploy-check ] || { echo "-X main.version did not reach the binary" >&2; failed=1; }
 # The image's HEALTHCHECK must fail when nothing answers.
