@@ -81,7 +81,7 @@ func ParseDecimal(s string) (Decimal, error) {
 		return 0, fmt.Errorf("%w: %q", errDecimal, s)
 	}
 	for _, c := range s {
-		if !(c >= '0' && c <= '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
+		if (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
 			return 0, fmt.Errorf("%w: %q", errDecimal, s)
 		}
 	}

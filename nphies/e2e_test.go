@@ -305,10 +305,10 @@ func TestTransportFailures(t *testing.T) {
 			if !errors.As(err, &e) || e.StatusCode != tt.status {
 				t.Fatalf("error %#v, want *nphies.Error with status %d", err, tt.status)
 			}
-			if tt.want == nphies.ErrMalformed && len(e.Raw) == 0 {
+			if errors.Is(tt.want, nphies.ErrMalformed) && len(e.Raw) == 0 {
 				t.Error("malformed answer not kept raw")
 			}
-			if tt.want == nphies.ErrRejected && (len(e.Issues) == 0 || e.Issues[0].Code != "GE-00013") {
+			if errors.Is(tt.want, nphies.ErrRejected) && (len(e.Issues) == 0 || e.Issues[0].Code != "GE-00013") {
 				t.Errorf("issues = %+v, want GE-00013", e.Issues)
 			}
 			if time.Since(start) > 10*time.Second {

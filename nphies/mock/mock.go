@@ -197,11 +197,11 @@ func New(opts Options) *Server {
 	}
 	seed := opts.Seed
 	if seed == 0 {
-		seed = rand.Uint64()
+		seed = rand.Uint64() //nolint:gosec // G404: fault injection needs reproducible, not secure, randomness.
 	}
 	return &Server{
 		opts:     opts,
-		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), //nolint:gosec // G404: seeded on purpose.
 		bundles:  map[string]*bundleRecord{},
 		claims:   map[string]*claimRecord{},
 		queues:   map[string][]queued{},
@@ -213,7 +213,7 @@ func New(opts Options) *Server {
 // Run serves the mock on addr until ctx is cancelled, then shuts down
 // gracefully. It backs `healthgraph nphies-mock --addr HOST:PORT`.
 func Run(ctx context.Context, addr string, opts Options) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("nphies mock: listen: %w", err)
 	}
