@@ -65,8 +65,9 @@ func (m *Metrics) OutboxDelivery(outcome string) {
 	m.outboxDeliveries.WithLabelValues(m.outcomes.value(outcome)).Inc()
 }
 
-// SetReady records the overall readiness the /ready handler just answered
-// (true for 200). The ReadinessFailing alert fires when it stays 0.
+// SetReady records the instance's overall readiness. HTTP already calls it
+// for every GET /ready answer; call it yourself only for readiness decided
+// elsewhere. The ReadinessFailing alert fires when it stays 0.
 func (m *Metrics) SetReady(ready bool) {
 	m.ready.WithLabelValues().Set(boolFloat(ready))
 }
@@ -123,6 +124,17 @@ func (m *Metrics) Paid(halalas int64) {
 	if halalas > 0 {
 		m.paid.Add(float64(halalas))
 	}
+}
+
+// LoaderBatch starts the span of one dataloader batch (named "dataloader
+// <loader>", with the number of keys) and observes the batch size in
+// healthgraph_dataloader_batch_size, where N+1 patterns show up as many
+// batches of one. loader is a constant such as "patient" or "practitioner".
+// End the span with End.
+func (m *Metrics) LoaderBatch(ctx context.Context, loader string, keys int) (context.Context, trace.Span) {
+	name := m.loaders.value(loader)
+	m.loaderBatch.WithLabelValues(name).Observe(float64(keys))
+	return m.tracer().Start(ctx, "dataloader "+name, trace.WithAttributes(attribute.Int("dataloader.keys", keys)))
 }
 
 // StartSpan starts an internal span from HealthGraph's tracer, for work worth

@@ -38,7 +38,8 @@ func methodLabel(m string) string {
 
 // HTTP wraps the whole server handler: it starts an OpenTelemetry server span
 // (continuing the caller's W3C traceparent, named "<METHOD> <route>") and
-// records HTTP RED metrics by bounded route. Put it outermost, before the
+// records HTTP RED metrics by bounded route. Each GET /ready answer also
+// sets healthgraph_ready (1 for a 2xx or 3xx, else 0). Put it outermost, before the
 // request-id, rate-limit and auth middleware, so rejected requests are
 // counted and traced too. Hijacked WebSocket upgrades are counted but their
 // connection lifetime is not observed as latency.
@@ -92,6 +93,11 @@ func (m *Metrics) HTTP(next http.Handler) http.Handler {
 				code = http.StatusOK
 			}
 			m.httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+			if route == "/ready" && method == http.MethodGet {
+				// The probe's own answer is the readiness signal, so
+				// healthgraph_ready needs no call from the handler.
+				m.SetReady(code < http.StatusBadRequest)
+			}
 			if !hijacked {
 				m.httpDuration.observe(r.Context(), time.Since(start).Seconds(), route, method)
 			}

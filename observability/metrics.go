@@ -71,6 +71,10 @@ type Metrics struct {
 	fieldMu       sync.RWMutex
 	fieldNames    map[fieldKey]string
 
+	// Dataloaders.
+	loaderBatch *prometheus.HistogramVec
+	loaders     *boundedSet
+
 	// Database.
 	dbDuration histogram
 	dbErrors   *prometheus.CounterVec
@@ -152,6 +156,12 @@ func NewMetrics(opts ...Option) *Metrics {
 		"Latency in seconds of non-trivial GraphQL field resolvers, by \"Type.field\".", resolverBuckets, "field")
 	m.operations = newBoundedSet(200)
 	m.errorCodes = newBoundedSet(50)
+
+	m.loaderBatch = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "dataloader_batch_size",
+		Help:    "Keys per dataloader batch, by loader; many batches of one key mean the loader is bypassed (N+1).",
+		Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200}}, []string{"loader"})
+	m.reg.MustRegister(m.loaderBatch)
+	m.loaders = newBoundedSet(30)
 
 	m.dbDuration = f.histogram("db_query_duration_seconds",
 		"Postgres statement latency in seconds, by SQL verb (SELECT, INSERT, UPDATE, DELETE, ..., BATCH, OTHER).", queryBuckets, "operation")

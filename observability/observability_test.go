@@ -639,6 +639,8 @@ func exercise(m *observability.Metrics) {
 	m.Paid(1500)
 	m.SetReady(true)
 	m.ReadinessCheck("postgres", true)
+	_, span := m.LoaderBatch(ctx, "patient", 7)
+	span.End()
 }
 
 func TestMetricsAreLintClean(t *testing.T) {
@@ -843,6 +845,9 @@ func TestHTTPOverARealServerCountsStatusAndHijacks(t *testing.T) {
 	}
 	if got := value(t, reg, "healthgraph_http_requests_total", map[string]string{"route": "/ready", "code": "503"}); got != 1 {
 		t.Errorf("/ready 503 count = %v, want 1", got)
+	}
+	if got := value(t, reg, "healthgraph_ready", nil); got != 0 {
+		t.Errorf("healthgraph_ready after a 503 from /ready = %v, want 0", got)
 	}
 	if got := value(t, reg, "healthgraph_http_request_duration_seconds", map[string]string{"route": "/ready"}); got != 1 {
 		t.Errorf("/ready latency observations = %v, want 1", got)

@@ -145,4 +145,6 @@ func exerciseAll(t *testing.T, m *observability.Metrics) {
 	m.Billed(100)
 	m.Approved(100)
 	m.Paid(100)
+	_, span := m.LoaderBatch(ctx, "patient", 3)
+	span.End()
 }
