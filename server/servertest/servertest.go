@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
+	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
@@ -138,12 +140,13 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	accounts := &auth.Accounts{Users: store, Tokens: db, Audit: db, Access: tokens,
 		RefreshTTL: time.Hour, LockThreshold: 5, LockDuration: 15 * time.Minute}
 	srv := server.New(cfg, server.Deps{
-		DB:       db,
-		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker},
-		Tokens:   tokens,
-		Logger:   observability.NewLogger(io.Discard, slog.LevelError),
-		Metrics:  metrics,
-		Redis:    rc,
+		DB: db,
+		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, NPHIES: &nphies.Builder{
+			ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}},
+		Tokens:  tokens,
+		Logger:  observability.NewLogger(logOutput(), slog.LevelError),
+		Metrics: metrics,
+		Redis:   rc,
 	})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
@@ -245,4 +248,13 @@ func (e *Env) Count(t testing.TB, sql string, args ...any) int {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+// logOutput sends server logs to stderr when HG_TEST_LOG is set, to debug
+// an INTERNAL error in a test; otherwise they are dropped.
+func logOutput() io.Writer {
+	if os.Getenv("HG_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }
