@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -27,6 +28,10 @@ type Config struct {
 	// SampleRatio is the fraction of new traces sampled, clamped to [0, 1].
 	// Traces continued from a caller follow the caller's sampling decision.
 	SampleRatio float64
+	// Logger, when set, receives the SDK's own errors (a collector that
+	// cannot be reached, spans dropped) as JSON lines like every other log,
+	// instead of the SDK's default plain-text logger on stderr.
+	Logger *slog.Logger
 }
 
 // Setup installs the global OpenTelemetry tracer provider and the W3C
@@ -76,6 +81,12 @@ func Setup(ctx context.Context, c Config) (shutdown func(context.Context) error,
 	}
 	if exp != nil {
 		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
+	if c.Logger != nil {
+		log := c.Logger
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			log.Warn("opentelemetry", "error", err.Error())
+		}))
 	}
 	tp := sdktrace.NewTracerProvider(opts...)
 	otel.SetTracerProvider(tp)
