@@ -74,12 +74,35 @@ func compileSchema(path string) (*jsonschema.Schema, error) {
 	if _, ok := defs["integer64"]; !ok {
 		defs["integer64"] = map[string]any{"type": "string", "pattern": "^[0]|[-+]?[1-9][0-9]*$"}
 	}
+	// Restrict the "any resource" choice (root and ResourceList, 203
+	// alternatives) to the resource types NPHIES messages carry. Every
+	// element definition stays HL7's; only the compile, which otherwise takes
+	// ~20 s under -race, shrinks. A resource of any other type now fails
+	// validation, which is what we want for messages we send.
+	var list []any
+	for _, rt := range nphiesResourceTypes {
+		if _, ok := defs[rt]; !ok {
+			return nil, fmt.Errorf("schema has no definition for %s", rt)
+		}
+		list = append(list, map[string]any{"$ref": "#/definitions/" + rt})
+	}
+	root["oneOf"] = list
+	defs["ResourceList"] = map[string]any{"oneOf": list}
 	c := jsonschema.NewCompiler()
 	const url = "http://hl7.org/fhir/json-schema/4.0"
 	if err := c.AddResource(url, root); err != nil {
 		return nil, err
 	}
 	return c.Compile(url)
+}
+
+// nphiesResourceTypes are the resource types found in NPHIES message
+// bundles: ours, the payers' and those in the official examples.
+var nphiesResourceTypes = []string{
+	"Bundle", "MessageHeader", "Organization", "Patient", "Practitioner", "PractitionerRole", "Location",
+	"Encounter", "Coverage", "CoverageEligibilityRequest", "CoverageEligibilityResponse", "Claim",
+	"ClaimResponse", "Task", "CommunicationRequest", "Communication", "PaymentReconciliation",
+	"PaymentNotice", "OperationOutcome", "VisionPrescription", "MedicationRequest", "Binary",
 }
 
 // validate validates raw JSON against the R4 schema.
