@@ -43,6 +43,11 @@ type Worker struct {
 	// Interval is how long an idle sender waits before looking for due
 	// messages again; default 1 s.
 	Interval time.Duration
+	// Wake, when set, receives a value when a message was queued (the
+	// store's LISTEN/NOTIFY, postgres.DB.ListenOutbox): idle senders then
+	// look at once rather than after Interval. Retries still wait for
+	// Interval.
+	Wake <-chan struct{}
 	// Concurrency is how many messages are sent at once (each holds one
 	// database connection while it sends); default 4.
 	Concurrency int
@@ -108,16 +113,43 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.defaults()
 	var wg sync.WaitGroup
-	for range w.Concurrency {
-		wg.Go(func() { w.loop(ctx) })
+	wakes := make([]chan struct{}, w.Concurrency)
+	for k := range wakes {
+		wakes[k] = make(chan struct{}, 1)
+		wg.Go(func() { w.loop(ctx, wakes[k]) })
 	}
 	wg.Go(func() { w.reportBacklog(ctx) })
+	if w.Wake != nil {
+		wg.Go(func() { fanOut(ctx, w.Wake, wakes) })
+	}
 	wg.Wait()
 	return nil
 }
 
-// loop is one sender: it drains due messages, then naps.
-func (w *Worker) loop(ctx context.Context) {
+// fanOut passes each wake-up to every sender, without blocking on a busy
+// one (its buffered signal is enough).
+func fanOut(ctx context.Context, in <-chan struct{}, outs []chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-in:
+			if !ok {
+				return
+			}
+			for _, o := range outs {
+				select {
+				case o <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// loop is one sender: it drains due messages, then naps until Interval
+// passes or a wake-up arrives.
+func (w *Worker) loop(ctx context.Context, wake <-chan struct{}) {
 	for ctx.Err() == nil {
 		did, err := w.Store.DeliverNext(ctx, w.send)
 		if err != nil && ctx.Err() == nil {
@@ -126,7 +158,13 @@ func (w *Worker) loop(ctx context.Context) {
 		if did && err == nil {
 			continue
 		}
-		sleep(ctx, w.Interval)
+		t := time.NewTimer(w.Interval)
+		select {
+		case <-t.C:
+		case <-wake:
+		case <-ctx.Done():
+		}
+		t.Stop()
 	}
 }
 

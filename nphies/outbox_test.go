@@ -451,3 +451,25 @@ func TestPollerPollsAgainWhileMessagesAreQueued(t *testing.T) {
 		}
 	}
 }
+
+func TestOutboxWakesOnQueue(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	w := f.worker(f.db)
+	w.Interval = time.Hour // only a wake-up can make it look again
+	w.Wake = f.db.ListenOutbox(ctx)
+	done := make(chan struct{})
+	go func() { _ = w.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+	time.Sleep(200 * time.Millisecond) // the senders have looked once and sleep
+	queued, _ := f.queue(t, "M-WAKE-1")
+	deadline := time.Now().Add(10 * time.Second)
+	for f.claim(t, queued.ID).Status == hg.ClaimQueued {
+		if time.Now().After(deadline) {
+			t.Fatal("the queued claim did not wake the worker")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -85,6 +85,9 @@ func (db *DB) QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error) 
 		if err := insertOutgoing(ctx, tx, msgID, &c.ID, m); err != nil {
 			return err
 		}
+		if err := notifyOutbox(ctx, tx); err != nil {
+			return err
+		}
 		// Deferred checks (the claim total) run now so their error is ours.
 		_, err = tx.Exec(ctx, `SET CONSTRAINTS ALL IMMEDIATE`)
 		return byConstraint(err, "claim", claimKnown)
@@ -278,6 +281,9 @@ func (db *DB) RetryClaim(ctx context.Context, id uuid.UUID) (*hg.Claim, error) {
 		if tag.RowsAffected() != 1 {
 			return hg.Errorf(hg.ECONFLICT, "the claim has no message to resend")
 		}
+		if err := notifyOutbox(ctx, tx); err != nil {
+			return err
+		}
 		return addHistory(ctx, tx, id, hg.ClaimQueued, "retry requested")
 	})
 	if err != nil {
@@ -318,6 +324,9 @@ func (db *DB) QueueCancel(ctx context.Context, id uuid.UUID, msg hg.NPHIESMessag
 		}
 		msg.Direction = hg.Outbound
 		if err := insertOutgoing(ctx, tx, msgID, &id, msg); err != nil {
+			return err
+		}
+		if err := notifyOutbox(ctx, tx); err != nil {
 			return err
 		}
 		return addHistory(ctx, tx, id, out.Status, "cancellation requested")

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	hg "github.com/healthgraph/healthgraph"
 )
@@ -355,31 +354,28 @@ func linkedClaim(ctx context.Context, tx pgx.Tx, r *hg.Received) (*uuid.UUID, er
 const pollerLockKey int64 = 0x4847_4e50_4f4c_4c01 // "HGNPOLL" + 1
 
 // TryPollerLock takes the poller's session-level advisory lock on a
-// connection set aside from the pool for as long as the lock is held.
+// connection of its own, outside the pool, so that holding it for hours
+// takes nothing from the requests the pool serves.
 func (db *DB) TryPollerLock(ctx context.Context) (hg.Lock, bool, error) {
-	conn, err := db.Pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, false, translate(err, "poller lock")
 	}
 	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, pollerLockKey).Scan(&ok); err != nil {
-		conn.Release()
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, pollerLockKey).Scan(&ok); err != nil || !ok {
+		_ = conn.Close(context.WithoutCancel(ctx))
 		return nil, false, translate(err, "poller lock")
-	}
-	if !ok {
-		conn.Release()
-		return nil, false, nil
 	}
 	return &advisoryLock{conn: conn}, true, nil
 }
 
 // advisoryLock is a held session advisory lock and its connection.
 type advisoryLock struct {
-	conn *pgxpool.Conn
+	conn *pgx.Conn
 }
 
-// Check pings the lock's connection: the lock lives exactly as long as the
-// session does.
+// Check asks Postgres whether this session still holds the lock: the lock
+// lives exactly as long as the session does.
 func (l *advisoryLock) Check(ctx context.Context) error {
 	if l.conn == nil {
 		return errors.New("poller lock released")
@@ -396,19 +392,75 @@ func (l *advisoryLock) Check(ctx context.Context) error {
 	return nil
 }
 
-// Release unlocks and returns the connection; when unlocking fails the
-// connection is closed instead, which ends the session and its lock.
+// Release closes the lock's session, which releases the lock whether or
+// not an explicit unlock would have reached the server.
 func (l *advisoryLock) Release() {
 	if l.conn == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, pollerLockKey); err != nil {
-		_ = l.conn.Conn().Close(ctx)
-	}
-	l.conn.Release()
+	_, _ = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, pollerLockKey)
+	_ = l.conn.Close(ctx)
 	l.conn = nil
+}
+
+// outboxChannel is the LISTEN/NOTIFY channel that announces new outgoing
+// messages.
+const outboxChannel = "hg_nphies_outbox"
+
+// notifyOutbox announces, at commit, that a message is due now.
+func notifyOutbox(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify('`+outboxChannel+`', '')`)
+	return translate(err, "outbox")
+}
+
+// ListenOutbox returns a channel that receives a value soon after any
+// replica queues an outgoing message, so an idle worker sends at once
+// instead of at its next look at the table. It listens on a connection of
+// its own, reconnecting after a failure (and signalling once then, since
+// announcements may have been missed), until ctx ends; then the channel is
+// closed.
+func (db *DB) ListenOutbox(ctx context.Context) <-chan struct{} {
+	wake := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	go func() {
+		defer close(wake)
+		for ctx.Err() == nil {
+			db.listen(ctx, signal)
+			t := time.NewTimer(time.Second)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+	}()
+	return wake
+}
+
+// listen holds one LISTEN session until it fails or ctx ends.
+func (db *DB) listen(ctx context.Context, signal func()) {
+	conn, err := pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if _, err := conn.Exec(ctx, `LISTEN `+outboxChannel); err != nil {
+		return
+	}
+	signal()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return
+		}
+		signal()
+	}
 }
 
 // OutboxBacklog counts outgoing messages waiting to be sent and the age of

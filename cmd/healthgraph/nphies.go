@@ -39,11 +39,11 @@ func startNPHIES(ctx context.Context, cfg Config, db *postgres.DB, log *slog.Log
 	// The same identity the resolvers build claims with.
 	b := &nphies.Builder{ProviderLicense: cfg.NPHIESProvider, ProviderName: cfg.NPHIESProviderName, BaseURL: cfg.PublicURL}
 	obs := nphiesObserver{metrics}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &nphies.Worker{Store: db, Client: client, Timeout: cfg.NPHIESTimeout, MaxAttempts: cfg.NPHIESMaxAttempts,
-		Logger: log, Observer: obs}
+		Wake: db.ListenOutbox(ctx), Logger: log, Observer: obs}
 	p := &nphies.Poller{Store: db, Client: client, Builder: b, Interval: cfg.NPHIESPollInterval,
 		Timeout: cfg.NPHIESTimeout, Logger: log, Observer: obs}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := w.Run(ctx); err != nil {
