@@ -9,7 +9,9 @@
 #      strictly into the Kubernetes types, the chart's invariants, the compose
 #      file loaded with the compose-spec library, the Dockerfile's shape
 #   5. promtool check config on compose's Prometheus config (with grafana/alerts)
-#   6. a static build of the service with the Dockerfile's flags
+#   6. otelcol validate on compose's collector config (a collector built with the
+#      OpenTelemetry Collector Builder from deploy/compose/otelcol-builder.yaml)
+#   7. a static build of the service with the Dockerfile's flags
 # Needs only Go and the module proxy. Usage: bash .ci/deploy-checks.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,9 @@ helm_bin="$root/.cache/bin/helm-$HELM_VERSION/helm"
 # kubectl-validate carries the OpenAPI schemas of Kubernetes up to 1.30 offline:
 # it checks the renders against the oldest Kubernetes the chart supports.
 KUBECTL_VALIDATE_VERSION=v0.0.4
+# Collector components at the version of the compose image (v0.163+ hit a module
+# the proxy refuses).
+OTELCOL_VERSION=v0.162.0
 kv_bin="$root/.cache/bin/kubectl-validate-$KUBECTL_VALIDATE_VERSION/kubectl-validate"
 
 step() { printf '\n--> %s\n' "$*"; }
@@ -121,6 +126,24 @@ fi
 # Same file, with the container's mount point replaced by the folder it mounts.
 sed "s|/etc/prometheus/alerts/|$root/grafana/alerts/|" deploy/compose/prometheus.yml >"$tmp/prometheus.yml"
 promtool check config "$tmp/prometheus.yml" | sed 's/^/    /' || failed=1
+
+step "otelcol validate: compose's collector config with the image's component versions"
+builder_bin="$root/.cache/bin/otelcol-builder-$OTELCOL_VERSION/builder"
+manifest=deploy/compose/otelcol-builder.yaml
+otelcol_bin="$root/.cache/bin/otelcol-hg-$(sha256sum "$manifest" | cut -c1-12)/otelcol-hg"
+if [ ! -x "$otelcol_bin" ]; then
+  t0=$SECONDS
+  [ -x "$builder_bin" ] || GOFLAGS= GOBIN="$(dirname "$builder_bin")" go install "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION"
+  sed "s|^  output_path: .*|  output_path: $tmp/otelcol|" "$manifest" >"$tmp/otelcol-builder.yaml"
+  GOFLAGS= "$builder_bin" --config "$tmp/otelcol-builder.yaml" >"$tmp/otelcol-build.log" 2>&1 || { cat "$tmp/otelcol-build.log" >&2; exit 1; }
+  mkdir -p "$(dirname "$otelcol_bin")" && cp "$tmp/otelcol/otelcol-hg" "$otelcol_bin"
+  printf '    built the collector' && elapsed "$t0"
+fi
+if "$otelcol_bin" validate --config=deploy/compose/otel-collector.yaml; then
+  echo "    deploy/compose/otel-collector.yaml is valid"
+else
+  failed=1
+fi
 
 step "static build with the Dockerfile's flags"
 t0=$SECONDS
