@@ -54,7 +54,7 @@ type reply struct {
 	status int
 	header http.Header
 	body   struct {
-		Data   map[string]any    `json:"data"`
+		Data   map[string]any     `json:"data"`
 		Errors []servertest.Error `json:"errors"`
 	}
 }
