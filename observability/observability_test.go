@@ -474,11 +474,20 @@ func TestSQLSpansCarryTheStatementButNoParameters(t *testing.T) {
 	if _, err := db.Exec(ctx, "SELECT nonexistent_column_for_test FROM pg_class WHERE relname = $1", phi[0]); err == nil {
 		t.Fatal("invalid statement succeeded")
 	}
+	// Postgres quotes a value it cannot parse in the error message, and pgx
+	// quotes one it cannot encode: neither may reach the span.
+	if _, err := db.Exec(ctx, "SELECT $1::text::uuid", phi[0]); err == nil || !strings.Contains(err.Error(), phi[0]) {
+		t.Fatalf("error %v, want Postgres to quote the value (the leak this test guards against)", err)
+	}
+	if _, err := db.Exec(ctx, "SELECT $1::int", phi[3]); err == nil {
+		t.Fatal("encoding a phone number as int succeeded")
+	}
 	parent.End()
 
 	var sqlSpans int
 	for _, s := range f.exporter.GetSpans() {
 		assertNoPHI(t, "span "+s.Name, s.Attributes)
+		assertNoPHI(t, "status of "+s.Name, []attribute.KeyValue{attribute.String("status", s.Status.Description)})
 		for _, e := range s.Events {
 			assertNoPHI(t, "event of "+s.Name, e.Attributes)
 		}
@@ -502,8 +511,8 @@ func TestSQLSpansCarryTheStatementButNoParameters(t *testing.T) {
 	if got := value(t, reg, "healthgraph_db_query_duration_seconds", map[string]string{"operation": "SELECT"}); got < float64(len(phi)+1) {
 		t.Errorf("SELECT latency observations = %v, want at least %d", got, len(phi)+1)
 	}
-	if got := value(t, reg, "healthgraph_db_query_errors_total", map[string]string{"operation": "SELECT"}); got != 1 {
-		t.Errorf("SELECT errors = %v, want 1", got)
+	if got := value(t, reg, "healthgraph_db_query_errors_total", map[string]string{"operation": "SELECT"}); got != 3 {
+		t.Errorf("SELECT errors = %v, want 3", got)
 	}
 	if got := value(t, reg, "healthgraph_db_pool_max_connections", nil); got != 2 {
 		t.Errorf("pool max connections = %v, want 2", got)

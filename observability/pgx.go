@@ -2,11 +2,15 @@ package observability
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -63,9 +67,10 @@ func (t *pgxTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pg
 }
 
 // TraceQueryEnd observes the latency (with the trace id as exemplar) and ends
-// the span.
+// the span, which records only a scrubbed form of any error.
 func (t *pgxTracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
 	t.finish(ctx, data.Err)
+	data.Err = scrubError(data.Err)
 	t.spans.TraceQueryEnd(ctx, conn, data)
 }
 
@@ -77,12 +82,14 @@ func (t *pgxTracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pg
 
 // TraceBatchQuery delegates to otelpgx.
 func (t *pgxTracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchQueryData) {
+	data.Err = scrubError(data.Err)
 	t.spans.TraceBatchQuery(ctx, conn, data)
 }
 
 // TraceBatchEnd observes the batch and ends its span.
 func (t *pgxTracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchEndData) {
 	t.finish(ctx, data.Err)
+	data.Err = scrubError(data.Err)
 	t.spans.TraceBatchEnd(ctx, conn, data)
 }
 
@@ -95,6 +102,7 @@ func (t *pgxTracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data
 // TraceCopyFromEnd observes the COPY and ends its span.
 func (t *pgxTracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromEndData) {
 	t.finish(ctx, data.Err)
+	data.Err = scrubError(data.Err)
 	t.spans.TraceCopyFromEnd(ctx, conn, data)
 }
 
@@ -105,6 +113,7 @@ func (t *pgxTracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data 
 
 // TracePrepareEnd delegates to otelpgx.
 func (t *pgxTracer) TracePrepareEnd(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareEndData) {
+	data.Err = scrubError(data.Err)
 	t.spans.TracePrepareEnd(ctx, conn, data)
 }
 
@@ -245,3 +254,43 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(poolAcquireTime, s.AcquireDuration().Seconds())
 	counter(poolWaitTime, s.EmptyAcquireWaitTime().Seconds())
 }
+
+// scrubError returns what a span may record of a statement's error. Postgres
+// and pgx messages can quote the values involved ("invalid input syntax for
+// type uuid: \"<what the user typed>\"", "unable to encode \"...\" into
+// binary format"), and otelpgx puts the message into the span status and an
+// exception event. So a *pgconn.PgError keeps its SQLSTATE, severity and the
+// schema objects it names (table, column, constraint: what an SRE needs)
+// with a fixed message; context errors, whose messages are constant, pass
+// through; anything else becomes its Go type.
+func scrubError(err error) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return context.Canceled
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		msg := "statement failed"
+		if pe.ConstraintName != "" {
+			msg += " on constraint " + pe.ConstraintName
+		} else if pe.TableName != "" {
+			msg += " on table " + pe.TableName
+		}
+		return &pgconn.PgError{
+			Severity: pe.Severity, SeverityUnlocalized: pe.SeverityUnlocalized, Code: pe.Code, Message: msg,
+			SchemaName: pe.SchemaName, TableName: pe.TableName, ColumnName: pe.ColumnName,
+			DataTypeName: pe.DataTypeName, ConstraintName: pe.ConstraintName,
+		}
+	}
+	return scrubbedError{fmt.Sprintf("%T", err)}
+}
+
+// scrubbedError stands in for an error whose message may quote data.
+type scrubbedError struct{ typ string }
+
+func (e scrubbedError) Error() string { return "database error of type " + e.typ }
