@@ -112,6 +112,15 @@ func TestQueueClaimRefusesWhatCannotBeClaimed(t *testing.T) {
 	if _, err := f.db.QueueClaim(ctx, build(draft)); !isCode(err, hg.EINVALID) {
 		t.Errorf("draft invoice: %v", err)
 	}
+	// A prior authorization may ask before the invoice is issued.
+	pa, err := nphies.NewClaimMessage(f.builder, hg.UsePreAuth, nphies.ClaimParties{Invoice: draft, Patient: p, Coverage: c,
+		Practitioner: f.doctor, Diagnoses: []string{"E11.9"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.QueueClaim(ctx, pa); err != nil {
+		t.Errorf("prior authorization for a draft invoice: %v", err)
+	}
 	void, err := f.db.VoidInvoice(ctx, draft.ID, "entered twice")
 	if err != nil {
 		t.Fatal(err)
@@ -145,8 +154,8 @@ func TestQueueClaimRefusesWhatCannotBeClaimed(t *testing.T) {
 	if err := f.db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM claims), (SELECT count(*) FROM nphies_messages)`).Scan(&claims, &msgs); err != nil {
 		t.Fatal(err)
 	}
-	if claims != 0 || msgs != 0 {
-		t.Errorf("refused claims left %d claims and %d messages", claims, msgs)
+	if claims != 1 || msgs != 1 {
+		t.Errorf("refused claims left %d claims and %d messages, want only the prior authorization's", claims, msgs)
 	}
 	if _, err := f.db.QueueClaim(ctx, build(inv)); err != nil {
 		t.Fatalf("good claim: %v", err)
@@ -471,5 +480,29 @@ func TestOutboxWakesOnQueue(t *testing.T) {
 			t.Fatal("the queued claim did not wake the worker")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestOutboxPriorAuthorizationApproved(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	inv, p, c := f.invoice(t, "M-PA-1")
+	n, err := nphies.NewClaimMessage(f.builder, hg.UsePreAuth, nphies.ClaimParties{Invoice: inv, Patient: p, Coverage: c,
+		Practitioner: f.doctor, Diagnoses: []string{"E11.9"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, err := f.db.QueueClaim(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.deliverAll(t, f.worker(f.db))
+	got := f.claim(t, queued.ID)
+	if got.Use != hg.UsePreAuth || got.Status != hg.ClaimApproved || got.PreAuthRef == "" || got.Approved == nil {
+		t.Fatalf("prior authorization %s ref %q approved %v (%s)", got.Status, got.PreAuthRef, got.Approved, got.LastError)
+	}
+	ms := f.messages(t, got.ID)
+	if len(ms) != 2 || ms[1].Event != nphies.EventPriorAuthResponse {
+		t.Fatalf("messages %+v", ms)
 	}
 }

@@ -100,8 +100,9 @@ func (db *DB) QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error) 
 }
 
 // claimableInvoice checks, under a row lock so a concurrent void cannot
-// slip in, that the invoice may be claimed: issued, with a coverage, an
-// insurer share and the claim's patient, coverage and total.
+// slip in, that the invoice may be claimed: issued (or, for a prior
+// authorization, at least not void), with a coverage, an insurer share and
+// the claim's patient, coverage and total.
 func claimableInvoice(ctx context.Context, tx pgx.Tx, c hg.Claim) error {
 	var status hg.InvoiceStatus
 	var patientID uuid.UUID
@@ -113,7 +114,9 @@ func claimableInvoice(ctx context.Context, tx pgx.Tx, c hg.Claim) error {
 		return translate(err, "invoice")
 	}
 	switch {
-	case status == hg.InvoiceDraft:
+	case status == hg.InvoiceDraft && c.Use == hg.UseClaim:
+		// A prior authorization asks before the service, so its invoice
+		// may still be a draft; a claim bills what was done.
 		return hg.Invalid("invoiceId", "a draft invoice cannot be claimed; issue it first")
 	case status == hg.InvoiceVoid:
 		return hg.Invalid("invoiceId", "a void invoice cannot be claimed")
