@@ -114,7 +114,7 @@ func TestStructuralErrors(t *testing.T) {
 }
 
 // claimBundle builds a claim with our builder.
-func claimBundle(t *testing.T, seed, member string, mutate func(*nphies.ClaimInput)) *nphies.Message {
+func claimBundle(t testing.TB, seed, member string, mutate func(*nphies.ClaimInput)) *nphies.Message {
 	t.Helper()
 	n := 0
 	next := func() uuid.UUID {
@@ -298,4 +298,25 @@ func TestRun(t *testing.T) {
 	if err := mock.Run(context.Background(), "256.0.0.1:1", mock.Options{}); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("bad address: %v, want a listen error", err)
 	}
+}
+
+// BenchmarkMockClaim measures the mock's own capacity: parse, adjudicate and
+// answer one new claim, without the network.
+func BenchmarkMockClaim(b *testing.B) {
+	m := mock.New(mock.Options{})
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		bodies[i] = claimBundle(b, fmt.Sprintf("bench/%d", i), "PARTIAL-1", nil).Body
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest(http.MethodPost, "/$process-message", bytes.NewReader(bodies[i]))
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("HTTP %d", rec.Code)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
 }
