@@ -9,7 +9,9 @@ import (
 
 	"github.com/felixge/httpsnoop"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // routes are the only values the route label takes besides Other; matching
@@ -47,6 +49,16 @@ func (m *Metrics) HTTP(next http.Handler) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route := Route(r.URL.Path)
 		method := methodLabel(r.Method)
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+			attrs := []attribute.KeyValue{attribute.String("http.route", route)}
+			if route == Other {
+				// An unknown path is whatever a client or scanner sent,
+				// possibly with an identifier in it; the span keeps only
+				// that it was unknown.
+				attrs = append(attrs, attribute.String("url.path", Other))
+			}
+			span.SetAttributes(attrs...)
+		}
 		m.httpInFlight.Inc()
 		defer m.httpInFlight.Dec()
 		start := time.Now()

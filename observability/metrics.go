@@ -46,6 +46,16 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(m *Metrics) { m.prop = p }
 }
 
+// WithOperationNames restricts the operation label of the GraphQL metrics to
+// the given names (for example the operations of the persisted-query
+// allowlist); every other name becomes "other". Without it the first 200
+// distinct names seen are admitted. Operation names are chosen by clients,
+// so in production an allowlist is the only way to be sure no label value
+// was made up by a caller.
+func WithOperationNames(names ...string) Option {
+	return func(m *Metrics) { m.operationAllowlist = names }
+}
+
 // Metrics owns the service's Prometheus registry and every metric in it, and
 // hands out the instrumentation (HTTP, GraphQL, pgx, outgoing HTTP) that
 // records into it. One Metrics is created per process in cmd/ and shared;
@@ -55,6 +65,8 @@ type Metrics struct {
 	tp   trace.TracerProvider
 	tr   trace.Tracer
 	prop propagation.TextMapPropagator
+
+	operationAllowlist []string
 
 	// HTTP server.
 	httpRequests *prometheus.CounterVec
@@ -155,6 +167,10 @@ func NewMetrics(opts ...Option) *Metrics {
 	m.gqlResolver = f.histogram("graphql_resolver_duration_seconds",
 		"Latency in seconds of non-trivial GraphQL field resolvers, by \"Type.field\".", resolverBuckets, "field")
 	m.operations = newBoundedSet(200)
+	if m.operationAllowlist != nil {
+		// Preset and full: only the allowlisted names are ever admitted.
+		m.operations = newBoundedSet(0, m.operationAllowlist...)
+	}
 	m.errorCodes = newBoundedSet(50)
 
 	m.loaderBatch = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "dataloader_batch_size",

@@ -723,6 +723,7 @@ func TestHTTPRouteLabelIsBounded(t *testing.T) {
 		if strings.Contains(s.Name, "1087654321") {
 			t.Errorf("span name %q carries the path", s.Name)
 		}
+		assertNoPHI(t, "span "+s.Name, s.Attributes)
 	}
 }
 
@@ -890,4 +891,23 @@ func countOf(fams []*dto.MetricFamily, name string) int {
 		}
 	}
 	return 0
+}
+
+func TestOperationAllowlistFoldsEveryOtherName(t *testing.T) {
+	t.Parallel()
+	m := observability.NewMetrics(observability.WithOperationNames("GetPatient"))
+	ext := m.GraphQL().(graphql.ResponseInterceptor)
+	for _, name := range []string{"GetPatient", "FatimahAlQahtani"} {
+		ctx := graphql.WithOperationContext(context.Background(), &graphql.OperationContext{
+			Operation: &ast.OperationDefinition{Operation: ast.Query, Name: name},
+		})
+		ext.InterceptResponse(ctx, func(context.Context) *graphql.Response { return &graphql.Response{} })
+	}
+	reg := m.Registry()
+	if got := value(t, reg, "healthgraph_graphql_operations_total", map[string]string{"operation": "GetPatient"}); got != 1 {
+		t.Errorf("GetPatient = %v, want 1", got)
+	}
+	if got := value(t, reg, "healthgraph_graphql_operations_total", map[string]string{"operation": "other"}); got != 1 {
+		t.Errorf("other = %v, want 1 (the name outside the allowlist)", got)
+	}
 }
