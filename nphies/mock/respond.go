@@ -206,8 +206,11 @@ func (s *Server) eligibility(q *request) (int, []byte) {
 		ServicedDate:   req.ServicedDate,
 		ServicedPeriod: req.ServicedPeriod,
 		Created:        s.now().Format("2006-01-02T15:04:05-07:00"),
-		Request:        &nphies.Reference{Identifier: reqID},
 		Insurer:        req.Insurer,
+	}
+	if reqID != nil {
+		// Never emit an empty request element (NPHIES rejects empty elements).
+		resp.Request = &nphies.Reference{Identifier: reqID}
 	}
 	if s.offline(q) {
 		// Eligibility is never queued: the provider must resend later.
