@@ -108,4 +108,7 @@ type CoverageStore interface {
 	// that are in scope, newest validity first within a patient; loaders
 	// use it.
 	CoveragesByPatientIDs(ctx context.Context, scope PatientScope, patientIDs []uuid.UUID) ([]*Coverage, error)
+	// CoverageByID returns NOT_FOUND when absent or its patient is outside
+	// scope.
+	CoverageByID(ctx context.Context, scope PatientScope, id uuid.UUID) (*Coverage, error)
 }

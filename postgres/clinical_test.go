@@ -235,6 +235,15 @@ func TestPatientScope(t *testing.T) {
 		Kind: hg.RecordNote, Body: "A's note"}); err != nil {
 		t.Fatal(err)
 	}
+	var covs []*hg.Coverage
+	for _, p := range []*hg.Patient{c.patientA, c.patientB} {
+		cv, err := c.db.AddCoverage(ctx, all, hg.NewCoverage{PatientID: p.ID, PayerLicense: "7001463160",
+			PayerName: "Payer", MemberID: "M-" + p.MRN, StartsOn: time.Now(), EndsOn: time.Now().AddDate(1, 0, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		covs = append(covs, cv)
+	}
 	self := hg.PatientScope{SelfUserID: &c.patientAUser.ID}
 	care1 := hg.PatientScope{CareUserID: &c.doc1User.ID}
 	care2 := hg.PatientScope{CareUserID: &c.doc2User.ID}
@@ -278,8 +287,14 @@ func TestPatientScope(t *testing.T) {
 				t.Errorf("LatestRecordsByPatientIDs: %d, %v; want %d", len(latest), err, len(tc.sees))
 			}
 			cov, err := c.db.CoveragesByPatientIDs(ctx, tc.scope, []uuid.UUID{c.patientA.ID, c.patientB.ID})
-			if err != nil || len(cov) != 0 {
-				t.Errorf("CoveragesByPatientIDs: %d, %v", len(cov), err)
+			if err != nil || len(cov) != len(tc.sees) {
+				t.Errorf("CoveragesByPatientIDs: %d, %v; want %d", len(cov), err, len(tc.sees))
+			}
+			for _, cv := range covs {
+				_, err := c.db.CoverageByID(ctx, tc.scope, cv.ID)
+				if visible := err == nil; visible != tc.sees[cv.PatientID] {
+					t.Errorf("CoverageByID visible = %v (%v), want %v", visible, err, tc.sees[cv.PatientID])
+				}
 			}
 			appts, total, err := c.db.ListAppointments(ctx, tc.scope, hg.AppointmentFilter{}, hg.Page{First: 10})
 			if wantA := tc.sees[c.patientA.ID]; err != nil || (len(appts) == 1) != wantA || (total == 1) != wantA {

@@ -58,3 +58,11 @@ func (db *DB) CoveragesByPatientIDs(ctx context.Context, scope hg.PatientScope, 
 	cs, err := pgx.CollectRows(rows, scanCoverage)
 	return cs, translate(err, "coverages")
 }
+
+// CoverageByID returns a coverage of a patient in scope.
+func (db *DB) CoverageByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Coverage, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+coverageColumns+` FROM coverages c
+		WHERE c.id = @id AND `+inScope("c.patient_id"), scopeArgs(scope, pgx.NamedArgs{"id": id}))
+	c, err := pgx.CollectExactlyOneRow(rows, scanCoverage)
+	return c, translate(err, "coverage")
+}
