@@ -368,3 +368,21 @@ func TestSchemaHarnessAgreesWithOfficialExamples(t *testing.T) {
 		}
 	}
 }
+
+func TestMockAnswersToOfficialExamplesValidate(t *testing.T) {
+	t.Parallel()
+	fhirSchema(t)
+	files, _ := filepath.Glob(filepath.Join(examplesDir, "*.json"))
+	if len(files) == 0 {
+		t.Skip("official examples not found at " + examplesDir)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A fresh mock per example: the files reuse Bundle.ids.
+		answer := httptestDo(t, mock.New(mock.Options{}), raw, "")
+		validate(t, "answer to "+filepath.Base(f), answer)
+	}
+}
