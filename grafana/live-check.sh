@@ -89,6 +89,11 @@ echo "Prometheus $(prometheus --version 2>&1 | head -n 1 | cut -d' ' -f3) scrapi
 if [ -n "${HG_LOAD_CMD:-}" ]; then
 	echo "load: $HG_LOAD_CMD"
 	sh -c "$HG_LOAD_CMD"
+	# What the kubelet would do: probe readiness and liveness.
+	for _ in 1 2 3; do
+		curl -s -o /dev/null "http://$target/ready" || true
+		curl -s -o /dev/null "http://$target/health" || true
+	done
 else
 	echo "load: built-in curl loop (set HG_LOAD_CMD for seeded GraphQL traffic)"
 	i=0
