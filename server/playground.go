@@ -1,55 +1,36 @@
 package server
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
-	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	gqlplayground "github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
+
+	hgplayground "github.com/healthgraph/healthgraph/server/playground"
 )
 
-// playgroundCDN is where gqlgen's GraphiQL page loads its assets from.
-const playgroundCDN = "https://cdn.jsdelivr.net"
+// playgroundPath is where the Playground is served; its assets live under
+// playgroundPath + "/assets/".
+const playgroundPath = "/playground"
 
-var inlineScript = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+// embeddedPlayground prepares the Playground once per process: hashing its
+// assets is the same work for every server built from this binary.
+var embeddedPlayground = sync.OnceValues(func() (*hgplayground.Handler, error) {
+	return hgplayground.New(hgplayground.Config{Title: "HealthGraph", Endpoint: "/graphql", Path: playgroundPath}, hgplayground.Embedded())
+})
 
-// playground serves GraphiQL under a CSP that admits exactly its inline
-// script, by hash, and its pinned CDN assets, which carry SRI hashes.
+// playground serves GraphiQL and, when the binary was built with them, its
+// assets, under a CSP that admits exactly what the page loads.
 func playground() http.Handler {
-	page := gqlplayground.Handler("HealthGraph", "/graphql")
-	rec := httptest.NewRecorder()
-	page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/playground", nil))
-	body := rec.Body.Bytes()
-
-	var hashes []string
-	for _, m := range inlineScript.FindAllSubmatch(body, -1) {
-		sum := sha256.Sum256(m[1])
-		hashes = append(hashes, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+	h, err := embeddedPlayground()
+	if err != nil {
+		// Only a binary built from a half-fetched asset directory gets
+		// here: refuse to start rather than serve a broken page.
+		panic(err)
 	}
-	csp := strings.Join([]string{
-		"default-src 'none'",
-		"script-src " + strings.Join(hashes, " ") + " " + playgroundCDN,
-		// GraphiQL's editor sets inline styles at run time.
-		"style-src 'self' 'unsafe-inline' " + playgroundCDN,
-		"font-src 'self' data: " + playgroundCDN,
-		"img-src 'self' data:",
-		"connect-src 'self'",
-		"frame-ancestors 'none'",
-		"base-uri 'none'",
-		"form-action 'none'",
-	}, "; ")
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Security-Policy", csp)
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = bytes.NewReader(body).WriteTo(w)
-	})
+	return h
 }
 
 // websocketOrigins lets browser WebSocket connections in only from the same

@@ -79,7 +79,9 @@ func New(cfg Config, deps Deps) *Server {
 	gql := s.graphQL()
 	// Rate limiting needs the principal, so it runs inside authentication.
 	mux.Handle("/graphql", s.authenticate(s.rateLimit(gql)))
-	mux.Handle("GET /playground", playground())
+	pg := playground()
+	mux.Handle("GET "+playgroundPath, pg)
+	mux.Handle("GET "+playgroundPath+"/assets/", pg)
 	mux.HandleFunc("GET /health", health)
 	mux.HandleFunc("GET /ready", s.ready)
 	mux.Handle("GET /metrics", deps.Metrics.Handler())
