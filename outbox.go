@@ -19,12 +19,21 @@ type Outbox interface {
 	// ctx; the lock is held until it returns.
 	DeliverNext(ctx context.Context, send func(ctx context.Context, m *NPHIESMessage) Attempt) (bool, error)
 	// RecordExchange stores a message sent outside the outbox (a poll
-	// request) with the response that came back and the messages it
+	// request, saved before or not; its Delivery is SENT unless FAILED is
+	// given) with the response that came back and the messages it
 	// delivered, and applies each delivered message idempotently: a message
 	// whose bundle id was stored before changes nothing. A delivered
 	// message that cannot be applied is stored with its problem and does
 	// not stop the others.
 	RecordExchange(ctx context.Context, sent *NPHIESMessage, response *Received, delivered []Received) error
+	// SavePoll stores a poll request before it is sent. NPHIES takes the
+	// messages it delivers off its queue, so a poll whose answer never got
+	// recorded (the process died, the database was down) must be resent
+	// with the same bytes, which NPHIES answers with the stored response.
+	SavePoll(ctx context.Context, m *NPHIESMessage) error
+	// UnansweredPoll returns the oldest saved poll request whose exchange
+	// was not recorded yet, or nil.
+	UnansweredPoll(ctx context.Context) (*NPHIESMessage, error)
 	// TryPollerLock takes the cluster-wide poller lock without waiting. ok
 	// is false when another process holds it.
 	TryPollerLock(ctx context.Context) (lock Lock, ok bool, err error)

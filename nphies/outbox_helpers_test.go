@@ -47,6 +47,9 @@ type probe struct {
 	replaceWith []byte
 	// lastAnswer is the last answer the mock gave.
 	lastAnswer []byte
+	// swallowPolls lets the mock process polls, then answers 503: the
+	// answer is lost after NPHIES took the messages off its queue.
+	swallowPolls bool
 }
 
 func newProbe(next http.Handler) *probe {
@@ -90,7 +93,12 @@ func (p *probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.next.ServeHTTP(rec, r)
 	p.mu.Lock()
 	p.lastAnswer = rec.Body.Bytes()
+	swallow := p.swallowPolls && bytes.Contains(body, []byte(`"poll-request"`))
 	p.mu.Unlock()
+	if swallow {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}

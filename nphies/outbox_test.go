@@ -506,3 +506,39 @@ func TestOutboxPriorAuthorizationApproved(t *testing.T) {
 		t.Fatalf("messages %+v", ms)
 	}
 }
+
+func TestPollerResendsAPollWhoseAnswerWasLost(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	queued, _ := f.queue(t, "QUEUE-LOST-1")
+	f.deliverAll(t, f.worker(f.db))
+	f.probe.set(func(p *probe) { p.swallowPolls = true })
+	if _, err := f.poller(f.db).PollOnce(ctx); err == nil {
+		t.Fatal("a poll without an answer succeeded")
+	}
+	if n := f.mock.QueueLength(f.builder.ProviderLicense); n != 0 {
+		t.Fatalf("the mock still queues %d messages; the drill needs them taken", n)
+	}
+	if c := f.claim(t, queued.ID); c.Status != hg.ClaimPending {
+		t.Fatalf("claim %s before the resend", c.Status)
+	}
+	saved, err := f.db.UnansweredPoll(ctx)
+	if err != nil || saved == nil {
+		t.Fatalf("unanswered poll %v %v", saved, err)
+	}
+	// A new poller, as after a restart, resends the saved poll as it is.
+	f.probe.set(func(p *probe) { p.swallowPolls = false })
+	if _, err := f.poller(f.db).PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.claim(t, queued.ID); c.Status != hg.ClaimApproved {
+		t.Fatalf("claim %s after the resend, want APPROVED", c.Status)
+	}
+	if n := f.probe.count(saved.BundleID); n != 2 {
+		t.Errorf("the saved poll went out %d times, want 2", n)
+	}
+	if again, err := f.db.UnansweredPoll(ctx); err != nil || again != nil {
+		t.Errorf("unanswered poll after the answer was recorded: %v %v", again, err)
+	}
+}

@@ -40,9 +40,10 @@ type Poller struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 
-	// pending is a poll request that got no answer: it is resent as it is,
-	// because NPHIES removes messages from the queue once it delivers them
-	// and answers an identical resend with the response it stored.
+	// pending is the saved poll request being sent: after a failure it is
+	// resent as it is, because NPHIES removes messages from the queue once
+	// it delivers them and answers an identical resend with the response it
+	// stored. After a restart the store's unanswered poll takes its place.
 	pending *Message
 }
 
@@ -121,13 +122,7 @@ func (p *Poller) PollOnce(ctx context.Context) (more bool, err error) {
 	ctx, end := p.Observer.StartLinked(ctx, "nphies.poll", "")
 	defer func() { end(err) }()
 	if p.pending == nil {
-		now := p.Now()
-		taskID, err := uuid.NewV7()
-		if err != nil {
-			return false, err
-		}
-		p.pending, err = p.Builder.BuildPoll(PollInput{Envelope: NewEnvelope(now), TaskID: taskID, Created: now, Count: p.Count})
-		if err != nil {
+		if p.pending, err = p.nextPoll(ctx); err != nil {
 			return false, err
 		}
 	}
@@ -146,14 +141,20 @@ func (p *Poller) PollOnce(ctx context.Context) (more bool, err error) {
 			// messages NPHIES has already taken off its queue.
 			return false, errors.New(describe(err))
 		}
-		p.pending = nil
-		if errors.As(err, &ne) && len(ne.Raw) > 0 {
+		// NPHIES refused the poll itself: resending it cannot help, so it
+		// is recorded as failed and the next poll is a new one.
+		sent.Delivery, sent.LastError = hg.DeliveryFailed, describe(err)
+		var r *hg.Received
+		if errors.As(err, &ne) {
 			sent.HTTPStatus = ne.StatusCode
-			r := &hg.Received{Body: ne.Raw, Problem: describe(err)}
-			if rerr := p.record(ctx, sent, r, nil); rerr != nil {
-				return false, rerr
+			if len(ne.Raw) > 0 {
+				r = &hg.Received{Body: ne.Raw, Problem: describe(err)}
 			}
 		}
+		if rerr := p.record(ctx, sent, r, nil); rerr != nil {
+			return false, rerr
+		}
+		p.pending = nil
 		return false, errors.New(describe(err))
 	}
 	p.Observer.NPHIESRequest(ctx, msg.Event, "complete", p.Now().Sub(start))
@@ -189,6 +190,41 @@ func (p *Poller) PollOnce(ctx context.Context) (more bool, err error) {
 		return false, errors.New(r.Problem)
 	}
 	return resp.QueuedMessages, nil
+}
+
+// nextPoll returns the poll request to send: a saved one whose answer was
+// never recorded (resent as it is), or a new one, saved before it is sent.
+func (p *Poller) nextPoll(ctx context.Context) (*Message, error) {
+	saved, err := p.Store.UnansweredPoll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if saved != nil {
+		if m, err := outgoing(saved); err == nil {
+			return m, nil
+		}
+		// An unreadable saved row cannot be resent; it is marked failed
+		// so it does not block every later poll.
+		failed := *saved
+		failed.Delivery, failed.LastError = hg.DeliveryFailed, "the saved poll request is not a valid NPHIES message"
+		if err := p.Store.RecordExchange(ctx, &failed, nil, nil); err != nil {
+			return nil, err
+		}
+	}
+	now := p.Now()
+	taskID, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	m, err := p.Builder.BuildPoll(PollInput{Envelope: NewEnvelope(now), TaskID: taskID, Created: now, Count: p.Count})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Store.SavePoll(ctx, &hg.NPHIESMessage{Direction: hg.Outbound, Event: m.Event, BundleID: m.BundleID.String(),
+		MessageHeaderID: m.MessageHeaderID.String(), Body: m.Body}); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // record stores the exchange.

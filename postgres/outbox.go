@@ -32,7 +32,7 @@ func (db *DB) DeliverNext(ctx context.Context, send func(ctx context.Context, m 
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	rows, _ := tx.Query(ctx, `SELECT `+messageColumns+` FROM nphies_messages m
-		WHERE m.delivery = 'PENDING' AND m.next_attempt_at <= now()
+		WHERE m.delivery = 'PENDING' AND m.next_attempt_at <= now() AND m.event <> 'poll-request'
 		ORDER BY m.next_attempt_at, m.id LIMIT 1 FOR UPDATE SKIP LOCKED`)
 	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -277,11 +277,21 @@ func (db *DB) RecordExchange(ctx context.Context, sent *hg.NPHIESMessage, respon
 	if err != nil {
 		return err
 	}
+	delivery := sent.Delivery
+	if delivery != hg.DeliveryFailed {
+		delivery = hg.DeliverySent
+	}
 	return db.InTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO nphies_messages (id, direction, event, bundle_id, message_header_id, body,
-				delivery, attempts, next_attempt_at, sent_at, http_status, trace_parent)
-			VALUES ($1, 'OUT', $2, $3, $4, $5, 'SENT', 1, now(), now(), $6, $7)`,
-			sentID, sent.Event, sent.BundleID, sent.MessageHeaderID, sent.Body, sent.HTTPStatus, sent.TraceParent)
+		// A saved poll request is updated in place; its id links the answer.
+		err := tx.QueryRow(ctx, `INSERT INTO nphies_messages AS m (id, direction, event, bundle_id, message_header_id, body,
+				delivery, attempts, next_attempt_at, sent_at, http_status, last_error, trace_parent)
+			VALUES ($1, 'OUT', $2, $3, $4, $5, $6, 1, now(), now(), $7, left($8, 1000), $9)
+			ON CONFLICT (direction, bundle_id) WHERE bundle_id <> '' AND in_response_to IS NULL
+			DO UPDATE SET delivery = EXCLUDED.delivery, attempts = m.attempts + 1, sent_at = now(),
+				http_status = EXCLUDED.http_status, last_error = EXCLUDED.last_error
+			RETURNING m.id`,
+			sentID, sent.Event, sent.BundleID, sent.MessageHeaderID, sent.Body, delivery, sent.HTTPStatus, sent.LastError,
+			sent.TraceParent).Scan(&sentID)
 		if err != nil {
 			return translate(err, "poll request")
 		}
@@ -297,6 +307,31 @@ func (db *DB) RecordExchange(ctx context.Context, sent *hg.NPHIESMessage, respon
 		}
 		return nil
 	})
+}
+
+// SavePoll stores a poll request as PENDING before it is sent. The worker
+// never takes poll requests; only the poller resends them.
+func (db *DB) SavePoll(ctx context.Context, m *hg.NPHIESMessage) error {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	_, err = db.Pool.Exec(ctx, `INSERT INTO nphies_messages (id, direction, event, bundle_id, message_header_id, body,
+			delivery, next_attempt_at, trace_parent)
+		VALUES ($1, 'OUT', $2, $3, $4, $5, 'PENDING', now(), $6)`,
+		id, m.Event, m.BundleID, m.MessageHeaderID, m.Body, m.TraceParent)
+	return translate(err, "poll request")
+}
+
+// UnansweredPoll returns the oldest saved poll request not yet recorded.
+func (db *DB) UnansweredPoll(ctx context.Context) (*hg.NPHIESMessage, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+messageColumns+` FROM nphies_messages m
+		WHERE m.delivery = 'PENDING' AND m.event = 'poll-request' ORDER BY m.created_at, m.id LIMIT 1`)
+	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return m, translate(err, "poll request")
 }
 
 // applyDelivered stores and applies one polled message. A message that
@@ -470,7 +505,7 @@ func (db *DB) OutboxBacklog(ctx context.Context) (int, time.Duration, error) {
 	var age float64
 	err := db.Pool.QueryRow(ctx, `SELECT count(*),
 			coalesce(extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE next_attempt_at <= now())), 0)
-		FROM nphies_messages WHERE delivery = 'PENDING'`).Scan(&n, &age)
+		FROM nphies_messages WHERE delivery = 'PENDING' AND event <> 'poll-request'`).Scan(&n, &age)
 	if err != nil {
 		return 0, 0, translate(err, "outbox")
 	}
