@@ -354,6 +354,21 @@ func TestOutboxCancel(t *testing.T) {
 	}
 	w := f.worker(f.db)
 	f.deliverAll(t, w)
+	// A cancellation that cannot be delivered leaves the decision as it
+	// is, says so in the history, and may be requested again.
+	f.probe.set(func(p *probe) { p.failAll = true })
+	if _, err := f.db.QueueCancel(ctx, queued.ID, cancelMessage(t, f, queued)); err != nil {
+		t.Fatal(err)
+	}
+	f.deliverAll(t, w)
+	f.probe.set(func(p *probe) { p.failAll = false })
+	hs, err := f.db.ClaimHistory(ctx, queued.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := f.claim(t, queued.ID); c.Status != hg.ClaimApproved || !strings.Contains(hs[len(hs)-1].Note, "cancellation failed") {
+		t.Fatalf("after a failed cancellation: %s, last step %+v", c.Status, hs[len(hs)-1])
+	}
 	if _, err := f.db.QueueCancel(ctx, queued.ID, cancelMessage(t, f, queued)); err != nil {
 		t.Fatal(err)
 	}
@@ -540,5 +555,66 @@ func TestPollerResendsAPollWhoseAnswerWasLost(t *testing.T) {
 	}
 	if again, err := f.db.UnansweredPoll(ctx); err != nil || again != nil {
 		t.Errorf("unanswered poll after the answer was recorded: %v %v", again, err)
+	}
+}
+
+// TestOutboxAnswerThatCannotBeAppliedBlocksNothing makes the database
+// refuse what an answer would write (as a bug would): the answer is kept
+// raw and the claim put in ERROR; when not even that can be written, the
+// message steps back a minute; the other claims are delivered meanwhile.
+func TestOutboxAnswerThatCannotBeAppliedBlocksNothing(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	refuseApproval, _ := f.queue(t, "M-BUG-1")
+	refuseAll, _ := f.queue(t, "M-BUG-2")
+	_, err := f.db.Pool.Exec(ctx, `CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.id = '`+refuseAll.ID.String()+`' OR (NEW.id = '`+refuseApproval.ID.String()+`' AND NEW.status = 'APPROVED') THEN
+				RAISE EXCEPTION 'refused by the test' USING ERRCODE = 'check_violation';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER test_refuse BEFORE UPDATE ON claims FOR EACH ROW EXECUTE FUNCTION test_refuse();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var good []uuid.UUID
+	for k := range 3 {
+		c, _ := f.queue(t, "M-FINE-"+string(rune('A'+k)))
+		good = append(good, c.ID)
+	}
+	w := f.worker(f.db)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, _ = w.DeliverOnce(ctx) // errors are expected for refuseAll
+		n, _, err := f.db.OutboxBacklog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n <= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox is blocked: %d pending", n)
+		}
+	}
+	for _, id := range good {
+		if c := f.claim(t, id); c.Status != hg.ClaimApproved {
+			t.Errorf("claim %s is %s", id, c.Status)
+		}
+	}
+	c := f.claim(t, refuseApproval.ID)
+	if c.Status != hg.ClaimError || !strings.Contains(c.LastError, "could not be applied") || c.Items[0].Outcome != "" {
+		t.Errorf("claim whose approval the database refused: %s %q %+v", c.Status, c.LastError, c.Items[0])
+	}
+	if ms := f.messages(t, c.ID); len(ms) != 2 || ms[1].Direction != hg.Inbound || len(ms[1].Body) == 0 {
+		t.Errorf("its answer is not kept raw: %+v", ms)
+	}
+	ms := f.messages(t, refuseAll.ID)
+	if c := f.claim(t, refuseAll.ID); c.Status != hg.ClaimQueued || len(ms) != 1 ||
+		ms[0].Delivery != hg.DeliveryPending || time.Until(ms[0].NextAttemptAt) < 30*time.Second ||
+		!strings.Contains(ms[0].LastError, "could not be recorded") {
+		t.Errorf("claim the database refuses entirely: %s, message %+v", c.Status, ms[0])
 	}
 }

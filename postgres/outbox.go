@@ -58,6 +58,20 @@ func (db *DB) DeliverNext(ctx context.Context, send func(ctx context.Context, m 
 				MessageHeaderID: a.Response.MessageHeaderID, Body: a.Response.Body, Problem: safe.Error}
 		}
 		if err2 := db.recordAttempt(rctx, tx, m, safe); err2 != nil {
+			if !applyFailure(err2) {
+				return true, err2
+			}
+			// Not even that can be written: put the message back later, so
+			// it does not stay first in line and block every other one.
+			_, err3 := tx.Exec(rctx, `UPDATE nphies_messages SET attempts = attempts + 1,
+					next_attempt_at = now() + interval '1 minute', last_error = 'the answer could not be recorded; retrying later'
+				WHERE id = $1`, m.ID)
+			if err3 != nil {
+				return true, fmt.Errorf("record attempt: %w (after %v, then %v)", err3, err2, err)
+			}
+			if err := tx.Commit(rctx); err != nil {
+				return true, translate(err, "outbox")
+			}
 			return true, fmt.Errorf("record attempt: %w (after %v)", err2, err)
 		}
 	}
@@ -105,11 +119,13 @@ func (db *DB) recordAttempt(ctx context.Context, outer pgx.Tx, m *hg.NPHIESMessa
 		case hg.DeliverySent:
 			return applySent(ctx, tx, *m.ClaimID, m, a.Response)
 		case hg.DeliveryFailed:
-			what := "delivery"
 			if m.Event == "cancel-request" {
-				what = "cancellation"
+				// The claim itself stands as the payer decided it; the
+				// failed cancellation is noted and may be requested again.
+				return addHistory(ctx, tx, *m.ClaimID, currentStatus(ctx, tx, *m.ClaimID),
+					"cancellation failed: "+a.Error+"; request it again")
 			}
-			return failClaim(ctx, tx, *m.ClaimID, what+" failed: "+a.Error, a.Refused)
+			return failClaim(ctx, tx, *m.ClaimID, "delivery failed: "+a.Error, a.Refused)
 		}
 		return nil
 	})
