@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -616,5 +617,67 @@ func TestOutboxAnswerThatCannotBeAppliedBlocksNothing(t *testing.T) {
 		ms[0].Delivery != hg.DeliveryPending || time.Until(ms[0].NextAttemptAt) < 30*time.Second ||
 		!strings.Contains(ms[0].LastError, "could not be recorded") {
 		t.Errorf("claim the database refuses entirely: %s, message %+v", c.Status, ms[0])
+	}
+}
+
+// traceSpy records what the worker reports.
+type traceSpy struct {
+	mu       sync.Mutex
+	links    []string
+	names    []string
+	events   []string
+	backlogs int
+}
+
+func (s *traceSpy) StartLinked(ctx context.Context, name, traceParent string) (context.Context, func(error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.names, s.links = append(s.names, name), append(s.links, traceParent)
+	return ctx, func(error) {}
+}
+
+func (s *traceSpy) NPHIESRequest(_ context.Context, event, outcome string, _ time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, event+"/"+outcome)
+}
+
+func (s *traceSpy) SetOutboxBacklog(int, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.backlogs++
+}
+
+func TestOutboxSendIsTracedLinkedToTheRequest(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	ctx := context.Background()
+	inv, p, c := f.invoice(t, "M-TRACE-1")
+	n, err := nphies.NewClaimMessage(f.builder, hg.UseClaim, nphies.ClaimParties{Invoice: inv, Patient: p, Coverage: c,
+		Practitioner: f.doctor, Diagnoses: []string{"E11.9"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	n.Message.TraceParent = parent
+	if _, err := f.db.QueueClaim(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	spy := &traceSpy{}
+	w := f.worker(f.db)
+	w.Observer = spy
+	f.deliverAll(t, w)
+	pl := f.poller(f.db)
+	pl.Observer = spy
+	if _, err := pl.PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	if len(spy.links) != 2 || spy.links[0] != parent || spy.names[0] != "nphies.outbox.deliver" || spy.names[1] != "nphies.poll" {
+		t.Fatalf("traces %v linked to %v", spy.names, spy.links)
+	}
+	if len(spy.events) != 2 || spy.events[0] != "claim-request/complete" || spy.events[1] != "poll-request/complete" {
+		t.Errorf("exchanges recorded %v", spy.events)
 	}
 }
