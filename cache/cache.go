@@ -94,6 +94,75 @@ func (t *Typed[T]) Get(ctx context.Context, id string, load func(context.Context
 	return v, nil
 }
 
+// GetMany is Get for a batch, as a dataloader asks: one MGET for all ids,
+// one load for the misses. The result holds the ids that exist; ids load
+// does not return are simply absent (and not cached).
+func (t *Typed[T]) GetMany(ctx context.Context, ids []string, load func(ctx context.Context, ids []string) (map[string]T, error)) (map[string]T, error) {
+	if len(ids) == 0 {
+		return map[string]T{}, nil
+	}
+	if !t.c.Enabled() {
+		return load(ctx, ids)
+	}
+	if !t.c.Healthy() {
+		t.c.metrics.CacheError(t.kind)
+		return load(ctx, ids)
+	}
+	keys := make([]string, 0, 2*len(ids))
+	for _, id := range ids {
+		k := t.key(id)
+		keys = append(keys, k, k+":gen")
+	}
+	vals, err := t.c.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		t.c.Failed(t.kind, err)
+		return load(ctx, ids)
+	}
+	out := make(map[string]T, len(ids))
+	var missing []string
+	gens := map[string]string{}
+	for i, id := range ids {
+		if s, ok := vals[2*i].(string); ok {
+			var v T
+			if err := json.Unmarshal([]byte(s), &v); err == nil {
+				t.c.metrics.CacheLookup(t.kind, true)
+				out[id] = v
+				continue
+			}
+		}
+		t.c.metrics.CacheLookup(t.kind, false)
+		missing = append(missing, id)
+		gens[id], _ = vals[2*i+1].(string)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	loaded, err := load(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	_, err = t.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for id, v := range loaded {
+			out[id] = v
+			b, err := json.Marshal(v)
+			if err != nil {
+				continue
+			}
+			gen := gens[id]
+			if gen == "" {
+				gen = "0"
+			}
+			k := t.key(id)
+			setIfCurrent.Eval(ctx, p, []string{k, k + ":gen"}, gen, b, t.ttl.Milliseconds())
+		}
+		return nil
+	})
+	if err != nil {
+		t.c.Failed(t.kind, err)
+	}
+	return out, nil
+}
+
 // Invalidate drops the entries for ids; call it after every write that
 // changes them has committed. It never fails the write: when Redis cannot
 // be reached the keys are remembered and invalidated as soon as it

@@ -257,3 +257,33 @@ func (p *proxy) cut() {
 }
 
 func (p *proxy) restore() { p.down.Store(false) }
+
+func TestGetManyLoadsOnlyTheMisses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rows := cache.NewTyped[row](setup(t, "", ""), "practitioner", 1, time.Minute)
+	var asked [][]string
+	load := func(_ context.Context, ids []string) (map[string]row, error) {
+		asked = append(asked, ids)
+		out := map[string]row{}
+		for _, id := range ids {
+			if id != "gone" {
+				out[id] = row{"p" + id}
+			}
+		}
+		return out, nil
+	}
+	if _, err := rows.GetMany(ctx, []string{"1", "2"}, load); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rows.GetMany(ctx, []string{"1", "2", "3", "gone"}, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got["3"].Name != "p3" || got["1"].Name != "p1" {
+		t.Fatalf("GetMany = %v", got)
+	}
+	if len(asked) != 2 || len(asked[1]) != 2 || asked[1][0] != "3" || asked[1][1] != "gone" {
+		t.Fatalf("loads %v, want the second batch to load only 3 and gone", asked)
+	}
+}

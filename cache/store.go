@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,6 +13,14 @@ import (
 // userVersion is the cache version of hg.User; bump it when the struct
 // changes shape.
 const userVersion = 1
+
+// practitionerVersion is the cache version of hg.Practitioner.
+const practitionerVersion = 1
+
+// practitionerTTL bounds staleness should an update path be added to
+// PractitionerStore without an invalidation here; today practitioners are
+// never changed after creation, so nothing needs invalidating.
+const practitionerTTL = 5 * time.Minute
 
 // userTTL is short on purpose: it bounds how long a missed invalidation can
 // show an old role or status.
@@ -29,8 +38,9 @@ const userTTL = 60 * time.Second
 // it.
 type Store struct {
 	hg.Store
-	users  *Typed[hg.User]
-	events *Broker
+	users         *Typed[hg.User]
+	practitioners *Typed[hg.Practitioner]
+	events        *Broker
 }
 
 var _ hg.Store = (*Store)(nil)
@@ -39,7 +49,9 @@ var _ hg.Store = (*Store)(nil)
 // events (nil announces nothing). A disabled c makes the cache a
 // pass-through.
 func NewStore(s hg.Store, c *Client, events *Broker) *Store {
-	return &Store{Store: s, users: NewTyped[hg.User](c, "user", userVersion, userTTL), events: events}
+	return &Store{Store: s, events: events,
+		users:         NewTyped[hg.User](c, "user", userVersion, userTTL),
+		practitioners: NewTyped[hg.Practitioner](c, "practitioner", practitionerVersion, practitionerTTL)}
 }
 
 // userChanged runs after a committed write to a user: the cache entry goes
@@ -103,3 +115,58 @@ func (s *Store) ResetLoginFailures(ctx context.Context, id uuid.UUID) error {
 // AccountTopic is the event topic of one account; events carry only the
 // account id, and subscribers read the current state through the store.
 func AccountTopic(id uuid.UUID) string { return "account:" + id.String() }
+
+// PractitionerByID returns the practitioner through the cache.
+// Practitioners are staff, not patient data: they take no scope.
+func (s *Store) PractitionerByID(ctx context.Context, id uuid.UUID) (*hg.Practitioner, error) {
+	p, err := s.practitioners.Get(ctx, id.String(), func(ctx context.Context) (hg.Practitioner, error) {
+		p, err := s.Store.PractitionerByID(ctx, id)
+		if err != nil {
+			return hg.Practitioner{}, err
+		}
+		return *p, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// PractitionersByIDs is the dataloader's batch, through the cache: one
+// Redis round trip, and Postgres only for the misses.
+func (s *Store) PractitionersByIDs(ctx context.Context, ids []uuid.UUID) ([]*hg.Practitioner, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = id.String()
+	}
+	found, err := s.practitioners.GetMany(ctx, keys, func(ctx context.Context, missing []string) (map[string]hg.Practitioner, error) {
+		mids := make([]uuid.UUID, 0, len(missing))
+		for _, m := range missing {
+			id, err := uuid.Parse(m)
+			if err != nil {
+				return nil, fmt.Errorf("practitioner cache key %q: %w", m, err)
+			}
+			mids = append(mids, id)
+		}
+		ps, err := s.Store.PractitionersByIDs(ctx, mids)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]hg.Practitioner, len(ps))
+		for _, p := range ps {
+			out[p.ID.String()] = *p
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*hg.Practitioner, 0, len(found))
+	for _, id := range keys {
+		if p, ok := found[id]; ok {
+			out = append(out, &p)
+			delete(found, id) // a repeated id is returned once, as the store does
+		}
+	}
+	return out, nil
+}
