@@ -18,7 +18,7 @@ import (
 
 // PgxTracer returns the tracer to set as pgx's ConnConfig.Tracer (for a pool:
 // cfg.ConnConfig.Tracer = m.PgxTracer()). It creates a client span per
-// statement, batch, copy, prepare, connect and pool acquire (through otelpgx,
+// statement, batch, copy, prepare and connect (through otelpgx,
 // with the statement text but never its parameters, and only under a sampled
 // parent so background pool chatter makes no root spans), and observes
 // statement latency and errors by SQL verb.
@@ -31,6 +31,10 @@ func (m *Metrics) PgxTracer() pgx.QueryTracer {
 			// "query SELECT" next to "prepare SELECT" reads better in a trace
 			// than two spans both called SELECT.
 			otelpgx.WithQuerySpanNamePrefix(),
+			// An acquire span per statement would be a fifth of a typical
+			// request's spans; pool waits show in the acquire-wait metrics
+			// and as the gap before a statement's span.
+			otelpgx.WithDisableAcquireTracer(),
 			// Parameters stay off (the default), spelled out here because
 			// they are where PHI would leak: SELECT ... WHERE national_id = $1.
 		),
