@@ -1,0 +1,264 @@
+// Package e2e opens the Playground in headless Chromium against the real
+// service, with every host but loopback unreachable, runs operations through
+// the page and checks their results appear in it and that nothing was
+// fetched from anywhere but the service.
+//
+// It is a module of its own so that chromedp stays out of the service's
+// dependencies. .ci/playground-check.sh fetches the assets, installs Debian's
+// chromium when missing and runs it.
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	hgplayground "github.com/healthgraph/healthgraph/server/playground"
+	"github.com/healthgraph/healthgraph/server/servertest"
+)
+
+// chromium finds the browser: $CHROMIUM, else chromium on the PATH.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not found: install Debian's chromium (.ci/playground-check.sh does) or set CHROMIUM")
+	}
+	return p
+}
+
+// describe shortens a request for the log: data URLs to their type, GraphQL
+// posts with the start of their operation.
+func describe(r *network.Request) string {
+	if strings.HasPrefix(r.URL, "data:") {
+		kind, _, _ := strings.Cut(r.URL, ";")
+		return kind + ";…"
+	}
+	d := r.Method + " " + r.URL
+	if r.HasPostData {
+		var body []string
+		for _, e := range r.PostDataEntries {
+			body = append(body, e.Bytes)
+		}
+		if op := strings.Join(body, ""); op != "" {
+			if b, err := base64.StdEncoding.DecodeString(op); err == nil {
+				op = string(b)
+			}
+			if len(op) > 70 {
+				op = op[:70] + "…"
+			}
+			d += " " + op
+		}
+	}
+	return d
+}
+
+// traffic is what the page did, gathered from the browser's events.
+type traffic struct {
+	mu        sync.Mutex
+	requests  []string // every URL the page asked for, in order
+	described []string // the same, shortened for the log, with GraphQL operations
+	bytes     int64    // encoded bytes received
+	problems  []string // failed loads, exceptions, console and CSP errors
+}
+
+func (tr *traffic) add(f func()) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	f()
+}
+
+func (tr *traffic) listen(ev any) {
+	switch e := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		tr.add(func() {
+			tr.requests = append(tr.requests, e.Request.URL)
+			tr.described = append(tr.described, describe(e.Request))
+		})
+	case *network.EventLoadingFinished:
+		tr.add(func() { tr.bytes += int64(e.EncodedDataLength) })
+	case *network.EventLoadingFailed:
+		tr.add(func() {
+			tr.problems = append(tr.problems, fmt.Sprintf("load failed: %s %s", e.ErrorText, e.BlockedReason))
+		})
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg := d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+		tr.add(func() { tr.problems = append(tr.problems, "exception: "+msg+" at "+d.URL) })
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.APITypeError {
+			var args []string
+			for _, a := range e.Args {
+				args = append(args, string(a.Value)+a.Description)
+			}
+			tr.add(func() { tr.problems = append(tr.problems, "console error: "+strings.Join(args, " ")) })
+		}
+	case *cdplog.EventEntryAdded:
+		// CSP violations and refused subresources are reported here. The
+		// browser asks for a favicon by itself, which the service has not.
+		if e.Entry.Level == cdplog.LevelError && !strings.HasSuffix(e.Entry.URL, "/favicon.ico") {
+			tr.add(func() {
+				tr.problems = append(tr.problems, fmt.Sprintf("%s: %s %s", e.Entry.Source, e.Entry.Text, e.Entry.URL))
+			})
+		}
+	}
+}
+
+func TestPlaygroundRunsOperationsOffline(t *testing.T) {
+	pg, err := hgplayground.New(hgplayground.Config{Path: "/playground"}, hgplayground.Embedded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pg.Local() {
+		t.Fatal("the service was built without the Playground's assets: run make playground-assets first")
+	}
+	env := servertest.New(t)
+	origin, err := url.Parse(env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		// No internet, even on a machine that has it: every name but the
+		// loopback address fails to resolve, as on a closed hospital
+		// network. The request log below catches addresses by number.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE "+origin.Hostname()),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
+	defer cancelBrowser()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+
+	var tr traffic
+	chromedp.ListenTarget(ctx, tr.listen)
+
+	// The first Run starts the browser; time the page from navigation on.
+	if err := chromedp.Run(ctx, network.Enable(), cdplog.Enable(), runtime.Enable()); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	start := time.Now()
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(env.URL+"/playground"),
+		chromedp.WaitVisible(".graphiql-query-editor .CodeMirror", chromedp.ByQuery),
+		chromedp.WaitVisible(".graphiql-execute-button", chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("the Playground did not render: %v (problems: %v)", err, tr.problems)
+	}
+	rendered := time.Since(start)
+
+	// run puts an operation into the query editor, presses the execute
+	// button, and returns the response pane's text once it contains want.
+	// The wait is long because signup hashes a password, which is slow
+	// under the race detector on a busy machine (12 s seen).
+	run := func(op, want string) (string, time.Duration) {
+		t.Helper()
+		began := time.Now()
+		var ok bool
+		var text string
+		err := chromedp.Run(ctx,
+			// CodeMirror closes brackets as keys are typed, so the text
+			// is set through the editor's own API, as a paste would.
+			chromedp.Evaluate(fmt.Sprintf(`(() => {
+				const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
+				cm.setValue(%q);
+				return true;
+			})()`, op), &ok),
+			chromedp.Click(".graphiql-execute-button", chromedp.ByQuery),
+			chromedp.Poll(fmt.Sprintf(`(document.querySelector('.graphiql-response') || {innerText: ''}).innerText.includes(%q)`, want),
+				nil, chromedp.WithPollingTimeout(time.Minute)),
+			chromedp.Text(".graphiql-response", &text, chromedp.ByQuery),
+		)
+		if err != nil {
+			_ = chromedp.Run(ctx, chromedp.Text(".graphiql-response", &text, chromedp.ByQuery))
+			t.Fatalf("%s: %q did not appear in the response pane: %v\npane: %s\nproblems: %v", op, want, err, text, tr.problems)
+		}
+		return text, time.Since(began)
+	}
+
+	text, unauth := run(`{ me { id email } }`, "UNAUTHENTICATED")
+	t.Logf("{ me } answered in the page in %v:\n%s", unauth.Round(time.Millisecond), text)
+	email := fmt.Sprintf("playground-%d@example.test", time.Now().UnixNano())
+	text, signup := run(fmt.Sprintf(`mutation { signup(input: {email: %q, password: "playground-check-42", fullName: "Playground Check"}) { id email fullName } }`, email), email)
+	t.Logf("signup answered in the page in %v:\n%s", signup.Round(time.Millisecond), text)
+	if strings.Contains(text, `"errors"`) || !strings.Contains(text, `"Playground Check"`) {
+		t.Errorf("signup through the page did not succeed:\n%s", text)
+	}
+	// The mutation really reached the database.
+	var n int
+	if err := env.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM users WHERE email = $1`, email).Scan(&n); err != nil || n != 1 {
+		t.Errorf("users with the signup's email: %d (%v), want 1", n, err)
+	}
+
+	if shot := os.Getenv("PLAYGROUND_SCREENSHOT"); shot != "" {
+		var png []byte
+		if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
+			t.Errorf("screenshot: %v", err)
+		} else if err := os.WriteFile(shot, png, 0o600); err != nil {
+			t.Error(err)
+		}
+	}
+
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	assets := 0
+	for _, raw := range tr.requests {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Errorf("unparsable request URL %q", raw)
+			continue
+		}
+		switch u.Scheme {
+		case "data", "blob", "about":
+			continue // never leave the browser
+		}
+		if u.Host != origin.Host {
+			t.Errorf("the page fetched %s, which is not the service on loopback", raw)
+		}
+		if strings.HasPrefix(u.Path, "/playground/assets/") {
+			assets++
+		}
+	}
+	if assets == 0 {
+		t.Error("the page loaded no assets from /playground/assets/")
+	}
+	for _, p := range tr.problems {
+		t.Errorf("browser reported: %s", p)
+	}
+	t.Logf("rendered in %v; %d requests (%d assets from the service, none elsewhere), %d bytes received",
+		rendered.Round(time.Millisecond), len(tr.requests), assets, tr.bytes)
+	for _, r := range tr.described {
+		t.Logf("  %s", r)
+	}
+}
