@@ -681,3 +681,26 @@ func TestOutboxSendIsTracedLinkedToTheRequest(t *testing.T) {
 		t.Errorf("exchanges recorded %v", spy.events)
 	}
 }
+
+func TestOutboxOfflinePayerStoreAndForward(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{OfflinePayers: []string{"INS-FHIR"}})
+	ctx := context.Background()
+	queued, _ := f.queue(t, "M-OFFLINE-1")
+	f.deliverAll(t, f.worker(f.db))
+	if c := f.claim(t, queued.ID); c.Status != hg.ClaimPending {
+		t.Fatalf("NPHIES's store-and-forward answer left the claim %s (%s), want PENDING", c.Status, c.LastError)
+	}
+	p := f.poller(f.db)
+	for range 5 {
+		if _, err := p.PollOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if f.claim(t, queued.ID).Status != hg.ClaimPending {
+			break
+		}
+	}
+	if c := f.claim(t, queued.ID); c.Status != hg.ClaimApproved {
+		t.Fatalf("after polling: %s (%s), want APPROVED", c.Status, c.LastError)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,16 +87,31 @@ func nphiesMock(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address HOST:PORT")
 	failRate := fs.Float64("fail-rate", 0, "probability (0..1) of answering 503 before processing")
 	timeoutRate := fs.Float64("timeout-rate", 0, "probability (0..1) of processing and then withholding the answer")
+	offline := fs.String("offline-payers", "", "comma-separated payer licences answered store-and-forward (queued, delivered by poll)")
+	cert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	key := fs.String("tls-key", "", "the certificate's key (PEM)")
+	clientCA := fs.String("client-ca", "", "require client certificates signed by this CA (mutual TLS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return errors.New("usage: healthgraph nphies-mock [--addr HOST:PORT] [--fail-rate P] [--timeout-rate P]")
+		return errors.New("usage: healthgraph nphies-mock [--addr HOST:PORT] [--fail-rate P] [--timeout-rate P] " +
+			"[--offline-payers L1,L2] [--tls-cert F --tls-key F [--client-ca F]]")
+	}
+	if (*cert == "") != (*key == "") || *clientCA != "" && *cert == "" {
+		return errors.New("nphies-mock: --tls-cert and --tls-key go together, and --client-ca needs them")
 	}
 	if *failRate < 0 || *failRate > 1 || *timeoutRate < 0 || *timeoutRate > 1 {
 		return errors.New("nphies-mock: rates must be from 0 to 1")
 	}
 	log := observability.NewLogger(os.Stdout, slog.LevelInfo)
 	log.Info("mock NPHIES is serving", "addr", *addr)
-	return mock.Run(ctx, *addr, mock.Options{FailRate: *failRate, TimeoutRate: *timeoutRate, Logger: log})
+	var payers []string
+	for _, l := range strings.Split(*offline, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			payers = append(payers, l)
+		}
+	}
+	return mock.Run(ctx, *addr, mock.Options{FailRate: *failRate, TimeoutRate: *timeoutRate, OfflinePayers: payers,
+		TLSCertFile: *cert, TLSKeyFile: *key, ClientCAFile: *clientCA, Logger: log})
 }
