@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/felixge/httpsnoop"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -172,6 +173,16 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 	if !ok || err != nil {
 		// 4403 Forbidden is graphql-transport-ws's code for a refused init.
 		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("invalid or expired access token")
+	}
+	// The connection lives no longer than its token: gqlgen closes it when
+	// the context ends, and the client reconnects with a fresh token. The
+	// token was verified just above, so reading its expiry unverified is
+	// safe.
+	var claims jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(strings.TrimSpace(token), &claims); err == nil && claims.ExpiresAt != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, claims.ExpiresAt.Time)
+		context.AfterFunc(ctx, cancel)
 	}
 	return hg.WithPrincipal(ctx, p), nil, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/ratelimit"
@@ -246,6 +247,31 @@ func TestSubscriptionOnOneReplicaReceivesChangesMadeOnTheOther(t *testing.T) {
 			t.Fatalf("init with a bad token: %v, want close 4403", err)
 		}
 	})
+	t.Run("the connection closes when its token expires", func(t *testing.T) {
+		short, err := auth.NewTokens(servertest.Key, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _, err := short.Issue(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case <-ws.err:
+				return
+			case <-ws.in:
+			case <-deadline:
+				t.Fatal("the connection outlived its 2s token by 8s")
+			}
+		}
+	})
 	t.Run("another user's account is refused at subscribe time", func(t *testing.T) {
 		ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + other})
 		if err != nil {
@@ -295,6 +321,40 @@ func TestSubscriptionOnOneReplicaReceivesChangesMadeOnTheOther(t *testing.T) {
 				t.Fatalf("event %s, want the account with role PRACTITIONER", m.Payload)
 			}
 		})
+	}
+}
+
+func TestSubscriptionIsAuthorizedAgainForEveryEvent(t *testing.T) {
+	t.Parallel()
+	a, b := replicas(t, nil)
+	_, admin := a.User(t, "admin@clinic.test", hg.RoleAdmin)
+	watcher, watcherToken := a.User(t, "auditor@clinic.test", hg.RoleAdmin)
+	u, _ := a.User(t, "doctor@clinic.test", hg.RolePractitioner)
+	setRole := func(id uuid.UUID, role string) {
+		a.Do(t, admin, `mutation($id: ID!, $r: Role!) { setUserRole(userId: $id, role: $r) { id } }`,
+			map[string]any{"id": userID(id), "r": role}).Decode(t, &struct{}{})
+	}
+	ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + watcherToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+	for i := 0; ; i++ {
+		if i == 20 {
+			t.Fatal("no event reached the watcher")
+		}
+		setRole(u.ID, []string{"PRACTITIONER", "RECEPTION"}[i%2])
+		if _, err := ws.next(500 * time.Millisecond); err == nil {
+			break
+		}
+	}
+	drain(ws)
+	// The watcher's token still says ADMIN; the account no longer does.
+	setRole(watcher.ID, "RECEPTION")
+	setRole(u.ID, "BILLING")
+	m, err := ws.next(5 * time.Second)
+	if err != nil || m.Type != "complete" {
+		t.Fatalf("after the watcher was demoted got %s %s (%v), want the subscription completed without the event", m.Type, m.Payload, err)
 	}
 }
 
