@@ -157,14 +157,15 @@ func New(cfg Config, assets fs.FS) (*Handler, error) {
 		return nil, errors.New("playground page still names the CDN although local assets are present")
 	}
 	// Local pages admit nothing from outside the service; the fallback page
-	// admits the CDN, whose files the page pins with SRI hashes.
-	origins := "'self'"
+	// admits the CDN, whose files the page pins with SRI hashes, and no
+	// script from the service but its inline one, as before local assets.
+	origins, scripts := "'self'", "'self'"
 	if !h.local {
-		origins += " " + CDN
+		origins, scripts = "'self' "+CDN, CDN
 	}
 	h.csp = strings.Join([]string{
 		"default-src 'none'",
-		"script-src " + origins + " " + strings.Join(hashes, " "),
+		"script-src " + scripts + " " + strings.Join(hashes, " "),
 		// GraphiQL and its editor set inline styles at run time, which
 		// cannot be hashed in advance.
 		"style-src " + origins + " 'unsafe-inline'",
