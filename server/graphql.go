@@ -42,16 +42,17 @@ func (s *Server) graphQL() http.Handler {
 	h.AddTransport(transport.POST{})
 	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	h.SetDisableSuggestion(s.cfg.Production)
-	if s.cfg.Introspection {
-		h.Use(extension.Introspection{})
-	}
+	h.Use(introspectionPolicy{open: s.cfg.Introspection})
 	if s.cfg.APQAllowList != nil {
 		h.Use(allowList(s.cfg.APQAllowList))
 	} else {
 		h.Use(extension.AutomaticPersistedQuery{Cache: cache.NewAPQ(s.deps.Redis, 1000)})
 	}
+	h.SetParserTokenLimit(s.cfg.TokenLimit)
+	// Shape first: it refuses in bounded time what complexity would walk
+	// for ever.
+	h.Use(shapeLimit{maxDepth: s.cfg.DepthLimit, maxFields: s.cfg.FieldLimit})
 	h.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
-	h.Use(depthLimit{max: s.cfg.DepthLimit})
 	h.Use(operationLimits{s})
 	h.Use(s.deps.Metrics.GraphQL())
 	h.SetErrorPresenter(s.presentError)
@@ -83,7 +84,9 @@ func connectionCost(child int, first *int) int {
 
 func setComplexity(c *graph.ComplexityRoot) {
 	c.Query.Users = func(child int, first *int, _ *string, _ *model.Role) int { return connectionCost(child, first) }
-	c.Query.Invoices = func(child int, _ *model.InvoiceFilter, first *int, _ *string) int { return connectionCost(child, first) }
+	c.Query.Invoices = func(child int, _ *model.InvoiceFilter, first *int, _ *string) int {
+		return connectionCost(child, first)
+	}
 }
 
 // presentError gives every error an extensions.code and the trace and
@@ -104,8 +107,14 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 		if dom.Code == hg.EINTERNAL || dom.Code == hg.EUNAVAILABLE {
 			s.deps.Logger.ErrorContext(ctx, "request failed", "code", dom.Code, "error", err.Error())
 		}
+	case gqlErr.Err == nil && gqlErr.Extensions["code"] == nil && len(gqlErr.Locations) == 0:
+		// The transport could not decode the body. gqlgen's message quotes
+		// the whole body, which may carry patient data and would reflect
+		// megabytes back: say what is wrong without it.
+		out.Message = "the request body is not one GraphQL request as a JSON object"
+		ext["code"], ext["reason"] = hg.EINVALID, "INVALID_REQUEST"
 	case gqlErr.Err == nil:
-		// Parse, validation, complexity and depth errors describe the
+		// Parse, validation, complexity and shape errors describe the
 		// request, never the data.
 		ext["code"] = hg.EINVALID
 		if reason, ok := gqlErr.Extensions["code"]; ok {
@@ -147,52 +156,4 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, err *hg.Erro
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": err.Message, "extensions": ext}},
 	})
-}
-
-// depthLimit refuses operations nested deeper than max before they run.
-// Introspection fields are exempt: their depth is fixed by the spec and
-// introspection is switched off separately.
-type depthLimit struct{ max int }
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = depthLimit{}
-
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, map[string]bool{}); depth > d.max {
-		err := gqlerror.Errorf("operation is nested %d levels deep, more than the limit of %d", depth, d.max)
-		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
-		return err
-	}
-	return nil
-}
-
-func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen map[string]bool) int {
-	deepest := 0
-	for _, sel := range set {
-		d := 0
-		switch sel := sel.(type) {
-		case *ast.Field:
-			if len(sel.Name) > 1 && sel.Name[:2] == "__" {
-				continue
-			}
-			d = 1 + selectionDepth(sel.SelectionSet, frags, seen)
-		case *ast.InlineFragment:
-			d = selectionDepth(sel.SelectionSet, frags, seen)
-		case *ast.FragmentSpread:
-			if seen[sel.Name] { // cycles are rejected by validation; never loop
-				continue
-			}
-			if f := frags.ForName(sel.Name); f != nil {
-				seen[sel.Name] = true
-				d = selectionDepth(f.SelectionSet, frags, seen)
-				delete(seen, sel.Name)
-			}
-		}
-		deepest = max(deepest, d)
-	}
-	return deepest
 }

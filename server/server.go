@@ -36,7 +36,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	DepthLimit      int
 	ComplexityLimit int
-	Introspection   bool
+	// FieldLimit caps the fields one operation selects, counting every
+	// alias and fragment expansion; TokenLimit caps the tokens the parser
+	// reads, so a huge document is refused before it is built.
+	FieldLimit    int
+	TokenLimit    int
+	Introspection bool
 	// RateLimits are the limiter's rates; a zero rate switches its policy
 	// off.
 	RateLimits ratelimit.Limits
@@ -78,7 +83,7 @@ func New(cfg Config, deps Deps) *Server {
 	mux := http.NewServeMux()
 	gql := s.graphQL()
 	// Rate limiting needs the principal, so it runs inside authentication.
-	mux.Handle("/graphql", s.authenticate(s.rateLimit(gql)))
+	mux.Handle("/graphql", requireTransport(s.authenticate(s.rateLimit(gql))))
 	pg := playground()
 	mux.Handle("GET "+playgroundPath, pg)
 	mux.Handle("GET "+playgroundPath+"/assets/", pg)

@@ -44,6 +44,8 @@ type Config struct {
 	MaxBodyBytes       int64
 	QueryDepthLimit    int
 	QueryComplexity    int
+	QueryFieldLimit    int
+	QueryTokenLimit    int
 	Introspection      bool
 	LogLevel           slog.Level
 	LoginLockThreshold int
@@ -123,6 +125,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.MaxBodyBytes = int64(p.int("HG_MAX_BODY_BYTES", 1<<20, 1024, 64<<20))
 	c.QueryDepthLimit = p.int("HG_QUERY_DEPTH_LIMIT", 12, 2, 100)
 	c.QueryComplexity = p.int("HG_QUERY_COMPLEXITY_LIMIT", 5000, 10, 1_000_000)
+	c.QueryFieldLimit = p.int("HG_QUERY_FIELD_LIMIT", 500, 10, 100_000)
+	c.QueryTokenLimit = p.int("HG_QUERY_TOKEN_LIMIT", 15_000, 100, 1_000_000)
 	c.Introspection = p.bool("HG_INTROSPECTION", !prod)
 	c.LoginLockThreshold = p.int("HG_LOGIN_LOCK_THRESHOLD", 5, 1, 100)
 	c.LoginLockDuration = p.duration("HG_LOGIN_LOCK_DURATION", 15*time.Minute)

@@ -174,7 +174,8 @@ func serve(ctx context.Context) error {
 		Addr: cfg.HTTPAddr, Production: cfg.Production(), CORSOrigins: cfg.CORSOrigins, HSTS: cfg.HSTS,
 		MaxBodyBytes: cfg.MaxBodyBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout: cfg.IdleTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
-		DepthLimit: cfg.QueryDepthLimit, ComplexityLimit: cfg.QueryComplexity, Introspection: cfg.Introspection,
+		DepthLimit: cfg.QueryDepthLimit, ComplexityLimit: cfg.QueryComplexity,
+		FieldLimit: cfg.QueryFieldLimit, TokenLimit: cfg.QueryTokenLimit, Introspection: cfg.Introspection,
 		RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies, APQAllowList: cfg.APQAllowList,
 	}, server.Deps{
 		DB: db,

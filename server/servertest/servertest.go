@@ -88,7 +88,7 @@ func Config() server.Config {
 	return server.Config{
 		MaxBodyBytes: 1 << 20, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
 		IdleTimeout: time.Minute, ShutdownTimeout: 10 * time.Second,
-		DepthLimit: 12, ComplexityLimit: 5000, Introspection: true,
+		DepthLimit: 12, ComplexityLimit: 5000, FieldLimit: 500, TokenLimit: 15_000, Introspection: true,
 		CORSOrigins: []string{"https://app.example.com"},
 		// Far above what any test does, so only tests about limits meet
 		// them.
