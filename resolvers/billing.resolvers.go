@@ -75,7 +75,11 @@ func (r *mutationResolver) CreateInvoice(ctx context.Context, input model.Create
 }
 
 func (r *mutationResolver) IssueInvoice(ctx context.Context, id string) (*hg.Invoice, error) {
-	return change(ctx, r.Resolver, "id", "Invoice", id, "invoice.issued", r.Store.IssueInvoice, invoiceSubject)
+	inv, err := change(ctx, r.Resolver, "id", "Invoice", id, "invoice.issued", r.Store.IssueInvoice, invoiceSubject)
+	if err == nil {
+		r.business().Billed(int64(inv.Total))
+	}
+	return inv, err
 }
 
 func (r *mutationResolver) RecordPayment(ctx context.Context, input model.RecordPaymentInput) (*hg.Invoice, error) {
@@ -83,13 +87,17 @@ func (r *mutationResolver) RecordPayment(ctx context.Context, input model.Record
 	if err != nil {
 		return nil, err
 	}
-	return change(ctx, r.Resolver, "invoiceId", "Invoice", input.InvoiceID, "invoice.payment_recorded", func(ctx context.Context, id uuid.UUID) (*hg.Invoice, error) {
+	inv, err := change(ctx, r.Resolver, "invoiceId", "Invoice", input.InvoiceID, "invoice.payment_recorded", func(ctx context.Context, id uuid.UUID) (*hg.Invoice, error) {
 		pay := hg.Payment{InvoiceID: id, Amount: amount, Method: input.Method}
 		if input.Reference != nil {
 			pay.Reference = *input.Reference
 		}
 		return r.Store.RecordPayment(ctx, pay)
 	}, invoiceSubject)
+	if err == nil {
+		r.business().Paid(int64(amount))
+	}
+	return inv, err
 }
 
 func (r *mutationResolver) VoidInvoice(ctx context.Context, id string, reason string) (*hg.Invoice, error) {

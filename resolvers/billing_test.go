@@ -3,6 +3,9 @@ package resolvers_test
 import (
 	"context"
 	"encoding/base64"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,6 +118,17 @@ func TestInvoiceLifecycleOverGraphQL(t *testing.T) {
 	}
 	if n := b.Count(t, `SELECT count(*) FROM audit_events WHERE entity_type = 'Invoice' AND patient_id = $1`, b.patient.ID); n != 4 {
 		t.Fatalf("invoice audit rows = %d, want 4 (created, issued, two payments)", n)
+	}
+	resp, err := http.Get(b.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"healthgraph_billed_halalas_total 44965", "healthgraph_paid_halalas_total 8993"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
 

@@ -82,6 +82,7 @@ func (r *mutationResolver) queueClaim(ctx context.Context, use hg.ClaimUse, inpu
 	if err != nil {
 		return nil, err
 	}
+	r.business().ClaimStatus(string(claim.Status))
 	return claim, r.audit(ctx, "claim.queued", "Claim", claim.ID, &claim.PatientID)
 }
 

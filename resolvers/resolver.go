@@ -27,7 +27,34 @@ type Resolver struct {
 	Events Events
 	// NPHIES builds the bundles claims are sent in.
 	NPHIES *nphies.Builder
+	// Business counts what the clinic bills, collects and claims for the
+	// dashboards; *observability.Metrics implements it. Nil counts nothing.
+	Business Business
 }
+
+// Business receives the business events the clinic's KPIs are built from.
+// Amounts are halalas; no label ever names a person.
+type Business interface {
+	Billed(halalas int64)
+	Paid(halalas int64)
+	ClaimStatus(status string)
+	AppointmentStatus(status string)
+}
+
+// business returns the configured counters, or ones that count nothing.
+func (r *Resolver) business() Business {
+	if r.Business == nil {
+		return noBusiness{}
+	}
+	return r.Business
+}
+
+type noBusiness struct{}
+
+func (noBusiness) Billed(int64)             {}
+func (noBusiness) Paid(int64)               {}
+func (noBusiness) ClaimStatus(string)       {}
+func (noBusiness) AppointmentStatus(string) {}
 
 // Events is the pub/sub the subscription resolvers listen on.
 type Events interface {

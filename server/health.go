@@ -36,6 +36,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	// Redis is reported, never required: without it the service is slower
 	// and limits are per replica, but every request still succeeds.
 	checks["redis"] = s.deps.Redis.Status()
+	for name, state := range checks {
+		s.deps.Metrics.ReadinessCheck(name, state == "ok")
+	}
 	status, code := "ready", http.StatusOK
 	if !ok {
 		status, code = "not ready", http.StatusServiceUnavailable

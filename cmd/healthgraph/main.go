@@ -179,7 +179,7 @@ func serve(ctx context.Context) error {
 		RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies, APQAllowList: cfg.APQAllowList,
 	}, server.Deps{
 		DB: db,
-		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, NPHIES: &nphies.Builder{
+		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: metrics, NPHIES: &nphies.Builder{
 			ProviderLicense: cfg.NPHIESProvider, ProviderName: cfg.NPHIESProviderName, BaseURL: cfg.PublicURL}},
 		Tokens: tokens, Logger: log, Metrics: metrics, Redis: rc,
 	})

@@ -141,7 +141,7 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 		RefreshTTL: time.Hour, LockThreshold: 5, LockDuration: 15 * time.Minute}
 	srv := server.New(cfg, server.Deps{
 		DB: db,
-		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, NPHIES: &nphies.Builder{
+		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: metrics, NPHIES: &nphies.Builder{
 			ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}},
 		Tokens:  tokens,
 		Logger:  observability.NewLogger(logOutput(), slog.LevelError),
