@@ -11,7 +11,8 @@
 #   5. promtool check config on compose's Prometheus config (with grafana/alerts)
 #   6. otelcol validate on compose's collector config (a collector built with the
 #      OpenTelemetry Collector Builder from deploy/compose/otelcol-builder.yaml)
-#   7. a static build of the service with the Dockerfile's flags
+#   7. a static build of the service with the Dockerfile's flags, and the compose
+#      health checks run against the real binary
 # Needs only Go and the module proxy. Usage: bash .ci/deploy-checks.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -159,6 +160,26 @@ if "$tmp/healthgraph" healthcheck --url http://127.0.0.1:9/health 2>/dev/null; t
   failed=1
 fi
 elapsed "$t0"
+
+step "the compose health checks against the real binary"
+# nphies-mock's check is the compose file's own URL, on a free loopback port.
+mock_url=$(grep -o 'http://127.0.0.1:8090/[^"]*' docker-compose.yml | head -1)
+"$tmp/healthgraph" nphies-mock --addr 127.0.0.1:18090 >"$tmp/mock.log" 2>&1 &
+mock_pid=$!
+ok=0
+for _ in $(seq 1 50); do
+  if "$tmp/healthgraph" healthcheck --url "${mock_url/8090/18090}" 2>/dev/null; then ok=1; break; fi
+  sleep 0.2
+done
+kill "$mock_pid" 2>/dev/null || true
+wait "$mock_pid" 2>/dev/null || true
+if [ "$ok" -eq 1 ]; then
+  echo "    nphies-mock answers $mock_url"
+else
+  echo "    nphies-mock never answered $mock_url:" >&2
+  sed 's/^/    /' "$tmp/mock.log" >&2
+  failed=1
+fi
 
 if [ "$failed" -ne 0 ]; then
   echo "deploy checks FAILED" >&2
