@@ -476,3 +476,22 @@ func TestChartShipsTheGrafanaFilesThroughItsLinks(t *testing.T) {
 		t.Errorf("%d dashboard ConfigMaps for %d files in grafana/dashboards", dashCMs, len(dashboards))
 	}
 }
+
+func TestNotesSayHowToCheckTheRelease(t *testing.T) {
+	t.Parallel()
+	for name, vals := range valueSets(t) {
+		out, err := renderChart(loadChart(t), vals, renderOpts{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes := out["healthgraph/templates/NOTES.txt"]
+		for _, want := range []string{"rollout status deployment/hg-healthgraph", "helm test hg -n clinic"} {
+			if !strings.Contains(notes, want) {
+				t.Errorf("%s: NOTES.txt lacks %q:\n%s", name, want, notes)
+			}
+		}
+		if strings.Contains(notes, "<no value>") {
+			t.Errorf("%s: NOTES.txt prints <no value>:\n%s", name, notes)
+		}
+	}
+}
