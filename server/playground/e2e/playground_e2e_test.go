@@ -68,6 +68,28 @@ func describe(r *network.Request) string {
 	return d
 }
 
+// profileDir returns an empty Chromium profile directory, removed after the
+// test. Not t.TempDir: Chromium's helper processes may still write to it for
+// a moment after the browser exits, which would fail the test in cleanup
+// (seen once in twelve runs).
+func profileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "playground-e2e-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove the Chromium profile %s", dir)
+	})
+	return dir
+}
+
 // traffic is what the page did, gathered from the browser's events.
 type traffic struct {
 	mu        sync.Mutex
@@ -143,7 +165,7 @@ func TestPlaygroundRunsOperationsOffline(t *testing.T) {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profileDir(t)),
 		chromedp.WindowSize(1280, 800),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -180,6 +202,22 @@ func TestPlaygroundRunsOperationsOffline(t *testing.T) {
 		t.Fatalf("the Playground did not render: %v (problems: %v)", err, tr.problems)
 	}
 	rendered := time.Since(start)
+
+	// The explorer plugin, served by the service too, adds its sidebar
+	// button; opening it shows the schema's fields once introspection
+	// answered (invoices is one of the service's root fields).
+	var explorer string
+	if err := chromedp.Run(renderCtx,
+		chromedp.Click(`.graphiql-sidebar button[aria-label*="GraphiQL Explorer"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(".graphiql-explorer-root", chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('.graphiql-explorer-root').innerText.includes('invoices')`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Text(".graphiql-explorer-root", &explorer, chromedp.ByQuery),
+	); err != nil {
+		var labels []string
+		_ = chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll('.graphiql-sidebar button')].map(b => b.getAttribute('aria-label'))`, &labels))
+		t.Fatalf("the explorer plugin did not open: %v (sidebar buttons: %q; problems: %v)", err, labels, tr.problems)
+	}
+	t.Logf("explorer open, %d characters of schema", len(explorer))
 
 	// run puts an operation into the query editor, presses the execute
 	// button, and returns the response pane's text once it contains want.
