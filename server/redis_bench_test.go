@@ -15,8 +15,8 @@ import (
 // BenchmarkUserLookup measures a `me` query through the whole handler with
 // the user read through the Redis cache and straight from Postgres. The
 // clinical GraphQL (`patient`) did not exist when this was written; `me` is
-// the same path: resolver → store lookup by id → authorization. Run it with
-// go test -run '^$' -bench UserLookup -benchtime 3s ./server/
+// the same path: resolver → store lookup by id → authorization. Run it
+// with `go test -run '^$' -bench UserLookup -benchtime 3s ./server/`.
 func BenchmarkUserLookup(b *testing.B) {
 	db := pgtest.New(b, postgres.Options{})
 	for _, bc := range []struct {

@@ -22,7 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"math/rand/v2" // load mix only: nothing secret is drawn
 	"net"
 	"net/http"
 	"os"
@@ -90,10 +90,10 @@ func run(bin, pgURL, redisAddr string, phase time.Duration, rate, nUsers int) er
 		"HG_RATE_LIMIT_USER=100000", "HG_RATE_LIMIT_ANON=100000", "HG_RATE_LIMIT_AUTH=10000",
 	)
 	// Migrate once, so the two replicas do not race to.
-	mig := exec.Command(bin, "migrate", "up")
+	mig := exec.CommandContext(ctx, bin, "migrate", "up") //nolint:gosec // the binary under test, named by the operator
 	mig.Env = env
 	if out, err := mig.CombinedOutput(); err != nil {
-		return fmt.Errorf("migrate: %v: %s", err, out)
+		return fmt.Errorf("migrate: %w: %s", err, out)
 	}
 	var replicas []*replica
 	for i := range 2 {
@@ -116,10 +116,10 @@ func run(bin, pgURL, redisAddr string, phase time.Duration, rate, nUsers int) er
 	if err := os.WriteFile(pwFile, []byte(pw), 0o600); err != nil {
 		return err
 	}
-	adm := exec.Command(bin, "admin", "create", "--email", "admin@drill.test", "--role", "ADMIN", "--password-file", pwFile)
+	adm := exec.CommandContext(ctx, bin, "admin", "create", "--email", "admin@drill.test", "--role", "ADMIN", "--password-file", pwFile) //nolint:gosec // the binary under test
 	adm.Env = env
 	if out, err := adm.CombinedOutput(); err != nil {
-		return fmt.Errorf("admin create: %v: %s", err, out)
+		return fmt.Errorf("admin create: %w: %s", err, out)
 	}
 	admin, _, err := login(replicas[0].url, "admin@drill.test", pw)
 	if err != nil {
@@ -150,8 +150,8 @@ func run(bin, pgURL, redisAddr string, phase time.Duration, rate, nUsers int) er
 	var lastRole sync.Map // account id → last role set
 	request := func(i int) error {
 		r := replicas[i%2]
-		a := accounts[rand.IntN(len(accounts))]
-		switch n := rand.IntN(10); {
+		a := accounts[rand.IntN(len(accounts))] //nolint:gosec // load mix, not a secret
+		switch n := rand.IntN(10); {            //nolint:gosec // load mix, not a secret
 		case n < 7:
 			_, err := gql(r.url, a.token, map[string]any{"query": "{ me { id role } }"})
 			return err
@@ -159,7 +159,7 @@ func run(bin, pgURL, redisAddr string, phase time.Duration, rate, nUsers int) er
 			_, err := gql(r.url, "", map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": apqHash}}})
 			return err
 		default:
-			role := roles[rand.IntN(len(roles))]
+			role := roles[rand.IntN(len(roles))] //nolint:gosec // load mix, not a secret
 			lastRole.Store(a.id, role)
 			_, err := gql(r.url, admin, map[string]any{"query": `mutation($id: ID!, $r: Role!) { setUserRole(userId: $id, role: $r) { id } }`,
 				"variables": map[string]any{"id": a.id, "r": role}})
@@ -265,6 +265,14 @@ func pct(lat []time.Duration, p int) string {
 
 var client = &http.Client{Timeout: 10 * time.Second}
 
+func get(url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return client.Do(req) //nolint:gosec // loopback replicas the drill started
+}
+
 // gql posts one operation; any transport error, non-200 status or GraphQL
 // error is a failure.
 func gql(url, token string, body map[string]any) ([]byte, error) {
@@ -274,7 +282,7 @@ func gql(url, token string, body map[string]any) ([]byte, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := client.Do(req)
+	resp, err := client.Do(req) //nolint:gosec // loopback replicas the drill started
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +303,7 @@ func login(url, email, pw string) (token, id string, err error) {
 	var out struct {
 		Data struct {
 			Login struct {
-				AccessToken string
+				AccessToken string //nolint:gosec // a drill account's token, never printed
 				User        struct{ ID string }
 			}
 		}
@@ -312,17 +320,18 @@ type replica struct {
 }
 
 func startReplica(bin string, env []string, logPath string) (*replica, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
-	f, err := os.Create(logPath)
+	f, err := os.Create(logPath) //nolint:gosec // a file in the drill's own temp directory
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve")
+	cmd := exec.CommandContext(context.Background(), bin, "serve") //nolint:gosec // the binary under test
 	cmd.Env = append(slices.Clone(env), "HG_HTTP_ADDR="+addr, "HG_AUTO_MIGRATE=false")
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
@@ -339,7 +348,7 @@ func (r *replica) stop() {
 func (r *replica) waitReady(d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if resp, err := client.Get(r.url + "/ready"); err == nil {
+		if resp, err := get(r.url + "/ready"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
@@ -351,7 +360,7 @@ func (r *replica) waitReady(d time.Duration) error {
 }
 
 func (r *replica) redisState() string {
-	resp, err := client.Get(r.url + "/ready")
+	resp, err := get(r.url + "/ready")
 	if err != nil {
 		return "unreachable"
 	}
@@ -371,7 +380,7 @@ func (c cacheCounts) minus(o cacheCounts) cacheCounts {
 func counters(rs []*replica) cacheCounts {
 	var c cacheCounts
 	for _, r := range rs {
-		resp, err := client.Get(r.url + "/metrics")
+		resp, err := get(r.url + "/metrics")
 		if err != nil {
 			continue
 		}
@@ -399,7 +408,7 @@ func counters(rs []*replica) cacheCounts {
 }
 
 func countLines(path, needle string) int {
-	b, _ := os.ReadFile(path)
+	b, _ := os.ReadFile(path) //nolint:gosec // a log the drill wrote
 	return bytes.Count(b, []byte(needle))
 }
 
@@ -432,7 +441,8 @@ type proxy struct {
 }
 
 func newProxy(target string) (*proxy, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -458,7 +468,8 @@ func (p *proxy) serve(c net.Conn) {
 		c.Close()
 		return
 	}
-	up, err := net.Dial("tcp", p.target)
+	var d net.Dialer
+	up, err := d.DialContext(context.Background(), "tcp", p.target)
 	if err != nil {
 		p.mu.Unlock()
 		c.Close()
