@@ -269,7 +269,7 @@ func (w *Worker) backoff(n int) time.Duration {
 		d = min(w.BackoffCap, w.BackoffBase<<(n-1))
 	}
 	fixed := time.Duration(float64(d) * (1 - w.Jitter))
-	return fixed + time.Duration(rand.Int64N(int64(d-fixed)+1))
+	return fixed + time.Duration(rand.Int64N(int64(d-fixed)+1)) //nolint:gosec // jitter spreads retries; it guards no secret
 }
 
 // describe says why a send failed, in words safe to store and show: the

@@ -119,7 +119,7 @@ func (e graphqlExtension) InterceptResponse(ctx context.Context, next graphql.Re
 // it saves allocations on every field.
 func (e graphqlExtension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || !(fc.IsMethod || fc.IsResolver) {
+	if fc == nil || !fc.IsMethod && !fc.IsResolver {
 		return next(ctx)
 	}
 	m := e.m

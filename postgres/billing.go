@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -194,7 +195,7 @@ func (db *DB) RecordPayment(ctx context.Context, p hg.Payment) (*hg.Invoice, err
 			WHERE i.id = $1 AND i.status IN ('ISSUED', 'PARTIALLY_PAID') AND i.paid + $2 <= i.patient_share
 			RETURNING `+invoiceColumns, p.InvoiceID, p.Amount)
 		inv, err = pgx.CollectExactlyOneRow(rows, scanInvoice)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return db.whyNot(ctx, tx, p.InvoiceID, "pay", &p.Amount)
 		} else if err != nil {
 			return translate(err, "invoice")
@@ -228,7 +229,7 @@ func (db *DB) changeInvoice(ctx context.Context, id uuid.UUID, verb, sql string,
 		rows, _ := tx.Query(ctx, sql, args...)
 		var err error
 		inv, err = pgx.CollectExactlyOneRow(rows, scanInvoice)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return db.whyNot(ctx, tx, id, verb, nil)
 		}
 		return translate(err, "invoice")

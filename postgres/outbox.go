@@ -67,12 +67,12 @@ func (db *DB) DeliverNext(ctx context.Context, send func(ctx context.Context, m 
 					next_attempt_at = now() + interval '1 minute', last_error = 'the answer could not be recorded; retrying later'
 				WHERE id = $1`, m.ID)
 			if err3 != nil {
-				return true, fmt.Errorf("record attempt: %w (after %v, then %v)", err3, err2, err)
+				return true, fmt.Errorf("record attempt: %w (after %w, then %w)", err3, err2, err)
 			}
 			if err := tx.Commit(rctx); err != nil {
 				return true, translate(err, "outbox")
 			}
-			return true, fmt.Errorf("record attempt: %w (after %v)", err2, err)
+			return true, fmt.Errorf("record attempt: %w (after %w)", err2, err)
 		}
 	}
 	if err := tx.Commit(rctx); err != nil {

@@ -163,8 +163,10 @@ func (r *queryResolver) RevenueSummary(ctx context.Context, from time.Time, to t
 	return out, nil
 }
 
+// Claim returns the resolvers of Claim fields.
 func (r *Resolver) Claim() graph.ClaimResolver { return &claimResolver{r} }
 
+// NphiesMessage returns the resolvers of NphiesMessage fields.
 func (r *Resolver) NphiesMessage() graph.NphiesMessageResolver { return &nphiesMessageResolver{r} }
 
 type (

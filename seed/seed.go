@@ -175,7 +175,7 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 		if err := b.write(ctx, tx); err != nil {
 			return err
 		}
-		res.Summary.add(b)
+		res.add(b)
 
 		// The patient login is linked to the first patient's record.
 		if _, err := tx.Exec(ctx, `UPDATE patients SET user_id = $1 WHERE id = $2`, patientUser, patients[0].id); err != nil {

@@ -192,7 +192,7 @@ func serve(ctx context.Context) error {
 	}
 	defer stopNPHIES()
 
-	l, err := net.Listen("tcp", cfg.HTTPAddr)
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}

@@ -1,3 +1,5 @@
+// Package model holds the GraphQL models gqlgen generates, and the scalars
+// and interfaces we bind by hand.
 package model
 
 // Node is any object with a global ID. It is bound to the GraphQL Node

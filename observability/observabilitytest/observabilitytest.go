@@ -93,17 +93,17 @@ func (r *Recorder) FindPHI(needles ...string) []string {
 		check(where+" name", s.Name)
 		check(where+" status", s.Status.Description)
 		for _, a := range s.Attributes {
-			check(fmt.Sprintf("%s attribute %s", where, a.Key), a.Value.Emit())
+			check(fmt.Sprintf("%s attribute %s", where, a.Key), a.Value.String())
 		}
 		for _, e := range s.Events {
 			check(fmt.Sprintf("%s event %q", where, e.Name), e.Name)
 			for _, a := range e.Attributes {
-				check(fmt.Sprintf("%s event %q attribute %s", where, e.Name, a.Key), a.Value.Emit())
+				check(fmt.Sprintf("%s event %q attribute %s", where, e.Name, a.Key), a.Value.String())
 			}
 		}
 		for _, l := range s.Links {
 			for _, a := range l.Attributes {
-				check(fmt.Sprintf("%s link attribute %s", where, a.Key), a.Value.Emit())
+				check(fmt.Sprintf("%s link attribute %s", where, a.Key), a.Value.String())
 			}
 		}
 	}
