@@ -170,3 +170,55 @@ func (s *Store) PractitionersByIDs(ctx context.Context, ids []uuid.UUID) ([]*hg.
 	}
 	return out, nil
 }
+
+// AppointmentTopic is the event topic of one practitioner's appointments,
+// the feed an appointmentChanged(practitionerId) subscription listens on.
+// Events carry the appointment id only: a subscriber loads it through the
+// store under its own PatientScope, so an event never reveals an
+// appointment the subscriber may not see.
+func AppointmentTopic(practitionerID uuid.UUID) string {
+	return "appointments:practitioner:" + practitionerID.String()
+}
+
+// appointmentChanged announces a committed appointment write.
+func (s *Store) appointmentChanged(ctx context.Context, a *hg.Appointment) {
+	if s.events != nil && a != nil {
+		_ = s.events.Publish(ctx, AppointmentTopic(a.PractitionerID), []byte(a.ID.String()))
+	}
+}
+
+// BookAppointment books and announces the appointment.
+func (s *Store) BookAppointment(ctx context.Context, scope hg.PatientScope, a hg.NewAppointment) (*hg.Appointment, error) {
+	out, err := s.Store.BookAppointment(ctx, scope, a)
+	if err == nil {
+		s.appointmentChanged(ctx, out)
+	}
+	return out, err
+}
+
+// RescheduleAppointment moves and announces the appointment.
+func (s *Store) RescheduleAppointment(ctx context.Context, scope hg.PatientScope, id uuid.UUID, startsAt, endsAt time.Time) (*hg.Appointment, error) {
+	out, err := s.Store.RescheduleAppointment(ctx, scope, id, startsAt, endsAt)
+	if err == nil {
+		s.appointmentChanged(ctx, out)
+	}
+	return out, err
+}
+
+// CancelAppointment cancels and announces the appointment.
+func (s *Store) CancelAppointment(ctx context.Context, scope hg.PatientScope, id uuid.UUID, reason string) (*hg.Appointment, error) {
+	out, err := s.Store.CancelAppointment(ctx, scope, id, reason)
+	if err == nil {
+		s.appointmentChanged(ctx, out)
+	}
+	return out, err
+}
+
+// UpdateAppointmentStatus moves the status and announces the appointment.
+func (s *Store) UpdateAppointmentStatus(ctx context.Context, scope hg.PatientScope, id uuid.UUID, status hg.AppointmentStatus) (*hg.Appointment, error) {
+	out, err := s.Store.UpdateAppointmentStatus(ctx, scope, id, status)
+	if err == nil {
+		s.appointmentChanged(ctx, out)
+	}
+	return out, err
+}
