@@ -14,4 +14,7 @@ type Store interface {
 	PatientStore
 	CoverageStore
 	PractitionerStore
+	AppointmentStore
+	RecordStore
+	BreakGlassStore
 }

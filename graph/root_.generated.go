@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/graph/model"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -24,12 +25,18 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Appointment() AppointmentResolver
+	BreakGlassGrant() BreakGlassGrantResolver
 	Claim() ClaimResolver
+	Coverage() CoverageResolver
 	Invoice() InvoiceResolver
+	MedicalRecord() MedicalRecordResolver
 	Money() MoneyResolver
 	Mutation() MutationResolver
 	NphiesMessage() NphiesMessageResolver
+	Patient() PatientResolver
 	Payment() PaymentResolver
+	Practitioner() PractitionerResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
@@ -45,11 +52,41 @@ type ComplexityRoot struct {
 		User func(childComplexity int) int
 	}
 
+	Appointment struct {
+		CancelReason func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		EndsAt       func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Patient      func(childComplexity int) int
+		Practitioner func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		StartsAt     func(childComplexity int) int
+		Status       func(childComplexity int) int
+	}
+
+	AppointmentConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AppointmentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		AccessToken  func(childComplexity int) int
 		ExpiresAt    func(childComplexity int) int
 		RefreshToken func(childComplexity int) int
 		User         func(childComplexity int) int
+	}
+
+	BreakGlassGrant struct {
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Patient   func(childComplexity int) int
+		Reason    func(childComplexity int) int
 	}
 
 	Claim struct {
@@ -111,6 +148,17 @@ type ComplexityRoot struct {
 		Total      func(childComplexity int) int
 	}
 
+	Coverage struct {
+		Active       func(childComplexity int) int
+		Class        func(childComplexity int) int
+		EndsOn       func(childComplexity int) int
+		ID           func(childComplexity int) int
+		MemberID     func(childComplexity int) int
+		Payer        func(childComplexity int) int
+		PolicyNumber func(childComplexity int) int
+		StartsOn     func(childComplexity int) int
+	}
+
 	Invoice struct {
 		CopayPercent func(childComplexity int) int
 		CoverageID   func(childComplexity int) int
@@ -156,24 +204,58 @@ type ComplexityRoot struct {
 		VAT          func(childComplexity int) int
 	}
 
+	MedicalRecord struct {
+		AuthorID     func(childComplexity int) int
+		Body         func(childComplexity int) int
+		Codes        func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Patient      func(childComplexity int) int
+		SupersededBy func(childComplexity int) int
+		Supersedes   func(childComplexity int) int
+		Version      func(childComplexity int) int
+	}
+
+	MedicalRecordConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	MedicalRecordEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Money struct {
 		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
 	}
 
 	Mutation struct {
+		AddCoverage               func(childComplexity int, input model.AddCoverageInput) int
+		AddMedicalRecord          func(childComplexity int, input model.AddMedicalRecordInput) int
+		AmendMedicalRecord        func(childComplexity int, id string, input model.AmendMedicalRecordInput) int
+		BookAppointment           func(childComplexity int, input model.BookAppointmentInput) int
+		BreakGlass                func(childComplexity int, patientID string, reason string) int
+		CancelAppointment         func(childComplexity int, id string, reason string) int
 		CancelClaim               func(childComplexity int, id string, reason string) int
 		CreateInvoice             func(childComplexity int, input model.CreateInvoiceInput) int
+		CreatePatient             func(childComplexity int, input model.CreatePatientInput) int
 		IssueInvoice              func(childComplexity int, id string) int
 		Login                     func(childComplexity int, email string, password string) int
 		Logout                    func(childComplexity int, refreshToken string) int
 		RecordPayment             func(childComplexity int, input model.RecordPaymentInput) int
 		RefreshToken              func(childComplexity int, token string) int
 		RequestPriorAuthorization func(childComplexity int, input model.SubmitClaimInput) int
+		RescheduleAppointment     func(childComplexity int, id string, startsAt time.Time, endsAt time.Time) int
 		RetryClaim                func(childComplexity int, id string) int
 		SetUserRole               func(childComplexity int, userID string, role model.Role) int
 		Signup                    func(childComplexity int, input model.SignupInput) int
 		SubmitClaim               func(childComplexity int, input model.SubmitClaimInput) int
+		UpdateAppointmentStatus   func(childComplexity int, id string, status healthgraph.AppointmentStatus) int
+		UpdatePatient             func(childComplexity int, id string, input model.UpdatePatientInput) int
 		VoidInvoice               func(childComplexity int, id string, reason string) int
 	}
 
@@ -195,6 +277,35 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	Patient struct {
+		BirthDate            func(childComplexity int) int
+		Coverages            func(childComplexity int) int
+		CreatedAt            func(childComplexity int) int
+		Email                func(childComplexity int) int
+		FamilyName           func(childComplexity int) int
+		FamilyNameAr         func(childComplexity int) int
+		FirstName            func(childComplexity int) int
+		FirstNameAr          func(childComplexity int) int
+		Gender               func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		LatestRecords        func(childComplexity int) int
+		MRN                  func(childComplexity int) int
+		NationalID           func(childComplexity int) int
+		Phone                func(childComplexity int) int
+		UpcomingAppointments func(childComplexity int) int
+	}
+
+	PatientConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PatientEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Payer struct {
 		License func(childComplexity int) int
 		Name    func(childComplexity int) int
@@ -208,16 +319,43 @@ type ComplexityRoot struct {
 		Reference  func(childComplexity int) int
 	}
 
+	Practitioner struct {
+		FamilyName    func(childComplexity int) int
+		FirstName     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		License       func(childComplexity int) int
+		Specialty     func(childComplexity int) int
+		SpecialtyCode func(childComplexity int) int
+	}
+
+	PractitionerConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PractitionerEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Query struct {
-		Claim          func(childComplexity int, id string) int
-		Claims         func(childComplexity int, filter *model.ClaimFilter, first *int, after *string) int
-		ClaimsSummary  func(childComplexity int, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) int
-		Invoice        func(childComplexity int, id string) int
-		Invoices       func(childComplexity int, filter *model.InvoiceFilter, first *int, after *string) int
-		Me             func(childComplexity int) int
-		Node           func(childComplexity int, id string) int
-		RevenueSummary func(childComplexity int, from time.Time, to time.Time, groupBy model.RevenueGroupBy) int
-		Users          func(childComplexity int, first *int, after *string, role *model.Role) int
+		AppointmentUtilization func(childComplexity int, from time.Time, to time.Time, groupBy healthgraph.UtilizationGroupBy) int
+		Appointments           func(childComplexity int, filter *model.AppointmentFilter, first *int, after *string) int
+		Claim                  func(childComplexity int, id string) int
+		Claims                 func(childComplexity int, filter *model.ClaimFilter, first *int, after *string) int
+		ClaimsSummary          func(childComplexity int, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) int
+		Invoice                func(childComplexity int, id string) int
+		Invoices               func(childComplexity int, filter *model.InvoiceFilter, first *int, after *string) int
+		Me                     func(childComplexity int) int
+		MedicalRecords         func(childComplexity int, patientID string, filter *model.RecordFilter, first *int, after *string) int
+		Node                   func(childComplexity int, id string) int
+		Patient                func(childComplexity int, id string) int
+		Patients               func(childComplexity int, filter *model.PatientFilter, first *int, after *string) int
+		PractitionerSchedule   func(childComplexity int, practitionerID string, date time.Time) int
+		Practitioners          func(childComplexity int, specialty *string, first *int, after *string) int
+		RevenueSummary         func(childComplexity int, from time.Time, to time.Time, groupBy model.RevenueGroupBy) int
+		Users                  func(childComplexity int, first *int, after *string, role *model.Role) int
 	}
 
 	RevenueGroup struct {
@@ -229,6 +367,12 @@ type ComplexityRoot struct {
 		PatientShare func(childComplexity int) int
 		Suppressed   func(childComplexity int) int
 		Vat          func(childComplexity int) int
+	}
+
+	Slot struct {
+		EndsAt   func(childComplexity int) int
+		Free     func(childComplexity int) int
+		StartsAt func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -252,6 +396,18 @@ type ComplexityRoot struct {
 	UserEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	UtilizationGroup struct {
+		Booked         func(childComplexity int) int
+		Cancelled      func(childComplexity int) int
+		Completed      func(childComplexity int) int
+		CompletedHours func(childComplexity int) int
+		Key            func(childComplexity int) int
+		Label          func(childComplexity int) int
+		NoShow         func(childComplexity int) int
+		ScheduledHours func(childComplexity int) int
+		Utilization    func(childComplexity int) int
 	}
 }
 
@@ -282,6 +438,93 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccountChange.User(childComplexity), true
 
+	case "Appointment.cancelReason":
+		if e.ComplexityRoot.Appointment.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.CancelReason(childComplexity), true
+	case "Appointment.createdAt":
+		if e.ComplexityRoot.Appointment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.CreatedAt(childComplexity), true
+	case "Appointment.endsAt":
+		if e.ComplexityRoot.Appointment.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.EndsAt(childComplexity), true
+	case "Appointment.id":
+		if e.ComplexityRoot.Appointment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.ID(childComplexity), true
+	case "Appointment.patient":
+		if e.ComplexityRoot.Appointment.Patient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Patient(childComplexity), true
+	case "Appointment.practitioner":
+		if e.ComplexityRoot.Appointment.Practitioner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Practitioner(childComplexity), true
+	case "Appointment.reason":
+		if e.ComplexityRoot.Appointment.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Reason(childComplexity), true
+	case "Appointment.startsAt":
+		if e.ComplexityRoot.Appointment.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.StartsAt(childComplexity), true
+	case "Appointment.status":
+		if e.ComplexityRoot.Appointment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Status(childComplexity), true
+
+	case "AppointmentConnection.edges":
+		if e.ComplexityRoot.AppointmentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentConnection.Edges(childComplexity), true
+	case "AppointmentConnection.pageInfo":
+		if e.ComplexityRoot.AppointmentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentConnection.PageInfo(childComplexity), true
+	case "AppointmentConnection.totalCount":
+		if e.ComplexityRoot.AppointmentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentConnection.TotalCount(childComplexity), true
+
+	case "AppointmentEdge.cursor":
+		if e.ComplexityRoot.AppointmentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentEdge.Cursor(childComplexity), true
+	case "AppointmentEdge.node":
+		if e.ComplexityRoot.AppointmentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentEdge.Node(childComplexity), true
+
 	case "AuthPayload.accessToken":
 		if e.ComplexityRoot.AuthPayload.AccessToken == nil {
 			break
@@ -306,6 +549,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
+
+	case "BreakGlassGrant.expiresAt":
+		if e.ComplexityRoot.BreakGlassGrant.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreakGlassGrant.ExpiresAt(childComplexity), true
+	case "BreakGlassGrant.id":
+		if e.ComplexityRoot.BreakGlassGrant.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreakGlassGrant.ID(childComplexity), true
+	case "BreakGlassGrant.patient":
+		if e.ComplexityRoot.BreakGlassGrant.Patient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreakGlassGrant.Patient(childComplexity), true
+	case "BreakGlassGrant.reason":
+		if e.ComplexityRoot.BreakGlassGrant.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreakGlassGrant.Reason(childComplexity), true
 
 	case "Claim.approved":
 		if e.ComplexityRoot.Claim.Approved == nil {
@@ -559,6 +827,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClaimsSummaryGroup.Total(childComplexity), true
 
+	case "Coverage.active":
+		if e.ComplexityRoot.Coverage.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.Active(childComplexity), true
+	case "Coverage.class":
+		if e.ComplexityRoot.Coverage.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.Class(childComplexity), true
+	case "Coverage.endsOn":
+		if e.ComplexityRoot.Coverage.EndsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.EndsOn(childComplexity), true
+	case "Coverage.id":
+		if e.ComplexityRoot.Coverage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.ID(childComplexity), true
+	case "Coverage.memberId":
+		if e.ComplexityRoot.Coverage.MemberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.MemberID(childComplexity), true
+	case "Coverage.payer":
+		if e.ComplexityRoot.Coverage.Payer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.Payer(childComplexity), true
+	case "Coverage.policyNumber":
+		if e.ComplexityRoot.Coverage.PolicyNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.PolicyNumber(childComplexity), true
+	case "Coverage.startsOn":
+		if e.ComplexityRoot.Coverage.StartsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.StartsOn(childComplexity), true
+
 	case "Invoice.copayPercent":
 		if e.ComplexityRoot.Invoice.CopayPercent == nil {
 			break
@@ -761,6 +1078,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvoiceLine.VAT(childComplexity), true
 
+	case "MedicalRecord.authorId":
+		if e.ComplexityRoot.MedicalRecord.AuthorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.AuthorID(childComplexity), true
+	case "MedicalRecord.body":
+		if e.ComplexityRoot.MedicalRecord.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.Body(childComplexity), true
+	case "MedicalRecord.codes":
+		if e.ComplexityRoot.MedicalRecord.Codes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.Codes(childComplexity), true
+	case "MedicalRecord.createdAt":
+		if e.ComplexityRoot.MedicalRecord.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.CreatedAt(childComplexity), true
+	case "MedicalRecord.id":
+		if e.ComplexityRoot.MedicalRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.ID(childComplexity), true
+	case "MedicalRecord.kind":
+		if e.ComplexityRoot.MedicalRecord.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.Kind(childComplexity), true
+	case "MedicalRecord.patient":
+		if e.ComplexityRoot.MedicalRecord.Patient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.Patient(childComplexity), true
+	case "MedicalRecord.supersededBy":
+		if e.ComplexityRoot.MedicalRecord.SupersededBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.SupersededBy(childComplexity), true
+	case "MedicalRecord.supersedes":
+		if e.ComplexityRoot.MedicalRecord.Supersedes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.Supersedes(childComplexity), true
+	case "MedicalRecord.version":
+		if e.ComplexityRoot.MedicalRecord.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecord.Version(childComplexity), true
+
+	case "MedicalRecordConnection.edges":
+		if e.ComplexityRoot.MedicalRecordConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecordConnection.Edges(childComplexity), true
+	case "MedicalRecordConnection.pageInfo":
+		if e.ComplexityRoot.MedicalRecordConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecordConnection.PageInfo(childComplexity), true
+	case "MedicalRecordConnection.totalCount":
+		if e.ComplexityRoot.MedicalRecordConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecordConnection.TotalCount(childComplexity), true
+
+	case "MedicalRecordEdge.cursor":
+		if e.ComplexityRoot.MedicalRecordEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecordEdge.Cursor(childComplexity), true
+	case "MedicalRecordEdge.node":
+		if e.ComplexityRoot.MedicalRecordEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MedicalRecordEdge.Node(childComplexity), true
+
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
 			break
@@ -774,6 +1184,72 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.addCoverage":
+		if e.ComplexityRoot.Mutation.AddCoverage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addCoverage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddCoverage(childComplexity, args["input"].(model.AddCoverageInput)), true
+	case "Mutation.addMedicalRecord":
+		if e.ComplexityRoot.Mutation.AddMedicalRecord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addMedicalRecord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddMedicalRecord(childComplexity, args["input"].(model.AddMedicalRecordInput)), true
+	case "Mutation.amendMedicalRecord":
+		if e.ComplexityRoot.Mutation.AmendMedicalRecord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_amendMedicalRecord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AmendMedicalRecord(childComplexity, args["id"].(string), args["input"].(model.AmendMedicalRecordInput)), true
+	case "Mutation.bookAppointment":
+		if e.ComplexityRoot.Mutation.BookAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bookAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BookAppointment(childComplexity, args["input"].(model.BookAppointmentInput)), true
+	case "Mutation.breakGlass":
+		if e.ComplexityRoot.Mutation.BreakGlass == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_breakGlass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BreakGlass(childComplexity, args["patientId"].(string), args["reason"].(string)), true
+	case "Mutation.cancelAppointment":
+		if e.ComplexityRoot.Mutation.CancelAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelAppointment(childComplexity, args["id"].(string), args["reason"].(string)), true
 	case "Mutation.cancelClaim":
 		if e.ComplexityRoot.Mutation.CancelClaim == nil {
 			break
@@ -796,6 +1272,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateInvoice(childComplexity, args["input"].(model.CreateInvoiceInput)), true
+	case "Mutation.createPatient":
+		if e.ComplexityRoot.Mutation.CreatePatient == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPatient_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePatient(childComplexity, args["input"].(model.CreatePatientInput)), true
 	case "Mutation.issueInvoice":
 		if e.ComplexityRoot.Mutation.IssueInvoice == nil {
 			break
@@ -862,6 +1349,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestPriorAuthorization(childComplexity, args["input"].(model.SubmitClaimInput)), true
+	case "Mutation.rescheduleAppointment":
+		if e.ComplexityRoot.Mutation.RescheduleAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rescheduleAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RescheduleAppointment(childComplexity, args["id"].(string), args["startsAt"].(time.Time), args["endsAt"].(time.Time)), true
 	case "Mutation.retryClaim":
 		if e.ComplexityRoot.Mutation.RetryClaim == nil {
 			break
@@ -906,6 +1404,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitClaim(childComplexity, args["input"].(model.SubmitClaimInput)), true
+	case "Mutation.updateAppointmentStatus":
+		if e.ComplexityRoot.Mutation.UpdateAppointmentStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAppointmentStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAppointmentStatus(childComplexity, args["id"].(string), args["status"].(healthgraph.AppointmentStatus)), true
+	case "Mutation.updatePatient":
+		if e.ComplexityRoot.Mutation.UpdatePatient == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePatient_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePatient(childComplexity, args["id"].(string), args["input"].(model.UpdatePatientInput)), true
 	case "Mutation.voidInvoice":
 		if e.ComplexityRoot.Mutation.VoidInvoice == nil {
 			break
@@ -992,6 +1512,129 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Patient.birthDate":
+		if e.ComplexityRoot.Patient.BirthDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.BirthDate(childComplexity), true
+	case "Patient.coverages":
+		if e.ComplexityRoot.Patient.Coverages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.Coverages(childComplexity), true
+	case "Patient.createdAt":
+		if e.ComplexityRoot.Patient.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.CreatedAt(childComplexity), true
+	case "Patient.email":
+		if e.ComplexityRoot.Patient.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.Email(childComplexity), true
+	case "Patient.familyName":
+		if e.ComplexityRoot.Patient.FamilyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.FamilyName(childComplexity), true
+	case "Patient.familyNameAr":
+		if e.ComplexityRoot.Patient.FamilyNameAr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.FamilyNameAr(childComplexity), true
+	case "Patient.firstName":
+		if e.ComplexityRoot.Patient.FirstName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.FirstName(childComplexity), true
+	case "Patient.firstNameAr":
+		if e.ComplexityRoot.Patient.FirstNameAr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.FirstNameAr(childComplexity), true
+	case "Patient.gender":
+		if e.ComplexityRoot.Patient.Gender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.Gender(childComplexity), true
+	case "Patient.id":
+		if e.ComplexityRoot.Patient.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.ID(childComplexity), true
+	case "Patient.latestRecords":
+		if e.ComplexityRoot.Patient.LatestRecords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.LatestRecords(childComplexity), true
+	case "Patient.mrn":
+		if e.ComplexityRoot.Patient.MRN == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.MRN(childComplexity), true
+	case "Patient.nationalId":
+		if e.ComplexityRoot.Patient.NationalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.NationalID(childComplexity), true
+	case "Patient.phone":
+		if e.ComplexityRoot.Patient.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.Phone(childComplexity), true
+	case "Patient.upcomingAppointments":
+		if e.ComplexityRoot.Patient.UpcomingAppointments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.UpcomingAppointments(childComplexity), true
+
+	case "PatientConnection.edges":
+		if e.ComplexityRoot.PatientConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientConnection.Edges(childComplexity), true
+	case "PatientConnection.pageInfo":
+		if e.ComplexityRoot.PatientConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientConnection.PageInfo(childComplexity), true
+	case "PatientConnection.totalCount":
+		if e.ComplexityRoot.PatientConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientConnection.TotalCount(childComplexity), true
+
+	case "PatientEdge.cursor":
+		if e.ComplexityRoot.PatientEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientEdge.Cursor(childComplexity), true
+	case "PatientEdge.node":
+		if e.ComplexityRoot.PatientEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientEdge.Node(childComplexity), true
+
 	case "Payer.license":
 		if e.ComplexityRoot.Payer.License == nil {
 			break
@@ -1036,6 +1679,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Payment.Reference(childComplexity), true
 
+	case "Practitioner.familyName":
+		if e.ComplexityRoot.Practitioner.FamilyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.FamilyName(childComplexity), true
+	case "Practitioner.firstName":
+		if e.ComplexityRoot.Practitioner.FirstName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.FirstName(childComplexity), true
+	case "Practitioner.id":
+		if e.ComplexityRoot.Practitioner.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.ID(childComplexity), true
+	case "Practitioner.license":
+		if e.ComplexityRoot.Practitioner.License == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.License(childComplexity), true
+	case "Practitioner.specialty":
+		if e.ComplexityRoot.Practitioner.Specialty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.Specialty(childComplexity), true
+	case "Practitioner.specialtyCode":
+		if e.ComplexityRoot.Practitioner.SpecialtyCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.SpecialtyCode(childComplexity), true
+
+	case "PractitionerConnection.edges":
+		if e.ComplexityRoot.PractitionerConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PractitionerConnection.Edges(childComplexity), true
+	case "PractitionerConnection.pageInfo":
+		if e.ComplexityRoot.PractitionerConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PractitionerConnection.PageInfo(childComplexity), true
+	case "PractitionerConnection.totalCount":
+		if e.ComplexityRoot.PractitionerConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PractitionerConnection.TotalCount(childComplexity), true
+
+	case "PractitionerEdge.cursor":
+		if e.ComplexityRoot.PractitionerEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PractitionerEdge.Cursor(childComplexity), true
+	case "PractitionerEdge.node":
+		if e.ComplexityRoot.PractitionerEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PractitionerEdge.Node(childComplexity), true
+
+	case "Query.appointmentUtilization":
+		if e.ComplexityRoot.Query.AppointmentUtilization == nil {
+			break
+		}
+
+		args, err := ec.field_Query_appointmentUtilization_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AppointmentUtilization(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].(healthgraph.UtilizationGroupBy)), true
+	case "Query.appointments":
+		if e.ComplexityRoot.Query.Appointments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_appointments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Appointments(childComplexity, args["filter"].(*model.AppointmentFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.claim":
 		if e.ComplexityRoot.Query.Claim == nil {
 			break
@@ -1098,6 +1832,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.medicalRecords":
+		if e.ComplexityRoot.Query.MedicalRecords == nil {
+			break
+		}
+
+		args, err := ec.field_Query_medicalRecords_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MedicalRecords(childComplexity, args["patientId"].(string), args["filter"].(*model.RecordFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1109,6 +1854,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.patient":
+		if e.ComplexityRoot.Query.Patient == nil {
+			break
+		}
+
+		args, err := ec.field_Query_patient_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Patient(childComplexity, args["id"].(string)), true
+	case "Query.patients":
+		if e.ComplexityRoot.Query.Patients == nil {
+			break
+		}
+
+		args, err := ec.field_Query_patients_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Patients(childComplexity, args["filter"].(*model.PatientFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.practitionerSchedule":
+		if e.ComplexityRoot.Query.PractitionerSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Query_practitionerSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PractitionerSchedule(childComplexity, args["practitionerId"].(string), args["date"].(time.Time)), true
+	case "Query.practitioners":
+		if e.ComplexityRoot.Query.Practitioners == nil {
+			break
+		}
+
+		args, err := ec.field_Query_practitioners_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Practitioners(childComplexity, args["specialty"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.revenueSummary":
 		if e.ComplexityRoot.Query.RevenueSummary == nil {
 			break
@@ -1180,6 +1969,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RevenueGroup.Vat(childComplexity), true
+
+	case "Slot.endsAt":
+		if e.ComplexityRoot.Slot.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Slot.EndsAt(childComplexity), true
+	case "Slot.free":
+		if e.ComplexityRoot.Slot.Free == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Slot.Free(childComplexity), true
+	case "Slot.startsAt":
+		if e.ComplexityRoot.Slot.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Slot.StartsAt(childComplexity), true
 
 	case "Subscription.accountChanged":
 		if e.ComplexityRoot.Subscription.AccountChanged == nil {
@@ -1256,6 +2064,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
 
+	case "UtilizationGroup.booked":
+		if e.ComplexityRoot.UtilizationGroup.Booked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.Booked(childComplexity), true
+	case "UtilizationGroup.cancelled":
+		if e.ComplexityRoot.UtilizationGroup.Cancelled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.Cancelled(childComplexity), true
+	case "UtilizationGroup.completed":
+		if e.ComplexityRoot.UtilizationGroup.Completed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.Completed(childComplexity), true
+	case "UtilizationGroup.completedHours":
+		if e.ComplexityRoot.UtilizationGroup.CompletedHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.CompletedHours(childComplexity), true
+	case "UtilizationGroup.key":
+		if e.ComplexityRoot.UtilizationGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.Key(childComplexity), true
+	case "UtilizationGroup.label":
+		if e.ComplexityRoot.UtilizationGroup.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.Label(childComplexity), true
+	case "UtilizationGroup.noShow":
+		if e.ComplexityRoot.UtilizationGroup.NoShow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.NoShow(childComplexity), true
+	case "UtilizationGroup.scheduledHours":
+		if e.ComplexityRoot.UtilizationGroup.ScheduledHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.ScheduledHours(childComplexity), true
+	case "UtilizationGroup.utilization":
+		if e.ComplexityRoot.UtilizationGroup.Utilization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.Utilization(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1264,13 +2127,22 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAddCoverageInput,
+		ec.unmarshalInputAddMedicalRecordInput,
+		ec.unmarshalInputAmendMedicalRecordInput,
+		ec.unmarshalInputAppointmentFilter,
+		ec.unmarshalInputBookAppointmentInput,
 		ec.unmarshalInputClaimFilter,
 		ec.unmarshalInputCreateInvoiceInput,
+		ec.unmarshalInputCreatePatientInput,
 		ec.unmarshalInputInvoiceFilter,
 		ec.unmarshalInputInvoiceLineInput,
+		ec.unmarshalInputPatientFilter,
+		ec.unmarshalInputRecordFilter,
 		ec.unmarshalInputRecordPaymentInput,
 		ec.unmarshalInputSignupInput,
 		ec.unmarshalInputSubmitClaimInput,
+		ec.unmarshalInputUpdatePatientInput,
 	)
 	first := true
 
@@ -1362,7 +2234,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/claims.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
+//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1377,6 +2249,7 @@ var sources = []*ast.Source{
 	{Name: "schema/account.graphqls", Input: sourceData("schema/account.graphqls"), BuiltIn: false},
 	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
 	{Name: "schema/claims.graphqls", Input: sourceData("schema/claims.graphqls"), BuiltIn: false},
+	{Name: "schema/clinical.graphqls", Input: sourceData("schema/clinical.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
 	{Name: "schema/subscriptions.graphqls", Input: sourceData("schema/subscriptions.graphqls"), BuiltIn: false},
 }
@@ -1396,6 +2269,52 @@ func (ec *executionContext) childFields_AccountChange(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type AccountChange", field.Name)
 }
 
+func (ec *executionContext) childFields_Appointment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Appointment_id(ctx, field)
+	case "patient":
+		return ec.fieldContext_Appointment_patient(ctx, field)
+	case "practitioner":
+		return ec.fieldContext_Appointment_practitioner(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_Appointment_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_Appointment_endsAt(ctx, field)
+	case "status":
+		return ec.fieldContext_Appointment_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_Appointment_reason(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_Appointment_cancelReason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Appointment_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Appointment", field.Name)
+}
+
+func (ec *executionContext) childFields_AppointmentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AppointmentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AppointmentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AppointmentConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppointmentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AppointmentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AppointmentEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AppointmentEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppointmentEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "accessToken":
@@ -1408,6 +2327,20 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_BreakGlassGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BreakGlassGrant_id(ctx, field)
+	case "patient":
+		return ec.fieldContext_BreakGlassGrant_patient(ctx, field)
+	case "reason":
+		return ec.fieldContext_BreakGlassGrant_reason(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_BreakGlassGrant_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BreakGlassGrant", field.Name)
 }
 
 func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1528,6 +2461,28 @@ func (ec *executionContext) childFields_ClaimsSummaryGroup(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type ClaimsSummaryGroup", field.Name)
 }
 
+func (ec *executionContext) childFields_Coverage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Coverage_id(ctx, field)
+	case "payer":
+		return ec.fieldContext_Coverage_payer(ctx, field)
+	case "memberId":
+		return ec.fieldContext_Coverage_memberId(ctx, field)
+	case "policyNumber":
+		return ec.fieldContext_Coverage_policyNumber(ctx, field)
+	case "class":
+		return ec.fieldContext_Coverage_class(ctx, field)
+	case "startsOn":
+		return ec.fieldContext_Coverage_startsOn(ctx, field)
+	case "endsOn":
+		return ec.fieldContext_Coverage_endsOn(ctx, field)
+	case "active":
+		return ec.fieldContext_Coverage_active(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Coverage", field.Name)
+}
+
 func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1618,6 +2573,54 @@ func (ec *executionContext) childFields_InvoiceLine(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceLine", field.Name)
 }
 
+func (ec *executionContext) childFields_MedicalRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MedicalRecord_id(ctx, field)
+	case "patient":
+		return ec.fieldContext_MedicalRecord_patient(ctx, field)
+	case "kind":
+		return ec.fieldContext_MedicalRecord_kind(ctx, field)
+	case "codes":
+		return ec.fieldContext_MedicalRecord_codes(ctx, field)
+	case "body":
+		return ec.fieldContext_MedicalRecord_body(ctx, field)
+	case "version":
+		return ec.fieldContext_MedicalRecord_version(ctx, field)
+	case "supersedes":
+		return ec.fieldContext_MedicalRecord_supersedes(ctx, field)
+	case "supersededBy":
+		return ec.fieldContext_MedicalRecord_supersededBy(ctx, field)
+	case "authorId":
+		return ec.fieldContext_MedicalRecord_authorId(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_MedicalRecord_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MedicalRecord", field.Name)
+}
+
+func (ec *executionContext) childFields_MedicalRecordConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MedicalRecordConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MedicalRecordConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_MedicalRecordConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MedicalRecordConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MedicalRecordEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_MedicalRecordEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_MedicalRecordEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MedicalRecordEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amount":
@@ -1664,6 +2667,64 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Patient(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Patient_id(ctx, field)
+	case "mrn":
+		return ec.fieldContext_Patient_mrn(ctx, field)
+	case "nationalId":
+		return ec.fieldContext_Patient_nationalId(ctx, field)
+	case "firstName":
+		return ec.fieldContext_Patient_firstName(ctx, field)
+	case "familyName":
+		return ec.fieldContext_Patient_familyName(ctx, field)
+	case "firstNameAr":
+		return ec.fieldContext_Patient_firstNameAr(ctx, field)
+	case "familyNameAr":
+		return ec.fieldContext_Patient_familyNameAr(ctx, field)
+	case "birthDate":
+		return ec.fieldContext_Patient_birthDate(ctx, field)
+	case "gender":
+		return ec.fieldContext_Patient_gender(ctx, field)
+	case "phone":
+		return ec.fieldContext_Patient_phone(ctx, field)
+	case "email":
+		return ec.fieldContext_Patient_email(ctx, field)
+	case "coverages":
+		return ec.fieldContext_Patient_coverages(ctx, field)
+	case "upcomingAppointments":
+		return ec.fieldContext_Patient_upcomingAppointments(ctx, field)
+	case "latestRecords":
+		return ec.fieldContext_Patient_latestRecords(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Patient_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Patient", field.Name)
+}
+
+func (ec *executionContext) childFields_PatientConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PatientConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PatientConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PatientConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PatientConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PatientEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PatientEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PatientEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PatientEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Payer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "license":
@@ -1690,6 +2751,46 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
 }
 
+func (ec *executionContext) childFields_Practitioner(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Practitioner_id(ctx, field)
+	case "firstName":
+		return ec.fieldContext_Practitioner_firstName(ctx, field)
+	case "familyName":
+		return ec.fieldContext_Practitioner_familyName(ctx, field)
+	case "specialtyCode":
+		return ec.fieldContext_Practitioner_specialtyCode(ctx, field)
+	case "specialty":
+		return ec.fieldContext_Practitioner_specialty(ctx, field)
+	case "license":
+		return ec.fieldContext_Practitioner_license(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Practitioner", field.Name)
+}
+
+func (ec *executionContext) childFields_PractitionerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PractitionerConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PractitionerConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PractitionerConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PractitionerConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PractitionerEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PractitionerEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PractitionerEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PractitionerEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_RevenueGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -1710,6 +2811,18 @@ func (ec *executionContext) childFields_RevenueGroup(ctx context.Context, field 
 		return ec.fieldContext_RevenueGroup_collected(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RevenueGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "startsAt":
+		return ec.fieldContext_Slot_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_Slot_endsAt(ctx, field)
+	case "free":
+		return ec.fieldContext_Slot_free(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Slot", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1748,6 +2861,30 @@ func (ec *executionContext) childFields_UserEdge(ctx context.Context, field grap
 		return ec.fieldContext_UserEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_UtilizationGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_UtilizationGroup_key(ctx, field)
+	case "label":
+		return ec.fieldContext_UtilizationGroup_label(ctx, field)
+	case "booked":
+		return ec.fieldContext_UtilizationGroup_booked(ctx, field)
+	case "completed":
+		return ec.fieldContext_UtilizationGroup_completed(ctx, field)
+	case "cancelled":
+		return ec.fieldContext_UtilizationGroup_cancelled(ctx, field)
+	case "noShow":
+		return ec.fieldContext_UtilizationGroup_noShow(ctx, field)
+	case "scheduledHours":
+		return ec.fieldContext_UtilizationGroup_scheduledHours(ctx, field)
+	case "completedHours":
+		return ec.fieldContext_UtilizationGroup_completedHours(ctx, field)
+	case "utilization":
+		return ec.fieldContext_UtilizationGroup_utilization(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UtilizationGroup", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -10,6 +10,7 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/dataloader"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
 )
@@ -31,6 +32,29 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		return r.Store.UserByID(ctx, uid)
 	case "Invoice":
 		return r.Query().Invoice(ctx, id)
+	case "Patient":
+		return r.Query().Patient(ctx, id)
+	case "Practitioner":
+		if _, err := auth.Require(ctx); err != nil {
+			return nil, err
+		}
+		return dataloader.For(ctx).Practitioner(ctx, uid)
+	case "Appointment":
+		if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleReception, hg.RolePractitioner, hg.RolePatient); err != nil {
+			return nil, err
+		}
+		return dataloader.For(ctx).Appointment(ctx, uid)
+	case "MedicalRecord":
+		if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RolePractitioner, hg.RolePatient); err != nil {
+			return nil, err
+		}
+		rec, err := dataloader.For(ctx).Record(ctx, uid)
+		if err != nil {
+			return nil, err
+		}
+		return rec, r.readsRecords(ctx, rec.PatientID)
+	case "Claim":
+		return r.Query().Claim(ctx, id)
 	}
 	return nil, hg.Errorf(hg.ENOTFOUND, "node not found")
 }

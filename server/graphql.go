@@ -103,6 +103,10 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 		ext["code"] = dom.Code
 		if dom.Field != "" {
 			ext["field"] = dom.Field
+		} else if name, ok := lastName(gqlErr.Path); ok && dom.Code == hg.EINVALID {
+			// A scalar that failed to parse (a Date, a Time) knows not
+			// its name; the path ends with the argument or input field.
+			ext["field"] = name
 		}
 		if dom.Code == hg.EINTERNAL || dom.Code == hg.EUNAVAILABLE {
 			s.deps.Logger.ErrorContext(ctx, "request failed", "code", dom.Code, "error", err.Error())
@@ -156,4 +160,14 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, err *hg.Erro
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": err.Message, "extensions": ext}},
 	})
+}
+
+// lastName returns the last named step of a path.
+func lastName(path ast.Path) (string, bool) {
+	for i := len(path) - 1; i >= 0; i-- {
+		if name, ok := path[i].(ast.PathName); ok {
+			return string(name), true
+		}
+	}
+	return "", false
 }

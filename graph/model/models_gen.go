@@ -24,6 +24,78 @@ type AccountChange struct {
 	Gap bool `json:"gap"`
 }
 
+// A new coverage for a patient.
+type AddCoverageInput struct {
+	// The patient.
+	PatientID string `json:"patientId"`
+	// The payer's NPHIES licence.
+	PayerLicense string `json:"payerLicense"`
+	// The payer's name.
+	PayerName string `json:"payerName"`
+	// The payer's member ID.
+	MemberID string `json:"memberId"`
+	// The policy or group number.
+	PolicyNumber *string `json:"policyNumber,omitempty"`
+	// The plan class.
+	Class *string `json:"class,omitempty"`
+	// First day of validity.
+	StartsOn time.Time `json:"startsOn"`
+	// Last day of validity.
+	EndsOn time.Time `json:"endsOn"`
+}
+
+// A record to add.
+type AddMedicalRecordInput struct {
+	// The patient.
+	PatientID string `json:"patientId"`
+	// What it holds.
+	Kind healthgraph.RecordKind `json:"kind"`
+	// ICD-10 codes.
+	Codes []string `json:"codes,omitempty"`
+	// The text.
+	Body string `json:"body"`
+}
+
+// The corrected content of a record.
+type AmendMedicalRecordInput struct {
+	// ICD-10 codes.
+	Codes []string `json:"codes,omitempty"`
+	// The text.
+	Body string `json:"body"`
+}
+
+// A page of appointments.
+type AppointmentConnection struct {
+	// The appointments on this page, by start time.
+	Edges []*AppointmentEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many match in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// One appointment in a page.
+type AppointmentEdge struct {
+	// The position, for `after`.
+	Cursor string `json:"cursor"`
+	// The appointment.
+	Node *healthgraph.Appointment `json:"node"`
+}
+
+// Narrows appointments. Omitted fields do not filter.
+type AppointmentFilter struct {
+	// Only this practitioner's.
+	PractitionerID *string `json:"practitionerId,omitempty"`
+	// Only this patient's.
+	PatientID *string `json:"patientId,omitempty"`
+	// Starting at or after.
+	From *time.Time `json:"from,omitempty"`
+	// Starting before.
+	To *time.Time `json:"to,omitempty"`
+	// Only in this status.
+	Status *healthgraph.AppointmentStatus `json:"status,omitempty"`
+}
+
 // A session: a short-lived access token for the Authorization header and a
 // refresh token to get the next one.
 type AuthPayload struct {
@@ -35,6 +107,20 @@ type AuthPayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// The logged-in user.
 	User *healthgraph.User `json:"user"`
+}
+
+// An appointment to book.
+type BookAppointmentInput struct {
+	// The patient.
+	PatientID string `json:"patientId"`
+	// The practitioner.
+	PractitionerID string `json:"practitionerId"`
+	// When it starts; in the future.
+	StartsAt time.Time `json:"startsAt"`
+	// When it ends; after the start.
+	EndsAt time.Time `json:"endsAt"`
+	// Why the visit is booked.
+	Reason *string `json:"reason,omitempty"`
 }
 
 // A page of claims.
@@ -93,6 +179,30 @@ type CreateInvoiceInput struct {
 	Lines []*InvoiceLineInput `json:"lines"`
 }
 
+// A new patient.
+type CreatePatientInput struct {
+	// The MRN; assigned when omitted.
+	Mrn *string `json:"mrn,omitempty"`
+	// Saudi national ID or iqama, 10 digits.
+	NationalID string `json:"nationalId"`
+	// Given name.
+	FirstName string `json:"firstName"`
+	// Family name.
+	FamilyName string `json:"familyName"`
+	// Given name in Arabic.
+	FirstNameAr *string `json:"firstNameAr,omitempty"`
+	// Family name in Arabic.
+	FamilyNameAr *string `json:"familyNameAr,omitempty"`
+	// Date of birth.
+	BirthDate time.Time `json:"birthDate"`
+	// Administrative gender.
+	Gender healthgraph.Gender `json:"gender"`
+	// Phone, e.g. +966501234567.
+	Phone *string `json:"phone,omitempty"`
+	// Email address.
+	Email *string `json:"email,omitempty"`
+}
+
 // A page of invoices.
 type InvoiceConnection struct {
 	// The invoices on this page, newest first.
@@ -135,6 +245,24 @@ type InvoiceLineInput struct {
 	UnitPrice string `json:"unitPrice"`
 }
 
+// A page of medical records.
+type MedicalRecordConnection struct {
+	// The records on this page, newest first.
+	Edges []*MedicalRecordEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many match in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// One record in a page.
+type MedicalRecordEdge struct {
+	// The position, for `after`.
+	Cursor string `json:"cursor"`
+	// The record.
+	Node *healthgraph.MedicalRecord `json:"node"`
+}
+
 // Write operations.
 type Mutation struct {
 }
@@ -147,6 +275,34 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// A page of patients.
+type PatientConnection struct {
+	// The patients on this page, newest first.
+	Edges []*PatientEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many match in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// One patient in a page.
+type PatientEdge struct {
+	// The position, for `after`.
+	Cursor string `json:"cursor"`
+	// The patient.
+	Node *healthgraph.Patient `json:"node"`
+}
+
+// Narrows patients. Omitted fields do not filter.
+type PatientFilter struct {
+	// A name prefix (English or Arabic), or an exact MRN or national ID.
+	Search *string `json:"search,omitempty"`
+	// Born on this date.
+	BirthDate *time.Time `json:"birthDate,omitempty"`
+	// Holding a coverage from this payer licence.
+	PayerLicense *string `json:"payerLicense,omitempty"`
+}
+
 // An insurer registered in NPHIES.
 type Payer struct {
 	// The payer's NPHIES licence.
@@ -155,8 +311,38 @@ type Payer struct {
 	Name string `json:"name"`
 }
 
+// A page of practitioners.
+type PractitionerConnection struct {
+	// The practitioners on this page.
+	Edges []*PractitionerEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many match in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// One practitioner in a page.
+type PractitionerEdge struct {
+	// The position, for `after`.
+	Cursor string `json:"cursor"`
+	// The practitioner.
+	Node *healthgraph.Practitioner `json:"node"`
+}
+
 // Read operations.
 type Query struct {
+}
+
+// Narrows medical records. Omitted fields do not filter.
+type RecordFilter struct {
+	// Only this kind.
+	Kind *healthgraph.RecordKind `json:"kind,omitempty"`
+	// Written at or after.
+	From *time.Time `json:"from,omitempty"`
+	// Written before.
+	To *time.Time `json:"to,omitempty"`
+	// Also list versions that were corrected.
+	IncludeSuperseded *bool `json:"includeSuperseded,omitempty"`
 }
 
 // A payment to record.
@@ -214,6 +400,28 @@ type SubmitClaimInput struct {
 // Live updates. Each field is authorized when the subscription starts and again
 // before every event, so a caller who loses access stops receiving.
 type Subscription struct {
+}
+
+// Changes to a patient. Omitted fields stay as they are; an empty string clears an optional one.
+type UpdatePatientInput struct {
+	// Saudi national ID or iqama.
+	NationalID *string `json:"nationalId,omitempty"`
+	// Given name.
+	FirstName *string `json:"firstName,omitempty"`
+	// Family name.
+	FamilyName *string `json:"familyName,omitempty"`
+	// Given name in Arabic.
+	FirstNameAr *string `json:"firstNameAr,omitempty"`
+	// Family name in Arabic.
+	FamilyNameAr *string `json:"familyNameAr,omitempty"`
+	// Date of birth.
+	BirthDate *time.Time `json:"birthDate,omitempty"`
+	// Administrative gender.
+	Gender *healthgraph.Gender `json:"gender,omitempty"`
+	// Phone.
+	Phone *string `json:"phone,omitempty"`
+	// Email address.
+	Email *string `json:"email,omitempty"`
 }
 
 // A page of users.

@@ -37,3 +37,23 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// MarshalDate writes a calendar date as YYYY-MM-DD.
+func MarshalDate(t time.Time) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		_, _ = io.WriteString(w, strconv.Quote(t.Format(time.DateOnly)))
+	})
+}
+
+// UnmarshalDate reads a YYYY-MM-DD date as midnight UTC.
+func UnmarshalDate(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, hg.Invalid("", "a Date must be a YYYY-MM-DD string")
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, hg.Invalid("", "%q is not a YYYY-MM-DD date", truncate(s, 40))
+	}
+	return t, nil
+}

@@ -1,0 +1,130 @@
+package resolvers
+
+import (
+	"context"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/dataloader"
+)
+
+// BreakGlassDuration is how long an emergency grant lasts.
+const BreakGlassDuration = 4 * time.Hour
+
+// readsRecords lets clinical roles read a patient's records and audits the
+// read: reception, billing and analysts never see clinical data, and every
+// look at it leaves a row naming who, whose and when.
+func (r *Resolver) readsRecords(ctx context.Context, patientID uuid.UUID) error {
+	if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RolePractitioner, hg.RolePatient); err != nil {
+		return err
+	}
+	return r.audit(ctx, "records.read", "Patient", patientID, &patientID)
+}
+
+// version loads another version of a record through the request's loader.
+func (r *Resolver) version(ctx context.Context, id *uuid.UUID) (*hg.MedicalRecord, error) {
+	if id == nil {
+		return nil, nil
+	}
+	return dataloader.For(ctx).Record(ctx, *id)
+}
+
+// appointmentChanged audits and counts a successful appointment change.
+func (r *Resolver) appointmentChanged(ctx context.Context, action string, a *hg.Appointment, err error) (*hg.Appointment, error) {
+	if err != nil {
+		return nil, err
+	}
+	r.business().AppointmentStatus(string(a.Status))
+	return a, r.audit(ctx, action, "Appointment", a.ID, &a.PatientID)
+}
+
+// selectionTypes are the types whose typed fragments selects looks into.
+var selectionTypes = []string{"AppointmentConnection", "AppointmentEdge", "Appointment", "Patient", "Practitioner", "Coverage", "Node"}
+
+// selects reports whether the current field's selection set reaches path,
+// e.g. edges → node → patient.
+func selects(ctx context.Context, path ...string) bool {
+	oc := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, selectionTypes)
+	for _, name := range path {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name == name {
+				next = append(next, graphql.CollectFields(oc, f.Selections, selectionTypes)...)
+			}
+		}
+		if len(next) == 0 && !hasField(fields, name) {
+			return false
+		}
+		fields = next
+	}
+	return true
+}
+
+func hasField(fields []graphql.CollectedField, name string) bool {
+	for _, f := range fields {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// prefetchAppointments queues, in one go, the patients, practitioners and
+// coverages a page of appointments will ask for, when the query selects
+// them. The field resolvers then find their keys already batched, so the
+// statement count stays constant however many goroutines gqlgen runs and
+// however slowly they start, instead of depending on the loaders' wait.
+func prefetchAppointments(ctx context.Context, as []*hg.Appointment) {
+	if len(as) == 0 {
+		return
+	}
+	l := dataloader.For(ctx)
+	if l == nil {
+		return
+	}
+	patients := make([]uuid.UUID, len(as))
+	practitioners := make([]uuid.UUID, len(as))
+	for i, a := range as {
+		patients[i], practitioners[i] = a.PatientID, a.PractitionerID
+	}
+	// The thunks are not awaited: queuing the keys is the point.
+	if selects(ctx, "edges", "node", "patient") {
+		l.PatientByID.LoadAllThunk(ctx, patients)
+		if selects(ctx, "edges", "node", "patient", "coverages") {
+			l.CoveragesByPatientID.LoadAllThunk(ctx, patients)
+		}
+	}
+	if selects(ctx, "edges", "node", "practitioner") {
+		l.PractitionerByID.LoadAllThunk(ctx, practitioners)
+	}
+}
+
+// optionalID parses an optional global ID argument.
+func optionalID(field, typ string, id *string) (*uuid.UUID, error) {
+	if id == nil {
+		return nil, nil
+	}
+	u, err := parseID(field, typ, *id)
+	return &u, err
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func pointers[T any](in []T) []*T {
+	out := make([]*T, len(in))
+	for i := range in {
+		out[i] = &in[i]
+	}
+	return out
+}

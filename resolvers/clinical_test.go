@@ -1,0 +1,304 @@
+package resolvers_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/postgres"
+	"github.com/healthgraph/healthgraph/seed"
+	"github.com/healthgraph/healthgraph/server"
+	"github.com/healthgraph/healthgraph/server/servertest"
+)
+
+// statements counts SQL statements, to prove the loaders batch.
+type statements struct{ n atomic.Int64 }
+
+func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	s.n.Add(1)
+	return ctx
+}
+
+func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// clinic is a small clinic behind a real server: patient A (with a login
+// and an appointment and a record with doctor 1) and patient B (unrelated),
+// and a token per role.
+type clinic struct {
+	env                *servertest.Env
+	stmts              *statements
+	patientA, patientB *hg.Patient
+	doc1, doc2         *hg.Practitioner
+	recordA            *hg.MedicalRecord
+	apptA              *hg.Appointment
+	tokens             map[string]string // by role, plus "DOCTOR2"
+}
+
+func setupClinic(t *testing.T) *clinic {
+	t.Helper()
+	ctx := context.Background()
+	c := &clinic{stmts: &statements{}, tokens: map[string]string{}}
+	c.env = servertest.New(t, func(_ *server.Config, o *postgres.Options) { o.Tracer = c.stmts })
+	db := c.env.DB
+	all := hg.PatientScope{All: true}
+	for _, r := range hg.Roles {
+		if r == hg.RolePractitioner || r == hg.RolePatient {
+			continue
+		}
+		_, c.tokens[string(r)] = c.env.User(t, string(r)+"@clinic.example", r)
+	}
+	doctor := func(key, license string) *hg.Practitioner {
+		u, tok := c.env.User(t, key+"@clinic.example", hg.RolePractitioner)
+		c.tokens[key] = tok
+		p, err := db.CreatePractitioner(ctx, hg.NewPractitioner{UserID: u.ID, FirstName: "Sara", FamilyName: "Alzahrani",
+			SpecialtyCode: "08.00", Specialty: "Internal Medicine", License: license})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c.doc1, c.doc2 = doctor("PRACTITIONER", "L-1"), doctor("DOCTOR2", "L-2")
+	patient := func(nid, first string) *hg.Patient {
+		p, err := db.CreatePatient(ctx, hg.NewPatient{NationalID: nid, FirstName: first, FamilyName: "Alharbi",
+			BirthDate: time.Date(1980, 5, 1, 0, 0, 0, 0, time.UTC), Gender: hg.GenderFemale})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c.patientA, c.patientB = patient("1000000001", "Amal"), patient("1000000002", "Badriya")
+	u, tok := c.env.User(t, "patient@clinic.example", hg.RolePatient)
+	c.tokens["PATIENT"] = tok
+	if _, err := db.LinkPatientUser(ctx, c.patientA.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	var err error
+	if c.apptA, err = db.BookAppointment(ctx, all, hg.NewAppointment{PatientID: c.patientA.ID, PractitionerID: c.doc1.ID,
+		StartsAt: start, EndsAt: start.Add(30 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*hg.Patient{c.patientA, c.patientB} {
+		rec, err := db.AddRecord(ctx, all, hg.NewRecord{PatientID: p.ID, AuthorID: c.doc1.UserID, Kind: hg.RecordDiagnosis,
+			Codes: []string{"I10"}, Body: "Hypertension"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p == c.patientA {
+			c.recordA = rec
+		}
+	}
+	return c
+}
+
+// TestAuthorizationMatrix walks role × operation × own/related/unrelated
+// patient, including nested fields and node(id:), and expects no leak.
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	c := setupClinic(t)
+	A, B := gid("Patient", c.patientA.ID), gid("Patient", c.patientB.ID)
+	const (
+		ok        = ""
+		forbidden = hg.EFORBIDDEN
+		notFound  = hg.ENOTFOUND
+	)
+	ops := []struct {
+		name  string
+		query string
+		vars  map[string]any
+	}{
+		{"patient(A)", `query($id: ID!) { patient(id: $id) { id } }`, map[string]any{"id": A}},
+		{"patient(B)", `query($id: ID!) { patient(id: $id) { id } }`, map[string]any{"id": B}},
+		{"medicalRecords(A)", `query($id: ID!) { medicalRecords(patientId: $id) { totalCount } }`, map[string]any{"id": A}},
+		{"medicalRecords(B)", `query($id: ID!) { medicalRecords(patientId: $id) { totalCount } }`, map[string]any{"id": B}},
+		{"node(record of A)", `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": gid("MedicalRecord", c.recordA.ID)}},
+		{"appointment → patient → records", `{ appointments { edges { node { patient { latestRecords { body } } } } } }`, nil},
+		{"utilization", `query($f: Time!, $t: Time!) { appointmentUtilization(from: $f, to: $t, groupBy: DAY) { key } }`,
+			map[string]any{"f": time.Now().Format(time.RFC3339), "t": time.Now().Add(time.Hour).Format(time.RFC3339)}},
+	}
+	want := map[string][]string{
+		//            patient(A) patient(B) records(A) records(B) node(rec A) nested   utilization
+		"ADMIN":        {ok, ok, ok, ok, ok, ok, ok},
+		"PRACTITIONER": {ok, notFound, ok, notFound, ok, ok, forbidden},
+		"DOCTOR2":      {notFound, notFound, notFound, notFound, notFound, ok, forbidden},
+		"PATIENT":      {ok, notFound, ok, notFound, ok, ok, forbidden},
+		"RECEPTION":    {ok, ok, forbidden, forbidden, forbidden, forbidden, forbidden},
+		"BILLING":      {ok, ok, forbidden, forbidden, forbidden, forbidden, forbidden},
+		"ANALYST":      {forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok},
+	}
+	for role, codes := range want {
+		for i, op := range ops {
+			t.Run(role+"/"+op.name, func(t *testing.T) {
+				res := c.env.Do(t, c.tokens[role], op.query, op.vars)
+				if got := res.Code(); got != codes[i] {
+					t.Fatalf("code = %q (%+v), want %q", got, res.Errors, codes[i])
+				}
+			})
+		}
+	}
+	t.Run("the nested chart shows only charts the caller may read", func(t *testing.T) {
+		var out struct {
+			Appointments struct {
+				Edges []struct {
+					Node struct {
+						Patient struct{ LatestRecords []struct{ Body string } }
+					}
+				}
+			}
+		}
+		c.env.Do(t, c.tokens["DOCTOR2"], ops[5].query, nil).Decode(t, &out)
+		if len(out.Appointments.Edges) != 0 {
+			t.Fatalf("an unrelated practitioner listed %d appointments", len(out.Appointments.Edges))
+		}
+	})
+	t.Run("break-glass opens one patient to a practitioner, audited", func(t *testing.T) {
+		res := c.env.Do(t, c.tokens["DOCTOR2"], `mutation($id: ID!) { breakGlass(patientId: $id, reason: "Unconscious in the emergency room") { patient { firstName } expiresAt } }`, map[string]any{"id": B})
+		var out struct {
+			BreakGlass struct{ Patient struct{ FirstName string } }
+		}
+		res.Decode(t, &out)
+		if out.BreakGlass.Patient.FirstName != "Badriya" {
+			t.Fatalf("grant = %+v", out)
+		}
+		if code := c.env.Do(t, c.tokens["DOCTOR2"], ops[3].query, ops[3].vars).Code(); code != ok {
+			t.Fatalf("records of B after break-glass: %q, want access", code)
+		}
+		if code := c.env.Do(t, c.tokens["DOCTOR2"], ops[0].query, ops[0].vars).Code(); code != notFound {
+			t.Fatalf("break-glass on B leaked A: %q", code)
+		}
+		if n := c.env.Count(t, `SELECT count(*) FROM audit_events WHERE action = 'patient.break_glass' AND patient_id = $1`, c.patientB.ID); n != 1 {
+			t.Fatalf("%d break-glass audit rows, want 1", n)
+		}
+	})
+	t.Run("reading a chart is audited", func(t *testing.T) {
+		if n := c.env.Count(t, `SELECT count(*) FROM audit_events WHERE action = 'records.read' AND patient_id = $1`, c.patientA.ID); n == 0 {
+			t.Fatal("no medical_records.read audit row for patient A")
+		}
+	})
+}
+
+func TestClinicalBadInput(t *testing.T) {
+	t.Parallel()
+	c := setupClinic(t)
+	admin := c.tokens["ADMIN"]
+	book := `mutation($in: BookAppointmentInput!) { bookAppointment(input: $in) { id } }`
+	soon := time.Now().Add(72 * time.Hour).Truncate(time.Hour)
+	bookVars := func(start, end time.Time, patient string) map[string]any {
+		return map[string]any{"in": map[string]any{"patientId": patient, "practitionerId": gid("Practitioner", c.doc1.ID),
+			"startsAt": start.Format(time.RFC3339), "endsAt": end.Format(time.RFC3339)}}
+	}
+	A := gid("Patient", c.patientA.ID)
+	for _, tc := range []struct {
+		name, query string
+		vars        map[string]any
+		code, field string
+	}{
+		{"malformed id", `query($id: ID!) { patient(id: $id) { id } }`, map[string]any{"id": "nope"}, hg.EINVALID, "id"},
+		{"id of another type", `query($id: ID!) { patient(id: $id) { id } }`, map[string]any{"id": gid("Practitioner", c.doc1.ID)}, hg.EINVALID, "id"},
+		{"unknown id", `query($id: ID!) { patient(id: $id) { id } }`, map[string]any{"id": gid("Patient", uuid.New())}, hg.ENOTFOUND, ""},
+		{"malformed cursor", `{ patients(after: "zzz") { totalCount } }`, nil, hg.EINVALID, "after"},
+		{"first over the cap", `{ patients(first: 101) { totalCount } }`, nil, hg.EINVALID, "first"},
+		{"malformed date", `query($id: ID!) { practitionerSchedule(practitionerId: $id, date: "22/11/2026") { free } }`, map[string]any{"id": gid("Practitioner", c.doc1.ID)}, hg.EINVALID, "date"},
+		{"appointment in the past", book, bookVars(time.Now().Add(-time.Hour), time.Now(), A), hg.EINVALID, "startsAt"},
+		{"appointment ending before it starts", book, bookVars(soon, soon.Add(-time.Minute), A), hg.EINVALID, "endsAt"},
+		{"invalid ICD-10 code", `mutation($in: AddMedicalRecordInput!) { addMedicalRecord(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"patientId": A, "kind": "DIAGNOSIS", "codes": []string{"XYZ"}, "body": "x"}}, hg.EINVALID, "codes"},
+		{"over-long name", `mutation($in: CreatePatientInput!) { createPatient(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"nationalId": "1000000009", "firstName": string(make([]byte, 101)), "familyName": "X", "birthDate": "1990-01-01", "gender": "MALE"}}, hg.EINVALID, "firstName"},
+		{"bad national ID", `mutation($in: CreatePatientInput!) { createPatient(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"nationalId": "3000000009", "firstName": "Ali", "familyName": "X", "birthDate": "1990-01-01", "gender": "MALE"}}, hg.EINVALID, "nationalId"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := c.env.Do(t, admin, tc.query, tc.vars)
+			if res.Code() != tc.code || (tc.field != "" && res.Field() != tc.field) {
+				t.Fatalf("code %q field %q (%+v), want %q %q", res.Code(), res.Field(), res.Errors, tc.code, tc.field)
+			}
+		})
+	}
+	if n := c.env.Count(t, `SELECT count(*) FROM appointments`); n != 1 {
+		t.Fatalf("%d appointments after refused bookings, want the 1 from setup", n)
+	}
+}
+
+func TestConcurrentBookingsThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	c := setupClinic(t)
+	start := time.Now().Add(96 * time.Hour).Truncate(time.Hour)
+	var wg sync.WaitGroup
+	var won, conflicts atomic.Int32
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := start.Add(time.Duration(i%2) * 15 * time.Minute)
+			res := c.env.Do(t, c.tokens["RECEPTION"], `mutation($in: BookAppointmentInput!) { bookAppointment(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"patientId": gid("Patient", c.patientB.ID), "practitionerId": gid("Practitioner", c.doc2.ID),
+					"startsAt": s.Format(time.RFC3339), "endsAt": s.Add(30 * time.Minute).Format(time.RFC3339)}})
+			switch res.Code() {
+			case "":
+				won.Add(1)
+			case hg.ECONFLICT:
+				conflicts.Add(1)
+			default:
+				t.Errorf("booking: %+v", res.Errors)
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 || conflicts.Load() != 9 {
+		t.Fatalf("%d won, %d CONFLICT; want 1 and 9", won.Load(), conflicts.Load())
+	}
+}
+
+const appointmentPage = `query($n: Int!) { appointments(first: $n) { totalCount edges { node {
+	startsAt status
+	patient { firstName familyName coverages { payer { name } memberId } }
+	practitioner { familyName specialty } } } } }`
+
+// TestAppointmentPageStatements is the issue's figure: a page of
+// appointments with patient, practitioner and coverage runs a constant
+// number of statements, whatever the page size.
+func TestAppointmentPageStatements(t *testing.T) {
+	t.Parallel()
+	c := setupClinic(t)
+	if _, err := seed.Patients(context.Background(), c.env.DB, 60, seed.Options{Seed: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{5, 50, 100} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			before := c.stmts.n.Load()
+			var out struct {
+				Appointments struct{ Edges []struct{} }
+			}
+			c.env.Do(t, c.tokens["ADMIN"], appointmentPage, map[string]any{"n": n}).Decode(t, &out)
+			got := c.stmts.n.Load() - before
+			if len(out.Appointments.Edges) != n || got > 4 {
+				t.Fatalf("%d appointments took %d statements, want %d in at most 4", len(out.Appointments.Edges), got, n)
+			}
+			t.Logf("%d appointments with patient, practitioner and coverages: %d statements", n, got)
+		})
+	}
+}
+
+// BenchmarkAppointmentPage measures the 50-appointment query end to end.
+func BenchmarkAppointmentPage(b *testing.B) {
+	c := &clinic{stmts: &statements{}}
+	c.env = servertest.New(b, func(_ *server.Config, o *postgres.Options) { o.Tracer = c.stmts })
+	if _, err := seed.Patients(context.Background(), c.env.DB, 60, seed.Options{Seed: 3}, nil); err != nil {
+		b.Fatal(err)
+	}
+	_, token := c.env.User(b, "admin@clinic.example", hg.RoleAdmin)
+	b.ReportAllocs()
+	before := c.stmts.n.Load()
+	for b.Loop() {
+		c.env.Do(b, token, appointmentPage, map[string]any{"n": 50})
+	}
+	b.ReportMetric(float64(c.stmts.n.Load()-before)/float64(b.N), "statements/op")
+}
