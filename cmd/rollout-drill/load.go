@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2" // the load mix only: nothing secret is drawn
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Phases of the drill, in order.
+const (
+	phaseBefore = iota
+	phaseDuring
+	phaseAfter
+	numPhases
+)
+
+var phaseNames = [numPhases]string{"before", "during", "after"}
+
+// Kinds of request in the mix.
+const (
+	kindMe = iota
+	kindInvoices
+	kindCreateInvoice
+	kindSignup
+	numKinds
+)
+
+var kindNames = [numKinds]string{"me", "invoices", "createInvoice", "signup"}
+
+// mix is the cumulative weight of each kind, out of 100: mostly reads, a
+// steady stream of cheap writes, and a few signups, which hash a password
+// with bcrypt and would otherwise take the two shared cores.
+var mix = [numKinds]int{35, 70, 96, 100}
+
+func pickKind() int {
+	n := rand.IntN(100) //nolint:gosec // load mix, not a secret
+	for k, w := range mix {
+		if n < w {
+			return k
+		}
+	}
+	return kindMe
+}
+
+// result is one request as the client saw it.
+type result struct {
+	kind, phase int
+	latency     time.Duration
+	err         string // empty when the request succeeded
+}
+
+// recorder collects every request and every acknowledged write.
+type recorder struct {
+	mu       sync.Mutex
+	results  []result
+	invoices []string // global IDs createInvoice returned
+	users    []string // global IDs signup returned
+}
+
+func (r *recorder) add(res result, invoiceID, userID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.results = append(r.results, res)
+	if invoiceID != "" {
+		r.invoices = append(r.invoices, invoiceID)
+	}
+	if userID != "" {
+		r.users = append(r.users, userID)
+	}
+}
+
+// loadGen drives the proxy with closed-loop workers that share one token
+// bucket, so the rate is bounded whatever the latency.
+type loadGen struct {
+	url, token string
+	patients   []string
+	phase      atomic.Int32
+	rec        recorder
+	client     *http.Client
+	seq        atomic.Int64
+	runID      string
+}
+
+func (g *loadGen) run(ctx context.Context, workers, rate int) {
+	tokens := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range tokens {
+				g.one(ctx)
+			}
+		})
+	}
+	t := time.NewTicker(time.Second / time.Duration(rate))
+	defer t.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-t.C:
+			// A token nobody takes at once is dropped rather than queued,
+			// so a slow moment does not turn into a burst afterwards.
+			select {
+			case tokens <- struct{}{}:
+			default:
+			}
+		}
+	}
+	close(tokens)
+	wg.Wait()
+}
+
+// one sends a request of a random kind and records the outcome. It does
+// not use ctx for the request itself: a request started before the end
+// runs to completion, so no write is abandoned by the drill.
+func (g *loadGen) one(context.Context) {
+	kind := pickKind()
+	phase := int(g.phase.Load())
+	var body map[string]any
+	token := g.token
+	switch kind {
+	case kindMe:
+		body = map[string]any{"query": "query Me { me { id email role } }"}
+	case kindInvoices:
+		body = map[string]any{"query": "query Recent { invoices(first: 20) { totalCount edges { node { id number status } } } }"}
+	case kindCreateInvoice:
+		body = map[string]any{
+			"query": `mutation Bill($in: CreateInvoiceInput!) { createInvoice(input: $in) { id number } }`,
+			"variables": map[string]any{"in": map[string]any{
+				"patientId": g.patients[rand.IntN(len(g.patients))], //nolint:gosec // load mix, not a secret
+				"lines":     []map[string]any{{"serviceCode": "99213", "description": "Rollout drill consultation", "quantity": 1, "unitPrice": "250.00"}},
+			}},
+		}
+	case kindSignup:
+		token = ""
+		body = map[string]any{
+			"query": `mutation Join($in: SignupInput!) { signup(input: $in) { id } }`,
+			"variables": map[string]any{"in": map[string]any{
+				"email":    fmt.Sprintf("drill-%s-%d@rollout.test", g.runID, g.seq.Add(1)),
+				"password": "rollout-drill-2026",
+				"fullName": "Rollout Drill",
+			}},
+		}
+	}
+	start := time.Now()
+	data, err := g.post(token, body)
+	res := result{kind: kind, phase: phase, latency: time.Since(start)}
+	var invoiceID, userID string
+	if err != nil {
+		res.err = err.Error()
+	} else {
+		switch kind {
+		case kindCreateInvoice:
+			invoiceID = idAt(data, "createInvoice")
+			if invoiceID == "" {
+				res.err = "createInvoice answered without an id"
+			}
+		case kindSignup:
+			userID = idAt(data, "signup")
+			if userID == "" {
+				res.err = "signup answered without an id"
+			}
+		}
+	}
+	g.rec.add(res, invoiceID, userID)
+}
+
+func idAt(data map[string]json.RawMessage, field string) string {
+	var obj struct{ ID string }
+	if json.Unmarshal(data[field], &obj) != nil {
+		return ""
+	}
+	return obj.ID
+}
+
+// post sends one GraphQL operation through the proxy. A transport error, a
+// status other than 200 and any GraphQL error all count as failures.
+func (g *loadGen) post(token string, body map[string]any) (map[string]json.RawMessage, error) {
+	return postGraphQL(g.client, g.url, token, body)
+}
+
+func postGraphQL(c *http.Client, url, token string, body map[string]any) (map[string]json.RawMessage, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url+"/graphql", bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req) //nolint:gosec // the drill's own loopback proxy
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("status %d, reading the body: %w", resp.StatusCode, err)
+	}
+	var out struct {
+		Data   map[string]json.RawMessage `json:"data"`
+		Errors json.RawMessage            `json:"errors"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d: %.200s", resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("status 200, body not JSON: %.200s", raw)
+	}
+	if len(out.Errors) > 0 && string(out.Errors) != "null" {
+		return nil, fmt.Errorf("GraphQL errors: %.300s", out.Errors)
+	}
+	return out.Data, nil
+}
+
+// latencies are the sorted latencies of a set of results.
+type latencies []time.Duration
+
+func (l latencies) pct(p float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	i := int(float64(len(l))*p/100+0.5) - 1
+	return l[min(max(i, 0), len(l)-1)]
+}
+
+func sorted(rs []result) latencies {
+	l := make(latencies, len(rs))
+	for i, r := range rs {
+		l[i] = r.latency
+	}
+	slices.Sort(l)
+	return l
+}
