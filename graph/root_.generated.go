@@ -64,6 +64,11 @@ type ComplexityRoot struct {
 		Status       func(childComplexity int) int
 	}
 
+	AppointmentChange struct {
+		Appointment func(childComplexity int) int
+		Gap         func(childComplexity int) int
+	}
+
 	AppointmentConnection struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
@@ -376,7 +381,8 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		AccountChanged func(childComplexity int, userID string) int
+		AccountChanged     func(childComplexity int, userID string) int
+		AppointmentChanged func(childComplexity int, practitionerID string) int
 	}
 
 	User struct {
@@ -492,6 +498,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.Status(childComplexity), true
+
+	case "AppointmentChange.appointment":
+		if e.ComplexityRoot.AppointmentChange.Appointment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChange.Appointment(childComplexity), true
+	case "AppointmentChange.gap":
+		if e.ComplexityRoot.AppointmentChange.Gap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChange.Gap(childComplexity), true
 
 	case "AppointmentConnection.edges":
 		if e.ComplexityRoot.AppointmentConnection.Edges == nil {
@@ -2000,6 +2019,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AccountChanged(childComplexity, args["userId"].(string)), true
+	case "Subscription.appointmentChanged":
+		if e.ComplexityRoot.Subscription.AppointmentChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_appointmentChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AppointmentChanged(childComplexity, args["practitionerId"].(string)), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -2291,6 +2321,16 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Appointment", field.Name)
+}
+
+func (ec *executionContext) childFields_AppointmentChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "appointment":
+		return ec.fieldContext_AppointmentChange_appointment(ctx, field)
+	case "gap":
+		return ec.fieldContext_AppointmentChange_gap(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppointmentChange", field.Name)
 }
 
 func (ec *executionContext) childFields_AppointmentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -104,6 +104,29 @@ func prefetchAppointments(ctx context.Context, as []*hg.Appointment) {
 	}
 }
 
+// mayWatchSchedule allows administrators and reception to watch any
+// practitioner's appointments, and a practitioner their own, judged on the
+// watcher's account as it is now rather than on the token's claims.
+func (r *Resolver) mayWatchSchedule(ctx context.Context, userID, practitionerID uuid.UUID) error {
+	me, err := r.Store.UserByID(ctx, userID)
+	switch {
+	case hg.ErrorCode(err) == hg.ENOTFOUND || err == nil && me.Status != hg.UserActive:
+		return hg.Errorf(hg.EUNAUTHENTICATED, "account no longer active")
+	case err != nil:
+		return err
+	case me.Role == hg.RoleAdmin || me.Role == hg.RoleReception:
+		_, err := r.Store.PractitionerByID(ctx, practitionerID)
+		return err
+	case me.Role == hg.RolePractitioner:
+		pr, err := r.Store.PractitionerByUserID(ctx, me.ID)
+		if err != nil || pr.ID != practitionerID {
+			return hg.Errorf(hg.EFORBIDDEN, "a practitioner may watch only their own schedule")
+		}
+		return nil
+	}
+	return hg.Errorf(hg.EFORBIDDEN, "your role may not watch schedules")
+}
+
 // optionalID parses an optional global ID argument.
 func optionalID(field, typ string, id *string) (*uuid.UUID, error) {
 	if id == nil {

@@ -20,6 +20,7 @@ import (
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
+	"github.com/healthgraph/healthgraph/dataloader"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
 	"github.com/healthgraph/healthgraph/observability"
@@ -55,6 +56,14 @@ func (s *Server) graphQL() http.Handler {
 	h.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
 	h.Use(operationLimits{s})
 	h.Use(s.deps.Metrics.GraphQL())
+	// Loaders are built per operation from the caller's scopes, so a batch
+	// never mixes two users' access, and a WebSocket operation gets the
+	// principal of its connection_init rather than of the upgrade request.
+	h.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		who := hg.PrincipalFrom(ctx)
+		l := dataloader.New(s.deps.Resolver.Store, dataloader.Scopes{Patients: auth.PatientScope(who), Clinical: auth.ClinicalScope(who)})
+		return next(dataloader.With(ctx, l))
+	})
 	h.SetErrorPresenter(s.presentError)
 	h.SetRecoverFunc(s.recoverResolver)
 	return h

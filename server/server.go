@@ -11,10 +11,8 @@ import (
 	"net/http"
 	"time"
 
-	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
-	"github.com/healthgraph/healthgraph/dataloader"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/ratelimit"
@@ -85,13 +83,7 @@ func New(cfg Config, deps Deps) *Server {
 	mux := http.NewServeMux()
 	gql := s.graphQL()
 	// Rate limiting needs the principal, so it runs inside authentication.
-	// Loaders are built per request after authentication, from the
-	// caller's scopes, so a batch never mixes two users' access.
-	loaders := dataloader.Middleware(deps.Resolver.Store, func(ctx context.Context) dataloader.Scopes {
-		who := hg.PrincipalFrom(ctx)
-		return dataloader.Scopes{Patients: auth.PatientScope(who), Clinical: auth.ClinicalScope(who)}
-	})
-	mux.Handle("/graphql", requireTransport(s.authenticate(s.rateLimit(loaders(gql)))))
+	mux.Handle("/graphql", requireTransport(s.authenticate(s.rateLimit(gql))))
 	pg := playground()
 	mux.Handle("GET "+playgroundPath, pg)
 	mux.Handle("GET "+playgroundPath+"/assets/", pg)

@@ -64,6 +64,14 @@ type AmendMedicalRecordInput struct {
 	Body string `json:"body"`
 }
 
+// One delivery of appointmentChanged: the appointment as it is now, or a notice that the live feed was interrupted.
+type AppointmentChange struct {
+	// The appointment as it is now; null on an interruption notice.
+	Appointment *healthgraph.Appointment `json:"appointment,omitempty"`
+	// True when the feed was interrupted and changes may have been missed: refetch the schedule.
+	Gap bool `json:"gap"`
+}
+
 // A page of appointments.
 type AppointmentConnection struct {
 	// The appointments on this page, by start time.
