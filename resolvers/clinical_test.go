@@ -302,3 +302,31 @@ func BenchmarkAppointmentPage(b *testing.B) {
 	}
 	b.ReportMetric(float64(c.stmts.n.Load()-before)/float64(b.N), "statements/op")
 }
+
+const patientChart = `query($id: ID!) { patient(id: $id) { mrn firstName familyName birthDate gender
+	coverages { payer { name } memberId active }
+	latestRecords { kind codes body createdAt }
+	upcomingAppointments { startsAt status practitioner { familyName specialty } } } }`
+
+// BenchmarkPatientChart measures the chart screen: a patient with coverage,
+// the last 20 records and upcoming appointments with their practitioners.
+func BenchmarkPatientChart(b *testing.B) {
+	c := &clinic{stmts: &statements{}}
+	c.env = servertest.New(b, func(_ *server.Config, o *postgres.Options) { o.Tracer = c.stmts })
+	if _, err := seed.Patients(context.Background(), c.env.DB, 60, seed.Options{Seed: 3}, nil); err != nil {
+		b.Fatal(err)
+	}
+	_, token := c.env.User(b, "admin@clinic.example", hg.RoleAdmin)
+	var id uuid.UUID
+	if err := c.env.DB.Pool.QueryRow(context.Background(), `SELECT patient_id FROM medical_records
+		GROUP BY patient_id ORDER BY count(*) DESC LIMIT 1`).Scan(&id); err != nil {
+		b.Fatal(err)
+	}
+	vars := map[string]any{"id": gid("Patient", id)}
+	b.ReportAllocs()
+	before := c.stmts.n.Load()
+	for b.Loop() {
+		c.env.Do(b, token, patientChart, vars).Decode(b, &struct{}{})
+	}
+	b.ReportMetric(float64(c.stmts.n.Load()-before)/float64(b.N), "statements/op")
+}
