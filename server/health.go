@@ -16,6 +16,10 @@ func health(w http.ResponseWriter, _ *http.Request) {
 // check runs on every call, so readiness recovers by itself when Postgres
 // returns.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "shutting down"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{}

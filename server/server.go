@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/healthgraph/healthgraph/auth"
@@ -34,6 +35,10 @@ type Config struct {
 	WriteTimeout    time.Duration
 	IdleTimeout     time.Duration
 	ShutdownTimeout time.Duration
+	// ShutdownDelay keeps serving after SIGTERM while /ready answers 503,
+	// so a load balancer without a preStop pause (docker compose, a plain
+	// proxy) stops routing here before the listener closes.
+	ShutdownDelay   time.Duration
 	DepthLimit      int
 	ComplexityLimit int
 	// FieldLimit caps the fields one operation selects, counting every
@@ -71,6 +76,8 @@ type Server struct {
 	deps    Deps
 	handler http.Handler
 	limiter *ratelimit.Limiter
+	// draining is set once shutdown has begun: /ready then says 503.
+	draining atomic.Bool
 }
 
 // New builds the server and its routes.
@@ -126,6 +133,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	if s.cfg.ShutdownDelay > 0 {
+		s.draining.Store(true)
+		s.deps.Logger.Info("shutting down: not ready, still serving", "delay", s.cfg.ShutdownDelay.String())
+		time.Sleep(s.cfg.ShutdownDelay)
 	}
 	s.deps.Logger.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)

@@ -38,6 +38,7 @@ type Config struct {
 	CORSOrigins        []string
 	HSTS               bool
 	ShutdownTimeout    time.Duration
+	ShutdownDelay      time.Duration
 	ReadTimeout        time.Duration
 	WriteTimeout       time.Duration
 	IdleTimeout        time.Duration
@@ -119,6 +120,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.CORSOrigins = p.list("HG_CORS_ORIGINS")
 	c.HSTS = p.bool("HG_HSTS", prod)
 	c.ShutdownTimeout = p.duration("HG_SHUTDOWN_TIMEOUT", 25*time.Second)
+	c.ShutdownDelay = p.optionalDuration("HG_SHUTDOWN_DELAY")
 	c.ReadTimeout = p.duration("HG_READ_TIMEOUT", 15*time.Second)
 	c.WriteTimeout = p.duration("HG_WRITE_TIMEOUT", 30*time.Second)
 	c.IdleTimeout = p.duration("HG_IDLE_TIMEOUT", 120*time.Second)
@@ -281,4 +283,18 @@ func (p *parser) jwtKey(prod bool) (key []byte, generated bool) {
 		}
 	}
 	return key, false
+}
+
+// optionalDuration reads a duration that may be zero (off); unset is zero.
+func (p *parser) optionalDuration(name string) time.Duration {
+	v := p.getenv(name)
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > 5*time.Minute {
+		p.fail(name, "must be a duration from 0s to 5m, such as 5s, not %q", v)
+		return 0
+	}
+	return d
 }

@@ -173,7 +173,7 @@ func serve(ctx context.Context) error {
 	srv := server.New(server.Config{
 		Addr: cfg.HTTPAddr, Production: cfg.Production(), CORSOrigins: cfg.CORSOrigins, HSTS: cfg.HSTS,
 		MaxBodyBytes: cfg.MaxBodyBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
-		IdleTimeout: cfg.IdleTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
+		IdleTimeout: cfg.IdleTimeout, ShutdownTimeout: cfg.ShutdownTimeout, ShutdownDelay: cfg.ShutdownDelay,
 		DepthLimit: cfg.QueryDepthLimit, ComplexityLimit: cfg.QueryComplexity,
 		FieldLimit: cfg.QueryFieldLimit, TokenLimit: cfg.QueryTokenLimit, Introspection: cfg.Introspection,
 		RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies, APQAllowList: cfg.APQAllowList,

@@ -98,6 +98,7 @@ func TestFreshDatabaseToSessionAndGracefulStop(t *testing.T) {
 		"HG_JWT_KEY=binary-test-signing-key-0123456789abcdef",
 		"HG_AUTO_MIGRATE=false",
 		"HG_LOG_LEVEL=warn",
+		"HG_SHUTDOWN_DELAY=1s",
 	)
 	run := func(args ...string) string {
 		cmd := exec.Command(bin, args...)
@@ -168,7 +169,20 @@ func TestFreshDatabaseToSessionAndGracefulStop(t *testing.T) {
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	// During HG_SHUTDOWN_DELAY the replica says it is not ready, so a load
+	// balancer stops sending, yet it still answers what reaches it.
+	for path, want := range map[string]int{"/ready": http.StatusServiceUnavailable, "/health": http.StatusOK} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s during the shutdown delay: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s during the shutdown delay = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	time.Sleep(400 * time.Millisecond)
 	_, _ = io.WriteString(pw, `{ email } }"}`)
 	pw.Close()
 

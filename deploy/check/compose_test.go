@@ -126,13 +126,20 @@ func TestComposeAPIStartsOnlyOnAHealthyMigratedDatabase(t *testing.T) {
 		}
 	}
 	// docker compose stop sends SIGTERM, then SIGKILL after stop_grace_period: it must
-	// outlast the server's drain.
+	// outlast the server's not-ready delay plus its drain.
 	drain, err := time.ParseDuration(*api.Environment["HG_SHUTDOWN_TIMEOUT"])
 	if err != nil {
 		t.Fatalf("HG_SHUTDOWN_TIMEOUT: %v", err)
 	}
+	if d := api.Environment["HG_SHUTDOWN_DELAY"]; d == nil {
+		t.Error("api sets no HG_SHUTDOWN_DELAY: compose has no preStop, so /ready must turn 503 before the listener closes")
+	} else if delay, err := time.ParseDuration(*d); err != nil {
+		t.Fatalf("HG_SHUTDOWN_DELAY: %v", err)
+	} else {
+		drain += delay
+	}
 	if api.StopGracePeriod == nil || time.Duration(*api.StopGracePeriod) <= drain {
-		t.Errorf("api stop_grace_period %v does not exceed HG_SHUTDOWN_TIMEOUT %v", api.StopGracePeriod, drain)
+		t.Errorf("api stop_grace_period %v does not exceed HG_SHUTDOWN_DELAY + HG_SHUTDOWN_TIMEOUT %v", api.StopGracePeriod, drain)
 	}
 	if got := p.Services["migrate"].DependsOn["postgres"].Condition; got != types.ServiceConditionHealthy {
 		t.Errorf("migrate depends_on postgres: %q", got)
