@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -71,7 +72,7 @@ func TestAppointmentChangesReachSubscribersOnOtherReplicas(t *testing.T) {
 		}
 		start = start.Add(time.Hour)
 		m, err := ws.next(500 * time.Millisecond)
-		if err == errTimeout && time.Now().Before(deadline) {
+		if errors.Is(err, errTimeout) && time.Now().Before(deadline) {
 			continue
 		} else if err != nil {
 			t.Fatal(err)

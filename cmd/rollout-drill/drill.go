@@ -192,7 +192,7 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 	if _, err := runBin("", "seed", "--patients", fmt.Sprint(o.Patients), "--seed", "7"); err != nil {
 		return nil, err
 	}
-	const billingEmail, password = "billing@rollout.test", "rollout-drill-2026"
+	const billingEmail, password = "billing@rollout.test", "rollout-drill-2026" //nolint:gosec // a throw-away account in the drill's own database
 	if _, err := runBin(password+"\n", "admin", "create", "--email", billingEmail, "--role", "BILLING", "--name", "Rollout Drill"); err != nil {
 		return nil, err
 	}
@@ -267,7 +267,7 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	var login struct{ AccessToken string } //nolint:gosec // the drill's own short-lived token, never printed
 	if err := jsonField(data, "login", &login); err != nil || login.AccessToken == "" {
-		return nil, fmt.Errorf("login answered no token: %v", err)
+		return nil, fmt.Errorf("login answered no token: %w", err)
 	}
 	var invoicesBefore, usersBefore int
 	if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM invoices), (SELECT count(*) FROM users)`).Scan(&invoicesBefore, &usersBefore); err != nil {

@@ -144,7 +144,7 @@ func (g *loadGen) one() {
 		token = ""
 		body = map[string]any{
 			"query": `mutation Join($in: SignupInput!) { signup(input: $in) { id } }`,
-			"variables": map[string]any{"in": map[string]any{
+			"variables": map[string]any{"in": map[string]any{ //nolint:gosec // synthetic signups in the drill's own database
 				"email":    fmt.Sprintf("drill-%s-%d@rollout.test", g.runID, g.seq.Add(1)),
 				"password": "rollout-drill-2026",
 				"fullName": "Rollout Drill",
