@@ -113,10 +113,13 @@ func (e graphqlExtension) InterceptResponse(ctx context.Context, next graphql.Re
 
 // InterceptField starts a span and observes latency for fields that run
 // code (resolver methods and struct methods); plain struct fields are skipped
-// because they cost nothing and would drown the trace. Under an operation
-// span that is not recording (tracing off or not sampled) no resolver span
-// is started: a parent-based sampler would not record it either, and skipping
-// it saves allocations on every field.
+// because they cost nothing and would drown the trace. Under a span that is
+// not sampled (tracing off or the trace not chosen) no resolver span is
+// started: a parent-based sampler would not record it either, and skipping
+// it saves allocations on every field. The test is on the sampled flag, not
+// on IsRecording: gqlgen resolves a field's children after the field's own
+// resolver returned, so their parent span has already ended and no longer
+// records, yet they belong in the trace.
 func (e graphqlExtension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || !fc.IsMethod && !fc.IsResolver {
@@ -125,7 +128,7 @@ func (e graphqlExtension) InterceptField(ctx context.Context, next graphql.Resol
 	m := e.m
 	field := m.fieldName(fc.Object, fc.Field.Name)
 	start := time.Now()
-	if !trace.SpanFromContext(ctx).IsRecording() {
+	if !trace.SpanFromContext(ctx).SpanContext().IsSampled() {
 		res, err := next(ctx)
 		m.gqlResolver.observe(ctx, time.Since(start).Seconds(), field)
 		return res, err

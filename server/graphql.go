@@ -61,7 +61,7 @@ func (s *Server) graphQL() http.Handler {
 	// principal of its connection_init rather than of the upgrade request.
 	h.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		who := hg.PrincipalFrom(ctx)
-		l := dataloader.New(s.deps.Resolver.Store, dataloader.Scopes{Patients: auth.PatientScope(who), Clinical: auth.ClinicalScope(who)})
+		l := dataloader.New(tracedLoaderStore{s.deps.Resolver.Store, s.deps.Metrics}, dataloader.Scopes{Patients: auth.PatientScope(who), Clinical: auth.ClinicalScope(who)})
 		return next(dataloader.With(ctx, l))
 	})
 	h.SetErrorPresenter(s.presentError)

@@ -57,6 +57,13 @@ type Options struct {
 	// RedisPrefix isolates keys and channels; servers that share one act
 	// as replicas of one deployment. Use NewPrefix.
 	RedisPrefix string
+	// Metrics, when set, is the registry and instrumentation the server
+	// records into (an observabilitytest.Recorder's, to assert on spans);
+	// nil makes a fresh one.
+	Metrics *observability.Metrics
+	// Logger, when set, receives the server's logs; nil logs errors to
+	// stderr under HG_TEST_LOG and drops them otherwise.
+	Logger *slog.Logger
 }
 
 // NewPrefix returns a Redis key prefix of the test's own and deletes its
@@ -127,7 +134,14 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics := observability.NewMetrics()
+	metrics := o.Metrics
+	if metrics == nil {
+		metrics = observability.NewMetrics()
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = observability.NewLogger(logOutput(), slog.LevelError)
+	}
 	rc, err := cache.Open(cache.Config{URL: o.RedisURL, Prefix: o.RedisPrefix, PingInterval: 200 * time.Millisecond,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second},
 		cache.Options{Metrics: metrics, Instrument: metrics.InstrumentRedis})
@@ -144,7 +158,7 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: metrics, NPHIES: &nphies.Builder{
 			ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}},
 		Tokens:  tokens,
-		Logger:  observability.NewLogger(logOutput(), slog.LevelError),
+		Logger:  logger,
 		Metrics: metrics,
 		Redis:   rc,
 	})
