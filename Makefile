@@ -8,11 +8,13 @@ GOLANGCI_LINT_VERSION := v2.10.0
 
 .PHONY: run test test-short generate check-generated lint build playground-assets
 
-## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run)
+## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run) and the mock NPHIES
 run:
 	$(GO) build -o $(BIN)/healthgraph ./cmd/healthgraph
 	$(BIN)/healthgraph seed --demo --if-missing
-	$(BIN)/healthgraph serve
+	@# The mock NPHIES answers claims in development (HG_NPHIES_URL's default).
+	$(BIN)/healthgraph nphies-mock --addr 127.0.0.1:8090 & mock=$$!; \
+	trap 'kill $$mock' EXIT INT TERM; $(BIN)/healthgraph serve
 
 ## test: the whole suite on the real Postgres and Redis, with the race detector
 test:

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/dataloader"
@@ -17,21 +15,11 @@ import (
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 )
 
-// counter counts SQL statements, the figure loaders exist to keep constant.
-type counter struct{ n atomic.Int64 }
-
-func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
 // fixture is a clinic of 50 patients, each with a coverage, a record and
 // an upcoming appointment, spread over five practitioners.
 type fixture struct {
 	db            *postgres.DB
-	statements    *counter
+	statements    *pgtest.Statements
 	patients      []uuid.UUID
 	practitioners []uuid.UUID
 	appointments  []*hg.Appointment
@@ -43,7 +31,7 @@ var all = dataloader.Scopes{Patients: hg.PatientScope{All: true}, Clinical: hg.P
 func setup(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{statements: &counter{}}
+	f := &fixture{statements: &pgtest.Statements{}}
 	f.db = pgtest.New(t, postgres.Options{Tracer: f.statements})
 	author := &hg.User{Email: "author@clinic.test", FullName: "Author", PasswordHash: "x", Role: hg.RoleAdmin}
 	if err := f.db.CreateUser(ctx, author); err != nil {
@@ -93,9 +81,9 @@ func setup(t testing.TB) *fixture {
 
 // count runs fn and returns how many statements it sent.
 func (f *fixture) count(fn func()) int64 {
-	before := f.statements.n.Load()
+	before := f.statements.Count()
 	fn()
-	return f.statements.n.Load() - before
+	return f.statements.Count() - before
 }
 
 // concurrently calls fn for each index from its own goroutine, as gqlgen
@@ -258,11 +246,11 @@ func BenchmarkAppointmentPage(b *testing.B) {
 	f := setup(b)
 	ctx := context.Background()
 	b.ReportAllocs()
-	before := f.statements.n.Load()
+	before := f.statements.Count()
 	for b.Loop() {
 		loadPage(b, ctx, f, dataloader.New(f.db, all), 50)
 	}
-	b.ReportMetric(float64(f.statements.n.Load()-before)/float64(b.N), "statements/op")
+	b.ReportMetric(float64(f.statements.Count()-before)/float64(b.N), "statements/op")
 }
 
 // BenchmarkPatientChart measures a patient chart: the patient, coverages,
@@ -271,7 +259,7 @@ func BenchmarkPatientChart(b *testing.B) {
 	f := setup(b)
 	ctx := context.Background()
 	b.ReportAllocs()
-	before := f.statements.n.Load()
+	before := f.statements.Count()
 	for b.Loop() {
 		l := dataloader.New(f.db, all)
 		id := f.patients[7]
@@ -292,5 +280,5 @@ func BenchmarkPatientChart(b *testing.B) {
 			}
 		})
 	}
-	b.ReportMetric(float64(f.statements.n.Load()-before)/float64(b.N), "statements/op")
+	b.ReportMetric(float64(f.statements.Count()-before)/float64(b.N), "statements/op")
 }

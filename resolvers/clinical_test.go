@@ -9,31 +9,21 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/postgres"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/seed"
 	"github.com/healthgraph/healthgraph/server"
 	"github.com/healthgraph/healthgraph/server/servertest"
 )
-
-// statements counts SQL statements, to prove the loaders batch.
-type statements struct{ n atomic.Int64 }
-
-func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	s.n.Add(1)
-	return ctx
-}
-
-func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // clinic is a small clinic behind a real server: patient A (with a login
 // and an appointment and a record with doctor 1) and patient B (unrelated),
 // and a token per role.
 type clinic struct {
 	env                *servertest.Env
-	stmts              *statements
+	stmts              *pgtest.Statements
 	patientA, patientB *hg.Patient
 	doc1, doc2         *hg.Practitioner
 	recordA            *hg.MedicalRecord
@@ -44,7 +34,7 @@ type clinic struct {
 func setupClinic(t *testing.T) *clinic {
 	t.Helper()
 	ctx := context.Background()
-	c := &clinic{stmts: &statements{}, tokens: map[string]string{}}
+	c := &clinic{stmts: &pgtest.Statements{}, tokens: map[string]string{}}
 	c.env = servertest.New(t, func(_ *server.Config, o *postgres.Options) { o.Tracer = c.stmts })
 	db := c.env.DB
 	all := hg.PatientScope{All: true}
@@ -273,12 +263,12 @@ func TestAppointmentPageStatements(t *testing.T) {
 	}
 	for _, n := range []int{5, 50, 100} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			before := c.stmts.n.Load()
+			before := c.stmts.Count()
 			var out struct {
 				Appointments struct{ Edges []struct{} }
 			}
 			c.env.Do(t, c.tokens["ADMIN"], appointmentPage, map[string]any{"n": n}).Decode(t, &out)
-			got := c.stmts.n.Load() - before
+			got := c.stmts.Count() - before
 			if len(out.Appointments.Edges) != n || got > 4 {
 				t.Fatalf("%d appointments took %d statements, want %d in at most 4", len(out.Appointments.Edges), got, n)
 			}
@@ -289,18 +279,18 @@ func TestAppointmentPageStatements(t *testing.T) {
 
 // BenchmarkAppointmentPage measures the 50-appointment query end to end.
 func BenchmarkAppointmentPage(b *testing.B) {
-	c := &clinic{stmts: &statements{}}
+	c := &clinic{stmts: &pgtest.Statements{}}
 	c.env = servertest.New(b, func(_ *server.Config, o *postgres.Options) { o.Tracer = c.stmts })
 	if _, err := seed.Patients(context.Background(), c.env.DB, 60, seed.Options{Seed: 3}, nil); err != nil {
 		b.Fatal(err)
 	}
 	_, token := c.env.User(b, "admin@clinic.example", hg.RoleAdmin)
 	b.ReportAllocs()
-	before := c.stmts.n.Load()
+	before := c.stmts.Count()
 	for b.Loop() {
 		c.env.Do(b, token, appointmentPage, map[string]any{"n": 50})
 	}
-	b.ReportMetric(float64(c.stmts.n.Load()-before)/float64(b.N), "statements/op")
+	b.ReportMetric(float64(c.stmts.Count()-before)/float64(b.N), "statements/op")
 }
 
 const patientChart = `query($id: ID!) { patient(id: $id) { mrn firstName familyName birthDate gender
@@ -311,7 +301,7 @@ const patientChart = `query($id: ID!) { patient(id: $id) { mrn firstName familyN
 // BenchmarkPatientChart measures the chart screen: a patient with coverage,
 // the last 20 records and upcoming appointments with their practitioners.
 func BenchmarkPatientChart(b *testing.B) {
-	c := &clinic{stmts: &statements{}}
+	c := &clinic{stmts: &pgtest.Statements{}}
 	c.env = servertest.New(b, func(_ *server.Config, o *postgres.Options) { o.Tracer = c.stmts })
 	if _, err := seed.Patients(context.Background(), c.env.DB, 60, seed.Options{Seed: 3}, nil); err != nil {
 		b.Fatal(err)
@@ -324,9 +314,9 @@ func BenchmarkPatientChart(b *testing.B) {
 	}
 	vars := map[string]any{"id": gid("Patient", id)}
 	b.ReportAllocs()
-	before := c.stmts.n.Load()
+	before := c.stmts.Count()
 	for b.Loop() {
 		c.env.Do(b, token, patientChart, vars).Decode(b, &struct{}{})
 	}
-	b.ReportMetric(float64(c.stmts.n.Load()-before)/float64(b.N), "statements/op")
+	b.ReportMetric(float64(c.stmts.Count()-before)/float64(b.N), "statements/op")
 }

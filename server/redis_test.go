@@ -10,13 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/faultproxy"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/ratelimit"
@@ -534,71 +533,6 @@ func TestAllowListRunsOnlyRegisteredOperations(t *testing.T) {
 
 // tcpProxy forwards to Redis and can cut every connection and refuse new
 // ones: a Redis outage as the client sees it, without stopping the Redis
-// other tests share.
-type tcpProxy struct {
-	addr, target string
-	mu           sync.Mutex
-	down         bool
-	conns        []net.Conn
-}
-
-func newTCPProxy(t testing.TB, target string) *tcpProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	p := &tcpProxy{addr: l.Addr().String(), target: target}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) serve(c net.Conn) {
-	p.mu.Lock()
-	if p.down {
-		p.mu.Unlock()
-		c.Close()
-		return
-	}
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		p.mu.Unlock()
-		c.Close()
-		return
-	}
-	p.conns = append(p.conns, c, up)
-	p.mu.Unlock()
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
-	c.Close()
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *tcpProxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
-
 func readyRedis(t *testing.T, env *servertest.Env) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, env.URL+"/ready", nil)
@@ -614,12 +548,16 @@ func readyRedis(t *testing.T, env *servertest.Env) (int, string) {
 
 func TestRedisOutageMakesTheServiceSlowerNeverBroken(t *testing.T) {
 	t.Parallel()
-	proxy := newTCPProxy(t, "127.0.0.1:6379")
+	proxy, err := faultproxy.Start("127.0.0.1:6379")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
 	db := pgtest.New(t, postgres.Options{})
 	cfg := servertest.Config()
 	cfg.RateLimits.Anonymous = ratelimit.PerMinute(1000)
 	env := servertest.StartWith(t, db, cfg, servertest.Options{
-		RedisURL: "redis://" + proxy.addr + "/0", RedisPrefix: servertest.NewPrefix(t)})
+		RedisURL: "redis://" + proxy.Addr() + "/0", RedisPrefix: servertest.NewPrefix(t)})
 	_, admin := env.User(t, "admin@clinic.test", hg.RoleAdmin)
 	u, token := env.User(t, "reception@clinic.test", hg.RoleReception)
 
@@ -657,7 +595,7 @@ func TestRedisOutageMakesTheServiceSlowerNeverBroken(t *testing.T) {
 	var me struct{ Me struct{ Role string } }
 	env.Do(t, token, `{ me { role } }`, nil).Decode(t, &me) // cached as RECEPTION
 
-	proxy.cut()
+	proxy.Cut()
 	fallbacks := metric(t, env, "healthgraph_cache_errors_total", "kind", "ratelimit")
 	exercise("during the outage")
 	if code, redis := readyRedis(t, env); code != http.StatusOK || redis != "degraded" {
@@ -673,7 +611,7 @@ func TestRedisOutageMakesTheServiceSlowerNeverBroken(t *testing.T) {
 		t.Fatalf("role %s after a change during the outage, want ANALYST", me.Me.Role)
 	}
 
-	proxy.restore()
+	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, redis := readyRedis(t, env); redis == "ok" {

@@ -3,14 +3,13 @@ package server_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/faultproxy"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/server"
@@ -128,8 +127,13 @@ func TestLimitsRefuseAbusiveRequests(t *testing.T) {
 func TestReadinessFollowsPostgres(t *testing.T) {
 	t.Parallel()
 	url := pgtest.URL(t)
-	proxy := newCuttableProxy(t, url)
-	db, err := postgres.Open(context.Background(), proxy.url, postgres.Options{})
+	host := strings.SplitN(strings.SplitN(url, "@", 2)[1], "/", 2)[0]
+	proxy, err := faultproxy.Start(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	db, err := postgres.Open(context.Background(), strings.Replace(url, host, proxy.Addr(), 1), postgres.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,14 +144,14 @@ func TestReadinessFollowsPostgres(t *testing.T) {
 	if got := ready(); got != http.StatusOK {
 		t.Fatalf("/ready = %d with Postgres up, want 200", got)
 	}
-	proxy.cut()
+	proxy.Cut()
 	if got := ready(); got != http.StatusServiceUnavailable {
 		t.Fatalf("/ready = %d with Postgres unreachable, want 503", got)
 	}
 	if got := get(t, env.URL+"/health", nil).StatusCode; got != http.StatusOK {
 		t.Fatalf("/health = %d while Postgres is down, want 200: liveness must not depend on it", got)
 	}
-	proxy.restore()
+	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)
 	for ready() != http.StatusOK {
 		if time.Now().After(deadline) {
@@ -155,71 +159,4 @@ func TestReadinessFollowsPostgres(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// cuttableProxy forwards TCP to Postgres and can drop every connection and
-// refuse new ones, which is what a Postgres outage looks like to the pool.
-type cuttableProxy struct {
-	url    string
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newCuttableProxy(t *testing.T, dbURL string) *cuttableProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	host := strings.SplitN(strings.SplitN(dbURL, "@", 2)[1], "/", 2)[0]
-	p := &cuttableProxy{target: host, url: strings.Replace(dbURL, host, l.Addr().String(), 1)}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	return p
-}
-
-func (p *cuttableProxy) serve(c net.Conn) {
-	p.mu.Lock()
-	if p.down {
-		p.mu.Unlock()
-		c.Close()
-		return
-	}
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		p.mu.Unlock()
-		c.Close()
-		return
-	}
-	p.conns = append(p.conns, c, up)
-	p.mu.Unlock()
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
-	c.Close()
-}
-
-func (p *cuttableProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *cuttableProxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
 }

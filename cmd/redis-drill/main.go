@@ -18,9 +18,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
+	"github.com/healthgraph/healthgraph/faultproxy"
 	"io"
 	"math/rand/v2" // load mix only: nothing secret is drawn
 	"net"
@@ -72,18 +72,18 @@ func run(bin, pgURL, redisAddr string, phase time.Duration, rate, nUsers int) er
 		}
 	}()
 
-	proxy, err := newProxy(redisAddr)
+	proxy, err := faultproxy.Start(redisAddr)
 	if err != nil {
 		return err
 	}
-	defer proxy.close()
+	defer proxy.Close() //nolint:errcheck // the drill is ending
 	logDir, err := os.MkdirTemp("", "redis-drill-")
 	if err != nil {
 		return err
 	}
 	env := append(os.Environ(),
 		"HG_DATABASE_URL="+dbURL,
-		"HG_REDIS_URL=redis://"+proxy.addr+"/0",
+		"HG_REDIS_URL=redis://"+proxy.Addr()+"/0",
 		"HG_REDIS_PREFIX="+prefix,
 		"HG_JWT_KEY=redis-drill-signing-key-0123456789abcdef",
 		"HG_LOG_LEVEL=info",
@@ -175,8 +175,8 @@ func run(bin, pgURL, redisAddr string, phase time.Duration, rate, nUsers int) er
 		before func()
 	}{
 		{"before", func() {}},
-		{"during", proxy.cut},
-		{"after", proxy.restore},
+		{"during", proxy.Cut},
+		{"after", proxy.Restore},
 	} {
 		ph.before()
 		st := load(phase, rate, request)
@@ -429,73 +429,3 @@ func dropDB(url, name string) {
 	defer conn.Close(context.Background())
 	_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 }
-
-// proxy forwards TCP to Redis and can cut every connection and refuse new
-// ones.
-type proxy struct {
-	addr, target string
-	l            net.Listener
-	mu           sync.Mutex
-	down         bool
-	conns        []net.Conn
-}
-
-func newProxy(target string) (*proxy, error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &proxy{addr: l.Addr().String(), target: target, l: l}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if errors.Is(err, net.ErrClosed) {
-				return
-			} else if err != nil {
-				continue
-			}
-			go p.serve(c)
-		}
-	}()
-	return p, nil
-}
-
-func (p *proxy) serve(c net.Conn) {
-	p.mu.Lock()
-	if p.down {
-		p.mu.Unlock()
-		c.Close()
-		return
-	}
-	var d net.Dialer
-	up, err := d.DialContext(context.Background(), "tcp", p.target)
-	if err != nil {
-		p.mu.Unlock()
-		c.Close()
-		return
-	}
-	p.conns = append(p.conns, c, up)
-	p.mu.Unlock()
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
-	c.Close()
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *proxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
-
-func (p *proxy) close() { p.l.Close(); p.cut() }
