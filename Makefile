@@ -11,10 +11,11 @@ GOLANGCI_LINT_VERSION := v2.10.0
 ## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run) and the mock NPHIES
 run:
 	$(GO) build -o $(BIN)/healthgraph ./cmd/healthgraph
-	$(BIN)/healthgraph seed --demo --if-missing
-	@# The mock NPHIES answers claims in development (HG_NPHIES_URL's default).
+	@# The mock NPHIES answers claims in development (HG_NPHIES_URL's default);
+	@# it starts first so the poller finds it, and stops with the server.
 	$(BIN)/healthgraph nphies-mock --addr 127.0.0.1:8090 & mock=$$!; \
-	trap 'kill $$mock' EXIT INT TERM; $(BIN)/healthgraph serve
+	trap 'kill $$mock' EXIT INT TERM; \
+	$(BIN)/healthgraph seed --demo --if-missing && $(BIN)/healthgraph serve
 
 ## test: the whole suite on the real Postgres and Redis, with the race detector
 test:
