@@ -9,6 +9,7 @@ type Store interface {
 	AuditStore
 	BillingStore
 	ClaimStore
+	EligibilityStore
 	Outbox
 	AnalyticsStore
 	PatientStore

@@ -29,6 +29,7 @@ type ResolverRoot interface {
 	BreakGlassGrant() BreakGlassGrantResolver
 	Claim() ClaimResolver
 	Coverage() CoverageResolver
+	EligibilityCheck() EligibilityCheckResolver
 	Invoice() InvoiceResolver
 	MedicalRecord() MedicalRecordResolver
 	Money() MoneyResolver
@@ -164,6 +165,28 @@ type ComplexityRoot struct {
 		StartsOn     func(childComplexity int) int
 	}
 
+	EligibilityCheck struct {
+		CheckedAt       func(childComplexity int) int
+		CoverageID      func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Disposition     func(childComplexity int) int
+		Errors          func(childComplexity int) int
+		ID              func(childComplexity int) int
+		InForce         func(childComplexity int) int
+		LastError       func(childComplexity int) int
+		Messages        func(childComplexity int) int
+		Outcome         func(childComplexity int) int
+		PatientID       func(childComplexity int) int
+		Payer           func(childComplexity int) int
+		SiteEligibility func(childComplexity int) int
+		Status          func(childComplexity int) int
+	}
+
+	EligibilityError struct {
+		Code    func(childComplexity int) int
+		Display func(childComplexity int) int
+	}
+
 	Invoice struct {
 		CopayPercent func(childComplexity int) int
 		CoverageID   func(childComplexity int) int
@@ -246,6 +269,7 @@ type ComplexityRoot struct {
 		BreakGlass                func(childComplexity int, patientID string, reason string) int
 		CancelAppointment         func(childComplexity int, id string, reason string) int
 		CancelClaim               func(childComplexity int, id string, reason string) int
+		CheckEligibility          func(childComplexity int, patientID string, coverageID string) int
 		CreateInvoice             func(childComplexity int, input model.CreateInvoiceInput) int
 		CreatePatient             func(childComplexity int, input model.CreatePatientInput) int
 		IssueInvoice              func(childComplexity int, id string) int
@@ -350,6 +374,7 @@ type ComplexityRoot struct {
 		Claim                  func(childComplexity int, id string) int
 		Claims                 func(childComplexity int, filter *model.ClaimFilter, first *int, after *string) int
 		ClaimsSummary          func(childComplexity int, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) int
+		EligibilityChecks      func(childComplexity int, patientID string) int
 		Invoice                func(childComplexity int, id string) int
 		Invoices               func(childComplexity int, filter *model.InvoiceFilter, first *int, after *string) int
 		Me                     func(childComplexity int) int
@@ -895,6 +920,104 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Coverage.StartsOn(childComplexity), true
 
+	case "EligibilityCheck.checkedAt":
+		if e.ComplexityRoot.EligibilityCheck.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.CheckedAt(childComplexity), true
+	case "EligibilityCheck.coverageId":
+		if e.ComplexityRoot.EligibilityCheck.CoverageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.CoverageID(childComplexity), true
+	case "EligibilityCheck.createdAt":
+		if e.ComplexityRoot.EligibilityCheck.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.CreatedAt(childComplexity), true
+	case "EligibilityCheck.disposition":
+		if e.ComplexityRoot.EligibilityCheck.Disposition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.Disposition(childComplexity), true
+	case "EligibilityCheck.errors":
+		if e.ComplexityRoot.EligibilityCheck.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.Errors(childComplexity), true
+	case "EligibilityCheck.id":
+		if e.ComplexityRoot.EligibilityCheck.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.ID(childComplexity), true
+	case "EligibilityCheck.inForce":
+		if e.ComplexityRoot.EligibilityCheck.InForce == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.InForce(childComplexity), true
+	case "EligibilityCheck.lastError":
+		if e.ComplexityRoot.EligibilityCheck.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.LastError(childComplexity), true
+	case "EligibilityCheck.messages":
+		if e.ComplexityRoot.EligibilityCheck.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.Messages(childComplexity), true
+	case "EligibilityCheck.outcome":
+		if e.ComplexityRoot.EligibilityCheck.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.Outcome(childComplexity), true
+	case "EligibilityCheck.patientId":
+		if e.ComplexityRoot.EligibilityCheck.PatientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.PatientID(childComplexity), true
+	case "EligibilityCheck.payer":
+		if e.ComplexityRoot.EligibilityCheck.Payer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.Payer(childComplexity), true
+	case "EligibilityCheck.siteEligibility":
+		if e.ComplexityRoot.EligibilityCheck.SiteEligibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.SiteEligibility(childComplexity), true
+	case "EligibilityCheck.status":
+		if e.ComplexityRoot.EligibilityCheck.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.Status(childComplexity), true
+
+	case "EligibilityError.code":
+		if e.ComplexityRoot.EligibilityError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityError.Code(childComplexity), true
+	case "EligibilityError.display":
+		if e.ComplexityRoot.EligibilityError.Display == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityError.Display(childComplexity), true
+
 	case "Invoice.copayPercent":
 		if e.ComplexityRoot.Invoice.CopayPercent == nil {
 			break
@@ -1280,6 +1403,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelClaim(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.checkEligibility":
+		if e.ComplexityRoot.Mutation.CheckEligibility == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkEligibility_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckEligibility(childComplexity, args["patientId"].(string), args["coverageId"].(string)), true
 	case "Mutation.createInvoice":
 		if e.ComplexityRoot.Mutation.CreateInvoice == nil {
 			break
@@ -1822,6 +1956,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ClaimsSummary(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].(model.ClaimsGroupBy)), true
+	case "Query.eligibilityChecks":
+		if e.ComplexityRoot.Query.EligibilityChecks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_eligibilityChecks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EligibilityChecks(childComplexity, args["patientId"].(string)), true
 
 	case "Query.invoice":
 		if e.ComplexityRoot.Query.Invoice == nil {
@@ -2264,7 +2409,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
+//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/eligibility.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2280,6 +2425,7 @@ var sources = []*ast.Source{
 	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
 	{Name: "schema/claims.graphqls", Input: sourceData("schema/claims.graphqls"), BuiltIn: false},
 	{Name: "schema/clinical.graphqls", Input: sourceData("schema/clinical.graphqls"), BuiltIn: false},
+	{Name: "schema/eligibility.graphqls", Input: sourceData("schema/eligibility.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
 	{Name: "schema/subscriptions.graphqls", Input: sourceData("schema/subscriptions.graphqls"), BuiltIn: false},
 }
@@ -2521,6 +2667,50 @@ func (ec *executionContext) childFields_Coverage(ctx context.Context, field grap
 		return ec.fieldContext_Coverage_active(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Coverage", field.Name)
+}
+
+func (ec *executionContext) childFields_EligibilityCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EligibilityCheck_id(ctx, field)
+	case "patientId":
+		return ec.fieldContext_EligibilityCheck_patientId(ctx, field)
+	case "coverageId":
+		return ec.fieldContext_EligibilityCheck_coverageId(ctx, field)
+	case "payer":
+		return ec.fieldContext_EligibilityCheck_payer(ctx, field)
+	case "status":
+		return ec.fieldContext_EligibilityCheck_status(ctx, field)
+	case "outcome":
+		return ec.fieldContext_EligibilityCheck_outcome(ctx, field)
+	case "siteEligibility":
+		return ec.fieldContext_EligibilityCheck_siteEligibility(ctx, field)
+	case "inForce":
+		return ec.fieldContext_EligibilityCheck_inForce(ctx, field)
+	case "disposition":
+		return ec.fieldContext_EligibilityCheck_disposition(ctx, field)
+	case "errors":
+		return ec.fieldContext_EligibilityCheck_errors(ctx, field)
+	case "lastError":
+		return ec.fieldContext_EligibilityCheck_lastError(ctx, field)
+	case "messages":
+		return ec.fieldContext_EligibilityCheck_messages(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_EligibilityCheck_createdAt(ctx, field)
+	case "checkedAt":
+		return ec.fieldContext_EligibilityCheck_checkedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EligibilityCheck", field.Name)
+}
+
+func (ec *executionContext) childFields_EligibilityError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_EligibilityError_code(ctx, field)
+	case "display":
+		return ec.fieldContext_EligibilityError_display(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EligibilityError", field.Name)
 }
 
 func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

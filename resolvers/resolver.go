@@ -27,6 +27,10 @@ type Resolver struct {
 	Events Events
 	// NPHIES builds the bundles claims are sent in.
 	NPHIES *nphies.Builder
+	// NPHIESClient sends the synchronous requests (eligibility checks) the
+	// desk waits for; the outbox worker has its own. Nil makes them
+	// UNAVAILABLE.
+	NPHIESClient *nphies.Client
 	// Business counts what the clinic bills, collects and claims for the
 	// dashboards; *observability.Metrics implements it. Nil counts nothing.
 	Business Business

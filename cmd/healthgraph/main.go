@@ -170,6 +170,22 @@ func serve(ctx context.Context) error {
 	}
 	accounts := &auth.Accounts{Users: store, Tokens: db, Audit: db, Access: tokens, RefreshTTL: cfg.RefreshTokenTTL,
 		LockThreshold: cfg.LoginLockThreshold, LockDuration: cfg.LoginLockDuration}
+	// The client for the requests the desk waits on (checkEligibility). Its
+	// timeout leaves a third of the write timeout to record the failure and
+	// answer before the server cuts the response.
+	deskTimeout := cfg.NPHIESTimeout
+	if cfg.WriteTimeout > 0 {
+		deskTimeout = min(deskTimeout, cfg.WriteTimeout*2/3)
+	}
+	deskOpts := []nphies.Option{nphies.WithTimeout(deskTimeout),
+		nphies.WithTransportWrapper(func(rt http.RoundTripper) http.RoundTripper { return metrics.RoundTripper(rt, "nphies") })}
+	if cfg.NPHIESCertFile != "" || cfg.NPHIESKeyFile != "" {
+		deskOpts = append(deskOpts, nphies.WithClientCertificate(cfg.NPHIESCertFile, cfg.NPHIESKeyFile))
+	}
+	nphiesClient, err := nphies.NewClient(cfg.NPHIESURL, deskOpts...)
+	if err != nil {
+		return fmt.Errorf("nphies client: %w", err)
+	}
 	srv := server.New(server.Config{
 		Addr: cfg.HTTPAddr, Production: cfg.Production(), CORSOrigins: cfg.CORSOrigins, HSTS: cfg.HSTS,
 		MaxBodyBytes: cfg.MaxBodyBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
@@ -180,7 +196,8 @@ func serve(ctx context.Context) error {
 	}, server.Deps{
 		DB: db,
 		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: metrics, NPHIES: &nphies.Builder{
-			ProviderLicense: cfg.NPHIESProvider, ProviderName: cfg.NPHIESProviderName, BaseURL: cfg.PublicURL}},
+			ProviderLicense: cfg.NPHIESProvider, ProviderName: cfg.NPHIESProviderName, BaseURL: cfg.PublicURL},
+			NPHIESClient: nphiesClient},
 		Tokens: tokens, Logger: log, Metrics: metrics, Redis: rc,
 	})
 

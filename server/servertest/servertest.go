@@ -64,6 +64,10 @@ type Options struct {
 	// Logger, when set, receives the server's logs; nil logs errors to
 	// stderr under HG_TEST_LOG and drops them otherwise.
 	Logger *slog.Logger
+	// NPHIESClient, when set, sends the synchronous NPHIES requests
+	// (checkEligibility), usually to an httptest server of nphies/mock; nil
+	// leaves them UNAVAILABLE.
+	NPHIESClient *nphies.Client
 }
 
 // NewPrefix returns a Redis key prefix of the test's own and deletes its
@@ -156,7 +160,8 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	srv := server.New(cfg, server.Deps{
 		DB: db,
 		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: metrics, NPHIES: &nphies.Builder{
-			ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}},
+			ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"},
+			NPHIESClient: o.NPHIESClient},
 		Tokens:  tokens,
 		Logger:  logger,
 		Metrics: metrics,
