@@ -150,31 +150,43 @@ func TestCheckEligibilityAgainstTheMock(t *testing.T) {
 
 func TestCheckEligibilityWhenNPHIESFailsStoresAnErrorCheck(t *testing.T) {
 	t.Parallel()
-	e := newEligibilityEnv(t, true)
-	e.setMember(t, "HTTP5XX-1")
-	res := e.Do(t, e.tokens[hg.RoleBilling], checkEligibilityMut, map[string]any{
-		"p": gid("Patient", e.patient.ID), "c": gid("Coverage", e.coverage.ID)})
-	if res.Code() != hg.EUNAVAILABLE {
-		t.Fatalf("code %q (%+v), want UNAVAILABLE", res.Code(), res.Errors)
+	tests := []struct {
+		member   string
+		wantHTTP int
+	}{
+		{"HTTP5XX-1", 503},   // the payer is offline: an OperationOutcome with a 503
+		{"MALFORMED-1", 200}, // a truncated body: unreadable, still stored raw
 	}
-	var list struct{ EligibilityChecks []eligibilityOut }
-	e.Do(t, e.tokens[hg.RoleBilling], `query($p: ID!) { eligibilityChecks(patientId: $p) {
-		id status lastError errors { code } checkedAt messages { direction event deliveryStatus httpStatus body } } }`,
-		map[string]any{"p": gid("Patient", e.patient.ID)}).Decode(t, &list)
-	if len(list.EligibilityChecks) != 1 {
-		t.Fatalf("%d checks stored, want 1", len(list.EligibilityChecks))
-	}
-	c := list.EligibilityChecks[0]
-	if c.Status != "ERROR" || c.LastError == "" || c.CheckedAt == nil {
-		t.Fatalf("check = %+v, want ERROR with a reason", c)
-	}
-	ms := c.Messages
-	if len(ms) != 2 || ms[0].Direction != "OUT" || *ms[0].DeliveryStatus != "FAILED" || ms[0].HTTPStatus == nil ||
-		*ms[0].HTTPStatus != 503 || ms[1].Direction != "IN" || ms[1].Body == "" {
-		t.Fatalf("messages = %+v, want the request FAILED with 503 and the answer raw", ms)
-	}
-	if n := e.Count(t, `SELECT count(*) FROM audit_events WHERE action = 'eligibility.checked'`); n != 1 {
-		t.Fatalf("%d audit events, want 1", n)
+	for _, tt := range tests {
+		t.Run(tt.member, func(t *testing.T) {
+			t.Parallel()
+			e := newEligibilityEnv(t, true)
+			e.setMember(t, tt.member)
+			res := e.Do(t, e.tokens[hg.RoleBilling], checkEligibilityMut, map[string]any{
+				"p": gid("Patient", e.patient.ID), "c": gid("Coverage", e.coverage.ID)})
+			if res.Code() != hg.EUNAVAILABLE {
+				t.Fatalf("code %q (%+v), want UNAVAILABLE", res.Code(), res.Errors)
+			}
+			var list struct{ EligibilityChecks []eligibilityOut }
+			e.Do(t, e.tokens[hg.RoleBilling], `query($p: ID!) { eligibilityChecks(patientId: $p) {
+				id status lastError errors { code } checkedAt messages { direction event deliveryStatus httpStatus body } } }`,
+				map[string]any{"p": gid("Patient", e.patient.ID)}).Decode(t, &list)
+			if len(list.EligibilityChecks) != 1 {
+				t.Fatalf("%d checks stored, want 1", len(list.EligibilityChecks))
+			}
+			c := list.EligibilityChecks[0]
+			if c.Status != "ERROR" || c.LastError == "" || c.CheckedAt == nil {
+				t.Fatalf("check = %+v, want ERROR with a reason", c)
+			}
+			ms := c.Messages
+			if len(ms) != 2 || ms[0].Direction != "OUT" || ms[0].Body == "" || *ms[0].DeliveryStatus != "FAILED" ||
+				ms[0].HTTPStatus == nil || *ms[0].HTTPStatus != tt.wantHTTP || ms[1].Direction != "IN" || ms[1].Body == "" {
+				t.Fatalf("messages = %+v, want the request FAILED with %d and the answer raw", ms, tt.wantHTTP)
+			}
+			if n := e.Count(t, `SELECT count(*) FROM audit_events WHERE action = 'eligibility.checked'`); n != 1 {
+				t.Fatalf("%d audit events, want 1", n)
+			}
+		})
 	}
 }
 
