@@ -36,7 +36,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	in := ClaimInput{
 		Envelope: env, ClaimID: claimID, Created: now, Type: ClaimTypeProfessional,
 		Payer:    Payer{License: cov.PayerLicense, Name: cov.PayerName},
-		Patient:  patientInput(pat),
+		Patient:  PatientOf(pat),
 		Coverage: CoverageInput{ID: cov.ID, MemberID: cov.MemberID, PolicyNumber: cov.PolicyNumber, PlanName: cov.Class},
 		Practitioner: PractitionerInput{ID: pr.ID, License: pr.License, Name: pr.FirstName + " " + pr.FamilyName,
 			SpecialtyCode: pr.SpecialtyCode},
@@ -78,9 +78,9 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	}}, nil
 }
 
-// patientInput maps a patient's demographics onto the message; national
-// IDs start with 1, iqamas with 2.
-func patientInput(p *hg.Patient) PatientInput {
+// PatientOf maps a patient's demographics onto a message; national IDs
+// start with 1, iqamas with 2.
+func PatientOf(p *hg.Patient) PatientInput {
 	kind := PatientIDNationalID
 	if strings.HasPrefix(p.NationalID, "2") {
 		kind = PatientIDIqama

@@ -69,7 +69,7 @@ func (r *mutationResolver) checkEligibility(ctx context.Context, patientGID, cov
 	msg, err := r.NPHIES.BuildEligibility(nphies.EligibilityInput{
 		Envelope: nphies.NewEnvelope(now), RequestID: checkID, Created: now,
 		Payer:    nphies.Payer{License: cov.PayerLicense, Name: cov.PayerName},
-		Patient:  eligibilityPatient(patient),
+		Patient:  nphies.PatientOf(patient),
 		Coverage: &nphies.CoverageInput{ID: cov.ID, MemberID: cov.MemberID, PolicyNumber: cov.PolicyNumber, PlanName: cov.Class},
 		// The desk asks about today's visit.
 		ServiceStart: now,
@@ -206,13 +206,3 @@ func codesSuffix(is []hg.EligibilityIssue) string {
 	return " (" + strings.Join(codes, ", ") + ")"
 }
 
-// eligibilityPatient maps a patient's demographics onto the message as
-// nphies maps them for claims: national IDs start with 1, iqamas with 2.
-func eligibilityPatient(p *hg.Patient) nphies.PatientInput {
-	kind := nphies.PatientIDNationalID
-	if strings.HasPrefix(p.NationalID, "2") {
-		kind = nphies.PatientIDIqama
-	}
-	return nphies.PatientInput{ID: p.ID, IDKind: kind, IDValue: p.NationalID, Family: p.FamilyName,
-		Given: []string{p.FirstName}, Gender: strings.ToLower(string(p.Gender)), BirthDate: p.BirthDate, Phone: p.Phone}
-}
