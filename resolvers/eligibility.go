@@ -205,4 +205,3 @@ func codesSuffix(is []hg.EligibilityIssue) string {
 	}
 	return " (" + strings.Join(codes, ", ") + ")"
 }
-
