@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.cache/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOLANGCI_LINT_VERSION := v2.10.0
 
-.PHONY: run test test-short generate check-generated lint build playground-assets
+.PHONY: run test test-short generate check-generated lint build playground-assets bench bench-headline load fuzz drills backup-drill
 
 ## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run) and the mock NPHIES
 run:
@@ -24,6 +24,31 @@ test:
 ## test-short: skip the tests that build and run the binary
 test-short:
 	$(GO) test -short ./...
+
+## bench: Go benchmarks of every screen of the load mix and the bare SQL floor (benchstat-friendly)
+bench:
+	$(GO) test ./resolvers ./postgres -run '^$$' -bench 'Mix|Floor' -benchmem -count 6
+
+## bench-headline: the headline request under 32 clients for 15 s against pgbench's SQL floor (needs seed --scale small)
+bench-headline:
+	scripts/headline-bench.sh
+
+## load: the standard screen mix against a running server (see docs/performance.md)
+load:
+	$(GO) run ./cmd/loadgen -url $${URL:-http://127.0.0.1:8080} -clients 32 -duration 15s -mix standard
+
+## fuzz: every fuzz target in turn, FUZZTIME each (default 5m)
+fuzz:
+	scripts/fuzz.sh $${FUZZTIME:-5m}
+
+## drills: every failure drill in turn (docs/drills.md)
+drills:
+	for d in pg-restart pg-exhaust nphies kill disk-full; do scripts/drill-$$d.sh || exit 1; done
+	scripts/redis-drill.sh
+
+## backup-drill: dump, restore and prove the copy identical (docs/backup.md)
+backup-drill:
+	scripts/backup-restore-drill.sh
 
 ## build: a static binary with version info in bin/
 build:

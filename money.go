@@ -20,12 +20,14 @@ const MaxAmount Halalas = 100_000_000_000
 const VATBasisPoints = 1500
 
 // String formats h as an exact decimal with two places, e.g. "115.00".
+// The magnitude is unsigned so that the most negative amount, which has no
+// positive counterpart, formats too.
 func (h Halalas) String() string {
-	sign := ""
+	sign, abs := "", uint64(h)
 	if h < 0 {
-		sign, h = "-", -h
+		sign, abs = "-", -abs
 	}
-	return sign + strconv.FormatInt(int64(h/100), 10) + "." + leftPad(strconv.FormatInt(int64(h%100), 10))
+	return sign + strconv.FormatUint(abs/100, 10) + "." + leftPad(strconv.FormatUint(abs%100, 10))
 }
 
 func leftPad(s string) string {

@@ -229,7 +229,11 @@ func (patch *PatientPatch) Validate(now time.Time) error {
 func (f *PatientFilter) Validate() error {
 	f.Search = strings.TrimSpace(f.Search)
 	f.PayerLicense = strings.TrimSpace(f.PayerLicense)
-	if utf8.RuneCountInString(f.Search) > MaxNameLength {
+	// One letter matches a large share of all patients and no trigram
+	// narrows it: the page would cost a scan.
+	if n := utf8.RuneCountInString(f.Search); n == 1 {
+		return Invalid("filter.search", "search must be at least 2 characters")
+	} else if n > MaxNameLength {
 		return Invalid("filter.search", "search must be at most %d characters", MaxNameLength)
 	}
 	if len(f.PayerLicense) > MaxLicenseLength {

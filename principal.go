@@ -10,6 +10,9 @@ import (
 type Principal struct {
 	UserID uuid.UUID
 	Role   Role
+	// SessionID is the session (refresh-token family) the access token
+	// was issued in.
+	SessionID uuid.UUID
 }
 
 type principalKey struct{}

@@ -54,6 +54,9 @@ type User struct {
 	// once they pass the lockout threshold.
 	FailedLogins int
 	LockedUntil  *time.Time
+	// TokenVersion goes up with every role or password change; an access
+	// token carrying an older version is refused.
+	TokenVersion int
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -64,10 +67,13 @@ type UserFilter struct {
 }
 
 // Page asks for one page of a keyset-paginated list: up to First items after
-// the item whose sort key is encoded in After.
+// the item whose sort key is encoded in After. Count asks for the number of
+// all matches too; it is the costly part of a page over a large table, so a
+// store counts only when asked and reports 0 otherwise.
 type Page struct {
 	First int
 	After *Cursor
+	Count bool
 }
 
 // Cursor is a decoded keyset position: the sort time and id of the last item
@@ -90,8 +96,17 @@ type UserStore interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	// ListUsers returns one page, newest first, and the total count.
 	ListUsers(ctx context.Context, f UserFilter, p Page) ([]*User, int, error)
-	// SetUserRole changes a role; NOT_FOUND when there is no such user.
+	// SetUserRole changes a role; NOT_FOUND when there is no such user. A
+	// real change ends every session of the user: TokenVersion goes up and
+	// every refresh token is revoked.
 	SetUserRole(ctx context.Context, id uuid.UUID, role Role) (*User, error)
+	// PasswordHash returns the user's current hash, never cached; NOT_FOUND
+	// when there is no such user.
+	PasswordHash(ctx context.Context, id uuid.UUID) (string, error)
+	// SetPassword stores a new hash, clears failed logins and any lock, and
+	// ends every session of the user as SetUserRole does. NOT_FOUND when
+	// there is no such user.
+	SetPassword(ctx context.Context, id uuid.UUID, hash string) (*User, error)
 	// RecordLoginFailure increments the failure counter and locks the
 	// account until lockUntil once the counter reaches threshold. It returns
 	// the new counter.
@@ -124,6 +139,22 @@ type RefreshTokenStore interface {
 	UseRefreshToken(ctx context.Context, hash []byte) (*RefreshToken, error)
 	// RevokeRefreshFamily revokes every token of a family.
 	RevokeRefreshFamily(ctx context.Context, familyID uuid.UUID) error
+	// SessionState reads, from the source of truth and never a cache, what
+	// an access token of user userID in session familyID is checked
+	// against. NOT_FOUND when there is no such user.
+	SessionState(ctx context.Context, userID, familyID uuid.UUID) (*SessionState, error)
+}
+
+// SessionState is the server-side state that decides whether an access
+// token still holds. A session is the family of refresh tokens one login
+// rotates through; its ID is the FamilyID.
+type SessionState struct {
+	Role         Role
+	Status       UserStatus
+	TokenVersion int
+	// Revoked is true once the session was logged out or its refresh token
+	// was reused.
+	Revoked bool
 }
 
 // AuditEvent records who did what to which entity. The store never updates
@@ -142,8 +173,14 @@ type AuditEvent struct {
 	CreatedAt  time.Time
 }
 
+// AuditSubject is what one item of a listed page disclosed.
+type AuditSubject struct{ Entity, Patient uuid.UUID }
+
 // AuditStore appends audit events.
 type AuditStore interface {
 	// Audit appends e, filling ID and CreatedAt.
 	Audit(ctx context.Context, e *AuditEvent) error
+	// AuditReads appends a copy of e for each subject, with its entity and
+	// patient, in one statement: a listed page is audited whole or not at all.
+	AuditReads(ctx context.Context, e AuditEvent, subjects []AuditSubject) error
 }

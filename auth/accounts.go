@@ -148,7 +148,7 @@ func (a *Accounts) Refresh(ctx context.Context, token string) (*Session, error) 
 	}
 	old, err := a.Tokens.UseRefreshToken(ctx, hashRefreshToken(token))
 	if hg.ErrorCode(err) == hg.ENOTFOUND {
-		return nil, hg.Errorf(hg.EUNAUTHENTICATED, "invalid refresh token")
+		return nil, errBadRefresh
 	} else if err != nil {
 		return nil, err
 	}
@@ -162,19 +162,33 @@ func (a *Accounts) Refresh(ctx context.Context, token string) (*Session, error) 
 		return nil, hg.Errorf(hg.EUNAUTHENTICATED, "refresh token was already used; please log in again")
 	}
 	if old.UsedAt != nil || old.RevokedAt != nil || !old.ExpiresAt.After(time.Now()) {
-		return nil, hg.Errorf(hg.EUNAUTHENTICATED, "invalid refresh token")
+		return nil, errBadRefresh
+	}
+	// The token itself may predate a logout that raced its rotation; the
+	// session's state says.
+	st, err := a.Tokens.SessionState(ctx, old.UserID, old.FamilyID)
+	if hg.ErrorCode(err) == hg.ENOTFOUND {
+		return nil, errBadRefresh
+	} else if err != nil {
+		return nil, err
+	}
+	if st.Revoked || st.Status != hg.UserActive {
+		return nil, errBadRefresh
 	}
 	u, err := a.Users.UserByID(ctx, old.UserID)
 	if err != nil {
 		return nil, err
 	}
-	if u.Status != hg.UserActive {
-		return nil, hg.Errorf(hg.EUNAUTHENTICATED, "invalid refresh token")
-	}
+	// u may come from the cache; what the access token asserts comes from
+	// Postgres.
+	u.Role, u.TokenVersion = st.Role, st.TokenVersion
 	return a.open(ctx, u, old.FamilyID)
 }
 
-// Logout revokes the session the refresh token belongs to. Logging out with
+var errBadRefresh = hg.Errorf(hg.EUNAUTHENTICATED, "invalid refresh token")
+
+// Logout revokes the session the refresh token belongs to: its refresh
+// tokens and, from the next request on, its access tokens. Logging out with
 // an unknown or spent token is not an error: the session is gone either way.
 func (a *Accounts) Logout(ctx context.Context, token string) error {
 	if token == "" {
@@ -200,8 +214,10 @@ func (a *Accounts) refuse(ctx context.Context, e *hg.AuditEvent) error {
 	return errBadCredentials
 }
 
+// open issues an access token and a refresh token in session family; the
+// access token carries u's role and token version.
 func (a *Accounts) open(ctx context.Context, u *hg.User, family uuid.UUID) (*Session, error) {
-	access, exp, err := a.Access.Issue(u)
+	access, exp, err := a.Access.issue(u, family)
 	if err != nil {
 		return nil, err
 	}

@@ -36,14 +36,27 @@ func NewTokens(key []byte, ttl time.Duration) (*Tokens, error) {
 
 type claims struct {
 	Role hg.Role `json:"role"`
+	// SessionID is the session (refresh-token family) the token belongs
+	// to, Version the user's token version when it was issued; both are
+	// checked against Postgres on every request.
+	SessionID string `json:"sid"`
+	Version   int    `json:"ver"`
 	jwt.RegisteredClaims
 }
 
-// Issue returns a signed access token for u and when it expires.
+// Issue returns a signed access token for u in a session of its own, which
+// has no refresh token and so ends only by expiry or a change of u's token
+// version. Tests and tools use it; logins get theirs through Accounts.
 func (t *Tokens) Issue(u *hg.User) (string, time.Time, error) {
+	return t.issue(u, uuid.New())
+}
+
+// issue returns a signed access token for u in session sid, and when it
+// expires.
+func (t *Tokens) issue(u *hg.User, sid uuid.UUID) (string, time.Time, error) {
 	now := t.now()
 	exp := now.Add(t.ttl)
-	c := claims{Role: u.Role, RegisteredClaims: jwt.RegisteredClaims{
+	c := claims{Role: u.Role, SessionID: sid.String(), Version: u.TokenVersion, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    issuer,
 		Subject:   u.ID.String(),
 		IssuedAt:  jwt.NewNumericDate(now),
@@ -55,23 +68,32 @@ func (t *Tokens) Issue(u *hg.User) (string, time.Time, error) {
 	return s, exp, err
 }
 
-// Verify checks an access token and returns its principal. Anything wrong
-// (expired, tampered, another key, another algorithm, alg none) is
-// UNAUTHENTICATED, with no detail for an attacker.
-func (t *Tokens) Verify(token string) (*hg.Principal, error) {
+// errBadToken is the one answer for any access token that does not hold.
+var errBadToken = hg.Errorf(hg.EUNAUTHENTICATED, "invalid or expired access token")
+
+// Verify checks an access token's signature and claims and returns its
+// principal and token version. Anything wrong (expired, tampered, another
+// key, another algorithm, alg none, no session) is UNAUTHENTICATED, with
+// no detail for an attacker. It does not ask whether the session still
+// holds: Accounts.Authenticate does.
+func (t *Tokens) Verify(token string) (*hg.Principal, int, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(t.now), jwt.WithLeeway(5*time.Second))
 	if err != nil {
-		return nil, hg.Errorf(hg.EUNAUTHENTICATED, "invalid or expired access token")
+		return nil, 0, errBadToken
 	}
 	id, err := uuid.Parse(c.Subject)
 	if err != nil || !c.Role.Valid() {
-		return nil, hg.Errorf(hg.EUNAUTHENTICATED, "invalid or expired access token")
+		return nil, 0, errBadToken
 	}
-	return &hg.Principal{UserID: id, Role: c.Role}, nil
+	sid, err := uuid.Parse(c.SessionID)
+	if err != nil {
+		return nil, 0, errBadToken
+	}
+	return &hg.Principal{UserID: id, Role: c.Role, SessionID: sid}, c.Version, nil
 }
 
 // newRefreshToken returns an opaque refresh token and the hash under which

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/vikstrous/dataloadgen"
 
 	hg "github.com/healthgraph/healthgraph"
 )
@@ -42,68 +41,69 @@ const (
 	LatestRecordsLimit        = 20
 )
 
-// Wait is how long a loader collects keys before it fetches. gqlgen resolves
-// the items of a list concurrently; measured through the real server, 2 ms
-// split a page of 100 appointments into several batches while 10 ms kept it
-// to one per loader, also under the race detector. Pass
-// dataloadgen.WithWait to New to tune it.
-const Wait = 10 * time.Millisecond
-
 // Loaders holds one request's loaders. A nil *Loaders answers every load
 // with an INTERNAL error rather than panicking.
 type Loaders struct {
 	// PatientByID and the other entity loaders fail a missing or
 	// out-of-scope key with NOT_FOUND, alone: its neighbours still load.
-	PatientByID      *dataloadgen.Loader[uuid.UUID, *hg.Patient]
-	PractitionerByID *dataloadgen.Loader[uuid.UUID, *hg.Practitioner]
-	AppointmentByID  *dataloadgen.Loader[uuid.UUID, *hg.Appointment]
-	RecordByID       *dataloadgen.Loader[uuid.UUID, *hg.MedicalRecord]
+	PatientByID      *Loader[uuid.UUID, *hg.Patient]
+	PractitionerByID *Loader[uuid.UUID, *hg.Practitioner]
+	AppointmentByID  *Loader[uuid.UUID, *hg.Appointment]
+	RecordByID       *Loader[uuid.UUID, *hg.MedicalRecord]
 	// CoveragesByPatientID and the other per-patient loaders give an empty
 	// list for a patient with none or outside scope.
-	CoveragesByPatientID *dataloadgen.Loader[uuid.UUID, []*hg.Coverage]
+	CoveragesByPatientID *Loader[uuid.UUID, []*hg.Coverage]
 	// AppointmentsByPatientID loads up to UpcomingAppointmentsLimit live
 	// appointments per patient that end after the request started,
 	// soonest first.
-	AppointmentsByPatientID *dataloadgen.Loader[uuid.UUID, []*hg.Appointment]
+	AppointmentsByPatientID *Loader[uuid.UUID, []*hg.Appointment]
 	// RecordsByPatientID loads up to LatestRecordsLimit current records per
 	// patient, newest first.
-	RecordsByPatientID *dataloadgen.Loader[uuid.UUID, []*hg.MedicalRecord]
+	RecordsByPatientID *Loader[uuid.UUID, []*hg.MedicalRecord]
 }
 
-// New builds the loaders of one request. opts tune every loader, for
-// example dataloadgen.WithTracer for a span per batch.
-func New(store Store, s Scopes, opts ...dataloadgen.Option) *Loaders {
-	opts = append([]dataloadgen.Option{dataloadgen.WithWait(Wait)}, opts...)
+// New builds the loaders of one request; opts tune their wait.
+func New(store Store, s Scopes, opts ...Option) *Loaders {
+	c := config{idle: Idle, maxWait: MaxWait}
+	for _, o := range opts {
+		o(&c)
+	}
 	started := time.Now()
 	return &Loaders{
-		PatientByID: dataloadgen.NewMappedLoader(byID(func(ctx context.Context, ids []uuid.UUID) ([]*hg.Patient, error) {
-			return store.PatientsByIDs(ctx, s.Patients, ids)
-		}, func(p *hg.Patient) uuid.UUID { return p.ID }, "patient"), opts...),
-		PractitionerByID: dataloadgen.NewMappedLoader(byID(store.PractitionersByIDs,
-			func(p *hg.Practitioner) uuid.UUID { return p.ID }, "practitioner"), opts...),
-		AppointmentByID: dataloadgen.NewMappedLoader(byID(func(ctx context.Context, ids []uuid.UUID) ([]*hg.Appointment, error) {
-			return store.AppointmentsByIDs(ctx, s.Patients, ids)
-		}, func(a *hg.Appointment) uuid.UUID { return a.ID }, "appointment"), opts...),
-		RecordByID: dataloadgen.NewMappedLoader(byID(func(ctx context.Context, ids []uuid.UUID) ([]*hg.MedicalRecord, error) {
-			return store.RecordsByIDs(ctx, s.Clinical, ids)
-		}, func(r *hg.MedicalRecord) uuid.UUID { return r.ID }, "medical record"), opts...),
-		CoveragesByPatientID: dataloadgen.NewMappedLoader(byPatient(func(ctx context.Context, ids []uuid.UUID) ([]*hg.Coverage, error) {
-			return store.CoveragesByPatientIDs(ctx, s.Patients, ids)
-		}, func(c *hg.Coverage) uuid.UUID { return c.PatientID }), opts...),
-		AppointmentsByPatientID: dataloadgen.NewMappedLoader(byPatient(func(ctx context.Context, ids []uuid.UUID) ([]*hg.Appointment, error) {
-			return store.UpcomingAppointmentsByPatientIDs(ctx, s.Patients, ids, started, UpcomingAppointmentsLimit)
-		}, func(a *hg.Appointment) uuid.UUID { return a.PatientID }), opts...),
-		RecordsByPatientID: dataloadgen.NewMappedLoader(byPatient(func(ctx context.Context, ids []uuid.UUID) ([]*hg.MedicalRecord, error) {
-			return store.LatestRecordsByPatientIDs(ctx, s.Clinical, ids, LatestRecordsLimit)
-		}, func(r *hg.MedicalRecord) uuid.UUID { return r.PatientID }), opts...),
+		PatientByID: byID(c, "patient", func(p *hg.Patient) uuid.UUID { return p.ID },
+			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Patient, error) {
+				return store.PatientsByIDs(ctx, s.Patients, ids)
+			}),
+		PractitionerByID: byID(c, "practitioner", func(p *hg.Practitioner) uuid.UUID { return p.ID },
+			store.PractitionersByIDs),
+		AppointmentByID: byID(c, "appointment", func(a *hg.Appointment) uuid.UUID { return a.ID },
+			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Appointment, error) {
+				return store.AppointmentsByIDs(ctx, s.Patients, ids)
+			}),
+		RecordByID: byID(c, "medical record", func(r *hg.MedicalRecord) uuid.UUID { return r.ID },
+			func(ctx context.Context, ids []uuid.UUID) ([]*hg.MedicalRecord, error) {
+				return store.RecordsByIDs(ctx, s.Clinical, ids)
+			}),
+		CoveragesByPatientID: byPatient(c, func(c *hg.Coverage) uuid.UUID { return c.PatientID },
+			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Coverage, error) {
+				return store.CoveragesByPatientIDs(ctx, s.Patients, ids)
+			}),
+		AppointmentsByPatientID: byPatient(c, func(a *hg.Appointment) uuid.UUID { return a.PatientID },
+			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Appointment, error) {
+				return store.UpcomingAppointmentsByPatientIDs(ctx, s.Patients, ids, started, UpcomingAppointmentsLimit)
+			}),
+		RecordsByPatientID: byPatient(c, func(r *hg.MedicalRecord) uuid.UUID { return r.PatientID },
+			func(ctx context.Context, ids []uuid.UUID) ([]*hg.MedicalRecord, error) {
+				return store.LatestRecordsByPatientIDs(ctx, s.Clinical, ids, LatestRecordsLimit)
+			}),
 	}
 }
 
-// byID adapts a batch lookup to a mapped fetch: found items by id, and a
-// NOT_FOUND error for each key the store did not return, so one missing
-// key fails alone. A store error fails the whole batch.
-func byID[V any](fetch func(context.Context, []uuid.UUID) ([]V, error), id func(V) uuid.UUID, what string) func(context.Context, []uuid.UUID) (map[uuid.UUID]V, error) {
-	return func(ctx context.Context, keys []uuid.UUID) (map[uuid.UUID]V, error) {
+// byID is a loader over a batch lookup by id: a key the store did not
+// return (missing or out of scope) fails alone with NOT_FOUND, while a
+// store error fails the whole batch.
+func byID[V any](c config, what string, id func(V) uuid.UUID, fetch func(context.Context, []uuid.UUID) ([]V, error)) *Loader[uuid.UUID, V] {
+	return newLoader(c, hg.Errorf(hg.ENOTFOUND, "%s not found", what), func(ctx context.Context, keys []uuid.UUID) (map[uuid.UUID]V, error) {
 		items, err := fetch(ctx, keys)
 		if err != nil {
 			return nil, err
@@ -112,24 +112,15 @@ func byID[V any](fetch func(context.Context, []uuid.UUID) ([]V, error), id func(
 		for _, it := range items {
 			found[id(it)] = it
 		}
-		missing := dataloadgen.MappedFetchError[uuid.UUID]{}
-		for _, k := range keys {
-			if _, ok := found[k]; !ok {
-				missing[k] = hg.Errorf(hg.ENOTFOUND, "%s not found", what)
-			}
-		}
-		if len(missing) > 0 {
-			return found, missing
-		}
 		return found, nil
-	}
+	})
 }
 
-// byPatient adapts a per-patient batch lookup to a mapped fetch that gives
-// every key a list, empty when the store returned nothing for it, keeping
-// the store's order within each list.
-func byPatient[V any](fetch func(context.Context, []uuid.UUID) ([]V, error), patient func(V) uuid.UUID) func(context.Context, []uuid.UUID) (map[uuid.UUID][]V, error) {
-	return func(ctx context.Context, keys []uuid.UUID) (map[uuid.UUID][]V, error) {
+// byPatient is a loader over a per-patient batch lookup that gives every
+// key a list, empty when the store returned nothing for it, keeping the
+// store's order within each list.
+func byPatient[V any](c config, patient func(V) uuid.UUID, fetch func(context.Context, []uuid.UUID) ([]V, error)) *Loader[uuid.UUID, []V] {
+	return newLoader(c, nil, func(ctx context.Context, keys []uuid.UUID) (map[uuid.UUID][]V, error) {
 		items, err := fetch(ctx, keys)
 		if err != nil {
 			return nil, err
@@ -142,7 +133,7 @@ func byPatient[V any](fetch func(context.Context, []uuid.UUID) ([]V, error), pat
 			out[patient(it)] = append(out[patient(it)], it)
 		}
 		return out, nil
-	}
+	})
 }
 
 type loadersKey struct{}
@@ -162,7 +153,7 @@ func For(ctx context.Context) *Loaders {
 // Middleware installs fresh loaders in every request's context. It must run
 // after authentication: scopes reads the caller from the context (through
 // the auth policy) to decide what the loaders may return.
-func Middleware(store Store, scopes func(context.Context) Scopes, opts ...dataloadgen.Option) func(http.Handler) http.Handler {
+func Middleware(store Store, scopes func(context.Context) Scopes, opts ...Option) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()

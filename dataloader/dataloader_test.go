@@ -282,3 +282,40 @@ func BenchmarkPatientChart(b *testing.B) {
 	}
 	b.ReportMetric(float64(f.statements.Count()-before)/float64(b.N), "statements/op")
 }
+
+// TestPrefetchedKeysAreOneBatch: keys queued together by LoadAllThunk (as
+// the resolvers prefetch a page) and then loaded one by one from many
+// goroutines, however late, cost one statement.
+func TestPrefetchedKeysAreOneBatch(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	l := dataloader.New(f.db, all)
+	n := f.count(func() {
+		l.PatientByID.LoadAllThunk(ctx, f.patients)
+		concurrently(len(f.patients), func(i int) {
+			time.Sleep(time.Duration(i%5) * time.Millisecond)
+			if _, err := l.Patient(ctx, f.patients[i]); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	if n != 1 {
+		t.Fatalf("%d prefetched patients took %d statements, want 1", len(f.patients), n)
+	}
+}
+
+// panicky is a store whose patient lookup panics.
+type panicky struct{ dataloader.Store }
+
+func (panicky) PatientsByIDs(context.Context, hg.PatientScope, []uuid.UUID) ([]*hg.Patient, error) {
+	panic("boom")
+}
+
+func TestAPanickingFetchIsAnInternalError(t *testing.T) {
+	t.Parallel()
+	l := dataloader.New(panicky{}, all)
+	if _, err := l.Patient(context.Background(), uuid.New()); hg.ErrorCode(err) != hg.EINTERNAL {
+		t.Fatalf("err = %v, want INTERNAL", err)
+	}
+}

@@ -2427,7 +2427,11 @@ func (ec *executionContext) unmarshalInputAppointmentFilter(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"practitionerId", "patientId", "from", "to", "status"}
+	if _, present := asMap["latestFirst"]; !present {
+		asMap["latestFirst"] = false
+	}
+
+	fieldsInOrder := [...]string{"practitionerId", "patientId", "from", "to", "status", "latestFirst"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2469,6 +2473,13 @@ func (ec *executionContext) unmarshalInputAppointmentFilter(ctx context.Context,
 				return it, err
 			}
 			it.Status = data
+		case "latestFirst":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latestFirst"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LatestFirst = data
 		}
 	}
 	return it, nil

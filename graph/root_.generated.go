@@ -269,6 +269,7 @@ type ComplexityRoot struct {
 		BreakGlass                func(childComplexity int, patientID string, reason string) int
 		CancelAppointment         func(childComplexity int, id string, reason string) int
 		CancelClaim               func(childComplexity int, id string, reason string) int
+		ChangePassword            func(childComplexity int, currentPassword string, newPassword string) int
 		CheckEligibility          func(childComplexity int, patientID string, coverageID string) int
 		CreateInvoice             func(childComplexity int, input model.CreateInvoiceInput) int
 		CreatePatient             func(childComplexity int, input model.CreatePatientInput) int
@@ -1403,6 +1404,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelClaim(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.changePassword":
+		if e.ComplexityRoot.Mutation.ChangePassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changePassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["currentPassword"].(string), args["newPassword"].(string)), true
 	case "Mutation.checkEligibility":
 		if e.ComplexityRoot.Mutation.CheckEligibility == nil {
 			break

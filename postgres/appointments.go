@@ -169,7 +169,8 @@ const appointmentMatch = `(@practitioner_id::uuid IS NULL OR %[1]s.practitioner_
 	AND (@status::text IS NULL OR %[1]s.status = @status)`
 
 // ListAppointments returns a page of appointments in scope ordered by start
-// time, and how many match, from one statement when the page is not empty.
+// time (the latest first when the filter asks), and how many match when the
+// page asks, from one statement when the page is not empty.
 func (db *DB) ListAppointments(ctx context.Context, scope hg.PatientScope, f hg.AppointmentFilter, p hg.Page) ([]*hg.Appointment, int, error) {
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
@@ -177,13 +178,17 @@ func (db *DB) ListAppointments(ctx context.Context, scope hg.PatientScope, f hg.
 	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{
 		"practitioner_id": f.PractitionerID, "patient_id": f.PatientID, "from": f.From, "to": f.To, "status": f.Status,
 	}))
+	keyset, order := `(a.starts_at, a.id) > (@after_time, @after_id::uuid)`, `a.starts_at, a.id`
+	if f.Latest {
+		keyset, order = `(a.starts_at, a.id) < (@after_time, @after_id::uuid)`, `a.starts_at DESC, a.id DESC`
+	}
 	var total int
 	rows, _ := db.Pool.Query(ctx, `SELECT `+appointmentColumns+`,
-			(SELECT count(*) FROM appointments t WHERE `+sprintf(appointmentMatch, "t")+` AND `+inScope("t.patient_id")+`)
+			`+countIf("appointments t", sprintf(appointmentMatch, "t")+` AND `+inScope("t.patient_id"))+`
 		FROM appointments a
 		WHERE `+sprintf(appointmentMatch, "a")+` AND `+inScope("a.patient_id")+`
-		  AND (@after_time::timestamptz IS NULL OR (a.starts_at, a.id) > (@after_time, @after_id::uuid))
-		ORDER BY a.starts_at, a.id LIMIT @first`, args)
+		  AND (@after_time::timestamptz IS NULL OR `+keyset+`)
+		ORDER BY `+order+` LIMIT @first`, args)
 	as, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.Appointment, error) {
 		var a hg.Appointment
 		err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, &a.Status,
@@ -193,7 +198,7 @@ func (db *DB) ListAppointments(ctx context.Context, scope hg.PatientScope, f hg.
 	if err != nil {
 		return nil, 0, translate(err, "appointments")
 	}
-	if len(as) == 0 {
+	if len(as) == 0 && p.Count {
 		err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM appointments t WHERE `+
 			sprintf(appointmentMatch, "t")+` AND `+inScope("t.patient_id"), args).Scan(&total)
 	}

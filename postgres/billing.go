@@ -126,8 +126,10 @@ func (db *DB) ListInvoices(ctx context.Context, scope hg.PatientScope, f hg.Invo
 		return nil, 0, translate(err, "invoices")
 	}
 	var total int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM invoices i WHERE `+where, args).Scan(&total); err != nil {
-		return nil, 0, translate(err, "invoices")
+	if p.Count {
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM invoices i WHERE `+where, args).Scan(&total); err != nil {
+			return nil, 0, translate(err, "invoices")
+		}
 	}
 	return invs, total, db.attachLines(ctx, invs)
 }

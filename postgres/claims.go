@@ -192,8 +192,10 @@ func (db *DB) ListClaims(ctx context.Context, scope hg.PatientScope, f hg.ClaimF
 		return nil, 0, translate(err, "claims")
 	}
 	var total int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM claims c WHERE `+where, args).Scan(&total); err != nil {
-		return nil, 0, translate(err, "claims")
+	if p.Count {
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM claims c WHERE `+where, args).Scan(&total); err != nil {
+			return nil, 0, translate(err, "claims")
+		}
 	}
 	return cs, total, db.attachItems(ctx, cs)
 }

@@ -55,7 +55,7 @@ func TestListClaimsPagesAndScopes(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	var seen []uuid.UUID
-	page := hg.Page{First: 2}
+	page := hg.Page{First: 2, Count: true}
 	for {
 		cs, total, err := db.ListClaims(ctx, everyone, hg.ClaimFilter{PatientID: &p.ID}, page)
 		if err != nil {
@@ -81,14 +81,14 @@ func TestListClaimsPagesAndScopes(t *testing.T) {
 	}
 	someone := uuid.New()
 	stranger := hg.PatientScope{SelfUserID: &someone}
-	if cs, total, err := db.ListClaims(ctx, stranger, hg.ClaimFilter{}, hg.Page{First: 10}); err != nil || total != 0 || len(cs) != 0 {
+	if cs, total, err := db.ListClaims(ctx, stranger, hg.ClaimFilter{}, hg.Page{First: 10, Count: true}); err != nil || total != 0 || len(cs) != 0 {
 		t.Fatalf("out-of-scope list: %d %d %v", len(cs), total, err)
 	}
 	if _, err := db.ClaimByID(ctx, stranger, ids[0]); err == nil {
 		t.Fatal("an out-of-scope claim was returned")
 	}
 	queued := hg.ClaimQueued
-	if _, total, err := db.ListClaims(ctx, everyone, hg.ClaimFilter{Status: &queued}, hg.Page{First: 1}); err != nil || total != 5 {
+	if _, total, err := db.ListClaims(ctx, everyone, hg.ClaimFilter{Status: &queued}, hg.Page{First: 1, Count: true}); err != nil || total != 5 {
 		t.Fatalf("status filter: %d %v", total, err)
 	}
 	ms, err := db.ClaimMessages(ctx, ids[0])

@@ -45,7 +45,15 @@ func pageArgs(p hg.Page, args pgx.NamedArgs) pgx.NamedArgs {
 		args["after_time"], args["after_id"] = p.After.Time, p.After.ID
 	}
 	args["first"] = max(p.First, 0)
+	args["count"] = p.Count
 	return args
+}
+
+// countIf is a column that counts the rows of from matching where, or is 0
+// when the page did not ask for a count (pageArgs' @count): Postgres runs
+// the uncorrelated subquery only when the CASE reaches it.
+func countIf(from, where string) string {
+	return `CASE WHEN @count::boolean THEN (SELECT count(*) FROM ` + from + ` WHERE ` + where + `) ELSE 0 END`
 }
 
 // escapeLike makes s match itself literally inside a LIKE pattern.

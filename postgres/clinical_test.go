@@ -199,14 +199,15 @@ func TestPatientSearch(t *testing.T) {
 		{"family-name prefix", hg.PatientFilter{Search: "alq"}, []uuid.UUID{c.patientB.ID}},
 		{"Arabic family-name prefix", hg.PatientFilter{Search: "العت"}, []uuid.UUID{c.patientA.ID}},
 		{"not a prefix", hg.PatientFilter{Search: "mal"}, nil},
-		{"like wildcards match literally", hg.PatientFilter{Search: "%"}, nil},
+		{"like wildcards match literally", hg.PatientFilter{Search: "%a"}, nil},
+		{"underscore matches literally", hg.PatientFilter{Search: "a_"}, nil},
 		{"exact MRN", hg.PatientFilter{Search: c.patientB.MRN}, []uuid.UUID{c.patientB.ID}},
 		{"exact national ID", hg.PatientFilter{Search: c.patientA.NationalID}, []uuid.UUID{c.patientA.ID}},
 		{"payer", hg.PatientFilter{PayerLicense: "7001463160"}, []uuid.UUID{c.patientB.ID}},
 		{"birth date", hg.PatientFilter{BirthDate: &birth}, []uuid.UUID{c.patientB.ID, c.patientA.ID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, total, err := c.db.ListPatients(ctx, all, tc.f, hg.Page{First: 10})
+			got, total, err := c.db.ListPatients(ctx, all, tc.f, hg.Page{First: 10, Count: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -262,7 +263,7 @@ func TestPatientScope(t *testing.T) {
 		{"nobody sees no one", hg.PatientScope{}, map[uuid.UUID]bool{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			list, total, err := c.db.ListPatients(ctx, tc.scope, hg.PatientFilter{}, hg.Page{First: 50})
+			list, total, err := c.db.ListPatients(ctx, tc.scope, hg.PatientFilter{}, hg.Page{First: 50, Count: true})
 			if err != nil || total != len(tc.sees) || len(list) != len(tc.sees) {
 				t.Fatalf("list: %d patients, total %d, err %v; want %d", len(list), total, err, len(tc.sees))
 			}
@@ -296,7 +297,7 @@ func TestPatientScope(t *testing.T) {
 					t.Errorf("CoverageByID visible = %v (%v), want %v", visible, err, tc.sees[cv.PatientID])
 				}
 			}
-			appts, total, err := c.db.ListAppointments(ctx, tc.scope, hg.AppointmentFilter{}, hg.Page{First: 10})
+			appts, total, err := c.db.ListAppointments(ctx, tc.scope, hg.AppointmentFilter{}, hg.Page{First: 10, Count: true})
 			if wantA := tc.sees[c.patientA.ID]; err != nil || (len(appts) == 1) != wantA || (total == 1) != wantA {
 				t.Errorf("ListAppointments: %d (total %d), %v; want visible %v", len(appts), total, err, wantA)
 			}
@@ -521,8 +522,8 @@ func TestAmendKeepsTheOriginal(t *testing.T) {
 	if err != nil || kept.Body != "Type 2 diabetes" || kept.SupersededByID == nil || *kept.SupersededByID != amended.ID {
 		t.Fatalf("original after amend = %+v, %v; want it unchanged and linked", kept, err)
 	}
-	current, total, _ := c.db.ListRecords(ctx, all, c.patientA.ID, hg.RecordFilter{}, hg.Page{First: 10})
-	every, totalAll, _ := c.db.ListRecords(ctx, all, c.patientA.ID, hg.RecordFilter{IncludeSuperseded: true}, hg.Page{First: 10})
+	current, total, _ := c.db.ListRecords(ctx, all, c.patientA.ID, hg.RecordFilter{}, hg.Page{First: 10, Count: true})
+	every, totalAll, _ := c.db.ListRecords(ctx, all, c.patientA.ID, hg.RecordFilter{IncludeSuperseded: true}, hg.Page{First: 10, Count: true})
 	if total != 1 || current[0].ID != amended.ID || totalAll != 2 || len(every) != 2 {
 		t.Fatalf("current %d (total %d), every %d (total %d); want 1 and 2", len(current), total, len(every), totalAll)
 	}
@@ -570,7 +571,7 @@ func TestKeysetPaginationIsStableUnderInserts(t *testing.T) {
 	for i := range 23 {
 		mustPatient(t, c.db, fmt.Sprintf("Page%02d", i), "Test")
 	}
-	before, total, err := c.db.ListPatients(ctx, all, hg.PatientFilter{}, hg.Page{First: 100})
+	before, total, err := c.db.ListPatients(ctx, all, hg.PatientFilter{}, hg.Page{First: 100, Count: true})
 	if err != nil || total != 25 {
 		t.Fatalf("total = %d, %v; want 25", total, err)
 	}

@@ -6,13 +6,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/phi"
 )
 
 // Options tune the connection pool.
@@ -21,12 +24,32 @@ type Options struct {
 	MaxConns int32
 	// Tracer observes every statement (tracing, statement counting in tests).
 	Tracer pgx.QueryTracer
+	// AcquireTimeout bounds how long a statement waits for a free
+	// connection when the pool is exhausted; zero means
+	// DefaultAcquireTimeout. Past it the caller gets UNAVAILABLE rather than
+	// queueing for as long as its client waits.
+	AcquireTimeout time.Duration
+	// StatementTimeout bounds each statement in Postgres (statement_timeout),
+	// so a request stuck behind a lock frees its connection; zero means
+	// none (migrations, seeding and batch commands run long on purpose).
+	// Past it the caller gets UNAVAILABLE.
+	StatementTimeout time.Duration
+	// PHI seals patients' national IDs and phones. Nil means the public
+	// development ring (phi.Development), which tests and development use;
+	// the binary always passes the configured ring.
+	PHI *phi.Keys
 }
+
+// DefaultAcquireTimeout is the wait for a pooled connection when
+// Options.AcquireTimeout is zero: long enough for a burst to drain, short
+// enough that requests do not pile up behind an exhausted pool.
+const DefaultAcquireTimeout = 5 * time.Second
 
 // DB is the Postgres store. Its methods implement the healthgraph store
 // interfaces.
 type DB struct {
 	Pool *pgxpool.Pool
+	phi  *phi.Keys
 }
 
 // Open connects a pool to url. It does not wait for the server: a pool that
@@ -39,13 +62,19 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
 	}
-	cfg.ConnConfig.Tracer = o.Tracer
+	cfg.ConnConfig.Tracer = withAcquireBound(o.Tracer, o.AcquireTimeout)
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if o.StatementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}
-	return &DB{Pool: pool}, nil
+	if o.PHI == nil {
+		o.PHI = phi.Development()
+	}
+	return &DB{Pool: pool, phi: o.PHI}, nil
 }
 
 // Close closes the pool, waiting for connections in use to be returned.
@@ -93,4 +122,44 @@ func (db *DB) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db.Pool, fn)
 }
 
-var _ hg.Store = (*DB)(nil)
+// acquireBound is a pool tracer that puts a deadline on waiting for a
+// connection: pgxpool acquires with the context TraceAcquireStart returns
+// and has no timeout of its own. Statements keep the caller's context.
+type acquireBound struct{ d time.Duration }
+
+type cancelKey struct{}
+
+func withAcquireBound(t pgx.QueryTracer, d time.Duration) pgx.QueryTracer {
+	if d <= 0 {
+		d = DefaultAcquireTimeout
+	}
+	if t == nil {
+		return acquireBound{d}
+	}
+	return multitracer.New(t, acquireBound{d})
+}
+
+func (a acquireBound) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, a.d) //nolint:govet // cancelled in TraceAcquireEnd
+	return context.WithValue(ctx, cancelKey{}, cancel)
+}
+
+func (a acquireBound) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireEndData) {
+	if cancel, ok := ctx.Value(cancelKey{}).(context.CancelFunc); ok {
+		cancel()
+	}
+}
+
+// TraceQueryStart and TraceQueryEnd make acquireBound a pgx.QueryTracer,
+// which is what the pool looks for its acquire tracer in.
+func (acquireBound) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+// TraceQueryEnd does nothing.
+func (acquireBound) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+var (
+	_ hg.Store              = (*DB)(nil)
+	_ pgxpool.AcquireTracer = acquireBound{}
+)

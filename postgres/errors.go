@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,9 +38,8 @@ func translate(err error, what string) error {
 			return &wrapped{hg.Errorf(hg.ECONFLICT, "%s conflicts with an existing one", what), err}
 		case "23503", "23514", "22001", "22P02", "22007", "22008":
 			return &wrapped{hg.Errorf(hg.EINVALID, "%s is not valid", what), err}
-		case "53300", "57P01", "57P02", "57P03", "53100", "53200":
-			// too many connections, admin shutdown, crash shutdown, cannot
-			// connect now, disk full, out of memory
+		}
+		if unavailable(pgErr.Code) {
 			return &wrapped{hg.Errorf(hg.EUNAVAILABLE, "the database is unavailable; try again"), err}
 		}
 	}
@@ -47,6 +47,25 @@ func translate(err error, what string) error {
 		return &wrapped{hg.Errorf(hg.EUNAVAILABLE, "the database is unavailable; try again"), err}
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// unavailable reports whether a SQLSTATE says the server cannot do the
+// work now rather than that the request is wrong: class 08 (connection
+// exception), class 53 (insufficient resources: disk full, out of memory,
+// too many connections), the shutdown codes of class 57 and 57014, a
+// statement cancelled by statement_timeout. A statement
+// that fails so has been rolled back with its transaction.
+func unavailable(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"):
+		return true
+	}
+	switch code {
+	case "57P01", "57P02", "57P03", // admin shutdown, crash shutdown, cannot connect now
+		"57014": // query_canceled: statement_timeout
+		return true
+	}
+	return false
 }
 
 func isConnError(err error) bool {

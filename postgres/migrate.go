@@ -117,6 +117,11 @@ func (db *DB) MigrateUp(ctx context.Context) ([]int, error) {
 				continue
 			}
 			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+				// A migration may rewrite or index a large table: the
+				// serving pool's statement timeout does not apply.
+				if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+					return err
+				}
 				if _, err := tx.Exec(ctx, m.Up); err != nil {
 					return err
 				}

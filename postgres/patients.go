@@ -12,28 +12,44 @@ import (
 
 var _ hg.PatientStore = (*DB)(nil)
 
-const patientColumns = `p.id, p.mrn, p.national_id, p.first_name, p.family_name, p.first_name_ar,
-	p.family_name_ar, p.birth_date, p.gender, p.phone, p.email, p.user_id, p.created_at, p.updated_at`
+// patientColumns are read by scanPatient. National ID and phone come in
+// both forms (see migration 0007): sealed, or plaintext on rows not yet
+// sealed.
+const patientColumns = `p.id, p.mrn, p.national_id, p.national_id_enc, p.first_name, p.family_name,
+	p.first_name_ar, p.family_name_ar, p.birth_date, p.gender, p.phone, p.phone_enc, p.email, p.user_id,
+	p.created_at, p.updated_at`
 
-func scanPatient(row pgx.CollectableRow) (*hg.Patient, error) {
+func (db *DB) scanPatient(row pgx.CollectableRow) (*hg.Patient, error) {
+	return db.scanPatientWith(row)
+}
+
+// scanPatientWith scans patientColumns, then extra columns into extra, and
+// opens the sealed identifiers.
+func (db *DB) scanPatientWith(row pgx.CollectableRow, extra ...any) (*hg.Patient, error) {
 	var p hg.Patient
-	err := row.Scan(&p.ID, &p.MRN, &p.NationalID, &p.FirstName, &p.FamilyName, &p.FirstNameAr,
-		&p.FamilyNameAr, &p.BirthDate, &p.Gender, &p.Phone, &p.Email, &p.UserID, &p.CreatedAt, &p.UpdatedAt)
-	return &p, err
+	var s storedPHI
+	err := row.Scan(append([]any{&p.ID, &p.MRN, &s.nationalID, &s.nationalIDEnc, &p.FirstName, &p.FamilyName,
+		&p.FirstNameAr, &p.FamilyNameAr, &p.BirthDate, &p.Gender, &s.phone, &s.phoneEnc, &p.Email, &p.UserID,
+		&p.CreatedAt, &p.UpdatedAt}, extra...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &p, db.open(&p, &s)
 }
 
 // patientConflicts names the input field behind each unique or foreign key
 // constraint of patients.
 var patientConflicts = map[string]*hg.Error{
-	"patients_mrn_key":         {Code: hg.ECONFLICT, Field: "mrn", Message: "a patient with this MRN already exists"},
-	"patients_national_id_key": {Code: hg.ECONFLICT, Field: "nationalId", Message: "a patient with this national ID already exists"},
-	"patients_user_id_key":     {Code: hg.ECONFLICT, Field: "userId", Message: "this user is already linked to a patient record"},
-	"patients_user_id_fkey":    {Code: hg.EINVALID, Field: "userId", Message: "no such user"},
+	"patients_mrn_key":              {Code: hg.ECONFLICT, Field: "mrn", Message: "a patient with this MRN already exists"},
+	"patients_national_id_key":      {Code: hg.ECONFLICT, Field: "nationalId", Message: "a patient with this national ID already exists"},
+	"patients_national_id_hash_key": {Code: hg.ECONFLICT, Field: "nationalId", Message: "a patient with this national ID already exists"},
+	"patients_user_id_key":          {Code: hg.ECONFLICT, Field: "userId", Message: "this user is already linked to a patient record"},
+	"patients_user_id_fkey":         {Code: hg.EINVALID, Field: "userId", Message: "no such user"},
 }
 
 func (db *DB) queryPatient(ctx context.Context, sql string, args pgx.NamedArgs) (*hg.Patient, error) {
 	rows, _ := db.Pool.Query(ctx, sql, args)
-	p, err := pgx.CollectExactlyOneRow(rows, scanPatient)
+	p, err := pgx.CollectExactlyOneRow(rows, db.scanPatient)
 	return p, byConstraint(err, "patient", patientConflicts)
 }
 
@@ -47,41 +63,63 @@ func (db *DB) CreatePatient(ctx context.Context, in hg.NewPatient) (*hg.Patient,
 	if err != nil {
 		return nil, err
 	}
-	return db.queryPatient(ctx, `INSERT INTO patients AS p (id, mrn, national_id, first_name, family_name,
-			first_name_ar, family_name_ar, birth_date, gender, phone, email, user_id)
+	sealed, err := db.SealPatientPHI(id, in.NationalID, in.Phone)
+	if err != nil {
+		return nil, err
+	}
+	return db.queryPatient(ctx, `INSERT INTO patients AS p (id, mrn, national_id_enc, national_id_hash,
+			first_name, family_name, first_name_ar, family_name_ar, birth_date, gender, phone_enc, email, user_id)
 		VALUES (@id, CASE WHEN @mrn::text = '' THEN 'MRN' || nextval('patient_mrn_seq') ELSE @mrn END,
-			@national_id, @first_name, @family_name, @first_name_ar, @family_name_ar, @birth_date,
-			@gender, @phone, @email, @user_id)
+			@national_id_enc, @national_id_hash, @first_name, @family_name, @first_name_ar, @family_name_ar,
+			@birth_date, @gender, @phone_enc, @email, @user_id)
 		RETURNING `+patientColumns, pgx.NamedArgs{
-		"id": id, "mrn": in.MRN, "national_id": in.NationalID, "first_name": in.FirstName,
-		"family_name": in.FamilyName, "first_name_ar": in.FirstNameAr, "family_name_ar": in.FamilyNameAr,
-		"birth_date": in.BirthDate, "gender": in.Gender, "phone": in.Phone, "email": in.Email, "user_id": in.UserID,
+		"id": id, "mrn": in.MRN, "national_id_enc": sealed.NationalIDEnc, "national_id_hash": sealed.NationalIDHash,
+		"first_name": in.FirstName, "family_name": in.FamilyName, "first_name_ar": in.FirstNameAr,
+		"family_name_ar": in.FamilyNameAr, "birth_date": in.BirthDate, "gender": in.Gender,
+		"phone_enc": sealed.PhoneEnc, "email": in.Email, "user_id": in.UserID,
 	})
 }
 
 // UpdatePatient applies a partial update in one statement: each column
-// keeps its value where the patch leaves the field nil.
+// keeps its value where the patch leaves the field nil. A national ID or
+// phone the patch sets is sealed, replacing a legacy plaintext value.
 func (db *DB) UpdatePatient(ctx context.Context, scope hg.PatientScope, id uuid.UUID, patch hg.PatientPatch) (*hg.Patient, error) {
 	if err := patch.Validate(time.Now()); err != nil {
 		return nil, err
 	}
+	var nidEnc, nidHash, phoneEnc []byte
+	var err error
+	if patch.NationalID != nil {
+		if nidEnc, err = db.phi.Seal(fieldNationalID, id, *patch.NationalID); err != nil {
+			return nil, err
+		}
+		nidHash = db.nationalIDIndex(*patch.NationalID)
+	}
+	if patch.Phone != nil {
+		if phoneEnc, err = db.phi.Seal(fieldPhone, id, *patch.Phone); err != nil {
+			return nil, err
+		}
+	}
 	return db.queryPatient(ctx, `UPDATE patients AS p SET
-			national_id    = COALESCE(@national_id, p.national_id),
+			national_id      = CASE WHEN @national_id_enc::bytea IS NULL THEN p.national_id END,
+			national_id_enc  = COALESCE(@national_id_enc, p.national_id_enc),
+			national_id_hash = COALESCE(@national_id_hash, p.national_id_hash),
 			first_name     = COALESCE(@first_name, p.first_name),
 			family_name    = COALESCE(@family_name, p.family_name),
 			first_name_ar  = COALESCE(@first_name_ar, p.first_name_ar),
 			family_name_ar = COALESCE(@family_name_ar, p.family_name_ar),
 			birth_date     = COALESCE(@birth_date, p.birth_date),
 			gender         = COALESCE(@gender, p.gender),
-			phone          = COALESCE(@phone, p.phone),
+			phone          = CASE WHEN @phone_enc::bytea IS NULL THEN p.phone END,
+			phone_enc      = COALESCE(@phone_enc, p.phone_enc),
 			email          = COALESCE(@email, p.email),
 			updated_at     = now()
 		WHERE p.id = @id AND `+inScope("p.id")+`
 		RETURNING `+patientColumns, scopeArgs(scope, pgx.NamedArgs{
-		"id": id, "national_id": patch.NationalID, "first_name": patch.FirstName,
+		"id": id, "national_id_enc": nidEnc, "national_id_hash": nidHash, "first_name": patch.FirstName,
 		"family_name": patch.FamilyName, "first_name_ar": patch.FirstNameAr,
 		"family_name_ar": patch.FamilyNameAr, "birth_date": patch.BirthDate, "gender": patch.Gender,
-		"phone": patch.Phone, "email": patch.Email,
+		"phone_enc": phoneEnc, "email": patch.Email,
 	}))
 }
 
@@ -96,15 +134,17 @@ func (db *DB) PatientByID(ctx context.Context, scope hg.PatientScope, id uuid.UU
 func (db *DB) PatientsByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Patient, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+patientColumns+` FROM patients p
 		WHERE p.id = ANY(@ids) AND `+inScope("p.id"), scopeArgs(scope, pgx.NamedArgs{"ids": ids}))
-	ps, err := pgx.CollectRows(rows, scanPatient)
+	ps, err := pgx.CollectRows(rows, db.scanPatient)
 	return ps, translate(err, "patients")
 }
 
 // patientMatches is the filter of ListPatients over the patients aliased a.
+// A national ID matches through its blind index, or in clear on a row not
+// yet sealed.
 func patientMatches(a string) string {
 	return `(@search::text IS NULL
 			OR ` + a + `.search_names LIKE '% ' || lower(@search_like::text) || '%'
-			OR ` + a + `.mrn = @search OR ` + a + `.national_id = @search)
+			OR ` + a + `.mrn = @search OR ` + a + `.national_id_hash = @search_hash OR ` + a + `.national_id = @search)
 		AND (@birth_date::date IS NULL OR ` + a + `.birth_date = @birth_date)
 		AND (@payer::text IS NULL OR ` + a + `.id IN (SELECT c.patient_id FROM coverages c WHERE c.payer_license = @payer))
 		AND ` + inScope(a+".id")
@@ -118,27 +158,23 @@ func (db *DB) ListPatients(ctx context.Context, scope hg.PatientScope, f hg.Pati
 		return nil, 0, err
 	}
 	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{
-		"search": nullIfEmpty(f.Search), "search_like": escapeLike(f.Search),
+		"search": nullIfEmpty(f.Search), "search_like": escapeLike(f.Search), "search_hash": db.searchIndex(f.Search),
 		"birth_date": f.BirthDate, "payer": nullIfEmpty(f.PayerLicense),
 	}))
 	var total int
 	rows, _ := db.Pool.Query(ctx, `SELECT `+patientColumns+`,
-			(SELECT count(*) FROM patients t WHERE `+patientMatches("t")+`)
+			`+countIf("patients t", patientMatches("t"))+`
 		FROM patients p
 		WHERE `+patientMatches("p")+`
 		  AND (@after_time::timestamptz IS NULL OR (p.created_at, p.id) < (@after_time, @after_id::uuid))
 		ORDER BY p.created_at DESC, p.id DESC LIMIT @first`, args)
 	ps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.Patient, error) {
-		var p hg.Patient
-		err := row.Scan(&p.ID, &p.MRN, &p.NationalID, &p.FirstName, &p.FamilyName, &p.FirstNameAr,
-			&p.FamilyNameAr, &p.BirthDate, &p.Gender, &p.Phone, &p.Email, &p.UserID, &p.CreatedAt,
-			&p.UpdatedAt, &total)
-		return &p, err
+		return db.scanPatientWith(row, &total)
 	})
 	if err != nil {
 		return nil, 0, translate(err, "patients")
 	}
-	if len(ps) == 0 {
+	if len(ps) == 0 && p.Count {
 		err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM patients t WHERE `+patientMatches("t"), args).Scan(&total)
 	}
 	return ps, total, translate(err, "patients")
@@ -158,7 +194,7 @@ func (db *DB) LinkPatientUser(ctx context.Context, patientID, userID uuid.UUID) 
 		}
 		rows, _ := tx.Query(ctx, `UPDATE patients AS p SET user_id = @user_id, updated_at = now()
 			WHERE p.id = @id RETURNING `+patientColumns, pgx.NamedArgs{"id": patientID, "user_id": userID})
-		p, err = pgx.CollectExactlyOneRow(rows, scanPatient)
+		p, err = pgx.CollectExactlyOneRow(rows, db.scanPatient)
 		return byConstraint(err, "patient", patientConflicts)
 	})
 	return p, err
@@ -172,12 +208,23 @@ func (db *DB) ClaimPatientRecord(ctx context.Context, nationalID string, birthDa
 		return nil, hg.Invalid("nationalId", "national ID or iqama must be 10 digits starting with 1 or 2")
 	}
 	p, err := db.queryPatient(ctx, `UPDATE patients AS p SET user_id = @user_id, updated_at = now()
-		WHERE p.national_id = @national_id AND p.birth_date = @birth_date AND p.user_id IS NULL
+		WHERE (p.national_id_hash = @national_id_hash OR p.national_id = @national_id)
+		  AND p.birth_date = @birth_date AND p.user_id IS NULL
 		RETURNING `+patientColumns, pgx.NamedArgs{
-		"user_id": userID, "national_id": nationalID, "birth_date": hg.DateOf(birthDate),
+		"user_id": userID, "national_id_hash": db.nationalIDIndex(nationalID), "national_id": nationalID,
+		"birth_date": hg.DateOf(birthDate),
 	})
 	if hg.ErrorCode(err) == hg.ENOTFOUND {
 		return nil, hg.Errorf(hg.ENOTFOUND, "no patient record matches this national ID and birth date")
 	}
 	return p, err
+}
+
+// searchIndex is the blind index a patient search compares, or nil when
+// the search cannot be a national ID.
+func (db *DB) searchIndex(search string) []byte {
+	if !hg.ValidNationalID(search) {
+		return nil
+	}
+	return db.nationalIDIndex(search)
 }

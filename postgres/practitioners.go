@@ -73,7 +73,7 @@ func (db *DB) ListPractitioners(ctx context.Context, f hg.PractitionerFilter, p 
 	args := pageArgs(p, pgx.NamedArgs{"specialty": nullIfEmpty(strings.TrimSpace(f.Specialty))})
 	var total int
 	rows, _ := db.Pool.Query(ctx, `SELECT `+practitionerColumns+`,
-			(SELECT count(*) FROM practitioners t WHERE `+sprintf(match, "t")+`)
+			`+countIf("practitioners t", sprintf(match, "t"))+`
 		FROM practitioners pr
 		WHERE `+sprintf(match, "pr")+`
 		  AND (@after_time::timestamptz IS NULL OR (pr.created_at, pr.id) < (@after_time, @after_id::uuid))
@@ -87,7 +87,7 @@ func (db *DB) ListPractitioners(ctx context.Context, f hg.PractitionerFilter, p 
 	if err != nil {
 		return nil, 0, translate(err, "practitioners")
 	}
-	if len(ps) == 0 {
+	if len(ps) == 0 && p.Count {
 		err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM practitioners t WHERE `+sprintf(match, "t"), args).Scan(&total)
 	}
 	return ps, total, translate(err, "practitioners")

@@ -127,7 +127,7 @@ func (db *DB) ListRecords(ctx context.Context, scope hg.PatientScope, patientID 
 	}))
 	var total int
 	rows, _ := db.Pool.Query(ctx, `SELECT `+recordColumns+`,
-			(SELECT count(*) FROM medical_records t WHERE `+sprintf(recordMatch, "t")+`)
+			`+countIf("medical_records t", sprintf(recordMatch, "t"))+`
 		FROM medical_records r
 		WHERE `+sprintf(recordMatch, "r")+` AND `+inScope("@patient_id::uuid")+`
 		  AND (@after_time::timestamptz IS NULL OR (r.created_at, r.id) < (@after_time, @after_id::uuid))
@@ -146,7 +146,7 @@ func (db *DB) ListRecords(ctx context.Context, scope hg.PatientScope, patientID 
 	}
 	var visible bool
 	err = db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`),
-		(SELECT count(*) FROM medical_records t WHERE `+sprintf(recordMatch, "t")+`)`, args).Scan(&visible, &total)
+		`+countIf("medical_records t", sprintf(recordMatch, "t")), args).Scan(&visible, &total)
 	if err != nil {
 		return nil, 0, translate(err, "medical records")
 	}

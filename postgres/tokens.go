@@ -48,3 +48,18 @@ func (db *DB) RevokeRefreshFamily(ctx context.Context, familyID uuid.UUID) error
 		WHERE family_id = $1 AND revoked_at IS NULL`, familyID)
 	return translate(err, "refresh token")
 }
+
+// SessionState reads the user's role, status and token version and whether
+// the session was revoked, in one round trip of two index probes (the
+// revoked-family index holds revoked tokens only). It runs on every
+// authenticated request.
+func (db *DB) SessionState(ctx context.Context, userID, familyID uuid.UUID) (*hg.SessionState, error) {
+	var s hg.SessionState
+	err := db.Pool.QueryRow(ctx, `SELECT role, status, token_version,
+			EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $2 AND revoked_at IS NOT NULL)
+		FROM users WHERE id = $1`, userID, familyID).Scan(&s.Role, &s.Status, &s.TokenVersion, &s.Revoked)
+	if err != nil {
+		return nil, translate(err, "user")
+	}
+	return &s, nil
+}

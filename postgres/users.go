@@ -12,12 +12,12 @@ import (
 
 var _ hg.UserStore = (*DB)(nil)
 
-const userColumns = `id, email, full_name, password_hash, role, status, failed_logins, locked_until, created_at, updated_at`
+const userColumns = `id, email, full_name, password_hash, role, status, failed_logins, locked_until, token_version, created_at, updated_at`
 
 func scanUser(row pgx.CollectableRow) (*hg.User, error) {
 	var u hg.User
 	err := row.Scan(&u.ID, &u.Email, &u.FullName, &u.PasswordHash, &u.Role, &u.Status,
-		&u.FailedLogins, &u.LockedUntil, &u.CreatedAt, &u.UpdatedAt)
+		&u.FailedLogins, &u.LockedUntil, &u.TokenVersion, &u.CreatedAt, &u.UpdatedAt)
 	return &u, err
 }
 
@@ -79,13 +79,45 @@ func (db *DB) ListUsers(ctx context.Context, f hg.UserFilter, p hg.Page) ([]*hg.
 		return nil, 0, translate(err, "users")
 	}
 	var total int
+	if !p.Count {
+		return us, 0, nil
+	}
 	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1)`, f.Role).Scan(&total)
 	return us, total, translate(err, "users")
 }
 
-// SetUserRole changes the role of a user.
+// revokeUserSessions is a statement to put before an UPDATE of users $1 in
+// a WITH: it revokes every live refresh token of the user when the
+// condition holds, in the same statement as the version bump, so no
+// refresh can slip between the two.
+func revokeUserSessions(cond string) string {
+	return `WITH revoked AS (UPDATE refresh_tokens SET revoked_at = now()
+		WHERE user_id = $1 AND revoked_at IS NULL AND (` + cond + `)) `
+}
+
+// SetUserRole changes the role of a user. A real change bumps the token
+// version and revokes the user's refresh tokens; setting the same role
+// again ends no session.
 func (db *DB) SetUserRole(ctx context.Context, id uuid.UUID, role hg.Role) (*hg.User, error) {
-	return db.queryUser(ctx, `UPDATE users SET role = $2, updated_at = now() WHERE id = $1 RETURNING `+userColumns, id, role)
+	return db.queryUser(ctx, revokeUserSessions(`SELECT role <> $2 FROM users WHERE id = $1`)+
+		`UPDATE users SET role = $2, token_version = token_version + (role <> $2)::int, updated_at = now()
+		WHERE id = $1 RETURNING `+userColumns, id, role)
+}
+
+// PasswordHash returns the user's password hash.
+func (db *DB) PasswordHash(ctx context.Context, id uuid.UUID) (string, error) {
+	var hash string
+	err := db.Pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, id).Scan(&hash)
+	return hash, translate(err, "user")
+}
+
+// SetPassword stores a new password hash, clears the lockout state and ends
+// every session of the user.
+func (db *DB) SetPassword(ctx context.Context, id uuid.UUID, hash string) (*hg.User, error) {
+	return db.queryUser(ctx, revokeUserSessions(`true`)+
+		`UPDATE users SET password_hash = $2, token_version = token_version + 1,
+			failed_logins = 0, locked_until = NULL, updated_at = now()
+		WHERE id = $1 RETURNING `+userColumns, id, hash)
 }
 
 // RecordLoginFailure counts a wrong password and locks the account at the

@@ -50,6 +50,14 @@ func (r *mutationResolver) SetUserRole(ctx context.Context, userID string, role 
 	return u, err
 }
 
+func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return authPayload(r.Accounts.ChangePassword(ctx, p, currentPassword, newPassword))
+}
+
 func (r *queryResolver) Me(ctx context.Context) (*hg.User, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
@@ -67,7 +75,7 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string, ro
 	if _, err := auth.Require(ctx, hg.RoleAdmin); err != nil {
 		return nil, err
 	}
-	p, err := page(first, after)
+	p, err := connectionPage(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}

@@ -115,7 +115,7 @@ func (r *queryResolver) Invoices(ctx context.Context, filter *model.InvoiceFilte
 	if err != nil {
 		return nil, err
 	}
-	pg, err := page(first, after)
+	pg, err := connectionPage(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,10 @@ func (r *queryResolver) Invoices(ctx context.Context, filter *model.InvoiceFilte
 	}
 	es, info := edges(invs, pg, func(i *hg.Invoice) (time.Time, uuid.UUID) { return i.CreatedAt, i.ID },
 		func(c string, i *hg.Invoice) *model.InvoiceEdge { return &model.InvoiceEdge{Cursor: c, Node: i} })
-	return &model.InvoiceConnection{Edges: es, PageInfo: info, TotalCount: total}, nil
+	err = auditPage(ctx, r.Resolver, "invoice.list", "Invoice", es, func(e *model.InvoiceEdge) (uuid.UUID, uuid.UUID) {
+		return e.Node.ID, e.Node.PatientID
+	})
+	return &model.InvoiceConnection{Edges: es, PageInfo: info, TotalCount: total}, err
 }
 
 func (r *queryResolver) Invoice(ctx context.Context, id string) (*hg.Invoice, error) {
@@ -149,7 +152,8 @@ func (r *queryResolver) Invoice(ctx context.Context, id string) (*hg.Invoice, er
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.InvoiceByID(ctx, auth.PatientScope(p), uid)
+	inv, err := r.Store.InvoiceByID(ctx, auth.PatientScope(p), uid)
+	return disclosed(ctx, r.Resolver, "invoice.read", "Invoice", inv, err, invoiceSubject)
 }
 
 func (r *Resolver) Invoice() graph.InvoiceResolver { return &invoiceResolver{r} }

@@ -93,7 +93,7 @@ func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, f
 	if err != nil {
 		return nil, err
 	}
-	pg, err := page(first, after)
+	pg, err := connectionPage(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,10 @@ func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, f
 	}
 	es, info := edges(claims, pg, func(c *hg.Claim) (time.Time, uuid.UUID) { return c.CreatedAt, c.ID },
 		func(cur string, c *hg.Claim) *model.ClaimEdge { return &model.ClaimEdge{Cursor: cur, Node: c} })
-	return &model.ClaimConnection{Edges: es, PageInfo: info, TotalCount: total}, nil
+	err = auditPage(ctx, r.Resolver, "claim.list", "Claim", es, func(e *model.ClaimEdge) (uuid.UUID, uuid.UUID) {
+		return e.Node.ID, e.Node.PatientID
+	})
+	return &model.ClaimConnection{Edges: es, PageInfo: info, TotalCount: total}, err
 }
 
 func (r *queryResolver) Claim(ctx context.Context, id string) (*hg.Claim, error) {
@@ -127,7 +130,8 @@ func (r *queryResolver) Claim(ctx context.Context, id string) (*hg.Claim, error)
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.ClaimByID(ctx, auth.PatientScope(p), uid)
+	c, err := r.Store.ClaimByID(ctx, auth.PatientScope(p), uid)
+	return disclosed(ctx, r.Resolver, "claim.read", "Claim", c, err, claimSubject)
 }
 
 func (r *queryResolver) ClaimsSummary(ctx context.Context, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) ([]*model.ClaimsSummaryGroup, error) {

@@ -15,15 +15,36 @@ import (
 // BreakGlassDuration is how long an emergency grant lasts.
 const BreakGlassDuration = 4 * time.Hour
 
-// readsRecords lets clinical roles read a patient's records and audits the
-// read: reception, billing and analysts never see clinical data, and every
-// look at it leaves a row naming who, whose and when.
-func (r *Resolver) readsRecords(ctx context.Context, patientID uuid.UUID) error {
-	if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RolePractitioner, hg.RolePatient); err != nil {
-		return err
-	}
+// mayReadRecords lets clinical roles read a patient's records: reception,
+// billing and analysts never see clinical data.
+func mayReadRecords(ctx context.Context) error {
+	_, err := auth.Require(ctx, hg.RoleAdmin, hg.RolePractitioner, hg.RolePatient)
+	return err
+}
+
+// recordsRead audits a read of a patient's records that succeeded: every
+// look at a chart leaves a row naming who, whose and when.
+func (r *Resolver) recordsRead(ctx context.Context, patientID uuid.UUID) error {
 	return r.audit(ctx, "records.read", "Patient", patientID, &patientID)
 }
+
+// disclosed audits a read of PHI that succeeded and returns what was read.
+// A read that failed (refused, not found) leaves no row, so the trail lists
+// what was shown rather than what was asked; a read that cannot be audited
+// is not shown.
+func disclosed[T any](ctx context.Context, r *Resolver, action, typ string, v T, err error, subject func(T) (entity, patient uuid.UUID)) (T, error) {
+	var zero T
+	if err != nil {
+		return zero, err
+	}
+	entity, patient := subject(v)
+	if err := r.audit(ctx, action, typ, entity, &patient); err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
+func patientSubject(p *hg.Patient) (uuid.UUID, uuid.UUID) { return p.ID, p.ID }
 
 // version loads another version of a record through the request's loader.
 func (r *Resolver) version(ctx context.Context, id *uuid.UUID) (*hg.MedicalRecord, error) {

@@ -208,10 +208,14 @@ func (r *patientResolver) UpcomingAppointments(ctx context.Context, obj *hg.Pati
 }
 
 func (r *patientResolver) LatestRecords(ctx context.Context, obj *hg.Patient) ([]*hg.MedicalRecord, error) {
-	if err := r.readsRecords(ctx, obj.ID); err != nil {
+	if err := mayReadRecords(ctx); err != nil {
 		return nil, err
 	}
-	return dataloader.For(ctx).LatestRecords(ctx, obj.ID)
+	recs, err := dataloader.For(ctx).LatestRecords(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return recs, r.recordsRead(ctx, obj.ID)
 }
 
 func (r *practitionerResolver) ID(ctx context.Context, obj *hg.Practitioner) (string, error) {
@@ -223,11 +227,12 @@ func (r *queryResolver) Patient(ctx context.Context, id string) (*hg.Patient, er
 	if err != nil {
 		return nil, err
 	}
-	return dataloader.For(ctx).Patient(ctx, uid)
+	p, err := dataloader.For(ctx).Patient(ctx, uid)
+	return disclosed(ctx, r.Resolver, "patient.read", "Patient", p, err, patientSubject)
 }
 
 func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilter, first *int, after *string) (*model.PatientConnection, error) {
-	pg, err := page(first, after)
+	pg, err := connectionPage(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -242,11 +247,14 @@ func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilte
 	}
 	es, info := edges(ps, pg, func(p *hg.Patient) (time.Time, uuid.UUID) { return p.CreatedAt, p.ID },
 		func(c string, p *hg.Patient) *model.PatientEdge { return &model.PatientEdge{Cursor: c, Node: p} })
-	return &model.PatientConnection{Edges: es, PageInfo: info, TotalCount: total}, nil
+	err = auditPage(ctx, r.Resolver, "patient.list", "Patient", es, func(e *model.PatientEdge) (uuid.UUID, uuid.UUID) {
+		return patientSubject(e.Node)
+	})
+	return &model.PatientConnection{Edges: es, PageInfo: info, TotalCount: total}, err
 }
 
 func (r *queryResolver) Practitioners(ctx context.Context, specialty *string, first *int, after *string) (*model.PractitionerConnection, error) {
-	pg, err := page(first, after)
+	pg, err := connectionPage(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -263,13 +271,14 @@ func (r *queryResolver) Practitioners(ctx context.Context, specialty *string, fi
 }
 
 func (r *queryResolver) Appointments(ctx context.Context, filter *model.AppointmentFilter, first *int, after *string) (*model.AppointmentConnection, error) {
-	pg, err := page(first, after)
+	pg, err := connectionPage(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
 	var f hg.AppointmentFilter
 	if filter != nil {
 		f.From, f.To, f.Status = filter.From, filter.To, filter.Status
+		f.Latest = filter.LatestFirst != nil && *filter.LatestFirst
 		if f.PractitionerID, err = optionalID("filter.practitionerId", "Practitioner", filter.PractitionerID); err != nil {
 			return nil, err
 		}
@@ -287,7 +296,10 @@ func (r *queryResolver) Appointments(ctx context.Context, filter *model.Appointm
 		func(c string, a *hg.Appointment) *model.AppointmentEdge {
 			return &model.AppointmentEdge{Cursor: c, Node: a}
 		})
-	return &model.AppointmentConnection{Edges: es, PageInfo: info, TotalCount: total}, nil
+	err = auditPage(ctx, r.Resolver, "appointment.list", "Appointment", es, func(e *model.AppointmentEdge) (uuid.UUID, uuid.UUID) {
+		return e.Node.ID, e.Node.PatientID
+	})
+	return &model.AppointmentConnection{Edges: es, PageInfo: info, TotalCount: total}, err
 }
 
 func (r *queryResolver) PractitionerSchedule(ctx context.Context, practitionerID string, date time.Time) ([]*hg.Slot, error) {
@@ -307,7 +319,7 @@ func (r *queryResolver) MedicalRecords(ctx context.Context, patientID string, fi
 	if err != nil {
 		return nil, err
 	}
-	pg, err := page(first, after)
+	pg, err := connectionPage(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -315,12 +327,15 @@ func (r *queryResolver) MedicalRecords(ctx context.Context, patientID string, fi
 	if filter != nil {
 		f = hg.RecordFilter{Kind: filter.Kind, From: filter.From, To: filter.To, IncludeSuperseded: deref(filter.IncludeSuperseded)}
 	}
-	if err := r.readsRecords(ctx, pid); err != nil {
+	if err := mayReadRecords(ctx); err != nil {
 		return nil, err
 	}
 	pg.First++
 	recs, total, err := r.Store.ListRecords(ctx, auth.ClinicalScope(hg.PrincipalFrom(ctx)), pid, f, pg)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.recordsRead(ctx, pid); err != nil {
 		return nil, err
 	}
 	es, info := edges(recs, pg, func(m *hg.MedicalRecord) (time.Time, uuid.UUID) { return m.CreatedAt, m.ID },

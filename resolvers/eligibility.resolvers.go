@@ -47,7 +47,11 @@ func (r *queryResolver) EligibilityChecks(ctx context.Context, patientID string)
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.EligibilityChecksByPatient(ctx, auth.PatientScope(p), pid, eligibilityListLimit)
+	checks, err := r.Store.EligibilityChecksByPatient(ctx, auth.PatientScope(p), pid, eligibilityListLimit)
+	if err != nil {
+		return nil, err
+	}
+	return checks, r.audit(ctx, "eligibility.read", "Patient", pid, &pid)
 }
 
 func (r *Resolver) EligibilityCheck() graph.EligibilityCheckResolver {

@@ -20,18 +20,30 @@ func globalID(typ string, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
 }
 
-// parseAnyID decodes a global ID of any type.
+// parseAnyID decodes a global ID of any type. Only the form globalID mints
+// is accepted: base64 and uuid.Parse both take other spellings of the same
+// bytes, which would give one object many IDs. The type must be a GraphQL
+// type name, so that no cursor reads as an ID.
 func parseAnyID(field, id string) (string, uuid.UUID, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(id)
-	if err != nil {
-		return "", uuid.Nil, hg.Invalid(field, "%s is not a valid ID", field)
-	}
 	typ, rest, ok := strings.Cut(string(raw), ":")
-	u, err := uuid.Parse(rest)
-	if !ok || err != nil || typ == "" {
+	u, err2 := uuid.Parse(rest)
+	if err != nil || !ok || err2 != nil || !typeName(typ) || globalID(typ, u) != id {
 		return "", uuid.Nil, hg.Invalid(field, "%s is not a valid ID", field)
 	}
 	return typ, u, nil
+}
+
+// typeName reports whether s is a GraphQL type name of ours: a letter, then
+// letters and digits.
+func typeName(s string) bool {
+	for i, c := range s {
+		letter := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // parseID decodes a global ID that must be of type typ; field names the
@@ -70,10 +82,12 @@ func page(first *int, after *string) (hg.Page, error) {
 		ts, rest, ok := strings.Cut(string(raw), ":")
 		nanos, err2 := strconv.ParseInt(ts, 10, 64)
 		id, err3 := uuid.Parse(rest)
-		if err != nil || !ok || err2 != nil || err3 != nil {
+		// As with IDs, only the form encodeCursor mints.
+		at := time.Unix(0, nanos).UTC()
+		if err != nil || !ok || err2 != nil || err3 != nil || encodeCursor(at, id) != *after {
 			return hg.Page{}, hg.Invalid("after", "after is not a valid cursor")
 		}
-		p.After = &hg.Cursor{Time: time.Unix(0, nanos).UTC(), ID: id}
+		p.After = &hg.Cursor{Time: at, ID: id}
 	}
 	return p, nil
 }

@@ -80,9 +80,26 @@ func authPayload(s *auth.Session, err error) (*model.AuthPayload, error) {
 // audit records that the caller did action to an entity, for the patient
 // it concerns. It fails closed: a change that cannot be audited is an error.
 func (r *Resolver) audit(ctx context.Context, action, entityType string, entityID uuid.UUID, patientID *uuid.UUID) error {
-	e := &hg.AuditEvent{Action: action, EntityType: entityType, EntityID: &entityID, PatientID: patientID}
+	e := actorEvent(ctx, action, entityType)
+	e.EntityID, e.PatientID = &entityID, patientID
+	return r.Store.Audit(ctx, &e)
+}
+
+// auditPage audits every item of a listed page of PHI in one statement;
+// subject names what an edge disclosed.
+func auditPage[E any](ctx context.Context, r *Resolver, action, entityType string, edges []E, subject func(E) (entity, patient uuid.UUID)) error {
+	subjects := make([]hg.AuditSubject, len(edges))
+	for i, e := range edges {
+		subjects[i].Entity, subjects[i].Patient = subject(e)
+	}
+	return r.Store.AuditReads(ctx, actorEvent(ctx, action, entityType), subjects)
+}
+
+// actorEvent is an audit event by the request's caller.
+func actorEvent(ctx context.Context, action, entityType string) hg.AuditEvent {
+	e := hg.AuditEvent{Action: action, EntityType: entityType}
 	if p := hg.PrincipalFrom(ctx); p != nil {
 		e.ActorID, e.ActorRole = &p.UserID, p.Role
 	}
-	return r.Store.Audit(ctx, e)
+	return e
 }

@@ -52,7 +52,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		if err != nil {
 			return nil, err
 		}
-		return rec, r.readsRecords(ctx, rec.PatientID)
+		return rec, r.recordsRead(ctx, rec.PatientID)
 	case "Claim":
 		return r.Query().Claim(ctx, id)
 	}

@@ -1,5 +1,7 @@
 package seed
 
+import hg "github.com/healthgraph/healthgraph"
+
 // The vocabulary the generator draws from. Names are common Saudi given and
 // family names with their Arabic spelling; codes are real ICD-10 codes a
 // clinic of each specialty would record. Every person made from them is
@@ -13,6 +15,9 @@ var maleNames = []name{
 	{"Nasser", "ناصر"}, {"Omar", "عمر"}, {"Ahmed", "أحمد"}, {"Ibrahim", "إبراهيم"}, {"Yousef", "يوسف"},
 	{"Saleh", "صالح"}, {"Majed", "ماجد"}, {"Nawaf", "نواف"}, {"Bandar", "بندر"}, {"Hamad", "حمد"},
 	{"Ali", "علي"}, {"Mishal", "مشعل"}, {"Ziyad", "زياد"}, {"Rakan", "راكان"}, {"Hassan", "حسن"},
+	{"Abdulaziz", "عبدالعزيز"}, {"Abdulmajeed", "عبدالمجيد"}, {"Mansour", "منصور"}, {"Waleed", "وليد"},
+	{"Yazeed", "يزيد"}, {"Hamza", "حمزة"}, {"Osama", "أسامة"}, {"Tariq", "طارق"}, {"Badr", "بدر"},
+	{"Mazen", "مازن"}, {"Anas", "أنس"}, {"Adel", "عادل"},
 }
 
 var femaleNames = []name{
@@ -21,6 +26,9 @@ var femaleNames = []name{
 	{"Hind", "هند"}, {"Munira", "منيرة"}, {"Latifa", "لطيفة"}, {"Jawaher", "جواهر"}, {"Abeer", "عبير"},
 	{"Dana", "دانة"}, {"Razan", "رزان"}, {"Shahad", "شهد"}, {"Ghada", "غادة"}, {"Nouf", "نوف"},
 	{"Wejdan", "وجدان"}, {"Haifa", "هيفاء"}, {"Rawan", "روان"}, {"Maryam", "مريم"},
+	{"Lulwa", "لولوة"}, {"Nada", "ندى"}, {"Hanan", "حنان"}, {"Ohood", "عهود"}, {"Arwa", "أروى"},
+	{"Lina", "لينا"}, {"Rahaf", "رهف"}, {"Joud", "جود"}, {"Manal", "منال"}, {"Samar", "سمر"},
+	{"Bushra", "بشرى"}, {"Dalal", "دلال"},
 }
 
 var familyNames = []name{
@@ -30,6 +38,31 @@ var familyNames = []name{
 	{"Alasmari", "الأسمري"}, {"Almalki", "المالكي"}, {"Albalawi", "البلوي"}, {"Aljohani", "الجهني"},
 	{"Alrashidi", "الرشيدي"}, {"Alamri", "العمري"}, {"Alshahrani", "الشهراني"}, {"Alkhaldi", "الخالدي"},
 	{"Alhajri", "الهاجري"}, {"Alsahli", "السهلي"}, {"Alturki", "التركي"}, {"Alfaraj", "الفرج"},
+	{"Albaqami", "البقمي"}, {"Alsaeed", "السعيد"}, {"Alahmadi", "الأحمدي"}, {"Alsulami", "السلمي"},
+	{"Alhazmi", "الحازمي"}, {"Alqurashi", "القرشي"}, {"Almansour", "المنصور"}, {"Alsaleh", "الصالح"},
+	{"Alhamdan", "الحمدان"}, {"Alkhathami", "الخثعمي"}, {"Alsharif", "الشريف"}, {"Alrasheed", "الرشيد"},
+}
+
+// Expatriate names, as iqama holders from South and South-East Asia,
+// Egypt and the West carry them, with the Arabic spelling a registration
+// desk writes.
+var expatMaleNames = []name{
+	{"John", "جون"}, {"David", "ديفيد"}, {"Michael", "مايكل"}, {"Rahul", "راهول"}, {"Arjun", "أرجون"},
+	{"Imran", "عمران"}, {"Bilal", "بلال"}, {"Mahmoud", "محمود"}, {"Mostafa", "مصطفى"}, {"Jose", "خوسيه"},
+	{"Mark", "مارك"}, {"Samuel", "صموئيل"}, {"Ramesh", "راميش"}, {"Tamer", "تامر"},
+}
+
+var expatFemaleNames = []name{
+	{"Mary", "ماري"}, {"Grace", "غريس"}, {"Priya", "بريا"}, {"Anjali", "أنجالي"}, {"Fatima", "فاطمة"},
+	{"Ayesha", "عائشة"}, {"Maria", "ماريا"}, {"Joy", "جوي"}, {"Sarah", "سارة"}, {"Emily", "إيميلي"},
+	{"Rania", "رانيا"}, {"Yasmin", "ياسمين"}, {"Lakshmi", "لاكشمي"}, {"Angela", "أنجيلا"},
+}
+
+var expatFamilyNames = []name{
+	{"Khan", "خان"}, {"Sharma", "شارما"}, {"Nair", "ناير"}, {"Santos", "سانتوس"}, {"Reyes", "رييس"},
+	{"Cruz", "كروز"}, {"Smith", "سميث"}, {"Johnson", "جونسون"}, {"Hassan", "حسن"}, {"Abdelrahman", "عبدالرحمن"},
+	{"Mahmoud", "محمود"}, {"Fernandes", "فرنانديز"}, {"Qureshi", "قريشي"}, {"Patel", "باتيل"}, {"Mendoza", "مندوزا"},
+	{"Ibrahim", "إبراهيم"},
 }
 
 // specialty is an NPHIES practice code with the diagnoses its clinic sees.
@@ -115,4 +148,37 @@ var payers = []payer{
 	{"7001846902", "Eastern Province Mutual (demo)"},
 }
 
-var planClasses = []string{"VIP", "A", "B", "C"}
+// planClass is a coverage class with the patient's co-pay under it.
+type planClass struct {
+	name  string
+	copay int
+}
+
+var planClasses = []planClass{{"VIP", 0}, {"A", 10}, {"B", 20}, {"C", 20}, {"C", 30}}
+
+// service is a billable service with its unit price.
+type service struct {
+	code, description string
+	price             hg.Halalas
+}
+
+// consultations are what every billed visit charges; extras are added to
+// some. Codes follow the CPT style payers see; prices are the demo's own.
+var (
+	consultations = []service{
+		{"99213", "Outpatient consultation, established patient", 30_000},
+		{"99203", "Outpatient consultation, new patient", 40_000},
+		{"99214", "Outpatient consultation, extended", 45_000},
+	}
+	extras = []service{
+		{"85025", "Complete blood count", 6_000}, {"83036", "Haemoglobin A1c", 9_000},
+		{"80061", "Lipid panel", 12_000}, {"71046", "Chest X-ray, two views", 18_000},
+		{"93000", "Electrocardiogram", 15_000}, {"97110", "Physiotherapy session", 20_000},
+		{"J1100", "Dexamethasone injection", 4_500}, {"97597", "Wound dressing", 10_000},
+		{"92014", "Comprehensive eye examination", 25_000}, {"81001", "Urinalysis", 3_500},
+	}
+)
+
+var voidReasons = []string{"Billed to the wrong patient", "Duplicate invoice", "Visit not attended"}
+
+var paymentMethods = []hg.PaymentMethod{hg.PaymentCard, hg.PaymentCard, hg.PaymentCash, hg.PaymentTransfer}

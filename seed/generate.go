@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/postgres"
 )
 
 // gen draws every synthetic value from one seeded source, so the same seed,
@@ -19,11 +21,19 @@ import (
 type gen struct {
 	rng *rand.Rand
 	now time.Time
+	mix recordMix
 }
+
+// recordMix is how likely a completed visit leaves each optional record;
+// a diagnosis is always written.
+type recordMix struct{ vitals, note, prescription, lab float64 }
+
+// fullCharts is the demo's: every visit has a note, many have vitals.
+var fullCharts = recordMix{vitals: 0.4, note: 1, prescription: 0.25, lab: 0.15}
 
 func newGen(o Options, stream uint64) *gen {
 	// Seeded on purpose: the same seed must give the same synthetic clinic.
-	return &gen{rng: rand.New(rand.NewPCG(o.Seed, stream^0x9e3779b97f4a7c15)), now: o.Now} //nolint:gosec // synthetic data, not secrets
+	return &gen{rng: rand.New(rand.NewPCG(o.Seed, stream^0x9e3779b97f4a7c15)), now: o.Now, mix: fullCharts} //nolint:gosec // synthetic data, not secrets
 }
 
 func pick[T any](g *gen, xs []T) T { return xs[g.rng.IntN(len(xs))] }
@@ -69,42 +79,97 @@ func nationalID(index int, iqama bool) string {
 	return body + fmt.Sprint((10-sum%10)%10)
 }
 
-// Table columns the generator copies, in the order of its rows.
+// table is a table the generator copies into, with its columns in the
+// order of its rows.
+type table struct {
+	name string
+	cols []string
+}
+
 var (
-	patientCols     = []string{"id", "national_id", "first_name", "family_name", "first_name_ar", "family_name_ar", "birth_date", "gender", "phone", "email", "created_at", "updated_at"}
-	coverageCols    = []string{"id", "patient_id", "payer_license", "payer_name", "member_id", "policy_number", "class", "starts_on", "ends_on", "created_at"}
-	appointmentCols = []string{"id", "patient_id", "practitioner_id", "starts_at", "ends_at", "status", "reason", "cancel_reason", "created_at", "updated_at"}
-	recordCols      = []string{"id", "patient_id", "author_id", "kind", "codes", "body", "version", "created_at"}
-	userCols        = []string{"id", "email", "full_name", "password_hash", "role", "created_at", "updated_at"}
-	practitionerCol = []string{"id", "user_id", "first_name", "family_name", "specialty_code", "specialty", "license", "created_at"}
+	usersTable         = table{"users", []string{"id", "email", "full_name", "password_hash", "role", "created_at", "updated_at"}}
+	practitionersTable = table{"practitioners", []string{"id", "user_id", "first_name", "family_name", "specialty_code", "specialty", "license", "created_at"}}
+	patientsTable      = table{"patients", []string{"id", "national_id", "first_name", "family_name", "first_name_ar", "family_name_ar", "birth_date", "gender", "phone", "email", "created_at", "updated_at"}}
+	coveragesTable     = table{"coverages", []string{"id", "patient_id", "payer_license", "payer_name", "member_id", "policy_number", "class", "copay_percent", "starts_on", "ends_on", "created_at"}}
+	appointmentsTable  = table{"appointments", []string{"id", "patient_id", "practitioner_id", "starts_at", "ends_at", "status", "reason", "cancel_reason", "created_at", "updated_at"}}
+	recordsTable       = table{"medical_records", []string{"id", "patient_id", "author_id", "kind", "codes", "body", "version", "created_at"}}
 )
+
+// allTables is every table seed writes, in the order it writes them;
+// invoices leave DRAFT after invoice_lines.
+var allTables = []table{usersTable, practitionersTable, patientsTable, coveragesTable, appointmentsTable, recordsTable,
+	invoicesTable, invoiceLinesTable, paymentsTable, claimsTable, claimItemsTable, claimHistoryTable}
 
 // batch collects rows for COPY; write sends them in one transaction.
 type batch struct {
 	users, practitioners, patients, coverages, appointments, records [][]any
+	billing
+	// units is how much of the run's work the batch is, for progress.
+	units int
 }
 
-func (b *batch) write(ctx context.Context, tx pgx.Tx) error {
-	for _, t := range []struct {
-		table string
-		cols  []string
-		rows  [][]any
-	}{
-		{"users", userCols, b.users},
-		{"practitioners", practitionerCol, b.practitioners},
-		{"patients", patientCols, b.patients},
-		{"coverages", coverageCols, b.coverages},
-		{"appointments", appointmentCols, b.appointments},
-		{"medical_records", recordCols, b.records},
-	} {
-		if len(t.rows) == 0 {
-			continue
+// rows are the batch's rows for t.
+func (b *batch) rows(t table) [][]any {
+	return map[string][][]any{
+		usersTable.name: b.users, practitionersTable.name: b.practitioners, patientsTable.name: b.patients,
+		coveragesTable.name: b.coverages, appointmentsTable.name: b.appointments, recordsTable.name: b.records,
+		invoicesTable.name: b.invoices, invoiceLinesTable.name: b.invoiceLines, paymentsTable.name: b.payments,
+		claimsTable.name: b.claims, claimItemsTable.name: b.claimItems, claimHistoryTable.name: b.claimHistory,
+	}[t.name]
+}
+
+// write copies the batch table by table in the order foreign keys need:
+// COPY is the one way seed writes rows. Invoices go in as DRAFT, because
+// lines cannot be added to an issued invoice, and take their final state
+// right after their lines, before the claims that refer to them.
+func (b *batch) write(ctx context.Context, db *postgres.DB, tx pgx.Tx) error {
+	for _, t := range allTables {
+		if rows := b.rows(t); len(rows) > 0 {
+			if t.name == patientsTable.name {
+				var err error
+				if t, rows, err = sealPatients(db, rows); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(rows)); err != nil {
+				return fmt.Errorf("copy %s: %w", t.name, err)
+			}
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
-			return fmt.Errorf("copy %s: %w", t.table, err)
+		if t.name == invoiceLinesTable.name {
+			if err := b.finishInvoices(ctx, tx); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// sealPatients turns generated patient rows, national ID and phone in clear,
+// into the rows the patients table takes: both sealed by the store's keys,
+// with the national ID's blind index (see migration 0007).
+func sealPatients(db *postgres.DB, rows [][]any) (table, [][]any, error) {
+	t := table{name: patientsTable.name}
+	var keep []int
+	for i, c := range patientsTable.cols {
+		if c != "national_id" && c != "phone" {
+			keep, t.cols = append(keep, i), append(t.cols, c)
+		}
+	}
+	t.cols = append(t.cols, "national_id_enc", "national_id_hash", "phone_enc")
+	id, nid, phone := slices.Index(patientsTable.cols, "id"), slices.Index(patientsTable.cols, "national_id"), slices.Index(patientsTable.cols, "phone")
+	out := make([][]any, len(rows))
+	for i, r := range rows {
+		sealed, err := db.SealPatientPHI(r[id].(uuid.UUID), r[nid].(string), r[phone].(string))
+		if err != nil {
+			return table{}, nil, err
+		}
+		row := make([]any, 0, len(t.cols))
+		for _, k := range keep {
+			row = append(row, r[k])
+		}
+		out[i] = append(row, sealed.NationalIDEnc, sealed.NationalIDHash, sealed.PhoneEnc)
+	}
+	return t, out, nil
 }
 
 // practitioner is a generated practitioner, kept for booking and authoring.
@@ -117,38 +182,64 @@ type practitioner struct {
 // be seen, not to log in.
 const unusablePassword = "!"
 
-// addPractitioner appends a practitioner and their user account.
-func (g *gen) addPractitioner(b *batch, email string, sp specialty, passwordHash string, role hg.Role) practitioner {
-	female := g.chance(0.5)
-	first := pick(g, maleNames)
-	if female {
-		first = pick(g, femaleNames)
-	}
-	family := pick(g, familyNames)
+// addPractitioner appends a practitioner and their user account. index
+// makes the licence unique among practitioners the seed makes.
+func (g *gen) addPractitioner(b *batch, index int, email string, sp specialty, passwordHash string, role hg.Role) practitioner {
+	first, family := g.personName(g.chance(0.5), g.chance(0.25))
 	created := g.now.AddDate(-2, 0, -g.rng.IntN(365))
 	p := practitioner{id: g.id(created), userID: g.id(created), specialty: sp}
 	b.users = append(b.users, []any{p.userID, email, "Dr. " + first.en + " " + family.en, passwordHash, string(role), created, created})
 	b.practitioners = append(b.practitioners, []any{p.id, p.userID, first.en, family.en, sp.code, sp.display,
-		fmt.Sprintf("SCFHS-%02d-%06d", g.rng.IntN(100), g.rng.IntN(1_000_000)), created})
+		fmt.Sprintf("SCFHS-%02d-%06d", g.rng.IntN(100), (uint64(index)*7919+104729)%1_000_000), created})
 	return p
 }
 
-// patient is a generated patient, kept for booking.
+// personName draws a given and a family name, a Saudi's or an
+// expatriate's.
+func (g *gen) personName(female, expat bool) (given, family name) {
+	givens, families := maleNames, familyNames
+	switch {
+	case expat && female:
+		givens, families = expatFemaleNames, expatFamilyNames
+	case expat:
+		givens, families = expatMaleNames, expatFamilyNames
+	case female:
+		givens = femaleNames
+	}
+	return pick(g, givens), pick(g, families)
+}
+
+// patient is a generated patient, kept for booking and billing.
 type patient struct {
 	id        uuid.UUID
 	first     string
 	family    string
 	createdAt time.Time
+	coverage  *coverage
+}
+
+// coverage is a patient's insurance, kept for billing.
+type coverage struct {
+	id             uuid.UUID
+	payer          payer
+	copay          int
+	startsOn, ends time.Time // dates, as hg.DateOf gives them
+}
+
+// covers reports whether the coverage is in force on the date of t.
+func (c *coverage) covers(t time.Time) bool {
+	d := hg.DateOf(t.In(hg.ClinicZone))
+	return !d.Before(c.startsOn) && !d.After(c.ends)
 }
 
 // addPatient appends a patient of the given index and, mostly, a coverage.
 func (g *gen) addPatient(b *batch, index int, registeredBefore time.Time) patient {
-	female := g.chance(0.5)
-	first, gender := pick(g, maleNames), hg.GenderMale
+	female, iqama := g.chance(0.5), g.chance(0.2)
+	gender := hg.GenderMale
 	if female {
-		first, gender = pick(g, femaleNames), hg.GenderFemale
+		gender = hg.GenderFemale
 	}
-	family := pick(g, familyNames)
+	first, family := g.personName(female, iqama && g.chance(0.7))
 	created := registeredBefore.Add(-time.Duration(g.rng.Int64N(int64(3 * 365 * 24 * time.Hour))))
 	p := patient{id: g.id(created), first: first.en, family: family.en, createdAt: created}
 	birth := hg.DateOf(g.now.AddDate(-g.rng.IntN(86), 0, -g.rng.IntN(365)))
@@ -157,14 +248,16 @@ func (g *gen) addPatient(b *batch, index int, registeredBefore time.Time) patien
 	if g.chance(0.4) {
 		email = fmt.Sprintf("%s.%s%d@mail.example", strings.ToLower(first.en), strings.ToLower(family.en), index)
 	}
-	b.patients = append(b.patients, []any{p.id, nationalID(index, g.chance(0.2)), first.en, family.en, first.ar, family.ar,
+	b.patients = append(b.patients, []any{p.id, nationalID(index, iqama), first.en, family.en, first.ar, family.ar,
 		birth, string(gender), phone, email, created, created})
 	if g.chance(0.85) {
-		py := pick(g, payers)
+		class := pick(g, planClasses)
 		start := hg.DateOf(g.now.AddDate(0, -g.rng.IntN(12), -g.rng.IntN(28)))
-		b.coverages = append(b.coverages, []any{g.id(created), p.id, py.license, py.name,
+		c := &coverage{id: g.id(created), payer: pick(g, payers), copay: class.copay, startsOn: start, ends: start.AddDate(1, 0, -1)}
+		b.coverages = append(b.coverages, []any{c.id, p.id, c.payer.license, c.payer.name,
 			fmt.Sprintf("%d", 100_000_000+g.rng.IntN(900_000_000)), fmt.Sprintf("POL-%05d", g.rng.IntN(100_000)),
-			pick(g, planClasses), start, start.AddDate(1, 0, -1), created})
+			class.name, c.copay, c.startsOn, c.ends, created})
+		p.coverage = c
 	}
 	return p
 }
@@ -269,8 +362,8 @@ func (g *gen) addAppointment(b *batch, pt patient, pr practitioner, start, end t
 }
 
 // addVisitRecords appends what a completed visit leaves in the chart: a
-// diagnosis and a note, and sometimes vitals, a prescription or a lab
-// result.
+// diagnosis, and as likely as g.mix says a note, vitals, a prescription or
+// a lab result.
 func (g *gen) addVisitRecords(b *batch, pt patient, pr practitioner, end time.Time, reason string) {
 	at := end
 	add := func(kind hg.RecordKind, codes []string, body string) {
@@ -281,17 +374,19 @@ func (g *gen) addVisitRecords(b *batch, pt patient, pr practitioner, end time.Ti
 		b.records = append(b.records, []any{g.id(at), pt.id, pr.userID, string(kind), codes, body, 1, at})
 	}
 	dx := pick(g, pr.specialty.diagnoses)
-	if g.chance(0.4) {
+	if g.chance(g.mix.vitals) {
 		add(hg.RecordVitals, []string{}, fmt.Sprintf("BP %d/%d mmHg, HR %d bpm, Temp %.1f C, SpO2 %d%%, Weight %d kg.",
 			105+g.rng.IntN(45), 65+g.rng.IntN(30), 60+g.rng.IntN(40), 36.4+g.rng.Float64(), 95+g.rng.IntN(5), 45+g.rng.IntN(60)))
 	}
 	add(hg.RecordDiagnosis, []string{dx.code}, dx.text+".")
-	add(hg.RecordNote, []string{dx.code}, fmt.Sprintf("%s. Assessment: %s. Plan discussed with the patient; follow up in %d weeks.",
-		reason, strings.ToLower(dx.text), 2+g.rng.IntN(10)))
-	if g.chance(0.25) {
+	if g.chance(g.mix.note) {
+		add(hg.RecordNote, []string{dx.code}, fmt.Sprintf("%s. Assessment: %s. Plan discussed with the patient; follow up in %d weeks.",
+			reason, strings.ToLower(dx.text), 2+g.rng.IntN(10)))
+	}
+	if g.chance(g.mix.prescription) {
 		add(hg.RecordPrescription, []string{dx.code}, pick(g, prescriptions))
 	}
-	if g.chance(0.15) {
+	if g.chance(g.mix.lab) {
 		add(hg.RecordLabResult, []string{}, pick(g, labResults))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,19 +52,49 @@ type Login struct {
 
 // Summary counts what a run wrote.
 type Summary struct {
+	Users         int
 	Practitioners int
 	Patients      int
 	Coverages     int
 	Appointments  int
 	Records       int
+	Invoices      int
+	InvoiceLines  int
+	Payments      int
+	Claims        int
+	ClaimItems    int
+	ClaimHistory  int
 }
 
 func (s *Summary) add(b *batch) {
-	s.Practitioners += len(b.practitioners)
-	s.Patients += len(b.patients)
-	s.Coverages += len(b.coverages)
-	s.Appointments += len(b.appointments)
-	s.Records += len(b.records)
+	for _, t := range allTables {
+		*s.count(t) += len(b.rows(t))
+	}
+}
+
+// count is the field that counts t's rows.
+func (s *Summary) count(t table) *int {
+	return map[string]*int{
+		usersTable.name: &s.Users, practitionersTable.name: &s.Practitioners, patientsTable.name: &s.Patients,
+		coveragesTable.name: &s.Coverages, appointmentsTable.name: &s.Appointments, recordsTable.name: &s.Records,
+		invoicesTable.name: &s.Invoices, invoiceLinesTable.name: &s.InvoiceLines, paymentsTable.name: &s.Payments,
+		claimsTable.name: &s.Claims, claimItemsTable.name: &s.ClaimItems, claimHistoryTable.name: &s.ClaimHistory,
+	}[t.name]
+}
+
+// TableCount is the rows a run wrote to one table.
+type TableCount struct {
+	Table string
+	Rows  int
+}
+
+// Tables lists the counts by table, in the order rows are written.
+func (s *Summary) Tables() []TableCount {
+	var out []TableCount
+	for _, t := range allTables {
+		out = append(out, TableCount{t.name, *s.count(t)})
+	}
+	return out
 }
 
 // DemoResult is what Demo made: the logins to print and the counts.
@@ -131,7 +162,7 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 			if i == 0 {
 				email, h = res.Logins[1].Email, hashes[hg.RolePractitioner]
 			}
-			staff = append(staff, g.addPractitioner(b, email, sp, h, role))
+			staff = append(staff, g.addPractitioner(b, i, email, sp, h, role))
 		}
 		var patientUser uuid.UUID
 		for i, r := range roles {
@@ -172,7 +203,7 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 				}
 			}
 		}
-		if err := b.write(ctx, tx); err != nil {
+		if err := b.write(ctx, db, tx); err != nil {
 			return err
 		}
 		res.add(b)
@@ -238,7 +269,7 @@ func password() (string, error) {
 	}
 }
 
-// Scale sizes.
+// Patients sizes.
 const (
 	patientsPerPractitioner = 500
 	scaleChunk              = 2000
@@ -249,18 +280,17 @@ const (
 // Patients adds n synthetic patients for benchmarks, with their own
 // practitioners (one per 500 patients, accounts that cannot log in),
 // coverage, one to three appointments each over the past five months and
-// the coming one, and the records of completed visits. Rows go in with COPY
-// in transactions of 2,000 patients; progress, if not nil, is told after
-// each.
-func Patients(ctx context.Context, db *postgres.DB, n int, o Options, progress func(done, total int)) (Summary, error) {
-	var sum Summary
+// the coming one, and the records of completed visits. Unlike Scale it
+// adds to whatever the database holds. Rows go in with COPY in
+// transactions of 2,000 patients; progress, if not nil, is told after each.
+func Patients(ctx context.Context, db *postgres.DB, n int, o Options, progress Progress) (Summary, error) {
 	if n <= 0 {
-		return sum, hg.Invalid("patients", "the number of patients must be positive")
+		return Summary{}, hg.Invalid("patients", "the number of patients must be positive")
 	}
 	o = o.withDefaults()
 	var offset int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM patients`).Scan(&offset); err != nil {
-		return sum, fmt.Errorf("count patients: %w", err)
+		return Summary{}, fmt.Errorf("count patients: %w", err)
 	}
 	// The patients already there are part of the seed, so a second run
 	// draws new ids and national IDs instead of repeating the first.
@@ -269,36 +299,54 @@ func Patients(ctx context.Context, db *postgres.DB, n int, o Options, progress f
 	var staff []practitioner
 	for i := range (n + patientsPerPractitioner - 1) / patientsPerPractitioner {
 		email := fmt.Sprintf("staff-%d-%d@scale.healthgraph.example", offset, i)
-		staff = append(staff, g.addPractitioner(b, email, specialties[i%len(specialties)], unusablePassword, hg.RolePractitioner))
+		staff = append(staff, g.addPractitioner(b, offset+i, email, specialties[i%len(specialties)], unusablePassword, hg.RolePractitioner))
 	}
-	if err := db.InTx(ctx, func(tx pgx.Tx) error { return b.write(ctx, tx) }); err != nil {
-		return sum, err
+	if err := writeBatch(ctx, db, b); err != nil {
+		return Summary{}, err
 	}
-	sum.add(b)
+	t := &tally{total: n, progress: progress}
+	t.add(b)
 	cal := newCalendar(o.Now, -scalePastDays, scaleAheadDays)
-	for done := 0; done < n; {
-		size := min(scaleChunk, n-done)
-		b := &batch{}
-		for i := range size {
-			pt := g.addPatient(b, offset+done+i, o.Now.AddDate(0, 0, -scalePastDays))
-			if g.chance(0.1) {
-				g.addAllergy(b, pt, pick(g, staff))
-			}
-			for range 1 + g.rng.IntN(3) {
-				pr := pick(g, staff)
-				if s, e, ok := cal.take(g, pr.id, 0, len(cal.days)); ok {
-					g.addAppointment(b, pt, pr, s, e)
+	err := pipeline(ctx, db, func(ctx context.Context, send func(*batch) error) error {
+		for done := 0; done < n; {
+			b := &batch{units: min(scaleChunk, n-done)}
+			for i := range b.units {
+				pt := g.addPatient(b, offset+done+i, o.Now.AddDate(0, 0, -scalePastDays))
+				if g.chance(0.1) {
+					g.addAllergy(b, pt, pick(g, staff))
+				}
+				for range 1 + g.rng.IntN(3) {
+					pr := pick(g, staff)
+					if s, e, ok := cal.take(g, pr.id, 0, len(cal.days)); ok {
+						g.addAppointment(b, pt, pr, s, e)
+					}
 				}
 			}
+			done += b.units
+			if err := send(b); err != nil {
+				return err
+			}
 		}
-		if err := db.InTx(ctx, func(tx pgx.Tx) error { return b.write(ctx, tx) }); err != nil {
-			return sum, err
-		}
-		sum.add(b)
-		done += size
-		if progress != nil {
-			progress(done, n)
-		}
+		return nil
+	}, t.written)
+	return t.Summary, err
+}
+
+// tally adds up committed batches and reports progress; COPY workers call
+// written concurrently.
+type tally struct {
+	mu sync.Mutex
+	Summary
+	done, total int
+	progress    Progress
+}
+
+func (t *tally) written(b *batch) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.add(b)
+	t.done += b.units
+	if t.progress != nil {
+		t.progress(t.done, t.total)
 	}
-	return sum, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	hg "github.com/healthgraph/healthgraph"
@@ -157,12 +158,21 @@ func TestPatientsScalesAndIsDeterministic(t *testing.T) {
 		}
 		var s snapshot
 		s.sum = sum
-		rows, _ := db.Pool.Query(ctx, `SELECT id, national_id FROM patients ORDER BY id LIMIT 20`)
-		for rows.Next() {
-			var id uuid.UUID
-			var nid string
-			rows.Scan(&id, &nid)
-			s.patients, s.ids = append(s.patients, id), append(s.ids, nid)
+		rows, _ := db.Pool.Query(ctx, `SELECT id FROM patients ORDER BY id LIMIT 20`)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var clear int
+		if err := db.Pool.QueryRow(ctx, `SELECT count(national_id) + count(phone) FROM patients`).Scan(&clear); err != nil || clear != 0 {
+			t.Fatalf("%d national IDs or phones copied in clear (%v), want all sealed", clear, err)
+		}
+		for _, id := range ids { // national IDs are sealed: read them through the store
+			p, err := db.PatientByID(ctx, hg.PatientScope{All: true}, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.patients, s.ids = append(s.patients, id), append(s.ids, p.NationalID)
 		}
 		return s
 	}

@@ -39,7 +39,6 @@ func (s *Server) graphQL() http.Handler {
 		InitFunc:              s.websocketInit,
 	})
 	h.AddTransport(transport.Options{})
-	h.AddTransport(transport.GET{})
 	h.AddTransport(transport.POST{})
 	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	h.SetDisableSuggestion(s.cfg.Production)

@@ -127,6 +127,10 @@ func (w *walk) selections(set ast.SelectionSet, depth int) {
 		if w.over() {
 			return
 		}
+		// Every selection counts, not only fields: fragments that double a
+		// __typename would otherwise take 2^n steps here and in gqlgen's
+		// complexity walk while counting almost nothing.
+		w.fields++
 		switch sel := sel.(type) {
 		case *ast.Field:
 			// Introspection's depth is fixed by the spec and it is switched
@@ -134,7 +138,6 @@ func (w *walk) selections(set ast.SelectionSet, depth int) {
 			if strings.HasPrefix(sel.Name, "__") {
 				continue
 			}
-			w.fields++
 			w.deepest = max(w.deepest, depth)
 			w.selections(sel.SelectionSet, depth+1)
 		case *ast.InlineFragment:
@@ -152,17 +155,20 @@ func (w *walk) selections(set ast.SelectionSet, depth int) {
 
 // requireTransport answers requests no GraphQL transport takes (a POST that
 // is not JSON, a PUT) with the same coded error as everything else, where
-// gqlgen would answer with a bare message.
+// gqlgen would answer with a bare message. GraphQL over GET is refused: its
+// variables (a national ID, a name) would sit in URLs, proxy and access
+// logs; a GET is only the WebSocket handshake.
 func requireTransport(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok := r.Method == http.MethodGet || r.Method == http.MethodOptions
+		ok := r.Method == http.MethodOptions ||
+			r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 		if r.Method == http.MethodPost {
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			ok = err == nil && mt == "application/json"
 		}
 		if !ok {
 			writeError(w, r, http.StatusBadRequest, hg.Errorf(hg.EINVALID,
-				"send GraphQL as a POST of application/json, a GET with ?query=, or over WebSocket"))
+				"send GraphQL as a POST of application/json, or over WebSocket"))
 			return
 		}
 		next.ServeHTTP(w, r)

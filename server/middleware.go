@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -119,21 +120,40 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 }
 
 // authenticate puts the caller's principal into the context. A request
-// without a token is anonymous; a request with a bad one is refused outright
-// so a client never mistakes it for anonymous access.
+// without a token is anonymous; a request with a bad, expired or revoked one
+// is refused outright so a client never mistakes it for anonymous access.
+// When the session cannot be checked (Postgres down) the request fails as
+// unavailable: neither let in nor told its token is bad.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := hg.WithRequestMeta(r.Context(), hg.RequestMeta{IP: s.clientIP(r), TraceID: observability.TraceID(r.Context())})
 		if h := r.Header.Get("Authorization"); h != "" {
-			token, ok := strings.CutPrefix(h, "Bearer ")
-			p, err := s.deps.Tokens.Verify(strings.TrimSpace(token))
-			if !ok || err != nil {
+			p, err := s.principal(ctx, h)
+			switch code := hg.ErrorCode(err); code {
+			case "":
+			case hg.EUNAUTHENTICATED:
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				writeError(w, r, http.StatusUnauthorized, hg.Errorf(hg.EUNAUTHENTICATED, "invalid or expired access token"))
+				writeError(w, r, http.StatusUnauthorized, errBadToken)
+				return
+			default:
+				s.deps.Logger.ErrorContext(ctx, "checking an access token failed", "code", code, "error", err.Error())
+				writeError(w, r, http.StatusServiceUnavailable, hg.Errorf(hg.EUNAVAILABLE, "authentication is unavailable; try again"))
 				return
 			}
 			ctx = hg.WithPrincipal(ctx, p)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+var errBadToken = hg.Errorf(hg.EUNAUTHENTICATED, "invalid or expired access token")
+
+// principal checks an Authorization header value ("Bearer <token>"): the
+// token's signature, then its session against Postgres.
+func (s *Server) principal(ctx context.Context, header string) (*hg.Principal, error) {
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || s.deps.Resolver == nil || s.deps.Resolver.Accounts == nil {
+		return nil, errBadToken
+	}
+	return s.deps.Resolver.Accounts.Authenticate(ctx, strings.TrimSpace(token))
 }

@@ -168,9 +168,8 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 	if h == "" {
 		return ctx, nil, nil
 	}
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	p, err := s.deps.Tokens.Verify(strings.TrimSpace(token))
-	if !ok || err != nil {
+	p, err := s.principal(ctx, h)
+	if err != nil {
 		// 4403 Forbidden is graphql-transport-ws's code for a refused init.
 		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("invalid or expired access token")
 	}
@@ -179,7 +178,8 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 	// token was verified just above, so reading its expiry unverified is
 	// safe.
 	var claims jwt.RegisteredClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(strings.TrimSpace(token), &claims); err == nil && claims.ExpiresAt != nil {
+	token := strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err == nil && claims.ExpiresAt != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, claims.ExpiresAt.Time)
 		context.AfterFunc(ctx, cancel)

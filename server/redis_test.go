@@ -109,10 +109,24 @@ func TestWriteOnOneReplicaIsReadFreshOnTheOther(t *testing.T) {
 	}
 	a.Do(t, admin, `mutation($id: ID!) { setUserRole(userId: $id, role: BILLING) { role } }`,
 		map[string]any{"id": userID(u.ID)}).Decode(t, &struct{}{})
-	b.Do(t, token, `{ me { role } }`, nil).Decode(t, &got)
-	if got.Me.Role != "BILLING" {
-		t.Fatalf("after setUserRole through A, B reads role %s, want BILLING: a stale cache entry was served", got.Me.Role)
+	// A role change ends the user's sessions: B must refuse the old token
+	// at once, and a new login there reads the new role.
+	if code := b.Do(t, token, `{ me { role } }`, nil).Code(); code != hg.EUNAUTHENTICATED {
+		t.Fatalf("after setUserRole through A, B answered the old token with %q, want %s: a stale cache entry was served", code, hg.EUNAUTHENTICATED)
 	}
+	b.Do(t, login(t, b, u.Email), `{ me { role } }`, nil).Decode(t, &got)
+	if got.Me.Role != "BILLING" {
+		t.Fatalf("after setUserRole through A, a new login on B reads role %s, want BILLING", got.Me.Role)
+	}
+}
+
+// login signs in through env's API and returns the access token.
+func login(t testing.TB, env *servertest.Env, email string) string {
+	t.Helper()
+	var out struct{ Login struct{ AccessToken string } }
+	env.Do(t, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+		map[string]any{"e": email, "p": servertest.Password}).Decode(t, &out)
+	return out.Login.AccessToken
 }
 
 // metric sums the samples of a counter whose labels include the given
@@ -285,7 +299,22 @@ func TestSubscriptionOnOneReplicaReceivesChangesMadeOnTheOther(t *testing.T) {
 			t.Fatalf("payload %s, want NOT_FOUND", m.Payload)
 		}
 	})
-	for _, tc := range []struct{ name, token string }{{"administrator", admin}, {"the account's owner", own}} {
+	t.Run("the account's owner cannot reconnect on B once A changed their role", func(t *testing.T) {
+		ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + own})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+		// A role change ends the user's sessions: a new connection with the
+		// old token is refused. (One already open lives until the token
+		// expires; see docs/security.md.)
+		a.Do(t, admin, `mutation($id: ID!) { setUserRole(userId: $id, role: BILLING) { id } }`,
+			map[string]any{"id": userID(u.ID)}).Decode(t, &struct{}{})
+		if _, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + own}); websocket.CloseStatus(err) != 4403 {
+			t.Fatalf("reconnect with the revoked token: %v, want close 4403", err)
+		}
+	})
+	for _, tc := range []struct{ name, token string }{{"administrator", admin}} {
 		t.Run(tc.name+" on B sees setUserRole through A", func(t *testing.T) {
 			ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + tc.token})
 			if err != nil {
@@ -560,6 +589,9 @@ func TestRedisOutageMakesTheServiceSlowerNeverBroken(t *testing.T) {
 		RedisURL: "redis://" + proxy.Addr() + "/0", RedisPrefix: servertest.NewPrefix(t)})
 	_, admin := env.User(t, "admin@clinic.test", hg.RoleAdmin)
 	u, token := env.User(t, "reception@clinic.test", hg.RoleReception)
+	// A role change ends the user's sessions, so the load changes the role
+	// of another account than the one it reads with.
+	other, _ := env.User(t, "billing@clinic.test", hg.RoleBilling)
 
 	if code, redis := readyRedis(t, env); code != http.StatusOK || redis != "ok" {
 		t.Fatalf("/ready = %d redis %q with Redis up, want 200 ok", code, redis)
@@ -575,7 +607,7 @@ func TestRedisOutageMakesTheServiceSlowerNeverBroken(t *testing.T) {
 				{"", `{ __typename }`, nil},
 				{"", `mutation { login(email: "reception@clinic.test", password: "test-password-42") { accessToken } }`, nil},
 				{admin, `mutation($id: ID!, $r: Role!) { setUserRole(userId: $id, role: $r) { role } }`,
-					map[string]any{"id": userID(u.ID), "r": []string{"RECEPTION", "BILLING"}[i%2]}},
+					map[string]any{"id": userID(other.ID), "r": []string{"RECEPTION", "BILLING"}[i%2]}},
 			} {
 				r := post(t, env.URL, c.token, nil, map[string]any{"query": c.query, "variables": c.vars})
 				if r.status != http.StatusOK || len(r.body.Errors) > 0 {
@@ -606,6 +638,10 @@ func TestRedisOutageMakesTheServiceSlowerNeverBroken(t *testing.T) {
 	}
 	env.Do(t, admin, `mutation($id: ID!) { setUserRole(userId: $id, role: ANALYST) { role } }`,
 		map[string]any{"id": userID(u.ID)}).Decode(t, &struct{}{})
+	if code := env.Do(t, token, `{ me { role } }`, nil).Code(); code != hg.EUNAUTHENTICATED {
+		t.Fatalf("the old token after a role change during the outage: %q, want %s", code, hg.EUNAUTHENTICATED)
+	}
+	token = login(t, env, u.Email)
 	env.Do(t, token, `{ me { role } }`, nil).Decode(t, &me)
 	if me.Me.Role != "ANALYST" {
 		t.Fatalf("role %s after a change during the outage, want ANALYST", me.Me.Role)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
+	"github.com/healthgraph/healthgraph/phi"
 	"github.com/healthgraph/healthgraph/ratelimit"
 	"github.com/healthgraph/healthgraph/server"
 )
@@ -25,6 +26,7 @@ type Config struct {
 	HTTPAddr           string
 	DatabaseURL        string
 	DBMaxConns         int32
+	DBStatementTimeout time.Duration
 	RedisURL           string
 	Redis              cache.Config
 	RateLimits         ratelimit.Limits
@@ -32,6 +34,8 @@ type Config struct {
 	APQAllowList       map[string]string
 	JWTKey             []byte
 	JWTKeyGenerated    bool
+	PHIKeys            *phi.Keys
+	PHIKeysDevelopment bool
 	AccessTokenTTL     time.Duration
 	RefreshTokenTTL    time.Duration
 	AutoMigrate        bool
@@ -83,6 +87,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.HTTPAddr = p.str("HG_HTTP_ADDR", ":8080")
 	c.DatabaseURL = p.str("HG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthgraph?sslmode=disable")
 	c.DBMaxConns = int32(p.int("HG_DB_MAX_CONNS", 10, 1, 1000))
+	c.DBStatementTimeout = p.duration("HG_DB_STATEMENT_TIMEOUT", 15*time.Second)
 	c.RedisURL = p.str("HG_REDIS_URL", "redis://127.0.0.1:6379/0")
 	if strings.EqualFold(c.RedisURL, "none") {
 		c.RedisURL = "" // in-process fallbacks everywhere
@@ -150,6 +155,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		p.fail("HG_LOG_LEVEL", "must be debug, info, warn or error")
 	}
 	c.JWTKey, c.JWTKeyGenerated = p.jwtKey(prod)
+	c.PHIKeys, c.PHIKeysDevelopment = p.phiKeys(prod)
 	if len(p.errs) > 0 {
 		return c, errors.Join(p.errs...)
 	}
@@ -247,24 +253,39 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// secret reads a secret from the variable name or from the file named by
+// the variable fileName (how Kubernetes and compose mount secrets). set
+// reports whether either is given; a secret that is set but comes back
+// empty could not be read, and that has been reported. Both names are
+// spelt out by callers so the deploy checks find every variable we read.
+func (p *parser) secret(name, fileName string) (value string, set bool) {
+	inline, file := p.getenv(name), p.getenv(fileName)
+	switch {
+	case inline != "" && file != "":
+		p.fail(name, "and %s are both set; set one", fileName)
+		return "", true
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			p.fail(fileName, "cannot be read: %v", err)
+		} else if value = strings.TrimSpace(string(b)); value == "" {
+			p.fail(fileName, "is empty")
+		}
+		return value, true
+	}
+	return inline, inline != ""
+}
+
 // jwtKey reads the signing key from HG_JWT_KEY or the file HG_JWT_KEY_FILE.
 // Development without one gets a random key per process; production refuses
 // to start, because no default secret exists.
 func (p *parser) jwtKey(prod bool) (key []byte, generated bool) {
-	inline, file := p.getenv("HG_JWT_KEY"), p.getenv("HG_JWT_KEY_FILE")
+	v, set := p.secret("HG_JWT_KEY", "HG_JWT_KEY_FILE")
 	switch {
-	case inline != "" && file != "":
-		p.fail("HG_JWT_KEY", "and HG_JWT_KEY_FILE are both set; set one")
-		return nil, false
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			p.fail("HG_JWT_KEY_FILE", "cannot be read: %v", err)
-			return nil, false
-		}
-		key = []byte(strings.TrimSpace(string(b)))
-	case inline != "":
-		key = []byte(inline)
+	case set && v == "":
+		return nil, false // reported by secret
+	case set:
+		key = []byte(v)
 	case prod:
 		p.fail("HG_JWT_KEY", "is required in production (or HG_JWT_KEY_FILE): set a random secret of at least %d bytes, e.g. from `openssl rand -base64 48`", auth.MinKeyBytes)
 		return nil, false
@@ -283,6 +304,43 @@ func (p *parser) jwtKey(prod bool) (key []byte, generated bool) {
 		}
 	}
 	return key, false
+}
+
+// phiKeys reads the ring that seals patients' national IDs and phones:
+// HG_PHI_KEYS (id:base64key, comma-separated, the first one sealing) and
+// HG_PHI_INDEX_KEY (base64), each also from a _FILE. Unlike the JWT key, a
+// random key per process would make every sealed row unreadable after a
+// restart, so development without keys uses the fixed, public development
+// ring; production refuses it.
+func (p *parser) phiKeys(prod bool) (keys *phi.Keys, development bool) {
+	ring, ringSet := p.secret("HG_PHI_KEYS", "HG_PHI_KEYS_FILE")
+	index, indexSet := p.secret("HG_PHI_INDEX_KEY", "HG_PHI_INDEX_KEY_FILE")
+	switch {
+	case !ringSet && !indexSet && prod:
+		p.fail("HG_PHI_KEYS", "and HG_PHI_INDEX_KEY are required in production (or their _FILE forms): "+
+			"HG_PHI_KEYS=<id>:<key> and HG_PHI_INDEX_KEY=<key>, each key from `openssl rand -base64 32`")
+		return nil, false
+	case !ringSet && !indexSet:
+		return phi.Development(), true
+	case !ringSet:
+		p.fail("HG_PHI_KEYS", "is required when HG_PHI_INDEX_KEY is set")
+		return nil, false
+	case !indexSet:
+		p.fail("HG_PHI_INDEX_KEY", "is required when HG_PHI_KEYS is set")
+		return nil, false
+	case ring == "" || index == "":
+		return nil, false // reported by secret
+	}
+	keys, err := phi.Parse(ring, index)
+	if err != nil {
+		p.fail("HG_PHI_KEYS", "or HG_PHI_INDEX_KEY is invalid: %v", err)
+		return nil, false
+	}
+	if prod && keys.UsesDevelopmentKey() {
+		p.fail("HG_PHI_KEYS", "or HG_PHI_INDEX_KEY holds the public development key; use random keys")
+		return nil, false
+	}
+	return keys, false
 }
 
 // optionalDuration reads a duration that may be zero (off); unset is zero.

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/healthgraph/healthgraph/phi"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -36,7 +40,8 @@ func TestConfigProductionNeedsARealKey(t *testing.T) {
 		{"placeholder key", map[string]string{"HG_ENV": "production", "HG_JWT_KEY": "changeme-changeme-changeme-changeme"}, "placeholder"},
 		{"unreadable key file", map[string]string{"HG_ENV": "production", "HG_JWT_KEY_FILE": "/nonexistent/key"}, "HG_JWT_KEY_FILE cannot be read"},
 		{"both key sources", map[string]string{"HG_JWT_KEY": strings.Repeat("k", 40), "HG_JWT_KEY_FILE": "/x"}, "both set"},
-		{"good key", map[string]string{"HG_ENV": "production", "HG_JWT_KEY": "q3J9v0Zx7m2Lr8Tn4Wb6Yc1Hd5Kf0Gs3Pa"}, ""},
+		{"good key", map[string]string{"HG_ENV": "production", "HG_JWT_KEY": "q3J9v0Zx7m2Lr8Tn4Wb6Yc1Hd5Kf0Gs3Pa",
+			"HG_PHI_KEYS": "k1:" + testKeyA, "HG_PHI_INDEX_KEY": testKeyB}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,5 +72,66 @@ func TestConfigReportsEveryBadVariable(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
+	}
+}
+
+// Throw-away keys for these tests only.
+const (
+	testKeyA = "6Rk0cNq2bW5m0hBzJc3pYd8sVf1tXg4uZa7eLi9oQwE=" // #nosec G101 -- test value
+	testKeyB = "Jm3vT8xq1Lr6Wn0Zc5Bd2Hs9Yf4Pk7Ga0Ue3Io6Qt1M=" // #nosec G101 -- test value
+	testKeyC = "pX2nR7cV0bM5kH8jT1yW4qL9sD6fG3zA0eU2iO5rN8Y=" // #nosec G101 -- test value
+)
+
+func TestConfigPHIKeys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ringFile, indexFile := filepath.Join(dir, "phi_keys"), filepath.Join(dir, "phi_index_key")
+	if err := os.WriteFile(ringFile, []byte("k2:"+testKeyA+",k1:"+testKeyB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(indexFile, []byte(testKeyB[:10]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prod := func(vars map[string]string) map[string]string {
+		vars["HG_ENV"], vars["HG_JWT_KEY"] = "production", "q3J9v0Zx7m2Lr8Tn4Wb6Yc1Hd5Kf0Gs3Pa"
+		return vars
+	}
+	devRing, devIndex := phi.DevelopmentConfig()
+	tests := []struct {
+		name string
+		vars map[string]string
+		want string // substring of the error; empty means valid
+	}{
+		{"production without keys", prod(map[string]string{}), "HG_PHI_KEYS and HG_PHI_INDEX_KEY are required in production"},
+		{"ring without index key", map[string]string{"HG_PHI_KEYS": "k1:" + testKeyA}, "HG_PHI_INDEX_KEY is required"},
+		{"index key without ring", map[string]string{"HG_PHI_INDEX_KEY": testKeyA}, "HG_PHI_KEYS is required"},
+		{"short key", map[string]string{"HG_PHI_KEYS": "k1:c2hvcnQ=", "HG_PHI_INDEX_KEY": testKeyB}, "must decode to 32 bytes"},
+		{"index key equal to a key", map[string]string{"HG_PHI_KEYS": "k1:" + testKeyA, "HG_PHI_INDEX_KEY": testKeyA}, "must differ"},
+		{"unreadable file", map[string]string{"HG_PHI_KEYS_FILE": "/nonexistent", "HG_PHI_INDEX_KEY": testKeyB}, "HG_PHI_KEYS_FILE cannot be read"},
+		{"bad index file", map[string]string{"HG_PHI_KEYS_FILE": ringFile, "HG_PHI_INDEX_KEY_FILE": indexFile}, "index key"},
+		{"development keys in production", prod(map[string]string{"HG_PHI_KEYS": devRing, "HG_PHI_INDEX_KEY": devIndex}), "public development key"},
+		{"keys from files", prod(map[string]string{"HG_PHI_KEYS_FILE": ringFile, "HG_PHI_INDEX_KEY": testKeyC}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := loadConfig(env(tt.vars))
+			if tt.want == "" {
+				if err != nil || c.PHIKeys == nil || c.PHIKeysDevelopment || c.PHIKeys.CurrentID() != "k2" {
+					t.Fatalf("err %v, keys %v (development %v); want the ring from the file, k2 current", err, c.PHIKeys, c.PHIKeysDevelopment)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to say %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), testKeyA) || strings.Contains(err.Error(), testKeyB) {
+				t.Errorf("the error shows a key: %v", err)
+			}
+		})
+	}
+	c, err := loadConfig(env(nil))
+	if err != nil || !c.PHIKeysDevelopment || !c.PHIKeys.UsesDevelopmentKey() {
+		t.Errorf("development without keys: %v, development %v; want the development ring", err, c.PHIKeysDevelopment)
 	}
 }

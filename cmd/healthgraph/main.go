@@ -42,6 +42,14 @@ usage:
                                            the file or the first line of standard input
   healthgraph seed --demo [--if-missing]   create a demo clinic and print a login per role (not in production)
   healthgraph seed --patients N [--seed S] add N synthetic patients for benchmarks, with a progress bar
+  healthgraph seed --scale small|large [--seed S] [--now T] [--allow-existing]
+                                           load a synthetic clinic for load tests (HG_SEED_PASSWORD
+                                           is the password of its load-<role>@ logins)
+  healthgraph phi status|rotate|reindex     count sealed patient identifiers by key; re-seal them under
+                                           the current HG_PHI_KEYS key (rotate) or also recompute the
+                                           national-ID index after HG_PHI_INDEX_KEY changed (reindex),
+                                           in batches (--batch N), resumable
+  healthgraph phi genkey [--id ID]         print a new random key for HG_PHI_KEYS (ID:KEY)
   healthgraph nphies-mock [--addr HOST:PORT] [--fail-rate P] [--timeout-rate P]
                                            serve the mock NPHIES (tests, compose, demos)
   healthgraph version                      print the version
@@ -75,6 +83,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return admin(ctx, args, stdin, stdout)
 	case "seed":
 		return seedData(ctx, args, stdout)
+	case "phi":
+		return phiCommand(ctx, args, stdout)
 	case "nphies-mock":
 		return nphiesMock(ctx, args)
 	case "version":
@@ -109,6 +119,7 @@ func openDB(ctx context.Context, cfg Config, log *slog.Logger, o postgres.Option
 		log.Warn("could not make sure the database exists", "error", err.Error())
 	}
 	o.MaxConns = cfg.DBMaxConns
+	o.PHI = cfg.PHIKeys
 	return postgres.Open(ctx, cfg.DatabaseURL, o)
 }
 
@@ -119,6 +130,9 @@ func serve(ctx context.Context) error {
 	}
 	if cfg.JWTKeyGenerated {
 		log.Warn("HG_JWT_KEY is not set: using a random key for this process; tokens will not survive a restart or work across replicas")
+	}
+	if cfg.PHIKeysDevelopment {
+		log.Warn("HG_PHI_KEYS is not set: patients' national IDs and phones are sealed with the public development keys, which protect nothing")
 	}
 	shutdownTracing, err := observability.Setup(ctx, observability.Config{
 		ServiceName: "healthgraph", Version: version, Environment: cfg.Env, SampleRatio: cfg.TraceSampleRatio,
@@ -135,7 +149,7 @@ func serve(ctx context.Context) error {
 	}()
 
 	metrics := observability.NewMetrics()
-	db, err := openDB(ctx, cfg, log, postgres.Options{Tracer: metrics.PgxTracer()})
+	db, err := openDB(ctx, cfg, log, postgres.Options{Tracer: metrics.PgxTracer(), StatementTimeout: cfg.DBStatementTimeout})
 	if err != nil {
 		return err
 	}

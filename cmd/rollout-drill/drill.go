@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/healthgraph/healthgraph/drill"
 )
 
 // swap is the replacement of one old replica.
@@ -40,7 +42,7 @@ type counts struct{ sent, failed int }
 type Report struct {
 	Sent, Failed int
 	ByPhase      [numPhases]counts
-	PhaseLatency [numPhases]latencies
+	PhaseLatency [numPhases]drill.Latencies
 	ByKind       [numKinds]counts
 	// Errors maps each distinct failure (kind, phase and message) to how
 	// often it happened.
@@ -128,19 +130,19 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 	binV1, binV2 := o.Bin, o.BinV2
 	if binV1 == "" {
 		fmt.Fprintln(out, "building healthgraph rollout-v1 and rollout-v2 ...")
-		if binV1, err = build(ctx, dir, "rollout-v1"); err != nil {
+		if binV1, err = drill.Build(ctx, dir, "rollout-v1"); err != nil {
 			return nil, err
 		}
-		if binV2, err = build(ctx, dir, "rollout-v2"); err != nil {
+		if binV2, err = drill.Build(ctx, dir, "rollout-v2"); err != nil {
 			return nil, err
 		}
 	} else if binV2 == "" {
 		binV2 = binV1
 	}
 
-	runID := randomHex(4)
+	runID := drill.RandomHex(4)
 	dbName := "hg_rollout_" + runID
-	if err := createDatabase(ctx, o.Postgres, dbName); err != nil {
+	if err := drill.CreateDatabase(ctx, o.Postgres, dbName); err != nil {
 		return nil, fmt.Errorf("create database: %w", err)
 	}
 	defer func() {
@@ -148,17 +150,17 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 			fmt.Fprintf(out, "database %s kept\n", dbName)
 			return
 		}
-		if derr := dropDatabase(o.Postgres, dbName); derr != nil {
+		if derr := drill.DropDatabase(o.Postgres, dbName); derr != nil {
 			err = errors.Join(err, fmt.Errorf("drop database %s: %w", dbName, derr))
 		}
 	}()
-	dbURL := withDatabase(o.Postgres, dbName)
+	dbURL := drill.WithDatabase(o.Postgres, dbName)
 
-	env := append(baseEnv(),
+	env := append(drill.BaseEnv(),
 		"HG_DATABASE_URL="+dbURL,
 		// The same key on every replica, old and new, so a token issued by
 		// one is accepted by all.
-		"HG_JWT_KEY="+randomHex(32),
+		"HG_JWT_KEY="+drill.RandomHex(32),
 		"HG_REDIS_URL="+o.Redis,
 		"HG_AUTO_MIGRATE=false",
 		"HG_NPHIES_WORKER=false",
@@ -213,7 +215,7 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, r := range running {
-			r.kill()
+			r.Stop()
 		}
 	}()
 	lb := newBalancer()
@@ -227,10 +229,10 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 		mu.Lock()
 		running = append(running, r)
 		mu.Unlock()
-		if err := r.waitReady(ctx, 30*time.Second); err != nil {
+		if err := r.WaitReady(ctx, 30*time.Second); err != nil {
 			return nil, err
 		}
-		if r.be, err = lb.add(name, r.url); err != nil {
+		if r.be, err = lb.add(name, r.URL); err != nil {
 			return nil, err
 		}
 		return r, nil
@@ -258,7 +260,7 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Workers}}
-	data, err := postGraphQL(client, proxyURL, "", map[string]any{
+	data, err := drill.PostGraphQL(client, proxyURL, "", map[string]any{
 		"query":     `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
 		"variables": map[string]any{"e": billingEmail, "p": password},
 	})
@@ -301,7 +303,7 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 
 	var news []*replica
 	for i, old := range olds {
-		s := swap{old: old.name, replacement: fmt.Sprintf("v2-%d", i+1)}
+		s := swap{old: old.Name, replacement: fmt.Sprintf("v2-%d", i+1)}
 		t0 := time.Now()
 		nr, err := start(binV2, s.replacement, "rollout-v2")
 		if err != nil {
@@ -311,7 +313,7 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 		// The old pod is deleted only once the surge pod is Ready and
 		// in the endpoints: maxUnavailable 0.
 		if err := waitFor(ctx, 10*time.Second, nr.be.routable); err != nil {
-			return nil, fmt.Errorf("the proxy never routed to %s: %w", nr.name, err)
+			return nil, fmt.Errorf("the proxy never routed to %s: %w", nr.Name, err)
 		}
 		s.ready = time.Since(t0)
 		s.oldVersion, s.newVersion = old.servedVersion(), nr.servedVersion()
@@ -321,9 +323,9 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 		if err := sleep(ctx, o.PreStop); err != nil {
 			return nil, err
 		}
-		code, took, terr := old.terminate(o.Grace - o.PreStop)
+		code, took, terr := old.Terminate(o.Grace - o.PreStop)
 		s.exitCode, s.drain, s.total = code, took, time.Since(t0)
-		s.shutdownLog = old.logLines("shutting down", "stopped cleanly", "graceful shutdown", "level=ERROR", "level=WARN")
+		s.shutdownLog = old.LogLines("shutting down", "stopped cleanly", "graceful shutdown", "level=ERROR", "level=WARN")
 		lb.remove(old.be)
 		rep.Swaps = append(rep.Swaps, s)
 		fmt.Fprintf(out, "%6.1fs  %s -> %s: replacement ready in %s, old exited %d after %s of draining (swap %s)\n",
@@ -348,7 +350,7 @@ func run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	rep.Retried, rep.MutationConnErrors, rep.NoBackend = lb.retried.Load(), lb.mutationErrors.Load(), lb.noBackend.Load()
 	for _, r := range news {
-		code, _, _ := r.terminate(o.Grace)
+		code, _, _ := r.Terminate(o.Grace)
 		rep.FinalExits = append(rep.FinalExits, code)
 	}
 	rep.Elapsed = time.Since(started)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/healthgraph/healthgraph/drill"
 )
 
 // TestRollingUpgradeHasZeroDowntime runs a short drill against the real
@@ -21,7 +23,7 @@ func TestRollingUpgradeHasZeroDowntime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs a 10 s drill on Postgres")
 	}
-	bin, err := build(t.Context(), t.TempDir(), "rollout-test")
+	bin, err := drill.Build(t.Context(), t.TempDir(), "rollout-test")
 	if err != nil {
 		t.Fatal(err)
 	}

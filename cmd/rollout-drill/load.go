@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2" // the load mix only: nothing secret is drawn
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/healthgraph/healthgraph/drill"
 )
 
 // Phases of the drill, in order.
@@ -152,7 +150,7 @@ func (g *loadGen) one() {
 		}
 	}
 	start := time.Now()
-	data, err := postGraphQL(g.client, g.url, token, body)
+	data, err := drill.PostGraphQL(g.client, g.url, token, body)
 	res := result{kind: kind, phase: phase, latency: time.Since(start)}
 	var invoiceID, userID string
 	if err != nil {
@@ -160,12 +158,12 @@ func (g *loadGen) one() {
 	} else {
 		switch kind {
 		case kindCreateInvoice:
-			invoiceID = idAt(data, "createInvoice")
+			invoiceID = drill.ID(data, "createInvoice")
 			if invoiceID == "" {
 				res.err = "createInvoice answered without an id"
 			}
 		case kindSignup:
-			userID = idAt(data, "signup")
+			userID = drill.ID(data, "signup")
 			if userID == "" {
 				res.err = "signup answered without an id"
 			}
@@ -174,70 +172,11 @@ func (g *loadGen) one() {
 	g.rec.add(res, invoiceID, userID)
 }
 
-func idAt(data map[string]json.RawMessage, field string) string {
-	var obj struct{ ID string }
-	if json.Unmarshal(data[field], &obj) != nil {
-		return ""
-	}
-	return obj.ID
-}
-
-// postGraphQL sends one GraphQL operation. A transport error, a status
-// other than 200 and any GraphQL error all count as failures.
-func postGraphQL(c *http.Client, url, token string, body map[string]any) (map[string]json.RawMessage, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url+"/graphql", bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.Do(req) //nolint:gosec // the drill's own loopback proxy
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("status %d, reading the body: %w", resp.StatusCode, err)
-	}
-	var out struct {
-		Data   map[string]json.RawMessage `json:"data"`
-		Errors json.RawMessage            `json:"errors"`
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d: %.200s", resp.StatusCode, bytes.TrimSpace(raw))
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("status 200, body not JSON: %.200s", raw)
-	}
-	if len(out.Errors) > 0 && string(out.Errors) != "null" {
-		return nil, fmt.Errorf("GraphQL errors: %.300s", out.Errors)
-	}
-	return out.Data, nil
-}
-
-// latencies are the sorted latencies of a set of results.
-type latencies []time.Duration
-
-func (l latencies) pct(p float64) time.Duration {
-	if len(l) == 0 {
-		return 0
-	}
-	i := int(float64(len(l))*p/100+0.5) - 1
-	return l[min(max(i, 0), len(l)-1)]
-}
-
-func sorted(rs []result) latencies {
-	l := make(latencies, len(rs))
+// sorted are the sorted latencies of a set of results.
+func sorted(rs []result) drill.Latencies {
+	l := make([]time.Duration, len(rs))
 	for i, r := range rs {
 		l[i] = r.latency
 	}
-	slices.Sort(l)
-	return l
+	return drill.Sorted(l)
 }

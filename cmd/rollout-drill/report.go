@@ -31,7 +31,7 @@ func (r *Report) print(w io.Writer, o Options) {
 	for p := range numPhases {
 		l := r.PhaseLatency[p]
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", phaseNames[p], r.ByPhase[p].sent, r.ByPhase[p].failed,
-			ms(l.pct(50)), ms(l.pct(95)), ms(l.pct(99)), ms(l.pct(100)))
+			ms(l.Pct(50)), ms(l.Pct(95)), ms(l.Pct(99)), ms(l.Pct(100)))
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)

@@ -114,8 +114,13 @@ func TestDeploymentIsHardenedAndRollsWithoutDowntime(t *testing.T) {
 					t.Errorf("ConfigMap key %s is neither HG_* nor OTEL_*", k)
 				}
 			}
-			if _, inline := cm.Data["HG_JWT_KEY"]; inline {
-				t.Error("JWT key in the ConfigMap")
+			for _, key := range []string{"HG_JWT_KEY", "HG_PHI_KEYS", "HG_PHI_INDEX_KEY"} {
+				if _, inline := cm.Data[key]; inline {
+					t.Errorf("%s in the ConfigMap", key)
+				}
+				if !strings.HasPrefix(cm.Data[key+"_FILE"], "/var/run/secrets/healthgraph/") {
+					t.Errorf("%s_FILE = %q, want a file of the mounted Secret", key, cm.Data[key+"_FILE"])
+				}
 			}
 		})
 	}

@@ -150,24 +150,33 @@ func TestComposeAPIStartsOnlyOnAHealthyMigratedDatabase(t *testing.T) {
 	if got := p.Services["nphies-mock"].Command; !slices.Equal(got, []string{"nphies-mock", "--addr", "0.0.0.0:8090"}) {
 		t.Errorf("nphies-mock command = %v", got)
 	}
-	// The JWT key is a compose secret read from a file, never an inline variable.
+	// The JWT and PHI keys are compose secrets read from files, never inline variables.
+	keys := map[string]string{"HG_JWT_KEY": "jwt_key", "HG_PHI_KEYS": "phi_keys", "HG_PHI_INDEX_KEY": "phi_index_key"}
 	for _, name := range []string{"api", "migrate"} {
 		s := p.Services[name]
-		if v := s.Environment["HG_JWT_KEY_FILE"]; v == nil || *v != "/run/secrets/jwt_key" {
-			t.Errorf("%s HG_JWT_KEY_FILE = %v", name, v)
+		var mounted []string
+		for _, sec := range s.Secrets {
+			mounted = append(mounted, sec.Source)
 		}
-		if _, inline := s.Environment["HG_JWT_KEY"]; inline {
-			t.Errorf("%s has HG_JWT_KEY inline", name)
-		}
-		if len(s.Secrets) != 1 || s.Secrets[0].Source != "jwt_key" {
-			t.Errorf("%s secrets = %+v, want jwt_key", name, s.Secrets)
+		for variable, secret := range keys {
+			if v := s.Environment[variable+"_FILE"]; v == nil || *v != "/run/secrets/"+secret {
+				t.Errorf("%s %s_FILE = %v", name, variable, v)
+			}
+			if _, inline := s.Environment[variable]; inline {
+				t.Errorf("%s has %s inline", name, variable)
+			}
+			if !slices.Contains(mounted, secret) {
+				t.Errorf("%s secrets = %v, want %s among them", name, mounted, secret)
+			}
 		}
 		if v := s.Environment["HG_AUTO_MIGRATE"]; v == nil || *v != "false" {
 			t.Errorf("%s HG_AUTO_MIGRATE = %v, want false (the migrate service migrates)", name, v)
 		}
 	}
-	if sec, ok := p.Secrets["jwt_key"]; !ok || !strings.HasSuffix(sec.File, "deploy/compose/jwt_key") {
-		t.Errorf("secret jwt_key = %+v, want file deploy/compose/jwt_key", sec)
+	for _, secret := range keys {
+		if sec, ok := p.Secrets[secret]; !ok || !strings.HasSuffix(sec.File, "deploy/compose/"+secret) {
+			t.Errorf("secret %s = %+v, want file deploy/compose/%s", secret, sec, secret)
+		}
 	}
 	for _, v := range []string{"postgres-data", "redis-data"} {
 		if _, ok := p.Volumes[v]; !ok {

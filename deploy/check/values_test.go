@@ -15,6 +15,7 @@ func TestBadValuesAreRefusedWithAClearMessage(t *testing.T) {
 		want []string
 	}{
 		{"missing-secret", []string{"the database secret is missing", "existingSecret", "secrets.databaseUrl and secrets.jwtKey"}},
+		{"missing-phi-keys", []string{"the PHI keys are missing", "secrets.phiKeys", "secrets.phiIndexKey", "existingSecret"}},
 		{"negative-replicas", []string{"replicaCount", "minimum: got -1, want 1"}},
 		{"unknown-key", []string{"additional properties 'replica' not allowed"}},
 		{"short-grace-period", []string{"terminationGracePeriodSeconds (20) must exceed", "(30)"}},

@@ -102,6 +102,8 @@ type AppointmentFilter struct {
 	To *time.Time `json:"to,omitempty"`
 	// Only in this status.
 	Status *healthgraph.AppointmentStatus `json:"status,omitempty"`
+	// The latest start first, for the newest bookings on top; by default the earliest first, as a schedule reads.
+	LatestFirst *bool `json:"latestFirst,omitempty"`
 }
 
 // A session: a short-lived access token for the Authorization header and a
@@ -303,7 +305,7 @@ type PatientEdge struct {
 
 // Narrows patients. Omitted fields do not filter.
 type PatientFilter struct {
-	// A name prefix (English or Arabic), or an exact MRN or national ID.
+	// A name prefix of at least 2 characters (English or Arabic), or an exact MRN or national ID.
 	Search *string `json:"search,omitempty"`
 	// Born on this date.
 	BirthDate *time.Time `json:"birthDate,omitempty"`

@@ -2,6 +2,7 @@ package model
 
 import (
 	"io"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -17,16 +18,28 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 	})
 }
 
+// rfc3339 is the shape of an RFC 3339 timestamp. time.Parse alone also
+// takes a one-digit hour, a comma before the fraction and an offset of 24
+// hours, which other readers of the same text would not, and drops
+// fraction digits past the nanosecond without a word.
+var rfc3339 = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$`)
+
 // UnmarshalTime reads an RFC 3339 timestamp; anything else is a
-// BAD_USER_INPUT error rather than an internal one.
+// BAD_USER_INPUT error rather than an internal one. The instant must fall
+// in the years 0001 to 9999 in UTC too, as MarshalTime writes it: an offset
+// can push a valid local time to year 0 or 10000, which RFC 3339 cannot
+// write.
 func UnmarshalTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
 		return time.Time{}, hg.Invalid("", "a Time must be an RFC 3339 string")
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	if err != nil || !rfc3339.MatchString(s) {
 		return time.Time{}, hg.Invalid("", "%q is not an RFC 3339 timestamp with a zone offset", truncate(s, 40))
+	}
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return time.Time{}, hg.Invalid("", "a Time must fall between the years 0001 and 9999 in UTC")
 	}
 	return t, nil
 }

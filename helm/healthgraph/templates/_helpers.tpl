@@ -107,6 +107,33 @@ Key names inside that Secret.
 {{- if .Values.existingSecret }}{{ .Values.existingSecretKeys.jwtKey }}{{ else }}HG_JWT_KEY{{ end }}
 {{- end }}
 
+{{- define "healthgraph.secretKey.phiKeys" -}}
+{{- if .Values.existingSecret }}{{ .Values.existingSecretKeys.phiKeys }}{{ else }}HG_PHI_KEYS{{ end }}
+{{- end }}
+
+{{- define "healthgraph.secretKey.phiIndexKey" -}}
+{{- if .Values.existingSecret }}{{ .Values.existingSecretKeys.phiIndexKey }}{{ else }}HG_PHI_INDEX_KEY{{ end }}
+{{- end }}
+
+{{/*
+The Secret volume of the key files (JWT and PHI keys), mounted at
+/var/run/secrets/healthgraph by the API and the migration Job. Takes the
+Secret's name.
+*/}}
+{{- define "healthgraph.keysVolume" -}}
+- name: keys
+  secret:
+    secretName: {{ .secretName }}
+    defaultMode: 0440
+    items:
+      - key: {{ include "healthgraph.secretKey.jwtKey" .root }}
+        path: jwt_key
+      - key: {{ include "healthgraph.secretKey.phiKeys" .root }}
+        path: phi_keys
+      - key: {{ include "healthgraph.secretKey.phiIndexKey" .root }}
+        path: phi_index_key
+{{- end }}
+
 {{/*
 Key of the Redis URL in the Secret, or empty when the Redis URL is plain config.
 */}}
@@ -121,7 +148,10 @@ what to set. Included by every template that depends on them.
 {{- define "healthgraph.validateValues" -}}
 {{- if not .Values.existingSecret }}
 {{- if not (and .Values.secrets.databaseUrl .Values.secrets.jwtKey) }}
-{{- fail "healthgraph: the database secret is missing: set existingSecret to a Secret holding HG_DATABASE_URL and HG_JWT_KEY, or set both secrets.databaseUrl and secrets.jwtKey" }}
+{{- fail "healthgraph: the database secret is missing: set existingSecret to a Secret holding HG_DATABASE_URL, HG_JWT_KEY, HG_PHI_KEYS and HG_PHI_INDEX_KEY, or set both secrets.databaseUrl and secrets.jwtKey (and secrets.phiKeys, secrets.phiIndexKey)" }}
+{{- end }}
+{{- if not (and .Values.secrets.phiKeys .Values.secrets.phiIndexKey) }}
+{{- fail "healthgraph: the PHI keys are missing: set secrets.phiKeys (id:key, from `healthgraph phi genkey`) and secrets.phiIndexKey (`openssl rand -base64 32`), or use existingSecret" }}
 {{- end }}
 {{- end }}
 {{- $drain := add .Values.preStopSleepSeconds .Values.config.shutdownTimeoutSeconds }}

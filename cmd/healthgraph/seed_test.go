@@ -1,0 +1,45 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/seed"
+)
+
+// Not parallel: each case sets the password variable, and the test lowers
+// the bcrypt cost until it ends.
+func TestScaleOptionsNeedAGoodPassword(t *testing.T) {
+	cost := auth.BcryptCost
+	auth.BcryptCost = bcrypt.MinCost
+	t.Cleanup(func() { auth.BcryptCost = cost })
+	for _, tc := range []struct {
+		name, scale, password, wantErr string
+	}{
+		{"an unknown size is refused", "huge", "Load-test-passw0rd", "small or large"},
+		{"a missing password is refused", "small", "", seedPasswordEnv},
+		{"a short password is refused", "small", "abc1", "at least"},
+		{"a password without digits is refused", "large", "only-letters-here", "letters and digits"},
+		{"a good password is hashed", "large", "Load-test-passw0rd", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(seedPasswordEnv, tc.password)
+			so, err := scaleOptions(tc.scale, false, seed.Options{Seed: 3})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("scaleOptions(%q): %v, want an error about %q", tc.scale, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || so.Size != seed.Sizes[tc.scale] || so.Seed != 3 || !auth.CheckPassword(so.LoginHash, tc.password) {
+				t.Fatalf("scaleOptions(%q): %+v, %v; want the size, the seed and a hash of the password", tc.scale, so, err)
+			}
+			if strings.Contains(so.LoginHash, tc.password) {
+				t.Fatal("the password is kept in clear")
+			}
+		})
+	}
+}

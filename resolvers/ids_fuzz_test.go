@@ -1,0 +1,166 @@
+package resolvers
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+// nodeTypes are the types global IDs are minted for.
+var nodeTypes = []string{"Appointment", "BreakGlassGrant", "Claim", "Coverage", "EligibilityCheck", "Invoice",
+	"MedicalRecord", "NphiesMessage", "Patient", "Payment", "Practitioner", "User"}
+
+// idInput turns fuzz bytes into an ID argument as gqlgen's ID scalar reads
+// it from JSON variables, or the bytes as a string when they are not JSON.
+func idInput(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.More() {
+		return string(raw)
+	}
+	id, err := graphql.UnmarshalID(v)
+	if err != nil {
+		return string(raw)
+	}
+	return id
+}
+
+func wantCodeOn(t *testing.T, what string, err error, fields ...string) {
+	t.Helper()
+	if hg.ErrorCode(err) != hg.EINVALID {
+		t.Fatalf("%s: error %v, want %s", what, err, hg.EINVALID)
+	}
+	for _, f := range fields {
+		if hg.ErrorField(err) == f {
+			return
+		}
+	}
+	t.Fatalf("%s: error names field %q, want one of %q", what, hg.ErrorField(err), fields)
+}
+
+func fuzzUUID(b []byte) uuid.UUID {
+	var u uuid.UUID
+	copy(u[:], b)
+	return u
+}
+
+// FuzzGlobalID checks that an ID is accepted only in the one form we mint,
+// names its field when refused, is accepted as at most one type, and is
+// never also a cursor; and that every ID we mint reads back.
+func FuzzGlobalID(f *testing.F) {
+	u := uuid.MustParse("0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d")
+	for _, typ := range []string{"Patient", "Claim"} {
+		f.Add([]byte(`"`+globalID(typ, u)+`"`), uint8(0), u[:])
+	}
+	raw := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for _, s := range []string{
+		raw("Patient:" + "0B6F5E7A-5A9E-4B8E-9D3C-2F1E0A9B8C7D"),
+		raw("Patient:" + "0b6f5e7a5a9e4b8e9d3c2f1e0a9b8c7d"),
+		raw("Patient:{0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d}"),
+		raw("Patient:urn:uuid:0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d"),
+		raw(":0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d"),
+		raw("1763798400000000000:0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d"),
+		globalID("Patient", u) + "=", "", "Patient", "not base64!",
+	} {
+		f.Add([]byte(`"`+s+`"`), uint8(1), []byte{})
+	}
+	f.Add([]byte(`12`), uint8(2), []byte{1})
+	f.Add([]byte(`true`), uint8(3), []byte{2})
+	f.Fuzz(func(t *testing.T, raw []byte, typIndex uint8, idBytes []byte) {
+		checkAnyID(t, idInput(raw))
+		typ := nodeTypes[int(typIndex)%len(nodeTypes)]
+		minted := globalID(typ, fuzzUUID(idBytes))
+		if got, err := parseID("id", typ, minted); err != nil || got != fuzzUUID(idBytes) {
+			t.Fatalf("minted %s ID %q read back as %v, %v", typ, minted, got, err)
+		}
+	})
+}
+
+func checkAnyID(t *testing.T, id string) {
+	typ, u, err := parseAnyID("id", id)
+	if err != nil {
+		wantCodeOn(t, "parseAnyID("+id+")", err, "id")
+	} else if canon := globalID(typ, u); canon != id {
+		t.Fatalf("ID %q accepted as %s %v, whose ID is %q", id, typ, u, canon)
+	}
+	accepted := 0
+	for _, want := range nodeTypes {
+		got, err := parseID("patientId", want, id)
+		switch {
+		case err != nil:
+			wantCodeOn(t, "parseID("+id+")", err, "patientId")
+		case want != typ || got != u:
+			t.Fatalf("ID %q of type %q accepted as %s %v", id, typ, want, got)
+		default:
+			accepted++
+		}
+	}
+	if accepted > 1 {
+		t.Fatalf("ID %q accepted as %d types", id, accepted)
+	}
+	if _, err := page(nil, &id); typ != "" && err == nil {
+		t.Fatalf("%q reads as a cursor too", id)
+	}
+}
+
+// FuzzCursor checks that page accepts only first within [1, MaxPageSize]
+// and cursors in the one form we mint, that an accepted cursor is never
+// also a global ID, and that every cursor we mint reads back to its key.
+func FuzzCursor(f *testing.F) {
+	u := uuid.MustParse("0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d")
+	at := time.Date(2026, 11, 22, 8, 0, 0, 123456000, time.UTC)
+	raw := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	f.Add(encodeCursor(at, u), 20, at.UnixNano(), u[:])
+	for _, s := range []string{
+		"", raw("+1763798400:" + u.String()), raw("01763798400:" + u.String()),
+		raw("-9223372036854775808:" + u.String()), raw("9223372036854775808:" + u.String()),
+		raw("1763798400:" + "0B6F5E7A-5A9E-4B8E-9D3C-2F1E0A9B8C7D"), raw("Patient:" + u.String()),
+		globalID("Patient", u), encodeCursor(at, u) + "==", "%%%",
+	} {
+		f.Add(s, 1, int64(-1), []byte{})
+	}
+	f.Add("", 0, int64(0), []byte{})
+	f.Add("", MaxPageSize+1, int64(1)<<62, []byte{0xff})
+	f.Fuzz(func(t *testing.T, after string, first int, nanos int64, idBytes []byte) {
+		checkPage(t, first, after)
+		key := hg.Cursor{Time: time.Unix(0, nanos).UTC(), ID: fuzzUUID(idBytes)}
+		c := encodeCursor(key.Time, key.ID)
+		if p, err := page(nil, &c); err != nil || p.After == nil || p.After.ID != key.ID || !p.After.Time.Equal(key.Time) {
+			t.Fatalf("minted cursor %q for %v read back as %+v, %v", c, key, p.After, err)
+		}
+	})
+}
+
+func checkPage(t *testing.T, first int, after string) {
+	p, err := page(&first, &after)
+	if err != nil {
+		wantCodeOn(t, "page", err, "first", "after")
+		return
+	}
+	if p.First < 1 || p.First > MaxPageSize || p.First != first {
+		t.Fatalf("first %d read as %d", first, p.First)
+	}
+	if after == "" {
+		if p.After != nil {
+			t.Fatalf("no cursor read as %+v", p.After)
+		}
+		return
+	}
+	if canon := encodeCursor(p.After.Time, p.After.ID); canon != after {
+		t.Fatalf("cursor %q accepted as %+v, whose cursor is %q", after, p.After, canon)
+	}
+	if p.After.Time.Location() != time.UTC {
+		t.Fatalf("cursor %q read in %v, want UTC", after, p.After.Time.Location())
+	}
+	if typ, _, err := parseAnyID("id", after); err == nil {
+		t.Fatalf("cursor %q reads as a %s ID too", after, typ)
+	}
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Headline benchmark: the GraphQL request
+#   appointments(first: 50, filter: {status: BOOKED, latestFirst: true}) { patient {...} practitioner {...} }
+# under 32 clients for 15 s (cmd/loadgen -mix headline), against the bare SQL
+# floor: pgbench running the same statements the server issues for that
+# request, 32 clients, 15 s, prepared. One pgbench transaction = the SQL of
+# one request (the session check, the newest appointments page, whose count
+# is skipped as totalCount is not asked, the patients loader batch and the
+# page's audit rows; practitioners come from the Redis cache once warm).
+#
+#   HG_SEED_PASSWORD=... scripts/headline-bench.sh
+#
+# Environment: HG_DATABASE_URL (default: the small scale dataset), BENCH_URL
+# (benchmark a server already running there instead of starting one; it must
+# have its rate limits off), BENCH_ADDR, BENCH_CLIENTS, BENCH_SECONDS. Needs
+# go, pgbench, psql and jq.
+set -euo pipefail
+
+db=${HG_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/healthgraph_small?sslmode=disable}
+addr=${BENCH_ADDR:-127.0.0.1:18080}
+url=${BENCH_URL:-}
+clients=${BENCH_CLIENTS:-32}
+seconds=${BENCH_SECONDS:-15}
+: "${HG_SEED_PASSWORD:?set HG_SEED_PASSWORD to the load accounts password}"
+
+work=$(mktemp -d)
+server_pid=
+stop_server() {
+	if [[ -n $server_pid ]]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=
+	fi
+}
+trap 'stop_server; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+
+cd "$(dirname "$0")/.."
+go build -o "$work/healthgraph" ./cmd/healthgraph
+go build -o "$work/loadgen" ./cmd/loadgen
+
+if [[ -z $url ]]; then
+	# 0 turns a rate-limit policy off: the benchmark measures the server,
+	# not its limiter's refusals. The NPHIES worker is off so that its
+	# poller's statements do not count as the request's.
+	HG_DATABASE_URL=$db "$work/healthgraph" migrate up
+	HG_DATABASE_URL=$db HG_HTTP_ADDR=$addr HG_AUTO_MIGRATE=false HG_RATE_LIMIT_USER=0 \
+		HG_RATE_LIMIT_AUTH=0 HG_RATE_LIMIT_COMPLEXITY=0 HG_RATE_LIMIT_ANON=0 HG_NPHIES_WORKER=false \
+		"$work/healthgraph" serve >"$work/server.log" 2>&1 &
+	server_pid=$!
+	url=http://$addr
+	for _ in $(seq 60); do
+		curl -fsS "$url/ready" >/dev/null 2>&1 && break
+		kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+		sleep 0.5
+	done
+	curl -fsS "$url/ready" >/dev/null
+fi
+
+echo "== GraphQL: loadgen -mix headline, $clients clients, ${seconds}s against $url"
+"$work/loadgen" -url "$url" -mix headline -clients "$clients" -duration "${seconds}s" -json "$work/loadgen.json"
+stop_server
+
+# Arguments of the statements: the caller's user id and session family
+# (the session check; an unrevoked family, so the EXISTS finds nothing), and
+# the distinct patients of the page, the same on every request.
+uid=$(psql "$db" -Atc "SELECT id FROM users WHERE email = 'load-reception@scale.healthgraph.test'")
+page="SELECT a.id, a.patient_id FROM appointments a WHERE a.status = 'BOOKED' ORDER BY a.starts_at DESC, a.id DESC LIMIT 50"
+ids=$(psql "$db" -Atc "SELECT '{' || string_agg(DISTINCT patient_id::text, ',') || '}' FROM ($page) p")
+# The page's audit rows: one per appointment shown, with its patient.
+audit_ids=$(psql "$db" -Atc "SELECT '{' || string_agg(id::text, ',') || '}' FROM ($page) p")
+audit_patients=$(psql "$db" -Atc "SELECT '{' || string_agg(patient_id::text, ',') || '}' FROM ($page) p")
+
+# The server's statements verbatim (the session check of auth, the page of
+# ListAppointments, its count skipped, the PatientsByIDs batch, AuditReads), with NULL
+# literals where it binds NULL since pgbench variables cannot be NULL. If
+# the server's SQL changes, update them: the check below compares counts.
+statements=4
+cat >"$work/headline.sql" <<'SQL'
+SELECT role, status, token_version,
+	EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = :family::uuid AND revoked_at IS NOT NULL)
+FROM users WHERE id = :uid::uuid;
+SELECT a.id, a.patient_id, a.practitioner_id, a.starts_at, a.ends_at, a.status,
+	a.reason, COALESCE(a.cancel_reason, ''), a.created_at, a.updated_at,
+	CASE WHEN false THEN (SELECT count(*) FROM appointments t WHERE (NULL::uuid IS NULL OR t.practitioner_id = NULL::uuid)
+		AND (NULL::uuid IS NULL OR t.patient_id = NULL::uuid)
+		AND (NULL::timestamptz IS NULL OR t.starts_at >= NULL::timestamptz)
+		AND (NULL::timestamptz IS NULL OR t.starts_at < NULL::timestamptz)
+		AND (:status::text IS NULL OR t.status = :status) AND (:all::boolean
+		OR t.patient_id IN (SELECT sp.id FROM patients sp WHERE sp.user_id = NULL::uuid)
+		OR t.patient_id IN (SELECT sa.patient_id FROM appointments sa
+			JOIN practitioners spr ON spr.id = sa.practitioner_id WHERE spr.user_id = NULL::uuid)
+		OR t.patient_id IN (SELECT sg.patient_id FROM break_glass_grants sg
+			WHERE sg.user_id = NULL::uuid AND sg.expires_at > now()))) ELSE 0 END
+FROM appointments a
+WHERE (NULL::uuid IS NULL OR a.practitioner_id = NULL::uuid)
+	AND (NULL::uuid IS NULL OR a.patient_id = NULL::uuid)
+	AND (NULL::timestamptz IS NULL OR a.starts_at >= NULL::timestamptz)
+	AND (NULL::timestamptz IS NULL OR a.starts_at < NULL::timestamptz)
+	AND (:status::text IS NULL OR a.status = :status) AND (:all::boolean
+	OR a.patient_id IN (SELECT sp.id FROM patients sp WHERE sp.user_id = NULL::uuid)
+	OR a.patient_id IN (SELECT sa.patient_id FROM appointments sa
+		JOIN practitioners spr ON spr.id = sa.practitioner_id WHERE spr.user_id = NULL::uuid)
+	OR a.patient_id IN (SELECT sg.patient_id FROM break_glass_grants sg
+		WHERE sg.user_id = NULL::uuid AND sg.expires_at > now()))
+	AND (NULL::timestamptz IS NULL OR (a.starts_at, a.id) < (NULL::timestamptz, NULL::uuid))
+ORDER BY a.starts_at DESC, a.id DESC LIMIT :first;
+SELECT p.id, p.mrn, p.national_id, p.national_id_enc, p.first_name, p.family_name,
+	p.first_name_ar, p.family_name_ar, p.birth_date, p.gender, p.phone, p.phone_enc, p.email, p.user_id,
+	p.created_at, p.updated_at FROM patients p
+WHERE p.id = ANY(:ids::uuid[]) AND (:all::boolean
+	OR p.id IN (SELECT sp.id FROM patients sp WHERE sp.user_id = NULL::uuid)
+	OR p.id IN (SELECT sa.patient_id FROM appointments sa
+		JOIN practitioners spr ON spr.id = sa.practitioner_id WHERE spr.user_id = NULL::uuid)
+	OR p.id IN (SELECT sg.patient_id FROM break_glass_grants sg
+		WHERE sg.user_id = NULL::uuid AND sg.expires_at > now()));
+INSERT INTO audit_events (id, actor_id, actor_role, action, entity_type, entity_id, patient_id, ip, trace_id, detail)
+SELECT gen_random_uuid(), :uid::uuid, 'RECEPTION', 'appointment.list', 'Appointment', s.entity, s.patient, '127.0.0.1', '', ''
+FROM unnest(:aids::uuid[], :apatients::uuid[]) AS s (entity, patient);
+SQL
+
+echo
+echo "== SQL floor: pgbench -M prepared, $clients clients, ${seconds}s"
+pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/headline.sql" \
+	-D "uid=$uid" -D "family=$(psql "$db" -Atc "SELECT gen_random_uuid()")" -D status=BOOKED -D all=true -D first=51 \
+	-D "ids=$ids" -D "aids=$audit_ids" -D "apatients=$audit_patients" "$db" | tee "$work/pgbench.out"
+
+rps=$(jq -r '.operations[-1].reqPerSec' "$work/loadgen.json")
+errors=$(jq -r '.operations[-1].errors' "$work/loadgen.json")
+per_request=$(jq -r '.server.sqlPerRequest // 0' "$work/loadgen.json")
+tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$work/pgbench.out")
+echo
+awk -v rps="$rps" -v tps="$tps" -v errs="$errors" -v per="$per_request" -v n="$statements" 'BEGIN {
+	printf "headline: %.1f requests/s (%d errors)   SQL floor: %.1f transactions/s of %d statements   server/floor: %.1f%%\n",
+		rps, errs, tps, n, 100 * rps / tps
+	# Background work (the NPHIES poller, cache misses) adds a little.
+	if (per < n - 0.05 || per > n + 0.5)
+		printf "warning: the server sent %.2f statements per request, the floor script has %d: update it\n", per, n }'
