@@ -161,7 +161,7 @@ func TestAppointmentPageWithRelations(t *testing.T) {
 }
 
 func loadPage(t testing.TB, ctx context.Context, f *fixture, l *dataloader.Loaders, size int) {
-	page, total, err := f.db.ListAppointments(ctx, all.Patients, hg.AppointmentFilter{}, hg.Page{First: size})
+	page, total, err := f.db.ListAppointments(ctx, all.Patients, hg.AppointmentFilter{}, hg.Page{First: size, Count: true})
 	if err != nil || len(page) != size || total != 50 {
 		t.Fatalf("page: %d (total %d), %v", len(page), total, err)
 	}

@@ -273,7 +273,7 @@ func TestOutboxPermanentFailureThenRetryClaim(t *testing.T) {
 	w := f.worker(f.db)
 	f.deliverAll(t, w)
 	errStatus := hg.ClaimError
-	list, total, err := f.db.ListClaims(ctx, obScope, hg.ClaimFilter{Status: &errStatus}, hg.Page{First: 10})
+	list, total, err := f.db.ListClaims(ctx, obScope, hg.ClaimFilter{Status: &errStatus}, hg.Page{First: 10, Count: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestDemo(t *testing.T) {
 		}
 		u, _ := db.UserByEmail(ctx, patientLogin.Email)
 		self := hg.PatientScope{SelfUserID: &u.ID}
-		ps, total, err := db.ListPatients(ctx, self, hg.PatientFilter{}, hg.Page{First: 10})
+		ps, total, err := db.ListPatients(ctx, self, hg.PatientFilter{}, hg.Page{First: 10, Count: true})
 		if err != nil || total != 1 || ps[0].ID != *patientLogin.PatientID {
 			t.Fatalf("patient login sees %d patients (%v), want exactly its own", total, err)
 		}
