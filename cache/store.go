@@ -26,6 +26,16 @@ const practitionerTTL = 5 * time.Minute
 // show an old role or status.
 const userTTL = 60 * time.Second
 
+// summaryVersion is the cache version of the analysts' aggregates.
+const summaryVersion = 1
+
+// summaryTTL is how stale an analyst's aggregate may be. Claims and
+// invoices change outside this store too (the NPHIES worker and poller
+// write to Postgres directly), so aggregates are never invalidated: they
+// expire. Half a minute is invisible in a report over months and spares
+// Postgres a scan of the claims table per dashboard refresh.
+const summaryTTL = 30 * time.Second
+
 // Store is hg.Store with a read-through cache in front of the hot lookups.
 // Every method it does not override goes straight to the wrapped store.
 //
@@ -40,6 +50,8 @@ type Store struct {
 	hg.Store
 	users         *Typed[hg.User]
 	practitioners *Typed[hg.Practitioner]
+	claimsSums    *Typed[[]hg.ClaimsGroup]
+	revenueSums   *Typed[[]hg.RevenueGroup]
 	events        *Broker
 }
 
@@ -51,7 +63,9 @@ var _ hg.Store = (*Store)(nil)
 func NewStore(s hg.Store, c *Client, events *Broker) *Store {
 	return &Store{Store: s, events: events,
 		users:         NewTyped[hg.User](c, "user", userVersion, userTTL),
-		practitioners: NewTyped[hg.Practitioner](c, "practitioner", practitionerVersion, practitionerTTL)}
+		practitioners: NewTyped[hg.Practitioner](c, "practitioner", practitionerVersion, practitionerTTL),
+		claimsSums:    NewTyped[[]hg.ClaimsGroup](c, "claims_summary", summaryVersion, summaryTTL),
+		revenueSums:   NewTyped[[]hg.RevenueGroup](c, "revenue_summary", summaryVersion, summaryTTL)}
 }
 
 // userChanged runs after a committed write to a user: the cache entry goes
@@ -221,4 +235,25 @@ func (s *Store) UpdateAppointmentStatus(ctx context.Context, scope hg.PatientSco
 		s.appointmentChanged(ctx, out)
 	}
 	return out, err
+}
+
+// summaryKey names one aggregate query. Aggregates carry no patient's
+// identity and their suppression of small groups happens in the store, so
+// one entry serves every role the resolver lets through.
+func summaryKey(from, to time.Time, groupBy string) string {
+	return groupBy + ":" + from.UTC().Format(time.RFC3339Nano) + ":" + to.UTC().Format(time.RFC3339Nano)
+}
+
+// ClaimsSummary reads through the cache for summaryTTL.
+func (s *Store) ClaimsSummary(ctx context.Context, from, to time.Time, groupBy string) ([]hg.ClaimsGroup, error) {
+	return s.claimsSums.Get(ctx, summaryKey(from, to, groupBy), func(ctx context.Context) ([]hg.ClaimsGroup, error) {
+		return s.Store.ClaimsSummary(ctx, from, to, groupBy)
+	})
+}
+
+// RevenueSummary reads through the cache for summaryTTL.
+func (s *Store) RevenueSummary(ctx context.Context, from, to time.Time, groupBy string) ([]hg.RevenueGroup, error) {
+	return s.revenueSums.Get(ctx, summaryKey(from, to, groupBy), func(ctx context.Context) ([]hg.RevenueGroup, error) {
+		return s.Store.RevenueSummary(ctx, from, to, groupBy)
+	})
 }

@@ -99,3 +99,68 @@ func TestStoreAnnouncesAppointmentWritesToOtherReplicas(t *testing.T) {
 		}
 	}
 }
+
+// summaries is the real store, counting the aggregate queries that reach it.
+type summaries struct {
+	hg.Store
+	claims, revenue int
+}
+
+func (s *summaries) ClaimsSummary(ctx context.Context, from, to time.Time, groupBy string) ([]hg.ClaimsGroup, error) {
+	s.claims++
+	return s.Store.ClaimsSummary(ctx, from, to, groupBy)
+}
+
+func (s *summaries) RevenueSummary(ctx context.Context, from, to time.Time, groupBy string) ([]hg.RevenueGroup, error) {
+	s.revenue++
+	return s.Store.RevenueSummary(ctx, from, to, groupBy)
+}
+
+func TestStoreCachesAggregatesButNotTheirErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := &summaries{Store: pgtest.New(t, postgres.Options{})}
+	s := cache.NewStore(db, setup(t, "", ""), nil)
+	to := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	from := to.AddDate(-1, 0, 0)
+	for range 3 {
+		if _, err := s.ClaimsSummary(ctx, from, to, "PAYER"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RevenueSummary(ctx, from, to, "MONTH"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if db.claims != 1 || db.revenue != 1 {
+		t.Fatalf("3 identical requests reached Postgres %d and %d times, want once each", db.claims, db.revenue)
+	}
+	// The same instant in another zone is the same query; another grouping or range is not.
+	if _, err := s.ClaimsSummary(ctx, from.In(hg.ClinicZone), to.In(hg.ClinicZone), "PAYER"); err != nil || db.claims != 1 {
+		t.Fatalf("same range in clinic time: %v, %d queries", err, db.claims)
+	}
+	if _, err := s.ClaimsSummary(ctx, from, to, "STATUS"); err != nil || db.claims != 2 {
+		t.Fatalf("another grouping: %v, %d queries", err, db.claims)
+	}
+	if _, err := s.ClaimsSummary(ctx, from.AddDate(0, 1, 0), to, "STATUS"); err != nil || db.claims != 3 {
+		t.Fatalf("another range: %v, %d queries", err, db.claims)
+	}
+	for range 2 {
+		if _, err := s.ClaimsSummary(ctx, to, from, "PAYER"); hg.ErrorCode(err) != hg.EINVALID {
+			t.Fatalf("reversed range: %v, want BAD_USER_INPUT", err)
+		}
+	}
+	if db.claims != 5 {
+		t.Fatalf("a refused query was answered from the cache: %d queries, want 5", db.claims)
+	}
+	// Without Redis every request reaches Postgres.
+	direct := &summaries{Store: db.Store}
+	off := cache.NewStore(direct, nil, nil)
+	for range 2 {
+		if _, err := off.ClaimsSummary(ctx, from, to, "PAYER"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if direct.claims != 2 {
+		t.Fatalf("cache disabled: %d queries, want 2", direct.claims)
+	}
+}
