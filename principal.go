@@ -13,6 +13,9 @@ type Principal struct {
 	// SessionID is the session (refresh-token family) the access token
 	// was issued in.
 	SessionID uuid.UUID
+	// TokenVersion is the account's token version when the access token
+	// was issued; a password change moves the account past it.
+	TokenVersion int
 }
 
 type principalKey struct{}

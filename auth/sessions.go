@@ -20,20 +20,31 @@ import (
 // keeps its own code (UNAVAILABLE), so a client does not throw away a good
 // token because the database blinked.
 func (a *Accounts) Authenticate(ctx context.Context, token string) (*hg.Principal, error) {
-	p, version, err := a.Access.Verify(token)
+	p, err := a.Access.Verify(token)
 	if err != nil {
 		return nil, err
 	}
-	s, err := a.Tokens.SessionState(ctx, p.UserID, p.SessionID)
-	if hg.ErrorCode(err) == hg.ENOTFOUND {
-		return nil, errBadToken
-	} else if err != nil {
+	if err := a.SessionLive(ctx, p); err != nil {
 		return nil, err
 	}
-	if s.Revoked || s.Status != hg.UserActive || s.TokenVersion != version || s.Role != p.Role {
-		return nil, errBadToken
-	}
 	return p, nil
+}
+
+// SessionLive refuses p when its session was logged out or revoked, the
+// account is no longer active, its role changed or its password did.
+// Authenticate asks it once per request; a subscription asks it before
+// every event, since its connection outlives the token's checks.
+func (a *Accounts) SessionLive(ctx context.Context, p *hg.Principal) error {
+	s, err := a.Tokens.SessionState(ctx, p.UserID, p.SessionID)
+	if hg.ErrorCode(err) == hg.ENOTFOUND {
+		return errBadToken
+	} else if err != nil {
+		return err
+	}
+	if s.Revoked || s.Status != hg.UserActive || s.TokenVersion != p.TokenVersion || s.Role != p.Role {
+		return errBadToken
+	}
+	return nil
 }
 
 // ChangePassword replaces the caller's password after checking the current

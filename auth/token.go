@@ -76,24 +76,24 @@ var errBadToken = hg.Errorf(hg.EUNAUTHENTICATED, "invalid or expired access toke
 // key, another algorithm, alg none, no session) is UNAUTHENTICATED, with
 // no detail for an attacker. It does not ask whether the session still
 // holds: Accounts.Authenticate does.
-func (t *Tokens) Verify(token string) (*hg.Principal, int, error) {
+func (t *Tokens) Verify(token string) (*hg.Principal, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(t.now), jwt.WithLeeway(5*time.Second))
 	if err != nil {
-		return nil, 0, errBadToken
+		return nil, errBadToken
 	}
 	id, err := uuid.Parse(c.Subject)
 	if err != nil || !c.Role.Valid() {
-		return nil, 0, errBadToken
+		return nil, errBadToken
 	}
 	sid, err := uuid.Parse(c.SessionID)
 	if err != nil {
-		return nil, 0, errBadToken
+		return nil, errBadToken
 	}
-	return &hg.Principal{UserID: id, Role: c.Role, SessionID: sid}, c.Version, nil
+	return &hg.Principal{UserID: id, Role: c.Role, SessionID: sid, TokenVersion: c.Version}, nil
 }
 
 // newRefreshToken returns an opaque refresh token and the hash under which

@@ -376,8 +376,9 @@ func (r *subscriptionResolver) AppointmentChanged(ctx context.Context, practitio
 	go func() {
 		defer close(out)
 		for m := range msgs {
-			// Authorized again per event, on the watcher's account as it is now.
-			if r.mayWatchSchedule(ctx, p.UserID, prID) != nil {
+			// Authorized again per event, on the watcher's session and
+			// account as they are now.
+			if r.Accounts.SessionLive(ctx, p) != nil || r.mayWatchSchedule(ctx, p.UserID, prID) != nil {
 				return
 			}
 			change := &model.AppointmentChange{Gap: m.Outage || m.Resumed}

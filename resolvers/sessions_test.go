@@ -129,7 +129,7 @@ func TestRoleChangeEndsEverySessionOfTheUser(t *testing.T) {
 	if out.Login.User.Role != "BILLING" {
 		t.Fatalf("new login role = %s, want BILLING", out.Login.User.Role)
 	}
-	p, _, err := env.Tokens.Verify(out.Login.AccessToken)
+	p, err := env.Tokens.Verify(out.Login.AccessToken)
 	if err != nil || p.Role != hg.RoleBilling {
 		t.Fatalf("new access token carries %+v (%v), want role BILLING", p, err)
 	}

@@ -60,9 +60,9 @@ func (r *subscriptionResolver) AccountChanged(ctx context.Context, userID string
 	go func() {
 		defer close(out)
 		for m := range msgs {
-			// Authorized again per event: a subscriber demoted or disabled
-			// since subscribing stops here.
-			if mayWatch() != nil {
+			// Authorized again per event: a subscriber logged out, demoted
+			// or disabled since subscribing stops here.
+			if r.Accounts.SessionLive(ctx, p) != nil || mayWatch() != nil {
 				return
 			}
 			change := &model.AccountChange{Gap: m.Outage || m.Resumed}

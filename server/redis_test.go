@@ -366,23 +366,62 @@ func TestSubscriptionIsAuthorizedAgainForEveryEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+	watchUntilAnEvent(t, ws, func(i int) { setRole(u.ID, []string{"PRACTITIONER", "RECEPTION"}[i%2]) }, u.ID)
+	// The watcher's token still says ADMIN; the account no longer does.
+	setRole(watcher.ID, "RECEPTION")
+	setRole(u.ID, "BILLING")
+	wantCompleted(t, ws, "after the watcher was demoted")
+}
+
+func TestSubscriptionEndsWithItsSession(t *testing.T) {
+	t.Parallel()
+	a, b := replicas(t, nil)
+	_, admin := a.User(t, "admin@clinic.test", hg.RoleAdmin)
+	u, _ := a.User(t, "doctor@clinic.test", hg.RolePractitioner)
+	a.User(t, "watcher@clinic.test", hg.RoleAdmin)
+	var out struct{ Login struct{ AccessToken, RefreshToken string } }
+	a.Do(t, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken } }`,
+		map[string]any{"e": "watcher@clinic.test", "p": servertest.Password}).Decode(t, &out)
+	ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + out.Login.AccessToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setRole := func(i int) {
+		a.Do(t, admin, `mutation($id: ID!, $r: Role!) { setUserRole(userId: $id, role: $r) { id } }`,
+			map[string]any{"id": userID(u.ID), "r": []string{"PRACTITIONER", "RECEPTION"}[i%2]}).Decode(t, &struct{}{})
+	}
+	watchUntilAnEvent(t, ws, setRole, u.ID)
+	// The watcher logs out elsewhere; the open connection's token has not
+	// expired, and the account itself is unchanged.
+	a.Do(t, "", `mutation($t: String!) { logout(refreshToken: $t) }`, map[string]any{"t": out.Login.RefreshToken}).Decode(t, &struct{}{})
+	setRole(1)
+	wantCompleted(t, ws, "after the watcher logged out")
+}
+
+// watchUntilAnEvent subscribes ws to the account's changes and calls
+// change until an event arrives, then drains what is still on its way.
+func watchUntilAnEvent(t *testing.T, ws *wsClient, change func(i int), account uuid.UUID) {
+	t.Helper()
+	ws.subscribe("1", accountChanged, map[string]any{"id": userID(account)})
 	for i := 0; ; i++ {
 		if i == 20 {
 			t.Fatal("no event reached the watcher")
 		}
-		setRole(u.ID, []string{"PRACTITIONER", "RECEPTION"}[i%2])
+		change(i)
 		if _, err := ws.next(500 * time.Millisecond); err == nil {
 			break
 		}
 	}
 	drain(ws)
-	// The watcher's token still says ADMIN; the account no longer does.
-	setRole(watcher.ID, "RECEPTION")
-	setRole(u.ID, "BILLING")
+}
+
+// wantCompleted fails the test unless the next message ends the
+// subscription instead of delivering the event.
+func wantCompleted(t *testing.T, ws *wsClient, what string) {
+	t.Helper()
 	m, err := ws.next(5 * time.Second)
 	if err != nil || m.Type != "complete" {
-		t.Fatalf("after the watcher was demoted got %s %s (%v), want the subscription completed without the event", m.Type, m.Payload, err)
+		t.Fatalf("%s got %s %s (%v), want the subscription completed without the event", what, m.Type, m.Payload, err)
 	}
 }
 
