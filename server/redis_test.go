@@ -379,7 +379,9 @@ func TestSubscriptionEndsWithItsSession(t *testing.T) {
 	_, admin := a.User(t, "admin@clinic.test", hg.RoleAdmin)
 	u, _ := a.User(t, "doctor@clinic.test", hg.RolePractitioner)
 	a.User(t, "watcher@clinic.test", hg.RoleAdmin)
-	var out struct{ Login struct{ AccessToken, RefreshToken string } }
+	var out struct {
+		Login struct{ AccessToken, RefreshToken string }
+	}
 	a.Do(t, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken } }`,
 		map[string]any{"e": "watcher@clinic.test", "p": servertest.Password}).Decode(t, &out)
 	ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + out.Login.AccessToken})
