@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,4 +122,84 @@ func TestDatabaseRefusesClaimsThatContradictThemselves(t *testing.T) {
 			t.Errorf("%s: the database accepted it", name)
 		}
 	}
+}
+
+// TestClaimCountsFollowEveryChange checks the claims page's totalCount,
+// read from the counts the claims triggers append, against count(*) after
+// inserts, single and bulk status changes, changes that leave the status,
+// folds racing writers, and TRUNCATE.
+func TestClaimCountsFollowEveryChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p, c := billingSetup(t)
+	statuses := []*hg.ClaimStatus{nil}
+	for _, s := range []hg.ClaimStatus{hg.ClaimQueued, hg.ClaimSubmitted, hg.ClaimPending, hg.ClaimError} {
+		statuses = append(statuses, &s)
+	}
+	check := func(what string) {
+		t.Helper()
+		for _, s := range statuses {
+			_, total, err := db.ListClaims(ctx, everyone, hg.ClaimFilter{Status: s}, hg.Page{First: 1, Count: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want int
+			if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM claims WHERE $1::text IS NULL OR status = $1`, s).Scan(&want); err != nil {
+				t.Fatal(err)
+			}
+			if total != want {
+				t.Fatalf("%s: totalCount %d for status %v, count(*) says %d", what, total, s, want)
+			}
+		}
+	}
+	check("no claims")
+	var ids []uuid.UUID
+	for range 4 {
+		ids = append(ids, queueTestClaim(t, db, p, c).ID)
+	}
+	check("4 queued")
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`UPDATE claims SET status = 'SUBMITTED' WHERE id = $1`, ids[0])
+	check("one submitted")
+	exec(`UPDATE claims SET status = 'PENDING' WHERE id = ANY($1)`, ids[1:3])
+	exec(`UPDATE claims SET updated_at = now()`)
+	check("two pending in one statement, then a change that keeps every status")
+	// Writers toggle statuses while readers count and fold: appended rows
+	// pass the fold threshold many times over.
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 150 {
+				from, to := "PENDING", "ERROR"
+				if i%2 == 1 {
+					from, to = to, from
+				}
+				_, err := db.Pool.Exec(ctx, `UPDATE claims SET status = $2, last_error = 'drill' WHERE id = $1 AND status = $3`,
+					ids[1+w%2], to, from)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, _, err := db.ListClaims(ctx, everyone, hg.ClaimFilter{}, hg.Page{First: 1, Count: true}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	check("after 600 racing changes and folds")
+	var rows int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM claim_status_counts`).Scan(&rows); err != nil || rows > 300 {
+		t.Fatalf("%d count rows (%v): folding did not keep them bounded", rows, err)
+	}
+	exec(`TRUNCATE claims CASCADE`)
+	check("truncated")
 }
