@@ -64,6 +64,10 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	}
 	cfg.ConnConfig.Tracer = withAcquireBound(o.Tracer, o.AcquireTimeout)
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		registerUUID(c.TypeMap())
+		return nil
+	}
 	if o.StatementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
 	}
