@@ -128,6 +128,8 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	percent, limit := tuneGC(os.Getenv, cgroupMemoryFiles)
+	log.Info("garbage collector", "gc_percent", percent, "memory_limit_bytes", limit)
 	if cfg.JWTKeyGenerated {
 		log.Warn("HG_JWT_KEY is not set: using a random key for this process; tokens will not survive a restart or work across replicas")
 	}
