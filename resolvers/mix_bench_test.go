@@ -207,7 +207,7 @@ func (m *mixEnv) measure(b *testing.B, s screen) {
 // coverages, records, upcoming appointments and their practitioners.
 func TestPatientChartStatements(t *testing.T) {
 	t.Parallel()
-	c := setupClinic(t)
+	c := setupClinic(t, batchPatiently)
 	ctx := context.Background()
 	all := hg.PatientScope{All: true}
 	start := time.Now().Add(72 * time.Hour).Truncate(time.Hour)

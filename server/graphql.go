@@ -60,7 +60,7 @@ func (s *Server) graphQL() http.Handler {
 	// principal of its connection_init rather than of the upgrade request.
 	h.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		who := hg.PrincipalFrom(ctx)
-		l := dataloader.New(tracedLoaderStore{s.deps.Resolver.Store, s.deps.Metrics}, dataloader.Scopes{Patients: auth.PatientScope(who), Clinical: auth.ClinicalScope(who)})
+		l := dataloader.New(tracedLoaderStore{s.deps.Resolver.Store, s.deps.Metrics}, dataloader.Scopes{Patients: auth.PatientScope(who), Clinical: auth.ClinicalScope(who)}, s.cfg.Loaders...)
 		return next(dataloader.With(ctx, l))
 	})
 	h.SetErrorPresenter(s.presentError)

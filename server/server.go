@@ -14,6 +14,7 @@ import (
 
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
+	"github.com/healthgraph/healthgraph/dataloader"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/ratelimit"
@@ -56,6 +57,9 @@ type Config struct {
 	// text): allow-list mode for production. Nil runs automatic persisted
 	// queries instead.
 	APQAllowList map[string]string
+	// Loaders tunes the per-operation dataloaders; none keeps their
+	// defaults. Tests that count statements batch with a longer wait.
+	Loaders []dataloader.Option
 }
 
 // Deps are the collaborators the server routes requests to.

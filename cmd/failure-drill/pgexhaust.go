@@ -54,10 +54,17 @@ func pgExhaust(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, err
 	if _, err := tx.Exec(ctx, "LOCK TABLE patients IN ACCESS EXCLUSIVE MODE"); err != nil {
 		return nil, err
 	}
-	release := time.AfterFunc(*hold, func() { _ = tx.Rollback(context.Background()) })
+	released := make(chan struct{})
+	release := time.AfterFunc(*hold, func() {
+		_ = tx.Rollback(context.Background())
+		close(released)
+	})
 	phases = append(phases, phase{"locked", drill.Load(*hold, o.rate, request)})
-	release.Stop()
-	_ = tx.Rollback(ctx)
+	if release.Stop() {
+		_ = tx.Rollback(ctx)
+	} else {
+		<-released // the timer's rollback ran or is running: wait, never touch tx alongside it
+	}
 	during := peak()
 	phases = append(phases, phase{"after", drill.Load(o.phase, o.rate, request)})
 	time.Sleep(2 * time.Second) // let finished requests' goroutines end
