@@ -66,6 +66,19 @@ type acks struct {
 	successes [][2]time.Time
 }
 
+// createPatients is a load's request: it creates a patient on the replica
+// at url and counts the write as acknowledged when the server says so.
+func (a *acks) createPatients(s *stack, url string) func(int) error {
+	return func(int) error {
+		start := time.Now()
+		id, err := s.createPatient(url)
+		if err == nil {
+			a.add(id, start)
+		}
+		return err
+	}
+}
+
 func (a *acks) add(id string, start time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -46,25 +45,16 @@ func diskFull(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, erro
 		return nil, err
 	}
 	s, err := newStack(ctx, o, c.URL())
-	if s != nil {
-		defer s.close()
-	}
 	if err != nil {
 		return nil, err
 	}
+	defer s.close()
 	r, err := s.serve(ctx, "replica")
 	if err != nil {
 		return nil, err
 	}
 	var a acks
-	write := func(int) error {
-		start := time.Now()
-		id, err := s.createPatient(r.URL)
-		if err == nil {
-			a.add(id, start)
-		}
-		return err
-	}
+	write := a.createPatients(s, r.URL)
 	fmt.Printf("disk-full: 1 replica, %d createPatient/s, %s phases; patients on a 1 MiB tmpfs tablespace, filled, then grown to 64 MiB\n\n", o.rate, o.phase)
 	phases := []phase{{"before", drill.Load(o.phase, o.rate, write)}}
 	filled, err := s.fill(ctx, vol)

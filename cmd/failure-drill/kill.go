@@ -21,12 +21,10 @@ func killReplica(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, e
 		return nil, err
 	}
 	s, err := newStack(ctx, o, o.postgres)
-	if s != nil {
-		defer s.close()
-	}
 	if err != nil {
 		return nil, err
 	}
+	defer s.close()
 	mk, err := s.startMock(ctx, "--fail-rate", fmt.Sprint(*failRate))
 	if err != nil {
 		return nil, err

@@ -29,12 +29,10 @@ func nphiesOutage(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, 
 		return nil, err
 	}
 	s, err := newStack(ctx, o, o.postgres)
-	if s != nil {
-		defer s.close()
-	}
 	if err != nil {
 		return nil, err
 	}
+	defer s.close()
 	mk, err := s.startMock(ctx, "--fail-rate", fmt.Sprint(*failRate), "--timeout-rate", fmt.Sprint(*timeoutRate))
 	if err != nil {
 		return nil, err

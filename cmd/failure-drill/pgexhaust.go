@@ -22,12 +22,10 @@ func pgExhaust(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, err
 		return nil, err
 	}
 	s, err := newStack(ctx, o, o.postgres)
-	if s != nil {
-		defer s.close()
-	}
 	if err != nil {
 		return nil, err
 	}
+	defer s.close()
 	r, err := s.serve(ctx, "replica", fmt.Sprintf("HG_DB_MAX_CONNS=%d", *conns))
 	if err != nil {
 		return nil, err

@@ -28,25 +28,16 @@ func pgRestart(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, err
 	}
 	defer c.destroy()
 	s, err := newStack(ctx, o, c.URL())
-	if s != nil {
-		defer s.close()
-	}
 	if err != nil {
 		return nil, err
 	}
+	defer s.close()
 	r, err := s.serve(ctx, "replica")
 	if err != nil {
 		return nil, err
 	}
 	var a acks
-	write := func(int) error {
-		start := time.Now()
-		id, err := s.createPatient(r.URL)
-		if err == nil {
-			a.add(id, start)
-		}
-		return err
-	}
+	write := a.createPatients(s, r.URL)
 	fmt.Printf("pg-restart: 1 replica, %d createPatient/s, %s phases, Postgres stopped (-m %s) for %s\n\n", o.rate, o.phase, *mode, *down)
 	ready := watchReady(ctx, r)
 	phases := []phase{{"before", drill.Load(o.phase, o.rate, write)}}

@@ -64,6 +64,13 @@ func newStack(ctx context.Context, o *options, serverURL string, env ...string) 
 		return nil, err
 	}
 	s := &stack{o: o, server: serverURL, name: "hg_drill_" + drill.RandomHex(4), dir: dir, client: &http.Client{Timeout: 15 * time.Second}}
+	// On failure what was set up goes, so callers close only a stack they got.
+	ready := false
+	defer func() {
+		if !ready {
+			s.close()
+		}
+	}()
 	if err := drill.CreateDatabase(ctx, serverURL, s.name); err != nil {
 		return nil, err
 	}
@@ -72,22 +79,25 @@ func newStack(ctx context.Context, o *options, serverURL string, env ...string) 
 		"HG_REDIS_URL=none", "HG_AUTO_MIGRATE=false",
 		"HG_RATE_LIMIT_USER=100000", "HG_RATE_LIMIT_ANON=100000", "HG_RATE_LIMIT_AUTH=10000"), env...)
 	if err := s.cli(ctx, "migrate", "up"); err != nil {
-		return s, err
+		return nil, err
 	}
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(adminPassword), 0o600); err != nil {
-		return s, err
+		return nil, err
 	}
 	if err := s.cli(ctx, "admin", "create", "--email", adminEmail, "--role", "ADMIN", "--password-file", pw); err != nil {
-		return s, err
+		return nil, err
 	}
 	sep := "?"
 	if strings.Contains(s.url, "?") {
 		sep = "&"
 	}
 	// Named, so that counts of the replicas' connections leave it out.
-	s.db, err = postgres.Open(ctx, s.url+sep+"application_name=failure-drill", postgres.Options{MaxConns: 4})
-	return s, err
+	if s.db, err = postgres.Open(ctx, s.url+sep+"application_name=failure-drill", postgres.Options{MaxConns: 4}); err != nil {
+		return nil, err
+	}
+	ready = true
+	return s, nil
 }
 
 // cli runs a one-off healthgraph subcommand against the stack's database.
