@@ -127,7 +127,7 @@ func TestFiftyLookupsAreOneStatement(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := dataloader.New(f.db, all, patient)
+			l := dataloader.New(f.db, all, batchPatiently)
 			n := f.count(func() {
 				concurrently(50, func(i int) {
 					if got, err := tc.load(l, i); err != nil || got != 1 {
@@ -150,7 +150,7 @@ func TestAppointmentPageWithRelations(t *testing.T) {
 	ctx := context.Background()
 	for _, size := range []int{10, 50} {
 		t.Run(fmt.Sprint(size, " appointments"), func(t *testing.T) {
-			l := dataloader.New(f.db, all, patient)
+			l := dataloader.New(f.db, all, batchPatiently)
 			n := f.count(func() { loadPage(t, ctx, f, l, size) })
 			if n > 4 {
 				t.Fatalf("%d statements for a page of %d with relations, want at most 4", n, size)
@@ -320,8 +320,8 @@ func TestAPanickingFetchIsAnInternalError(t *testing.T) {
 	}
 }
 
-// patient is the wait the statement-count tests batch with. They count
+// batchPatiently is the wait the statement-count tests batch with. They count
 // batches, not time: on a machine loaded enough that a resolver goroutine
 // waits more than the production idle time (1 ms) to run, a batch splits and
 // costs one more statement, which is right in production and wrong here.
-var patient = dataloader.WithWait(50*time.Millisecond, 2*time.Second)
+var batchPatiently = dataloader.WithWait(50*time.Millisecond, 2*time.Second)
