@@ -31,6 +31,24 @@ type Accounts struct {
 	// LockThreshold consecutive failures lock an account for LockDuration.
 	LockThreshold int
 	LockDuration  time.Duration
+	// Cost is the bcrypt work factor of new password hashes; 0 means
+	// DefaultCost.
+	Cost int
+}
+
+// HashPassword returns a hash of password at the accounts' cost.
+func (a *Accounts) HashPassword(password string) (string, error) {
+	return HashPassword(password, a.Cost)
+}
+
+// checkPassword reports whether password matches hash. An empty hash (no
+// such account) still spends the time of a comparison at the accounts' cost.
+func (a *Accounts) checkPassword(hash, password string) bool {
+	if hash == "" {
+		CheckPassword(string(dummyHash(a.Cost)), password)
+		return false
+	}
+	return CheckPassword(hash, password)
 }
 
 // errBadCredentials is the one answer for an unknown email, a wrong password
@@ -82,7 +100,7 @@ func (a *Accounts) Create(ctx context.Context, email, password, fullName string,
 	if !role.Valid() {
 		return nil, hg.Invalid("role", "unknown role %q", role)
 	}
-	hash, err := HashPassword(password)
+	hash, err := a.HashPassword(password)
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +125,12 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (*Session,
 	}
 	u, err := a.Users.UserByEmail(ctx, email)
 	if hg.ErrorCode(err) == hg.ENOTFOUND {
-		CheckPassword("", password)
+		a.checkPassword("", password)
 		return nil, a.refuse(ctx, &hg.AuditEvent{Action: "login.failed", EntityType: "User", Detail: "unknown account"})
 	} else if err != nil {
 		return nil, err
 	}
-	ok := CheckPassword(u.PasswordHash, password)
+	ok := a.checkPassword(u.PasswordHash, password)
 	locked := u.LockedUntil != nil && u.LockedUntil.After(time.Now())
 	switch {
 	case locked:

@@ -6,6 +6,7 @@ package auth
 import (
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
@@ -22,8 +23,10 @@ const (
 	MaxPasswordBytes  = 72
 )
 
-// BcryptCost is the work factor of new hashes.
-var BcryptCost = 11
+// DefaultCost is the bcrypt work factor of new hashes in production. Tests
+// set Accounts.Cost to bcrypt.MinCost: under the race detector a hash at
+// this cost takes seconds on a busy machine.
+const DefaultCost = 11
 
 // common holds passwords that pass the length rule but are guessed first.
 var common = map[string]bool{
@@ -50,15 +53,29 @@ func ValidatePassword(password, email string) error {
 	return nil
 }
 
-// HashPassword returns a bcrypt hash of password.
-func HashPassword(password string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+// HashPassword returns a bcrypt hash of password at cost (DefaultCost when
+// cost is 0).
+func HashPassword(password string, cost int) (string, error) {
+	if cost == 0 {
+		cost = DefaultCost
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	return string(h), err
 }
 
-// dummyHash is compared against when the account does not exist, so an
-// unknown email costs the same time as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not-a-real-password-0"), BcryptCost)
+// dummyHashes holds, per cost, the hash compared against when an account
+// does not exist, so an unknown email costs the same time as a wrong
+// password.
+var dummyHashes sync.Map // cost → []byte
+
+func dummyHash(cost int) []byte {
+	if h, ok := dummyHashes.Load(cost); ok {
+		return h.([]byte)
+	}
+	h, _ := HashPassword("not-a-real-password-0", cost)
+	actual, _ := dummyHashes.LoadOrStore(cost, []byte(h))
+	return actual.([]byte)
+}
 
 // comparisons counts bcrypt comparisons, real and dummy.
 var comparisons atomic.Uint64
@@ -68,14 +85,9 @@ var comparisons atomic.Uint64
 // spends one as a wrong password does.
 func Comparisons() uint64 { return comparisons.Load() }
 
-// CheckPassword reports whether password matches hash. An empty hash (no
-// such account) still spends the time of a comparison.
+// CheckPassword reports whether password matches hash.
 func CheckPassword(hash, password string) bool {
 	comparisons.Add(1)
-	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return false
-	}
 	err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
 	return err == nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)
 }

@@ -68,7 +68,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p *hg.Principal, current,
 	if err != nil {
 		return nil, err
 	}
-	ok := CheckPassword(hash, current)
+	ok := a.checkPassword(hash, current)
 	if u.LockedUntil != nil && u.LockedUntil.After(time.Now()) {
 		return nil, a.refusePasswordChange(ctx, u, "account locked")
 	} else if !ok {
@@ -77,7 +77,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p *hg.Principal, current,
 		}
 		return nil, a.refusePasswordChange(ctx, u, "wrong current password")
 	}
-	newHash, err := HashPassword(next)
+	newHash, err := a.HashPassword(next)
 	if err != nil {
 		return nil, err
 	}

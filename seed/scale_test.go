@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/postgres"
@@ -23,7 +25,7 @@ const loadPassword = "Load-test-passw0rd"
 func scale(t *testing.T, size seed.Size, seedValue uint64) (*postgres.DB, *seed.ScaleResult) {
 	t.Helper()
 	db := pgtest.New(t, postgres.Options{})
-	hash, err := auth.HashPassword(loadPassword)
+	hash, err := auth.HashPassword(loadPassword, bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}

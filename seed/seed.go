@@ -119,7 +119,7 @@ const DemoEmailDomain = "demo.healthgraph.example"
 // iqamas and payer coverage, appointments over the past and coming three
 // weeks, records with ICD-10 codes and one amended diagnosis, and a login
 // per role. hash turns each random password into a stored hash (the
-// caller passes auth.HashPassword). CONFLICT when demo data already exists.
+// caller passes an auth.Accounts' HashPassword). CONFLICT when demo data already exists.
 // Refusing it in production is the caller's job.
 func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error), o Options) (*DemoResult, error) {
 	o = o.withDefaults()

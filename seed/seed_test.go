@@ -2,7 +2,6 @@ package seed_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -19,18 +18,15 @@ import (
 
 var clock = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 
-func TestMain(m *testing.M) {
-	// Demo logins are hashed for real; the cheapest cost keeps the race
-	// detector's slowdown of bcrypt out of the suite.
-	auth.BcryptCost = bcrypt.MinCost
-	os.Exit(m.Run())
-}
+// hashCheaply hashes demo logins for real at the cheapest cost, which keeps
+// the race detector's slowdown of bcrypt out of the suite.
+var hashCheaply = (&auth.Accounts{Cost: bcrypt.MinCost}).HashPassword
 
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t, postgres.Options{})
-	res, err := seed.Demo(ctx, db, auth.HashPassword, seed.Options{Seed: 7, Now: clock})
+	res, err := seed.Demo(ctx, db, hashCheaply, seed.Options{Seed: 7, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +117,7 @@ func TestDemo(t *testing.T) {
 		}
 	})
 	t.Run("seeding twice is CONFLICT", func(t *testing.T) {
-		_, err := seed.Demo(ctx, db, auth.HashPassword, seed.Options{Seed: 7, Now: clock})
+		_, err := seed.Demo(ctx, db, hashCheaply, seed.Options{Seed: 7, Now: clock})
 		if hg.ErrorCode(err) != hg.ECONFLICT {
 			t.Fatalf("second demo: %v, want CONFLICT", err)
 		}

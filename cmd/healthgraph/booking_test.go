@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/postgres"
@@ -41,7 +43,7 @@ func TestTwoServerProcessesNeverDoubleBook(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	accounts := &auth.Accounts{Users: db, Tokens: db, Audit: db}
+	accounts := &auth.Accounts{Users: db, Tokens: db, Audit: db, Cost: bcrypt.MinCost}
 	reception, err := accounts.Create(ctx, "reception@clinic.test", "reception-pass-1", "Reception", hg.RoleReception)
 	if err != nil {
 		t.Fatal(err)

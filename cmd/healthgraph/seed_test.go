@@ -10,12 +10,8 @@ import (
 	"github.com/healthgraph/healthgraph/seed"
 )
 
-// Not parallel: each case sets the password variable, and the test lowers
-// the bcrypt cost until it ends.
+// Not parallel: each case sets the password variable.
 func TestScaleOptionsNeedAGoodPassword(t *testing.T) {
-	cost := auth.BcryptCost
-	auth.BcryptCost = bcrypt.MinCost
-	t.Cleanup(func() { auth.BcryptCost = cost })
 	for _, tc := range []struct {
 		name, scale, password, wantErr string
 	}{
@@ -27,7 +23,7 @@ func TestScaleOptionsNeedAGoodPassword(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(seedPasswordEnv, tc.password)
-			so, err := scaleOptions(tc.scale, false, seed.Options{Seed: 3})
+			so, err := scaleOptions(tc.scale, false, seed.Options{Seed: 3}, bcrypt.MinCost)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("scaleOptions(%q): %v, want an error about %q", tc.scale, err, tc.wantErr)

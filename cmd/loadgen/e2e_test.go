@@ -3,28 +3,17 @@ package main
 import (
 	"context"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	hg "github.com/healthgraph/healthgraph"
-	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/seed"
 	"github.com/healthgraph/healthgraph/server/servertest"
 )
-
-func TestMain(m *testing.M) {
-	// The login operation checks passwords for real; the cheapest cost
-	// keeps the race detector's slowdown of bcrypt out of the test.
-	auth.BcryptCost = bcrypt.MinCost
-	os.Exit(m.Run())
-}
 
 // setup starts a server wired as the binary wires it (SQL statements and the
 // pool reported in its metrics) on a clinic of 40 seeded patients, with a

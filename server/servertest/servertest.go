@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
@@ -156,7 +157,7 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	broker := cache.NewBroker(rc)
 	store := cache.NewStore(db, rc, broker)
 	accounts := &auth.Accounts{Users: store, Tokens: db, Audit: db, Access: tokens,
-		RefreshTTL: time.Hour, LockThreshold: 5, LockDuration: 15 * time.Minute}
+		RefreshTTL: time.Hour, LockThreshold: 5, LockDuration: 15 * time.Minute, Cost: bcrypt.MinCost}
 	srv := server.New(cfg, server.Deps{
 		DB: db,
 		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: metrics, NPHIES: &nphies.Builder{
