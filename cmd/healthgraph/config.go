@@ -12,7 +12,9 @@ import (
 
 	"github.com/ulule/limiter/v3"
 
+	"github.com/healthgraph/healthgraph/app"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/phi"
 	"github.com/healthgraph/healthgraph/ratelimit"
@@ -71,6 +73,25 @@ type Config struct {
 // Production reports whether the service runs in production mode.
 func (c Config) Production() bool { return c.Env == "production" }
 
+// App returns the settings the composition root wires the service with.
+func (c Config) App() app.Config {
+	return app.Config{
+		Server: server.Config{
+			Addr: c.HTTPAddr, Production: c.Production(), CORSOrigins: c.CORSOrigins, HSTS: c.HSTS,
+			MaxBodyBytes: c.MaxBodyBytes, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
+			IdleTimeout: c.IdleTimeout, ShutdownTimeout: c.ShutdownTimeout, ShutdownDelay: c.ShutdownDelay,
+			DepthLimit: c.QueryDepthLimit, ComplexityLimit: c.QueryComplexity,
+			FieldLimit: c.QueryFieldLimit, TokenLimit: c.QueryTokenLimit, Introspection: c.Introspection,
+			RateLimits: c.RateLimits, TrustedProxies: c.TrustedProxies, APQAllowList: c.APQAllowList,
+		},
+		Redis:  c.Redis,
+		JWTKey: c.JWTKey, AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL,
+		LoginLockThreshold: c.LoginLockThreshold, LoginLockDuration: c.LoginLockDuration,
+		PasswordCost: auth.DefaultCost,
+		Clinic:       nphies.Builder{ProviderLicense: c.NPHIESProvider, ProviderName: c.NPHIESProviderName, BaseURL: c.PublicURL},
+	}
+}
+
 // placeholderKeys are values copied from examples that must never sign
 // real tokens.
 var placeholderKeys = []string{"changeme", "change-me", "secret", "development", "example"}
@@ -79,12 +100,13 @@ var placeholderKeys = []string{"changeme", "change-me", "secret", "development",
 // reported at once, naming the variable.
 func loadConfig(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
+	d := app.Defaults()
 	c := Config{Env: p.str("HG_ENV", "development")}
 	if c.Env != "development" && c.Env != "production" {
 		p.fail("HG_ENV", "must be development or production, not %q", c.Env)
 	}
 	prod := c.Production()
-	c.HTTPAddr = p.str("HG_HTTP_ADDR", ":8080")
+	c.HTTPAddr = p.str("HG_HTTP_ADDR", d.Server.Addr)
 	c.DatabaseURL = p.str("HG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthgraph?sslmode=disable")
 	c.DBMaxConns = int32(p.int("HG_DB_MAX_CONNS", 10, 1, 1000))
 	c.DBStatementTimeout = p.duration("HG_DB_STATEMENT_TIMEOUT", 15*time.Second)
@@ -100,10 +122,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Prefix:       p.str("HG_REDIS_PREFIX", ""),
 	}
 	c.RateLimits = ratelimit.Limits{
-		Anonymous:  p.rate("HG_RATE_LIMIT_ANON", "300"),
-		User:       p.rate("HG_RATE_LIMIT_USER", "1200"),
-		Auth:       p.rate("HG_RATE_LIMIT_AUTH", "10"),
-		Complexity: p.rate("HG_RATE_LIMIT_COMPLEXITY", "100000"),
+		Anonymous:  p.rate("HG_RATE_LIMIT_ANON", d.Server.RateLimits.Anonymous),
+		User:       p.rate("HG_RATE_LIMIT_USER", d.Server.RateLimits.User),
+		Auth:       p.rate("HG_RATE_LIMIT_AUTH", d.Server.RateLimits.Auth),
+		Complexity: p.rate("HG_RATE_LIMIT_COMPLEXITY", d.Server.RateLimits.Complexity),
 	}
 	if tp, err := ratelimit.ParseProxies(p.list("HG_TRUSTED_PROXIES")); err != nil {
 		p.fail("HG_TRUSTED_PROXIES", "%v", err)
@@ -119,31 +141,31 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			c.APQAllowList = ops
 		}
 	}
-	c.AccessTokenTTL = p.duration("HG_ACCESS_TOKEN_TTL", 15*time.Minute)
-	c.RefreshTokenTTL = p.duration("HG_REFRESH_TOKEN_TTL", 30*24*time.Hour)
+	c.AccessTokenTTL = p.duration("HG_ACCESS_TOKEN_TTL", d.AccessTokenTTL)
+	c.RefreshTokenTTL = p.duration("HG_REFRESH_TOKEN_TTL", d.RefreshTokenTTL)
 	c.AutoMigrate = p.bool("HG_AUTO_MIGRATE", !prod)
 	c.CORSOrigins = p.list("HG_CORS_ORIGINS")
 	c.HSTS = p.bool("HG_HSTS", prod)
-	c.ShutdownTimeout = p.duration("HG_SHUTDOWN_TIMEOUT", 25*time.Second)
+	c.ShutdownTimeout = p.duration("HG_SHUTDOWN_TIMEOUT", d.Server.ShutdownTimeout)
 	c.ShutdownDelay = p.optionalDuration("HG_SHUTDOWN_DELAY")
-	c.ReadTimeout = p.duration("HG_READ_TIMEOUT", 15*time.Second)
-	c.WriteTimeout = p.duration("HG_WRITE_TIMEOUT", 30*time.Second)
-	c.IdleTimeout = p.duration("HG_IDLE_TIMEOUT", 120*time.Second)
-	c.MaxBodyBytes = int64(p.int("HG_MAX_BODY_BYTES", 1<<20, 1024, 64<<20))
-	c.QueryDepthLimit = p.int("HG_QUERY_DEPTH_LIMIT", 12, 2, 100)
-	c.QueryComplexity = p.int("HG_QUERY_COMPLEXITY_LIMIT", 5000, 10, 1_000_000)
-	c.QueryFieldLimit = p.int("HG_QUERY_FIELD_LIMIT", 500, 10, 100_000)
-	c.QueryTokenLimit = p.int("HG_QUERY_TOKEN_LIMIT", 15_000, 100, 1_000_000)
+	c.ReadTimeout = p.duration("HG_READ_TIMEOUT", d.Server.ReadTimeout)
+	c.WriteTimeout = p.duration("HG_WRITE_TIMEOUT", d.Server.WriteTimeout)
+	c.IdleTimeout = p.duration("HG_IDLE_TIMEOUT", d.Server.IdleTimeout)
+	c.MaxBodyBytes = int64(p.int("HG_MAX_BODY_BYTES", int(d.Server.MaxBodyBytes), 1024, 64<<20))
+	c.QueryDepthLimit = p.int("HG_QUERY_DEPTH_LIMIT", d.Server.DepthLimit, 2, 100)
+	c.QueryComplexity = p.int("HG_QUERY_COMPLEXITY_LIMIT", d.Server.ComplexityLimit, 10, 1_000_000)
+	c.QueryFieldLimit = p.int("HG_QUERY_FIELD_LIMIT", d.Server.FieldLimit, 10, 100_000)
+	c.QueryTokenLimit = p.int("HG_QUERY_TOKEN_LIMIT", d.Server.TokenLimit, 100, 1_000_000)
 	c.Introspection = p.bool("HG_INTROSPECTION", !prod)
-	c.LoginLockThreshold = p.int("HG_LOGIN_LOCK_THRESHOLD", 5, 1, 100)
-	c.LoginLockDuration = p.duration("HG_LOGIN_LOCK_DURATION", 15*time.Minute)
+	c.LoginLockThreshold = p.int("HG_LOGIN_LOCK_THRESHOLD", d.LoginLockThreshold, 1, 100)
+	c.LoginLockDuration = p.duration("HG_LOGIN_LOCK_DURATION", d.LoginLockDuration)
 	c.TraceSampleRatio = p.float("HG_TRACE_SAMPLE_RATIO", 1.0, 0, 1)
 	c.NPHIESURL = p.str("HG_NPHIES_URL", "http://127.0.0.1:8090")
-	c.NPHIESProvider = p.str("HG_NPHIES_PROVIDER_LICENSE", "PR-FHIR")
+	c.NPHIESProvider = p.str("HG_NPHIES_PROVIDER_LICENSE", d.Clinic.ProviderLicense)
 	c.NPHIESCertFile = p.str("HG_NPHIES_CERT_FILE", "")
 	c.NPHIESKeyFile = p.str("HG_NPHIES_KEY_FILE", "")
-	c.NPHIESProviderName = p.str("HG_NPHIES_PROVIDER_NAME", "HealthGraph Clinic")
-	c.PublicURL = p.str("HG_PUBLIC_URL", "http://localhost:8080")
+	c.NPHIESProviderName = p.str("HG_NPHIES_PROVIDER_NAME", d.Clinic.ProviderName)
+	c.PublicURL = p.str("HG_PUBLIC_URL", d.Clinic.BaseURL)
 	c.NPHIESWorker = p.bool("HG_NPHIES_WORKER", true)
 	c.NPHIESPollInterval = p.duration("HG_NPHIES_POLL_INTERVAL", 30*time.Second)
 	c.NPHIESMaxAttempts = p.int("HG_NPHIES_MAX_ATTEMPTS", 8, 1, 100)
@@ -228,10 +250,10 @@ func (p *parser) float(name string, def, lo, hi float64) float64 {
 
 // rate reads a rate limit: a whole number per minute, or limiter's
 // "<limit>-<S|M|H|D>"; 0 switches the policy off.
-func (p *parser) rate(name, def string) limiter.Rate {
+func (p *parser) rate(name string, def limiter.Rate) limiter.Rate {
 	v := strings.TrimSpace(p.getenv(name))
 	if v == "" {
-		v = def
+		return def
 	}
 	r, err := ratelimit.ParseRate(v)
 	if err != nil {

@@ -19,13 +19,11 @@ import (
 	"time"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/app"
 	"github.com/healthgraph/healthgraph/auth"
-	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
-	"github.com/healthgraph/healthgraph/resolvers"
-	"github.com/healthgraph/healthgraph/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -165,27 +163,6 @@ func serve(ctx context.Context) error {
 		log.Info("migrations applied", "versions", fmt.Sprint(applied))
 	}
 
-	rc, err := cache.Open(cfg.Redis, cache.Options{Logger: log, Metrics: metrics, Instrument: metrics.InstrumentRedis})
-	if err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	defer func() {
-		if err := rc.Close(); err != nil {
-			log.Warn("closing the redis client failed", "error", err.Error())
-		}
-	}()
-	if !rc.Enabled() {
-		log.Info("no Redis configured: cache off, rate limits and events per process, persisted queries in memory")
-	}
-	broker := cache.NewBroker(rc)
-	store := cache.NewStore(db, rc, broker)
-
-	tokens, err := auth.NewTokens(cfg.JWTKey, cfg.AccessTokenTTL)
-	if err != nil {
-		return err
-	}
-	accounts := &auth.Accounts{Users: store, Tokens: db, Audit: db, Access: tokens, RefreshTTL: cfg.RefreshTokenTTL,
-		LockThreshold: cfg.LoginLockThreshold, LockDuration: cfg.LoginLockDuration}
 	// The client for the requests the desk waits on (checkEligibility). Its
 	// timeout leaves a third of the write timeout to record the failure and
 	// answer before the server cuts the response.
@@ -202,20 +179,18 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("nphies client: %w", err)
 	}
-	srv := server.New(server.Config{
-		Addr: cfg.HTTPAddr, Production: cfg.Production(), CORSOrigins: cfg.CORSOrigins, HSTS: cfg.HSTS,
-		MaxBodyBytes: cfg.MaxBodyBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
-		IdleTimeout: cfg.IdleTimeout, ShutdownTimeout: cfg.ShutdownTimeout, ShutdownDelay: cfg.ShutdownDelay,
-		DepthLimit: cfg.QueryDepthLimit, ComplexityLimit: cfg.QueryComplexity,
-		FieldLimit: cfg.QueryFieldLimit, TokenLimit: cfg.QueryTokenLimit, Introspection: cfg.Introspection,
-		RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies, APQAllowList: cfg.APQAllowList,
-	}, server.Deps{
-		DB: db,
-		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: metrics, NPHIES: &nphies.Builder{
-			ProviderLicense: cfg.NPHIESProvider, ProviderName: cfg.NPHIESProviderName, BaseURL: cfg.PublicURL},
-			NPHIESClient: nphiesClient},
-		Tokens: tokens, Logger: log, Metrics: metrics, Redis: rc,
-	})
+	a, err := app.New(cfg.App(), app.Deps{DB: db, Logger: log, Metrics: metrics, NPHIESClient: nphiesClient})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := a.Close(); err != nil {
+			log.Warn("closing the redis client failed", "error", err.Error())
+		}
+	}()
+	if !a.Redis.Enabled() {
+		log.Info("no Redis configured: cache off, rate limits and events per process, persisted queries in memory")
+	}
 
 	// Deferred after db.Close, so it runs first: the worker and poller stop
 	// (and the poller's lock is released) before the pool closes.
@@ -231,7 +206,7 @@ func serve(ctx context.Context) error {
 	}
 	log.Info("HealthGraph is serving", "version", version, "env", cfg.Env,
 		"playground", "http://"+displayAddr(l.Addr())+"/playground")
-	if err := srv.Serve(ctx, l); err != nil {
+	if err := a.Server.Serve(ctx, l); err != nil {
 		return err
 	}
 	log.Info("stopped cleanly")

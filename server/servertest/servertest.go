@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/app"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/nphies"
@@ -27,7 +28,6 @@ import (
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/ratelimit"
-	"github.com/healthgraph/healthgraph/resolvers"
 	"github.com/healthgraph/healthgraph/server"
 )
 
@@ -95,20 +95,20 @@ func NewPrefix(t testing.TB) string {
 	return prefix
 }
 
-// Config returns the server configuration tests run with.
+// Config returns the server configuration tests run with: the service's
+// defaults, with development's introspection, a test origin and rate limits
+// that only tests about limits meet.
 func Config() server.Config {
-	return server.Config{
-		MaxBodyBytes: 1 << 20, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
-		IdleTimeout: time.Minute, ShutdownTimeout: 10 * time.Second,
-		DepthLimit: 12, ComplexityLimit: 5000, FieldLimit: 500, TokenLimit: 15_000, Introspection: true,
-		CORSOrigins: []string{"https://app.example.com"},
-		// Far above what any test does, so only tests about limits meet
-		// them.
-		RateLimits: ratelimit.Limits{
-			Anonymous: ratelimit.PerMinute(100_000), User: ratelimit.PerMinute(100_000),
-			Auth: ratelimit.PerMinute(10_000), Complexity: ratelimit.PerMinute(100_000_000),
-		},
+	cfg := app.Defaults().Server
+	cfg.Addr = ""
+	cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout, cfg.ShutdownTimeout = 10*time.Second, 10*time.Second, time.Minute, 10*time.Second
+	cfg.Introspection = true
+	cfg.CORSOrigins = []string{"https://app.example.com"}
+	cfg.RateLimits = ratelimit.Limits{
+		Anonymous: ratelimit.PerMinute(100_000), User: ratelimit.PerMinute(100_000),
+		Auth: ratelimit.PerMinute(10_000), Complexity: ratelimit.PerMinute(100_000_000),
 	}
+	return cfg
 }
 
 // New starts a server on its own database. modify, when given, adjusts the
@@ -135,10 +135,6 @@ func Start(t testing.TB, db *postgres.DB, cfg server.Config) *Env {
 // binary wires it: the cached store, the broker and the limiter on Redis.
 func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env {
 	t.Helper()
-	tokens, err := auth.NewTokens(Key, 15*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	metrics := o.Metrics
 	if metrics == nil {
 		metrics = observability.NewMetrics()
@@ -147,30 +143,20 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	if logger == nil {
 		logger = observability.NewLogger(logOutput(), slog.LevelError)
 	}
-	rc, err := cache.Open(cache.Config{URL: o.RedisURL, Prefix: o.RedisPrefix, PingInterval: 200 * time.Millisecond,
-		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second},
-		cache.Options{Metrics: metrics, Instrument: metrics.InstrumentRedis})
+	ac := app.Defaults()
+	ac.Server = cfg
+	ac.Redis = cache.Config{URL: o.RedisURL, Prefix: o.RedisPrefix, PingInterval: 200 * time.Millisecond,
+		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}
+	ac.JWTKey, ac.RefreshTokenTTL, ac.PasswordCost = Key, time.Hour, bcrypt.MinCost
+	ac.Clinic = nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}
+	a, err := app.New(ac, app.Deps{DB: db, Logger: logger, Metrics: metrics, NPHIESClient: o.NPHIESClient})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = rc.Close() })
-	broker := cache.NewBroker(rc)
-	store := cache.NewStore(db, rc, broker)
-	accounts := &auth.Accounts{Users: store, Tokens: db, Audit: db, Access: tokens,
-		RefreshTTL: time.Hour, LockThreshold: 5, LockDuration: 15 * time.Minute, Cost: bcrypt.MinCost}
-	srv := server.New(cfg, server.Deps{
-		DB: db,
-		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: metrics, NPHIES: &nphies.Builder{
-			ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"},
-			NPHIESClient: o.NPHIESClient},
-		Tokens:  tokens,
-		Logger:  logger,
-		Metrics: metrics,
-		Redis:   rc,
-	})
-	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { _ = a.Close() })
+	ts := httptest.NewServer(a.Server.Handler())
 	t.Cleanup(ts.Close)
-	return &Env{URL: ts.URL, DB: db, Tokens: tokens, Accounts: accounts, Server: ts, Redis: rc, Metrics: metrics}
+	return &Env{URL: ts.URL, DB: db, Tokens: a.Tokens, Accounts: a.Accounts, Server: ts, Redis: a.Redis, Metrics: metrics}
 }
 
 // Response is a GraphQL response.

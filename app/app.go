@@ -1,0 +1,113 @@
+// Package app is HealthGraph's composition root: it wires the store, the
+// cache, accounts, resolvers and the HTTP server together. `healthgraph
+// serve` and the test servers of servertest both build the service here,
+// so a test server is wired exactly as the binary is.
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/cache"
+	"github.com/healthgraph/healthgraph/nphies"
+	"github.com/healthgraph/healthgraph/observability"
+	"github.com/healthgraph/healthgraph/postgres"
+	"github.com/healthgraph/healthgraph/ratelimit"
+	"github.com/healthgraph/healthgraph/resolvers"
+	"github.com/healthgraph/healthgraph/server"
+)
+
+// Config is what the wiring needs to know; the adapters it wires (the
+// database, the NPHIES client) come in Deps.
+type Config struct {
+	Server server.Config
+	Redis  cache.Config
+	// JWTKey signs access tokens, which live AccessTokenTTL; refresh
+	// tokens live RefreshTokenTTL.
+	JWTKey          []byte
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	// LoginLockThreshold consecutive failures lock an account for
+	// LoginLockDuration.
+	LoginLockThreshold int
+	LoginLockDuration  time.Duration
+	// PasswordCost is the bcrypt work factor of new password hashes.
+	PasswordCost int
+	// Clinic is the provider identity NPHIES bundles are built with.
+	Clinic nphies.Builder
+}
+
+// Defaults returns the service's default settings: the one place they are
+// stated. The binary overrides them from the environment; test servers
+// from their own needs.
+func Defaults() Config {
+	return Config{
+		Server: server.Config{
+			Addr: ":8080", MaxBodyBytes: 1 << 20,
+			ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+			ShutdownTimeout: 25 * time.Second,
+			DepthLimit:      12, ComplexityLimit: 5000, FieldLimit: 500, TokenLimit: 15_000,
+			RateLimits: ratelimit.Limits{
+				Anonymous: ratelimit.PerMinute(300), User: ratelimit.PerMinute(1200),
+				Auth: ratelimit.PerMinute(10), Complexity: ratelimit.PerMinute(100_000),
+			},
+		},
+		AccessTokenTTL:     15 * time.Minute,
+		RefreshTokenTTL:    30 * 24 * time.Hour,
+		LoginLockThreshold: 5,
+		LoginLockDuration:  15 * time.Minute,
+		PasswordCost:       auth.DefaultCost,
+		Clinic:             nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Clinic", BaseURL: "http://localhost:8080"},
+	}
+}
+
+// Deps are the adapters the service runs on, opened and closed by the
+// caller.
+type Deps struct {
+	DB      *postgres.DB
+	Logger  *slog.Logger
+	Metrics *observability.Metrics
+	// NPHIESClient sends the requests the desk waits for (eligibility);
+	// nil leaves them UNAVAILABLE.
+	NPHIESClient *nphies.Client
+}
+
+// App is the wired service.
+type App struct {
+	Server   *server.Server
+	Accounts *auth.Accounts
+	Tokens   *auth.Tokens
+	// Redis is the service's Redis client, disabled when none is
+	// configured.
+	Redis *cache.Client
+}
+
+// New wires the service on d. Close releases what New opened.
+func New(cfg Config, d Deps) (*App, error) {
+	tokens, err := auth.NewTokens(cfg.JWTKey, cfg.AccessTokenTTL)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := cache.Open(cfg.Redis, cache.Options{Logger: d.Logger, Metrics: d.Metrics, Instrument: d.Metrics.InstrumentRedis})
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	broker := cache.NewBroker(rc)
+	store := cache.NewStore(d.DB, rc, broker)
+	accounts := &auth.Accounts{Users: store, Tokens: d.DB, Audit: d.DB, Access: tokens,
+		RefreshTTL: cfg.RefreshTokenTTL, LockThreshold: cfg.LoginLockThreshold, LockDuration: cfg.LoginLockDuration,
+		Cost: cfg.PasswordCost}
+	clinic := cfg.Clinic
+	srv := server.New(cfg.Server, server.Deps{
+		DB: d.DB,
+		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: d.Metrics,
+			NPHIES: &clinic, NPHIESClient: d.NPHIESClient},
+		Tokens: tokens, Logger: d.Logger, Metrics: d.Metrics, Redis: rc,
+	})
+	return &App{Server: srv, Accounts: accounts, Tokens: tokens, Redis: rc}, nil
+}
+
+// Close closes the Redis client; the database is the caller's.
+func (a *App) Close() error { return a.Redis.Close() }
