@@ -14,8 +14,8 @@ import (
 
 	"github.com/healthgraph/healthgraph/app"
 	"github.com/healthgraph/healthgraph/auth"
-	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/cache"
+	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/phi"
 	"github.com/healthgraph/healthgraph/ratelimit"
 	"github.com/healthgraph/healthgraph/server"
