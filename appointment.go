@@ -278,7 +278,9 @@ type UtilizationGroup struct {
 
 // AppointmentStore keeps appointments. Reads take the caller's PatientScope
 // and apply it in SQL; an appointment of a patient outside scope is
-// NOT_FOUND.
+// NOT_FOUND. Changes of an existing appointment take the caller's write
+// scope (auth.WriteScope): one in scope but not the caller's own (its
+// OwnerUserID) is FORBIDDEN, decided in the statement that changes it.
 type AppointmentStore interface {
 	// BookAppointment validates and books a, as BOOKED. BAD_USER_INPUT
 	// names the field at fault; NOT_FOUND when the patient is outside

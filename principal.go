@@ -43,6 +43,12 @@ type PatientScope struct {
 	// practitioner linked to this user, or an unexpired break-glass grant
 	// of this user (PRACTITIONER).
 	CareUserID *uuid.UUID
+	// OwnerUserID, set only for a change, further limits it to what this
+	// user owns: appointments with the practitioner linked to them, record
+	// versions they authored. A row in scope but not owned is FORBIDDEN
+	// (the caller may read it, so its existence is no secret). Reads
+	// ignore it.
+	OwnerUserID *uuid.UUID
 }
 
 // Nobody reports whether the scope admits no patient at all (ANALYST,

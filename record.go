@@ -195,8 +195,9 @@ type RecordStore interface {
 	AddRecord(ctx context.Context, scope PatientScope, r NewRecord) (*MedicalRecord, error)
 	// AmendRecord appends a new version superseding a current record and
 	// links the old one to it, in one transaction. NOT_FOUND when the
-	// record is absent or outside scope; CONFLICT when it was already
-	// superseded; BAD_USER_INPUT naming the field.
+	// record is absent or outside scope; FORBIDDEN when scope has an
+	// OwnerUserID who did not author that version; CONFLICT when it was
+	// already superseded; BAD_USER_INPUT naming the field.
 	AmendRecord(ctx context.Context, scope PatientScope, a RecordAmendment) (*MedicalRecord, error)
 	// RecordByID returns any version; NOT_FOUND when absent or outside
 	// scope.

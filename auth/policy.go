@@ -46,3 +46,17 @@ func ClinicalScope(p *hg.Principal) hg.PatientScope {
 	}
 	return PatientScope(p)
 }
+
+// WriteScope narrows read, the scope p reads in, to what p may change.
+// Reception and administrators change any appointment they can see and a
+// patient their own (read already says so); a practitioner changes only
+// what is theirs: appointments with themself, and record versions they
+// authored. A practitioner may still add a record for any patient in
+// their care (AddRecord takes the read scope): sharing a patient with a
+// colleague lets them read the colleague's work, never change it.
+func WriteScope(p *hg.Principal, read hg.PatientScope) hg.PatientScope {
+	if p != nil && p.Role == hg.RolePractitioner {
+		read.OwnerUserID = &p.UserID
+	}
+	return read
+}

@@ -80,8 +80,8 @@ func (db *DB) RescheduleAppointment(ctx context.Context, scope hg.PatientScope, 
 		}
 		rows, _ := tx.Query(ctx, `UPDATE appointments AS a SET starts_at = @starts_at, ends_at = @ends_at,
 				updated_at = now()
-			WHERE a.id = @id AND a.status = 'BOOKED' RETURNING `+appointmentColumns,
-			pgx.NamedArgs{"id": id, "starts_at": startsAt, "ends_at": endsAt})
+			WHERE a.id = @id AND a.status = 'BOOKED' AND `+ownedAppointment+` RETURNING `+appointmentColumns,
+			writeArgs(scope, pgx.NamedArgs{"id": id, "starts_at": startsAt, "ends_at": endsAt}))
 		a, err = pgx.CollectExactlyOneRow(rows, scanAppointment)
 		return byConstraint(err, "appointment", appointmentConflicts)
 	})
@@ -115,7 +115,7 @@ func (db *DB) UpdateAppointmentStatus(ctx context.Context, scope hg.PatientScope
 func (db *DB) transition(ctx context.Context, scope hg.PatientScope, id uuid.UUID, to hg.AppointmentStatus, cancelReason *string) (*hg.Appointment, error) {
 	var a *hg.Appointment
 	err := db.InTx(ctx, func(tx pgx.Tx) error {
-		cur, err := appointmentByID(ctx, tx, scope, id)
+		cur, err := appointmentForUpdate(ctx, tx, scope, id)
 		if err != nil {
 			return err
 		}
@@ -124,8 +124,8 @@ func (db *DB) transition(ctx context.Context, scope hg.PatientScope, id uuid.UUI
 		}
 		rows, _ := tx.Query(ctx, `UPDATE appointments AS a SET status = @to, cancel_reason = @cancel_reason,
 				updated_at = now()
-			WHERE a.id = @id AND a.status = @from RETURNING `+appointmentColumns,
-			pgx.NamedArgs{"id": id, "from": cur.Status, "to": to, "cancel_reason": cancelReason})
+			WHERE a.id = @id AND a.status = @from AND `+ownedAppointment+` RETURNING `+appointmentColumns,
+			writeArgs(scope, pgx.NamedArgs{"id": id, "from": cur.Status, "to": to, "cancel_reason": cancelReason}))
 		a, err = pgx.CollectExactlyOneRow(rows, scanAppointment)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return hg.Errorf(hg.ECONFLICT, "the appointment changed meanwhile; reload and try again")
@@ -142,11 +142,35 @@ func appointmentByID(ctx context.Context, q querier, scope hg.PatientScope, id u
 	return a, translate(err, "appointment")
 }
 
+// appointmentForUpdate locks an appointment the write scope may change.
+// One outside the read scope is NOT_FOUND, as for a read; one the caller
+// can see but does not own is FORBIDDEN.
 func appointmentForUpdate(ctx context.Context, tx pgx.Tx, scope hg.PatientScope, id uuid.UUID) (*hg.Appointment, error) {
-	rows, _ := tx.Query(ctx, `SELECT `+appointmentColumns+` FROM appointments a
-		WHERE a.id = @id AND `+inScope("a.patient_id")+` FOR UPDATE OF a`, scopeArgs(scope, pgx.NamedArgs{"id": id}))
-	a, err := pgx.CollectExactlyOneRow(rows, scanAppointment)
+	var owned bool
+	rows, _ := tx.Query(ctx, `SELECT `+appointmentColumns+`, `+ownedAppointment+` FROM appointments a
+		WHERE a.id = @id AND `+inScope("a.patient_id")+` FOR UPDATE OF a`, writeArgs(scope, pgx.NamedArgs{"id": id}))
+	a, err := pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (*hg.Appointment, error) {
+		var a hg.Appointment
+		err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, &a.Status,
+			&a.Reason, &a.CancelReason, &a.CreatedAt, &a.UpdatedAt, &owned)
+		return &a, err
+	})
+	if err == nil && !owned {
+		return nil, hg.Errorf(hg.EFORBIDDEN, "only the appointment's own practitioner, reception or an administrator may change it")
+	}
 	return a, translate(err, "appointment")
+}
+
+// ownedAppointment is true for an appointment (alias a) the write scope's
+// owner may change: one with the practitioner linked to @scope_owner, or
+// any when the scope names no owner.
+const ownedAppointment = `(@scope_owner::uuid IS NULL OR a.practitioner_id IN
+	(SELECT so.id FROM practitioners so WHERE so.user_id = @scope_owner::uuid))`
+
+// writeArgs binds a write scope: scopeArgs plus its owner (@scope_owner).
+func writeArgs(s hg.PatientScope, args pgx.NamedArgs) pgx.NamedArgs {
+	args["scope_owner"] = s.OwnerUserID
+	return scopeArgs(s, args)
 }
 
 // AppointmentByID returns an appointment of a patient in scope.

@@ -63,12 +63,9 @@ func (db *DB) AmendRecord(ctx context.Context, scope hg.PatientScope, in hg.Reco
 	}
 	var r *hg.MedicalRecord
 	err = db.InTx(ctx, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT `+recordColumns+` FROM medical_records r
-			WHERE r.id = @id AND `+inScope("r.patient_id")+` FOR UPDATE OF r`,
-			scopeArgs(scope, pgx.NamedArgs{"id": in.RecordID}))
-		old, err := pgx.CollectExactlyOneRow(rows, scanRecord)
+		old, err := recordForUpdate(ctx, tx, scope, in.RecordID)
 		if err != nil {
-			return translate(err, "medical record")
+			return err
 		}
 		if old.SupersededByID != nil {
 			return &hg.Error{Code: hg.ECONFLICT, Field: "id", Message: "only the current version of a record can be amended"}
@@ -76,7 +73,7 @@ func (db *DB) AmendRecord(ctx context.Context, scope hg.PatientScope, in hg.Reco
 		if old.Kind == hg.RecordDiagnosis && len(in.Codes) == 0 {
 			return hg.Invalid("codes", "a diagnosis needs at least one ICD-10 code")
 		}
-		rows, _ = tx.Query(ctx, `INSERT INTO medical_records AS r
+		rows, _ := tx.Query(ctx, `INSERT INTO medical_records AS r
 				(id, patient_id, author_id, kind, codes, body, version, supersedes_id)
 			VALUES (@id, @patient_id, @author_id, @kind, @codes, @body, @version, @supersedes_id)
 			RETURNING `+recordColumns, pgx.NamedArgs{
@@ -90,6 +87,29 @@ func (db *DB) AmendRecord(ctx context.Context, scope hg.PatientScope, in hg.Reco
 		return byConstraint(err, "medical record", recordConflicts)
 	})
 	return r, err
+}
+
+// recordForUpdate locks a record version the write scope may amend. One
+// outside the read scope is NOT_FOUND, as for a read; one the caller can
+// read but did not author, when the scope names an owner, is FORBIDDEN.
+// A version's author never changes and the row stays locked until the
+// amendment commits, so the check cannot go stale.
+func recordForUpdate(ctx context.Context, tx pgx.Tx, scope hg.PatientScope, id uuid.UUID) (*hg.MedicalRecord, error) {
+	var owned bool
+	rows, _ := tx.Query(ctx, `SELECT `+recordColumns+`, (@scope_owner::uuid IS NULL OR r.author_id = @scope_owner::uuid)
+		FROM medical_records r
+		WHERE r.id = @id AND `+inScope("r.patient_id")+` FOR UPDATE OF r`,
+		writeArgs(scope, pgx.NamedArgs{"id": id}))
+	rec, err := pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (*hg.MedicalRecord, error) {
+		var r hg.MedicalRecord
+		err := row.Scan(&r.ID, &r.PatientID, &r.AuthorID, &r.Kind, &r.Codes, &r.Body, &r.Version,
+			&r.SupersedesID, &r.SupersededByID, &r.CreatedAt, &owned)
+		return &r, err
+	})
+	if err == nil && !owned {
+		return nil, &hg.Error{Code: hg.EFORBIDDEN, Field: "id", Message: "a practitioner may amend only records they wrote"}
+	}
+	return rec, translate(err, "medical record")
 }
 
 // RecordByID returns any version of a record of a patient in scope.

@@ -148,6 +148,12 @@ func (r *Resolver) mayWatchSchedule(ctx context.Context, userID, practitionerID 
 	return hg.Errorf(hg.EFORBIDDEN, "your role may not watch schedules")
 }
 
+// writeScope is the scope in which the caller may change appointments.
+func writeScope(ctx context.Context) hg.PatientScope {
+	p := hg.PrincipalFrom(ctx)
+	return auth.WriteScope(p, auth.PatientScope(p))
+}
+
 // optionalID parses an optional global ID argument.
 func optionalID(field, typ string, id *string) (*uuid.UUID, error) {
 	if id == nil {

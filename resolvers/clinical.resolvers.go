@@ -129,7 +129,7 @@ func (r *mutationResolver) RescheduleAppointment(ctx context.Context, id string,
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.Store.RescheduleAppointment(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), uid, startsAt, endsAt)
+	a, err := r.Store.RescheduleAppointment(ctx, writeScope(ctx), uid, startsAt, endsAt)
 	return r.appointmentChanged(ctx, "appointment.rescheduled", a, err)
 }
 
@@ -138,7 +138,7 @@ func (r *mutationResolver) CancelAppointment(ctx context.Context, id string, rea
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.Store.CancelAppointment(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), uid, reason)
+	a, err := r.Store.CancelAppointment(ctx, writeScope(ctx), uid, reason)
 	return r.appointmentChanged(ctx, "appointment.cancelled", a, err)
 }
 
@@ -147,7 +147,7 @@ func (r *mutationResolver) UpdateAppointmentStatus(ctx context.Context, id strin
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.Store.UpdateAppointmentStatus(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), uid, status)
+	a, err := r.Store.UpdateAppointmentStatus(ctx, writeScope(ctx), uid, status)
 	return r.appointmentChanged(ctx, "appointment.status_changed", a, err)
 }
 
@@ -171,7 +171,7 @@ func (r *mutationResolver) AmendMedicalRecord(ctx context.Context, id string, in
 	if err != nil {
 		return nil, err
 	}
-	rec, err := r.Store.AmendRecord(ctx, auth.ClinicalScope(who), hg.RecordAmendment{RecordID: uid, AuthorID: who.UserID,
+	rec, err := r.Store.AmendRecord(ctx, auth.WriteScope(who, auth.ClinicalScope(who)), hg.RecordAmendment{RecordID: uid, AuthorID: who.UserID,
 		Codes: input.Codes, Body: input.Body})
 	if err != nil {
 		return nil, err
