@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 )
@@ -426,7 +427,8 @@ func TestOnlyOnePollerHoldsTheLock(t *testing.T) {
 	done := make(chan struct{}, 2)
 	go func() { _ = pa.Run(runCtx); done <- struct{}{} }()
 	go func() { _ = pb.Run(runCtx); done <- struct{}{} }()
-	time.Sleep(400 * time.Millisecond)
+	// Enough polls that both pollers had their chance at the lock.
+	eventually.True(t, "twenty polls", func() bool { by := polls.snapshot(); return by["a"]+by["b"] >= 20 })
 	stop()
 	<-done
 	<-done

@@ -31,6 +31,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/observability"
 )
 
@@ -845,14 +846,11 @@ func TestHTTPOverARealServerCountsStatusAndHijacks(t *testing.T) {
 		}
 	}
 	reg := f.m.Registry()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		// The server finishes its bookkeeping after the client got the response.
-		if fams, _ := reg.Gather(); countOf(fams, "healthgraph_http_requests_total") >= 2 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The server finishes its bookkeeping after the client got the response.
+	eventually.Poll(func() bool {
+		fams, _ := reg.Gather()
+		return countOf(fams, "healthgraph_http_requests_total") >= 2
+	})
 	if got := value(t, reg, "healthgraph_http_requests_total", map[string]string{"route": "/ready", "code": "503"}); got != 1 {
 		t.Errorf("/ready 503 count = %v, want 1", got)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 )
@@ -67,14 +68,10 @@ func TestClaimLifecycleThroughTheAPI(t *testing.T) {
 					History  []struct{ Status string }
 				}
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for {
+			eventually.Poll(func() bool {
 				b.Do(t, b.billing, q, map[string]any{"id": sub.SubmitClaim.ID}).Decode(t, &out)
-				if hg.ClaimStatus(out.Claim.Status).Final() || out.Claim.Status == "ERROR" || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+				return hg.ClaimStatus(out.Claim.Status).Final() || out.Claim.Status == "ERROR"
+			})
 			c := out.Claim
 			if c.Status != tt.wantStatus || len(c.Items) != len(tt.wantOutcomes) {
 				t.Fatalf("claim = %+v, want %s", c, tt.wantStatus)

@@ -8,6 +8,7 @@ import (
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/faultproxy"
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/server/servertest"
@@ -212,11 +213,7 @@ func TestRevokedTokensStayRefusedThroughARedisOutage(t *testing.T) {
 	refused(t, env, "during the outage", loggedOut.AccessToken, demoted.AccessToken)
 
 	proxy.Restore()
-	for deadline := time.Now().Add(10 * time.Second); !env.Redis.Healthy(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("Redis did not come back through the proxy")
-		}
-	}
+	eventually.True(t, "Redis to come back through the proxy", env.Redis.Healthy)
 	refused(t, env, "after Redis returned", loggedOut.AccessToken, demoted.AccessToken)
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 	"github.com/healthgraph/healthgraph/observability"
@@ -348,19 +349,14 @@ func tracedDo(t *testing.T, env *servertest.Env, token, query string, vars map[s
 // it.
 func waitForSpan(t *testing.T, rec *observabilitytest.Recorder, match func(tracetest.SpanStub) bool) tracetest.SpanStubs {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		spans := rec.Spans()
-		for _, s := range spans {
-			if match(s) {
-				return spans
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("span never recorded; have:\n%s", rec.Tree())
-		}
-		time.Sleep(10 * time.Millisecond)
+	var spans tracetest.SpanStubs
+	if !eventually.Poll(func() bool {
+		spans = rec.Spans()
+		return slices.ContainsFunc(spans, match)
+	}) {
+		t.Fatalf("span never recorded; have:\n%s", rec.Tree())
 	}
+	return spans
 }
 
 func inTrace(spans tracetest.SpanStubs, traceID string) tracetest.SpanStubs {

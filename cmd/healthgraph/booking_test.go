@@ -17,6 +17,7 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/postgres"
 )
 
@@ -81,13 +82,9 @@ func TestTwoServerProcessesNeverDoubleBook(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
 		base := "http://" + addr
-		deadline := time.Now().Add(15 * time.Second)
-		for exec.Command(bin, "healthcheck", "--url", base+"/health").Run() != nil {
-			if time.Now().After(deadline) {
-				t.Fatal("a replica never became healthy")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		eventually.True(t, "a replica to become healthy", func() bool {
+			return exec.Command(bin, "healthcheck", "--url", base+"/health").Run() == nil
+		})
 		bases = append(bases, base)
 	}
 

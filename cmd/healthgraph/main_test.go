@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 )
 
@@ -127,12 +128,8 @@ func TestFreshDatabaseToSessionAndGracefulStop(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Process.Kill() })
 	base := "http://" + addr
-	deadline := time.Now().Add(15 * time.Second)
-	for exec.Command(bin, "healthcheck", "--url", base+"/health").Run() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("server never became healthy:\n%s", logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !eventually.Poll(func() bool { return exec.Command(bin, "healthcheck", "--url", base+"/health").Run() == nil }) {
+		t.Fatalf("server never became healthy:\n%s", logs.String())
 	}
 
 	gql(t, base, "", `mutation { signup(input: {email: "huda@example.com", password: "fresh-start-2026", fullName: "Huda"}) { id } }`)
