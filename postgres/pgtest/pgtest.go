@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,7 @@ func URL(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
+	sweepOnce.Do(func() { sweep(ctx, admin, `hg\_test\_%`, staleAfter) })
 	name := "hg_test_" + randomHex(6)
 	for attempt := 0; ; attempt++ {
 		_, err = admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template))
@@ -72,6 +74,35 @@ func URL(t testing.TB) string {
 		}
 	})
 	return withDatabase(ServerURL(), name)
+}
+
+// sweepOnce sweeps once per test binary.
+var sweepOnce sync.Once
+
+// staleAfter is the age past which a test database no session uses was
+// left by a run that was killed before its cleanup: no test lives that long.
+const staleAfter = time.Hour
+
+// sweep drops the test databases named like pattern that killed runs left
+// behind: older than age by their files, and unused (DROP without FORCE
+// refuses a database with a session, so a live run keeps its own).
+// Failures are ignored: a sweep that cannot run leaves disk, not a wrong
+// result.
+func sweep(ctx context.Context, admin *pgx.Conn, pattern string, age time.Duration) {
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database AS d
+		WHERE datname LIKE $1 AND NOT datistemplate
+		  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.datname = d.datname)
+		  AND (pg_stat_file('base/' || oid || '/PG_VERSION')).modification <= now() - $2::interval`, pattern, age.String())
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize())
+	}
 }
 
 // New returns a store on a new migrated database for t, closed when the
