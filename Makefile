@@ -17,9 +17,10 @@ run:
 	trap 'kill $$mock' EXIT INT TERM; \
 	$(BIN)/healthgraph seed --demo --if-missing && $(BIN)/healthgraph serve
 
-## test: the whole suite on the real Postgres and Redis, with the race detector
+## test: the whole suite on the real Postgres and Redis, with the race detector;
+## the timeout is explicit, above the slowest package on a busy 2-core machine
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 
 ## test-short: skip the tests that build and run the binary
 test-short:

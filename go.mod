@@ -28,6 +28,8 @@ require (
 	golang.org/x/crypto v0.58.0
 )
 
+require go.uber.org/goleak v1.3.0
+
 require (
 	github.com/agnivade/levenshtein v1.2.2 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
