@@ -1,0 +1,601 @@
+package resolvers_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/graph"
+	"github.com/healthgraph/healthgraph/server/servertest"
+)
+
+// The authorization matrix: every Query and Mutation field × every role ×
+// a target that is the caller's own, related to them, or unrelated.
+//
+//   - own: patient P1 (a PATIENT's own record; in doctor 1's care through
+//     an appointment) and an object doctor 1 owns (his appointment, his
+//     record); for account operations the caller's own account.
+//   - related: patient P1 again, but an object a colleague (doctor 2)
+//     owns; for account operations P1's login.
+//   - unrelated: patient P2, in nobody's care but doctor 2's; for account
+//     operations a fresh account.
+//
+// Every case runs on its own freshly built targets (a "world") inside one
+// shared server, so allowed writes cannot disturb other cases and the
+// subtests run in parallel.
+
+// Roles as the matrix names callers; "anonymous" sends no token.
+var matrixRoles = []string{"ADMIN", "PRACTITIONER", "RECEPTION", "BILLING", "PATIENT", "ANALYST", "anonymous"}
+
+type target int
+
+const (
+	own target = iota
+	related
+	unrelated
+)
+
+var targetNames = [...]string{"own", "related", "unrelated"}
+
+// Expected outcomes, one letter each.
+const (
+	allowed = '.' // succeeds, no error at all
+	passes  = 'p' // passes authorization; the fixture cannot make it succeed (e.g. no NPHIES), any code but a refusal
+	forbid  = 'F' // FORBIDDEN
+	hidden  = 'N' // NOT_FOUND
+	anon    = 'U' // UNAUTHENTICATED
+)
+
+var refusals = map[byte]string{forbid: hg.EFORBIDDEN, hidden: hg.ENOTFOUND, anon: hg.EUNAUTHENTICATED}
+
+// matrixOp is one row of the table: a GraphQL field, how to call it on a
+// target, and per role what each target must answer (three letters for
+// own, related, unrelated; one for an operation without a target).
+type matrixOp struct {
+	field string // the schema field the row covers
+	name  string // distinguishes several rows of one field
+	query string
+	vars  func(w *world, tg target) map[string]any
+	want  map[string]string
+	// freshCaller runs the case as a new account of the role, for
+	// operations that end the caller's sessions.
+	freshCaller bool
+}
+
+// only expects the listed roles to pass on every target and the others to
+// be refused with FORBIDDEN (UNAUTHENTICATED when anonymous). n is 3 for a
+// targeted operation, 1 for one without a target.
+func only(n int, roles ...string) map[string]string {
+	want := map[string]string{}
+	for _, r := range matrixRoles {
+		switch {
+		case r == "anonymous":
+			want[r] = strings.Repeat(string(anon), n)
+		case slices.Contains(roles, r):
+			want[r] = strings.Repeat(string(allowed), n)
+		default:
+			want[r] = strings.Repeat(string(forbid), n)
+		}
+	}
+	return want
+}
+
+// with overrides some roles' expectations.
+func with(want map[string]string, role, codes string) map[string]string {
+	want[role] = codes
+	return want
+}
+
+// matrixFixture is the one server and the callers shared by every case.
+type matrixFixture struct {
+	env        *servertest.Env
+	tokens     map[string]string
+	userIDs    map[string]uuid.UUID
+	doc1, doc2 *hg.Practitioner
+	base       time.Time
+	seq        atomic.Int64
+}
+
+func setupMatrix(t *testing.T) *matrixFixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &matrixFixture{env: servertest.New(t), tokens: map[string]string{}, userIDs: map[string]uuid.UUID{},
+		base: time.Now().Add(7 * 24 * time.Hour).Truncate(24 * time.Hour)}
+	for _, r := range []hg.Role{hg.RoleAdmin, hg.RoleReception, hg.RoleBilling, hg.RoleAnalyst, hg.RolePractitioner} {
+		u, tok := f.env.User(t, "matrix-"+strings.ToLower(string(r))+"@clinic.example", r)
+		f.tokens[string(r)], f.userIDs[string(r)] = tok, u.ID
+	}
+	doctor := func(userID uuid.UUID, license string) *hg.Practitioner {
+		p, err := f.env.DB.CreatePractitioner(ctx, hg.NewPractitioner{UserID: userID, FirstName: "Sara", FamilyName: "Alzahrani",
+			SpecialtyCode: "08.00", Specialty: "Internal Medicine", License: license})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f.doc1 = doctor(f.userIDs["PRACTITIONER"], "L-M1")
+	u2, _ := f.env.User(t, "matrix-doctor2@clinic.example", hg.RolePractitioner)
+	f.doc2 = doctor(u2.ID, "L-M2")
+	return f
+}
+
+// world is the fresh set of targets of one case, and what the case may
+// have written, for the check that a refusal wrote nothing.
+type world struct {
+	t        *testing.T
+	f        *matrixFixture
+	n        int64
+	slot     time.Time // a two-hour block of the doctors' calendars of this world alone
+	p1, p2   *hg.Patient
+	appt1    *hg.Appointment // P1 with doctor 1: the care relationship
+	patient  *hg.User        // P1's login
+	patTok   string
+	patients []uuid.UUID
+	users    []uuid.UUID
+	emails   []string
+	mrns     []string
+}
+
+var all = hg.PatientScope{All: true}
+
+func (f *matrixFixture) world(t *testing.T) *world {
+	t.Helper()
+	n := f.seq.Add(1)
+	w := &world{t: t, f: f, n: n, slot: f.base.Add(time.Duration(n) * 2 * time.Hour)}
+	w.p1 = w.newPatient()
+	w.appt1 = w.book(w.p1, f.doc1, 0)
+	w.patient, w.patTok = w.account(hg.RolePatient)
+	if _, err := f.env.DB.LinkPatientUser(context.Background(), w.p1.ID, w.patient.ID); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) newPatient() *hg.Patient {
+	w.t.Helper()
+	p, err := w.f.env.DB.CreatePatient(context.Background(), hg.NewPatient{MRN: w.mrn(), NationalID: w.nationalID(),
+		FirstName: "Amal", FamilyName: "Alharbi", BirthDate: time.Date(1980, 5, 1, 0, 0, 0, 0, time.UTC), Gender: hg.GenderFemale})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.patients = append(w.patients, p.ID)
+	return p
+}
+
+// nationalID is unique across the fixture: 1 then nine digits of a counter.
+func (w *world) nationalID() string {
+	return fmt.Sprintf("1%09d", w.f.seq.Add(1))
+}
+
+func (w *world) mrn() string {
+	m := fmt.Sprintf("MX-%d", w.f.seq.Add(1))
+	w.mrns = append(w.mrns, m)
+	return m
+}
+
+func (w *world) email() string {
+	e := fmt.Sprintf("m%d@clinic.example", w.f.seq.Add(1))
+	w.emails = append(w.emails, e)
+	return e
+}
+
+// account creates a login of role and returns it with an access token.
+func (w *world) account(role hg.Role) (*hg.User, string) {
+	u, tok := w.f.env.User(w.t, w.email(), role)
+	w.users = append(w.users, u.ID)
+	return u, tok
+}
+
+// session logs a fresh account in and returns its refresh token.
+func (w *world) session() string {
+	u, _ := w.account(hg.RolePatient)
+	return login(w.t, w.f.env, u.Email, servertest.Password).RefreshToken
+}
+
+// book books pr for p in the world's block, offset by half hours.
+func (w *world) book(p *hg.Patient, pr *hg.Practitioner, halfHour int) *hg.Appointment {
+	w.t.Helper()
+	start := w.slot.Add(time.Duration(halfHour) * 30 * time.Minute)
+	a, err := w.f.env.DB.BookAppointment(context.Background(), all, hg.NewAppointment{PatientID: p.ID, PractitionerID: pr.ID,
+		StartsAt: start, EndsAt: start.Add(30 * time.Minute), Reason: "Follow-up visit"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return a
+}
+
+// patientOf is the target's patient: P1 unless unrelated.
+func (w *world) patientOf(tg target) *hg.Patient {
+	if tg != unrelated {
+		return w.p1
+	}
+	if w.p2 == nil {
+		w.p2 = w.newPatient()
+	}
+	return w.p2
+}
+
+// doctorOf is who owns the target: doctor 1 for own, doctor 2 otherwise.
+func (w *world) doctorOf(tg target) *hg.Practitioner {
+	if tg == own {
+		return w.f.doc1
+	}
+	return w.f.doc2
+}
+
+func (w *world) appointment(tg target) string {
+	a := w.appt1
+	switch tg {
+	case related:
+		a = w.book(w.p1, w.f.doc2, 0)
+	case unrelated:
+		a = w.book(w.patientOf(tg), w.f.doc2, 2)
+	}
+	return gid("Appointment", a.ID)
+}
+
+func (w *world) record(tg target) string {
+	w.t.Helper()
+	r, err := w.f.env.DB.AddRecord(context.Background(), all, hg.NewRecord{PatientID: w.patientOf(tg).ID,
+		AuthorID: w.doctorOf(tg).UserID, Kind: hg.RecordNote, Body: "Seen in clinic"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return gid("MedicalRecord", r.ID)
+}
+
+func (w *world) coverage(tg target) *hg.Coverage {
+	w.t.Helper()
+	today := hg.DateOf(time.Now())
+	c, err := w.f.env.DB.AddCoverage(context.Background(), all, hg.NewCoverage{PatientID: w.patientOf(tg).ID,
+		PayerLicense: "7001463160", PayerName: "Bupa Arabia", MemberID: fmt.Sprintf("M-%d", w.f.seq.Add(1)), PolicyNumber: "POL-77",
+		StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+func (w *world) invoice(tg target, issued bool) string {
+	w.t.Helper()
+	ctx := context.Background()
+	c := w.coverage(tg)
+	inv, err := w.f.env.DB.CreateInvoice(ctx, all, hg.NewInvoice{PatientID: w.patientOf(tg).ID, CoverageID: &c.ID,
+		Lines: []hg.NewInvoiceLine{{ServiceCode: "99213", Description: "Consultation", Quantity: 1, UnitPrice: 30000}}})
+	if err == nil && issued {
+		_, err = w.f.env.DB.IssueInvoice(ctx, inv.ID)
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return gid("Invoice", inv.ID)
+}
+
+func (w *world) claimInput(tg target) map[string]any {
+	return map[string]any{"invoiceId": w.invoice(tg, true), "practitionerId": gid("Practitioner", w.doctorOf(tg).ID),
+		"diagnoses": []string{"I10"}}
+}
+
+func (w *world) claim(tg target) string {
+	w.t.Helper()
+	var out struct{ SubmitClaim struct{ ID string } }
+	w.f.env.Do(w.t, w.f.tokens["BILLING"], `mutation($in: SubmitClaimInput!) { submitClaim(input: $in) { id } }`,
+		map[string]any{"in": w.claimInput(tg)}).Decode(w.t, &out)
+	return out.SubmitClaim.ID
+}
+
+// userOf is the target account: the caller's own, P1's login, or a fresh one.
+func (w *world) userOf(tg target, role string) (string, string) {
+	switch {
+	case tg == own && w.f.userIDs[role] != uuid.Nil:
+		return gid("User", w.f.userIDs[role]), role
+	case tg == own && role == "PATIENT", tg == related:
+		return gid("User", w.patient.ID), "PATIENT"
+	}
+	u, _ := w.account(hg.RolePatient)
+	return gid("User", u.ID), "RECEPTION"
+}
+
+// fingerprint is every row the world's patients and accounts have, audit
+// events aside: a refused operation must leave it unchanged.
+func (w *world) fingerprint() string {
+	w.t.Helper()
+	var s string
+	err := w.f.env.DB.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(r, E'\n' ORDER BY r), '') FROM (
+		SELECT x::text r FROM patients x WHERE x.id = ANY(@p) OR x.mrn = ANY(@mrns)
+		UNION ALL SELECT x::text FROM appointments x WHERE x.patient_id = ANY(@p)
+		UNION ALL SELECT x::text FROM medical_records x WHERE x.patient_id = ANY(@p)
+		UNION ALL SELECT x::text FROM coverages x WHERE x.patient_id = ANY(@p)
+		UNION ALL SELECT x::text FROM break_glass_grants x WHERE x.patient_id = ANY(@p)
+		UNION ALL SELECT x::text FROM eligibility_checks x WHERE x.patient_id = ANY(@p)
+		UNION ALL SELECT x::text FROM invoices x WHERE x.patient_id = ANY(@p)
+		UNION ALL SELECT x::text FROM invoice_lines x JOIN invoices i ON i.id = x.invoice_id WHERE i.patient_id = ANY(@p)
+		UNION ALL SELECT x::text FROM payments x JOIN invoices i ON i.id = x.invoice_id WHERE i.patient_id = ANY(@p)
+		UNION ALL SELECT x::text FROM claims x WHERE x.patient_id = ANY(@p)
+		UNION ALL SELECT x::text FROM users x WHERE x.id = ANY(@u) OR lower(x.email) = ANY(@emails)
+		UNION ALL SELECT x::text FROM refresh_tokens x WHERE x.user_id = ANY(@u)) rows`,
+		pgx.NamedArgs{"p": w.patients, "mrns": w.mrns, "u": w.users, "emails": w.emails}).Scan(&s)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+// caller is the token a case runs with.
+func (w *world) caller(op matrixOp, role string) string {
+	switch {
+	case role == "anonymous":
+		return ""
+	case op.freshCaller:
+		_, tok := w.account(hg.Role(role))
+		return tok
+	case role == "PATIENT":
+		return w.patTok
+	}
+	return w.f.tokens[role]
+}
+
+func idVar(id string) map[string]any { return map[string]any{"id": id} }
+
+func soon(w *world, halfHours int) (string, string) {
+	s := w.slot.Add(time.Duration(halfHours) * 30 * time.Minute)
+	return s.Format(time.RFC3339), s.Add(30 * time.Minute).Format(time.RFC3339)
+}
+
+func window() map[string]any {
+	return map[string]any{"from": time.Now().Add(-24 * time.Hour).Format(time.RFC3339), "to": time.Now().Format(time.RFC3339)}
+}
+
+func matrixOps() []matrixOp {
+	clinicalWrite := func() map[string]string { // appointments: reception and admins any, a patient their own
+		return with(only(3, "ADMIN", "RECEPTION"), "PATIENT", "..N")
+	}
+	readOwnPatient := func(roles ...string) map[string]string {
+		w := with(only(3, roles...), "PATIENT", "..N")
+		return with(w, "PRACTITIONER", "..N")
+	}
+	everyone := func(n int) map[string]string {
+		return with(only(n, "ADMIN", "PRACTITIONER", "RECEPTION", "BILLING", "PATIENT", "ANALYST"), "anonymous", strings.Repeat(".", n))
+	}
+	signedIn := func(n int) map[string]string {
+		return only(n, "ADMIN", "PRACTITIONER", "RECEPTION", "BILLING", "PATIENT", "ANALYST")
+	}
+	return []matrixOp{
+		// Account.
+		{field: "signup", query: `mutation($in: SignupInput!) { signup(input: $in) { id } }`,
+			vars: func(w *world, _ target) map[string]any {
+				return map[string]any{"in": map[string]any{"email": w.email(), "password": "a-good-passw0rd", "fullName": "Layla Alharbi"}}
+			}, want: everyone(1)},
+		{field: "login", query: loginMut, vars: func(w *world, _ target) map[string]any {
+			u, _ := w.account(hg.RolePatient)
+			return map[string]any{"e": u.Email, "p": servertest.Password}
+		}, want: everyone(1)},
+		{field: "refreshToken", query: refreshMut, vars: func(w *world, _ target) map[string]any {
+			return map[string]any{"t": w.session()}
+		}, want: everyone(1)},
+		{field: "logout", query: `mutation($t: String!) { logout(refreshToken: $t) }`, vars: func(w *world, _ target) map[string]any {
+			return map[string]any{"t": w.session()}
+		}, want: everyone(1)},
+		{field: "setUserRole", query: `mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { role } }`,
+			want: only(3, "ADMIN")},
+		{field: "changePassword", query: `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken } }`,
+			vars: func(*world, target) map[string]any {
+				return map[string]any{"c": servertest.Password, "n": "another-passw0rd-9"}
+			}, want: signedIn(1), freshCaller: true},
+		{field: "me", query: `{ me { id } }`, want: signedIn(1)},
+		{field: "users", query: `{ users { totalCount } }`, want: only(1, "ADMIN")},
+
+		// Patients and coverages.
+		{field: "createPatient", query: `mutation($in: CreatePatientInput!) { createPatient(input: $in) { id } }`,
+			vars: func(w *world, _ target) map[string]any {
+				return map[string]any{"in": map[string]any{"mrn": w.mrn(), "nationalId": w.nationalID(), "firstName": "Huda",
+					"familyName": "Alqahtani", "birthDate": "1990-01-01", "gender": "FEMALE"}}
+			}, want: only(1, "ADMIN", "RECEPTION")},
+		{field: "updatePatient", query: `mutation($id: ID!) { updatePatient(id: $id, input: {phone: "+966500000001"}) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
+			want: only(3, "ADMIN", "RECEPTION")},
+		{field: "addCoverage", query: `mutation($in: AddCoverageInput!) { addCoverage(input: $in) { id } }`,
+			vars: func(w *world, tg target) map[string]any {
+				return map[string]any{"in": map[string]any{"patientId": gid("Patient", w.patientOf(tg).ID), "payerLicense": "7001463160",
+					"payerName": "Bupa Arabia", "memberId": "NEW-1", "startsOn": "2026-01-01", "endsOn": "2027-12-31"}}
+			}, want: only(3, "ADMIN", "RECEPTION")},
+		{field: "patient", query: `query($id: ID!) { patient(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
+			want: readOwnPatient("ADMIN", "RECEPTION", "BILLING")},
+		{field: "patients", query: `{ patients { totalCount } }`, want: only(1, "ADMIN", "RECEPTION", "BILLING", "PRACTITIONER", "PATIENT")},
+		{field: "practitioners", query: `{ practitioners { totalCount } }`, want: signedIn(1)},
+
+		// Appointments.
+		{field: "bookAppointment", query: `mutation($in: BookAppointmentInput!) { bookAppointment(input: $in) { id } }`,
+			vars: func(w *world, tg target) map[string]any {
+				from, to := soon(w, 3)
+				return map[string]any{"in": map[string]any{"patientId": gid("Patient", w.patientOf(tg).ID),
+					"practitionerId": gid("Practitioner", w.doctorOf(tg).ID), "startsAt": from, "endsAt": to}}
+			}, want: clinicalWrite()},
+		{field: "rescheduleAppointment", query: `mutation($id: ID!, $s: Time!, $e: Time!) { rescheduleAppointment(id: $id, startsAt: $s, endsAt: $e) { id } }`,
+			vars: func(w *world, tg target) map[string]any {
+				from, to := soon(w, 1)
+				return map[string]any{"id": w.appointment(tg), "s": from, "e": to}
+			}, want: clinicalWrite()},
+		{field: "cancelAppointment", query: `mutation($id: ID!) { cancelAppointment(id: $id, reason: "The patient is travelling") { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.appointment(tg)) }, want: clinicalWrite()},
+		{field: "updateAppointmentStatus", query: `mutation($id: ID!) { updateAppointmentStatus(id: $id, status: CHECKED_IN) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.appointment(tg)) },
+			want: with(only(3, "ADMIN", "RECEPTION"), "PRACTITIONER", ".FN")},
+		{field: "appointments", query: `{ appointments { totalCount } }`, want: only(1, "ADMIN", "RECEPTION", "PRACTITIONER", "PATIENT")},
+		{field: "practitionerSchedule", query: `query($id: ID!, $d: Date!) { practitionerSchedule(practitionerId: $id, date: $d) { free } }`,
+			vars: func(w *world, tg target) map[string]any {
+				return map[string]any{"id": gid("Practitioner", w.doctorOf(tg).ID), "d": w.slot.Format("2006-01-02")}
+			}, want: only(3, "ADMIN", "RECEPTION", "PRACTITIONER", "PATIENT")},
+		{field: "appointmentUtilization", query: `query($from: Time!, $to: Time!) { appointmentUtilization(from: $from, to: $to, groupBy: DAY) { key } }`,
+			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "ANALYST")},
+		{field: "node", name: "appointment", query: `query($id: ID!) { node(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.appointment(tg)) },
+			want: readOwnPatient("ADMIN", "RECEPTION")},
+
+		// Medical records.
+		{field: "addMedicalRecord", query: `mutation($in: AddMedicalRecordInput!) { addMedicalRecord(input: $in) { id } }`,
+			vars: func(w *world, tg target) map[string]any {
+				return map[string]any{"in": map[string]any{"patientId": gid("Patient", w.patientOf(tg).ID), "kind": "NOTE", "body": "Seen"}}
+			}, want: with(only(3, "ADMIN"), "PRACTITIONER", "..N")},
+		{field: "amendMedicalRecord", query: `mutation($id: ID!) { amendMedicalRecord(id: $id, input: {body: "Corrected"}) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.record(tg)) },
+			want: with(only(3, "ADMIN"), "PRACTITIONER", ".FN")},
+		{field: "breakGlass", query: `mutation($id: ID!) { breakGlass(patientId: $id, reason: "Unconscious in the emergency room") { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
+			want: only(3, "PRACTITIONER")},
+		{field: "medicalRecords", query: `query($id: ID!) { medicalRecords(patientId: $id) { totalCount } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
+			want: readOwnPatient("ADMIN")},
+		{field: "node", name: "record", query: `query($id: ID!) { node(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.record(tg)) },
+			want: readOwnPatient("ADMIN")},
+
+		// Billing.
+		{field: "createInvoice", query: `mutation($in: CreateInvoiceInput!) { createInvoice(input: $in) { id } }`,
+			vars: func(w *world, tg target) map[string]any {
+				return map[string]any{"in": map[string]any{"patientId": gid("Patient", w.patientOf(tg).ID), "lines": []map[string]any{
+					{"serviceCode": "99213", "description": "Consultation", "quantity": 1, "unitPrice": "300.00"}}}}
+			}, want: only(3, "ADMIN", "BILLING")},
+		{field: "issueInvoice", query: `mutation($id: ID!) { issueInvoice(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.invoice(tg, false)) }, want: only(3, "ADMIN", "BILLING")},
+		{field: "recordPayment", query: `mutation($id: ID!) { recordPayment(input: {invoiceId: $id, amount: "10.00", method: CASH}) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.invoice(tg, true)) }, want: only(3, "ADMIN", "BILLING")},
+		{field: "voidInvoice", query: `mutation($id: ID!) { voidInvoice(id: $id, reason: "Entered twice by mistake") { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.invoice(tg, false)) }, want: only(3, "ADMIN", "BILLING")},
+		{field: "invoices", query: `{ invoices { totalCount } }`, want: only(1, "ADMIN", "BILLING", "PATIENT")},
+		{field: "invoice", query: `query($id: ID!) { invoice(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.invoice(tg, false)) },
+			want: with(only(3, "ADMIN", "BILLING"), "PATIENT", "..N")},
+
+		// Claims and eligibility.
+		{field: "submitClaim", query: `mutation($in: SubmitClaimInput!) { submitClaim(input: $in) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return map[string]any{"in": w.claimInput(tg)} },
+			want: only(3, "ADMIN", "BILLING")},
+		{field: "requestPriorAuthorization", query: `mutation($in: SubmitClaimInput!) { requestPriorAuthorization(input: $in) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return map[string]any{"in": w.claimInput(tg)} },
+			want: only(3, "ADMIN", "BILLING")},
+		{field: "retryClaim", query: `mutation($id: ID!) { retryClaim(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.claim(tg)) },
+			want: with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp")},
+		{field: "cancelClaim", query: `mutation($id: ID!) { cancelClaim(id: $id, reason: "Billed to the wrong payer") { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.claim(tg)) },
+			want: with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp")},
+		{field: "claims", query: `{ claims { totalCount } }`, want: only(1, "ADMIN", "BILLING")},
+		{field: "claim", query: `query($id: ID!) { claim(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.claim(tg)) }, want: only(3, "ADMIN", "BILLING")},
+		{field: "claimsSummary", query: `query($from: Time!, $to: Time!) { claimsSummary(from: $from, to: $to, groupBy: PAYER) { key } }`,
+			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "BILLING", "ANALYST")},
+		{field: "revenueSummary", query: `query($from: Time!, $to: Time!) { revenueSummary(from: $from, to: $to, groupBy: MONTH) { key } }`,
+			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "BILLING", "ANALYST")},
+		{field: "checkEligibility", query: `mutation($p: ID!, $c: ID!) { checkEligibility(patientId: $p, coverageId: $c) { id } }`,
+			vars: func(w *world, tg target) map[string]any {
+				return map[string]any{"p": gid("Patient", w.patientOf(tg).ID), "c": gid("Coverage", w.coverage(tg).ID)}
+			}, want: with(with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp"), "RECEPTION", "ppp")},
+		{field: "eligibilityChecks", query: `query($id: ID!) { eligibilityChecks(patientId: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
+			want: only(3, "ADMIN", "BILLING", "RECEPTION")},
+	}
+}
+
+// setUserRoleVars needs the caller's role; see TestEveryOperationIsAuthorized.
+func setUserRoleVars(w *world, tg target, role string) map[string]any {
+	id, newRole := w.userOf(tg, role)
+	if role == "anonymous" && tg == own {
+		id, newRole = w.userOf(unrelated, role)
+	}
+	return map[string]any{"id": id, "role": newRole}
+}
+
+// TestEveryOperationIsAuthorized runs the matrix: each case answers as its
+// row says, and a refused one changes no row of its world.
+func TestEveryOperationIsAuthorized(t *testing.T) {
+	t.Parallel()
+	f := setupMatrix(t)
+	ops := matrixOps()
+	var cases atomic.Int64
+	t.Cleanup(func() { t.Logf("authorization matrix: %d cases over %d rows", cases.Load(), len(ops)) })
+	for _, op := range ops {
+		name := op.field
+		if op.name != "" {
+			name += "(" + op.name + ")"
+		}
+		for _, role := range matrixRoles {
+			want := op.want[role]
+			for i := range len(want) {
+				tg, label := target(i), targetNames[i]
+				if len(want) == 1 {
+					label = "none"
+				}
+				t.Run(name+"/"+role+"/"+label, func(t *testing.T) {
+					t.Parallel()
+					cases.Add(1)
+					w := f.world(t)
+					tok := w.caller(op, role)
+					var vars map[string]any
+					switch {
+					case op.field == "setUserRole":
+						vars = setUserRoleVars(w, tg, role)
+					case op.vars != nil:
+						vars = op.vars(w, tg)
+					}
+					before := w.fingerprint()
+					res := f.env.Do(t, tok, op.query, vars)
+					got := res.Code()
+					switch exp := want[i]; exp {
+					case allowed:
+						if got != "" {
+							t.Fatalf("got %q (%+v), want success", got, res.Errors)
+						}
+					case passes:
+						if got == hg.EFORBIDDEN || got == hg.ENOTFOUND || got == hg.EUNAUTHENTICATED {
+							t.Fatalf("got %q (%+v), want it past authorization", got, res.Errors)
+						}
+					default:
+						if got != refusals[exp] {
+							t.Fatalf("got %q (%+v), want %s", got, res.Errors, refusals[exp])
+						}
+						if after := w.fingerprint(); after != before {
+							t.Fatalf("a refused %s wrote:\nbefore %s\nafter  %s", op.field, before, after)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestMatrixCoversEverySchemaField fails when a Query or Mutation field has
+// no row in the matrix, so an operation cannot be added unauthorised and
+// untested.
+func TestMatrixCoversEverySchemaField(t *testing.T) {
+	t.Parallel()
+	covered := map[string]bool{}
+	for _, op := range matrixOps() {
+		covered[op.field] = true
+		for _, r := range matrixRoles {
+			if w := op.want[r]; len(w) != 1 && len(w) != 3 {
+				t.Errorf("row %s: role %s expects %q; want 1 or 3 outcomes", op.field, r, w)
+			}
+		}
+	}
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	for _, typ := range []string{"Query", "Mutation"} {
+		for _, fd := range schema.Types[typ].Fields {
+			if strings.HasPrefix(fd.Name, "__") {
+				continue
+			}
+			if !covered[fd.Name] {
+				t.Errorf("%s.%s has no row in the authorization matrix (matrixOps)", typ, fd.Name)
+			}
+		}
+	}
+}
