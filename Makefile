@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.cache/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOLANGCI_LINT_VERSION := v2.10.0
 
-.PHONY: run test test-short generate check-generated lint build playground-assets bench bench-headline load fuzz drills backup-drill
+.PHONY: run test test-short generate check-generated lint build playground-assets bench bench-headline load fuzz drills drill-bins drill-tests backup-drill
 
 ## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run) and the mock NPHIES
 run:
@@ -31,25 +31,54 @@ bench:
 	$(GO) test ./resolvers ./postgres -run '^$$' -bench 'Mix|Floor' -benchmem -count 6
 
 ## bench-headline: the headline request under 32 clients for 15 s against pgbench's SQL floor (needs seed --scale small)
-bench-headline:
-	scripts/headline-bench.sh
+bench-headline: drill-bins
+	BENCH_BIN=$(BIN)/healthgraph BENCH_HG_DRILL=$(BIN)/hg-drill scripts/headline-bench.sh
 
 ## load: the standard screen mix against a running server (see docs/performance.md)
 load:
-	$(GO) run ./cmd/loadgen -url $${URL:-http://127.0.0.1:8080} -clients 32 -duration 15s -mix standard
+	$(GO) run ./cmd/hg-drill load -url $${URL:-http://127.0.0.1:8080} -clients 32 -duration 15s -mix standard
 
 ## fuzz: every fuzz target in turn, FUZZTIME each (default 5m)
 fuzz:
 	scripts/fuzz.sh $${FUZZTIME:-5m}
 
-## drills: every failure drill in turn (docs/drills.md)
-drills:
-	for d in pg-restart pg-exhaust nphies kill disk-full; do scripts/drill-$$d.sh || exit 1; done
-	scripts/redis-drill.sh
+# Drills (docs/drills.md): cmd/hg-drill against the real binary, one at a
+# time. A drill's own flags go in ARGS, e.g. make drill-kill ARGS='-phase 2s'.
+FAILURE_DRILLS := pg-restart pg-exhaust nphies kill disk-full
+# The tests that call drill.Gate: they rehearse a drill for tens of seconds,
+# so `go test ./...` skips them and drill-tests runs them (HG_DRILLS=1).
+DRILL_TESTS     := TestDrillsKeepTheirInvariants|TestRollingUpgradeHasZeroDowntime|TestFaultDrill
+DRILL_TEST_PKGS := ./internal/failuredrill ./internal/rolloutdrill ./nphies
+.PHONY: $(FAILURE_DRILLS:%=drill-%) drill-redis drill-rollout
+
+## drills: every drill in turn, the backup drill, then the drill tests (docs/drills.md)
+drills: $(FAILURE_DRILLS:%=drill-%) drill-redis drill-rollout backup-drill drill-tests
+.NOTPARALLEL: drills
+
+## drill-bins: healthgraph and the hg-drill tooling binary, in .cache/bin
+drill-bins:
+	$(GO) build -o $(BIN)/healthgraph ./cmd/healthgraph
+	$(GO) build -o $(BIN)/hg-drill ./cmd/hg-drill
+
+## drill-pg-restart, drill-pg-exhaust, drill-nphies, drill-kill, drill-disk-full: one failure drill
+$(FAILURE_DRILLS:%=drill-%): drill-bins
+	$(BIN)/hg-drill failure $(@:drill-%=%) -bin $(BIN)/healthgraph $(ARGS)
+
+## drill-redis: Redis cut off under load on two replicas, then restored
+drill-redis: drill-bins
+	$(BIN)/hg-drill redis -bin $(BIN)/healthgraph $(ARGS)
+
+## drill-rollout: a rolling upgrade of three replicas under load (builds its v1 and v2)
+drill-rollout: drill-bins
+	$(BIN)/hg-drill rollout $(ARGS)
+
+## drill-tests: the long tests that rehearse a drill, one package at a time
+drill-tests:
+	HG_DRILLS=1 $(GO) test -race -count=1 -p 1 -timeout 20m -run '^($(DRILL_TESTS))$$' $(DRILL_TEST_PKGS)
 
 ## backup-drill: dump, restore and prove the copy identical (docs/backup.md)
-backup-drill:
-	scripts/backup-restore-drill.sh
+backup-drill: drill-bins
+	scripts/backup-restore-drill.sh --bin $(BIN)/healthgraph
 
 ## build: a static binary with version info in bin/
 build:

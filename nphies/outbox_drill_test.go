@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/internal/drill"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 	"github.com/healthgraph/healthgraph/postgres"
@@ -160,9 +161,7 @@ func TestTwoWorkerProcessesNeverSendTheSameMessageAtOnce(t *testing.T) {
 // replica is killed with SIGKILL in the middle and two others take over;
 // every claim must still reach the payer exactly once.
 func TestFaultDrill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault drill")
-	}
+	drill.Gate(t)
 	f := newOBFixture(t, mock.Options{FailRate: 0.5, TimeoutRate: 0.1, TimeoutSleep: 5 * time.Second})
 	const claims = 60
 	var ids []uuid.UUID

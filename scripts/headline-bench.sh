@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Headline benchmark: the GraphQL request
 #   appointments(first: 50, filter: {status: BOOKED, latestFirst: true}) { patient {...} practitioner {...} }
-# under 32 clients for 15 s (cmd/loadgen -mix headline), against the bare SQL
+# under 32 clients for 15 s (hg-drill load -mix headline), against the bare SQL
 # floor: pgbench running the same statements the server issues for that
 # request, 32 clients, 15 s, prepared. One pgbench transaction = the SQL of
 # one request (the session check, the newest appointments page, whose count
 # is skipped as totalCount is not asked, the patients loader batch and the
 # page's audit rows; practitioners come from the Redis cache once warm).
 #
-#   HG_SEED_PASSWORD=... scripts/headline-bench.sh
+#   HG_SEED_PASSWORD=... make bench-headline
 #
-# Environment: HG_DATABASE_URL (default: the small scale dataset), BENCH_URL
+# Environment: BENCH_BIN and BENCH_HG_DRILL (the healthgraph and hg-drill binaries,
+# which make bench-headline builds; built here when unset), HG_DATABASE_URL
+# (default: the small scale dataset), BENCH_URL
 # (benchmark a server already running there instead of starting one; it must
 # have its rate limits off), BENCH_ADDR, BENCH_CLIENTS, BENCH_SECONDS. Needs
 # go, pgbench, psql and jq.
@@ -36,17 +38,19 @@ trap 'stop_server; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
 cd "$(dirname "$0")/.."
-go build -o "$work/healthgraph" ./cmd/healthgraph
-go build -o "$work/loadgen" ./cmd/loadgen
+hg=${BENCH_BIN:-$work/healthgraph}
+hg_drill=${BENCH_HG_DRILL:-$work/hg-drill}
+[[ -n ${BENCH_BIN:-} ]] || go build -o "$hg" ./cmd/healthgraph
+[[ -n ${BENCH_HG_DRILL:-} ]] || go build -o "$hg_drill" ./cmd/hg-drill
 
 if [[ -z $url ]]; then
 	# 0 turns a rate-limit policy off: the benchmark measures the server,
 	# not its limiter's refusals. The NPHIES worker is off so that its
 	# poller's statements do not count as the request's.
-	HG_DATABASE_URL=$db "$work/healthgraph" migrate up
+	HG_DATABASE_URL=$db "$hg" migrate up
 	HG_DATABASE_URL=$db HG_HTTP_ADDR=$addr HG_AUTO_MIGRATE=false HG_RATE_LIMIT_USER=0 \
 		HG_RATE_LIMIT_AUTH=0 HG_RATE_LIMIT_COMPLEXITY=0 HG_RATE_LIMIT_ANON=0 HG_NPHIES_WORKER=false \
-		"$work/healthgraph" serve >"$work/server.log" 2>&1 &
+		"$hg" serve >"$work/server.log" 2>&1 &
 	server_pid=$!
 	url=http://$addr
 	for _ in $(seq 60); do
@@ -57,8 +61,8 @@ if [[ -z $url ]]; then
 	curl -fsS "$url/ready" >/dev/null
 fi
 
-echo "== GraphQL: loadgen -mix headline, $clients clients, ${seconds}s against $url"
-"$work/loadgen" -url "$url" -mix headline -clients "$clients" -duration "${seconds}s" -json "$work/loadgen.json"
+echo "== GraphQL: hg-drill load -mix headline, $clients clients, ${seconds}s against $url"
+"$hg_drill" load -url "$url" -mix headline -clients "$clients" -duration "${seconds}s" -json "$work/loadgen.json"
 stop_server
 
 # Arguments of the statements: the caller's user id and session family

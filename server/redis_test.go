@@ -24,8 +24,8 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
-	"github.com/healthgraph/healthgraph/faultproxy"
 	"github.com/healthgraph/healthgraph/internal/eventually"
+	"github.com/healthgraph/healthgraph/internal/faultproxy"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/ratelimit"

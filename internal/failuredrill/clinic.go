@@ -1,0 +1,157 @@
+package failuredrill
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/internal/drill"
+	"github.com/healthgraph/healthgraph/nphies/mock"
+)
+
+// insured is a patient with a coverage, as global IDs.
+type insured struct{ patient, coverage string }
+
+// clinic is the setup the billing and claim drills need, made through the
+// store because it is not what they measure.
+type clinic struct {
+	practitioner string
+	patients     []insured
+}
+
+func gid(typ string, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
+}
+
+// setupClinic creates a practitioner and n patients, each covered by the
+// mock's payer.
+func (s *stack) setupClinic(ctx context.Context, n int) (*clinic, error) {
+	u := &hg.User{Email: "doctor@drill.test", FullName: "Drill Doctor", PasswordHash: "x", Role: hg.RolePractitioner}
+	if err := s.db.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	doc, err := s.db.CreatePractitioner(ctx, hg.NewPractitioner{UserID: u.ID, FirstName: "Khalid", FamilyName: "Alharbi",
+		SpecialtyCode: "08.00", Specialty: "Internal Medicine", License: "SCFHS-DRILL"})
+	if err != nil {
+		return nil, err
+	}
+	c := &clinic{practitioner: gid("Practitioner", doc.ID)}
+	now := time.Now()
+	for k := range n {
+		p, err := s.db.CreatePatient(ctx, hg.NewPatient{NationalID: nextNationalID(), FirstName: "Noura", FamilyName: "Alotaibi",
+			BirthDate: time.Date(1988, 5, 2, 0, 0, 0, 0, time.UTC), Gender: hg.GenderFemale})
+		if err != nil {
+			return nil, err
+		}
+		cov, err := s.db.AddCoverage(ctx, hg.PatientScope{All: true}, hg.NewCoverage{PatientID: p.ID, PayerLicense: "INS-FHIR",
+			PayerName: "Pseudo Payer", MemberID: fmt.Sprintf("M-DRILL-%d", k), PolicyNumber: "POL-1",
+			StartsOn: now.AddDate(-1, 0, 0), EndsOn: now.AddDate(1, 0, 0)})
+		if err != nil {
+			return nil, err
+		}
+		c.patients = append(c.patients, insured{gid("Patient", p.ID), gid("Coverage", cov.ID)})
+	}
+	return c, nil
+}
+
+// The billing operations the drills send, as the administrator.
+const (
+	mCreateInvoice = `mutation($in: CreateInvoiceInput!) { createInvoice(input: $in) { id } }`
+	mIssueInvoice  = `mutation($id: ID!) { issueInvoice(id: $id) { id } }`
+	mPayment       = `mutation($id: ID!) { recordPayment(input: {invoiceId: $id, amount: "50.00", method: CARD}) { id } }`
+	mSubmitClaim   = `mutation($in: SubmitClaimInput!) { submitClaim(input: $in) { id } }`
+	mEligibility   = `mutation($p: ID!, $c: ID!) { checkEligibility(patientId: $p, coverageId: $c) { status } }`
+)
+
+// issuedInvoice creates and issues a two-line invoice for p, billed to
+// its coverage when billInsurer is true, and returns its id.
+func (s *stack) issuedInvoice(url string, p insured, billInsurer bool) (string, error) {
+	in := map[string]any{"patientId": p.patient, "lines": []map[string]any{
+		{"serviceCode": "99213", "description": "Consultation", "quantity": 1, "unitPrice": "250.00"},
+		{"serviceCode": "85025", "description": "Complete blood count", "quantity": 2, "unitPrice": "45.50"}}}
+	if billInsurer {
+		in["coverageId"] = p.coverage
+	}
+	data, err := s.gql(url, mCreateInvoice, map[string]any{"in": in})
+	if err != nil {
+		return "", err
+	}
+	id := drill.ID(data, "createInvoice")
+	_, err = s.gql(url, mIssueInvoice, map[string]any{"id": id})
+	return id, err
+}
+
+func (s *stack) submitClaim(url, invoice, practitioner string) (string, error) {
+	data, err := s.gql(url, mSubmitClaim, map[string]any{"in": map[string]any{"invoiceId": invoice,
+		"practitionerId": practitioner, "diagnoses": []string{"E11.9"}}})
+	return drill.ID(data, "submitClaim"), err
+}
+
+// startMock runs `healthgraph nphies-mock` with args on a free port and
+// waits until it answers.
+func (s *stack) startMock(ctx context.Context, args ...string) (*drill.Process, error) {
+	addr, err := drill.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	p, err := drill.Start(s.o.bin, append([]string{"nphies-mock", "--addr", addr}, args...), "nphies-mock", s.env, s.dir)
+	if err != nil {
+		return nil, err
+	}
+	s.replicas = append(s.replicas, p) // stopped with the stack
+	p.URL = "http://" + addr
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, err := mockStats(ctx, p.URL); err == nil {
+			return p, nil
+		} else if time.Now().After(deadline) || p.Exited() {
+			return nil, fmt.Errorf("nphies-mock did not start: %w (see %s)", err, p.Log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func mockStats(ctx context.Context, url string) (*mock.Deliveries, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/_mock/stats", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req) //nolint:gosec // the drill's own loopback mock
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var d mock.Deliveries
+	return &d, json.NewDecoder(resp.Body).Decode(&d)
+}
+
+// exactlyOnce checks the mock's counters: every claim adjudicated once,
+// from one bundle, with no conflicting resend; it returns how many claims
+// the mock saw and the problems.
+func exactlyOnce(d *mock.Deliveries) (int, []string) {
+	var problems []string
+	for key, c := range d.Claims {
+		if c.Processed != 1 || c.Bundles != 1 || c.Conflicts != 0 {
+			problems = append(problems, fmt.Sprintf("claim %s: processed %d times from %d bundles, %d conflicts", key, c.Processed, c.Bundles, c.Conflicts))
+		}
+	}
+	return len(d.Claims), problems
+}
+
+// waitDelivered waits up to limit until no outbound NPHIES message is
+// pending, and returns how many still are.
+func (s *stack) waitDelivered(ctx context.Context, limit time.Duration) (int, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		n, err := s.count(ctx, `SELECT count(*) FROM nphies_messages WHERE delivery = 'PENDING'`)
+		if err != nil || n == 0 || time.Now().After(deadline) {
+			return n, err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
