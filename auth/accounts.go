@@ -105,10 +105,9 @@ func (a *Accounts) Create(ctx context.Context, email, password, fullName string,
 		return nil, err
 	}
 	u := &hg.User{Email: email, FullName: fullName, PasswordHash: hash, Role: role}
-	if err := a.Users.CreateUser(ctx, u); err != nil {
-		return nil, err
-	}
-	if err := a.audit(ctx, &hg.AuditEvent{ActorID: &u.ID, ActorRole: role, Action: "account.created", EntityType: "User", EntityID: &u.ID}); err != nil {
+	// Audited in the insert's transaction; the new account is its actor.
+	created := hg.WithAudit(ctx, hg.AuditEvent{ActorRole: role, Action: "account.created", EntityType: "User"})
+	if err := a.Users.CreateUser(created, u); err != nil {
 		return nil, err
 	}
 	return u, nil

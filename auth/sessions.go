@@ -81,11 +81,10 @@ func (a *Accounts) ChangePassword(ctx context.Context, p *hg.Principal, current,
 	if err != nil {
 		return nil, err
 	}
-	if u, err = a.Users.SetPassword(ctx, u.ID, newHash); err != nil {
-		return nil, err
-	}
-	if err := a.audit(ctx, &hg.AuditEvent{ActorID: &u.ID, ActorRole: u.Role, Action: "password.changed",
-		EntityType: "User", EntityID: &u.ID, Detail: "all sessions ended"}); err != nil {
+	// Audited in the change's own transaction.
+	changed := hg.WithAudit(ctx, hg.AuditEvent{ActorID: &u.ID, ActorRole: u.Role, Action: "password.changed",
+		EntityType: "User", Detail: "all sessions ended"})
+	if u, err = a.Users.SetPassword(changed, u.ID, newHash); err != nil {
 		return nil, err
 	}
 	return a.open(ctx, u, uuid.New())

@@ -48,7 +48,17 @@ func (db *DB) BookAppointment(ctx context.Context, scope hg.PatientScope, in hg.
 	if err != nil {
 		return nil, err
 	}
-	rows, _ := db.Pool.Query(ctx, `INSERT INTO appointments AS a
+	return audited(ctx, db, func(q querier) (*hg.Appointment, error) {
+		return bookAppointment(ctx, q, scope, id, in)
+	}, appointmentSubject)
+}
+
+// appointmentSubject is what a write of an appointment is audited as.
+func appointmentSubject(a *hg.Appointment) (uuid.UUID, *uuid.UUID) { return a.ID, &a.PatientID }
+
+// bookAppointment inserts the appointment through q.
+func bookAppointment(ctx context.Context, q querier, scope hg.PatientScope, id uuid.UUID, in hg.NewAppointment) (*hg.Appointment, error) {
+	rows, _ := q.Query(ctx, `INSERT INTO appointments AS a
 			(id, patient_id, practitioner_id, starts_at, ends_at, status, reason)
 		SELECT @id, p.id, @practitioner_id, @starts_at, @ends_at, 'BOOKED', @reason
 		FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`
@@ -70,7 +80,7 @@ func (db *DB) RescheduleAppointment(ctx context.Context, scope hg.PatientScope, 
 		return nil, err
 	}
 	var a *hg.Appointment
-	err := db.InTx(ctx, func(tx pgx.Tx) error {
+	err := db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		cur, err := appointmentForUpdate(ctx, tx, scope, id)
 		if err != nil {
 			return err
@@ -84,7 +94,7 @@ func (db *DB) RescheduleAppointment(ctx context.Context, scope hg.PatientScope, 
 			writeArgs(scope, pgx.NamedArgs{"id": id, "starts_at": startsAt, "ends_at": endsAt}))
 		a, err = pgx.CollectExactlyOneRow(rows, scanAppointment)
 		return byConstraint(err, "appointment", appointmentConflicts)
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return appointmentSubject(a) })
 	return a, err
 }
 
@@ -114,7 +124,7 @@ func (db *DB) UpdateAppointmentStatus(ctx context.Context, scope hg.PatientScope
 // CONFLICT.
 func (db *DB) transition(ctx context.Context, scope hg.PatientScope, id uuid.UUID, to hg.AppointmentStatus, cancelReason *string) (*hg.Appointment, error) {
 	var a *hg.Appointment
-	err := db.InTx(ctx, func(tx pgx.Tx) error {
+	err := db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		cur, err := appointmentForUpdate(ctx, tx, scope, id)
 		if err != nil {
 			return err
@@ -131,7 +141,7 @@ func (db *DB) transition(ctx context.Context, scope hg.PatientScope, id uuid.UUI
 			return hg.Errorf(hg.ECONFLICT, "the appointment changed meanwhile; reload and try again")
 		}
 		return byConstraint(err, "appointment", appointmentConflicts)
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return appointmentSubject(a) })
 	return a, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	hg "github.com/healthgraph/healthgraph"
 )
@@ -46,12 +47,18 @@ func (db *DB) AuditReads(ctx context.Context, e hg.AuditEvent, subjects []hg.Aud
 
 // Audit appends an audit event.
 func (db *DB) Audit(ctx context.Context, e *hg.AuditEvent) error {
+	return insertAudit(ctx, db.Pool, e)
+}
+
+// insertAudit appends e through q, which is the pool or a write's
+// transaction, filling its ID and CreatedAt.
+func insertAudit(ctx context.Context, q querier, e *hg.AuditEvent) error {
 	withRequest(ctx, e)
 	id, err := uuid.NewV7()
 	if err != nil {
 		return err
 	}
-	err = db.Pool.QueryRow(ctx, `INSERT INTO audit_events
+	err = q.QueryRow(ctx, `INSERT INTO audit_events
 		(id, actor_id, actor_role, action, entity_type, entity_id, patient_id, ip, trace_id, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING created_at`,
 		id, e.ActorID, e.ActorRole, e.Action, e.EntityType, e.EntityID, e.PatientID, e.IP, e.TraceID, e.Detail).Scan(&e.CreatedAt)
@@ -60,4 +67,53 @@ func (db *DB) Audit(ctx context.Context, e *hg.AuditEvent) error {
 	}
 	e.ID = id
 	return nil
+}
+
+// auditWrite appends, in the write's transaction tx, the audit event ctx
+// carries for that write (see hg.WithAudit), naming the entity written and
+// its patient (nil for none). Without an event it does nothing.
+func auditWrite(ctx context.Context, tx pgx.Tx, entity uuid.UUID, patient *uuid.UUID) error {
+	e, ok := hg.AuditOf(ctx)
+	if !ok {
+		return nil
+	}
+	e.EntityID, e.PatientID = &entity, patient
+	return insertAudit(ctx, tx, &e)
+}
+
+// audited runs a single-statement write and, when ctx carries an audit
+// event for it, appends the event in the same transaction, naming what
+// subject says the written value is about. Without an event the write runs
+// alone, as before.
+func audited[T any](ctx context.Context, db *DB, write func(q querier) (T, error), subject func(T) (entity uuid.UUID, patient *uuid.UUID)) (T, error) {
+	if _, ok := hg.AuditOf(ctx); !ok {
+		return write(db.Pool)
+	}
+	var out T
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if out, err = write(tx); err != nil {
+			return err
+		}
+		entity, patient := subject(out)
+		return auditWrite(ctx, tx, entity, patient)
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// inAuditedTx is InTx for a write of several statements: once fn
+// succeeded, the audit event ctx carries is appended in the same
+// transaction, naming what subject says was written.
+func (db *DB) inAuditedTx(ctx context.Context, fn func(pgx.Tx) error, subject func() (entity uuid.UUID, patient *uuid.UUID)) error {
+	return db.InTx(ctx, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		entity, patient := subject()
+		return auditWrite(ctx, tx, entity, patient)
+	})
 }

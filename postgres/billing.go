@@ -35,7 +35,7 @@ func (db *DB) CreateInvoice(ctx context.Context, scope hg.PatientScope, n hg.New
 		return nil, err
 	}
 	var inv *hg.Invoice
-	err = db.InTx(ctx, func(tx pgx.Tx) error {
+	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		var found bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM patients p WHERE p.id = @id AND `+inScope("p.id")+`)`,
 			scopeArgs(scope, pgx.NamedArgs{"id": n.PatientID})).Scan(&found); err != nil {
@@ -67,7 +67,7 @@ func (db *DB) CreateInvoice(ctx context.Context, scope hg.PatientScope, n hg.New
 			}))
 		inv.Lines = lines
 		return translate(err, "invoice lines")
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return invoiceSubject(inv) })
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (db *DB) RecordPayment(ctx context.Context, p hg.Payment) (*hg.Invoice, err
 		return nil, err
 	}
 	var inv *hg.Invoice
-	err = db.InTx(ctx, func(tx pgx.Tx) error {
+	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `UPDATE invoices i SET paid = paid + $2, updated_at = now(),
 				status = CASE WHEN paid + $2 = patient_share THEN 'PAID' ELSE 'PARTIALLY_PAID' END
 			WHERE i.id = $1 AND i.status IN ('ISSUED', 'PARTIALLY_PAID') AND i.paid + $2 <= i.patient_share
@@ -205,7 +205,7 @@ func (db *DB) RecordPayment(ctx context.Context, p hg.Payment) (*hg.Invoice, err
 		_, err := tx.Exec(ctx, `INSERT INTO payments (id, invoice_id, amount, method, reference) VALUES ($1, $2, $3, $4, $5)`,
 			id, p.InvoiceID, p.Amount, p.Method, p.Reference)
 		return translate(err, "payment")
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return invoiceSubject(inv) })
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (db *DB) PaymentsByInvoice(ctx context.Context, invoiceID uuid.UUID) ([]*hg
 // changeInvoice runs a conditional state change and explains a refusal.
 func (db *DB) changeInvoice(ctx context.Context, id uuid.UUID, verb, sql string, args ...any) (*hg.Invoice, error) {
 	var inv *hg.Invoice
-	err := db.InTx(ctx, func(tx pgx.Tx) error {
+	err := db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, sql, args...)
 		var err error
 		inv, err = pgx.CollectExactlyOneRow(rows, scanInvoice)
@@ -235,12 +235,15 @@ func (db *DB) changeInvoice(ctx context.Context, id uuid.UUID, verb, sql string,
 			return db.whyNot(ctx, tx, id, verb, nil)
 		}
 		return translate(err, "invoice")
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return invoiceSubject(inv) })
 	if err != nil {
 		return nil, err
 	}
 	return inv, db.attachLines(ctx, []*hg.Invoice{inv})
 }
+
+// invoiceSubject is what a write of an invoice is audited as.
+func invoiceSubject(i *hg.Invoice) (uuid.UUID, *uuid.UUID) { return i.ID, &i.PatientID }
 
 // whyNot explains why a conditional update matched no invoice.
 func (db *DB) whyNot(ctx context.Context, tx pgx.Tx, id uuid.UUID, verb string, amount *hg.Halalas) error {

@@ -38,13 +38,16 @@ func (db *DB) GrantBreakGlass(ctx context.Context, userID, patientID uuid.UUID, 
 	if err != nil {
 		return nil, err
 	}
-	rows, _ := db.Pool.Query(ctx, `INSERT INTO break_glass_grants AS g (id, user_id, patient_id, reason, expires_at)
-		SELECT @id, @user_id, p.id, @reason, @expires_at FROM patients p WHERE p.id = @patient_id
-		RETURNING `+breakGlassColumns, pgx.NamedArgs{
-		"id": id, "user_id": userID, "patient_id": patientID, "reason": reason, "expires_at": expiresAt,
-	})
-	g, err := pgx.CollectExactlyOneRow(rows, scanBreakGlass)
-	return g, byConstraint(err, "patient", breakGlassConflicts)
+	// Audited as an access to the patient: the grant is the key to the chart.
+	return audited(ctx, db, func(q querier) (*hg.BreakGlass, error) {
+		rows, _ := q.Query(ctx, `INSERT INTO break_glass_grants AS g (id, user_id, patient_id, reason, expires_at)
+			SELECT @id, @user_id, p.id, @reason, @expires_at FROM patients p WHERE p.id = @patient_id
+			RETURNING `+breakGlassColumns, pgx.NamedArgs{
+			"id": id, "user_id": userID, "patient_id": patientID, "reason": reason, "expires_at": expiresAt,
+		})
+		g, err := pgx.CollectExactlyOneRow(rows, scanBreakGlass)
+		return g, byConstraint(err, "patient", breakGlassConflicts)
+	}, func(g *hg.BreakGlass) (uuid.UUID, *uuid.UUID) { return g.PatientID, &g.PatientID })
 }
 
 // ActiveBreakGlass returns the user's unexpired grants, newest first.

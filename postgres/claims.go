@@ -55,7 +55,7 @@ func (db *DB) QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error) 
 		return nil, err
 	}
 	var out *hg.Claim
-	err = db.InTx(ctx, func(tx pgx.Tx) error {
+	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		if c.InvoiceID != nil {
 			if err := claimableInvoice(ctx, tx, c); err != nil {
 				return err
@@ -91,13 +91,16 @@ func (db *DB) QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error) 
 		// Deferred checks (the claim total) run now so their error is ours.
 		_, err = tx.Exec(ctx, `SET CONSTRAINTS ALL IMMEDIATE`)
 		return byConstraint(err, "claim", claimKnown)
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return claimSubject(out) })
 	if err != nil {
 		return nil, err
 	}
 	out.Items = c.Items
 	return out, nil
 }
+
+// claimSubject is what a write of a claim is audited as.
+func claimSubject(c *hg.Claim) (uuid.UUID, *uuid.UUID) { return c.ID, &c.PatientID }
 
 // claimableInvoice checks, under a row lock so a concurrent void cannot
 // slip in, that the invoice may be claimed: issued (or, for a prior
@@ -291,7 +294,7 @@ func (db *DB) ClaimHistory(ctx context.Context, claimID uuid.UUID) ([]*hg.ClaimS
 // recognise a resend of something that did arrive.
 func (db *DB) RetryClaim(ctx context.Context, id uuid.UUID) (*hg.Claim, error) {
 	var out *hg.Claim
-	err := db.InTx(ctx, func(tx pgx.Tx) error {
+	err := db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `UPDATE claims c SET status = 'QUEUED', last_error = '', refused = false, updated_at = now()
 			WHERE c.id = $1 AND c.status = 'ERROR' RETURNING `+claimColumns, id)
 		var err error
@@ -321,7 +324,7 @@ func (db *DB) RetryClaim(ctx context.Context, id uuid.UUID) (*hg.Claim, error) {
 			return err
 		}
 		return addHistory(ctx, tx, id, hg.ClaimQueued, "retry requested")
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return claimSubject(out) })
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +342,7 @@ func (db *DB) QueueCancel(ctx context.Context, id uuid.UUID, msg hg.NPHIESMessag
 		return nil, err
 	}
 	var out *hg.Claim
-	err = db.InTx(ctx, func(tx pgx.Tx) error {
+	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `SELECT `+claimColumns+` FROM claims c WHERE c.id = $1 FOR UPDATE`, id)
 		var err error
 		if out, err = pgx.CollectExactlyOneRow(rows, scanClaim); err != nil {
@@ -366,7 +369,7 @@ func (db *DB) QueueCancel(ctx context.Context, id uuid.UUID, msg hg.NPHIESMessag
 			return err
 		}
 		return addHistory(ctx, tx, id, out.Status, "cancellation requested")
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return claimSubject(out) })
 	if err != nil {
 		return nil, err
 	}

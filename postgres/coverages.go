@@ -36,7 +36,14 @@ func (db *DB) AddCoverage(ctx context.Context, scope hg.PatientScope, in hg.NewC
 	if err != nil {
 		return nil, err
 	}
-	rows, _ := db.Pool.Query(ctx, `INSERT INTO coverages AS c (id, patient_id, payer_license, payer_name,
+	return audited(ctx, db, func(q querier) (*hg.Coverage, error) {
+		return addCoverage(ctx, q, scope, id, in)
+	}, func(c *hg.Coverage) (uuid.UUID, *uuid.UUID) { return c.ID, &c.PatientID })
+}
+
+// addCoverage inserts the coverage through q.
+func addCoverage(ctx context.Context, q querier, scope hg.PatientScope, id uuid.UUID, in hg.NewCoverage) (*hg.Coverage, error) {
+	rows, _ := q.Query(ctx, `INSERT INTO coverages AS c (id, patient_id, payer_license, payer_name,
 			member_id, policy_number, class, starts_on, ends_on)
 		SELECT @id, p.id, @payer_license, @payer_name, @member_id, @policy_number, @class, @starts_on, @ends_on
 		FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`

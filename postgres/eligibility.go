@@ -41,7 +41,7 @@ func (db *DB) CreateEligibilityCheck(ctx context.Context, n hg.NewEligibilityChe
 		return nil, err
 	}
 	var out *hg.EligibilityCheck
-	err = db.InTx(ctx, func(tx pgx.Tx) error {
+	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		var ok bool
 		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM coverages WHERE id = $1 AND patient_id = $2)`,
 			c.CoverageID, c.PatientID).Scan(&ok)
@@ -67,7 +67,7 @@ func (db *DB) CreateEligibilityCheck(ctx context.Context, n hg.NewEligibilityChe
 			RETURNING `+eligibilityColumns, c.ID, msgID)
 		out, err = pgx.CollectExactlyOneRow(rows, scanEligibility)
 		return translate(err, "eligibility check")
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return out.ID, &out.PatientID })
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,13 @@ var patientConflicts = map[string]*hg.Error{
 }
 
 func (db *DB) queryPatient(ctx context.Context, sql string, args pgx.NamedArgs) (*hg.Patient, error) {
-	rows, _ := db.Pool.Query(ctx, sql, args)
+	return db.queryPatientOn(ctx, db.Pool, sql, args)
+}
+
+// queryPatientOn runs a statement returning one patient through q, the
+// pool or a transaction.
+func (db *DB) queryPatientOn(ctx context.Context, q querier, sql string, args pgx.NamedArgs) (*hg.Patient, error) {
+	rows, _ := q.Query(ctx, sql, args)
 	p, err := pgx.CollectExactlyOneRow(rows, db.scanPatient)
 	return p, byConstraint(err, "patient", patientConflicts)
 }
@@ -67,18 +73,23 @@ func (db *DB) CreatePatient(ctx context.Context, in hg.NewPatient) (*hg.Patient,
 	if err != nil {
 		return nil, err
 	}
-	return db.queryPatient(ctx, `INSERT INTO patients AS p (id, mrn, national_id_enc, national_id_hash,
-			first_name, family_name, first_name_ar, family_name_ar, birth_date, gender, phone_enc, email, user_id)
-		VALUES (@id, CASE WHEN @mrn::text = '' THEN 'MRN' || nextval('patient_mrn_seq') ELSE @mrn END,
-			@national_id_enc, @national_id_hash, @first_name, @family_name, @first_name_ar, @family_name_ar,
-			@birth_date, @gender, @phone_enc, @email, @user_id)
-		RETURNING `+patientColumns, pgx.NamedArgs{
-		"id": id, "mrn": in.MRN, "national_id_enc": sealed.NationalIDEnc, "national_id_hash": sealed.NationalIDHash,
-		"first_name": in.FirstName, "family_name": in.FamilyName, "first_name_ar": in.FirstNameAr,
-		"family_name_ar": in.FamilyNameAr, "birth_date": in.BirthDate, "gender": in.Gender,
-		"phone_enc": sealed.PhoneEnc, "email": in.Email, "user_id": in.UserID,
-	})
+	return audited(ctx, db, func(q querier) (*hg.Patient, error) {
+		return db.queryPatientOn(ctx, q, `INSERT INTO patients AS p (id, mrn, national_id_enc, national_id_hash,
+				first_name, family_name, first_name_ar, family_name_ar, birth_date, gender, phone_enc, email, user_id)
+			VALUES (@id, CASE WHEN @mrn::text = '' THEN 'MRN' || nextval('patient_mrn_seq') ELSE @mrn END,
+				@national_id_enc, @national_id_hash, @first_name, @family_name, @first_name_ar, @family_name_ar,
+				@birth_date, @gender, @phone_enc, @email, @user_id)
+			RETURNING `+patientColumns, pgx.NamedArgs{
+			"id": id, "mrn": in.MRN, "national_id_enc": sealed.NationalIDEnc, "national_id_hash": sealed.NationalIDHash,
+			"first_name": in.FirstName, "family_name": in.FamilyName, "first_name_ar": in.FirstNameAr,
+			"family_name_ar": in.FamilyNameAr, "birth_date": in.BirthDate, "gender": in.Gender,
+			"phone_enc": sealed.PhoneEnc, "email": in.Email, "user_id": in.UserID,
+		})
+	}, patientSubject)
 }
+
+// patientSubject is what a write of a patient is audited as.
+func patientSubject(p *hg.Patient) (uuid.UUID, *uuid.UUID) { return p.ID, &p.ID }
 
 // UpdatePatient applies a partial update in one statement: each column
 // keeps its value where the patch leaves the field nil. A national ID or
@@ -100,7 +111,8 @@ func (db *DB) UpdatePatient(ctx context.Context, scope hg.PatientScope, id uuid.
 			return nil, err
 		}
 	}
-	return db.queryPatient(ctx, `UPDATE patients AS p SET
+	return audited(ctx, db, func(q querier) (*hg.Patient, error) {
+		return db.queryPatientOn(ctx, q, `UPDATE patients AS p SET
 			national_id      = CASE WHEN @national_id_enc::bytea IS NULL THEN p.national_id END,
 			national_id_enc  = COALESCE(@national_id_enc, p.national_id_enc),
 			national_id_hash = COALESCE(@national_id_hash, p.national_id_hash),
@@ -116,11 +128,12 @@ func (db *DB) UpdatePatient(ctx context.Context, scope hg.PatientScope, id uuid.
 			updated_at     = now()
 		WHERE p.id = @id AND `+inScope("p.id")+`
 		RETURNING `+patientColumns, scopeArgs(scope, pgx.NamedArgs{
-		"id": id, "national_id_enc": nidEnc, "national_id_hash": nidHash, "first_name": patch.FirstName,
-		"family_name": patch.FamilyName, "first_name_ar": patch.FirstNameAr,
-		"family_name_ar": patch.FamilyNameAr, "birth_date": patch.BirthDate, "gender": patch.Gender,
-		"phone_enc": phoneEnc, "email": patch.Email,
-	}))
+			"id": id, "national_id_enc": nidEnc, "national_id_hash": nidHash, "first_name": patch.FirstName,
+			"family_name": patch.FamilyName, "first_name_ar": patch.FirstNameAr,
+			"family_name_ar": patch.FamilyNameAr, "birth_date": patch.BirthDate, "gender": patch.Gender,
+			"phone_enc": phoneEnc, "email": patch.Email,
+		}))
+	}, patientSubject)
 }
 
 // PatientByID returns a patient in scope.

@@ -39,7 +39,17 @@ func (db *DB) AddRecord(ctx context.Context, scope hg.PatientScope, in hg.NewRec
 	if err != nil {
 		return nil, err
 	}
-	rows, _ := db.Pool.Query(ctx, `INSERT INTO medical_records AS r (id, patient_id, author_id, kind, codes, body)
+	return audited(ctx, db, func(q querier) (*hg.MedicalRecord, error) {
+		return addRecord(ctx, q, scope, id, in)
+	}, recordSubject)
+}
+
+// recordSubject is what a write of a record is audited as.
+func recordSubject(r *hg.MedicalRecord) (uuid.UUID, *uuid.UUID) { return r.ID, &r.PatientID }
+
+// addRecord inserts version 1 of a record through q.
+func addRecord(ctx context.Context, q querier, scope hg.PatientScope, id uuid.UUID, in hg.NewRecord) (*hg.MedicalRecord, error) {
+	rows, _ := q.Query(ctx, `INSERT INTO medical_records AS r (id, patient_id, author_id, kind, codes, body)
 		SELECT @id, p.id, @author_id, @kind, @codes, @body
 		FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`
 		RETURNING `+recordColumns, scopeArgs(scope, pgx.NamedArgs{
@@ -62,7 +72,7 @@ func (db *DB) AmendRecord(ctx context.Context, scope hg.PatientScope, in hg.Reco
 		return nil, err
 	}
 	var r *hg.MedicalRecord
-	err = db.InTx(ctx, func(tx pgx.Tx) error {
+	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		old, err := recordForUpdate(ctx, tx, scope, in.RecordID)
 		if err != nil {
 			return err
@@ -85,7 +95,7 @@ func (db *DB) AmendRecord(ctx context.Context, scope hg.PatientScope, in hg.Reco
 		}
 		_, err = tx.Exec(ctx, `UPDATE medical_records SET superseded_by = $2 WHERE id = $1`, old.ID, r.ID)
 		return byConstraint(err, "medical record", recordConflicts)
-	})
+	}, func() (uuid.UUID, *uuid.UUID) { return recordSubject(r) })
 	return r, err
 }
 

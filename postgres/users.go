@@ -22,7 +22,13 @@ func scanUser(row pgx.CollectableRow) (*hg.User, error) {
 }
 
 func (db *DB) queryUser(ctx context.Context, sql string, args ...any) (*hg.User, error) {
-	rows, _ := db.Pool.Query(ctx, sql, args...)
+	return queryUserOn(ctx, db.Pool, sql, args...)
+}
+
+// queryUserOn runs a statement returning one user through q, the pool or
+// a transaction.
+func queryUserOn(ctx context.Context, q querier, sql string, args ...any) (*hg.User, error) {
+	rows, _ := q.Query(ctx, sql, args...)
 	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
 	return u, translate(err, "user")
 }
@@ -36,11 +42,29 @@ func (db *DB) CreateUser(ctx context.Context, u *hg.User) error {
 	if u.Status == "" {
 		u.Status = hg.UserActive
 	}
-	err = db.Pool.QueryRow(ctx, `INSERT INTO users (id, email, full_name, password_hash, role, status)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at, updated_at`,
-		id, u.Email, u.FullName, u.PasswordHash, u.Role, u.Status).Scan(&u.CreatedAt, &u.UpdatedAt)
-	if err != nil {
+	insert := func(q querier) error {
+		err := q.QueryRow(ctx, `INSERT INTO users (id, email, full_name, password_hash, role, status)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at, updated_at`,
+			id, u.Email, u.FullName, u.PasswordHash, u.Role, u.Status).Scan(&u.CreatedAt, &u.UpdatedAt)
 		return translate(err, "an account with this email")
+	}
+	e, ok := hg.AuditOf(ctx)
+	if !ok {
+		err = insert(db.Pool)
+	} else {
+		err = db.InTx(ctx, func(tx pgx.Tx) error {
+			if err := insert(tx); err != nil {
+				return err
+			}
+			if e.ActorID == nil {
+				e.ActorID = &id // a signup: the account creates itself
+			}
+			e.EntityID = &id
+			return insertAudit(ctx, tx, &e)
+		})
+	}
+	if err != nil {
+		return err
 	}
 	u.ID = id
 	return nil
@@ -99,10 +123,15 @@ func revokeUserSessions(cond string) string {
 // version and revokes the user's refresh tokens; setting the same role
 // again ends no session.
 func (db *DB) SetUserRole(ctx context.Context, id uuid.UUID, role hg.Role) (*hg.User, error) {
-	return db.queryUser(ctx, revokeUserSessions(`SELECT role <> $2 FROM users WHERE id = $1`)+
-		`UPDATE users SET role = $2, token_version = token_version + (role <> $2)::int, updated_at = now()
-		WHERE id = $1 RETURNING `+userColumns, id, role)
+	return audited(ctx, db, func(q querier) (*hg.User, error) {
+		return queryUserOn(ctx, q, revokeUserSessions(`SELECT role <> $2 FROM users WHERE id = $1`)+
+			`UPDATE users SET role = $2, token_version = token_version + (role <> $2)::int, updated_at = now()
+			WHERE id = $1 RETURNING `+userColumns, id, role)
+	}, userSubject)
 }
+
+// userSubject is what a write of an account is audited as: no patient.
+func userSubject(u *hg.User) (uuid.UUID, *uuid.UUID) { return u.ID, nil }
 
 // PasswordHash returns the user's password hash.
 func (db *DB) PasswordHash(ctx context.Context, id uuid.UUID) (string, error) {
@@ -114,10 +143,12 @@ func (db *DB) PasswordHash(ctx context.Context, id uuid.UUID) (string, error) {
 // SetPassword stores a new password hash, clears the lockout state and ends
 // every session of the user.
 func (db *DB) SetPassword(ctx context.Context, id uuid.UUID, hash string) (*hg.User, error) {
-	return db.queryUser(ctx, revokeUserSessions(`true`)+
-		`UPDATE users SET password_hash = $2, token_version = token_version + 1,
-			failed_logins = 0, locked_until = NULL, updated_at = now()
-		WHERE id = $1 RETURNING `+userColumns, id, hash)
+	return audited(ctx, db, func(q querier) (*hg.User, error) {
+		return queryUserOn(ctx, q, revokeUserSessions(`true`)+
+			`UPDATE users SET password_hash = $2, token_version = token_version + 1,
+				failed_logins = 0, locked_until = NULL, updated_at = now()
+			WHERE id = $1 RETURNING `+userColumns, id, hash)
+	}, userSubject)
 }
 
 // RecordLoginFailure counts a wrong password and locks the account at the

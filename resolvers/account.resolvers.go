@@ -41,13 +41,8 @@ func (r *mutationResolver) SetUserRole(ctx context.Context, userID string, role 
 	if err != nil {
 		return nil, err
 	}
-	u, err := r.Store.SetUserRole(ctx, id, hg.Role(role))
-	if err != nil {
-		return nil, err
-	}
-	err = r.Store.Audit(ctx, &hg.AuditEvent{ActorID: &p.UserID, ActorRole: p.Role, Action: "user.role_changed",
-		EntityType: "User", EntityID: &u.ID, Detail: string(role)})
-	return u, err
+	return r.Store.SetUserRole(hg.WithAudit(ctx, hg.AuditEvent{ActorID: &p.UserID, ActorRole: p.Role,
+		Action: "user.role_changed", EntityType: "User", Detail: string(role)}), id, hg.Role(role))
 }
 
 func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error) {

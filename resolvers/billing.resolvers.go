@@ -67,15 +67,11 @@ func (r *mutationResolver) CreateInvoice(ctx context.Context, input model.Create
 		}
 		n.Lines[i] = hg.NewInvoiceLine{ServiceCode: l.ServiceCode, Description: l.Description, Quantity: l.Quantity, UnitPrice: price}
 	}
-	inv, err := r.Store.CreateInvoice(ctx, auth.PatientScope(p), n)
-	if err != nil {
-		return nil, err
-	}
-	return inv, r.audit(ctx, "invoice.created", "Invoice", inv.ID, &inv.PatientID)
+	return r.Store.CreateInvoice(auditing(ctx, "invoice.created", "Invoice"), auth.PatientScope(p), n)
 }
 
 func (r *mutationResolver) IssueInvoice(ctx context.Context, id string) (*hg.Invoice, error) {
-	inv, err := change(ctx, r.Resolver, "id", "Invoice", id, "invoice.issued", r.Store.IssueInvoice, invoiceSubject)
+	inv, err := change(ctx, "id", "Invoice", id, "invoice.issued", r.Store.IssueInvoice)
 	if err == nil {
 		r.business().Billed(int64(inv.Total))
 	}
@@ -87,13 +83,13 @@ func (r *mutationResolver) RecordPayment(ctx context.Context, input model.Record
 	if err != nil {
 		return nil, err
 	}
-	inv, err := change(ctx, r.Resolver, "invoiceId", "Invoice", input.InvoiceID, "invoice.payment_recorded", func(ctx context.Context, id uuid.UUID) (*hg.Invoice, error) {
+	inv, err := change(ctx, "invoiceId", "Invoice", input.InvoiceID, "invoice.payment_recorded", func(ctx context.Context, id uuid.UUID) (*hg.Invoice, error) {
 		pay := hg.Payment{InvoiceID: id, Amount: amount, Method: input.Method}
 		if input.Reference != nil {
 			pay.Reference = *input.Reference
 		}
 		return r.Store.RecordPayment(ctx, pay)
-	}, invoiceSubject)
+	})
 	if err == nil {
 		r.business().Paid(int64(amount))
 	}
@@ -101,9 +97,9 @@ func (r *mutationResolver) RecordPayment(ctx context.Context, input model.Record
 }
 
 func (r *mutationResolver) VoidInvoice(ctx context.Context, id string, reason string) (*hg.Invoice, error) {
-	return change(ctx, r.Resolver, "id", "Invoice", id, "invoice.voided", func(ctx context.Context, id uuid.UUID) (*hg.Invoice, error) {
+	return change(ctx, "id", "Invoice", id, "invoice.voided", func(ctx context.Context, id uuid.UUID) (*hg.Invoice, error) {
 		return r.Store.VoidInvoice(ctx, id, reason)
-	}, invoiceSubject)
+	})
 }
 
 func (r *paymentResolver) ID(ctx context.Context, obj *hg.Payment) (string, error) {

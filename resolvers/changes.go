@@ -11,9 +11,10 @@ import (
 
 // change runs one of billing's state changes on the object of type typ with
 // global id id (from the input field named field): billing staff only, then
-// the change, then its audit row naming the object and its patient.
-func change[T any](ctx context.Context, r *Resolver, field, typ, id, action string,
-	fn func(context.Context, uuid.UUID) (T, error), subject func(T) (entity, patient uuid.UUID)) (T, error) {
+// the change, which fn makes with the context it is given, so the store
+// writes the change's audit row (naming the object and its patient) in the
+// change's own transaction.
+func change[T any](ctx context.Context, field, typ, id, action string, fn func(context.Context, uuid.UUID) (T, error)) (T, error) {
 	var zero T
 	if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleBilling); err != nil {
 		return zero, err
@@ -22,12 +23,7 @@ func change[T any](ctx context.Context, r *Resolver, field, typ, id, action stri
 	if err != nil {
 		return zero, err
 	}
-	out, err := fn(ctx, uid)
-	if err != nil {
-		return zero, err
-	}
-	entity, patient := subject(out)
-	return out, r.audit(ctx, action, typ, entity, &patient)
+	return fn(auditing(ctx, action, typ), uid)
 }
 
 func invoiceSubject(i *hg.Invoice) (uuid.UUID, uuid.UUID) { return i.ID, i.PatientID }

@@ -78,12 +78,12 @@ func (r *mutationResolver) queueClaim(ctx context.Context, use hg.ClaimUse, inpu
 		return nil, err
 	}
 	n.Message.TraceParent = observability.TraceParent(ctx)
-	claim, err := r.Store.QueueClaim(ctx, n)
+	claim, err := r.Store.QueueClaim(auditing(ctx, "claim.queued", "Claim"), n)
 	if err != nil {
 		return nil, err
 	}
 	r.business().ClaimStatus(string(claim.Status))
-	return claim, r.audit(ctx, "claim.queued", "Claim", claim.ID, &claim.PatientID)
+	return claim, nil
 }
 
 // cancel queues a cancel request for a claim.

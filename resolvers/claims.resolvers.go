@@ -57,13 +57,13 @@ func (r *mutationResolver) RequestPriorAuthorization(ctx context.Context, input 
 }
 
 func (r *mutationResolver) RetryClaim(ctx context.Context, id string) (*hg.Claim, error) {
-	return change(ctx, r.Resolver, "id", "Claim", id, "claim.retried", r.Store.RetryClaim, claimSubject)
+	return change(ctx, "id", "Claim", id, "claim.retried", r.Store.RetryClaim)
 }
 
 func (r *mutationResolver) CancelClaim(ctx context.Context, id string, reason string) (*hg.Claim, error) {
-	return change(ctx, r.Resolver, "id", "Claim", id, "claim.cancel_requested", func(ctx context.Context, id uuid.UUID) (*hg.Claim, error) {
+	return change(ctx, "id", "Claim", id, "claim.cancel_requested", func(ctx context.Context, id uuid.UUID) (*hg.Claim, error) {
 		return r.cancel(ctx, id, reason)
-	}, claimSubject)
+	})
 }
 
 func (r *nphiesMessageResolver) ID(ctx context.Context, obj *hg.NPHIESMessage) (string, error) {

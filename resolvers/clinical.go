@@ -54,13 +54,14 @@ func (r *Resolver) version(ctx context.Context, id *uuid.UUID) (*hg.MedicalRecor
 	return dataloader.For(ctx).Record(ctx, *id)
 }
 
-// appointmentChanged audits and counts a successful appointment change.
-func (r *Resolver) appointmentChanged(ctx context.Context, action string, a *hg.Appointment, err error) (*hg.Appointment, error) {
+// appointmentChanged counts a successful appointment change; the store
+// audited it in the change's transaction.
+func (r *Resolver) appointmentChanged(a *hg.Appointment, err error) (*hg.Appointment, error) {
 	if err != nil {
 		return nil, err
 	}
 	r.business().AppointmentStatus(string(a.Status))
-	return a, r.audit(ctx, action, "Appointment", a.ID, &a.PatientID)
+	return a, nil
 }
 
 // selectionTypes are the types whose typed fragments selects looks into.

@@ -71,14 +71,10 @@ func (r *medicalRecordResolver) AuthorID(ctx context.Context, obj *hg.MedicalRec
 }
 
 func (r *mutationResolver) CreatePatient(ctx context.Context, input model.CreatePatientInput) (*hg.Patient, error) {
-	p, err := r.Store.CreatePatient(ctx, hg.NewPatient{MRN: deref(input.Mrn), NationalID: input.NationalID,
+	return r.Store.CreatePatient(auditing(ctx, "patient.created", "Patient"), hg.NewPatient{MRN: deref(input.Mrn), NationalID: input.NationalID,
 		FirstName: input.FirstName, FamilyName: input.FamilyName, FirstNameAr: deref(input.FirstNameAr),
 		FamilyNameAr: deref(input.FamilyNameAr), BirthDate: input.BirthDate, Gender: input.Gender,
 		Phone: deref(input.Phone), Email: deref(input.Email)})
-	if err != nil {
-		return nil, err
-	}
-	return p, r.audit(ctx, "patient.created", "Patient", p.ID, &p.ID)
 }
 
 func (r *mutationResolver) UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*hg.Patient, error) {
@@ -86,14 +82,10 @@ func (r *mutationResolver) UpdatePatient(ctx context.Context, id string, input m
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.Store.UpdatePatient(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), uid, hg.PatientPatch{
+	return r.Store.UpdatePatient(auditing(ctx, "patient.updated", "Patient"), auth.PatientScope(hg.PrincipalFrom(ctx)), uid, hg.PatientPatch{
 		NationalID: input.NationalID, FirstName: input.FirstName, FamilyName: input.FamilyName,
 		FirstNameAr: input.FirstNameAr, FamilyNameAr: input.FamilyNameAr, BirthDate: input.BirthDate,
 		Gender: input.Gender, Phone: input.Phone, Email: input.Email})
-	if err != nil {
-		return nil, err
-	}
-	return p, r.audit(ctx, "patient.updated", "Patient", p.ID, &p.ID)
 }
 
 func (r *mutationResolver) AddCoverage(ctx context.Context, input model.AddCoverageInput) (*hg.Coverage, error) {
@@ -101,13 +93,9 @@ func (r *mutationResolver) AddCoverage(ctx context.Context, input model.AddCover
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.Store.AddCoverage(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), hg.NewCoverage{PatientID: patientID,
+	return r.Store.AddCoverage(auditing(ctx, "coverage.added", "Coverage"), auth.PatientScope(hg.PrincipalFrom(ctx)), hg.NewCoverage{PatientID: patientID,
 		PayerLicense: input.PayerLicense, PayerName: input.PayerName, MemberID: input.MemberID,
 		PolicyNumber: deref(input.PolicyNumber), Class: deref(input.Class), StartsOn: input.StartsOn, EndsOn: input.EndsOn})
-	if err != nil {
-		return nil, err
-	}
-	return c, r.audit(ctx, "coverage.added", "Coverage", c.ID, &c.PatientID)
 }
 
 func (r *mutationResolver) BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*hg.Appointment, error) {
@@ -119,9 +107,9 @@ func (r *mutationResolver) BookAppointment(ctx context.Context, input model.Book
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.Store.BookAppointment(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), hg.NewAppointment{PatientID: patientID,
+	a, err := r.Store.BookAppointment(auditing(ctx, "appointment.booked", "Appointment"), auth.PatientScope(hg.PrincipalFrom(ctx)), hg.NewAppointment{PatientID: patientID,
 		PractitionerID: practitionerID, StartsAt: input.StartsAt, EndsAt: input.EndsAt, Reason: deref(input.Reason)})
-	return r.appointmentChanged(ctx, "appointment.booked", a, err)
+	return r.appointmentChanged(a, err)
 }
 
 func (r *mutationResolver) RescheduleAppointment(ctx context.Context, id string, startsAt time.Time, endsAt time.Time) (*hg.Appointment, error) {
@@ -129,8 +117,8 @@ func (r *mutationResolver) RescheduleAppointment(ctx context.Context, id string,
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.Store.RescheduleAppointment(ctx, writeScope(ctx), uid, startsAt, endsAt)
-	return r.appointmentChanged(ctx, "appointment.rescheduled", a, err)
+	a, err := r.Store.RescheduleAppointment(auditing(ctx, "appointment.rescheduled", "Appointment"), writeScope(ctx), uid, startsAt, endsAt)
+	return r.appointmentChanged(a, err)
 }
 
 func (r *mutationResolver) CancelAppointment(ctx context.Context, id string, reason string) (*hg.Appointment, error) {
@@ -138,8 +126,8 @@ func (r *mutationResolver) CancelAppointment(ctx context.Context, id string, rea
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.Store.CancelAppointment(ctx, writeScope(ctx), uid, reason)
-	return r.appointmentChanged(ctx, "appointment.cancelled", a, err)
+	a, err := r.Store.CancelAppointment(auditing(ctx, "appointment.cancelled", "Appointment"), writeScope(ctx), uid, reason)
+	return r.appointmentChanged(a, err)
 }
 
 func (r *mutationResolver) UpdateAppointmentStatus(ctx context.Context, id string, status hg.AppointmentStatus) (*hg.Appointment, error) {
@@ -147,8 +135,8 @@ func (r *mutationResolver) UpdateAppointmentStatus(ctx context.Context, id strin
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.Store.UpdateAppointmentStatus(ctx, writeScope(ctx), uid, status)
-	return r.appointmentChanged(ctx, "appointment.status_changed", a, err)
+	a, err := r.Store.UpdateAppointmentStatus(auditing(ctx, "appointment.status_changed", "Appointment"), writeScope(ctx), uid, status)
+	return r.appointmentChanged(a, err)
 }
 
 func (r *mutationResolver) AddMedicalRecord(ctx context.Context, input model.AddMedicalRecordInput) (*hg.MedicalRecord, error) {
@@ -157,12 +145,8 @@ func (r *mutationResolver) AddMedicalRecord(ctx context.Context, input model.Add
 	if err != nil {
 		return nil, err
 	}
-	rec, err := r.Store.AddRecord(ctx, auth.ClinicalScope(who), hg.NewRecord{PatientID: patientID, AuthorID: who.UserID,
+	return r.Store.AddRecord(auditing(ctx, "record.added", "MedicalRecord"), auth.ClinicalScope(who), hg.NewRecord{PatientID: patientID, AuthorID: who.UserID,
 		Kind: input.Kind, Codes: input.Codes, Body: input.Body})
-	if err != nil {
-		return nil, err
-	}
-	return rec, r.audit(ctx, "record.added", "MedicalRecord", rec.ID, &rec.PatientID)
 }
 
 func (r *mutationResolver) AmendMedicalRecord(ctx context.Context, id string, input model.AmendMedicalRecordInput) (*hg.MedicalRecord, error) {
@@ -171,12 +155,8 @@ func (r *mutationResolver) AmendMedicalRecord(ctx context.Context, id string, in
 	if err != nil {
 		return nil, err
 	}
-	rec, err := r.Store.AmendRecord(ctx, auth.WriteScope(who, auth.ClinicalScope(who)), hg.RecordAmendment{RecordID: uid, AuthorID: who.UserID,
+	return r.Store.AmendRecord(auditing(ctx, "record.amended", "MedicalRecord"), auth.WriteScope(who, auth.ClinicalScope(who)), hg.RecordAmendment{RecordID: uid, AuthorID: who.UserID,
 		Codes: input.Codes, Body: input.Body})
-	if err != nil {
-		return nil, err
-	}
-	return rec, r.audit(ctx, "record.amended", "MedicalRecord", rec.ID, &rec.PatientID)
 }
 
 func (r *mutationResolver) BreakGlass(ctx context.Context, patientID string, reason string) (*hg.BreakGlass, error) {
@@ -185,11 +165,7 @@ func (r *mutationResolver) BreakGlass(ctx context.Context, patientID string, rea
 	if err != nil {
 		return nil, err
 	}
-	g, err := r.Store.GrantBreakGlass(ctx, who.UserID, pid, reason, time.Now().Add(BreakGlassDuration))
-	if err != nil {
-		return nil, err
-	}
-	return g, r.audit(ctx, "patient.break_glass", "Patient", pid, &pid)
+	return r.Store.GrantBreakGlass(auditing(ctx, "patient.break_glass", "Patient"), who.UserID, pid, reason, time.Now().Add(BreakGlassDuration))
 }
 
 func (r *patientResolver) ID(ctx context.Context, obj *hg.Patient) (string, error) {

@@ -80,7 +80,9 @@ func (r *mutationResolver) checkEligibility(ctx context.Context, patientGID, cov
 	} else if err != nil {
 		return nil, fmt.Errorf("build eligibility bundle: %w", err)
 	}
-	check, err := r.Store.CreateEligibilityCheck(ctx, hg.NewEligibilityCheck{
+	// Audited with the check it creates, before the patient's data leaves
+	// for NPHIES.
+	check, err := r.Store.CreateEligibilityCheck(auditing(ctx, "eligibility.checked", "EligibilityCheck"), hg.NewEligibilityCheck{
 		Check: hg.EligibilityCheck{ID: checkID, PatientID: patient.ID, CoverageID: cov.ID,
 			PayerLicense: cov.PayerLicense, PayerName: cov.PayerName},
 		Message: hg.NPHIESMessage{Direction: hg.Outbound, Event: msg.Event, BundleID: msg.BundleID.String(),
@@ -99,9 +101,6 @@ func (r *mutationResolver) checkEligibility(ctx context.Context, patientGID, cov
 	out, err := r.Store.RecordEligibilityAnswer(rctx, check.ID, answer)
 	if err != nil {
 		return nil, fmt.Errorf("record eligibility answer: %w", err)
-	}
-	if err := r.audit(rctx, "eligibility.checked", "EligibilityCheck", out.ID, &out.PatientID); err != nil {
-		return nil, err
 	}
 	if unavailable {
 		return nil, errNPHIESUnavailable

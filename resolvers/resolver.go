@@ -85,6 +85,14 @@ func (r *Resolver) audit(ctx context.Context, action, entityType string, entityI
 	return r.Store.Audit(ctx, &e)
 }
 
+// auditing returns ctx carrying the audit event of the caller's write of
+// action on an entity of entityType. Pass it to the one store write: the
+// store appends the event, naming what it wrote and its patient, in that
+// write's transaction, so the change and its audit row commit together.
+func auditing(ctx context.Context, action, entityType string) context.Context {
+	return hg.WithAudit(ctx, actorEvent(ctx, action, entityType))
+}
+
 // auditPage audits every item of a listed page of PHI in one statement;
 // subject names what an edge disclosed.
 func auditPage[E any](ctx context.Context, r *Resolver, action, entityType string, edges []E, subject func(E) (entity, patient uuid.UUID)) error {
