@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/nphies"
@@ -72,6 +73,9 @@ type Deps struct {
 	// NPHIESClient sends the requests the desk waits for (eligibility);
 	// nil leaves them UNAVAILABLE.
 	NPHIESClient *nphies.Client
+	// WrapStore, when set, wraps the store the resolvers and loaders read;
+	// tests use it to inject one fault into the real store.
+	WrapStore func(hg.Store) hg.Store
 }
 
 // App is the wired service.
@@ -99,10 +103,14 @@ func New(cfg Config, d Deps) (*App, error) {
 	accounts := &auth.Accounts{Users: store, Tokens: d.DB, Audit: d.DB, Access: tokens,
 		RefreshTTL: cfg.RefreshTokenTTL, LockThreshold: cfg.LoginLockThreshold, LockDuration: cfg.LoginLockDuration,
 		Cost: cfg.PasswordCost}
+	var resolverStore hg.Store = store
+	if d.WrapStore != nil {
+		resolverStore = d.WrapStore(store)
+	}
 	clinic := cfg.Clinic
 	srv := server.New(cfg.Server, server.Deps{
 		DB: d.DB,
-		Resolver: &resolvers.Resolver{Accounts: accounts, Store: store, Events: broker, Business: d.Metrics,
+		Resolver: &resolvers.Resolver{Accounts: accounts, Store: resolverStore, Events: broker, Business: d.Metrics,
 			NPHIES: &clinic, NPHIESClient: d.NPHIESClient},
 		Tokens: tokens, Logger: d.Logger, Metrics: d.Metrics, Redis: rc,
 	})

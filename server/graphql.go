@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -80,23 +81,6 @@ func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []model.Ro
 	return next(ctx)
 }
 
-// connectionCost makes a list field cost its page size times its items, so
-// complexity bounds the rows a query can ask for.
-func connectionCost(child int, first *int) int {
-	n := 20
-	if first != nil && *first > 0 {
-		n = *first
-	}
-	return 1 + n*child
-}
-
-func setComplexity(c *graph.ComplexityRoot) {
-	c.Query.Users = func(child int, first *int, _ *string, _ *model.Role) int { return connectionCost(child, first) }
-	c.Query.Invoices = func(child int, _ *model.InvoiceFilter, first *int, _ *string) int {
-		return connectionCost(child, first)
-	}
-}
-
 // presentError gives every error an extensions.code and the trace and
 // request ids. Only domain errors and gqlgen's own complaints about the
 // request keep their message; anything else is logged and shown as INTERNAL.
@@ -106,6 +90,12 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 	ext := map[string]any{}
 	var dom *hg.Error
 	switch {
+	case errors.As(err, &dom) && dom.Code == hg.EINTERNAL:
+		// An INTERNAL message is written for whoever debugs it (a panic's
+		// value, a row id); the client gets the request id to quote.
+		s.deps.Logger.ErrorContext(ctx, "request failed", "code", dom.Code, "error", err.Error())
+		out.Message = internalMessage
+		ext["code"] = hg.EINTERNAL
 	case errors.As(err, &dom):
 		out.Message = dom.Message
 		ext["code"] = dom.Code
@@ -116,7 +106,9 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 			// its name; the path ends with the argument or input field.
 			ext["field"] = name
 		}
-		if dom.Code == hg.EINTERNAL || dom.Code == hg.EUNAVAILABLE {
+		if dom.Code == hg.EUNAVAILABLE {
+			// UNAVAILABLE messages are constants telling the client to
+			// retry; the cause behind them goes to the log.
 			s.deps.Logger.ErrorContext(ctx, "request failed", "code", dom.Code, "error", err.Error())
 		}
 	case gqlErr.Err == nil && gqlErr.Extensions["code"] == nil && len(gqlErr.Locations) == 0:
@@ -132,9 +124,12 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 		if reason, ok := gqlErr.Extensions["code"]; ok {
 			ext["reason"] = reason
 		}
+		if s.cfg.Production {
+			out.Message = withoutSuggestion(out.Message)
+		}
 	default:
 		s.deps.Logger.ErrorContext(ctx, "internal error", "error", err.Error())
-		out.Message = "internal error"
+		out.Message = internalMessage
 		ext["code"] = hg.EINTERNAL
 	}
 	if id := observability.TraceID(ctx); id != "" {
@@ -146,6 +141,22 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 	out.Extensions = ext
 	out.Err = nil
 	return &out
+}
+
+// internalMessage is all a client learns of an INTERNAL error; the
+// extensions carry the request and trace ids that find the logged cause.
+const internalMessage = "internal error"
+
+// withoutSuggestion cuts gqlparser's "Did you mean …?" from a validation
+// message. gqlgen's SetDisableSuggestion covers unknown fields only;
+// unknown arguments, enum values, input fields and types would still spell
+// out the schema that production keeps closed. gqlparser always appends
+// the suggestion last, and GraphQL names cannot contain the space before it.
+func withoutSuggestion(msg string) string {
+	if i := strings.Index(msg, " Did you mean "); i >= 0 {
+		return msg[:i]
+	}
+	return msg
 }
 
 // recoverResolver turns a resolver panic into an INTERNAL error.

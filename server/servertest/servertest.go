@@ -69,6 +69,9 @@ type Options struct {
 	// (checkEligibility), usually to an httptest server of nphies/mock; nil
 	// leaves them UNAVAILABLE.
 	NPHIESClient *nphies.Client
+	// WrapStore, when set, wraps the store the resolvers and loaders use,
+	// to inject one fault into the real store.
+	WrapStore func(hg.Store) hg.Store
 }
 
 // NewPrefix returns a Redis key prefix of the test's own and deletes its
@@ -149,7 +152,7 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}
 	ac.JWTKey, ac.RefreshTokenTTL, ac.PasswordCost = Key, time.Hour, bcrypt.MinCost
 	ac.Clinic = nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}
-	a, err := app.New(ac, app.Deps{DB: db, Logger: logger, Metrics: metrics, NPHIESClient: o.NPHIESClient})
+	a, err := app.New(ac, app.Deps{DB: db, Logger: logger, Metrics: metrics, NPHIESClient: o.NPHIESClient, WrapStore: o.WrapStore})
 	if err != nil {
 		t.Fatal(err)
 	}
