@@ -8,20 +8,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	hg "github.com/healthgraph/healthgraph"
 )
 
-// Message is one delivery on a subscription: an event's payload, or a
-// notice about the feed itself.
-type Message struct {
-	// Payload is the published bytes; nil on a notice.
-	Payload []byte
-	// Outage reports that this replica lost Redis: events published on
-	// other replicas are missed until a Resumed notice arrives.
-	Outage bool
-	// Resumed reports that the feed is live again after an Outage. Events
-	// from the gap are not replayed: refetch current state.
-	Resumed bool
-}
+// Message is one delivery on a subscription.
+type Message = hg.EventMessage
 
 // Broker fans events out to subscribers on every replica through Redis
 // pub/sub. Without Redis (disabled, or down when publishing) it delivers

@@ -75,7 +75,7 @@ func (s *Store) userChanged(ctx context.Context, id uuid.UUID) {
 	if s.events != nil {
 		// Publish falls back to local delivery by itself; an error means
 		// the caller's context ended, and the write stands regardless.
-		_ = s.events.Publish(ctx, AccountTopic(id), []byte(id.String()))
+		_ = s.events.Publish(ctx, hg.AccountTopic(id), []byte(id.String()))
 	}
 }
 
@@ -125,10 +125,6 @@ func (s *Store) ResetLoginFailures(ctx context.Context, id uuid.UUID) error {
 	}
 	return err
 }
-
-// AccountTopic is the event topic of one account; events carry only the
-// account id, and subscribers read the current state through the store.
-func AccountTopic(id uuid.UUID) string { return "account:" + id.String() }
 
 // PractitionerByID returns the practitioner through the cache.
 // Practitioners are staff, not patient data: they take no scope.
@@ -185,19 +181,10 @@ func (s *Store) PractitionersByIDs(ctx context.Context, ids []uuid.UUID) ([]*hg.
 	return out, nil
 }
 
-// AppointmentTopic is the event topic of one practitioner's appointments,
-// the feed an appointmentChanged(practitionerId) subscription listens on.
-// Events carry the appointment id only: a subscriber loads it through the
-// store under its own PatientScope, so an event never reveals an
-// appointment the subscriber may not see.
-func AppointmentTopic(practitionerID uuid.UUID) string {
-	return "appointments:practitioner:" + practitionerID.String()
-}
-
 // appointmentChanged announces a committed appointment write.
 func (s *Store) appointmentChanged(ctx context.Context, a *hg.Appointment) {
 	if s.events != nil && a != nil {
-		_ = s.events.Publish(ctx, AppointmentTopic(a.PractitionerID), []byte(a.ID.String()))
+		_ = s.events.Publish(ctx, hg.AppointmentTopic(a.PractitionerID), []byte(a.ID.String()))
 	}
 }
 

@@ -74,7 +74,7 @@ func TestStoreAnnouncesAppointmentWritesToOtherReplicas(t *testing.T) {
 	}
 	prefix := newPrefix()
 	replicaA := cache.NewStore(db, setup(t, "", prefix), cache.NewBroker(setup(t, "", prefix)))
-	msgs, err := cache.NewBroker(setup(t, "", prefix)).Subscribe(ctx, cache.AppointmentTopic(doc.ID))
+	msgs, err := cache.NewBroker(setup(t, "", prefix)).Subscribe(ctx, hg.AppointmentTopic(doc.ID))
 	if err != nil {
 		t.Fatal(err)
 	}

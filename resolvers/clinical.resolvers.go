@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
-	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/dataloader"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
@@ -344,7 +343,7 @@ func (r *subscriptionResolver) AppointmentChanged(ctx context.Context, practitio
 	if r.Events == nil {
 		return nil, hg.Errorf(hg.EUNAVAILABLE, "live updates are not available")
 	}
-	msgs, err := r.Events.Subscribe(ctx, cache.AppointmentTopic(prID))
+	msgs, err := r.Events.Subscribe(ctx, hg.AppointmentTopic(prID))
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
-	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
 	"github.com/healthgraph/healthgraph/nphies"
@@ -23,7 +22,7 @@ type Resolver struct {
 	Accounts *auth.Accounts
 	Store    hg.Store
 	// Events carries change notifications to subscribers on every
-	// replica; *cache.Broker implements it. Nil turns subscriptions off.
+	// replica; the cache package's Broker implements it. Nil turns subscriptions off.
 	Events Events
 	// NPHIES builds the bundles claims are sent in.
 	NPHIES *nphies.Builder
@@ -64,7 +63,7 @@ func (noBusiness) AppointmentStatus(string) {}
 type Events interface {
 	// Subscribe returns topic's messages (payloads and outage notices)
 	// until ctx ends.
-	Subscribe(ctx context.Context, topic string) (<-chan cache.Message, error)
+	Subscribe(ctx context.Context, topic string) (<-chan hg.EventMessage, error)
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)

@@ -10,7 +10,6 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
-	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
 )
@@ -52,7 +51,7 @@ func (r *subscriptionResolver) AccountChanged(ctx context.Context, userID string
 	if r.Events == nil {
 		return nil, hg.Errorf(hg.EUNAVAILABLE, "live updates are not available")
 	}
-	msgs, err := r.Events.Subscribe(ctx, cache.AccountTopic(id))
+	msgs, err := r.Events.Subscribe(ctx, hg.AccountTopic(id))
 	if err != nil {
 		return nil, err
 	}
