@@ -2066,14 +2066,14 @@ func (ec *executionContext) unmarshalNInvoiceLineInput2ᚖgithubᚗcomᚋhealthg
 }
 
 func (ec *executionContext) unmarshalNInvoiceStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceStatus(ctx context.Context, v any) (healthgraph.InvoiceStatus, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.InvoiceStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNInvoiceStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceStatus(ctx context.Context, sel ast.SelectionSet, v healthgraph.InvoiceStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalText(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -2113,14 +2113,14 @@ func (ec *executionContext) marshalNPayment2ᚖgithubᚗcomᚋhealthgraphᚋheal
 }
 
 func (ec *executionContext) unmarshalNPaymentMethod2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentMethod(ctx context.Context, v any) (healthgraph.PaymentMethod, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.PaymentMethod(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPaymentMethod2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentMethod(ctx context.Context, sel ast.SelectionSet, v healthgraph.PaymentMethod) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalText(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -2153,7 +2153,7 @@ func (ec *executionContext) unmarshalOInvoiceStatus2ᚖgithubᚗcomᚋhealthgrap
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.InvoiceStatus(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -2164,7 +2164,7 @@ func (ec *executionContext) marshalOInvoiceStatus2ᚖgithubᚗcomᚋhealthgraph�
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalText(string(*v))
 	return res
 }
 

@@ -2807,14 +2807,14 @@ func (ec *executionContext) marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhe
 }
 
 func (ec *executionContext) unmarshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus(ctx context.Context, v any) (healthgraph.ClaimStatus, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.ClaimStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus(ctx context.Context, sel ast.SelectionSet, v healthgraph.ClaimStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalText(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -2850,14 +2850,14 @@ func (ec *executionContext) marshalNClaimStatusChange2ᚖgithubᚗcomᚋhealthgr
 }
 
 func (ec *executionContext) unmarshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse(ctx context.Context, v any) (healthgraph.ClaimUse, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := unmarshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse(ctx context.Context, sel ast.SelectionSet, v healthgraph.ClaimUse) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse[v])
+	res := model.MarshalText(marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse[v])
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -2914,14 +2914,14 @@ func (ec *executionContext) marshalNClaimsSummaryGroup2ᚖgithubᚗcomᚋhealthg
 }
 
 func (ec *executionContext) unmarshalNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection(ctx context.Context, v any) (healthgraph.MessageDirection, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.MessageDirection(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection(ctx context.Context, sel ast.SelectionSet, v healthgraph.MessageDirection) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalText(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -3026,7 +3026,7 @@ func (ec *executionContext) unmarshalOClaimStatus2ᚖgithubᚗcomᚋhealthgraph�
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.ClaimStatus(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -3037,7 +3037,7 @@ func (ec *executionContext) marshalOClaimStatus2ᚖgithubᚗcomᚋhealthgraphᚋ
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalText(string(*v))
 	return res
 }
 
@@ -3045,7 +3045,7 @@ func (ec *executionContext) unmarshalODeliveryStatus2ᚖgithubᚗcomᚋhealthgra
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.DeliveryStatus(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -3056,7 +3056,7 @@ func (ec *executionContext) marshalODeliveryStatus2ᚖgithubᚗcomᚋhealthgraph
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalText(string(*v))
 	return res
 }
 

@@ -4506,14 +4506,14 @@ func (ec *executionContext) marshalNAppointmentEdge2ᚖgithubᚗcomᚋhealthgrap
 }
 
 func (ec *executionContext) unmarshalNAppointmentStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentStatus(ctx context.Context, v any) (healthgraph.AppointmentStatus, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.AppointmentStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNAppointmentStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentStatus(ctx context.Context, sel ast.SelectionSet, v healthgraph.AppointmentStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalText(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -4585,14 +4585,14 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 }
 
 func (ec *executionContext) unmarshalNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender(ctx context.Context, v any) (healthgraph.Gender, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.Gender(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender(ctx context.Context, sel ast.SelectionSet, v healthgraph.Gender) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalText(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -4756,14 +4756,14 @@ func (ec *executionContext) marshalNPractitionerEdge2ᚖgithubᚗcomᚋhealthgra
 }
 
 func (ec *executionContext) unmarshalNRecordKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRecordKind(ctx context.Context, v any) (healthgraph.RecordKind, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.RecordKind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRecordKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRecordKind(ctx context.Context, sel ast.SelectionSet, v healthgraph.RecordKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalText(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -4830,14 +4830,14 @@ func (ec *executionContext) marshalNUtilizationGroup2ᚖgithubᚗcomᚋhealthgra
 }
 
 func (ec *executionContext) unmarshalNUtilizationGroupBy2githubᚗcomᚋhealthgraphᚋhealthgraphᚐUtilizationGroupBy(ctx context.Context, v any) (healthgraph.UtilizationGroupBy, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.UtilizationGroupBy(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUtilizationGroupBy2githubᚗcomᚋhealthgraphᚋhealthgraphᚐUtilizationGroupBy(ctx context.Context, sel ast.SelectionSet, v healthgraph.UtilizationGroupBy) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalText(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -4865,7 +4865,7 @@ func (ec *executionContext) unmarshalOAppointmentStatus2ᚖgithubᚗcomᚋhealth
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.AppointmentStatus(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -4876,7 +4876,7 @@ func (ec *executionContext) marshalOAppointmentStatus2ᚖgithubᚗcomᚋhealthgr
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalText(string(*v))
 	return res
 }
 
@@ -4902,7 +4902,7 @@ func (ec *executionContext) unmarshalOGender2ᚖgithubᚗcomᚋhealthgraphᚋhea
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.Gender(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -4913,7 +4913,7 @@ func (ec *executionContext) marshalOGender2ᚖgithubᚗcomᚋhealthgraphᚋhealt
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalText(string(*v))
 	return res
 }
 
@@ -4951,7 +4951,7 @@ func (ec *executionContext) unmarshalORecordKind2ᚖgithubᚗcomᚋhealthgraph�
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.RecordKind(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -4962,7 +4962,7 @@ func (ec *executionContext) marshalORecordKind2ᚖgithubᚗcomᚋhealthgraphᚋh
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalText(string(*v))
 	return res
 }
 

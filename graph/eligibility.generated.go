@@ -822,14 +822,14 @@ func (ec *executionContext) marshalNEligibilityError2ᚕgithubᚗcomᚋhealthgra
 }
 
 func (ec *executionContext) unmarshalNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus(ctx context.Context, v any) (healthgraph.EligibilityStatus, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.EligibilityStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus(ctx context.Context, sel ast.SelectionSet, v healthgraph.EligibilityStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalText(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")

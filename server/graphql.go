@@ -101,9 +101,10 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 		ext["code"] = dom.Code
 		if dom.Field != "" {
 			ext["field"] = dom.Field
-		} else if name, ok := lastName(gqlErr.Path); ok && dom.Code == hg.EINVALID {
-			// A scalar that failed to parse (a Date, a Time) knows not
-			// its name; the path ends with the argument or input field.
+		} else if name, ok := inputName(ctx, gqlErr.Path); ok && dom.Code == hg.EINVALID {
+			// A scalar that failed to parse (a Date, a Time, a String
+			// with a NUL) knows not its name; the path ends with the
+			// argument or input field.
 			ext["field"] = name
 		}
 		if dom.Code == hg.EUNAVAILABLE {
@@ -182,6 +183,34 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, err *hg.Erro
 }
 
 // lastName returns the last named step of a path.
+// inputName names the argument or input field at the end of an input
+// error's path the way validation errors do: from the field's argument
+// down, list positions left out, an argument called "input" left out
+// (createInvoice's input.lines[2].description is "lines.description").
+// Without the field's path it falls back to the last name.
+func inputName(ctx context.Context, path ast.Path) (string, bool) {
+	var field ast.Path
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		field = fc.Path()
+	}
+	if len(field) == 0 || len(path) <= len(field) || path[:len(field)].String() != field.String() {
+		return lastName(path)
+	}
+	var names []string
+	for _, el := range path[len(field):] {
+		if name, ok := el.(ast.PathName); ok {
+			names = append(names, string(name))
+		}
+	}
+	if len(names) > 1 && names[0] == "input" {
+		names = names[1:]
+	}
+	if len(names) == 0 {
+		return "", false
+	}
+	return strings.Join(names, "."), true
+}
+
 func lastName(path ast.Path) (string, bool) {
 	for i := len(path) - 1; i >= 0; i-- {
 		if name, ok := path[i].(ast.PathName); ok {
