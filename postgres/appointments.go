@@ -48,9 +48,27 @@ func (db *DB) BookAppointment(ctx context.Context, scope hg.PatientScope, in hg.
 	if err != nil {
 		return nil, err
 	}
-	return audited(ctx, db, func(q querier) (*hg.Appointment, error) {
-		return bookAppointment(ctx, q, scope, id, in)
-	}, appointmentSubject)
+	var a *hg.Appointment
+	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
+		if err := lockPractitionerDiary(ctx, tx, in.PractitionerID); err != nil {
+			return err
+		}
+		a, err = bookAppointment(ctx, tx, scope, id, in)
+		return err
+	}, func() (uuid.UUID, *uuid.UUID) { return appointmentSubject(a) })
+	return a, err
+}
+
+// lockPractitionerDiary serialises the writes that place a practitioner's
+// appointments in time, until the transaction ends. The exclusion
+// constraint alone keeps a practitioner from being double-booked, but
+// concurrent inserts of overlapping ranges wait on each other inside its
+// index and deadlock: the victim would get a deadlock error (after a
+// second of detection) instead of CONFLICT. Taken first, the lock makes
+// the loser wait, then meet the winner's row: a plain CONFLICT.
+func lockPractitionerDiary(ctx context.Context, tx pgx.Tx, practitionerID uuid.UUID) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('diary:' || $1::text, 0))`, practitionerID)
+	return err
 }
 
 // appointmentSubject is what a write of an appointment is audited as.
@@ -81,6 +99,18 @@ func (db *DB) RescheduleAppointment(ctx context.Context, scope hg.PatientScope, 
 	}
 	var a *hg.Appointment
 	err := db.inAuditedTx(ctx, func(tx pgx.Tx) error {
+		// The diary lock comes before the row lock, in the order booking
+		// takes them. An appointment never changes practitioner.
+		var practitionerID uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT practitioner_id FROM appointments WHERE id = $1`, id).Scan(&practitionerID)
+		if err == nil {
+			err = lockPractitionerDiary(ctx, tx, practitionerID)
+		} else if errors.Is(err, pgx.ErrNoRows) {
+			err = nil // appointmentForUpdate answers for a missing one
+		}
+		if err != nil {
+			return err
+		}
 		cur, err := appointmentForUpdate(ctx, tx, scope, id)
 		if err != nil {
 			return err
