@@ -79,8 +79,6 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string, ro
 		hr := hg.Role(*role)
 		f.Role = &hr
 	}
-	// One more than asked tells whether another page follows.
-	p.First++
 	users, total, err := r.Store.ListUsers(ctx, f, p)
 	if err != nil {
 		return nil, err

@@ -126,7 +126,6 @@ func (r *queryResolver) Invoices(ctx context.Context, filter *model.InvoiceFilte
 		}
 		f.Status, f.From, f.To = filter.Status, filter.From, filter.To
 	}
-	pg.First++
 	invs, total, err := r.Store.ListInvoices(ctx, auth.PatientScope(p), f, pg)
 	if err != nil {
 		return nil, err

@@ -108,7 +108,6 @@ func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, f
 		}
 		f.Status, f.PayerLicense, f.From, f.To = filter.Status, filter.PayerLicense, filter.From, filter.To
 	}
-	pg.First++
 	claims, total, err := r.Store.ListClaims(ctx, auth.PatientScope(p), f, pg)
 	if err != nil {
 		return nil, err

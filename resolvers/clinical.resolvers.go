@@ -215,7 +215,6 @@ func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilte
 	if filter != nil {
 		f = hg.PatientFilter{Search: deref(filter.Search), BirthDate: filter.BirthDate, PayerLicense: deref(filter.PayerLicense)}
 	}
-	pg.First++
 	ps, total, err := r.Store.ListPatients(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), f, pg)
 	if err != nil {
 		return nil, err
@@ -233,7 +232,6 @@ func (r *queryResolver) Practitioners(ctx context.Context, specialty *string, fi
 	if err != nil {
 		return nil, err
 	}
-	pg.First++
 	ps, total, err := r.Store.ListPractitioners(ctx, hg.PractitionerFilter{Specialty: deref(specialty)}, pg)
 	if err != nil {
 		return nil, err
@@ -261,7 +259,6 @@ func (r *queryResolver) Appointments(ctx context.Context, filter *model.Appointm
 			return nil, err
 		}
 	}
-	pg.First++
 	as, total, err := r.Store.ListAppointments(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), f, pg)
 	if err != nil {
 		return nil, err
@@ -305,7 +302,6 @@ func (r *queryResolver) MedicalRecords(ctx context.Context, patientID string, fi
 	if err := mayReadRecords(ctx); err != nil {
 		return nil, err
 	}
-	pg.First++
 	recs, total, err := r.Store.ListRecords(ctx, auth.ClinicalScope(hg.PrincipalFrom(ctx)), pid, f, pg)
 	if err != nil {
 		return nil, err

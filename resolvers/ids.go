@@ -92,8 +92,8 @@ func page(first *int, after *string) (hg.Page, error) {
 	return p, nil
 }
 
-// edges trims a page fetched with one extra item (which tells whether more
-// follow) and builds its edges with opaque keyset cursors. Every connection
+// edges trims a page fetched by connectionPage with one extra item (which
+// tells whether more follow) and builds its edges with opaque keyset cursors. Every connection
 // uses it, so paging behaves the same everywhere.
 func edges[T, E any](items []T, p hg.Page, key func(T) (time.Time, uuid.UUID), edge func(cursor string, node T) E) ([]E, *model.PageInfo) {
 	info := &model.PageInfo{}
