@@ -149,6 +149,20 @@ func (r *Resolver) mayWatchSchedule(ctx context.Context, userID, practitionerID 
 	return hg.Errorf(hg.EFORBIDDEN, "your role may not watch schedules")
 }
 
+// coverage reads one coverage for node(id:) as Patient.coverages does:
+// the roles that may read a patient, through the caller's patient scope, so
+// one outside it is NOT_FOUND; the read is audited like a patient's.
+func (r *Resolver) coverage(ctx context.Context, id uuid.UUID) (*hg.Coverage, error) {
+	p, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleReception, hg.RoleBilling, hg.RolePractitioner, hg.RolePatient)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Store.CoverageByID(ctx, auth.PatientScope(p), id)
+	return disclosed(ctx, r, "coverage.read", "Coverage", c, err, func(c *hg.Coverage) (uuid.UUID, uuid.UUID) {
+		return c.ID, c.PatientID
+	})
+}
+
 // writeScope is the scope in which the caller may change appointments.
 func writeScope(ctx context.Context) hg.PatientScope {
 	p := hg.PrincipalFrom(ctx)

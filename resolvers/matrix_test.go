@@ -500,6 +500,9 @@ func matrixOps() []matrixOp {
 			vars: func(w *world, tg target) map[string]any {
 				return map[string]any{"p": gid("Patient", w.patientOf(tg).ID), "c": gid("Coverage", w.coverage(tg).ID)}
 			}, want: with(with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp"), "RECEPTION", "ppp")},
+		{field: "node", name: "coverage", query: `query($id: ID!) { node(id: $id) { id ... on Coverage { memberId } } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(gid("Coverage", w.coverage(tg).ID)) },
+			want: readOwnPatient("ADMIN", "RECEPTION", "BILLING")},
 		{field: "eligibilityChecks", query: `query($id: ID!) { eligibilityChecks(patientId: $id) { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
 			want: only(3, "ADMIN", "BILLING", "RECEPTION")},

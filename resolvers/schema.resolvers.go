@@ -55,6 +55,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		return rec, r.recordsRead(ctx, rec.PatientID)
 	case "Claim":
 		return r.Query().Claim(ctx, id)
+	case "Coverage":
+		return r.coverage(ctx, uid)
 	}
 	return nil, hg.Errorf(hg.ENOTFOUND, "node not found")
 }
