@@ -34,11 +34,12 @@ func (s *Server) graphQL() http.Handler {
 	setComplexity(&cfg.Complexity)
 
 	h := handler.New(graph.NewExecutableSchema(cfg))
-	h.AddTransport(transport.Websocket{
+	// socketTransport ties each WebSocket to its session (websocket.go).
+	h.AddTransport(socketTransport{transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Implementation:        websocketOrigins(s.cfg.CORSOrigins),
 		InitFunc:              s.websocketInit,
-	})
+	}})
 	h.AddTransport(transport.Options{})
 	h.AddTransport(transport.POST{})
 	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -56,10 +57,15 @@ func (s *Server) graphQL() http.Handler {
 	h.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
 	h.Use(operationLimits{s})
 	h.Use(s.deps.Metrics.GraphQL())
-	// Loaders are built per operation from the caller's scopes, so a batch
-	// never mixes two users' access, and a WebSocket operation gets the
-	// principal of its connection_init rather than of the upgrade request.
+	// An operation on a WebSocket is authorized against its session as it
+	// is now, not as it was at connection_init. Loaders are built per
+	// operation from the caller's scopes, so a batch never mixes two users'
+	// access, and a WebSocket operation gets the principal of its
+	// connection_init rather than of the upgrade request.
 	h.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if refusal := s.checkSocketOperation(ctx); refusal != nil {
+			return refusal
+		}
 		who := hg.PrincipalFrom(ctx)
 		l := dataloader.New(tracedLoaderStore{s.deps.Resolver.Store, s.deps.Metrics}, dataloader.Scopes{Patients: auth.PatientScope(who), Clinical: auth.ClinicalScope(who)}, s.cfg.Loaders...)
 		return next(dataloader.With(ctx, l))

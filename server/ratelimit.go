@@ -9,9 +9,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/felixge/httpsnoop"
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -157,32 +155,4 @@ func (l operationLimits) deny(ctx context.Context, d ratelimit.Decision) graphql
 		st.denied = &d
 	}
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{l.s.presentError(ctx, d.Err())}})
-}
-
-// websocketInit authenticates a WebSocket connection from its
-// connection_init payload ({"Authorization": "Bearer …"}), since browsers
-// cannot set headers on a WebSocket. A bad token closes the connection; no
-// token leaves it anonymous, and every subscription field requires one.
-func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-	h := payload.Authorization()
-	if h == "" {
-		return ctx, nil, nil
-	}
-	p, err := s.principal(ctx, h)
-	if err != nil {
-		// 4403 Forbidden is graphql-transport-ws's code for a refused init.
-		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("invalid or expired access token")
-	}
-	// The connection lives no longer than its token: gqlgen closes it when
-	// the context ends, and the client reconnects with a fresh token. The
-	// token was verified just above, so reading its expiry unverified is
-	// safe.
-	var claims jwt.RegisteredClaims
-	token := strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
-	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err == nil && claims.ExpiresAt != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, claims.ExpiresAt.Time)
-		context.AfterFunc(ctx, cancel)
-	}
-	return hg.WithPrincipal(ctx, p), nil, nil
 }

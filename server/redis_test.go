@@ -171,38 +171,7 @@ type wsClient struct {
 
 func dialWS(t *testing.T, url string, initPayload map[string]any) (*wsClient, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/graphql",
-		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	w := &wsClient{t: t, conn: c, in: make(chan wsMessage, 16), err: make(chan error, 1)}
-	go func() {
-		for {
-			var m wsMessage
-			if err := wsjson.Read(context.Background(), c, &m); err != nil {
-				w.err <- err
-				return
-			}
-			if m.Type != "ping" && m.Type != "pong" && m.Type != "ka" {
-				w.in <- m
-			}
-		}
-	}()
-	if err := wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": initPayload}); err != nil {
-		return nil, err
-	}
-	m, err := w.next(5 * time.Second)
-	if err != nil {
-		return nil, err
-	}
-	if m.Type != "connection_ack" {
-		return nil, fmt.Errorf("got %s %s, want connection_ack", m.Type, m.Payload)
-	}
-	return w, nil
+	return dialSocket(t, url, nil, initPayload)
 }
 
 type wsMessage struct {

@@ -57,6 +57,11 @@ type Config struct {
 	// text): allow-list mode for production. Nil runs automatic persisted
 	// queries instead.
 	APQAllowList map[string]string
+	// WebSocketSessionCheck is how often an open WebSocket asks whether
+	// its session still holds, so that a logout or a role change closes
+	// an idle socket (4401) within it; zero means 30s. Operations sent on
+	// a socket are checked as they run whatever this says.
+	WebSocketSessionCheck time.Duration
 	// Loaders tunes the per-operation dataloaders; none keeps their
 	// defaults. Tests that count statements batch with a longer wait.
 	Loaders []dataloader.Option

@@ -72,6 +72,10 @@ type Options struct {
 	// WrapStore, when set, wraps the store the resolvers and loaders use,
 	// to inject one fault into the real store.
 	WrapStore func(hg.Store) hg.Store
+	// AccessTTL is the lifetime of the access tokens the server and
+	// Env.Tokens issue; zero means 15 minutes. Tests of expiry set a few
+	// seconds.
+	AccessTTL time.Duration
 }
 
 // NewPrefix returns a Redis key prefix of the test's own and deletes its
@@ -151,6 +155,9 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	ac.Redis = cache.Config{URL: o.RedisURL, Prefix: o.RedisPrefix, PingInterval: 200 * time.Millisecond,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}
 	ac.JWTKey, ac.RefreshTokenTTL, ac.PasswordCost = Key, time.Hour, bcrypt.MinCost
+	if o.AccessTTL != 0 {
+		ac.AccessTokenTTL = o.AccessTTL
+	}
 	ac.Clinic = nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}
 	a, err := app.New(ac, app.Deps{DB: db, Logger: logger, Metrics: metrics, NPHIESClient: o.NPHIESClient, WrapStore: o.WrapStore})
 	if err != nil {
