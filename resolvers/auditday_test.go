@@ -116,6 +116,7 @@ const (
 	qChart         = `query($id: ID!) { patient(id: $id) { firstName latestRecords { body } upcomingAppointments { startsAt } } }`
 	qRecords       = `query($id: ID!) { medicalRecords(patientId: $id, filter: {includeSuperseded: true}) { totalCount edges { node { body } } } }`
 	qNode          = `query($id: ID!) { node(id: $id) { id } }`
+	qNodeVisit     = `query($id: ID!) { node(id: $id) { ... on Appointment { startsAt patient { firstName phone } } } }`
 	qEligibility   = `query($id: ID!) { eligibilityChecks(patientId: $id) { status } }`
 	qInvoice       = `query($id: ID!) { invoice(id: $id) { number total { amount } patientShare { amount } } }`
 	qClaim         = `query($id: ID!) { claim(id: $id) { status messages { body } } }`
@@ -220,6 +221,8 @@ func TestAuditTrailAccountsForADayOfClinicWork(t *testing.T) {
 	d.ok(reception, qDay, map[string]any{"d": gid("Practitioner", doctorID)}, nil,
 		on("appointment.list", "Appointment", amalVisit, amal), on("appointment.list", "Appointment", khalidVisit, khalid))
 	d.ok(reception, qPatient, map[string]any{"id": gid("Patient", amal)}, nil, aboutPatient("patient.read", amal))
+	d.ok(reception, qNodeVisit, map[string]any{"id": gid("Appointment", amalVisit)}, nil,
+		on("appointment.read", "Appointment", amalVisit, amal))
 	d.ok(reception, qEligibility, map[string]any{"id": gid("Patient", amal)}, nil, aboutPatient("eligibility.read", amal))
 	d.ok(reception, mStatus, map[string]any{"id": gid("Appointment", amalVisit), "s": "CHECKED_IN"}, nil,
 		on("appointment.status_changed", "Appointment", amalVisit, amal))

@@ -46,6 +46,8 @@ func disclosed[T any](ctx context.Context, r *Resolver, action, typ string, v T,
 
 func patientSubject(p *hg.Patient) (uuid.UUID, uuid.UUID) { return p.ID, p.ID }
 
+func appointmentSubject(a *hg.Appointment) (uuid.UUID, uuid.UUID) { return a.ID, a.PatientID }
+
 // version loads another version of a record through the request's loader.
 func (r *Resolver) version(ctx context.Context, id *uuid.UUID) (*hg.MedicalRecord, error) {
 	if id == nil {

@@ -368,7 +368,13 @@ func (r *subscriptionResolver) AppointmentChanged(ctx context.Context, practitio
 				if err != nil {
 					continue
 				}
-				change.Appointment = a
+				// Delivered only once audited; otherwise the watcher is
+				// told to refetch, which is audited as any read.
+				if err := r.delivered(ctx, me, "appointment.delivered", "Appointment", a.ID, a.PatientID); err != nil {
+					change.Gap = true
+				} else {
+					change.Appointment = a
+				}
 			}
 			select {
 			case out <- change:

@@ -84,6 +84,15 @@ func (r *Resolver) audit(ctx context.Context, action, entityType string, entityI
 	return r.Store.Audit(ctx, &e)
 }
 
+// delivered audits an event a subscription is about to deliver to who: it
+// discloses the entity and its patient as a read does. The role is the
+// watcher's as it is now, which is what authorized the delivery. One row
+// per delivered event, so the trail's cost follows what was shown.
+func (r *Resolver) delivered(ctx context.Context, who *hg.User, action, entityType string, entity, patient uuid.UUID) error {
+	return r.Store.Audit(ctx, &hg.AuditEvent{ActorID: &who.ID, ActorRole: who.Role, Action: action,
+		EntityType: entityType, EntityID: &entity, PatientID: &patient})
+}
+
 // auditing returns ctx carrying the audit event of the caller's write of
 // action on an entity of entityType. Pass it to the one store write: the
 // store appends the event, naming what it wrote and its patient, in that

@@ -43,7 +43,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleReception, hg.RolePractitioner, hg.RolePatient); err != nil {
 			return nil, err
 		}
-		return dataloader.For(ctx).Appointment(ctx, uid)
+		a, err := dataloader.For(ctx).Appointment(ctx, uid)
+		return disclosed(ctx, r.Resolver, "appointment.read", "Appointment", a, err, appointmentSubject)
 	case "MedicalRecord":
 		if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RolePractitioner, hg.RolePatient); err != nil {
 			return nil, err
