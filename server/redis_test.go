@@ -276,8 +276,8 @@ func TestSubscriptionOnOneReplicaReceivesChangesMadeOnTheOther(t *testing.T) {
 		}
 		ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
 		// A role change ends the user's sessions: a new connection with the
-		// old token is refused. (One already open lives until the token
-		// expires; see docs/security.md.)
+		// old token is refused. (One already open closes with 4401 at its
+		// next operation or session check: websocket_test.go.)
 		a.Do(t, admin, `mutation($id: ID!) { setUserRole(userId: $id, role: BILLING) { id } }`,
 			map[string]any{"id": userID(u.ID)}).Decode(t, &struct{}{})
 		if _, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + own}); websocket.CloseStatus(err) != 4403 {
