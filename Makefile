@@ -47,8 +47,8 @@ fuzz:
 FAILURE_DRILLS := pg-restart pg-exhaust nphies kill disk-full
 # The tests that call drill.Gate: they rehearse a drill for tens of seconds,
 # so `go test ./...` skips them and drill-tests runs them (HG_DRILLS=1).
-DRILL_TESTS     := TestDrillsKeepTheirInvariants|TestRollingUpgradeHasZeroDowntime|TestFaultDrill
-DRILL_TEST_PKGS := ./internal/failuredrill ./internal/rolloutdrill ./nphies
+DRILL_TESTS     := TestDrillsKeepTheirInvariants|TestRollingUpgradeHasZeroDowntime|TestFaultDrill|TestServeReplicasDeliverClaimsExactlyOnce
+DRILL_TEST_PKGS := ./internal/failuredrill ./internal/rolloutdrill ./nphies ./cmd/healthgraph
 .PHONY: $(FAILURE_DRILLS:%=drill-%) drill-redis drill-rollout
 
 ## drills: every drill in turn, the backup drill, then the drill tests (docs/drills.md)

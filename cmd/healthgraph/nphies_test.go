@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/internal/drill"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 	"github.com/healthgraph/healthgraph/postgres"
@@ -102,9 +103,7 @@ const pollerLocks = `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' A
 // killed with SIGKILL mid-delivery; the other delivers everything, each
 // claim exactly once by the mock's count, and stops cleanly on SIGTERM.
 func TestServeReplicasDeliverClaimsExactlyOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	drill.Gate(t)
 	bin := buildBinary(t)
 	ctx := context.Background()
 	dbURL := freshDatabaseURL(t)
