@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -227,20 +228,43 @@ type BreakGlass struct {
 // Break-glass limits: a reason long enough to mean something, and a grant
 // that lapses on its own.
 const (
-	MinBreakGlassReason = 10
+	MinBreakGlassReason = 15
+	MinBreakGlassWords  = 3
 	BreakGlassDuration  = time.Hour
 )
 
 // ValidateBreakGlassReason checks and trims the reason for a break-glass
-// grant, naming the field "reason".
+// grant, naming the field "reason". The reason is what a reviewer reads
+// afterwards to judge the access, so it must say something: at least
+// MinBreakGlassReason characters in at least MinBreakGlassWords words, not
+// one word (or one character) over and over ("aaaaaaaaaa", "x x x x x").
 func ValidateBreakGlassReason(reason *string) error {
 	if err := validReason("reason", reason, true); err != nil {
 		return err
 	}
-	if utf8.RuneCountInString(*reason) < MinBreakGlassReason {
-		return Invalid("reason", "reason must be at least %d characters", MinBreakGlassReason)
+	words := strings.FieldsFunc(strings.ToLower(*reason), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+	distinct := map[string]bool{}
+	for _, w := range words {
+		distinct[w] = true
+	}
+	switch {
+	case utf8.RuneCountInString(*reason) < MinBreakGlassReason || len(words) < MinBreakGlassWords:
+		return Invalid("reason", "reason must say why in at least %d words and %d characters", MinBreakGlassWords, MinBreakGlassReason)
+	case len(distinct) < 2 || distinctRunes(strings.Join(words, "")) < 3:
+		return Invalid("reason", "reason must say why, not repeat one word or character")
 	}
 	return nil
+}
+
+// distinctRunes counts the different characters of s.
+func distinctRunes(s string) int {
+	seen := map[rune]bool{}
+	for _, r := range s {
+		seen[r] = true
+	}
+	return len(seen)
 }
 
 // BreakGlassStore keeps break-glass grants.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,8 @@ func (db *DB) GrantBreakGlass(ctx context.Context, userID, patientID uuid.UUID, 
 	if err := hg.ValidateBreakGlassReason(&reason); err != nil {
 		return nil, err
 	}
+	// Postgres keeps microseconds: the audit detail states the expiry as stored.
+	expiresAt = expiresAt.Truncate(time.Microsecond)
 	if !expiresAt.After(time.Now()) {
 		return nil, hg.Invalid("expiresAt", "a grant must expire in the future")
 	}
@@ -39,6 +42,12 @@ func (db *DB) GrantBreakGlass(ctx context.Context, userID, patientID uuid.UUID, 
 		return nil, err
 	}
 	// Audited as an access to the patient: the grant is the key to the chart.
+	// The row keeps the reason and the expiry, so a reviewer reads from the
+	// audit trail alone why the chart was opened and for how long.
+	if e, ok := hg.AuditOf(ctx); ok {
+		e.Detail = breakGlassDetail(reason, expiresAt)
+		ctx = hg.WithAudit(ctx, e)
+	}
 	return audited(ctx, db, func(q querier) (*hg.BreakGlass, error) {
 		rows, _ := q.Query(ctx, `INSERT INTO break_glass_grants AS g (id, user_id, patient_id, reason, expires_at)
 			SELECT @id, @user_id, p.id, @reason, @expires_at FROM patients p WHERE p.id = @patient_id
@@ -56,4 +65,14 @@ func (db *DB) ActiveBreakGlass(ctx context.Context, userID uuid.UUID) ([]*hg.Bre
 		WHERE g.user_id = $1 AND g.expires_at > now() ORDER BY g.created_at DESC, g.id DESC`, userID)
 	gs, err := pgx.CollectRows(rows, scanBreakGlass)
 	return gs, translate(err, "break-glass grants")
+}
+
+// breakGlassDetail is the audit detail of a grant: its reason and expiry
+// as a JSON object.
+func breakGlassDetail(reason string, expiresAt time.Time) string {
+	b, _ := json.Marshal(struct {
+		Reason    string    `json:"reason"`
+		ExpiresAt time.Time `json:"expiresAt"`
+	}{reason, expiresAt.UTC()})
+	return string(b)
 }
