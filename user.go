@@ -66,6 +66,10 @@ type UserFilter struct {
 	Role *Role
 }
 
+// MaxPageSize caps `first` on every connection: the GraphQL contract's
+// page limit, which complexity costs use too.
+const MaxPageSize = 100
+
 // Page asks for one page of a keyset-paginated list: up to First items after
 // the item whose sort key is encoded in After. Count asks for the number of
 // all matches too; it is the costly part of a page over a large table, so a

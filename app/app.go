@@ -109,10 +109,10 @@ func New(cfg Config, d Deps) (*App, error) {
 	}
 	clinic := cfg.Clinic
 	srv := server.New(cfg.Server, server.Deps{
-		DB: d.DB,
-		Resolver: &resolvers.Resolver{Accounts: accounts, Store: resolverStore, Events: broker, Business: d.Metrics,
+		Resolvers: &resolvers.Resolver{Accounts: accounts, Store: resolverStore, Events: broker, Business: d.Metrics,
 			NPHIES: &clinic, NPHIESClient: d.NPHIESClient},
-		Tokens: tokens, Logger: d.Logger, Metrics: d.Metrics, Redis: rc,
+		Loaders: resolverStore, Sessions: accounts, Database: d.DB,
+		Logger: d.Logger, Metrics: d.Metrics, Redis: rc,
 	})
 	return &App{Server: srv, Accounts: accounts, Tokens: tokens, Redis: rc}, nil
 }

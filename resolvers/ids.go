@@ -64,17 +64,14 @@ func encodeCursor(t time.Time, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixNano(), 10) + ":" + id.String()))
 }
 
-// MaxPageSize caps `first` on every connection.
-const MaxPageSize = 100
-
 // page validates first/after into a store page.
 func page(first *int, after *string) (hg.Page, error) {
 	n := 20
 	if first != nil {
 		n = *first
 	}
-	if n < 1 || n > MaxPageSize {
-		return hg.Page{}, hg.Invalid("first", "first must be between 1 and %d", MaxPageSize)
+	if n < 1 || n > hg.MaxPageSize {
+		return hg.Page{}, hg.Invalid("first", "first must be between 1 and %d", hg.MaxPageSize)
 	}
 	p := hg.Page{First: n}
 	if after != nil && *after != "" {

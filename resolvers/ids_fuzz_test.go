@@ -111,7 +111,7 @@ func checkAnyID(t *testing.T, id string) {
 	}
 }
 
-// FuzzCursor checks that page accepts only first within [1, MaxPageSize]
+// FuzzCursor checks that page accepts only first within [1, hg.MaxPageSize]
 // and cursors in the one form we mint, that an accepted cursor is never
 // also a global ID, and that every cursor we mint reads back to its key.
 func FuzzCursor(f *testing.F) {
@@ -128,7 +128,7 @@ func FuzzCursor(f *testing.F) {
 		f.Add(s, 1, int64(-1), []byte{})
 	}
 	f.Add("", 0, int64(0), []byte{})
-	f.Add("", MaxPageSize+1, int64(1)<<62, []byte{0xff})
+	f.Add("", hg.MaxPageSize+1, int64(1)<<62, []byte{0xff})
 	f.Fuzz(func(t *testing.T, after string, first int, nanos int64, idBytes []byte) {
 		checkPage(t, first, after)
 		key := hg.Cursor{Time: time.Unix(0, nanos).UTC(), ID: fuzzUUID(idBytes)}
@@ -145,7 +145,7 @@ func checkPage(t *testing.T, first int, after string) {
 		wantCodeOn(t, "page", err, "first", "after")
 		return
 	}
-	if p.First < 1 || p.First > MaxPageSize || p.First != first {
+	if p.First < 1 || p.First > hg.MaxPageSize || p.First != first {
 		t.Fatalf("first %d read as %d", first, p.First)
 	}
 	if after == "" {

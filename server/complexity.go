@@ -7,7 +7,6 @@ import (
 	"github.com/healthgraph/healthgraph/dataloader"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
-	"github.com/healthgraph/healthgraph/resolvers"
 )
 
 // The sizes list fields are priced at. A list bounded by paging or by a
@@ -51,7 +50,7 @@ func listCost(child, n int) int {
 // oversized first is priced at the cap: the resolver refuses it with its
 // own error naming the field, which says more than the budget would.
 func connectionCost(child int, first *int) int {
-	n := resolvers.MaxPageSize
+	n := hg.MaxPageSize
 	if first != nil && *first > 0 && *first < n {
 		n = *first
 	}

@@ -29,7 +29,7 @@ import (
 
 // graphQL builds the executor with explicit transports and every limit.
 func (s *Server) graphQL() http.Handler {
-	cfg := graph.Config{Resolvers: s.deps.Resolver}
+	cfg := graph.Config{Resolvers: s.deps.Resolvers}
 	cfg.Directives.HasRole = hasRole
 	setComplexity(&cfg.Complexity)
 
@@ -67,7 +67,7 @@ func (s *Server) graphQL() http.Handler {
 			return refusal
 		}
 		who := hg.PrincipalFrom(ctx)
-		l := dataloader.New(tracedLoaderStore{s.deps.Resolver.Store, s.deps.Metrics}, dataloader.Scopes{Patients: auth.PatientScope(who), Clinical: auth.ClinicalScope(who)}, s.cfg.Loaders...)
+		l := dataloader.New(tracedLoaderStore{s.deps.Loaders, s.deps.Metrics}, dataloader.Scopes{Patients: auth.PatientScope(who), Clinical: auth.ClinicalScope(who)}, s.cfg.Loaders...)
 		return next(dataloader.With(ctx, l))
 	})
 	h.SetErrorPresenter(s.presentError)

@@ -24,12 +24,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	checks := map[string]string{}
 	ok := true
-	if err := s.deps.DB.Ping(ctx); err != nil {
+	if err := s.deps.Database.Ping(ctx); err != nil {
 		checks["postgres"], ok = "unreachable", false
 		s.deps.Logger.WarnContext(ctx, "readiness: postgres unreachable", "error", err.Error())
 	} else {
 		checks["postgres"] = "ok"
-		if n, err := s.deps.DB.Pending(ctx); err != nil {
+		if n, err := s.deps.Database.Pending(ctx); err != nil {
 			checks["migrations"], ok = "unknown", false
 		} else if n > 0 {
 			checks["migrations"], ok = "pending", false

@@ -152,8 +152,8 @@ var errBadToken = hg.Errorf(hg.EUNAUTHENTICATED, "invalid or expired access toke
 // token's signature, then its session against Postgres.
 func (s *Server) principal(ctx context.Context, header string) (*hg.Principal, error) {
 	token, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || s.deps.Resolver == nil || s.deps.Resolver.Accounts == nil {
+	if !ok || s.deps.Sessions == nil {
 		return nil, errBadToken
 	}
-	return s.deps.Resolver.Accounts.Authenticate(ctx, strings.TrimSpace(token))
+	return s.deps.Sessions.Authenticate(ctx, strings.TrimSpace(token))
 }

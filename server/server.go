@@ -12,13 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/healthgraph/healthgraph/auth"
+	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/dataloader"
+	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/observability"
-	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/ratelimit"
-	"github.com/healthgraph/healthgraph/resolvers"
 )
 
 // Config is the server's part of the service configuration.
@@ -67,16 +66,38 @@ type Config struct {
 	Loaders []dataloader.Option
 }
 
-// Deps are the collaborators the server routes requests to.
+// Deps are the collaborators the server routes requests to, each as the
+// narrow interface the server uses; app wires the real ones.
 type Deps struct {
-	DB       *postgres.DB
-	Resolver *resolvers.Resolver
-	Tokens   *auth.Tokens
+	// Resolvers answer the GraphQL schema.
+	Resolvers graph.ResolverRoot
+	// Loaders is the store the per-operation dataloaders batch against.
+	Loaders dataloader.Store
+	// Sessions checks access tokens and, on open sockets, their sessions.
+	Sessions Sessions
+	// Database is what readiness asks about.
+	Database Database
 	Logger   *slog.Logger
 	Metrics  *observability.Metrics
 	// Redis backs the rate limits, persisted queries and readiness report;
 	// nil or disabled means in-process fallbacks.
 	Redis *cache.Client
+}
+
+// Sessions authenticates callers: *auth.Accounts implements it.
+type Sessions interface {
+	// Authenticate checks an access token and its session.
+	Authenticate(ctx context.Context, token string) (*hg.Principal, error)
+	// SessionLive re-checks the session of a principal authenticated
+	// earlier, for operations on a long-lived socket.
+	SessionLive(ctx context.Context, p *hg.Principal) error
+}
+
+// Database is the readiness view of the store: *postgres.DB implements it.
+type Database interface {
+	Ping(ctx context.Context) error
+	// Pending counts the migrations not yet applied.
+	Pending(ctx context.Context) (int, error)
 }
 
 // Server is the HTTP service.

@@ -208,7 +208,7 @@ func (s *Server) checkSocket(ctx context.Context, st *socketSession) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err := s.deps.Resolver.Accounts.SessionLive(ctx, st.principal)
+	err := s.deps.Sessions.SessionLive(ctx, st.principal)
 	if hg.ErrorCode(err) == hg.EUNAUTHENTICATED {
 		return endSessionEnded
 	}
