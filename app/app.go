@@ -48,8 +48,8 @@ func Defaults() Config {
 		Server: server.Config{
 			Addr: ":8080", MaxBodyBytes: 1 << 20,
 			ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
-			ShutdownTimeout: 25 * time.Second,
-			DepthLimit:      12, ComplexityLimit: 5000, FieldLimit: 500, TokenLimit: 15_000,
+			ShutdownTimeout: 25 * time.Second, WebSocketSessionCheck: 30 * time.Second,
+			DepthLimit: 12, ComplexityLimit: 5000, FieldLimit: 500, TokenLimit: 15_000,
 			RateLimits: ratelimit.Limits{
 				Anonymous: ratelimit.PerMinute(300), User: ratelimit.PerMinute(1200),
 				Auth: ratelimit.PerMinute(10), Complexity: ratelimit.PerMinute(100_000),

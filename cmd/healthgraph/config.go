@@ -48,6 +48,7 @@ type Config struct {
 	ReadTimeout        time.Duration
 	WriteTimeout       time.Duration
 	IdleTimeout        time.Duration
+	WSSessionCheck     time.Duration
 	MaxBodyBytes       int64
 	QueryDepthLimit    int
 	QueryComplexity    int
@@ -83,6 +84,7 @@ func (c Config) App() app.Config {
 			DepthLimit: c.QueryDepthLimit, ComplexityLimit: c.QueryComplexity,
 			FieldLimit: c.QueryFieldLimit, TokenLimit: c.QueryTokenLimit, Introspection: c.Introspection,
 			RateLimits: c.RateLimits, TrustedProxies: c.TrustedProxies, APQAllowList: c.APQAllowList,
+			WebSocketSessionCheck: c.WSSessionCheck,
 		},
 		Redis:  c.Redis,
 		JWTKey: c.JWTKey, AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL,
@@ -151,6 +153,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.ReadTimeout = p.duration("HG_READ_TIMEOUT", d.Server.ReadTimeout)
 	c.WriteTimeout = p.duration("HG_WRITE_TIMEOUT", d.Server.WriteTimeout)
 	c.IdleTimeout = p.duration("HG_IDLE_TIMEOUT", d.Server.IdleTimeout)
+	c.WSSessionCheck = p.duration("HG_WS_SESSION_CHECK", d.Server.WebSocketSessionCheck)
 	c.MaxBodyBytes = int64(p.int("HG_MAX_BODY_BYTES", int(d.Server.MaxBodyBytes), 1024, 64<<20))
 	c.QueryDepthLimit = p.int("HG_QUERY_DEPTH_LIMIT", d.Server.DepthLimit, 2, 100)
 	c.QueryComplexity = p.int("HG_QUERY_COMPLEXITY_LIMIT", d.Server.ComplexityLimit, 10, 1_000_000)
