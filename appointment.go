@@ -274,6 +274,9 @@ type UtilizationGroup struct {
 	ScheduledHours float64
 	CompletedHours float64
 	Utilization    float64
+	// Partial says some months of the group were suppressed and are left
+	// out of its figures.
+	Partial bool
 }
 
 // AppointmentStore keeps appointments. Reads take the caller's PatientScope

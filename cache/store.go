@@ -26,8 +26,9 @@ const practitionerTTL = 5 * time.Minute
 // show an old role or status.
 const userTTL = 60 * time.Second
 
-// summaryVersion is the cache version of the analysts' aggregates.
-const summaryVersion = 1
+// summaryVersion is the cache version of the analysts' aggregates: 2 since
+// they are sums of suppressed cells over snapped windows.
+const summaryVersion = 2
 
 // summaryTTL is how stale an analyst's aggregate may be. Claims and
 // invoices change outside this store too (the NPHIES worker and poller

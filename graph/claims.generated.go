@@ -1065,6 +1065,29 @@ func (ec *executionContext) fieldContext_ClaimsSummaryGroup_suppressed(_ context
 	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _ClaimsSummaryGroup_partial(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimsSummaryGroup_partial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Partial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimsSummaryGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _ClaimsSummaryGroup_claims(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2366,6 +2389,11 @@ func (ec *executionContext) _ClaimsSummaryGroup(ctx context.Context, sel ast.Sel
 			}
 		case "suppressed":
 			out.Values[i] = ec._ClaimsSummaryGroup_suppressed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partial":
+			out.Values[i] = ec._ClaimsSummaryGroup_partial(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

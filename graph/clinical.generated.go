@@ -2245,6 +2245,29 @@ func (ec *executionContext) fieldContext_UtilizationGroup_utilization(_ context.
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
+func (ec *executionContext) _UtilizationGroup_partial(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UtilizationGroup_partial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Partial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UtilizationGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -4390,6 +4413,11 @@ func (ec *executionContext) _UtilizationGroup(ctx context.Context, sel ast.Selec
 			}
 		case "utilization":
 			out.Values[i] = ec._UtilizationGroup_utilization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partial":
+			out.Values[i] = ec._UtilizationGroup_partial(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

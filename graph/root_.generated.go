@@ -150,6 +150,7 @@ type ComplexityRoot struct {
 		Approved   func(childComplexity int) int
 		Claims     func(childComplexity int) int
 		Key        func(childComplexity int) int
+		Partial    func(childComplexity int) int
 		Suppressed func(childComplexity int) int
 		Total      func(childComplexity int) int
 	}
@@ -438,6 +439,7 @@ type ComplexityRoot struct {
 		Key            func(childComplexity int) int
 		Label          func(childComplexity int) int
 		NoShow         func(childComplexity int) int
+		Partial        func(childComplexity int) int
 		ScheduledHours func(childComplexity int) int
 		Utilization    func(childComplexity int) int
 	}
@@ -859,6 +861,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimsSummaryGroup.Key(childComplexity), true
+	case "ClaimsSummaryGroup.partial":
+		if e.ComplexityRoot.ClaimsSummaryGroup.Partial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimsSummaryGroup.Partial(childComplexity), true
 	case "ClaimsSummaryGroup.suppressed":
 		if e.ComplexityRoot.ClaimsSummaryGroup.Suppressed == nil {
 			break
@@ -2293,6 +2301,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UtilizationGroup.NoShow(childComplexity), true
+	case "UtilizationGroup.partial":
+		if e.ComplexityRoot.UtilizationGroup.Partial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UtilizationGroup.Partial(childComplexity), true
 	case "UtilizationGroup.scheduledHours":
 		if e.ComplexityRoot.UtilizationGroup.ScheduledHours == nil {
 			break
@@ -2649,6 +2663,8 @@ func (ec *executionContext) childFields_ClaimsSummaryGroup(ctx context.Context, 
 		return ec.fieldContext_ClaimsSummaryGroup_key(ctx, field)
 	case "suppressed":
 		return ec.fieldContext_ClaimsSummaryGroup_suppressed(ctx, field)
+	case "partial":
+		return ec.fieldContext_ClaimsSummaryGroup_partial(ctx, field)
 	case "claims":
 		return ec.fieldContext_ClaimsSummaryGroup_claims(ctx, field)
 	case "total":
@@ -3125,6 +3141,8 @@ func (ec *executionContext) childFields_UtilizationGroup(ctx context.Context, fi
 		return ec.fieldContext_UtilizationGroup_completedHours(ctx, field)
 	case "utilization":
 		return ec.fieldContext_UtilizationGroup_utilization(ctx, field)
+	case "partial":
+		return ec.fieldContext_UtilizationGroup_partial(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UtilizationGroup", field.Name)
 }

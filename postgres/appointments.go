@@ -326,55 +326,6 @@ func (db *DB) PractitionerSchedule(ctx context.Context, practitionerID uuid.UUID
 	return slots, nil
 }
 
-// utilizationKeys holds, per grouping, the SQL of the group key and label.
-// They are constants: no input ever reaches the statement text.
-var utilizationKeys = map[hg.UtilizationGroupBy][2]string{
-	hg.GroupByPractitioner: {`pr.id::text`, `min(pr.first_name || ' ' || pr.family_name)`},
-	hg.GroupBySpecialty:    {`pr.specialty_code`, `min(pr.specialty)`},
-	hg.GroupByDay:          {`to_char(a.starts_at AT TIME ZONE @zone, 'YYYY-MM-DD')`, `min(to_char(a.starts_at AT TIME ZONE @zone, 'YYYY-MM-DD'))`},
-}
-
-// MaxUtilizationRange bounds the period one utilization query may scan.
-const MaxUtilizationRange = 366 * 24 * time.Hour
-
-// AppointmentUtilization aggregates appointments starting in [from, to).
-// Only counts and hours leave the database; groups below
-// hg.MinUtilizationGroup are dropped in SQL (HAVING).
-func (db *DB) AppointmentUtilization(ctx context.Context, from, to time.Time, groupBy hg.UtilizationGroupBy) ([]hg.UtilizationGroup, error) {
-	keys, ok := utilizationKeys[groupBy]
-	switch {
-	case !ok:
-		return nil, hg.Invalid("groupBy", "groupBy must be PRACTITIONER, SPECIALTY or DAY")
-	case from.IsZero():
-		return nil, hg.Invalid("from", "from is required")
-	case !to.After(from):
-		return nil, hg.Invalid("to", "to must be after from")
-	case to.Sub(from) > MaxUtilizationRange:
-		return nil, hg.Invalid("to", "the range may span at most 366 days")
-	}
-	rows, _ := db.Pool.Query(ctx, `SELECT `+keys[0]+` AS key, `+keys[1]+`,
-			count(*),
-			count(*) FILTER (WHERE a.status = 'COMPLETED'),
-			count(*) FILTER (WHERE a.status = 'CANCELLED'),
-			count(*) FILTER (WHERE a.status = 'NO_SHOW'),
-			COALESCE(sum(extract(epoch FROM a.ends_at - a.starts_at)) FILTER (WHERE a.status <> 'CANCELLED'), 0) / 3600,
-			COALESCE(sum(extract(epoch FROM a.ends_at - a.starts_at)) FILTER (WHERE a.status = 'COMPLETED'), 0) / 3600
-		FROM appointments a JOIN practitioners pr ON pr.id = a.practitioner_id
-		WHERE a.starts_at >= @from AND a.starts_at < @to
-		GROUP BY 1 HAVING count(*) >= @min_group
-		ORDER BY 1`, pgx.NamedArgs{"from": from, "to": to, "zone": zoneName(hg.ClinicZone), "min_group": hg.MinUtilizationGroup})
-	groups, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hg.UtilizationGroup, error) {
-		var g hg.UtilizationGroup
-		err := row.Scan(&g.Key, &g.Label, &g.Booked, &g.Completed, &g.Cancelled, &g.NoShow,
-			&g.ScheduledHours, &g.CompletedHours)
-		if g.ScheduledHours > 0 {
-			g.Utilization = g.CompletedHours / g.ScheduledHours
-		}
-		return g, err
-	})
-	return groups, translate(err, "appointment utilization")
-}
-
 // zoneName gives Postgres a zone it knows: the IANA name, or for the fixed
 // fallback zone an Etc/GMT name (whose POSIX sign is inverted).
 func zoneName(loc *time.Location) string {

@@ -647,44 +647,6 @@ func TestPractitionerSchedule(t *testing.T) {
 	wantCode(t, err, hg.ENOTFOUND, "")
 }
 
-func TestAppointmentUtilizationSuppressesSmallGroups(t *testing.T) {
-	t.Parallel()
-	c := setup(t)
-	ctx := context.Background()
-	// Doctor 2 gets six appointments (reported), doctor 1 has one (suppressed).
-	var ids []uuid.UUID
-	for i := range 6 {
-		s, e := slot(10, 8+i)
-		a, err := c.db.BookAppointment(ctx, all, hg.NewAppointment{PatientID: c.patientB.ID, PractitionerID: c.doc2.ID, StartsAt: s, EndsAt: e})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, a.ID)
-	}
-	c.db.UpdateAppointmentStatus(ctx, all, ids[0], hg.AppointmentCheckedIn)
-	c.db.UpdateAppointmentStatus(ctx, all, ids[0], hg.AppointmentCompleted)
-	c.db.UpdateAppointmentStatus(ctx, all, ids[1], hg.AppointmentNoShow)
-	c.db.CancelAppointment(ctx, all, ids[2], "clinic closed")
-	from, to := time.Now(), time.Now().AddDate(0, 0, 30)
-	for _, by := range []hg.UtilizationGroupBy{hg.GroupByPractitioner, hg.GroupBySpecialty, hg.GroupByDay} {
-		t.Run(string(by), func(t *testing.T) {
-			groups, err := c.db.AppointmentUtilization(ctx, from, to, by)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(groups) != 1 {
-				t.Fatalf("%d groups: %+v; want only doctor 2's", len(groups), groups)
-			}
-			g := groups[0]
-			if g.Booked != 6 || g.Completed != 1 || g.NoShow != 1 || g.Cancelled != 1 || g.ScheduledHours != 2.5 || g.CompletedHours != 0.5 {
-				t.Fatalf("group = %+v; want 6 booked, 1 each completed/no-show/cancelled, 2.5 h scheduled, 0.5 h completed", g)
-			}
-		})
-	}
-	_, err := c.db.AppointmentUtilization(ctx, from, to, "PATIENT")
-	wantCode(t, err, hg.EINVALID, "groupBy")
-}
-
 func TestClaimPatientRecord(t *testing.T) {
 	t.Parallel()
 	c := setup(t)

@@ -137,13 +137,19 @@ func (r *queryResolver) ClaimsSummary(ctx context.Context, from time.Time, to ti
 	if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleBilling, hg.RoleAnalyst); err != nil {
 		return nil, err
 	}
+	// Snapped here, before the cache, so windows that answer alike share
+	// one cache entry.
+	from, to, err := hg.SummaryWindow(from, to, hg.PeriodMonth, hg.MaxSummaryRange)
+	if err != nil {
+		return nil, err
+	}
 	groups, err := r.Store.ClaimsSummary(ctx, from, to, string(groupBy))
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*model.ClaimsSummaryGroup, len(groups))
 	for i, g := range groups {
-		out[i] = &model.ClaimsSummaryGroup{Key: g.Key, Suppressed: g.Suppressed}
+		out[i] = &model.ClaimsSummaryGroup{Key: g.Key, Suppressed: g.Suppressed, Partial: g.Partial}
 		if !g.Suppressed {
 			out[i].Claims, out[i].Total, out[i].Approved = &g.Claims, &g.Total, &g.Approved
 		}
@@ -153,6 +159,10 @@ func (r *queryResolver) ClaimsSummary(ctx context.Context, from time.Time, to ti
 
 func (r *queryResolver) RevenueSummary(ctx context.Context, from time.Time, to time.Time, groupBy model.RevenueGroupBy) ([]*model.RevenueGroup, error) {
 	if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleBilling, hg.RoleAnalyst); err != nil {
+		return nil, err
+	}
+	from, to, err := hg.SummaryWindow(from, to, hg.PeriodOf(string(groupBy)), hg.MaxSummaryRange)
+	if err != nil {
 		return nil, err
 	}
 	groups, err := r.Store.RevenueSummary(ctx, from, to, string(groupBy))

@@ -317,6 +317,10 @@ func (r *queryResolver) MedicalRecords(ctx context.Context, patientID string, fi
 }
 
 func (r *queryResolver) AppointmentUtilization(ctx context.Context, from time.Time, to time.Time, groupBy hg.UtilizationGroupBy) ([]*hg.UtilizationGroup, error) {
+	from, to, err := hg.SummaryWindow(from, to, hg.PeriodOf(string(groupBy)), hg.MaxUtilizationRange)
+	if err != nil {
+		return nil, err
+	}
 	groups, err := r.Store.AppointmentUtilization(ctx, from, to, groupBy)
 	if err != nil {
 		return nil, err

@@ -165,12 +165,16 @@ type ClaimFilter struct {
 	To *time.Time `json:"to,omitempty"`
 }
 
-// Claims in one group. Groups with fewer than 5 claims are suppressed: their figures are null.
+// Claims in one group, summed over the whole calendar months (clinic time) of the window.
+// A group's figures count only its months of at least 5 claims that no subtraction could
+// narrow down; when none is left the group is suppressed and its figures are null.
 type ClaimsSummaryGroup struct {
 	// The payer licence, status or month (YYYY-MM).
 	Key string `json:"key"`
-	// Whether the group was too small to show.
+	// Whether the group was too small to show, or hid a smaller one.
 	Suppressed bool `json:"suppressed"`
+	// Whether some months of the group were suppressed and are left out of its figures.
+	Partial bool `json:"partial"`
 	// How many claims.
 	Claims *int `json:"claims,omitempty"`
 	// Their gross total.
@@ -367,11 +371,14 @@ type RecordPaymentInput struct {
 	Reference *string `json:"reference,omitempty"`
 }
 
-// Issued invoices in one period. Periods with fewer than 5 invoices are suppressed: their figures are null.
+// Issued invoices in one whole day or calendar month (clinic time). Periods with fewer than
+// 5 invoices are suppressed (their figures are null), and so are as many of the smallest
+// other days of the same month as it takes for a month's total minus its shown days to
+// cover at least 5 invoices.
 type RevenueGroup struct {
 	// The day (YYYY-MM-DD) or month (YYYY-MM).
 	Key string `json:"key"`
-	// Whether the group was too small to show.
+	// Whether the period was too small to show, or hid a smaller one.
 	Suppressed bool `json:"suppressed"`
 	// How many invoices.
 	Invoices *int `json:"invoices,omitempty"`
