@@ -13,9 +13,31 @@ import (
 )
 
 // ErrInvalidInput marks a builder input that would produce a message NPHIES
-// must reject (missing identity, amounts that do not add up, …). Callers map
-// it to a validation error; retrying cannot help.
+// must reject (missing identity, amounts that do not add up, …). Every such
+// error is an *InputError, which errors.Is matches to it; retrying cannot
+// help.
 var ErrInvalidInput = errors.New("nphies: invalid message input")
+
+// InputError is why a builder refused its input. Reason is safe to show a
+// clerk (it names what is missing or inconsistent, never a person's data),
+// so callers turn it into a validation error by reading the field rather
+// than by trimming the error's text.
+type InputError struct {
+	// Reason says what is wrong, e.g. "payer licence is required".
+	Reason string
+}
+
+// Error implements the error interface: ErrInvalidInput's text, then the
+// reason.
+func (e *InputError) Error() string { return ErrInvalidInput.Error() + ": " + e.Reason }
+
+// Is makes errors.Is(err, ErrInvalidInput) hold for every input error.
+func (e *InputError) Is(target error) bool { return target == ErrInvalidInput }
+
+// invalid returns the InputError for a reason.
+func invalid(format string, args ...any) error {
+	return &InputError{Reason: fmt.Sprintf(format, args...)}
+}
 
 // riyadh is Saudi Arabia's fixed UTC+03:00 offset. A fixed zone (not tzdata)
 // keeps builds reproducible on distroless images without zoneinfo; the
@@ -387,11 +409,11 @@ func (b *Builder) fullURL(rt, id string) string { return b.base() + "/" + rt + "
 // check validates the builder configuration.
 func (b *Builder) check() error {
 	if b.ProviderLicense == "" {
-		return fmt.Errorf("%w: provider licence is required", ErrInvalidInput)
+		return invalid("provider licence is required")
 	}
 	u, err := url.Parse(b.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: base URL must be an absolute http(s) URL", ErrInvalidInput)
+		return invalid("base URL must be an absolute http(s) URL")
 	}
 	return nil
 }
@@ -402,13 +424,13 @@ func (b *Builder) newBundle(env Envelope, event string) (*bundle, error) {
 		return nil, err
 	}
 	if env.BundleID == uuid.Nil || env.MessageHeaderID == uuid.Nil {
-		return nil, fmt.Errorf("%w: bundle and message header ids are required", ErrInvalidInput)
+		return nil, invalid("bundle and message header ids are required")
 	}
 	if env.BundleID == env.MessageHeaderID {
-		return nil, fmt.Errorf("%w: bundle and message header ids must differ", ErrInvalidInput)
+		return nil, invalid("bundle and message header ids must differ")
 	}
 	if env.Timestamp.IsZero() {
-		return nil, fmt.Errorf("%w: timestamp is required", ErrInvalidInput)
+		return nil, invalid("timestamp is required")
 	}
 	return &bundle{b: b, env: env, event: event}, nil
 }
@@ -605,18 +627,18 @@ func (bb *bundle) addCoverage(c CoverageInput, patient, insurer string, payer Pa
 // fail records the first input error.
 func (bb *bundle) fail(msg string) {
 	if bb.err == nil {
-		bb.err = fmt.Errorf("%w: %s", ErrInvalidInput, msg)
+		bb.err = &InputError{Reason: msg}
 	}
 }
 
 // BuildClaim builds a claim-request bundle (Claim use=claim).
 func (b *Builder) BuildClaim(in ClaimInput) (*Message, error) {
-	return b.buildClaim(in, EventClaimRequest, "claim")
+	return b.buildClaim(in, EventClaimRequest, useClaim)
 }
 
 // BuildPriorAuth builds a priorauth-request bundle (Claim use=preauthorization).
 func (b *Builder) BuildPriorAuth(in ClaimInput) (*Message, error) {
-	return b.buildClaim(in, EventPriorAuthRequest, "preauthorization")
+	return b.buildClaim(in, EventPriorAuthRequest, usePreAuth)
 }
 
 // subTypes is the default subtype per claim type.
@@ -629,131 +651,244 @@ var subTypes = map[string]string{
 // tax, total = Σ net) before anything is sent.
 func validateItems(items []ItemInput, total int64) error {
 	if len(items) == 0 {
-		return fmt.Errorf("%w: at least one item is required", ErrInvalidInput)
+		return invalid("at least one item is required")
 	}
 	seen := map[int64]bool{}
 	var sum int64
 	for _, it := range items {
 		switch {
 		case it.Sequence <= 0 || seen[it.Sequence]:
-			return fmt.Errorf("%w: item sequence %d is not a unique positive number", ErrInvalidInput, it.Sequence)
+			return invalid("item sequence %d is not a unique positive number", it.Sequence)
 		case it.Quantity <= 0:
-			return fmt.Errorf("%w: item %d: quantity must be positive", ErrInvalidInput, it.Sequence)
+			return invalid("item %d: quantity must be positive", it.Sequence)
 		case it.UnitPriceHalalas < 0 || it.TaxHalalas < 0 || it.PatientShareHalalas < 0:
-			return fmt.Errorf("%w: item %d: amounts must not be negative", ErrInvalidInput, it.Sequence)
+			return invalid("item %d: amounts must not be negative", it.Sequence)
 		case it.ServiceCode == "":
-			return fmt.Errorf("%w: item %d: service code is required", ErrInvalidInput, it.Sequence)
+			return invalid("item %d: service code is required", it.Sequence)
 		case it.ServicedDate.IsZero():
-			return fmt.Errorf("%w: item %d: serviced date is required", ErrInvalidInput, it.Sequence)
+			return invalid("item %d: serviced date is required", it.Sequence)
 		}
 		if it.Quantity > 1<<31 || it.UnitPriceHalalas > 1<<40 {
-			return fmt.Errorf("%w: item %d: amount out of range", ErrInvalidInput, it.Sequence)
+			return invalid("item %d: amount out of range", it.Sequence)
 		}
 		if want := it.Quantity*it.UnitPriceHalalas + it.TaxHalalas; it.NetHalalas != want {
-			return fmt.Errorf("%w: item %d: net %d ≠ quantity × unit price + tax = %d", ErrInvalidInput, it.Sequence, it.NetHalalas, want)
+			return invalid("item %d: net %d ≠ quantity × unit price + tax = %d", it.Sequence, it.NetHalalas, want)
 		}
 		if it.PatientShareHalalas > it.NetHalalas {
-			return fmt.Errorf("%w: item %d: patient share exceeds net", ErrInvalidInput, it.Sequence)
+			return invalid("item %d: patient share exceeds net", it.Sequence)
 		}
 		seen[it.Sequence] = true
 		sum += it.NetHalalas
 	}
 	if sum != total {
-		return fmt.Errorf("%w: total %d ≠ sum of item net %d", ErrInvalidInput, total, sum)
+		return invalid("total %d ≠ sum of item net %d", total, sum)
 	}
 	return nil
 }
 
-// buildClaim builds a claim or prior-authorization bundle.
+// Claim.use values, which decide the event, the profile and what a claim
+// must carry beyond a prior authorization.
+const (
+	useClaim   = "claim"
+	usePreAuth = "preauthorization"
+)
+
+// buildClaim builds a claim or prior-authorization bundle: the whole input
+// is validated first, then the bundle is assembled from it.
 func (b *Builder) buildClaim(in ClaimInput, event, use string) (*Message, error) {
 	bb, err := b.newBundle(in.Envelope, event)
 	if err != nil {
 		return nil, err
 	}
-	if in.ClaimID == uuid.Nil || in.Created.IsZero() {
-		return nil, fmt.Errorf("%w: claim id and created time are required", ErrInvalidInput)
-	}
-	if in.Payer.License == "" {
-		return nil, fmt.Errorf("%w: payer licence is required", ErrInvalidInput)
-	}
-	subType, ok := subTypes[in.Type]
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown claim type %q", ErrInvalidInput, in.Type)
-	}
-	if in.SubType != "" {
-		subType = in.SubType
-	}
-	if len(in.Diagnoses) == 0 {
-		return nil, fmt.Errorf("%w: at least one diagnosis is required", ErrInvalidInput)
-	}
-	if in.Practitioner.License == "" || in.Practitioner.ID == uuid.Nil {
-		return nil, fmt.Errorf("%w: practitioner id and licence are required", ErrInvalidInput)
-	}
-	needsEncounter := in.Type == ClaimTypeProfessional || in.Type == ClaimTypeInstitutional ||
-		(use == "claim" && in.Type == ClaimTypeOral)
-	if needsEncounter && in.Encounter == nil {
-		return nil, fmt.Errorf("%w: %s %s requires an encounter", ErrInvalidInput, in.Type, use)
-	}
-	if use == "claim" && in.EpisodeID == "" {
-		return nil, fmt.Errorf("%w: episode id is required on claims", ErrInvalidInput)
-	}
-	if err := validateItems(in.Items, in.TotalHalalas); err != nil {
+	if err := validateClaim(in, use); err != nil {
 		return nil, err
 	}
-	priority := nonEmpty(in.Priority, "normal")
-	if priority != "normal" && priority != "stat" && priority != "deferred" {
-		return nil, fmt.Errorf("%w: priority must be normal, stat or deferred", ErrInvalidInput)
-	}
-
-	claimID := in.ClaimID.String()
-	claimURL := b.fullURL("Claim", claimID)
-	ident := b.ClaimIdentifier(in.ClaimID)
+	claimURL := b.fullURL("Claim", in.ClaimID.String())
 	// Reserve the Claim's position right after the MessageHeader; fill it
 	// once the referenced resources have fullUrls.
 	bb.entries = append(bb.entries, BundleEntry{FullURL: claimURL})
-	provider := bb.addProvider()
-	insurer := bb.addInsurer(in.Payer)
-	patient := bb.addPatient(in.Patient)
-	coverage := bb.addCoverage(in.Coverage, patient, insurer, in.Payer)
-	practitionerID := in.Practitioner.ID.String()
-	practitioner := bb.add(b.fullURL("Practitioner", practitionerID), Practitioner{
-		ResourceType: "Practitioner", ID: practitionerID,
+	claim := b.claimResource(in, use, bb.addClaimParties(in))
+	raw, err := json.Marshal(claim)
+	if err != nil {
+		return nil, fmt.Errorf("marshal claim: %w", err)
+	}
+	bb.entries[0].Resource = raw
+	receiver, endpoint := payerReceiver(in.Payer)
+	return bb.finish(receiver, endpoint, claimURL, claim.Identifier[0])
+}
+
+// validateClaim refuses, before anything is built, an input NPHIES would
+// reject. The checks run in a fixed order, so the first fault is the one
+// reported.
+func validateClaim(in ClaimInput, use string) error {
+	if err := validateClaimParties(in, use); err != nil {
+		return err
+	}
+	if err := validateItems(in.Items, in.TotalHalalas); err != nil {
+		return err
+	}
+	if p := nonEmpty(in.Priority, "normal"); p != "normal" && p != "stat" && p != "deferred" {
+		return invalid("priority must be normal, stat or deferred")
+	}
+	if e := in.Encounter; e != nil && (e.ID == uuid.Nil || e.Start.IsZero()) {
+		return invalid("encounter id and start are required")
+	}
+	for i, d := range in.Diagnoses {
+		if d.Code == "" {
+			return invalid("diagnosis %d has no code", i+1)
+		}
+	}
+	if use == useClaim {
+		for _, it := range in.Items {
+			if it.PatientInvoice == "" {
+				return invalid("item %d: patient invoice is required on claims", it.Sequence)
+			}
+		}
+	}
+	return nil
+}
+
+// validateClaimParties checks the claim's identity and whom it involves:
+// payer, claim type, diagnoses, practitioner, and the encounter and episode
+// its type and use require.
+func validateClaimParties(in ClaimInput, use string) error {
+	if in.ClaimID == uuid.Nil || in.Created.IsZero() {
+		return invalid("claim id and created time are required")
+	}
+	if in.Payer.License == "" {
+		return invalid("payer licence is required")
+	}
+	if _, ok := subTypes[in.Type]; !ok {
+		return invalid("unknown claim type %q", in.Type)
+	}
+	if len(in.Diagnoses) == 0 {
+		return invalid("at least one diagnosis is required")
+	}
+	if in.Practitioner.License == "" || in.Practitioner.ID == uuid.Nil {
+		return invalid("practitioner id and licence are required")
+	}
+	needsEncounter := in.Type == ClaimTypeProfessional || in.Type == ClaimTypeInstitutional ||
+		(use == useClaim && in.Type == ClaimTypeOral)
+	if needsEncounter && in.Encounter == nil {
+		return invalid("%s %s requires an encounter", in.Type, use)
+	}
+	if use == useClaim && in.EpisodeID == "" {
+		return invalid("episode id is required on claims")
+	}
+	return nil
+}
+
+// claimParties are the fullUrls of the resources a Claim references.
+type claimParties struct {
+	provider, insurer, patient, coverage, practitioner string
+	// encounter is empty when the claim has none.
+	encounter string
+}
+
+// addClaimParties adds, in the bundle's order, the resources the Claim
+// references and returns their fullUrls.
+func (bb *bundle) addClaimParties(in ClaimInput) claimParties {
+	var p claimParties
+	p.provider = bb.addProvider()
+	p.insurer = bb.addInsurer(in.Payer)
+	p.patient = bb.addPatient(in.Patient)
+	p.coverage = bb.addCoverage(in.Coverage, p.patient, p.insurer, in.Payer)
+	p.practitioner = bb.addPractitioner(in.Practitioner)
+	if in.Encounter != nil {
+		p.encounter = bb.addEncounter(*in.Encounter, p.patient, p.provider)
+	}
+	return p
+}
+
+// addPractitioner adds the treating Practitioner and returns its fullUrl.
+func (bb *bundle) addPractitioner(pr PractitionerInput) string {
+	id := pr.ID.String()
+	return bb.add(bb.b.fullURL("Practitioner", id), Practitioner{
+		ResourceType: "Practitioner", ID: id,
 		Meta: &Meta{Profile: []string{Profile("practitioner")}},
 		Identifier: []Identifier{{
 			Type:   cc("http://terminology.hl7.org/CodeSystem/v2-0203", "MD"),
-			System: SystemPractitionerLic, Value: in.Practitioner.License,
+			System: SystemPractitionerLic, Value: pr.License,
 		}},
 		Active: boolp(true),
-		Name:   []HumanName{{Use: "official", Text: nonEmpty(in.Practitioner.Name, in.Practitioner.License)}},
+		Name:   []HumanName{{Use: "official", Text: nonEmpty(pr.Name, pr.License)}},
 	})
+}
 
+// addEncounter adds the (finished) Encounter the claim is for and returns
+// its fullUrl.
+func (bb *bundle) addEncounter(e EncounterInput, patient, provider string) string {
+	period := &Period{Start: dateTime(e.Start)}
+	if !e.End.IsZero() {
+		period.End = dateTime(e.End)
+	}
+	id := e.ID.String()
+	return bb.add(bb.b.fullURL("Encounter", id), Encounter{
+		ResourceType: "Encounter", ID: id,
+		Meta: &Meta{Profile: []string{Profile("encounter")}},
+		Extension: []Extension{{
+			URL:                  ExtensionBase + "extension-serviceEventType",
+			ValueCodeableConcept: cc("http://nphies.sa/terminology/CodeSystem/service-event-type", nonEmpty(e.ServiceEventType, "ICSE")),
+		}},
+		Identifier:      []Identifier{{System: bb.b.base() + "/encounter", Value: id}},
+		Status:          "finished",
+		Class:           &Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: nonEmpty(e.Class, "AMB")},
+		Subject:         &Reference{Reference: patient},
+		Period:          period,
+		ServiceProvider: &Reference{Reference: provider},
+	})
+}
+
+// claimResource is the Claim itself, referencing the parties already in
+// the bundle.
+func (b *Builder) claimResource(in ClaimInput, use string, p claimParties) Claim {
+	diagnoses, diagSeq := claimDiagnoses(in.Diagnoses)
+	return Claim{
+		ResourceType: "Claim", ID: in.ClaimID.String(),
+		Meta:       &Meta{Profile: []string{Profile(claimProfile(in.Type, use))}},
+		Extension:  b.claimExtensions(in, p.encounter),
+		Identifier: []Identifier{b.ClaimIdentifier(in.ClaimID)},
+		Status:     "active",
+		Type:       cc("http://terminology.hl7.org/CodeSystem/claim-type", in.Type),
+		SubType:    cc("http://nphies.sa/terminology/CodeSystem/claim-subtype", nonEmpty(in.SubType, subTypes[in.Type])),
+		Use:        use,
+		Patient:    &Reference{Reference: p.patient},
+		Created:    dateTime(in.Created),
+		Insurer:    &Reference{Reference: p.insurer},
+		Provider:   &Reference{Reference: p.provider},
+		Priority:   cc("http://terminology.hl7.org/CodeSystem/processpriority", nonEmpty(in.Priority, "normal")),
+		Payee:      &ClaimPayee{Type: cc("http://terminology.hl7.org/CodeSystem/payeetype", "provider")},
+		CareTeam: []ClaimCareTeam{{
+			Sequence:      1,
+			Provider:      &Reference{Reference: p.practitioner},
+			Role:          cc("http://terminology.hl7.org/CodeSystem/claimcareteamrole", "primary"),
+			Qualification: cc("http://nphies.sa/terminology/CodeSystem/practice-codes", nonEmpty(in.Practitioner.SpecialtyCode, "08.00")),
+		}},
+		Diagnosis: diagnoses,
+		Insurance: []ClaimInsurance{{Sequence: 1, Focal: true, Coverage: &Reference{Reference: p.coverage}, PreAuthRef: in.PreAuthRefs}},
+		Item:      b.claimItems(in.Items, use, diagSeq),
+		Total:     money(in.TotalHalalas),
+	}
+}
+
+// claimProfile is the NPHIES profile of a claim of type typ and use.
+func claimProfile(typ, use string) string {
+	switch {
+	case use == usePreAuth && typ == ClaimTypeOral:
+		return "oral-priorauth"
+	case use == usePreAuth:
+		return typ + "-priorauth"
+	}
+	return typ + "-claim"
+}
+
+// claimExtensions are the Claim's encounter (fullUrl, if any) and episode
+// extensions.
+func (b *Builder) claimExtensions(in ClaimInput, encounter string) []Extension {
 	var exts []Extension
-	if in.Encounter != nil {
-		e := in.Encounter
-		if e.ID == uuid.Nil || e.Start.IsZero() {
-			return nil, fmt.Errorf("%w: encounter id and start are required", ErrInvalidInput)
-		}
-		period := &Period{Start: dateTime(e.Start)}
-		if !e.End.IsZero() {
-			period.End = dateTime(e.End)
-		}
-		encID := e.ID.String()
-		enc := bb.add(b.fullURL("Encounter", encID), Encounter{
-			ResourceType: "Encounter", ID: encID,
-			Meta: &Meta{Profile: []string{Profile("encounter")}},
-			Extension: []Extension{{
-				URL:                  ExtensionBase + "extension-serviceEventType",
-				ValueCodeableConcept: cc("http://nphies.sa/terminology/CodeSystem/service-event-type", nonEmpty(e.ServiceEventType, "ICSE")),
-			}},
-			Identifier:      []Identifier{{System: b.base() + "/encounter", Value: encID}},
-			Status:          "finished",
-			Class:           &Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: nonEmpty(e.Class, "AMB")},
-			Subject:         &Reference{Reference: patient},
-			Period:          period,
-			ServiceProvider: &Reference{Reference: provider},
-		})
+	if encounter != "" {
 		x := ext("extension-encounter")
-		x.ValueReference = &Reference{Reference: enc}
+		x.ValueReference = &Reference{Reference: encounter}
 		exts = append(exts, x)
 	}
 	if in.EpisodeID != "" {
@@ -761,10 +896,15 @@ func (b *Builder) buildClaim(in ClaimInput, event, use string) (*Message, error)
 		x.ValueIdentifier = &Identifier{System: b.base() + "/episode", Value: in.EpisodeID}
 		exts = append(exts, x)
 	}
+	return exts
+}
 
-	diagnoses := make([]ClaimDiagnosis, len(in.Diagnoses))
-	diagSeq := make([]int64, len(in.Diagnoses))
-	for i, d := range in.Diagnoses {
+// claimDiagnoses numbers the diagnoses from 1, the first principal and the
+// rest secondary unless typed, and returns the sequences every item cites.
+func claimDiagnoses(in []DiagnosisInput) ([]ClaimDiagnosis, []int64) {
+	diagnoses := make([]ClaimDiagnosis, len(in))
+	seq := make([]int64, len(in))
+	for i, d := range in {
 		typ := d.Type
 		if typ == "" {
 			typ = "secondary"
@@ -772,88 +912,54 @@ func (b *Builder) buildClaim(in ClaimInput, event, use string) (*Message, error)
 				typ = "principal"
 			}
 		}
-		if d.Code == "" {
-			return nil, fmt.Errorf("%w: diagnosis %d has no code", ErrInvalidInput, i+1)
-		}
 		diagnoses[i] = ClaimDiagnosis{
 			Sequence:                 int64(i + 1),
 			DiagnosisCodeableConcept: cc("http://hl7.org/fhir/sid/icd-10-am", d.Code),
 			Type:                     []CodeableConcept{*cc("http://nphies.sa/terminology/CodeSystem/diagnosis-type", typ)},
 		}
-		diagSeq[i] = int64(i + 1)
+		seq[i] = int64(i + 1)
 	}
+	return diagnoses, seq
+}
 
-	items := make([]ClaimItem, len(in.Items))
-	for i, it := range in.Items {
+// claimItems are the Claim's items, each citing every diagnosis; a claim's
+// items also name the patient invoice.
+func (b *Builder) claimItems(in []ItemInput, use string, diagSeq []int64) []ClaimItem {
+	items := make([]ClaimItem, len(in))
+	for i, it := range in {
 		q := DecimalFromInt(it.Quantity)
-		pkg := ext("extension-package")
-		pkg.ValueBoolean = boolp(false)
-		tax := ext("extension-tax")
-		tax.ValueMoney = money(it.TaxHalalas)
-		share := ext("extension-patient-share")
-		share.ValueMoney = money(it.PatientShareHalalas)
-		iexts := []Extension{pkg, tax, share}
-		if use == "claim" {
-			if it.PatientInvoice == "" {
-				return nil, fmt.Errorf("%w: item %d: patient invoice is required on claims", ErrInvalidInput, it.Sequence)
-			}
-			inv := ext("extension-patientInvoice")
-			inv.ValueIdentifier = &Identifier{System: b.base() + "/patientInvoice", Value: it.PatientInvoice}
-			iexts = append(iexts, inv)
-		}
-		pos := &CodeableConcept{Coding: []Coding{{System: nonEmpty(it.System, SystemServices), Code: it.ServiceCode, Display: it.Display}}}
 		items[i] = ClaimItem{
-			Extension:         iexts,
+			Extension:         b.itemExtensions(it, use),
 			Sequence:          it.Sequence,
 			CareTeamSequence:  []int64{1},
 			DiagnosisSequence: diagSeq,
-			ProductOrService:  pos,
-			ServicedDate:      date(it.ServicedDate),
-			Quantity:          &Quantity{Value: &q},
-			UnitPrice:         money(it.UnitPriceHalalas),
-			Net:               money(it.NetHalalas),
+			ProductOrService: &CodeableConcept{Coding: []Coding{{System: nonEmpty(it.System, SystemServices),
+				Code: it.ServiceCode, Display: it.Display}}},
+			ServicedDate: date(it.ServicedDate),
+			Quantity:     &Quantity{Value: &q},
+			UnitPrice:    money(it.UnitPriceHalalas),
+			Net:          money(it.NetHalalas),
 		}
 	}
-	profile := in.Type + "-claim"
-	if use == "preauthorization" {
-		profile = in.Type + "-priorauth"
-		if in.Type == ClaimTypeOral {
-			profile = "oral-priorauth"
-		}
+	return items
+}
+
+// itemExtensions are an item's package flag, tax and patient share, and on
+// a claim its patient invoice.
+func (b *Builder) itemExtensions(it ItemInput, use string) []Extension {
+	pkg := ext("extension-package")
+	pkg.ValueBoolean = boolp(false)
+	tax := ext("extension-tax")
+	tax.ValueMoney = money(it.TaxHalalas)
+	share := ext("extension-patient-share")
+	share.ValueMoney = money(it.PatientShareHalalas)
+	exts := []Extension{pkg, tax, share}
+	if use == useClaim {
+		inv := ext("extension-patientInvoice")
+		inv.ValueIdentifier = &Identifier{System: b.base() + "/patientInvoice", Value: it.PatientInvoice}
+		exts = append(exts, inv)
 	}
-	claim := Claim{
-		ResourceType: "Claim", ID: claimID,
-		Meta:       &Meta{Profile: []string{Profile(profile)}},
-		Extension:  exts,
-		Identifier: []Identifier{ident},
-		Status:     "active",
-		Type:       cc("http://terminology.hl7.org/CodeSystem/claim-type", in.Type),
-		SubType:    cc("http://nphies.sa/terminology/CodeSystem/claim-subtype", subType),
-		Use:        use,
-		Patient:    &Reference{Reference: patient},
-		Created:    dateTime(in.Created),
-		Insurer:    &Reference{Reference: insurer},
-		Provider:   &Reference{Reference: provider},
-		Priority:   cc("http://terminology.hl7.org/CodeSystem/processpriority", priority),
-		Payee:      &ClaimPayee{Type: cc("http://terminology.hl7.org/CodeSystem/payeetype", "provider")},
-		CareTeam: []ClaimCareTeam{{
-			Sequence:      1,
-			Provider:      &Reference{Reference: practitioner},
-			Role:          cc("http://terminology.hl7.org/CodeSystem/claimcareteamrole", "primary"),
-			Qualification: cc("http://nphies.sa/terminology/CodeSystem/practice-codes", nonEmpty(in.Practitioner.SpecialtyCode, "08.00")),
-		}},
-		Diagnosis: diagnoses,
-		Insurance: []ClaimInsurance{{Sequence: 1, Focal: true, Coverage: &Reference{Reference: coverage}, PreAuthRef: in.PreAuthRefs}},
-		Item:      items,
-		Total:     money(in.TotalHalalas),
-	}
-	raw, err := json.Marshal(claim)
-	if err != nil {
-		return nil, fmt.Errorf("marshal claim: %w", err)
-	}
-	bb.entries[0].Resource = raw
-	receiver, endpoint := payerReceiver(in.Payer)
-	return bb.finish(receiver, endpoint, claimURL, ident)
+	return exts
 }
 
 // BuildEligibility builds an eligibility-request bundle.
@@ -863,10 +969,10 @@ func (b *Builder) BuildEligibility(in EligibilityInput) (*Message, error) {
 		return nil, err
 	}
 	if in.RequestID == uuid.Nil || in.Created.IsZero() || in.ServiceStart.IsZero() {
-		return nil, fmt.Errorf("%w: request id, created and service start are required", ErrInvalidInput)
+		return nil, invalid("request id, created and service start are required")
 	}
 	if in.Payer.License == "" {
-		return nil, fmt.Errorf("%w: payer licence is required", ErrInvalidInput)
+		return nil, invalid("payer licence is required")
 	}
 	purposes := in.Purposes
 	if len(purposes) == 0 {
@@ -874,7 +980,7 @@ func (b *Builder) BuildEligibility(in EligibilityInput) (*Message, error) {
 	}
 	discoveryOnly := len(purposes) == 1 && purposes[0] == "discovery"
 	if in.Coverage == nil && !discoveryOnly {
-		return nil, fmt.Errorf("%w: coverage is required unless the purpose is discovery", ErrInvalidInput)
+		return nil, invalid("coverage is required unless the purpose is discovery")
 	}
 	id := in.RequestID.String()
 	reqURL := b.fullURL("CoverageEligibilityRequest", id)
@@ -932,7 +1038,7 @@ func (b *Builder) BuildCancel(in TaskInput) (*Message, error) {
 	}
 	reason := nonEmpty(in.Reason, "WI")
 	if reason != "WI" && reason != "NP" && reason != "TAS" {
-		return nil, fmt.Errorf("%w: cancel reason must be WI, NP or TAS", ErrInvalidInput)
+		return nil, invalid("cancel reason must be WI, NP or TAS")
 	}
 	return b.buildClaimTask(in, EventCancelRequest, code, reason)
 }
@@ -949,7 +1055,7 @@ func (b *Builder) buildClaimTask(in TaskInput, event, code, reason string) (*Mes
 		return nil, err
 	}
 	if in.TaskID == uuid.Nil || in.Created.IsZero() || in.Payer.License == "" || in.Claim.System == "" || in.Claim.Value == "" {
-		return nil, fmt.Errorf("%w: task id, created, payer licence and claim identifier are required", ErrInvalidInput)
+		return nil, invalid("task id, created, payer licence and claim identifier are required")
 	}
 	id := in.TaskID.String()
 	taskURL := b.fullURL("Task", id)
@@ -991,13 +1097,13 @@ func (b *Builder) BuildPoll(in PollInput) (*Message, error) {
 		return nil, err
 	}
 	if in.TaskID == uuid.Nil || in.Created.IsZero() {
-		return nil, fmt.Errorf("%w: task id and created are required", ErrInvalidInput)
+		return nil, invalid("task id and created are required")
 	}
 	if len(in.Include) > 0 && len(in.Exclude) > 0 {
-		return nil, fmt.Errorf("%w: include and exclude message types are mutually exclusive", ErrInvalidInput)
+		return nil, invalid("include and exclude message types are mutually exclusive")
 	}
 	if in.Count < 0 || in.Count > 100 {
-		return nil, fmt.Errorf("%w: poll count must be 1..100", ErrInvalidInput)
+		return nil, invalid("poll count must be 1..100")
 	}
 	id := in.TaskID.String()
 	taskURL := b.fullURL("Task", id)
@@ -1050,10 +1156,10 @@ func (b *Builder) BuildCommunication(in CommunicationInput) (*Message, error) {
 		return nil, err
 	}
 	if in.CommunicationID == uuid.Nil || in.Created.IsZero() || in.Payer.License == "" || in.Claim.Value == "" {
-		return nil, fmt.Errorf("%w: communication id, created, payer licence and claim identifier are required", ErrInvalidInput)
+		return nil, invalid("communication id, created, payer licence and claim identifier are required")
 	}
 	if len(in.Texts)+len(in.Attachments) == 0 {
-		return nil, fmt.Errorf("%w: a communication needs a text or an attachment", ErrInvalidInput)
+		return nil, invalid("a communication needs a text or an attachment")
 	}
 	id := in.CommunicationID.String()
 	comURL := b.fullURL("Communication", id)
@@ -1068,7 +1174,7 @@ func (b *Builder) BuildCommunication(in CommunicationInput) (*Message, error) {
 	}
 	for _, a := range in.Attachments {
 		if a.ContentType == "" || len(a.Data) == 0 {
-			return nil, fmt.Errorf("%w: attachments need a content type and data", ErrInvalidInput)
+			return nil, invalid("attachments need a content type and data")
 		}
 		payload = append(payload, CommunicationPayload{ContentAttachment: &Attachment{
 			ContentType: a.ContentType, Title: a.Title, Creation: dateTime(in.Created),
@@ -1110,14 +1216,14 @@ func (b *Builder) BuildPaymentNotice(in PaymentNoticeInput) (*Message, error) {
 		return nil, err
 	}
 	if in.NoticeID == uuid.Nil || in.Created.IsZero() || in.PaymentDate.IsZero() || in.Reconciliation.Value == "" {
-		return nil, fmt.Errorf("%w: notice id, created, payment date and reconciliation identifier are required", ErrInvalidInput)
+		return nil, invalid("notice id, created, payment date and reconciliation identifier are required")
 	}
 	if in.AmountHalalas <= 0 {
-		return nil, fmt.Errorf("%w: payment amount must be positive", ErrInvalidInput)
+		return nil, invalid("payment amount must be positive")
 	}
 	status := nonEmpty(in.Status, "paid")
 	if status != "paid" && status != "cleared" {
-		return nil, fmt.Errorf("%w: payment status must be paid or cleared", ErrInvalidInput)
+		return nil, invalid("payment status must be paid or cleared")
 	}
 	id := in.NoticeID.String()
 	pnURL := b.fullURL("PaymentNotice", id)

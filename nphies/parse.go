@@ -284,7 +284,8 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
 
-// parse is Parse with a nesting depth.
+// parse is Parse with a nesting depth: a bare OperationOutcome, or a
+// message bundle whose header and focal resource are read in turn.
 func parse(raw []byte, depth int) (*Response, error) {
 	r := &Response{Raw: raw}
 	var probe struct {
@@ -295,34 +296,62 @@ func parse(raw []byte, depth int) (*Response, error) {
 	}
 	switch probe.ResourceType {
 	case "OperationOutcome":
-		var oo OperationOutcome
-		if err := json.Unmarshal(raw, &oo); err != nil {
-			return r, fmt.Errorf("%w: operation outcome: %w", ErrMalformed, err)
-		}
-		r.Kind = KindOperationOutcome
-		r.Issues = outcomeIssues(&oo)
-		return r, nil
+		return r, r.readOutcome(raw)
 	case "Bundle":
-	default:
-		return r, malformed("resourceType %q is not a Bundle", probe.ResourceType)
+		return r, r.readMessage(raw, depth)
 	}
+	return r, malformed("resourceType %q is not a Bundle", probe.ResourceType)
+}
+
+// readOutcome reads a bare OperationOutcome: NPHIES refusing a message
+// before any payer saw it.
+func (r *Response) readOutcome(raw []byte) error {
+	var oo OperationOutcome
+	if err := json.Unmarshal(raw, &oo); err != nil {
+		return fmt.Errorf("%w: operation outcome: %w", ErrMalformed, err)
+	}
+	r.Kind = KindOperationOutcome
+	r.Issues = outcomeIssues(&oo)
+	return nil
+}
+
+// readMessage reads a message bundle: its MessageHeader, then the focal
+// resource the event says it carries.
+func (r *Response) readMessage(raw []byte, depth int) error {
 	var b Bundle
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return r, fmt.Errorf("%w: bundle: %w", ErrMalformed, err)
+		return fmt.Errorf("%w: bundle: %w", ErrMalformed, err)
 	}
+	mh, err := messageHeader(&b)
+	if err != nil {
+		return err
+	}
+	r.readHeader(&b, mh)
+	return r.readFocus(&b, mh, depth)
+}
+
+// messageHeader returns a message bundle's MessageHeader, which must come
+// first and name an event.
+func messageHeader(b *Bundle) (*MessageHeader, error) {
 	if b.Type != "message" {
-		return r, malformed("bundle type %q is not message", b.Type)
+		return nil, malformed("bundle type %q is not message", b.Type)
 	}
 	if len(b.Entry) == 0 || b.Entry[0].ResourceType() != "MessageHeader" {
-		return r, malformed("first entry is not a MessageHeader")
+		return nil, malformed("first entry is not a MessageHeader")
 	}
 	var mh MessageHeader
 	if err := b.Entry[0].Decode(&mh); err != nil {
-		return r, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if mh.EventCoding == nil || mh.EventCoding.Code == "" {
-		return r, malformed("message header has no event")
+		return nil, malformed("message header has no event")
 	}
+	return &mh, nil
+}
+
+// readHeader copies the message's identity, the request it answers, its
+// sender and its tags from the header and the bundle.
+func (r *Response) readHeader(b *Bundle, mh *MessageHeader) {
 	r.BundleID = b.ID
 	r.Event = mh.EventCoding.Code
 	r.MessageHeaderID = mh.ID
@@ -335,8 +364,12 @@ func parse(raw []byte, depth int) (*Response, error) {
 	}
 	r.QueuedMessages = hasTag(mh.Meta, "queued-messages") || hasTag(b.Meta, "queued-messages")
 	r.NPHIESGenerated = hasTag(mh.Meta, "nphies-generated") || hasTag(b.Meta, "nphies-generated")
+}
 
-	focus := focal(&b, &mh)
+// readFocus sets Kind by the event and reads the focal resource into the
+// matching typed result; an event we do not read is KindOther.
+func (r *Response) readFocus(b *Bundle, mh *MessageHeader, depth int) error {
+	focus := focal(b, mh)
 	var err error
 	switch r.Event {
 	case EventEligibilityResponse:
@@ -345,20 +378,15 @@ func parse(raw []byte, depth int) (*Response, error) {
 	case EventClaimResponse, EventPriorAuthResponse:
 		r.Kind = KindClaim
 		r.Claim, err = parseClaimResponse(focus, r)
-	case EventCancelResponse, EventStatusResponse:
+	case EventCancelResponse:
 		r.Kind = KindCancel
-		if r.Event == EventStatusResponse {
-			r.Kind = KindStatus
-		}
-		var t *Task
-		t, err = decodeFocus[Task](focus, "Task", r)
-		if err == nil {
-			tr := taskResult(t)
-			r.Task = &tr
-		}
+		r.Task, err = parseTask(focus, r)
+	case EventStatusResponse:
+		r.Kind = KindStatus
+		r.Task, err = parseTask(focus, r)
 	case EventPollResponse:
 		r.Kind = KindPoll
-		r.Poll, err = parsePoll(&b, focus, r, depth)
+		r.Poll, err = parsePoll(b, focus, r, depth)
 	case EventCommunicationRequest:
 		r.Kind = KindCommunicationRequest
 		r.CommunicationRequest, err = parseCommunicationRequest(focus, r)
@@ -367,21 +395,38 @@ func parse(raw []byte, depth int) (*Response, error) {
 		r.PaymentReconciliation, err = parsePaymentReconciliation(focus, r)
 	case EventAcknowledgement:
 		r.Kind = KindAcknowledgement
-		if mh.Response != nil && mh.Response.Details != nil {
-			if e := b.Find(mh.Response.Details.Reference); e != nil {
-				var oo OperationOutcome
-				if e.Decode(&oo) == nil {
-					r.Issues = outcomeIssues(&oo)
-				}
-			}
-		}
+		r.Issues = acknowledgementIssues(b, mh)
 	default:
 		r.Kind = KindOther
 	}
+	return err
+}
+
+// parseTask reads the Task a cancel or status-check response carries.
+func parseTask(e *BundleEntry, r *Response) (*TaskResult, error) {
+	t, err := decodeFocus[Task](e, "Task", r)
 	if err != nil {
-		return r, err
+		return nil, err
 	}
-	return r, nil
+	tr := taskResult(t)
+	return &tr, nil
+}
+
+// acknowledgementIssues are the issues of the OperationOutcome an
+// acknowledgement's response.details points at, if it can be read.
+func acknowledgementIssues(b *Bundle, mh *MessageHeader) []Issue {
+	if mh.Response == nil || mh.Response.Details == nil {
+		return nil
+	}
+	e := b.Find(mh.Response.Details.Reference)
+	if e == nil {
+		return nil
+	}
+	var oo OperationOutcome
+	if e.Decode(&oo) != nil {
+		return nil
+	}
+	return outcomeIssues(&oo)
 }
 
 // focal returns the entry MessageHeader.focus points at; when focus is absent
