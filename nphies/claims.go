@@ -64,18 +64,15 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 		build = b.BuildPriorAuth
 	}
 	msg, err := build(in)
-	if errors.Is(err, ErrInvalidInput) {
+	if ie := (*InputError)(nil); errors.As(err, &ie) {
 		// The records miss something NPHIES requires: the clerk can fix it.
-		return hg.NewClaim{}, hg.Invalid("invoiceId", "the claim cannot be built: %s",
-			strings.TrimPrefix(err.Error(), ErrInvalidInput.Error()+": "))
+		return hg.NewClaim{}, hg.Invalid("invoiceId", "the claim cannot be built: %s", ie.Reason)
 	} else if err != nil {
 		return hg.NewClaim{}, fmt.Errorf("build %s bundle: %w", use, err)
 	}
-	return hg.NewClaim{Claim: claim, Message: hg.NPHIESMessage{
-		ClaimID: &claimID, Direction: hg.Outbound, Event: msg.Event, BundleID: msg.BundleID.String(),
-		MessageHeaderID: msg.MessageHeaderID.String(), Body: msg.Body, Delivery: hg.DeliveryPending,
-		NextAttemptAt: now, CreatedAt: now,
-	}}, nil
+	m := outgoingRow(msg, &claimID, now)
+	m.NextAttemptAt = now
+	return hg.NewClaim{Claim: claim, Message: m}, nil
 }
 
 // PatientOf maps a patient's demographics onto a message; national IDs

@@ -4,8 +4,10 @@
 // (eligibility, prior authorization, claim, cancel, status check, poll,
 // communication, payment notice), a lenient parser that classifies every
 // answer into a typed result, and a Client that posts bundles to
-// $process-message and classifies failures so the outbox worker can decide
-// to retry or to fail.
+// $process-message and classifies failures (ClassifyFailure, one decision
+// for every exchange) so the outbox worker can decide to retry or to fail.
+// A Desk runs the exchanges a person starts (eligibility, claim, prior
+// authorization, cancel) so that resolvers only authorize and map.
 //
 // Emit strictly, parse leniently: every built bundle validates against the
 // FHIR R4 schema and carries the MessageHeader fields NPHIES requires, while

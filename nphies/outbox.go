@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -228,32 +227,18 @@ func (w *Worker) attempt(ctx context.Context, m *hg.NPHIESMessage, resp *Respons
 		}
 		return hg.Attempt{Delivery: hg.DeliverySent, HTTPStatus: 200, Response: r}
 	}
-	a := hg.Attempt{Error: describe(err)}
-	var ne *Error
-	if errors.As(err, &ne) {
-		a.HTTPStatus = ne.StatusCode
-		if len(ne.Raw) > 0 || resp != nil {
-			r := &hg.Received{Body: ne.Raw, Problem: a.Error}
-			if resp != nil {
-				r.Event, r.BundleID, r.MessageHeaderID = resp.Event, resp.BundleID, resp.MessageHeaderID
-				if r.Body == nil {
-					r.Body = resp.Raw
-				}
-			}
-			a.Response = r
-		}
-	}
+	f := ClassifyFailure(resp, err)
+	a := hg.Attempt{HTTPStatus: f.HTTPStatus, Error: f.Reason, Response: f.Response}
 	switch {
 	case ctx.Err() != nil:
 		// The worker is stopping: not NPHIES's fault, so no backoff; the
 		// next worker resends the same bytes at once.
 		a.Delivery, a.RetryAt, a.Error = hg.DeliveryPending, w.Now(), "the worker stopped during the send"
-	case Retryable(err) && m.Attempts+1 < w.MaxAttempts:
+	case f.Retryable && m.Attempts+1 < w.MaxAttempts:
 		a.Delivery, a.RetryAt = hg.DeliveryPending, w.Now().Add(w.backoff(m.Attempts+1))
 	default:
-		a.Delivery = hg.DeliveryFailed
-		a.Refused = errors.Is(err, ErrRejected)
-		if Retryable(err) {
+		a.Delivery, a.Refused = hg.DeliveryFailed, f.Refused
+		if f.Retryable {
 			a.Error = fmt.Sprintf("gave up after %d attempts: %s", m.Attempts+1, a.Error)
 		}
 	}
@@ -270,51 +255,6 @@ func (w *Worker) backoff(n int) time.Duration {
 	}
 	fixed := time.Duration(float64(d) * (1 - w.Jitter))
 	return fixed + time.Duration(rand.Int64N(int64(d-fixed)+1)) //nolint:gosec // jitter spreads retries; it guards no secret
-}
-
-// describe says why a send failed, in words safe to store and show: the
-// kind, the status and NPHIES's error codes, never the body.
-func describe(err error) string {
-	var ne *Error
-	if !errors.As(err, &ne) {
-		return "the message could not be sent"
-	}
-	var s string
-	switch {
-	case errors.Is(err, ErrTransport):
-		s = "NPHIES could not be reached or did not answer in time"
-	case errors.Is(err, ErrServerError):
-		s = fmt.Sprintf("NPHIES answered HTTP %d", ne.StatusCode)
-	case errors.Is(err, ErrRejected):
-		s = fmt.Sprintf("NPHIES rejected the message (HTTP %d)", ne.StatusCode)
-	case errors.Is(err, ErrMalformed):
-		s = "NPHIES answered with a message that cannot be read"
-	case errors.Is(err, ErrUnexpected):
-		s = "NPHIES answered with a message that does not answer this request"
-	default:
-		s = "the message could not be sent"
-	}
-	if codes := issueCodes(ne.Issues); codes != "" {
-		s += ": " + codes
-	}
-	return s
-}
-
-// issueCodes lists NPHIES error codes with their code-list display texts,
-// which name rules, not people.
-func issueCodes(is []Issue) string {
-	var parts []string
-	for _, i := range is {
-		if i.Code == "" {
-			continue
-		}
-		p := i.Code
-		if i.Display != "" {
-			p += " " + i.Display
-		}
-		parts = append(parts, p)
-	}
-	return strings.Join(parts, "; ")
 }
 
 // metricOutcome is the bounded outcome label of an exchange.

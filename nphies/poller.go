@@ -135,27 +135,26 @@ func (p *Poller) PollOnce(ctx context.Context) (more bool, err error) {
 		MessageHeaderID: msg.MessageHeaderID.String(), Body: msg.Body, TraceParent: ""}
 	if err != nil {
 		p.Observer.NPHIESRequest(ctx, msg.Event, "error", p.Now().Sub(start))
-		var ne *Error
-		if Retryable(err) {
+		f := ClassifyFailure(resp, err)
+		if f.Retryable {
 			// Keep the same bytes for the next try: the answer may hold
 			// messages NPHIES has already taken off its queue.
-			return false, errors.New(describe(err))
+			return false, errors.New(f.Reason)
 		}
 		// NPHIES refused the poll itself: resending it cannot help, so it
-		// is recorded as failed and the next poll is a new one.
-		sent.Delivery, sent.LastError = hg.DeliveryFailed, describe(err)
+		// is recorded as failed and the next poll is a new one. The answer
+		// is kept as raw bytes only.
+		sent.Delivery, sent.LastError, sent.HTTPStatus = hg.DeliveryFailed, f.Reason, f.HTTPStatus
 		var r *hg.Received
-		if errors.As(err, &ne) {
-			sent.HTTPStatus = ne.StatusCode
-			if len(ne.Raw) > 0 {
-				r = &hg.Received{Body: ne.Raw, Problem: describe(err)}
-			}
+		var ne *Error
+		if errors.As(err, &ne) && len(ne.Raw) > 0 {
+			r = &hg.Received{Body: ne.Raw, Problem: f.Reason}
 		}
 		if rerr := p.record(ctx, sent, r, nil); rerr != nil {
 			return false, rerr
 		}
 		p.pending = nil
-		return false, errors.New(describe(err))
+		return false, errors.New(f.Reason)
 	}
 	p.Observer.NPHIESRequest(ctx, msg.Event, "complete", p.Now().Sub(start))
 	sent.HTTPStatus = 200

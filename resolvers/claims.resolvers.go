@@ -61,9 +61,7 @@ func (r *mutationResolver) RetryClaim(ctx context.Context, id string) (*hg.Claim
 }
 
 func (r *mutationResolver) CancelClaim(ctx context.Context, id string, reason string) (*hg.Claim, error) {
-	return change(ctx, "id", "Claim", id, "claim.cancel_requested", func(ctx context.Context, id uuid.UUID) (*hg.Claim, error) {
-		return r.cancel(ctx, id, reason)
-	})
+	return r.cancel(ctx, id, reason)
 }
 
 func (r *nphiesMessageResolver) ID(ctx context.Context, obj *hg.NPHIESMessage) (string, error) {
