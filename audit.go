@@ -1,6 +1,10 @@
 package healthgraph
 
-import "context"
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
 
 type auditKey struct{}
 
@@ -21,4 +25,29 @@ func WithAudit(ctx context.Context, e AuditEvent) context.Context {
 func AuditOf(ctx context.Context) (AuditEvent, bool) {
 	e, ok := ctx.Value(auditKey{}).(AuditEvent)
 	return e, ok
+}
+
+// Refusal is one refused attempt: the caller asked for something it may
+// not have (FORBIDDEN) or that is not there for it (NOT_FOUND, which is
+// also what another party's id looks like). An insider trying ids one
+// after another shows up as refusals.
+type Refusal struct {
+	// Action names what was refused, as Type.field (Query.patient,
+	// Mutation.updateAppointmentStatus, Patient.latestRecords).
+	Action string
+	// Code is FORBIDDEN or NOT_FOUND.
+	Code string
+	// Subject is the id the attempt named, or uuid.Nil when it named none.
+	Subject uuid.UUID
+}
+
+// RefusalStore counts refused attempts.
+type RefusalStore interface {
+	// AuditRefusals counts refusals of one operation by the actor of e
+	// (its ActorID, ActorRole, IP and trace id) in one statement. One row
+	// per actor, action, code and minute holds the count and the first
+	// distinct ids asked for: a flood of refused attempts costs one small
+	// update per operation and a bounded number of rows per minute, never
+	// a row per attempt.
+	AuditRefusals(ctx context.Context, e AuditEvent, refusals []Refusal) error
 }

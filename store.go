@@ -7,6 +7,7 @@ type Store interface {
 	UserStore
 	RefreshTokenStore
 	AuditStore
+	RefusalStore
 	BillingStore
 	ClaimStore
 	EligibilityStore

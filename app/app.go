@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
@@ -111,7 +113,9 @@ func New(cfg Config, d Deps) (*App, error) {
 	srv := server.New(cfg.Server, server.Deps{
 		Resolvers: &resolvers.Resolver{Accounts: accounts, Store: resolverStore, Events: broker, Business: d.Metrics,
 			NPHIES: &clinic, NPHIESClient: d.NPHIESClient},
-		Loaders: resolverStore, Sessions: accounts, Database: d.DB,
+		// Refused attempts are counted per actor and minute, on every transport.
+		Extensions: []graphql.HandlerExtension{resolvers.RefusalAudit{Store: resolverStore, Logger: d.Logger}},
+		Loaders:    resolverStore, Sessions: accounts, Database: d.DB,
 		Logger: d.Logger, Metrics: d.Metrics, Redis: rc,
 	})
 	return &App{Server: srv, Accounts: accounts, Tokens: tokens, Redis: rc}, nil

@@ -117,3 +117,35 @@ func (db *DB) inAuditedTx(ctx context.Context, fn func(pgx.Tx) error, subject fu
 		return auditWrite(ctx, tx, entity, patient)
 	})
 }
+
+var _ hg.RefusalStore = (*DB)(nil)
+
+// maxRefusalSubjects is how many distinct ids a refusal row keeps: enough
+// to see whose records were tried, bounded so a flood cannot grow a row.
+const maxRefusalSubjects = 20
+
+// AuditRefusals counts an operation's refusals into the current minute's
+// rows in one upsert, grouped by action and code.
+func (db *DB) AuditRefusals(ctx context.Context, e hg.AuditEvent, refusals []hg.Refusal) error {
+	if len(refusals) == 0 || e.ActorID == nil {
+		return nil
+	}
+	withRequest(ctx, &e)
+	actions, codes, subjects := make([]string, len(refusals)), make([]string, len(refusals)), make([]uuid.UUID, len(refusals))
+	for i, r := range refusals {
+		actions[i], codes[i], subjects[i] = r.Action, r.Code, r.Subject
+	}
+	_, err := db.Pool.Exec(ctx, `INSERT INTO audit_refusals AS r
+			(actor_id, actor_role, action, code, minute, attempts, subjects, ip, trace_id)
+		SELECT $1, $2, s.action, s.code, date_trunc('minute', now()), count(*),
+			coalesce((array_agg(DISTINCT s.subject) FILTER (WHERE s.subject <> '00000000-0000-0000-0000-000000000000'))[1:$8], '{}'),
+			$6, $7
+		FROM unnest($3::text[], $4::text[], $5::uuid[]) AS s (action, code, subject)
+		GROUP BY s.action, s.code
+		ON CONFLICT (actor_id, minute, action, code) DO UPDATE SET
+			attempts = r.attempts + EXCLUDED.attempts,
+			subjects = (r.subjects || ARRAY(SELECT x FROM unnest(EXCLUDED.subjects) AS x WHERE x <> ALL (r.subjects)))[1:$8],
+			last_at = greatest(r.last_at, now())`,
+		e.ActorID, e.ActorRole, actions, codes, subjects, e.IP, e.TraceID, maxRefusalSubjects)
+	return translate(err, "refusal counts")
+}

@@ -63,6 +63,14 @@ type clinicDay struct {
 	t      *testing.T
 	env    *servertest.Env
 	ledger []audited
+	// refusals counts each actor's refused attempts by action and code.
+	refusals map[refusedAttempt]int
+}
+
+// refusedAttempt is what the trail counts of a refused attempt.
+type refusedAttempt struct {
+	actor        uuid.UUID
+	action, code string
 }
 
 // ok performs query as who, expects success, decodes the answer into out
@@ -84,13 +92,18 @@ func (d *clinicDay) expect(who staff, rows ...row) {
 	}
 }
 
-// refused performs query as who and expects it refused with code; it books
-// nothing, since a refused read discloses nothing.
-func (d *clinicDay) refused(who staff, code, query string, vars map[string]any) {
+// refused performs query as who and expects it refused with code on
+// action (Type.field); it books no audit event, since a refused read
+// discloses nothing, but counts the attempt, which the trail must count.
+func (d *clinicDay) refused(who staff, action, code, query string, vars map[string]any) {
 	d.t.Helper()
 	if got := d.env.Do(d.t, who.token, query, vars).Code(); got != code {
 		d.t.Fatalf("%s %s: code %q, want %q", who.user.Role, firstLine(query), got, code)
 	}
+	if d.refusals == nil {
+		d.refusals = map[refusedAttempt]int{}
+	}
+	d.refusals[refusedAttempt{who.user.ID, action, code}]++
 }
 
 func firstLine(s string) string {
@@ -226,7 +239,7 @@ func TestAuditTrailAccountsForADayOfClinicWork(t *testing.T) {
 	d.ok(reception, qEligibility, map[string]any{"id": gid("Patient", amal)}, nil, aboutPatient("eligibility.read", amal))
 	d.ok(reception, mStatus, map[string]any{"id": gid("Appointment", amalVisit), "s": "CHECKED_IN"}, nil,
 		on("appointment.status_changed", "Appointment", amalVisit, amal))
-	d.refused(reception, hg.EFORBIDDEN, qRecords, map[string]any{"id": gid("Patient", amal)})
+	d.refused(reception, "Query.medicalRecords", hg.EFORBIDDEN, qRecords, map[string]any{"id": gid("Patient", amal)})
 
 	// The practitioner opens Amal's chart, writes a diagnosis, corrects it,
 	// reviews the history and one version, and completes the visit.
@@ -246,17 +259,17 @@ func TestAuditTrailAccountsForADayOfClinicWork(t *testing.T) {
 	d.ok(doctor, qNode, map[string]any{"id": gid("MedicalRecord", first)}, nil, aboutPatient("records.read", amal))
 	d.ok(doctor, mStatus, map[string]any{"id": gid("Appointment", amalVisit), "s": "COMPLETED"}, nil,
 		on("appointment.status_changed", "Appointment", amalVisit, amal))
-	d.refused(doctor, hg.ENOTFOUND, qPatient, map[string]any{"id": gid("Patient", badr)})
-	d.refused(doctor, hg.ENOTFOUND, qRecords, map[string]any{"id": gid("Patient", badr)})
+	d.refused(doctor, "Query.patient", hg.ENOTFOUND, qPatient, map[string]any{"id": gid("Patient", badr)})
+	d.refused(doctor, "Query.medicalRecords", hg.ENOTFOUND, qRecords, map[string]any{"id": gid("Patient", badr)})
 
 	// Badr collapses: a practitioner with no relationship to him is refused,
 	// breaks the glass with a reason, then reads his chart.
-	d.refused(erDoctor, hg.ENOTFOUND, qRecords, map[string]any{"id": gid("Patient", badr)})
+	d.refused(erDoctor, "Query.medicalRecords", hg.ENOTFOUND, qRecords, map[string]any{"id": gid("Patient", badr)})
 	d.ok(erDoctor, mBreakGlass, map[string]any{"id": gid("Patient", badr)}, nil, aboutPatient("patient.break_glass", badr))
 	d.ok(erDoctor, qPatient, map[string]any{"id": gid("Patient", badr)}, nil, aboutPatient("patient.read", badr))
 	d.ok(erDoctor, qRecords, map[string]any{"id": gid("Patient", badr)}, nil, aboutPatient("records.read", badr))
-	d.refused(erDoctor, hg.ENOTFOUND, qPatient, map[string]any{"id": gid("Patient", amal)})
-	d.refused(reception, hg.EFORBIDDEN, mBreakGlass, map[string]any{"id": gid("Patient", amal)})
+	d.refused(erDoctor, "Query.patient", hg.ENOTFOUND, qPatient, map[string]any{"id": gid("Patient", amal)})
+	d.refused(reception, "Mutation.breakGlass", hg.EFORBIDDEN, mBreakGlass, map[string]any{"id": gid("Patient", amal)})
 
 	// Billing invoices the visit, issues the invoice, looks at it, claims
 	// the insurer's share, looks at the claim and takes Amal's co-pay.
@@ -283,29 +296,48 @@ func TestAuditTrailAccountsForADayOfClinicWork(t *testing.T) {
 		on("invoice.payment_recorded", "Invoice", invoice, amal))
 	d.ok(billing, qClaims, nil, nil, on("claim.list", "Claim", claim, amal))
 	d.ok(billing, qInvoices, nil, nil, on("invoice.list", "Invoice", invoice, amal))
-	d.refused(billing, hg.EFORBIDDEN, qRecords, map[string]any{"id": gid("Patient", amal)})
-	d.refused(billing, hg.EFORBIDDEN, qNode, map[string]any{"id": gid("MedicalRecord", first)})
+	d.refused(billing, "Query.medicalRecords", hg.EFORBIDDEN, qRecords, map[string]any{"id": gid("Patient", amal)})
+	d.refused(billing, "Query.node", hg.EFORBIDDEN, qNode, map[string]any{"id": gid("MedicalRecord", first)})
 
 	// Amal reads her own chart and invoice at home, and cannot read Khalid's.
 	d.ok(amalLogin, qChart, map[string]any{"id": gid("Patient", amal)}, nil,
 		aboutPatient("patient.read", amal), aboutPatient("records.read", amal))
 	d.ok(amalLogin, qInvoice, map[string]any{"id": gid("Invoice", invoice)}, nil, on("invoice.read", "Invoice", invoice, amal))
 	d.ok(amalLogin, qMyVisits, nil, nil, on("appointment.list", "Appointment", amalVisit, amal))
-	d.refused(amalLogin, hg.ENOTFOUND, qPatient, map[string]any{"id": gid("Patient", khalid)})
-	d.refused(amalLogin, hg.ENOTFOUND, qRecords, map[string]any{"id": gid("Patient", khalid)})
+	d.refused(amalLogin, "Query.patient", hg.ENOTFOUND, qPatient, map[string]any{"id": gid("Patient", khalid)})
+	d.refused(amalLogin, "Query.medicalRecords", hg.ENOTFOUND, qRecords, map[string]any{"id": gid("Patient", khalid)})
 
 	// The analyst reads aggregates, which name no patient, and is refused
 	// anything that does.
 	d.ok(analyst, qAggregates, map[string]any{"f": slot.Add(-48 * time.Hour).Format(time.RFC3339),
 		"t": slot.Add(48 * time.Hour).Format(time.RFC3339)}, nil)
-	d.refused(analyst, hg.EFORBIDDEN, qPatient, map[string]any{"id": gid("Patient", amal)})
-	d.refused(analyst, hg.EFORBIDDEN, qRecords, map[string]any{"id": gid("Patient", amal)})
-	d.refused(analyst, hg.EFORBIDDEN, qInvoice, map[string]any{"id": gid("Invoice", invoice)})
+	d.refused(analyst, "Query.patient", hg.EFORBIDDEN, qPatient, map[string]any{"id": gid("Patient", amal)})
+	d.refused(analyst, "Query.medicalRecords", hg.EFORBIDDEN, qRecords, map[string]any{"id": gid("Patient", amal)})
+	d.refused(analyst, "Query.invoice", hg.EFORBIDDEN, qInvoice, map[string]any{"id": gid("Invoice", invoice)})
 
 	got := auditRowsSince(t, env, before)
 	if missing, extra := diffLedger(d.ledger, got); len(missing)+len(extra) > 0 {
 		t.Fatalf("audit trail does not match the day's ledger (%d expected, %d written)\nmissing:\n%s\nunexpected:\n%s",
 			len(d.ledger), len(got), strings.Join(missing, "\n"), strings.Join(extra, "\n"))
+	}
+	counted := map[refusedAttempt]int{}
+	rows, err := env.DB.Pool.Query(ctx, `SELECT actor_id, action, code, sum(attempts) FROM audit_refusals GROUP BY 1, 2, 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var r refusedAttempt
+		var n int
+		if err := rows.Scan(&r.actor, &r.action, &r.code, &n); err != nil {
+			t.Fatal(err)
+		}
+		counted[r] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(counted, d.refusals) {
+		t.Errorf("refused attempts counted %v, want the day's %v", counted, d.refusals)
 	}
 	if n := env.Count(t, `SELECT count(*) FROM audit_events WHERE ip = '' AND NOT id = ANY($1)`, slices.Collect(maps.Keys(before))); n != 0 {
 		t.Errorf("%d of the day's audit rows lack the client's IP", n)

@@ -68,6 +68,7 @@ func TestNodeReadsAreAuditedAsTheDirectQueries(t *testing.T) {
 		{"MedicalRecord", rec.ID, `... on MedicalRecord { body }`, aboutPatient("records.read", amal.ID), "medicalRecords(patientId:)"},
 		{"Invoice", inv.ID, `... on Invoice { number patientId }`, on("invoice.read", "Invoice", inv.ID, amal.ID), "invoice(id:)"},
 		{"Claim", claim, `... on Claim { status patientId }`, on("claim.read", "Claim", claim, amal.ID), "claim(id:)"},
+		{"Coverage", cov.ID, `... on Coverage { memberId }`, on("coverage.read", "Coverage", cov.ID, amal.ID), "the Coverage node"},
 	} {
 		t.Run(c.typ+" read through node leaves the row "+c.viaDirect+" leaves", func(t *testing.T) {
 			before := auditIDs(t, env)

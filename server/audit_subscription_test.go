@@ -124,3 +124,48 @@ func rawUUID(t *testing.T, global string) uuid.UUID {
 	}
 	return u
 }
+
+// TestARefusedSubscriptionIsCounted subscribes a practitioner to a
+// colleague's schedule over the WebSocket and expects the refusal counted
+// like any other, with the practitioner id it named.
+func TestARefusedSubscriptionIsCounted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := servertest.New(t)
+	prober, proberToken := env.User(t, "prober@clinic.test", hg.RolePractitioner)
+	docUser, _ := env.User(t, "doctor@clinic.test", hg.RolePractitioner)
+	for i, u := range []*hg.User{prober, docUser} {
+		if _, err := env.DB.CreatePractitioner(ctx, hg.NewPractitioner{UserID: u.ID, FirstName: "Huda", FamilyName: "Alqahtani",
+			SpecialtyCode: "08.00", Specialty: "Internal Medicine", License: "L-" + string(rune('1'+i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, err := env.DB.PractitionerByUserID(ctx, docUser.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := dialWS(t, env.URL, map[string]any{"Authorization": "Bearer " + proberToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.subscribe("1", appointmentChanged, map[string]any{"id": gid("Practitioner", doc.ID.String())})
+	m, err := ws.next(5 * time.Second)
+	var ev struct {
+		Errors []struct{ Extensions map[string]any }
+	}
+	_ = json.Unmarshal(m.Payload, &ev)
+	if err != nil || len(ev.Errors) == 0 || ev.Errors[0].Extensions["code"] != hg.EFORBIDDEN {
+		t.Fatalf("got %s %s (%v), want FORBIDDEN", m.Type, m.Payload, err)
+	}
+	var attempts int
+	var subjects []uuid.UUID
+	err = env.DB.Pool.QueryRow(ctx, `SELECT attempts, subjects FROM audit_refusals
+		WHERE actor_id = $1 AND actor_role = 'PRACTITIONER' AND action = 'Subscription.appointmentChanged' AND code = 'FORBIDDEN'`,
+		prober.ID).Scan(&attempts, &subjects)
+	if err != nil {
+		t.Fatalf("the refused subscription left no count: %v", err)
+	}
+	if attempts != 1 || !slices.Equal(subjects, []uuid.UUID{doc.ID}) {
+		t.Errorf("counted %d attempts naming %v, want 1 naming %v", attempts, subjects, doc.ID)
+	}
+}

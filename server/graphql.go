@@ -57,6 +57,9 @@ func (s *Server) graphQL() http.Handler {
 	h.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
 	h.Use(operationLimits{s})
 	h.Use(s.deps.Metrics.GraphQL())
+	for _, e := range s.deps.Extensions {
+		h.Use(e)
+	}
 	// An operation on a WebSocket is authorized against its session as it
 	// is now, not as it was at connection_init. Loaders are built per
 	// operation from the caller's scopes, so a batch never mixes two users'

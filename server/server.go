@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/dataloader"
@@ -71,6 +73,9 @@ type Config struct {
 type Deps struct {
 	// Resolvers answer the GraphQL schema.
 	Resolvers graph.ResolverRoot
+	// Extensions are executor extensions the resolvers bring, run on every
+	// transport after the limits and metrics (the refused-attempt audit).
+	Extensions []graphql.HandlerExtension
 	// Loaders is the store the per-operation dataloaders batch against.
 	Loaders dataloader.Store
 	// Sessions checks access tokens and, on open sockets, their sessions.
