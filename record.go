@@ -226,11 +226,12 @@ type BreakGlass struct {
 }
 
 // Break-glass limits: a reason long enough to mean something, and a grant
-// that lapses on its own.
+// that lapses on its own after BreakGlassDuration, long enough for one
+// emergency visit (the schema and docs/security.md say 4 hours).
 const (
 	MinBreakGlassReason = 15
 	MinBreakGlassWords  = 3
-	BreakGlassDuration  = time.Hour
+	BreakGlassDuration  = 4 * time.Hour
 )
 
 // ValidateBreakGlassReason checks and trims the reason for a break-glass

@@ -38,7 +38,13 @@ func TestBreakGlassNeedsAReasonAndAuditsIt(t *testing.T) {
 
 	const reason = "Unconscious in the emergency room, no relative reachable"
 	var out struct{ BreakGlass struct{ ExpiresAt time.Time } }
+	before := time.Now()
 	c.env.Do(t, c.tokens["DOCTOR2"], grant, map[string]any{"id": B, "r": "  " + reason + " "}).Decode(t, &out)
+	// The grant lasts hg.BreakGlassDuration, the one statement of it (the
+	// answer's time may be cut to whole seconds).
+	if exp := out.BreakGlass.ExpiresAt; exp.Before(before.Add(hg.BreakGlassDuration-time.Second)) || exp.After(time.Now().Add(hg.BreakGlassDuration)) {
+		t.Fatalf("grant made at %v expires %v, want %v later", before, exp, hg.BreakGlassDuration)
+	}
 	var detail string
 	if err := c.env.DB.Pool.QueryRow(t.Context(), `SELECT detail FROM audit_events WHERE action = 'patient.break_glass'
 		AND patient_id = $1 AND actor_id = $2`, c.patientB.ID, c.doc2.UserID).Scan(&detail); err != nil {

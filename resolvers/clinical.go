@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
@@ -11,9 +10,6 @@ import (
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/dataloader"
 )
-
-// BreakGlassDuration is how long an emergency grant lasts.
-const BreakGlassDuration = 4 * time.Hour
 
 // mayReadRecords lets clinical roles read a patient's records: reception,
 // billing and analysts never see clinical data.

@@ -164,7 +164,7 @@ func (r *mutationResolver) BreakGlass(ctx context.Context, patientID string, rea
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.GrantBreakGlass(auditing(ctx, "patient.break_glass", "Patient"), who.UserID, pid, reason, time.Now().Add(BreakGlassDuration))
+	return r.Store.GrantBreakGlass(auditing(ctx, "patient.break_glass", "Patient"), who.UserID, pid, reason, time.Now().Add(hg.BreakGlassDuration))
 }
 
 func (r *patientResolver) ID(ctx context.Context, obj *hg.Patient) (string, error) {
