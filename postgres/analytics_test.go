@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -104,4 +105,69 @@ func TestAppointmentUtilizationHidesWhatSubtractionWouldGiveBack(t *testing.T) {
 	wantCode(t, err, hg.EINVALID, "groupBy")
 	_, err = c.db.AppointmentUtilization(ctx, march(31, 0), march(1, 0), hg.GroupByDay)
 	wantCode(t, err, hg.EINVALID, "to")
+}
+
+func TestClaimsSummaryIsASumOfShownMonths(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p, c := billingSetup(t)
+	month := func(m time.Month) time.Time { return time.Date(2025, m, 10, 12, 0, 0, 0, hg.ClinicZone) }
+	// March: 6 queued and 2 in error; April: 7 queued.
+	var ids []uuid.UUID
+	var created []time.Time
+	var statuses []string
+	for i := range 15 {
+		ids = append(ids, queueTestClaim(t, db, p, c).ID)
+		at, st := month(time.March), "QUEUED"
+		switch {
+		case i >= 8:
+			at = month(time.April)
+		case i >= 6:
+			st = "ERROR"
+		}
+		created, statuses = append(created, at.Add(time.Duration(i)*time.Hour)), append(statuses, st)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE claims c SET created_at = v.at, status = v.st,
+		last_error = CASE WHEN v.st = 'ERROR' THEN 'payer unreachable' ELSE c.last_error END
+		FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS v(id, at, st) WHERE c.id = v.id`, ids, created, statuses); err != nil {
+		t.Fatal(err)
+	}
+	type shown struct {
+		claims     int
+		suppressed bool
+		partial    bool
+	}
+	tests := []struct {
+		name     string
+		from, to time.Time
+		by       string
+		want     map[string]shown
+	}{
+		// ERROR (2) is under 5 and QUEUED (6) goes with it in March.
+		{"march by status", month(time.March), month(time.March).Add(time.Hour), "STATUS",
+			map[string]shown{"QUEUED": {suppressed: true}, "ERROR": {suppressed: true}}},
+		{"march and april by status", month(time.March), month(time.April), "STATUS",
+			map[string]shown{"QUEUED": {claims: 7, partial: true}, "ERROR": {suppressed: true}}},
+		{"april by status", month(time.April), month(time.April).Add(time.Minute), "STATUS",
+			map[string]shown{"QUEUED": {claims: 7}}},
+		{"by month", month(time.March), month(time.April), "MONTH",
+			map[string]shown{"2025-03": {claims: 8}, "2025-04": {claims: 7}}},
+		{"by payer", month(time.March), month(time.April), "PAYER",
+			map[string]shown{c.PayerLicense: {claims: 15}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			groups, err := db.ClaimsSummary(ctx, tt.from, tt.to, tt.by)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]shown{}
+			for _, g := range groups {
+				got[g.Key] = shown{claims: g.Claims, suppressed: g.Suppressed, partial: g.Partial}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("groups %+v, want %+v", got, tt.want)
+			}
+		})
+	}
 }
