@@ -106,7 +106,7 @@ func (db *DB) InvoiceByID(ctx context.Context, scope hg.PatientScope, id uuid.UU
 	if err != nil {
 		return nil, translate(err, "invoice")
 	}
-	return inv, db.attachLines(ctx, []*hg.Invoice{inv})
+	return inv, attachLines(ctx, db.Pool, []*hg.Invoice{inv})
 }
 
 // ListInvoices returns a page of invoices in scope, newest first, with
@@ -131,10 +131,10 @@ func (db *DB) ListInvoices(ctx context.Context, scope hg.PatientScope, f hg.Invo
 			return nil, 0, translate(err, "invoices")
 		}
 	}
-	return invs, total, db.attachLines(ctx, invs)
+	return invs, total, attachLines(ctx, db.Pool, invs)
 }
 
-func (db *DB) attachLines(ctx context.Context, invs []*hg.Invoice) error {
+func attachLines(ctx context.Context, q querier, invs []*hg.Invoice) error {
 	if len(invs) == 0 {
 		return nil
 	}
@@ -143,7 +143,7 @@ func (db *DB) attachLines(ctx context.Context, invs []*hg.Invoice) error {
 	for k, inv := range invs {
 		byID[inv.ID], ids[k] = inv, inv.ID
 	}
-	rows, _ := db.Pool.Query(ctx, `SELECT invoice_id, sequence, service_code, description, quantity, unit_price,
+	rows, _ := q.Query(ctx, `SELECT invoice_id, sequence, service_code, description, quantity, unit_price,
 			net, vat, total, patient_share, insurer_share
 		FROM invoice_lines WHERE invoice_id = ANY($1) ORDER BY invoice_id, sequence`, ids)
 	var invID uuid.UUID
@@ -204,12 +204,17 @@ func (db *DB) RecordPayment(ctx context.Context, p hg.Payment) (*hg.Invoice, err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO payments (id, invoice_id, amount, method, reference) VALUES ($1, $2, $3, $4, $5)`,
 			id, p.InvoiceID, p.Amount, p.Method, p.Reference)
-		return translate(err, "payment")
+		if err != nil {
+			return translate(err, "payment")
+		}
+		// Read in the transaction: an error after the commit would tell
+		// the client a payment failed that was recorded.
+		return attachLines(ctx, tx, []*hg.Invoice{inv})
 	}, func() (uuid.UUID, *uuid.UUID) { return invoiceSubject(inv) })
 	if err != nil {
 		return nil, err
 	}
-	return inv, db.attachLines(ctx, []*hg.Invoice{inv})
+	return inv, nil
 }
 
 // PaymentsByInvoice lists payments oldest first.
@@ -233,13 +238,15 @@ func (db *DB) changeInvoice(ctx context.Context, id uuid.UUID, verb, sql string,
 		inv, err = pgx.CollectExactlyOneRow(rows, scanInvoice)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return db.whyNot(ctx, tx, id, verb, nil)
+		} else if err != nil {
+			return translate(err, "invoice")
 		}
-		return translate(err, "invoice")
+		return attachLines(ctx, tx, []*hg.Invoice{inv})
 	}, func() (uuid.UUID, *uuid.UUID) { return invoiceSubject(inv) })
 	if err != nil {
 		return nil, err
 	}
-	return inv, db.attachLines(ctx, []*hg.Invoice{inv})
+	return inv, nil
 }
 
 // invoiceSubject is what a write of an invoice is audited as.

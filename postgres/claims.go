@@ -173,7 +173,7 @@ func (db *DB) ClaimByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID
 	if err != nil {
 		return nil, translate(err, "claim")
 	}
-	return c, db.attachItems(ctx, []*hg.Claim{c})
+	return c, attachItems(ctx, db.Pool, []*hg.Claim{c})
 }
 
 // ListClaims returns a page of claims in scope, newest first, with their
@@ -206,7 +206,7 @@ func (db *DB) ListClaims(ctx context.Context, scope hg.PatientScope, f hg.ClaimF
 			return nil, 0, translate(err, "claims")
 		}
 	}
-	return cs, total, db.attachItems(ctx, cs)
+	return cs, total, attachItems(ctx, db.Pool, cs)
 }
 
 // claimCountRows is how many appended count rows a status may gather before
@@ -234,7 +234,7 @@ func (db *DB) claimsWithStatus(ctx context.Context, s *hg.ClaimStatus) (int, err
 	return total, translate(err, "claim counts")
 }
 
-func (db *DB) attachItems(ctx context.Context, cs []*hg.Claim) error {
+func attachItems(ctx context.Context, q querier, cs []*hg.Claim) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -243,7 +243,7 @@ func (db *DB) attachItems(ctx context.Context, cs []*hg.Claim) error {
 	for k, c := range cs {
 		byID[c.ID], ids[k] = c, c.ID
 	}
-	rows, _ := db.Pool.Query(ctx, `SELECT claim_id, sequence, service_code, description, quantity, unit_price, vat, net,
+	rows, _ := q.Query(ctx, `SELECT claim_id, sequence, service_code, description, quantity, unit_price, vat, net,
 			patient_share, approved, outcome, reasons
 		FROM claim_items WHERE claim_id = ANY($1) ORDER BY claim_id, sequence`, ids)
 	var claimID uuid.UUID
@@ -323,12 +323,17 @@ func (db *DB) RetryClaim(ctx context.Context, id uuid.UUID) (*hg.Claim, error) {
 		if err := notifyOutbox(ctx, tx); err != nil {
 			return err
 		}
-		return addHistory(ctx, tx, id, hg.ClaimQueued, "retry requested")
+		if err := addHistory(ctx, tx, id, hg.ClaimQueued, "retry requested"); err != nil {
+			return err
+		}
+		// Read in the transaction, so a committed retry is never answered
+		// with an error.
+		return attachItems(ctx, tx, []*hg.Claim{out})
 	}, func() (uuid.UUID, *uuid.UUID) { return claimSubject(out) })
 	if err != nil {
 		return nil, err
 	}
-	return out, db.attachItems(ctx, []*hg.Claim{out})
+	return out, nil
 }
 
 // QueueCancel queues a cancel request for a claim NPHIES has; the claim is
@@ -368,10 +373,13 @@ func (db *DB) QueueCancel(ctx context.Context, id uuid.UUID, msg hg.NPHIESMessag
 		if err := notifyOutbox(ctx, tx); err != nil {
 			return err
 		}
-		return addHistory(ctx, tx, id, out.Status, "cancellation requested")
+		if err := addHistory(ctx, tx, id, out.Status, "cancellation requested"); err != nil {
+			return err
+		}
+		return attachItems(ctx, tx, []*hg.Claim{out})
 	}, func() (uuid.UUID, *uuid.UUID) { return claimSubject(out) })
 	if err != nil {
 		return nil, err
 	}
-	return out, db.attachItems(ctx, []*hg.Claim{out})
+	return out, nil
 }

@@ -216,3 +216,34 @@ func tokenOf(env *servertest.Env, t *testing.T, email string, role hg.Role) stri
 	_, tok := env.User(t, email, role)
 	return tok
 }
+
+// TestAnEligibilityCheckIsStoredAndSentOnlyOnceAudited makes the audit
+// insert of a check fail and expects no check stored, nothing sent to
+// NPHIES and an error; with audits working, one check and one audit row.
+func TestAnEligibilityCheckIsStoredAndSentOnlyOnceAudited(t *testing.T) {
+	t.Parallel()
+	e := newEligibilityEnv(t, true)
+	failAudits(t, e.Env)
+	vars := map[string]any{"p": gid("Patient", e.patient.ID), "c": gid("Coverage", e.coverage.ID)}
+	const audits = `SELECT count(*) FROM audit_events WHERE action = 'eligibility.checked'`
+
+	setAuditFailing(t, e.Env, "eligibility.checked", true)
+	if got := e.Do(t, e.tokens[hg.RoleReception], checkEligibilityMut, vars).Code(); got != hg.EINTERNAL {
+		t.Errorf("code %q, want %q", got, hg.EINTERNAL)
+	}
+	for _, sql := range []string{`SELECT count(*) FROM eligibility_checks`, `SELECT count(*) FROM nphies_messages`, audits} {
+		if n := e.Count(t, sql); n != 0 {
+			t.Errorf("%s: %d, want 0", sql, n)
+		}
+	}
+
+	setAuditFailing(t, e.Env, "eligibility.checked", false)
+	if r := e.Do(t, e.tokens[hg.RoleReception], checkEligibilityMut, vars); r.Code() != "" {
+		t.Fatalf("with audits working: %+v", r.Errors)
+	}
+	for _, sql := range []string{`SELECT count(*) FROM eligibility_checks`, audits} {
+		if n := e.Count(t, sql); n != 1 {
+			t.Errorf("with audits working: %s: %d, want 1", sql, n)
+		}
+	}
+}
