@@ -18,6 +18,10 @@ import (
 const (
 	// listEstimate prices lists that have no cap of their own.
 	listEstimate = 10
+	// coveragesEstimate prices a patient's policies: a few at most, and
+	// the reception's day schedule (50 appointments, each patient with
+	// their coverages) must fit the default budget.
+	coveragesEstimate = 5
 	// eligibilityChecksCap is the resolvers' limit on eligibilityChecks.
 	eligibilityChecksCap = 50
 	// groupsEstimate prices aggregate groupings whose size depends on the
@@ -109,7 +113,7 @@ func setConnectionCosts(c *graph.ComplexityRoot) {
 
 func setNestedListCosts(c *graph.ComplexityRoot) {
 	capped := func(n int) func(int) int { return func(child int) int { return listCost(child, n) } }
-	c.Patient.Coverages = capped(listEstimate)
+	c.Patient.Coverages = capped(coveragesEstimate)
 	c.Patient.UpcomingAppointments = capped(dataloader.UpcomingAppointmentsLimit)
 	c.Patient.LatestRecords = capped(dataloader.LatestRecordsLimit)
 	c.Invoice.Lines = capped(listEstimate)

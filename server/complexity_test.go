@@ -124,6 +124,9 @@ func TestListCostsMultiplyByPageSize(t *testing.T) {
 			edges { node { id use status patientId payer { license name } total { amount currency } approved { amount currency }
 			disposition preAuthRef createdAt updatedAt items { sequence serviceCode description quantity net { amount }
 			vat { amount } patientShare { amount } approved { amount } outcome reasons } } } } }`, 1000, budget},
+		{"the day schedule fits the default budget", `query($f: AppointmentFilter) { appointments(first: 50, filter: $f) { totalCount
+			edges { node { id startsAt endsAt status reason patient { id mrn firstName familyName birthDate gender
+			coverages { id memberId policyNumber class active endsOn payer { license name } } } } } } }`, 1000, budget},
 		{"the chart screen fits the default budget", `{ patient(id: "x") { id mrn nationalId firstName familyName birthDate gender phone email
 			latestRecords { id kind codes body version authorId createdAt }
 			upcomingAppointments { id startsAt endsAt status reason practitioner { id firstName familyName specialty } }
