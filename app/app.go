@@ -54,7 +54,7 @@ func Defaults() Config {
 			DepthLimit: 12, ComplexityLimit: 5000, FieldLimit: 500, TokenLimit: 15_000,
 			RateLimits: ratelimit.Limits{
 				Anonymous: ratelimit.PerMinute(300), User: ratelimit.PerMinute(1200),
-				Auth: ratelimit.PerMinute(10), Complexity: ratelimit.PerMinute(100_000),
+				Auth: ratelimit.PerMinute(10), Complexity: ratelimit.PerMinute(600_000),
 			},
 		},
 		AccessTokenTTL:     15 * time.Minute,
