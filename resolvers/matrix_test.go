@@ -2,6 +2,7 @@ package resolvers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,9 +29,12 @@ import (
 //   - unrelated: patient P2, in nobody's care but doctor 2's; for account
 //     operations a fresh account.
 //
-// Every case runs on its own freshly built targets (a "world") inside one
-// shared server, so allowed writes cannot disturb other cases and the
-// subtests run in parallel.
+// Every case runs over HTTP and again over a graphql-transport-ws socket
+// (the query or mutation sent as a subscribe message, as graphql-ws clients
+// send it): both must answer as the row says, and alike. Subscription
+// fields are rows too, run over the socket only. Every run has its own
+// freshly built targets (a "world") inside one shared server, so allowed
+// writes cannot disturb other cases and the subtests run in parallel.
 
 // Roles as the matrix names callers; "anonymous" sends no token.
 var matrixRoles = []string{"ADMIN", "PRACTITIONER", "RECEPTION", "BILLING", "PATIENT", "ANALYST", "anonymous"}
@@ -99,19 +103,21 @@ type matrixFixture struct {
 	env        *servertest.Env
 	tokens     map[string]string
 	userIDs    map[string]uuid.UUID
+	emails     map[string]string
 	doc1, doc2 *hg.Practitioner
 	base       time.Time
 	seq        atomic.Int64
+	blocks     atomic.Int64 // two-hour blocks of the calendar handed out
 }
 
 func setupMatrix(t *testing.T) *matrixFixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &matrixFixture{env: servertest.New(t), tokens: map[string]string{}, userIDs: map[string]uuid.UUID{},
+	f := &matrixFixture{env: servertest.New(t), tokens: map[string]string{}, userIDs: map[string]uuid.UUID{}, emails: map[string]string{},
 		base: time.Now().Add(7 * 24 * time.Hour).Truncate(24 * time.Hour)}
 	for _, r := range []hg.Role{hg.RoleAdmin, hg.RoleReception, hg.RoleBilling, hg.RoleAnalyst, hg.RolePractitioner} {
 		u, tok := f.env.User(t, "matrix-"+strings.ToLower(string(r))+"@clinic.example", r)
-		f.tokens[string(r)], f.userIDs[string(r)] = tok, u.ID
+		f.tokens[string(r)], f.userIDs[string(r)], f.emails[string(r)] = tok, u.ID, u.Email
 	}
 	doctor := func(userID uuid.UUID, license string) *hg.Practitioner {
 		p, err := f.env.DB.CreatePractitioner(ctx, hg.NewPractitioner{UserID: userID, FirstName: "Sara", FamilyName: "Alzahrani",
@@ -127,6 +133,12 @@ func setupMatrix(t *testing.T) *matrixFixture {
 	return f
 }
 
+// block is a two-hour block of the doctors' calendars of its own: the
+// calendar takes bookings up to a year ahead, room for 4380 blocks.
+func (f *matrixFixture) block() time.Time {
+	return f.base.Add(time.Duration(f.blocks.Add(1)) * 2 * time.Hour)
+}
+
 // world is the fresh set of targets of one case, and what the case may
 // have written, for the check that a refusal wrote nothing.
 type world struct {
@@ -138,6 +150,7 @@ type world struct {
 	appt1    *hg.Appointment // P1 with doctor 1: the care relationship
 	patient  *hg.User        // P1's login
 	patTok   string
+	other    *hg.User // the account an accountChanged case watches when unrelated
 	patients []uuid.UUID
 	users    []uuid.UUID
 	emails   []string
@@ -149,7 +162,7 @@ var all = hg.PatientScope{All: true}
 func (f *matrixFixture) world(t *testing.T) *world {
 	t.Helper()
 	n := f.seq.Add(1)
-	w := &world{t: t, f: f, n: n, slot: f.base.Add(time.Duration(n) * 2 * time.Hour)}
+	w := &world{t: t, f: f, n: n, slot: f.block()}
 	w.p1 = w.newPatient()
 	w.appt1 = w.book(w.p1, f.doc1, 0)
 	w.patient, w.patTok = w.account(hg.RolePatient)
@@ -518,87 +531,260 @@ func setUserRoleVars(w *world, tg target, role string) map[string]any {
 	return map[string]any{"id": id, "role": newRole}
 }
 
+// transport is a way a case reaches the server with a caller's token
+// ("" for anonymous).
+type transport struct {
+	name string
+	do   func(t *testing.T, env *servertest.Env, token, query string, vars map[string]any) servertest.Response
+}
+
+// transports: an HTTP POST, and a subscribe message on a graphql-transport-ws
+// socket opened with the token in connection_init.
+var transports = []transport{
+	{"HTTP", func(t *testing.T, env *servertest.Env, token, query string, vars map[string]any) servertest.Response {
+		return env.Do(t, token, query, vars)
+	}},
+	{"WebSocket", func(t *testing.T, env *servertest.Env, token, query string, vars map[string]any) servertest.Response {
+		return env.Socket(t, token).Do(t, query, vars)
+	}},
+}
+
 // TestEveryOperationIsAuthorized runs the matrix: each case answers as its
-// row says, and a refused one changes no row of its world.
+// row says over HTTP and over the WebSocket, with the same code both ways,
+// and a refused one changes no row of its world.
 func TestEveryOperationIsAuthorized(t *testing.T) {
 	t.Parallel()
 	f := setupMatrix(t)
-	ops := matrixOps()
+	ops, subs := matrixOps(), subscriptionOps()
 	var cases atomic.Int64
-	t.Cleanup(func() { t.Logf("authorization matrix: %d cases over %d rows", cases.Load(), len(ops)) })
+	t.Cleanup(func() {
+		t.Logf("authorization matrix: %d cases (%d rows over HTTP and WebSocket, %d subscription rows over WebSocket)",
+			cases.Load(), len(ops), len(subs))
+	})
 	for _, op := range ops {
-		name := op.field
-		if op.name != "" {
-			name += "(" + op.name + ")"
-		}
-		for _, role := range matrixRoles {
-			want := op.want[role]
-			for i := range len(want) {
-				tg, label := target(i), targetNames[i]
-				if len(want) == 1 {
-					label = "none"
-				}
-				t.Run(name+"/"+role+"/"+label, func(t *testing.T) {
-					t.Parallel()
-					cases.Add(1)
-					w := f.world(t)
-					tok := w.caller(op, role)
-					var vars map[string]any
-					switch {
-					case op.field == "setUserRole":
-						vars = setUserRoleVars(w, tg, role)
-					case op.vars != nil:
-						vars = op.vars(w, tg)
-					}
-					before := w.fingerprint()
-					res := f.env.Do(t, tok, op.query, vars)
-					got := res.Code()
-					switch exp := want[i]; exp {
-					case allowed:
-						if got != "" {
-							t.Fatalf("got %q (%+v), want success", got, res.Errors)
-						}
-					case passes:
-						if got == hg.EFORBIDDEN || got == hg.ENOTFOUND || got == hg.EUNAUTHENTICATED {
-							t.Fatalf("got %q (%+v), want it past authorization", got, res.Errors)
-						}
-						t.Logf("past authorization, answered %q", got)
-					default:
-						if got != refusals[exp] {
-							t.Fatalf("got %q (%+v), want %s", got, res.Errors, refusals[exp])
-						}
-						if after := w.fingerprint(); after != before {
-							t.Fatalf("a refused %s wrote:\nbefore %s\nafter  %s", op.field, before, after)
-						}
-					}
-				})
+		eachCase(t, op.field, op.name, op.want, func(t *testing.T, role string, tg target, exp byte) {
+			codes := make([]string, len(transports))
+			for i, tr := range transports {
+				cases.Add(1)
+				codes[i] = f.run(t, tr, op, role, tg, exp)
 			}
+			if codes[0] != codes[1] {
+				t.Errorf("answered %q over HTTP and %q over the WebSocket, want the same", codes[0], codes[1])
+			}
+		})
+	}
+	for _, op := range subs {
+		eachCase(t, op.field, "", op.want, func(t *testing.T, role string, tg target, exp byte) {
+			cases.Add(1)
+			f.subscribe(t, op, role, tg, exp)
+		})
+	}
+}
+
+// eachCase runs fn as a parallel subtest for every role and target of a
+// row.
+func eachCase(t *testing.T, field, variant string, want map[string]string, fn func(t *testing.T, role string, tg target, exp byte)) {
+	name := field
+	if variant != "" {
+		name += "(" + variant + ")"
+	}
+	for _, role := range matrixRoles {
+		codes := want[role]
+		for i := range len(codes) {
+			label := targetNames[i]
+			if len(codes) == 1 {
+				label = "none"
+			}
+			t.Run(name+"/"+role+"/"+label, func(t *testing.T) {
+				t.Parallel()
+				fn(t, role, target(i), codes[i])
+			})
 		}
 	}
 }
 
-// TestMatrixCoversEverySchemaField fails when a Query or Mutation field has
-// no row in the matrix, so an operation cannot be added unauthorised and
+// run runs one case over tr in a world of its own, checks the answer
+// against exp, and returns its code.
+func (f *matrixFixture) run(t *testing.T, tr transport, op matrixOp, role string, tg target, exp byte) string {
+	t.Helper()
+	w := f.world(t)
+	tok := w.caller(op, role)
+	var vars map[string]any
+	switch {
+	case op.field == "setUserRole":
+		vars = setUserRoleVars(w, tg, role)
+	case op.vars != nil:
+		vars = op.vars(w, tg)
+	}
+	before := w.fingerprint()
+	res := tr.do(t, f.env, tok, op.query, vars)
+	got := res.Code()
+	switch exp {
+	case allowed:
+		if got != "" {
+			t.Fatalf("over %s: got %q (%+v), want success", tr.name, got, res.Errors)
+		}
+	case passes:
+		if isRefusal(got) {
+			t.Fatalf("over %s: got %q (%+v), want it past authorization", tr.name, got, res.Errors)
+		}
+		t.Logf("over %s: past authorization, answered %q", tr.name, got)
+	default:
+		if got != refusals[exp] {
+			t.Fatalf("over %s: got %q (%+v), want %s", tr.name, got, res.Errors, refusals[exp])
+		}
+		if after := w.fingerprint(); after != before {
+			t.Fatalf("a refused %s over %s wrote:\nbefore %s\nafter  %s", op.field, tr.name, before, after)
+		}
+	}
+	return got
+}
+
+func isRefusal(code string) bool {
+	return code == hg.EFORBIDDEN || code == hg.ENOTFOUND || code == hg.EUNAUTHENTICATED
+}
+
+// subscriptionOp is a row of Subscription fields: how to subscribe on a
+// target, and how to make the target change, so that an allowed
+// subscription proves it started by delivering an event.
+type subscriptionOp struct {
+	field string
+	query string
+	vars  func(w *world, tg target, role string) map[string]any
+	// change makes the target of vars change once.
+	change func(w *world, tg target, role string)
+	want   map[string]string
+}
+
+func subscriptionOps() []subscriptionOp {
+	// ownAccountOnly: administrators watch any account, everyone else only
+	// their own; another's is NOT_FOUND, as in node(id:).
+	ownAccountOnly := func() map[string]string {
+		want := only(3, "ADMIN")
+		for _, r := range matrixRoles[1:] {
+			if r != "anonymous" {
+				want[r] = ".NN"
+			}
+		}
+		return want
+	}
+	return []subscriptionOp{
+		{field: "accountChanged", query: `subscription($id: ID!) { accountChanged(userId: $id) { gap user { id } } }`,
+			vars: func(w *world, tg target, role string) map[string]any {
+				return idVar(gid("User", w.watched(tg, role).ID))
+			},
+			// A successful sign-in resets the account's failure count: a
+			// change of the account that ends nobody's session.
+			change: func(w *world, tg target, role string) {
+				login(w.t, w.f.env, w.watched(tg, role).Email, servertest.Password)
+			},
+			want: ownAccountOnly()},
+		{field: "appointmentChanged", query: `subscription($id: ID!) { appointmentChanged(practitionerId: $id) { gap appointment { id } } }`,
+			vars: func(w *world, tg target, _ string) map[string]any {
+				return idVar(gid("Practitioner", w.doctorOf(tg).ID))
+			},
+			change: func(w *world, tg target, _ string) {
+				start := w.f.block()
+				w.f.env.Do(w.t, w.f.tokens["RECEPTION"], `mutation($in: BookAppointmentInput!) { bookAppointment(input: $in) { id } }`,
+					map[string]any{"in": map[string]any{"patientId": gid("Patient", w.p1.ID), "practitionerId": gid("Practitioner", w.doctorOf(tg).ID),
+						"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(30 * time.Minute).Format(time.RFC3339)}}).Decode(w.t, &struct{}{})
+			},
+			want: with(only(3, "ADMIN", "RECEPTION"), "PRACTITIONER", ".FF")},
+	}
+}
+
+// watched is the account an accountChanged case watches: the caller's own;
+// related, P1's login (to P1 herself, her doctor's); or another account,
+// made once per world.
+func (w *world) watched(tg target, role string) *hg.User {
+	w.t.Helper()
+	switch {
+	case tg == own && role == "PATIENT", tg == related && role != "PATIENT":
+		return w.patient
+	case tg == related:
+		role = "PRACTITIONER"
+		fallthrough
+	case tg == own && w.f.userIDs[role] != uuid.Nil:
+		return &hg.User{ID: w.f.userIDs[role], Email: w.f.emails[role]}
+	}
+	if w.other == nil {
+		w.other, _ = w.account(hg.RolePatient)
+	}
+	return w.other
+}
+
+// subscribe runs one subscription case over a socket in a world of its
+// own: a refused one answers its refusal code; an allowed one delivers an
+// event once its target changes. graphql-transport-ws does not acknowledge
+// a subscription, so the target changes until the first event arrives.
+func (f *matrixFixture) subscribe(t *testing.T, op subscriptionOp, role string, tg target, exp byte) {
+	t.Helper()
+	w := f.world(t)
+	ws := f.env.Socket(t, w.caller(matrixOp{}, role))
+	ws.Subscribe("sub", op.query, op.vars(w, tg, role))
+	if exp != allowed {
+		m, err := ws.Next(10 * time.Second)
+		if err != nil {
+			t.Fatalf("got %v, want %s", err, refusals[exp])
+		}
+		if got := servertest.Answer(t, m).Code(); got != refusals[exp] {
+			t.Fatalf("got %s %s, want %s", m.Type, m.Payload, refusals[exp])
+		}
+		return
+	}
+	for i := 0; ; i++ {
+		if i == 20 {
+			t.Fatal("the subscription delivered no event after 20 changes of its target")
+		}
+		op.change(w, tg, role)
+		m, err := ws.Next(500 * time.Millisecond)
+		if errors.Is(err, servertest.ErrNoMessage) {
+			continue
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if res := servertest.Answer(t, m); m.Type != "next" || len(res.Errors) > 0 || strings.Contains(string(res.Data), `"gap":true`) {
+			t.Fatalf("got %s %s, want an event", m.Type, m.Payload)
+		}
+		return
+	}
+}
+
+// TestMatrixCoversEverySchemaField fails when a Query, Mutation or
+// Subscription field has no row in the matrix, so an operation cannot be added unauthorised and
 // untested.
 func TestMatrixCoversEverySchemaField(t *testing.T) {
 	t.Parallel()
 	covered := map[string]bool{}
+	rows := map[string]map[string]string{}
 	for _, op := range matrixOps() {
-		covered[op.field] = true
+		covered["Query."+op.field], covered["Mutation."+op.field] = true, true
+		rows[op.field+"("+op.name+")"] = op.want
+	}
+	for _, op := range subscriptionOps() {
+		covered["Subscription."+op.field] = true
+		rows[op.field] = op.want
 		for _, r := range matrixRoles {
-			if w := op.want[r]; len(w) != 1 && len(w) != 3 {
-				t.Errorf("row %s: role %s expects %q; want 1 or 3 outcomes", op.field, r, w)
+			if w := op.want[r]; len(w) != 3 || strings.Trim(w, string(allowed)+string(forbid)+string(hidden)+string(anon)) != "" {
+				t.Errorf("subscription row %s: role %s expects %q; want 3 of allowed, FORBIDDEN, NOT_FOUND, UNAUTHENTICATED", op.field, r, w)
+			}
+		}
+	}
+	for name, want := range rows {
+		for _, r := range matrixRoles {
+			if w := want[r]; len(w) != 1 && len(w) != 3 {
+				t.Errorf("row %s: role %s expects %q; want 1 or 3 outcomes", name, r, w)
 			}
 		}
 	}
 	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
-	for _, typ := range []string{"Query", "Mutation"} {
+	for _, typ := range []string{"Query", "Mutation", "Subscription"} {
 		for _, fd := range schema.Types[typ].Fields {
 			if strings.HasPrefix(fd.Name, "__") {
 				continue
 			}
-			if !covered[fd.Name] {
-				t.Errorf("%s.%s has no row in the authorization matrix (matrixOps)", typ, fd.Name)
+			if !covered[typ+"."+fd.Name] {
+				t.Errorf("%s.%s has no row in the authorization matrix (matrixOps, subscriptionOps)", typ, fd.Name)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
 const appointmentChanged = `subscription($id: ID!) { appointmentChanged(practitionerId: $id) { gap appointment { status patient { firstName } } } }`
@@ -40,12 +41,12 @@ func TestAppointmentChangesReachSubscribersOnOtherReplicas(t *testing.T) {
 	vars := map[string]any{"id": gid("Practitioner", doc.ID.String())}
 
 	t.Run("another practitioner may not watch the schedule", func(t *testing.T) {
-		ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + otherToken})
+		ws, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer " + otherToken})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ws.subscribe("1", appointmentChanged, vars)
-		m, err := ws.next(5 * time.Second)
+		ws.Subscribe("1", appointmentChanged, vars)
+		m, err := ws.Next(5 * time.Second)
 		var ev struct {
 			Errors []struct{ Extensions map[string]any }
 		}
@@ -55,11 +56,11 @@ func TestAppointmentChangesReachSubscribersOnOtherReplicas(t *testing.T) {
 		}
 	})
 
-	ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + docToken})
+	ws, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer " + docToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws.subscribe("1", appointmentChanged, vars)
+	ws.Subscribe("1", appointmentChanged, vars)
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	book := `mutation($in: BookAppointmentInput!) { bookAppointment(input: $in) { id } }`
 	deadline := time.Now().Add(10 * time.Second)
@@ -71,8 +72,8 @@ func TestAppointmentChangesReachSubscribersOnOtherReplicas(t *testing.T) {
 			t.Fatalf("booking: %+v", r.Errors)
 		}
 		start = start.Add(time.Hour)
-		m, err := ws.next(500 * time.Millisecond)
-		if errors.Is(err, errTimeout) && time.Now().Before(deadline) {
+		m, err := ws.Next(500 * time.Millisecond)
+		if errors.Is(err, servertest.ErrNoMessage) && time.Now().Before(deadline) {
 			continue
 		} else if err != nil {
 			t.Fatal(err)

@@ -37,11 +37,11 @@ func TestEverySubscriptionDeliveryOfPHIIsAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := dialWS(t, env.URL, map[string]any{"Authorization": "Bearer " + deskToken})
+	ws, err := servertest.DialSocket(t, env.URL, nil, map[string]any{"Authorization": "Bearer " + deskToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws.subscribe("1", `subscription($id: ID!) { appointmentChanged(practitionerId: $id) { gap appointment { id patient { firstName } } } }`,
+	ws.Subscribe("1", `subscription($id: ID!) { appointmentChanged(practitionerId: $id) { gap appointment { id patient { firstName } } } }`,
 		map[string]any{"id": gid("Practitioner", doc.ID.String())})
 
 	var delivered []uuid.UUID
@@ -57,8 +57,8 @@ func TestEverySubscriptionDeliveryOfPHIIsAudited(t *testing.T) {
 			t.Fatalf("booking: %+v", r.Errors)
 		}
 		start = start.Add(time.Hour)
-		m, err := ws.next(500 * time.Millisecond)
-		if errors.Is(err, errTimeout) && time.Now().Before(deadline) {
+		m, err := ws.Next(500 * time.Millisecond)
+		if errors.Is(err, servertest.ErrNoMessage) && time.Now().Before(deadline) {
 			continue
 		} else if err != nil {
 			t.Fatalf("after %d deliveries: %v", len(delivered), err)
@@ -144,12 +144,12 @@ func TestARefusedSubscriptionIsCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := dialWS(t, env.URL, map[string]any{"Authorization": "Bearer " + proberToken})
+	ws, err := servertest.DialSocket(t, env.URL, nil, map[string]any{"Authorization": "Bearer " + proberToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws.subscribe("1", appointmentChanged, map[string]any{"id": gid("Practitioner", doc.ID.String())})
-	m, err := ws.next(5 * time.Second)
+	ws.Subscribe("1", appointmentChanged, map[string]any{"id": gid("Practitioner", doc.ID.String())})
+	m, err := ws.Next(5 * time.Second)
 	var ev struct {
 		Errors []struct{ Extensions map[string]any }
 	}

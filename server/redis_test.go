@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
@@ -160,51 +158,6 @@ func metric(t testing.TB, env *servertest.Env, name string, labels ...string) fl
 	return sum
 }
 
-// wsClient speaks graphql-transport-ws. One goroutine reads, because
-// coder/websocket closes the connection when a read is cancelled.
-type wsClient struct {
-	t    *testing.T
-	conn *websocket.Conn
-	in   chan wsMessage
-	err  chan error
-}
-
-func dialWS(t *testing.T, url string, initPayload map[string]any) (*wsClient, error) {
-	t.Helper()
-	return dialSocket(t, url, nil, initPayload)
-}
-
-type wsMessage struct {
-	ID      string          `json:"id"`
-	Type    string          `json:"type"`
-	Payload json.RawMessage `json:"payload"`
-}
-
-// next returns the next message that is not a keep-alive.
-func (w *wsClient) next(timeout time.Duration) (wsMessage, error) {
-	select {
-	case m := <-w.in:
-		return m, nil
-	case err := <-w.err:
-		w.err <- err
-		return wsMessage{}, err
-	case <-time.After(timeout):
-		return wsMessage{}, errTimeout
-	}
-}
-
-var errTimeout = errors.New("no message in time")
-
-func (w *wsClient) subscribe(id, query string, vars map[string]any) {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := wsjson.Write(ctx, w.conn, map[string]any{"id": id, "type": "subscribe",
-		"payload": map[string]any{"query": query, "variables": vars}}); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
 const accountChanged = `subscription($id: ID!) { accountChanged(userId: $id) { gap user { role } } }`
 
 type accountEvent struct {
@@ -225,7 +178,7 @@ func TestSubscriptionOnOneReplicaReceivesChangesMadeOnTheOther(t *testing.T) {
 	_, other := a.User(t, "patient@clinic.test", hg.RolePatient)
 
 	t.Run("a wrong token in connection_init closes the connection", func(t *testing.T) {
-		_, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer not-a-token"})
+		_, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer not-a-token"})
 		if websocket.CloseStatus(err) != 4403 {
 			t.Fatalf("init with a bad token: %v, want close 4403", err)
 		}
@@ -239,29 +192,20 @@ func TestSubscriptionOnOneReplicaReceivesChangesMadeOnTheOther(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + token})
+		ws, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer " + token})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
-		deadline := time.After(10 * time.Second)
-		for {
-			select {
-			case <-ws.err:
-				return
-			case <-ws.in:
-			case <-deadline:
-				t.Fatal("the connection outlived its 2s token by 8s")
-			}
-		}
+		ws.Subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+		ws.Ended(t, 10*time.Second, "a 2 s token")
 	})
 	t.Run("another user's account is refused at subscribe time", func(t *testing.T) {
-		ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + other})
+		ws, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer " + other})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
-		m, err := ws.next(5 * time.Second)
+		ws.Subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+		m, err := ws.Next(5 * time.Second)
 		if err != nil || m.Type != "error" && m.Type != "next" {
 			t.Fatalf("got %s %s (%v), want an error", m.Type, m.Payload, err)
 		}
@@ -270,27 +214,27 @@ func TestSubscriptionOnOneReplicaReceivesChangesMadeOnTheOther(t *testing.T) {
 		}
 	})
 	t.Run("the account's owner cannot reconnect on B once A changed their role", func(t *testing.T) {
-		ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + own})
+		ws, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer " + own})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+		ws.Subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
 		// A role change ends the user's sessions: a new connection with the
 		// old token is refused. (One already open closes with 4401 at its
 		// next operation or session check: websocket_test.go.)
 		a.Do(t, admin, `mutation($id: ID!) { setUserRole(userId: $id, role: BILLING) { id } }`,
 			map[string]any{"id": userID(u.ID)}).Decode(t, &struct{}{})
-		if _, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + own}); websocket.CloseStatus(err) != 4403 {
+		if _, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer " + own}); websocket.CloseStatus(err) != 4403 {
 			t.Fatalf("reconnect with the revoked token: %v, want close 4403", err)
 		}
 	})
 	for _, tc := range []struct{ name, token string }{{"administrator", admin}} {
 		t.Run(tc.name+" on B sees setUserRole through A", func(t *testing.T) {
-			ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + tc.token})
+			ws, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer " + tc.token})
 			if err != nil {
 				t.Fatal(err)
 			}
-			ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+			ws.Subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
 			// graphql-transport-ws has no subscribe acknowledgement: change
 			// the role until the first event arrives, then check one exactly.
 			roles := []string{"PRACTITIONER", "RECEPTION"}
@@ -300,14 +244,14 @@ func TestSubscriptionOnOneReplicaReceivesChangesMadeOnTheOther(t *testing.T) {
 				}
 				a.Do(t, admin, `mutation($id: ID!, $r: Role!) { setUserRole(userId: $id, role: $r) { id } }`,
 					map[string]any{"id": userID(u.ID), "r": roles[i%2]}).Decode(t, &struct{}{})
-				if _, err := ws.next(500 * time.Millisecond); err == nil {
+				if _, err := ws.Next(500 * time.Millisecond); err == nil {
 					break
 				}
 			}
-			drain(ws)
+			ws.Drain(300 * time.Millisecond)
 			a.Do(t, admin, `mutation($id: ID!) { setUserRole(userId: $id, role: PRACTITIONER) { id } }`,
 				map[string]any{"id": userID(u.ID)}).Decode(t, &struct{}{})
-			m, err := ws.next(5 * time.Second)
+			m, err := ws.Next(5 * time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -332,7 +276,7 @@ func TestSubscriptionIsAuthorizedAgainForEveryEvent(t *testing.T) {
 		a.Do(t, admin, `mutation($id: ID!, $r: Role!) { setUserRole(userId: $id, role: $r) { id } }`,
 			map[string]any{"id": userID(id), "r": role}).Decode(t, &struct{}{})
 	}
-	ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + watcherToken})
+	ws, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer " + watcherToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +298,7 @@ func TestSubscriptionEndsWithItsSession(t *testing.T) {
 	}
 	a.Do(t, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken } }`,
 		map[string]any{"e": "watcher@clinic.test", "p": servertest.Password}).Decode(t, &out)
-	ws, err := dialWS(t, b.URL, map[string]any{"Authorization": "Bearer " + out.Login.AccessToken})
+	ws, err := servertest.DialSocket(t, b.URL, nil, map[string]any{"Authorization": "Bearer " + out.Login.AccessToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,37 +316,28 @@ func TestSubscriptionEndsWithItsSession(t *testing.T) {
 
 // watchUntilAnEvent subscribes ws to the account's changes and calls
 // change until an event arrives, then drains what is still on its way.
-func watchUntilAnEvent(t *testing.T, ws *wsClient, change func(i int), account uuid.UUID) {
+func watchUntilAnEvent(t *testing.T, ws *servertest.Socket, change func(i int), account uuid.UUID) {
 	t.Helper()
-	ws.subscribe("1", accountChanged, map[string]any{"id": userID(account)})
+	ws.Subscribe("1", accountChanged, map[string]any{"id": userID(account)})
 	for i := 0; ; i++ {
 		if i == 20 {
 			t.Fatal("no event reached the watcher")
 		}
 		change(i)
-		if _, err := ws.next(500 * time.Millisecond); err == nil {
+		if _, err := ws.Next(500 * time.Millisecond); err == nil {
 			break
 		}
 	}
-	drain(ws)
+	ws.Drain(300 * time.Millisecond)
 }
 
 // wantCompleted fails the test unless the next message ends the
 // subscription instead of delivering the event.
-func wantCompleted(t *testing.T, ws *wsClient, what string) {
+func wantCompleted(t *testing.T, ws *servertest.Socket, what string) {
 	t.Helper()
-	m, err := ws.next(5 * time.Second)
+	m, err := ws.Next(5 * time.Second)
 	if err != nil || m.Type != "complete" {
 		t.Fatalf("%s got %s %s (%v), want the subscription completed without the event", what, m.Type, m.Payload, err)
-	}
-}
-
-// drain discards events already on their way.
-func drain(ws *wsClient) {
-	for {
-		if _, err := ws.next(300 * time.Millisecond); err != nil {
-			return
-		}
 	}
 }
 

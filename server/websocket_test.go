@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
@@ -24,67 +22,6 @@ import (
 // it is a failure bound, not a measurement: the frames come within a
 // second of their cause.
 const closeWait = 20 * time.Second
-
-// dialSocket opens a graphql-transport-ws connection with header on the
-// upgrade request and initPayload in connection_init, and waits for the
-// acknowledgement. One goroutine reads, because coder/websocket closes the
-// connection when a read is cancelled.
-func dialSocket(t *testing.T, url string, header http.Header, initPayload map[string]any) (*wsClient, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/graphql",
-		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: header})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	w := &wsClient{t: t, conn: c, in: make(chan wsMessage, 16), err: make(chan error, 1)}
-	go func() {
-		for {
-			var m wsMessage
-			if err := wsjson.Read(context.Background(), c, &m); err != nil {
-				w.err <- err
-				return
-			}
-			if m.Type != "ping" && m.Type != "pong" && m.Type != "ka" {
-				w.in <- m
-			}
-		}
-	}()
-	if err := wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": initPayload}); err != nil {
-		return nil, err
-	}
-	m, err := w.next(5 * time.Second)
-	if err != nil {
-		return nil, err
-	}
-	if m.Type != "connection_ack" {
-		return nil, fmt.Errorf("got %s %s, want connection_ack", m.Type, m.Payload)
-	}
-	return w, nil
-}
-
-// closeFrame discards messages until the server closes ws and returns the
-// close code and reason; the test fails if the socket stays open.
-func closeFrame(t *testing.T, ws *wsClient, what string) (int, string) {
-	t.Helper()
-	deadline := time.After(closeWait)
-	for {
-		select {
-		case <-ws.in:
-		case err := <-ws.err:
-			ws.err <- err
-			var ce websocket.CloseError
-			if !errors.As(err, &ce) {
-				t.Fatalf("%s: connection ended with %v, want a close frame", what, err)
-			}
-			return int(ce.Code), ce.Reason
-		case <-deadline:
-			t.Fatalf("%s: the socket is still open %s later", what, closeWait)
-		}
-	}
-}
 
 // socketEnv starts a server whose sockets re-check their sessions every
 // 50 ms, so a test waits for a close frame, not for the default interval.
@@ -106,8 +43,6 @@ func shortToken(t *testing.T, u *hg.User, ttl time.Duration) string {
 	}
 	return token
 }
-
-func bearer(token string) map[string]any { return map[string]any{"Authorization": "Bearer " + token} }
 
 // TestWebSocketOperationsAreAuthorizedWhenTheyRun sends operations on a
 // socket opened before its user was demoted: they run with the session as
@@ -141,24 +76,24 @@ func TestWebSocketOperationsAreAuthorizedWhenTheyRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			u, token := env.User(t, strings.ToLower(string(tc.role))+"-demoted@clinic.test", tc.role)
-			ws, err := dialWS(t, env.URL, bearer(token))
+			ws, err := servertest.DialSocket(t, env.URL, nil, servertest.Bearer(token))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.allowedOnce {
-				ws.subscribe("before", tc.query, tc.vars(u))
-				if m, err := ws.next(5 * time.Second); err != nil || !strings.Contains(string(m.Payload), "1000000091") {
+				ws.Subscribe("before", tc.query, tc.vars(u))
+				if m, err := ws.Next(5 * time.Second); err != nil || !strings.Contains(string(m.Payload), "1000000091") {
 					t.Fatalf("before the demotion got %s %s (%v), want the patient", m.Type, m.Payload, err)
 				}
-				if m, err := ws.next(5 * time.Second); err != nil || m.Type != "complete" {
+				if m, err := ws.Next(5 * time.Second); err != nil || m.Type != "complete" {
 					t.Fatalf("before the demotion got %s %s (%v), want complete", m.Type, m.Payload, err)
 				}
 			}
 			env.Do(t, admin, `mutation($id: ID!, $r: Role!) { setUserRole(userId: $id, role: $r) { id } }`,
 				map[string]any{"id": userID(u.ID), "r": tc.to}).Decode(t, &struct{}{})
 
-			ws.subscribe("after", tc.query, tc.vars(u))
-			m, err := ws.next(5 * time.Second)
+			ws.Subscribe("after", tc.query, tc.vars(u))
+			m, err := ws.Next(5 * time.Second)
 			if err != nil {
 				t.Fatalf("after the demotion: %v, want an UNAUTHENTICATED answer", err)
 			}
@@ -170,7 +105,7 @@ func TestWebSocketOperationsAreAuthorizedWhenTheyRun(t *testing.T) {
 			if m.ID != "after" || len(got.Errors) == 0 || got.Errors[0].Extensions["code"] != hg.EUNAUTHENTICATED || len(got.Data) > 0 && string(got.Data) != "null" {
 				t.Fatalf("after the demotion got %s %s, want UNAUTHENTICATED without data", m.Type, m.Payload)
 			}
-			if code, _ := closeFrame(t, ws, "after the refusal"); code != 4401 {
+			if code, _ := ws.Ended(t, closeWait, "after the refusal"); code != 4401 {
 				t.Fatalf("close code %d, want 4401", code)
 			}
 			if now, err := env.DB.UserByID(ctx, u.ID); err != nil || now.Role != tc.to {
@@ -191,7 +126,7 @@ func TestWebSocketClosesWith4401WhenItsTokenExpires(t *testing.T) {
 		header func(token string) http.Header
 		init   func(token string) map[string]any
 	}{
-		{name: "token in connection_init", header: func(string) http.Header { return nil }, init: bearer},
+		{name: "token in connection_init", header: func(string) http.Header { return nil }, init: servertest.Bearer},
 		{name: "token in the upgrade request's Authorization header",
 			header: func(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} },
 			init:   func(string) map[string]any { return nil }},
@@ -199,12 +134,12 @@ func TestWebSocketClosesWith4401WhenItsTokenExpires(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			token := shortToken(t, u, 3*time.Second)
-			ws, err := dialSocket(t, env.URL, tc.header(token), tc.init(token))
+			ws, err := servertest.DialSocket(t, env.URL, tc.header(token), tc.init(token))
 			if err != nil {
 				t.Fatal(err)
 			}
-			ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
-			if code, reason := closeFrame(t, ws, "a 3 s token"); code != 4401 {
+			ws.Subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+			if code, reason := ws.Ended(t, closeWait, "a 3 s token"); code != 4401 {
 				t.Fatalf("close %d %q, want 4401", code, reason)
 			}
 		})
@@ -238,13 +173,13 @@ func TestWebSocketClosesWith4401WhenItsSessionEnds(t *testing.T) {
 			}
 			env.Do(t, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken } }`,
 				map[string]any{"e": u.Email, "p": servertest.Password}).Decode(t, &out)
-			ws, err := dialWS(t, env.URL, bearer(out.Login.AccessToken))
+			ws, err := servertest.DialSocket(t, env.URL, nil, servertest.Bearer(out.Login.AccessToken))
 			if err != nil {
 				t.Fatal(err)
 			}
-			ws.subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
+			ws.Subscribe("1", accountChanged, map[string]any{"id": userID(u.ID)})
 			tc.end(t, u, out.Login.RefreshToken)
-			if code, reason := closeFrame(t, ws, "after "+tc.name); code != 4401 || reason != "session ended" {
+			if code, reason := ws.Ended(t, closeWait, "after "+tc.name); code != 4401 || reason != "session ended" {
 				t.Fatalf("close %d %q, want 4401 \"session ended\"", code, reason)
 			}
 		})
@@ -275,7 +210,7 @@ func TestWebSocketRefusesADeadTokenWithTheCodeThatSaysWhatToDo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := dialWS(t, env.URL, bearer(tc.token))
+			_, err := servertest.DialSocket(t, env.URL, nil, servertest.Bearer(tc.token))
 			if got := websocket.CloseStatus(err); int(got) != tc.want {
 				t.Fatalf("connection_init with a token %s: %v, want close %d", tc.name, err, tc.want)
 			}
