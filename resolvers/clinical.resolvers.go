@@ -340,54 +340,35 @@ func (r *subscriptionResolver) AppointmentChanged(ctx context.Context, practitio
 	if err := r.mayWatchSchedule(ctx, p.UserID, prID); err != nil {
 		return nil, err
 	}
-	if r.Events == nil {
-		return nil, hg.Errorf(hg.EUNAVAILABLE, "live updates are not available")
-	}
-	msgs, err := r.Events.Subscribe(ctx, hg.AppointmentTopic(prID))
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan *model.AppointmentChange, 1)
-	go func() {
-		defer close(out)
-		for m := range msgs {
-			// Authorized again per event, on the watcher's session and
-			// account as they are now.
-			if r.Accounts.SessionLive(ctx, p) != nil || r.mayWatchSchedule(ctx, p.UserID, prID) != nil {
-				return
-			}
-			change := &model.AppointmentChange{Gap: m.Outage || m.Resumed}
-			if len(m.Payload) > 0 {
-				id, err := uuid.ParseBytes(m.Payload)
-				if err != nil {
-					continue
-				}
-				// The event carries an id only; the appointment is read now,
-				// through the scope-checked store.
-				me, err := r.Store.UserByID(ctx, p.UserID)
-				if err != nil {
-					return
-				}
-				a, err := r.Store.AppointmentByID(ctx, auth.PatientScope(&hg.Principal{UserID: me.ID, Role: me.Role}), id)
-				if err != nil {
-					continue
-				}
-				// Delivered only once audited; otherwise the watcher is
-				// told to refetch, which is audited as any read.
-				if err := r.delivered(ctx, me, "appointment.delivered", "Appointment", a.ID, a.PatientID); err != nil {
-					change.Gap = true
-				} else {
-					change.Appointment = a
-				}
-			}
-			select {
-			case out <- change:
-			case <-ctx.Done():
-				return
-			}
+	mayWatch := func() error { return r.mayWatchSchedule(ctx, p.UserID, prID) }
+	return feed(ctx, r.Resolver, p, hg.AppointmentTopic(prID), mayWatch, func(m hg.EventMessage) (*model.AppointmentChange, bool, error) {
+		change := &model.AppointmentChange{Gap: m.Outage || m.Resumed}
+		if len(m.Payload) == 0 {
+			return change, true, nil
 		}
-	}()
-	return out, nil
+		id, err := uuid.ParseBytes(m.Payload)
+		if err != nil {
+			return nil, false, nil
+		}
+		// The event carries an id only; the appointment is read now,
+		// through the scope-checked store.
+		me, err := r.Store.UserByID(ctx, p.UserID)
+		if err != nil {
+			return nil, false, err
+		}
+		a, err := r.Store.AppointmentByID(ctx, auth.PatientScope(&hg.Principal{UserID: me.ID, Role: me.Role}), id)
+		if err != nil {
+			return nil, false, nil
+		}
+		// Delivered only once audited; otherwise the watcher is told to
+		// refetch, which is audited as any read.
+		if err := r.delivered(ctx, me, "appointment.delivered", "Appointment", a.ID, a.PatientID); err != nil {
+			change.Gap = true
+		} else {
+			change.Appointment = a
+		}
+		return change, true, nil
+	})
 }
 
 func (r *Resolver) Appointment() graph.AppointmentResolver { return &appointmentResolver{r} }

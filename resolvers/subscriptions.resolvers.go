@@ -48,40 +48,19 @@ func (r *subscriptionResolver) AccountChanged(ctx context.Context, userID string
 	if err := mayWatch(); err != nil {
 		return nil, err
 	}
-	if r.Events == nil {
-		return nil, hg.Errorf(hg.EUNAVAILABLE, "live updates are not available")
-	}
-	msgs, err := r.Events.Subscribe(ctx, hg.AccountTopic(id))
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan *model.AccountChange, 1)
-	go func() {
-		defer close(out)
-		for m := range msgs {
-			// Authorized again per event: a subscriber logged out, demoted
-			// or disabled since subscribing stops here.
-			if r.Accounts.SessionLive(ctx, p) != nil || mayWatch() != nil {
-				return
+	return feed(ctx, r.Resolver, p, hg.AccountTopic(id), mayWatch, func(m hg.EventMessage) (*model.AccountChange, bool, error) {
+		change := &model.AccountChange{Gap: m.Outage || m.Resumed}
+		if !m.Outage {
+			// The event names the account only; its state is read now,
+			// through the store, after the writer invalidated the cache.
+			u, err := r.Store.UserByID(ctx, id)
+			if err != nil {
+				return nil, false, err
 			}
-			change := &model.AccountChange{Gap: m.Outage || m.Resumed}
-			if !m.Outage {
-				// The event names the account only; its state is read now,
-				// through the store, after the writer invalidated the cache.
-				u, err := r.Store.UserByID(ctx, id)
-				if err != nil {
-					return
-				}
-				change.User = u
-			}
-			select {
-			case out <- change:
-			case <-ctx.Done():
-				return
-			}
+			change.User = u
 		}
-	}()
-	return out, nil
+		return change, true, nil
+	})
 }
 
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
