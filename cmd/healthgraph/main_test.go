@@ -23,6 +23,10 @@ import (
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 )
 
+// shutdownDelay is long enough that a busy machine still sees the replica
+// report not ready before it starts draining.
+var shutdownDelay = eventually.Scale(3 * time.Second)
+
 // built is the real healthgraph binary, compiled once for the package's
 // tests: linking it takes seconds, more on a busy machine.
 var built struct {
@@ -125,7 +129,7 @@ func TestFreshDatabaseToSessionAndGracefulStop(t *testing.T) {
 		"HG_JWT_KEY=binary-test-signing-key-0123456789abcdef",
 		"HG_AUTO_MIGRATE=false",
 		"HG_LOG_LEVEL=warn",
-		"HG_SHUTDOWN_DELAY=1s",
+		"HG_SHUTDOWN_DELAY="+shutdownDelay.String(),
 	)
 	run := func(args ...string) string {
 		cmd := exec.Command(bin, args...)
@@ -187,25 +191,35 @@ func TestFreshDatabaseToSessionAndGracefulStop(t *testing.T) {
 		resp.Body.Close()
 		done <- result{status: resp.StatusCode, body: string(b)}
 	}()
+	// The write returns once the client has sent the headers and read this
+	// much of the body: the request is in flight.
 	_, _ = io.WriteString(pw, `{"query": "{ me `)
-	time.Sleep(300 * time.Millisecond)
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
 	// During HG_SHUTDOWN_DELAY the replica says it is not ready, so a load
 	// balancer stops sending, yet it still answers what reaches it.
-	for path, want := range map[string]int{"/ready": http.StatusServiceUnavailable, "/health": http.StatusOK} {
+	status := func(path string) int {
 		resp, err := http.Get(base + path)
 		if err != nil {
-			t.Fatalf("GET %s during the shutdown delay: %v", path, err)
+			return 0
 		}
 		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Fatalf("GET %s during the shutdown delay = %d, want %d", path, resp.StatusCode, want)
-		}
+		return resp.StatusCode
 	}
-	time.Sleep(400 * time.Millisecond)
+	eventually.True(t, "/ready to answer 503 after SIGTERM", func() bool { return status("/ready") == http.StatusServiceUnavailable })
+	if got := status("/health"); got != http.StatusOK {
+		t.Fatalf("GET /health during the shutdown delay = %d, want 200", got)
+	}
+	// When the delay ends the listener closes and the drain begins, with
+	// the request above still open.
+	eventually.True(t, "the listener to close for the drain", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 	_, _ = io.WriteString(pw, `{ email } }"}`)
 	pw.Close()
 
