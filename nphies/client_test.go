@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 )
@@ -254,13 +255,10 @@ func TestMockRunWithMutualTLS(t *testing.T) {
 		b := testBuilder()
 		b.ProviderLicense = provider
 		var sendErr error
-		for range 50 { // the server may still be starting
+		eventually.Poll(func() bool { // the server may still be starting
 			_, sendErr = c.Send(context.Background(), mustBuild(t)(b.BuildClaim(claimInput(t.Name()+provider, "M-1"))))
-			if !errors.Is(sendErr, nphies.ErrTransport) {
-				return sendErr
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return !errors.Is(sendErr, nphies.ErrTransport)
+		})
 		return sendErr
 	}
 	goodCert, goodKeyFile := write("good.pem", "CERTIFICATE", goodDER), keyPEM("good.key", goodKey)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 )
@@ -271,13 +272,10 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- mock.Run(ctx, addr, mock.Options{}) }()
 	var resp *http.Response
-	for range 100 {
+	eventually.Poll(func() bool { // the mock may still be starting
 		resp, err = http.Post("http://"+addr+"/$process-message", "application/fhir+json", bytes.NewReader(claimBundle(t, "run", "M-1", nil).Body))
-		if err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	})
 	if err != nil {
 		t.Fatalf("mock never answered: %v", err)
 	}
