@@ -68,7 +68,10 @@ type matrixOp struct {
 	name  string // distinguishes several rows of one field
 	query string
 	vars  func(w *world, tg target) map[string]any
-	want  map[string]string
+	// varsFor, when set instead of vars, makes the variables for the
+	// caller's role.
+	varsFor func(w *world, tg target, role string) map[string]any
+	want    map[string]string
 	// freshCaller runs the case as a new account of the role, for
 	// operations that end the caller's sessions.
 	freshCaller bool
@@ -87,6 +90,18 @@ func only(n int, roles ...string) map[string]string {
 			want[r] = strings.Repeat(string(allowed), n)
 		default:
 			want[r] = strings.Repeat(string(forbid), n)
+		}
+	}
+	return want
+}
+
+// ownAccountOnly: administrators reach any account, everyone else only
+// their own; another's is NOT_FOUND.
+func ownAccountOnly() map[string]string {
+	want := only(3, "ADMIN")
+	for _, r := range matrixRoles[1:] {
+		if r != "anonymous" {
+			want[r] = ".NN"
 		}
 	}
 	return want
@@ -398,7 +413,7 @@ func matrixOps() []matrixOp {
 			return map[string]any{"t": w.session()}
 		}, want: everyone(1)},
 		{field: "setUserRole", query: `mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { role } }`,
-			want: only(3, "ADMIN")},
+			varsFor: setUserRoleVars, want: only(3, "ADMIN")},
 		{field: "changePassword", query: `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken } }`,
 			vars: func(*world, target) map[string]any {
 				return map[string]any{"c": servertest.Password, "n": "another-passw0rd-9"}
@@ -450,6 +465,18 @@ func matrixOps() []matrixOp {
 			}, want: only(3, "ADMIN", "RECEPTION", "PRACTITIONER", "PATIENT")},
 		{field: "appointmentUtilization", query: `query($from: Time!, $to: Time!) { appointmentUtilization(from: $from, to: $to, groupBy: DAY) { key } }`,
 			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "ANALYST")},
+		{field: "node", name: "user", query: `query($id: ID!) { node(id: $id) { id } }`,
+			varsFor: func(w *world, tg target, role string) map[string]any { return idVar(gid("User", w.watched(tg, role).ID)) },
+			want: ownAccountOnly()},
+		{field: "node", name: "patient", query: `query($id: ID!) { node(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
+			// Through node(id:) a patient is found in the caller's patient
+			// scope, which is empty to a caller who may not read patients:
+			// NOT_FOUND, where patient(id:) refuses by role.
+			want: with(with(readOwnPatient("ADMIN", "RECEPTION", "BILLING"), "ANALYST", "NNN"), "anonymous", "NNN")},
+		{field: "node", name: "practitioner", query: `query($id: ID!) { node(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(gid("Practitioner", w.doctorOf(tg).ID)) },
+			want: signedIn(3)},
 		{field: "node", name: "appointment", query: `query($id: ID!) { node(id: $id) { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(w.appointment(tg)) },
 			want: readOwnPatient("ADMIN", "RECEPTION")},
@@ -485,6 +512,9 @@ func matrixOps() []matrixOp {
 		{field: "voidInvoice", query: `mutation($id: ID!) { voidInvoice(id: $id, reason: "Entered twice by mistake") { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(w.invoice(tg, false)) }, want: only(3, "ADMIN", "BILLING")},
 		{field: "invoices", query: `{ invoices { totalCount } }`, want: only(1, "ADMIN", "BILLING", "PATIENT")},
+		{field: "node", name: "invoice", query: `query($id: ID!) { node(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.invoice(tg, false)) },
+			want: with(only(3, "ADMIN", "BILLING"), "PATIENT", "..N")},
 		{field: "invoice", query: `query($id: ID!) { invoice(id: $id) { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(w.invoice(tg, false)) },
 			want: with(only(3, "ADMIN", "BILLING"), "PATIENT", "..N")},
@@ -505,6 +535,8 @@ func matrixOps() []matrixOp {
 		{field: "claims", query: `{ claims { totalCount } }`, want: only(1, "ADMIN", "BILLING")},
 		{field: "claim", query: `query($id: ID!) { claim(id: $id) { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(w.claim(tg)) }, want: only(3, "ADMIN", "BILLING")},
+		{field: "node", name: "claim", query: `query($id: ID!) { node(id: $id) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.claim(tg)) }, want: only(3, "ADMIN", "BILLING")},
 		{field: "claimsSummary", query: `query($from: Time!, $to: Time!) { claimsSummary(from: $from, to: $to, groupBy: PAYER) { key } }`,
 			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "BILLING", "ANALYST")},
 		{field: "revenueSummary", query: `query($from: Time!, $to: Time!) { revenueSummary(from: $from, to: $to, groupBy: MONTH) { key } }`,
@@ -522,7 +554,8 @@ func matrixOps() []matrixOp {
 	}
 }
 
-// setUserRoleVars needs the caller's role; see TestEveryOperationIsAuthorized.
+// setUserRoleVars sets the target account's role to the one it has (the
+// caller's, for their own), so that an allowed case ends nobody's session.
 func setUserRoleVars(w *world, tg target, role string) map[string]any {
 	id, newRole := w.userOf(tg, role)
 	if role == "anonymous" && tg == own {
@@ -611,8 +644,8 @@ func (f *matrixFixture) run(t *testing.T, tr transport, op matrixOp, role string
 	tok := w.caller(op, role)
 	var vars map[string]any
 	switch {
-	case op.field == "setUserRole":
-		vars = setUserRoleVars(w, tg, role)
+	case op.varsFor != nil:
+		vars = op.varsFor(w, tg, role)
 	case op.vars != nil:
 		vars = op.vars(w, tg)
 	}
@@ -657,17 +690,6 @@ type subscriptionOp struct {
 }
 
 func subscriptionOps() []subscriptionOp {
-	// ownAccountOnly: administrators watch any account, everyone else only
-	// their own; another's is NOT_FOUND, as in node(id:).
-	ownAccountOnly := func() map[string]string {
-		want := only(3, "ADMIN")
-		for _, r := range matrixRoles[1:] {
-			if r != "anonymous" {
-				want[r] = ".NN"
-			}
-		}
-		return want
-	}
 	return []subscriptionOp{
 		{field: "accountChanged", query: `subscription($id: ID!) { accountChanged(userId: $id) { gap user { id } } }`,
 			vars: func(w *world, tg target, role string) map[string]any {
