@@ -466,7 +466,9 @@ func matrixOps() []matrixOp {
 		{field: "appointmentUtilization", query: `query($from: Time!, $to: Time!) { appointmentUtilization(from: $from, to: $to, groupBy: DAY) { key } }`,
 			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "ANALYST")},
 		{field: "node", name: "user", query: `query($id: ID!) { node(id: $id) { id } }`,
-			varsFor: func(w *world, tg target, role string) map[string]any { return idVar(gid("User", w.watched(tg, role).ID)) },
+			varsFor: func(w *world, tg target, role string) map[string]any {
+				return idVar(gid("User", w.watched(tg, role).ID))
+			},
 			want: ownAccountOnly()},
 		{field: "node", name: "patient", query: `query($id: ID!) { node(id: $id) { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
