@@ -51,12 +51,15 @@ func DialSocket(t testing.TB, url string, header http.Header, initPayload map[st
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), answerWait)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/graphql",
+	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/graphql",
 		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: header})
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close() // the upgrade response; the connection lives on
+	}
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	t.Cleanup(func() { c.CloseNow() })
+	t.Cleanup(func() { _ = c.CloseNow() })
 	s := &Socket{t: t, conn: c, in: make(chan Message, 16), err: make(chan error, 1)}
 	go s.read()
 	if err := wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": initPayload}); err != nil {
