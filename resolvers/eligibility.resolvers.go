@@ -39,7 +39,7 @@ func (r *mutationResolver) CheckEligibility(ctx context.Context, patientID strin
 }
 
 func (r *queryResolver) EligibilityChecks(ctx context.Context, patientID string) ([]*healthgraph.EligibilityCheck, error) {
-	p, err := auth.Require(ctx, healthgraph.RoleAdmin, healthgraph.RoleBilling, healthgraph.RoleReception)
+	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,9 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		}
 		return r.Store.UserByID(ctx, uid)
 	case "Invoice":
+		if _, err := asField(ctx, "invoice"); err != nil {
+			return nil, err
+		}
 		return r.Query().Invoice(ctx, id)
 	case "Patient":
 		return r.Query().Patient(ctx, id)
@@ -40,13 +43,13 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		}
 		return dataloader.For(ctx).Practitioner(ctx, uid)
 	case "Appointment":
-		if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleReception, hg.RolePractitioner, hg.RolePatient); err != nil {
+		if _, err := asField(ctx, "appointments"); err != nil {
 			return nil, err
 		}
 		a, err := dataloader.For(ctx).Appointment(ctx, uid)
 		return disclosed(ctx, r.Resolver, "appointment.read", "Appointment", a, err, appointmentSubject)
 	case "MedicalRecord":
-		if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RolePractitioner, hg.RolePatient); err != nil {
+		if err := mayReadRecords(ctx); err != nil {
 			return nil, err
 		}
 		rec, err := dataloader.For(ctx).Record(ctx, uid)
@@ -55,6 +58,9 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		}
 		return rec, r.recordsRead(ctx, rec.PatientID)
 	case "Claim":
+		if _, err := asField(ctx, "claim"); err != nil {
+			return nil, err
+		}
 		return r.Query().Claim(ctx, id)
 	case "Coverage":
 		return r.coverage(ctx, uid)
