@@ -43,6 +43,9 @@ LABEL org.opencontainers.image.title="healthgraph" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/healthgraph /healthgraph
 USER nonroot:nonroot
+# All interfaces, whatever HG_ENV says: development alone would listen on
+# the container's loopback, out of reach.
+ENV HG_HTTP_ADDR=:8080
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["/healthgraph", "healthcheck"]

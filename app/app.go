@@ -7,6 +7,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -43,8 +44,10 @@ type Config struct {
 }
 
 // Defaults returns the service's default settings: the one place they are
-// stated. The binary overrides them from the environment; test servers
-// from their own needs.
+// stated. They are production's: all interfaces (a container is reached
+// from outside it), no browser origins, 10 auth attempts a minute.
+// DevelopmentDefaults relaxes them for a laptop. The binary overrides them
+// from the environment; test servers from their own needs.
 func Defaults() Config {
 	return Config{
 		Server: server.Config{
@@ -64,6 +67,32 @@ func Defaults() Config {
 		PasswordCost:       auth.DefaultCost,
 		Clinic:             nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Clinic", BaseURL: "http://localhost:8080"},
 	}
+}
+
+// DevelopmentOrigins are the browser origins a development server grants
+// CORS and WebSocket access when HG_CORS_ORIGINS is not set: the dev
+// servers of the usual frontend tools (3000: Create React App and Next.js,
+// 5173: Vite, 8080: the server itself), by name and by loopback address.
+var DevelopmentOrigins = []string{
+	"http://localhost:3000", "http://127.0.0.1:3000",
+	"http://localhost:5173", "http://127.0.0.1:5173",
+	"http://localhost:8080", "http://127.0.0.1:8080",
+}
+
+// DevelopmentAuthLimit is the login/signup/refreshToken attempts a minute
+// a development server allows: a frontend's test script logs in far more
+// often than a person, and nothing there is worth guessing at.
+const DevelopmentAuthLimit = 300
+
+// DevelopmentDefaults are Defaults for HG_ENV=development: listen on the
+// loopback interface only (what the README promises), grant the
+// DevelopmentOrigins and allow DevelopmentAuthLimit auth attempts a minute.
+func DevelopmentDefaults() Config {
+	c := Defaults()
+	c.Server.Addr = "127.0.0.1:8080"
+	c.Server.CORSOrigins = slices.Clone(DevelopmentOrigins)
+	c.Server.RateLimits.Auth = ratelimit.PerMinute(DevelopmentAuthLimit)
+	return c
 }
 
 // Deps are the adapters the service runs on, opened and closed by the

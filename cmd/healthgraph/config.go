@@ -74,6 +74,32 @@ type Config struct {
 // Production reports whether the service runs in production mode.
 func (c Config) Production() bool { return c.Env == "production" }
 
+// Effective is what the server logs at start so a developer sees the
+// limits and origins in force: the environment, listen address, browser
+// origins and rate limits. It holds no secret and no URL with credentials.
+func (c Config) Effective() []any {
+	origins := "none"
+	if len(c.CORSOrigins) > 0 {
+		origins = strings.Join(c.CORSOrigins, ",")
+	}
+	return []any{"env", c.Env, "listen", c.HTTPAddr, "cors_origins", origins,
+		"rate_limit_auth", rateText(c.RateLimits.Auth), "rate_limit_anon", rateText(c.RateLimits.Anonymous),
+		"rate_limit_user", rateText(c.RateLimits.User), "rate_limit_complexity", rateText(c.RateLimits.Complexity),
+		"introspection", c.Introspection, "auto_migrate", c.AutoMigrate}
+}
+
+// rateText spells a rate for a person: "10/min", or off.
+func rateText(r limiter.Rate) string {
+	if r.Limit == 0 {
+		return "off"
+	}
+	unit, ok := map[time.Duration]string{time.Second: "s", time.Minute: "min", time.Hour: "h", 24 * time.Hour: "day"}[r.Period]
+	if !ok {
+		unit = r.Period.String()
+	}
+	return fmt.Sprintf("%d/%s", r.Limit, unit)
+}
+
 // App returns the settings the composition root wires the service with.
 func (c Config) App() app.Config {
 	return app.Config{
@@ -102,12 +128,15 @@ var placeholderKeys = []string{"changeme", "change-me", "secret", "development",
 // reported at once, naming the variable.
 func loadConfig(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
-	d := app.Defaults()
 	c := Config{Env: p.str("HG_ENV", "development")}
 	if c.Env != "development" && c.Env != "production" {
 		p.fail("HG_ENV", "must be development or production, not %q", c.Env)
 	}
 	prod := c.Production()
+	d := app.DevelopmentDefaults()
+	if prod {
+		d = app.Defaults()
+	}
 	c.HTTPAddr = p.str("HG_HTTP_ADDR", d.Server.Addr)
 	c.DatabaseURL = p.str("HG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthgraph?sslmode=disable")
 	c.DBMaxConns = int32(p.int("HG_DB_MAX_CONNS", 10, 1, 1000))
@@ -147,6 +176,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.RefreshTokenTTL = p.duration("HG_REFRESH_TOKEN_TTL", d.RefreshTokenTTL)
 	c.AutoMigrate = p.bool("HG_AUTO_MIGRATE", !prod)
 	c.CORSOrigins = p.list("HG_CORS_ORIGINS")
+	if c.CORSOrigins == nil {
+		c.CORSOrigins = d.Server.CORSOrigins
+	}
 	c.HSTS = p.bool("HG_HSTS", prod)
 	c.ShutdownTimeout = p.duration("HG_SHUTDOWN_TIMEOUT", d.Server.ShutdownTimeout)
 	c.ShutdownDelay = p.optionalDuration("HG_SHUTDOWN_DELAY")

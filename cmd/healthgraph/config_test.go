@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,11 +21,84 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Production() || !c.AutoMigrate || !c.Introspection || !c.JWTKeyGenerated || c.HTTPAddr != ":8080" {
+	if c.Production() || !c.AutoMigrate || !c.Introspection || !c.JWTKeyGenerated || c.HTTPAddr != "127.0.0.1:8080" {
 		t.Fatalf("development defaults wrong: %+v", c)
 	}
 	if c.AccessTokenTTL != 15*time.Minute || c.DBMaxConns != 10 {
 		t.Fatalf("ttl %v pool %d", c.AccessTokenTTL, c.DBMaxConns)
+	}
+}
+
+func TestConfigDevelopmentIsFriendlyAndProductionStrict(t *testing.T) {
+	t.Parallel()
+	prodKeys := map[string]string{"HG_ENV": "production", "HG_JWT_KEY": "q3J9v0Zx7m2Lr8Tn4Wb6Yc1Hd5Kf0Gs3Pa",
+		"HG_PHI_KEYS": "k1:" + testKeyA, "HG_PHI_INDEX_KEY": testKeyB}
+	with := func(base map[string]string, k, v string) map[string]string {
+		out := map[string]string{k: v}
+		for bk, bv := range base {
+			out[bk] = bv
+		}
+		return out
+	}
+	devOrigins := "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173," +
+		"http://localhost:8080,http://127.0.0.1:8080"
+	tests := []struct {
+		name        string
+		vars        map[string]string
+		wantAddr    string
+		wantOrigins string
+		wantAuth    int64
+	}{
+		{"development by default", nil, "127.0.0.1:8080", devOrigins, 300},
+		{"development with origins set", map[string]string{"HG_CORS_ORIGINS": "https://app.example.com"},
+			"127.0.0.1:8080", "https://app.example.com", 300},
+		{"development with limits and address set", map[string]string{"HG_RATE_LIMIT_AUTH": "20", "HG_HTTP_ADDR": ":9000"},
+			":9000", devOrigins, 20},
+		{"production", prodKeys, ":8080", "", 10},
+		{"production with origins set", with(prodKeys, "HG_CORS_ORIGINS", "https://app.example.com"),
+			":8080", "https://app.example.com", 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := loadConfig(env(tt.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(c.CORSOrigins, ","); got != tt.wantOrigins {
+				t.Errorf("origins %q, want %q", got, tt.wantOrigins)
+			}
+			if c.HTTPAddr != tt.wantAddr {
+				t.Errorf("listen %q, want %q", c.HTTPAddr, tt.wantAddr)
+			}
+			if got := c.RateLimits.Auth; got.Limit != tt.wantAuth || got.Period != time.Minute {
+				t.Errorf("auth limit %d per %v, want %d per minute", got.Limit, got.Period, tt.wantAuth)
+			}
+			if a := c.App().Server; a.Addr != tt.wantAddr || strings.Join(a.CORSOrigins, ",") != tt.wantOrigins {
+				t.Errorf("server config: addr %q origins %v", a.Addr, a.CORSOrigins)
+			}
+		})
+	}
+}
+
+func TestConfigEffectiveSettingsNameLimitsOriginsAndAddressButNoSecret(t *testing.T) {
+	t.Parallel()
+	c, err := loadConfig(env(map[string]string{"HG_JWT_KEY": "q3J9v0Zx7m2Lr8Tn4Wb6Yc1Hd5Kf0Gs3Pa",
+		"HG_DATABASE_URL": "postgres://app:hunter2secret@db:5432/hg", "HG_PHI_KEYS": "k1:" + testKeyA, "HG_PHI_INDEX_KEY": testKeyB}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(c.Effective()...)
+	for _, want := range []string{"listen127.0.0.1:8080", "rate_limit_auth300/min", "rate_limit_anon300/min",
+		"cors_originshttp://localhost:3000,", "envdevelopment"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("effective settings %q lack %q", got, want)
+		}
+	}
+	for _, secret := range []string{"hunter2secret", "q3J9v0Zx", testKeyA, testKeyB} {
+		if strings.Contains(got, secret) {
+			t.Errorf("effective settings show a secret: %q", got)
+		}
 	}
 }
 

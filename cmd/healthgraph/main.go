@@ -65,18 +65,44 @@ func main() {
 	}
 }
 
+// Usage of the commands that have no usage of their own elsewhere; each
+// subcommand's -h prints its line and its flags.
+const (
+	serveUsage       = "usage: healthgraph [serve]\n\nRun the API server. Configuration comes from HG_* environment variables; see the README."
+	migrateUsage     = "usage: healthgraph migrate up|down [--steps N]|status"
+	healthcheckUsage = "usage: healthgraph healthcheck [--url URL]\n\nExit 0 when a running server's /health answers 200 (the container's HEALTHCHECK)."
+	adminUsage       = "usage: healthgraph admin create --email E --role R [--name N] [--password-file F]\n\n" +
+		"Create an account; the password is read from the file or the first line of standard input."
+	versionUsage = "usage: healthgraph version\n\nPrint the version."
+)
+
+// run runs the command args name. A command asked for -h or --help
+// prints its usage and flags to stdout and succeeds, having opened
+// nothing: flags are parsed before any connection.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	err := dispatch(ctx, args, stdin, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // the usage is printed
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) > 0 && (args[0] == "help" || isHelpFlag(args[0])) {
+		_, err := fmt.Fprint(stdout, usage)
+		return err
+	}
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx)
+		return serve(ctx, args, stdout)
 	case "migrate":
 		return migrate(ctx, args, stdout)
 	case "healthcheck":
-		return healthcheck(ctx, args)
+		return healthcheck(ctx, args, stdout)
 	case "admin":
 		return admin(ctx, args, stdin, stdout)
 	case "seed":
@@ -84,15 +110,61 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	case "phi":
 		return phiCommand(ctx, args, stdout)
 	case "nphies-mock":
-		return nphiesMock(ctx, args)
+		return nphiesMock(ctx, args, stdout)
 	case "version":
+		if err := flagSet("version", versionUsage, args, stdout).Parse(args); err != nil {
+			return err
+		}
 		_, err := fmt.Fprintln(stdout, version)
-		return err
-	case "help", "-h", "--help":
-		_, err := fmt.Fprint(stdout, usage)
 		return err
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+// wantsHelp reports whether args ask for usage (before any "--").
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if isHelpFlag(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// flagSet returns a command's flag set. Asked for help, it prints usage
+// and the flags to stdout and Parse returns flag.ErrHelp; a bad flag's
+// message goes to stderr.
+func flagSet(name, usage string, args []string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	out := io.Writer(os.Stderr)
+	if wantsHelp(args) {
+		out = stdout
+	}
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintln(out, usage)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(out, "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// splitAction separates a command's action word ("up", "rotate") from the
+// flags after it; "" when args start with a flag.
+func splitAction(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
 }
 
 func config() (Config, *slog.Logger, error) {
@@ -121,11 +193,19 @@ func openDB(ctx context.Context, cfg Config, log *slog.Logger, o postgres.Option
 	return postgres.Open(ctx, cfg.DatabaseURL, o)
 }
 
-func serve(ctx context.Context) error {
+func serve(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flagSet("serve", serveUsage, args, stdout)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.New(serveUsage)
+	}
 	cfg, log, err := config()
 	if err != nil {
 		return err
 	}
+	log.Info("effective settings", cfg.Effective()...)
 	percent, limit := tuneGC(os.Getenv, cgroupMemoryFiles)
 	log.Info("garbage collector", "gc_percent", percent, "memory_limit_bytes", limit)
 	if cfg.JWTKeyGenerated {
@@ -224,14 +304,14 @@ func displayAddr(a net.Addr) string {
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs := flagSet("migrate", migrateUsage, args, stdout)
 	steps := fs.Int("steps", 1, "how many migrations `down` reverts")
-	if len(args) == 0 {
-		return errors.New("usage: healthgraph migrate up|down [--steps N]|status")
-	}
-	action := args[0]
-	if err := fs.Parse(args[1:]); err != nil {
+	action, rest := splitAction(args)
+	if err := fs.Parse(rest); err != nil {
 		return err
+	}
+	if action == "" {
+		return errors.New(migrateUsage)
 	}
 	cfg, log, err := config()
 	if err != nil {
@@ -279,8 +359,8 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	return fmt.Errorf("unknown migrate action %q: use up, down or status", action)
 }
 
-func healthcheck(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+func healthcheck(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flagSet("healthcheck", healthcheckUsage, args, stdout)
 	url := fs.String("url", "http://127.0.0.1:8080/health", "the /health URL of the server")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -303,16 +383,17 @@ func healthcheck(ctx context.Context, args []string) error {
 }
 
 func admin(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: healthgraph admin create --email E --role R [--name N] [--password-file F]")
-	}
-	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
+	fs := flagSet("admin create", adminUsage, args, stdout)
 	email := fs.String("email", "", "the account's email (required)")
 	role := fs.String("role", string(hg.RoleAdmin), "the account's role")
 	name := fs.String("name", "", "the person's name (defaults to the email)")
 	pwFile := fs.String("password-file", "", "read the password from this file instead of standard input")
-	if err := fs.Parse(args[1:]); err != nil {
+	action, rest := splitAction(args)
+	if err := fs.Parse(rest); err != nil {
 		return err
+	}
+	if action != "create" || fs.NArg() > 0 {
+		return errors.New(adminUsage)
 	}
 	password, err := readPassword(*pwFile, stdin)
 	if err != nil {

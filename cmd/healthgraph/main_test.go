@@ -241,3 +241,50 @@ func TestFreshDatabaseToSessionAndGracefulStop(t *testing.T) {
 		t.Fatal("the server still accepts connections after exiting")
 	}
 }
+
+// TestEveryCommandAnswersHelpWithoutSideEffects runs each command with -h or
+// --help against a database nobody listens on: it must print its usage
+// and flags and succeed, which it could not if it connected.
+func TestEveryCommandAnswersHelpWithoutSideEffects(t *testing.T) {
+	t.Setenv("HG_DATABASE_URL", "postgres://postgres@127.0.0.1:1/healthgraph?sslmode=disable&connect_timeout=2")
+	t.Setenv("HG_REDIS_URL", "none")
+	tests := []struct {
+		args []string
+		want []string // in the output
+	}{
+		{[]string{"-h"}, []string{"healthgraph migrate up|down", "healthgraph seed --demo"}},
+		{[]string{"--help"}, []string{"healthgraph version"}},
+		{[]string{"help"}, []string{"healthgraph phi genkey"}},
+		{[]string{"serve", "-h"}, []string{"usage: healthgraph [serve]"}},
+		{[]string{"serve", "--help"}, []string{"HG_*"}},
+		{[]string{"migrate", "-h"}, []string{"usage: healthgraph migrate", "-steps"}},
+		{[]string{"migrate", "up", "--help"}, []string{"-steps"}},
+		{[]string{"healthcheck", "--help"}, []string{"usage: healthgraph healthcheck", "-url"}},
+		{[]string{"admin", "-h"}, []string{"usage: healthgraph admin create", "-email", "-password-file"}},
+		{[]string{"admin", "create", "--help"}, []string{"-role"}},
+		{[]string{"seed", "--help"}, []string{"usage: healthgraph seed", "-demo", "-scale"}},
+		{[]string{"seed", "--demo", "-h"}, []string{"-if-missing"}},
+		{[]string{"phi", "-h"}, []string{"usage: healthgraph phi", "-batch"}},
+		{[]string{"phi", "rotate", "--help"}, []string{"-batch"}},
+		{[]string{"nphies-mock", "-h"}, []string{"usage: healthgraph nphies-mock", "-fail-rate"}},
+		{[]string{"version", "--help"}, []string{"usage: healthgraph version"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out bytes.Buffer
+			if err := run(context.Background(), tt.args, strings.NewReader(""), &out); err != nil {
+				t.Fatalf("run: %v; want usage and success", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+	// The same database refuses a real command, so the cases above did
+	// not reach it.
+	if err := run(context.Background(), []string{"migrate", "status"}, strings.NewReader(""), io.Discard); err == nil {
+		t.Fatal("migrate status succeeded against a database nobody listens on")
+	}
+}

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -81,9 +81,12 @@ func (o nphiesObserver) SetOutboxBacklog(pending int, oldest time.Duration) {
 	o.m.SetOutboxBacklog(pending, oldest)
 }
 
+const nphiesMockUsage = "usage: healthgraph nphies-mock [--addr HOST:PORT] [--fail-rate P] [--timeout-rate P] " +
+	"[--offline-payers L1,L2] [--tls-cert F --tls-key F [--client-ca F]]\n\nServe the mock NPHIES (tests, compose, demos)."
+
 // nphiesMock runs the mock NPHIES until ctx ends.
-func nphiesMock(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("nphies-mock", flag.ContinueOnError)
+func nphiesMock(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flagSet("nphies-mock", nphiesMockUsage, args, stdout)
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address HOST:PORT")
 	failRate := fs.Float64("fail-rate", 0, "probability (0..1) of answering 503 before processing")
 	timeoutRate := fs.Float64("timeout-rate", 0, "probability (0..1) of processing and then withholding the answer")
@@ -95,8 +98,7 @@ func nphiesMock(ctx context.Context, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return errors.New("usage: healthgraph nphies-mock [--addr HOST:PORT] [--fail-rate P] [--timeout-rate P] " +
-			"[--offline-payers L1,L2] [--tls-cert F --tls-key F [--client-ca F]]")
+		return errors.New(nphiesMockUsage)
 	}
 	if (*cert == "") != (*key == "") || *clientCA != "" && *cert == "" {
 		return errors.New("nphies-mock: --tls-cert and --tls-key go together, and --client-ca needs them")

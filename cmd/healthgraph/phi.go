@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -29,16 +28,16 @@ var phiRewrites = map[string]postgres.RewriteMode{
 // index (after changing HG_PHI_INDEX_KEY), write them back in clear (only
 // to revert migration 0007), or print a new key.
 func phiCommand(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(phiUsage)
-	}
-	action := args[0]
-	fs := flag.NewFlagSet("phi "+action, flag.ContinueOnError)
+	fs := flagSet("phi", phiUsage, args, stdout)
 	batch := fs.Int("batch", 1000, "rows per transaction")
 	confirm := fs.Bool("confirm-plaintext", false, "with unseal: yes, write national IDs and phones in clear")
 	id := fs.String("id", "", "with genkey: the key id (default: a random one)")
-	if err := fs.Parse(args[1:]); err != nil {
+	action, rest := splitAction(args)
+	if err := fs.Parse(rest); err != nil {
 		return err
+	}
+	if action == "" {
+		return errors.New(phiUsage)
 	}
 	if action == "genkey" {
 		return genKey(*id, stdout)

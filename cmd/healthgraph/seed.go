@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +26,7 @@ const seedUsage = "usage: healthgraph seed --demo [--if-missing] | --patients N 
 // login per role (--demo), n more patients for benchmarks (--patients N),
 // or a whole clinic for load tests (--scale). It never runs in production.
 func seedData(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs := flagSet("seed", seedUsage, args, stdout)
 	demo := fs.Bool("demo", false, "create the demo clinic and print its logins once")
 	ifMissing := fs.Bool("if-missing", false, "with --demo: succeed quietly when the demo clinic already exists")
 	patients := fs.Int("patients", 0, "add this many synthetic patients with appointments and records")
