@@ -36,7 +36,7 @@ type Message struct {
 var ErrNoMessage = errors.New("no message in time")
 
 // answerWait bounds the wait for an answer that must come; a failure bound,
-// not a measurement.
+// not a measurement: answers come within milliseconds.
 const answerWait = 10 * time.Second
 
 // Bearer is the connection_init payload that authenticates with token.
