@@ -11,6 +11,7 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/dataloader"
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 )
@@ -324,4 +325,4 @@ func TestAPanickingFetchIsAnInternalError(t *testing.T) {
 // batches, not time: on a machine loaded enough that a resolver goroutine
 // waits more than the production idle time (1 ms) to run, a batch splits and
 // costs one more statement, which is right in production and wrong here.
-var batchPatiently = dataloader.WithWait(50*time.Millisecond, 2*time.Second)
+var batchPatiently = dataloader.WithWait(eventually.Scale(200*time.Millisecond), eventually.Scale(5*time.Second))

@@ -14,6 +14,7 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/dataloader"
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/seed"
@@ -239,13 +240,14 @@ const appointmentPage = `query($n: Int!) { appointments(first: $n) { totalCount 
 	patient { firstName familyName coverages { payer { name } memberId } }
 	practitioner { familyName specialty } } } } }`
 
-// batchPatiently makes the server's loaders wait 50 ms for more keys. Tests
-// that count statements count batches, not time: on a machine loaded enough
-// that a resolver goroutine waits longer than the production idle time
-// (1 ms) to run, a batch splits and costs one more statement, which is right
-// in production and wrong in such a test.
+// batchPatiently makes the server's loaders wait 200 ms (scaled under CI)
+// for more keys. Tests that count statements count batches, not time: on a
+// machine loaded enough that a resolver goroutine waits longer than the
+// idle time to run, a batch splits and costs one more statement, which is
+// right in production and wrong in such a test (50 ms split a 100-row page
+// under a loaded CI run).
 func batchPatiently(c *server.Config) {
-	c.Loaders = []dataloader.Option{dataloader.WithWait(50*time.Millisecond, 2*time.Second)}
+	c.Loaders = []dataloader.Option{dataloader.WithWait(eventually.Scale(200*time.Millisecond), eventually.Scale(5*time.Second))}
 }
 
 // TestAppointmentPageStatements is the issue's figure: a page of
