@@ -185,6 +185,9 @@ type BillingStore interface {
 	CreateInvoice(ctx context.Context, scope PatientScope, n NewInvoice) (*Invoice, error)
 	// InvoiceByID returns NOT_FOUND when absent or outside scope.
 	InvoiceByID(ctx context.Context, scope PatientScope, id uuid.UUID) (*Invoice, error)
+	// InvoicesByIDs returns the invoices among ids in scope, in no
+	// particular order; missing or out-of-scope ids are left out.
+	InvoicesByIDs(ctx context.Context, scope PatientScope, ids []uuid.UUID) ([]*Invoice, error)
 	// ListInvoices returns one page, newest first, and how many match.
 	ListInvoices(ctx context.Context, scope PatientScope, f InvoiceFilter, p Page) ([]*Invoice, int, error)
 	// IssueInvoice moves a DRAFT to ISSUED (PAID when the patient owes

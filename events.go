@@ -16,6 +16,13 @@ func AppointmentTopic(practitionerID uuid.UUID) string {
 	return "appointments:practitioner:" + practitionerID.String()
 }
 
+// ClaimTopic is the event topic of every claim's status changes, the feed
+// claimUpdated listens on. One topic for all claims: the roles that may
+// watch (billing and administrators) see every claim, a clinic's claim
+// volume is a few events a minute, and a subscription that follows one
+// claim filters by the id the event carries.
+func ClaimTopic() string { return "claims" }
+
 // EventMessage is one delivery on a subscription: an event's payload, or a
 // notice about the feed itself.
 type EventMessage struct {

@@ -117,6 +117,10 @@ type App struct {
 	// Redis is the service's Redis client, disabled when none is
 	// configured.
 	Redis *cache.Client
+	// Outbox is the store the NPHIES worker and poller run on: the
+	// database, announcing the claims they move on to claimUpdated
+	// subscribers through the service's broker.
+	Outbox hg.Outbox
 }
 
 // New wires the service on d. Close releases what New opened.
@@ -147,7 +151,8 @@ func New(cfg Config, d Deps) (*App, error) {
 		Loaders:    resolverStore, Sessions: accounts, Database: d.DB,
 		Logger: d.Logger, Metrics: d.Metrics, Redis: rc,
 	})
-	return &App{Server: srv, Accounts: accounts, Tokens: tokens, Redis: rc}, nil
+	return &App{Server: srv, Accounts: accounts, Tokens: tokens, Redis: rc,
+		Outbox: cache.ClaimEvents{Outbox: d.DB, Events: broker}}, nil
 }
 
 // Close closes the Redis client; the database is the caller's.

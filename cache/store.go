@@ -245,3 +245,118 @@ func (s *Store) RevenueSummary(ctx context.Context, from, to time.Time, groupBy 
 		return s.Store.RevenueSummary(ctx, from, to, groupBy)
 	})
 }
+
+// claimChanged announces a committed change of a claim's status.
+func (s *Store) claimChanged(ctx context.Context, c *hg.Claim) {
+	if c != nil {
+		publishClaims(ctx, s.events, c.ID)
+	}
+}
+
+// QueueClaim queues and announces the claim.
+func (s *Store) QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error) {
+	out, err := s.Store.QueueClaim(ctx, n)
+	if err == nil {
+		s.claimChanged(ctx, out)
+	}
+	return out, err
+}
+
+// RetryClaim makes the claim due again and announces it.
+func (s *Store) RetryClaim(ctx context.Context, id uuid.UUID) (*hg.Claim, error) {
+	out, err := s.Store.RetryClaim(ctx, id)
+	if err == nil {
+		s.claimChanged(ctx, out)
+	}
+	return out, err
+}
+
+// QueueCancel queues the cancellation and announces the claim.
+func (s *Store) QueueCancel(ctx context.Context, id uuid.UUID, msg hg.NPHIESMessage) (*hg.Claim, error) {
+	out, err := s.Store.QueueCancel(ctx, id, msg)
+	if err == nil {
+		s.claimChanged(ctx, out)
+	}
+	return out, err
+}
+
+// publishClaims announces each claim once on the claims topic. The event
+// carries the id only; subscribers read the claim under their own scope.
+func publishClaims(ctx context.Context, events *Broker, ids ...uuid.UUID) {
+	if events == nil {
+		return
+	}
+	seen := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		if id == uuid.Nil || seen[id] {
+			continue
+		}
+		seen[id] = true
+		// Publish falls back to local delivery by itself; an error means
+		// ctx ended, and the write stands regardless.
+		_ = events.Publish(ctx, hg.ClaimTopic(), []byte(id.String()))
+	}
+}
+
+// ClaimEvents is the outbox the NPHIES worker and poller write through: it
+// announces the claims each delivery or poll may have moved on. Most claim
+// status changes happen there (SUBMITTED, the payer's decision, ERROR,
+// CANCELLED), in the worker's own transactions, not through Store.
+//
+// The design is the simplest that reaches every replica: the worker and the
+// poller run inside the serving process (cmd wires them beside the API), so
+// they publish on the same broker, which fans out through Redis pub/sub.
+// An event names a claim the exchange concerned, whether or not its status
+// changed (a duplicate answer changes nothing): subscribers read the claim
+// as it is, so an extra event costs a delivery, never a wrong state. It is
+// published after the store call returns, that is after its transaction
+// committed or rolled back.
+type ClaimEvents struct {
+	hg.Outbox
+	Events *Broker
+}
+
+// DeliverNext sends the next due message and announces its claim and any
+// claim its answer names.
+func (o ClaimEvents) DeliverNext(ctx context.Context, send func(ctx context.Context, m *hg.NPHIESMessage) hg.Attempt) (bool, error) {
+	var touched []uuid.UUID
+	did, err := o.Outbox.DeliverNext(ctx, func(ctx context.Context, m *hg.NPHIESMessage) hg.Attempt {
+		a := send(ctx, m)
+		if m.ClaimID != nil {
+			touched = append(touched, *m.ClaimID)
+		}
+		if a.Response != nil {
+			touched = append(touched, receivedClaims(*a.Response)...)
+		}
+		return a
+	})
+	publishClaims(context.WithoutCancel(ctx), o.Events, touched...)
+	return did, err
+}
+
+// RecordExchange records a poll and announces every claim the messages it
+// delivered name.
+func (o ClaimEvents) RecordExchange(ctx context.Context, sent *hg.NPHIESMessage, response *hg.Received, delivered []hg.Received) error {
+	err := o.Outbox.RecordExchange(ctx, sent, response, delivered)
+	if err == nil {
+		var touched []uuid.UUID
+		for _, r := range delivered {
+			touched = append(touched, receivedClaims(r)...)
+		}
+		publishClaims(context.WithoutCancel(ctx), o.Events, touched...)
+	}
+	return err
+}
+
+// receivedClaims lists the claims a received message is about.
+func receivedClaims(r hg.Received) []uuid.UUID {
+	switch {
+	case r.Claim != nil:
+		return []uuid.UUID{r.Claim.ClaimID}
+	case r.Cancel != nil:
+		return []uuid.UUID{r.Cancel.ClaimID}
+	case r.CommunicationRequest != nil:
+		return r.CommunicationRequest.ClaimIDs
+	}
+	return nil
+}

@@ -25,6 +25,8 @@ type Store interface {
 	CoveragesByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID) ([]*hg.Coverage, error)
 	UpcomingAppointmentsByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID, now time.Time, limit int) ([]*hg.Appointment, error)
 	LatestRecordsByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID, limit int) ([]*hg.MedicalRecord, error)
+	InvoicesByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Invoice, error)
+	AuditReads(ctx context.Context, e hg.AuditEvent, subjects []hg.AuditSubject) error
 }
 
 // Scopes are the caller's two patient scopes, decided by the auth policy:
@@ -50,6 +52,7 @@ type Loaders struct {
 	PractitionerByID *Loader[uuid.UUID, *hg.Practitioner]
 	AppointmentByID  *Loader[uuid.UUID, *hg.Appointment]
 	RecordByID       *Loader[uuid.UUID, *hg.MedicalRecord]
+	InvoiceByID      *Loader[uuid.UUID, *hg.Invoice]
 	// CoveragesByPatientID and the other per-patient loaders give an empty
 	// list for a patient with none or outside scope.
 	CoveragesByPatientID *Loader[uuid.UUID, []*hg.Coverage]
@@ -60,6 +63,16 @@ type Loaders struct {
 	// RecordsByPatientID loads up to LatestRecordsLimit current records per
 	// patient, newest first.
 	RecordsByPatientID *Loader[uuid.UUID, []*hg.MedicalRecord]
+	// Disclosures writes the audit rows of nested reads (an invoice's
+	// patient, a claim's coverage): one statement per action and batch.
+	Disclosures *Loader[Disclosure, struct{}]
+}
+
+// Disclosure is one audited read of PHI by the request's caller: action
+// on an entity of EntityType, which concerns Patient.
+type Disclosure struct {
+	Action, EntityType string
+	Entity, Patient    uuid.UUID
 }
 
 // New builds the loaders of one request; opts tune their wait.
@@ -96,7 +109,44 @@ func New(store Store, s Scopes, opts ...Option) *Loaders {
 			func(ctx context.Context, ids []uuid.UUID) ([]*hg.MedicalRecord, error) {
 				return store.LatestRecordsByPatientIDs(ctx, s.Clinical, ids, LatestRecordsLimit)
 			}),
+		InvoiceByID: byID(c, "invoice", func(i *hg.Invoice) uuid.UUID { return i.ID },
+			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Invoice, error) {
+				return store.InvoicesByIDs(ctx, s.Patients, ids)
+			}),
+		Disclosures: newLoader(c, nil, func(ctx context.Context, ds []Disclosure) (map[Disclosure]struct{}, error) {
+			return disclose(ctx, store, ds)
+		}),
 	}
+}
+
+// disclose audits a batch of disclosures by the caller in ctx, in one
+// statement per action and entity type. Any failure fails the whole batch,
+// so nothing is shown that was not audited.
+func disclose(ctx context.Context, store Store, ds []Disclosure) (map[Disclosure]struct{}, error) {
+	type kind struct{ action, entityType string }
+	var order []kind
+	groups := map[kind][]hg.AuditSubject{}
+	for _, d := range ds {
+		k := kind{d.Action, d.EntityType}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], hg.AuditSubject{Entity: d.Entity, Patient: d.Patient})
+	}
+	for _, k := range order {
+		e := hg.AuditEvent{Action: k.action, EntityType: k.entityType}
+		if p := hg.PrincipalFrom(ctx); p != nil {
+			e.ActorID, e.ActorRole = &p.UserID, p.Role
+		}
+		if err := store.AuditReads(ctx, e, groups[k]); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[Disclosure]struct{}, len(ds))
+	for _, d := range ds {
+		out[d] = struct{}{}
+	}
+	return out, nil
 }
 
 // byID is a loader over a batch lookup by id: a key the store did not
@@ -220,4 +270,59 @@ func (l *Loaders) LatestRecords(ctx context.Context, patientID uuid.UUID) ([]*hg
 		return nil, errNoLoaders
 	}
 	return l.RecordsByPatientID.Load(ctx, patientID)
+}
+
+// Invoice loads an invoice through the request's loaders.
+func (l *Loaders) Invoice(ctx context.Context, id uuid.UUID) (*hg.Invoice, error) {
+	if l == nil {
+		return nil, errNoLoaders
+	}
+	return l.InvoiceByID.Load(ctx, id)
+}
+
+// Coverage loads one coverage of a patient through the patient's coverage
+// list (the loader CoveragesByPatientID, so a page of invoices and their
+// patients' coverages share one batch). A coverage that is not the
+// patient's, or a patient outside scope, is NOT_FOUND.
+func (l *Loaders) Coverage(ctx context.Context, patientID, coverageID uuid.UUID) (*hg.Coverage, error) {
+	cs, err := l.Coverages(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.ID == coverageID {
+			return c, nil
+		}
+	}
+	return nil, hg.Errorf(hg.ENOTFOUND, "coverage not found")
+}
+
+// Disclose audits that the caller read d, batched with the request's other
+// disclosures; it returns once the row is written. A read whose disclosure
+// fails must not be shown.
+func (l *Loaders) Disclose(ctx context.Context, d Disclosure) error {
+	if l == nil {
+		return errNoLoaders
+	}
+	_, err := l.Disclosures.Load(ctx, d)
+	return err
+}
+
+// Forget drops what the loaders have kept. A subscription's operation keeps
+// one set of loaders for its whole life: it calls Forget before each
+// delivery, so the delivery shows the related entities as they are now and
+// audits their disclosure again, as a fresh query would.
+func (l *Loaders) Forget() {
+	if l == nil {
+		return
+	}
+	l.PatientByID.Forget()
+	l.PractitionerByID.Forget()
+	l.AppointmentByID.Forget()
+	l.RecordByID.Forget()
+	l.InvoiceByID.Forget()
+	l.CoveragesByPatientID.Forget()
+	l.AppointmentsByPatientID.Forget()
+	l.RecordsByPatientID.Forget()
+	l.Disclosures.Forget()
 }

@@ -92,6 +92,15 @@ func (l *Loader[K, V]) LoadAllThunk(ctx context.Context, keys []K) func() ([]V, 
 	}
 }
 
+// Forget drops every result kept so far, so later loads fetch again. Loads
+// already waiting keep the batch they joined.
+func (l *Loader[K, V]) Forget() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.results = map[K]*batch[K, V]{}
+	l.pending = nil
+}
+
 // queue adds key to the pending batch, starting one if there is none, and
 // returns the batch that will hold its value. l.mu must be held.
 func (l *Loader[K, V]) queue(ctx context.Context, key K) *batch[K, V] {

@@ -4908,6 +4908,13 @@ func (ec *executionContext) marshalOAppointmentStatus2ᚖgithubᚗcomᚋhealthgr
 	return res
 }
 
+func (ec *executionContext) marshalOCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Coverage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Coverage(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil

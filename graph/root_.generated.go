@@ -97,15 +97,18 @@ type ComplexityRoot struct {
 
 	Claim struct {
 		Approved    func(childComplexity int) int
+		Coverage    func(childComplexity int) int
 		CoverageID  func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		Disposition func(childComplexity int) int
 		History     func(childComplexity int) int
 		ID          func(childComplexity int) int
+		Invoice     func(childComplexity int) int
 		InvoiceID   func(childComplexity int) int
 		Items       func(childComplexity int) int
 		LastError   func(childComplexity int) int
 		Messages    func(childComplexity int) int
+		Patient     func(childComplexity int) int
 		PatientID   func(childComplexity int) int
 		Payer       func(childComplexity int) int
 		PreAuthRef  func(childComplexity int) int
@@ -113,6 +116,11 @@ type ComplexityRoot struct {
 		Total       func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
 		Use         func(childComplexity int) int
+	}
+
+	ClaimChange struct {
+		Claim func(childComplexity int) int
+		Gap   func(childComplexity int) int
 	}
 
 	ClaimConnection struct {
@@ -190,6 +198,7 @@ type ComplexityRoot struct {
 
 	Invoice struct {
 		CopayPercent func(childComplexity int) int
+		Coverage     func(childComplexity int) int
 		CoverageID   func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
 		Due          func(childComplexity int) int
@@ -200,6 +209,7 @@ type ComplexityRoot struct {
 		Net          func(childComplexity int) int
 		Number       func(childComplexity int) int
 		Paid         func(childComplexity int) int
+		Patient      func(childComplexity int) int
 		PatientID    func(childComplexity int) int
 		PatientShare func(childComplexity int) int
 		Payments     func(childComplexity int) int
@@ -410,6 +420,7 @@ type ComplexityRoot struct {
 	Subscription struct {
 		AccountChanged     func(childComplexity int, userID string) int
 		AppointmentChanged func(childComplexity int, practitionerID string) int
+		ClaimUpdated       func(childComplexity int, claimID *string) int
 	}
 
 	User struct {
@@ -628,6 +639,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Approved(childComplexity), true
+	case "Claim.coverage":
+		if e.ComplexityRoot.Claim.Coverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Coverage(childComplexity), true
 	case "Claim.coverageId":
 		if e.ComplexityRoot.Claim.CoverageID == nil {
 			break
@@ -658,6 +675,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.ID(childComplexity), true
+	case "Claim.invoice":
+		if e.ComplexityRoot.Claim.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Invoice(childComplexity), true
 	case "Claim.invoiceId":
 		if e.ComplexityRoot.Claim.InvoiceID == nil {
 			break
@@ -682,6 +705,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Messages(childComplexity), true
+	case "Claim.patient":
+		if e.ComplexityRoot.Claim.Patient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Patient(childComplexity), true
 	case "Claim.patientId":
 		if e.ComplexityRoot.Claim.PatientID == nil {
 			break
@@ -724,6 +753,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Use(childComplexity), true
+
+	case "ClaimChange.claim":
+		if e.ComplexityRoot.ClaimChange.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimChange.Claim(childComplexity), true
+	case "ClaimChange.gap":
+		if e.ComplexityRoot.ClaimChange.Gap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimChange.Gap(childComplexity), true
 
 	case "ClaimConnection.edges":
 		if e.ComplexityRoot.ClaimConnection.Edges == nil {
@@ -1033,6 +1075,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.CopayPercent(childComplexity), true
+	case "Invoice.coverage":
+		if e.ComplexityRoot.Invoice.Coverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Coverage(childComplexity), true
 	case "Invoice.coverageId":
 		if e.ComplexityRoot.Invoice.CoverageID == nil {
 			break
@@ -1093,6 +1141,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.Paid(childComplexity), true
+	case "Invoice.patient":
+		if e.ComplexityRoot.Invoice.Patient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Patient(childComplexity), true
 	case "Invoice.patientId":
 		if e.ComplexityRoot.Invoice.PatientID == nil {
 			break
@@ -2195,6 +2249,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AppointmentChanged(childComplexity, args["practitionerId"].(string)), true
+	case "Subscription.claimUpdated":
+		if e.ComplexityRoot.Subscription.ClaimUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_claimUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ClaimUpdated(childComplexity, args["claimId"].(*string)), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -2565,10 +2630,16 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_status(ctx, field)
 	case "invoiceId":
 		return ec.fieldContext_Claim_invoiceId(ctx, field)
+	case "invoice":
+		return ec.fieldContext_Claim_invoice(ctx, field)
 	case "patientId":
 		return ec.fieldContext_Claim_patientId(ctx, field)
+	case "patient":
+		return ec.fieldContext_Claim_patient(ctx, field)
 	case "coverageId":
 		return ec.fieldContext_Claim_coverageId(ctx, field)
+	case "coverage":
+		return ec.fieldContext_Claim_coverage(ctx, field)
 	case "payer":
 		return ec.fieldContext_Claim_payer(ctx, field)
 	case "total":
@@ -2593,6 +2664,16 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Claim", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "claim":
+		return ec.fieldContext_ClaimChange_claim(ctx, field)
+	case "gap":
+		return ec.fieldContext_ClaimChange_gap(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimChange", field.Name)
 }
 
 func (ec *executionContext) childFields_ClaimConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2749,8 +2830,12 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_number(ctx, field)
 	case "patientId":
 		return ec.fieldContext_Invoice_patientId(ctx, field)
+	case "patient":
+		return ec.fieldContext_Invoice_patient(ctx, field)
 	case "coverageId":
 		return ec.fieldContext_Invoice_coverageId(ctx, field)
+	case "coverage":
+		return ec.fieldContext_Invoice_coverage(ctx, field)
 	case "status":
 		return ec.fieldContext_Invoice_status(ctx, field)
 	case "copayPercent":

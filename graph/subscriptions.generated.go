@@ -19,6 +19,7 @@ import (
 
 type SubscriptionResolver interface {
 	AccountChanged(ctx context.Context, userID string) (<-chan *model.AccountChange, error)
+	ClaimUpdated(ctx context.Context, claimID *string) (<-chan *model.ClaimChange, error)
 	AppointmentChanged(ctx context.Context, practitionerID string) (<-chan *model.AppointmentChange, error)
 }
 
@@ -51,6 +52,20 @@ func (ec *executionContext) field_Subscription_appointmentChanged_args(ctx conte
 		return nil, err
 	}
 	args["practitionerId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_claimUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "claimId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["claimId"] = arg0
 	return args, nil
 }
 
@@ -151,6 +166,50 @@ func (ec *executionContext) fieldContext_Subscription_accountChanged(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_accountChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_claimUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_claimUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ClaimUpdated(ctx, fc.Args["claimId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimChange) graphql.Marshaler {
+			return ec.marshalNClaimChange2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_claimUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_claimUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -271,6 +330,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "accountChanged":
 		return ec._Subscription_accountChanged(ctx, fields[0])
+	case "claimUpdated":
+		return ec._Subscription_claimUpdated(ctx, fields[0])
 	case "appointmentChanged":
 		return ec._Subscription_appointmentChanged(ctx, fields[0])
 	default:

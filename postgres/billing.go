@@ -109,6 +109,18 @@ func (db *DB) InvoiceByID(ctx context.Context, scope hg.PatientScope, id uuid.UU
 	return inv, attachLines(ctx, db.Pool, []*hg.Invoice{inv})
 }
 
+// InvoicesByIDs returns the invoices among ids in scope with their lines,
+// in two statements: the dataloader's batch for Claim.invoice.
+func (db *DB) InvoicesByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Invoice, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices i WHERE i.id = ANY(@ids) AND `+inScope("i.patient_id"),
+		scopeArgs(scope, pgx.NamedArgs{"ids": ids}))
+	invs, err := pgx.CollectRows(rows, scanInvoice)
+	if err != nil {
+		return nil, translate(err, "invoices")
+	}
+	return invs, attachLines(ctx, db.Pool, invs)
+}
+
 // ListInvoices returns a page of invoices in scope, newest first, with
 // their lines, in three statements whatever the page size.
 func (db *DB) ListInvoices(ctx context.Context, scope hg.PatientScope, f hg.InvoiceFilter, p hg.Page) ([]*hg.Invoice, int, error) {

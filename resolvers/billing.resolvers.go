@@ -24,12 +24,20 @@ func (r *invoiceResolver) PatientID(ctx context.Context, obj *hg.Invoice) (strin
 	return globalID("Patient", obj.PatientID), nil
 }
 
+func (r *invoiceResolver) Patient(ctx context.Context, obj *hg.Invoice) (*hg.Patient, error) {
+	return partyPatient(ctx, obj.PatientID)
+}
+
 func (r *invoiceResolver) CoverageID(ctx context.Context, obj *hg.Invoice) (*string, error) {
 	if obj.CoverageID == nil {
 		return nil, nil
 	}
 	id := globalID("Coverage", *obj.CoverageID)
 	return &id, nil
+}
+
+func (r *invoiceResolver) Coverage(ctx context.Context, obj *hg.Invoice) (*hg.Coverage, error) {
+	return partyCoverage(ctx, obj.PatientID, obj.CoverageID)
 }
 
 func (r *invoiceResolver) Payments(ctx context.Context, obj *hg.Invoice) ([]*hg.Payment, error) {
@@ -130,6 +138,7 @@ func (r *queryResolver) Invoices(ctx context.Context, filter *model.InvoiceFilte
 	if err != nil {
 		return nil, err
 	}
+	prefetchParties(ctx, invs, func(i *hg.Invoice) uuid.UUID { return i.PatientID }, nil)
 	es, info := edges(invs, pg, func(i *hg.Invoice) (time.Time, uuid.UUID) { return i.CreatedAt, i.ID },
 		func(c string, i *hg.Invoice) *model.InvoiceEdge { return &model.InvoiceEdge{Cursor: c, Node: i} })
 	err = auditPage(ctx, r.Resolver, "invoice.list", "Invoice", es, func(e *model.InvoiceEdge) (uuid.UUID, uuid.UUID) {

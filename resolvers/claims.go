@@ -4,8 +4,11 @@ import (
 	"context"
 	"strings"
 
+	"github.com/google/uuid"
+
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/dataloader"
 	"github.com/healthgraph/healthgraph/graph/model"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/observability"
@@ -81,4 +84,61 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// claimWatcher returns the watcher's account as it is now when it may
+// watch claims: billing and administrators, judged on the account rather
+// than the token's claims, so a role removed after the token was issued is
+// honoured at once. only, when set, must be a claim the watcher can see.
+func (r *Resolver) claimWatcher(ctx context.Context, userID uuid.UUID, only *uuid.UUID) (*hg.User, error) {
+	me, err := r.Store.UserByID(ctx, userID)
+	switch {
+	case hg.ErrorCode(err) == hg.ENOTFOUND || err == nil && me.Status != hg.UserActive:
+		return nil, hg.Errorf(hg.EUNAUTHENTICATED, "account no longer active")
+	case err != nil:
+		return nil, err
+	case me.Role != hg.RoleAdmin && me.Role != hg.RoleBilling:
+		return nil, hg.Errorf(hg.EFORBIDDEN, "your role may not watch claims")
+	}
+	if only != nil {
+		if _, err := r.Store.ClaimByID(ctx, auth.PatientScope(&hg.Principal{UserID: me.ID, Role: me.Role}), *only); err != nil {
+			return nil, err
+		}
+	}
+	return me, nil
+}
+
+// claimDelivery turns one event of the claims topic into what a
+// claimUpdated subscriber receives: the claim as it is now, read through
+// the scope-checked store (the event carries an id only), and audited as
+// a read before it is shown. An event about another claim than the one
+// followed is skipped.
+func (r *Resolver) claimDelivery(ctx context.Context, userID uuid.UUID, only *uuid.UUID, m hg.EventMessage) (*model.ClaimChange, bool, error) {
+	change := &model.ClaimChange{Gap: m.Outage || m.Resumed}
+	if len(m.Payload) == 0 {
+		return change, true, nil
+	}
+	id, err := uuid.ParseBytes(m.Payload)
+	if err != nil || only != nil && id != *only {
+		return nil, false, nil
+	}
+	me, err := r.claimWatcher(ctx, userID, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	c, err := r.Store.ClaimByID(ctx, auth.PatientScope(&hg.Principal{UserID: me.ID, Role: me.Role}), id)
+	if err != nil {
+		return nil, false, nil
+	}
+	// The operation keeps its loaders for the subscription's life: each
+	// delivery loads the claim's parties afresh and audits them again.
+	dataloader.For(ctx).Forget()
+	// Delivered only once audited; otherwise the watcher is told to
+	// refetch, which is audited as any read.
+	if err := r.delivered(ctx, me, "claim.delivered", "Claim", c.ID, c.PatientID); err != nil {
+		change.Gap = true
+	} else {
+		change.Claim = c
+	}
+	return change, true, nil
 }

@@ -28,12 +28,24 @@ func (r *claimResolver) InvoiceID(ctx context.Context, obj *hg.Claim) (*string, 
 	return &id, nil
 }
 
+func (r *claimResolver) Invoice(ctx context.Context, obj *hg.Claim) (*hg.Invoice, error) {
+	return partyInvoice(ctx, obj.InvoiceID)
+}
+
 func (r *claimResolver) PatientID(ctx context.Context, obj *hg.Claim) (string, error) {
 	return globalID("Patient", obj.PatientID), nil
 }
 
+func (r *claimResolver) Patient(ctx context.Context, obj *hg.Claim) (*hg.Patient, error) {
+	return partyPatient(ctx, obj.PatientID)
+}
+
 func (r *claimResolver) CoverageID(ctx context.Context, obj *hg.Claim) (string, error) {
 	return globalID("Coverage", obj.CoverageID), nil
+}
+
+func (r *claimResolver) Coverage(ctx context.Context, obj *hg.Claim) (*hg.Coverage, error) {
+	return partyCoverage(ctx, obj.PatientID, &obj.CoverageID)
 }
 
 func (r *claimResolver) Payer(ctx context.Context, obj *hg.Claim) (*model.Payer, error) {
@@ -110,6 +122,7 @@ func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, f
 	if err != nil {
 		return nil, err
 	}
+	prefetchParties(ctx, claims, func(c *hg.Claim) uuid.UUID { return c.PatientID }, func(c *hg.Claim) *uuid.UUID { return c.InvoiceID })
 	es, info := edges(claims, pg, func(c *hg.Claim) (time.Time, uuid.UUID) { return c.CreatedAt, c.ID },
 		func(cur string, c *hg.Claim) *model.ClaimEdge { return &model.ClaimEdge{Cursor: cur, Node: c} })
 	err = auditPage(ctx, r.Resolver, "claim.list", "Claim", es, func(e *model.ClaimEdge) (uuid.UUID, uuid.UUID) {
@@ -170,6 +183,24 @@ func (r *queryResolver) RevenueSummary(ctx context.Context, from time.Time, to t
 		}
 	}
 	return out, nil
+}
+
+func (r *subscriptionResolver) ClaimUpdated(ctx context.Context, claimID *string) (<-chan *model.ClaimChange, error) {
+	p, err := auth.Require(ctx, hg.RoleAdmin, hg.RoleBilling)
+	if err != nil {
+		return nil, err
+	}
+	only, err := optionalID("claimId", "Claim", claimID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.claimWatcher(ctx, p.UserID, only); err != nil {
+		return nil, err
+	}
+	mayWatch := func() error { _, err := r.claimWatcher(ctx, p.UserID, nil); return err }
+	return feed(ctx, r.Resolver, p, hg.ClaimTopic(), mayWatch, func(m hg.EventMessage) (*model.ClaimChange, bool, error) {
+		return r.claimDelivery(ctx, p.UserID, only, m)
+	})
 }
 
 func (r *Resolver) Claim() graph.ClaimResolver { return &claimResolver{r} }

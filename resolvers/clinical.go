@@ -69,13 +69,18 @@ var selectionTypes = []string{"AppointmentConnection", "AppointmentEdge", "Appoi
 // selects reports whether the current field's selection set reaches path,
 // e.g. edges → node → patient.
 func selects(ctx context.Context, path ...string) bool {
+	return selectsIn(ctx, selectionTypes, path...)
+}
+
+// selectsIn is selects looking into typed fragments on types.
+func selectsIn(ctx context.Context, types []string, path ...string) bool {
 	oc := graphql.GetOperationContext(ctx)
-	fields := graphql.CollectFieldsCtx(ctx, selectionTypes)
+	fields := graphql.CollectFieldsCtx(ctx, types)
 	for _, name := range path {
 		var next []graphql.CollectedField
 		for _, f := range fields {
 			if f.Name == name {
-				next = append(next, graphql.CollectFields(oc, f.Selections, selectionTypes)...)
+				next = append(next, graphql.CollectFields(oc, f.Selections, types)...)
 			}
 		}
 		if len(next) == 0 && !hasField(fields, name) {

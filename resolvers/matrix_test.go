@@ -715,6 +715,11 @@ func subscriptionOps() []subscriptionOp {
 						"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(30 * time.Minute).Format(time.RFC3339)}}).Decode(w.t, &struct{}{})
 			},
 			want: with(only(3, "ADMIN", "RECEPTION"), "PRACTITIONER", ".FF")},
+		// Every claim, whoever's patient it is: billing sees all claims.
+		{field: "claimUpdated", query: `subscription { claimUpdated { gap claim { id } } }`,
+			vars:   func(*world, target, string) map[string]any { return nil },
+			change: func(w *world, tg target, _ string) { w.claim(tg) },
+			want:   only(3, "ADMIN", "BILLING")},
 	}
 }
 

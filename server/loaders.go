@@ -73,3 +73,16 @@ func (s tracedLoaderStore) LatestRecordsByPatientIDs(ctx context.Context, scope 
 		return s.Store.LatestRecordsByPatientIDs(ctx, scope, patientIDs, limit)
 	})
 }
+
+func (s tracedLoaderStore) InvoicesByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Invoice, error) {
+	return batch(ctx, s.m, "invoice", len(ids), func(ctx context.Context) ([]*hg.Invoice, error) {
+		return s.Store.InvoicesByIDs(ctx, scope, ids)
+	})
+}
+
+func (s tracedLoaderStore) AuditReads(ctx context.Context, e hg.AuditEvent, subjects []hg.AuditSubject) error {
+	_, err := batch(ctx, s.m, "disclosures", len(subjects), func(ctx context.Context) ([]struct{}, error) {
+		return nil, s.Store.AuditReads(ctx, e, subjects)
+	})
+	return err
+}

@@ -274,7 +274,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// Deferred after db.Close, so it runs first: the worker and poller stop
 	// (and the poller's lock is released) before the pool closes.
-	stopNPHIES, err := startNPHIES(ctx, cfg, db, log, metrics)
+	stopNPHIES, err := startNPHIES(ctx, cfg, db, a.Outbox, log, metrics)
 	if err != nil {
 		return err
 	}

@@ -12,17 +12,18 @@ import (
 	"sync"
 	"time"
 
+	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
 )
 
-// startNPHIES starts the outbox worker and the poller on db in the
-// background when HG_NPHIES_WORKER allows. The returned stop cancels them
+// startNPHIES starts the outbox worker and the poller on outbox (db,
+// announcing claim changes) in the background when HG_NPHIES_WORKER allows. The returned stop cancels them
 // and waits until both have returned (the poller releases its lock), so it
 // must run before the pool closes.
-func startNPHIES(ctx context.Context, cfg Config, db *postgres.DB, log *slog.Logger,
+func startNPHIES(ctx context.Context, cfg Config, db *postgres.DB, outbox hg.Outbox, log *slog.Logger,
 	metrics *observability.Metrics) (stop func(), err error) {
 	if !cfg.NPHIESWorker {
 		log.Info("NPHIES worker and poller are off (HG_NPHIES_WORKER=false)")
@@ -41,9 +42,9 @@ func startNPHIES(ctx context.Context, cfg Config, db *postgres.DB, log *slog.Log
 	b := &nphies.Builder{ProviderLicense: cfg.NPHIESProvider, ProviderName: cfg.NPHIESProviderName, BaseURL: cfg.PublicURL}
 	obs := nphiesObserver{metrics}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	w := &nphies.Worker{Store: db, Client: client, Timeout: cfg.NPHIESTimeout, MaxAttempts: cfg.NPHIESMaxAttempts,
+	w := &nphies.Worker{Store: outbox, Client: client, Timeout: cfg.NPHIESTimeout, MaxAttempts: cfg.NPHIESMaxAttempts,
 		Wake: db.ListenOutbox(ctx), Logger: log, Observer: obs}
-	p := &nphies.Poller{Store: db, Client: client, Builder: b, Interval: cfg.NPHIESPollInterval,
+	p := &nphies.Poller{Store: outbox, Client: client, Builder: b, Interval: cfg.NPHIESPollInterval,
 		Timeout: cfg.NPHIESTimeout, Logger: log, Observer: obs}
 	var wg sync.WaitGroup
 	wg.Go(func() {

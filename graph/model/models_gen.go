@@ -133,6 +133,14 @@ type BookAppointmentInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// One delivery of claimUpdated: the claim as it is now, or a notice that the live feed was interrupted.
+type ClaimChange struct {
+	// The claim as it is now; null on an interruption notice.
+	Claim *healthgraph.Claim `json:"claim,omitempty"`
+	// True when the feed was interrupted and changes may have been missed: refetch the claims you show.
+	Gap bool `json:"gap"`
+}
+
 // A page of claims.
 type ClaimConnection struct {
 	// The claims on this page, newest first.
