@@ -125,13 +125,85 @@ type PatientStore interface {
 	// when there is no such patient; CONFLICT when it already has a user
 	// or the user already has a patient record.
 	LinkPatientUser(ctx context.Context, patientID, userID uuid.UUID) (*Patient, error)
-	// ClaimPatientRecord links userID to the unlinked patient whose
-	// national ID and birth date both match, for a patient signing up.
-	// NOT_FOUND when none matches, whether the identity is unknown, wrong
-	// or already claimed, so signup cannot be used to probe identities;
-	// CONFLICT when the user already has a patient record.
-	ClaimPatientRecord(ctx context.Context, nationalID string, birthDate time.Time, userID uuid.UUID) (*Patient, error)
+	// ClaimPatientRecord links the PATIENT account userID to the one
+	// patient record c matches, once the account has fewer than
+	// limit.Max failed claims in the last limit.Window. Every attempt that
+	// gets past input validation is audited in the transaction that decides
+	// it, the failures included (as AuditClaimFailed, which the limit
+	// counts). NOT_FOUND with ErrClaimNoMatch whatever part did not match;
+	// RATE_LIMITED once the limit is reached, without looking at c;
+	// CONFLICT when the account already has a record or the record
+	// already has an account; FORBIDDEN when the account is not a
+	// PATIENT's; BAD_USER_INPUT naming the field when c is malformed.
+	ClaimPatientRecord(ctx context.Context, userID uuid.UUID, c PatientClaim, limit AttemptLimit) (*Patient, error)
+	// PatientByUserID returns the patient record linked to the login
+	// userID when it is in scope; NOT_FOUND when there is none or it is
+	// outside scope.
+	PatientByUserID(ctx context.Context, scope PatientScope, userID uuid.UUID) (*Patient, error)
 }
+
+// PatientClaim is what a signed-up patient proves to claim their record:
+// the MRN reception gave them or their national ID (or both: then both
+// must name the same record), and their birth date.
+type PatientClaim struct {
+	MRN        string
+	NationalID string
+	BirthDate  time.Time
+}
+
+// Validate checks the form of c, never whether it matches: a malformed
+// value names its field, which tells nothing about any record.
+func (c *PatientClaim) Validate() error {
+	c.MRN = strings.TrimSpace(c.MRN)
+	c.NationalID = strings.TrimSpace(c.NationalID)
+	switch {
+	case c.MRN == "" && c.NationalID == "":
+		return Invalid("mrn", "give your MRN or your national ID")
+	case c.MRN != "" && !mrnPattern.MatchString(c.MRN):
+		return Invalid("mrn", "MRN must be 1 to %d letters, digits or dashes", MaxMRNLength)
+	case c.NationalID != "" && !ValidNationalID(c.NationalID):
+		return Invalid("nationalId", "national ID or iqama must be 10 digits starting with 1 or 2")
+	case c.BirthDate.IsZero():
+		return Invalid("birthDate", "birthDate is required")
+	}
+	c.BirthDate = DateOf(c.BirthDate)
+	return nil
+}
+
+// By names the identifiers c uses, for the audit trail: never their values.
+func (c PatientClaim) By() string {
+	switch {
+	case c.MRN != "" && c.NationalID != "":
+		return "mrn+nationalId+birthDate"
+	case c.MRN != "":
+		return "mrn+birthDate"
+	}
+	return "nationalId+birthDate"
+}
+
+// AttemptLimit bounds failed attempts: at most Max in any Window.
+type AttemptLimit struct {
+	Max    int
+	Window time.Duration
+}
+
+// ClaimAttemptLimit is how many failed claims of a patient record an
+// account gets: five an hour makes guessing a birth date for a known MRN
+// (tens of thousands of candidates) hopeless, and leaves a patient who
+// mistypes room to correct themselves.
+var ClaimAttemptLimit = AttemptLimit{Max: 5, Window: time.Hour}
+
+// The audit actions of claiming a patient record. AuditClaimFailed rows
+// are what ClaimAttemptLimit counts.
+const (
+	AuditClaimSucceeded = "patient.claimed"
+	AuditClaimFailed    = "patient.claim_failed"
+	AuditClaimRefused   = "patient.claim_refused"
+)
+
+// ErrClaimNoMatch is the one answer to a claim that matches no record,
+// whichever of the identifier and the birth date was wrong.
+var ErrClaimNoMatch = Errorf(ENOTFOUND, "no patient record matches these details; check them or ask reception")
 
 var (
 	nationalIDPattern = regexp.MustCompile(`^[12][0-9]{9}$`)

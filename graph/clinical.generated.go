@@ -4974,6 +4974,13 @@ func (ec *executionContext) unmarshalOPatientFilter2ᚖgithubᚗcomᚋhealthgrap
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOPractitioner2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPractitioner(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Practitioner) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Practitioner(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalORecordFilter2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRecordFilter(ctx context.Context, v any) (*model.RecordFilter, error) {
 	if v == nil {
 		return nil, nil

@@ -282,6 +282,7 @@ type ComplexityRoot struct {
 		CancelClaim               func(childComplexity int, id string, reason string) int
 		ChangePassword            func(childComplexity int, currentPassword string, newPassword string) int
 		CheckEligibility          func(childComplexity int, patientID string, coverageID string) int
+		ClaimPatientRecord        func(childComplexity int, input model.ClaimPatientRecordInput) int
 		CreateInvoice             func(childComplexity int, input model.CreateInvoiceInput) int
 		CreatePatient             func(childComplexity int, input model.CreatePatientInput) int
 		IssueInvoice              func(childComplexity int, id string) int
@@ -424,11 +425,13 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
-		CreatedAt func(childComplexity int) int
-		Email     func(childComplexity int) int
-		FullName  func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Role      func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Email        func(childComplexity int) int
+		FullName     func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Patient      func(childComplexity int) int
+		Practitioner func(childComplexity int) int
+		Role         func(childComplexity int) int
 	}
 
 	UserConnection struct {
@@ -1488,6 +1491,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckEligibility(childComplexity, args["patientId"].(string), args["coverageId"].(string)), true
+	case "Mutation.claimPatientRecord":
+		if e.ComplexityRoot.Mutation.ClaimPatientRecord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimPatientRecord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimPatientRecord(childComplexity, args["input"].(model.ClaimPatientRecordInput)), true
 	case "Mutation.createInvoice":
 		if e.ComplexityRoot.Mutation.CreateInvoice == nil {
 			break
@@ -2285,6 +2299,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.ID(childComplexity), true
+	case "User.patient":
+		if e.ComplexityRoot.User.Patient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Patient(childComplexity), true
+	case "User.practitioner":
+		if e.ComplexityRoot.User.Practitioner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Practitioner(childComplexity), true
 	case "User.role":
 		if e.ComplexityRoot.User.Role == nil {
 			break
@@ -2399,6 +2425,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAppointmentFilter,
 		ec.unmarshalInputBookAppointmentInput,
 		ec.unmarshalInputClaimFilter,
+		ec.unmarshalInputClaimPatientRecordInput,
 		ec.unmarshalInputCreateInvoiceInput,
 		ec.unmarshalInputCreatePatientInput,
 		ec.unmarshalInputInvoiceFilter,
@@ -3180,6 +3207,10 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_role(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_User_createdAt(ctx, field)
+	case "patient":
+		return ec.fieldContext_User_patient(ctx, field)
+	case "practitioner":
+		return ec.fieldContext_User_practitioner(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }

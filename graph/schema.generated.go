@@ -27,6 +27,7 @@ type MutationResolver interface {
 	Logout(ctx context.Context, refreshToken string) (bool, error)
 	SetUserRole(ctx context.Context, userID string, role model.Role) (*healthgraph.User, error)
 	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error)
+	ClaimPatientRecord(ctx context.Context, input model.ClaimPatientRecordInput) (*healthgraph.Patient, error)
 	CreateInvoice(ctx context.Context, input model.CreateInvoiceInput) (*healthgraph.Invoice, error)
 	IssueInvoice(ctx context.Context, id string) (*healthgraph.Invoice, error)
 	RecordPayment(ctx context.Context, input model.RecordPaymentInput) (*healthgraph.Invoice, error)
@@ -256,6 +257,20 @@ func (ec *executionContext) field_Mutation_checkEligibility_args(ctx context.Con
 		return nil, err
 	}
 	args["coverageId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_claimPatientRecord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ClaimPatientRecordInput, error) {
+			return ec.unmarshalNClaimPatientRecordInput2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimPatientRecordInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -1233,6 +1248,68 @@ func (ec *executionContext) fieldContext_Mutation_changePassword(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_changePassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimPatientRecord(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimPatientRecord(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimPatientRecord(ctx, fc.Args["input"].(model.ClaimPatientRecordInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *healthgraph.Patient
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *healthgraph.Patient
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimPatientRecord(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Patient(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimPatientRecord_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3684,6 +3761,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "changePassword":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_changePassword(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimPatientRecord":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimPatientRecord(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -664,12 +664,12 @@ func TestClaimPatientRecord(t *testing.T) {
 		{"wrong birth date", c.patientB.NationalID, birth.AddDate(0, 0, 1), u.ID, hg.ENOTFOUND, ""},
 		{"unknown national ID", "1999999999", birth, u.ID, hg.ENOTFOUND, ""},
 		{"malformed national ID", "12", birth, u.ID, hg.EINVALID, "nationalId"},
-		{"a record already claimed", c.patientA.NationalID, c.patientA.BirthDate, u.ID, hg.ENOTFOUND, ""},
+		{"a record already claimed", c.patientA.NationalID, c.patientA.BirthDate, u.ID, hg.ECONFLICT, ""},
 		{"a user who already has a record", c.patientB.NationalID, birth, c.patientAUser.ID, hg.ECONFLICT, "userId"},
 		{"matching identity", c.patientB.NationalID, birth, u.ID, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := c.db.ClaimPatientRecord(ctx, tc.nid, tc.birth, tc.user)
+			p, err := c.db.ClaimPatientRecord(ctx, tc.user, hg.PatientClaim{NationalID: tc.nid, BirthDate: tc.birth}, hg.ClaimAttemptLimit)
 			wantCode(t, err, tc.code, tc.wantField)
 			if tc.code == "" && (p.UserID == nil || *p.UserID != u.ID) {
 				t.Fatalf("claimed record = %+v, want it linked to the user", p)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -213,24 +214,138 @@ func (db *DB) LinkPatientUser(ctx context.Context, patientID, userID uuid.UUID) 
 	return p, err
 }
 
-// ClaimPatientRecord links a signing-up user to the unlinked patient whose
-// national ID and birth date match, in one conditional UPDATE: two
-// signups racing for one record cannot both win.
-func (db *DB) ClaimPatientRecord(ctx context.Context, nationalID string, birthDate time.Time, userID uuid.UUID) (*hg.Patient, error) {
-	if !hg.ValidNationalID(nationalID) {
-		return nil, hg.Invalid("nationalId", "national ID or iqama must be 10 digits starting with 1 or 2")
+// The refusals of a claim that are not a failed match: they do not count
+// towards the limit.
+var (
+	errClaimLimited = hg.Errorf(hg.ERATELIMITED,
+		"too many failed attempts to claim a patient record; try again in an hour or ask reception")
+	errAccountLinked = &hg.Error{Code: hg.ECONFLICT, Field: "userId", Message: "this account is already linked to a patient record"}
+	errRecordLinked  = hg.Errorf(hg.ECONFLICT, "this patient record is already linked to another account; ask reception")
+)
+
+// ClaimPatientRecord links a PATIENT account to the record c matches, in
+// one transaction that also appends the attempt's audit row. A refusal
+// commits that row too: it is returned after the commit, not as the
+// transaction's error.
+func (db *DB) ClaimPatientRecord(ctx context.Context, userID uuid.UUID, c hg.PatientClaim, limit hg.AttemptLimit) (*hg.Patient, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
-	p, err := db.queryPatient(ctx, `UPDATE patients AS p SET user_id = @user_id, updated_at = now()
-		WHERE (p.national_id_hash = @national_id_hash OR p.national_id = @national_id)
-		  AND p.birth_date = @birth_date AND p.user_id IS NULL
-		RETURNING `+patientColumns, pgx.NamedArgs{
-		"user_id": userID, "national_id_hash": db.nationalIDIndex(nationalID), "national_id": nationalID,
-		"birth_date": hg.DateOf(birthDate),
+	var p *hg.Patient
+	var refused error
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		e, err := lockClaimant(ctx, tx, userID, c)
+		if err != nil {
+			return err
+		}
+		p, refused, err = db.claim(ctx, tx, e, c, limit)
+		if err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, e)
 	})
-	if hg.ErrorCode(err) == hg.ENOTFOUND {
-		return nil, hg.Errorf(hg.ENOTFOUND, "no patient record matches this national ID and birth date")
+	if err != nil {
+		return nil, err
 	}
-	return p, err
+	return p, refused
+}
+
+// lockClaimant locks the account's row until the transaction ends, so its
+// claims run one at a time and each counts the failures of those before
+// it, and returns the audit event of the attempt, by the account.
+func lockClaimant(ctx context.Context, tx pgx.Tx, userID uuid.UUID, c hg.PatientClaim) (*hg.AuditEvent, error) {
+	e := &hg.AuditEvent{ActorID: &userID, EntityType: "User", EntityID: &userID, Detail: c.By()}
+	err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(&e.ActorRole)
+	if err != nil {
+		return nil, translate(err, "user")
+	}
+	if e.ActorRole != hg.RolePatient {
+		return nil, hg.Errorf(hg.EFORBIDDEN, "only a patient's own account can claim a patient record")
+	}
+	return e, nil
+}
+
+// claim decides an attempt under the account's lock and completes its
+// audit event e. A refusal comes back as refused, with a nil error.
+func (db *DB) claim(ctx context.Context, tx pgx.Tx, e *hg.AuditEvent, c hg.PatientClaim, limit hg.AttemptLimit) (p *hg.Patient, refused error, err error) {
+	// A statement of its own, after the lock: its snapshot sees every
+	// attempt that held the lock before.
+	var linked bool
+	var failures int
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM patients WHERE user_id = $1),
+			(SELECT count(*) FROM audit_events WHERE actor_id = $1 AND action = $2
+				AND created_at > now() - make_interval(secs => $3))`,
+		e.ActorID, hg.AuditClaimFailed, limit.Window.Seconds()).Scan(&linked, &failures)
+	if err != nil {
+		return nil, nil, translate(err, "patient claim")
+	}
+	switch {
+	case linked:
+		e.Action, e.Detail = hg.AuditClaimRefused, "account already linked; "+e.Detail
+		return nil, errAccountLinked, nil
+	case failures >= limit.Max:
+		e.Action, e.Detail = hg.AuditClaimRefused, "limit reached; "+e.Detail
+		return nil, errClaimLimited, nil
+	}
+	match, err := db.claimedRecord(ctx, tx, c)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case match == nil:
+		e.Action = hg.AuditClaimFailed
+		e.Detail = fmt.Sprintf("failure %d of %d; %s", failures+1, limit.Max, e.Detail)
+		return nil, hg.ErrClaimNoMatch, nil
+	case match.user != nil:
+		e.Action, e.Detail, e.PatientID = hg.AuditClaimRefused, "record already linked; "+e.Detail, &match.id
+		return nil, errRecordLinked, nil
+	}
+	p, err = db.queryPatientOn(ctx, tx, `UPDATE patients AS p SET user_id = @user_id, updated_at = now()
+		WHERE p.id = @id RETURNING `+patientColumns, pgx.NamedArgs{"id": match.id, "user_id": e.ActorID})
+	if err != nil {
+		return nil, nil, err
+	}
+	e.Action, e.EntityType, e.EntityID, e.PatientID = hg.AuditClaimSucceeded, "Patient", &p.ID, &p.ID
+	return p, nil, nil
+}
+
+// claimMatch is the record a claim names and the login it has, if any.
+type claimMatch struct {
+	id   uuid.UUID
+	user *uuid.UUID
+}
+
+// claimedRecord locks and returns the one patient whose birth date and
+// every identifier c gives match, or nil when none (or, impossibly, more
+// than one) does. A national ID matches through its blind index, or in
+// clear on a row not yet sealed.
+func (db *DB) claimedRecord(ctx context.Context, tx pgx.Tx, c hg.PatientClaim) (*claimMatch, error) {
+	var nidHash []byte
+	if c.NationalID != "" {
+		nidHash = db.nationalIDIndex(c.NationalID)
+	}
+	rows, _ := tx.Query(ctx, `SELECT p.id, p.user_id FROM patients p
+		WHERE p.birth_date = @birth_date
+		  AND (@mrn::text IS NULL OR p.mrn = @mrn)
+		  AND (@national_id::text IS NULL OR p.national_id_hash = @national_id_hash OR p.national_id = @national_id)
+		ORDER BY p.id LIMIT 2 FOR UPDATE`, pgx.NamedArgs{
+		"birth_date": c.BirthDate, "mrn": nullIfEmpty(c.MRN), "national_id": nullIfEmpty(c.NationalID),
+		"national_id_hash": nidHash,
+	})
+	ms, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claimMatch, error) {
+		var m claimMatch
+		err := row.Scan(&m.id, &m.user)
+		return m, err
+	})
+	if err != nil || len(ms) != 1 {
+		return nil, translate(err, "patient")
+	}
+	return &ms[0], nil
+}
+
+// PatientByUserID returns the patient linked to the login userID, in scope.
+func (db *DB) PatientByUserID(ctx context.Context, scope hg.PatientScope, userID uuid.UUID) (*hg.Patient, error) {
+	return db.queryPatient(ctx, `SELECT `+patientColumns+` FROM patients p
+		WHERE p.user_id = @user_id AND `+inScope("p.id"), scopeArgs(scope, pgx.NamedArgs{"user_id": userID}))
 }
 
 // searchIndex is the blind index a patient search compares, or nil when

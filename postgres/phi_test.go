@@ -137,7 +137,7 @@ func TestNationalIDLookupsUseTheBlindIndex(t *testing.T) {
 	_, err = db.UpdatePatient(ctx, all, other.ID, hg.PatientPatch{NationalID: &nid})
 	wantCode(t, err, hg.ECONFLICT, "nationalId")
 	u := mustUser(t, db, hg.RolePatient)
-	claimed, err := db.ClaimPatientRecord(ctx, legacyNID, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), u.ID)
+	claimed, err := db.ClaimPatientRecord(ctx, u.ID, hg.PatientClaim{NationalID: legacyNID, BirthDate: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)}, hg.ClaimAttemptLimit)
 	if err != nil || claimed.ID != legacy {
 		t.Errorf("claim of a row not yet sealed: %v, %v", claimed, err)
 	}

@@ -420,6 +420,13 @@ func matrixOps() []matrixOp {
 				return map[string]any{"c": servertest.Password, "n": "another-passw0rd-9"}
 			}, want: signedIn(1), freshCaller: true},
 		{field: "me", query: `{ me { id } }`, want: signedIn(1)},
+		{field: "me", name: "profile", query: `{ me { patient { id } practitioner { id } } }`, want: signedIn(1)},
+		// A fresh account claims a fresh record by its MRN and birth date.
+		{field: "claimPatientRecord", query: `mutation($in: ClaimPatientRecordInput!) { claimPatientRecord(input: $in) { id } }`,
+			vars: func(w *world, _ target) map[string]any {
+				p := w.newPatient()
+				return map[string]any{"in": map[string]any{"mrn": p.MRN, "birthDate": p.BirthDate.Format("2006-01-02")}}
+			}, want: only(1, "PATIENT"), freshCaller: true},
 		{field: "users", query: `{ users { totalCount } }`, want: only(1, "ADMIN")},
 
 		// Patients and coverages.

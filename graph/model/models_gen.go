@@ -173,6 +173,18 @@ type ClaimFilter struct {
 	To *time.Time `json:"to,omitempty"`
 }
 
+// What a signed-up patient proves to claim their patient record: the MRN
+// reception gave them or their national ID (or both, naming the same record),
+// and their birth date.
+type ClaimPatientRecordInput struct {
+	// The medical record number, as reception gave it.
+	Mrn *string `json:"mrn,omitempty"`
+	// The national ID or iqama: 10 digits starting with 1 or 2.
+	NationalID *string `json:"nationalId,omitempty"`
+	// The birth date on the record.
+	BirthDate time.Time `json:"birthDate"`
+}
+
 // Claims in one group, summed over the whole calendar months (clinic time) of the window.
 // A group's figures count only its months of at least 5 claims that no subtraction could
 // narrow down; when none is left the group is suppressed and its figures are null.
