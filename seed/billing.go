@@ -3,6 +3,7 @@ package seed
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +31,33 @@ type billing struct {
 	// final is the state each non-draft invoice moves to once its lines
 	// are in.
 	final []invoiceState
+	// claimed describes each claim for the NPHIES exchange Demo writes.
+	claimed []claimed
+}
+
+// claimed is what the NPHIES exchange of one claim is built from.
+type claimed struct {
+	id, invoiceID    uuid.UUID
+	invoiceNumber    string
+	invoiceCreated   time.Time
+	patientID        uuid.UUID
+	cov              *coverage
+	lines            []hg.InvoiceLine
+	total            hg.Halalas
+	status           hg.ClaimStatus
+	refused          bool
+	created, updated time.Time
+	// history is the claim's status steps, for the audit trail.
+	history []claimStep
+	// practitionerID treated the visit; diagnoses are its ICD-10 codes.
+	practitionerID uuid.UUID
+	diagnoses      []string
+}
+
+// claimStep is one status change of a claim.
+type claimStep struct {
+	status hg.ClaimStatus
+	at     time.Time
 }
 
 // invoiceState is an invoice's header after it left DRAFT.
@@ -102,8 +130,8 @@ func (g *gen) addInvoice(b *batch, numbers *invoiceNumbers, pt patient, visitEnd
 		in = append(in, g.serviceLine(pick(g, extras)))
 	}
 	lines, t := hg.PriceLines(in, copay)
-	id := g.id(created)
-	b.invoices = append(b.invoices, []any{id, numbers.take(created), pt.id, coverageID, string(hg.InvoiceDraft), copay,
+	id, number := g.id(created), numbers.take(created)
+	b.invoices = append(b.invoices, []any{id, number, pt.id, coverageID, string(hg.InvoiceDraft), copay,
 		t.Net, t.VAT, t.Total, t.PatientShare, t.InsurerShare, 0, nil, "", created, created})
 	for _, l := range lines {
 		b.invoiceLines = append(b.invoiceLines, []any{id, l.Sequence, l.ServiceCode, l.Description, l.Quantity,
@@ -115,7 +143,8 @@ func (g *gen) addInvoice(b *batch, numbers *invoiceNumbers, pt patient, visitEnd
 	}
 	b.final = append(b.final, st)
 	if cov != nil && st.status != hg.InvoiceVoid {
-		g.addClaim(b, id, pt, cov, lines, t.Total, *st.issuedAt)
+		g.addClaim(b, claimed{invoiceID: id, invoiceNumber: number, invoiceCreated: created, patientID: pt.id, cov: cov,
+			lines: lines, total: t.Total}, *st.issuedAt)
 	}
 }
 
@@ -172,6 +201,9 @@ const (
 // claimStatus picks a claim's state from its age: young claims are still
 // on their way, old ones mostly decided.
 func (g *gen) claimStatus(age time.Duration) hg.ClaimStatus {
+	if s, ok := g.plannedClaimStatus(age); ok {
+		return s
+	}
 	type share struct {
 		s hg.ClaimStatus
 		p float64
@@ -195,9 +227,24 @@ func (g *gen) claimStatus(age time.Duration) hg.ClaimStatus {
 	return mix[len(mix)-1].s
 }
 
+// plannedClaimStatus takes the next status g.claimPlan still owes, when
+// one fits a claim of this age: young claims take the ones still on their
+// way (DRAFT, QUEUED, SUBMITTED), older ones the rest.
+func (g *gen) plannedClaimStatus(age time.Duration) (hg.ClaimStatus, bool) {
+	young := age < 3*24*time.Hour
+	for i, s := range g.claimPlan {
+		if onTheWay := s == hg.ClaimDraft || s == hg.ClaimQueued || s == hg.ClaimSubmitted; onTheWay == young {
+			g.claimPlan = slices.Delete(g.claimPlan, i, i+1)
+			return s, true
+		}
+	}
+	return "", false
+}
+
 // addClaim claims an issued invoice's insurer share, with its items, the
 // payer's adjudication when decided and the status history that led there.
-func (g *gen) addClaim(b *batch, invoiceID uuid.UUID, pt patient, cov *coverage, lines []hg.InvoiceLine, total hg.Halalas, issued time.Time) {
+func (g *gen) addClaim(b *batch, c claimed, issued time.Time) {
+	invoiceID, cov, lines, total := c.invoiceID, c.cov, c.lines, c.total
 	created := g.later(issued, 2*time.Hour)
 	id := g.id(created)
 	status := g.claimStatus(g.now.Sub(created))
@@ -232,9 +279,15 @@ func (g *gen) addClaim(b *batch, invoiceID uuid.UUID, pt patient, cov *coverage,
 		disposition = map[hg.ClaimStatus]string{hg.ClaimApproved: "Claim approved in full",
 			hg.ClaimPartial: "Claim partially approved", hg.ClaimRejected: "Claim rejected: service not covered"}[status]
 	}
+	steps := len(b.claimHistory)
 	updated := g.addClaimHistory(b, id, status, lastErr, created)
-	b.claims = append(b.claims, []any{id, string(hg.UseClaim), invoiceID, pt.id, cov.id, cov.payer.license, cov.payer.name,
+	b.claims = append(b.claims, []any{id, string(hg.UseClaim), invoiceID, c.patientID, cov.id, cov.payer.license, cov.payer.name,
 		string(status), total, approved, disposition, lastErr, refused, responseKey, created, updated})
+	c.id, c.status, c.refused, c.created, c.updated = id, status, refused, created, updated
+	for _, h := range b.claimHistory[steps:] {
+		c.history = append(c.history, claimStep{hg.ClaimStatus(h[1].(string)), h[3].(time.Time)})
+	}
+	b.claimed = append(b.claimed, c)
 }
 
 // adjudicate decides item i of a claim the way the NPHIES mock does: all
@@ -260,6 +313,10 @@ func (g *gen) addClaimHistory(b *batch, id uuid.UUID, s hg.ClaimStatus, lastErr 
 			at = g.later(at, within)
 		}
 		b.claimHistory = append(b.claimHistory, []any{id, string(st), note, at})
+	}
+	if s == hg.ClaimDraft {
+		step(hg.ClaimDraft, "prepared; not yet sent", 0)
+		return at
 	}
 	step(hg.ClaimQueued, "queued for NPHIES", 0)
 	switch s {

@@ -22,6 +22,9 @@ type gen struct {
 	rng *rand.Rand
 	now time.Time
 	mix recordMix
+	// claimPlan lists claim statuses the next claims must take, so a
+	// small clinic still shows every status.
+	claimPlan []hg.ClaimStatus
 }
 
 // recordMix is how likely a completed visit leaves each optional record;
@@ -294,31 +297,39 @@ func newCalendar(now time.Time, fromDays, toDays int) *calendar {
 	return c
 }
 
-// take books a free slot of practitioner p on a day in [fromIx, toIx),
-// starting from a random one and probing onwards; false when all are taken.
-func (c *calendar) take(g *gen, p uuid.UUID, fromIx, toIx int) (time.Time, time.Time, bool) {
+// take books a slot on a day in [fromIx, toIx) free for both practitioner
+// p and patient pt, starting from a random one and probing onwards; false
+// when none is. Neither is ever booked twice at once (the database refuses
+// overlapping appointments of either).
+func (c *calendar) take(g *gen, p, pt uuid.UUID, fromIx, toIx int) (time.Time, time.Time, bool) {
 	if toIx <= fromIx {
 		return time.Time{}, time.Time{}, false
 	}
-	used := c.used[p]
-	if used == nil {
-		used = make([]bool, len(c.days)*c.perDay)
-		c.used[p] = used
-	}
+	used, busy := c.slots(p), c.slots(pt)
 	n := (toIx - fromIx) * c.perDay
 	start := g.rng.IntN(n)
 	for i := range n {
 		k := fromIx*c.perDay + (start+i)%n
-		if used[k] {
+		if used[k] || busy[k] {
 			continue
 		}
-		used[k] = true
+		used[k], busy[k] = true, true
 		day := c.days[k/c.perDay]
 		off := c.sched.DayStart + time.Duration(k%c.perDay)*c.sched.SlotLength
 		s := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, int(off), c.sched.Zone)
 		return s, s.Add(c.sched.SlotLength), true
 	}
 	return time.Time{}, time.Time{}, false
+}
+
+// slots returns who's bookings, one flag per slot of the calendar.
+func (c *calendar) slots(who uuid.UUID) []bool {
+	s := c.used[who]
+	if s == nil {
+		s = make([]bool, len(c.days)*c.perDay)
+		c.used[who] = s
+	}
+	return s
 }
 
 // addAppointment appends one appointment of pt with pr at [start, end),

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/postgres"
 )
 
@@ -28,6 +29,9 @@ type Options struct {
 	// Now is the clock appointments are placed around; zero means the
 	// current time.
 	Now time.Time
+	// Clinic is the provider identity the demo's NPHIES bundles are built
+	// with; zero means DefaultClinic.
+	Clinic nphies.Builder
 }
 
 func (o Options) withDefaults() Options {
@@ -35,6 +39,9 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now()
 	}
 	o.Now = o.Now.Truncate(time.Microsecond) // Postgres keeps microseconds
+	if o.Clinic.ProviderLicense == "" {
+		o.Clinic = DefaultClinic
+	}
 	return o
 }
 
@@ -64,6 +71,9 @@ type Summary struct {
 	Claims        int
 	ClaimItems    int
 	ClaimHistory  int
+	// Written by Demo only, after the tables above.
+	NPHIESMessages int
+	AuditEvents    int
 }
 
 func (s *Summary) add(b *batch) {
@@ -105,9 +115,12 @@ type DemoResult struct {
 
 // Demo sizes.
 const (
-	demoPatients  = 150
-	demoPastDays  = 21
+	demoPatients  = 300
+	demoPastDays  = 30
 	demoAheadDays = 21
+	// demoClaimsPerStatus claims at least take each status, so every
+	// status shows in the analyst's summaries above hg.Suppress.
+	demoClaimsPerStatus = 6
 )
 
 // DemoEmailDomain is the domain of every demo login; a reserved name, so
@@ -115,10 +128,13 @@ const (
 const DemoEmailDomain = "demo.healthgraph.example"
 
 // Demo writes a small synthetic clinic in one transaction: a practitioner
-// per specialty, 150 patients with Saudi-style names, national IDs or
-// iqamas and payer coverage, appointments over the past and coming three
-// weeks, records with ICD-10 codes and one amended diagnosis, and a login
-// per role. hash turns each random password into a stored hash (the
+// per specialty, 300 patients with Saudi-style names, national IDs or
+// iqamas and payer coverage, appointments over the past month and the
+// coming three weeks, records with ICD-10 codes and one amended diagnosis,
+// the month's invoices (every status) with their lines and payments,
+// claims in every status with items, adjudication, history and their
+// NPHIES messages as the mock answered them, the audit trail the billing
+// desk left, and a login per role. hash turns each random password into a stored hash (the
 // caller passes an auth.Accounts' HashPassword). CONFLICT when demo data already exists.
 // Refusing it in production is the caller's job.
 func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error), o Options) (*DemoResult, error) {
@@ -155,6 +171,11 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM patients`).Scan(&offset); err != nil {
 			return err
 		}
+		numbers := &invoiceNumbers{}
+		if err := tx.QueryRow(ctx, `SELECT nextval('invoice_number_seq')`).Scan(&numbers.next); err != nil {
+			return fmt.Errorf("reserve invoice numbers: %w", err)
+		}
+		g.claimPlan = demoClaimPlan()
 		b := &batch{}
 		var staff []practitioner
 		for i, sp := range specialties {
@@ -165,12 +186,14 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 			staff = append(staff, g.addPractitioner(b, i, email, sp, h, role))
 		}
 		var patientUser uuid.UUID
+		userIDs := map[hg.Role]uuid.UUID{hg.RolePractitioner: staff[0].userID}
 		for i, r := range roles {
 			if r == hg.RolePractitioner {
 				continue
 			}
 			id := g.id(o.Now.AddDate(-1, 0, 0))
 			b.users = append(b.users, []any{id, res.Logins[i].Email, "Demo " + strings.ToLower(string(r)), hashes[r], string(r), o.Now, o.Now})
+			userIDs[r] = id
 			if r == hg.RolePatient {
 				patientUser = id
 			}
@@ -198,8 +221,8 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 						from = cal.todayIx + 1
 					}
 				}
-				if s, e, ok := cal.take(g, pr.id, from, to); ok {
-					g.addAppointment(b, pt, pr, s, e)
+				if s, e, ok := cal.take(g, pr.id, pt.id, from, to); ok {
+					g.addDemoVisit(b, numbers, pt, pr, s, e)
 				}
 			}
 		}
@@ -207,6 +230,15 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 			return err
 		}
 		res.add(b)
+		if _, err := tx.Exec(ctx, `SELECT setval('invoice_number_seq', $1)`, numbers.next-1); err != nil {
+			return fmt.Errorf("advance invoice numbers: %w", err)
+		}
+		if err := writeExchange(ctx, tx, g, o, b, &res.Summary); err != nil {
+			return err
+		}
+		if err := writeAudit(ctx, tx, g, b, userIDs[hg.RoleBilling], &res.Summary); err != nil {
+			return err
+		}
 
 		// The patient login is linked to the first patient's record.
 		if _, err := tx.Exec(ctx, `UPDATE patients SET user_id = $1 WHERE id = $2`, patientUser, patients[0].id); err != nil {
@@ -317,7 +349,7 @@ func Patients(ctx context.Context, db *postgres.DB, n int, o Options, progress P
 				}
 				for range 1 + g.rng.IntN(3) {
 					pr := pick(g, staff)
-					if s, e, ok := cal.take(g, pr.id, 0, len(cal.days)); ok {
+					if s, e, ok := cal.take(g, pr.id, pt.id, 0, len(cal.days)); ok {
 						g.addAppointment(b, pt, pr, s, e)
 					}
 				}

@@ -87,8 +87,8 @@ func TestDemo(t *testing.T) {
 	})
 	t.Run("data satisfies the domain's own validation", func(t *testing.T) {
 		ps, _, err := db.ListPatients(ctx, hg.PatientScope{All: true}, hg.PatientFilter{}, hg.Page{First: 200})
-		if err != nil || len(ps) != 150 {
-			t.Fatalf("%d patients, %v; want 150", len(ps), err)
+		if err != nil || len(ps) != 200 {
+			t.Fatalf("%d patients, %v; want the first page of 200", len(ps), err)
 		}
 		var arabic int
 		for _, p := range ps {
@@ -122,6 +122,185 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("second demo: %v, want CONFLICT", err)
 		}
 	})
+}
+
+// TestDemoWritesABelievableMonth checks the demo's month of billing: every
+// invoice and claim status, each claim's NPHIES exchange, totals that add
+// up, no double-booked patient, and analyst summaries with shown groups.
+func TestDemoWritesABelievableMonth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t, postgres.Options{})
+	if _, err := seed.Demo(ctx, db, hashCheaply, seed.Options{Seed: 3, Now: clock}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(t *testing.T, query string, args ...any) map[string]int {
+		t.Helper()
+		rows, err := db.Pool.Query(ctx, query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = n
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	t.Run("claims in every status, enough to show in a summary", func(t *testing.T) {
+		got := count(t, `SELECT status, count(*) FROM claims GROUP BY status`)
+		for _, s := range []hg.ClaimStatus{hg.ClaimDraft, hg.ClaimQueued, hg.ClaimSubmitted, hg.ClaimPending, hg.ClaimApproved,
+			hg.ClaimPartial, hg.ClaimRejected, hg.ClaimError, hg.ClaimCancelled} {
+			if got[string(s)] < hg.MinUtilizationGroup {
+				t.Errorf("%d %s claims, want at least %d (all: %v)", got[string(s)], s, hg.MinUtilizationGroup, got)
+			}
+		}
+	})
+	t.Run("invoices in every status", func(t *testing.T) {
+		got := count(t, `SELECT status, count(*) FROM invoices GROUP BY status`)
+		for _, s := range []hg.InvoiceStatus{hg.InvoiceDraft, hg.InvoiceIssued, hg.InvoicePartiallyPaid, hg.InvoicePaid, hg.InvoiceVoid} {
+			if got[string(s)] == 0 {
+				t.Errorf("no %s invoice (all: %v)", s, got)
+			}
+		}
+	})
+	t.Run("every claim has its NPHIES messages", func(t *testing.T) {
+		// Per claim status: claims lacking the messages that status needs.
+		got := count(t, `SELECT c.status, count(*) FROM claims c
+			LEFT JOIN LATERAL (SELECT
+				count(*) FILTER (WHERE direction = 'OUT' AND event = 'claim-request') AS sent,
+				count(*) FILTER (WHERE direction = 'IN' AND in_response_to IS NOT NULL AND event = 'claim-response') AS answered,
+				count(*) FILTER (WHERE direction = 'OUT' AND event = 'cancel-request') AS cancel,
+				count(*) FILTER (WHERE direction = 'IN' AND event = 'cancel-response') AS cancelled
+				FROM nphies_messages m WHERE m.claim_id = c.id) m ON true
+			WHERE CASE c.status
+				WHEN 'DRAFT' THEN m.sent + m.answered <> 0
+				WHEN 'QUEUED' THEN m.sent <> 1 OR m.answered <> 0
+				WHEN 'SUBMITTED' THEN m.sent <> 1 OR m.answered <> 0
+				WHEN 'ERROR' THEN m.sent <> 1 OR m.answered <> (CASE WHEN c.refused THEN 1 ELSE 0 END)
+				WHEN 'CANCELLED' THEN m.sent <> 1 OR m.answered <> 1 OR m.cancel <> 1 OR m.cancelled <> 1
+				ELSE m.sent <> 1 OR m.answered <> 1 END
+			GROUP BY c.status`)
+		if len(got) > 0 {
+			t.Fatalf("claims without the messages their status needs, by status: %v", got)
+		}
+		pending := count(t, `SELECT delivery, count(*) FROM nphies_messages m JOIN claims c ON c.id = m.claim_id
+			WHERE m.direction = 'OUT' AND c.status = 'QUEUED' GROUP BY delivery`)
+		if pending["PENDING"] == 0 || len(pending) != 1 {
+			t.Errorf("queued claims' bundles are %v, want all PENDING", pending)
+		}
+	})
+	t.Run("invoice totals equal their lines and payments their paid amount", func(t *testing.T) {
+		var badTotals, badPaid int
+		if err := db.Pool.QueryRow(ctx, `SELECT
+				count(*) FILTER (WHERE i.total <> (SELECT sum(total) FROM invoice_lines l WHERE l.invoice_id = i.id)),
+				count(*) FILTER (WHERE i.paid <> (SELECT coalesce(sum(amount), 0) FROM payments p WHERE p.invoice_id = i.id))
+			FROM invoices i`).Scan(&badTotals, &badPaid); err != nil {
+			t.Fatal(err)
+		}
+		if badTotals != 0 || badPaid != 0 {
+			t.Fatalf("%d invoices whose total is not their lines', %d whose paid is not their payments'", badTotals, badPaid)
+		}
+	})
+	t.Run("no patient or practitioner is booked twice at once", func(t *testing.T) {
+		got := count(t, `SELECT who, count(*) FROM (
+			SELECT 'patient' AS who FROM appointments a JOIN appointments b ON a.patient_id = b.patient_id AND a.id < b.id
+				AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)
+			UNION ALL
+			SELECT 'practitioner' FROM appointments a JOIN appointments b ON a.practitioner_id = b.practitioner_id AND a.id < b.id
+				AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)) o GROUP BY who`)
+		if len(got) > 0 {
+			t.Fatalf("overlapping appointments: %v", got)
+		}
+	})
+	t.Run("the billing desk's audit trail is there", func(t *testing.T) {
+		got := count(t, `SELECT action, count(*) FROM audit_events WHERE actor_role = 'BILLING' GROUP BY action`)
+		for _, a := range []string{"invoice.created", "invoice.issued", "invoice.payment_recorded", "invoice.voided", "claim.queued", "claim.cancel_requested"} {
+			if got[a] == 0 {
+				t.Errorf("no %s audit event (all: %v)", a, got)
+			}
+		}
+	})
+	from, to := clock.AddDate(0, -2, 0), clock.AddDate(0, 1, 0)
+	t.Run("the analyst's summaries show groups", func(t *testing.T) {
+		for _, by := range []string{"STATUS", "PAYER", "MONTH"} {
+			gs, err := db.ClaimsSummary(ctx, from, to, by)
+			if shown := shownClaims(gs); err != nil || shown == 0 {
+				t.Errorf("claimsSummary by %s: %d shown groups of %d, %v", by, shown, len(gs), err)
+			}
+		}
+		rs, err := db.RevenueSummary(ctx, from, to, "DAY")
+		var shown int
+		for _, g := range rs {
+			if !g.Suppressed && g.Invoices > 0 && g.Billed > 0 {
+				shown++
+			}
+		}
+		if err != nil || shown == 0 {
+			t.Errorf("revenueSummary by DAY: %d shown days of %d, %v", shown, len(rs), err)
+		}
+		us, err := db.AppointmentUtilization(ctx, from, to, hg.GroupBySpecialty)
+		shown = 0
+		for _, g := range us {
+			if g.Booked > 0 && g.Completed > 0 {
+				shown++
+			}
+		}
+		if err != nil || shown == 0 {
+			t.Errorf("appointmentUtilization by SPECIALTY: %d groups with figures of %d, %v", shown, len(us), err)
+		}
+	})
+}
+
+func shownClaims(gs []hg.ClaimsGroup) int {
+	n := 0
+	for _, g := range gs {
+		if !g.Suppressed && g.Claims > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDemoIsDeterministic seeds the same demo twice: the same seed and clock
+// give the same claims, statuses and request bundles.
+func TestDemoIsDeterministic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	snapshot := func() []string {
+		db := pgtest.New(t, postgres.Options{})
+		if _, err := seed.Demo(ctx, db, hashCheaply, seed.Options{Seed: 11, Now: clock}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Pool.Query(ctx, `SELECT c.id::text || c.status || c.total || coalesce(c.approved, -1) || i.number || coalesce(md5(m.body), '-')
+			FROM claims c JOIN invoices i ON i.id = c.invoice_id
+			LEFT JOIN nphies_messages m ON m.claim_id = c.id AND m.direction = 'OUT' AND m.event = 'claim-request'
+			ORDER BY c.id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	a, b := snapshot(), snapshot()
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("%d and %d claims from the same seed", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("claim %d differs between runs: %q vs %q", i, a[i], b[i])
+		}
+	}
 }
 
 func TestPatientsScalesAndIsDeterministic(t *testing.T) {

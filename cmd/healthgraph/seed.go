@@ -65,6 +65,7 @@ func seedData(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	opts.Clinic = cfg.App().Clinic // the demo's bundles name the provider the server sends as
 	if cfg.Production() {
 		return errors.New("seed refuses to run with HG_ENV=production: it writes synthetic patients and known logins")
 	}
@@ -98,8 +99,9 @@ func seedData(ctx context.Context, args []string, stdout io.Writer) error {
 	} else if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo clinic: %d practitioners, %d patients, %d appointments, %d records\n\n",
-		res.Practitioners, res.Patients, res.Appointments, res.Records)
+	fmt.Fprintf(stdout, "demo clinic: %d practitioners, %d patients, %d appointments, %d records, "+
+		"%d invoices, %d payments, %d claims, %d NPHIES messages\n\n",
+		res.Practitioners, res.Patients, res.Appointments, res.Records, res.Invoices, res.Payments, res.Claims, res.NPHIESMessages)
 	fmt.Fprintln(stdout, "Demo logins (shown this once; the passwords are stored only as hashes):")
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tEMAIL\tPASSWORD")
