@@ -57,30 +57,42 @@ func (g *gen) addDemoVisit(b *batch, numbers *invoiceNumbers, pt patient, pr pra
 	}
 }
 
-// writeExchange writes the NPHIES messages of the batch's claims.
-func writeExchange(ctx context.Context, tx pgx.Tx, g *gen, o Options, b *batch, sum *Summary) error {
+// writeExchange writes the NPHIES messages of the batch's claims and the
+// eligibility checks run before some of their visits, and returns the
+// checks' rows (see checksTable).
+func writeExchange(ctx context.Context, tx pgx.Tx, g *gen, o Options, b *batch, sum *Summary) ([][]any, error) {
 	x := newExchange(&o.Clinic, o.Seed)
 	patients, coverages, staff := rowIndex(b.patients), rowIndex(b.coverages), rowIndex(b.practitioners)
 	for _, c := range b.claimed {
-		if err := x.claim(g, c, partiesOf(patients, coverages, staff, c, c.practitionerID, c.diagnoses)); err != nil {
-			return err
+		p := partiesOf(patients, coverages, staff, c, c.practitionerID, c.diagnoses)
+		if err := x.eligibility(g, c, p); err != nil {
+			return nil, err
+		}
+		if err := x.claim(g, c, p); err != nil {
+			return nil, err
 		}
 	}
 	if err := x.write(ctx, tx); err != nil {
-		return err
+		return nil, err
 	}
-	sum.NPHIESMessages = len(x.rows)
-	return nil
+	sum.NPHIESMessages, sum.EligibilityChecks = len(x.rows), len(x.checks)
+	return x.checks, nil
 }
 
 var auditTable = table{"audit_events", []string{"id", "actor_id", "actor_role", "action", "entity_type", "entity_id", "patient_id", "created_at"}}
 
-// writeAudit writes the audit trail the billing desk's mutations would
-// have left on the batch's invoices and claims, under the BILLING login.
-func writeAudit(ctx context.Context, tx pgx.Tx, g *gen, b *batch, clerk uuid.UUID, sum *Summary) error {
+// writeAudit writes the audit trail the desks' mutations would have left:
+// the billing clerk's on the batch's invoices and claims, reception's
+// eligibility checks.
+func writeAudit(ctx context.Context, tx pgx.Tx, g *gen, b *batch, checks [][]any, staff map[hg.Role]uuid.UUID, sum *Summary) error {
 	var rows [][]any
 	add := func(action, entity string, id, patient uuid.UUID, at time.Time) {
-		rows = append(rows, []any{g.id(at), clerk, string(hg.RoleBilling), action, entity, id, patient, at})
+		rows = append(rows, []any{g.id(at), staff[hg.RoleBilling], string(hg.RoleBilling), action, entity, id, patient, at})
+	}
+	for _, c := range checks {
+		at := c[14].(time.Time)
+		rows = append(rows, []any{g.id(at), staff[hg.RoleReception], string(hg.RoleReception), "eligibility.checked",
+			"EligibilityCheck", c[0], c[1], at})
 	}
 	patientOf := map[uuid.UUID]uuid.UUID{}
 	for _, inv := range b.invoices {

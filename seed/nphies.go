@@ -21,7 +21,8 @@ import (
 var DefaultClinic = nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Clinic", BaseURL: "http://localhost:8080"}
 
 var messagesTable = table{"nphies_messages", []string{"id", "claim_id", "direction", "event", "bundle_id", "message_header_id",
-	"in_response_to", "body", "delivery", "attempts", "next_attempt_at", "sent_at", "http_status", "last_error", "created_at"}}
+	"in_response_to", "body", "delivery", "attempts", "next_attempt_at", "sent_at", "http_status", "last_error", "created_at",
+	"eligibility_check_id"}}
 
 // exchange answers demo bundles with the mock NPHIES in process, so the
 // stored responses are the ones the mock (and the outbox behind it) would
@@ -31,7 +32,12 @@ type exchange struct {
 	mock   *mock.Server
 	at     time.Time
 	rows   [][]any
+	// checks are the eligibility checks asked, written before rows.
+	checks [][]any
 }
+
+// owner is what a message belongs to: a claim or an eligibility check.
+type owner struct{ claim, check *uuid.UUID }
 
 func newExchange(clinic *nphies.Builder, seed uint64) *exchange {
 	x := &exchange{clinic: clinic}
@@ -59,20 +65,20 @@ func (x *exchange) claim(g *gen, c claimed, p parties) error {
 		return fmt.Errorf("build demo claim bundle: %w", err)
 	}
 	sent := c.created.Add(time.Second)
-	out := g.id(c.created)
+	out, of := g.id(c.created), owner{claim: &c.id}
 	switch {
 	case c.status == hg.ClaimQueued:
-		x.out(out, c.id, msg, hg.DeliveryPending, 0, &c.created, nil, 0, "", c.created)
+		x.out(out, of, msg, hg.DeliveryPending, 0, &c.created, nil, 0, "", c.created)
 		return nil
 	case c.status == hg.ClaimError && !c.refused:
-		x.out(out, c.id, msg, hg.DeliveryFailed, 8, nil, nil, 0, "connection timed out", c.created)
+		x.out(out, of, msg, hg.DeliveryFailed, 8, nil, nil, 0, "connection timed out", c.created)
 		return nil
 	}
-	x.out(out, c.id, msg, hg.DeliverySent, 1, nil, &sent, http.StatusOK, "", c.created)
+	x.out(out, of, msg, hg.DeliverySent, 1, nil, &sent, http.StatusOK, "", c.created)
 	if c.status == hg.ClaimSubmitted {
 		return nil // delivered; the answer has not come yet
 	}
-	if err := x.answer(g, out, c.id, msg, outcomes[c.status], sent); err != nil {
+	if _, err := x.answer(g, out, of, msg, outcomes[c.status], sent); err != nil {
 		return err
 	}
 	if c.status != hg.ClaimCancelled {
@@ -85,12 +91,13 @@ func (x *exchange) claim(g *gen, c claimed, p parties) error {
 		return fmt.Errorf("build demo cancel bundle: %w", err)
 	}
 	cancelID := g.id(at)
-	x.out(cancelID, c.id, cancel, hg.DeliverySent, 1, nil, &at, http.StatusOK, "", at)
-	return x.answer(g, cancelID, c.id, cancel, "", at)
+	x.out(cancelID, of, cancel, hg.DeliverySent, 1, nil, &at, http.StatusOK, "", at)
+	_, err = x.answer(g, cancelID, of, cancel, "", at)
+	return err
 }
 
 // answer sends msg to the mock at at and stores its answer as received.
-func (x *exchange) answer(g *gen, out, claimID uuid.UUID, msg *nphies.Message, o mock.Outcome, at time.Time) error {
+func (x *exchange) answer(g *gen, out uuid.UUID, of owner, msg *nphies.Message, o mock.Outcome, at time.Time) (*nphies.Response, error) {
 	x.at = at
 	req := httptest.NewRequest(http.MethodPost, "/$process-message", bytes.NewReader(msg.Body))
 	req.Header.Set("Content-Type", "application/fhir+json")
@@ -100,33 +107,48 @@ func (x *exchange) answer(g *gen, out, claimID uuid.UUID, msg *nphies.Message, o
 	rec := httptest.NewRecorder()
 	x.mock.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
-		return fmt.Errorf("the mock NPHIES answered a demo %s with %d", msg.Event, rec.Code)
+		return nil, fmt.Errorf("the mock NPHIES answered a demo %s with %d", msg.Event, rec.Code)
 	}
 	resp, err := nphies.Parse(rec.Body.Bytes())
 	if err != nil {
-		return fmt.Errorf("read the mock's answer to a demo %s: %w", msg.Event, err)
+		return nil, fmt.Errorf("read the mock's answer to a demo %s: %w", msg.Event, err)
 	}
-	x.rows = append(x.rows, []any{g.id(at), claimID, string(hg.Inbound), resp.Event, resp.BundleID, resp.MessageHeaderID,
-		out, resp.Raw, nil, 0, nil, nil, nil, "", at})
-	return nil
+	x.rows = append(x.rows, []any{g.id(at), of.claim, string(hg.Inbound), resp.Event, resp.BundleID, resp.MessageHeaderID,
+		out, resp.Raw, nil, 0, nil, nil, nil, "", at, of.check})
+	return resp, nil
 }
 
-func (x *exchange) out(id, claimID uuid.UUID, msg *nphies.Message, d hg.DeliveryStatus, attempts int, next, sent *time.Time,
+func (x *exchange) out(id uuid.UUID, of owner, msg *nphies.Message, d hg.DeliveryStatus, attempts int, next, sent *time.Time,
 	status int, lastErr string, at time.Time) {
 	var httpStatus *int
 	if status != 0 {
 		httpStatus = &status
 	}
-	x.rows = append(x.rows, []any{id, claimID, string(hg.Outbound), msg.Event, msg.BundleID.String(), msg.MessageHeaderID.String(),
-		nil, msg.Body, string(d), attempts, next, sent, httpStatus, lastErr, at})
+	x.rows = append(x.rows, []any{id, of.claim, string(hg.Outbound), msg.Event, msg.BundleID.String(), msg.MessageHeaderID.String(),
+		nil, msg.Body, string(d), attempts, next, sent, httpStatus, lastErr, at, of.check})
 }
 
+// write copies the eligibility checks, then every message, then links
+// each check to its request and response (the two tables refer to each
+// other).
 func (x *exchange) write(ctx context.Context, tx pgx.Tx) error {
-	if len(x.rows) == 0 {
-		return nil
+	for _, t := range []struct {
+		table
+		rows [][]any
+	}{{checksTable, x.checks}, {messagesTable, x.rows}} {
+		if len(t.rows) == 0 {
+			continue
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
+			return fmt.Errorf("copy %s: %w", t.name, err)
+		}
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{messagesTable.name}, messagesTable.cols, pgx.CopyFromRows(x.rows)); err != nil {
-		return fmt.Errorf("copy %s: %w", messagesTable.name, err)
+	_, err := tx.Exec(ctx, `UPDATE eligibility_checks e SET
+			request_message_id = (SELECT id FROM nphies_messages m WHERE m.eligibility_check_id = e.id AND m.direction = 'OUT'),
+			response_message_id = (SELECT id FROM nphies_messages m WHERE m.eligibility_check_id = e.id AND m.direction = 'IN')
+		WHERE e.request_message_id IS NULL`)
+	if err != nil {
+		return fmt.Errorf("link eligibility messages: %w", err)
 	}
 	return nil
 }

@@ -72,8 +72,9 @@ type Summary struct {
 	ClaimItems    int
 	ClaimHistory  int
 	// Written by Demo only, after the tables above.
-	NPHIESMessages int
-	AuditEvents    int
+	NPHIESMessages    int
+	EligibilityChecks int
+	AuditEvents       int
 }
 
 func (s *Summary) add(b *batch) {
@@ -233,10 +234,11 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 		if _, err := tx.Exec(ctx, `SELECT setval('invoice_number_seq', $1)`, numbers.next-1); err != nil {
 			return fmt.Errorf("advance invoice numbers: %w", err)
 		}
-		if err := writeExchange(ctx, tx, g, o, b, &res.Summary); err != nil {
+		checks, err := writeExchange(ctx, tx, g, o, b, &res.Summary)
+		if err != nil {
 			return err
 		}
-		if err := writeAudit(ctx, tx, g, b, userIDs[hg.RoleBilling], &res.Summary); err != nil {
+		if err := writeAudit(ctx, tx, g, b, checks, userIDs, &res.Summary); err != nil {
 			return err
 		}
 

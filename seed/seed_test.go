@@ -197,6 +197,26 @@ func TestDemoWritesABelievableMonth(t *testing.T) {
 			t.Errorf("queued claims' bundles are %v, want all PENDING", pending)
 		}
 	})
+	t.Run("eligibility checks with every verdict, their messages, readable by the store", func(t *testing.T) {
+		got := count(t, `SELECT status || ':' || coalesce(eligible::text, '-'), count(*) FROM eligibility_checks e
+			WHERE EXISTS (SELECT 1 FROM nphies_messages m WHERE m.id = e.request_message_id AND m.direction = 'OUT'
+				AND m.event = 'eligibility-request' AND m.eligibility_check_id = e.id)
+			AND EXISTS (SELECT 1 FROM nphies_messages m WHERE m.id = e.response_message_id AND m.direction = 'IN'
+				AND m.in_response_to = e.request_message_id)
+			GROUP BY 1`)
+		for _, v := range []string{"COMPLETE:true", "COMPLETE:false", "ERROR:-"} {
+			if got[v] == 0 {
+				t.Errorf("no %s eligibility check with its messages (all: %v)", v, got)
+			}
+		}
+		var patient uuid.UUID
+		if err := db.Pool.QueryRow(ctx, `SELECT patient_id FROM eligibility_checks LIMIT 1`).Scan(&patient); err != nil {
+			t.Fatal(err)
+		}
+		if cs, err := db.EligibilityChecksByPatient(ctx, hg.PatientScope{All: true}, patient, 10); err != nil || len(cs) == 0 {
+			t.Fatalf("the store reads %d checks of a checked patient, %v", len(cs), err)
+		}
+	})
 	t.Run("invoice totals equal their lines and payments their paid amount", func(t *testing.T) {
 		var badTotals, badPaid int
 		if err := db.Pool.QueryRow(ctx, `SELECT
@@ -220,9 +240,9 @@ func TestDemoWritesABelievableMonth(t *testing.T) {
 			t.Fatalf("overlapping appointments: %v", got)
 		}
 	})
-	t.Run("the billing desk's audit trail is there", func(t *testing.T) {
-		got := count(t, `SELECT action, count(*) FROM audit_events WHERE actor_role = 'BILLING' GROUP BY action`)
-		for _, a := range []string{"invoice.created", "invoice.issued", "invoice.payment_recorded", "invoice.voided", "claim.queued", "claim.cancel_requested"} {
+	t.Run("the desks' audit trail is there", func(t *testing.T) {
+		got := count(t, `SELECT action, count(*) FROM audit_events WHERE actor_role = 'BILLING' OR action = 'eligibility.checked' GROUP BY action`)
+		for _, a := range []string{"invoice.created", "invoice.issued", "invoice.payment_recorded", "invoice.voided", "claim.queued", "claim.cancel_requested", "eligibility.checked"} {
 			if got[a] == 0 {
 				t.Errorf("no %s audit event (all: %v)", a, got)
 			}
