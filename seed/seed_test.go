@@ -14,6 +14,7 @@ import (
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/seed"
+	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
 var clock = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
@@ -386,5 +387,69 @@ func TestPatientsScalesAndIsDeterministic(t *testing.T) {
 		if !hg.ValidNationalID(a.ids[i]) {
 			t.Fatalf("national ID %q has the wrong format", a.ids[i])
 		}
+	}
+}
+
+// TestDemoBillingLoginSeesTheMonth logs in as the demo's BILLING user
+// through the API: invoices, claims with their messages and history, and a
+// claims summary with shown groups.
+func TestDemoBillingLoginSeesTheMonth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := servertest.New(t)
+	res, err := seed.Demo(ctx, env.DB, hashCheaply, seed.Options{Seed: 5, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var billing seed.Login
+	for _, l := range res.Logins {
+		if l.Role == hg.RoleBilling {
+			billing = l
+		}
+	}
+	var login struct {
+		Login struct{ AccessToken string }
+	}
+	env.Do(t, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+		map[string]any{"e": billing.Email, "p": billing.Password}).Decode(t, &login)
+	var got struct {
+		Invoices struct{ TotalCount int }
+		Claims   struct {
+			TotalCount int
+			Edges      []struct {
+				Node struct {
+					Status   string
+					Messages []struct{ Direction string }
+					History  []struct{ Status string }
+				}
+			}
+		}
+		ClaimsSummary []struct {
+			Key        string
+			Suppressed bool
+			Claims     *int
+		}
+	}
+	env.Do(t, login.Login.AccessToken, `query($from: Time!, $to: Time!) {
+		invoices(first: 1) { totalCount }
+		claims(first: 50) { totalCount edges { node { status messages { direction } history { status } } } }
+		claimsSummary(from: $from, to: $to, groupBy: STATUS) { key suppressed claims }
+	}`, map[string]any{"from": clock.AddDate(0, -2, 0), "to": clock.AddDate(0, 1, 0)}).Decode(t, &got)
+	if got.Invoices.TotalCount == 0 || got.Claims.TotalCount == 0 {
+		t.Fatalf("billing sees %d invoices and %d claims, want the demo month", got.Invoices.TotalCount, got.Claims.TotalCount)
+	}
+	for _, e := range got.Claims.Edges {
+		if n := e.Node; len(n.History) == 0 || n.Status != "DRAFT" && len(n.Messages) == 0 {
+			t.Errorf("a %s claim has %d history steps and %d messages", n.Status, len(n.History), len(n.Messages))
+		}
+	}
+	shown := map[string]int{}
+	for _, g := range got.ClaimsSummary {
+		if !g.Suppressed && g.Claims != nil {
+			shown[g.Key] = *g.Claims
+		}
+	}
+	if len(shown) < 9 {
+		t.Fatalf("claimsSummary by STATUS shows %v, want all nine statuses", shown)
 	}
 }
