@@ -32,6 +32,8 @@ func (s Size) validate() error {
 	switch {
 	case s.Patients < 1 || s.Practitioners < 1:
 		return hg.Invalid("size", "a scale run needs patients and practitioners")
+	case s.Patients < s.Practitioners:
+		return hg.Invalid("size", "a scale run needs at least as many patients as practitioners, so each has someone to see")
 	case s.Appointments < s.Practitioners:
 		return hg.Invalid("size", "a scale run needs at least one appointment per practitioner")
 	}
@@ -129,7 +131,10 @@ type scaler struct {
 	staff    []practitioner
 	shifts   []shift
 	patients []patient
-	numbers  *invoiceNumbers
+	// busy holds (slot, patient index) pairs booked, keeping patients
+	// from being in two appointments at once.
+	busy    map[uint64]struct{}
+	numbers *invoiceNumbers
 
 	logins []Login
 	tally
@@ -300,16 +305,32 @@ func (s *scaler) fillDays(g *gen, b *batch, i, quota int) {
 	}
 }
 
-// pickPatient picks a patient registered a day before start, trying a few
-// times: a patient registered later cannot have booked it.
+// pickPatient picks a patient free at start, trying a few times for one
+// registered a day before (a patient registered later cannot have booked
+// it). No patient is ever booked twice at once: slots are on one grid, so
+// two appointments overlap only when they start together.
 func (s *scaler) pickPatient(g *gen, start time.Time) patient {
-	var pt patient
-	for range 8 {
-		if pt = pick(g, s.patients); pt.createdAt.Before(start.Add(-24 * time.Hour)) {
-			break
+	if s.busy == nil {
+		s.busy = map[uint64]struct{}{}
+	}
+	slot := uint64(start.Unix()/int64(slotLength/time.Second)) << 32
+	free := func(i int) bool {
+		_, taken := s.busy[slot|uint64(i)]
+		return !taken
+	}
+	i := -1
+	for try := 0; try < 16 && i < 0; try++ {
+		if k := g.rng.IntN(len(s.patients)); free(k) && (try >= 8 || s.patients[k].createdAt.Before(start.Add(-24*time.Hour))) {
+			i = k
 		}
 	}
-	return pt
+	for k := 0; i < 0; k++ { // more practitioners at work than patients free: take the first free
+		if free(k) {
+			i = k
+		}
+	}
+	s.busy[slot|uint64(i)] = struct{}{}
+	return s.patients[i]
 }
 
 // shift is a practitioner's working pattern: slotsPerShift slots of

@@ -98,6 +98,17 @@ func TestScale(t *testing.T) {
 			t.Errorf("%d of %d appointments booked, want at least 15%%", booked, tiny.Appointments)
 		}
 	})
+	t.Run("no patient or practitioner is booked twice at once", func(t *testing.T) {
+		var patients, practitioners int
+		db.Pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM appointments a JOIN appointments b ON a.patient_id = b.patient_id AND a.id < b.id
+				AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)),
+			(SELECT count(*) FROM appointments a JOIN appointments b ON a.practitioner_id = b.practitioner_id AND a.id < b.id
+				AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at))`).Scan(&patients, &practitioners)
+		if patients+practitioners != 0 {
+			t.Errorf("%d overlapping pairs of a patient's appointments, %d of a practitioner's; want none", patients, practitioners)
+		}
+	})
 	t.Run("a load-test login per role, the practitioner busy today", func(t *testing.T) {
 		if len(res.Logins) != len(seed.LoadRoles) {
 			t.Fatalf("%d logins, want %d", len(res.Logins), len(seed.LoadRoles))
