@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/postgres"
+	"github.com/healthgraph/healthgraph/server"
 	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
@@ -28,10 +30,10 @@ type billingEnv struct {
 	coverage                            *hg.Coverage
 }
 
-func newBillingEnv(t *testing.T) billingEnv {
+func newBillingEnv(t *testing.T, modify ...func(*server.Config, *postgres.Options)) billingEnv {
 	t.Helper()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.New(t, modify...)
 	_, billing := env.User(t, "billing@example.com", hg.RoleBilling)
 	_, practitioner := env.User(t, "dr@example.com", hg.RolePractitioner)
 	pu, patientToken := env.User(t, "patient@example.com", hg.RolePatient)
