@@ -287,8 +287,9 @@ type UtilizationGroup struct {
 type AppointmentStore interface {
 	// BookAppointment validates and books a, as BOOKED. BAD_USER_INPUT
 	// names the field at fault; NOT_FOUND when the patient is outside
-	// scope or the practitioner does not exist; CONFLICT when the
-	// practitioner already has a live appointment overlapping it.
+	// scope or the practitioner does not exist; CONFLICT (field startsAt)
+	// when the practitioner or the patient already has a live appointment
+	// overlapping it, as a *PatientBusyError naming the patient's.
 	BookAppointment(ctx context.Context, scope PatientScope, a NewAppointment) (*Appointment, error)
 	// RescheduleAppointment moves a live appointment to a new window.
 	// NOT_FOUND, BAD_USER_INPUT and CONFLICT as for booking; CONFLICT also
@@ -324,3 +325,29 @@ type AppointmentStore interface {
 	// appointments. BAD_USER_INPUT for an unknown grouping or a bad range.
 	AppointmentUtilization(ctx context.Context, from, to time.Time, groupBy UtilizationGroupBy) ([]UtilizationGroup, error)
 }
+
+// PatientBusyError is the CONFLICT of a booking or a move that would put a
+// patient in two live appointments at once. It names the appointment
+// already there, which the caller may see (it is the same patient's), so
+// the desk can open it rather than hunt for it.
+type PatientBusyError struct {
+	// Conflict is the domain error: CONFLICT on startsAt.
+	Conflict *Error
+	// AppointmentID is the patient's overlapping live appointment; nil
+	// when the database's constraint caught a race the store could not
+	// name it in.
+	AppointmentID *uuid.UUID
+}
+
+// PatientBusy returns the CONFLICT of a patient already booked over the
+// window, naming the overlapping appointment when it is known.
+func PatientBusy(appointmentID *uuid.UUID) *PatientBusyError {
+	return &PatientBusyError{AppointmentID: appointmentID, Conflict: &Error{Code: ECONFLICT, Field: "startsAt",
+		Message: "the patient already has an appointment at this time"}}
+}
+
+// Error implements the error interface.
+func (e *PatientBusyError) Error() string { return e.Conflict.Error() }
+
+// Unwrap exposes the domain error to ErrorCode and errors.As.
+func (e *PatientBusyError) Unwrap() error { return e.Conflict }

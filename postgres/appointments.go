@@ -3,10 +3,12 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	hg "github.com/healthgraph/healthgraph"
 )
@@ -50,7 +52,10 @@ func (db *DB) BookAppointment(ctx context.Context, scope hg.PatientScope, in hg.
 	}
 	var a *hg.Appointment
 	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
-		if err := lockPractitionerDiary(ctx, tx, in.PractitionerID); err != nil {
+		if err := lockDiaries(ctx, tx, in.PractitionerID, in.PatientID); err != nil {
+			return err
+		}
+		if err := patientBusy(ctx, tx, scope, in.PatientID, uuid.Nil, in.StartsAt, in.EndsAt); err != nil {
 			return err
 		}
 		a, err = bookAppointment(ctx, tx, scope, id, in)
@@ -59,16 +64,59 @@ func (db *DB) BookAppointment(ctx context.Context, scope hg.PatientScope, in hg.
 	return a, err
 }
 
-// lockPractitionerDiary serialises the writes that place a practitioner's
-// appointments in time, until the transaction ends. The exclusion
-// constraint alone keeps a practitioner from being double-booked, but
-// concurrent inserts of overlapping ranges wait on each other inside its
-// index and deadlock: the victim would get a deadlock error (after a
-// second of detection) instead of CONFLICT. Taken first, the lock makes
-// the loser wait, then meet the winner's row: a plain CONFLICT.
-func lockPractitionerDiary(ctx context.Context, tx pgx.Tx, practitionerID uuid.UUID) error {
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('diary:' || $1::text, 0))`, practitionerID)
-	return err
+// lockDiaries serialises the writes that place the practitioner's and the
+// patient's appointments in time, until the transaction ends. The
+// exclusion constraints alone keep either from being double-booked, but
+// concurrent inserts of overlapping ranges wait on each other inside
+// their indexes and deadlock: the victim would get a deadlock error
+// (after a second of detection) instead of CONFLICT. Taken first, the
+// locks make the loser wait, then meet the winner's row: a plain
+// CONFLICT. Every write takes them in one order, practitioner then
+// patient, and holds one of each, so no two writes wait on each other in
+// a cycle.
+func lockDiaries(ctx context.Context, tx pgx.Tx, practitionerID, patientID uuid.UUID) error {
+	for _, key := range []string{"diary:" + practitionerID.String(), "patient-diary:" + patientID.String()} {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key); err != nil {
+			return translate(err, "appointment")
+		}
+	}
+	return nil
+}
+
+// patientBusy returns the CONFLICT naming the patient's live appointment,
+// other than except, that overlaps [startsAt, endsAt), or nil when there
+// is none. Under the patient's diary lock its answer holds until the write
+// commits. The patient is looked up in scope first, so the answer tells
+// nothing of a patient the caller may not see: the write then answers
+// NOT_FOUND.
+func patientBusy(ctx context.Context, q querier, scope hg.PatientScope, patientID, except uuid.UUID, startsAt, endsAt time.Time) error {
+	var id uuid.UUID
+	err := q.QueryRow(ctx, `SELECT a.id FROM appointments a
+		WHERE a.patient_id = @patient_id AND a.id <> @except AND a.status IN ('BOOKED', 'CHECKED_IN')
+		  AND tstzrange(a.starts_at, a.ends_at) && tstzrange(@starts_at, @ends_at)
+		  AND `+inScope("a.patient_id")+`
+		ORDER BY a.starts_at, a.id LIMIT 1`, scopeArgs(scope, pgx.NamedArgs{
+		"patient_id": patientID, "except": except, "starts_at": startsAt, "ends_at": endsAt,
+	})).Scan(&id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return translate(err, "appointment")
+	}
+	return hg.PatientBusy(&id)
+}
+
+// appointmentWriteError maps the error of a statement writing an
+// appointment. The patient's exclusion constraint is checked first by
+// patientBusy under the diary lock; should a writer without the lock race
+// past it, the constraint still answers CONFLICT, without the id.
+func appointmentWriteError(err error, what string) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.ConstraintName == "appointments_patient_no_overlap" {
+		return fmt.Errorf("%w: %w", hg.PatientBusy(nil), err)
+	}
+	return byConstraint(err, what, appointmentConflicts)
 }
 
 // appointmentSubject is what a write of an appointment is audited as.
@@ -86,7 +134,7 @@ func bookAppointment(ctx context.Context, q querier, scope hg.PatientScope, id u
 	}))
 	a, err := pgx.CollectExactlyOneRow(rows, scanAppointment)
 	if err != nil {
-		return nil, byConstraint(err, "patient", appointmentConflicts)
+		return nil, appointmentWriteError(err, "patient")
 	}
 	return a, nil
 }
@@ -99,12 +147,14 @@ func (db *DB) RescheduleAppointment(ctx context.Context, scope hg.PatientScope, 
 	}
 	var a *hg.Appointment
 	err := db.inAuditedTx(ctx, func(tx pgx.Tx) error {
-		// The diary lock comes before the row lock, in the order booking
-		// takes them. An appointment never changes practitioner.
-		var practitionerID uuid.UUID
-		err := tx.QueryRow(ctx, `SELECT practitioner_id FROM appointments WHERE id = $1`, id).Scan(&practitionerID)
+		// The diary locks come before the row lock, in the order booking
+		// takes them. An appointment never changes practitioner or
+		// patient.
+		var practitionerID, patientID uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT practitioner_id, patient_id FROM appointments WHERE id = $1`, id).
+			Scan(&practitionerID, &patientID)
 		if err == nil {
-			err = lockPractitionerDiary(ctx, tx, practitionerID)
+			err = lockDiaries(ctx, tx, practitionerID, patientID)
 		} else if errors.Is(err, pgx.ErrNoRows) {
 			err = nil // appointmentForUpdate answers for a missing one
 		}
@@ -118,12 +168,15 @@ func (db *DB) RescheduleAppointment(ctx context.Context, scope hg.PatientScope, 
 		if cur.Status != hg.AppointmentBooked {
 			return hg.Errorf(hg.ECONFLICT, "a %s appointment cannot be rescheduled", cur.Status)
 		}
+		if err := patientBusy(ctx, tx, scope, cur.PatientID, cur.ID, startsAt, endsAt); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `UPDATE appointments AS a SET starts_at = @starts_at, ends_at = @ends_at,
 				updated_at = now()
 			WHERE a.id = @id AND a.status = 'BOOKED' AND `+ownedAppointment+` RETURNING `+appointmentColumns,
 			writeArgs(scope, pgx.NamedArgs{"id": id, "starts_at": startsAt, "ends_at": endsAt}))
 		a, err = pgx.CollectExactlyOneRow(rows, scanAppointment)
-		return byConstraint(err, "appointment", appointmentConflicts)
+		return appointmentWriteError(err, "appointment")
 	}, func() (uuid.UUID, *uuid.UUID) { return appointmentSubject(a) })
 	return a, err
 }

@@ -57,7 +57,7 @@ func (r *Resolver) version(ctx context.Context, id *uuid.UUID) (*hg.MedicalRecor
 // audited it in the change's transaction.
 func (r *Resolver) appointmentChanged(a *hg.Appointment, err error) (*hg.Appointment, error) {
 	if err != nil {
-		return nil, err
+		return nil, namingOverlap(err)
 	}
 	r.business().AppointmentStatus(string(a.Status))
 	return a, nil

@@ -264,7 +264,7 @@ func (w *world) appointment(tg target) string {
 	a := w.appt1
 	switch tg {
 	case related:
-		a = w.book(w.p1, w.f.doc2, 0)
+		a = w.book(w.p1, w.f.doc2, 1) // P1 is with doctor 1 in the first half hour
 	case unrelated:
 		a = w.book(w.patientOf(tg), w.f.doc2, 2)
 	}

@@ -1,0 +1,1 @@
+ALTER TABLE appointments DROP CONSTRAINT appointments_patient_no_overlap;
