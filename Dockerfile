@@ -10,15 +10,6 @@
 
 ARG GO_VERSION=1.26
 
-# The Playground's browser assets (GraphiQL, React, the explorer plugin) from
-# pinned npm packages whose integrity the script checks, so the image serves
-# the Playground itself on networks without a public CDN. Its own stage keeps
-# node out of the Go build and is cached until the script changes.
-FROM node:20-bookworm-slim AS playground-assets
-WORKDIR /src
-COPY server/playground/fetch-assets.sh server/playground/
-RUN server/playground/fetch-assets.sh /out/playground-assets
-
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
 ENV CGO_ENABLED=0 \
@@ -29,9 +20,9 @@ ENV CGO_ENABLED=0 \
 COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 
+# The Playground's assets are committed under server/playground/assets and
+# embedded by go build: no step here fetches them.
 COPY . .
-# Embedded by go build; replaces whatever the build context had there.
-COPY --from=playground-assets /out/playground-assets/ server/playground/assets/
 ARG VERSION=dev
 RUN --mount=type=cache,target=/root/.cache/go-build \
     go build -ldflags "-s -w -X main.version=${VERSION}" -o /out/healthgraph ./cmd/healthgraph

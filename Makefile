@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.cache/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOLANGCI_LINT_VERSION := v2.10.0
 
-.PHONY: run test test-short generate check-generated lint build playground-assets bench bench-headline load fuzz drills drill-bins drill-tests backup-drill
+.PHONY: run test test-short generate check-generated lint build bench bench-headline load fuzz drills drill-bins drill-tests backup-drill
 
 ## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run) and the mock NPHIES
 run:
@@ -83,10 +83,6 @@ backup-drill: drill-bins
 ## build: a static binary with version info in bin/
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/healthgraph ./cmd/healthgraph
-
-## playground-assets: fetch the Playground's pinned, integrity-checked GraphiQL files to embed in the binary
-playground-assets:
-	server/playground/fetch-assets.sh
 
 ## generate: regenerate gqlgen code after a schema change
 generate:

@@ -22,13 +22,13 @@ var embeddedPlayground = sync.OnceValues(func() (*hgplayground.Handler, error) {
 	return hgplayground.New(hgplayground.Config{Title: "HealthGraph", Endpoint: "/graphql", Path: playgroundPath}, hgplayground.Embedded())
 })
 
-// playground serves GraphiQL and, when the binary was built with them, its
-// assets, under a CSP that admits exactly what the page loads.
+// playground serves GraphiQL and its embedded assets, under a CSP that
+// admits exactly what the page loads.
 func playground() http.Handler {
 	h, err := embeddedPlayground()
 	if err != nil {
-		// Only a binary built from a half-fetched asset directory gets
-		// here: refuse to start rather than serve a broken page.
+		// Only a binary built from a tree missing some of the committed
+		// assets gets here: refuse to start rather than serve a broken page.
 		panic(err)
 	}
 	return h

@@ -1,13 +1,12 @@
-// Package playground serves HealthGraph's GraphiQL Playground: gqlgen's page,
-// with its browser assets served by the service itself when they were built
-// into the binary, so that it works on networks that cannot reach a public
-// CDN, and under a Content Security Policy that admits exactly what the page
-// loads.
+// Package playground serves HealthGraph's GraphiQL Playground with its browser
+// assets built into the binary, so that it works on networks that cannot
+// reach a public CDN, under a Content Security Policy that admits exactly what
+// the page loads, and without keeping anything typed into it (passwords,
+// tokens, queries) in the browser's storage.
 //
-// The assets come from pinned, integrity-checked npm packages fetched at build
-// time by fetch-assets.sh (`make playground-assets`, and the Docker image
-// build). Without them the page loads the same files from the CDN that
-// gqlgen's page names, as before.
+// The assets are GraphiQL's files from pinned npm packages, committed under
+// assets/ (see assets/MANIFEST and update-assets.sh, which is needed only to
+// upgrade them) and embedded by go:embed: no build step fetches anything.
 package playground
 
 import (
@@ -19,24 +18,25 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
-
-	gqlplayground "github.com/99designs/gqlgen/graphql/playground"
 )
-
-// CDN is where gqlgen's page loads its assets from when the service has none
-// of its own.
-const CDN = "https://cdn.jsdelivr.net"
 
 //go:embed assets
 var embedded embed.FS
 
-// Embedded returns the assets built into the binary: the files
-// fetch-assets.sh wrote before the build, or none but a README.
+//go:embed page.html
+var pageSource string
+
+// page is the Playground's HTML: gqlgen's GraphiQL page, changed to keep its
+// state in memory instead of localStorage.
+var page = template.Must(template.New("playground").Parse(pageSource))
+
+// Embedded returns the assets built into the binary.
 func Embedded() fs.FS {
 	sub, err := fs.Sub(embedded, "assets")
 	if err != nil {
@@ -46,7 +46,7 @@ func Embedded() fs.FS {
 	return sub
 }
 
-// asset names the files the page loads, as fetch-assets.sh writes them.
+// asset names the files the page loads, as update-assets.sh writes them.
 const (
 	graphiqlJS  = "graphiql.min.js"
 	graphiqlCSS = "graphiql.min.css"
@@ -72,23 +72,41 @@ var files = []struct{ name, contentType string }{
 // one for good.
 const AssetCacheControl = "public, max-age=31536000, immutable"
 
+// defaultQuery is what a fresh page shows: how to get a session, and that
+// the page forgets it, so nobody goes looking for where it was saved.
+const defaultQuery = `# HealthGraph Playground. Log in (set email and password in the
+# Variables tab), then put the access token in the Headers tab as
+#   {"Authorization": "Bearer <accessToken>"}
+#
+# Nothing typed here (queries, variables, headers, the password below)
+# is stored in the browser: reloading or closing the tab forgets it all.
+
+mutation ($email: String!, $password: String!) {
+  login(email: $email, password: $password) {
+    accessToken
+    expiresAt
+    user { email role }
+  }
+}
+`
+
 // Config says where the page is served and what it talks to.
 type Config struct {
 	// Title is the page's title.
 	Title string
-	// Endpoint is the GraphQL endpoint the page sends operations to.
+	// Endpoint is the path of the GraphQL endpoint the page sends
+	// operations to, on the page's own host.
 	Endpoint string
 	// Path is where the page is served; its assets are served under
 	// Path + "/assets/".
 	Path string
 }
 
-// Handler serves the Playground page and, when it has them, its assets.
+// Handler serves the Playground page and its assets.
 type Handler struct {
 	path   string
 	page   []byte
 	csp    string
-	local  bool
 	assets map[string]asset // by URL path
 }
 
@@ -98,78 +116,68 @@ type asset struct {
 	etag        string
 }
 
-// New renders the page once and prepares its assets from assets, which holds
-// fetch-assets.sh's files (Embedded, or any fs.FS in tests). With none of the
-// files the page uses the CDN; with only some of them New fails, since a
-// half-fetched set is a broken build that should not pass unnoticed.
+// ref is how the page loads one asset: its URL and its SRI hash.
+type ref struct {
+	URL template.URL
+	SRI string
+}
+
+// New renders the page once and prepares its assets from assets (Embedded,
+// or any fs.FS in tests). Every file must be present and non-empty: a page
+// with one of them missing would stay on "Loading…", which should stop the
+// server at startup rather than reach a user.
 func New(cfg Config, assets fs.FS) (*Handler, error) {
 	h := &Handler{path: cfg.Path, assets: map[string]asset{}}
-	type loaded struct{ url, sri string }
-	got := map[string]loaded{}
+	refs := map[string]ref{}
 	var missing []string
 	for _, f := range files {
 		body, err := fs.ReadFile(assets, f.name)
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && len(body) == 0) {
 			missing = append(missing, f.name)
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("playground asset %s: %w", f.name, err)
 		}
-		if len(body) == 0 {
-			return nil, fmt.Errorf("playground asset %s is empty: run make playground-assets", f.name)
-		}
 		digest := sha256.Sum256(body)
 		version := hex.EncodeToString(digest[:8])
 		url := cfg.Path + "/assets/" + version + "/" + f.name
 		sri := sha512.Sum384(body)
-		got[f.name] = loaded{url: url, sri: "sha384-" + base64.StdEncoding.EncodeToString(sri[:])}
+		refs[f.name] = ref{URL: template.URL(url), SRI: "sha384-" + base64.StdEncoding.EncodeToString(sri[:])} //nolint:gosec // G203: built from the configured path and a hex digest.
 		h.assets[url] = asset{body: body, contentType: f.contentType, etag: `"` + version + `"`}
 	}
-	switch len(missing) {
-	case 0:
-		h.local = true
-	case len(files):
-	default:
-		return nil, fmt.Errorf("playground assets incomplete, missing %s: run make playground-assets", strings.Join(missing, ", "))
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("playground assets missing or empty: %s (they are committed under server/playground/assets)", strings.Join(missing, ", "))
 	}
 
-	var opts []gqlplayground.GraphiqlConfigOption
-	if h.local {
-		opts = append(opts,
-			gqlplayground.WithGraphiqlVersion(got[graphiqlJS].url, got[graphiqlCSS].url, got[graphiqlJS].sri, got[graphiqlCSS].sri),
-			gqlplayground.WithGraphiqlReactVersion(got[reactJS].url, got[reactDOMJS].url, got[reactJS].sri, got[reactDOMJS].sri),
-			gqlplayground.WithGraphiqlPluginExplorerVersion(got[explorerJS].url, got[explorerCSS].url, got[explorerJS].sri, got[explorerCSS].sri),
-			// The explorer costs nothing extra to load from the service
-			// itself; on the CDN the page stays as gqlgen ships it.
-			gqlplayground.WithGraphiqlEnablePluginExplorer(true),
-		)
+	var buf bytes.Buffer
+	err := page.Execute(&buf, map[string]any{
+		"Title":        cfg.Title,
+		"Endpoint":     cfg.Endpoint,
+		"DefaultQuery": defaultQuery,
+		"React":        refs[reactJS],
+		"ReactDOM":     refs[reactDOMJS],
+		"GraphiQLJS":   refs[graphiqlJS],
+		"GraphiQLCSS":  refs[graphiqlCSS],
+		"ExplorerJS":   refs[explorerJS],
+		"ExplorerCSS":  refs[explorerCSS],
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render the playground page: %w", err)
 	}
-	var page pageRecorder
-	gqlplayground.Handler(cfg.Title, cfg.Endpoint, opts...).ServeHTTP(&page, &http.Request{Method: http.MethodGet})
-	h.page = page.body.Bytes()
+	h.page = buf.Bytes()
 
 	hashes := inlineScriptHashes(h.page)
 	if len(hashes) == 0 {
-		return nil, errors.New("playground page has no inline script: gqlgen's template changed, review the CSP")
-	}
-	if h.local && bytes.Contains(h.page, []byte(CDN)) {
-		return nil, errors.New("playground page still names the CDN although local assets are present")
-	}
-	// Local pages admit nothing from outside the service; the fallback page
-	// admits the CDN, whose files the page pins with SRI hashes, and no
-	// script from the service but its inline one, as before local assets.
-	origins, scripts := "'self'", "'self'"
-	if !h.local {
-		origins, scripts = "'self' "+CDN, CDN
+		return nil, errors.New("playground page has no inline script: page.html changed, review the CSP")
 	}
 	h.csp = strings.Join([]string{
 		"default-src 'none'",
-		"script-src " + scripts + " " + strings.Join(hashes, " "),
+		"script-src 'self' " + strings.Join(hashes, " "),
 		// GraphiQL and its editor set inline styles at run time, which
 		// cannot be hashed in advance.
-		"style-src " + origins + " 'unsafe-inline'",
-		"font-src " + origins + " data:",
+		"style-src 'self' 'unsafe-inline'",
+		"font-src 'self' data:",
 		"img-src 'self' data:",
 		// 'self' covers the GraphQL endpoint and its WebSocket.
 		"connect-src 'self'",
@@ -180,9 +188,6 @@ func New(cfg Config, assets fs.FS) (*Handler, error) {
 	return h, nil
 }
 
-// Local reports whether the page loads its assets from the service itself.
-func (h *Handler) Local() bool { return h.local }
-
 // CSP returns the Content-Security-Policy the page is served under.
 func (h *Handler) CSP() string { return h.csp }
 
@@ -192,7 +197,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == h.path {
 		w.Header().Set("Content-Security-Policy", h.csp)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(h.page) //nolint:gosec // G705: rendered once at startup from gqlgen's template, never from request input.
+		_, _ = w.Write(h.page) //nolint:gosec // G705: rendered once at startup from page.html, never from request input.
 		return
 	}
 	a, ok := h.assets[r.URL.Path]
@@ -221,21 +226,3 @@ func inlineScriptHashes(page []byte) []string {
 	}
 	return hashes
 }
-
-// pageRecorder captures the page gqlgen's handler writes, so it is rendered
-// once instead of on every request.
-type pageRecorder struct {
-	header http.Header
-	body   bytes.Buffer
-}
-
-func (p *pageRecorder) Header() http.Header {
-	if p.header == nil {
-		p.header = http.Header{}
-	}
-	return p.header
-}
-
-func (p *pageRecorder) Write(b []byte) (int, error) { return p.body.Write(b) }
-
-func (p *pageRecorder) WriteHeader(int) {}

@@ -1,19 +1,23 @@
 package playground
 
 import (
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"html"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	gqlplayground "github.com/99designs/gqlgen/graphql/playground"
 )
 
-// fakeAssets stands in for fetch-assets.sh's output: distinct bodies, so a
+// fakeAssets stands in for the committed assets: distinct bodies, so a
 // mix-up between files shows.
 func fakeAssets() fstest.MapFS {
 	fsys := fstest.MapFS{"README.md": {Data: []byte("generated")}}
@@ -53,9 +57,6 @@ func TestLocalAssetsServedWithTypesCachingAndSRI(t *testing.T) {
 	t.Parallel()
 	fsys := fakeAssets()
 	h := newHandler(t, fsys)
-	if !h.Local() {
-		t.Fatal("Local() = false with every asset present")
-	}
 	resp, page := get(t, h, "/playground")
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("page: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -140,30 +141,6 @@ func TestLocalCSPAdmitsOnlyTheServiceAndHashedInlineScript(t *testing.T) {
 	}
 }
 
-func TestFallsBackToTheCDNWithoutAssets(t *testing.T) {
-	t.Parallel()
-	h := newHandler(t, fstest.MapFS{"README.md": {Data: []byte("generated")}})
-	if h.Local() {
-		t.Fatal("Local() = true without assets")
-	}
-	resp, page := get(t, h, "/playground")
-	csp := resp.Header.Get("Content-Security-Policy")
-	if !strings.Contains(csp, "script-src "+CDN+" 'sha256-") || strings.Contains(csp, "unsafe-inline' 'sha256") {
-		t.Errorf("fallback CSP %q should admit the CDN and inline scripts by hash", csp)
-	}
-	for _, ref := range assetRef.FindAllStringSubmatch(page, -1) {
-		if !strings.HasPrefix(ref[1], CDN+"/npm/") || !strings.HasPrefix(ref[2], "sha256-") {
-			t.Errorf("fallback page loads %q (%s), want the CDN with gqlgen's SRI", ref[1], ref[2])
-		}
-	}
-	if strings.Contains(page, "/playground/assets/") {
-		t.Error("fallback page names local assets")
-	}
-	if resp, _ := get(t, h, "/playground/assets/0000000000000000/"+graphiqlJS); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("asset without local assets: status %d, want 404", resp.StatusCode)
-	}
-}
-
 func TestUnknownOrStaleAssetIsNotFound(t *testing.T) {
 	t.Parallel()
 	h := newHandler(t, fakeAssets())
@@ -181,7 +158,7 @@ func TestUnknownOrStaleAssetIsNotFound(t *testing.T) {
 	}
 }
 
-func TestHalfFetchedAssetsRefused(t *testing.T) {
+func TestMissingOrEmptyAssetRefused(t *testing.T) {
 	t.Parallel()
 	fsys := fakeAssets()
 	delete(fsys, reactDOMJS)
@@ -193,15 +170,83 @@ func TestHalfFetchedAssetsRefused(t *testing.T) {
 	if _, err := New(cfg, fsys); err == nil || !strings.Contains(err.Error(), graphiqlCSS) {
 		t.Errorf("New with an empty %s: err = %v, want it named", graphiqlCSS, err)
 	}
+	// No assets at all is no longer a CDN page: it is a broken build.
+	if _, err := New(cfg, fstest.MapFS{"README.md": {Data: []byte("x")}}); err == nil {
+		t.Error("New without any asset succeeded, want an error")
+	}
 }
 
-// TestEmbeddedAssetsAreUsable checks whatever this tree embeds: the real
-// files after make playground-assets, or the README alone.
-func TestEmbeddedAssetsAreUsable(t *testing.T) {
+// TestEmbeddedAssetsAreThePinnedFiles checks that the files committed under
+// assets/ and built into the binary are byte for byte the ones gqlgen's page
+// loads from the CDN, whose sha256 SRI values gqlgen pins: a file edited,
+// truncated or swapped in the repository fails here. The explorer's
+// stylesheet is the exception (the package ships it unminified and the CDN
+// minifies it on the fly), so its digest is pinned here, as the pinned
+// npm package @graphiql/plugin-explorer@4.0.6 ships it (dist/style.css).
+func TestEmbeddedAssetsAreThePinnedFiles(t *testing.T) {
 	t.Parallel()
-	h, err := New(cfg, Embedded())
-	if err != nil {
+	var cdn pageRecorder
+	gqlplayground.Handler("", "/graphql", gqlplayground.WithGraphiqlEnablePluginExplorer(true)).
+		ServeHTTP(&cdn, httptest.NewRequest(http.MethodGet, "/", nil))
+	want := map[string]string{explorerCSS: "sha256-aJCaSuI7+t/EWRrLTis8jU9EFTua5/o7fnwxnroxDvE="}
+	for _, m := range assetRef.FindAllStringSubmatch(cdn.body.String(), -1) {
+		url, sri := html.UnescapeString(m[1]), html.UnescapeString(m[2])
+		name := url[strings.LastIndex(url, "/")+1:]
+		if strings.Contains(url, "plugin-explorer") {
+			name = map[string]string{"index.umd.js": explorerJS, "style.min.css": ""}[name]
+		}
+		if name != "" {
+			want[name] = sri
+		}
+	}
+	if len(want) != len(files) {
+		t.Fatalf("gqlgen's page pins %v; want a digest for each of the %d assets: was gqlgen upgraded without the assets?", want, len(files))
+	}
+	for _, f := range files {
+		body, err := fs.ReadFile(Embedded(), f.name)
+		if err != nil {
+			t.Errorf("embedded %s: %v", f.name, err)
+			continue
+		}
+		sum := sha256.Sum256(body)
+		if got := "sha256-" + base64.StdEncoding.EncodeToString(sum[:]); got != want[f.name] {
+			t.Errorf("embedded %s: %s, want %s (the pinned file)", f.name, got, want[f.name])
+		}
+	}
+	if _, err := New(cfg, Embedded()); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("embedded assets present: %v", h.Local())
 }
+
+// TestPageKeepsNothingInLocalStorage checks the page hands GraphiQL an
+// in-memory storage and asks it not to persist headers; the browser test in
+// e2e/ checks the effect after a real login.
+func TestPageKeepsNothingInLocalStorage(t *testing.T) {
+	t.Parallel()
+	_, page := get(t, newHandler(t, fakeAssets()), "/playground")
+	for _, want := range []string{"storage: new MemoryStorage()", "shouldPersistHeaders: false"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "localStorage.setItem") || strings.Contains(page, "sessionStorage") {
+		t.Error("page writes to the browser's storage")
+	}
+}
+
+// pageRecorder captures gqlgen's page.
+type pageRecorder struct {
+	header http.Header
+	body   strings.Builder
+}
+
+func (p *pageRecorder) Header() http.Header {
+	if p.header == nil {
+		p.header = http.Header{}
+	}
+	return p.header
+}
+
+func (p *pageRecorder) Write(b []byte) (int, error) { return p.body.Write(b) }
+
+func (p *pageRecorder) WriteHeader(int) {}

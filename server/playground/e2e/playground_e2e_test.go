@@ -4,8 +4,10 @@
 // fetched from anywhere but the service.
 //
 // It is a module of its own so that chromedp stays out of the service's
-// dependencies. .ci/playground-check.sh fetches the assets, installs Debian's
-// chromium when missing and runs it.
+// dependencies. .ci/playground-check.sh installs Debian's chromium when
+// missing and runs it. After a login and a query with the token in the
+// headers editor it checks that the browser's storage kept neither the
+// password nor the token.
 package e2e
 
 import (
@@ -15,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -144,13 +147,100 @@ func (tr *traffic) listen(ev any) {
 	}
 }
 
-func TestPlaygroundRunsOperationsOffline(t *testing.T) {
-	pg, err := hgplayground.New(hgplayground.Config{Path: "/playground"}, hgplayground.Embedded())
-	if err != nil {
-		t.Fatal(err)
+// password is what the test types into the page, to look for it afterwards.
+const password = "playground-check-42"
+
+// runner puts an operation into the page and returns the response pane.
+type runner func(op, want string) (string, time.Duration)
+
+// loginWithHeaders logs in through the query editor, as a user would, with
+// the password typed into the operation, then puts the access token into
+// the headers editor, and returns the token.
+func loginWithHeaders(ctx context.Context, t *testing.T, run runner, email, password string) string {
+	t.Helper()
+	text, _ := run(fmt.Sprintf(`mutation { login(email: %q, password: %q) { accessToken } }`, email, password), "accessToken")
+	m := regexp.MustCompile(`"accessToken":\s*"([^"]+)"`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("login through the page returned no token:\n%s", text)
 	}
-	if !pg.Local() {
-		t.Fatal("the service was built without the Playground's assets: run make playground-assets first")
+	token := m[1]
+	var ok bool
+	err := chromedp.Run(ctx,
+		chromedp.Click(`.graphiql-editor-tools button[data-name="headers"]`, chromedp.ByQuery),
+		// The variables and headers editors share the pane; the one not
+		// shown carries the class hidden.
+		chromedp.WaitVisible(`.graphiql-editor-tools button[data-name="headers"].active`, chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf(`(() => {
+			const el = document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
+			el.CodeMirror.setValue(JSON.stringify({Authorization: "Bearer " + %q}, null, 2));
+			return true;
+		})()`, token), &ok),
+	)
+	if err != nil {
+		t.Fatalf("put the token into the headers editor: %v", err)
+	}
+	return token
+}
+
+// checkNothingStored fails when the browser's storage for the service's
+// origin (localStorage, sessionStorage, cookies) holds the token, the
+// password or any of GraphiQL's state after they were used in the page.
+func checkNothingStored(ctx context.Context, t *testing.T, token, password string) {
+	t.Helper()
+	var stored map[string]map[string]string
+	err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
+		const dump = s => Object.fromEntries(Object.keys(s).map(k => [k, s.getItem(k)]));
+		return {localStorage: dump(localStorage), sessionStorage: dump(sessionStorage), cookies: {"document.cookie": document.cookie}};
+	})()`, &stored))
+	if err != nil {
+		t.Fatalf("read the page's storage: %v", err)
+	}
+	for area, items := range stored {
+		var keys []string
+		for k, v := range items {
+			keys = append(keys, k)
+			// GraphiQL writes its tabs, history and headers a moment after
+			// they change, so a secret may not be there yet when this runs:
+			// any GraphiQL entry at all means the page's storage leaks.
+			if strings.HasPrefix(k, "graphiql:") {
+				t.Errorf("%s holds GraphiQL's %q: the page keeps its state in the browser", area, k)
+			}
+			for what, secret := range map[string]string{"access token": token, "password": password} {
+				if strings.Contains(k, secret) || strings.Contains(v, secret) {
+					t.Errorf("%s holds the %s under %q after login and a query", area, what, k)
+				}
+			}
+		}
+		t.Logf("%s after login and a query: %d entries %q", area, len(items), keys)
+	}
+}
+
+// screenshot writes a PNG of the page to $PLAYGROUND_SCREENSHOT, when set,
+// with the documentation explorer open beside the last query and headers.
+func screenshot(ctx context.Context, t *testing.T) {
+	t.Helper()
+	shot := os.Getenv("PLAYGROUND_SCREENSHOT")
+	if shot == "" {
+		return
+	}
+	var png []byte
+	err := chromedp.Run(ctx,
+		chromedp.Click(`.graphiql-sidebar button[aria-label="Show Documentation Explorer"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(".graphiql-doc-explorer", chromedp.ByQuery),
+		chromedp.CaptureScreenshot(&png),
+	)
+	if err != nil {
+		t.Errorf("screenshot: %v", err)
+		return
+	}
+	if err := os.WriteFile(shot, png, 0o600); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestPlaygroundRunsOperationsOffline(t *testing.T) {
+	if _, err := hgplayground.New(hgplayground.Config{Path: "/playground"}, hgplayground.Embedded()); err != nil {
+		t.Fatal(err)
 	}
 	env := servertest.New(t)
 	origin, err := url.Parse(env.URL)
@@ -205,12 +295,13 @@ func TestPlaygroundRunsOperationsOffline(t *testing.T) {
 
 	// The explorer plugin, served by the service too, adds its sidebar
 	// button; opening it shows the schema's fields once introspection
-	// answered (invoices is one of the service's root fields).
+	// answered: the page opens on its login example, so the explorer lists
+	// the root mutations, bookAppointment among them.
 	var explorer string
 	if err := chromedp.Run(renderCtx,
 		chromedp.Click(`.graphiql-sidebar button[aria-label*="GraphiQL Explorer"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(".graphiql-explorer-root", chromedp.ByQuery),
-		chromedp.Poll(`document.querySelector('.graphiql-explorer-root').innerText.includes('invoices')`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Poll(`document.querySelector('.graphiql-explorer-root').innerText.includes('bookAppointment')`, nil, chromedp.WithPollingTimeout(30*time.Second)),
 		chromedp.Text(".graphiql-explorer-root", &explorer, chromedp.ByQuery),
 	); err != nil {
 		var labels []string
@@ -223,7 +314,7 @@ func TestPlaygroundRunsOperationsOffline(t *testing.T) {
 	// button, and returns the response pane's text once it contains want.
 	// The wait is long because signup hashes a password, which is slow
 	// under the race detector on a busy machine (12 s seen).
-	run := func(op, want string) (string, time.Duration) {
+	run := runner(func(op, want string) (string, time.Duration) {
 		t.Helper()
 		began := time.Now()
 		var ok bool
@@ -246,12 +337,12 @@ func TestPlaygroundRunsOperationsOffline(t *testing.T) {
 			t.Fatalf("%s: %q did not appear in the response pane: %v\npane: %s\nproblems: %v", op, want, err, text, tr.problems)
 		}
 		return text, time.Since(began)
-	}
+	})
 
 	text, unauth := run(`{ me { id email } }`, "UNAUTHENTICATED")
 	t.Logf("{ me } answered in the page in %v:\n%s", unauth.Round(time.Millisecond), text)
 	email := fmt.Sprintf("playground-%d@example.test", time.Now().UnixNano())
-	text, signup := run(fmt.Sprintf(`mutation { signup(input: {email: %q, password: "playground-check-42", fullName: "Playground Check"}) { id email fullName } }`, email), email)
+	text, signup := run(fmt.Sprintf(`mutation { signup(input: {email: %q, password: %q, fullName: "Playground Check"}) { id email fullName } }`, email, password), email)
 	t.Logf("signup answered in the page in %v:\n%s", signup.Round(time.Millisecond), text)
 	if strings.Contains(text, `"errors"`) || !strings.Contains(text, `"Playground Check"`) {
 		t.Errorf("signup through the page did not succeed:\n%s", text)
@@ -262,14 +353,13 @@ func TestPlaygroundRunsOperationsOffline(t *testing.T) {
 		t.Errorf("users with the signup's email: %d (%v), want 1", n, err)
 	}
 
-	if shot := os.Getenv("PLAYGROUND_SCREENSHOT"); shot != "" {
-		var png []byte
-		if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
-			t.Errorf("screenshot: %v", err)
-		} else if err := os.WriteFile(shot, png, 0o600); err != nil {
-			t.Error(err)
-		}
+	token := loginWithHeaders(ctx, t, run, email, password)
+	text, _ = run(`{ me { email fullName role } }`, email)
+	if !strings.Contains(text, `"PATIENT"`) {
+		t.Errorf("{ me } with the token from the headers editor:\n%s", text)
 	}
+	checkNothingStored(ctx, t, token, password)
+	screenshot(ctx, t)
 
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
