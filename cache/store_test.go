@@ -164,3 +164,38 @@ func TestStoreCachesAggregatesButNotTheirErrors(t *testing.T) {
 		t.Fatalf("cache disabled: %d queries, want 2", direct.claims)
 	}
 }
+
+// TestClaimEventsAnnounceClaimsAPollDelivered: what the poller records
+// through ClaimEvents reaches a subscriber on another replica, one event
+// per claim the delivered messages name.
+func TestClaimEventsAnnounceClaimsAPollDelivered(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := pgtest.New(t, postgres.Options{})
+	prefix := newPrefix()
+	poller := cache.ClaimEvents{Outbox: db, Events: cache.NewBroker(setup(t, "", prefix))}
+	msgs, err := cache.NewBroker(setup(t, "", prefix)).Subscribe(ctx, hg.ClaimTopic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := uuid.New(), uuid.New()
+	sent := &hg.NPHIESMessage{Direction: hg.Outbound, Event: "poll-request", BundleID: uuid.NewString(), MessageHeaderID: uuid.NewString(), Body: []byte(`{}`)}
+	delivered := []hg.Received{{Event: "communication-request", BundleID: uuid.NewString(), Body: []byte(`{}`),
+		CommunicationRequest: &hg.CommunicationRequestOutcome{ClaimIDs: []uuid.UUID{a, b, a}}}}
+	if err := poller.RecordExchange(ctx, sent, nil, delivered); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for range 2 {
+		select {
+		case m := <-msgs:
+			got[string(m.Payload)]++
+		case <-time.After(5 * time.Second):
+			t.Fatalf("got %v, want one event for each of %s and %s", got, a, b)
+		}
+	}
+	if got[a.String()] != 1 || got[b.String()] != 1 {
+		t.Fatalf("got %v, want one event for each of %s and %s", got, a, b)
+	}
+}

@@ -326,3 +326,52 @@ func TestAPanickingFetchIsAnInternalError(t *testing.T) {
 // waits more than the production idle time (1 ms) to run, a batch splits and
 // costs one more statement, which is right in production and wrong here.
 var batchPatiently = dataloader.WithWait(eventually.Scale(200*time.Millisecond), eventually.Scale(5*time.Second))
+
+// TestDisclosuresAreOneStatementAndForgetRefetches: fifty nested reads
+// audit in one statement, a repeated one once per request; after Forget
+// (a subscription's next delivery) they are loaded and audited again. A
+// coverage is found through its patient's list, and one that is not the
+// patient's is NOT_FOUND.
+func TestDisclosuresAreOneStatementAndForgetRefetches(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := hg.WithPrincipal(context.Background(), &hg.Principal{UserID: f.careUser, Role: hg.RoleBilling})
+	l := dataloader.New(f.db, all, dataloader.WithWait(eventually.Scale(50*time.Millisecond), eventually.Scale(2*time.Second)))
+	disclose := func() {
+		concurrently(len(f.patients), func(i int) {
+			p := f.patients[i%10] // ten patients, five reads each
+			if err := l.Disclose(ctx, dataloader.Disclosure{Action: "patient.read", EntityType: "Patient", Entity: p, Patient: p}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	rows := func() int {
+		var n int
+		if err := f.db.Pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM audit_events WHERE action = 'patient.read' AND actor_id = $1`, f.careUser).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := f.count(disclose); n != 1 || rows() != 10 {
+		t.Fatalf("50 disclosures of 10 patients: %d statements, %d rows; want 1 and 10", n, rows())
+	}
+	if n := f.count(disclose); n != 0 || rows() != 10 {
+		t.Fatalf("the same disclosures again: %d statements, %d rows; want none", n, rows())
+	}
+	l.Forget()
+	if n := f.count(disclose); n != 1 || rows() != 20 {
+		t.Fatalf("after Forget: %d statements, %d rows; want 1 and 20", n, rows())
+	}
+
+	cs, err := l.Coverages(ctx, f.patients[0])
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("coverages: %d, %v", len(cs), err)
+	}
+	if c, err := l.Coverage(ctx, f.patients[0], cs[0].ID); err != nil || c.ID != cs[0].ID {
+		t.Fatalf("the patient's coverage: %+v, %v", c, err)
+	}
+	if _, err := l.Coverage(ctx, f.patients[1], cs[0].ID); hg.ErrorCode(err) != hg.ENOTFOUND {
+		t.Fatalf("another patient's coverage: %v, want NOT_FOUND", err)
+	}
+}
