@@ -38,7 +38,16 @@ type Options struct {
 	// development ring (phi.Development), which tests and development use;
 	// the binary always passes the configured ring.
 	PHI *phi.Keys
+	// MigrationLockTimeout bounds how long a migration statement waits for
+	// a lock before the runner backs off and tries again; zero means
+	// DefaultMigrationLockTimeout.
+	MigrationLockTimeout time.Duration
 }
+
+// DefaultMigrationLockTimeout is Options.MigrationLockTimeout's default. A
+// migration queued behind a long transaction would otherwise hold its place
+// in the lock queue and stall every write behind it.
+const DefaultMigrationLockTimeout = 2 * time.Second
 
 // DefaultAcquireTimeout is the wait for a pooled connection when
 // Options.AcquireTimeout is zero: long enough for a burst to drain, short
@@ -50,6 +59,8 @@ const DefaultAcquireTimeout = 5 * time.Second
 type DB struct {
 	Pool *pgxpool.Pool
 	phi  *phi.Keys
+	// migrationLockTimeout is Options.MigrationLockTimeout, defaulted.
+	migrationLockTimeout time.Duration
 }
 
 // Open connects a pool to url. It does not wait for the server: a pool that
@@ -78,7 +89,11 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	if o.PHI == nil {
 		o.PHI = phi.Development()
 	}
-	return &DB{Pool: pool, phi: o.PHI}, nil
+	lockTimeout := o.MigrationLockTimeout
+	if lockTimeout <= 0 {
+		lockTimeout = DefaultMigrationLockTimeout
+	}
+	return &DB{Pool: pool, phi: o.PHI, migrationLockTimeout: lockTimeout}, nil
 }
 
 // Close closes the pool, waiting for connections in use to be returned.

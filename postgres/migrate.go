@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -10,17 +11,30 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/healthgraph/healthgraph/migrations"
 )
 
 // Migration is one versioned schema change.
 type Migration struct {
-	Version   int
-	Name      string
-	Up, Down  string
-	AppliedAt *time.Time
+	Version  int
+	Name     string
+	Up, Down string
+	// NoTransaction marks a migration whose files start with the line
+	// `-- healthgraph:no-transaction`: its statements run one by one
+	// outside a transaction, as CREATE INDEX CONCURRENTLY must. Each must
+	// be safe to run again (IF [NOT] EXISTS), since a failure part-way
+	// leaves the earlier ones applied.
+	NoTransaction bool
+	AppliedAt     *time.Time
 }
+
+// noTransaction is the first line that marks a migration NoTransaction.
+const noTransaction = "-- healthgraph:no-transaction"
+
+// migrationAttempts is how often a migration refused a lock is tried.
+const migrationAttempts = 10
 
 // migrationLock is the advisory lock key that serialises migrators, so
 // replicas starting together apply each version once.
@@ -59,6 +73,10 @@ func LoadMigrations() ([]Migration, error) {
 	for _, m := range byVersion {
 		if m.Up == "" || m.Down == "" {
 			return nil, fmt.Errorf("migration %04d_%s needs both an up and a down file", m.Version, m.Name)
+		}
+		m.NoTransaction = strings.HasPrefix(m.Up, noTransaction)
+		if m.NoTransaction != strings.HasPrefix(m.Down, noTransaction) {
+			return nil, fmt.Errorf("migration %04d_%s: mark both files %q or neither", m.Version, m.Name, noTransaction)
 		}
 		out = append(out, *m)
 	}
@@ -116,18 +134,8 @@ func (db *DB) MigrateUp(ctx context.Context) ([]int, error) {
 			if _, ok := applied[m.Version]; ok {
 				continue
 			}
-			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-				// A migration may rewrite or index a large table: the
-				// serving pool's statement timeout does not apply.
-				if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
-					return err
-				}
-				if _, err := tx.Exec(ctx, m.Up); err != nil {
-					return err
-				}
-				_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
-				return err
-			})
+			err := applyMigration(ctx, conn, db.migrationLockTimeout, m.NoTransaction, m.Up,
+				`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 			if err != nil {
 				return fmt.Errorf("apply migration %04d_%s: %w", m.Version, m.Name, err)
 			}
@@ -155,13 +163,8 @@ func (db *DB) MigrateDown(ctx context.Context, steps int) ([]int, error) {
 			if _, ok := applied[m.Version]; !ok {
 				continue
 			}
-			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, m.Down); err != nil {
-					return err
-				}
-				_, err := tx.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, m.Version)
-				return err
-			})
+			err := applyMigration(ctx, conn, db.migrationLockTimeout, m.NoTransaction, m.Down,
+				`DELETE FROM schema_migrations WHERE version = $1`, m.Version)
 			if err != nil {
 				return fmt.Errorf("revert migration %04d_%s: %w", m.Version, m.Name, err)
 			}
@@ -170,6 +173,84 @@ func (db *DB) MigrateDown(ctx context.Context, steps int) ([]int, error) {
 		return nil
 	})
 	return done, err
+}
+
+// applyMigration runs body and then the bookkeeping statement record, in
+// one transaction or, for a NoTransaction migration, statement by
+// statement. Each attempt waits at most lockTimeout for a lock; an
+// attempt refused a lock (55P03) is retried after a growing pause, so a
+// migration waits for a busy table instead of blocking the writes queued
+// behind it.
+func applyMigration(ctx context.Context, conn *pgx.Conn, lockTimeout time.Duration, noTx bool, body, record string, args ...any) error {
+	// A migration may rewrite or index a large table: the serving pool's
+	// statement timeout does not apply, the lock timeout does.
+	settings := fmt.Sprintf(`SET statement_timeout = 0; SET lock_timeout = %d`, lockTimeout.Milliseconds())
+	if _, err := conn.Exec(ctx, settings); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `RESET statement_timeout; RESET lock_timeout`) //nolint:errcheck // the session returns to the pool with its defaults either way
+	attempt := func() error {
+		if noTx {
+			for _, stmt := range statements(body) {
+				if _, err := conn.Exec(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			_, err := conn.Exec(ctx, record, args...)
+			return err
+		}
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, body); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, record, args...)
+			return err
+		})
+	}
+	pause := 100 * time.Millisecond
+	for i := 1; ; i++ {
+		err := attempt()
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55P03" || i == migrationAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+// statements splits a NoTransaction migration into its statements: each
+// ends with a semicolon at the end of a line.
+func statements(body string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.SplitAfter(body, "\n") {
+		cur.WriteString(line)
+		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+			if s := strings.TrimSpace(cur.String()); s != "" {
+				out = append(out, s)
+			}
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" && !onlyComments(s) {
+		out = append(out, s)
+	}
+	return out
+}
+
+// onlyComments reports whether s holds nothing but SQL line comments.
+func onlyComments(s string) bool {
+	for _, line := range strings.Split(s, "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "--") {
+			return false
+		}
+	}
+	return true
 }
 
 func (db *DB) withMigrationLock(ctx context.Context, fn func(*pgx.Conn) error) error {
