@@ -95,6 +95,15 @@ type Client struct {
 	endpoint string
 	timeout  time.Duration
 	http     *http.Client
+	observer ExchangeObserver
+	// certExpiry is when the client certificate expires (zero without one).
+	certExpiry time.Time
+}
+
+// ExchangeObserver records each exchange a Client makes by event and
+// outcome; *observability.Metrics implements it.
+type ExchangeObserver interface {
+	NPHIESRequest(ctx context.Context, event, outcome string, took time.Duration)
 }
 
 // Option configures a Client.
@@ -106,6 +115,9 @@ type clientConfig struct {
 	tls       *tls.Config
 	transport http.RoundTripper
 	wrap      []func(http.RoundTripper) http.RoundTripper
+	observer  ExchangeObserver
+	// certExpiry is the client certificate's NotAfter.
+	certExpiry time.Time
 }
 
 // WithTimeout sets the per-call timeout (default DefaultTimeout).
@@ -128,6 +140,9 @@ func WithClientCertificate(certFile, keyFile string) Option {
 			return fmt.Errorf("nphies: load client certificate: %w", err)
 		}
 		c.tlsConfig().Certificates = []tls.Certificate{cert}
+		if cert.Leaf != nil {
+			c.certExpiry = cert.Leaf.NotAfter
+		}
 		return nil
 	}
 }
@@ -154,6 +169,17 @@ func WithTransport(rt http.RoundTripper) Option {
 func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option {
 	return func(c *clientConfig) error {
 		c.wrap = append(c.wrap, wrap)
+		return nil
+	}
+}
+
+// WithExchangeObserver records every Send in o, by event and outcome. Give
+// it to the clients whose callers record nothing themselves (the desk's
+// synchronous eligibility checks); the Worker and the Poller record their
+// exchanges through their Observer, so their client must not have one too.
+func WithExchangeObserver(o ExchangeObserver) Option {
+	return func(c *clientConfig) error {
+		c.observer = o
 		return nil
 	}
 }
@@ -193,8 +219,10 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		rt = w(rt)
 	}
 	return &Client{
-		endpoint: strings.TrimRight(baseURL, "/") + "/$process-message",
-		timeout:  cfg.timeout,
+		endpoint:   strings.TrimRight(baseURL, "/") + "/$process-message",
+		timeout:    cfg.timeout,
+		observer:   cfg.observer,
+		certExpiry: cfg.certExpiry,
 		// Redirects are refused: a message must not be replayed elsewhere.
 		http: &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
@@ -208,6 +236,43 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 // raw body; a non-nil Response may accompany ErrUnexpected and ErrMalformed so
 // the raw bytes can be stored.
 func (c *Client) Send(ctx context.Context, m *Message) (*Response, error) {
+	if c.observer == nil {
+		return c.send(ctx, m)
+	}
+	start := time.Now()
+	resp, err := c.send(ctx, m)
+	c.observer.NPHIESRequest(ctx, m.Event, exchangeOutcome(resp, err), time.Since(start))
+	return resp, err
+}
+
+// CertificateExpiry reports when the client certificate the Client presents
+// expires; ok is false without one. NPHIES refuses every exchange after that
+// instant, so the binary exports it for an alert.
+func (c *Client) CertificateExpiry() (notAfter time.Time, ok bool) {
+	return c.certExpiry, !c.certExpiry.IsZero()
+}
+
+// exchangeOutcome is the bounded outcome label of a Send, in the terms the
+// outbox worker uses: the payer's outcome when it answered, rejected when
+// NPHIES refused the message, transport_error when no HTTP answer came.
+func exchangeOutcome(resp *Response, err error) string {
+	switch {
+	case err == nil && resp.Claim != nil:
+		return resp.Claim.Outcome
+	case err == nil && resp.Eligibility != nil:
+		return resp.Eligibility.Outcome
+	case err == nil:
+		return "complete"
+	case errors.Is(err, ErrRejected):
+		return "rejected"
+	case errors.Is(err, ErrTransport):
+		return "transport_error"
+	}
+	return "error"
+}
+
+// send is Send without the observer.
+func (c *Client) send(ctx context.Context, m *Message) (*Response, error) {
 	raw, status, err := c.post(ctx, m.Body)
 	if errors.Is(err, errTooLarge) {
 		return nil, &Error{Kind: ErrMalformed, StatusCode: status, Err: err}

@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestMutualTLS(t *testing.T) {
 	t.Parallel()
 	ca, caKey, _ := issue(t, "test CA", nil, nil, true, x509.ExtKeyUsageAny)
 	_, serverKey, serverDER := issue(t, "127.0.0.1", ca, caKey, false, x509.ExtKeyUsageServerAuth)
-	_, clientKey, clientDER := issue(t, "PR-FHIR", ca, caKey, false, x509.ExtKeyUsageClientAuth)
+	clientCert, clientKey, clientDER := issue(t, "PR-FHIR", ca, caKey, false, x509.ExtKeyUsageClientAuth)
 
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
@@ -103,6 +104,9 @@ func TestMutualTLS(t *testing.T) {
 		if err != nil || r.Claim == nil {
 			t.Fatalf("Send: %v", err)
 		}
+		if got, ok := c.CertificateExpiry(); !ok || !got.Equal(clientCert.NotAfter) {
+			t.Errorf("CertificateExpiry() = %v, %v, want %v, true", got, ok, clientCert.NotAfter)
+		}
 	})
 	t.Run("without it the handshake fails as a transport error", func(t *testing.T) {
 		c, err := nphies.NewClient(srv.URL, nphies.WithRootCAs(pool))
@@ -111,6 +115,9 @@ func TestMutualTLS(t *testing.T) {
 		}
 		if _, err := c.Send(context.Background(), msg); !errors.Is(err, nphies.ErrTransport) {
 			t.Fatalf("err = %v, want ErrTransport", err)
+		}
+		if got, ok := c.CertificateExpiry(); ok {
+			t.Errorf("CertificateExpiry() = %v without a certificate, want none", got)
 		}
 	})
 	t.Run("a missing key file is a configuration error", func(t *testing.T) {
@@ -271,4 +278,61 @@ func TestMockRunWithMutualTLS(t *testing.T) {
 	if !errors.As(err, &e) || !errors.Is(err, nphies.ErrRejected) || e.StatusCode != http.StatusForbidden || e.Issues[0].Code != "GE-00020" {
 		t.Fatalf("mismatched sender: %v, want 403 GE-00020", err)
 	}
+}
+
+// exchangeSpy records what a client's ExchangeObserver is told.
+type exchangeSpy struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (s *exchangeSpy) NPHIESRequest(_ context.Context, event, outcome string, _ time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = append(s.seen, event+"/"+outcome)
+}
+
+// The desk's eligibility checks go through the client alone, so the client
+// must record them as the outbox worker records its sends.
+func TestClientRecordsEveryExchangeInItsObserver(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		handler http.Handler
+		want    string
+	}{
+		{"answered", mock.New(mock.Options{}), "eligibility-request/complete"},
+		{"server error", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }), "eligibility-request/error"},
+		{"refused", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadRequest) }), "eligibility-request/rejected"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(c.handler)
+			defer srv.Close()
+			spy := &exchangeSpy{}
+			client, err := nphies.NewClient(srv.URL, nphies.WithExchangeObserver(spy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = client.Send(context.Background(), mustBuild(t)(testBuilder().BuildEligibility(eligibilityInput(t.Name(), "M-1"))))
+			if len(spy.seen) != 1 || spy.seen[0] != c.want {
+				t.Errorf("observer saw %v, want [%s]", spy.seen, c.want)
+			}
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.NotFoundHandler())
+		srv.Close()
+		spy := &exchangeSpy{}
+		client, err := nphies.NewClient(srv.URL, nphies.WithExchangeObserver(spy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = client.Send(context.Background(), mustBuild(t)(testBuilder().BuildEligibility(eligibilityInput(t.Name(), "M-1"))))
+		if len(spy.seen) != 1 || spy.seen[0] != "eligibility-request/transport_error" {
+			t.Errorf("observer saw %v, want [eligibility-request/transport_error]", spy.seen)
+		}
+	})
 }

@@ -29,6 +29,14 @@ type Observer interface {
 	SetOutboxBacklog(pending int, oldest time.Duration)
 }
 
+// DeliveryObserver is what an Observer may also implement to count each
+// delivery attempt by its result: "sent", "retry" (will be sent again) or
+// "failed" (given up: the message needs a person). It is separate so
+// observers written before it still satisfy Observer.
+type DeliveryObserver interface {
+	OutboxDelivery(outcome string)
+}
+
 // Worker delivers the outbox: every replica runs one, and the store's row
 // locks make sure two workers never send the same message at once. A
 // message that cannot be delivered is retried with the same bytes after an
@@ -201,6 +209,9 @@ func (w *Worker) send(ctx context.Context, m *hg.NPHIESMessage) hg.Attempt {
 	cancel()
 	a := w.attempt(ctx, m, resp, err)
 	w.Observer.NPHIESRequest(ctx, m.Event, metricOutcome(a, resp), w.Now().Sub(start))
+	if d, ok := w.Observer.(DeliveryObserver); ok {
+		d.OutboxDelivery(deliveryOutcome(a.Delivery))
+	}
 	if a.Delivery != hg.DeliverySent {
 		w.Logger.Warn("nphies outbox: attempt failed", "event", m.Event, "attempt", m.Attempts+1,
 			"http_status", a.HTTPStatus, "delivery", string(a.Delivery), "reason", a.Error)
@@ -255,6 +266,17 @@ func (w *Worker) backoff(n int) time.Duration {
 	}
 	fixed := time.Duration(float64(d) * (1 - w.Jitter))
 	return fixed + time.Duration(rand.Int64N(int64(d-fixed)+1)) //nolint:gosec // jitter spreads retries; it guards no secret
+}
+
+// deliveryOutcome is the DeliveryObserver outcome of an attempt.
+func deliveryOutcome(d hg.DeliveryStatus) string {
+	switch d {
+	case hg.DeliverySent:
+		return "sent"
+	case hg.DeliveryFailed:
+		return "failed"
+	}
+	return "retry"
 }
 
 // metricOutcome is the bounded outcome label of an exchange.

@@ -3,6 +3,7 @@ package nphies_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -631,11 +632,18 @@ func TestOutboxAnswerThatCannotBeAppliedBlocksNothing(t *testing.T) {
 
 // traceSpy records what the worker reports.
 type traceSpy struct {
-	mu       sync.Mutex
-	links    []string
-	names    []string
-	events   []string
-	backlogs int
+	mu         sync.Mutex
+	links      []string
+	names      []string
+	events     []string
+	deliveries []string
+	backlogs   int
+}
+
+func (s *traceSpy) OutboxDelivery(outcome string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries = append(s.deliveries, outcome)
 }
 
 func (s *traceSpy) StartLinked(ctx context.Context, name, traceParent string) (context.Context, func(error)) {
@@ -711,5 +719,22 @@ func TestOutboxOfflinePayerStoreAndForward(t *testing.T) {
 	}
 	if c := f.claim(t, queued.ID); c.Status != hg.ClaimApproved {
 		t.Fatalf("after polling: %s (%s), want APPROVED", c.Status, c.LastError)
+	}
+}
+
+func TestOutboxReportsAGivenUpMessageAsAFailedDelivery(t *testing.T) {
+	t.Parallel()
+	f := newOBFixture(t, mock.Options{})
+	f.probe.set(func(p *probe) { p.failAll = true })
+	f.queue(t, "M-GIVEUP-1")
+	spy := &traceSpy{}
+	w := f.worker(f.db)
+	w.Observer = spy
+	f.deliverAll(t, w)
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	want := append(slices.Repeat([]string{"retry"}, w.MaxAttempts-1), "failed")
+	if !slices.Equal(spy.deliveries, want) {
+		t.Errorf("deliveries %v, want %v", spy.deliveries, want)
 	}
 }

@@ -2,6 +2,7 @@ package observability
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -63,6 +64,24 @@ func (m *Metrics) SetOutboxBacklog(pending int, oldestAge time.Duration) {
 // "failed" (gave up; the claim moves to ERROR).
 func (m *Metrics) OutboxDelivery(outcome string) {
 	m.outboxDeliveries.WithLabelValues(m.outcomes.value(outcome)).Inc()
+}
+
+// SetNPHIESClientCertExpiry exports when the NPHIES client certificate the
+// process loaded at start expires, so an alert can warn weeks ahead: NPHIES
+// refuses every exchange once it has expired, and a renewed certificate on
+// disk is only used after a restart. Call it once, after loading the
+// certificate; without a certificate do not call it.
+func (m *Metrics) SetNPHIESClientCertExpiry(notAfter time.Time) {
+	m.clientCertExpiry.WithLabelValues().Set(float64(notAfter.Unix()))
+}
+
+// SetBuildInfo exports healthgraph_build_info{version, goversion} = 1 for
+// the running binary. Dashboards mark a rollout where the version changes and
+// the absence alerts look for this series, which exists from the start. Call
+// it once at start with the build's version.
+func (m *Metrics) SetBuildInfo(version string) {
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 }
 
 // SetReady records the instance's overall readiness. HTTP already calls it

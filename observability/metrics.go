@@ -116,6 +116,7 @@ type Metrics struct {
 	outboxPending    prometheus.Gauge
 	outboxOldest     prometheus.Gauge
 	outboxDeliveries *prometheus.CounterVec
+	clientCertExpiry *prometheus.GaugeVec
 	messageTypes     *boundedSet
 	outcomes         *boundedSet
 
@@ -123,6 +124,9 @@ type Metrics struct {
 	ready       *prometheus.GaugeVec
 	readyChecks *prometheus.GaugeVec
 	checks      *boundedSet
+
+	// Build.
+	buildInfo *prometheus.GaugeVec
 
 	// Business.
 	appointments *prometheus.CounterVec
@@ -218,6 +222,18 @@ func NewMetrics(opts ...Option) *Metrics {
 		"NPHIES outbox delivery attempts, by outcome (sent, retry, failed).", "outcome")
 	m.messageTypes = newBoundedSet(30)
 	m.outcomes = newBoundedSet(20)
+	// Each outcome starts at 0, so the first failed delivery is an increase
+	// that increase() and the NPHIESDeliveriesFailed alert can see.
+	for _, o := range []string{"sent", "retry", "failed"} {
+		m.outboxDeliveries.WithLabelValues(m.outcomes.value(o))
+	}
+	// Absent until SetNPHIESClientCertExpiry: no certificate, no expiry.
+	m.clientCertExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "nphies_client_cert_expiry_seconds",
+		Help: "Unix time in seconds at which the NPHIES client certificate the process loaded expires; absent when no certificate is configured."}, nil)
+	m.reg.MustRegister(m.clientCertExpiry)
+	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
+		Help: "Always 1, labelled with the running version and Go version; a change of version marks a rollout."}, []string{"version", "goversion"})
+	m.reg.MustRegister(m.buildInfo)
 
 	// A vector without labels stays absent until the first SetReady, so an
 	// instance whose /ready never ran does not look "not ready" to alerts.

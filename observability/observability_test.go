@@ -909,3 +909,53 @@ func TestOperationAllowlistFoldsEveryOtherName(t *testing.T) {
 		t.Errorf("other = %v, want 1 (the name outside the allowlist)", got)
 	}
 }
+
+// The absence alerts and the rollout markers rely on build_info from the
+// start; the certificate alert on an expiry that exists only with a
+// certificate; the failed-delivery alert on a failed series that starts at 0.
+func TestBuildInfoCertificateExpiryAndDeliveryOutcomesAreExported(t *testing.T) {
+	t.Parallel()
+	m := observability.NewMetrics()
+	if n, err := testutil.GatherAndCount(m.Registry(), "healthgraph_nphies_client_cert_expiry_seconds"); err != nil || n != 0 {
+		t.Errorf("certificate expiry exported without a certificate: %d series (%v)", n, err)
+	}
+	m.SetBuildInfo("v1.2.3")
+	m.SetBuildInfo("v1.2.4")
+	notAfter := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	m.SetNPHIESClientCertExpiry(notAfter)
+	want := `
+# HELP healthgraph_nphies_client_cert_expiry_seconds Unix time in seconds at which the NPHIES client certificate the process loaded expires; absent when no certificate is configured.
+# TYPE healthgraph_nphies_client_cert_expiry_seconds gauge
+healthgraph_nphies_client_cert_expiry_seconds 1.8038592e+09
+# HELP healthgraph_nphies_outbox_deliveries_total NPHIES outbox delivery attempts, by outcome (sent, retry, failed).
+# TYPE healthgraph_nphies_outbox_deliveries_total counter
+healthgraph_nphies_outbox_deliveries_total{outcome="failed"} 0
+healthgraph_nphies_outbox_deliveries_total{outcome="retry"} 0
+healthgraph_nphies_outbox_deliveries_total{outcome="sent"} 0
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
+		"healthgraph_nphies_client_cert_expiry_seconds", "healthgraph_nphies_outbox_deliveries_total"); err != nil {
+		t.Error(err)
+	}
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "healthgraph_build_info" {
+			continue
+		}
+		if len(f.GetMetric()) != 1 {
+			t.Fatalf("build_info has %d series, want the last version only", len(f.GetMetric()))
+		}
+		labels := map[string]string{}
+		for _, l := range f.GetMetric()[0].GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["version"] != "v1.2.4" || !strings.HasPrefix(labels["goversion"], "go") || f.GetMetric()[0].GetGauge().GetValue() != 1 {
+			t.Errorf("build_info %v = %v", labels, f.GetMetric()[0].GetGauge().GetValue())
+		}
+		return
+	}
+	t.Error("healthgraph_build_info is not exported")
+}

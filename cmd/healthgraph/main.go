@@ -229,6 +229,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}()
 
 	metrics := observability.NewMetrics()
+	metrics.SetBuildInfo(version)
 	db, err := openDB(ctx, cfg, log, postgres.Options{Tracer: metrics.PgxTracer(), StatementTimeout: cfg.DBStatementTimeout})
 	if err != nil {
 		return err
@@ -250,7 +251,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg.WriteTimeout > 0 {
 		deskTimeout = min(deskTimeout, cfg.WriteTimeout*2/3)
 	}
-	deskOpts := []nphies.Option{nphies.WithTimeout(deskTimeout),
+	// The desk's exchanges (eligibility) are recorded by its client; the
+	// worker's and the poller's through their Observer.
+	deskOpts := []nphies.Option{nphies.WithTimeout(deskTimeout), nphies.WithExchangeObserver(metrics),
 		nphies.WithTransportWrapper(func(rt http.RoundTripper) http.RoundTripper { return metrics.RoundTripper(rt, "nphies") })}
 	if cfg.NPHIESCertFile != "" || cfg.NPHIESKeyFile != "" {
 		deskOpts = append(deskOpts, nphies.WithClientCertificate(cfg.NPHIESCertFile, cfg.NPHIESKeyFile))
@@ -258,6 +261,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	nphiesClient, err := nphies.NewClient(cfg.NPHIESURL, deskOpts...)
 	if err != nil {
 		return fmt.Errorf("nphies client: %w", err)
+	}
+	if notAfter, ok := nphiesClient.CertificateExpiry(); ok {
+		metrics.SetNPHIESClientCertExpiry(notAfter)
 	}
 	a, err := app.New(cfg.App(), app.Deps{DB: db, Logger: log, Metrics: metrics, NPHIESClient: nphiesClient})
 	if err != nil {

@@ -78,6 +78,8 @@ func (o nphiesObserver) NPHIESRequest(ctx context.Context, event, outcome string
 	o.m.NPHIESRequest(ctx, event, outcome, took)
 }
 
+func (o nphiesObserver) OutboxDelivery(outcome string) { o.m.OutboxDelivery(outcome) }
+
 func (o nphiesObserver) SetOutboxBacklog(pending int, oldest time.Duration) {
 	o.m.SetOutboxBacklog(pending, oldest)
 }

@@ -139,6 +139,8 @@ func exerciseAll(t *testing.T, m *observability.Metrics) {
 	m.SetOutboxBacklog(1, time.Minute)
 	m.OutboxDelivery("sent")
 	m.SetReady(true)
+	m.SetBuildInfo("check")
+	m.SetNPHIESClientCertExpiry(time.Now().Add(90 * 24 * time.Hour))
 	m.ReadinessCheck("redis", true)
 	m.AppointmentStatus("BOOKED")
 	m.ClaimStatus("APPROVED")
