@@ -25,6 +25,14 @@ import (
 // Config is the server's part of the service configuration.
 type Config struct {
 	Addr string
+	// MetricsAddr, when set, serves /metrics on a listener of its own
+	// (e.g. ":9090"), started and stopped with the main one, so the
+	// public port never answers it; empty serves /metrics on Addr, for
+	// development.
+	MetricsAddr string
+	// NoPlayground answers 404 for the Playground: production turns it
+	// off so the public surface is /graphql and the probes only.
+	NoPlayground bool
 	// Production hides details that help attackers (introspection unless
 	// enabled, suggestions) and turns HSTS on.
 	Production bool
@@ -126,12 +134,16 @@ func New(cfg Config, deps Deps) *Server {
 	gql := s.graphQL()
 	// Rate limiting needs the principal, so it runs inside authentication.
 	mux.Handle("/graphql", requireTransport(s.authenticate(s.rateLimit(gql))))
-	pg := playground()
-	mux.Handle("GET "+playgroundPath, pg)
-	mux.Handle("GET "+playgroundPath+"/assets/", pg)
+	if !cfg.NoPlayground {
+		pg := playground()
+		mux.Handle("GET "+playgroundPath, pg)
+		mux.Handle("GET "+playgroundPath+"/assets/", pg)
+	}
 	mux.HandleFunc("GET /health", health)
 	mux.HandleFunc("GET /ready", s.ready)
-	mux.Handle("GET /metrics", deps.Metrics.Handler())
+	if cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", deps.Metrics.Handler())
+	}
 
 	// Outermost first: every response, even a panic's, gets an id and the
 	// security headers.
@@ -149,24 +161,31 @@ func New(cfg Config, deps Deps) *Server {
 // Handler returns the whole HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Serve answers requests on l until ctx is cancelled, then stops taking new
-// connections, lets in-flight requests finish within the shutdown timeout,
-// and returns. Closing the pool is the caller's, after Serve returns.
+// Serve answers requests on l (and /metrics on Config.MetricsAddr when set)
+// until ctx is cancelled, then stops taking new connections, lets in-flight
+// requests finish within the shutdown timeout, and returns. The metrics
+// listener closes last, so Prometheus sees the drain. Closing the pool is
+// the caller's, after Serve returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadTimeout:       s.cfg.ReadTimeout,
-		ReadHeaderTimeout: 10 * time.Second,
-		WriteTimeout:      s.cfg.WriteTimeout,
-		IdleTimeout:       s.cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(s.deps.Logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := s.httpServer(ctx, s.handler)
 	errc := make(chan error, 1)
+	// merr stays empty, and so never selected, without a metrics listener.
+	merr := make(chan error, 1)
+	if s.cfg.MetricsAddr != "" {
+		msrv, ml, err := s.metricsServer(ctx)
+		if err != nil {
+			return err
+		}
+		go func() { merr <- msrv.Serve(ml) }()
+		defer func() { _ = msrv.Close() }()
+	}
 	go func() { errc <- srv.Serve(l) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-merr:
+		_ = srv.Close()
+		return fmt.Errorf("serve metrics: %w", err)
 	case <-ctx.Done():
 	}
 	if s.cfg.ShutdownDelay > 0 {
@@ -184,6 +203,32 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// metricsServer listens on Config.MetricsAddr and serves only /metrics there.
+func (s *Server) metricsServer(ctx context.Context) (*http.Server, net.Listener, error) {
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	s.deps.Logger.Info("serving /metrics on its own listener", "addr", l.Addr().String())
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.deps.Metrics.Handler())
+	return s.httpServer(ctx, mux), l, nil
+}
+
+// httpServer is an http.Server for h with the configured timeouts, whose
+// requests outlive ctx's cancellation so that they can drain.
+func (s *Server) httpServer(ctx context.Context, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.deps.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 }
 
 // chain wraps h in middlewares, the first outermost.

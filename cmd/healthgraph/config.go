@@ -26,6 +26,8 @@ import (
 type Config struct {
 	Env                string
 	HTTPAddr           string
+	MetricsAddr        string
+	Playground         bool
 	DatabaseURL        string
 	DBMaxConns         int32
 	DBStatementTimeout time.Duration
@@ -104,7 +106,7 @@ func rateText(r limiter.Rate) string {
 func (c Config) App() app.Config {
 	return app.Config{
 		Server: server.Config{
-			Addr: c.HTTPAddr, Production: c.Production(), CORSOrigins: c.CORSOrigins, HSTS: c.HSTS,
+			Addr: c.HTTPAddr, MetricsAddr: c.MetricsAddr, NoPlayground: !c.Playground, Production: c.Production(), CORSOrigins: c.CORSOrigins, HSTS: c.HSTS,
 			MaxBodyBytes: c.MaxBodyBytes, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
 			IdleTimeout: c.IdleTimeout, ShutdownTimeout: c.ShutdownTimeout, ShutdownDelay: c.ShutdownDelay,
 			DepthLimit: c.QueryDepthLimit, ComplexityLimit: c.QueryComplexity,
@@ -138,6 +140,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		d = app.Defaults()
 	}
 	c.HTTPAddr = p.str("HG_HTTP_ADDR", d.Server.Addr)
+	c.MetricsAddr = p.str("HG_METRICS_ADDR", "")
+	c.Playground = p.bool("HG_PLAYGROUND", true)
 	c.DatabaseURL = p.str("HG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthgraph?sslmode=disable")
 	c.DBMaxConns = int32(p.int("HG_DB_MAX_CONNS", 10, 1, 1000))
 	c.DBStatementTimeout = p.duration("HG_DB_STATEMENT_TIMEOUT", 15*time.Second)
