@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -152,7 +153,20 @@ func TestDockerignoreKeepsWhatTheBuildNeeds(t *testing.T) {
 		}
 		return ign
 	}
-	for _, keep := range []string{"go.mod", "go.sum", "cmd/healthgraph/main.go", "migrations/0001_init.sql", "server/server.go"} {
+	keeps := []string{"go.mod", "go.sum", "cmd/healthgraph/main.go", "migrations/0001_init.sql", "server/server.go"}
+	// Every source file of the root package (a pattern meant for reports
+	// once dropped coverage.go) and the Playground's embedded assets.
+	for _, glob := range []string{"*.go", "server/playground/assets/*", "server/playground/page.html"} {
+		matches, err := filepath.Glob(filepath.Join("..", "..", glob))
+		if err != nil || len(matches) == 0 {
+			t.Fatalf("no files match %s (%v)", glob, err)
+		}
+		for _, m := range matches {
+			rel, _ := filepath.Rel(filepath.Join("..", ".."), m)
+			keeps = append(keeps, filepath.ToSlash(rel))
+		}
+	}
+	for _, keep := range keeps {
 		if ignored(keep) {
 			t.Errorf(".dockerignore drops %s, which the build needs", keep)
 		}
