@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.cache/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOLANGCI_LINT_VERSION := v2.10.0
 
-.PHONY: run test test-short generate check-generated lint build bench bench-headline load fuzz drills drill-bins drill-tests backup-drill
+.PHONY: run test test-short generate check-generated lint build chart-files bench bench-headline load fuzz drills drill-bins drill-tests backup-drill
 
 ## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run) and the mock NPHIES
 run:
@@ -83,6 +83,15 @@ backup-drill: drill-bins
 ## build: a static binary with version info in bin/
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/healthgraph ./cmd/healthgraph
+
+## chart-files: copy grafana/'s alert rules and dashboards into the chart (no
+## symlinks: Flux and other Git sources drop them); CI fails when they differ
+CHART_FILES := helm/healthgraph/files
+chart-files:
+	rm -rf $(CHART_FILES)/alerts $(CHART_FILES)/dashboards
+	mkdir -p $(CHART_FILES)/alerts $(CHART_FILES)/dashboards
+	cp grafana/alerts/*.yml $(CHART_FILES)/alerts/
+	cp grafana/dashboards/*.json $(CHART_FILES)/dashboards/
 
 ## generate: regenerate gqlgen code after a schema change
 generate:

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Deployment checks, offline (no Docker engine, no cluster needed):
 #   1. helm (pinned, installed with `go install` into .cache/bin when missing)
-#   2. helm lint --strict and helm template over every value set in
-#      deploy/check/testdata/values, and a refusal for every file in
+#   2. helm package: the chart has no symlinks (Flux drops them) and its files/
+#      are exactly grafana/'s dashboards and alerts (`make chart-files`); the
+#      packaged chart is what every later step renders
+#   3. helm lint --strict and helm template of the package over every value set
+#      in deploy/check/testdata/values, and a refusal for every file in
 #      deploy/check/testdata/invalid
-#   3. helm package: the packaged chart carries grafana/'s dashboards and alerts
-#   4. deploy/check: the chart rendered with the Helm SDK and every object decoded
+#   4. deploy/check: the packaged chart rendered with the Helm SDK and every object decoded
 #      strictly into the Kubernetes types, the chart's invariants, the compose
 #      file loaded with the compose-spec library, the Dockerfile's shape
 #   5. promtool check config on compose's Prometheus config (with grafana/alerts)
@@ -41,9 +43,7 @@ trap 'rm -rf "$tmp"' EXIT
 # Helm must not read or write anyone's real config, cache or plugins.
 export HELM_CACHE_HOME="$tmp/helm/cache" HELM_CONFIG_HOME="$tmp/helm/config" HELM_DATA_HOME="$tmp/helm/data"
 
-# helm prints one line per symlink it follows (files/ -> grafana/, on purpose).
-quiet_links() { grep -v 'found symbolic link in path' || true; }
-helm() { "$helm_bin" "$@" 2> >(quiet_links >&2); }
+helm() { "$helm_bin" "$@"; }
 
 if [ ! -x "$helm_bin" ] || [ "$("$helm_bin" version --template '{{.Version}}' 2>/dev/null)" != "$HELM_VERSION" ]; then
   step "install helm $HELM_VERSION with go install"
@@ -61,6 +61,33 @@ fi
 "$helm_bin" version --short
 
 failed=0
+step "helm package: no symlinks, files/ equal to grafana/ (make chart-files)"
+if links=$(find "$chart" -type l) && [ -n "$links" ]; then
+  echo "    symlinks in the chart (Git sources such as Flux drop them; run make chart-files):" >&2
+  echo "$links" | sed 's/^/    /' >&2
+  failed=1
+fi
+helm package "$chart" --destination "$tmp/pkg" >/dev/null
+package=$(ls "$tmp"/pkg/healthgraph-*.tgz)
+mkdir -p "$tmp/unpacked" && tar -xzf "$package" -C "$tmp/unpacked"
+for dir in alerts dashboards; do
+  ext=yml; [ "$dir" = dashboards ] && ext=json
+  (cd "$tmp/unpacked/healthgraph/files/$dir" 2>/dev/null && ls) | sort >"$tmp/packaged-$dir"
+  (cd "grafana/$dir" && ls -- *."$ext") | sort >"$tmp/sources-$dir"
+  if ! diff -u "$tmp/sources-$dir" "$tmp/packaged-$dir" >"$tmp/diff" ; then
+    echo "    the package's files/$dir differ from grafana/$dir (run make chart-files):" >&2
+    sed 's/^/    /' "$tmp/diff" >&2
+    failed=1
+    continue
+  fi
+  while read -r f; do
+    cmp -s "grafana/$dir/$f" "$tmp/unpacked/healthgraph/files/$dir/$f" || { echo "    files/$dir/$f differs from grafana/$dir/$f (run make chart-files)" >&2; failed=1; }
+  done <"$tmp/sources-$dir"
+  printf '    %s file(s) of grafana/%s in the package\n' "$(wc -l <"$tmp/sources-$dir")" "$dir"
+done
+# Everything below renders the package, as a user installs it.
+chart=$package
+
 for values in deploy/check/testdata/values/*.yaml; do
   name=$(basename "$values" .yaml)
   step "helm lint --strict + helm template: $name"
@@ -97,25 +124,13 @@ for values in deploy/check/testdata/invalid/*.yaml; do
     echo "    helm template accepted $values" >&2
     failed=1
   else
-    sed 's/^/    /' "$tmp/err" | quiet_links
+    sed 's/^/    /' "$tmp/err" 
   fi
 done
 
-step "helm package carries grafana/ through the links"
-helm package "$chart" --destination "$tmp/pkg" >/dev/null
-tar -tzf "$tmp"/pkg/healthgraph-*.tgz | sed -n 's|^healthgraph/files/||p' | sort >"$tmp/packaged"
-(cd grafana && find dashboards alerts -maxdepth 1 -type f \( -name '*.json' -o -name '*.yml' \) | sort) >"$tmp/sources"
-if ! comm -13 "$tmp/packaged" "$tmp/sources" | grep -q .; then
-  printf '    %s file(s) from grafana/ in the package\n' "$(wc -l <"$tmp/sources")"
-else
-  echo "    missing from the package:" >&2
-  comm -13 "$tmp/packaged" "$tmp/sources" >&2
-  failed=1
-fi
-
 step "deploy/check: strict decoding, chart invariants, compose, Dockerfile"
 t0=$SECONDS
-(cd deploy/check && go test -count=1 ./...) || failed=1
+(cd deploy/check && HG_CHART="$package" go test -count=1 ./...) || failed=1
 elapsed "$t0"
 
 step "promtool check config: compose's Prometheus with grafana/alerts as mounted"

@@ -427,37 +427,54 @@ func loadRuleGroups(t *testing.T, dir string) []RuleGroup {
 	return groups
 }
 
-// The chart's files/ are links to grafana/: what Grafana and Prometheus get from
-// docker compose is exactly what the chart ships.
-func TestChartShipsTheGrafanaFilesThroughItsLinks(t *testing.T) {
+// The chart carries copies of grafana/'s alert rules and dashboards (`make
+// chart-files`), never links: Flux and other Git sources drop symlinks, and the
+// render still exits 0 with no alerts. The copies must equal grafana/ file for
+// file, so what docker compose runs is exactly what the chart ships.
+func TestChartCarriesExactCopiesOfTheGrafanaFiles(t *testing.T) {
 	t.Parallel()
-	for _, dir := range []string{"dashboards", "alerts"} {
-		link := filepath.Join(chartDir, "files", dir)
-		fi, err := os.Lstat(link)
+	err := filepath.WalkDir(chartDir, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if fi.Mode()&os.ModeSymlink == 0 {
-			t.Errorf("%s is a copy, not a link to grafana/%s", link, dir)
+		if d.Type()&os.ModeSymlink != 0 {
+			t.Errorf("%s is a symlink: Git sources such as Flux drop it (run make chart-files)", path)
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	c := loadChart(t)
 	inChart := map[string][]byte{}
 	for _, f := range c.Files {
-		inChart[f.Name] = f.Data
+		if strings.HasPrefix(f.Name, "files/") {
+			inChart[f.Name] = f.Data
+		}
 	}
 	for _, pattern := range []string{"dashboards/*.json", "alerts/*.yml"} {
 		srcs, _ := filepath.Glob(filepath.Join(grafanaDir, pattern))
+		if len(srcs) == 0 {
+			t.Errorf("no grafana/%s", pattern)
+		}
 		for _, src := range srcs {
 			want, err := os.ReadFile(src)
 			if err != nil {
 				t.Fatal(err)
 			}
 			rel := "files/" + filepath.Base(filepath.Dir(src)) + "/" + filepath.Base(src)
-			if got, ok := inChart[rel]; !ok || string(got) != string(want) {
-				t.Errorf("chart file %s differs from %s", rel, src)
+			got, ok := inChart[rel]
+			delete(inChart, rel)
+			switch {
+			case !ok:
+				t.Errorf("chart lacks %s (run make chart-files)", rel)
+			case string(got) != string(want):
+				t.Errorf("chart file %s differs from %s (run make chart-files)", rel, src)
 			}
 		}
+	}
+	for rel := range inChart {
+		t.Errorf("chart file %s has no source in grafana/ (run make chart-files)", rel)
 	}
 	// With the real files (whatever grafana/ holds now) the chart still renders strictly,
 	// and every alert group in grafana/alerts reaches the PrometheusRule.
