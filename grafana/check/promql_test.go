@@ -12,9 +12,19 @@ import (
 
 var promql = parser.NewParser(parser.Options{})
 
-// targetLabels are added by Prometheus when it scrapes, so every query may
-// use them.
-var targetLabels = map[string]bool{"job": true, "instance": true}
+// targetLabels are added by Prometheus when it scrapes (job, instance), by
+// Kubernetes service discovery as the chart's ServiceMonitor and the usual
+// scrape configs relabel it (namespace, pod), and as the external label of a
+// multi-cluster setup (cluster), so every query may use them.
+var targetLabels = map[string]bool{"job": true, "instance": true, "cluster": true, "namespace": true, "pod": true}
+
+// deploymentLabels separate one deployment of HealthGraph from another (a
+// staging release from production): every rule aggregates by them, written
+// exactly as deploymentGrouping (the "selectors" convention of
+// grafana/alerts), and the dashboards filter on them.
+var deploymentLabels = []string{"cluster", "namespace"}
+
+const deploymentGrouping = "by (cluster, namespace"
 
 var grafanaVar = regexp.MustCompile(`\$\{?(\w+)\}?`)
 
@@ -107,6 +117,9 @@ func resolve(vs *parser.VectorSelector, exp map[string]family) (string, family, 
 		for l := range f.labels {
 			labels[l] = true
 		}
+		if f.typ == dto.MetricType_SUMMARY {
+			labels["quantile"] = true
+		}
 		return name, f, labels, true
 	}
 	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
@@ -114,7 +127,7 @@ func resolve(vs *parser.VectorSelector, exp map[string]family) (string, family, 
 		if !found {
 			continue
 		}
-		if f, ok := exp[base]; ok && f.typ == dto.MetricType_HISTOGRAM {
+		if f, ok := exp[base]; ok && (f.typ == dto.MetricType_HISTOGRAM || f.typ == dto.MetricType_SUMMARY && suffix != "_bucket") {
 			for l := range f.labels {
 				labels[l] = true
 			}
