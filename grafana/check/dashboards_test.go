@@ -2,11 +2,17 @@ package check
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 type datasourceRef struct {
@@ -27,6 +33,13 @@ type dashboard struct {
 			Query any    `json:"query"`
 		} `json:"list"`
 	} `json:"templating"`
+	Annotations struct {
+		List []struct {
+			Name       string         `json:"name"`
+			Expr       string         `json:"expr"`
+			Datasource *datasourceRef `json:"datasource"`
+		} `json:"list"`
+	} `json:"annotations"`
 	Panels []panel `json:"panels"`
 }
 
@@ -113,6 +126,24 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 			if !hasDatasource {
 				t.Error("no datasource variable of type datasource querying prometheus")
 			}
+			for _, v := range []string{"cluster", "namespace", "pod"} {
+				if !vars[v] {
+					t.Errorf("no %s variable: a staging and a production release would mix", v)
+				}
+			}
+			rollouts := false
+			for _, a := range d.Annotations.List {
+				if a.Expr == "" {
+					continue
+				}
+				if a.Datasource == nil || a.Datasource.UID != "${datasource}" {
+					t.Errorf("annotation %q: datasource %+v, want uid ${datasource}", a.Name, a.Datasource)
+				}
+				rollouts = rollouts || strings.Contains(a.Expr, "healthgraph_build_info")
+			}
+			if !rollouts {
+				t.Error("no annotation marking rollouts from healthgraph_build_info")
+			}
 
 			ids := map[int]string{}
 			for _, p := range allPanels(d.Panels) {
@@ -160,22 +191,66 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 }
 
 func TestDashboardQueriesUseExportedMetrics(t *testing.T) {
-	exp := exported(t)
+	exp := withRecorded(t, exported(t))
 	seen := map[string]bool{}
 	for file, d := range loadDashboards(t) {
+		check := func(where, expr string) {
+			used, problems := checkExpr(expr, exp)
+			problems = append(problems, checkDashboardExpr(expr)...)
+			for _, u := range used {
+				seen[u] = true
+			}
+			for _, pr := range problems {
+				report(t, pr)("%s %s: %s\n  %s", file, where, pr, expr)
+			}
+		}
 		for _, p := range allPanels(d.Panels) {
 			for _, tg := range p.Targets {
-				used, problems := checkExpr(tg.Expr, exp)
-				for _, u := range used {
-					seen[u] = true
-				}
-				for _, pr := range problems {
-					report(t, pr)("%s panel %q query %s: %s\n  %s", file, p.Title, tg.RefID, pr, tg.Expr)
-				}
+				check(fmt.Sprintf("panel %q query %s", p.Title, tg.RefID), tg.Expr)
+			}
+		}
+		for _, a := range d.Annotations.List {
+			if a.Expr != "" {
+				check(fmt.Sprintf("annotation %q", a.Name), a.Expr)
 			}
 		}
 	}
 	reportUnused(t, "dashboards", exp, seen)
+}
+
+// longRange is the longest range a dashboard may read from raw samples;
+// longer windows (the 30-day SLO) come from recording rules, which are one
+// series per deployment rather than days of every series.
+const longRange = 6 * time.Hour
+
+// checkDashboardExpr returns what a dashboard query must not do: select
+// without the deployment variables (mixing staging into production), or
+// read a long window of raw samples instead of a recorded series.
+func checkDashboardExpr(expr string) []string {
+	node, err := promql.ParseExpr(substitute(expr))
+	if err != nil {
+		return nil // checkExpr reports it
+	}
+	var problems []string
+	parser.Inspect(node, func(n parser.Node, _ []parser.Node) error {
+		switch n := n.(type) {
+		case *parser.VectorSelector:
+			for _, l := range deploymentLabels {
+				if !slices.ContainsFunc(n.LabelMatchers, func(m *labels.Matcher) bool {
+					return m.Name == l && strings.Contains(expr, fmt.Sprintf(`%s=~"$%s"`, l, l))
+				}) {
+					problems = append(problems, fmt.Sprintf("%s is not filtered by $%s", n.Name, l))
+				}
+			}
+		case *parser.MatrixSelector:
+			vs, ok := n.VectorSelector.(*parser.VectorSelector)
+			if ok && n.Range > longRange && !strings.Contains(vs.Name, ":") && !strings.Contains(expr, "$__range") {
+				problems = append(problems, fmt.Sprintf("%s read over %s from raw samples; use a recording rule", vs.Name, n.Range))
+			}
+		}
+		return nil
+	})
+	return problems
 }
 
 // report returns how to report a problem: a metric missing from a live
