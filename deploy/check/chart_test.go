@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
@@ -63,8 +64,9 @@ func TestDeploymentIsHardenedAndRollsWithoutDowntime(t *testing.T) {
 			if len(spec.TopologySpreadConstraints) == 0 {
 				t.Error("no topologySpreadConstraints")
 			}
-			if len(spec.Containers) != 1 {
-				t.Fatalf("want 1 container, got %d", len(spec.Containers))
+			// Further containers are the user's (extraContainers); the service's is first.
+			if len(spec.Containers) == 0 || spec.Containers[0].Name != "healthgraph" {
+				t.Fatalf("first container is not healthgraph: %+v", spec.Containers)
 			}
 			c := spec.Containers[0]
 			checkContainerHardened(t, c)
@@ -158,8 +160,10 @@ func TestSelectorsStayTheSameAcrossUpgrades(t *testing.T) {
 				t.Errorf("pod template label %s=%q, selector wants %q", k, d.Spec.Template.Labels[k], v)
 			}
 		}
-		if got := r.one(t, "Service").Obj.(*corev1.Service).Spec.Selector; !reflect.DeepEqual(got, want) {
-			t.Errorf("Service selector %v != Deployment selector %v", got, want)
+		for _, svc := range r.byKind("Service") {
+			if got := svc.Obj.(*corev1.Service).Spec.Selector; !reflect.DeepEqual(got, want) {
+				t.Errorf("Service %s selector %v != Deployment selector %v", svc.Name, got, want)
+			}
 		}
 		if pdbs := r.byKind("PodDisruptionBudget"); len(pdbs) == 1 {
 			if got := pdbs[0].Obj.(*policyv1.PodDisruptionBudget).Spec.Selector.MatchLabels; !reflect.DeepEqual(got, want) {
@@ -256,7 +260,7 @@ func TestHelmTestChecksTheServiceHealth(t *testing.T) {
 	if p.Meta.Annotations["helm.sh/hook"] != "test" {
 		t.Errorf("test pod hook = %q", p.Meta.Annotations["helm.sh/hook"])
 	}
-	svc := objs.one(t, "Service").Obj.(*corev1.Service)
+	svc := objs.apiService(t)
 	want := []string{"healthcheck", "--url", "http://" + svc.Name + ":" + strconv.Itoa(int(svc.Spec.Ports[0].Port)) + "/health"}
 	if got := p.Obj.(*corev1.Pod).Spec.Containers[0].Args; !reflect.DeepEqual(got, want) {
 		t.Errorf("test args = %v, want %v", got, want)
@@ -303,13 +307,39 @@ func TestProductionUsesExistingSecretAndTLSIngress(t *testing.T) {
 func TestNetworkPolicyAllowsOnlyTheNeededPeers(t *testing.T) {
 	t.Parallel()
 	objs := render(t, valueSets(t)["production"], renderOpts{})
-	np := objs.one(t, "NetworkPolicy").Obj.(*networkingv1.NetworkPolicy)
+	np := objs.named(t, "NetworkPolicy", releaseName+"-healthgraph").Obj.(*networkingv1.NetworkPolicy)
 	if !reflect.DeepEqual(np.Spec.PolicyTypes, []networkingv1.PolicyType{"Ingress", "Egress"}) {
 		t.Errorf("policyTypes = %v", np.Spec.PolicyTypes)
 	}
-	if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 3 {
-		t.Fatalf("ingress = %+v, want one rule from ingress controller, Prometheus and the test pod", np.Spec.Ingress)
+	// The API port from the configured ingress controller and the test pod; the
+	// metrics port from Prometheus only.
+	if len(np.Spec.Ingress) != 2 {
+		t.Fatalf("ingress = %+v, want an API rule and a metrics rule", np.Spec.Ingress)
 	}
+	api, metrics := np.Spec.Ingress[0], np.Spec.Ingress[1]
+	if len(api.Ports) != 1 || api.Ports[0].Port.String() != "http" || len(api.From) != 2 ||
+		api.From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "traefik" ||
+		api.From[1].PodSelector.MatchLabels["app.kubernetes.io/component"] != "test" {
+		t.Errorf("API ingress rule = %+v, want port http from traefik and the test pod", api)
+	}
+	if len(metrics.Ports) != 1 || metrics.Ports[0].Port.String() != "metrics" || len(metrics.From) != 1 ||
+		metrics.From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring" {
+		t.Errorf("metrics ingress rule = %+v, want port metrics from monitoring only", metrics)
+	}
+	got := egressPorts(np)
+	for _, want := range []string{"UDP/53 169.254.20.10/32", "TCP/53 169.254.20.10/32", "TCP/5432 10.20.0.0/16", "TCP/6380 10.21.0.0/16",
+		"TCP/443 0.0.0.0/0", "TCP/4317 10.30.0.0/16", "TCP/8200 10.40.0.0/16"} {
+		if !got[want] {
+			t.Errorf("egress lacks %s; got %v", want, got)
+		}
+	}
+	if len(got) != 7 {
+		t.Errorf("egress has %d port rules, want exactly 7: %v", len(got), got)
+	}
+}
+
+// egressPorts keys every egress port as "PROTO/port cidr…".
+func egressPorts(np *networkingv1.NetworkPolicy) map[string]bool {
 	got := map[string]bool{}
 	for _, r := range np.Spec.Egress {
 		for _, p := range r.Ports {
@@ -322,29 +352,51 @@ func TestNetworkPolicyAllowsOnlyTheNeededPeers(t *testing.T) {
 			got[key] = true
 		}
 	}
-	for _, want := range []string{"UDP/53", "TCP/53", "TCP/5432 10.20.0.0/16", "TCP/6380 10.21.0.0/16", "TCP/443 0.0.0.0/0", "TCP/4317 10.30.0.0/16"} {
+	return got
+}
+
+// A first install in a namespace that denies by default: the migration Job runs
+// before the release's NetworkPolicy exists, so it needs a policy of its own, made
+// earlier in the same hook phase.
+func TestMigrationJobHasANetworkPolicyBeforeItRuns(t *testing.T) {
+	t.Parallel()
+	objs := render(t, valueSets(t)["production"], renderOpts{})
+	job := objs.one(t, "Job")
+	jobWeight, _ := strconv.Atoi(job.Meta.Annotations["helm.sh/hook-weight"])
+	pol := objs.named(t, "NetworkPolicy", releaseName+"-healthgraph-migrate")
+	a := pol.Meta.Annotations
+	w, err := strconv.Atoi(a["helm.sh/hook-weight"])
+	if a["helm.sh/hook"] != job.Meta.Annotations["helm.sh/hook"] || err != nil || w >= jobWeight {
+		t.Errorf("migration NetworkPolicy hook %q weight %q, want %q weighted below the Job's %d", a["helm.sh/hook"], a["helm.sh/hook-weight"], job.Meta.Annotations["helm.sh/hook"], jobWeight)
+	}
+	np := pol.Obj.(*networkingv1.NetworkPolicy)
+	if !matches(np.Spec.PodSelector.MatchLabels, job.Obj.(*batchv1.Job).Spec.Template.Labels) {
+		t.Errorf("migration policy selects %v, not the Job's pods", np.Spec.PodSelector.MatchLabels)
+	}
+	got := egressPorts(np)
+	for _, want := range []string{"UDP/53 169.254.20.10/32", "TCP/53 169.254.20.10/32", "TCP/5432 10.20.0.0/16"} {
 		if !got[want] {
-			t.Errorf("egress lacks %s; got %v", want, got)
+			t.Errorf("migration egress lacks %s; got %v", want, got)
 		}
 	}
-	if len(got) != 6 {
-		t.Errorf("egress has %d port rules, want exactly 6: %v", len(got), got)
+	// Off by default: the peers depend on the cluster (docs/deploy.md).
+	if n := len(render(t, valueSets(t)["defaults"], renderOpts{}).byKind("NetworkPolicy")); n != 0 {
+		t.Errorf("%d NetworkPolicies with the default values, want none", n)
 	}
 }
 
-func TestAutoscalingOnCPUAndMemory(t *testing.T) {
+func TestAutoscalingOnCPUByDefault(t *testing.T) {
 	t.Parallel()
-	objs := render(t, valueSets(t)["autoscaling"], renderOpts{})
+	vals := valueSets(t)["autoscaling"]
+	objs := render(t, vals, renderOpts{})
 	hpa := objs.one(t, "HorizontalPodAutoscaler").Obj.(*autoscalingv2.HorizontalPodAutoscaler)
 	if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas != 3 || hpa.Spec.MaxReplicas != 12 {
 		t.Errorf("min/max = %v/%d", hpa.Spec.MinReplicas, hpa.Spec.MaxReplicas)
 	}
-	var res []string
-	for _, m := range hpa.Spec.Metrics {
-		res = append(res, string(m.Resource.Name))
-	}
-	if !reflect.DeepEqual(res, []string{"cpu", "memory"}) {
-		t.Errorf("metrics on %v, want cpu and memory", res)
+	// Memory is opt-in: under GOGC=400 the heap grows to its limit and never
+	// scales back down.
+	if got := hpaResources(hpa); !reflect.DeepEqual(got, []string{"cpu"}) {
+		t.Errorf("metrics on %v, want cpu only", got)
 	}
 	if d := objs.one(t, "Deployment").Obj.(*appsv1.Deployment); d.Spec.Replicas != nil {
 		t.Errorf("Deployment sets replicas=%d although the HPA owns them (every upgrade would reset the scale)", *d.Spec.Replicas)
@@ -355,6 +407,67 @@ func TestAutoscalingOnCPUAndMemory(t *testing.T) {
 	if len(objs.byKind("PodDisruptionBudget")) != 1 {
 		t.Error("no PDB")
 	}
+	withMemory := map[string]any{"autoscaling": map[string]any{"targetMemoryUtilizationPercentage": 80}}
+	hpa = render(t, merge(vals, withMemory), renderOpts{}).one(t, "HorizontalPodAutoscaler").Obj.(*autoscalingv2.HorizontalPodAutoscaler)
+	if got := hpaResources(hpa); !reflect.DeepEqual(got, []string{"cpu", "memory"}) {
+		t.Errorf("metrics on %v with a memory target, want cpu and memory", got)
+	}
+}
+
+func hpaResources(hpa *autoscalingv2.HorizontalPodAutoscaler) []string {
+	var res []string
+	for _, m := range hpa.Spec.Metrics {
+		res = append(res, string(m.Resource.Name))
+	}
+	return res
+}
+
+// Turning the HPA on in an upgrade: a manifest without replicas makes Helm's patch
+// remove the field, and the Deployment drops to 1 pod until the HPA reacts. On an
+// upgrade the chart keeps the live count (at least minReplicas) instead.
+func TestEnablingTheHPAInAnUpgradeKeepsTheReplicas(t *testing.T) {
+	t.Parallel()
+	sets := valueSets(t)
+	running := render(t, sets["production"], renderOpts{}).one(t, "Deployment").Obj.(*appsv1.Deployment)
+	running.Namespace = namespace
+	for _, tc := range []struct {
+		name string
+		live int32
+		min  int
+		want int32
+	}{
+		{"live above minReplicas keeps the live count", 5, 3, 5},
+		{"live below minReplicas rises to it", 2, 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			live := running.DeepCopy()
+			live.Spec.Replicas = &tc.live
+			vals := merge(sets["production"], map[string]any{"autoscaling": map[string]any{"enabled": true, "minReplicas": tc.min}})
+			d := render(t, vals, renderOpts{upgrade: true, live: []runtime.Object{live}}).one(t, "Deployment").Obj.(*appsv1.Deployment)
+			if d.Spec.Replicas == nil || *d.Spec.Replicas != tc.want {
+				t.Errorf("replicas = %v, want %d", d.Spec.Replicas, tc.want)
+			}
+		})
+	}
+}
+
+// merge returns base with over laid on top (maps merged, other values replaced).
+func merge(base, over map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if bm, ok := out[k].(map[string]any); ok {
+			if om, ok := v.(map[string]any); ok {
+				out[k] = merge(bm, om)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func TestMonitoringObjectsFollowTheCRDs(t *testing.T) {
@@ -377,9 +490,10 @@ func TestMonitoringObjectsFollowTheCRDs(t *testing.T) {
 		t.Parallel()
 		objs := render(t, sets["monitoring"], renderOpts{mutateChart: withFixtures(t)})
 		sm := objs.one(t, "ServiceMonitor").Obj.(*ServiceMonitor)
-		d := objs.one(t, "Deployment").Obj.(*appsv1.Deployment)
-		if !reflect.DeepEqual(sm.Spec.Selector.MatchLabels, d.Spec.Selector.MatchLabels) || sm.Spec.Endpoints[0].Port != "http" || sm.Spec.Endpoints[0].Path != "/metrics" {
-			t.Errorf("ServiceMonitor spec = %+v", sm.Spec)
+		ms := objs.metricsService(t)
+		if !matches(sm.Spec.Selector.MatchLabels, ms.Meta.Labels) || matches(sm.Spec.Selector.MatchLabels, objs.apiService(t).Labels) ||
+			sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Path != "/metrics" {
+			t.Errorf("ServiceMonitor spec = %+v, want the metrics Service's metrics port only", sm.Spec)
 		}
 		if sm.Labels["release"] != "kube-prometheus-stack" {
 			t.Errorf("ServiceMonitor labels = %v", sm.Labels)

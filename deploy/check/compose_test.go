@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +240,44 @@ func TestComposeMistakesAreRefused(t *testing.T) {
 				t.Errorf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Compose's Prometheus keeps at least as much as the longest range a dashboard or
+// rule looks back over (the "30-day" SLO panels): with less, they show a shorter
+// window under a 30-day title.
+func TestComposePrometheusKeepsTheLongestRangeTheDashboardsQuery(t *testing.T) {
+	t.Parallel()
+	p, err := loadCompose(t, composeFile, "observability")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retention int
+	for _, arg := range p.Services["prometheus"].Command {
+		if v, ok := strings.CutPrefix(arg, "--storage.tsdb.retention.time="); ok {
+			days, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+			if err != nil || !strings.HasSuffix(v, "d") {
+				t.Fatalf("retention %q: want whole days (Nd)", v)
+			}
+			retention = days
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(grafanaDir, "dashboards", "*.json"))
+	rules, _ := filepath.Glob(filepath.Join(grafanaDir, "alerts", "*.yml"))
+	longest, where := 0, ""
+	re := regexp.MustCompile(`\[(\d+)d[\]:]`)
+	for _, f := range append(files, rules...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(data), -1) {
+			if d, _ := strconv.Atoi(m[1]); d > longest {
+				longest, where = d, filepath.Base(f)
+			}
+		}
+	}
+	if retention <= longest {
+		t.Errorf("compose Prometheus keeps %dd, but %s queries %dd: keep more than that", retention, where, longest)
 	}
 }

@@ -37,6 +37,20 @@ type Endpoint struct {
 	Interval      string              `json:"interval,omitempty"`
 	ScrapeTimeout string              `json:"scrapeTimeout,omitempty"`
 	HonorLabels   bool                `json:"honorLabels,omitempty"`
+	// Relabelings apply before the scrape, MetricRelabelings to its samples.
+	Relabelings       []RelabelConfig `json:"relabelings,omitempty"`
+	MetricRelabelings []RelabelConfig `json:"metricRelabelings,omitempty"`
+}
+
+// RelabelConfig is the operator's relabeling rule.
+type RelabelConfig struct {
+	SourceLabels []string `json:"sourceLabels,omitempty"`
+	Separator    *string  `json:"separator,omitempty"`
+	TargetLabel  string   `json:"targetLabel,omitempty"`
+	Regex        string   `json:"regex,omitempty"`
+	Modulus      uint64   `json:"modulus,omitempty"`
+	Replacement  *string  `json:"replacement,omitempty"`
+	Action       string   `json:"action,omitempty"`
 }
 
 // PrometheusRule is monitoring.coreos.com/v1 PrometheusRule.

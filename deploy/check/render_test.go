@@ -14,10 +14,14 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
@@ -43,6 +47,8 @@ type renderOpts struct {
 	upgrade bool
 	// mutateChart edits the loaded chart (version bumps, fixture files).
 	mutateChart func(*chart.Chart)
+	// live are the objects the cluster holds, answered to the chart's lookup calls.
+	live []runtime.Object
 }
 
 // object is one rendered manifest: its source template, raw YAML and decoded form.
@@ -90,6 +96,19 @@ func (r rendered) named(t *testing.T, kind, name string) object {
 	}
 	t.Fatalf("no %s/%s (got %s)", kind, name, r.kinds())
 	return object{}
+}
+
+// apiService is the Service the Ingress and clients use (the metrics Service is
+// another).
+func (r rendered) apiService(t *testing.T) *corev1.Service {
+	t.Helper()
+	return r.named(t, "Service", releaseName+"-healthgraph").Obj.(*corev1.Service)
+}
+
+// metricsService is the Service only the ServiceMonitor uses.
+func (r rendered) metricsService(t *testing.T) object {
+	t.Helper()
+	return r.named(t, "Service", releaseName+"-healthgraph-metrics")
 }
 
 // config is the chart's ConfigMap of HG_* variables.
@@ -154,7 +173,22 @@ func renderChart(c *chart.Chart, vals map[string]any, o renderOpts) (map[string]
 	if err != nil {
 		return nil, err
 	}
+	if o.live != nil {
+		return engine.RenderWithClientProvider(c, top, liveCluster{fake.NewSimpleDynamicClient(scheme.Scheme, o.live...)})
+	}
 	return engine.Render(c, top)
+}
+
+// liveCluster answers the chart's lookup calls from a fake dynamic client.
+type liveCluster struct{ client *fake.FakeDynamicClient }
+
+func (l liveCluster) GetClientFor(apiVersion, kind string) (dynamic.NamespaceableResourceInterface, bool, error) {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, false, err
+	}
+	plural, _ := meta.UnsafeGuessKindToResource(gv.WithKind(kind))
+	return l.client.Resource(plural), true, nil
 }
 
 // render renders and strictly decodes every object, failing the test on any error.

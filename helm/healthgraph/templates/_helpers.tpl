@@ -190,3 +190,56 @@ Resources block from a {requests, limits} value, leaving out empty entries
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Egress rules of a NetworkPolicy: DNS (UDP and TCP) to networkPolicy.dns.to,
+then each named egress.<name> with CIDRs, then networkPolicy.extraEgress.
+Takes "np" (networkPolicy values) and "names".
+*/}}
+{{- define "healthgraph.egressRules" -}}
+{{- $np := .np }}
+# DNS: the cluster DNS and any node-local cache.
+- to:
+    {{- toYaml $np.dns.to | nindent 4 }}
+  ports:
+    - port: {{ $np.dns.port }}
+      protocol: UDP
+    - port: {{ $np.dns.port }}
+      protocol: TCP
+{{- range $name := .names }}
+{{- $rule := get $np.egress $name }}
+{{- if $rule.cidrs }}
+# {{ $name }}
+- to:
+    {{- range $rule.cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  ports:
+    - port: {{ $rule.port }}
+      protocol: TCP
+{{- end }}
+{{- end }}
+{{- with $np.extraEgress }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Deployment's replicas. Without the HPA: replicaCount. With it: nothing on
+a fresh install (the HPA owns the scale), but on an upgrade the live
+Deployment's current count (at least minReplicas): dropping the field from the
+manifest would make Helm's patch reset it to 1 before the HPA reacts, which is
+what enabling the HPA in an upgrade did. `helm template` has no cluster to ask
+and leaves it out.
+*/}}
+{{- define "healthgraph.replicas" -}}
+{{- if not .Values.autoscaling.enabled }}
+{{- .Values.replicaCount }}
+{{- else }}
+{{- $live := lookup "apps/v1" "Deployment" .Release.Namespace (include "healthgraph.fullname" .) }}
+{{- if and $live $live.spec $live.spec.replicas }}
+{{- max (int $live.spec.replicas) (int .Values.autoscaling.minReplicas) }}
+{{- end }}
+{{- end }}
+{{- end }}
