@@ -83,6 +83,20 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 				lines = append(lines, fmt.Sprintf("%-10s %-22s %-45s %s", status, file, p.Title, tg.RefID))
 			}
 		}
+		for _, a := range d.Annotations.List {
+			if a.Expr == "" {
+				continue
+			}
+			total++
+			status := "annotation"
+			if _, err := instantQuery(base, liveSubstitute(a.Expr)); err != nil {
+				t.Errorf("%s annotation %q: %v", file, a.Name, err)
+				status = "ERROR"
+			}
+			// An annotation query is empty except around a rollout; only
+			// that Prometheus accepts it is checked.
+			lines = append(lines, fmt.Sprintf("%-10s %-22s %-45s", status, file, a.Name))
+		}
 	}
 	sort.Strings(lines)
 	t.Logf("%d queries, %d with data, %d without (at %s):\n%s", total, total-empty, empty,
