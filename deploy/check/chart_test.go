@@ -428,7 +428,7 @@ func hpaResources(hpa *autoscalingv2.HorizontalPodAutoscaler) []string {
 func TestEnablingTheHPAInAnUpgradeKeepsTheReplicas(t *testing.T) {
 	t.Parallel()
 	sets := valueSets(t)
-	running := render(t, sets["production"], renderOpts{}).one(t, "Deployment").Obj.(*appsv1.Deployment)
+	running := render(t, sets["defaults"], renderOpts{}).one(t, "Deployment").Obj.(*appsv1.Deployment)
 	running.Namespace = namespace
 	for _, tc := range []struct {
 		name string
@@ -443,7 +443,7 @@ func TestEnablingTheHPAInAnUpgradeKeepsTheReplicas(t *testing.T) {
 			t.Parallel()
 			live := running.DeepCopy()
 			live.Spec.Replicas = &tc.live
-			vals := merge(sets["production"], map[string]any{"autoscaling": map[string]any{"enabled": true, "minReplicas": tc.min}})
+			vals := merge(sets["defaults"], map[string]any{"autoscaling": map[string]any{"enabled": true, "minReplicas": tc.min}})
 			d := render(t, vals, renderOpts{upgrade: true, live: []runtime.Object{live}}).one(t, "Deployment").Obj.(*appsv1.Deployment)
 			if d.Spec.Replicas == nil || *d.Spec.Replicas != tc.want {
 				t.Errorf("replicas = %v, want %d", d.Spec.Replicas, tc.want)
