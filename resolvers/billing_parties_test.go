@@ -287,7 +287,7 @@ func TestClaimUpdatedDeliversStatusChangesToBilling(t *testing.T) {
 	for deadline := time.Now().Add(eventually.Timeout()); ; {
 		inv := b.createInvoice(t, b.patient, b.coverage)
 		b.issue(t, inv.ID)
-		claimID = b.submitClaim(t, inv.ID, practitioner)
+		b.submitClaim(t, inv.ID, practitioner)
 		ev, err := next(500 * time.Millisecond)
 		if errors.Is(err, servertest.ErrNoMessage) && time.Now().Before(deadline) {
 			continue

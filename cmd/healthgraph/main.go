@@ -55,6 +55,9 @@ usage:
 Configuration comes from HG_* environment variables; see the README.
 `
 
+// usageError reports a command line a command cannot take, with its usage.
+func usageError(usage string) error { return fmt.Errorf("%s", strings.TrimRight(usage, "\n")) }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout)
@@ -199,7 +202,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return errors.New(serveUsage)
+		return usageError(serveUsage)
 	}
 	cfg, log, err := config()
 	if err != nil {
@@ -317,7 +320,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if action == "" {
-		return errors.New(migrateUsage)
+		return usageError(migrateUsage)
 	}
 	cfg, log, err := config()
 	if err != nil {
@@ -399,7 +402,7 @@ func admin(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer
 		return err
 	}
 	if action != "create" || fs.NArg() > 0 {
-		return errors.New(adminUsage)
+		return usageError(adminUsage)
 	}
 	password, err := readPassword(*pwFile, stdin)
 	if err != nil {

@@ -101,7 +101,7 @@ func nphiesMock(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return errors.New(nphiesMockUsage)
+		return usageError(nphiesMockUsage)
 	}
 	if (*cert == "") != (*key == "") || *clientCA != "" && *cert == "" {
 		return errors.New("nphies-mock: --tls-cert and --tls-key go together, and --client-ca needs them")

@@ -37,7 +37,7 @@ func phiCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if action == "" {
-		return errors.New(phiUsage)
+		return usageError(phiUsage)
 	}
 	if action == "genkey" {
 		return genKey(*id, stdout)

@@ -44,7 +44,7 @@ func seedData(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	if modes != 1 {
-		return errors.New(seedUsage)
+		return usageError(seedUsage)
 	}
 	opts := seed.Options{Seed: *seedValue}
 	if *now != "" {
