@@ -1,0 +1,57 @@
+package rules
+
+import "strings"
+
+// notEvaluable are the reasons a rule cannot be decided from one message and
+// the published code lists, each with the words of the sheet that show it.
+// The first reason whose words appear in a rule's description (lower case)
+// classifies it; a rule matching none is "not yet".
+var notEvaluable = []struct {
+	reason string
+	words  []string
+}{
+	{"needs NPHIES's or the payer's stored messages (earlier requests, responses, duplicates)", []string{
+		"existing", "exiting", "previous", "already", "duplicate", "original", "same payer", "same provider",
+		"related claim", "related request", "corresponding claim", "in the claim request", "claim request contains",
+		"within the claim ", "request.identifier", "same identifier", "received", "stored", "resubmi", "cancelled",
+		"nullified", "queued", "poll", "prior authorization response", "related claimresponse", "same patient",
+		"the claim response", "related coverageeligibilityrequest", "eligibility request",
+	}},
+	{"needs NPHIES's registries (licences, onboarding, accounts, certificates)", []string{
+		"license", "licence", "onboard", "registered", "account", "certificate", "blocked", "active in nphies",
+		"endpoint", "sender", "receiver",
+	}},
+	{"transport or processing at NPHIES or the payer (timeouts, availability, size, internal errors)", []string{
+		"timeout", "timed out", "offline", "unavailable", "not available", "integration layer", "rhapsody",
+		"xsd", "size", "mb", "internal", "error at hic", "unable to process",
+	}},
+	{"concerns NPHIES's own profile definitions, not the message", []string{"valid nphies profile"}},
+	{"needs the current date at NPHIES", []string{"current date", "date received", "future"}},
+}
+
+// classify gives a rule that has no check its status and reason.
+func classify(r Rule) (Status, string) {
+	text := strings.ToLower(r.Description + " " + r.Display)
+	if r.Type == "GE" {
+		return NotEvaluable, "a general exchange error raised by NPHIES's processing, not a property of the message"
+	}
+	for _, ne := range notEvaluable {
+		for _, w := range ne.words {
+			if strings.Contains(text, w) {
+				return NotEvaluable, ne.reason
+			}
+		}
+	}
+	if why, ok := profileSpecific[r.ID]; ok {
+		return NotYet, "required in some profiles only: " + why
+	}
+	switch {
+	case r.Type == "IC" && strings.Contains(text, "cardinality"):
+		return NotYet, "needs the profiles' cardinality tables (profiles workbook, not vendored)"
+	case r.Type == "DT":
+		return NotYet, "needs the element's data type from the FHIR R4 definitions"
+	case r.Type == "IB" && strings.Contains(text, "valueset"):
+		return NotYet, "the sheets do not say which value set the element is bound to"
+	}
+	return NotYet, ""
+}

@@ -1,0 +1,288 @@
+package rules
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// derive returns the check of a rule whose sheet text follows one of the
+// regular shapes (a reference, a required element, a code binding), or nil.
+func derive(r Rule) func(*message) []string {
+	path := elementPath(r.Element)
+	if path == "" {
+		return nil
+	}
+	switch r.Type {
+	case "RE":
+		if strings.Contains(r.Description, "SHALL use a reference to a resource") {
+			return referenceCheck(path)
+		}
+	case "IC":
+		if _, skip := profileSpecific[r.ID]; skip {
+			return nil
+		}
+		if strings.HasSuffix(strings.TrimSpace(r.Display), "is not provided") &&
+			strings.Contains(r.Description, "SHALL follow the specified cardinality within the message profile") {
+			return requiredCheck(path)
+		}
+	case "IB":
+		if m := billingRule.FindStringSubmatch(r.Description); m != nil {
+			return billingCheck(path, m[1], m[2], m[3])
+		}
+		if strings.Contains(strings.ToLower(r.Description), "shall use a code from the specified valueset") {
+			if vs := bindingOf(path); vs != "" {
+				return bindingCheck(path, vs)
+			}
+		}
+	}
+	return nil
+}
+
+// elementPath normalises the sheet's element column to a dotted path rooted
+// at a resource type ("claim.Item.Net " → "Claim.Item.Net"), or "" when the
+// column is not a path ("Bundle first entry", "Resource reference").
+func elementPath(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, " (,"); i >= 0 {
+		s = s[:i]
+	}
+	if !strings.Contains(s, ".") || strings.HasPrefix(s, "Resource.") || strings.Contains(s, ":") {
+		return ""
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}
+
+// profileSpecific are "is not provided" rules that hold in some profiles
+// only: the official examples of another profile omit the element. Without
+// the profiles' cardinality tables they stay "not yet", with this reason.
+var profileSpecific = map[string]string{
+	"IC-00014": "Claim.careTeam is absent from the pharmacy profiles (examples 4, 9)",
+	"IC-00032": "Claim.item.careTeamSequence is absent from the pharmacy profiles (examples 4, 9)",
+	"IC-00082": "approved-quantity adjudications carry value, not amount (examples 2b, 7b)",
+	"IC-00234": "Organization.type is absent from the December 2023 example's provider organization",
+	"IC-00379": "MessageHeader.focus is absent from the poll-response (example 12b)",
+	"IC-00395": "Task.reasonCode belongs to cancel requests only (examples 12a, 17b)",
+	"IC-00396": "CommunicationRequest.reasonCode is absent from example 18a",
+	"IC-01431": "the sheet names ClaimResponse.item.sequence, the element is itemSequence (examples 2b, 7b)",
+}
+
+// referenceCheck: a Reference with a "reference" must point at an entry of
+// the bundle (identifier-only references are allowed by the profiles).
+func referenceCheck(path string) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, n := range m.selectPath(path) {
+			if n.str("reference") == "" {
+				continue
+			}
+			if _, ok := m.resolve(n); !ok {
+				out = append(out, n.path+".reference")
+			}
+		}
+		return out
+	}
+}
+
+// requiredCheck: wherever the parent element exists, the element must too.
+func requiredCheck(path string) func(*message) []string {
+	segs := strings.Split(path, ".")
+	last := segs[len(segs)-1]
+	parent := strings.Join(segs[:len(segs)-1], ".")
+	ext := len(segs) >= 3 && segs[len(segs)-2] == "extension" && !extensionElement(last)
+	if ext {
+		parent = strings.Join(segs[:len(segs)-2], ".")
+	}
+	if len(segs) == 2 || (ext && len(segs) == 3) {
+		parent = segs[0]
+	}
+	if last == "extension" && len(segs) >= 3 {
+		return primitiveExtensionRequired(strings.Join(segs[:len(segs)-2], "."), segs[len(segs)-2])
+	}
+	return func(m *message) []string {
+		var out []string
+		for _, p := range m.selectPath(parent) {
+			switch {
+			case ext:
+				if len(p.extensions(last)) == 0 {
+					out = append(out, p.path+".extension("+last+")")
+				}
+			case strings.HasSuffix(last, "[x]"):
+				if !hasChoice(p, strings.TrimSuffix(last, "[x]")) {
+					out = append(out, p.path+"."+last)
+				}
+			default:
+				if len(p.get(last)) == 0 {
+					out = append(out, p.path+"."+last)
+				}
+			}
+		}
+		return out
+	}
+}
+
+// primitiveExtensionRequired: a primitive element (Patient.gender) that is
+// present carries extensions in its "_gender" twin.
+func primitiveExtensionRequired(owner, name string) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, o := range m.selectPath(owner) {
+			if !o.has(name) {
+				continue
+			}
+			tw, ok := o.first("_" + name)
+			if !ok || len(tw.get("extension")) == 0 {
+				out = append(out, o.path+"."+name+".extension")
+			}
+		}
+		return out
+	}
+}
+
+// hasChoice reports whether n has some element prefix+Type.
+func hasChoice(n node, prefix string) bool {
+	for k := range n.obj() {
+		if strings.HasPrefix(k, prefix) && len(k) > len(prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// billingRule reads "Claim - claim.item.productOrService SHALL be a valid
+// code from the (…/ValueSet/professional-billing) adopted by nphies if
+// Claim.type=professional" (and the "Authorization - " twin).
+var billingRule = regexp.MustCompile(`^(Claim|Authorization) - .*\((http[^)]+)\).*Claim\.type=(\w+)`)
+
+// codeFormats are the shapes of codes from lists the sheets publish
+// elsewhere: the Saudi Billing System's NNNNN-NN-NN for services and
+// procedures, 14-digit SFDA GTINs for medicines. A CPT code (99213) under
+// the services system fails here.
+var codeFormats = map[string]*regexp.Regexp{
+	"http://nphies.sa/terminology/CodeSystem/services":         regexp.MustCompile(`^\d{5}-\d{2}-\d{2}$`),
+	"http://nphies.sa/terminology/CodeSystem/procedures":       regexp.MustCompile(`^\d{5}-\d{2}-\d{2}$`),
+	"http://nphies.sa/terminology/CodeSystem/medication-codes": regexp.MustCompile(`^\d{14}$`),
+}
+
+// validCode reports whether the coding is allowed by the value set: its
+// system is one of the set's and its code is in the published list or, for
+// an external list, has the list's shape.
+func validCode(valueSet string, coding node) bool {
+	system, code := coding.str("system"), coding.str("code")
+	if !codes().allows(valueSet, system, code) {
+		return false
+	}
+	if f, ok := codeFormats[system]; ok {
+		return f.MatchString(code)
+	}
+	return true
+}
+
+// billingCheck: every productOrService of a claim (use) of the claim type
+// has a coding from the type's billing value set.
+func billingCheck(path, kind, valueSet, claimType string) func(*message) []string {
+	use := "claim"
+	if kind == "Authorization" {
+		use = "preauthorization"
+	}
+	return func(m *message) []string {
+		var out []string
+		for _, c := range m.resources("Claim") {
+			if c.str("use") != use || !typeIs(c, claimType) {
+				continue
+			}
+			cm := &message{entries: []entry{{resource: c, kind: "Claim"}}}
+			for _, p := range cm.selectPath(path) {
+				ok := false
+				for _, cd := range p.codings() {
+					ok = ok || validCode(valueSet, cd)
+				}
+				if !ok {
+					out = append(out, p.path)
+				}
+			}
+		}
+		return out
+	}
+}
+
+// typeIs reports whether the Claim's type is code (the sheet says "oral"
+// where the claim-type code system has "oral").
+func typeIs(claim node, code string) bool {
+	t, ok := claim.first("type")
+	return ok && t.hasCode("", code)
+}
+
+// bindingOf guesses the value set an element is bound to from its name, the
+// way NPHIES names its value sets ("Encounter.hospitalization.admitSource"
+// → admit-source, "Claim.subType" → claim-subtype); "" when none fits.
+func bindingOf(path string) string {
+	segs := strings.Split(path, ".")
+	last := kebab(segs[len(segs)-1])
+	if last == "" || last == "status" {
+		return ""
+	}
+	owner := segs[len(segs)-2]                 // the element's parent names the set: diagnosis.type → diagnosis-type
+	flat := strings.ToLower(segs[len(segs)-1]) // subType → claim-subtype
+	for _, id := range []string{kebab(owner) + "-" + last, kebab(owner) + "-" + flat, last} {
+		if u, ok := codes().byID[id]; ok {
+			return u
+		}
+	}
+	return ""
+}
+
+// kebab turns "admitSource" into "admit-source".
+func kebab(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if unicode.IsUpper(r) && i > 0 {
+			b.WriteByte('-')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// bindingCheck: a coded element carries a code of its value set — a
+// CodeableConcept needs one allowed coding, a Coding or code must be allowed.
+func bindingCheck(path, valueSet string) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, n := range m.selectPath(path) {
+			switch v := n.val.(type) {
+			case string:
+				if !codeInSet(valueSet, v) {
+					out = append(out, n.path)
+				}
+			case map[string]any:
+				cds := n.codings()
+				if _, isCoding := v["code"]; isCoding {
+					cds = []node{n}
+				}
+				ok := len(cds) == 0
+				for _, cd := range cds {
+					ok = ok || validCode(valueSet, cd)
+				}
+				if !ok {
+					out = append(out, n.path)
+				}
+			}
+		}
+		return out
+	}
+}
+
+// codeInSet reports whether a bare code is in one of the value set's
+// systems; true when a system's codes are not enumerated.
+func codeInSet(valueSet, code string) bool {
+	for _, s := range codes().valueSets[valueSet] {
+		in, ok := codes().known(s, code)
+		if in || !ok {
+			return true
+		}
+	}
+	return false
+}
