@@ -93,13 +93,13 @@ chart-files:
 	cp grafana/alerts/*.yml $(CHART_FILES)/alerts/
 	cp grafana/dashboards/*.json $(CHART_FILES)/dashboards/
 
-## generate: regenerate gqlgen code after a schema change
+## generate: regenerate gqlgen code after a schema change, and the NPHIES rule tables in docs/
 generate:
 	$(GO) generate ./...
 
 ## check-generated: fail when committed generated code differs from a fresh generation
 check-generated: generate
-	git diff --exit-code -- graph resolvers || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
+	git diff --exit-code -- graph resolvers docs/nphies.md docs/nphies-rules.md || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
 
 ## lint: golangci-lint, pinned, with the curated linters of .golangci.yml; a
 ## run that fails is repeated once from a clean analysis cache, because a

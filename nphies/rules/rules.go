@@ -13,6 +13,8 @@
 // evaluated offline (and why), or is not done yet.
 package rules
 
+//go:generate go run ./gendoc -summary ../../docs/nphies.md -list ../../docs/nphies-rules.md
+
 import (
 	"bytes"
 	"encoding/json"
