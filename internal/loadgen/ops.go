@@ -47,12 +47,17 @@ var operations = map[string]opDef{
 	"login":    {build: buildLogin},
 	"book":     {role: roleReception, conflict: true, discovers: true, build: buildBook},
 	"headline": {role: roleReception, build: buildHeadline},
+	// postgraphile is the headline's shape as PostGraphile serves it, for
+	// scripts/bench-peer.sh: the same load tool against the peer server.
+	"postgraphile": {build: buildPeerHeadline},
 }
 
 // mixes are the named default weights; -weights adjusts them.
 var mixes = map[string]map[string]int{
 	"standard": {"schedule": 25, "chart": 20, "search": 20, "claims": 15, "summary": 5, "book": 10, "login": 5},
 	"headline": {"headline": 1},
+	// postgraphile runs against a PostGraphile server (-url), not ours.
+	"postgraphile": {"postgraphile": 1},
 }
 
 const scheduleQuery = `query DaySchedule($filter: AppointmentFilter) {
@@ -119,6 +124,17 @@ const headlineQuery = `query Headline {
   }
 }`
 
+// peerHeadlineQuery asks PostGraphile v4 for what headlineQuery asks us:
+// the 50 newest booked appointments, each with the same patient and
+// practitioner fields (its id fields are the uuid columns).
+const peerHeadlineQuery = `query Headline {
+  allAppointments(first: 50, condition: {status: "BOOKED"}, orderBy: [STARTS_AT_DESC, ID_DESC]) {
+    nodes { id startsAt endsAt status
+      patientByPatientId { id mrn firstName familyName birthDate gender }
+      practitionerByPractitionerId { id license firstName familyName specialty } }
+  }
+}`
+
 func buildSchedule(d *dataset, rng *rand.Rand, now time.Time) (string, map[string]any) {
 	day := clinicDay(now, 0)
 	return scheduleQuery, map[string]any{"filter": map[string]any{
@@ -180,6 +196,10 @@ func buildHeadline(*dataset, *rand.Rand, time.Time) (string, map[string]any) {
 	return headlineQuery, nil
 }
 
+func buildPeerHeadline(*dataset, *rand.Rand, time.Time) (string, map[string]any) {
+	return peerHeadlineQuery, nil
+}
+
 // clinicDay is local midnight in the clinic's zone, days after now's date.
 func clinicDay(now time.Time, days int) time.Time {
 	t := now.In(hg.ClinicZone)
@@ -233,7 +253,7 @@ func (p weighted) pick(rng *rand.Rand) string {
 func mixWeights(mix, spec string) (map[string]int, error) {
 	base, ok := mixes[mix]
 	if !ok {
-		return nil, fmt.Errorf("unknown mix %q (standard or headline)", mix)
+		return nil, fmt.Errorf("unknown mix %q (standard, headline or postgraphile)", mix)
 	}
 	w := make(map[string]int, len(base))
 	for n, v := range base {
