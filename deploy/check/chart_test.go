@@ -520,6 +520,40 @@ func TestMonitoringObjectsFollowTheCRDs(t *testing.T) {
 	})
 }
 
+// A deployment with its own copy of the runbook sets one value and every alert
+// links into it; by default the links are the ones in grafana/alerts.
+func TestRunbookLinksFollowTheConfiguredBase(t *testing.T) {
+	t.Parallel()
+	const base = "https://wiki.clinic.example/ops/healthgraph-runbook"
+	vals := merge(valueSets(t)["monitoring"], map[string]any{
+		"monitoring": map[string]any{"prometheusRule": map[string]any{"runbookBaseUrl": base}},
+	})
+	pr := render(t, vals, renderOpts{}).one(t, "PrometheusRule").Obj.(*PrometheusRule)
+	var alerts int
+	for _, g := range pr.Spec.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			alerts++
+			if want := base + "#" + strings.ToLower(r.Alert); r.Annotations["runbook_url"] != want {
+				t.Errorf("alert %s: runbook_url = %q, want %q", r.Alert, r.Annotations["runbook_url"], want)
+			}
+		}
+	}
+	if alerts == 0 {
+		t.Fatal("no alert in the PrometheusRule")
+	}
+	for _, bad := range []string{"https://wiki.clinic.example/runbook#top", "wiki.clinic.example/runbook"} {
+		vals := merge(valueSets(t)["monitoring"], map[string]any{
+			"monitoring": map[string]any{"prometheusRule": map[string]any{"runbookBaseUrl": bad}},
+		})
+		if _, err := renderChart(loadChart(t), vals, renderOpts{}); err == nil || !strings.Contains(err.Error(), "runbookBaseUrl") {
+			t.Errorf("runbookBaseUrl %q: err = %v, want a refusal naming runbookBaseUrl", bad, err)
+		}
+	}
+}
+
 // loadRuleGroups reads Prometheus rule files the way the chart does.
 func loadRuleGroups(t *testing.T, dir string) []RuleGroup {
 	t.Helper()
