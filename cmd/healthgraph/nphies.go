@@ -85,7 +85,7 @@ func (o nphiesObserver) SetOutboxBacklog(pending int, oldest time.Duration) {
 }
 
 const nphiesMockUsage = "usage: healthgraph nphies-mock [--addr HOST:PORT] [--fail-rate P] [--timeout-rate P] " +
-	"[--offline-payers L1,L2] [--tls-cert F --tls-key F [--client-ca F]]\n\nServe the mock NPHIES (tests, compose, demos)."
+	"[--offline-payers L1,L2] [--accept-invalid] [--tls-cert F --tls-key F [--client-ca F]]\n\nServe the mock NPHIES (tests, compose, demos)."
 
 // nphiesMock runs the mock NPHIES until ctx ends.
 func nphiesMock(ctx context.Context, args []string, stdout io.Writer) error {
@@ -94,6 +94,7 @@ func nphiesMock(ctx context.Context, args []string, stdout io.Writer) error {
 	failRate := fs.Float64("fail-rate", 0, "probability (0..1) of answering 503 before processing")
 	timeoutRate := fs.Float64("timeout-rate", 0, "probability (0..1) of processing and then withholding the answer")
 	offline := fs.String("offline-payers", "", "comma-separated payer licences answered store-and-forward (queued, delivered by poll)")
+	acceptInvalid := fs.Bool("accept-invalid", false, "do not refuse messages that break NPHIES's validation rules")
 	cert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	key := fs.String("tls-key", "", "the certificate's key (PEM)")
 	clientCA := fs.String("client-ca", "", "require client certificates signed by this CA (mutual TLS)")
@@ -118,5 +119,5 @@ func nphiesMock(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	return mock.Run(ctx, *addr, mock.Options{FailRate: *failRate, TimeoutRate: *timeoutRate, OfflinePayers: payers,
-		TLSCertFile: *cert, TLSKeyFile: *key, ClientCAFile: *clientCA, Logger: log})
+		AcceptInvalid: *acceptInvalid, TLSCertFile: *cert, TLSKeyFile: *key, ClientCAFile: *clientCA, Logger: log})
 }

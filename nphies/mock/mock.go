@@ -117,6 +117,10 @@ type Options struct {
 	OfflinePayers []string
 	// TLSCertFile and TLSKeyFile make Run serve HTTPS with this certificate.
 	TLSCertFile, TLSKeyFile string
+	// AcceptInvalid turns off the enforcement of NPHIES's validation rules
+	// (nphies/rules): by default a message that breaks one is answered with
+	// the error response NPHIES gives, listing each rule and expression.
+	AcceptInvalid bool
 	// ClientCAFile makes Run require a client certificate signed by this CA
 	// (mutual TLS, as NPHIES does). The certificate's Subject CommonName or
 	// Organization must equal MessageHeader.sender's licence, else GE-00020.
@@ -427,6 +431,18 @@ func (s *Server) process(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if vs := s.violations(req); len(vs) > 0 {
+		// NPHIES validates before the payer sees the message: nothing is
+		// adjudicated or stored, and a corrected resend is processed anew.
+		s.mu.Lock()
+		status, body := s.refuse(req, vs)
+		s.mu.Unlock()
+		s.log(r.Context(), req.event(), "rule-violations", status)
+		w.Header().Set("Content-Type", "application/fhir+json")
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+		return
+	}
 	status, body := s.answer(req)
 	if timeout {
 		s.mu.Lock()
@@ -455,6 +471,17 @@ func (s *Server) sleep(ctx context.Context) {
 // log writes one request line without identifiers of people.
 func (s *Server) log(ctx context.Context, event, outcome string, status int) {
 	s.opts.Logger.InfoContext(ctx, "nphies mock request", "event", event, "outcome", outcome, "status", status)
+}
+
+// path is the expression of an element of the request's first resource of
+// type rt ("Bundle.entry[3].resource.period"), for error expressions.
+func (q *request) path(rt, element string) string {
+	for i, e := range q.bundle.Entry {
+		if e.ResourceType() == rt {
+			return fmt.Sprintf("Bundle.entry[%d].resource.%s", i, element)
+		}
+	}
+	return "Bundle"
 }
 
 // event returns the request's event code.

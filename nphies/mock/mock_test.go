@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,15 @@ func TestAcceptsEveryOfficialExample(t *testing.T) {
 		}
 		if want != nphies.EventBatchResponse && r.InResponseTo != mh.ID {
 			t.Errorf("%s: response.identifier %q, want %q", name, r.InResponseTo, mh.ID)
+		}
+		// Four response examples reference ".../organization/<id>" where
+		// the entry is ".../Organization/<id>": NPHIES's rules refuse them.
+		wantCode := "ok"
+		if slices.Contains([]string{"2b", "2d", "2e", "7b"}, strings.SplitN(name, "-", 2)[0]) {
+			wantCode = "fatal-error"
+		}
+		if want == nphies.EventAcknowledgement && r.ResponseCode != wantCode {
+			t.Errorf("%s: acknowledged %q, want %q (issues %+v)", name, r.ResponseCode, wantCode, r.Issues)
 		}
 	}
 }
@@ -190,13 +200,22 @@ func TestDuplicatesAreDeduplicated(t *testing.T) {
 
 func TestTotalMismatchIsABusinessError(t *testing.T) {
 	t.Parallel()
-	m := mock.New(mock.Options{})
 	msg := claimBundle(t, "total", "M-1", nil)
 	body := bytes.Replace(msg.Body, []byte(`"total":{"value":34.5,`), []byte(`"total":{"value":35,`), 1)
-	status, answer := post(t, m, body, "")
-	r, err := nphies.Parse(answer)
-	if status != 200 || err != nil || r.Claim.Status != nphies.ClaimError || r.Claim.Errors[0].Code != mock.ErrorTotalMismatch {
-		t.Errorf("HTTP %d %v %+v; want 200 error %s", status, err, r, mock.ErrorTotalMismatch)
+	// NPHIES's own rule BV-00059 refuses it before the payer; with the
+	// rules off, the payer's 1601 does.
+	for _, tc := range []struct {
+		opts mock.Options
+		code string
+	}{{mock.Options{}, "BV-00059"}, {mock.Options{AcceptInvalid: true}, mock.ErrorTotalMismatch}} {
+		status, answer := post(t, mock.New(tc.opts), body, "")
+		r, err := nphies.Parse(answer)
+		if status != 200 || err != nil || r.Claim.Status != nphies.ClaimError || r.Claim.Errors[0].Code != tc.code {
+			t.Fatalf("HTTP %d %v %+v; want 200 error %s", status, err, r, tc.code)
+		}
+		if got := r.Claim.Errors[0].Expression; got != "Bundle.entry[1].resource.total" {
+			t.Errorf("error %s expression %q, want the Claim's total", tc.code, got)
+		}
 	}
 }
 

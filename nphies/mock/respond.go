@@ -127,16 +127,28 @@ var nphiesGenerated = nphies.Coding{System: nphies.SystemMetaTags, Code: "nphies
 // respondAsNPHIES builds an answer NPHIES generates on the payer's behalf
 // (store and forward): sender NPHIES, focal resource tagged.
 func (s *Server) respondAsNPHIES(q *request, event, rt string, focus any) []byte {
-	url := fmt.Sprintf("http://nphies.sa/%s/%s", rt, uuid.NewString())
-	_, body := s.message(event, nphiesSender, q.provider, q.mh.ID, url, mustJSON(focus), extras(q), len(s.queues[q.provider]) > 0)
+	raw := mustJSON(focus)
+	url := fmt.Sprintf("http://nphies.sa/%s/%s", rt, resourceID(raw))
+	_, body := s.message(event, nphiesSender, q.provider, q.mh.ID, url, raw, extras(q), len(s.queues[q.provider]) > 0)
 	return body
 }
 
 // respond builds the synchronous answer to q.
 func (s *Server) respond(q *request, event, rt string, focus any) []byte {
-	url := fmt.Sprintf("%s/%s/%s", mockBase, rt, uuid.NewString())
-	_, body := s.message(event, payerSender(q.payer), q.provider, q.mh.ID, url, mustJSON(focus), extras(q), len(s.queues[q.provider]) > 0)
+	raw := mustJSON(focus)
+	url := fmt.Sprintf("%s/%s/%s", mockBase, rt, resourceID(raw))
+	_, body := s.message(event, payerSender(q.payer), q.provider, q.mh.ID, url, raw, extras(q), len(s.queues[q.provider]) > 0)
 	return body
+}
+
+// resourceID reads the id of a resource the mock built, so its fullUrl ends
+// with it as NPHIES requires.
+func resourceID(raw json.RawMessage) string {
+	var r struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(raw, &r)
+	return r.ID
 }
 
 // ack builds an acknowledgement from NPHIES, with an OperationOutcome when
@@ -161,10 +173,11 @@ func (s *Server) ack(q *request, code string, issue *nphies.OutcomeIssue) []byte
 	}
 	var entries []nphies.BundleEntry
 	if issue != nil {
-		ooURL := "http://nphies.sa/OperationOutcome/" + uuid.NewString()
+		ooID := uuid.NewString()
+		ooURL := "http://nphies.sa/OperationOutcome/" + ooID
 		mh.Response.Details = &nphies.Reference{Reference: ooURL}
 		entries = append(entries, nphies.BundleEntry{FullURL: ooURL, Resource: mustJSON(nphies.OperationOutcome{
-			ResourceType: "OperationOutcome", ID: uuid.NewString(),
+			ResourceType: "OperationOutcome", ID: ooID,
 			Meta:  &nphies.Meta{Profile: []string{nphies.Profile("operationoutcome")}},
 			Issue: []nphies.OutcomeIssue{*issue},
 		})})
@@ -179,11 +192,14 @@ func (s *Server) ack(q *request, code string, issue *nphies.OutcomeIssue) []byte
 	})
 }
 
-// errorCode builds a response error element.
-func errorCode(code, display string) nphies.ResponseError {
-	return nphies.ResponseError{Code: &nphies.CodeableConcept{Coding: []nphies.Coding{{
-		System: nphies.SystemAdjudicationError, Code: code, Display: display,
-	}}}}
+// errorCode builds a response error element naming, in NPHIES's
+// extension-error-expression, the element at fault.
+func errorCode(code, display, expression string) nphies.ResponseError {
+	c := nphies.Coding{System: nphies.SystemAdjudicationError, Code: code, Display: display}
+	if expression != "" {
+		c.Extension = []nphies.Extension{{URL: nphies.ExtensionBase + "extension-error-expression", ValueString: strp(expression)}}
+	}
+	return nphies.ResponseError{Code: &nphies.CodeableConcept{Coding: []nphies.Coding{c}}}
 }
 
 // eligibility answers an eligibility-request.
@@ -216,7 +232,7 @@ func (s *Server) eligibility(q *request) (int, []byte) {
 		// Eligibility is never queued: the provider must resend later.
 		resp.Meta.Tag = []nphies.Coding{nphiesGenerated}
 		resp.Outcome = "error"
-		resp.Error = []nphies.ResponseError{errorCode("GE-00012", "The payer is offline")}
+		resp.Error = []nphies.ResponseError{errorCode("GE-00012", "The payer is offline", "Bundle.entry[0].resource.destination[0].receiver")}
 		return http.StatusOK, s.respondAsNPHIES(q, nphies.EventEligibilityResponse, "CoverageEligibilityResponse", resp)
 	}
 	site := "eligible"
@@ -225,7 +241,7 @@ func (s *Server) eligibility(q *request) (int, []byte) {
 	case OutcomeEligibilityError, OutcomeError:
 		resp.Outcome = "error"
 		resp.Disposition = "No member found with the supplied patient credentials"
-		resp.Error = []nphies.ResponseError{errorCode(ErrorMemberNotFound, "No member found with the supplied patient credentials")}
+		resp.Error = []nphies.ResponseError{errorCode(ErrorMemberNotFound, "No member found with the supplied patient credentials", q.path("Patient", "identifier"))}
 		return http.StatusOK, s.respond(q, nphies.EventEligibilityResponse, "CoverageEligibilityResponse", resp)
 	case OutcomeNotEligible, OutcomeRejected:
 		site, inforce = "not-active", false
@@ -330,7 +346,8 @@ func (s *Server) adjudicate(c *nphies.Claim, o Outcome, reissue bool) (nphies.Cl
 			paidShare = min(share, eligible)
 			benefit = eligible - paidShare
 		case nphies.DecisionRejected:
-			eligible, benefit, paidShare, aq = 0, 0, 0, 0
+			// Nothing is paid on a rejected item, so no tax either.
+			eligible, benefit, paidShare, aq, tax = 0, 0, 0, 0, 0
 		}
 		if benefit < 0 {
 			benefit = 0
@@ -357,12 +374,12 @@ func (s *Server) adjudicate(c *nphies.Claim, o Outcome, reissue bool) (nphies.Cl
 				}
 			}
 		}
-		cr.Item = append(cr.Item, nphies.ClaimResponseItem{
-			Extension: []nphies.Extension{{URL: nphies.ExtensionBase + "extension-adjudication-outcome",
-				ValueCodeableConcept: cc(nphies.SystemAdjudicationOutcome, decision)}},
-			ItemSequence: it.Sequence,
-			Adjudication: adj,
-		})
+		exts := []nphies.Extension{{URL: nphies.ExtensionBase + "extension-adjudication-outcome",
+			ValueCodeableConcept: cc(nphies.SystemAdjudicationOutcome, decision)}}
+		if inv := findExt(it.Extension, "extension-patientInvoice"); inv != nil {
+			exts = append(exts, *inv) // BV-00537: the item answer echoes the patient invoice
+		}
+		cr.Item = append(cr.Item, nphies.ClaimResponseItem{Extension: exts, ItemSequence: it.Sequence, Adjudication: adj})
 		totSubmitted += net
 		totEligible += eligible
 		totBenefit += benefit
@@ -436,7 +453,7 @@ func (s *Server) claim(q *request) (int, []byte) {
 		cr := s.claimResponseShell(&c)
 		cr.Outcome = nphies.OutcomeError
 		cr.Request = &nphies.Reference{Type: "Claim", Identifier: &nphies.Identifier{System: mockBase + "/missing", Value: "missing"}}
-		cr.Error = []nphies.ResponseError{errorCode("BV-00163", "Claim.identifier is required")}
+		cr.Error = []nphies.ResponseError{errorCode("BV-00163", "Claim.identifier is required", q.path("Claim", "identifier"))}
 		return http.StatusOK, s.respond(q, respEvent, "ClaimResponse", cr)
 	}
 	key := c.Identifier[0].Key()
@@ -450,7 +467,7 @@ func (s *Server) claim(q *request) (int, []byte) {
 			rec.conflicts++
 			cr := s.claimResponseShell(&c)
 			cr.Outcome = nphies.OutcomeError
-			cr.Error = []nphies.ResponseError{errorCode(ErrorDuplicateConflict, "A claim with this identifier and different content was already submitted")}
+			cr.Error = []nphies.ResponseError{errorCode(ErrorDuplicateConflict, "A claim with this identifier and different content was already submitted", q.path("Claim", "identifier"))}
 			return http.StatusOK, s.respond(q, respEvent, "ClaimResponse", cr)
 		}
 		// Identical resubmission: return the latest stored response.
@@ -468,13 +485,13 @@ func (s *Server) claim(q *request) (int, []byte) {
 	switch {
 	case c.Total.Halalas() != sum:
 		cr.Outcome = nphies.OutcomeError
-		cr.Error = []nphies.ResponseError{errorCode(ErrorTotalMismatch, "Claim.total SHALL be equal to sum of Claim.item.net")}
+		cr.Error = []nphies.ResponseError{errorCode(ErrorTotalMismatch, "Claim.total SHALL be equal to sum of Claim.item.net", q.path("Claim", "total"))}
 	case q.outcome == OutcomeError:
 		cr.Outcome = nphies.OutcomeError
-		cr.Error = []nphies.ResponseError{errorCode(ErrorPolicyExpired, "Policy is cancelled/expired")}
+		cr.Error = []nphies.ResponseError{errorCode(ErrorPolicyExpired, "Policy is cancelled/expired", q.path("Coverage", "period"))}
 	case q.outcome == OutcomeEligibilityError:
 		cr.Outcome = nphies.OutcomeError
-		cr.Error = []nphies.ResponseError{errorCode(ErrorMemberNotFound, "No member found with the supplied patient credentials")}
+		cr.Error = []nphies.ResponseError{errorCode(ErrorMemberNotFound, "No member found with the supplied patient credentials", q.path("Patient", "identifier"))}
 	case q.outcome == OutcomeQueued || q.outcome == OutcomeCommunication || s.offline(q):
 		cr.Outcome = nphies.OutcomeQueued
 		cr.Extension = []nphies.Extension{{URL: nphies.ExtensionBase + "extension-adjudication-outcome",
@@ -515,14 +532,14 @@ func (s *Server) claim(q *request) (int, []byte) {
 
 // wrapStored answers an identical resubmission with the stored response.
 func (s *Server) wrapStored(q *request, event string, rec *claimRecord) []byte {
-	url := fmt.Sprintf("%s/ClaimResponse/%s", mockBase, uuid.NewString())
+	url := fmt.Sprintf("%s/ClaimResponse/%s", mockBase, resourceID(rec.response))
 	_, body := s.message(event, payerSender(q.payer), q.provider, q.mh.ID, url, rec.response, rec.extras, len(s.queues[q.provider]) > 0)
 	return body
 }
 
 // deliverFinal queues a claim's final response for the provider's next poll.
 func (s *Server) deliverFinal(key string, rec *claimRecord) {
-	url := fmt.Sprintf("%s/ClaimResponse/%s", mockBase, uuid.NewString())
+	url := fmt.Sprintf("%s/ClaimResponse/%s", mockBase, resourceID(rec.final))
 	id, body := s.message(rec.event, payerSender(rec.payer), rec.provider, rec.reqMH, url, rec.final, rec.extras, false)
 	s.queues[rec.provider] = append(s.queues[rec.provider], queued{id: id, event: rec.event, focus: key, body: body})
 	rec.response = rec.final

@@ -61,6 +61,7 @@ func elementPath(s string) string {
 var profileSpecific = map[string]string{
 	"IC-00014": "Claim.careTeam is absent from the pharmacy profiles (examples 4, 9)",
 	"IC-00032": "Claim.item.careTeamSequence is absent from the pharmacy profiles (examples 4, 9)",
+	"IC-00073": "an error ClaimResponse has no adjudication-outcome (BV-00396) and no other extension is required",
 	"IC-00082": "approved-quantity adjudications carry value, not amount (examples 2b, 7b)",
 	"IC-00234": "Organization.type is absent from the December 2023 example's provider organization",
 	"IC-00379": "MessageHeader.focus is absent from the poll-response (example 12b)",
