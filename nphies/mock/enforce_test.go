@@ -17,11 +17,11 @@ import (
 	"github.com/healthgraph/healthgraph/nphies/rules"
 )
 
-// cptUnderServices puts a CPT code under NPHIES's services system, which
-// holds SBS codes (NNNNN-NN-NN) only.
+// cptUnderServices puts a CPT code under NPHIES's services system (which
+// holds SBS codes, NNNNN-NN-NN, and is not a pharmacy billing system) on
+// claimBundle's pharmacy claim. (The professional twin, IB-00268, is still
+// in notEnforcedYet while our builder sends CPT codes.)
 func cptUnderServices(in *nphies.ClaimInput) {
-	in.Type = nphies.ClaimTypeProfessional
-	in.Encounter = &nphies.EncounterInput{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("cpt-encounter")), Start: in.Created, End: in.Created.Add(time.Hour)}
 	in.Items[0].System = nphies.SystemServices
 	in.Items[0].ServiceCode = "99213"
 }
@@ -40,15 +40,15 @@ func TestRefusesAClaimThatBreaksNPHIESRules(t *testing.T) {
 	}
 	found := false
 	for _, e := range r.Claim.Errors {
-		if e.Code == "IB-00268" {
+		if e.Code == "IB-00267" {
 			found = true
 			if e.Expression != "Bundle.entry[1].resource.item[0].productOrService" {
-				t.Errorf("IB-00268 expression %q", e.Expression)
+				t.Errorf("IB-00267 expression %q", e.Expression)
 			}
 		}
 	}
 	if !found {
-		t.Errorf("errors %+v; want IB-00268 (professional-billing)", r.Claim.Errors)
+		t.Errorf("errors %+v; want IB-00267 (pharmacy-billing)", r.Claim.Errors)
 	}
 	if c := m.Deliveries().Claims[msg.Focus.Key()]; c.Processed != 0 {
 		t.Errorf("a refused claim was adjudicated: %+v", c)
