@@ -305,6 +305,9 @@ func netMismatch(it node) (bool, string) {
 	return want != got, net.path
 }
 
+// itoa formats an index.
+func itoa(i int) string { return strconv.Itoa(i) }
+
 // mustJSON renders a decoded JSON value back to text, for comparing
 // sequences that may be numbers or strings.
 func mustJSON(v any) []byte {

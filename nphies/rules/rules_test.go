@@ -236,6 +236,13 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"not a message bundle", outpatient, func(t *testing.T, d doc) {
 			d["type"] = "collection"
 		}, "BV-00130", "Bundle.type"},
+		{"a date that is not a date", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Patient")["birthDate"] = "22/11/1990"
+		}, "DT-00948", "Bundle.entry[2].resource.birthDate"},
+		{"one element where R4 has a list", outpatient, func(t *testing.T, d doc) {
+			c := d.resource(t, "Claim")
+			c["careTeam"] = c["careTeam"].([]any)[0]
+		}, "DT-00064", "Bundle.entry[1].resource.careTeam"},
 		{"a ClaimResponse all approved but rejected overall", "7b-claim-response.json", func(t *testing.T, d doc) {
 			cr := d.resource(t, "ClaimResponse")
 			for _, e := range cr["extension"].([]any) {
