@@ -18,6 +18,7 @@ import (
 // scrubber) still reports them.
 var notEnforcedYet = map[string]bool{
 	"IB-00268": true, "IB-00283": true, // professional claim / authorization codes: CPT under services
+	"BV-00376": true, "BV-00723": true, // pharmacy medicines: days-supply and diagnosis links
 	"BV-00729": true, // one coverage class of type plan
 	"BV-00752": true, // investigation result
 	"BV-00772": true, "BV-00773": true, "BV-00774": true, "BV-00775": true, "BV-00776": true,

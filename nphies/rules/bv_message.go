@@ -22,13 +22,13 @@ func init() {
 	// Envelope.
 	rule("BV-00126", func(m *message) []string {
 		if !m.hasHeader {
-			return []string{"Bundle.entry[0].resource"}
+			return []string{m.bundle.path + ".entry[0].resource"}
 		}
 		return nil
 	})
 	rule("BV-00130", func(m *message) []string {
 		if m.bundle.str("type") != "message" {
-			return []string{"Bundle.type"}
+			return []string{m.bundle.path + ".type"}
 		}
 		return nil
 	})
@@ -49,7 +49,7 @@ func init() {
 				continue
 			}
 			if seen[e.fullURL] {
-				out = append(out, "Bundle.entry["+strconv.Itoa(i)+"].fullUrl")
+				out = append(out, m.bundle.path+".entry["+strconv.Itoa(i)+"].fullUrl")
 			}
 			seen[e.fullURL] = true
 		}
@@ -95,13 +95,17 @@ func init() {
 	})
 }
 
-// walk calls f on n and every object below it.
+// walk calls f on the bundle n and every object below it, except nested
+// message bundles, which are checked on their own.
 func walk(n node, f func(node)) {
-	switch v := n.val.(type) {
-	case map[string]any:
-		f(n)
-		for k := range v {
-			for _, c := range n.get(k) {
+	v, ok := n.val.(map[string]any)
+	if !ok {
+		return
+	}
+	f(n)
+	for k := range v {
+		for _, c := range n.get(k) {
+			if c.str("resourceType") != "Bundle" {
 				walk(c, f)
 			}
 		}

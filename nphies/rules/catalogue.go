@@ -96,6 +96,15 @@ func load() {
 			}
 			r.Status, r.Reason = classify(*r)
 		}
+		payerCodes := map[string]string{}
+		for _, row := range readTSV("data/adjudication-error.tsv")[1:] {
+			if len(row) > 1 {
+				payerCodes[row[0]] = row[1]
+			}
+		}
+		for code, f := range payerChecks {
+			checks = append(checks, check{id: code, display: payerCodes[code], severity: SeverityError, check: f})
+		}
 		sort.Slice(checks, func(i, j int) bool { return checks[i].id < checks[j].id })
 	})
 }

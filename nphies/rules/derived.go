@@ -225,10 +225,43 @@ func typeIs(claim node, code string) bool {
 	return ok && t.hasCode("", code)
 }
 
-// bindingOf guesses the value set an element is bound to from its name, the
-// way NPHIES names its value sets ("Encounter.hospitalization.admitSource"
-// → admit-source, "Claim.subType" → claim-subtype); "" when none fits.
+// bindings name the value set of elements whose name does not say it, as
+// the NPHIES profiles bind them (ids of value sets in valuesets.tsv).
+var bindings = map[string]string{
+	"Claim.careTeam.role": "claim-careteamrole", "Claim.careTeam.qualification": "practice-codes",
+	"Claim.payee.type": "payeetype", "Claim.priority": "process-priority", "Claim.status": "fm-status",
+	"Claim.related.relationship": "related-claim-relationship", "Claim.supportingInfo.category": "claim-information-category",
+	"ClaimResponse.item.adjudication.category": "adjudication", "ClaimResponse.total.category": "adjudication",
+	"ClaimResponse.addItem.adjudication.category": "adjudication", "ClaimResponse.payeeType": "payeetype",
+	"ClaimResponse.status": "fm-status", "ClaimResponse.subType": "claim-subtype", "ClaimResponse.type": "claim-type",
+	"ClaimResponse.use": "claim-use", "ClaimResponse.error.code": "adjudication-error",
+	"Communication.priority": "request-priority", "Communication.reasonCode": "communication-reason",
+	"Communication.status": "event-status", "CommunicationRequest.category": "communication-category",
+	"CommunicationRequest.priority": "request-priority", "CommunicationRequest.reasonCode": "communication-reason",
+	"CommunicationRequest.status": "request-status", "Coverage.class.type": "coverage-class",
+	"Coverage.relationship": "subscriber-relationship", "Coverage.status": "fm-status",
+	"Coverage.costToBeneficiary.type": "coverage-copay-type", "Coverage.costToBeneficiary.exception.type": "coverage-financial-exception",
+	"CoverageEligibilityRequest.priority": "process-priority", "CoverageEligibilityRequest.purpose": "eligibilityrequest-purpose",
+	"CoverageEligibilityRequest.status": "fm-status", "CoverageEligibilityResponse.purpose": "eligibilityresponse-purpose",
+	"CoverageEligibilityResponse.status": "fm-status", "CoverageEligibilityResponse.outcome": "remittance-outcome",
+	"CoverageEligibilityResponse.error.code":              "adjudication-error",
+	"CoverageEligibilityResponse.insurance.item.category": "benefit-category",
+	"CoverageEligibilityResponse.insurance.item.network":  "benefit-network",
+	"CoverageEligibilityResponse.insurance.item.term":     "benefit-term",
+	"CoverageEligibilityResponse.insurance.item.unit":     "benefit-unit",
+	"Encounter.status": "encounter-status", "Encounter.priority": "v3-ActPriority",
+	"Location.status": "location-status", "MedicationRequest.intent": "medicationrequest-intent",
+	"MedicationRequest.status": "medicationrequest-status", "OperationOutcome.issue.severity": "issue-severity",
+}
+
+// bindingOf returns the value set an element is bound to: from bindings,
+// else guessed from its name the way NPHIES names its value sets
+// ("Encounter.hospitalization.admitSource" → admit-source, "Claim.subType"
+// → claim-subtype); "" when none fits.
 func bindingOf(path string) string {
+	if id, ok := bindings[path]; ok {
+		return codes().byID[id]
+	}
 	segs := strings.Split(path, ".")
 	last := kebab(segs[len(segs)-1])
 	if last == "" || last == "status" {

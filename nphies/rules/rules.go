@@ -55,13 +55,7 @@ func Check(bundle []byte) ([]Violation, error) {
 	if root["resourceType"] != "Bundle" {
 		return nil, fmt.Errorf("%w: resourceType %v", ErrNotBundle, root["resourceType"])
 	}
-	m := newMessage(node{path: "Bundle", val: root})
-	var out []Violation
-	for _, c := range registry() {
-		for _, expr := range c.check(m) {
-			out = append(out, Violation{Rule: c.id, Expression: expr, Message: c.display, Severity: c.severity})
-		}
-	}
+	out := checkMessage(newMessage(node{path: "Bundle", val: root}))
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Expression != out[j].Expression {
 			return out[i].Expression < out[j].Expression
@@ -69,6 +63,24 @@ func Check(bundle []byte) ([]Violation, error) {
 		return out[i].Rule < out[j].Rule
 	})
 	return out, nil
+}
+
+// checkMessage runs every check over m and over the message bundles nested
+// in it (a batch request's claims, a poll response's delivered messages),
+// whose expressions start at their entry ("Bundle.entry[2].resource.entry[1]…").
+func checkMessage(m *message) []Violation {
+	var out []Violation
+	for _, c := range registry() {
+		for _, expr := range c.check(m) {
+			out = append(out, Violation{Rule: c.id, Expression: expr, Message: c.display, Severity: c.severity})
+		}
+	}
+	for _, e := range m.entries {
+		if e.kind == "Bundle" {
+			out = append(out, checkMessage(newMessage(e.resource))...)
+		}
+	}
+	return out
 }
 
 // Blocking returns the error-severity violations of vs.

@@ -19,6 +19,9 @@ const examplesDir = "../testdata/examples"
 // BV-00803–806) and the plan class rule (BV-00729); only the December 2023
 // example carries them. Four response examples reference
 // ".../organization/<id>" where the entry's fullUrl is ".../Organization/<id>".
+// The poll response's nested 2021 ClaimResponse predates the per-item tax and
+// approved-quantity rules (BV-00497, BV-00498). The 2021 pharmacy claim does
+// not link its medicine to the days-supply information (BV-00376).
 var (
 	mds             = []string{"BV-00752", "BV-00803", "BV-00804", "BV-00805", "BV-00806"}
 	vitals          = []string{"BV-00772", "BV-00773", "BV-00774", "BV-00775", "BV-00776", "BV-00777", "BV-00778", "BV-00779", "BV-00780"}
@@ -28,6 +31,8 @@ var (
 		"1-preauth-institutional-request":                      concat(plan, mds),
 		"10-claim-professional-request":                        concat(plan, mds, vitals),
 		"11-claim-vision-request":                              mds,
+		"12b-poll-response":                                    {"BV-00497", "BV-00498"},
+		"16-batch-request":                                     concat(plan, mds),
 		"14a-eligibilty-request-ben-val":                       plan,
 		"14b-eligibility-response-ben-val":                     plan,
 		"19-shadow-billing":                                    concat(plan, mds),
@@ -43,7 +48,7 @@ var (
 		"7a-claim-dental-request":                              mds,
 		"7b-claim-response":                                    payorCase,
 		"8-claim-institutional-request":                        concat(plan, mds),
-		"9-claim-pharmacy-request":                             concat(plan, mds),
+		"9-claim-pharmacy-request":                             concat(plan, mds, []string{"BV-00376"}),
 	}
 )
 
@@ -210,6 +215,9 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"a coverage period that ends before it starts", outpatient, func(t *testing.T, d doc) {
 			d.resource(t, "Coverage")["period"] = map[string]any{"start": "2023-12-01", "end": "2022-12-01"}
 		}, "BV-00052", "Bundle.entry[3].resource.period.end"},
+		{"an expired coverage", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Coverage")["period"] = map[string]any{"start": "2022-01-01", "end": "2022-12-31"}
+		}, "1664", "Bundle.entry[3].resource.period"},
 		{"an approved authorization not quoted", "10-claim-professional-request.json", func(t *testing.T, d doc) {
 			c := d.resource(t, "Claim")
 			c["extension"] = append(c["extension"].([]any), map[string]any{

@@ -43,7 +43,7 @@ func codes() *terminology {
 			case c == "---":
 				cur.codes = nil
 			case c != "" && cur.codes != nil:
-				cur.codes[c] = true
+				cur.codes[strings.ToLower(c)] = true
 			}
 		}
 		var vs string
@@ -77,13 +77,15 @@ func cleanURL(s string) string {
 
 // known reports whether code belongs to system. ok is false when the sheet
 // does not enumerate the system's codes (external lists such as ICD-10-AM or
-// the SBS services), so only the system can be checked.
+// the SBS services), so only the system can be checked. Codes compare
+// ignoring case: the sheet spells some HL7 codes its own way (coPay for
+// HL7's copay).
 func (t *terminology) known(system, code string) (in, ok bool) {
 	cs := t.systems[system]
 	if cs == nil || cs.codes == nil {
 		return false, false
 	}
-	return cs.codes[code], true
+	return cs.codes[strings.ToLower(code)], true
 }
 
 // allows reports whether a coding (system, code) is allowed by the value set.
