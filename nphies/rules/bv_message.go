@@ -126,3 +126,121 @@ func before(a, b string) bool {
 	}
 	return ta.Before(tb)
 }
+
+const (
+	systemProviderLicense = "http://nphies.sa/license/provider-license"
+	systemPayerLicense    = "http://nphies.sa/license/payer-license"
+)
+
+// licenceMatch: the licence a MessageHeader party (sender, or the first
+// destination's receiver) carries under system is the licence of an
+// Organization of the bundle with that system, when the bundle has one.
+func licenceMatch(party, system string) func(*message) []string {
+	return func(m *message) []string {
+		if !m.hasHeader {
+			return nil
+		}
+		var ref node
+		var ok bool
+		if party == "sender" {
+			ref, ok = m.header.first("sender")
+		} else if d, has := m.header.first("destination"); has {
+			ref, ok = d.first("receiver")
+		}
+		id, hasID := ref.first("identifier")
+		if !ok || !hasID || id.str("system") != system {
+			return nil
+		}
+		orgs := 0
+		for _, o := range m.resources("Organization") {
+			for _, oid := range o.get("identifier") {
+				if oid.str("system") == system {
+					orgs++
+					if oid.str("value") == id.str("value") {
+						return nil
+					}
+				}
+			}
+		}
+		if orgs == 0 {
+			return nil
+		}
+		return []string{id.path + ".value"}
+	}
+}
+
+func init() {
+	rule("GE-00031", licenceMatch("sender", systemProviderLicense))
+	rule("GE-00032", licenceMatch("receiver", systemProviderLicense))
+	rule("GE-00033", licenceMatch("sender", systemPayerLicense))
+	rule("GE-00034", licenceMatch("receiver", systemPayerLicense))
+	rule("FR-00005", func(m *message) []string {
+		var out []string
+		for i, e := range m.entries {
+			if e.kind == "" {
+				out = append(out, m.bundle.path+".entry["+strconv.Itoa(i)+"]")
+			}
+		}
+		return out
+	})
+	rule("FR-00006", func(m *message) []string {
+		var out []string
+		walk(m.bundle, func(n node) {
+			for k, v := range n.obj() {
+				if empty(v) {
+					out = append(out, n.path+"."+k)
+				}
+			}
+		})
+		return out
+	})
+	rule("FR-00008", func(m *message) []string {
+		var out []string
+		for i, e := range m.entries {
+			if strings.Contains(e.fullURL, "/_history/") {
+				out = append(out, m.bundle.path+".entry["+strconv.Itoa(i)+"].fullUrl")
+			}
+		}
+		return out
+	})
+	homeUse := func(element string) func(*message) []string {
+		return func(m *message) []string {
+			var out []string
+			for _, o := range m.resources("Organization") {
+				for _, x := range o.get(element) {
+					if x.str("use") == "home" {
+						out = append(out, x.path+".use")
+					}
+				}
+			}
+			return out
+		}
+	}
+	rule("FR-00022", homeUse("address"))
+	rule("FR-00023", homeUse("telecom"))
+	rule("FR-00024", func(m *message) []string {
+		var out []string
+		for _, p := range m.resources("Patient") {
+			for _, c := range p.get("contact") {
+				if !c.has("name") && !c.has("telecom") && !c.has("address") && !c.has("organization") {
+					out = append(out, c.path)
+				}
+			}
+		}
+		return out
+	})
+}
+
+// empty reports whether a JSON value is an empty string, object or array
+// (FHIR elements have a value or children; NPHIES refuses empty elements).
+func empty(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return x == ""
+	case map[string]any:
+		return len(x) == 0
+	case []any:
+		return len(x) == 0
+	}
+	return false
+}

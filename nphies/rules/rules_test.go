@@ -251,6 +251,27 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 			c := d.resource(t, "Claim")
 			c["careTeam"] = c["careTeam"].([]any)[0]
 		}, "DT-00064", "Bundle.entry[1].resource.careTeam"},
+		{"an empty element", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["supportingInfo"] = []any{}
+		}, "FR-00006", "Bundle.entry[1].resource.supportingInfo"},
+		{"a sender licence no organization carries", outpatient, func(t *testing.T, d doc) {
+			mh := d.resource(t, "MessageHeader")
+			mh["sender"].(map[string]any)["identifier"].(map[string]any)["value"] = "PR-OTHER"
+		}, "GE-00031", "Bundle.entry[0].resource.sender.identifier.value"},
+		{"an unlinked medicine in a pharmacy claim", "4-preauth-pharmacy-request.json", func(t *testing.T, d doc) {
+			delete(d.resource(t, "Claim")["item"].([]any)[0].(map[string]any), "informationSequence")
+		}, "BV-00376", "Bundle.entry[1].resource.item[0].informationSequence"},
+		{"an institutional claim with subtype op", "8-claim-institutional-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["subType"] = map[string]any{"coding": []any{map[string]any{
+				"system": "http://nphies.sa/terminology/CodeSystem/claim-subtype", "code": "op"}}}
+		}, "BV-00364", "Bundle.entry[1].resource.subType"},
+		{"a claim event whose focus is an authorization", "10-claim-professional-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["use"] = "preauthorization"
+		}, "BV-00167", "Bundle.entry[0].resource.focus[0]"},
+		{"a nested claim of a batch", "16-batch-request.json", func(t *testing.T, d doc) {
+			inner := d["entry"].([]any)[1].(map[string]any)["resource"].(map[string]any)
+			doc(inner).resource(t, "Claim")["total"] = map[string]any{"value": 1, "currency": "SAR"}
+		}, "BV-00059", "Bundle.entry[1].resource.entry[1].resource.total"},
 		{"a ClaimResponse all approved but rejected overall", "7b-claim-response.json", func(t *testing.T, d doc) {
 			cr := d.resource(t, "ClaimResponse")
 			for _, e := range cr["extension"].([]any) {
