@@ -143,9 +143,10 @@ type RefreshTokenStore interface {
 	UseRefreshToken(ctx context.Context, hash []byte) (*RefreshToken, error)
 	// RevokeRefreshFamily revokes every token of a family.
 	RevokeRefreshFamily(ctx context.Context, familyID uuid.UUID) error
-	// SessionState reads, from the source of truth and never a cache, what
-	// an access token of user userID in session familyID is checked
-	// against. NOT_FOUND when there is no such user.
+	// SessionState reads what an access token of user userID in session
+	// familyID is checked against: from the source of truth, or from a
+	// cache that every session end and account change reaches before it
+	// returns (cache.Sessions). NOT_FOUND when there is no such user.
 	SessionState(ctx context.Context, userID, familyID uuid.UUID) (*SessionState, error)
 }
 

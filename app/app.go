@@ -117,6 +117,8 @@ type App struct {
 	// Redis is the service's Redis client, disabled when none is
 	// configured.
 	Redis *cache.Client
+	// Sessions is the session check's cache; Close stops it.
+	Sessions *cache.Sessions
 	// Outbox is the store the NPHIES worker and poller run on: the
 	// database, announcing the claims they move on to claimUpdated
 	// subscribers through the service's broker.
@@ -134,8 +136,12 @@ func New(cfg Config, d Deps) (*App, error) {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	broker := cache.NewBroker(rc)
+	// Sessions are checked from memory, kept exact by a broadcast between
+	// replicas; the store announces role and password changes on it.
+	sessions := cache.NewSessions(d.DB, rc)
 	store := cache.NewStore(d.DB, rc, broker)
-	accounts := &auth.Accounts{Users: store, Tokens: d.DB, Audit: d.DB, Access: tokens,
+	store.Sessions = sessions
+	accounts := &auth.Accounts{Users: store, Tokens: sessions, Audit: d.DB, Access: tokens,
 		RefreshTTL: cfg.RefreshTokenTTL, LockThreshold: cfg.LoginLockThreshold, LockDuration: cfg.LoginLockDuration,
 		Cost: cfg.PasswordCost}
 	var resolverStore hg.Store = store
@@ -151,9 +157,13 @@ func New(cfg Config, d Deps) (*App, error) {
 		Loaders:    resolverStore, Sessions: accounts, Database: d.DB,
 		Logger: d.Logger, Metrics: d.Metrics, Redis: rc,
 	})
-	return &App{Server: srv, Accounts: accounts, Tokens: tokens, Redis: rc,
+	return &App{Server: srv, Accounts: accounts, Tokens: tokens, Redis: rc, Sessions: sessions,
 		Outbox: cache.ClaimEvents{Outbox: d.DB, Events: broker}}, nil
 }
 
-// Close closes the Redis client; the database is the caller's.
-func (a *App) Close() error { return a.Redis.Close() }
+// Close stops the session cache and closes the Redis client; the database
+// is the caller's.
+func (a *App) Close() error {
+	a.Sessions.Close()
+	return a.Redis.Close()
+}

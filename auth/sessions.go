@@ -12,11 +12,13 @@ import (
 
 // Authenticate checks an access token and that its session still holds,
 // and returns its principal. The signature is checked first, so a forged
-// token costs no database work; then one Postgres round trip compares the
-// token with the user's current role, status and token version and asks
-// whether its session was revoked. It reads Postgres, not the Redis cache:
-// a lost cache invalidation or a Redis outage can never let a revoked token
-// in. A token that no longer holds is UNAUTHENTICATED; a store failure
+// token costs no database work; then the token is compared with the
+// user's current role, status and token version, and its session must not
+// be revoked. The service wires Tokens so that this state comes from the
+// replica's memory, kept exact by a broadcast between replicas, and from
+// Postgres whenever that broadcast is not confirmed (cache.Sessions): a
+// Redis outage can never let a revoked token in. A token that no longer
+// holds is UNAUTHENTICATED; a store failure
 // keeps its own code (UNAVAILABLE), so a client does not throw away a good
 // token because the database blinked.
 func (a *Accounts) Authenticate(ctx context.Context, token string) (*hg.Principal, error) {

@@ -54,6 +54,9 @@ type Store struct {
 	claimsSums    *Typed[[]hg.ClaimsGroup]
 	revenueSums   *Typed[[]hg.RevenueGroup]
 	events        *Broker
+	// Sessions, when set, is told of every change that may end a user's
+	// sessions (role, password), so that no replica serves them from memory.
+	Sessions *Sessions
 }
 
 var _ hg.Store = (*Store)(nil)
@@ -99,13 +102,31 @@ func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (*hg.User, error) {
 	return &u, nil
 }
 
-// SetUserRole changes the role and invalidates the cached user.
+// SetUserRole changes the role and invalidates the cached user and its
+// sessions.
 func (s *Store) SetUserRole(ctx context.Context, id uuid.UUID, role hg.Role) (*hg.User, error) {
 	u, err := s.Store.SetUserRole(ctx, id, role)
 	if err == nil {
+		s.sessionsChanged(ctx, id)
 		s.userChanged(ctx, id)
 	}
 	return u, err
+}
+
+// SetPassword stores a new password, which ends every session of the user.
+func (s *Store) SetPassword(ctx context.Context, id uuid.UUID, hash string) (*hg.User, error) {
+	u, err := s.Store.SetPassword(ctx, id, hash)
+	if err == nil {
+		s.sessionsChanged(ctx, id)
+		s.userChanged(ctx, id)
+	}
+	return u, err
+}
+
+func (s *Store) sessionsChanged(ctx context.Context, id uuid.UUID) {
+	if s.Sessions != nil {
+		s.Sessions.UserChanged(ctx, id)
+	}
 }
 
 // RecordLoginFailure counts a failure and invalidates the cached user,

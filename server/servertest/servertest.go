@@ -45,6 +45,8 @@ type Env struct {
 	// empty); Metrics its registry, for asserting on fallbacks.
 	Redis   *cache.Client
 	Metrics *observability.Metrics
+	// Sessions is this server's session cache.
+	Sessions *cache.Sessions
 	// Outbox is what an NPHIES worker or poller a test runs should use:
 	// the database, announcing claim changes to subscribers as the binary
 	// wires it.
@@ -170,7 +172,7 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	t.Cleanup(func() { _ = a.Close() })
 	ts := httptest.NewServer(a.Server.Handler())
 	t.Cleanup(ts.Close)
-	return &Env{URL: ts.URL, DB: db, Tokens: a.Tokens, Accounts: a.Accounts, Server: ts, Redis: a.Redis, Metrics: metrics, Outbox: a.Outbox}
+	return &Env{URL: ts.URL, DB: db, Tokens: a.Tokens, Accounts: a.Accounts, Server: ts, Redis: a.Redis, Metrics: metrics, Sessions: a.Sessions, Outbox: a.Outbox}
 }
 
 // Response is a GraphQL response.
