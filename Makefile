@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.cache/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOLANGCI_LINT_VERSION := v2.10.0
 
-.PHONY: run test test-short generate check-generated lint build chart-files bench bench-headline bench-peer load fuzz drills drill-bins drill-tests backup-drill
+.PHONY: run test test-short generate check-generated lint build chart-files bench bench-headline bench-peer soak load fuzz drills drill-bins drill-tests backup-drill
 
 ## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run) and the mock NPHIES
 run:
@@ -37,6 +37,10 @@ bench-headline: drill-bins
 ## bench-peer: the headline shape against HealthGraph and PostGraphile v4.14.1 on the same database, interleaved 3 times (needs seed --scale small, node and npm)
 bench-peer: drill-bins
 	BENCH_BIN=$(BIN)/healthgraph BENCH_HG_DRILL=$(BIN)/hg-drill scripts/bench-peer.sh
+
+## soak: 30 minutes of the standard mix at 60 % of peak against one replica, sampled each minute and drawn as SVG (needs seed --scale large)
+soak: drill-bins
+	BENCH_BIN=$(BIN)/healthgraph BENCH_HG_DRILL=$(BIN)/hg-drill scripts/soak.sh
 
 ## load: the standard screen mix against a running server (see docs/performance.md)
 load:

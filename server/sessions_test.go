@@ -14,7 +14,9 @@ import (
 // session logs in through env's API and returns both tokens.
 func session(t *testing.T, env *servertest.Env, email string) (access, refresh string) {
 	t.Helper()
-	var out struct{ Login struct{ AccessToken, RefreshToken string } }
+	var out struct {
+		Login struct{ AccessToken, RefreshToken string }
+	}
 	env.Do(t, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken } }`,
 		map[string]any{"e": email, "p": servertest.Password}).Decode(t, &out)
 	return out.Login.AccessToken, out.Login.RefreshToken

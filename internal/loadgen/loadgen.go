@@ -48,6 +48,14 @@ type config struct {
 	Pages      int
 	Seed       uint64
 	JSONFile   string
+	// Rate paces the clients to this many requests/s in all (0: each
+	// client sends its next request as soon as the last one is answered).
+	Rate float64
+	// Sample, when set, closes an interval this often and records what
+	// the clients saw and what the server's metrics said (a soak).
+	Sample      time.Duration
+	SamplesFile string
+	PlotFile    string
 }
 
 // Main parses args, runs the load and prints the report; the error says
@@ -66,6 +74,9 @@ func Main(ctx context.Context, args []string) error {
 		if err := writeJSON(cfg.JSONFile, res); err != nil {
 			return err
 		}
+	}
+	if err := writeSoak(cfg, res); err != nil {
+		return err
 	}
 	if n := res.Total().Errors; n > 0 {
 		return fmt.Errorf("%d requests failed", n)
@@ -86,6 +97,10 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.Pages, "discover-pages", 5, "pages of 100 patients and practitioners read at startup")
 	fs.Uint64Var(&c.Seed, "seed", 0, "seeds the random choices; 0 takes the clock, so a rerun books other slots (the seed is printed, to repeat a run)")
 	fs.StringVar(&c.JSONFile, "json", "", "also write the results as JSON to this file")
+	fs.Float64Var(&c.Rate, "rate", 0, "requests/s over all clients (0: closed loop, as fast as the server answers)")
+	fs.DurationVar(&c.Sample, "sample", 0, "print and keep one sample this often: requests/s, p99, errors, the server's RSS, goroutines, open fds and pool connections")
+	fs.StringVar(&c.SamplesFile, "samples", "", "with -sample: write the samples as JSON to this file")
+	fs.StringVar(&c.PlotFile, "plot", "", "with -sample: draw the samples as SVG into this file")
 	if err := drill.ParseFlags(fs, args); err != nil {
 		return c, err
 	}
@@ -94,6 +109,12 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.Clients < 1 || c.Duration <= 0 || c.Pages < 1 {
 		return c, errors.New("-clients, -duration and -discover-pages must be positive")
+	}
+	if c.Rate < 0 || c.Sample < 0 {
+		return c, errors.New("-rate and -sample must not be negative")
+	}
+	if (c.SamplesFile != "" || c.PlotFile != "") && c.Sample == 0 {
+		return c, errors.New("-samples and -plot need -sample")
 	}
 	var err error
 	if c.Seed == 0 {
@@ -115,6 +136,8 @@ type Result struct {
 	ElapsedSec float64        `json:"elapsedSec"`
 	Operations []OpResult     `json:"operations"` // the last is the total
 	Server     *ServerFigures `json:"server,omitempty"`
+	// Samples are the intervals of a run with -sample.
+	Samples []Sample `json:"samples,omitempty"`
 	// ServerNote says why Server is missing.
 	ServerNote string `json:"serverNote,omitempty"`
 }
@@ -147,13 +170,25 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*Result, error) {
 	before, scrapeErr := sc.scrape(ctx)
 	stopRSS := sc.rssPeak(ctx, time.Second)
 	fmt.Fprintf(logw, "running mix %s with %d clients for %s (seed %d)\n", cfg.Mix, cfg.Clients, cfg.Duration, cfg.Seed)
+	var (
+		win         *window
+		stopSamples func() []Sample
+	)
+	if cfg.Sample > 0 {
+		win = &window{}
+		stopSamples = sampler(ctx, win, sc, cfg.Sample, logw)
+	}
 	start := time.Now()
-	rec := load(ctx, c, d, picker, cfg)
+	rec := load(ctx, c, d, picker, cfg, win)
 	elapsed := time.Since(start)
 	peak := stopRSS()
+	var samples []Sample
+	if stopSamples != nil {
+		samples = stopSamples()
+	}
 
 	ops := summarize(rec, elapsed)
-	res := &Result{Mix: cfg.Mix, Clients: cfg.Clients, ElapsedSec: elapsed.Seconds(), Operations: ops}
+	res := &Result{Mix: cfg.Mix, Clients: cfg.Clients, ElapsedSec: elapsed.Seconds(), Operations: ops, Samples: samples}
 	after, err := sc.scrape(context.WithoutCancel(ctx))
 	if err = errors.Join(scrapeErr, err); err != nil {
 		res.ServerNote = err.Error()
@@ -187,22 +222,40 @@ func needsData(p weighted) bool {
 // load runs cfg.Clients workers that start requests until cfg.Duration has
 // passed or ctx ends. Requests under way at the deadline finish and count:
 // cancelling them would show up as server errors.
-func load(ctx context.Context, c *client, d *dataset, picker weighted, cfg config) recorder {
+func load(ctx context.Context, c *client, d *dataset, picker weighted, cfg config, win *window) recorder {
 	deadline := time.Now().Add(cfg.Duration)
+	var starts <-chan struct{}
+	if cfg.Rate > 0 {
+		pctx, stop := context.WithDeadline(ctx, deadline)
+		defer stop()
+		starts = pacer(pctx, cfg.Rate, cfg.Clients)
+	}
 	recs := make([]recorder, cfg.Clients)
 	var wg sync.WaitGroup
 	for i := range recs {
 		recs[i] = recorder{}
 		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)+1))
-		wg.Go(func() { work(ctx, deadline, c, d, picker, rng, recs[i]) })
+		wg.Go(func() { work(ctx, deadline, c, d, picker, rng, recs[i], starts, win) })
 	}
 	wg.Wait()
 	return merge(recs...)
 }
 
-// work sends one request after another until the deadline or ctx ends.
-func work(ctx context.Context, deadline time.Time, c *client, d *dataset, picker weighted, rng *rand.Rand, rec recorder) {
+// work sends one request after another until the deadline or ctx ends;
+// with starts, each only once it takes a start. win, when set, sees every
+// outcome too.
+func work(ctx context.Context, deadline time.Time, c *client, d *dataset, picker weighted, rng *rand.Rand, rec recorder,
+	starts <-chan struct{}, win *window) {
 	for ctx.Err() == nil && time.Now().Before(deadline) {
+		if starts != nil {
+			select {
+			case <-starts:
+			case <-time.After(time.Until(deadline)):
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
 		name := picker.pick(rng)
 		op := operations[name]
 		query, vars := op.build(d, rng, time.Now())
@@ -213,6 +266,32 @@ func work(ctx context.Context, deadline time.Time, c *client, d *dataset, picker
 		if err != nil {
 			code = "TRANSPORT"
 		}
-		rec.record(name, took, code, op.conflict && code == "CONFLICT")
+		conflict := op.conflict && code == "CONFLICT"
+		rec.record(name, took, code, conflict)
+		if win != nil {
+			win.record(took, code != "" && !conflict)
+		}
 	}
+}
+
+// writeSoak writes a sampled run's samples and picture, when asked.
+func writeSoak(cfg config, res *Result) error {
+	if cfg.SamplesFile != "" {
+		if err := writeSamples(cfg.SamplesFile, res.Samples); err != nil {
+			return err
+		}
+	}
+	if cfg.PlotFile == "" {
+		return nil
+	}
+	f, err := os.Create(cfg.PlotFile)
+	if err != nil {
+		return err
+	}
+	title := fmt.Sprintf("hg-drill load -mix %s, %d clients at %.0f requests/s for %s, one sample a %s", cfg.Mix, cfg.Clients, cfg.Rate, cfg.Duration, cfg.Sample)
+	if err := plotSVG(f, title, res.Samples); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
