@@ -55,12 +55,12 @@ fuzz:
 FAILURE_DRILLS := pg-restart pg-exhaust nphies kill disk-full
 # The tests that call drill.Gate: they rehearse a drill for tens of seconds,
 # so `go test ./...` skips them and drill-tests runs them (HG_DRILLS=1).
-DRILL_TESTS     := TestDrillsKeepTheirInvariants|TestRollingUpgradeHasZeroDowntime|TestFaultDrill|TestServeReplicasDeliverClaimsExactlyOnce
-DRILL_TEST_PKGS := ./internal/failuredrill ./internal/rolloutdrill ./nphies ./cmd/healthgraph
-.PHONY: $(FAILURE_DRILLS:%=drill-%) drill-redis drill-rollout
+DRILL_TESTS     := TestDrillsKeepTheirInvariants|TestRollingUpgradeHasZeroDowntime|TestFaultDrill|TestServeReplicasDeliverClaimsExactlyOnce|TestMigrationDrillRevertsAndReappliesUnderWrites
+DRILL_TEST_PKGS := ./internal/failuredrill ./internal/rolloutdrill ./internal/migratedrill ./nphies ./cmd/healthgraph
+.PHONY: $(FAILURE_DRILLS:%=drill-%) drill-redis drill-rollout drill-migrate
 
 ## drills: every drill in turn, the backup drill, then the drill tests (docs/drills.md)
-drills: $(FAILURE_DRILLS:%=drill-%) drill-redis drill-rollout backup-drill drill-tests
+drills: $(FAILURE_DRILLS:%=drill-%) drill-redis drill-rollout drill-migrate backup-drill drill-tests
 .NOTPARALLEL: drills
 
 ## drill-bins: healthgraph and the hg-drill tooling binary, in .cache/bin
@@ -79,6 +79,10 @@ drill-redis: drill-bins
 ## drill-rollout: a rolling upgrade of three replicas under load (builds its v1 and v2)
 drill-rollout: drill-bins
 	$(BIN)/hg-drill rollout $(ARGS)
+
+## drill-migrate: every migration from 0008 on reverted and reapplied on a large seeded database under writes
+drill-migrate: drill-bins
+	$(BIN)/hg-drill migrate -bin $(BIN)/healthgraph $(ARGS)
 
 ## drill-tests: the long tests that rehearse a drill, one package at a time
 drill-tests:

@@ -120,6 +120,12 @@ func (db *DB) Pending(ctx context.Context) (int, error) {
 // MigrateUp applies every pending migration, each in its own transaction,
 // and returns the versions it applied.
 func (db *DB) MigrateUp(ctx context.Context) ([]int, error) {
+	return db.MigrateUpSteps(ctx, 0)
+}
+
+// MigrateUpSteps applies the oldest pending migrations, at most steps of
+// them (every one when steps is 0), as MigrateUp does.
+func (db *DB) MigrateUpSteps(ctx context.Context, steps int) ([]int, error) {
 	ms, err := LoadMigrations()
 	if err != nil {
 		return nil, err
@@ -133,6 +139,9 @@ func (db *DB) MigrateUp(ctx context.Context) ([]int, error) {
 		for _, m := range ms {
 			if _, ok := applied[m.Version]; ok {
 				continue
+			}
+			if steps > 0 && len(done) == steps {
+				break
 			}
 			err := applyMigration(ctx, conn, db.migrationLockTimeout, m.NoTransaction, m.Up,
 				`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)

@@ -72,7 +72,7 @@ func main() {
 // subcommand's -h prints its line and its flags.
 const (
 	serveUsage       = "usage: healthgraph [serve]\n\nRun the API server. Configuration comes from HG_* environment variables; see the README."
-	migrateUsage     = "usage: healthgraph migrate up|down [--steps N]|status"
+	migrateUsage     = "usage: healthgraph migrate up [--steps N]|down [--steps N]|status"
 	healthcheckUsage = "usage: healthgraph healthcheck [--url URL]\n\nExit 0 when a running server's /health answers 200 (the container's HEALTHCHECK)."
 	adminUsage       = "usage: healthgraph admin create --email E --role R [--name N] [--password-file F]\n\n" +
 		"Create an account; the password is read from the file or the first line of standard input."
@@ -314,7 +314,7 @@ func displayAddr(a net.Addr) string {
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flagSet("migrate", migrateUsage, args, stdout)
-	steps := fs.Int("steps", 1, "how many migrations `down` reverts")
+	steps := fs.Int("steps", 0, "how many migrations `up` applies (default all pending) or down reverts (default 1)")
 	action, rest := splitAction(args)
 	if err := fs.Parse(rest); err != nil {
 		return err
@@ -333,13 +333,19 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	defer db.Close()
 	switch action {
 	case "up":
-		applied, err := db.MigrateUp(ctx)
+		if *steps < 0 {
+			return errors.New("--steps must not be negative")
+		}
+		applied, err := db.MigrateUpSteps(ctx, *steps)
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(stdout, "applied %d migration(s) %v\n", len(applied), applied)
 		return err
 	case "down":
+		if *steps == 0 {
+			*steps = 1
+		}
 		if *steps < 1 {
 			return errors.New("--steps must be at least 1")
 		}

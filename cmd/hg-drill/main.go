@@ -9,6 +9,8 @@
 //	hg-drill rollout  [flags]   a zero-downtime rolling upgrade (docs/rollout.md)
 //	hg-drill redis    -bin path/to/healthgraph [flags]
 //	                            Redis cut off under load, then restored (docs/redis.md)
+//	hg-drill migrate  -bin path/to/healthgraph [flags]
+//	                            each migration reverted and reapplied under writes (docs/drills.md)
 //
 // `hg-drill COMMAND -h` lists a command's flags. `make drills` runs every
 // drill; `make drill-NAME` one. The exit status is 0 when the run kept its
@@ -29,6 +31,7 @@ import (
 	"github.com/healthgraph/healthgraph/internal/drill"
 	"github.com/healthgraph/healthgraph/internal/failuredrill"
 	"github.com/healthgraph/healthgraph/internal/loadgen"
+	"github.com/healthgraph/healthgraph/internal/migratedrill"
 	"github.com/healthgraph/healthgraph/internal/redisdrill"
 	"github.com/healthgraph/healthgraph/internal/rolloutdrill"
 )
@@ -44,6 +47,7 @@ var commands = []command{
 	{"failure", "NAME -bin path/to/healthgraph [flags]", "one failure drill, NAME: " + strings.Join(failuredrill.Names(), ", ") + " (docs/drills.md)", failuredrill.Main},
 	{"rollout", "[flags]", "a zero-downtime rolling upgrade of three replicas (docs/rollout.md)", rolloutdrill.Main},
 	{"redis", "-bin path/to/healthgraph [flags]", "Redis cut off under load, then restored (docs/redis.md)", redisdrill.Main},
+	{"migrate", "-bin path/to/healthgraph [flags]", "each migration reverted and reapplied on a seeded database under writes (docs/drills.md)", migratedrill.Main},
 }
 
 func main() {

@@ -27,6 +27,8 @@ func TestExitStatusTellsUsageFromFailure(t *testing.T) {
 		{[]string{"load", "-no-such-flag"}, 2, "hg-drill load: usage"},
 		{[]string{"rollout", "extra"}, 2, "rollout takes no arguments"},
 		{[]string{"redis"}, 2, "hg-drill redis -bin"},
+		{[]string{"migrate"}, 2, "-bin is required"},
+		{[]string{"migrate", "-bin", "x", "-scale", "huge"}, 2, "-scale must be small or large"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
