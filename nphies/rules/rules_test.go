@@ -272,6 +272,27 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 			inner := d["entry"].([]any)[1].(map[string]any)["resource"].(map[string]any)
 			doc(inner).resource(t, "Claim")["total"] = map[string]any{"value": 1, "currency": "SAR"}
 		}, "BV-00059", "Bundle.entry[1].resource.entry[1].resource.total"},
+		{"two principal diagnoses", outpatient, func(t *testing.T, d doc) {
+			c := d.resource(t, "Claim")
+			dx := c["diagnosis"].([]any)
+			second := map[string]any{}
+			for k, v := range dx[0].(map[string]any) {
+				second[k] = v
+			}
+			second["sequence"] = 9
+			second["diagnosisCodeableConcept"] = map[string]any{"coding": []any{map[string]any{"system": "http://hl7.org/fhir/sid/icd-10-am", "code": "J20.9"}}}
+			c["diagnosis"] = append(dx, second)
+		}, "BV-00054", "Bundle.entry[1].resource.diagnosis"},
+		{"a temperature in Fahrenheit", outpatient, func(t *testing.T, d doc) {
+			for _, s := range d.resource(t, "Claim")["supportingInfo"].([]any) {
+				if strings.Contains(mustJSON(s), `"temperature"`) {
+					s.(map[string]any)["valueQuantity"].(map[string]any)["code"] = "[degF]"
+				}
+			}
+		}, "BV-00486", "Bundle.entry[1].resource.supportingInfo[5].valueQuantity"},
+		{"a bundle id that is not a GUID", outpatient, func(t *testing.T, d doc) {
+			d["id"] = "bundle-1"
+		}, "BV-00341", "Bundle.id"},
 		{"a ClaimResponse all approved but rejected overall", "7b-claim-response.json", func(t *testing.T, d doc) {
 			cr := d.resource(t, "ClaimResponse")
 			for _, e := range cr["extension"].([]any) {
