@@ -333,3 +333,19 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func BenchmarkCheckOutpatientAuthorization(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join(examplesDir, outpatient))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := rules.Check(raw); err != nil { // load the catalogue outside the timing
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := rules.Check(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
