@@ -149,17 +149,7 @@ func init() {
 	})
 
 	// Amounts: net = quantity × unitPrice × factor + tax; total = Σ net.
-	rule("BV-00251", func(m *message) []string {
-		var out []string
-		for _, c := range claims(m) {
-			for _, it := range c.get("item") {
-				if bad, at := netMismatch(it); bad {
-					out = append(out, at)
-				}
-			}
-		}
-		return out
-	})
+	rule("BV-00251", netRule("item", "detail"))
 	rule("BV-00059", func(m *message) []string {
 		var out []string
 		for _, c := range claims(m) {
@@ -181,21 +171,8 @@ func init() {
 		}
 		return out
 	})
-	sar := func(list string) func(*message) []string {
-		return func(m *message) []string {
-			var out []string
-			for _, c := range claims(m) {
-				for _, n := range c.at(list) {
-					if cur := n.str("currency"); cur != "" && cur != "SAR" {
-						out = append(out, n.path+".currency")
-					}
-				}
-			}
-			return out
-		}
-	}
-	rule("BV-00093", sar("item.net"))
-	rule("BV-00096", sar("total"))
+	rule("BV-00093", inSAR("Claim.item.net"))
+	rule("BV-00096", inSAR("Claim.total"))
 
 	// Dates.
 	rule("BV-00061", func(m *message) []string {
@@ -271,6 +248,42 @@ func init() {
 		}
 		return out
 	})
+}
+
+// netRule: the net of every element at path of a claim (item, item.detail,
+// …) is quantity × unitPrice × factor + tax, unless it has children, whose
+// nets it then sums (BV-00224, BV-00433).
+func netRule(path, children string) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, c := range claims(m) {
+			for _, n := range c.at(path) {
+				if children != "" && len(n.get(children)) > 0 {
+					continue
+				}
+				if bad, at := netMismatch(n); bad {
+					out = append(out, at)
+				}
+			}
+		}
+		return out
+	}
+}
+
+// inSAR: the Money at path (or an extension's valueMoney) is in SAR.
+func inSAR(path string) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, n := range m.selectPath(path) {
+			if v, ok := n.first("valueMoney"); ok {
+				n = v
+			}
+			if cur := n.str("currency"); cur != "" && cur != "SAR" {
+				out = append(out, n.path+".currency")
+			}
+		}
+		return out
+	}
 }
 
 // netMismatch checks one item's net against quantity × unitPrice × factor + tax.

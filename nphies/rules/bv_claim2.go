@@ -159,31 +159,8 @@ func init() {
 	rule("BV-00325", maxLength("Organization.name", 250))
 
 	// Amounts of package details.
-	rule("BV-00434", func(m *message) []string {
-		var out []string
-		for _, c := range claims(m) {
-			for _, d := range c.at("item.detail") {
-				if len(d.get("subDetail")) > 0 {
-					continue
-				}
-				if bad, at := netMismatch(d); bad {
-					out = append(out, at)
-				}
-			}
-		}
-		return out
-	})
-	rule("BV-00435", func(m *message) []string {
-		var out []string
-		for _, c := range claims(m) {
-			for _, sd := range c.at("item.detail.subDetail") {
-				if bad, at := netMismatch(sd); bad {
-					out = append(out, at)
-				}
-			}
-		}
-		return out
-	})
+	rule("BV-00434", netRule("item.detail", "subDetail"))
+	rule("BV-00435", netRule("item.detail.subDetail", ""))
 	rule("BV-00482", func(m *message) []string {
 		var out []string
 		for _, c := range claims(m) {
@@ -195,25 +172,11 @@ func init() {
 		}
 		return out
 	})
-	sar := func(path string) func(*message) []string {
-		return func(m *message) []string {
-			var out []string
-			for _, n := range m.selectPath(path) {
-				if v, ok := n.first("valueMoney"); ok {
-					n = v
-				}
-				if cur := n.str("currency"); cur != "" && cur != "SAR" {
-					out = append(out, n.path+".currency")
-				}
-			}
-			return out
-		}
-	}
-	rule("BV-00086", sar("Claim.item.extension.tax"))
-	rule("BV-00088", sar("Claim.item.extension.patientShare"))
-	rule("BV-00092", sar("Claim.item.unitPrice"))
-	rule("BV-00094", sar("Claim.item.detail.unitPrice"))
-	rule("BV-00095", sar("Claim.item.detail.net"))
+	rule("BV-00086", inSAR("Claim.item.extension.tax"))
+	rule("BV-00088", inSAR("Claim.item.extension.patientShare"))
+	rule("BV-00092", inSAR("Claim.item.unitPrice"))
+	rule("BV-00094", inSAR("Claim.item.detail.unitPrice"))
+	rule("BV-00095", inSAR("Claim.item.detail.net"))
 
 	// Payee: a party only, and always, for payee type other.
 	payee := func(want bool) func(*message) []string {
