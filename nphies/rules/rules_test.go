@@ -293,6 +293,9 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"a bundle id that is not a GUID", outpatient, func(t *testing.T, d doc) {
 			d["id"] = "bundle-1"
 		}, "BV-00341", "Bundle.id"},
+		{"an item served outside the encounter", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)["servicedDate"] = "2019-01-01"
+		}, "BV-00118", "Bundle.entry[1].resource.item[0].serviced[x]"},
 		{"a ClaimResponse all approved but rejected overall", "7b-claim-response.json", func(t *testing.T, d doc) {
 			cr := d.resource(t, "ClaimResponse")
 			for _, e := range cr["extension"].([]any) {
