@@ -10,14 +10,11 @@ import (
 // regular shapes (a reference, a required element, a code binding), or nil.
 func derive(r Rule) func(*message) []string {
 	path := elementPath(r.Element)
-	if path == "" {
+	if _, disproved := profileSpecific[r.ID]; path == "" || disproved {
 		return nil
 	}
 	switch r.Type {
 	case "DT":
-		if _, skip := profileSpecific[r.ID]; skip {
-			return nil
-		}
 		if t, ok := typeOf(path); ok {
 			return dataTypeCheck(path, t)
 		}
@@ -26,9 +23,6 @@ func derive(r Rule) func(*message) []string {
 			return referenceCheck(path)
 		}
 	case "IC":
-		if _, skip := profileSpecific[r.ID]; skip {
-			return nil
-		}
 		if strings.HasSuffix(strings.TrimSpace(r.Display), "is not provided") &&
 			strings.Contains(r.Description, "SHALL follow the specified cardinality within the message profile") {
 			return requiredCheck(path)
@@ -36,6 +30,15 @@ func derive(r Rule) func(*message) []string {
 	case "IB":
 		if m := billingRule.FindStringSubmatch(r.Description); m != nil {
 			return billingCheck(path, m[1], m[2], m[3])
+		}
+		if m := identifierSystemRule.FindStringSubmatch(r.Description); m != nil {
+			return identifierSystemCheck(m[1], m[2])
+		}
+		if m := profileRule.FindStringSubmatch(r.Description); m != nil {
+			return profileCheck(m[1], m[2], m[3])
+		}
+		if m := taskFixedRule.FindStringSubmatch(r.Description); m != nil {
+			return taskFixedCheck(m[1], m[2], m[3])
 		}
 		if strings.Contains(strings.ToLower(r.Description), "shall use a code from the specified valueset") {
 			if vs := bindingOf(path); vs != "" {
@@ -70,6 +73,7 @@ var profileSpecific = map[string]string{
 	"IC-00014": "Claim.careTeam is absent from the pharmacy profiles (examples 4, 9)",
 	"IC-00032": "Claim.item.careTeamSequence is absent from the pharmacy profiles (examples 4, 9)",
 	"DT-01067": "NPHIES sends PaymentReconciliation.paymentIdentifier as an array where R4 has one (example 13a); both are accepted",
+	"IB-00297": "NPHIES's own poll response sends Task.priority stat (example 12b)",
 	"IC-00073": "an error ClaimResponse has no adjudication-outcome (BV-00396) and no other extension is required",
 	"IC-00082": "approved-quantity adjudications carry value, not amount (examples 2b, 7b)",
 	"IC-00234": "Organization.type is absent from the December 2023 example's provider organization",
@@ -165,6 +169,78 @@ func hasChoice(n node, prefix string) bool {
 // code from the (…/ValueSet/professional-billing) adopted by nphies if
 // Claim.type=professional" (and the "Authorization - " twin).
 var billingRule = regexp.MustCompile(`^(Claim|Authorization) - .*\((http[^)]+)\).*Claim\.type=(\w+)`)
+
+// identifierSystemRule reads `Patient.identifier.system SHALL be
+// "http://nphies.sa/identifier/iqama" if the Patient.identifier.type.value="PRC"`.
+var identifierSystemRule = regexp.MustCompile(`^Patient\.identifier\.system SHALL be "([^"]+)" if the Patient\.identifier\.type\.value="(\w+)"`)
+
+// identifierSystemCheck: a patient identifier of the type code uses the system.
+func identifierSystemCheck(system, typeCode string) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, p := range m.resources("Patient") {
+			for _, id := range p.get("identifier") {
+				if t, ok := id.first("type"); ok && t.hasCode("", typeCode) && id.str("system") != system {
+					out = append(out, id.path+".system")
+				}
+			}
+		}
+		return out
+	}
+}
+
+// profileRule reads "When Claim.meta.profile is for … (StructureDefinition
+// equals a version of "…/professional-claim") then Claim.use SHALL be "claim"".
+var profileRule = regexp.MustCompile(`StructureDefinition equals a version of "([^"]+)"\) then Claim\.(type|use) SHALL be "(\w+)"`)
+
+// profileCheck: a Claim declaring the profile has the type or use it implies.
+func profileCheck(profile, element, want string) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, c := range m.resources("Claim") {
+			declared := false
+			for _, p := range c.at("meta.profile") {
+				s, _ := p.val.(string)
+				declared = declared || s == profile || strings.HasPrefix(s, profile+"|")
+			}
+			if !declared {
+				continue
+			}
+			got := c.str(element)
+			if t, ok := c.first(element); ok && element == "type" {
+				got = t.code()
+			}
+			if got != want {
+				out = append(out, c.path+"."+element)
+			}
+		}
+		return out
+	}
+}
+
+// taskFixedRule reads `Task.intent SHALL be  "order" if MessageHeader.eventCoding="cancel-request"`.
+var taskFixedRule = regexp.MustCompile(`^Task\.(\w+) SHALL be\s+"([\w-]+)" if MessageHeader\.eventCoding="([\w-]+)"`)
+
+// taskFixedCheck: in messages of the event, every Task's element (a code or
+// a CodeableConcept) has the fixed value.
+func taskFixedCheck(element, want, event string) func(*message) []string {
+	return func(m *message) []string {
+		if m.event != event {
+			return nil
+		}
+		var out []string
+		for _, t := range m.resources("Task") {
+			got := t.str(element)
+			if cc, ok := t.first(element); ok && got == "" {
+				got = cc.code()
+			}
+			if got != want {
+				out = append(out, t.path+"."+element)
+			}
+		}
+		return out
+	}
+}
 
 // codeFormats are the shapes of codes from lists the sheets publish
 // elsewhere: the Saudi Billing System's NNNNN-NN-NN for services and

@@ -296,6 +296,17 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"an item served outside the encounter", outpatient, func(t *testing.T, d doc) {
 			d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)["servicedDate"] = "2019-01-01"
 		}, "BV-00118", "Bundle.entry[1].resource.item[0].serviced[x]"},
+		{"an iqama under the national-id system", outpatient, func(t *testing.T, d doc) {
+			id := d.resource(t, "Patient")["identifier"].([]any)[0].(map[string]any)
+			id["type"] = map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PRC"}}}
+			id["system"] = "http://nphies.sa/identifier/nationalid"
+		}, "IB-00341", "Bundle.entry[2].resource.identifier[0].system"},
+		{"a professional-claim profile on an authorization", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["meta"] = map[string]any{"profile": []any{"http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/professional-claim|1.0.0"}}
+		}, "IB-00360", "Bundle.entry[1].resource.use"},
+		{"a cancel task that is not an order", "17a-cancel-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "Task")["intent"] = "proposal"
+		}, "IB-00306", "Bundle.entry[1].resource.intent"},
 		{"a ClaimResponse all approved but rejected overall", "7b-claim-response.json", func(t *testing.T, d doc) {
 			cr := d.resource(t, "ClaimResponse")
 			for _, e := range cr["extension"].([]any) {
