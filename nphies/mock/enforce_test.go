@@ -110,6 +110,7 @@ func scripted(t *testing.T) map[string][]byte {
 	t.Helper()
 	m := mock.New(mock.Options{OfflinePayers: []string{"INS-OFF"}})
 	out := map[string][]byte{}
+	var approved *nphies.Message
 	for _, o := range []string{"approved", "partial", "rejected", "not-eligible", "error", "eligibility-error", "queued", "communication"} {
 		msg := claimBundle(t, "scripted-"+o, "M-1", func(in *nphies.ClaimInput) {
 			in.Items = append(in.Items, in.Items[0], in.Items[0])
@@ -119,6 +120,13 @@ func scripted(t *testing.T) map[string][]byte {
 			in.TotalHalalas = 3 * in.Items[0].NetHalalas
 		})
 		_, out[o] = post(t, m, msg.Body, o)
+		if o == "approved" {
+			approved = msg
+		}
+	}
+	// A payment reconciliation for the approved claim, delivered by the polls below.
+	if _, err := m.EnqueuePaymentReconciliation("PR-FHIR", approved.Focus); err != nil {
+		t.Fatal(err)
 	}
 	off := claimBundle(t, "scripted-offline", "M-1", func(in *nphies.ClaimInput) { in.Payer.License = "INS-OFF" })
 	_, out["offline"] = post(t, m, off.Body, "")

@@ -171,6 +171,9 @@ type claimRecord struct {
 	// every reference resolves inside the bundle.
 	extras []nphies.BundleEntry
 	reqMH  string
+	// insurer and requestor are the Claim's insurer and provider references,
+	// for the payment reconciliation that pays it.
+	insurer, requestor *nphies.Reference
 }
 
 // queued is one message waiting in a provider's poll queue.

@@ -474,7 +474,8 @@ func (s *Server) claim(q *request) (int, []byte) {
 		return http.StatusOK, s.wrapStored(q, respEvent, rec)
 	}
 	rec = &claimRecord{hash: hash, bundles: map[string]bool{q.bundle.ID: true}, received: 1, processed: 1,
-		event: respEvent, provider: q.provider, payer: q.payer, extras: extras(q), reqMH: q.mh.ID}
+		event: respEvent, provider: q.provider, payer: q.payer, extras: extras(q), reqMH: q.mh.ID,
+		insurer: c.Insurer, requestor: c.Provider}
 	s.claims[key] = rec
 
 	var sum int64
@@ -822,6 +823,7 @@ func (s *Server) EnqueuePaymentReconciliation(providerLicense string, claims ...
 		}
 		payer = rec.payer
 		extraEntries = rec.extras
+		pr.PaymentIssuer, pr.Requestor = rec.insurer, rec.requestor
 		fee := -(rec.benefit / 100) // NPHIES's 1 % fee, negative
 		claimID, respID := id, rec.responseID
 		pr.Detail = append(pr.Detail, nphies.PaymentDetail{

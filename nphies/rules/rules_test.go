@@ -307,6 +307,17 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"a cancel task that is not an order", "17a-cancel-request.json", func(t *testing.T, d doc) {
 			d.resource(t, "Task")["intent"] = "proposal"
 		}, "IB-00306", "Bundle.entry[1].resource.intent"},
+		{"a payment that is not the sum of its details", "13a-payment-reconciliation.json", func(t *testing.T, d doc) {
+			d.resource(t, "PaymentReconciliation")["paymentAmount"] = map[string]any{"value": 1, "currency": "SAR"}
+		}, "BV-00354", "Bundle.entry[1].resource.paymentAmount"},
+		{"an eligible site for a coverage not in force", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			r := d.resource(t, "CoverageEligibilityResponse")
+			ins := r["insurance"].([]any)[0].(map[string]any)
+			ins["inforce"] = false
+			r["extension"] = []any{map[string]any{
+				"url":                  "http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-siteEligibility",
+				"valueCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": "http://nphies.sa/terminology/CodeSystem/siteEligibility", "code": "eligible"}}}}}
+		}, "BV-00535", "Bundle.entry[1].resource.extension[0]"},
 		{"a ClaimResponse all approved but rejected overall", "7b-claim-response.json", func(t *testing.T, d doc) {
 			cr := d.resource(t, "ClaimResponse")
 			for _, e := range cr["extension"].([]any) {
