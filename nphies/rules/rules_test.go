@@ -318,6 +318,16 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 				"url":                  "http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-siteEligibility",
 				"valueCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": "http://nphies.sa/terminology/CodeSystem/siteEligibility", "code": "eligible"}}}}}
 		}, "BV-00535", "Bundle.entry[1].resource.extension[0]"},
+		{"an attachment with neither data nor url", outpatient, func(t *testing.T, d doc) {
+			for _, s := range d.resource(t, "Claim")["supportingInfo"].([]any) {
+				if a, ok := s.(map[string]any)["valueAttachment"].(map[string]any); ok {
+					delete(a, "data")
+				}
+			}
+		}, "BV-00342", "Bundle.entry[1].resource.supportingInfo[10].valueAttachment"},
+		{"a poll task with a reason", "12a-poll-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "Task")["reasonCode"] = map[string]any{"coding": []any{map[string]any{"code": "WI"}}}
+		}, "BV-00467", "Bundle.entry[1].resource.reasonCode"},
 		{"a ClaimResponse all approved but rejected overall", "7b-claim-response.json", func(t *testing.T, d doc) {
 			cr := d.resource(t, "ClaimResponse")
 			for _, e := range cr["extension"].([]any) {
