@@ -328,6 +328,9 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"a poll task with a reason", "12a-poll-request.json", func(t *testing.T, d doc) {
 			d.resource(t, "Task")["reasonCode"] = map[string]any{"coding": []any{map[string]any{"code": "WI"}}}
 		}, "BV-00467", "Bundle.entry[1].resource.reasonCode"},
+		{"a code longer than NPHIES allows", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["status"] = strings.Repeat("active", 6)
+		}, "BV-00267", "Bundle.entry[1].resource.status"},
 		{"a ClaimResponse all approved but rejected overall", "7b-claim-response.json", func(t *testing.T, d doc) {
 			cr := d.resource(t, "ClaimResponse")
 			for _, e := range cr["extension"].([]any) {

@@ -53,11 +53,11 @@ func main() {
 	var rows []string
 	for _, p := range paths {
 		if kind, array, pattern, ok := resolve(s.Definitions, p); ok {
-			rows = append(rows, fmt.Sprintf("%s\t%s\t%v\t%s", p, kind, array, pattern))
+			rows = append(rows, fmt.Sprintf("%s\t%s\t%v\t%s\t%s", p, kind, array, pattern, primitiveName(s.Definitions, kind, pattern)))
 		}
 	}
 	sort.Strings(rows)
-	body := "# element\tjson\tarray\tpattern (derived from the FHIR R4 JSON schema by nphies/rules/gentypes; do not edit)\n" +
+	body := "# element\tjson\tarray\tpattern\tprimitive (derived from the FHIR R4 JSON schema by nphies/rules/gentypes; do not edit)\n" +
 		strings.Join(rows, "\n") + "\n"
 	if err := os.WriteFile(*out, []byte(body), 0o644); err != nil { //nolint:gosec // G306: committed data, readable by all
 		log.Fatal(err)
@@ -145,6 +145,31 @@ func resolve(defs map[string]prop, path string) (kind string, array bool, patter
 		cur = def
 	}
 	return "", false, "", false
+}
+
+// primitiveName names the R4 primitive type with this JSON kind and
+// pattern ("date", "code", …; "string" for a string without one), or "" for
+// objects. R4's JSON schema inlines some primitives, so the pattern, which
+// each primitive has its own, identifies them.
+func primitiveName(defs map[string]prop, kind, pattern string) string {
+	if kind == "object" {
+		return ""
+	}
+	if pattern == "" {
+		return kind
+	}
+	names := make([]string, 0, len(defs))
+	for name := range defs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		d := defs[name]
+		if d.Properties == nil && d.Pattern == pattern && d.Type == kind && name != "xhtml" {
+			return name
+		}
+	}
+	return ""
 }
 
 // property finds seg in def, ignoring case (the sheet writes some in lower case).
