@@ -32,7 +32,10 @@ type opDef struct {
 	// discovers marks an operation that draws on the patients,
 	// practitioners or name prefixes found at startup.
 	discovers bool
-	build     func(d *dataset, rng *rand.Rand, now time.Time) (query string, vars map[string]any)
+	// peer marks an operation for another server (PostGraphile), which
+	// ours does not answer.
+	peer  bool
+	build func(d *dataset, rng *rand.Rand, now time.Time) (query string, vars map[string]any)
 }
 
 // operations are every operation a mix can weigh. The schedule runs as
@@ -49,7 +52,7 @@ var operations = map[string]opDef{
 	"headline": {role: roleReception, build: buildHeadline},
 	// postgraphile is the headline's shape as PostGraphile serves it, for
 	// scripts/bench-peer.sh: the same load tool against the peer server.
-	"postgraphile": {build: buildPeerHeadline},
+	"postgraphile": {peer: true, build: buildPeerHeadline},
 }
 
 // mixes are the named default weights; -weights adjusts them.
