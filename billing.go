@@ -87,7 +87,12 @@ func (t *InvoiceTotals) add(o InvoiceTotals) {
 
 // InvoiceLine is one billed service.
 type InvoiceLine struct {
-	Sequence    int
+	Sequence int
+	// ItemID is the catalogue item billed; CodeSystem its NPHIES system as
+	// it was when billed. Both are empty on a free-text line, which can be
+	// paid by the patient but not claimed.
+	ItemID      *uuid.UUID
+	CodeSystem  CodeSystem
 	ServiceCode string
 	Description string
 	Quantity    int
@@ -95,8 +100,14 @@ type InvoiceLine struct {
 	InvoiceTotals
 }
 
-// NewInvoiceLine is a line as the clerk enters it.
+// NewInvoiceLine is a line as the clerk enters it: a catalogue item
+// (ItemID; the store fills code, system, description and price from it), or
+// free text (ServiceCode, Description, UnitPrice).
 type NewInvoiceLine struct {
+	ItemID *uuid.UUID
+	// CodeSystem is filled by the store from the item; a line written
+	// without the catalogue (the seeds) may give it with its code.
+	CodeSystem  CodeSystem
 	ServiceCode string
 	Description string
 	Quantity    int
@@ -124,7 +135,19 @@ func (n *NewInvoice) Validate() error {
 	for i := range n.Lines {
 		l := &n.Lines[i]
 		l.ServiceCode, l.Description = strings.TrimSpace(l.ServiceCode), strings.TrimSpace(l.Description)
+		if l.ItemID != nil {
+			// A catalogue line: the store fills the rest from the item.
+			if l.ServiceCode != "" || l.Description != "" || l.UnitPrice != 0 {
+				return Invalid("lines.itemId", "line %d: give itemId or serviceCode, description and unitPrice, not both", i+1)
+			}
+			if l.Quantity < 1 || l.Quantity > 10_000 {
+				return Invalid("lines.quantity", "line %d: quantity must be from 1 to 10000", i+1)
+			}
+			continue
+		}
 		switch {
+		case l.CodeSystem != "" && !l.CodeSystem.ValidCode(l.ServiceCode):
+			return Invalid("lines.serviceCode", "line %d: %q is not a %s code", i+1, truncate(l.ServiceCode, 32), l.CodeSystem)
 		case l.ServiceCode == "" || len(l.ServiceCode) > 32:
 			return Invalid("lines.serviceCode", "line %d: serviceCode must be 1 to 32 characters", i+1)
 		case l.Description == "" || utf8.RuneCountInString(l.Description) > 500:
@@ -151,7 +174,7 @@ func PriceLines(in []NewInvoiceLine, copayPercent int) ([]InvoiceLine, InvoiceTo
 		total := net + vat
 		patient := total.Share(int64(copayPercent) * 100)
 		t := InvoiceTotals{Net: net, VAT: vat, Total: total, PatientShare: patient, InsurerShare: total - patient}
-		lines[i] = InvoiceLine{Sequence: i + 1, ServiceCode: l.ServiceCode, Description: l.Description,
+		lines[i] = InvoiceLine{Sequence: i + 1, ItemID: l.ItemID, CodeSystem: l.CodeSystem, ServiceCode: l.ServiceCode, Description: l.Description,
 			Quantity: l.Quantity, UnitPrice: l.UnitPrice, InvoiceTotals: t}
 		sum.add(t)
 	}

@@ -69,7 +69,9 @@ type Claim struct {
 
 // ClaimItem is one service line of a claim with its adjudication.
 type ClaimItem struct {
-	Sequence     int
+	Sequence int
+	// CodeSystem is the NPHIES system ServiceCode is sent under.
+	CodeSystem   CodeSystem
 	ServiceCode  string
 	Description  string
 	Quantity     int

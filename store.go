@@ -9,6 +9,7 @@ type Store interface {
 	AuditStore
 	RefusalStore
 	BillingStore
+	CatalogueStore
 	ClaimStore
 	EligibilityStore
 	Outbox

@@ -27,10 +27,13 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Appointment() AppointmentResolver
 	BreakGlassGrant() BreakGlassGrantResolver
+	CatalogueItem() CatalogueItemResolver
 	Claim() ClaimResolver
+	ClaimItem() ClaimItemResolver
 	Coverage() CoverageResolver
 	EligibilityCheck() EligibilityCheckResolver
 	Invoice() InvoiceResolver
+	InvoiceLine() InvoiceLineResolver
 	MedicalRecord() MedicalRecordResolver
 	Money() MoneyResolver
 	Mutation() MutationResolver
@@ -95,6 +98,32 @@ type ComplexityRoot struct {
 		Reason    func(childComplexity int) int
 	}
 
+	CatalogueImport struct {
+		Added   func(childComplexity int) int
+		Updated func(childComplexity int) int
+	}
+
+	CatalogueItem struct {
+		Code      func(childComplexity int) int
+		Display   func(childComplexity int) int
+		ID        func(childComplexity int) int
+		System    func(childComplexity int) int
+		SystemURL func(childComplexity int) int
+		UnitPrice func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	CatalogueItemConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CatalogueItemEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Claim struct {
 		Approved    func(childComplexity int) int
 		Coverage    func(childComplexity int) int
@@ -136,6 +165,7 @@ type ComplexityRoot struct {
 
 	ClaimItem struct {
 		Approved     func(childComplexity int) int
+		CodeSystem   func(childComplexity int) int
 		Description  func(childComplexity int) int
 		Net          func(childComplexity int) int
 		Outcome      func(childComplexity int) int
@@ -231,8 +261,10 @@ type ComplexityRoot struct {
 	}
 
 	InvoiceLine struct {
+		CodeSystem   func(childComplexity int) int
 		Description  func(childComplexity int) int
 		InsurerShare func(childComplexity int) int
+		ItemID       func(childComplexity int) int
 		Net          func(childComplexity int) int
 		PatientShare func(childComplexity int) int
 		Quantity     func(childComplexity int) int
@@ -285,6 +317,7 @@ type ComplexityRoot struct {
 		ClaimPatientRecord        func(childComplexity int, input model.ClaimPatientRecordInput) int
 		CreateInvoice             func(childComplexity int, input model.CreateInvoiceInput) int
 		CreatePatient             func(childComplexity int, input model.CreatePatientInput) int
+		ImportCatalogue           func(childComplexity int, csv string) int
 		IssueInvoice              func(childComplexity int, id string) int
 		Login                     func(childComplexity int, email string, password string) int
 		Logout                    func(childComplexity int, refreshToken string) int
@@ -384,6 +417,7 @@ type ComplexityRoot struct {
 	Query struct {
 		AppointmentUtilization func(childComplexity int, from time.Time, to time.Time, groupBy healthgraph.UtilizationGroupBy) int
 		Appointments           func(childComplexity int, filter *model.AppointmentFilter, first *int, after *string) int
+		Catalogue              func(childComplexity int, filter *model.CatalogueFilter, first *int, after *string) int
 		Claim                  func(childComplexity int, id string) int
 		Claims                 func(childComplexity int, filter *model.ClaimFilter, first *int, after *string) int
 		ClaimsSummary          func(childComplexity int, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) int
@@ -636,6 +670,94 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BreakGlassGrant.Reason(childComplexity), true
 
+	case "CatalogueImport.added":
+		if e.ComplexityRoot.CatalogueImport.Added == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueImport.Added(childComplexity), true
+	case "CatalogueImport.updated":
+		if e.ComplexityRoot.CatalogueImport.Updated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueImport.Updated(childComplexity), true
+
+	case "CatalogueItem.code":
+		if e.ComplexityRoot.CatalogueItem.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItem.Code(childComplexity), true
+	case "CatalogueItem.display":
+		if e.ComplexityRoot.CatalogueItem.Display == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItem.Display(childComplexity), true
+	case "CatalogueItem.id":
+		if e.ComplexityRoot.CatalogueItem.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItem.ID(childComplexity), true
+	case "CatalogueItem.system":
+		if e.ComplexityRoot.CatalogueItem.System == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItem.System(childComplexity), true
+	case "CatalogueItem.systemUrl":
+		if e.ComplexityRoot.CatalogueItem.SystemURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItem.SystemURL(childComplexity), true
+	case "CatalogueItem.unitPrice":
+		if e.ComplexityRoot.CatalogueItem.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItem.UnitPrice(childComplexity), true
+	case "CatalogueItem.updatedAt":
+		if e.ComplexityRoot.CatalogueItem.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItem.UpdatedAt(childComplexity), true
+
+	case "CatalogueItemConnection.edges":
+		if e.ComplexityRoot.CatalogueItemConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItemConnection.Edges(childComplexity), true
+	case "CatalogueItemConnection.pageInfo":
+		if e.ComplexityRoot.CatalogueItemConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItemConnection.PageInfo(childComplexity), true
+	case "CatalogueItemConnection.totalCount":
+		if e.ComplexityRoot.CatalogueItemConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItemConnection.TotalCount(childComplexity), true
+
+	case "CatalogueItemEdge.cursor":
+		if e.ComplexityRoot.CatalogueItemEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItemEdge.Cursor(childComplexity), true
+	case "CatalogueItemEdge.node":
+		if e.ComplexityRoot.CatalogueItemEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueItemEdge.Node(childComplexity), true
+
 	case "Claim.approved":
 		if e.ComplexityRoot.Claim.Approved == nil {
 			break
@@ -808,6 +930,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimItem.Approved(childComplexity), true
+	case "ClaimItem.codeSystem":
+		if e.ComplexityRoot.ClaimItem.CodeSystem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.CodeSystem(childComplexity), true
 	case "ClaimItem.description":
 		if e.ComplexityRoot.ClaimItem.Description == nil {
 			break
@@ -1225,6 +1353,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvoiceEdge.Node(childComplexity), true
 
+	case "InvoiceLine.codeSystem":
+		if e.ComplexityRoot.InvoiceLine.CodeSystem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.CodeSystem(childComplexity), true
 	case "InvoiceLine.description":
 		if e.ComplexityRoot.InvoiceLine.Description == nil {
 			break
@@ -1237,6 +1371,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceLine.InsurerShare(childComplexity), true
+	case "InvoiceLine.itemId":
+		if e.ComplexityRoot.InvoiceLine.ItemID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.ItemID(childComplexity), true
 	case "InvoiceLine.net":
 		if e.ComplexityRoot.InvoiceLine.Net == nil {
 			break
@@ -1524,6 +1664,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePatient(childComplexity, args["input"].(model.CreatePatientInput)), true
+	case "Mutation.importCatalogue":
+		if e.ComplexityRoot.Mutation.ImportCatalogue == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importCatalogue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportCatalogue(childComplexity, args["csv"].(string)), true
 	case "Mutation.issueInvoice":
 		if e.ComplexityRoot.Mutation.IssueInvoice == nil {
 			break
@@ -2011,6 +2162,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Appointments(childComplexity, args["filter"].(*model.AppointmentFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.catalogue":
+		if e.ComplexityRoot.Query.Catalogue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_catalogue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Catalogue(childComplexity, args["filter"].(*model.CatalogueFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.claim":
 		if e.ComplexityRoot.Query.Claim == nil {
 			break
@@ -2424,6 +2586,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAmendMedicalRecordInput,
 		ec.unmarshalInputAppointmentFilter,
 		ec.unmarshalInputBookAppointmentInput,
+		ec.unmarshalInputCatalogueFilter,
 		ec.unmarshalInputClaimFilter,
 		ec.unmarshalInputClaimPatientRecordInput,
 		ec.unmarshalInputCreateInvoiceInput,
@@ -2527,7 +2690,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/eligibility.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
+//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/catalogue.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/eligibility.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2541,6 +2704,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "schema/account.graphqls", Input: sourceData("schema/account.graphqls"), BuiltIn: false},
 	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
+	{Name: "schema/catalogue.graphqls", Input: sourceData("schema/catalogue.graphqls"), BuiltIn: false},
 	{Name: "schema/claims.graphqls", Input: sourceData("schema/claims.graphqls"), BuiltIn: false},
 	{Name: "schema/clinical.graphqls", Input: sourceData("schema/clinical.graphqls"), BuiltIn: false},
 	{Name: "schema/eligibility.graphqls", Input: sourceData("schema/eligibility.graphqls"), BuiltIn: false},
@@ -2647,6 +2811,58 @@ func (ec *executionContext) childFields_BreakGlassGrant(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type BreakGlassGrant", field.Name)
 }
 
+func (ec *executionContext) childFields_CatalogueImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "added":
+		return ec.fieldContext_CatalogueImport_added(ctx, field)
+	case "updated":
+		return ec.fieldContext_CatalogueImport_updated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CatalogueImport", field.Name)
+}
+
+func (ec *executionContext) childFields_CatalogueItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CatalogueItem_id(ctx, field)
+	case "system":
+		return ec.fieldContext_CatalogueItem_system(ctx, field)
+	case "systemUrl":
+		return ec.fieldContext_CatalogueItem_systemUrl(ctx, field)
+	case "code":
+		return ec.fieldContext_CatalogueItem_code(ctx, field)
+	case "display":
+		return ec.fieldContext_CatalogueItem_display(ctx, field)
+	case "unitPrice":
+		return ec.fieldContext_CatalogueItem_unitPrice(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_CatalogueItem_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CatalogueItem", field.Name)
+}
+
+func (ec *executionContext) childFields_CatalogueItemConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CatalogueItemConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CatalogueItemConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CatalogueItemConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CatalogueItemConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CatalogueItemEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CatalogueItemEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CatalogueItemEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CatalogueItemEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2729,6 +2945,8 @@ func (ec *executionContext) childFields_ClaimItem(ctx context.Context, field gra
 	switch field.Name {
 	case "sequence":
 		return ec.fieldContext_ClaimItem_sequence(ctx, field)
+	case "codeSystem":
+		return ec.fieldContext_ClaimItem_codeSystem(ctx, field)
 	case "serviceCode":
 		return ec.fieldContext_ClaimItem_serviceCode(ctx, field)
 	case "description":
@@ -2921,6 +3139,10 @@ func (ec *executionContext) childFields_InvoiceLine(ctx context.Context, field g
 	switch field.Name {
 	case "sequence":
 		return ec.fieldContext_InvoiceLine_sequence(ctx, field)
+	case "itemId":
+		return ec.fieldContext_InvoiceLine_itemId(ctx, field)
+	case "codeSystem":
+		return ec.fieldContext_InvoiceLine_codeSystem(ctx, field)
 	case "serviceCode":
 		return ec.fieldContext_InvoiceLine_serviceCode(ctx, field)
 	case "description":

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
 )
 
 // ErrInvalidInput marks a builder input that would produce a message NPHIES
@@ -665,6 +667,8 @@ func validateItems(items []ItemInput, total int64) error {
 			return invalid("item %d: amounts must not be negative", it.Sequence)
 		case it.ServiceCode == "":
 			return invalid("item %d: service code is required", it.Sequence)
+		case !validItemCode(it):
+			return invalid("item %d: %q is not a code of %s", it.Sequence, it.ServiceCode, nonEmpty(it.System, SystemServices))
 		case it.ServicedDate.IsZero():
 			return invalid("item %d: serviced date is required", it.Sequence)
 		}
@@ -684,6 +688,13 @@ func validateItems(items []ItemInput, total int64) error {
 		return invalid("total %d ≠ sum of item net %d", total, sum)
 	}
 	return nil
+}
+
+// validItemCode reports whether an item's code has the shape of a code of
+// its NPHIES system: a CPT code (99213) is not a services (SBS) code.
+func validItemCode(it ItemInput) bool {
+	sys, ok := hg.ParseCodeSystem(nonEmpty(it.System, SystemServices))
+	return ok && strings.HasPrefix(nonEmpty(it.System, SystemServices), hg.CodeSystemBase) && sys.ValidCode(it.ServiceCode)
 }
 
 // Claim.use values, which decide the event, the profile and what a claim

@@ -51,11 +51,18 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	claim := hg.Claim{ID: claimID, Use: use, InvoiceID: &inv.ID, PatientID: pat.ID, CoverageID: cov.ID,
 		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName, Status: hg.ClaimQueued, Total: inv.Total}
 	for _, l := range inv.Lines {
-		in.Items = append(in.Items, ItemInput{Sequence: int64(l.Sequence), ServiceCode: l.ServiceCode, Display: l.Description,
+		if !l.CodeSystem.Valid() {
+			// A free-text code would go out under a system it is not in
+			// (a CPT code under services), which NPHIES rejects.
+			return hg.NewClaim{}, hg.Invalid("invoiceId",
+				"invoice line %d (%s) is not billed from the catalogue; NPHIES needs each item under its own code system: void the invoice and bill the line from the catalogue",
+				l.Sequence, l.ServiceCode)
+		}
+		in.Items = append(in.Items, ItemInput{Sequence: int64(l.Sequence), ServiceCode: l.ServiceCode, System: l.CodeSystem.URL(), Display: l.Description,
 			Quantity: int64(l.Quantity), UnitPriceHalalas: int64(l.UnitPrice), TaxHalalas: int64(l.VAT),
 			PatientShareHalalas: int64(l.PatientShare), NetHalalas: int64(l.Total), ServicedDate: inv.CreatedAt,
 			PatientInvoice: inv.Number})
-		claim.Items = append(claim.Items, hg.ClaimItem{Sequence: l.Sequence, ServiceCode: l.ServiceCode,
+		claim.Items = append(claim.Items, hg.ClaimItem{Sequence: l.Sequence, CodeSystem: l.CodeSystem, ServiceCode: l.ServiceCode,
 			Description: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice, VAT: l.VAT, Net: l.Total,
 			PatientShare: l.PatientShare})
 	}

@@ -47,6 +47,9 @@ func (db *DB) CreateInvoice(ctx context.Context, scope hg.PatientScope, n hg.New
 		if err != nil {
 			return err
 		}
+		if err := billFromCatalogue(ctx, tx, n.Lines); err != nil {
+			return err
+		}
 		lines, totals := hg.PriceLines(n.Lines, copay)
 		rows, _ := tx.Query(ctx, `INSERT INTO invoices AS i (id, number, patient_id, coverage_id, copay_percent,
 				net, vat, total, patient_share, insurer_share)
@@ -58,11 +61,11 @@ func (db *DB) CreateInvoice(ctx context.Context, scope hg.PatientScope, n hg.New
 			return translate(err, "invoice")
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"invoice_lines"},
-			[]string{"invoice_id", "sequence", "service_code", "description", "quantity", "unit_price",
+			[]string{"invoice_id", "sequence", "item_id", "code_system", "service_code", "description", "quantity", "unit_price",
 				"net", "vat", "total", "patient_share", "insurer_share"},
 			pgx.CopyFromSlice(len(lines), func(k int) ([]any, error) {
 				l := lines[k]
-				return []any{id, l.Sequence, l.ServiceCode, l.Description, l.Quantity, l.UnitPrice,
+				return []any{id, l.Sequence, l.ItemID, string(l.CodeSystem), l.ServiceCode, l.Description, l.Quantity, l.UnitPrice,
 					l.Net, l.VAT, l.Total, l.PatientShare, l.InsurerShare}, nil
 			}))
 		inv.Lines = lines
@@ -155,14 +158,15 @@ func attachLines(ctx context.Context, q querier, invs []*hg.Invoice) error {
 	for k, inv := range invs {
 		byID[inv.ID], ids[k] = inv, inv.ID
 	}
-	rows, _ := q.Query(ctx, `SELECT invoice_id, sequence, service_code, description, quantity, unit_price,
+	rows, _ := q.Query(ctx, `SELECT invoice_id, sequence, item_id, code_system, service_code, description, quantity, unit_price,
 			net, vat, total, patient_share, insurer_share
 		FROM invoice_lines WHERE invoice_id = ANY($1) ORDER BY invoice_id, sequence`, ids)
 	var invID uuid.UUID
 	var l hg.InvoiceLine
-	_, err := pgx.ForEachRow(rows, []any{&invID, &l.Sequence, &l.ServiceCode, &l.Description, &l.Quantity,
+	_, err := pgx.ForEachRow(rows, []any{&invID, &l.Sequence, &l.ItemID, &l.CodeSystem, &l.ServiceCode, &l.Description, &l.Quantity,
 		&l.UnitPrice, &l.Net, &l.VAT, &l.Total, &l.PatientShare, &l.InsurerShare}, func() error {
 		byID[invID].Lines = append(byID[invID].Lines, l)
+		l.ItemID = nil // the next row's item id goes into a new pointer, not this line's
 		return nil
 	})
 	return translate(err, "invoice lines")

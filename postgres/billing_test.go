@@ -40,7 +40,7 @@ func TestInvoiceTotalsAndShares(t *testing.T) {
 	db, p, c := billingSetup(t)
 	inv, err := db.CreateInvoice(ctx, everyone, hg.NewInvoice{PatientID: p.ID, CoverageID: &c.ID, Lines: []hg.NewInvoiceLine{
 		{ServiceCode: "83036", Description: "HbA1c", Quantity: 1, UnitPrice: 12_000},
-		{ServiceCode: "99213", Description: "Consultation", Quantity: 2, UnitPrice: 25_050},
+		{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "Consultation", Quantity: 2, UnitPrice: 25_050},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 	ctx := context.Background()
 	db, p, c := billingSetup(t)
 	inv, err := db.CreateInvoice(ctx, everyone, hg.NewInvoice{PatientID: p.ID, CoverageID: &c.ID, Lines: []hg.NewInvoiceLine{
-		{ServiceCode: "99213", Description: "Consultation", Quantity: 1, UnitPrice: 50_000}}})
+		{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "Consultation", Quantity: 1, UnitPrice: 50_000}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,10 +70,10 @@ func (db *DB) QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error) 
 			return byConstraint(err, "claim", claimKnown)
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"claim_items"},
-			[]string{"claim_id", "sequence", "service_code", "description", "quantity", "unit_price", "vat", "net", "patient_share"},
+			[]string{"claim_id", "sequence", "code_system", "service_code", "description", "quantity", "unit_price", "vat", "net", "patient_share"},
 			pgx.CopyFromSlice(len(c.Items), func(k int) ([]any, error) {
 				it := c.Items[k]
-				return []any{c.ID, it.Sequence, it.ServiceCode, it.Description, it.Quantity, it.UnitPrice, it.VAT, it.Net,
+				return []any{c.ID, it.Sequence, string(it.CodeSystem), it.ServiceCode, it.Description, it.Quantity, it.UnitPrice, it.VAT, it.Net,
 					it.PatientShare}, nil
 			}))
 		if err != nil {
@@ -243,12 +243,12 @@ func attachItems(ctx context.Context, q querier, cs []*hg.Claim) error {
 	for k, c := range cs {
 		byID[c.ID], ids[k] = c, c.ID
 	}
-	rows, _ := q.Query(ctx, `SELECT claim_id, sequence, service_code, description, quantity, unit_price, vat, net,
+	rows, _ := q.Query(ctx, `SELECT claim_id, sequence, code_system, service_code, description, quantity, unit_price, vat, net,
 			patient_share, approved, outcome, reasons
 		FROM claim_items WHERE claim_id = ANY($1) ORDER BY claim_id, sequence`, ids)
 	var claimID uuid.UUID
 	var it hg.ClaimItem
-	_, err := pgx.ForEachRow(rows, []any{&claimID, &it.Sequence, &it.ServiceCode, &it.Description, &it.Quantity,
+	_, err := pgx.ForEachRow(rows, []any{&claimID, &it.Sequence, &it.CodeSystem, &it.ServiceCode, &it.Description, &it.Quantity,
 		&it.UnitPrice, &it.VAT, &it.Net, &it.PatientShare, &it.Approved, &it.Outcome, &it.Reasons}, func() error {
 		item := it
 		item.Reasons = append([]string(nil), it.Reasons...)

@@ -22,7 +22,7 @@ func queueTestClaim(t *testing.T, db interface {
 	t.Helper()
 	ctx := context.Background()
 	inv, err := db.CreateInvoice(ctx, everyone, hg.NewInvoice{PatientID: p.ID, CoverageID: &c.ID,
-		Lines: []hg.NewInvoiceLine{{ServiceCode: "99213", Description: "Consultation", Quantity: 1, UnitPrice: 20_000}}})
+		Lines: []hg.NewInvoiceLine{{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "Consultation", Quantity: 1, UnitPrice: 20_000}}})
 	if err != nil {
 		t.Fatal(err)
 	}

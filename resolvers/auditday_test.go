@@ -281,7 +281,7 @@ func TestAuditTrailAccountsForADayOfClinicWork(t *testing.T) {
 	}
 	d.ok(billing, mCreateInvoice, map[string]any{"in": map[string]any{"patientId": gid("Patient", amal),
 		"coverageId": gid("Coverage", coverage), "lines": []map[string]any{
-			{"serviceCode": "99213", "description": "Consultation", "quantity": 1, "unitPrice": "300.00"}}}}, &inv)
+			{"itemId": env.CatalogueItem(t, hg.NewCatalogueItem{System: hg.SystemServices, Code: "83600-00-10", Display: "Consultation", UnitPrice: 30000}), "quantity": 1}}}}, &inv)
 	invoice := rawID(t, inv.CreateInvoice.ID)
 	d.expect(billing, on("invoice.created", "Invoice", invoice, amal))
 	d.ok(billing, mIssueInvoice, map[string]any{"id": gid("Invoice", invoice)}, nil, on("invoice.issued", "Invoice", invoice, amal))

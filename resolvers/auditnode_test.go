@@ -46,7 +46,7 @@ func TestNodeReadsAreAuditedAsTheDirectQueries(t *testing.T) {
 	rec, err := db.AddRecord(ctx, all, hg.NewRecord{PatientID: amal.ID, AuthorID: drUser.ID, Kind: hg.RecordNote, Body: "Seen"})
 	must(err)
 	inv, err := db.CreateInvoice(ctx, all, hg.NewInvoice{PatientID: amal.ID, CoverageID: &cov.ID, Lines: []hg.NewInvoiceLine{
-		{ServiceCode: "99213", Description: "Consultation", Quantity: 1, UnitPrice: 30000}}})
+		{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "Consultation", Quantity: 1, UnitPrice: 30000}}})
 	must(err)
 	_, err = db.IssueInvoice(ctx, inv.ID)
 	must(err)

@@ -94,7 +94,7 @@ func TestAWriteAndItsAuditRowCommitTogether(t *testing.T) {
 	must(err)
 	invoice := func(issue bool) uuid.UUID {
 		inv, err := db.CreateInvoice(ctx, all, hg.NewInvoice{PatientID: amal.ID, CoverageID: &cov.ID, Lines: []hg.NewInvoiceLine{
-			{ServiceCode: "99213", Description: "Consultation", Quantity: 1, UnitPrice: 30000}}})
+			{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "Consultation", Quantity: 1, UnitPrice: 30000}}})
 		must(err)
 		if issue {
 			_, err = db.IssueInvoice(ctx, inv.ID)

@@ -44,6 +44,18 @@ func (r *invoiceResolver) Payments(ctx context.Context, obj *hg.Invoice) ([]*hg.
 	return r.Store.PaymentsByInvoice(ctx, obj.ID)
 }
 
+func (r *invoiceLineResolver) ItemID(ctx context.Context, obj *hg.InvoiceLine) (*string, error) {
+	if obj.ItemID == nil {
+		return nil, nil
+	}
+	id := globalID("CatalogueItem", *obj.ItemID)
+	return &id, nil
+}
+
+func (r *invoiceLineResolver) CodeSystem(ctx context.Context, obj *hg.InvoiceLine) (*model.CodeSystem, error) {
+	return codeSystemOut(obj.CodeSystem), nil
+}
+
 func (r *moneyResolver) Amount(ctx context.Context, obj *hg.Halalas) (string, error) {
 	return obj.String(), nil
 }
@@ -69,11 +81,9 @@ func (r *mutationResolver) CreateInvoice(ctx context.Context, input model.Create
 		n.CoverageID = &id
 	}
 	for i, l := range input.Lines {
-		price, err := hg.ParseSAR("lines.unitPrice", l.UnitPrice)
-		if err != nil {
+		if n.Lines[i], err = invoiceLine(l); err != nil {
 			return nil, err
 		}
-		n.Lines[i] = hg.NewInvoiceLine{ServiceCode: l.ServiceCode, Description: l.Description, Quantity: l.Quantity, UnitPrice: price}
 	}
 	return r.Store.CreateInvoice(auditing(ctx, "invoice.created", "Invoice"), auth.PatientScope(p), n)
 }
@@ -162,12 +172,15 @@ func (r *queryResolver) Invoice(ctx context.Context, id string) (*hg.Invoice, er
 
 func (r *Resolver) Invoice() graph.InvoiceResolver { return &invoiceResolver{r} }
 
+func (r *Resolver) InvoiceLine() graph.InvoiceLineResolver { return &invoiceLineResolver{r} }
+
 func (r *Resolver) Money() graph.MoneyResolver { return &moneyResolver{r} }
 
 func (r *Resolver) Payment() graph.PaymentResolver { return &paymentResolver{r} }
 
 type (
-	invoiceResolver struct{ *Resolver }
-	moneyResolver   struct{ *Resolver }
-	paymentResolver struct{ *Resolver }
+	invoiceResolver     struct{ *Resolver }
+	invoiceLineResolver struct{ *Resolver }
+	moneyResolver       struct{ *Resolver }
+	paymentResolver     struct{ *Resolver }
 )

@@ -26,8 +26,10 @@ func gid(typ string, id uuid.UUID) string {
 type billingEnv struct {
 	*servertest.Env
 	billing, patientToken, practitioner string
-	patient, other                      *hg.Patient
-	coverage                            *hg.Coverage
+	// consultation and eeg are catalogue items (300.00 and 45.50).
+	consultation, eeg string
+	patient, other    *hg.Patient
+	coverage          *hg.Coverage
 }
 
 func newBillingEnv(t *testing.T, modify ...func(*server.Config, *postgres.Options)) billingEnv {
@@ -46,7 +48,9 @@ func newBillingEnv(t *testing.T, modify ...func(*server.Config, *postgres.Option
 		return p
 	}
 	b := billingEnv{Env: env, billing: billing, patientToken: patientToken, practitioner: practitioner,
-		patient: newPatient("MRN-A", "1000000001", &pu.ID), other: newPatient("MRN-B", "1000000002", nil)}
+		consultation: env.CatalogueItem(t, hg.NewCatalogueItem{System: hg.SystemServices, Code: "83600-00-10", Display: "Consultation", UnitPrice: 30000}),
+		eeg:          env.CatalogueItem(t, hg.NewCatalogueItem{System: hg.SystemProcedures, Code: "11000-00-00", Display: "EEG", UnitPrice: 4550}),
+		patient:      newPatient("MRN-A", "1000000001", &pu.ID), other: newPatient("MRN-B", "1000000002", nil)}
 	today := hg.DateOf(time.Now())
 	c, err := env.DB.AddCoverage(ctx, hg.PatientScope{All: true}, hg.NewCoverage{PatientID: b.patient.ID, PayerLicense: "7001463160",
 		PayerName: "Bupa Arabia", MemberID: "M-1", PolicyNumber: "POL-77", StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
@@ -71,8 +75,8 @@ type invoiceOut struct {
 func (b billingEnv) createInvoice(t *testing.T, patient *hg.Patient, coverage *hg.Coverage) invoiceOut {
 	t.Helper()
 	in := map[string]any{"patientId": gid("Patient", patient.ID), "lines": []map[string]any{
-		{"serviceCode": "99213", "description": "Consultation", "quantity": 1, "unitPrice": "300.00"},
-		{"serviceCode": "85025", "description": "CBC", "quantity": 2, "unitPrice": "45.5"},
+		{"itemId": b.consultation, "quantity": 1},
+		{"itemId": b.eeg, "quantity": 2},
 	}}
 	if coverage != nil {
 		in["coverageId"] = gid("Coverage", coverage.ID)

@@ -58,7 +58,7 @@ func (f *claimFixture) patient(t *testing.T) *hg.Patient {
 		t.Fatal(err)
 	}
 	inv, err := f.env.DB.CreateInvoice(ctx, all, hg.NewInvoice{PatientID: p.ID,
-		Lines: []hg.NewInvoiceLine{{ServiceCode: "99213", Description: "Consultation", Quantity: 1, UnitPrice: 30000}}})
+		Lines: []hg.NewInvoiceLine{{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "Consultation", Quantity: 1, UnitPrice: 30000}}})
 	if err == nil {
 		_, err = f.env.DB.IssueInvoice(ctx, inv.ID)
 	}

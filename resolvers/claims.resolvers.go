@@ -60,6 +60,10 @@ func (r *claimResolver) History(ctx context.Context, obj *hg.Claim) ([]*hg.Claim
 	return r.Store.ClaimHistory(ctx, obj.ID)
 }
 
+func (r *claimItemResolver) CodeSystem(ctx context.Context, obj *hg.ClaimItem) (*model.CodeSystem, error) {
+	return codeSystemOut(obj.CodeSystem), nil
+}
+
 func (r *mutationResolver) SubmitClaim(ctx context.Context, input model.SubmitClaimInput) (*hg.Claim, error) {
 	return r.queueClaim(ctx, hg.UseClaim, input)
 }
@@ -206,9 +210,12 @@ func (r *subscriptionResolver) ClaimUpdated(ctx context.Context, claimID *string
 
 func (r *Resolver) Claim() graph.ClaimResolver { return &claimResolver{r} }
 
+func (r *Resolver) ClaimItem() graph.ClaimItemResolver { return &claimItemResolver{r} }
+
 func (r *Resolver) NphiesMessage() graph.NphiesMessageResolver { return &nphiesMessageResolver{r} }
 
 type (
 	claimResolver         struct{ *Resolver }
+	claimItemResolver     struct{ *Resolver }
 	nphiesMessageResolver struct{ *Resolver }
 )

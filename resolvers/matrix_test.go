@@ -298,7 +298,7 @@ func (w *world) invoice(tg target, issued bool) string {
 	ctx := context.Background()
 	c := w.coverage(tg)
 	inv, err := w.f.env.DB.CreateInvoice(ctx, all, hg.NewInvoice{PatientID: w.patientOf(tg).ID, CoverageID: &c.ID,
-		Lines: []hg.NewInvoiceLine{{ServiceCode: "99213", Description: "Consultation", Quantity: 1, UnitPrice: 30000}}})
+		Lines: []hg.NewInvoiceLine{{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "Consultation", Quantity: 1, UnitPrice: 30000}}})
 	if err == nil && issued {
 		_, err = w.f.env.DB.IssueInvoice(ctx, inv.ID)
 	}
@@ -522,6 +522,11 @@ func matrixOps() []matrixOp {
 		{field: "voidInvoice", query: `mutation($id: ID!) { voidInvoice(id: $id, reason: "Entered twice by mistake") { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(w.invoice(tg, false)) }, want: only(3, "ADMIN", "BILLING")},
 		{field: "invoices", query: `{ invoices { totalCount } }`, want: only(1, "ADMIN", "BILLING", "PATIENT")},
+		{field: "catalogue", query: `{ catalogue { totalCount } }`, want: only(1, "ADMIN", "BILLING", "PRACTITIONER")},
+		{field: "importCatalogue", query: `mutation($csv: String!) { importCatalogue(csv: $csv) { added } }`,
+			vars: func(*world, target) map[string]any {
+				return map[string]any{"csv": "system,code,display,price\nservices,83600-00-10,Consultation,300.00\n"}
+			}, want: only(1, "ADMIN")},
 		{field: "node", name: "invoice", query: `query($id: ID!) { node(id: $id) { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(w.invoice(tg, false)) },
 			want: with(only(3, "ADMIN", "BILLING"), "PATIENT", "..N")},

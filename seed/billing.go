@@ -15,12 +15,12 @@ import (
 var (
 	invoicesTable = table{"invoices", []string{"id", "number", "patient_id", "coverage_id", "status", "copay_percent",
 		"net", "vat", "total", "patient_share", "insurer_share", "paid", "issued_at", "void_reason", "created_at", "updated_at"}}
-	invoiceLinesTable = table{"invoice_lines", []string{"invoice_id", "sequence", "service_code", "description", "quantity",
+	invoiceLinesTable = table{"invoice_lines", []string{"invoice_id", "sequence", "code_system", "service_code", "description", "quantity",
 		"unit_price", "net", "vat", "total", "patient_share", "insurer_share"}}
 	paymentsTable = table{"payments", []string{"id", "invoice_id", "amount", "method", "reference", "received_at"}}
 	claimsTable   = table{"claims", []string{"id", "use", "invoice_id", "patient_id", "coverage_id", "payer_license", "payer_name",
 		"status", "total", "approved", "disposition", "last_error", "refused", "response_key", "created_at", "updated_at"}}
-	claimItemsTable = table{"claim_items", []string{"claim_id", "sequence", "service_code", "description", "quantity",
+	claimItemsTable = table{"claim_items", []string{"claim_id", "sequence", "code_system", "service_code", "description", "quantity",
 		"unit_price", "vat", "net", "patient_share", "approved", "outcome", "reasons"}}
 	claimHistoryTable = table{"claim_status_history", []string{"claim_id", "status", "note", "at"}}
 )
@@ -134,7 +134,7 @@ func (g *gen) addInvoice(b *batch, numbers *invoiceNumbers, pt patient, visitEnd
 	b.invoices = append(b.invoices, []any{id, number, pt.id, coverageID, string(hg.InvoiceDraft), copay,
 		t.Net, t.VAT, t.Total, t.PatientShare, t.InsurerShare, 0, nil, "", created, created})
 	for _, l := range lines {
-		b.invoiceLines = append(b.invoiceLines, []any{id, l.Sequence, l.ServiceCode, l.Description, l.Quantity,
+		b.invoiceLines = append(b.invoiceLines, []any{id, l.Sequence, string(l.CodeSystem), l.ServiceCode, l.Description, l.Quantity,
 			l.UnitPrice, l.Net, l.VAT, l.Total, l.PatientShare, l.InsurerShare})
 	}
 	st, ok := g.invoiceState(b, id, t, cov != nil, created)
@@ -149,7 +149,7 @@ func (g *gen) addInvoice(b *batch, numbers *invoiceNumbers, pt patient, visitEnd
 }
 
 func (g *gen) serviceLine(s service) hg.NewInvoiceLine {
-	return hg.NewInvoiceLine{ServiceCode: s.code, Description: s.description, Quantity: 1, UnitPrice: s.price}
+	return hg.NewInvoiceLine{CodeSystem: s.system, ServiceCode: s.code, Description: s.description, Quantity: 1, UnitPrice: s.price}
 }
 
 // invoiceState picks how far an invoice got and writes its payment; false
@@ -261,7 +261,7 @@ func (g *gen) addClaim(b *batch, c claimed, issued time.Time) {
 			itemApproved, outcome, reasons = &a, o, r
 			*approved += a
 		}
-		b.claimItems = append(b.claimItems, []any{id, l.Sequence, l.ServiceCode, l.Description, l.Quantity, l.UnitPrice,
+		b.claimItems = append(b.claimItems, []any{id, l.Sequence, string(l.CodeSystem), l.ServiceCode, l.Description, l.Quantity, l.UnitPrice,
 			l.VAT, l.Total, l.PatientShare, itemApproved, outcome, reasons})
 	}
 	lastErr, refused, disposition, responseKey := "", false, "", ""

@@ -156,26 +156,26 @@ type planClass struct {
 
 var planClasses = []planClass{{"VIP", 0}, {"A", 10}, {"B", 20}, {"C", 20}, {"C", 30}}
 
-// service is a billable service with its unit price.
+// service is a billable catalogue item with its unit price.
 type service struct {
+	system            hg.CodeSystem
 	code, description string
 	price             hg.Halalas
 }
 
 // consultations are what every billed visit charges; extras are added to
-// some. Codes follow the CPT style payers see; prices are the demo's own.
+// some. All are items of the demo catalogue (catalogue.csv), billed under
+// their own NPHIES code system at the examples' prices.
 var (
 	consultations = []service{
-		{"99213", "Outpatient consultation, established patient", 30_000},
-		{"99203", "Outpatient consultation, new patient", 40_000},
-		{"99214", "Outpatient consultation, extended", 45_000},
+		{hg.SystemServices, "83600-00-10", "Office assessment for diagnosis treatment and counselling of a new or established patient by specialist", 10_600},
+		{hg.SystemServices, "83600-00-00", "General practitioner consultation", 10_000},
 	}
 	extras = []service{
-		{"85025", "Complete blood count", 6_000}, {"83036", "Haemoglobin A1c", 9_000},
-		{"80061", "Lipid panel", 12_000}, {"71046", "Chest X-ray, two views", 18_000},
-		{"93000", "Electrocardiogram", 15_000}, {"97110", "Physiotherapy session", 20_000},
-		{"J1100", "Dexamethasone injection", 4_500}, {"97597", "Wound dressing", 10_000},
-		{"92014", "Comprehensive eye examination", 25_000}, {"81001", "Urinalysis", 3_500},
+		{hg.SystemServices, "83620-00-10", "Physiotherapy", 10_600},
+		{hg.SystemProcedures, "11000-00-00", "Electroencephalography", 85_000},
+		{hg.SystemMedication, "06285096001627", "Anti-viral for chest congestion", 6_000},
+		{hg.SystemMedication, "05944736008570", "Ampicillin 500 mg powder for IV and IM injection", 10_000},
 	}
 )
 

@@ -181,7 +181,8 @@ func claimInput(g *gen, c claimed, p parties) nphies.ClaimInput {
 		in.Diagnoses = append(in.Diagnoses, nphies.DiagnosisInput{Code: code})
 	}
 	for _, l := range c.lines {
-		in.Items = append(in.Items, nphies.ItemInput{Sequence: int64(l.Sequence), ServiceCode: l.ServiceCode, Display: l.Description,
+		in.Items = append(in.Items, nphies.ItemInput{Sequence: int64(l.Sequence), ServiceCode: l.ServiceCode,
+			System: l.CodeSystem.URL(), Display: l.Description,
 			Quantity: int64(l.Quantity), UnitPriceHalalas: int64(l.UnitPrice), TaxHalalas: int64(l.VAT),
 			PatientShareHalalas: int64(l.PatientShare), NetHalalas: int64(l.Total), ServicedDate: c.invoiceCreated,
 			PatientInvoice: c.invoiceNumber})

@@ -160,6 +160,11 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 		res.Logins = append(res.Logins, Login{Role: r, Email: strings.ToLower(string(r)) + "@" + DemoEmailDomain, Password: pw})
 	}
 
+	// The demo clinic bills from the official examples' items; importing
+	// them again only refreshes them.
+	if _, _, err := db.ImportCatalogue(ctx, DemoCatalogue()); err != nil {
+		return nil, fmt.Errorf("import the demo catalogue: %w", err)
+	}
 	err := db.InTx(ctx, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)`, res.Logins[0].Email).Scan(&exists); err != nil {

@@ -109,6 +109,9 @@ func setConnectionCosts(c *graph.ComplexityRoot) {
 	c.Query.Claims = func(child int, _ *model.ClaimFilter, first *int, _ *string) int {
 		return connectionCost(child, first)
 	}
+	c.Query.Catalogue = func(child int, _ *model.CatalogueFilter, first *int, _ *string) int {
+		return connectionCost(child, first)
+	}
 }
 
 func setNestedListCosts(c *graph.ComplexityRoot) {

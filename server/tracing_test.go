@@ -224,7 +224,8 @@ func TestOneRequestIsOneTraceFromHTTPToSQLAndOnToNPHIES(t *testing.T) {
 		inv := env.Do(t, admin, `mutation($in: CreateInvoiceInput!) { createInvoice(input: $in) { id } }`,
 			map[string]any{"in": map[string]any{"patientId": gid("Patient", patient.ID.String()),
 				"coverageId": gid("Coverage", coverage.ID.String()),
-				"lines":      []map[string]any{{"serviceCode": "99213", "description": "Consultation", "quantity": 1, "unitPrice": "300.00"}}}})
+				"lines": []map[string]any{{"itemId": env.CatalogueItem(t, hg.NewCatalogueItem{System: hg.SystemServices, Code: "83600-00-10",
+					Display: "Consultation", UnitPrice: 30000}), "quantity": 1}}}})
 		var created struct{ CreateInvoice struct{ ID string } }
 		inv.Decode(t, &created)
 		if r := env.Do(t, admin, `mutation($id: ID!) { issueInvoice(id: $id) { status } }`,

@@ -89,7 +89,9 @@ func TestWalkthroughWithGraphQLRequestAndGraphQLWS(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HG_URL="+env.URL, "HG_PASSWORD="+servertest.Password,
 		"HG_RECEPTION_EMAIL="+reception.Email, "HG_BILLING_EMAIL="+billing.Email,
-		"HG_PRACTITIONER_ID="+gid("Practitioner", doc.ID.String()))
+		"HG_PRACTITIONER_ID="+gid("Practitioner", doc.ID.String()),
+		"HG_ITEM_ID="+env.CatalogueItem(t, hg.NewCatalogueItem{System: hg.SystemServices, Code: "83600-00-10",
+			Display: "Consultation", UnitPrice: 30000}))
 	out, err := cmd.Output()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {

@@ -20,7 +20,8 @@
 //
 // Environment: HG_URL (the server's http:// base), HG_PASSWORD (of both
 // staff logins), HG_RECEPTION_EMAIL, HG_BILLING_EMAIL, HG_PRACTITIONER_ID
-// (the global ID of the practitioner the patient books with).
+// (the global ID of the practitioner the patient books with) and HG_ITEM_ID
+// (the global ID of the catalogue item billing invoices).
 import { GraphQLClient, ClientError, gql } from 'graphql-request';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -33,6 +34,7 @@ const env = (name) => {
 const base = env('HG_URL');
 const endpoint = `${base}/graphql`;
 const practitionerId = env('HG_PRACTITIONER_ID');
+const itemId = env('HG_ITEM_ID');
 
 // Refuse to hang: the Go test reports what was not seen.
 setTimeout(() => {
@@ -198,7 +200,7 @@ while (!claimHeard && claimAttempts < 5) {
   const { createInvoice: inv } = await billing.client.request(gql`
     mutation Invoice($in: CreateInvoiceInput!) { createInvoice(input: $in) { id } }
   `, { in: { patientId: record.id, coverageId: coverage.id,
-    lines: [{ serviceCode: '99213', description: 'Consultation', quantity: 1, unitPrice: '300.00' }] } });
+    lines: [{ itemId, quantity: 1 }] } });
   await billing.client.request(gql`mutation Issue($id: ID!) { issueInvoice(id: $id) { status } }`, { id: inv.id });
   invoiceIds.push(inv.id);
   const { submitClaim: claim } = await billing.client.request(gql`

@@ -70,7 +70,7 @@ func queueDemoClaims(t *testing.T, db *postgres.DB, b *nphies.Builder, n int) []
 			t.Fatal(err)
 		}
 		inv, err := db.CreateInvoice(ctx, all, hg.NewInvoice{PatientID: p.ID, CoverageID: &c.ID,
-			Lines: []hg.NewInvoiceLine{{ServiceCode: "99213", Description: "Consultation", Quantity: 1, UnitPrice: 25_000}}})
+			Lines: []hg.NewInvoiceLine{{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "Consultation", Quantity: 1, UnitPrice: 25_000}}})
 		if err != nil {
 			t.Fatal(err)
 		}

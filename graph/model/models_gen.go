@@ -133,6 +133,40 @@ type BookAppointmentInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// Narrows the catalogue. Omitted fields do not filter.
+type CatalogueFilter struct {
+	// Only items of this code system.
+	System *CodeSystem `json:"system,omitempty"`
+	// Only items whose code or display contains this text (case-insensitive), at most 100 characters.
+	Search *string `json:"search,omitempty"`
+}
+
+// What an import did.
+type CatalogueImport struct {
+	// Items new to the catalogue.
+	Added int `json:"added"`
+	// Items already there (same system and code) whose display and price were replaced.
+	Updated int `json:"updated"`
+}
+
+// A page of catalogue items.
+type CatalogueItemConnection struct {
+	// The items on this page, newest first.
+	Edges []*CatalogueItemEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items match in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// One catalogue item in a page.
+type CatalogueItemEdge struct {
+	// The position of this item, for `after`.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *healthgraph.CatalogueItem `json:"node"`
+}
+
 // One delivery of claimUpdated: the claim as it is now, or a notice that the live feed was interrupted.
 type ClaimChange struct {
 	// The claim as it is now; null on an interruption notice.
@@ -269,14 +303,16 @@ type InvoiceFilter struct {
 
 // A line to bill.
 type InvoiceLineInput struct {
-	// The service code, 1 to 32 characters.
-	ServiceCode string `json:"serviceCode"`
-	// What was done, 1 to 500 characters.
-	Description string `json:"description"`
+	// The catalogue item billed: its code, system, description and price are taken from it. Lines to be claimed from an insurer must name one.
+	ItemID *string `json:"itemId,omitempty"`
+	// For a free-text line (self-pay only, not with itemId): the service code, 1 to 32 characters.
+	ServiceCode *string `json:"serviceCode,omitempty"`
+	// For a free-text line: what was done, 1 to 500 characters.
+	Description *string `json:"description,omitempty"`
 	// How many, 1 to 10000.
 	Quantity int `json:"quantity"`
-	// Price of one before VAT, as a decimal string with at most two places, e.g. "250.00".
-	UnitPrice string `json:"unitPrice"`
+	// For a free-text line: price of one before VAT, as a decimal string with at most two places, e.g. "250.00".
+	UnitPrice *string `json:"unitPrice,omitempty"`
 }
 
 // A page of medical records.
@@ -535,6 +571,86 @@ func (e *ClaimsGroupBy) UnmarshalJSON(b []byte) error {
 }
 
 func (e ClaimsGroupBy) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The NPHIES code system a chargeable item is billed under
+// (http://nphies.sa/terminology/CodeSystem/<name>, the name in lower case with hyphens).
+type CodeSystem string
+
+const (
+	// Saudi Billing System services: consultations, room and board, rounding (e.g. 83600-00-10).
+	CodeSystemServices CodeSystem = "SERVICES"
+	// Procedures and health interventions (SBS, e.g. 38618-00-00).
+	CodeSystemProcedures CodeSystem = "PROCEDURES"
+	// Laboratory tests, observations and blood bank products.
+	CodeSystemLaboratory CodeSystem = "LABORATORY"
+	// Imaging procedures (SBS).
+	CodeSystemImaging CodeSystem = "IMAGING"
+	// Drugs and medicaments (GTIN, e.g. 06285096001627).
+	CodeSystemMedicationCodes CodeSystem = "MEDICATION_CODES"
+	// Medical devices.
+	CodeSystemMedicalDevices CodeSystem = "MEDICAL_DEVICES"
+	// Oral health, out-patient (e.g. 012).
+	CodeSystemOralHealthOp CodeSystem = "ORAL_HEALTH_OP"
+	// Oral health, in-patient.
+	CodeSystemOralHealthIP CodeSystem = "ORAL_HEALTH_IP"
+	// Ambulance and transportation services (SRCA).
+	CodeSystemTransportationSrca CodeSystem = "TRANSPORTATION_SRCA"
+)
+
+var AllCodeSystem = []CodeSystem{
+	CodeSystemServices,
+	CodeSystemProcedures,
+	CodeSystemLaboratory,
+	CodeSystemImaging,
+	CodeSystemMedicationCodes,
+	CodeSystemMedicalDevices,
+	CodeSystemOralHealthOp,
+	CodeSystemOralHealthIP,
+	CodeSystemTransportationSrca,
+}
+
+func (e CodeSystem) IsValid() bool {
+	switch e {
+	case CodeSystemServices, CodeSystemProcedures, CodeSystemLaboratory, CodeSystemImaging, CodeSystemMedicationCodes, CodeSystemMedicalDevices, CodeSystemOralHealthOp, CodeSystemOralHealthIP, CodeSystemTransportationSrca:
+		return true
+	}
+	return false
+}
+
+func (e CodeSystem) String() string {
+	return string(e)
+}
+
+func (e *CodeSystem) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CodeSystem(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CodeSystem", str)
+	}
+	return nil
+}
+
+func (e CodeSystem) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CodeSystem) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CodeSystem) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

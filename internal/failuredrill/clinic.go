@@ -23,6 +23,8 @@ type insured struct{ patient, coverage string }
 type clinic struct {
 	practitioner string
 	patients     []insured
+	// consultation and eeg are catalogue items, so invoices can be claimed.
+	consultation, eeg uuid.UUID
 }
 
 func gid(typ string, id uuid.UUID) string {
@@ -42,6 +44,16 @@ func (s *stack) setupClinic(ctx context.Context, n int) (*clinic, error) {
 		return nil, err
 	}
 	c := &clinic{practitioner: gid("Practitioner", doc.ID)}
+	if _, _, err := s.db.ImportCatalogue(ctx, []hg.NewCatalogueItem{
+		{System: hg.SystemServices, Code: "83600-00-10", Display: "Consultation", UnitPrice: 25_000},
+		{System: hg.SystemProcedures, Code: "11000-00-00", Display: "Electroencephalography", UnitPrice: 4_550}}); err != nil {
+		return nil, err
+	}
+	if err := s.db.Pool.QueryRow(ctx, `SELECT
+			(SELECT id FROM catalogue_items WHERE system = 'services' AND code = '83600-00-10'),
+			(SELECT id FROM catalogue_items WHERE system = 'procedures' AND code = '11000-00-00')`).Scan(&c.consultation, &c.eeg); err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	for k := range n {
 		p, err := s.db.CreatePatient(ctx, hg.NewPatient{NationalID: nextNationalID(), FirstName: "Noura", FamilyName: "Alotaibi",
@@ -71,10 +83,9 @@ const (
 
 // issuedInvoice creates and issues a two-line invoice for p, billed to
 // its coverage when billInsurer is true, and returns its id.
-func (s *stack) issuedInvoice(url string, p insured, billInsurer bool) (string, error) {
+func (s *stack) issuedInvoice(url string, c *clinic, p insured, billInsurer bool) (string, error) {
 	in := map[string]any{"patientId": p.patient, "lines": []map[string]any{
-		{"serviceCode": "99213", "description": "Consultation", "quantity": 1, "unitPrice": "250.00"},
-		{"serviceCode": "85025", "description": "Complete blood count", "quantity": 2, "unitPrice": "45.50"}}}
+		{"itemId": gid("CatalogueItem", c.consultation), "quantity": 1}, {"itemId": gid("CatalogueItem", c.eeg), "quantity": 2}}}
 	if billInsurer {
 		in["coverageId"] = p.coverage
 	}

@@ -59,7 +59,7 @@ func killReplica(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, e
 		}
 		p := cl.patients[rand.IntN(len(cl.patients))] //nolint:gosec // load mix, not a secret
 		insuredVisit := i%3 != 0
-		inv, err := s.issuedInvoice(r.URL, p, insuredVisit)
+		inv, err := s.issuedInvoice(r.URL, cl, p, insuredVisit)
 		if inv != "" {
 			mu.Lock()
 			invoices = append(invoices, inv)

@@ -56,7 +56,7 @@ func nphiesOutage(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, 
 	perPhase := o.rate / 2 * int(o.phase/time.Second)
 	invoices := make(chan string, 3*perPhase+o.rate)
 	for range cap(invoices) {
-		inv, err := s.issuedInvoice(r.URL, cl.patients[rand.IntN(len(cl.patients))], true) //nolint:gosec // load mix
+		inv, err := s.issuedInvoice(r.URL, cl, cl.patients[rand.IntN(len(cl.patients))], true) //nolint:gosec // load mix
 		if err != nil {
 			return nil, fmt.Errorf("setup invoice: %w", err)
 		}

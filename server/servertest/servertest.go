@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
@@ -260,6 +262,22 @@ func (e *Env) User(t testing.TB, email string, role hg.Role) (*hg.User, string) 
 		t.Fatal(err)
 	}
 	return u, token
+}
+
+// CatalogueItem adds (or updates) a chargeable item and returns its global
+// ID, as an invoice line's itemId names it.
+func (e *Env) CatalogueItem(t testing.TB, it hg.NewCatalogueItem) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, _, err := e.DB.ImportCatalogue(ctx, []hg.NewCatalogueItem{it}); err != nil {
+		t.Fatalf("import %s %s: %v", it.System, it.Code, err)
+	}
+	var id uuid.UUID
+	if err := e.DB.Pool.QueryRow(ctx, `SELECT id FROM catalogue_items WHERE system = $1 AND code = $2`,
+		string(it.System), it.Code).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("CatalogueItem:" + id.String()))
 }
 
 // Count returns the number of rows a SQL count query finds.
