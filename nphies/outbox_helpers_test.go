@@ -190,7 +190,7 @@ func (f *obFixture) invoice(t testing.TB, member string) (*hg.Invoice, *hg.Patie
 		t.Fatal(err)
 	}
 	inv, err := f.db.CreateInvoice(ctx, obScope, hg.NewInvoice{PatientID: p.ID, CoverageID: &c.ID, Lines: []hg.NewInvoiceLine{
-		{ServiceCode: "83036", Description: "HbA1c", Quantity: 1, UnitPrice: 12_000},
+		{CodeSystem: hg.SystemLaboratory, ServiceCode: "LAB-HBA1C", Description: "HbA1c", Quantity: 1, UnitPrice: 12_000},
 		{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "Consultation", Quantity: 2, UnitPrice: 25_050},
 	}})
 	if err != nil {

@@ -108,7 +108,7 @@ func TestQueueClaimRefusesWhatCannotBeClaimed(t *testing.T) {
 		return n
 	}
 	draft, err := f.db.CreateInvoice(ctx, obScope, hg.NewInvoice{PatientID: p.ID, CoverageID: &c.ID,
-		Lines: []hg.NewInvoiceLine{{ServiceCode: "A", Description: "a", Quantity: 1, UnitPrice: 10_000}}})
+		Lines: []hg.NewInvoiceLine{{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "a", Quantity: 1, UnitPrice: 10_000}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestQueueClaimRefusesWhatCannotBeClaimed(t *testing.T) {
 		t.Errorf("void invoice: %v", err)
 	}
 	cash, err := f.db.CreateInvoice(ctx, obScope, hg.NewInvoice{PatientID: p.ID,
-		Lines: []hg.NewInvoiceLine{{ServiceCode: "A", Description: "a", Quantity: 1, UnitPrice: 10_000}}})
+		Lines: []hg.NewInvoiceLine{{CodeSystem: hg.SystemServices, ServiceCode: "83600-00-10", Description: "a", Quantity: 1, UnitPrice: 10_000}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,8 +129,8 @@ func builtMessages(t *testing.T) map[string]*nphies.Message {
 	out["priorauth"] = mustBuild(t)(b.BuildPriorAuth(claimInput("schema/pa", "M-1")))
 	pharmacy := claimInput("schema/pharmacy", "M-1")
 	pharmacy.Type, pharmacy.Encounter = nphies.ClaimTypePharmacy, nil
-	pharmacy.Items[0].System = nphies.SystemMedicationCodes
-	pharmacy.Items[1].System = nphies.SystemMedicationCodes
+	pharmacy.Items[0].System, pharmacy.Items[0].ServiceCode = nphies.SystemMedicationCodes, "06285096001627"
+	pharmacy.Items[1].System, pharmacy.Items[1].ServiceCode = nphies.SystemMedicationCodes, "05944736008570"
 	out["pharmacy claim"] = mustBuild(t)(b.BuildClaim(pharmacy))
 	out["eligibility"] = mustBuild(t)(b.BuildEligibility(eligibilityInput("schema/elig", "M-1")))
 	disc := eligibilityInput("schema/disc", "M-1")
