@@ -37,13 +37,13 @@ const CodeSystemBase = "http://nphies.sa/terminology/CodeSystem/"
 
 // codeShapes is the shape of a code in each system. The Saudi Billing
 // System (SBS) codes of services, procedures and imaging look like
-// 83600-00-10; medication codes are GTINs; the others are checked only for
+// 83600-00-10; medication codes are 14-digit GTINs; the others are checked only for
 // plain characters. A CPT code (99213) therefore never passes as a service.
 var codeShapes = map[CodeSystem]*regexp.Regexp{
 	SystemServices:       regexp.MustCompile(`^[0-9]{5}-[0-9]{2}-[0-9]{2}$`),
 	SystemProcedures:     regexp.MustCompile(`^[0-9]{5}-[0-9]{2}-[0-9]{2}$`),
 	SystemImaging:        regexp.MustCompile(`^[0-9]{5}-[0-9]{2}-[0-9]{2}$`),
-	SystemMedication:     regexp.MustCompile(`^[0-9]{8,14}$`),
+	SystemMedication:     regexp.MustCompile(`^[0-9]{14}$`),
 	SystemLaboratory:     regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.\-]{0,31}$`),
 	SystemMedicalDevices: regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.\-]{0,31}$`),
 	SystemOralHealthOP:   regexp.MustCompile(`^[0-9]{3,5}$`),

@@ -17,7 +17,6 @@ import (
 // builder complies. This is the only such list; rules.Check (and so the
 // scrubber) still reports them.
 var notEnforcedYet = map[string]bool{
-	"IB-00268": true, "IB-00283": true, // professional claim / authorization codes: CPT under services
 	"BV-00376": true, "BV-00723": true, // pharmacy medicines: days-supply and diagnosis links
 	"BV-00729": true, // one coverage class of type plan
 	"BV-00752": true, // investigation result

@@ -1,6 +1,7 @@
 package mock_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -19,17 +20,23 @@ import (
 
 // cptUnderServices puts a CPT code under NPHIES's services system (which
 // holds SBS codes, NNNNN-NN-NN, and is not a pharmacy billing system) on
-// claimBundle's pharmacy claim. (The professional twin, IB-00268, is still
-// in notEnforcedYet while our builder sends CPT codes.)
-func cptUnderServices(in *nphies.ClaimInput) {
-	in.Items[0].System = nphies.SystemServices
-	in.Items[0].ServiceCode = "99213"
+// claimBundle's pharmacy claim. Our builder refuses to write that, so the
+// built bundle is edited as a sender with another builder could send it.
+func cptUnderServices(t *testing.T, msg *nphies.Message) {
+	t.Helper()
+	good := `"system":"` + nphies.SystemMedicationCodes + `","code":"06285096000842"`
+	bad := `"system":"` + nphies.SystemServices + `","code":"99213"`
+	if !bytes.Contains(msg.Body, []byte(good)) {
+		t.Fatalf("the claim has no %s coding", good)
+	}
+	msg.Body = bytes.Replace(msg.Body, []byte(good), []byte(bad), 1)
 }
 
 func TestRefusesAClaimThatBreaksNPHIESRules(t *testing.T) {
 	t.Parallel()
 	m := mock.New(mock.Options{})
-	msg := claimBundle(t, "cpt", "M-1", cptUnderServices)
+	msg := claimBundle(t, "cpt", "M-1", nil)
+	cptUnderServices(t, msg)
 	status, body := post(t, m, msg.Body, "")
 	r, err := nphies.Parse(body)
 	if status != http.StatusOK || err != nil || r.Claim == nil {
