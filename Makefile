@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.cache/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOLANGCI_LINT_VERSION := v2.10.0
 
-.PHONY: run test test-short generate check-generated lint build chart-files bench bench-headline bench-peer soak load fuzz drills drill-bins drill-tests backup-drill
+.PHONY: run test test-short generate check-generated lint build cluster-check chart-files bench bench-headline bench-peer soak load fuzz drills drill-bins drill-tests backup-drill
 
 ## run: serve on :8080 against the local Postgres and Redis, with a demo clinic (logins printed on first run) and the mock NPHIES
 run:
@@ -91,6 +91,12 @@ drill-tests:
 ## backup-drill: dump, restore and prove the copy identical (docs/backup.md)
 backup-drill: drill-bins
 	scripts/backup-restore-drill.sh --bin $(BIN)/healthgraph
+
+## cluster-check: the packaged chart installed, upgraded and rolled back with --wait on a
+## disposable control plane with a kwok node (builds the tools once, minutes; not in CI)
+cluster-check:
+	deploy/kwok/build-tools.sh
+	deploy/kwok/cluster.sh bash deploy/cluster-check.sh
 
 ## build: a static binary with version info in bin/
 build:

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# The chart against a real Kubernetes API server (no pods need to run), for what
-# rendering cannot show: Helm's upgrade patch and its hook order.
-#   1. install with a fixed replicaCount (2), upgrade with autoscaling.enabled=true:
-#      the Deployment must keep 2 replicas (the chart's first version dropped to 1);
-#   2. first install with the NetworkPolicy on: the migration Job's own policy must be
-#      created (and accepted by the server) before the Job.
-# Needs: KUBECONFIG pointing at a disposable cluster (docs/deploy.md, "How this is
-# checked", says how to run kube-apiserver and etcd here), HELM (a helm binary) and
-# kubectl. Usage: KUBECONFIG=... HELM=... bash deploy/cluster-check.sh [chart.tgz]
+# The packaged chart against a real Kubernetes control plane whose pods are
+# simulated (deploy/kwok/cluster.sh; `make cluster-check` builds the tools and
+# runs both), for what rendering cannot show: server-side validation of every
+# object, Helm's hooks and their order, --wait on real rollouts, and Helm's
+# upgrade patch.
+#   1. helm install --wait: the migration hook Job succeeds before the
+#      Deployment is created, and the release ends deployed with 2 of 2 pods Ready;
+#   2. helm upgrade --wait to a new image tag: the pre-upgrade hook runs again,
+#      and the Deployment rolls to the new tag, 2 of 2 Ready;
+#   3. helm upgrade --wait enabling the HPA: the Deployment keeps 2 replicas
+#      (the chart's 0.1.0 dropped to 1);
+#   4. helm rollback --wait to revision 1: the first tag again, 2 of 2 Ready;
+#   5. a first install with the NetworkPolicy on: the migration Job's own
+#      policy is created before the Job, and the install completes.
+# Needs: KUBECONFIG pointing at a disposable cluster that runs pods (or
+# simulates them), HELM (a helm binary) and kubectl.
+# Usage: KUBECONFIG=... HELM=... bash deploy/cluster-check.sh [chart.tgz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${KUBECONFIG:?point KUBECONFIG at a disposable cluster}"
@@ -23,28 +31,87 @@ fi
 values=deploy/check/testdata/values/defaults.yaml
 run=$(date +%s)
 failed=0
+check() { # description, then a command that must succeed
+  local what=$1; shift
+  if "$@"; then echo "  ok    $what"; else echo "  FAIL  $what" >&2; failed=1; fi
+}
+timed() { # description, then the helm command
+  local what=$1; shift
+  local t0=$SECONDS
+  if "$@" >"$tmp/helm.out" 2>&1; then
+    echo "$what: $((SECONDS - t0))s"
+  else
+    echo "$what FAILED after $((SECONDS - t0))s:" >&2
+    sed 's/^/    /' "$tmp/helm.out" >&2
+    failed=1
+    return 1
+  fi
+}
+# hooks NS: the release's hooks that ran, oldest first, as "kind/name phase started completed".
+hooks() {
+  "$HELM" status hg -n "$1" -o json | python3 -c '
+import json, sys
+hooks = [h for h in json.load(sys.stdin).get("hooks", []) if h["last_run"].get("started_at")]
+hooks.sort(key=lambda h: h["last_run"]["started_at"])
+for h in hooks:
+    r = h["last_run"]
+    print(h["kind"] + "/" + h["name"], r.get("phase", ""), r["started_at"], r.get("completed_at", ""))'
+}
+deploy() { kubectl -n "$1" get deployment hg-healthgraph -o jsonpath="$2"; }
+ready() { # NS REPLICAS: every replica updated and Ready, no old pod left
+  [ "$(deploy "$1" '{.spec.replicas} {.status.replicas} {.status.updatedReplicas} {.status.readyReplicas}')" = "$2 $2 $2 $2" ]
+}
+image_tag() { [ "$(deploy "$1" '{.spec.template.spec.containers[0].image}')" = "$2" ]; }
+migration_succeeded_after() { # NS RFC3339: the migration Job hook ran after that time and succeeded
+  hooks "$1" | python3 -c '
+import sys
+since = sys.argv[1]
+ok = [l for l in sys.stdin if l.startswith("Job/hg-healthgraph-migrate ") and l.split()[1] == "Succeeded" and l.split()[2] >= since]
+sys.exit(0 if ok else 1)' "$2"
+}
+migration_before_deployment() { # NS: the hook Job completed before the Deployment was created
+  local created completed
+  created=$(deploy "$1" '{.metadata.creationTimestamp}')
+  completed=$(hooks "$1" | awk '$1 == "Job/hg-healthgraph-migrate" {print $4}')
+  [ -n "$completed" ] && [[ "${completed:0:19}" < "${created:0:19}" || "${completed:0:19}" == "${created:0:19}" ]]
+}
+now() { date -u +%Y-%m-%dT%H:%M:%S; }
 
-ns=hg-hpa-$run
-"$HELM" install hg "$chart" -n "$ns" --create-namespace -f "$values" --set migrations.enabled=false >/dev/null
-"$HELM" upgrade hg "$chart" -n "$ns" -f "$values" --set migrations.enabled=false --set autoscaling.enabled=true >/dev/null
-replicas=$(kubectl -n "$ns" get deployment hg-healthgraph -o jsonpath='{.spec.replicas}')
-echo "HPA enabled in an upgrade: Deployment replicas $replicas (want 2)"
-[ "$replicas" = 2 ] || failed=1
+ns=hg-$run
+echo "release hg in namespace $ns (chart $(basename "$chart"))"
+t=$(now)
+if timed "helm install --wait" "$HELM" install hg "$chart" -n "$ns" --create-namespace -f "$values" --wait --timeout 10m; then
+  check "the migration hook Job ran and succeeded" migration_succeeded_after "$ns" "$t"
+  check "the migration finished before the Deployment was created" migration_before_deployment "$ns"
+  check "2 of 2 pods Ready" ready "$ns" 2
+fi
+first=$(deploy "$ns" '{.spec.template.spec.containers[0].image}')
+repo=${first%:*}
+t=$(now)
+if timed "helm upgrade --wait (image tag 0.0.0-check)" "$HELM" upgrade hg "$chart" -n "$ns" -f "$values" --set image.tag=0.0.0-check --wait --timeout 10m; then
+  check "the pre-upgrade migration hook ran again and succeeded" migration_succeeded_after "$ns" "$t"
+  check "the Deployment runs $repo:0.0.0-check" image_tag "$ns" "$repo:0.0.0-check"
+  check "2 of 2 pods Ready on the new tag, none of the old left" ready "$ns" 2
+fi
+if timed "helm upgrade --wait (autoscaling.enabled=true)" "$HELM" upgrade hg "$chart" -n "$ns" -f "$values" --set image.tag=0.0.0-check --set autoscaling.enabled=true --wait --timeout 10m; then
+  replicas=$(deploy "$ns" '{.spec.replicas}')
+  check "HPA enabled in an upgrade: the Deployment keeps 2 replicas (has $replicas)" test "$replicas" = 2
+fi
+if timed "helm rollback --wait to revision 1" "$HELM" rollback hg 1 -n "$ns" --wait --timeout 10m; then
+  check "the Deployment runs $first again" image_tag "$ns" "$first"
+  check "2 of 2 pods Ready after the rollback" ready "$ns" 2
+fi
 kubectl delete namespace "$ns" --wait=false >/dev/null
 
 ns=hg-np-$run
-# The Job cannot finish without a Job controller; the hook order is what counts.
-"$HELM" install hg "$chart" -n "$ns" --create-namespace -f "$values" --set networkPolicy.enabled=true --timeout 15s >/dev/null 2>&1 || true
-order=$("$HELM" status hg -n "$ns" -o json | python3 -c '
-import json, sys
-hooks = [h for h in json.load(sys.stdin)["hooks"] if h["last_run"].get("started_at")]
-hooks.sort(key=lambda h: h["last_run"]["started_at"])
-print(" ".join(h["kind"] + "/" + h["name"] for h in hooks))')
-echo "pre-install hooks in order: $order"
-case "$order" in
-  "NetworkPolicy/hg-healthgraph-migrate "*"Job/hg-healthgraph-migrate"*) ;;
-  *) echo "the migration NetworkPolicy was not created before the Job" >&2; failed=1 ;;
-esac
+if timed "helm install --wait with the NetworkPolicy on" "$HELM" install hg "$chart" -n "$ns" --create-namespace -f "$values" --set networkPolicy.enabled=true --wait --timeout 10m; then
+  order=$(hooks "$ns" | awk '{print $1}' | tr '\n' ' ')
+  echo "  pre-install hooks in order: $order"
+  case "$order" in
+    "NetworkPolicy/hg-healthgraph-migrate "*"Job/hg-healthgraph-migrate"*) check "the migration NetworkPolicy was created before the Job" true ;;
+    *) check "the migration NetworkPolicy was created before the Job" false ;;
+  esac
+fi
 kubectl delete namespace "$ns" --wait=false >/dev/null
 
 [ "$failed" -eq 0 ] && echo "cluster checks passed" || { echo "cluster checks FAILED" >&2; exit 1; }
