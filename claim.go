@@ -62,6 +62,14 @@ type Claim struct {
 	PreAuthRef  string
 	// LastError says why the claim is in ERROR, in words safe to show.
 	LastError string
+	// PractitionerID is the practitioner the claim bills for, when known.
+	PractitionerID *uuid.UUID
+	// ResubmissionOf is the claim this one corrects and resubmits;
+	// Resubmitted says this one was corrected and resubmitted itself.
+	ResubmissionOf *uuid.UUID
+	Resubmitted    bool
+	// Paid is what the payer has paid so far, before NPHIES's fees.
+	Paid      Halalas
 	Items     []ClaimItem
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -87,6 +87,8 @@ type Received struct {
 	// CommunicationRequest lists the claims a payer's request for more
 	// information is about, when it is one.
 	CommunicationRequest *CommunicationRequestOutcome
+	// Payment is a payer's payment reconciliation, when it is one.
+	Payment *PaymentOutcome
 	// Problem says why the message could not be applied (unreadable,
 	// unexpected); the message is still stored.
 	Problem string
@@ -104,8 +106,11 @@ type ClaimOutcome struct {
 	PreAuthRef  string
 	// ResponseKey is the payer's ClaimResponse identifier.
 	ResponseKey string
-	Error       string
-	Items       []ItemOutcome
+	// Reissue is the payer's reason for revising a decision it made
+	// before (extension-adjudication-reissue); empty on a first decision.
+	Reissue string
+	Error   string
+	Items   []ItemOutcome
 }
 
 // ItemOutcome is the payer's decision on one claim item.

@@ -11,6 +11,8 @@ type Store interface {
 	BillingStore
 	CatalogueStore
 	ClaimStore
+	ResubmissionStore
+	DenialStore
 	EligibilityStore
 	Outbox
 	AnalyticsStore

@@ -378,6 +378,14 @@ func receivedClaims(r hg.Received) []uuid.UUID {
 		return []uuid.UUID{r.Cancel.ClaimID}
 	case r.CommunicationRequest != nil:
 		return r.CommunicationRequest.ClaimIDs
+	case r.Payment != nil:
+		var ids []uuid.UUID
+		for _, l := range r.Payment.Lines {
+			if l.ClaimID != nil {
+				ids = append(ids, *l.ClaimID)
+			}
+		}
+		return ids
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ type ResolverRoot interface {
 	CatalogueItem() CatalogueItemResolver
 	Claim() ClaimResolver
 	ClaimItem() ClaimItemResolver
+	ClaimPayment() ClaimPaymentResolver
 	Coverage() CoverageResolver
 	EligibilityCheck() EligibilityCheckResolver
 	Invoice() InvoiceResolver
@@ -40,6 +41,8 @@ type ResolverRoot interface {
 	NphiesMessage() NphiesMessageResolver
 	Patient() PatientResolver
 	Payment() PaymentResolver
+	PaymentReconciliation() PaymentReconciliationResolver
+	PaymentReconciliationLine() PaymentReconciliationLineResolver
 	Practitioner() PractitionerResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
@@ -125,26 +128,32 @@ type ComplexityRoot struct {
 	}
 
 	Claim struct {
-		Approved    func(childComplexity int) int
-		Coverage    func(childComplexity int) int
-		CoverageID  func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		Disposition func(childComplexity int) int
-		History     func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Invoice     func(childComplexity int) int
-		InvoiceID   func(childComplexity int) int
-		Items       func(childComplexity int) int
-		LastError   func(childComplexity int) int
-		Messages    func(childComplexity int) int
-		Patient     func(childComplexity int) int
-		PatientID   func(childComplexity int) int
-		Payer       func(childComplexity int) int
-		PreAuthRef  func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Total       func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
-		Use         func(childComplexity int) int
+		Approved       func(childComplexity int) int
+		Coverage       func(childComplexity int) int
+		CoverageID     func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Disposition    func(childComplexity int) int
+		History        func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Invoice        func(childComplexity int) int
+		InvoiceID      func(childComplexity int) int
+		Items          func(childComplexity int) int
+		LastError      func(childComplexity int) int
+		Messages       func(childComplexity int) int
+		Outstanding    func(childComplexity int) int
+		Paid           func(childComplexity int) int
+		Patient        func(childComplexity int) int
+		PatientID      func(childComplexity int) int
+		Payer          func(childComplexity int) int
+		PaymentStatus  func(childComplexity int) int
+		Payments       func(childComplexity int) int
+		PreAuthRef     func(childComplexity int) int
+		ResubmissionOf func(childComplexity int) int
+		Resubmissions  func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Total          func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		Use            func(childComplexity int) int
 	}
 
 	ClaimChange struct {
@@ -178,6 +187,17 @@ type ComplexityRoot struct {
 		VAT          func(childComplexity int) int
 	}
 
+	ClaimPayment struct {
+		Amount         func(childComplexity int) int
+		Fee            func(childComplexity int) int
+		Gross          func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		PaymentDate    func(childComplexity int) int
+		ReceivedAt     func(childComplexity int) int
+		Reconciliation func(childComplexity int) int
+		Reference      func(childComplexity int) int
+	}
+
 	ClaimStatusChange struct {
 		At     func(childComplexity int) int
 		Note   func(childComplexity int) int
@@ -202,6 +222,21 @@ type ComplexityRoot struct {
 		Payer        func(childComplexity int) int
 		PolicyNumber func(childComplexity int) int
 		StartsOn     func(childComplexity int) int
+	}
+
+	DenialGroup struct {
+		AverageDaysToPayment func(childComplexity int) int
+		Claimed              func(childComplexity int) int
+		Claims               func(childComplexity int) int
+		Denied               func(childComplexity int) int
+		DeniedClaims         func(childComplexity int) int
+		Key                  func(childComplexity int) int
+		Label                func(childComplexity int) int
+		PaidClaims           func(childComplexity int) int
+		Partial              func(childComplexity int) int
+		Recovered            func(childComplexity int) int
+		RecoveredShare       func(childComplexity int) int
+		Suppressed           func(childComplexity int) int
 	}
 
 	EligibilityCheck struct {
@@ -325,6 +360,7 @@ type ComplexityRoot struct {
 		RefreshToken              func(childComplexity int, token string) int
 		RequestPriorAuthorization func(childComplexity int, input model.SubmitClaimInput) int
 		RescheduleAppointment     func(childComplexity int, id string, startsAt time.Time, endsAt time.Time) int
+		ResubmitClaim             func(childComplexity int, id string, input model.ResubmitClaimInput) int
 		RetryClaim                func(childComplexity int, id string) int
 		SetUserRole               func(childComplexity int, userID string, role model.Role) int
 		Signup                    func(childComplexity int, input model.SignupInput) int
@@ -394,6 +430,29 @@ type ComplexityRoot struct {
 		Reference  func(childComplexity int) int
 	}
 
+	PaymentReconciliation struct {
+		Amount       func(childComplexity int) int
+		Duplicates   func(childComplexity int) int
+		Identifier   func(childComplexity int) int
+		Lines        func(childComplexity int) int
+		NoticeStatus func(childComplexity int) int
+		PayerLicense func(childComplexity int) int
+		PaymentDate  func(childComplexity int) int
+		ReceivedAt   func(childComplexity int) int
+		Reference    func(childComplexity int) int
+	}
+
+	PaymentReconciliationLine struct {
+		Amount          func(childComplexity int) int
+		Anomaly         func(childComplexity int) int
+		ClaimID         func(childComplexity int) int
+		ClaimIdentifier func(childComplexity int) int
+		Fee             func(childComplexity int) int
+		Gross           func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		Line            func(childComplexity int) int
+	}
+
 	Practitioner struct {
 		FamilyName    func(childComplexity int) int
 		FirstName     func(childComplexity int) int
@@ -421,6 +480,7 @@ type ComplexityRoot struct {
 		Claim                  func(childComplexity int, id string) int
 		Claims                 func(childComplexity int, filter *model.ClaimFilter, first *int, after *string) int
 		ClaimsSummary          func(childComplexity int, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) int
+		DenialSummary          func(childComplexity int, from time.Time, to time.Time, groupBy healthgraph.DenialGroupBy) int
 		EligibilityChecks      func(childComplexity int, patientID string) int
 		Invoice                func(childComplexity int, id string) int
 		Invoices               func(childComplexity int, filter *model.InvoiceFilter, first *int, after *string) int
@@ -429,6 +489,7 @@ type ComplexityRoot struct {
 		Node                   func(childComplexity int, id string) int
 		Patient                func(childComplexity int, id string) int
 		Patients               func(childComplexity int, filter *model.PatientFilter, first *int, after *string) int
+		PaymentReconciliations func(childComplexity int, anomalousOnly *bool, first *int) int
 		PractitionerSchedule   func(childComplexity int, practitionerID string, date time.Time) int
 		Practitioners          func(childComplexity int, specialty *string, first *int, after *string) int
 		RevenueSummary         func(childComplexity int, from time.Time, to time.Time, groupBy model.RevenueGroupBy) int
@@ -830,6 +891,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Messages(childComplexity), true
+	case "Claim.outstanding":
+		if e.ComplexityRoot.Claim.Outstanding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Outstanding(childComplexity), true
+	case "Claim.paid":
+		if e.ComplexityRoot.Claim.Paid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Paid(childComplexity), true
 	case "Claim.patient":
 		if e.ComplexityRoot.Claim.Patient == nil {
 			break
@@ -848,12 +921,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Payer(childComplexity), true
+	case "Claim.paymentStatus":
+		if e.ComplexityRoot.Claim.PaymentStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.PaymentStatus(childComplexity), true
+	case "Claim.payments":
+		if e.ComplexityRoot.Claim.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Payments(childComplexity), true
 	case "Claim.preAuthRef":
 		if e.ComplexityRoot.Claim.PreAuthRef == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Claim.PreAuthRef(childComplexity), true
+	case "Claim.resubmissionOf":
+		if e.ComplexityRoot.Claim.ResubmissionOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.ResubmissionOf(childComplexity), true
+	case "Claim.resubmissions":
+		if e.ComplexityRoot.Claim.Resubmissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Resubmissions(childComplexity), true
 	case "Claim.status":
 		if e.ComplexityRoot.Claim.Status == nil {
 			break
@@ -997,6 +1094,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClaimItem.VAT(childComplexity), true
 
+	case "ClaimPayment.amount":
+		if e.ComplexityRoot.ClaimPayment.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimPayment.Amount(childComplexity), true
+	case "ClaimPayment.fee":
+		if e.ComplexityRoot.ClaimPayment.Fee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimPayment.Fee(childComplexity), true
+	case "ClaimPayment.gross":
+		if e.ComplexityRoot.ClaimPayment.Gross == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimPayment.Gross(childComplexity), true
+	case "ClaimPayment.kind":
+		if e.ComplexityRoot.ClaimPayment.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimPayment.Kind(childComplexity), true
+	case "ClaimPayment.paymentDate":
+		if e.ComplexityRoot.ClaimPayment.PaymentDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimPayment.PaymentDate(childComplexity), true
+	case "ClaimPayment.receivedAt":
+		if e.ComplexityRoot.ClaimPayment.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimPayment.ReceivedAt(childComplexity), true
+	case "ClaimPayment.reconciliation":
+		if e.ComplexityRoot.ClaimPayment.Reconciliation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimPayment.Reconciliation(childComplexity), true
+	case "ClaimPayment.reference":
+		if e.ComplexityRoot.ClaimPayment.Reference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimPayment.Reference(childComplexity), true
+
 	case "ClaimStatusChange.at":
 		if e.ComplexityRoot.ClaimStatusChange.At == nil {
 			break
@@ -1101,6 +1247,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coverage.StartsOn(childComplexity), true
+
+	case "DenialGroup.averageDaysToPayment":
+		if e.ComplexityRoot.DenialGroup.AverageDaysToPayment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.AverageDaysToPayment(childComplexity), true
+	case "DenialGroup.claimed":
+		if e.ComplexityRoot.DenialGroup.Claimed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.Claimed(childComplexity), true
+	case "DenialGroup.claims":
+		if e.ComplexityRoot.DenialGroup.Claims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.Claims(childComplexity), true
+	case "DenialGroup.denied":
+		if e.ComplexityRoot.DenialGroup.Denied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.Denied(childComplexity), true
+	case "DenialGroup.deniedClaims":
+		if e.ComplexityRoot.DenialGroup.DeniedClaims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.DeniedClaims(childComplexity), true
+	case "DenialGroup.key":
+		if e.ComplexityRoot.DenialGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.Key(childComplexity), true
+	case "DenialGroup.label":
+		if e.ComplexityRoot.DenialGroup.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.Label(childComplexity), true
+	case "DenialGroup.paidClaims":
+		if e.ComplexityRoot.DenialGroup.PaidClaims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.PaidClaims(childComplexity), true
+	case "DenialGroup.partial":
+		if e.ComplexityRoot.DenialGroup.Partial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.Partial(childComplexity), true
+	case "DenialGroup.recovered":
+		if e.ComplexityRoot.DenialGroup.Recovered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.Recovered(childComplexity), true
+	case "DenialGroup.recoveredShare":
+		if e.ComplexityRoot.DenialGroup.RecoveredShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.RecoveredShare(childComplexity), true
+	case "DenialGroup.suppressed":
+		if e.ComplexityRoot.DenialGroup.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialGroup.Suppressed(childComplexity), true
 
 	case "EligibilityCheck.checkedAt":
 		if e.ComplexityRoot.EligibilityCheck.CheckedAt == nil {
@@ -1752,6 +1971,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleAppointment(childComplexity, args["id"].(string), args["startsAt"].(time.Time), args["endsAt"].(time.Time)), true
+	case "Mutation.resubmitClaim":
+		if e.ComplexityRoot.Mutation.ResubmitClaim == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resubmitClaim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResubmitClaim(childComplexity, args["id"].(string), args["input"].(model.ResubmitClaimInput)), true
 	case "Mutation.retryClaim":
 		if e.ComplexityRoot.Mutation.RetryClaim == nil {
 			break
@@ -2071,6 +2301,110 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Payment.Reference(childComplexity), true
 
+	case "PaymentReconciliation.amount":
+		if e.ComplexityRoot.PaymentReconciliation.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.Amount(childComplexity), true
+	case "PaymentReconciliation.duplicates":
+		if e.ComplexityRoot.PaymentReconciliation.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.Duplicates(childComplexity), true
+	case "PaymentReconciliation.identifier":
+		if e.ComplexityRoot.PaymentReconciliation.Identifier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.Identifier(childComplexity), true
+	case "PaymentReconciliation.lines":
+		if e.ComplexityRoot.PaymentReconciliation.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.Lines(childComplexity), true
+	case "PaymentReconciliation.noticeStatus":
+		if e.ComplexityRoot.PaymentReconciliation.NoticeStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.NoticeStatus(childComplexity), true
+	case "PaymentReconciliation.payerLicense":
+		if e.ComplexityRoot.PaymentReconciliation.PayerLicense == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.PayerLicense(childComplexity), true
+	case "PaymentReconciliation.paymentDate":
+		if e.ComplexityRoot.PaymentReconciliation.PaymentDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.PaymentDate(childComplexity), true
+	case "PaymentReconciliation.receivedAt":
+		if e.ComplexityRoot.PaymentReconciliation.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.ReceivedAt(childComplexity), true
+	case "PaymentReconciliation.reference":
+		if e.ComplexityRoot.PaymentReconciliation.Reference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.Reference(childComplexity), true
+
+	case "PaymentReconciliationLine.amount":
+		if e.ComplexityRoot.PaymentReconciliationLine.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationLine.Amount(childComplexity), true
+	case "PaymentReconciliationLine.anomaly":
+		if e.ComplexityRoot.PaymentReconciliationLine.Anomaly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationLine.Anomaly(childComplexity), true
+	case "PaymentReconciliationLine.claimId":
+		if e.ComplexityRoot.PaymentReconciliationLine.ClaimID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationLine.ClaimID(childComplexity), true
+	case "PaymentReconciliationLine.claimIdentifier":
+		if e.ComplexityRoot.PaymentReconciliationLine.ClaimIdentifier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationLine.ClaimIdentifier(childComplexity), true
+	case "PaymentReconciliationLine.fee":
+		if e.ComplexityRoot.PaymentReconciliationLine.Fee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationLine.Fee(childComplexity), true
+	case "PaymentReconciliationLine.gross":
+		if e.ComplexityRoot.PaymentReconciliationLine.Gross == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationLine.Gross(childComplexity), true
+	case "PaymentReconciliationLine.kind":
+		if e.ComplexityRoot.PaymentReconciliationLine.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationLine.Kind(childComplexity), true
+	case "PaymentReconciliationLine.line":
+		if e.ComplexityRoot.PaymentReconciliationLine.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationLine.Line(childComplexity), true
+
 	case "Practitioner.familyName":
 		if e.ComplexityRoot.Practitioner.FamilyName == nil {
 			break
@@ -2206,6 +2540,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ClaimsSummary(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].(model.ClaimsGroupBy)), true
+	case "Query.denialSummary":
+		if e.ComplexityRoot.Query.DenialSummary == nil {
+			break
+		}
+
+		args, err := ec.field_Query_denialSummary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DenialSummary(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].(healthgraph.DenialGroupBy)), true
 	case "Query.eligibilityChecks":
 		if e.ComplexityRoot.Query.EligibilityChecks == nil {
 			break
@@ -2290,6 +2635,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Patients(childComplexity, args["filter"].(*model.PatientFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.paymentReconciliations":
+		if e.ComplexityRoot.Query.PaymentReconciliations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_paymentReconciliations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PaymentReconciliations(childComplexity, args["anomalousOnly"].(*bool), args["first"].(*int)), true
 	case "Query.practitionerSchedule":
 		if e.ComplexityRoot.Query.PractitionerSchedule == nil {
 			break
@@ -2596,6 +2952,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPatientFilter,
 		ec.unmarshalInputRecordFilter,
 		ec.unmarshalInputRecordPaymentInput,
+		ec.unmarshalInputResubmitClaimInput,
 		ec.unmarshalInputSignupInput,
 		ec.unmarshalInputSubmitClaimInput,
 		ec.unmarshalInputUpdatePatientInput,
@@ -2690,7 +3047,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/catalogue.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/eligibility.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
+//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/catalogue.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/eligibility.graphqls" "schema/payments.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2708,6 +3065,7 @@ var sources = []*ast.Source{
 	{Name: "schema/claims.graphqls", Input: sourceData("schema/claims.graphqls"), BuiltIn: false},
 	{Name: "schema/clinical.graphqls", Input: sourceData("schema/clinical.graphqls"), BuiltIn: false},
 	{Name: "schema/eligibility.graphqls", Input: sourceData("schema/eligibility.graphqls"), BuiltIn: false},
+	{Name: "schema/payments.graphqls", Input: sourceData("schema/payments.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
 	{Name: "schema/subscriptions.graphqls", Input: sourceData("schema/subscriptions.graphqls"), BuiltIn: false},
 }
@@ -2905,6 +3263,18 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Claim_updatedAt(ctx, field)
+	case "paymentStatus":
+		return ec.fieldContext_Claim_paymentStatus(ctx, field)
+	case "paid":
+		return ec.fieldContext_Claim_paid(ctx, field)
+	case "outstanding":
+		return ec.fieldContext_Claim_outstanding(ctx, field)
+	case "payments":
+		return ec.fieldContext_Claim_payments(ctx, field)
+	case "resubmissionOf":
+		return ec.fieldContext_Claim_resubmissionOf(ctx, field)
+	case "resubmissions":
+		return ec.fieldContext_Claim_resubmissions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Claim", field.Name)
 }
@@ -2971,6 +3341,28 @@ func (ec *executionContext) childFields_ClaimItem(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type ClaimItem", field.Name)
 }
 
+func (ec *executionContext) childFields_ClaimPayment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reconciliation":
+		return ec.fieldContext_ClaimPayment_reconciliation(ctx, field)
+	case "reference":
+		return ec.fieldContext_ClaimPayment_reference(ctx, field)
+	case "kind":
+		return ec.fieldContext_ClaimPayment_kind(ctx, field)
+	case "paymentDate":
+		return ec.fieldContext_ClaimPayment_paymentDate(ctx, field)
+	case "gross":
+		return ec.fieldContext_ClaimPayment_gross(ctx, field)
+	case "fee":
+		return ec.fieldContext_ClaimPayment_fee(ctx, field)
+	case "amount":
+		return ec.fieldContext_ClaimPayment_amount(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_ClaimPayment_receivedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimPayment", field.Name)
+}
+
 func (ec *executionContext) childFields_ClaimStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
@@ -3021,6 +3413,36 @@ func (ec *executionContext) childFields_Coverage(ctx context.Context, field grap
 		return ec.fieldContext_Coverage_active(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Coverage", field.Name)
+}
+
+func (ec *executionContext) childFields_DenialGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_DenialGroup_key(ctx, field)
+	case "label":
+		return ec.fieldContext_DenialGroup_label(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_DenialGroup_suppressed(ctx, field)
+	case "partial":
+		return ec.fieldContext_DenialGroup_partial(ctx, field)
+	case "claims":
+		return ec.fieldContext_DenialGroup_claims(ctx, field)
+	case "deniedClaims":
+		return ec.fieldContext_DenialGroup_deniedClaims(ctx, field)
+	case "claimed":
+		return ec.fieldContext_DenialGroup_claimed(ctx, field)
+	case "denied":
+		return ec.fieldContext_DenialGroup_denied(ctx, field)
+	case "recovered":
+		return ec.fieldContext_DenialGroup_recovered(ctx, field)
+	case "recoveredShare":
+		return ec.fieldContext_DenialGroup_recoveredShare(ctx, field)
+	case "paidClaims":
+		return ec.fieldContext_DenialGroup_paidClaims(ctx, field)
+	case "averageDaysToPayment":
+		return ec.fieldContext_DenialGroup_averageDaysToPayment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DenialGroup", field.Name)
 }
 
 func (ec *executionContext) childFields_EligibilityCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3341,6 +3763,52 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_receivedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentReconciliation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "identifier":
+		return ec.fieldContext_PaymentReconciliation_identifier(ctx, field)
+	case "payerLicense":
+		return ec.fieldContext_PaymentReconciliation_payerLicense(ctx, field)
+	case "reference":
+		return ec.fieldContext_PaymentReconciliation_reference(ctx, field)
+	case "paymentDate":
+		return ec.fieldContext_PaymentReconciliation_paymentDate(ctx, field)
+	case "amount":
+		return ec.fieldContext_PaymentReconciliation_amount(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_PaymentReconciliation_duplicates(ctx, field)
+	case "noticeStatus":
+		return ec.fieldContext_PaymentReconciliation_noticeStatus(ctx, field)
+	case "lines":
+		return ec.fieldContext_PaymentReconciliation_lines(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_PaymentReconciliation_receivedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentReconciliation", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentReconciliationLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "line":
+		return ec.fieldContext_PaymentReconciliationLine_line(ctx, field)
+	case "claimId":
+		return ec.fieldContext_PaymentReconciliationLine_claimId(ctx, field)
+	case "claimIdentifier":
+		return ec.fieldContext_PaymentReconciliationLine_claimIdentifier(ctx, field)
+	case "kind":
+		return ec.fieldContext_PaymentReconciliationLine_kind(ctx, field)
+	case "gross":
+		return ec.fieldContext_PaymentReconciliationLine_gross(ctx, field)
+	case "fee":
+		return ec.fieldContext_PaymentReconciliationLine_fee(ctx, field)
+	case "amount":
+		return ec.fieldContext_PaymentReconciliationLine_amount(ctx, field)
+	case "anomaly":
+		return ec.fieldContext_PaymentReconciliationLine_anomaly(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentReconciliationLine", field.Name)
 }
 
 func (ec *executionContext) childFields_Practitioner(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -272,6 +272,10 @@ type ClaimInput struct {
 	EpisodeID string
 	// PreAuthRefs are the payer's prior-authorization references.
 	PreAuthRefs []string
+	// Resubmits is the Claim.identifier of the claim this one corrects and
+	// resubmits (Claim.related, relationship "prior"); nil for a first
+	// submission.
+	Resubmits *Identifier
 	// Items are the service lines (at least one).
 	Items []ItemInput
 	// TotalHalalas must equal the sum of the items' NetHalalas.
@@ -719,6 +723,11 @@ func (b *Builder) buildClaim(in ClaimInput, event, use string) (*Message, error)
 	// once the referenced resources have fullUrls.
 	bb.entries = append(bb.entries, BundleEntry{FullURL: claimURL})
 	claim := b.claimResource(in, use, bb.addClaimParties(in))
+	if in.Resubmits != nil {
+		prior := *in.Resubmits
+		claim.Related = []ClaimRelated{{Claim: &Reference{Type: "Claim", Identifier: &prior},
+			Relationship: cc(SystemRelatedClaim, "prior")}}
+	}
 	raw, err := json.Marshal(claim)
 	if err != nil {
 		return nil, fmt.Errorf("marshal claim: %w", err)

@@ -21,6 +21,8 @@ type ClaimParties struct {
 	Diagnoses []string
 	// PreAuthRefs are the payer's prior-authorization references, if any.
 	PreAuthRefs []string
+	// Resubmits is the claim this one corrects and resubmits, if any.
+	Resubmits *uuid.UUID
 }
 
 // NewClaimMessage builds the claim (or prior authorization) for an issued
@@ -45,11 +47,16 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 		PreAuthRefs:  parties.PreAuthRefs,
 		TotalHalalas: int64(inv.Total),
 	}
+	if parties.Resubmits != nil {
+		prior := b.ClaimIdentifier(*parties.Resubmits)
+		in.Resubmits = &prior
+	}
 	for _, code := range parties.Diagnoses {
 		in.Diagnoses = append(in.Diagnoses, DiagnosisInput{Code: code})
 	}
 	claim := hg.Claim{ID: claimID, Use: use, InvoiceID: &inv.ID, PatientID: pat.ID, CoverageID: cov.ID,
-		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName, Status: hg.ClaimQueued, Total: inv.Total}
+		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName, Status: hg.ClaimQueued, Total: inv.Total,
+		PractitionerID: &pr.ID, ResubmissionOf: parties.Resubmits}
 	for _, l := range inv.Lines {
 		if !l.CodeSystem.Valid() {
 			// A free-text code would go out under a system it is not in

@@ -20,6 +20,8 @@ const (
 	SystemAdjudicationOutcome = "http://nphies.sa/terminology/CodeSystem/adjudication-outcome"
 	SystemAdjudicationReason  = "http://nphies.sa/terminology/CodeSystem/adjudication-reason"
 	SystemAdjudicationError   = "http://nphies.sa/terminology/CodeSystem/adjudication-error"
+	SystemRelatedClaim        = "http://nphies.sa/terminology/CodeSystem/related-claim-relationship"
+	SystemReissueReason       = "http://nphies.sa/terminology/CodeSystem/reissue-reason"
 	SystemAdjudication        = "http://terminology.hl7.org/CodeSystem/adjudication"
 	SystemKSAAdjudication     = "http://nphies.sa/terminology/CodeSystem/ksa-adjudication"
 	SystemTaskCode            = "http://nphies.sa/terminology/CodeSystem/task-code"

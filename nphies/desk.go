@@ -27,6 +27,7 @@ type DeskStore interface {
 	CreateEligibilityCheck(ctx context.Context, n hg.NewEligibilityCheck) (*hg.EligibilityCheck, error)
 	RecordEligibilityAnswer(ctx context.Context, id uuid.UUID, a hg.EligibilityAnswer) (*hg.EligibilityCheck, error)
 	QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error)
+	QueueResubmission(ctx context.Context, n hg.NewClaim) (*hg.Claim, error)
 	QueueCancel(ctx context.Context, id uuid.UUID, msg hg.NPHIESMessage) (*hg.Claim, error)
 }
 

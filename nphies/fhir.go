@@ -426,6 +426,7 @@ type Claim struct {
 	Insurer        *Reference            `json:"insurer,omitempty"`
 	Provider       *Reference            `json:"provider,omitempty"`
 	Priority       *CodeableConcept      `json:"priority,omitempty"`
+	Related        []ClaimRelated        `json:"related,omitempty"`
 	Payee          *ClaimPayee           `json:"payee,omitempty"`
 	CareTeam       []ClaimCareTeam       `json:"careTeam,omitempty"`
 	SupportingInfo []ClaimSupportingInfo `json:"supportingInfo,omitempty"`
@@ -433,6 +434,13 @@ type Claim struct {
 	Insurance      []ClaimInsurance      `json:"insurance,omitempty"`
 	Item           []ClaimItem           `json:"item,omitempty"`
 	Total          *Money                `json:"total,omitempty"`
+}
+
+// ClaimRelated is Claim.related: an earlier claim this one follows, e.g.
+// the claim it corrects and resubmits (relationship "prior").
+type ClaimRelated struct {
+	Claim        *Reference       `json:"claim,omitempty"`
+	Relationship *CodeableConcept `json:"relationship,omitempty"`
 }
 
 // ClaimPayee is Claim.payee.

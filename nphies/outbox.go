@@ -333,6 +333,8 @@ func received(resp *Response) *hg.Received {
 			}
 		}
 		r.CommunicationRequest = cr
+	case resp.PaymentReconciliation != nil:
+		r.Payment, r.Problem = paymentOutcome(resp)
 	}
 	return r
 }
@@ -344,7 +346,7 @@ func claimOutcome(c *ClaimResult) (*hg.ClaimOutcome, string) {
 		return nil, "the claim response names no claim of ours"
 	}
 	o := &hg.ClaimOutcome{ClaimID: id, Disposition: c.Disposition, PreAuthRef: c.PreAuthRef,
-		ResponseKey: c.Identifier.Key(), Error: issueCodes(c.Errors)}
+		ResponseKey: c.Identifier.Key(), Error: issueCodes(c.Errors), Reissue: c.Reissue}
 	switch c.Status {
 	case ClaimApproved, ClaimPartial, ClaimRejected, ClaimPending, ClaimError:
 		o.Status = hg.ClaimStatus(c.Status)

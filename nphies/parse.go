@@ -267,6 +267,10 @@ type PaymentDetailResult struct {
 	AmountHalalas int64
 	// NPHIESFeeHalalas is the (negative) NPHIES fee component.
 	NPHIESFeeHalalas int64
+	// EarlyFeeHalalas is the (zero or negative) early-payment fee.
+	EarlyFeeHalalas int64
+	// Date is detail.date (the ClaimResponse's date, BV-00363).
+	Date string
 }
 
 // maxNesting bounds how deep Parse follows nested message bundles (a poll
@@ -776,6 +780,10 @@ func parsePaymentReconciliation(e *BundleEntry, r *Response) (*PaymentReconcilia
 		if x := findExt(d.Extension, ExtensionBase+"extension-component-nphies-fee"); x != nil {
 			dr.NPHIESFeeHalalas = x.ValueMoney.Halalas()
 		}
+		if x := findExt(d.Extension, ExtensionBase+"extension-component-early-fee"); x != nil {
+			dr.EarlyFeeHalalas = x.ValueMoney.Halalas()
+		}
+		dr.Date = d.Date
 		res.Details = append(res.Details, dr)
 	}
 	return res, nil

@@ -171,7 +171,9 @@ func (p *Poller) PollOnce(ctx context.Context) (more bool, err error) {
 				delivered = append(delivered, d)
 				continue
 			}
-			delivered = append(delivered, *received(pm.Response))
+			d := received(pm.Response)
+			p.acknowledge(d, pm.Response.PaymentReconciliation)
+			delivered = append(delivered, *d)
 		}
 		if resp.Poll.Task.Status == "failed" {
 			r.Problem = "NPHIES refused the poll: " + issueCodes(resp.Poll.Task.Errors)

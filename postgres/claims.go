@@ -13,27 +13,38 @@ import (
 var _ hg.ClaimStore = (*DB)(nil)
 
 const claimColumns = `c.id, c.use, c.invoice_id, c.patient_id, c.coverage_id, c.payer_license, c.payer_name,
-	c.status, c.total, c.approved, c.disposition, c.preauth_ref, c.last_error, c.created_at, c.updated_at`
+	c.status, c.total, c.approved, c.disposition, c.preauth_ref, c.last_error, c.created_at, c.updated_at,
+	c.practitioner_id, c.resubmission_of, c.resubmitted, c.paid`
 
 func scanClaim(row pgx.CollectableRow) (*hg.Claim, error) {
 	var c hg.Claim
 	err := row.Scan(&c.ID, &c.Use, &c.InvoiceID, &c.PatientID, &c.CoverageID, &c.PayerLicense, &c.PayerName,
-		&c.Status, &c.Total, &c.Approved, &c.Disposition, &c.PreAuthRef, &c.LastError, &c.CreatedAt, &c.UpdatedAt)
+		&c.Status, &c.Total, &c.Approved, &c.Disposition, &c.PreAuthRef, &c.LastError, &c.CreatedAt, &c.UpdatedAt,
+		&c.PractitionerID, &c.ResubmissionOf, &c.Resubmitted, &c.Paid)
 	return &c, err
 }
 
 // claimKnown maps the constraints a caller can break to clear errors.
 var claimKnown = map[string]*hg.Error{
-	"claims_live_per_invoice": hg.Errorf(hg.ECONFLICT, "the invoice already has a claim in progress"),
-	"claims_items_sum":        hg.Invalid("items", "the claim total does not equal the sum of its items"),
-	"claim_items_net":         hg.Invalid("items", "an item's net is not quantity × unit price + VAT"),
-	"claims_total_check":      hg.Invalid("total", "the claim total must be more than 0.00"),
+	"claims_live_per_invoice":       hg.Errorf(hg.ECONFLICT, "the invoice already has a claim in progress"),
+	"claims_live_claim_per_invoice": hg.Errorf(hg.ECONFLICT, "the invoice already has a claim in progress"),
+	"claims_items_sum":              hg.Invalid("items", "the claim total does not equal the sum of its items"),
+	"claim_items_net":               hg.Invalid("items", "an item's net is not quantity × unit price + VAT"),
+	"claims_total_check":            hg.Invalid("total", "the claim total must be more than 0.00"),
 }
 
 // QueueClaim writes the claim, its items, its first history entry and its
 // outgoing message in one transaction, after checking in that transaction
 // that the invoice may be claimed.
 func (db *DB) QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error) {
+	if n.Claim.ResubmissionOf != nil {
+		return nil, hg.Invalid("id", "a resubmission is queued with QueueResubmission")
+	}
+	return db.queueClaim(ctx, n, nil)
+}
+
+// queueClaim is QueueClaim with a step that runs first in its transaction.
+func (db *DB) queueClaim(ctx context.Context, n hg.NewClaim, first func(pgx.Tx) error) (*hg.Claim, error) {
 	c, m := n.Claim, n.Message
 	switch {
 	case c.ID == uuid.Nil:
@@ -56,15 +67,21 @@ func (db *DB) QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error) 
 	}
 	var out *hg.Claim
 	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
+		if first != nil {
+			if err := first(tx); err != nil {
+				return err
+			}
+		}
 		if c.InvoiceID != nil {
 			if err := claimableInvoice(ctx, tx, c); err != nil {
 				return err
 			}
 		}
 		rows, _ := tx.Query(ctx, `INSERT INTO claims AS c (id, use, invoice_id, patient_id, coverage_id, payer_license,
-				payer_name, status, total)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', $8) RETURNING `+claimColumns,
-			c.ID, c.Use, c.InvoiceID, c.PatientID, c.CoverageID, c.PayerLicense, c.PayerName, c.Total)
+				payer_name, status, total, practitioner_id, resubmission_of)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', $8, $9, $10) RETURNING `+claimColumns,
+			c.ID, c.Use, c.InvoiceID, c.PatientID, c.CoverageID, c.PayerLicense, c.PayerName, c.Total, c.PractitionerID,
+			c.ResubmissionOf)
 		var err error
 		if out, err = pgx.CollectExactlyOneRow(rows, scanClaim); err != nil {
 			return byConstraint(err, "claim", claimKnown)
@@ -137,7 +154,7 @@ func claimableInvoice(ctx context.Context, tx pgx.Tx, c hg.Claim) error {
 	}
 	var live bool
 	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM claims WHERE invoice_id = $1 AND use = 'claim'
-		AND status NOT IN ('CANCELLED', 'REJECTED') AND NOT refused)`, *c.InvoiceID).Scan(&live)
+		AND status NOT IN ('CANCELLED', 'REJECTED') AND NOT refused AND NOT resubmitted)`, *c.InvoiceID).Scan(&live)
 	if err != nil {
 		return translate(err, "claim")
 	}

@@ -164,6 +164,8 @@ func applyInbound(ctx context.Context, tx pgx.Tx, r *hg.Received) error {
 		}
 		return addHistory(ctx, tx, r.Cancel.ClaimID, currentStatus(ctx, tx, r.Cancel.ClaimID),
 			"cancellation refused: "+r.Cancel.Error)
+	case r.Payment != nil:
+		return applyPayment(ctx, tx, r)
 	case r.CommunicationRequest != nil:
 		for _, id := range r.CommunicationRequest.ClaimIDs {
 			if ok, err := claimExists(ctx, tx, id); err != nil {
@@ -202,15 +204,21 @@ func applyClaimOutcome(ctx context.Context, tx pgx.Tx, o *hg.ClaimOutcome) error
 	if o.Status.Final() {
 		approved = o.Approved
 	}
-	tag, err := tx.Exec(ctx, `UPDATE claims SET status = $2, approved = $3, disposition = left($4, 2000),
+	// A payer revising a final decision (a reissue, IG26 §7.4.2.3) is
+	// applied too: the history keeps the decision it replaces.
+	reissue := o.Reissue != "" && o.Status.Final() && o.Status != hg.ClaimCancelled
+	var prev hg.ClaimStatus
+	err := tx.QueryRow(ctx, `UPDATE claims c SET status = $2, approved = $3, disposition = left($4, 2000),
 			preauth_ref = left($5, 200), response_key = $6, last_error = left($7, 1000), refused = $8, updated_at = now()
-		WHERE id = $1 AND (status IN ('QUEUED', 'SUBMITTED', 'ERROR') OR (status = 'PENDING' AND $2 <> 'PENDING'))`,
-		o.ClaimID, o.Status, approved, o.Disposition, o.PreAuthRef, o.ResponseKey, lastErr, refused)
-	if err != nil {
-		return byConstraint(err, "claim", claimKnown)
-	}
-	if tag.RowsAffected() == 0 {
+		FROM (SELECT id, status FROM claims WHERE id = $1 FOR UPDATE) old
+		WHERE c.id = old.id AND (c.status IN ('QUEUED', 'SUBMITTED', 'ERROR') OR (c.status = 'PENDING' AND $2 <> 'PENDING')
+			OR ($9 AND c.status IN ('APPROVED', 'PARTIAL', 'REJECTED')))
+		RETURNING old.status`,
+		o.ClaimID, o.Status, approved, o.Disposition, o.PreAuthRef, o.ResponseKey, lastErr, refused, reissue).Scan(&prev)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
+	} else if err != nil {
+		return byConstraint(err, "claim", claimKnown)
 	}
 	for _, it := range o.Items {
 		if it.Reasons == nil {
@@ -223,6 +231,9 @@ func applyClaimOutcome(ctx context.Context, tx pgx.Tx, o *hg.ClaimOutcome) error
 		}
 	}
 	note := "payer decision: " + string(o.Status)
+	if reissue && prev.Final() {
+		note = fmt.Sprintf("payer revised its decision (%s): %s, was %s", o.Reissue, o.Status, prev)
+	}
 	switch o.Status {
 	case hg.ClaimPending:
 		note = "queued at the payer; the answer comes by polling"
@@ -360,7 +371,7 @@ func applyDelivered(ctx context.Context, tx pgx.Tx, r *hg.Received) error {
 			return err
 		}
 		fresh, err := storeInbound(ctx, sp, claimID, nil, r)
-		if err != nil || !fresh || r.Problem != "" || claimID == nil {
+		if err != nil || !fresh || r.Problem != "" || claimID == nil && r.Payment == nil {
 			return err
 		}
 		return applyInbound(ctx, sp, r)

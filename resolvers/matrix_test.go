@@ -554,6 +554,16 @@ func matrixOps() []matrixOp {
 			vars: func(w *world, tg target) map[string]any { return idVar(w.claim(tg)) }, want: only(3, "ADMIN", "BILLING")},
 		{field: "claimsSummary", query: `query($from: Time!, $to: Time!) { claimsSummary(from: $from, to: $to, groupBy: PAYER) { key } }`,
 			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "BILLING", "ANALYST")},
+		{field: "denialSummary", query: `query($from: Time!, $to: Time!) { denialSummary(from: $from, to: $to, groupBy: REASON) { key } }`,
+			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "BILLING", "ANALYST")},
+		{field: "paymentReconciliations", query: `{ paymentReconciliations(anomalousOnly: true) { identifier } }`,
+			want: only(1, "ADMIN", "BILLING")},
+		{field: "resubmitClaim", query: `mutation($id: ID!, $p: ID!) { resubmitClaim(id: $id, input: {practitionerId: $p, diagnoses: ["J06.9"]}) { id } }`,
+			vars: func(w *world, tg target) map[string]any {
+				return map[string]any{"id": w.claim(tg), "p": gid("Practitioner", w.doctorOf(tg).ID)}
+			},
+			// A claim just queued has no decision to correct: CONFLICT.
+			want: with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp")},
 		{field: "revenueSummary", query: `query($from: Time!, $to: Time!) { revenueSummary(from: $from, to: $to, groupBy: MONTH) { key } }`,
 			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "BILLING", "ANALYST")},
 		{field: "checkEligibility", query: `mutation($p: ID!, $c: ID!) { checkEligibility(patientId: $p, coverageId: $c) { id } }`,

@@ -124,6 +124,16 @@ func setNestedListCosts(c *graph.ComplexityRoot) {
 	c.Claim.Items = capped(listEstimate)
 	c.Claim.Messages = capped(listEstimate)
 	c.Claim.History = capped(listEstimate)
+	c.Claim.Payments = capped(listEstimate)
+	c.Claim.Resubmissions = capped(listEstimate)
+	c.PaymentReconciliation.Lines = capped(listEstimate)
+	c.Query.PaymentReconciliations = func(child int, _ *bool, first *int) int {
+		n := hg.MaxReconciliations
+		if first != nil && *first > 0 && *first < n {
+			n = *first
+		}
+		return listCost(child, n)
+	}
 	c.EligibilityCheck.Errors = capped(listEstimate)
 	c.EligibilityCheck.Messages = capped(listEstimate)
 	c.Query.EligibilityChecks = func(child int, _ string) int { return listCost(child, eligibilityChecksCap) }
@@ -140,6 +150,12 @@ func setAggregateCosts(c *graph.ComplexityRoot) {
 			return listCost(child, periodGroups(from, to, true))
 		case model.ClaimsGroupByStatus:
 			return listCost(child, claimStatuses)
+		}
+		return listCost(child, groupsEstimate)
+	}
+	c.Query.DenialSummary = func(child int, from, to time.Time, by hg.DenialGroupBy) int {
+		if by == hg.DenialsByMonth {
+			return listCost(child, periodGroups(from, to, true))
 		}
 		return listCost(child, groupsEstimate)
 	}

@@ -271,6 +271,37 @@ type CreatePatientInput struct {
 	Email *string `json:"email,omitempty"`
 }
 
+// Denials in one group over the whole calendar months (clinic time) of the window: original
+// claims only, money as the insurer's share (item net less patient share). Suppressed like
+// claimsSummary: months with fewer than 5 claims are left out, and a group with none left
+// shows no figures.
+type DenialGroup struct {
+	// The payer licence, reason code, service code, practitioner ID or month (YYYY-MM).
+	Key string `json:"key"`
+	// The practitioner's name for PRACTITIONER; the key otherwise.
+	Label *string `json:"label,omitempty"`
+	// Whether the group was too small to show, or hid a smaller one.
+	Suppressed bool `json:"suppressed"`
+	// Whether some months of the group were suppressed and are left out of its figures.
+	Partial bool `json:"partial"`
+	// Claims the payer adjudicated (by REASON: claims with an item denied for the reason).
+	Claims *int `json:"claims,omitempty"`
+	// Of those, claims with an item rejected or cut.
+	DeniedClaims *int `json:"deniedClaims,omitempty"`
+	// The insurer share asked.
+	Claimed *healthgraph.Halalas `json:"claimed,omitempty"`
+	// What the payer did not grant of it on rejected or cut items.
+	Denied *healthgraph.Halalas `json:"denied,omitempty"`
+	// What resubmissions later won back of the denied amount.
+	Recovered *healthgraph.Halalas `json:"recovered,omitempty"`
+	// recovered / denied, 0 to 1; null when nothing was denied.
+	RecoveredShare *float64 `json:"recoveredShare,omitempty"`
+	// Claims paid at least in part.
+	PaidClaims *int `json:"paidClaims,omitempty"`
+	// Average days from submission to first payment over the paid claims; null when none was paid.
+	AverageDaysToPayment *float64 `json:"averageDaysToPayment,omitempty"`
+}
+
 // A page of invoices.
 type InvoiceConnection struct {
 	// The invoices on this page, newest first.
@@ -425,6 +456,14 @@ type RecordPaymentInput struct {
 	Method healthgraph.PaymentMethod `json:"method"`
 	// A receipt or transaction reference, at most 100 characters.
 	Reference *string `json:"reference,omitempty"`
+}
+
+// What is corrected when a claim is resubmitted; the items come from the claim's invoice.
+type ResubmitClaimInput struct {
+	// The treating practitioner.
+	PractitionerID string `json:"practitionerId"`
+	// ICD-10 diagnosis codes, the principal first; 1 to 12.
+	Diagnoses []string `json:"diagnoses"`
 }
 
 // Issued invoices in one whole day or calendar month (clinic time). Periods with fewer than

@@ -47,6 +47,8 @@ const (
 	OutcomeError            Outcome = "error"
 	OutcomeQueued           Outcome = "queued"
 	OutcomeCommunication    Outcome = "communication"
+	OutcomePaySplit         Outcome = "pay-split"
+	OutcomeReverse          Outcome = "reverse"
 	OutcomeHTTP5xx          Outcome = "http-5xx"
 	OutcomeTimeout          Outcome = "timeout"
 	OutcomeMalformed        Outcome = "malformed"
@@ -69,6 +71,8 @@ var memberPrefixes = []struct {
 	{"CLAIMERR", OutcomeError},
 	{"QUEUE", OutcomeQueued},
 	{"COMM", OutcomeCommunication},
+	{"PAYSPLIT", OutcomePaySplit},
+	{"REVERSE", OutcomeReverse},
 	{"HTTP5XX", OutcomeHTTP5xx},
 	{"TIMEOUT", OutcomeTimeout},
 	{"MALFORMED", OutcomeMalformed},
@@ -137,7 +141,7 @@ type Server struct {
 	claims   map[string]*claimRecord
 	queues   map[string][]queued // provider licence → FIFO
 	commReqs map[string]string   // CommunicationRequest key → claim key
-	payments map[string]bool     // PaymentReconciliation keys issued
+	payments map[string]*payment // PaymentReconciliations issued, by identifier key
 	stats    counters
 }
 
@@ -213,7 +217,7 @@ func New(opts Options) *Server {
 		claims:   map[string]*claimRecord{},
 		queues:   map[string][]queued{},
 		commReqs: map[string]string{},
-		payments: map[string]bool{},
+		payments: map[string]*payment{},
 	}
 }
 

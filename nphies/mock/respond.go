@@ -523,6 +523,16 @@ func (s *Server) claim(q *request) (int, []byte) {
 		rec.state = nphies.OutcomeComplete
 	}
 	rec.response = mustJSON(cr)
+	switch {
+	case q.outcome == OutcomeReverse && cr.Outcome == nphies.OutcomeComplete:
+		s.reverse(key, rec, &c)
+	case q.outcome == OutcomePaySplit && cr.Outcome == nphies.OutcomeComplete:
+		// Paid in two reconciliations: half first, the rest later.
+		half := rec.benefit / 2
+		claimID := c.Identifier[0]
+		s.enqueuePayments(rec.provider, partiesOf(rec), []payLine{{claimID, rec.responseID, half}})
+		s.enqueuePayments(rec.provider, partiesOf(rec), []payLine{{claimID, rec.responseID, rec.benefit - half}})
+	}
 	if s.offline(q) && cr.Outcome == nphies.OutcomeQueued {
 		cr.Meta.Tag = []nphies.Coding{nphiesGenerated}
 		rec.response = mustJSON(cr)
@@ -781,69 +791,9 @@ func (s *Server) paymentNotice(q *request) (int, []byte) {
 	}
 	// Official examples reference reconciliations the mock never issued; only
 	// notices for the mock's own payer system are checked.
-	if pn.Payment.Identifier.System == mockBase+"/paymentreconciliation" && !s.payments[pn.Payment.Identifier.Key()] {
+	if pn.Payment.Identifier.System == mockBase+"/paymentreconciliation" && s.payments[pn.Payment.Identifier.Key()] == nil {
 		return http.StatusOK, s.ack(q, "fatal-error", &nphies.OutcomeIssue{Severity: "error", Code: "not-found",
 			Details: cc(nphies.SystemAdjudicationError, "BV-00222"), Diagnostics: "unknown payment reconciliation"})
 	}
 	return http.StatusOK, s.ack(q, "ok", nil)
-}
-
-// EnqueuePaymentReconciliation queues a payment reconciliation paying the
-// given completed claims (their approved benefit) for providerLicense's next
-// poll, and returns its identifier (for the payment notice).
-func (s *Server) EnqueuePaymentReconciliation(providerLicense string, claims ...nphies.Identifier) (nphies.Identifier, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(claims) == 0 {
-		return nphies.Identifier{}, fmt.Errorf("nphies mock: no claims to pay")
-	}
-	today := s.now().Format("2006-01-02")
-	ident := nphies.Identifier{System: mockBase + "/paymentreconciliation", Value: uuid.NewString()}
-	pr := nphies.PaymentReconciliation{
-		ResourceType: "PaymentReconciliation", ID: uuid.NewString(),
-		Meta:       &nphies.Meta{Profile: []string{nphies.Profile("payment-reconciliation")}},
-		Identifier: []nphies.Identifier{ident},
-		Status:     "active",
-		Period:     &nphies.Period{Start: today, End: today},
-		Created:    s.now().Format("2006-01-02T15:04:05-07:00"),
-		PaymentIdentifier: nphies.OneIdentifier{{
-			Type:   cc("http://nphies.sa/terminology/CodeSystem/payment-method", "eft"),
-			System: mockBase + "/payment", Value: "EFT-" + uuid.NewString()[:8],
-		}},
-		Outcome:     "complete",
-		PaymentDate: today,
-	}
-	var total int64
-	var payer string
-	var extraEntries []nphies.BundleEntry
-	for _, id := range claims {
-		rec := s.claims[id.Key()]
-		if rec == nil || rec.state != nphies.OutcomeComplete || rec.provider != providerLicense {
-			return nphies.Identifier{}, fmt.Errorf("nphies mock: claim is not a completed claim of this provider")
-		}
-		payer = rec.payer
-		extraEntries = rec.extras
-		pr.PaymentIssuer, pr.Requestor = rec.insurer, rec.requestor
-		fee := -(rec.benefit / 100) // NPHIES's 1 % fee, negative
-		claimID, respID := id, rec.responseID
-		pr.Detail = append(pr.Detail, nphies.PaymentDetail{
-			Extension: []nphies.Extension{
-				{URL: nphies.ExtensionBase + "extension-component-payment", ValueMoney: money(rec.benefit)},
-				{URL: nphies.ExtensionBase + "extension-component-early-fee", ValueMoney: money(0)},
-				{URL: nphies.ExtensionBase + "extension-component-nphies-fee", ValueMoney: money(fee)},
-			},
-			Type:     cc("http://terminology.hl7.org/CodeSystem/payment-type", "payment"),
-			Request:  &nphies.Reference{Identifier: &claimID},
-			Response: &nphies.Reference{Identifier: &respID},
-			Date:     today,
-			Amount:   money(rec.benefit + fee),
-		})
-		total += rec.benefit + fee
-	}
-	pr.PaymentAmount = money(total)
-	url := fmt.Sprintf("%s/PaymentReconciliation/%s", mockBase, pr.ID)
-	id, body := s.message(nphies.EventPaymentReconciliation, payerSender(payer), providerLicense, "", url, mustJSON(pr), extraEntries, false)
-	s.queues[providerLicense] = append(s.queues[providerLicense], queued{id: id, event: nphies.EventPaymentReconciliation, body: body})
-	s.payments[ident.Key()] = true
-	return ident, nil
 }

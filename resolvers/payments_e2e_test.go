@@ -1,0 +1,343 @@
+package resolvers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/internal/eventually"
+	"github.com/healthgraph/healthgraph/nphies"
+	"github.com/healthgraph/healthgraph/nphies/mock"
+)
+
+// payerFlow is a billing environment wired to the mock NPHIES with the real
+// outbox worker running and a poller the test drives one poll at a time.
+type payerFlow struct {
+	billingEnv
+	mock   *mock.Server
+	poller *nphies.Poller
+}
+
+func newPayerFlow(t *testing.T, member string) payerFlow {
+	t.Helper()
+	m := mock.New(mock.Options{})
+	nph := httptest.NewServer(m)
+	t.Cleanup(nph.Close)
+	client, err := nphies.NewClient(nph.URL, nphies.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBillingEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	worker := &nphies.Worker{Store: b.Outbox, Client: client, Interval: 20 * time.Millisecond, BackoffBase: 50 * time.Millisecond}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = worker.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	b.setMember(t, member)
+	return payerFlow{billingEnv: b, mock: m, poller: &nphies.Poller{Store: b.Outbox, Client: client, Count: 1,
+		Builder: &nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}}}
+}
+
+// setMember sets the member ID that scripts the mock payer's answer.
+func (b billingEnv) setMember(t *testing.T, member string) {
+	t.Helper()
+	if _, err := b.DB.Pool.Exec(context.Background(), `UPDATE coverages SET member_id = $1 WHERE id = $2`, member, b.coverage.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// submit claims a fresh issued invoice and returns the claim's global id.
+func (f payerFlow) submit(t *testing.T) string {
+	t.Helper()
+	inv := f.createInvoice(t, f.patient, f.coverage)
+	f.issue(t, inv.ID)
+	var sub struct{ SubmitClaim struct{ ID string } }
+	f.Do(t, f.billing, submitClaimMut, map[string]any{"in": map[string]any{
+		"invoiceId": inv.ID, "practitionerId": f.withPractitioner(t), "diagnoses": []string{"J06.9"}}}).Decode(t, &sub)
+	return sub.SubmitClaim.ID
+}
+
+// pollOnce fetches one queued message from the mock and applies it.
+func (f payerFlow) pollOnce(t *testing.T) {
+	t.Helper()
+	if _, err := f.poller.PollOnce(context.Background()); err != nil {
+		t.Fatalf("poll: %v", err)
+	}
+}
+
+const paidClaimQuery = `query($id: ID!) { claim(id: $id) { id status approved { amount } paymentStatus paid { amount }
+	outstanding { amount } payments { reconciliation reference kind gross { amount } fee { amount } amount { amount } }
+	resubmissionOf { id } resubmissions { id status } history { status note }
+	messages { direction event deliveryStatus body } } }`
+
+type paidClaim struct {
+	ID, Status    string
+	Approved      *money
+	PaymentStatus *string
+	Paid          money
+	Outstanding   *money
+	Payments      []struct {
+		Reconciliation, Reference, Kind string
+		Gross, Fee, Amount              money
+	}
+	ResubmissionOf *struct{ ID string }
+	Resubmissions  []struct{ ID, Status string }
+	History        []struct{ Status, Note string }
+	Messages       []struct{ Direction, Event, DeliveryStatus, Body string }
+}
+
+func (f payerFlow) claim(t *testing.T, id string) paidClaim {
+	t.Helper()
+	var out struct{ Claim paidClaim }
+	f.Do(t, f.billing, paidClaimQuery, map[string]any{"id": id}).Decode(t, &out)
+	return out.Claim
+}
+
+// decided waits until the worker delivered the claim and the payer decided.
+func (f payerFlow) decided(t *testing.T, id string) paidClaim {
+	t.Helper()
+	var c paidClaim
+	eventually.Poll(func() bool {
+		c = f.claim(t, id)
+		return hg.ClaimStatus(c.Status).Final() || c.Status == "ERROR"
+	})
+	return c
+}
+
+// halalas reads a Money amount.
+func halalas(t *testing.T, m money) hg.Halalas {
+	t.Helper()
+	h, err := hg.ParseSAR("amount", strings.TrimPrefix(m.Amount, "-"))
+	if err != nil {
+		t.Fatalf("amount %q: %v", m.Amount, err)
+	}
+	if strings.HasPrefix(m.Amount, "-") {
+		return -h
+	}
+	return h
+}
+
+// TestTwoPartialPaymentsLeaveTheClaimPaid: a payer that pays an approved
+// claim in two reconciliations (member PAYSPLIT). After the first the claim
+// is PARTIALLY_PAID with the rest outstanding, after the second PAID with
+// nothing outstanding; each reconciliation is acknowledged by a payment
+// notice the outbox delivers.
+func TestTwoPartialPaymentsLeaveTheClaimPaid(t *testing.T) {
+	t.Parallel()
+	f := newPayerFlow(t, "PAYSPLIT-1")
+	id := f.submit(t)
+	c := f.decided(t, id)
+	if c.Status != "APPROVED" || c.PaymentStatus == nil || *c.PaymentStatus != "UNPAID" || c.Paid.Amount != "0.00" {
+		t.Fatalf("before payment: %+v", c)
+	}
+	approved := halalas(t, *c.Approved)
+
+	f.pollOnce(t)
+	c = f.claim(t, id)
+	first := halalas(t, c.Paid)
+	if *c.PaymentStatus != "PARTIALLY_PAID" || first != approved/2 || halalas(t, *c.Outstanding) != approved-first {
+		t.Fatalf("after the first payment: status %v paid %s outstanding %v, approved %s", *c.PaymentStatus, c.Paid.Amount,
+			c.Outstanding, approved)
+	}
+
+	f.pollOnce(t)
+	c = f.claim(t, id)
+	if *c.PaymentStatus != "PAID" || halalas(t, c.Paid) != approved || c.Outstanding.Amount != "0.00" || len(c.Payments) != 2 {
+		t.Fatalf("after the second payment: %+v", c)
+	}
+	var gross, received hg.Halalas
+	for _, p := range c.Payments {
+		g, fee, amt := halalas(t, p.Gross), halalas(t, p.Fee), halalas(t, p.Amount)
+		if fee > 0 || amt != g+fee || p.Reference == "" || p.Kind != "payment" {
+			t.Errorf("payment %+v: amount must be gross plus a non-positive fee, with a reference", p)
+		}
+		gross, received = gross+g, received+amt
+	}
+	if gross != approved || received >= approved {
+		t.Errorf("payments gross %s received %s, want gross = approved %s and NPHIES's fee taken", gross, received, approved)
+	}
+	if !strings.Contains(c.History[len(c.History)-1].Note, "PAID") {
+		t.Errorf("history %+v does not tell the payment", c.History)
+	}
+
+	// Each reconciliation's payment notice goes through the outbox once.
+	eventually.Poll(func() bool {
+		return f.Count(t, `SELECT count(*) FROM nphies_messages WHERE event = 'payment-notice' AND delivery = 'SENT'`) == 2
+	})
+	var recs struct {
+		PaymentReconciliations []struct {
+			NoticeStatus string
+			Amount       money
+			Lines        []struct {
+				ClaimID *string
+				Anomaly *string
+			}
+		}
+	}
+	f.Do(t, f.billing, `{ paymentReconciliations { noticeStatus amount { amount } lines { claimId anomaly } } }`, nil).Decode(t, &recs)
+	if len(recs.PaymentReconciliations) != 2 {
+		t.Fatalf("reconciliations = %+v, want 2", recs)
+	}
+	for _, r := range recs.PaymentReconciliations {
+		if r.NoticeStatus != "SENT" || len(r.Lines) != 1 || r.Lines[0].ClaimID == nil || *r.Lines[0].ClaimID != id || r.Lines[0].Anomaly != nil {
+			t.Errorf("reconciliation %+v, want its notice sent and its one line applied to the claim", r)
+		}
+	}
+}
+
+// TestUnknownClaimAndDuplicateReconciliation: a reconciliation that also
+// names a claim we do not have applies the line it can and records the
+// other as an anomaly; delivered again in another bundle it is counted as
+// a duplicate and nothing is applied or acknowledged twice.
+func TestUnknownClaimAndDuplicateReconciliation(t *testing.T) {
+	t.Parallel()
+	f := newPayerFlow(t, "M-200")
+	id := f.submit(t)
+	c := f.decided(t, id)
+	claimUUID := rawID(t, id)
+	stranger := nphies.Identifier{System: "http://clinic.test/claim", Value: uuid.NewString()}
+	ident, err := f.mock.EnqueuePayment("PR-FHIR",
+		mock.Payment{Claim: nphies.Identifier{System: "http://clinic.test/claim", Value: claimUUID.String()}, Gross: 5000},
+		mock.Payment{Claim: stranger, Gross: 7000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pollOnce(t)
+	if err := f.mock.RedeliverPaymentReconciliation(ident); err != nil {
+		t.Fatal(err)
+	}
+	f.pollOnce(t)
+	if f.mock.QueueLength("PR-FHIR") != 0 {
+		t.Fatal("the mock still holds messages")
+	}
+
+	c = f.claim(t, id)
+	if c.Paid.Amount != "50.00" || len(c.Payments) != 1 || *c.PaymentStatus != "PARTIALLY_PAID" {
+		t.Fatalf("claim after a reconciliation delivered twice: paid %s, %d payments, %v", c.Paid.Amount, len(c.Payments), *c.PaymentStatus)
+	}
+	var recs struct {
+		PaymentReconciliations []struct {
+			Identifier string
+			Duplicates int
+			Lines      []struct {
+				ClaimID         *string
+				ClaimIdentifier string
+				Anomaly         *string
+			}
+		}
+	}
+	f.Do(t, f.billing, `{ paymentReconciliations(anomalousOnly: true) { identifier duplicates lines { claimId claimIdentifier anomaly } } }`,
+		nil).Decode(t, &recs)
+	if len(recs.PaymentReconciliations) != 1 {
+		t.Fatalf("anomalous reconciliations = %+v, want the one", recs)
+	}
+	r := recs.PaymentReconciliations[0]
+	if r.Identifier != ident.Key() || r.Duplicates != 1 || len(r.Lines) != 2 {
+		t.Fatalf("reconciliation = %+v, want %s delivered twice with two lines", r, ident.Key())
+	}
+	if r.Lines[0].ClaimID == nil || r.Lines[0].Anomaly != nil {
+		t.Errorf("line 1 = %+v, want applied to our claim", r.Lines[0])
+	}
+	if r.Lines[1].ClaimID != nil || r.Lines[1].Anomaly == nil || r.Lines[1].ClaimIdentifier != stranger.Key() {
+		t.Errorf("line 2 = %+v, want an anomaly naming %s", r.Lines[1], stranger.Key())
+	}
+	eventually.Poll(func() bool {
+		return f.Count(t, `SELECT count(*) FROM nphies_messages WHERE event = 'payment-notice' AND delivery = 'SENT'`) == 1
+	})
+	if n := f.Count(t, `SELECT count(*) FROM nphies_messages WHERE event = 'payment-notice'`); n != 1 {
+		t.Errorf("%d payment notices, want one for a reconciliation delivered twice", n)
+	}
+	if n := f.Count(t, `SELECT count(*) FROM nphies_messages WHERE event = 'payment-reconciliation'`); n != 2 {
+		t.Errorf("%d reconciliation bundles stored, want both deliveries kept", n)
+	}
+}
+
+// TestReissuedDecisionIsApplied: a payer that approves and then, on audit,
+// reissues its decision rejecting the claim (member REVERSE). The revised
+// decision replaces the first and the history shows both.
+func TestReissuedDecisionIsApplied(t *testing.T) {
+	t.Parallel()
+	f := newPayerFlow(t, "REVERSE-1")
+	id := f.submit(t)
+	if c := f.decided(t, id); c.Status != "APPROVED" {
+		t.Fatalf("first decision %s, want APPROVED", c.Status)
+	}
+	f.pollOnce(t)
+	c := f.claim(t, id)
+	if c.Status != "REJECTED" || c.Approved == nil || c.Approved.Amount != "0.00" || c.PaymentStatus != nil {
+		t.Fatalf("after the reissue: %+v, want REJECTED with nothing approved", c)
+	}
+	last := c.History[len(c.History)-1]
+	if last.Status != "REJECTED" || !strings.Contains(last.Note, "revised") || !strings.Contains(last.Note, "was APPROVED") {
+		t.Fatalf("history %+v, want the revision noted after the first decision", c.History)
+	}
+	// Delivered again, the reissue changes nothing more.
+	before := len(c.History)
+	f.pollOnce(t)
+	if c := f.claim(t, id); len(c.History) != before {
+		t.Fatalf("an empty poll changed the history: %+v", c.History)
+	}
+}
+
+// TestResubmissionLinkedToItsOriginal: a rejected claim corrected and
+// resubmitted over GraphQL goes out with Claim.related naming the original
+// (relationship prior), is adjudicated on its own, and both claims show the
+// link; the original cannot be resubmitted twice.
+func TestResubmissionLinkedToItsOriginal(t *testing.T) {
+	t.Parallel()
+	f := newPayerFlow(t, "REJECT-3")
+	orig := f.submit(t)
+	if c := f.decided(t, orig); c.Status != "REJECTED" {
+		t.Fatalf("original %s, want REJECTED", c.Status)
+	}
+	f.setMember(t, "M-3") // the clerk corrected the coverage
+	const resubmit = `mutation($id: ID!, $in: ResubmitClaimInput!) { resubmitClaim(id: $id, input: $in) { id status resubmissionOf { id } } }`
+	in := map[string]any{"practitionerId": f.withPractitioner(t), "diagnoses": []string{"J20.9"}}
+	var out struct {
+		ResubmitClaim struct {
+			ID, Status     string
+			ResubmissionOf struct{ ID string }
+		}
+	}
+	f.Do(t, f.billing, resubmit, map[string]any{"id": orig, "in": in}).Decode(t, &out)
+	re := out.ResubmitClaim
+	if re.ResubmissionOf.ID != orig || re.Status != "QUEUED" {
+		t.Fatalf("resubmission = %+v", re)
+	}
+	c := f.decided(t, re.ID)
+	if c.Status != "APPROVED" || c.ResubmissionOf == nil || c.ResubmissionOf.ID != orig {
+		t.Fatalf("resubmission decided %+v", c)
+	}
+	var sent nphies.Bundle
+	if err := json.Unmarshal([]byte(c.Messages[0].Body), &sent); err != nil || c.Messages[0].Event != "claim-request" {
+		t.Fatalf("first message %s: %v", c.Messages[0].Event, err)
+	}
+	var claim nphies.Claim
+	if err := sent.FindType("Claim").Decode(&claim); err != nil {
+		t.Fatal(err)
+	}
+	want := nphies.Identifier{System: "http://clinic.test/claim", Value: rawID(t, orig).String()}
+	if len(claim.Related) != 1 || claim.Related[0].Claim.Identifier == nil || *claim.Related[0].Claim.Identifier != want ||
+		claim.Related[0].Relationship.Code(nphies.SystemRelatedClaim) != "prior" {
+		t.Fatalf("related = %+v, want prior %+v", claim.Related, want)
+	}
+	o := f.claim(t, orig)
+	if len(o.Resubmissions) != 1 || o.Resubmissions[0].ID != re.ID || !strings.Contains(o.History[len(o.History)-1].Note, "resubmitted") {
+		t.Fatalf("original after resubmission: %+v", o)
+	}
+	for _, tc := range []struct{ name, id string }{{"the original again", orig}, {"an approved claim", re.ID}} {
+		if r := f.Do(t, f.billing, resubmit, map[string]any{"id": tc.id, "in": in}); r.Code() != hg.ECONFLICT {
+			t.Errorf("resubmitting %s: %q (%+v), want CONFLICT", tc.name, r.Code(), r.Errors)
+		}
+	}
+	if r := f.Do(t, f.billing, resubmit, map[string]any{"id": orig, "in": map[string]any{"practitionerId": in["practitionerId"],
+		"diagnoses": []string{"not a code"}}}); r.Code() != hg.EINVALID || r.Field() != "input.diagnoses" {
+		t.Errorf("a bad diagnosis: %q field %q, want BAD_USER_INPUT input.diagnoses", r.Code(), r.Field())
+	}
+}
