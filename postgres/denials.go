@@ -57,11 +57,11 @@ func (db *DB) denialCells(ctx context.Context, from, to time.Time, groupBy hg.De
 			SELECT `+key+` AS key, month, id, bool_or(denied) AS denied, sum(claimed) AS claimed,
 				coalesce(sum(shortfall) FILTER (WHERE denied), 0) AS denied_amount,
 				coalesce(sum(least(shortfall, gained)) FILTER (WHERE denied), 0) AS recovered,
-				greatest(min(paid_on - (submitted_at AT TIME ZONE @zone)::date), 0) AS days
+				min(paid_on - (submitted_at AT TIME ZONE @zone)::date) AS days
 			FROM items WHERE NOT @denied_only OR denied
 			GROUP BY 1, 2, 3)
 		SELECT key, month, count(*), count(*) FILTER (WHERE denied), sum(claimed), sum(denied_amount), sum(recovered),
-			count(days), coalesce(sum(days), 0)
+			count(days), coalesce(sum(greatest(days, 0)), 0)
 		FROM per_claim GROUP BY 1, 2`,
 		pgx.NamedArgs{"from": from, "to": to, "zone": zoneName(hg.ClinicZone), "denied_only": groupBy == hg.DenialsByReason})
 	var cs cells[hg.DenialFigures]

@@ -239,6 +239,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer db.Close()
 	metrics.ObservePool(db.Pool.Stat)
+	metrics.ObserveDenials(denialSnapshot(db))
 	if cfg.AutoMigrate {
 		applied, err := db.MigrateUp(ctx)
 		if err != nil {

@@ -1,0 +1,168 @@
+package resolvers_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	hg "github.com/healthgraph/healthgraph"
+)
+
+// TestDenialSummaryMatchesTheTables runs a scripted month of claims
+// through the API, the outbox and the mock payer (five rejected and later
+// resubmitted and approved, five partly approved, five approved and paid in
+// two reconciliations each), then asks denialSummary as an analyst by every
+// grouping: each grouping's totals equal the same figures computed by plain
+// SQL over claims, claim_items and the payment tables, and the figures are
+// the ones the script implies.
+func TestDenialSummaryMatchesTheTables(t *testing.T) {
+	t.Parallel()
+	f := newPayerFlow(t, "M-1")
+	f.poller.Count = 100
+	_, analyst := f.User(t, "analyst@example.com", hg.RoleAnalyst)
+	practitioner := f.withPractitioner(t)
+	submit := func(member string) string {
+		f.setMember(t, member)
+		inv := f.createInvoice(t, f.patient, f.coverage)
+		f.issue(t, inv.ID)
+		var sub struct{ SubmitClaim struct{ ID string } }
+		f.Do(t, f.billing, submitClaimMut, map[string]any{"in": map[string]any{
+			"invoiceId": inv.ID, "practitionerId": practitioner, "diagnoses": []string{"J06.9"}}}).Decode(t, &sub)
+		return sub.SubmitClaim.ID
+	}
+	var rejected, partial, paid []string
+	for range 5 {
+		rejected = append(rejected, submit("REJECT-1"))
+		partial = append(partial, submit("PARTIAL-1"))
+		paid = append(paid, submit("PAYSPLIT-1"))
+	}
+	for _, ids := range [][]string{rejected, partial, paid} {
+		for _, id := range ids {
+			f.decided(t, id)
+		}
+	}
+	f.setMember(t, "M-2") // corrected: the payer approves the resubmissions
+	for _, id := range rejected {
+		var out struct{ ResubmitClaim struct{ ID string } }
+		f.Do(t, f.billing, `mutation($id: ID!, $p: ID!) { resubmitClaim(id: $id, input: {practitionerId: $p, diagnoses: ["J20.9"]}) { id } }`,
+			map[string]any{"id": id, "p": practitioner}).Decode(t, &out)
+		if c := f.decided(t, out.ResubmitClaim.ID); c.Status != "APPROVED" {
+			t.Fatalf("resubmission %s", c.Status)
+		}
+	}
+	f.pollOnce(t) // the ten reconciliations
+	// The paid claims were submitted twelve days before they were paid.
+	ctx := context.Background()
+	for _, id := range paid {
+		if c := f.claim(t, id); c.PaymentStatus == nil || *c.PaymentStatus != "PAID" {
+			t.Fatalf("claim %s not paid: %+v", id, c)
+		}
+		if _, err := f.DB.Pool.Exec(ctx, `UPDATE claim_status_history SET at = at - interval '12 days'
+			WHERE claim_id = $1 AND status = 'SUBMITTED'`, rawID(t, id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The same figures by plain SQL: every item of the original claims the
+	// payer decided, joined to the same item of an approved resubmission.
+	var want hg.DenialFigures
+	err := f.DB.Pool.QueryRow(ctx, `SELECT count(DISTINCT c.id),
+			count(DISTINCT c.id) FILTER (WHERE i.outcome IN ('rejected', 'partial') OR c.status = 'REJECTED'),
+			sum(i.net - i.patient_share),
+			coalesce(sum(i.net - i.patient_share - coalesce(i.approved, 0)) FILTER (WHERE i.outcome IN ('rejected', 'partial') OR c.status = 'REJECTED'), 0),
+			coalesce(sum(least(i.net - i.patient_share - coalesce(i.approved, 0), r.approved - coalesce(i.approved, 0)))
+				FILTER (WHERE (i.outcome IN ('rejected', 'partial') OR c.status = 'REJECTED') AND r.approved > coalesce(i.approved, 0)), 0)
+		FROM claims c JOIN claim_items i ON i.claim_id = c.id
+		LEFT JOIN claims rc ON rc.resubmission_of = c.id AND rc.status IN ('APPROVED', 'PARTIAL')
+		LEFT JOIN claim_items r ON r.claim_id = rc.id AND r.sequence = i.sequence
+		WHERE c.use = 'claim' AND c.resubmission_of IS NULL AND c.status IN ('APPROVED', 'PARTIAL', 'REJECTED')`).
+		Scan(&want.Claims, &want.Denied, &want.Claimed, &want.DeniedAmount, &want.Recovered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DB.Pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(d), 0) FROM (
+			SELECT min(pr.payment_date) - min((h.at AT TIME ZONE 'Asia/Riyadh')::date) AS d
+			FROM claims c JOIN claim_payments cp ON cp.claim_id = c.id JOIN payment_reconciliations pr ON pr.id = cp.reconciliation_id
+			JOIN claim_status_history h ON h.claim_id = c.id AND h.status = 'SUBMITTED'
+			WHERE c.resubmission_of IS NULL GROUP BY c.id) paid`).Scan(&want.Paid, &want.PaymentDays); err != nil {
+		t.Fatal(err)
+	}
+	// What the script implies: 15 claims, 10 with a denial, the rejected
+	// ones' whole denial recovered, 5 paid after 12 days.
+	if want.Claims != 15 || want.Denied != 10 || want.Paid != 5 || want.PaymentDays != 60 || want.Recovered <= 0 ||
+		want.Recovered >= want.DeniedAmount {
+		t.Fatalf("the tables say %+v; the script went wrong", want)
+	}
+
+	now := time.Now()
+	from, to := now.AddDate(0, 0, -1), now.AddDate(0, 0, 1)
+	const q = `query($from: Time!, $to: Time!, $by: DenialGroupBy!) { denialSummary(from: $from, to: $to, groupBy: $by) {
+		key label suppressed partial claims deniedClaims claimed { amount } denied { amount } recovered { amount }
+		recoveredShare paidClaims averageDaysToPayment } }`
+	type group struct {
+		Key                  string
+		Label                *string
+		Suppressed, Partial  bool
+		Claims, DeniedClaims *int
+		Claimed, Denied      *money
+		Recovered            *money
+		RecoveredShare       *float64
+		PaidClaims           *int
+		AverageDaysToPayment *float64
+	}
+	ask := func(by string) []group {
+		var out struct{ DenialSummary []group }
+		f.Do(t, analyst, q, map[string]any{"from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339), "by": by}).Decode(t, &out)
+		return out.DenialSummary
+	}
+	sum := func(gs []group) hg.DenialFigures {
+		var s hg.DenialFigures
+		for _, g := range gs {
+			if g.Suppressed || g.Claims == nil {
+				t.Fatalf("group %+v suppressed: every group of the script has at least 5 claims", g)
+			}
+			s.Add(hg.DenialFigures{Claims: *g.Claims, Denied: *g.DeniedClaims, Claimed: halalas(t, *g.Claimed),
+				DeniedAmount: halalas(t, *g.Denied), Recovered: halalas(t, *g.Recovered), Paid: *g.PaidClaims})
+		}
+		return s
+	}
+	whole := want
+	whole.PaymentDays = 0
+	for _, by := range []string{"PAYER", "MONTH", "PRACTITIONER"} {
+		gs := ask(by)
+		if len(gs) != 1 || sum(gs) != whole {
+			t.Errorf("%s: %+v sums to %+v, want %+v", by, gs, sum(gs), whole)
+			continue
+		}
+		g := gs[0]
+		if *g.AverageDaysToPayment != 12 || *g.RecoveredShare != float64(want.Recovered)/float64(want.DeniedAmount) {
+			t.Errorf("%s: days %v share %v", by, *g.AverageDaysToPayment, *g.RecoveredShare)
+		}
+		if by == "PRACTITIONER" && (g.Label == nil || *g.Label != "Faisal Al-Shehri") {
+			t.Errorf("practitioner label %v", g.Label)
+		}
+	}
+	// By reason only denied items count: CV-1-4 on the rejected claims (all
+	// recovered), BE-1-3 on the partial ones (none recovered).
+	reasons := map[string]group{}
+	for _, g := range ask("REASON") {
+		reasons[g.Key] = g
+	}
+	cv, be := reasons["CV-1-4"], reasons["BE-1-3"]
+	if len(reasons) != 2 || cv.Claims == nil || *cv.Claims != 5 || be.Claims == nil || *be.Claims != 5 ||
+		halalas(t, *cv.Recovered) != halalas(t, *cv.Denied) || halalas(t, *be.Recovered) != 0 ||
+		halalas(t, *cv.Denied)+halalas(t, *be.Denied) != want.DeniedAmount {
+		t.Errorf("by reason: %+v", reasons)
+	}
+	services := ask("SERVICE")
+	var denied hg.Halalas
+	for _, g := range services {
+		denied += halalas(t, *g.Denied)
+	}
+	if denied != want.DeniedAmount {
+		t.Errorf("by service the denied amounts sum to %s, want %s", denied, want.DeniedAmount)
+	}
+	if r := f.Do(t, analyst, q, map[string]any{"from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339), "by": "PATIENT"}); r.Code() == "" {
+		t.Error("grouping by patient was accepted")
+	}
+}
