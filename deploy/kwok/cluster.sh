@@ -10,7 +10,8 @@
 # cluster would report. No container runs.
 #
 # The node lifecycle controller is off: with it, kwok's node flaps and every
-# pod turns unready, so rollouts stall. Ports: 23790/23800 (etcd), 16443
+# pod turns unready, so rollouts stall; the script lifts the not-ready taint it
+# would have lifted. Ports: 23790/23800 (etcd), 16443
 # (apiserver), 16445 (kwok), 16447/16448 (controller-manager, scheduler).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -93,6 +94,9 @@ status:
   capacity: {cpu: "32", memory: 256Gi, pods: "110"}
 EOF
 wait_for kwok 120 kubectl wait --for=condition=Ready node/kwok-node-0 --timeout=1s
+# The API server taints every new node not-ready; the node lifecycle controller,
+# which is off, is what would lift the taint once the node reports Ready.
+kubectl taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null
 # Pods need the namespace's default ServiceAccount, which the controller-manager makes.
 wait_for kube-controller-manager 120 kubectl -n default get serviceaccount default
 echo "cluster up: $("$BIN/kube-apiserver" --version), kwok node Ready"
