@@ -171,6 +171,9 @@ type ClaimStore interface {
 	// ClaimMessages lists every bundle sent and received for a claim, oldest
 	// first.
 	ClaimMessages(ctx context.Context, claimID uuid.UUID) ([]*NPHIESMessage, error)
+	// PriorAuthRefs returns the payer's references of the approved (in
+	// full or in part) prior authorizations of an invoice, oldest first.
+	PriorAuthRefs(ctx context.Context, invoiceID uuid.UUID) ([]string, error)
 	// ClaimHistory lists a claim's status changes, oldest first.
 	ClaimHistory(ctx context.Context, claimID uuid.UUID) ([]*ClaimStatusChange, error)
 	// RetryClaim makes a claim in ERROR due again with the same bundle.

@@ -91,6 +91,15 @@ var icd10Pattern = regexp.MustCompile(`^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$`)
 // ValidICD10 reports whether code has the format of an ICD-10 code.
 func ValidICD10(code string) bool { return icd10Pattern.MatchString(code) }
 
+// ICD-10-AM codes, the edition NPHIES takes (http://hl7.org/fhir/sid/icd-10-am):
+// a letter, two digits, then optionally a dot and one or two digits. Unlike
+// ICD-10-CM there is no letter in the third place (C7A) and no seventh
+// character (S72.001A).
+var icd10AMPattern = regexp.MustCompile(`^[A-Z][0-9]{2}(\.[0-9]{1,2})?$`)
+
+// ValidICD10AM reports whether code has the format of an ICD-10-AM code.
+func ValidICD10AM(code string) bool { return icd10AMPattern.MatchString(code) }
+
 // Validate checks r, normalising its codes to upper case without
 // duplicates. BAD_USER_INPUT names the field at fault.
 func (r *NewRecord) Validate() error {

@@ -2123,7 +2123,7 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"invoiceId", "practitionerId", "diagnoses"}
+	fieldsInOrder := [...]string{"invoiceId", "practitionerId", "appointmentId", "diagnoses"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2144,6 +2144,13 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 				return it, err
 			}
 			it.PractitionerID = data
+		case "appointmentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appointmentId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppointmentID = data
 		case "diagnoses":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("diagnoses"))
 			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)

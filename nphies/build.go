@@ -203,7 +203,19 @@ type EncounterInput struct {
 	End time.Time
 	// ServiceEventType is ICSE (initial) or SCSE (subsequent); default ICSE.
 	ServiceEventType string
+	// Status is the FHIR encounter status: planned, arrived, in-progress or
+	// finished. A claim is for a finished visit; a prior authorization may
+	// be for one planned or in progress.
+	Status string
 }
+
+// Encounter statuses a claim or prior authorization may carry.
+const (
+	EncounterPlanned    = "planned"
+	EncounterArrived    = "arrived"
+	EncounterInProgress = "in-progress"
+	EncounterFinished   = "finished"
+)
 
 // ItemInput is one billed service line. Money is integer halalas; the
 // builder checks NetHalalas = Quantity × UnitPriceHalalas + TaxHalalas
@@ -750,8 +762,15 @@ func validateClaim(in ClaimInput, use string) error {
 	if p := nonEmpty(in.Priority, "normal"); p != "normal" && p != "stat" && p != "deferred" {
 		return invalid("priority must be normal, stat or deferred")
 	}
-	if e := in.Encounter; e != nil && (e.ID == uuid.Nil || e.Start.IsZero()) {
-		return invalid("encounter id and start are required")
+	if e := in.Encounter; e != nil {
+		switch {
+		case e.ID == uuid.Nil || e.Start.IsZero():
+			return invalid("encounter id and start are required")
+		case use == useClaim && e.Status != EncounterFinished:
+			return invalid("a claim is for a finished encounter, not one %s", nonEmpty(e.Status, "without a status"))
+		case e.Status != EncounterPlanned && e.Status != EncounterArrived && e.Status != EncounterInProgress && e.Status != EncounterFinished:
+			return invalid("encounter status must be planned, arrived, in-progress or finished")
+		}
 	}
 	for i, d := range in.Diagnoses {
 		if d.Code == "" {
@@ -835,8 +854,7 @@ func (bb *bundle) addPractitioner(pr PractitionerInput) string {
 	})
 }
 
-// addEncounter adds the (finished) Encounter the claim is for and returns
-// its fullUrl.
+// addEncounter adds the Encounter the claim is for and returns its fullUrl.
 func (bb *bundle) addEncounter(e EncounterInput, patient, provider string) string {
 	period := &Period{Start: dateTime(e.Start)}
 	if !e.End.IsZero() {
@@ -851,7 +869,7 @@ func (bb *bundle) addEncounter(e EncounterInput, patient, provider string) strin
 			ValueCodeableConcept: cc("http://nphies.sa/terminology/CodeSystem/service-event-type", nonEmpty(e.ServiceEventType, "ICSE")),
 		}},
 		Identifier:      []Identifier{{System: bb.b.base() + "/encounter", Value: id}},
-		Status:          "finished",
+		Status:          e.Status,
 		Class:           &Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: nonEmpty(e.Class, "AMB")},
 		Subject:         &Reference{Reference: patient},
 		Period:          period,

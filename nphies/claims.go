@@ -17,7 +17,10 @@ type ClaimParties struct {
 	Patient      *hg.Patient
 	Coverage     *hg.Coverage
 	Practitioner *hg.Practitioner
-	// Diagnoses are ICD-10 codes, the principal first.
+	// Appointment is the visit the services were (or, for a prior
+	// authorization, will be) given in: the claim's encounter.
+	Appointment *hg.Appointment
+	// Diagnoses are ICD-10-AM codes, the principal first.
 	Diagnoses []string
 	// PreAuthRefs are the payer's prior-authorization references, if any.
 	PreAuthRefs []string
@@ -30,6 +33,10 @@ type ClaimParties struct {
 // retry reuses. The result is ready for ClaimStore.QueueClaim.
 func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time.Time) (hg.NewClaim, error) {
 	inv, pat, cov, pr := parties.Invoice, parties.Patient, parties.Coverage, parties.Practitioner
+	enc, err := encounterOf(use, parties.Appointment, inv)
+	if err != nil {
+		return hg.NewClaim{}, err
+	}
 	claimID, err := uuid.NewV7()
 	if err != nil {
 		return hg.NewClaim{}, err
@@ -42,7 +49,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 		Coverage: CoverageInput{ID: cov.ID, MemberID: cov.MemberID, PolicyNumber: cov.PolicyNumber, PlanName: cov.Class},
 		Practitioner: PractitionerInput{ID: pr.ID, License: pr.License, Name: pr.FirstName + " " + pr.FamilyName,
 			SpecialtyCode: pr.SpecialtyCode},
-		Encounter:    &EncounterInput{ID: inv.ID, Start: inv.CreatedAt, End: inv.CreatedAt.Add(30 * time.Minute)},
+		Encounter:    enc,
 		EpisodeID:    inv.Number,
 		PreAuthRefs:  parties.PreAuthRefs,
 		TotalHalalas: int64(inv.Total),
@@ -87,6 +94,34 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	m := outgoingRow(msg, &claimID, now)
 	m.NextAttemptAt = now
 	return hg.NewClaim{Claim: claim, Message: m}, nil
+}
+
+// encounterStatuses is the FHIR status of the encounter of an appointment
+// in each status a claim may cite.
+var encounterStatuses = map[hg.AppointmentStatus]string{
+	hg.AppointmentBooked:    EncounterPlanned,
+	hg.AppointmentCheckedIn: EncounterInProgress,
+	hg.AppointmentCompleted: EncounterFinished,
+}
+
+// encounterOf is the encounter of a claim or prior authorization, taken
+// from the visit: its id, times and where it stands. A claim is for a
+// completed visit; a prior authorization may be for one booked or under
+// way. Without a visit the encounter is still derived from the invoice, as
+// before appointments were cited (to be refused once every caller names
+// the appointment).
+func encounterOf(use hg.ClaimUse, a *hg.Appointment, inv *hg.Invoice) (*EncounterInput, error) {
+	if a == nil {
+		return &EncounterInput{ID: inv.ID, Start: inv.CreatedAt, End: inv.CreatedAt.Add(30 * time.Minute), Status: EncounterFinished}, nil
+	}
+	status, ok := encounterStatuses[a.Status]
+	switch {
+	case !ok:
+		return nil, hg.Invalid("appointmentId", "the appointment is %s; no services were given in it", a.Status)
+	case use == hg.UseClaim && a.Status != hg.AppointmentCompleted:
+		return nil, hg.Invalid("appointmentId", "a claim is for a completed visit; this appointment is %s", a.Status)
+	}
+	return &EncounterInput{ID: a.ID, Start: a.StartsAt, End: a.EndsAt, Status: status}, nil
 }
 
 // PatientOf maps a patient's demographics onto a message; national IDs

@@ -23,6 +23,8 @@ type DeskStore interface {
 	CoveragesByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID) ([]*hg.Coverage, error)
 	InvoiceByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Invoice, error)
 	PractitionerByID(ctx context.Context, id uuid.UUID) (*hg.Practitioner, error)
+	AppointmentByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Appointment, error)
+	PriorAuthRefs(ctx context.Context, invoiceID uuid.UUID) ([]string, error)
 	ClaimByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Claim, error)
 	CreateEligibilityCheck(ctx context.Context, n hg.NewEligibilityCheck) (*hg.EligibilityCheck, error)
 	RecordEligibilityAnswer(ctx context.Context, id uuid.UUID, a hg.EligibilityAnswer) (*hg.EligibilityCheck, error)
@@ -241,7 +243,10 @@ type ClaimRequest struct {
 	// InvoiceID and PractitionerID are the caller's "invoiceId" and
 	// "practitionerId".
 	InvoiceID, PractitionerID uuid.UUID
-	// Diagnoses are validated ICD-10 codes, the principal first.
+	// AppointmentID is the caller's "appointmentId": the visit, whose
+	// encounter the claim carries.
+	AppointmentID *uuid.UUID
+	// Diagnoses are validated ICD-10-AM codes, the principal first.
 	Diagnoses []string
 	// Audit is the caller's audit event, appended with the claim queued.
 	Audit hg.AuditEvent
@@ -276,13 +281,43 @@ func (d *Desk) QueueClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 	if err != nil {
 		return nil, err
 	}
+	visit, err := d.visit(ctx, scope, req, inv)
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	if req.Use == hg.UseClaim {
+		// A claim after an approved prior authorization quotes it
+		// (BV-00449), or the payer rejects what it had authorized.
+		if refs, err = d.Store.PriorAuthRefs(ctx, inv.ID); err != nil {
+			return nil, err
+		}
+	}
 	n, err := NewClaimMessage(d.Builder, req.Use, ClaimParties{Invoice: inv, Patient: patient,
-		Coverage: cov, Practitioner: pr, Diagnoses: req.Diagnoses}, time.Now())
+		Coverage: cov, Practitioner: pr, Appointment: visit, Diagnoses: req.Diagnoses, PreAuthRefs: refs}, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	n.Message.TraceParent = req.TraceParent
 	return d.Store.QueueClaim(audited(ctx, req.Audit), n)
+}
+
+// visit loads the appointment a claim names, which must be the invoice's
+// patient's with the treating practitioner; nil when none is named.
+func (d *Desk) visit(ctx context.Context, scope hg.PatientScope, req ClaimRequest, inv *hg.Invoice) (*hg.Appointment, error) {
+	if req.AppointmentID == nil {
+		return nil, nil
+	}
+	a, err := d.Store.AppointmentByID(ctx, scope, *req.AppointmentID)
+	switch {
+	case err != nil:
+		return nil, err
+	case a.PatientID != inv.PatientID:
+		return nil, hg.Invalid("appointmentId", "the appointment is another patient's")
+	case a.PractitionerID != req.PractitionerID:
+		return nil, hg.Invalid("appointmentId", "the appointment is with another practitioner")
+	}
+	return a, nil
 }
 
 // claimable refuses an invoice that cannot be claimed for use: one without

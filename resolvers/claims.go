@@ -35,12 +35,20 @@ func (r *mutationResolver) queueClaim(ctx context.Context, use hg.ClaimUse, inpu
 	if err != nil {
 		return nil, err
 	}
+	var appointmentID *uuid.UUID
+	if input.AppointmentID != nil {
+		id, err := parseID("appointmentId", "Appointment", *input.AppointmentID)
+		if err != nil {
+			return nil, err
+		}
+		appointmentID = &id
+	}
 	diagnoses, err := parseDiagnoses(input.Diagnoses)
 	if err != nil {
 		return nil, err
 	}
 	claim, err := r.desk().QueueClaim(ctx, auth.PatientScope(p), nphies.ClaimRequest{
-		Use: use, InvoiceID: invoiceID, PractitionerID: practitionerID, Diagnoses: diagnoses,
+		Use: use, InvoiceID: invoiceID, PractitionerID: practitionerID, AppointmentID: appointmentID, Diagnoses: diagnoses,
 		Audit:       actorEvent(ctx, "claim.queued", "Claim"),
 		TraceParent: observability.TraceParent(ctx),
 	})
@@ -51,15 +59,15 @@ func (r *mutationResolver) queueClaim(ctx context.Context, use hg.ClaimUse, inpu
 	return claim, nil
 }
 
-// parseDiagnoses normalises 1 to 12 ICD-10 codes, the principal first.
+// parseDiagnoses normalises 1 to 12 ICD-10-AM codes, the principal first.
 func parseDiagnoses(in []string) ([]string, error) {
 	if len(in) == 0 || len(in) > 12 {
 		return nil, hg.Invalid("diagnoses", "give 1 to 12 diagnosis codes")
 	}
 	out := make([]string, len(in))
 	for i, d := range in {
-		if out[i] = strings.ToUpper(strings.TrimSpace(d)); !hg.ValidICD10(out[i]) {
-			return nil, hg.Invalid("diagnoses", "%q is not an ICD-10 code", truncate(d, 16))
+		if out[i] = strings.ToUpper(strings.TrimSpace(d)); !hg.ValidICD10AM(out[i]) {
+			return nil, hg.Invalid("diagnoses", "%q is not an ICD-10-AM code (a letter, two digits, optionally a dot and one or two digits)", truncate(d, 16))
 		}
 	}
 	return out, nil

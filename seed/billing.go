@@ -52,6 +52,9 @@ type claimed struct {
 	// practitionerID treated the visit; diagnoses are its ICD-10 codes.
 	practitionerID uuid.UUID
 	diagnoses      []string
+	// visit is the appointment billed, the claim's encounter.
+	visit                uuid.UUID
+	visitStart, visitEnd time.Time
 }
 
 // claimStep is one status change of a claim.

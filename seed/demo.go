@@ -40,6 +40,7 @@ func (g *gen) addDemoVisit(b *batch, numbers *invoiceNumbers, pt patient, pr pra
 	if g.addAppointment(b, pt, pr, start, end) != hg.AppointmentCompleted || !g.chance(demoBillRate) {
 		return
 	}
+	visit := b.appointments[len(b.appointments)-1][0].(uuid.UUID)
 	var dx []string
 	for _, r := range b.records[records:] {
 		if r[3] == string(hg.RecordDiagnosis) {
@@ -54,6 +55,7 @@ func (g *gen) addDemoVisit(b *batch, numbers *invoiceNumbers, pt patient, pr pra
 	if len(b.claimed) > claims {
 		c := &b.claimed[len(b.claimed)-1]
 		c.practitionerID, c.diagnoses = pr.id, dx
+		c.visit, c.visitStart, c.visitEnd = visit, start, end
 	}
 }
 

@@ -174,7 +174,7 @@ func claimInput(g *gen, c claimed, p parties) nphies.ClaimInput {
 		Envelope: envelope(g, c.created), ClaimID: c.id, Created: c.created, Type: nphies.ClaimTypeProfessional,
 		Payer:   nphies.Payer{License: c.cov.payer.license, Name: c.cov.payer.name},
 		Patient: p.patient, Coverage: p.coverage, Practitioner: p.practitioner,
-		Encounter: &nphies.EncounterInput{ID: c.invoiceID, Start: c.invoiceCreated, End: c.invoiceCreated.Add(30 * time.Minute)},
+		Encounter: &nphies.EncounterInput{ID: c.visit, Start: c.visitStart, End: c.visitEnd, Status: nphies.EncounterFinished},
 		EpisodeID: c.invoiceNumber, TotalHalalas: int64(c.total),
 	}
 	for _, code := range p.diagnoses {

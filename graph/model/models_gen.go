@@ -505,7 +505,11 @@ type SubmitClaimInput struct {
 	InvoiceID string `json:"invoiceId"`
 	// The treating practitioner.
 	PractitionerID string `json:"practitionerId"`
-	// ICD-10 diagnosis codes, the principal first; 1 to 12.
+	// The visit with that practitioner: the claim's encounter is taken from it. A claim needs a
+	// COMPLETED appointment; a prior authorization may also cite one BOOKED (planned) or
+	// CHECKED_IN (in progress). Without it the encounter is derived from the invoice (deprecated).
+	AppointmentID *string `json:"appointmentId,omitempty"`
+	// ICD-10-AM diagnosis codes (e.g. J06.9, R51), the principal first; 1 to 12.
 	Diagnoses []string `json:"diagnoses"`
 }
 
