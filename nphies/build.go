@@ -204,8 +204,8 @@ type EncounterInput struct {
 	// ServiceEventType is ICSE (initial) or SCSE (subsequent); default ICSE.
 	ServiceEventType string
 	// Status is the FHIR encounter status: planned, arrived, in-progress or
-	// finished. A claim is for a finished visit; a prior authorization may
-	// be for one planned or in progress.
+	// finished (the default). A claim is for a finished visit; a prior
+	// authorization may be for one planned or in progress.
 	Status string
 }
 
@@ -763,12 +763,12 @@ func validateClaim(in ClaimInput, use string) error {
 		return invalid("priority must be normal, stat or deferred")
 	}
 	if e := in.Encounter; e != nil {
-		switch {
+		switch status := nonEmpty(e.Status, EncounterFinished); {
 		case e.ID == uuid.Nil || e.Start.IsZero():
 			return invalid("encounter id and start are required")
-		case use == useClaim && e.Status != EncounterFinished:
-			return invalid("a claim is for a finished encounter, not one %s", nonEmpty(e.Status, "without a status"))
-		case e.Status != EncounterPlanned && e.Status != EncounterArrived && e.Status != EncounterInProgress && e.Status != EncounterFinished:
+		case use == useClaim && status != EncounterFinished:
+			return invalid("a claim is for a finished encounter, not one %s", status)
+		case status != EncounterPlanned && status != EncounterArrived && status != EncounterInProgress && status != EncounterFinished:
 			return invalid("encounter status must be planned, arrived, in-progress or finished")
 		}
 	}
@@ -869,7 +869,7 @@ func (bb *bundle) addEncounter(e EncounterInput, patient, provider string) strin
 			ValueCodeableConcept: cc("http://nphies.sa/terminology/CodeSystem/service-event-type", nonEmpty(e.ServiceEventType, "ICSE")),
 		}},
 		Identifier:      []Identifier{{System: bb.b.base() + "/encounter", Value: id}},
-		Status:          e.Status,
+		Status:          nonEmpty(e.Status, EncounterFinished),
 		Class:           &Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: nonEmpty(e.Class, "AMB")},
 		Subject:         &Reference{Reference: patient},
 		Period:          period,

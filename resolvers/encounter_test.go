@@ -67,7 +67,9 @@ func TestClaimAfterPriorAuthorizationQuotesItAndCarriesTheVisit(t *testing.T) {
 	}
 	var ref string
 	eventually.Poll(func() bool {
-		var out struct{ Claim struct{ Status, PreAuthRef string } }
+		var out struct {
+			Claim struct{ Status, PreAuthRef string }
+		}
 		b.Do(t, b.billing, `query($id: ID!) { claim(id: $id) { status preAuthRef } }`,
 			map[string]any{"id": pa.RequestPriorAuthorization.ID}).Decode(t, &out)
 		ref = out.Claim.PreAuthRef
