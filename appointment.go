@@ -154,8 +154,6 @@ type AppointmentFilter struct {
 	From           *time.Time
 	To             *time.Time
 	Status         *AppointmentStatus
-	// Latest lists the latest start first; a schedule reads earliest first.
-	Latest bool
 }
 
 // Validate checks the filter's bounds and status.

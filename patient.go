@@ -119,6 +119,9 @@ type PatientStore interface {
 	// PatientsByIDs returns the patients among ids that exist and are in
 	// scope, in no set order; loaders use it.
 	PatientsByIDs(ctx context.Context, scope PatientScope, ids []uuid.UUID) ([]*Patient, error)
+	// PatientsByUserIDs returns the in-scope records linked to the logins
+	// among userIDs, in no set order.
+	PatientsByUserIDs(ctx context.Context, scope PatientScope, userIDs []uuid.UUID) ([]*Patient, error)
 	// ListPatients returns one page, newest first, and how many match.
 	ListPatients(ctx context.Context, scope PatientScope, f PatientFilter, p Page) ([]*Patient, int, error)
 	// LinkPatientUser links a login to a patient record (signup). NOT_FOUND
@@ -136,10 +139,6 @@ type PatientStore interface {
 	// already has an account; FORBIDDEN when the account is not a
 	// PATIENT's; BAD_USER_INPUT naming the field when c is malformed.
 	ClaimPatientRecord(ctx context.Context, userID uuid.UUID, c PatientClaim, limit AttemptLimit) (*Patient, error)
-	// PatientByUserID returns the patient record linked to the login
-	// userID when it is in scope; NOT_FOUND when there is none or it is
-	// outside scope.
-	PatientByUserID(ctx context.Context, scope PatientScope, userID uuid.UUID) (*Patient, error)
 }
 
 // PatientClaim is what a signed-up patient proves to claim their record:

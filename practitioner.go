@@ -62,6 +62,9 @@ type PractitionerStore interface {
 	// PractitionersByIDs returns those among ids that exist, in no set
 	// order; loaders use it.
 	PractitionersByIDs(ctx context.Context, ids []uuid.UUID) ([]*Practitioner, error)
+	// PractitionersByUserIDs returns the practitioners the logins among
+	// userIDs act as, in no set order.
+	PractitionersByUserIDs(ctx context.Context, userIDs []uuid.UUID) ([]*Practitioner, error)
 	// ListPractitioners returns one page, newest first, and how many match.
 	ListPractitioners(ctx context.Context, f PractitionerFilter, p Page) ([]*Practitioner, int, error)
 }

@@ -66,27 +66,6 @@ type UserFilter struct {
 	Role *Role
 }
 
-// MaxPageSize caps `first` on every connection: the GraphQL contract's
-// page limit, which complexity costs use too.
-const MaxPageSize = 100
-
-// Page asks for one page of a keyset-paginated list: up to First items after
-// the item whose sort key is encoded in After. Count asks for the number of
-// all matches too; it is the costly part of a page over a large table, so a
-// store counts only when asked and reports 0 otherwise.
-type Page struct {
-	First int
-	After *Cursor
-	Count bool
-}
-
-// Cursor is a decoded keyset position: the sort time and id of the last item
-// of the previous page.
-type Cursor struct {
-	Time time.Time
-	ID   uuid.UUID
-}
-
 // UserStore keeps accounts.
 type UserStore interface {
 	// CreateUser inserts u, filling ID and timestamps. CONFLICT when the email

@@ -26,6 +26,8 @@ type Store interface {
 	UpcomingAppointmentsByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID, now time.Time, limit int) ([]*hg.Appointment, error)
 	LatestRecordsByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID, limit int) ([]*hg.MedicalRecord, error)
 	InvoicesByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Invoice, error)
+	PatientsByUserIDs(ctx context.Context, scope hg.PatientScope, userIDs []uuid.UUID) ([]*hg.Patient, error)
+	PractitionersByUserIDs(ctx context.Context, userIDs []uuid.UUID) ([]*hg.Practitioner, error)
 	AuditReads(ctx context.Context, e hg.AuditEvent, subjects []hg.AuditSubject) error
 }
 
@@ -53,6 +55,11 @@ type Loaders struct {
 	AppointmentByID  *Loader[uuid.UUID, *hg.Appointment]
 	RecordByID       *Loader[uuid.UUID, *hg.MedicalRecord]
 	InvoiceByID      *Loader[uuid.UUID, *hg.Invoice]
+	// PatientByUserID and PractitionerByUserID load the patient record and
+	// the practitioner a login is linked to, keyed by user id: User.patient
+	// and User.practitioner over a list of users.
+	PatientByUserID      *Loader[uuid.UUID, *hg.Patient]
+	PractitionerByUserID *Loader[uuid.UUID, *hg.Practitioner]
 	// CoveragesByPatientID and the other per-patient loaders give an empty
 	// list for a patient with none or outside scope.
 	CoveragesByPatientID *Loader[uuid.UUID, []*hg.Coverage]
@@ -113,6 +120,12 @@ func New(store Store, s Scopes, opts ...Option) *Loaders {
 			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Invoice, error) {
 				return store.InvoicesByIDs(ctx, s.Patients, ids)
 			}),
+		PatientByUserID: byID(c, "patient", func(p *hg.Patient) uuid.UUID { return *p.UserID },
+			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Patient, error) {
+				return store.PatientsByUserIDs(ctx, s.Patients, ids)
+			}),
+		PractitionerByUserID: byID(c, "practitioner", func(p *hg.Practitioner) uuid.UUID { return p.UserID },
+			store.PractitionersByUserIDs),
 		Disclosures: newLoader(c, nil, func(ctx context.Context, ds []Disclosure) (map[Disclosure]struct{}, error) {
 			return disclose(ctx, store, ds)
 		}),
@@ -228,6 +241,24 @@ func (l *Loaders) Practitioner(ctx context.Context, id uuid.UUID) (*hg.Practitio
 		return nil, errNoLoaders
 	}
 	return l.PractitionerByID.Load(ctx, id)
+}
+
+// PatientOfUser loads the patient record linked to a login through the
+// request's loaders.
+func (l *Loaders) PatientOfUser(ctx context.Context, userID uuid.UUID) (*hg.Patient, error) {
+	if l == nil {
+		return nil, errNoLoaders
+	}
+	return l.PatientByUserID.Load(ctx, userID)
+}
+
+// PractitionerOfUser loads the practitioner a login acts as through the
+// request's loaders.
+func (l *Loaders) PractitionerOfUser(ctx context.Context, userID uuid.UUID) (*hg.Practitioner, error) {
+	if l == nil {
+		return nil, errNoLoaders
+	}
+	return l.PractitionerByUserID.Load(ctx, userID)
 }
 
 // Appointment loads an appointment through the request's loaders.

@@ -2112,6 +2112,47 @@ func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj a
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputClaimOrder(ctx context.Context, obj any) (model.ClaimOrder, error) {
+	var it model.ClaimOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNClaimOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, obj any) (model.SubmitClaimInput, error) {
 	var it model.SubmitClaimInput
 	if obj == nil {
@@ -3627,6 +3668,16 @@ func (ec *executionContext) marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhe
 	return ret
 }
 
+func (ec *executionContext) unmarshalNClaimOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimOrderField(ctx context.Context, v any) (model.ClaimOrderField, error) {
+	var res model.ClaimOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClaimOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimOrderField(ctx context.Context, sel ast.SelectionSet, v model.ClaimOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus(ctx context.Context, v any) (healthgraph.ClaimStatus, error) {
 	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.ClaimStatus(tmp)
@@ -3840,6 +3891,14 @@ func (ec *executionContext) unmarshalOClaimFilter2ᚖgithubᚗcomᚋhealthgraph�
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputClaimFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOClaimOrder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimOrder(ctx context.Context, v any) (*model.ClaimOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputClaimOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -2508,6 +2508,47 @@ func (ec *executionContext) unmarshalInputAppointmentFilter(ctx context.Context,
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputAppointmentOrder(ctx context.Context, obj any) (model.AppointmentOrder, error) {
+	var it model.AppointmentOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNAppointmentOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Context, obj any) (model.BookAppointmentInput, error) {
 	var it model.BookAppointmentInput
 	if obj == nil {
@@ -2698,6 +2739,47 @@ func (ec *executionContext) unmarshalInputPatientFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.PayerLicense = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPatientOrder(ctx context.Context, obj any) (model.PatientOrder, error) {
+	var it model.PatientOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPatientOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
 		}
 	}
 	return it, nil
@@ -4533,6 +4615,16 @@ func (ec *executionContext) marshalNAppointmentEdge2ᚖgithubᚗcomᚋhealthgrap
 	return ec._AppointmentEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNAppointmentOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentOrderField(ctx context.Context, v any) (model.AppointmentOrderField, error) {
+	var res model.AppointmentOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppointmentOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentOrderField(ctx context.Context, sel ast.SelectionSet, v model.AppointmentOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNAppointmentStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentStatus(ctx context.Context, v any) (healthgraph.AppointmentStatus, error) {
 	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.AppointmentStatus(tmp)
@@ -4737,6 +4829,16 @@ func (ec *executionContext) marshalNPatientEdge2ᚖgithubᚗcomᚋhealthgraphᚋ
 	return ec._PatientEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPatientOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientOrderField(ctx context.Context, v any) (model.PatientOrderField, error) {
+	var res model.PatientOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPatientOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientOrderField(ctx context.Context, sel ast.SelectionSet, v model.PatientOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNPractitioner2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPractitioner(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Practitioner) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -4889,6 +4991,14 @@ func (ec *executionContext) unmarshalOAppointmentFilter2ᚖgithubᚗcomᚋhealth
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOAppointmentOrder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentOrder(ctx context.Context, v any) (*model.AppointmentOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAppointmentOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOAppointmentStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentStatus(ctx context.Context, v any) (*healthgraph.AppointmentStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -4971,6 +5081,14 @@ func (ec *executionContext) unmarshalOPatientFilter2ᚖgithubᚗcomᚋhealthgrap
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputPatientFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPatientOrder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientOrder(ctx context.Context, v any) (*model.PatientOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPatientOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

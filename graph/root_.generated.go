@@ -384,8 +384,10 @@ type ComplexityRoot struct {
 	}
 
 	PageInfo struct {
-		EndCursor   func(childComplexity int) int
-		HasNextPage func(childComplexity int) int
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
 	}
 
 	Patient struct {
@@ -475,25 +477,25 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AppointmentUtilization func(childComplexity int, from time.Time, to time.Time, groupBy healthgraph.UtilizationGroupBy) int
-		Appointments           func(childComplexity int, filter *model.AppointmentFilter, first *int, after *string) int
-		Catalogue              func(childComplexity int, filter *model.CatalogueFilter, first *int, after *string) int
+		Appointments           func(childComplexity int, filter *model.AppointmentFilter, orderBy *model.AppointmentOrder, first *int, after *string, last *int, before *string) int
+		Catalogue              func(childComplexity int, filter *model.CatalogueFilter, first *int, after *string, last *int, before *string) int
 		Claim                  func(childComplexity int, id string) int
-		Claims                 func(childComplexity int, filter *model.ClaimFilter, first *int, after *string) int
+		Claims                 func(childComplexity int, filter *model.ClaimFilter, orderBy *model.ClaimOrder, first *int, after *string, last *int, before *string) int
 		ClaimsSummary          func(childComplexity int, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) int
 		DenialSummary          func(childComplexity int, from time.Time, to time.Time, groupBy healthgraph.DenialGroupBy) int
 		EligibilityChecks      func(childComplexity int, patientID string) int
 		Invoice                func(childComplexity int, id string) int
-		Invoices               func(childComplexity int, filter *model.InvoiceFilter, first *int, after *string) int
+		Invoices               func(childComplexity int, filter *model.InvoiceFilter, first *int, after *string, last *int, before *string) int
 		Me                     func(childComplexity int) int
-		MedicalRecords         func(childComplexity int, patientID string, filter *model.RecordFilter, first *int, after *string) int
+		MedicalRecords         func(childComplexity int, patientID string, filter *model.RecordFilter, first *int, after *string, last *int, before *string) int
 		Node                   func(childComplexity int, id string) int
 		Patient                func(childComplexity int, id string) int
-		Patients               func(childComplexity int, filter *model.PatientFilter, first *int, after *string) int
+		Patients               func(childComplexity int, filter *model.PatientFilter, orderBy *model.PatientOrder, first *int, after *string, last *int, before *string) int
 		PaymentReconciliations func(childComplexity int, anomalousOnly *bool, first *int) int
 		PractitionerSchedule   func(childComplexity int, practitionerID string, date time.Time) int
-		Practitioners          func(childComplexity int, specialty *string, first *int, after *string) int
+		Practitioners          func(childComplexity int, specialty *string, first *int, after *string, last *int, before *string) int
 		RevenueSummary         func(childComplexity int, from time.Time, to time.Time, groupBy model.RevenueGroupBy) int
-		Users                  func(childComplexity int, first *int, after *string, role *model.Role) int
+		Users                  func(childComplexity int, first *int, after *string, last *int, before *string, role *model.Role) int
 	}
 
 	RevenueGroup struct {
@@ -2133,6 +2135,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
 	case "Patient.birthDate":
 		if e.ComplexityRoot.Patient.BirthDate == nil {
@@ -2495,7 +2509,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Appointments(childComplexity, args["filter"].(*model.AppointmentFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Appointments(childComplexity, args["filter"].(*model.AppointmentFilter), args["orderBy"].(*model.AppointmentOrder), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.catalogue":
 		if e.ComplexityRoot.Query.Catalogue == nil {
 			break
@@ -2506,7 +2520,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Catalogue(childComplexity, args["filter"].(*model.CatalogueFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Catalogue(childComplexity, args["filter"].(*model.CatalogueFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.claim":
 		if e.ComplexityRoot.Query.Claim == nil {
 			break
@@ -2528,7 +2542,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Claims(childComplexity, args["filter"].(*model.ClaimFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Claims(childComplexity, args["filter"].(*model.ClaimFilter), args["orderBy"].(*model.ClaimOrder), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.claimsSummary":
 		if e.ComplexityRoot.Query.ClaimsSummary == nil {
 			break
@@ -2584,7 +2598,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Invoices(childComplexity, args["filter"].(*model.InvoiceFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Invoices(childComplexity, args["filter"].(*model.InvoiceFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -2601,7 +2615,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.MedicalRecords(childComplexity, args["patientId"].(string), args["filter"].(*model.RecordFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.MedicalRecords(childComplexity, args["patientId"].(string), args["filter"].(*model.RecordFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -2634,7 +2648,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Patients(childComplexity, args["filter"].(*model.PatientFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Patients(childComplexity, args["filter"].(*model.PatientFilter), args["orderBy"].(*model.PatientOrder), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.paymentReconciliations":
 		if e.ComplexityRoot.Query.PaymentReconciliations == nil {
 			break
@@ -2667,7 +2681,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Practitioners(childComplexity, args["specialty"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Practitioners(childComplexity, args["specialty"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.revenueSummary":
 		if e.ComplexityRoot.Query.RevenueSummary == nil {
 			break
@@ -2689,7 +2703,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Users(childComplexity, args["first"].(*int), args["after"].(*string), args["role"].(*model.Role)), true
+		return e.ComplexityRoot.Query.Users(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["role"].(*model.Role)), true
 
 	case "RevenueGroup.billed":
 		if e.ComplexityRoot.RevenueGroup.Billed == nil {
@@ -2941,15 +2955,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAddMedicalRecordInput,
 		ec.unmarshalInputAmendMedicalRecordInput,
 		ec.unmarshalInputAppointmentFilter,
+		ec.unmarshalInputAppointmentOrder,
 		ec.unmarshalInputBookAppointmentInput,
 		ec.unmarshalInputCatalogueFilter,
 		ec.unmarshalInputClaimFilter,
+		ec.unmarshalInputClaimOrder,
 		ec.unmarshalInputClaimPatientRecordInput,
 		ec.unmarshalInputCreateInvoiceInput,
 		ec.unmarshalInputCreatePatientInput,
 		ec.unmarshalInputInvoiceFilter,
 		ec.unmarshalInputInvoiceLineInput,
 		ec.unmarshalInputPatientFilter,
+		ec.unmarshalInputPatientOrder,
 		ec.unmarshalInputRecordFilter,
 		ec.unmarshalInputRecordPaymentInput,
 		ec.unmarshalInputResubmitClaimInput,
@@ -3675,6 +3692,10 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	switch field.Name {
 	case "hasNextPage":
 		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
 	case "endCursor":
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}

@@ -285,9 +285,15 @@ const appointmentMatch = `(@practitioner_id::uuid IS NULL OR %[1]s.practitioner_
 	AND (@to::timestamptz IS NULL OR %[1]s.starts_at < @to)
 	AND (@status::text IS NULL OR %[1]s.status = @status)`
 
-// ListAppointments returns a page of appointments in scope ordered by start
-// time (the latest first when the filter asks), and how many match when the
-// page asks, from one statement when the page is not empty.
+// appointmentSorts: appointments are listed by start time.
+var appointmentSorts = sorts{def: hg.Sort{Field: hg.SortStarts}, keys: map[hg.SortField]sortKey{
+	hg.SortStarts: {{"a.starts_at", "timestamptz"}},
+}}
+
+// ListAppointments returns a page of appointments in scope in p.Sort (the
+// earliest start first by default), and
+// how many match when the page asks, from one statement when the page is
+// not empty.
 func (db *DB) ListAppointments(ctx context.Context, scope hg.PatientScope, f hg.AppointmentFilter, p hg.Page) ([]*hg.Appointment, int, error) {
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
@@ -295,16 +301,16 @@ func (db *DB) ListAppointments(ctx context.Context, scope hg.PatientScope, f hg.
 	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{
 		"practitioner_id": f.PractitionerID, "patient_id": f.PatientID, "from": f.From, "to": f.To, "status": f.Status,
 	}))
-	keyset, order := `(a.starts_at, a.id) > (@after_time, @after_id::uuid)`, `a.starts_at, a.id`
-	if f.Latest {
-		keyset, order = `(a.starts_at, a.id) < (@after_time, @after_id::uuid)`, `a.starts_at DESC, a.id DESC`
+	keyset, order, err := appointmentSorts.keyset(p, "a.id", args)
+	if err != nil {
+		return nil, 0, err
 	}
 	var total int
 	rows, _ := db.Pool.Query(ctx, `SELECT `+appointmentColumns+`,
 			`+countIf("appointments t", sprintf(appointmentMatch, "t")+` AND `+inScope("t.patient_id"))+`
 		FROM appointments a
 		WHERE `+sprintf(appointmentMatch, "a")+` AND `+inScope("a.patient_id")+`
-		  AND (@after_time::timestamptz IS NULL OR `+keyset+`)
+		  AND `+keyset+`
 		ORDER BY `+order+` LIMIT @first`, args)
 	as, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.Appointment, error) {
 		var a hg.Appointment

@@ -124,8 +124,11 @@ func (db *DB) InvoicesByIDs(ctx context.Context, scope hg.PatientScope, ids []uu
 	return invs, attachLines(ctx, db.Pool, invs)
 }
 
-// ListInvoices returns a page of invoices in scope, newest first, with
-// their lines, in three statements whatever the page size.
+// invoiceSorts: invoices are listed by creation.
+var invoiceSorts = newestFirst("i.created_at", nil)
+
+// ListInvoices returns a page of invoices in scope in p.Sort (newest first by default), with their
+// lines, in three statements whatever the page size.
 func (db *DB) ListInvoices(ctx context.Context, scope hg.PatientScope, f hg.InvoiceFilter, p hg.Page) ([]*hg.Invoice, int, error) {
 	where := `(@patient::uuid IS NULL OR i.patient_id = @patient)
 		AND (@status::text IS NULL OR i.status = @status)
@@ -133,9 +136,12 @@ func (db *DB) ListInvoices(ctx context.Context, scope hg.PatientScope, f hg.Invo
 		AND (@to::timestamptz IS NULL OR i.created_at < @to)
 		AND ` + inScope("i.patient_id")
 	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{"patient": f.PatientID, "status": f.Status, "from": f.From, "to": f.To}))
-	rows, _ := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices i WHERE `+where+`
-		AND (@after_time::timestamptz IS NULL OR (i.created_at, i.id) < (@after_time, @after_id::uuid))
-		ORDER BY i.created_at DESC, i.id DESC LIMIT @first`, args)
+	keyset, order, err := invoiceSorts.keyset(p, "i.id", args)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, _ := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices i WHERE `+where+` AND `+keyset+`
+		ORDER BY `+order+` LIMIT @first`, args)
 	invs, err := pgx.CollectRows(rows, scanInvoice)
 	if err != nil {
 		return nil, 0, translate(err, "invoices")

@@ -49,14 +49,20 @@ func (db *DB) ImportCatalogue(ctx context.Context, items []hg.NewCatalogueItem) 
 	return added, updated, nil
 }
 
-// ListCatalogue returns a page of items, newest first.
+// catalogueSorts: the catalogue is listed by creation.
+var catalogueSorts = newestFirst("c.created_at", nil)
+
+// ListCatalogue returns a page of items in p.Sort (newest first by default).
 func (db *DB) ListCatalogue(ctx context.Context, f hg.CatalogueFilter, p hg.Page) ([]*hg.CatalogueItem, int, error) {
 	where := `(@system::text IS NULL OR c.system = @system)
 		AND (@search = '' OR c.code ILIKE '%' || @search || '%' OR c.display ILIKE '%' || @search || '%')`
 	args := pageArgs(p, pgx.NamedArgs{"system": f.System, "search": escapeLike(f.Search)})
-	rows, _ := db.Pool.Query(ctx, `SELECT `+catalogueColumns+` FROM catalogue_items c WHERE `+where+`
-		AND (@after_time::timestamptz IS NULL OR (c.created_at, c.id) < (@after_time, @after_id::uuid))
-		ORDER BY c.created_at DESC, c.id DESC LIMIT @first`, args)
+	keyset, order, err := catalogueSorts.keyset(p, "c.id", args)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, _ := db.Pool.Query(ctx, `SELECT `+catalogueColumns+` FROM catalogue_items c WHERE `+where+` AND `+keyset+`
+		ORDER BY `+order+` LIMIT @first`, args)
 	items, err := pgx.CollectRows(rows, scanCatalogueItem)
 	if err != nil {
 		return nil, 0, translate(err, "catalogue")

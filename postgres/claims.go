@@ -193,8 +193,15 @@ func (db *DB) ClaimByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID
 	return c, attachItems(ctx, db.Pool, []*hg.Claim{c})
 }
 
-// ListClaims returns a page of claims in scope, newest first, with their
-// items, in three statements whatever the page size.
+// claimSorts are the orders claims can be listed in: by creation or by
+// total.
+var claimSorts = newestFirst("c.created_at", map[hg.SortField]sortKey{
+	hg.SortAmount: {{"c.total", "bigint"}},
+})
+
+// ListClaims returns a page of claims in scope in p.Sort (newest first by
+// default), with their items,
+// in three statements whatever the page size.
 func (db *DB) ListClaims(ctx context.Context, scope hg.PatientScope, f hg.ClaimFilter, p hg.Page) ([]*hg.Claim, int, error) {
 	where := `(@patient::uuid IS NULL OR c.patient_id = @patient)
 		AND (@status::text IS NULL OR c.status = @status)
@@ -204,9 +211,12 @@ func (db *DB) ListClaims(ctx context.Context, scope hg.PatientScope, f hg.ClaimF
 		AND ` + inScope("c.patient_id")
 	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{"patient": f.PatientID, "status": f.Status,
 		"payer": f.PayerLicense, "from": f.From, "to": f.To}))
-	rows, _ := db.Pool.Query(ctx, `SELECT `+claimColumns+` FROM claims c WHERE `+where+`
-		AND (@after_time::timestamptz IS NULL OR (c.created_at, c.id) < (@after_time, @after_id::uuid))
-		ORDER BY c.created_at DESC, c.id DESC LIMIT @first`, args)
+	keyset, order, err := claimSorts.keyset(p, "c.id", args)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, _ := db.Pool.Query(ctx, `SELECT `+claimColumns+` FROM claims c WHERE `+where+` AND `+keyset+`
+		ORDER BY `+order+` LIMIT @first`, args)
 	cs, err := pgx.CollectRows(rows, scanClaim)
 	if err != nil {
 		return nil, 0, translate(err, "claims")

@@ -75,7 +75,7 @@ func TestListClaimsPagesAndScopes(t *testing.T) {
 			break
 		}
 		last := cs[len(cs)-1]
-		page.After = &hg.Cursor{Time: last.CreatedAt, ID: last.ID}
+		page.After = &hg.Cursor{Key: []string{last.CreatedAt.Format(time.RFC3339Nano)}, ID: last.ID}
 	}
 	if len(seen) != 5 || seen[0] != ids[4] || seen[4] != ids[0] {
 		t.Fatalf("pages gave %v, want newest first of %v", seen, ids)

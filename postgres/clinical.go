@@ -37,18 +37,6 @@ func scopeArgs(s hg.PatientScope, args pgx.NamedArgs) pgx.NamedArgs {
 	return args
 }
 
-// pageArgs binds a keyset page: after_time and after_id (NULL on the first
-// page) and the limit. A negative First is an empty page.
-func pageArgs(p hg.Page, args pgx.NamedArgs) pgx.NamedArgs {
-	args["after_time"], args["after_id"] = nil, nil
-	if p.After != nil {
-		args["after_time"], args["after_id"] = p.After.Time, p.After.ID
-	}
-	args["first"] = max(p.First, 0)
-	args["count"] = p.Count
-	return args
-}
-
 // countIf is a column that counts the rows of from matching where, or is 0
 // when the page did not ask for a count (pageArgs' @count): Postgres runs
 // the uncorrelated subquery only when the CASE reaches it.

@@ -592,7 +592,7 @@ func TestKeysetPaginationIsStableUnderInserts(t *testing.T) {
 			seen = append(seen, p.ID)
 		}
 		last := got[len(got)-1]
-		after = &hg.Cursor{Time: last.CreatedAt, ID: last.ID}
+		after = &hg.Cursor{Key: []string{last.CreatedAt.Format(time.RFC3339Nano)}, ID: last.ID}
 		mustPatient(t, c.db, fmt.Sprintf("Inserted%d", page), "Meanwhile") // lands before the cursor
 	}
 	if len(seen) != len(before) {

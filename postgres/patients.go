@@ -164,9 +164,16 @@ func patientMatches(a string) string {
 		AND ` + inScope(a+".id")
 }
 
-// ListPatients returns a page of patients in scope, newest first. The page
-// and its total come from one statement; the total is counted separately
-// only when the page is empty.
+// patientSorts are the orders patients can be listed in: by creation, or
+// by name as the database collates it.
+var patientSorts = newestFirst("p.created_at", map[hg.SortField]sortKey{
+	hg.SortName: {{"p.family_name", "text"}, {"p.first_name", "text"}},
+})
+
+// ListPatients returns a page of patients in scope in p.Sort, newest first
+// by default. The page and
+// its total come from one statement; the total is counted separately only
+// when the page is empty.
 func (db *DB) ListPatients(ctx context.Context, scope hg.PatientScope, f hg.PatientFilter, p hg.Page) ([]*hg.Patient, int, error) {
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
@@ -175,13 +182,16 @@ func (db *DB) ListPatients(ctx context.Context, scope hg.PatientScope, f hg.Pati
 		"search": nullIfEmpty(f.Search), "search_like": escapeLike(f.Search), "search_hash": db.searchIndex(f.Search),
 		"birth_date": f.BirthDate, "payer": nullIfEmpty(f.PayerLicense),
 	}))
+	keyset, order, err := patientSorts.keyset(p, "p.id", args)
+	if err != nil {
+		return nil, 0, err
+	}
 	var total int
 	rows, _ := db.Pool.Query(ctx, `SELECT `+patientColumns+`,
 			`+countIf("patients t", patientMatches("t"))+`
 		FROM patients p
-		WHERE `+patientMatches("p")+`
-		  AND (@after_time::timestamptz IS NULL OR (p.created_at, p.id) < (@after_time, @after_id::uuid))
-		ORDER BY p.created_at DESC, p.id DESC LIMIT @first`, args)
+		WHERE `+patientMatches("p")+` AND `+keyset+`
+		ORDER BY `+order+` LIMIT @first`, args)
 	ps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.Patient, error) {
 		return db.scanPatientWith(row, &total)
 	})
@@ -342,10 +352,13 @@ func (db *DB) claimedRecord(ctx context.Context, tx pgx.Tx, c hg.PatientClaim) (
 	return &ms[0], nil
 }
 
-// PatientByUserID returns the patient linked to the login userID, in scope.
-func (db *DB) PatientByUserID(ctx context.Context, scope hg.PatientScope, userID uuid.UUID) (*hg.Patient, error) {
-	return db.queryPatient(ctx, `SELECT `+patientColumns+` FROM patients p
-		WHERE p.user_id = @user_id AND `+inScope("p.id"), scopeArgs(scope, pgx.NamedArgs{"user_id": userID}))
+// PatientsByUserIDs returns the in-scope patient records linked to the
+// logins among userIDs: the dataloader's batch for User.patient.
+func (db *DB) PatientsByUserIDs(ctx context.Context, scope hg.PatientScope, userIDs []uuid.UUID) ([]*hg.Patient, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+patientColumns+` FROM patients p
+		WHERE p.user_id = ANY(@ids) AND `+inScope("p.id"), scopeArgs(scope, pgx.NamedArgs{"ids": userIDs}))
+	ps, err := pgx.CollectRows(rows, db.scanPatient)
+	return ps, translate(err, "patients")
 }
 
 // searchIndex is the blind index a patient search compares, or nil when

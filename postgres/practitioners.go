@@ -59,6 +59,14 @@ func (db *DB) PractitionerByUserID(ctx context.Context, userID uuid.UUID) (*hg.P
 	return db.queryPractitioner(ctx, `SELECT `+practitionerColumns+` FROM practitioners pr WHERE pr.user_id = $1`, userID)
 }
 
+// PractitionersByUserIDs returns the practitioners the logins among
+// userIDs act as: the dataloader's batch for User.practitioner.
+func (db *DB) PractitionersByUserIDs(ctx context.Context, userIDs []uuid.UUID) ([]*hg.Practitioner, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+practitionerColumns+` FROM practitioners pr WHERE pr.user_id = ANY($1)`, userIDs)
+	ps, err := pgx.CollectRows(rows, scanPractitioner)
+	return ps, translate(err, "practitioners")
+}
+
 // PractitionersByIDs returns the practitioners among ids that exist.
 func (db *DB) PractitionersByIDs(ctx context.Context, ids []uuid.UUID) ([]*hg.Practitioner, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+practitionerColumns+` FROM practitioners pr WHERE pr.id = ANY($1)`, ids)
@@ -66,18 +74,24 @@ func (db *DB) PractitionersByIDs(ctx context.Context, ids []uuid.UUID) ([]*hg.Pr
 	return ps, translate(err, "practitioners")
 }
 
-// ListPractitioners returns a page of practitioners, newest first, and how
-// many match, from one statement.
+// practitionerSorts: practitioners are listed by creation.
+var practitionerSorts = newestFirst("pr.created_at", nil)
+
+// ListPractitioners returns a page of practitioners in p.Sort (newest first by default), and how many
+// match, from one statement.
 func (db *DB) ListPractitioners(ctx context.Context, f hg.PractitionerFilter, p hg.Page) ([]*hg.Practitioner, int, error) {
 	const match = `(@specialty::text IS NULL OR %[1]s.specialty_code = @specialty OR lower(%[1]s.specialty) = lower(@specialty))`
 	args := pageArgs(p, pgx.NamedArgs{"specialty": nullIfEmpty(strings.TrimSpace(f.Specialty))})
+	keyset, order, err := practitionerSorts.keyset(p, "pr.id", args)
+	if err != nil {
+		return nil, 0, err
+	}
 	var total int
 	rows, _ := db.Pool.Query(ctx, `SELECT `+practitionerColumns+`,
 			`+countIf("practitioners t", sprintf(match, "t"))+`
 		FROM practitioners pr
-		WHERE `+sprintf(match, "pr")+`
-		  AND (@after_time::timestamptz IS NULL OR (pr.created_at, pr.id) < (@after_time, @after_id::uuid))
-		ORDER BY pr.created_at DESC, pr.id DESC LIMIT @first`, args)
+		WHERE `+sprintf(match, "pr")+` AND `+keyset+`
+		ORDER BY `+order+` LIMIT @first`, args)
 	ps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.Practitioner, error) {
 		var p hg.Practitioner
 		err := row.Scan(&p.ID, &p.UserID, &p.FirstName, &p.FamilyName, &p.SpecialtyCode, &p.Specialty,

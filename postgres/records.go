@@ -144,8 +144,11 @@ const recordMatch = `%[1]s.patient_id = @patient_id
 	AND (@to::timestamptz IS NULL OR %[1]s.created_at < @to)
 	AND (@include_superseded::boolean OR %[1]s.superseded_by IS NULL)`
 
-// ListRecords returns a page of a patient's records, newest first, and how
-// many match. An empty page costs a second statement that also tells an
+// recordSorts: records are listed by when they were written.
+var recordSorts = newestFirst("r.created_at", nil)
+
+// ListRecords returns a page of a patient's records in p.Sort (newest first by default), and how many
+// match. An empty page costs a second statement that also tells an
 // empty chart from a patient outside scope.
 func (db *DB) ListRecords(ctx context.Context, scope hg.PatientScope, patientID uuid.UUID, f hg.RecordFilter, p hg.Page) ([]*hg.MedicalRecord, int, error) {
 	if err := f.Validate(); err != nil {
@@ -155,13 +158,16 @@ func (db *DB) ListRecords(ctx context.Context, scope hg.PatientScope, patientID 
 		"patient_id": patientID, "kind": f.Kind, "from": f.From, "to": f.To,
 		"include_superseded": f.IncludeSuperseded,
 	}))
+	keyset, order, err := recordSorts.keyset(p, "r.id", args)
+	if err != nil {
+		return nil, 0, err
+	}
 	var total int
 	rows, _ := db.Pool.Query(ctx, `SELECT `+recordColumns+`,
 			`+countIf("medical_records t", sprintf(recordMatch, "t"))+`
 		FROM medical_records r
-		WHERE `+sprintf(recordMatch, "r")+` AND `+inScope("@patient_id::uuid")+`
-		  AND (@after_time::timestamptz IS NULL OR (r.created_at, r.id) < (@after_time, @after_id::uuid))
-		ORDER BY r.created_at DESC, r.id DESC LIMIT @first`, args)
+		WHERE `+sprintf(recordMatch, "r")+` AND `+inScope("@patient_id::uuid")+` AND `+keyset+`
+		ORDER BY `+order+` LIMIT @first`, args)
 	rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.MedicalRecord, error) {
 		var r hg.MedicalRecord
 		err := row.Scan(&r.ID, &r.PatientID, &r.AuthorID, &r.Kind, &r.Codes, &r.Body, &r.Version,

@@ -87,17 +87,19 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*hg.User, error) {
 	return db.queryUser(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email)
 }
 
-// ListUsers returns a page of users, newest first, and how many match.
+// userSorts: users are listed by creation.
+var userSorts = newestFirst("created_at", nil)
+
+// ListUsers returns a page of users in p.Sort (newest first by default), and how many match.
 func (db *DB) ListUsers(ctx context.Context, f hg.UserFilter, p hg.Page) ([]*hg.User, int, error) {
-	var afterTime *time.Time
-	var afterID *uuid.UUID
-	if p.After != nil {
-		afterTime, afterID = &p.After.Time, &p.After.ID
+	args := pageArgs(p, pgx.NamedArgs{"role": f.Role})
+	keyset, order, err := userSorts.keyset(p, "id", args)
+	if err != nil {
+		return nil, 0, err
 	}
 	rows, _ := db.Pool.Query(ctx, `SELECT `+userColumns+` FROM users
-		WHERE ($1::text IS NULL OR role = $1)
-		  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-		ORDER BY created_at DESC, id DESC LIMIT $4`, f.Role, afterTime, afterID, p.First)
+		WHERE (@role::text IS NULL OR role = @role) AND `+keyset+`
+		ORDER BY `+order+` LIMIT @first`, args)
 	us, err := pgx.CollectRows(rows, scanUser)
 	if err != nil {
 		return nil, 0, translate(err, "users")

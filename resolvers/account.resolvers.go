@@ -7,7 +7,6 @@ package resolvers
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 	hg "github.com/healthgraph/healthgraph"
@@ -75,8 +74,8 @@ func (r *queryResolver) Me(ctx context.Context) (*hg.User, error) {
 	return u, err
 }
 
-func (r *queryResolver) Users(ctx context.Context, first *int, after *string, role *model.Role) (*model.UserConnection, error) {
-	p, err := connectionPage(ctx, first, after)
+func (r *queryResolver) Users(ctx context.Context, first *int, after *string, last *int, before *string, role *model.Role) (*model.UserConnection, error) {
+	p, err := connectionPage(ctx, "User", newestFirst, paging{first, last, after, before})
 	if err != nil {
 		return nil, err
 	}
@@ -85,11 +84,12 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string, ro
 		hr := hg.Role(*role)
 		f.Role = &hr
 	}
-	users, total, err := r.Store.ListUsers(ctx, f, p)
+	users, total, err := r.Store.ListUsers(ctx, f, p.page)
 	if err != nil {
 		return nil, err
 	}
-	es, info := edges(users, p, func(u *hg.User) (time.Time, uuid.UUID) { return u.CreatedAt, u.ID },
+	prefetchProfiles(ctx, users)
+	es, info := edges(p, users, func(u *hg.User) ([]string, uuid.UUID) { return timeKey(u.CreatedAt), u.ID },
 		func(c string, u *hg.User) *model.UserEdge { return &model.UserEdge{Cursor: c, Node: u} })
 	return &model.UserConnection{Edges: es, PageInfo: info, TotalCount: total}, nil
 }

@@ -7,7 +7,6 @@ package resolvers
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 	hg "github.com/healthgraph/healthgraph"
@@ -124,12 +123,12 @@ func (r *paymentResolver) ID(ctx context.Context, obj *hg.Payment) (string, erro
 	return globalID("Payment", obj.ID), nil
 }
 
-func (r *queryResolver) Invoices(ctx context.Context, filter *model.InvoiceFilter, first *int, after *string) (*model.InvoiceConnection, error) {
+func (r *queryResolver) Invoices(ctx context.Context, filter *model.InvoiceFilter, first *int, after *string, last *int, before *string) (*model.InvoiceConnection, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := connectionPage(ctx, first, after)
+	pg, err := connectionPage(ctx, "Invoice", newestFirst, paging{first, last, after, before})
 	if err != nil {
 		return nil, err
 	}
@@ -144,12 +143,12 @@ func (r *queryResolver) Invoices(ctx context.Context, filter *model.InvoiceFilte
 		}
 		f.Status, f.From, f.To = filter.Status, filter.From, filter.To
 	}
-	invs, total, err := r.Store.ListInvoices(ctx, auth.PatientScope(p), f, pg)
+	invs, total, err := r.Store.ListInvoices(ctx, auth.PatientScope(p), f, pg.page)
 	if err != nil {
 		return nil, err
 	}
 	prefetchParties(ctx, invs, func(i *hg.Invoice) uuid.UUID { return i.PatientID }, nil)
-	es, info := edges(invs, pg, func(i *hg.Invoice) (time.Time, uuid.UUID) { return i.CreatedAt, i.ID },
+	es, info := edges(pg, invs, func(i *hg.Invoice) ([]string, uuid.UUID) { return timeKey(i.CreatedAt), i.ID },
 		func(c string, i *hg.Invoice) *model.InvoiceEdge { return &model.InvoiceEdge{Cursor: c, Node: i} })
 	err = auditPage(ctx, r.Resolver, "invoice.list", "Invoice", es, func(e *model.InvoiceEdge) (uuid.UUID, uuid.UUID) {
 		return e.Node.ID, e.Node.PatientID

@@ -8,7 +8,6 @@ package resolvers
 import (
 	"context"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -45,11 +44,11 @@ func (r *mutationResolver) ImportCatalogue(ctx context.Context, csv string) (*mo
 	return &model.CatalogueImport{Added: added, Updated: updated}, nil
 }
 
-func (r *queryResolver) Catalogue(ctx context.Context, filter *model.CatalogueFilter, first *int, after *string) (*model.CatalogueItemConnection, error) {
+func (r *queryResolver) Catalogue(ctx context.Context, filter *model.CatalogueFilter, first *int, after *string, last *int, before *string) (*model.CatalogueItemConnection, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	pg, err := connectionPage(ctx, first, after)
+	pg, err := connectionPage(ctx, "CatalogueItem", newestFirst, paging{first, last, after, before})
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +64,11 @@ func (r *queryResolver) Catalogue(ctx context.Context, filter *model.CatalogueFi
 			}
 		}
 	}
-	items, total, err := r.Store.ListCatalogue(ctx, f, pg)
+	items, total, err := r.Store.ListCatalogue(ctx, f, pg.page)
 	if err != nil {
 		return nil, err
 	}
-	es, info := edges(items, pg, func(c *hg.CatalogueItem) (time.Time, uuid.UUID) { return c.CreatedAt, c.ID },
+	es, info := edges(pg, items, func(c *hg.CatalogueItem) ([]string, uuid.UUID) { return timeKey(c.CreatedAt), c.ID },
 		func(c string, n *hg.CatalogueItem) *model.CatalogueItemEdge {
 			return &model.CatalogueItemEdge{Cursor: c, Node: n}
 		})

@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -102,12 +103,16 @@ func (r *nphiesMessageResolver) Body(ctx context.Context, obj *hg.NPHIESMessage)
 	return string(obj.Body), nil
 }
 
-func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, first *int, after *string) (*model.ClaimConnection, error) {
+func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, orderBy *model.ClaimOrder, first *int, after *string, last *int, before *string) (*model.ClaimConnection, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := connectionPage(ctx, first, after)
+	sort := newestFirst
+	if orderBy != nil {
+		sort = sortOf(string(orderBy.Field), orderBy.Direction)
+	}
+	pg, err := connectionPage(ctx, "Claim", sort, paging{first, last, after, before})
 	if err != nil {
 		return nil, err
 	}
@@ -122,12 +127,17 @@ func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, f
 		}
 		f.Status, f.PayerLicense, f.From, f.To = filter.Status, filter.PayerLicense, filter.From, filter.To
 	}
-	claims, total, err := r.Store.ListClaims(ctx, auth.PatientScope(p), f, pg)
+	claims, total, err := r.Store.ListClaims(ctx, auth.PatientScope(p), f, pg.page)
 	if err != nil {
 		return nil, err
 	}
 	prefetchParties(ctx, claims, func(c *hg.Claim) uuid.UUID { return c.PatientID }, func(c *hg.Claim) *uuid.UUID { return c.InvoiceID })
-	es, info := edges(claims, pg, func(c *hg.Claim) (time.Time, uuid.UUID) { return c.CreatedAt, c.ID },
+	es, info := edges(pg, claims, func(c *hg.Claim) ([]string, uuid.UUID) {
+		if pg.page.Sort.Field == hg.SortAmount {
+			return []string{strconv.FormatInt(int64(c.Total), 10)}, c.ID
+		}
+		return timeKey(c.CreatedAt), c.ID
+	},
 		func(cur string, c *hg.Claim) *model.ClaimEdge { return &model.ClaimEdge{Cursor: cur, Node: c} })
 	err = auditPage(ctx, r.Resolver, "claim.list", "Claim", es, func(e *model.ClaimEdge) (uuid.UUID, uuid.UUID) {
 		return e.Node.ID, e.Node.PatientID

@@ -206,8 +206,12 @@ func (r *queryResolver) Patient(ctx context.Context, id string) (*hg.Patient, er
 	return disclosed(ctx, r.Resolver, "patient.read", "Patient", p, err, patientSubject)
 }
 
-func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilter, first *int, after *string) (*model.PatientConnection, error) {
-	pg, err := connectionPage(ctx, first, after)
+func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilter, orderBy *model.PatientOrder, first *int, after *string, last *int, before *string) (*model.PatientConnection, error) {
+	sort := newestFirst
+	if orderBy != nil {
+		sort = sortOf(string(orderBy.Field), orderBy.Direction)
+	}
+	pg, err := connectionPage(ctx, "Patient", sort, paging{first, last, after, before})
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +219,16 @@ func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilte
 	if filter != nil {
 		f = hg.PatientFilter{Search: deref(filter.Search), BirthDate: filter.BirthDate, PayerLicense: deref(filter.PayerLicense)}
 	}
-	ps, total, err := r.Store.ListPatients(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), f, pg)
+	ps, total, err := r.Store.ListPatients(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), f, pg.page)
 	if err != nil {
 		return nil, err
 	}
-	es, info := edges(ps, pg, func(p *hg.Patient) (time.Time, uuid.UUID) { return p.CreatedAt, p.ID },
+	es, info := edges(pg, ps, func(p *hg.Patient) ([]string, uuid.UUID) {
+		if sort.Field == hg.SortName {
+			return []string{p.FamilyName, p.FirstName}, p.ID
+		}
+		return timeKey(p.CreatedAt), p.ID
+	},
 		func(c string, p *hg.Patient) *model.PatientEdge { return &model.PatientEdge{Cursor: c, Node: p} })
 	err = auditPage(ctx, r.Resolver, "patient.list", "Patient", es, func(e *model.PatientEdge) (uuid.UUID, uuid.UUID) {
 		return patientSubject(e.Node)
@@ -227,31 +236,40 @@ func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilte
 	return &model.PatientConnection{Edges: es, PageInfo: info, TotalCount: total}, err
 }
 
-func (r *queryResolver) Practitioners(ctx context.Context, specialty *string, first *int, after *string) (*model.PractitionerConnection, error) {
-	pg, err := connectionPage(ctx, first, after)
+func (r *queryResolver) Practitioners(ctx context.Context, specialty *string, first *int, after *string, last *int, before *string) (*model.PractitionerConnection, error) {
+	pg, err := connectionPage(ctx, "Practitioner", newestFirst, paging{first, last, after, before})
 	if err != nil {
 		return nil, err
 	}
-	ps, total, err := r.Store.ListPractitioners(ctx, hg.PractitionerFilter{Specialty: deref(specialty)}, pg)
+	ps, total, err := r.Store.ListPractitioners(ctx, hg.PractitionerFilter{Specialty: deref(specialty)}, pg.page)
 	if err != nil {
 		return nil, err
 	}
-	es, info := edges(ps, pg, func(p *hg.Practitioner) (time.Time, uuid.UUID) { return p.CreatedAt, p.ID },
+	es, info := edges(pg, ps, func(p *hg.Practitioner) ([]string, uuid.UUID) { return timeKey(p.CreatedAt), p.ID },
 		func(c string, p *hg.Practitioner) *model.PractitionerEdge {
 			return &model.PractitionerEdge{Cursor: c, Node: p}
 		})
 	return &model.PractitionerConnection{Edges: es, PageInfo: info, TotalCount: total}, nil
 }
 
-func (r *queryResolver) Appointments(ctx context.Context, filter *model.AppointmentFilter, first *int, after *string) (*model.AppointmentConnection, error) {
-	pg, err := connectionPage(ctx, first, after)
+func (r *queryResolver) Appointments(ctx context.Context, filter *model.AppointmentFilter, orderBy *model.AppointmentOrder, first *int, after *string, last *int, before *string) (*model.AppointmentConnection, error) {
+	sort := hg.Sort{Field: hg.SortStarts}
+	if filter != nil && deref(filter.LatestFirst) {
+		if orderBy != nil {
+			return nil, hg.Invalid("filter.latestFirst", "latestFirst and orderBy cannot be used together; use orderBy")
+		}
+		sort.Desc = true
+	}
+	if orderBy != nil {
+		sort = sortOf(string(orderBy.Field), orderBy.Direction)
+	}
+	pg, err := connectionPage(ctx, "Appointment", sort, paging{first, last, after, before})
 	if err != nil {
 		return nil, err
 	}
 	var f hg.AppointmentFilter
 	if filter != nil {
 		f.From, f.To, f.Status = filter.From, filter.To, filter.Status
-		f.Latest = filter.LatestFirst != nil && *filter.LatestFirst
 		if f.PractitionerID, err = optionalID("filter.practitionerId", "Practitioner", filter.PractitionerID); err != nil {
 			return nil, err
 		}
@@ -259,12 +277,12 @@ func (r *queryResolver) Appointments(ctx context.Context, filter *model.Appointm
 			return nil, err
 		}
 	}
-	as, total, err := r.Store.ListAppointments(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), f, pg)
+	as, total, err := r.Store.ListAppointments(ctx, auth.PatientScope(hg.PrincipalFrom(ctx)), f, pg.page)
 	if err != nil {
 		return nil, err
 	}
 	prefetchAppointments(ctx, as)
-	es, info := edges(as, pg, func(a *hg.Appointment) (time.Time, uuid.UUID) { return a.StartsAt, a.ID },
+	es, info := edges(pg, as, func(a *hg.Appointment) ([]string, uuid.UUID) { return timeKey(a.StartsAt), a.ID },
 		func(c string, a *hg.Appointment) *model.AppointmentEdge {
 			return &model.AppointmentEdge{Cursor: c, Node: a}
 		})
@@ -286,12 +304,12 @@ func (r *queryResolver) PractitionerSchedule(ctx context.Context, practitionerID
 	return pointers(slots), nil
 }
 
-func (r *queryResolver) MedicalRecords(ctx context.Context, patientID string, filter *model.RecordFilter, first *int, after *string) (*model.MedicalRecordConnection, error) {
+func (r *queryResolver) MedicalRecords(ctx context.Context, patientID string, filter *model.RecordFilter, first *int, after *string, last *int, before *string) (*model.MedicalRecordConnection, error) {
 	pid, err := parseID("patientId", "Patient", patientID)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := connectionPage(ctx, first, after)
+	pg, err := connectionPage(ctx, "MedicalRecord", newestFirst, paging{first, last, after, before})
 	if err != nil {
 		return nil, err
 	}
@@ -299,14 +317,14 @@ func (r *queryResolver) MedicalRecords(ctx context.Context, patientID string, fi
 	if filter != nil {
 		f = hg.RecordFilter{Kind: filter.Kind, From: filter.From, To: filter.To, IncludeSuperseded: deref(filter.IncludeSuperseded)}
 	}
-	recs, total, err := r.Store.ListRecords(ctx, auth.ClinicalScope(hg.PrincipalFrom(ctx)), pid, f, pg)
+	recs, total, err := r.Store.ListRecords(ctx, auth.ClinicalScope(hg.PrincipalFrom(ctx)), pid, f, pg.page)
 	if err != nil {
 		return nil, err
 	}
 	if err := r.recordsRead(ctx, pid); err != nil {
 		return nil, err
 	}
-	es, info := edges(recs, pg, func(m *hg.MedicalRecord) (time.Time, uuid.UUID) { return m.CreatedAt, m.ID },
+	es, info := edges(pg, recs, func(m *hg.MedicalRecord) ([]string, uuid.UUID) { return timeKey(m.CreatedAt), m.ID },
 		func(c string, m *hg.MedicalRecord) *model.MedicalRecordEdge {
 			return &model.MedicalRecordEdge{Cursor: c, Node: m}
 		})

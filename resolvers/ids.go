@@ -3,14 +3,11 @@ package resolvers
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
-	"github.com/healthgraph/healthgraph/graph/model"
 )
 
 // Global IDs are opaque to clients: base64url of "Type:uuid", so node(id:)
@@ -77,51 +74,4 @@ func parseID(field, typ, id string) (uuid.UUID, error) {
 		return uuid.Nil, hg.Invalid(field, "%s is not a %s ID", field, typ)
 	}
 	return u, nil
-}
-
-// encodeCursor makes an opaque keyset cursor from the sort key of an item.
-func encodeCursor(t time.Time, id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixNano(), 10) + ":" + id.String()))
-}
-
-// page validates first/after into a store page.
-func page(first *int, after *string) (hg.Page, error) {
-	n := 20
-	if first != nil {
-		n = *first
-	}
-	if n < 1 || n > hg.MaxPageSize {
-		return hg.Page{}, hg.Invalid("first", "first must be between 1 and %d", hg.MaxPageSize)
-	}
-	p := hg.Page{First: n}
-	if after != nil && *after != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(*after)
-		ts, rest, ok := strings.Cut(string(raw), ":")
-		nanos, err2 := strconv.ParseInt(ts, 10, 64)
-		id, err3 := uuid.Parse(rest)
-		// As with IDs, only the form encodeCursor mints.
-		at := time.Unix(0, nanos).UTC()
-		if err != nil || !ok || err2 != nil || err3 != nil || encodeCursor(at, id) != *after {
-			return hg.Page{}, hg.Invalid("after", "after is not a valid cursor")
-		}
-		p.After = &hg.Cursor{Time: at, ID: id}
-	}
-	return p, nil
-}
-
-// edges trims a page fetched by connectionPage with one extra item (which
-// tells whether more follow) and builds its edges with opaque keyset cursors. Every connection
-// uses it, so paging behaves the same everywhere.
-func edges[T, E any](items []T, p hg.Page, key func(T) (time.Time, uuid.UUID), edge func(cursor string, node T) E) ([]E, *model.PageInfo) {
-	info := &model.PageInfo{}
-	if len(items) >= p.First {
-		items, info.HasNextPage = items[:p.First-1], true
-	}
-	out := make([]E, 0, len(items))
-	for _, it := range items {
-		c := encodeCursor(key(it))
-		out = append(out, edge(c, it))
-		info.EndCursor = &c
-	}
-	return out, info
 }

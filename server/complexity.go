@@ -49,14 +49,23 @@ func listCost(child, n int) int {
 	return 1 + n*child
 }
 
-// connectionCost makes a connection cost its page size times its items, so
-// complexity bounds the rows a query can ask for. A missing, negative or
-// oversized first is priced at the cap: the resolver refuses it with its
-// own error naming the field, which says more than the budget would.
-func connectionCost(child int, first *int) int {
+// connectionCost makes a connection cost its page size (first or last, 20
+// when neither is set) times its items, so complexity bounds the rows a
+// query can ask for. A negative or oversized size, or both at once, is
+// priced at the cap: the resolver refuses it with its own error naming the
+// field, which says more than the budget would.
+func connectionCost(child int, first, last *int) int {
 	n := hg.MaxPageSize
-	if first != nil && *first > 0 && *first < n {
-		n = *first
+	size := first
+	if size == nil {
+		size = last
+	}
+	switch {
+	case first == nil && last == nil:
+		n = hg.DefaultPageSize
+	case first != nil && last != nil:
+	case *size > 0 && *size < n:
+		n = *size
 	}
 	return listCost(child, n)
 }
@@ -92,25 +101,29 @@ func setComplexity(c *graph.ComplexityRoot) {
 }
 
 func setConnectionCosts(c *graph.ComplexityRoot) {
-	c.Query.Users = func(child int, first *int, _ *string, _ *model.Role) int { return connectionCost(child, first) }
-	c.Query.Patients = func(child int, _ *model.PatientFilter, first *int, _ *string) int {
-		return connectionCost(child, first)
+	c.Query.Users = func(child int, first *int, _ *string, last *int, _ *string, _ *model.Role) int {
+		return connectionCost(child, first, last)
 	}
-	c.Query.Practitioners = func(child int, _ *string, first *int, _ *string) int { return connectionCost(child, first) }
-	c.Query.Appointments = func(child int, _ *model.AppointmentFilter, first *int, _ *string) int {
-		return connectionCost(child, first)
+	c.Query.Patients = func(child int, _ *model.PatientFilter, _ *model.PatientOrder, first *int, _ *string, last *int, _ *string) int {
+		return connectionCost(child, first, last)
 	}
-	c.Query.MedicalRecords = func(child int, _ string, _ *model.RecordFilter, first *int, _ *string) int {
-		return connectionCost(child, first)
+	c.Query.Practitioners = func(child int, _ *string, first *int, _ *string, last *int, _ *string) int {
+		return connectionCost(child, first, last)
 	}
-	c.Query.Invoices = func(child int, _ *model.InvoiceFilter, first *int, _ *string) int {
-		return connectionCost(child, first)
+	c.Query.Appointments = func(child int, _ *model.AppointmentFilter, _ *model.AppointmentOrder, first *int, _ *string, last *int, _ *string) int {
+		return connectionCost(child, first, last)
 	}
-	c.Query.Claims = func(child int, _ *model.ClaimFilter, first *int, _ *string) int {
-		return connectionCost(child, first)
+	c.Query.MedicalRecords = func(child int, _ string, _ *model.RecordFilter, first *int, _ *string, last *int, _ *string) int {
+		return connectionCost(child, first, last)
 	}
-	c.Query.Catalogue = func(child int, _ *model.CatalogueFilter, first *int, _ *string) int {
-		return connectionCost(child, first)
+	c.Query.Invoices = func(child int, _ *model.InvoiceFilter, first *int, _ *string, last *int, _ *string) int {
+		return connectionCost(child, first, last)
+	}
+	c.Query.Claims = func(child int, _ *model.ClaimFilter, _ *model.ClaimOrder, first *int, _ *string, last *int, _ *string) int {
+		return connectionCost(child, first, last)
+	}
+	c.Query.Catalogue = func(child int, _ *model.CatalogueFilter, first *int, _ *string, last *int, _ *string) int {
+		return connectionCost(child, first, last)
 	}
 }
 

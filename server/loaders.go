@@ -74,6 +74,18 @@ func (s tracedLoaderStore) LatestRecordsByPatientIDs(ctx context.Context, scope 
 	})
 }
 
+func (s tracedLoaderStore) PatientsByUserIDs(ctx context.Context, scope hg.PatientScope, userIDs []uuid.UUID) ([]*hg.Patient, error) {
+	return batch(ctx, s.m, "user_patient", len(userIDs), func(ctx context.Context) ([]*hg.Patient, error) {
+		return s.Store.PatientsByUserIDs(ctx, scope, userIDs)
+	})
+}
+
+func (s tracedLoaderStore) PractitionersByUserIDs(ctx context.Context, userIDs []uuid.UUID) ([]*hg.Practitioner, error) {
+	return batch(ctx, s.m, "user_practitioner", len(userIDs), func(ctx context.Context) ([]*hg.Practitioner, error) {
+		return s.Store.PractitionersByUserIDs(ctx, userIDs)
+	})
+}
+
 func (s tracedLoaderStore) InvoicesByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Invoice, error) {
 	return batch(ctx, s.m, "invoice", len(ids), func(ctx context.Context) ([]*hg.Invoice, error) {
 		return s.Store.InvoicesByIDs(ctx, scope, ids)

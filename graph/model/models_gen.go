@@ -74,7 +74,7 @@ type AppointmentChange struct {
 
 // A page of appointments.
 type AppointmentConnection struct {
-	// The appointments on this page, by start time.
+	// The appointments on this page, in the order asked for.
 	Edges []*AppointmentEdge `json:"edges"`
 	// Where this page ends.
 	PageInfo *PageInfo `json:"pageInfo"`
@@ -84,7 +84,7 @@ type AppointmentConnection struct {
 
 // One appointment in a page.
 type AppointmentEdge struct {
-	// The position, for `after`.
+	// The position, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The appointment.
 	Node *healthgraph.Appointment `json:"node"`
@@ -102,8 +102,16 @@ type AppointmentFilter struct {
 	To *time.Time `json:"to,omitempty"`
 	// Only in this status.
 	Status *healthgraph.AppointmentStatus `json:"status,omitempty"`
-	// The latest start first, for the newest bookings on top; by default the earliest first, as a schedule reads.
+	// The latest start first, as `orderBy: {field: STARTS_AT, direction: DESC}` says; kept for older clients, not to be combined with `orderBy`.
 	LatestFirst *bool `json:"latestFirst,omitempty"`
+}
+
+// An order of appointments; ties go by ID in the same direction.
+type AppointmentOrder struct {
+	// The key.
+	Field AppointmentOrderField `json:"field"`
+	// The direction.
+	Direction OrderDirection `json:"direction"`
 }
 
 // A session: a short-lived access token for the Authorization header and a
@@ -161,7 +169,7 @@ type CatalogueItemConnection struct {
 
 // One catalogue item in a page.
 type CatalogueItemEdge struct {
-	// The position of this item, for `after`.
+	// The position of this item, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The item.
 	Node *healthgraph.CatalogueItem `json:"node"`
@@ -177,7 +185,7 @@ type ClaimChange struct {
 
 // A page of claims.
 type ClaimConnection struct {
-	// The claims on this page, newest first.
+	// The claims on this page, in the order asked for.
 	Edges []*ClaimEdge `json:"edges"`
 	// Where this page ends.
 	PageInfo *PageInfo `json:"pageInfo"`
@@ -187,7 +195,7 @@ type ClaimConnection struct {
 
 // One claim in a page.
 type ClaimEdge struct {
-	// The position of this claim, for `after`.
+	// The position of this claim, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The claim.
 	Node *healthgraph.Claim `json:"node"`
@@ -205,6 +213,14 @@ type ClaimFilter struct {
 	From *time.Time `json:"from,omitempty"`
 	// Created before this time.
 	To *time.Time `json:"to,omitempty"`
+}
+
+// An order of claims; ties go by ID in the same direction.
+type ClaimOrder struct {
+	// The key.
+	Field ClaimOrderField `json:"field"`
+	// The direction.
+	Direction OrderDirection `json:"direction"`
 }
 
 // What a signed-up patient proves to claim their patient record: the MRN
@@ -314,7 +330,7 @@ type InvoiceConnection struct {
 
 // One invoice in a page.
 type InvoiceEdge struct {
-	// The position of this invoice, for `after`.
+	// The position of this invoice, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The invoice.
 	Node *healthgraph.Invoice `json:"node"`
@@ -358,7 +374,7 @@ type MedicalRecordConnection struct {
 
 // One record in a page.
 type MedicalRecordEdge struct {
-	// The position, for `after`.
+	// The position, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The record.
 	Node *healthgraph.MedicalRecord `json:"node"`
@@ -368,17 +384,25 @@ type MedicalRecordEdge struct {
 type Mutation struct {
 }
 
-// Where a page of a connection ends, for keyset pagination.
+// Where a page of a connection starts and ends, for keyset pagination. Every
+// connection pages forward with `first` and `after` (20 items when neither
+// `first` nor `last` is given) or backward with `last` and `before`, at most
+// 100 items a page; mixing the two directions is BAD_USER_INPUT. A cursor
+// belongs to the list and the `orderBy` it came from.
 type PageInfo struct {
-	// Whether more items follow this page.
+	// Whether more items follow this page: known exactly when paging forward; true when paging backward from a `before` cursor.
 	HasNextPage bool `json:"hasNextPage"`
+	// Whether items precede this page: known exactly when paging backward; true when paging forward from an `after` cursor.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the first item; pass it as `before` to get the page before.
+	StartCursor *string `json:"startCursor,omitempty"`
 	// The cursor of the last item; pass it as `after` to get the next page.
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 // A page of patients.
 type PatientConnection struct {
-	// The patients on this page, newest first.
+	// The patients on this page, in the order asked for.
 	Edges []*PatientEdge `json:"edges"`
 	// Where this page ends.
 	PageInfo *PageInfo `json:"pageInfo"`
@@ -388,7 +412,7 @@ type PatientConnection struct {
 
 // One patient in a page.
 type PatientEdge struct {
-	// The position, for `after`.
+	// The position, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The patient.
 	Node *healthgraph.Patient `json:"node"`
@@ -402,6 +426,14 @@ type PatientFilter struct {
 	BirthDate *time.Time `json:"birthDate,omitempty"`
 	// Holding a coverage from this payer licence.
 	PayerLicense *string `json:"payerLicense,omitempty"`
+}
+
+// An order of patients; ties go by ID in the same direction.
+type PatientOrder struct {
+	// The key.
+	Field PatientOrderField `json:"field"`
+	// The direction.
+	Direction OrderDirection `json:"direction"`
 }
 
 // An insurer registered in NPHIES.
@@ -424,7 +456,7 @@ type PractitionerConnection struct {
 
 // One practitioner in a page.
 type PractitionerEdge struct {
-	// The position, for `after`.
+	// The position, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The practitioner.
 	Node *healthgraph.Practitioner `json:"node"`
@@ -552,10 +584,123 @@ type UserConnection struct {
 
 // One user in a page.
 type UserEdge struct {
-	// The position of this user, for `after`.
+	// The position of this user, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The user.
 	Node *healthgraph.User `json:"node"`
+}
+
+// What appointments can be ordered by.
+type AppointmentOrderField string
+
+const (
+	// The start time.
+	AppointmentOrderFieldStartsAt AppointmentOrderField = "STARTS_AT"
+)
+
+var AllAppointmentOrderField = []AppointmentOrderField{
+	AppointmentOrderFieldStartsAt,
+}
+
+func (e AppointmentOrderField) IsValid() bool {
+	switch e {
+	case AppointmentOrderFieldStartsAt:
+		return true
+	}
+	return false
+}
+
+func (e AppointmentOrderField) String() string {
+	return string(e)
+}
+
+func (e *AppointmentOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AppointmentOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AppointmentOrderField", str)
+	}
+	return nil
+}
+
+func (e AppointmentOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AppointmentOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AppointmentOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What claims can be ordered by.
+type ClaimOrderField string
+
+const (
+	// When the claim was created.
+	ClaimOrderFieldCreatedAt ClaimOrderField = "CREATED_AT"
+	// The claim's total.
+	ClaimOrderFieldAmount ClaimOrderField = "AMOUNT"
+)
+
+var AllClaimOrderField = []ClaimOrderField{
+	ClaimOrderFieldCreatedAt,
+	ClaimOrderFieldAmount,
+}
+
+func (e ClaimOrderField) IsValid() bool {
+	switch e {
+	case ClaimOrderFieldCreatedAt, ClaimOrderFieldAmount:
+		return true
+	}
+	return false
+}
+
+func (e ClaimOrderField) String() string {
+	return string(e)
+}
+
+func (e *ClaimOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ClaimOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ClaimOrderField", str)
+	}
+	return nil
+}
+
+func (e ClaimOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ClaimOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ClaimOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // How claims are grouped in claimsSummary.
@@ -694,6 +839,122 @@ func (e *CodeSystem) UnmarshalJSON(b []byte) error {
 }
 
 func (e CodeSystem) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Which way a list is ordered.
+type OrderDirection string
+
+const (
+	// Smallest, earliest or alphabetically first at the top.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Largest, latest or alphabetically last at the top.
+	OrderDirectionDesc OrderDirection = "DESC"
+)
+
+var AllOrderDirection = []OrderDirection{
+	OrderDirectionAsc,
+	OrderDirectionDesc,
+}
+
+func (e OrderDirection) IsValid() bool {
+	switch e {
+	case OrderDirectionAsc, OrderDirectionDesc:
+		return true
+	}
+	return false
+}
+
+func (e OrderDirection) String() string {
+	return string(e)
+}
+
+func (e *OrderDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrderDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrderDirection", str)
+	}
+	return nil
+}
+
+func (e OrderDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrderDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What patients can be ordered by.
+type PatientOrderField string
+
+const (
+	// When the record was created.
+	PatientOrderFieldCreatedAt PatientOrderField = "CREATED_AT"
+	// Family name, then given name, as the database collates them.
+	PatientOrderFieldName PatientOrderField = "NAME"
+)
+
+var AllPatientOrderField = []PatientOrderField{
+	PatientOrderFieldCreatedAt,
+	PatientOrderFieldName,
+}
+
+func (e PatientOrderField) IsValid() bool {
+	switch e {
+	case PatientOrderFieldCreatedAt, PatientOrderFieldName:
+		return true
+	}
+	return false
+}
+
+func (e PatientOrderField) String() string {
+	return string(e)
+}
+
+func (e *PatientOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PatientOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PatientOrderField", str)
+	}
+	return nil
+}
+
+func (e PatientOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PatientOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PatientOrderField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
