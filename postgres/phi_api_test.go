@@ -46,8 +46,8 @@ func TestGraphQLPatientsOverSealedIdentifiers(t *testing.T) {
 	res := env.Do(t, admin, `mutation($in: CreatePatientInput!) { createPatient(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"nationalId": nid, "firstName": "Other", "familyName": "Person",
 			"birthDate": "1980-01-01", "gender": "MALE"}})
-	if res.Code() != "CONFLICT" || res.Field() != "nationalId" {
-		t.Fatalf("duplicate national ID: %q on %q (%+v), want CONFLICT on nationalId", res.Code(), res.Field(), res.Errors)
+	if res.Code() != "CONFLICT" || res.Field() != "input.nationalId" {
+		t.Fatalf("duplicate national ID: %q on %q (%+v), want CONFLICT on input.nationalId", res.Code(), res.Field(), res.Errors)
 	}
 	if n := env.Count(t, `SELECT count(*) FROM audit_events WHERE patient_id IS NOT NULL`); n == 0 {
 		t.Fatal("no audit events about the patient: the check below would prove nothing")

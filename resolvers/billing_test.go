@@ -100,7 +100,7 @@ func TestInvoiceLifecycleOverGraphQL(t *testing.T) {
 		t.Fatalf("issued = %+v", issued.IssueInvoice)
 	}
 	pay := `mutation($id: ID!, $a: String!) { recordPayment(input: {invoiceId: $id, amount: $a, method: CARD}) { status due { amount } payments { amount { amount } } } }`
-	if r := b.Do(t, b.billing, pay, map[string]any{"id": inv.ID, "a": "89.94"}); r.Code() != hg.EINVALID || r.Field() != "amount" {
+	if r := b.Do(t, b.billing, pay, map[string]any{"id": inv.ID, "a": "89.94"}); r.Code() != hg.EINVALID || r.Field() != "input.amount" {
 		t.Fatalf("overpayment: %+v", r.Errors)
 	}
 	var paid struct {
@@ -181,16 +181,16 @@ func TestBadInvoiceInputWritesNothing(t *testing.T) {
 		wantCode  string
 		wantField string
 	}{
-		{"zero quantity", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(0, "10")}, hg.EINVALID, "lines.quantity"},
-		{"negative quantity", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(-2, "10")}, hg.EINVALID, "lines.quantity"},
-		{"three decimals", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(1, "10.005")}, hg.EINVALID, "lines.unitPrice"},
-		{"negative price", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(1, "-10")}, hg.EINVALID, "lines.unitPrice"},
-		{"zero price", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(1, "0.00")}, hg.EINVALID, "lines.unitPrice"},
-		{"no lines", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": []map[string]any{}}, hg.EINVALID, "lines"},
-		{"malformed patient id", map[string]any{"patientId": "nope", "lines": line(1, "10")}, hg.EINVALID, "patientId"},
-		{"a user id as patient id", map[string]any{"patientId": gid("User", b.patient.ID), "lines": line(1, "10")}, hg.EINVALID, "patientId"},
+		{"zero quantity", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(0, "10")}, hg.EINVALID, "input.lines.quantity"},
+		{"negative quantity", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(-2, "10")}, hg.EINVALID, "input.lines.quantity"},
+		{"three decimals", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(1, "10.005")}, hg.EINVALID, "input.lines.unitPrice"},
+		{"negative price", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(1, "-10")}, hg.EINVALID, "input.lines.unitPrice"},
+		{"zero price", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": line(1, "0.00")}, hg.EINVALID, "input.lines.unitPrice"},
+		{"no lines", map[string]any{"patientId": gid("Patient", b.patient.ID), "lines": []map[string]any{}}, hg.EINVALID, "input.lines"},
+		{"malformed patient id", map[string]any{"patientId": "nope", "lines": line(1, "10")}, hg.EINVALID, "input.patientId"},
+		{"a user id as patient id", map[string]any{"patientId": gid("User", b.patient.ID), "lines": line(1, "10")}, hg.EINVALID, "input.patientId"},
 		{"unknown patient", map[string]any{"patientId": gid("Patient", uuid.New()), "lines": line(1, "10")}, hg.ENOTFOUND, ""},
-		{"another patient's coverage", map[string]any{"patientId": gid("Patient", b.other.ID), "coverageId": gid("Coverage", b.coverage.ID), "lines": line(1, "10")}, hg.EINVALID, "coverageId"},
+		{"another patient's coverage", map[string]any{"patientId": gid("Patient", b.other.ID), "coverageId": gid("Coverage", b.coverage.ID), "lines": line(1, "10")}, hg.EINVALID, "input.coverageId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -255,9 +255,9 @@ func TestMalformedClaimsNameTheirField(t *testing.T) {
 	for _, tc := range []struct {
 		name, mrn, nid, field string
 	}{
-		{"neither MRN nor national ID", "", "", "mrn"},
-		{"a national ID of the wrong form", "", "12345", "nationalId"},
-		{"an MRN of the wrong form", "MRN 1; --", "", "mrn"},
+		{"neither MRN nor national ID", "", "", "input.mrn"},
+		{"a national ID of the wrong form", "", "12345", "input.nationalId"},
+		{"an MRN of the wrong form", "MRN 1; --", "", "input.mrn"},
 	} {
 		res := f.env.Do(t, tok, claimMut, claimVars(tc.mrn, tc.nid, claimBirth))
 		if res.Code() != hg.EINVALID || res.Field() != tc.field {

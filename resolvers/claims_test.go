@@ -98,13 +98,13 @@ func TestBadClaimInputWritesNothing(t *testing.T) {
 		wantCode  string
 		wantField string
 	}{
-		{"draft invoice", map[string]any{"invoiceId": draft.ID, "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.EINVALID, "invoiceId"},
-		{"self-pay invoice", map[string]any{"invoiceId": selfPay.ID, "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.EINVALID, "invoiceId"},
-		{"not an ICD-10 code", map[string]any{"invoiceId": issued.ID, "practitionerId": practitioner, "diagnoses": []string{"diabetes"}}, hg.EINVALID, "diagnoses"},
-		{"no diagnosis", map[string]any{"invoiceId": issued.ID, "practitionerId": practitioner, "diagnoses": []string{}}, hg.EINVALID, "diagnoses"},
+		{"draft invoice", map[string]any{"invoiceId": draft.ID, "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.EINVALID, "input.invoiceId"},
+		{"self-pay invoice", map[string]any{"invoiceId": selfPay.ID, "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.EINVALID, "input.invoiceId"},
+		{"not an ICD-10 code", map[string]any{"invoiceId": issued.ID, "practitionerId": practitioner, "diagnoses": []string{"diabetes"}}, hg.EINVALID, "input.diagnoses"},
+		{"no diagnosis", map[string]any{"invoiceId": issued.ID, "practitionerId": practitioner, "diagnoses": []string{}}, hg.EINVALID, "input.diagnoses"},
 		{"unknown practitioner", map[string]any{"invoiceId": issued.ID, "practitionerId": gid("Practitioner", uuid.New()), "diagnoses": []string{"E11.9"}}, hg.ENOTFOUND, ""},
 		{"unknown invoice", map[string]any{"invoiceId": gid("Invoice", uuid.New()), "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.ENOTFOUND, ""},
-		{"malformed invoice id", map[string]any{"invoiceId": "%%%", "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.EINVALID, "invoiceId"},
+		{"malformed invoice id", map[string]any{"invoiceId": "%%%", "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.EINVALID, "input.invoiceId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -184,14 +184,14 @@ func TestClinicalBadInput(t *testing.T) {
 		{"first over the cap", `{ patients(first: 101) { totalCount } }`, nil, hg.EINVALID, "first"},
 		{"one-letter name search", `{ patients(filter: {search: "a"}) { totalCount } }`, nil, hg.EINVALID, "filter.search"},
 		{"malformed date", `query($id: ID!) { practitionerSchedule(practitionerId: $id, date: "22/11/2026") { free } }`, map[string]any{"id": gid("Practitioner", c.doc1.ID)}, hg.EINVALID, "date"},
-		{"appointment in the past", book, bookVars(time.Now().Add(-time.Hour), time.Now(), A), hg.EINVALID, "startsAt"},
-		{"appointment ending before it starts", book, bookVars(soon, soon.Add(-time.Minute), A), hg.EINVALID, "endsAt"},
+		{"appointment in the past", book, bookVars(time.Now().Add(-time.Hour), time.Now(), A), hg.EINVALID, "input.startsAt"},
+		{"appointment ending before it starts", book, bookVars(soon, soon.Add(-time.Minute), A), hg.EINVALID, "input.endsAt"},
 		{"invalid ICD-10 code", `mutation($in: AddMedicalRecordInput!) { addMedicalRecord(input: $in) { id } }`,
-			map[string]any{"in": map[string]any{"patientId": A, "kind": "DIAGNOSIS", "codes": []string{"XYZ"}, "body": "x"}}, hg.EINVALID, "codes"},
+			map[string]any{"in": map[string]any{"patientId": A, "kind": "DIAGNOSIS", "codes": []string{"XYZ"}, "body": "x"}}, hg.EINVALID, "input.codes"},
 		{"over-long name", `mutation($in: CreatePatientInput!) { createPatient(input: $in) { id } }`,
-			map[string]any{"in": map[string]any{"nationalId": "1000000009", "firstName": string(make([]byte, 101)), "familyName": "X", "birthDate": "1990-01-01", "gender": "MALE"}}, hg.EINVALID, "firstName"},
+			map[string]any{"in": map[string]any{"nationalId": "1000000009", "firstName": string(make([]byte, 101)), "familyName": "X", "birthDate": "1990-01-01", "gender": "MALE"}}, hg.EINVALID, "input.firstName"},
 		{"bad national ID", `mutation($in: CreatePatientInput!) { createPatient(input: $in) { id } }`,
-			map[string]any{"in": map[string]any{"nationalId": "3000000009", "firstName": "Ali", "familyName": "X", "birthDate": "1990-01-01", "gender": "MALE"}}, hg.EINVALID, "nationalId"},
+			map[string]any{"in": map[string]any{"nationalId": "3000000009", "firstName": "Ali", "familyName": "X", "birthDate": "1990-01-01", "gender": "MALE"}}, hg.EINVALID, "input.nationalId"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := c.env.Do(t, admin, tc.query, tc.vars)

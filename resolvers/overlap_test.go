@@ -67,12 +67,12 @@ func bookedID(t *testing.T, res servertest.Response) string {
 	return out.BookAppointment.ID
 }
 
-// wantOverlap checks res is the CONFLICT on startsAt that names the
-// appointment id.
-func wantOverlap(t *testing.T, what string, res servertest.Response, id string) {
+// wantOverlap checks res is the CONFLICT on the start time, spelt field,
+// that names the appointment id.
+func wantOverlap(t *testing.T, what, field string, res servertest.Response, id string) {
 	t.Helper()
-	if res.Code() != hg.ECONFLICT || res.Field() != "startsAt" || !strings.Contains(res.Errors[0].Message, id) {
-		t.Fatalf("%s: got %q field %q (%+v), want CONFLICT on startsAt naming %s", what, res.Code(), res.Field(), res.Errors, id)
+	if res.Code() != hg.ECONFLICT || res.Field() != field || !strings.Contains(res.Errors[0].Message, id) {
+		t.Fatalf("%s: got %q field %q (%+v), want CONFLICT on %s naming %s", what, res.Code(), res.Field(), res.Errors, field, id)
 	}
 }
 
@@ -81,15 +81,15 @@ func TestAPatientCannotBeInTwoAppointmentsAtOnce(t *testing.T) {
 	f := setupOverlap(t, 2)
 	first := bookedID(t, f.book(t, 0, 0))
 
-	wantOverlap(t, "an overlapping booking with another practitioner", f.book(t, 1, 15), first)
-	wantOverlap(t, "the same window with another practitioner", f.book(t, 1, 0), first)
+	wantOverlap(t, "an overlapping booking with another practitioner", "input.startsAt", f.book(t, 1, 15), first)
+	wantOverlap(t, "the same window with another practitioner", "input.startsAt", f.book(t, 1, 0), first)
 
 	// Back to back is no overlap.
 	second := bookedID(t, f.book(t, 1, 30))
 	start := f.at.Add(10 * time.Minute)
 	res := f.env.Do(t, f.reception, rescheduleMut, map[string]any{"id": second,
 		"s": start.Format(time.RFC3339), "e": start.Add(30 * time.Minute).Format(time.RFC3339)})
-	wantOverlap(t, "moving the second appointment over the first", res, first)
+	wantOverlap(t, "moving the second appointment over the first", "startsAt", res, first)
 
 	// Only live appointments count: once the first is cancelled its
 	// window is free for the patient again.

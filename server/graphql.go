@@ -109,7 +109,7 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 		out.Message = dom.Message
 		ext["code"] = dom.Code
 		if dom.Field != "" {
-			ext["field"] = dom.Field
+			ext["field"] = argumentPath(ctx, dom.Field)
 		} else if name, ok := inputName(ctx, gqlErr.Path); ok && dom.Code == hg.EINVALID {
 			// A scalar that failed to parse (a Date, a Time, a String
 			// with a NUL) knows not its name; the path ends with the
@@ -191,12 +191,38 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, err *hg.Erro
 	})
 }
 
-// lastName returns the last named step of a path.
+// schema is the parsed GraphQL schema, for spelling input paths.
+var schema = graph.NewExecutableSchema(graph.Config{}).Schema()
+
+// argumentPath spells the field a domain error names as the path of the
+// input at fault from the failing field's arguments, the one spelling of
+// extensions.field: "filter.search", "input.birthDate", "id". A validator
+// of an input object names the object's own field ("birthDate"), which the
+// client sent under the argument holding the object; a name that is an
+// argument already, or that no argument's input object has, stays.
+func argumentPath(ctx context.Context, field string) string {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
+		return field
+	}
+	head, _, _ := strings.Cut(field, ".")
+	args := fc.Field.Definition.Arguments
+	if args.ForName(head) != nil {
+		return field
+	}
+	for _, a := range args {
+		if def := schema.Types[a.Type.Name()]; def != nil && def.Kind == ast.InputObject && def.Fields.ForName(head) != nil {
+			return a.Name + "." + field
+		}
+	}
+	return field
+}
+
 // inputName names the argument or input field at the end of an input
-// error's path the way validation errors do: from the field's argument
-// down, list positions left out, an argument called "input" left out
-// (createInvoice's input.lines[2].description is "lines.description").
-// Without the field's path it falls back to the last name.
+// error's path as argumentPath does: from the field's argument down, list
+// positions left out (createInvoice's input.lines[2].description is
+// "input.lines.description"). Without the field's path it falls back to
+// the last name.
 func inputName(ctx context.Context, path ast.Path) (string, bool) {
 	var field ast.Path
 	if fc := graphql.GetFieldContext(ctx); fc != nil {
@@ -211,15 +237,13 @@ func inputName(ctx context.Context, path ast.Path) (string, bool) {
 			names = append(names, string(name))
 		}
 	}
-	if len(names) > 1 && names[0] == "input" {
-		names = names[1:]
-	}
 	if len(names) == 0 {
 		return "", false
 	}
 	return strings.Join(names, "."), true
 }
 
+// lastName returns the last named step of a path.
 func lastName(path ast.Path) (string, bool) {
 	for i := len(path) - 1; i >= 0; i-- {
 		if name, ok := path[i].(ast.PathName); ok {
