@@ -158,8 +158,8 @@ type AppointmentFilter struct {
 
 // Validate checks the filter's bounds and status.
 func (f AppointmentFilter) Validate() error {
-	if f.From != nil && f.To != nil && !f.To.After(*f.From) {
-		return Invalid("filter.to", "to must be after from")
+	if err := validWindow(f.From, f.To); err != nil {
+		return err
 	}
 	if f.Status != nil && !f.Status.Valid() {
 		return Invalid("filter.status", "unknown appointment status")

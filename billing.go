@@ -198,6 +198,9 @@ type InvoiceFilter struct {
 	From, To  *time.Time
 }
 
+// Validate checks the filter's window.
+func (f InvoiceFilter) Validate() error { return validWindow(f.From, f.To) }
+
 // BillingStore keeps invoices and payments. Reads take the caller's
 // PatientScope and apply it in SQL.
 type BillingStore interface {

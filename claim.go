@@ -150,12 +150,34 @@ type NewClaim struct {
 	Message NPHIESMessage
 }
 
-// ClaimFilter narrows claims(filter). Nil fields do not filter.
+// ClaimFilter narrows claims(filter). Nil fields do not filter. From and
+// To bound the creation time, From inclusive, To exclusive; MinTotal and
+// MaxTotal bound the total, both inclusive.
 type ClaimFilter struct {
-	Status       *ClaimStatus
-	PatientID    *uuid.UUID
-	PayerLicense *string
-	From, To     *time.Time
+	Status             *ClaimStatus
+	PatientID          *uuid.UUID
+	PayerLicense       *string
+	From, To           *time.Time
+	MinTotal, MaxTotal *Halalas
+}
+
+// Validate checks the filter's ranges.
+func (f ClaimFilter) Validate() error {
+	if err := validWindow(f.From, f.To); err != nil {
+		return err
+	}
+	if f.MinTotal != nil && f.MaxTotal != nil && *f.MaxTotal < *f.MinTotal {
+		return Invalid("filter.maxAmount", "maxAmount must not be below minAmount")
+	}
+	return nil
+}
+
+// validWindow checks a filter's [from, to) window is not empty.
+func validWindow(from, to *time.Time) error {
+	if from != nil && to != nil && !to.After(*from) {
+		return Invalid("filter.to", "to must be after from")
+	}
+	return nil
 }
 
 // ClaimStore keeps claims and their messages.

@@ -2065,7 +2065,7 @@ func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "patientId", "payerLicense", "from", "to"}
+	fieldsInOrder := [...]string{"status", "patientId", "payerLicense", "from", "to", "minAmount", "maxAmount"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2107,6 +2107,20 @@ func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.To = data
+		case "minAmount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minAmount"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinAmount = data
+		case "maxAmount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAmount"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAmount = data
 		}
 	}
 	return it, nil

@@ -130,6 +130,9 @@ var invoiceSorts = newestFirst("i.created_at", nil)
 // ListInvoices returns a page of invoices in scope in p.Sort (newest first by default), with their
 // lines, in three statements whatever the page size.
 func (db *DB) ListInvoices(ctx context.Context, scope hg.PatientScope, f hg.InvoiceFilter, p hg.Page) ([]*hg.Invoice, int, error) {
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
 	where := `(@patient::uuid IS NULL OR i.patient_id = @patient)
 		AND (@status::text IS NULL OR i.status = @status)
 		AND (@from::timestamptz IS NULL OR i.created_at >= @from)

@@ -203,14 +203,19 @@ var claimSorts = newestFirst("c.created_at", map[hg.SortField]sortKey{
 // default), with their items,
 // in three statements whatever the page size.
 func (db *DB) ListClaims(ctx context.Context, scope hg.PatientScope, f hg.ClaimFilter, p hg.Page) ([]*hg.Claim, int, error) {
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
 	where := `(@patient::uuid IS NULL OR c.patient_id = @patient)
+		AND (@min_total::bigint IS NULL OR c.total >= @min_total)
+		AND (@max_total::bigint IS NULL OR c.total <= @max_total)
 		AND (@status::text IS NULL OR c.status = @status)
 		AND (@payer::text IS NULL OR c.payer_license = @payer)
 		AND (@from::timestamptz IS NULL OR c.created_at >= @from)
 		AND (@to::timestamptz IS NULL OR c.created_at < @to)
 		AND ` + inScope("c.patient_id")
 	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{"patient": f.PatientID, "status": f.Status,
-		"payer": f.PayerLicense, "from": f.From, "to": f.To}))
+		"payer": f.PayerLicense, "from": f.From, "to": f.To, "min_total": f.MinTotal, "max_total": f.MaxTotal}))
 	keyset, order, err := claimSorts.keyset(p, "c.id", args)
 	if err != nil {
 		return nil, 0, err
@@ -224,7 +229,7 @@ func (db *DB) ListClaims(ctx context.Context, scope hg.PatientScope, f hg.ClaimF
 	var total int
 	switch {
 	case !p.Count:
-	case scope.All && f.PatientID == nil && f.PayerLicense == nil && f.From == nil && f.To == nil:
+	case scope.All && f == hg.ClaimFilter{Status: f.Status}:
 		if total, err = db.claimsWithStatus(ctx, f.Status); err != nil {
 			return nil, 0, err
 		}

@@ -150,3 +150,12 @@ func (r *Resolver) claimDelivery(ctx context.Context, userID uuid.UUID, only *uu
 	}
 	return change, true, nil
 }
+
+// optionalAmount reads an optional amount of riyals given as field.
+func optionalAmount(field string, s *string) (*hg.Halalas, error) {
+	if s == nil {
+		return nil, nil
+	}
+	h, err := hg.ParseSAR(field, *s)
+	return &h, err
+}

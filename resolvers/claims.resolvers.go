@@ -126,6 +126,12 @@ func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, o
 			f.PatientID = &id
 		}
 		f.Status, f.PayerLicense, f.From, f.To = filter.Status, filter.PayerLicense, filter.From, filter.To
+		if f.MinTotal, err = optionalAmount("filter.minAmount", filter.MinAmount); err != nil {
+			return nil, err
+		}
+		if f.MaxTotal, err = optionalAmount("filter.maxAmount", filter.MaxAmount); err != nil {
+			return nil, err
+		}
 	}
 	claims, total, err := r.Store.ListClaims(ctx, auth.PatientScope(p), f, pg.page)
 	if err != nil {

@@ -392,3 +392,44 @@ func TestUsersPageStatements(t *testing.T) {
 		t.Fatalf("%d statements for 3 users, %d for 12; want the same", counts[3], counts[12])
 	}
 }
+
+// TestClaimAndInvoiceFilters: a billing clerk narrows claims by total and
+// invoices and claims by window; an empty or reversed range is
+// BAD_USER_INPUT naming the bound at fault.
+func TestClaimAndInvoiceFilters(t *testing.T) {
+	t.Parallel()
+	e := setupPaging(t)
+	var lo, hi int64 = 1 << 62, 0
+	for _, c := range e.claims {
+		lo, hi = min(lo, c.total), max(hi, c.total)
+	}
+	sar := func(h int64) string { return hg.Halalas(h).String() }
+	t.Run("claims by total, bounds included", func(t *testing.T) {
+		var out struct{ Claims pageOut }
+		e.Do(t, e.billing, `query($min: String, $max: String) { claims(filter: {minAmount: $min, maxAmount: $max}, orderBy: {field: AMOUNT}) {
+			totalCount edges { node { id } } } }`, map[string]any{"min": sar(lo + 1), "max": sar(hi)}).Decode(t, &out)
+		want := 0
+		for _, c := range e.claims {
+			if c.total > lo && c.total <= hi {
+				want++
+			}
+		}
+		if want == 0 || want == len(e.claims) || out.Claims.TotalCount != want || len(out.Claims.Edges) != want {
+			t.Fatalf("claims over %s up to %s: %d (%d edges), want %d", sar(lo), sar(hi), out.Claims.TotalCount, len(out.Claims.Edges), want)
+		}
+	})
+	for _, tc := range []struct {
+		name, query, field string
+	}{
+		{"a total range upside down", `{ claims(filter: {minAmount: "500", maxAmount: "100.00"}) { totalCount } }`, "filter.maxAmount"},
+		{"a malformed total", `{ claims(filter: {minAmount: "1,000"}) { totalCount } }`, "filter.minAmount"},
+		{"an empty claim window", `{ claims(filter: {from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z"}) { totalCount } }`, "filter.to"},
+		{"an empty invoice window", `{ invoices(filter: {from: "2026-01-02T00:00:00Z", to: "2026-01-02T00:00:00Z"}) { totalCount } }`, "filter.to"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := e.Do(t, e.billing, tc.query, nil); r.Code() != hg.EINVALID || r.Field() != tc.field {
+				t.Fatalf("got %s on %q (%+v), want %s on %q", r.Code(), r.Field(), r.Errors, hg.EINVALID, tc.field)
+			}
+		})
+	}
+}

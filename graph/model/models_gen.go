@@ -213,6 +213,10 @@ type ClaimFilter struct {
 	From *time.Time `json:"from,omitempty"`
 	// Created before this time.
 	To *time.Time `json:"to,omitempty"`
+	// A total of at least this many riyals, e.g. "100.00".
+	MinAmount *string `json:"minAmount,omitempty"`
+	// A total of at most this many riyals, e.g. "2500.00"; not below minAmount.
+	MaxAmount *string `json:"maxAmount,omitempty"`
 }
 
 // An order of claims; ties go by ID in the same direction.
