@@ -72,7 +72,7 @@ func setupPaging(t *testing.T) *pagingEnv {
 		}
 	}
 	practitioner := gid("Practitioner", doctors[0].ID)
-	for _, price := range []string{"300.00", "120.00", "300.00", "950.00", "120.00"} {
+	for _, quantity := range []int{3, 1, 3, 7, 1} {
 		var out struct {
 			CreateInvoice struct {
 				ID           string
@@ -81,7 +81,7 @@ func setupPaging(t *testing.T) *pagingEnv {
 		}
 		e.Do(t, e.billing, `mutation($in: CreateInvoiceInput!) { createInvoice(input: $in) { id insurerShare { amount } } }`,
 			map[string]any{"in": map[string]any{"patientId": gid("Patient", e.patient.ID), "coverageId": gid("Coverage", e.coverage.ID),
-				"lines": []map[string]any{{"serviceCode": "99213", "description": "Consultation", "quantity": 1, "unitPrice": price}}}}).Decode(t, &out)
+				"lines": []map[string]any{{"itemId": e.consultation, "quantity": quantity}}}}).Decode(t, &out)
 		e.issue(t, out.CreateInvoice.ID)
 		id := e.submitClaim(t, out.CreateInvoice.ID, practitioner)
 		var c struct{ Claim struct{ Total money } }
