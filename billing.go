@@ -124,6 +124,11 @@ type NewInvoice struct {
 // MaxInvoiceLines bounds one invoice.
 const MaxInvoiceLines = 200
 
+// MaxLineDescription is the longest description a line may carry: NPHIES
+// sends it as the item's Coding.display, which may hold at most 100
+// characters (validation rule BV-00279), and says nothing of trimming.
+const MaxLineDescription = 100
+
 // Validate checks the input, naming the field at fault.
 func (n *NewInvoice) Validate() error {
 	if n.PatientID == uuid.Nil {
@@ -150,8 +155,9 @@ func (n *NewInvoice) Validate() error {
 			return Invalid("lines.serviceCode", "line %d: %q is not a %s code", i+1, truncate(l.ServiceCode, 32), l.CodeSystem)
 		case l.ServiceCode == "" || len(l.ServiceCode) > 32:
 			return Invalid("lines.serviceCode", "line %d: serviceCode must be 1 to 32 characters", i+1)
-		case l.Description == "" || utf8.RuneCountInString(l.Description) > 500:
-			return Invalid("lines.description", "line %d: description must be 1 to 500 characters", i+1)
+		case l.Description == "" || utf8.RuneCountInString(l.Description) > MaxLineDescription:
+			return Invalid("lines.description", "line %d: description must be 1 to %d characters (NPHIES's limit, BV-00279)",
+				i+1, MaxLineDescription)
 		case l.Quantity < 1 || l.Quantity > 10_000:
 			return Invalid("lines.quantity", "line %d: quantity must be from 1 to 10000", i+1)
 		case l.UnitPrice <= 0 || l.UnitPrice > MaxAmount/10_000:

@@ -16,6 +16,22 @@ const (
 	UsePreAuth ClaimUse = "preauthorization"
 )
 
+// CancelReason is why a claim is cancelled, from NPHIES's task-reason-code
+// list.
+type CancelReason string
+
+// The cancel reasons NPHIES knows.
+const (
+	CancelWrongInformation CancelReason = "WRONG_INFORMATION"
+	CancelNotPerformed     CancelReason = "SERVICE_NOT_PERFORMED"
+	CancelAlreadySubmitted CancelReason = "TRANSACTION_ALREADY_SUBMITTED"
+)
+
+// Valid reports whether r is one of the known cancel reasons.
+func (r CancelReason) Valid() bool {
+	return r == CancelWrongInformation || r == CancelNotPerformed || r == CancelAlreadySubmitted
+}
+
 // ClaimStatus is where a claim is on its way through NPHIES.
 type ClaimStatus string
 

@@ -2,6 +2,7 @@ package healthgraph
 
 import (
 	"context"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -19,14 +20,63 @@ type Coverage struct {
 	PayerLicense string
 	PayerName    string
 	MemberID     string
-	PolicyNumber string
-	// Class is the plan class the payer assigns (for example "VIP", "A").
+	// MemberIDSystem is the payer's own identifier system for member IDs
+	// (for example http://sni.com.sa/memberid); empty when the payer's is
+	// known to NPHIES messages by its licence.
+	MemberIDSystem string
+	PolicyNumber   string
+	// Class is the plan class the payer assigns (for example "VIP", "A");
+	// NPHIES carries it as the coverage's one class of type plan.
 	Class string
+	// PlanName names the plan; empty when the class says it all.
+	PlanName string
+	// Relationship is the patient's to the subscriber: SELF when the
+	// patient holds the policy, otherwise SubscriberID names the patient
+	// record of the subscriber (the employee whose policy covers a spouse
+	// or child).
+	Relationship Relationship
+	SubscriberID *uuid.UUID
+	// PolicyHolder is the organisation (an employer) that holds a group
+	// policy; nil when the subscriber holds it.
+	PolicyHolder *PolicyHolder
 	// StartsOn and EndsOn bound the validity, as calendar dates at midnight
 	// UTC; EndsOn is inclusive.
 	StartsOn  time.Time
 	EndsOn    time.Time
 	CreatedAt time.Time
+}
+
+// PolicyHolder is the organisation holding a group policy.
+type PolicyHolder struct {
+	// ID is the organisation's identifier with the payer (for example its
+	// establishment number).
+	ID   string
+	Name string
+}
+
+// Relationship is a beneficiary's relationship to the subscriber of a
+// policy: NPHIES's subscriber-relationship code list.
+type Relationship string
+
+// The relationships a coverage may record.
+const (
+	RelationshipSelf            Relationship = "SELF"
+	RelationshipSpouse          Relationship = "SPOUSE"
+	RelationshipChild           Relationship = "CHILD"
+	RelationshipParent          Relationship = "PARENT"
+	RelationshipCommonLawSpouse Relationship = "COMMON_LAW_SPOUSE"
+	RelationshipOther           Relationship = "OTHER"
+	RelationshipInjuredParty    Relationship = "INJURED_PARTY"
+)
+
+// Valid reports whether r is one of the known relationships.
+func (r Relationship) Valid() bool {
+	switch r {
+	case RelationshipSelf, RelationshipSpouse, RelationshipChild, RelationshipParent,
+		RelationshipCommonLawSpouse, RelationshipOther, RelationshipInjuredParty:
+		return true
+	}
+	return false
 }
 
 // ActiveOn reports whether the coverage is valid on the calendar date of d.
@@ -41,14 +91,29 @@ type NewCoverage struct {
 	PayerLicense string
 	PayerName    string
 	MemberID     string
-	PolicyNumber string
-	Class        string
+	// MemberIDSystem is optional: an absolute http(s) URL.
+	MemberIDSystem string
+	PolicyNumber   string
+	Class          string
+	PlanName       string
+	// Relationship defaults to SELF; any other needs SubscriberID.
+	Relationship Relationship
+	SubscriberID *uuid.UUID
+	PolicyHolder *PolicyHolder
 	StartsOn     time.Time
 	EndsOn       time.Time
 }
 
-// MaxCoverageText bounds member IDs, policy numbers and classes.
-const MaxCoverageText = 64
+// Limits NPHIES sets on coverage fields (validation rules BV-00322,
+// BV-00323, BV-00261, BV-00275), beside MaxCoverageText for member IDs
+// and policy numbers.
+const (
+	MaxCoverageText     = 64
+	MaxPlanClassLength  = 30
+	MaxPlanNameLength   = 100
+	MaxMemberSystemURL  = 255
+	MaxPolicyHolderName = 100
+)
 
 var coverageIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ./_-]*$`)
 
@@ -84,6 +149,21 @@ func (c *NewCoverage) Validate() error {
 			return Invalid(f.field, "%s may hold only letters, digits, spaces and . / _ -", f.field)
 		}
 	}
+	if len(c.Class) > MaxPlanClassLength {
+		return Invalid("class", "class must be at most %d characters (NPHIES BV-00322)", MaxPlanClassLength)
+	}
+	if err := validText("planName", &c.PlanName, MaxPlanNameLength); err != nil {
+		return err
+	}
+	if c.PlanName != "" && c.Class == "" {
+		return Invalid("planName", "planName names the plan class: give class too")
+	}
+	if err := validMemberSystem(&c.MemberIDSystem); err != nil {
+		return err
+	}
+	if err := c.validateParties(); err != nil {
+		return err
+	}
 	if c.StartsOn.IsZero() {
 		return Invalid("startsOn", "startsOn is required")
 	}
@@ -97,12 +177,66 @@ func (c *NewCoverage) Validate() error {
 	return nil
 }
 
+// validateParties checks who the policy involves: a beneficiary other than
+// the subscriber names the subscriber's patient record, and a policy
+// holder has both an identifier and a name.
+func (c *NewCoverage) validateParties() error {
+	if c.Relationship == "" {
+		c.Relationship = RelationshipSelf
+	}
+	if !c.Relationship.Valid() {
+		return Invalid("relationship", "relationship %q is not one NPHIES knows", c.Relationship)
+	}
+	if c.SubscriberID != nil && (*c.SubscriberID == uuid.Nil || *c.SubscriberID == c.PatientID) {
+		if c.Relationship != RelationshipSelf {
+			return Invalid("subscriberId", "the subscriber of a %s relationship is another patient", c.Relationship)
+		}
+		c.SubscriberID = nil // the patient is her own subscriber
+	}
+	switch {
+	case c.Relationship == RelationshipSelf && c.SubscriberID != nil:
+		return Invalid("relationship", "a coverage with a subscriber other than the patient needs the patient's relationship to them")
+	case c.Relationship != RelationshipSelf && c.SubscriberID == nil:
+		return Invalid("subscriberId", "a %s is covered through a subscriber: give the subscriber's patient record", c.Relationship)
+	}
+	if h := c.PolicyHolder; h != nil {
+		h.ID = strings.TrimSpace(h.ID)
+		switch {
+		case h.ID == "":
+			return Invalid("policyHolder.id", "policyHolder.id is required")
+		case len(h.ID) > MaxCoverageText || !coverageIDPattern.MatchString(h.ID):
+			return Invalid("policyHolder.id", "policyHolder.id must be at most %d letters, digits, spaces and . / _ -", MaxCoverageText)
+		}
+		if err := validName("policyHolder.name", &h.Name, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validMemberSystem trims an optional member-ID system and checks it is an
+// absolute http(s) URL NPHIES accepts as an identifier system.
+func validMemberSystem(v *string) error {
+	*v = strings.TrimSpace(*v)
+	if *v == "" {
+		return nil
+	}
+	u, err := url.Parse(*v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(*v) > MaxMemberSystemURL ||
+		strings.ContainsAny(*v, " \t\n") {
+		return Invalid("memberIdSystem", "memberIdSystem must be the payer's absolute http(s) URL, at most %d characters, "+
+			"for example http://payer.example.sa/memberid", MaxMemberSystemURL)
+	}
+	return nil
+}
+
 // CoverageStore keeps coverages.
 type CoverageStore interface {
 	// AddCoverage validates and inserts c for a patient in scope. NOT_FOUND
 	// when the patient is absent or outside scope; BAD_USER_INPUT naming
-	// the field; CONFLICT when the patient already holds this member ID
-	// with this payer.
+	// the field (subscriberId when the subscriber is absent or outside
+	// scope); CONFLICT when the patient already holds this member ID with
+	// this payer.
 	AddCoverage(ctx context.Context, scope PatientScope, c NewCoverage) (*Coverage, error)
 	// CoveragesByPatientIDs returns the coverages of the patients among ids
 	// that are in scope, newest validity first within a patient; loaders

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,6 +25,59 @@ const (
 // Valid reports whether g is one of the known genders.
 func (g Gender) Valid() bool {
 	return g == GenderMale || g == GenderFemale || g == GenderUnknown
+}
+
+// Occupation is a patient's occupation from NPHIES's occupation code list;
+// empty when not recorded.
+type Occupation string
+
+// The occupations NPHIES knows.
+const (
+	OccupationAdministration Occupation = "ADMINISTRATION"
+	OccupationAgriculture    Occupation = "AGRICULTURE"
+	OccupationBusiness       Occupation = "BUSINESS"
+	OccupationEducation      Occupation = "EDUCATION"
+	OccupationHousewife      Occupation = "HOUSEWIFE"
+	OccupationMarine         Occupation = "MARINE"
+	OccupationMedicalField   Occupation = "MEDICAL_FIELD"
+	OccupationMilitary       Occupation = "MILITARY"
+	OccupationSkilledWorker  Occupation = "SKILLED_WORKER"
+	OccupationStudent        Occupation = "STUDENT"
+	OccupationOilIndustries  Occupation = "OIL_INDUSTRIES"
+	OccupationUnemployed     Occupation = "UNEMPLOYED"
+	OccupationOthers         Occupation = "OTHERS"
+	OccupationUnknown        Occupation = "UNKNOWN"
+)
+
+// Occupations lists every occupation, in NPHIES's order.
+var Occupations = []Occupation{OccupationAdministration, OccupationAgriculture, OccupationBusiness,
+	OccupationEducation, OccupationHousewife, OccupationMarine, OccupationMedicalField, OccupationMilitary,
+	OccupationSkilledWorker, OccupationStudent, OccupationOilIndustries, OccupationUnemployed, OccupationOthers,
+	OccupationUnknown}
+
+// Valid reports whether o is empty (not recorded) or a known occupation.
+func (o Occupation) Valid() bool { return o == "" || slices.Contains(Occupations, o) }
+
+// MaritalStatus is a patient's marital status from NPHIES's value set;
+// empty when not recorded.
+type MaritalStatus string
+
+// The marital statuses NPHIES knows.
+const (
+	MaritalMarried          MaritalStatus = "MARRIED"
+	MaritalUnmarried        MaritalStatus = "UNMARRIED"
+	MaritalDivorced         MaritalStatus = "DIVORCED"
+	MaritalWidowed          MaritalStatus = "WIDOWED"
+	MaritalLegallySeparated MaritalStatus = "LEGALLY_SEPARATED"
+)
+
+// Valid reports whether m is empty (not recorded) or a known status.
+func (m MaritalStatus) Valid() bool {
+	switch m {
+	case "", MaritalMarried, MaritalUnmarried, MaritalDivorced, MaritalWidowed, MaritalLegallySeparated:
+		return true
+	}
+	return false
 }
 
 // Field length limits shared by validation and the database CHECKs, so a
@@ -57,6 +111,10 @@ type Patient struct {
 	// Phone and Email are empty when not recorded.
 	Phone string
 	Email string
+	// Occupation and MaritalStatus are empty when not recorded; NPHIES
+	// messages carry them.
+	Occupation    Occupation
+	MaritalStatus MaritalStatus
 	// UserID links the patient's own login, when they have one.
 	UserID    *uuid.UUID
 	CreatedAt time.Time
@@ -65,31 +123,35 @@ type Patient struct {
 
 // NewPatient is the input that creates a patient.
 type NewPatient struct {
-	MRN          string
-	NationalID   string
-	FirstName    string
-	FamilyName   string
-	FirstNameAr  string
-	FamilyNameAr string
-	BirthDate    time.Time
-	Gender       Gender
-	Phone        string
-	Email        string
-	UserID       *uuid.UUID
+	MRN           string
+	NationalID    string
+	FirstName     string
+	FamilyName    string
+	FirstNameAr   string
+	FamilyNameAr  string
+	BirthDate     time.Time
+	Gender        Gender
+	Phone         string
+	Email         string
+	Occupation    Occupation
+	MaritalStatus MaritalStatus
+	UserID        *uuid.UUID
 }
 
 // PatientPatch changes some fields of a patient: nil fields stay as they
 // are, and an empty string clears an optional field.
 type PatientPatch struct {
-	NationalID   *string
-	FirstName    *string
-	FamilyName   *string
-	FirstNameAr  *string
-	FamilyNameAr *string
-	BirthDate    *time.Time
-	Gender       *Gender
-	Phone        *string
-	Email        *string
+	NationalID    *string
+	FirstName     *string
+	FamilyName    *string
+	FirstNameAr   *string
+	FamilyNameAr  *string
+	BirthDate     *time.Time
+	Gender        *Gender
+	Phone         *string
+	Email         *string
+	Occupation    *Occupation
+	MaritalStatus *MaritalStatus
 }
 
 // PatientFilter narrows a list of patients. Zero fields do not filter.
@@ -248,7 +310,22 @@ func (p *NewPatient) Validate(now time.Time) error {
 	if err := validPhone("phone", &p.Phone); err != nil {
 		return err
 	}
+	if err := validDemographics(&p.Occupation, &p.MaritalStatus); err != nil {
+		return err
+	}
 	return validEmail("email", &p.Email)
+}
+
+// validDemographics checks an occupation and a marital status, either of
+// which may be nil (left as it is) or empty (not recorded).
+func validDemographics(o *Occupation, m *MaritalStatus) error {
+	if o != nil && !o.Valid() {
+		return Invalid("occupation", "occupation %q is not on NPHIES's occupation list", *o)
+	}
+	if m != nil && !m.Valid() {
+		return Invalid("maritalStatus", "marital status %q is not on NPHIES's list", *m)
+	}
+	return nil
 }
 
 // Validate checks the fields patch sets, as NewPatient.Validate does, and
@@ -290,6 +367,9 @@ func (patch *PatientPatch) Validate(now time.Time) error {
 			return err
 		}
 	}
+	if err := validDemographics(patch.Occupation, patch.MaritalStatus); err != nil {
+		return err
+	}
 	if patch.Email != nil {
 		return validEmail("email", patch.Email)
 	}
@@ -318,15 +398,23 @@ func (f *PatientFilter) Validate() error {
 }
 
 func validName(field string, v *string, required bool) error {
+	if required && strings.TrimSpace(*v) == "" {
+		*v = ""
+		return Invalid(field, "%s is required", field)
+	}
+	return validText(field, v, MaxNameLength)
+}
+
+// validText collapses the whitespace of an optional one-line text and
+// checks it is valid UTF-8 of at most max characters without control
+// characters.
+func validText(field string, v *string, max int) error {
 	*v = strings.Join(strings.Fields(*v), " ")
-	n := utf8.RuneCountInString(*v)
 	switch {
 	case !utf8.ValidString(*v):
 		return Invalid(field, "%s is not valid text", field)
-	case required && n == 0:
-		return Invalid(field, "%s is required", field)
-	case n > MaxNameLength:
-		return Invalid(field, "%s must be at most %d characters", field, MaxNameLength)
+	case utf8.RuneCountInString(*v) > max:
+		return Invalid(field, "%s must be at most %d characters", field, max)
 	case strings.ContainsFunc(*v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return Invalid(field, "%s must not contain control characters", field)
 	}

@@ -65,7 +65,8 @@ func Defaults() Config {
 		LoginLockThreshold: 5,
 		LoginLockDuration:  15 * time.Minute,
 		PasswordCost:       auth.DefaultCost,
-		Clinic:             nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Clinic", BaseURL: "http://localhost:8080"},
+		Clinic: nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Clinic", BaseURL: "http://localhost:8080",
+			ProviderType: "5"},
 	}
 }
 

@@ -3893,6 +3893,25 @@ func (ec *executionContext) unmarshalNSubmitClaimInput2githubᚗcomᚋhealthgrap
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOCancelReason2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCancelReason(ctx context.Context, v any) (*healthgraph.CancelReason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.CancelReason(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCancelReason2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCancelReason(ctx context.Context, sel ast.SelectionSet, v *healthgraph.CancelReason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalText(string(*v))
+	return res
+}
+
 func (ec *executionContext) marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null

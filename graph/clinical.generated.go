@@ -31,6 +31,12 @@ type CoverageResolver interface {
 	ID(ctx context.Context, obj *healthgraph.Coverage) (string, error)
 	Payer(ctx context.Context, obj *healthgraph.Coverage) (*model.Payer, error)
 
+	MemberIDSystem(ctx context.Context, obj *healthgraph.Coverage) (*string, error)
+
+	PlanName(ctx context.Context, obj *healthgraph.Coverage) (*string, error)
+
+	Subscriber(ctx context.Context, obj *healthgraph.Coverage) (*healthgraph.Patient, error)
+
 	Active(ctx context.Context, obj *healthgraph.Coverage) (bool, error)
 }
 type MedicalRecordResolver interface {
@@ -44,6 +50,8 @@ type MedicalRecordResolver interface {
 type PatientResolver interface {
 	ID(ctx context.Context, obj *healthgraph.Patient) (string, error)
 
+	Occupation(ctx context.Context, obj *healthgraph.Patient) (*healthgraph.Occupation, error)
+	MaritalStatus(ctx context.Context, obj *healthgraph.Patient) (*healthgraph.MaritalStatus, error)
 	Coverages(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.Coverage, error)
 	UpcomingAppointments(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.Appointment, error)
 	LatestRecords(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.MedicalRecord, error)
@@ -661,6 +669,29 @@ func (ec *executionContext) fieldContext_Coverage_memberId(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Coverage_memberIdSystem(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coverage_memberIdSystem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coverage().MemberIDSystem(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coverage_memberIdSystem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coverage", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Coverage_policyNumber(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -705,6 +736,116 @@ func (ec *executionContext) _Coverage_class(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Coverage_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Coverage_planName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coverage_planName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coverage().PlanName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coverage_planName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coverage", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Coverage_relationship(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coverage_relationship(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Relationship, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Relationship) graphql.Marshaler {
+			return ec.marshalNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coverage_relationship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coverage", field, false, false, errors.New("field of type SubscriberRelationship does not have child fields"))
+}
+
+func (ec *executionContext) _Coverage_subscriber(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coverage_subscriber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coverage().Subscriber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
+			return ec.marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coverage_subscriber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Coverage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Patient(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Coverage_policyHolder(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coverage_policyHolder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyHolder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.PolicyHolder) graphql.Marshaler {
+			return ec.marshalOPolicyHolder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPolicyHolder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coverage_policyHolder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Coverage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyHolder(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Coverage_startsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -1428,6 +1569,52 @@ func (ec *executionContext) fieldContext_Patient_email(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Patient", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Patient_occupation(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_occupation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Patient().Occupation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Occupation) graphql.Marshaler {
+			return ec.marshalOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_occupation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Patient", field, true, true, errors.New("field of type Occupation does not have child fields"))
+}
+
+func (ec *executionContext) _Patient_maritalStatus(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_maritalStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Patient().MaritalStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.MaritalStatus) graphql.Marshaler {
+			return ec.marshalOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_maritalStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Patient", field, true, true, errors.New("field of type MaritalStatus does not have child fields"))
+}
+
 func (ec *executionContext) _Patient_coverages(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1687,6 +1874,52 @@ func (ec *executionContext) fieldContext_PatientEdge_node(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PolicyHolder_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PolicyHolder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyHolder_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyHolder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyHolder", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyHolder_name(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PolicyHolder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyHolder_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyHolder_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyHolder", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Practitioner_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
@@ -2283,7 +2516,7 @@ func (ec *executionContext) unmarshalInputAddCoverageInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"patientId", "payerLicense", "payerName", "memberId", "policyNumber", "class", "startsOn", "endsOn"}
+	fieldsInOrder := [...]string{"patientId", "payerLicense", "payerName", "memberId", "memberIdSystem", "policyNumber", "class", "planName", "relationship", "subscriberId", "policyHolder", "startsOn", "endsOn"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2318,6 +2551,13 @@ func (ec *executionContext) unmarshalInputAddCoverageInput(ctx context.Context, 
 				return it, err
 			}
 			it.MemberID = data
+		case "memberIdSystem":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberIdSystem"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberIDSystem = data
 		case "policyNumber":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyNumber"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -2332,6 +2572,34 @@ func (ec *executionContext) unmarshalInputAddCoverageInput(ctx context.Context, 
 				return it, err
 			}
 			it.Class = data
+		case "planName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("planName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PlanName = data
+		case "relationship":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("relationship"))
+			data, err := ec.unmarshalOSubscriberRelationship2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Relationship = data
+		case "subscriberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subscriberId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubscriberID = data
+		case "policyHolder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyHolder"))
+			data, err := ec.unmarshalOPolicyHolderInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPolicyHolderInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyHolder = data
 		case "startsOn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsOn"))
 			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
@@ -2618,7 +2886,7 @@ func (ec *executionContext) unmarshalInputCreatePatientInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"mrn", "nationalId", "firstName", "familyName", "firstNameAr", "familyNameAr", "birthDate", "gender", "phone", "email"}
+	fieldsInOrder := [...]string{"mrn", "nationalId", "firstName", "familyName", "firstNameAr", "familyNameAr", "birthDate", "gender", "phone", "email", "occupation", "maritalStatus"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2695,6 +2963,20 @@ func (ec *executionContext) unmarshalInputCreatePatientInput(ctx context.Context
 				return it, err
 			}
 			it.Email = data
+		case "occupation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
+			data, err := ec.unmarshalOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Occupation = data
+		case "maritalStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maritalStatus"))
+			data, err := ec.unmarshalOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaritalStatus = data
 		}
 	}
 	return it, nil
@@ -2785,6 +3067,43 @@ func (ec *executionContext) unmarshalInputPatientOrder(ctx context.Context, obj 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputPolicyHolderInput(ctx context.Context, obj any) (model.PolicyHolderInput, error) {
+	var it model.PolicyHolderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRecordFilter(ctx context.Context, obj any) (model.RecordFilter, error) {
 	var it model.RecordFilter
 	if obj == nil {
@@ -2851,7 +3170,7 @@ func (ec *executionContext) unmarshalInputUpdatePatientInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"nationalId", "firstName", "familyName", "firstNameAr", "familyNameAr", "birthDate", "gender", "phone", "email"}
+	fieldsInOrder := [...]string{"nationalId", "firstName", "familyName", "firstNameAr", "familyNameAr", "birthDate", "gender", "phone", "email", "occupation", "maritalStatus"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2921,6 +3240,20 @@ func (ec *executionContext) unmarshalInputUpdatePatientInput(ctx context.Context
 				return it, err
 			}
 			it.Email = data
+		case "occupation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
+			data, err := ec.unmarshalOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Occupation = data
+		case "maritalStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maritalStatus"))
+			data, err := ec.unmarshalOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaritalStatus = data
 		}
 	}
 	return it, nil
@@ -3457,6 +3790,44 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "memberIdSystem":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Coverage_memberIdSystem(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "policyNumber":
 			out.Values[i] = ec._Coverage_policyNumber(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -3465,6 +3836,92 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 		case "class":
 			out.Values[i] = ec._Coverage_class(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "planName":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Coverage_planName(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "relationship":
+			out.Values[i] = ec._Coverage_relationship(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subscriber":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Coverage_subscriber(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "policyHolder":
+			out.Values[i] = ec._Coverage_policyHolder(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "startsOn":
@@ -3975,6 +4432,82 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "occupation":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Patient_occupation(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "maritalStatus":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Patient_maritalStatus(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "coverages":
 			field := field
 
@@ -4182,6 +4715,49 @@ func (ec *executionContext) _PatientEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "node":
 			out.Values[i] = ec._PatientEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyHolderImplementors = []string{"PolicyHolder"}
+
+func (ec *executionContext) _PolicyHolder(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.PolicyHolder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyHolderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyHolder")
+		case "id":
+			out.Values[i] = ec._PolicyHolder_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._PolicyHolder_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -4928,6 +5504,23 @@ func (ec *executionContext) marshalNSlot2ᚖgithubᚗcomᚋhealthgraphᚋhealthg
 	return ec._Slot(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship(ctx context.Context, v any) (healthgraph.Relationship, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.Relationship(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship(ctx context.Context, sel ast.SelectionSet, v healthgraph.Relationship) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalText(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNUpdatePatientInput2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐUpdatePatientInput(ctx context.Context, v any) (model.UpdatePatientInput, error) {
 	res, err := ec.unmarshalInputUpdatePatientInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5062,11 +5655,49 @@ func (ec *executionContext) marshalOGender2ᚖgithubᚗcomᚋhealthgraphᚋhealt
 	return res
 }
 
+func (ec *executionContext) unmarshalOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus(ctx context.Context, v any) (*healthgraph.MaritalStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.MaritalStatus(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus(ctx context.Context, sel ast.SelectionSet, v *healthgraph.MaritalStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalText(string(*v))
+	return res
+}
+
 func (ec *executionContext) marshalOMedicalRecord2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMedicalRecord(ctx context.Context, sel ast.SelectionSet, v *healthgraph.MedicalRecord) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._MedicalRecord(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation(ctx context.Context, v any) (*healthgraph.Occupation, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.Occupation(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Occupation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalText(string(*v))
+	return res
 }
 
 func (ec *executionContext) marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
@@ -5089,6 +5720,21 @@ func (ec *executionContext) unmarshalOPatientOrder2ᚖgithubᚗcomᚋhealthgraph
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputPatientOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPolicyHolder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPolicyHolder(ctx context.Context, sel ast.SelectionSet, v *healthgraph.PolicyHolder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PolicyHolder(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPolicyHolderInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPolicyHolderInput(ctx context.Context, v any) (*model.PolicyHolderInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPolicyHolderInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -5117,6 +5763,25 @@ func (ec *executionContext) unmarshalORecordKind2ᚖgithubᚗcomᚋhealthgraph�
 }
 
 func (ec *executionContext) marshalORecordKind2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐRecordKind(ctx context.Context, sel ast.SelectionSet, v *healthgraph.RecordKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalText(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOSubscriberRelationship2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship(ctx context.Context, v any) (*healthgraph.Relationship, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.Relationship(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSubscriberRelationship2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Relationship) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

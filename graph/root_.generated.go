@@ -214,14 +214,19 @@ type ComplexityRoot struct {
 	}
 
 	Coverage struct {
-		Active       func(childComplexity int) int
-		Class        func(childComplexity int) int
-		EndsOn       func(childComplexity int) int
-		ID           func(childComplexity int) int
-		MemberID     func(childComplexity int) int
-		Payer        func(childComplexity int) int
-		PolicyNumber func(childComplexity int) int
-		StartsOn     func(childComplexity int) int
+		Active         func(childComplexity int) int
+		Class          func(childComplexity int) int
+		EndsOn         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		MemberID       func(childComplexity int) int
+		MemberIDSystem func(childComplexity int) int
+		Payer          func(childComplexity int) int
+		PlanName       func(childComplexity int) int
+		PolicyHolder   func(childComplexity int) int
+		PolicyNumber   func(childComplexity int) int
+		Relationship   func(childComplexity int) int
+		StartsOn       func(childComplexity int) int
+		Subscriber     func(childComplexity int) int
 	}
 
 	DenialGroup struct {
@@ -346,7 +351,7 @@ type ComplexityRoot struct {
 		BookAppointment           func(childComplexity int, input model.BookAppointmentInput) int
 		BreakGlass                func(childComplexity int, patientID string, reason string) int
 		CancelAppointment         func(childComplexity int, id string, reason string) int
-		CancelClaim               func(childComplexity int, id string, reason string) int
+		CancelClaim               func(childComplexity int, id string, reason string, reasonCode *healthgraph.CancelReason) int
 		ChangePassword            func(childComplexity int, currentPassword string, newPassword string) int
 		CheckEligibility          func(childComplexity int, patientID string, coverageID string) int
 		ClaimPatientRecord        func(childComplexity int, input model.ClaimPatientRecordInput) int
@@ -403,7 +408,9 @@ type ComplexityRoot struct {
 		ID                   func(childComplexity int) int
 		LatestRecords        func(childComplexity int) int
 		MRN                  func(childComplexity int) int
+		MaritalStatus        func(childComplexity int) int
 		NationalID           func(childComplexity int) int
+		Occupation           func(childComplexity int) int
 		Phone                func(childComplexity int) int
 		UpcomingAppointments func(childComplexity int) int
 	}
@@ -453,6 +460,11 @@ type ComplexityRoot struct {
 		Gross           func(childComplexity int) int
 		Kind            func(childComplexity int) int
 		Line            func(childComplexity int) int
+	}
+
+	PolicyHolder struct {
+		ID   func(childComplexity int) int
+		Name func(childComplexity int) int
 	}
 
 	Practitioner struct {
@@ -1231,24 +1243,54 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coverage.MemberID(childComplexity), true
+	case "Coverage.memberIdSystem":
+		if e.ComplexityRoot.Coverage.MemberIDSystem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.MemberIDSystem(childComplexity), true
 	case "Coverage.payer":
 		if e.ComplexityRoot.Coverage.Payer == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Coverage.Payer(childComplexity), true
+	case "Coverage.planName":
+		if e.ComplexityRoot.Coverage.PlanName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.PlanName(childComplexity), true
+	case "Coverage.policyHolder":
+		if e.ComplexityRoot.Coverage.PolicyHolder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.PolicyHolder(childComplexity), true
 	case "Coverage.policyNumber":
 		if e.ComplexityRoot.Coverage.PolicyNumber == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Coverage.PolicyNumber(childComplexity), true
+	case "Coverage.relationship":
+		if e.ComplexityRoot.Coverage.Relationship == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.Relationship(childComplexity), true
 	case "Coverage.startsOn":
 		if e.ComplexityRoot.Coverage.StartsOn == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Coverage.StartsOn(childComplexity), true
+	case "Coverage.subscriber":
+		if e.ComplexityRoot.Coverage.Subscriber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coverage.Subscriber(childComplexity), true
 
 	case "DenialGroup.averageDaysToPayment":
 		if e.ComplexityRoot.DenialGroup.AverageDaysToPayment == nil {
@@ -1829,7 +1871,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CancelClaim(childComplexity, args["id"].(string), args["reason"].(string)), true
+		return e.ComplexityRoot.Mutation.CancelClaim(childComplexity, args["id"].(string), args["reason"].(string), args["reasonCode"].(*healthgraph.CancelReason)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -2220,12 +2262,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Patient.MRN(childComplexity), true
+	case "Patient.maritalStatus":
+		if e.ComplexityRoot.Patient.MaritalStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.MaritalStatus(childComplexity), true
 	case "Patient.nationalId":
 		if e.ComplexityRoot.Patient.NationalID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Patient.NationalID(childComplexity), true
+	case "Patient.occupation":
+		if e.ComplexityRoot.Patient.Occupation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.Occupation(childComplexity), true
 	case "Patient.phone":
 		if e.ComplexityRoot.Patient.Phone == nil {
 			break
@@ -2418,6 +2472,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaymentReconciliationLine.Line(childComplexity), true
+
+	case "PolicyHolder.id":
+		if e.ComplexityRoot.PolicyHolder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyHolder.ID(childComplexity), true
+	case "PolicyHolder.name":
+		if e.ComplexityRoot.PolicyHolder.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyHolder.Name(childComplexity), true
 
 	case "Practitioner.familyName":
 		if e.ComplexityRoot.Practitioner.FamilyName == nil {
@@ -2967,6 +3034,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputInvoiceLineInput,
 		ec.unmarshalInputPatientFilter,
 		ec.unmarshalInputPatientOrder,
+		ec.unmarshalInputPolicyHolderInput,
 		ec.unmarshalInputRecordFilter,
 		ec.unmarshalInputRecordPaymentInput,
 		ec.unmarshalInputResubmitClaimInput,
@@ -3418,10 +3486,20 @@ func (ec *executionContext) childFields_Coverage(ctx context.Context, field grap
 		return ec.fieldContext_Coverage_payer(ctx, field)
 	case "memberId":
 		return ec.fieldContext_Coverage_memberId(ctx, field)
+	case "memberIdSystem":
+		return ec.fieldContext_Coverage_memberIdSystem(ctx, field)
 	case "policyNumber":
 		return ec.fieldContext_Coverage_policyNumber(ctx, field)
 	case "class":
 		return ec.fieldContext_Coverage_class(ctx, field)
+	case "planName":
+		return ec.fieldContext_Coverage_planName(ctx, field)
+	case "relationship":
+		return ec.fieldContext_Coverage_relationship(ctx, field)
+	case "subscriber":
+		return ec.fieldContext_Coverage_subscriber(ctx, field)
+	case "policyHolder":
+		return ec.fieldContext_Coverage_policyHolder(ctx, field)
 	case "startsOn":
 		return ec.fieldContext_Coverage_startsOn(ctx, field)
 	case "endsOn":
@@ -3726,6 +3804,10 @@ func (ec *executionContext) childFields_Patient(ctx context.Context, field graph
 		return ec.fieldContext_Patient_phone(ctx, field)
 	case "email":
 		return ec.fieldContext_Patient_email(ctx, field)
+	case "occupation":
+		return ec.fieldContext_Patient_occupation(ctx, field)
+	case "maritalStatus":
+		return ec.fieldContext_Patient_maritalStatus(ctx, field)
 	case "coverages":
 		return ec.fieldContext_Patient_coverages(ctx, field)
 	case "upcomingAppointments":
@@ -3830,6 +3912,16 @@ func (ec *executionContext) childFields_PaymentReconciliationLine(ctx context.Co
 		return ec.fieldContext_PaymentReconciliationLine_anomaly(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentReconciliationLine", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyHolder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PolicyHolder_id(ctx, field)
+	case "name":
+		return ec.fieldContext_PolicyHolder_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyHolder", field.Name)
 }
 
 func (ec *executionContext) childFields_Practitioner(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -36,7 +36,7 @@ type MutationResolver interface {
 	SubmitClaim(ctx context.Context, input model.SubmitClaimInput) (*healthgraph.Claim, error)
 	RequestPriorAuthorization(ctx context.Context, input model.SubmitClaimInput) (*healthgraph.Claim, error)
 	RetryClaim(ctx context.Context, id string) (*healthgraph.Claim, error)
-	CancelClaim(ctx context.Context, id string, reason string) (*healthgraph.Claim, error)
+	CancelClaim(ctx context.Context, id string, reason string, reasonCode *healthgraph.CancelReason) (*healthgraph.Claim, error)
 	CreatePatient(ctx context.Context, input model.CreatePatientInput) (*healthgraph.Patient, error)
 	UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*healthgraph.Patient, error)
 	AddCoverage(ctx context.Context, input model.AddCoverageInput) (*healthgraph.Coverage, error)
@@ -218,6 +218,14 @@ func (ec *executionContext) field_Mutation_cancelClaim_args(ctx context.Context,
 		return nil, err
 	}
 	args["reason"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reasonCode",
+		func(ctx context.Context, v any) (*healthgraph.CancelReason, error) {
+			return ec.unmarshalOCancelReason2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCancelReason(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reasonCode"] = arg2
 	return args, nil
 }
 
@@ -2097,7 +2105,7 @@ func (ec *executionContext) _Mutation_cancelClaim(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CancelClaim(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
+			return ec.Resolvers.Mutation().CancelClaim(ctx, fc.Args["id"].(string), fc.Args["reason"].(string), fc.Args["reasonCode"].(*healthgraph.CancelReason))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -61,9 +62,25 @@ type Builder struct {
 	// MessageHeader.source.endpoint and the prefix of every fullUrl and of
 	// our business identifier systems.
 	BaseURL string
-	// FacilityLicense optionally identifies our facility (Location) on
-	// eligibility requests; the provider licence is used when empty.
-	FacilityLicense string
+	// ProviderType is the provider organisation's NPHIES provider-type
+	// code (for example "5", clinic); none is sent when empty.
+	ProviderType string
+	// Facility is the site where patients are seen (a Location with its own
+	// licence, distinct from the provider's); eligibility requests name it.
+	// Nothing stands in for it when it is not configured.
+	Facility Facility
+}
+
+// Facility is the Location a provider serves patients at.
+type Facility struct {
+	// License is the facility's own NPHIES location licence.
+	License string
+	// Name is its display name; the provider's name when empty.
+	Name string
+	// Type is its v3 ServiceDeliveryLocationRoleType code (for example
+	// GACH, a general acute care hospital); "OF", an outpatient facility,
+	// when empty.
+	Type string
 }
 
 // Envelope is the caller-supplied identity of one message. It must be stored
@@ -148,6 +165,11 @@ type PatientInput struct {
 	BirthDate time.Time
 	// Phone is optional.
 	Phone string
+	// Occupation is an NPHIES occupation code (for example "business");
+	// optional.
+	Occupation string
+	// MaritalStatus is a v3-MaritalStatus code (M, U, D, W, L); optional.
+	MaritalStatus string
 }
 
 // CoverageInput is the patient's policy with the payer.
@@ -156,17 +178,38 @@ type CoverageInput struct {
 	ID uuid.UUID
 	// MemberID is the payer-issued member identifier.
 	MemberID string
-	// MemberSystem is the payer's member-id system; a per-payer default is
-	// derived from the payer licence when empty.
+	// MemberSystem is the payer's member-id system; when empty, the one
+	// MemberIDSystems knows for the payer.
 	MemberSystem string
 	// PolicyNumber is the group/policy number (Coverage.class group).
 	PolicyNumber string
-	// PlanName optionally names the class.
+	// PolicyHolderName names the group class when an organisation holds
+	// the policy.
+	PolicyHolderName string
+	// Plan is the payer's plan class (Coverage.class plan, exactly one of
+	// which NPHIES requires, BV-00729); PlanName optionally names it.
+	Plan     string
 	PlanName string
-	// Relationship of the patient to the subscriber; default "self".
+	// Relationship of the patient to the subscriber, a
+	// subscriber-relationship code; default "self".
 	Relationship string
+	// Subscriber is the policy's subscriber when the patient is covered as
+	// a dependant (Relationship other than self).
+	Subscriber *PatientInput
+	// PolicyHolder is the organisation holding a group policy; the
+	// subscriber holds it when nil.
+	PolicyHolder *PolicyHolderInput
 	// Network is optional (Coverage.network).
 	Network string
+}
+
+// PolicyHolderInput is the organisation (an employer) holding a group
+// policy.
+type PolicyHolderInput struct {
+	// ID is its identifier with the payer.
+	ID string
+	// Name is its name.
+	Name string
 }
 
 // PractitionerInput is the treating clinician.
@@ -551,9 +594,16 @@ func ext(name string) Extension { return Extension{URL: ExtensionBase + name} }
 // addProvider adds our provider Organization and returns its fullUrl.
 func (bb *bundle) addProvider() string {
 	id := derive("provider", bb.b.ProviderLicense)
+	var exts []Extension
+	if bb.b.ProviderType != "" {
+		x := ext("extension-provider-type")
+		x.ValueCodeableConcept = cc(SystemProviderType, bb.b.ProviderType)
+		exts = append(exts, x)
+	}
 	return bb.add(bb.b.fullURL("Organization", id), Organization{
 		ResourceType: "Organization", ID: id,
 		Meta:       &Meta{Profile: []string{Profile("provider-organization")}},
+		Extension:  exts,
 		Identifier: []Identifier{{System: SystemProviderLicense, Value: bb.b.ProviderLicense}},
 		Active:     boolp(true),
 		Type:       []CodeableConcept{*cc("http://nphies.sa/terminology/CodeSystem/organization-type", "prov")},
@@ -614,32 +664,99 @@ func (bb *bundle) addPatient(p PatientInput) string {
 	if p.Phone != "" {
 		pt.Telecom = []ContactPoint{{System: "phone", Value: p.Phone}}
 	}
+	if p.Occupation != "" {
+		x := ext("extension-occupation")
+		x.ValueCodeableConcept = cc(SystemOccupation, p.Occupation)
+		pt.Extension = []Extension{x}
+	}
+	if p.MaritalStatus != "" {
+		pt.MaritalStatus = cc(SystemMaritalStatus, p.MaritalStatus)
+	}
 	return bb.add(bb.b.fullURL("Patient", pt.ID), pt)
 }
 
-// addCoverage adds the Coverage and returns its fullUrl.
+// addCoverage adds the Coverage, with the subscriber and the policy holder
+// it references when they are not the patient, and returns its fullUrl.
 func (bb *bundle) addCoverage(c CoverageInput, patient, insurer string, payer Payer) string {
 	if c.ID == uuid.Nil || c.MemberID == "" || c.PolicyNumber == "" {
 		bb.fail("coverage id, member id and policy number are required")
 	}
+	system := nonEmpty(c.MemberSystem, MemberIDSystems[payer.License])
+	if system == "" {
+		bb.fail("the payer's member-ID system is not known: record it on the coverage (memberIdSystem)")
+	}
 	rel := nonEmpty(c.Relationship, "self")
+	subscriber := patient
+	switch {
+	case rel != "self" && c.Subscriber == nil:
+		bb.fail("a dependant's coverage needs its subscriber")
+	case rel != "self":
+		subscriber = bb.addPatient(*c.Subscriber)
+	}
+	holder := subscriber
+	if h := c.PolicyHolder; h != nil {
+		holder = bb.addPolicyHolder(*h)
+	}
+	classes := []CoverageClass{{
+		Type:  cc("http://terminology.hl7.org/CodeSystem/coverage-class", "group"),
+		Value: c.PolicyNumber, Name: nonEmpty(c.PolicyHolderName, c.PolicyNumber),
+	}}
+	if c.Plan != "" {
+		classes = append(classes, CoverageClass{
+			Type:  cc("http://terminology.hl7.org/CodeSystem/coverage-class", "plan"),
+			Value: c.Plan, Name: nonEmpty(c.PlanName, c.Plan),
+		})
+	}
 	cov := Coverage{
 		ResourceType: "Coverage", ID: c.ID.String(),
 		Meta:         &Meta{Profile: []string{Profile("coverage")}},
-		Identifier:   []Identifier{{System: nonEmpty(c.MemberSystem, SystemPayerLicense+"/"+payer.License+"/memberid"), Value: c.MemberID}},
+		Identifier:   []Identifier{{System: system, Value: c.MemberID}},
 		Status:       "active",
 		Type:         cc("http://nphies.sa/terminology/CodeSystem/coverage-type", "EHCPOL"),
-		Subscriber:   &Reference{Reference: patient},
+		PolicyHolder: &Reference{Reference: holder},
+		Subscriber:   &Reference{Reference: subscriber},
 		Beneficiary:  &Reference{Reference: patient},
 		Relationship: cc("http://terminology.hl7.org/CodeSystem/subscriber-relationship", rel),
 		Payor:        []Reference{{Reference: insurer}},
-		Class: []CoverageClass{{
-			Type:  cc("http://terminology.hl7.org/CodeSystem/coverage-class", "group"),
-			Value: c.PolicyNumber, Name: nonEmpty(c.PlanName, c.PolicyNumber),
-		}},
-		Network: c.Network,
+		Class:        classes,
+		Network:      c.Network,
 	}
 	return bb.add(bb.b.fullURL("Coverage", cov.ID), cov)
+}
+
+// addPolicyHolder adds the Organization holding a group policy and returns
+// its fullUrl.
+func (bb *bundle) addPolicyHolder(h PolicyHolderInput) string {
+	if h.ID == "" || h.Name == "" {
+		bb.fail("a policy holder needs its identifier and name")
+	}
+	id := derive("policyholder", h.ID)
+	return bb.add(bb.b.fullURL("Organization", id), Organization{
+		ResourceType: "Organization", ID: id,
+		Meta:       &Meta{Profile: []string{Profile("policyholder-organization")}},
+		Identifier: []Identifier{{System: SystemOrganizationID, Value: h.ID}},
+		Active:     boolp(true),
+		Name:       h.Name,
+	})
+}
+
+// addFacility adds our facility's Location, managed by the provider, and
+// returns its fullUrl; "" when no facility is configured.
+func (bb *bundle) addFacility(provider string) string {
+	f := bb.b.Facility
+	if f.License == "" {
+		return ""
+	}
+	id := derive("location", f.License)
+	return bb.add(bb.b.fullURL("Location", id), Location{
+		ResourceType: "Location", ID: id,
+		Meta:                 &Meta{Profile: []string{Profile("location")}},
+		Identifier:           []Identifier{{System: SystemLocationLicense, Value: f.License}},
+		Status:               "active",
+		Name:                 nonEmpty(f.Name, nonEmpty(bb.b.ProviderName, bb.b.ProviderLicense)),
+		Type:                 []CodeableConcept{*cc("http://terminology.hl7.org/CodeSystem/v3-RoleCode", nonEmpty(f.Type, "OF"))},
+		ManagingOrganization: &Reference{Reference: provider},
+	})
 }
 
 // fail records the first input error.
@@ -687,6 +804,8 @@ func validateItems(items []ItemInput, total int64) error {
 			return invalid("item %d: %q is not a code of %s", it.Sequence, it.ServiceCode, nonEmpty(it.System, SystemServices))
 		case it.ServicedDate.IsZero():
 			return invalid("item %d: serviced date is required", it.Sequence)
+		case utf8.RuneCountInString(it.Display) > MaxDisplayLength:
+			return invalid("item %d: description is over NPHIES's %d characters (BV-00279)", it.Sequence, MaxDisplayLength)
 		}
 		if it.Quantity > 1<<31 || it.UnitPriceHalalas > 1<<40 {
 			return invalid("item %d: amount out of range", it.Sequence)
@@ -712,6 +831,10 @@ func validItemCode(it ItemInput) bool {
 	sys, ok := hg.ParseCodeSystem(nonEmpty(it.System, SystemServices))
 	return ok && strings.HasPrefix(nonEmpty(it.System, SystemServices), hg.CodeSystemBase) && sys.ValidCode(it.ServiceCode)
 }
+
+// MaxDisplayLength is the longest Coding.display NPHIES accepts
+// (BV-00279).
+const MaxDisplayLength = 100
 
 // Claim.use values, which decide the event, the profile and what a claim
 // must carry beyond a prior authorization.
@@ -1027,16 +1150,7 @@ func (b *Builder) BuildEligibility(in EligibilityInput) (*Message, error) {
 	provider := bb.addProvider()
 	insurer := bb.addInsurer(in.Payer)
 	patient := bb.addPatient(in.Patient)
-	locID := derive("location", b.ProviderLicense)
-	location := bb.add(b.fullURL("Location", locID), Location{
-		ResourceType: "Location", ID: locID,
-		Meta:                 &Meta{Profile: []string{Profile("location")}},
-		Identifier:           []Identifier{{System: SystemLocationLicense, Value: nonEmpty(b.FacilityLicense, b.ProviderLicense)}},
-		Status:               "active",
-		Name:                 nonEmpty(b.ProviderName, b.ProviderLicense),
-		Type:                 []CodeableConcept{*cc("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "GACH")},
-		ManagingOrganization: &Reference{Reference: provider},
-	})
+	location := bb.addFacility(provider)
 	req := CoverageEligibilityRequest{
 		ResourceType: "CoverageEligibilityRequest", ID: id,
 		Meta:       &Meta{Profile: []string{Profile("eligibility-request")}},
@@ -1048,7 +1162,9 @@ func (b *Builder) BuildEligibility(in EligibilityInput) (*Message, error) {
 		Created:    dateTime(in.Created),
 		Provider:   &Reference{Reference: provider},
 		Insurer:    &Reference{Reference: insurer},
-		Facility:   &Reference{Reference: location},
+	}
+	if location != "" {
+		req.Facility = &Reference{Reference: location}
 	}
 	if in.ServiceEnd.IsZero() {
 		req.ServicedDate = date(in.ServiceStart)

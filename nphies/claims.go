@@ -13,9 +13,12 @@ import (
 
 // ClaimParties are the records a claim is built from.
 type ClaimParties struct {
-	Invoice      *hg.Invoice
-	Patient      *hg.Patient
-	Coverage     *hg.Coverage
+	Invoice  *hg.Invoice
+	Patient  *hg.Patient
+	Coverage *hg.Coverage
+	// Subscriber is the coverage's subscriber when the patient is covered
+	// as a dependant; nil when she is her own.
+	Subscriber   *hg.Patient
 	Practitioner *hg.Practitioner
 	// Appointment is the visit the services were (or, for a prior
 	// authorization, will be) given in: the claim's encounter.
@@ -46,7 +49,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 		Envelope: env, ClaimID: claimID, Created: now, Type: ClaimTypeProfessional,
 		Payer:    Payer{License: cov.PayerLicense, Name: cov.PayerName},
 		Patient:  PatientOf(pat),
-		Coverage: CoverageInput{ID: cov.ID, MemberID: cov.MemberID, PolicyNumber: cov.PolicyNumber, PlanName: cov.Class},
+		Coverage: CoverageOf(cov, parties.Subscriber),
 		Practitioner: PractitionerInput{ID: pr.ID, License: pr.License, Name: pr.FirstName + " " + pr.FamilyName,
 			SpecialtyCode: pr.SpecialtyCode},
 		Encounter:    enc,
@@ -133,5 +136,43 @@ func PatientOf(p *hg.Patient) PatientInput {
 	}
 	gender := strings.ToLower(string(p.Gender))
 	return PatientInput{ID: p.ID, IDKind: kind, IDValue: p.NationalID, Family: p.FamilyName,
-		Given: []string{p.FirstName}, Gender: gender, BirthDate: p.BirthDate, Phone: p.Phone}
+		Given: []string{p.FirstName}, Gender: gender, BirthDate: p.BirthDate, Phone: p.Phone,
+		Occupation: occupationCode(p.Occupation), MaritalStatus: maritalStatusCodes[p.MaritalStatus]}
+}
+
+// occupationCode is NPHIES's occupation code for o: its name in lower
+// case with spaces ("MEDICAL_FIELD" is "medical field"); "" when not
+// recorded.
+func occupationCode(o hg.Occupation) string {
+	return strings.ReplaceAll(strings.ToLower(string(o)), "_", " ")
+}
+
+// maritalStatusCodes are the v3-MaritalStatus codes of our statuses.
+var maritalStatusCodes = map[hg.MaritalStatus]string{
+	hg.MaritalMarried: "M", hg.MaritalUnmarried: "U", hg.MaritalDivorced: "D", hg.MaritalWidowed: "W",
+	hg.MaritalLegallySeparated: "L",
+}
+
+// relationshipCodes are the subscriber-relationship codes of our
+// relationships.
+var relationshipCodes = map[hg.Relationship]string{
+	hg.RelationshipSelf: "self", hg.RelationshipSpouse: "spouse", hg.RelationshipChild: "child",
+	hg.RelationshipParent: "parent", hg.RelationshipCommonLawSpouse: "common", hg.RelationshipOther: "other",
+	hg.RelationshipInjuredParty: "injured",
+}
+
+// CoverageOf maps a coverage onto a message; subscriber is the patient
+// record of its subscriber when the relationship is not SELF.
+func CoverageOf(c *hg.Coverage, subscriber *hg.Patient) CoverageInput {
+	in := CoverageInput{ID: c.ID, MemberID: c.MemberID, MemberSystem: c.MemberIDSystem, PolicyNumber: c.PolicyNumber,
+		Plan: c.Class, PlanName: c.PlanName, Relationship: relationshipCodes[c.Relationship]}
+	if subscriber != nil {
+		s := PatientOf(subscriber)
+		in.Subscriber = &s
+	}
+	if h := c.PolicyHolder; h != nil {
+		in.PolicyHolder = &PolicyHolderInput{ID: h.ID, Name: h.Name}
+		in.PolicyHolderName = h.Name
+	}
+	return in
 }

@@ -33,6 +33,10 @@ const (
 	SystemServices            = "http://nphies.sa/terminology/CodeSystem/services"
 	SystemProcedures          = "http://nphies.sa/terminology/CodeSystem/procedures"
 	SystemMedicationCodes     = "http://nphies.sa/terminology/CodeSystem/medication-codes"
+	SystemProviderType        = "http://nphies.sa/terminology/CodeSystem/provider-type"
+	SystemOccupation          = "http://nphies.sa/terminology/CodeSystem/occupation"
+	SystemMaritalStatus       = "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
+	SystemOrganizationID      = "http://nphies.sa/identifier/organization"
 
 	// NPHIESEndpoint is the destination endpoint for messages addressed to
 	// NPHIES itself (poll-request, payment-notice).
@@ -93,6 +97,21 @@ func ResponseEvent(requestEvent string) string {
 
 // Profile returns the versioned canonical URL of the NPHIES profile name.
 func Profile(name string) string { return ProfileBase + name + ProfileVersion }
+
+// MemberIDSystems are the member-ID identifier systems of the payers whose
+// systems NPHIES's official examples show, by payer licence. Each payer
+// defines its own; a coverage with any other payer records it.
+var MemberIDSystems = map[string]string{
+	"N-I-00001": "http://sni.com.sa/memberid",          // Saudi National Insurance, examples 10, 14a
+	"INS-FHIR":  "http://pseudo-payer.com.sa/memberid", // the OBA pseudo payer, professional prior auth 2023
+}
+
+// ProviderTypes are NPHIES's provider-type codes (Organization extension
+// provider-type) with their displays.
+var ProviderTypes = map[string]string{
+	"1": "Hospital", "2": "General Medical Complex", "3": "Specialized Medical Complex", "4": "Diagnostic Center",
+	"5": "Clinic", "6": "Pharmacy", "7": "Laboratory", "8": "Physiotherapy Center", "9": "Radiotherapy Center",
+}
 
 // Adjudication-outcome codes: the payer's business decision on a claim or item.
 const (

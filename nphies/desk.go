@@ -100,8 +100,12 @@ func (d *Desk) CheckEligibility(ctx context.Context, scope hg.PatientScope, req 
 	if d.Client == nil || d.Builder == nil {
 		return nil, hg.Errorf(hg.EUNAVAILABLE, "eligibility checks are unavailable: no NPHIES connection is configured")
 	}
+	subscriber, err := d.subscriber(ctx, scope, cov, "coverageId")
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
-	n, msg, err := d.newEligibilityCheck(patient, cov, now)
+	n, msg, err := d.newEligibilityCheck(patient, cov, subscriber, now)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +132,7 @@ func (d *Desk) CheckEligibility(ctx context.Context, scope hg.PatientScope, req 
 
 // newEligibilityCheck builds the PENDING check about today's visit and the
 // bundle that carries it.
-func (d *Desk) newEligibilityCheck(patient *hg.Patient, cov *hg.Coverage, now time.Time) (hg.NewEligibilityCheck, *Message, error) {
+func (d *Desk) newEligibilityCheck(patient *hg.Patient, cov *hg.Coverage, subscriber *hg.Patient, now time.Time) (hg.NewEligibilityCheck, *Message, error) {
 	checkID, err := uuid.NewV7()
 	if err != nil {
 		return hg.NewEligibilityCheck{}, nil, fmt.Errorf("check id: %w", err)
@@ -137,7 +141,7 @@ func (d *Desk) newEligibilityCheck(patient *hg.Patient, cov *hg.Coverage, now ti
 		Envelope: NewEnvelope(now), RequestID: checkID, Created: now,
 		Payer:    Payer{License: cov.PayerLicense, Name: cov.PayerName},
 		Patient:  PatientOf(patient),
-		Coverage: &CoverageInput{ID: cov.ID, MemberID: cov.MemberID, PolicyNumber: cov.PolicyNumber, PlanName: cov.Class},
+		Coverage: ptr(CoverageOf(cov, subscriber)),
 		// The desk asks about today's visit.
 		ServiceStart: now,
 	})
@@ -277,6 +281,10 @@ func (d *Desk) QueueClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 	if err != nil {
 		return nil, err
 	}
+	subscriber, err := d.subscriber(ctx, scope, cov, "invoiceId")
+	if err != nil {
+		return nil, err
+	}
 	pr, err := d.Store.PractitionerByID(ctx, req.PractitionerID)
 	if err != nil {
 		return nil, err
@@ -294,7 +302,7 @@ func (d *Desk) QueueClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 		}
 	}
 	n, err := NewClaimMessage(d.Builder, req.Use, ClaimParties{Invoice: inv, Patient: patient,
-		Coverage: cov, Practitioner: pr, Appointment: visit, Diagnoses: req.Diagnoses, PreAuthRefs: refs}, time.Now())
+		Coverage: cov, Subscriber: subscriber, Practitioner: pr, Appointment: visit, Diagnoses: req.Diagnoses, PreAuthRefs: refs}, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -352,20 +360,52 @@ func (d *Desk) invoiceCoverage(ctx context.Context, scope hg.PatientScope, inv *
 	return coverages[i], nil
 }
 
+// subscriber loads the subscriber of a dependant's coverage; nil when the
+// patient is her own. A subscriber the caller may not see refuses the
+// exchange on field, as NPHIES could not be told who holds the policy.
+func (d *Desk) subscriber(ctx context.Context, scope hg.PatientScope, cov *hg.Coverage, field string) (*hg.Patient, error) {
+	if cov.SubscriberID == nil {
+		return nil, nil
+	}
+	s, err := d.Store.PatientByID(ctx, scope, *cov.SubscriberID)
+	if hg.ErrorCode(err) == hg.ENOTFOUND {
+		return nil, hg.Invalid(field, "the coverage's subscriber is not a patient you may see")
+	}
+	return s, err
+}
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }
+
 // CancelRequest asks NPHIES to cancel a submitted claim.
 type CancelRequest struct {
 	// ClaimID is the caller's "id".
 	ClaimID uuid.UUID
+	// Reason is the caller's "reasonCode"; WRONG_INFORMATION when empty.
+	Reason hg.CancelReason
 	// Audit is the caller's audit event, appended with the cancel queued.
 	Audit hg.AuditEvent
 	// TraceParent links the outbox's send to the caller's trace.
 	TraceParent string
 }
 
+// cancelReasons are NPHIES's task-reason-code codes for our cancel reasons.
+var cancelReasons = map[hg.CancelReason]string{
+	hg.CancelWrongInformation: "WI", hg.CancelNotPerformed: "NP", hg.CancelAlreadySubmitted: "TAS",
+}
+
 // Cancel queues a cancel request for a claim; the claim becomes CANCELLED
-// once NPHIES confirms. NOT_FOUND when the claim is outside scope; CONFLICT
-// when it cannot be cancelled.
+// once NPHIES confirms. NOT_FOUND when the claim is outside scope;
+// BAD_USER_INPUT naming "reasonCode" for a reason NPHIES does not know;
+// CONFLICT when it cannot be cancelled.
 func (d *Desk) Cancel(ctx context.Context, scope hg.PatientScope, req CancelRequest) (*hg.Claim, error) {
+	reason, ok := cancelReasons[req.Reason]
+	if req.Reason == "" {
+		reason, ok = "WI", true
+	}
+	if !ok {
+		return nil, hg.Invalid("reasonCode", "cancel reason %q is not one NPHIES knows", req.Reason)
+	}
 	claim, err := d.Store.ClaimByID(ctx, scope, req.ClaimID)
 	if err != nil {
 		return nil, err
@@ -376,7 +416,8 @@ func (d *Desk) Cancel(ctx context.Context, scope hg.PatientScope, req CancelRequ
 		return nil, err
 	}
 	msg, err := d.Builder.BuildCancel(TaskInput{Envelope: NewEnvelope(now), TaskID: taskID, Created: now,
-		Payer: Payer{License: claim.PayerLicense, Name: claim.PayerName}, Claim: d.Builder.ClaimIdentifier(claim.ID)})
+		Payer: Payer{License: claim.PayerLicense, Name: claim.PayerName}, Claim: d.Builder.ClaimIdentifier(claim.ID),
+		Reason: reason})
 	if err != nil {
 		return nil, err
 	}

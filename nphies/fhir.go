@@ -249,6 +249,7 @@ type Organization struct {
 	ResourceType string            `json:"resourceType"`
 	ID           string            `json:"id,omitempty"`
 	Meta         *Meta             `json:"meta,omitempty"`
+	Extension    []Extension       `json:"extension,omitempty"`
 	Identifier   []Identifier      `json:"identifier,omitempty"`
 	Active       *bool             `json:"active,omitempty"`
 	Type         []CodeableConcept `json:"type,omitempty"`
@@ -260,6 +261,7 @@ type Patient struct {
 	ResourceType  string         `json:"resourceType"`
 	ID            string         `json:"id,omitempty"`
 	Meta          *Meta          `json:"meta,omitempty"`
+	Extension     []Extension    `json:"extension,omitempty"`
 	Identifier    []Identifier   `json:"identifier,omitempty"`
 	Active        *bool          `json:"active,omitempty"`
 	Name          []HumanName    `json:"name,omitempty"`
@@ -267,6 +269,8 @@ type Patient struct {
 	Gender        string         `json:"gender,omitempty"`
 	GenderElement *Element       `json:"_gender,omitempty"`
 	BirthDate     string         `json:"birthDate,omitempty"`
+	// MaritalStatus is from http://terminology.hl7.org/CodeSystem/v3-MaritalStatus.
+	MaritalStatus *CodeableConcept `json:"maritalStatus,omitempty"`
 }
 
 // Practitioner is the treating clinician, identified by SCFHS licence.

@@ -26,7 +26,7 @@ func billingSetup(t *testing.T) (*postgres.DB, *hg.Patient, *hg.Coverage) {
 		t.Fatal(err)
 	}
 	today := hg.DateOf(time.Now())
-	c, err := db.AddCoverage(ctx, everyone, hg.NewCoverage{PatientID: p.ID, PayerLicense: "7001463160", PayerName: "Bupa Arabia",
+	c, err := db.AddCoverage(ctx, everyone, hg.NewCoverage{PatientID: p.ID, PayerLicense: "7001463160", PayerName: "Bupa Arabia", MemberIDSystem: "http://payer.example/memberid", Class: "A",
 		MemberID: "M-100", StartsOn: today.AddDate(-1, 0, 0), EndsOn: today.AddDate(1, 0, 0)})
 	if err != nil {
 		t.Fatal(err)

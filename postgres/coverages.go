@@ -11,13 +11,19 @@ import (
 
 var _ hg.CoverageStore = (*DB)(nil)
 
-const coverageColumns = `c.id, c.patient_id, c.payer_license, c.payer_name, c.member_id, c.policy_number,
-	c.class, c.starts_on, c.ends_on, c.created_at`
+const coverageColumns = `c.id, c.patient_id, c.payer_license, c.payer_name, c.member_id, c.member_id_system,
+	c.policy_number, c.class, c.plan_name, c.relationship, c.subscriber_id, c.policy_holder_id, c.policy_holder_name,
+	c.starts_on, c.ends_on, c.created_at`
 
 func scanCoverage(row pgx.CollectableRow) (*hg.Coverage, error) {
 	var c hg.Coverage
-	err := row.Scan(&c.ID, &c.PatientID, &c.PayerLicense, &c.PayerName, &c.MemberID, &c.PolicyNumber,
-		&c.Class, &c.StartsOn, &c.EndsOn, &c.CreatedAt)
+	var holderID, holderName *string
+	err := row.Scan(&c.ID, &c.PatientID, &c.PayerLicense, &c.PayerName, &c.MemberID, &c.MemberIDSystem,
+		&c.PolicyNumber, &c.Class, &c.PlanName, &c.Relationship, &c.SubscriberID, &holderID, &holderName,
+		&c.StartsOn, &c.EndsOn, &c.CreatedAt)
+	if holderID != nil && holderName != nil {
+		c.PolicyHolder = &hg.PolicyHolder{ID: *holderID, Name: *holderName}
+	}
 	return &c, err
 }
 
@@ -41,16 +47,36 @@ func (db *DB) AddCoverage(ctx context.Context, scope hg.PatientScope, in hg.NewC
 	}, func(c *hg.Coverage) (uuid.UUID, *uuid.UUID) { return c.ID, &c.PatientID })
 }
 
-// addCoverage inserts the coverage through q.
+// addCoverage inserts the coverage through q. A subscriber must be a
+// patient in scope too: the caller learns no more of a record outside it
+// than that there is none.
 func addCoverage(ctx context.Context, q querier, scope hg.PatientScope, id uuid.UUID, in hg.NewCoverage) (*hg.Coverage, error) {
+	if in.SubscriberID != nil {
+		var found bool
+		err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM patients p WHERE p.id = @id AND `+inScope("p.id")+`)`,
+			scopeArgs(scope, pgx.NamedArgs{"id": *in.SubscriberID})).Scan(&found)
+		if err != nil {
+			return nil, translate(err, "subscriber")
+		}
+		if !found {
+			return nil, hg.Invalid("subscriberId", "no such patient: register the subscriber as a patient first")
+		}
+	}
+	var holderID, holderName *string
+	if h := in.PolicyHolder; h != nil {
+		holderID, holderName = &h.ID, &h.Name
+	}
 	rows, _ := q.Query(ctx, `INSERT INTO coverages AS c (id, patient_id, payer_license, payer_name,
-			member_id, policy_number, class, starts_on, ends_on)
-		SELECT @id, p.id, @payer_license, @payer_name, @member_id, @policy_number, @class, @starts_on, @ends_on
+			member_id, member_id_system, policy_number, class, plan_name, relationship, subscriber_id,
+			policy_holder_id, policy_holder_name, starts_on, ends_on)
+		SELECT @id, p.id, @payer_license, @payer_name, @member_id, @member_id_system, @policy_number, @class,
+			@plan_name, @relationship, @subscriber_id, @policy_holder_id, @policy_holder_name, @starts_on, @ends_on
 		FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`
 		RETURNING `+coverageColumns, scopeArgs(scope, pgx.NamedArgs{
 		"id": id, "patient_id": in.PatientID, "payer_license": in.PayerLicense, "payer_name": in.PayerName,
-		"member_id": in.MemberID, "policy_number": in.PolicyNumber, "class": in.Class,
-		"starts_on": in.StartsOn, "ends_on": in.EndsOn,
+		"member_id": in.MemberID, "member_id_system": in.MemberIDSystem, "policy_number": in.PolicyNumber,
+		"class": in.Class, "plan_name": in.PlanName, "relationship": in.Relationship, "subscriber_id": in.SubscriberID,
+		"policy_holder_id": holderID, "policy_holder_name": holderName, "starts_on": in.StartsOn, "ends_on": in.EndsOn,
 	}))
 	c, err := pgx.CollectExactlyOneRow(rows, scanCoverage)
 	return c, byConstraint(err, "patient", coverageConflicts)

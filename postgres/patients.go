@@ -17,8 +17,8 @@ var _ hg.PatientStore = (*DB)(nil)
 // both forms (see migration 0007): sealed, or plaintext on rows not yet
 // sealed.
 const patientColumns = `p.id, p.mrn, p.national_id, p.national_id_enc, p.first_name, p.family_name,
-	p.first_name_ar, p.family_name_ar, p.birth_date, p.gender, p.phone, p.phone_enc, p.email, p.user_id,
-	p.created_at, p.updated_at`
+	p.first_name_ar, p.family_name_ar, p.birth_date, p.gender, p.phone, p.phone_enc, p.email, p.occupation,
+	p.marital_status, p.user_id, p.created_at, p.updated_at`
 
 func (db *DB) scanPatient(row pgx.CollectableRow) (*hg.Patient, error) {
 	return db.scanPatientWith(row)
@@ -30,8 +30,8 @@ func (db *DB) scanPatientWith(row pgx.CollectableRow, extra ...any) (*hg.Patient
 	var p hg.Patient
 	var s storedPHI
 	err := row.Scan(append([]any{&p.ID, &p.MRN, &s.nationalID, &s.nationalIDEnc, &p.FirstName, &p.FamilyName,
-		&p.FirstNameAr, &p.FamilyNameAr, &p.BirthDate, &p.Gender, &s.phone, &s.phoneEnc, &p.Email, &p.UserID,
-		&p.CreatedAt, &p.UpdatedAt}, extra...)...)
+		&p.FirstNameAr, &p.FamilyNameAr, &p.BirthDate, &p.Gender, &s.phone, &s.phoneEnc, &p.Email, &p.Occupation,
+		&p.MaritalStatus, &p.UserID, &p.CreatedAt, &p.UpdatedAt}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -76,15 +76,17 @@ func (db *DB) CreatePatient(ctx context.Context, in hg.NewPatient) (*hg.Patient,
 	}
 	return audited(ctx, db, func(q querier) (*hg.Patient, error) {
 		return db.queryPatientOn(ctx, q, `INSERT INTO patients AS p (id, mrn, national_id_enc, national_id_hash,
-				first_name, family_name, first_name_ar, family_name_ar, birth_date, gender, phone_enc, email, user_id)
+				first_name, family_name, first_name_ar, family_name_ar, birth_date, gender, phone_enc, email,
+				occupation, marital_status, user_id)
 			VALUES (@id, CASE WHEN @mrn::text = '' THEN 'MRN' || nextval('patient_mrn_seq') ELSE @mrn END,
 				@national_id_enc, @national_id_hash, @first_name, @family_name, @first_name_ar, @family_name_ar,
-				@birth_date, @gender, @phone_enc, @email, @user_id)
+				@birth_date, @gender, @phone_enc, @email, @occupation, @marital_status, @user_id)
 			RETURNING `+patientColumns, pgx.NamedArgs{
 			"id": id, "mrn": in.MRN, "national_id_enc": sealed.NationalIDEnc, "national_id_hash": sealed.NationalIDHash,
 			"first_name": in.FirstName, "family_name": in.FamilyName, "first_name_ar": in.FirstNameAr,
 			"family_name_ar": in.FamilyNameAr, "birth_date": in.BirthDate, "gender": in.Gender,
-			"phone_enc": sealed.PhoneEnc, "email": in.Email, "user_id": in.UserID,
+			"phone_enc": sealed.PhoneEnc, "email": in.Email, "occupation": in.Occupation,
+			"marital_status": in.MaritalStatus, "user_id": in.UserID,
 		})
 	}, patientSubject)
 }
@@ -126,13 +128,16 @@ func (db *DB) UpdatePatient(ctx context.Context, scope hg.PatientScope, id uuid.
 			phone          = CASE WHEN @phone_enc::bytea IS NULL THEN p.phone END,
 			phone_enc      = COALESCE(@phone_enc, p.phone_enc),
 			email          = COALESCE(@email, p.email),
+			occupation     = COALESCE(@occupation, p.occupation),
+			marital_status = COALESCE(@marital_status, p.marital_status),
 			updated_at     = now()
 		WHERE p.id = @id AND `+inScope("p.id")+`
 		RETURNING `+patientColumns, scopeArgs(scope, pgx.NamedArgs{
 			"id": id, "national_id_enc": nidEnc, "national_id_hash": nidHash, "first_name": patch.FirstName,
 			"family_name": patch.FamilyName, "first_name_ar": patch.FirstNameAr,
 			"family_name_ar": patch.FamilyNameAr, "birth_date": patch.BirthDate, "gender": patch.Gender,
-			"phone_enc": phoneEnc, "email": patch.Email,
+			"phone_enc": phoneEnc, "email": patch.Email, "occupation": patch.Occupation,
+			"marital_status": patch.MaritalStatus,
 		}))
 	}, patientSubject)
 }

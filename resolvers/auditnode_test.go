@@ -36,7 +36,7 @@ func TestNodeReadsAreAuditedAsTheDirectQueries(t *testing.T) {
 		BirthDate: time.Date(1975, 3, 9, 0, 0, 0, 0, time.UTC), Gender: hg.GenderFemale})
 	must(err)
 	today := hg.DateOf(time.Now())
-	cov, err := db.AddCoverage(ctx, all, hg.NewCoverage{PatientID: amal.ID, PayerLicense: "7001463160", PayerName: "Bupa Arabia",
+	cov, err := db.AddCoverage(ctx, all, hg.NewCoverage{PatientID: amal.ID, PayerLicense: "7001463160", PayerName: "Bupa Arabia", MemberIDSystem: "http://payer.example/memberid", Class: "A",
 		MemberID: "M-1", PolicyNumber: "POL-7", StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
 	must(err)
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)

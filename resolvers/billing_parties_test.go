@@ -182,7 +182,7 @@ func TestInvoiceAndClaimPageStatements(t *testing.T) {
 			t.Fatal(err)
 		}
 		c, err := b.DB.AddCoverage(ctx, hg.PatientScope{All: true}, hg.NewCoverage{PatientID: p.ID, PayerLicense: "7001463160",
-			PayerName: "Bupa Arabia", MemberID: fmt.Sprintf("M-%d", i+10), PolicyNumber: "POL-77", StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
+			PayerName: "Bupa Arabia", MemberIDSystem: "http://payer.example/memberid", Class: "A", MemberID: fmt.Sprintf("M-%d", i+10), PolicyNumber: "POL-77", StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -53,7 +53,7 @@ func newBillingEnv(t *testing.T, modify ...func(*server.Config, *postgres.Option
 		patient:      newPatient("MRN-A", "1000000001", &pu.ID), other: newPatient("MRN-B", "1000000002", nil)}
 	today := hg.DateOf(time.Now())
 	c, err := env.DB.AddCoverage(ctx, hg.PatientScope{All: true}, hg.NewCoverage{PatientID: b.patient.ID, PayerLicense: "7001463160",
-		PayerName: "Bupa Arabia", MemberID: "M-1", PolicyNumber: "POL-77", StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
+		PayerName: "Bupa Arabia", MemberIDSystem: "http://payer.example/memberid", Class: "A", MemberID: "M-1", PolicyNumber: "POL-77", StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func parseDiagnoses(in []string) ([]string, error) {
 }
 
 // cancel queues a cancel request for a claim, through the NPHIES desk.
-func (r *mutationResolver) cancel(ctx context.Context, gid, reason string) (*hg.Claim, error) {
+func (r *mutationResolver) cancel(ctx context.Context, gid, reason string, code hg.CancelReason) (*hg.Claim, error) {
 	id, err := parseID("id", "Claim", gid)
 	if err != nil {
 		return nil, err
@@ -82,7 +82,7 @@ func (r *mutationResolver) cancel(ctx context.Context, gid, reason string) (*hg.
 	if reason = strings.TrimSpace(reason); reason == "" || len(reason) > 500 {
 		return nil, hg.Invalid("reason", "reason must be 1 to 500 characters")
 	}
-	return r.desk().Cancel(ctx, hg.PatientScope{All: true}, nphies.CancelRequest{ClaimID: id,
+	return r.desk().Cancel(ctx, hg.PatientScope{All: true}, nphies.CancelRequest{ClaimID: id, Reason: code,
 		Audit:       actorEvent(ctx, "claim.cancel_requested", "Claim"),
 		TraceParent: observability.TraceParent(ctx)})
 }

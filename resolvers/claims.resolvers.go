@@ -77,8 +77,8 @@ func (r *mutationResolver) RetryClaim(ctx context.Context, id string) (*hg.Claim
 	return change(ctx, "id", "Claim", id, "claim.retried", r.Store.RetryClaim)
 }
 
-func (r *mutationResolver) CancelClaim(ctx context.Context, id string, reason string) (*hg.Claim, error) {
-	return r.cancel(ctx, id, reason)
+func (r *mutationResolver) CancelClaim(ctx context.Context, id string, reason string, reasonCode *hg.CancelReason) (*hg.Claim, error) {
+	return r.cancel(ctx, id, reason, deref(reasonCode))
 }
 
 func (r *nphiesMessageResolver) ID(ctx context.Context, obj *hg.NPHIESMessage) (string, error) {

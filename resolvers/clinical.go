@@ -190,6 +190,15 @@ func deref[T any](p *T) T {
 	return *p
 }
 
+// optional is v, or null when v is its zero value (not recorded).
+func optional[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
+}
+
 func pointers[T any](in []T) []*T {
 	out := make([]*T, len(in))
 	for i := range in {

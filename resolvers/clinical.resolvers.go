@@ -45,6 +45,26 @@ func (r *coverageResolver) Payer(ctx context.Context, obj *hg.Coverage) (*model.
 	return &model.Payer{License: obj.PayerLicense, Name: obj.PayerName}, nil
 }
 
+func (r *coverageResolver) MemberIDSystem(ctx context.Context, obj *hg.Coverage) (*string, error) {
+	return optional(obj.MemberIDSystem), nil
+}
+
+func (r *coverageResolver) PlanName(ctx context.Context, obj *hg.Coverage) (*string, error) {
+	return optional(obj.PlanName), nil
+}
+
+func (r *coverageResolver) Subscriber(ctx context.Context, obj *hg.Coverage) (*hg.Patient, error) {
+	id := obj.PatientID
+	if obj.SubscriberID != nil {
+		id = *obj.SubscriberID
+	}
+	p, err := partyPatient(ctx, id)
+	if hg.ErrorCode(err) == hg.ENOTFOUND {
+		return nil, nil // a subscriber outside the caller's scope stays unseen
+	}
+	return p, err
+}
+
 func (r *coverageResolver) Active(ctx context.Context, obj *hg.Coverage) (bool, error) {
 	return obj.ActiveOn(time.Now()), nil
 }
@@ -73,7 +93,8 @@ func (r *mutationResolver) CreatePatient(ctx context.Context, input model.Create
 	return r.Store.CreatePatient(auditing(ctx, "patient.created", "Patient"), hg.NewPatient{MRN: deref(input.Mrn), NationalID: input.NationalID,
 		FirstName: input.FirstName, FamilyName: input.FamilyName, FirstNameAr: deref(input.FirstNameAr),
 		FamilyNameAr: deref(input.FamilyNameAr), BirthDate: input.BirthDate, Gender: input.Gender,
-		Phone: deref(input.Phone), Email: deref(input.Email)})
+		Phone: deref(input.Phone), Email: deref(input.Email), Occupation: deref(input.Occupation),
+		MaritalStatus: deref(input.MaritalStatus)})
 }
 
 func (r *mutationResolver) UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*hg.Patient, error) {
@@ -84,7 +105,8 @@ func (r *mutationResolver) UpdatePatient(ctx context.Context, id string, input m
 	return r.Store.UpdatePatient(auditing(ctx, "patient.updated", "Patient"), auth.PatientScope(hg.PrincipalFrom(ctx)), uid, hg.PatientPatch{
 		NationalID: input.NationalID, FirstName: input.FirstName, FamilyName: input.FamilyName,
 		FirstNameAr: input.FirstNameAr, FamilyNameAr: input.FamilyNameAr, BirthDate: input.BirthDate,
-		Gender: input.Gender, Phone: input.Phone, Email: input.Email})
+		Gender: input.Gender, Phone: input.Phone, Email: input.Email, Occupation: input.Occupation,
+		MaritalStatus: input.MaritalStatus})
 }
 
 func (r *mutationResolver) AddCoverage(ctx context.Context, input model.AddCoverageInput) (*hg.Coverage, error) {
@@ -92,9 +114,17 @@ func (r *mutationResolver) AddCoverage(ctx context.Context, input model.AddCover
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.AddCoverage(auditing(ctx, "coverage.added", "Coverage"), auth.PatientScope(hg.PrincipalFrom(ctx)), hg.NewCoverage{PatientID: patientID,
+	in := hg.NewCoverage{PatientID: patientID,
 		PayerLicense: input.PayerLicense, PayerName: input.PayerName, MemberID: input.MemberID,
-		PolicyNumber: deref(input.PolicyNumber), Class: deref(input.Class), StartsOn: input.StartsOn, EndsOn: input.EndsOn})
+		MemberIDSystem: deref(input.MemberIDSystem), PolicyNumber: deref(input.PolicyNumber), Class: deref(input.Class),
+		PlanName: deref(input.PlanName), Relationship: deref(input.Relationship), StartsOn: input.StartsOn, EndsOn: input.EndsOn}
+	if in.SubscriberID, err = optionalID("subscriberId", "Patient", input.SubscriberID); err != nil {
+		return nil, err
+	}
+	if h := input.PolicyHolder; h != nil {
+		in.PolicyHolder = &hg.PolicyHolder{ID: h.ID, Name: h.Name}
+	}
+	return r.Store.AddCoverage(auditing(ctx, "coverage.added", "Coverage"), auth.PatientScope(hg.PrincipalFrom(ctx)), in)
 }
 
 func (r *mutationResolver) BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*hg.Appointment, error) {
@@ -169,6 +199,14 @@ func (r *mutationResolver) BreakGlass(ctx context.Context, patientID string, rea
 
 func (r *patientResolver) ID(ctx context.Context, obj *hg.Patient) (string, error) {
 	return globalID("Patient", obj.ID), nil
+}
+
+func (r *patientResolver) Occupation(ctx context.Context, obj *hg.Patient) (*hg.Occupation, error) {
+	return optional(obj.Occupation), nil
+}
+
+func (r *patientResolver) MaritalStatus(ctx context.Context, obj *hg.Patient) (*hg.MaritalStatus, error) {
+	return optional(obj.MaritalStatus), nil
 }
 
 func (r *patientResolver) Coverages(ctx context.Context, obj *hg.Patient) ([]*hg.Coverage, error) {

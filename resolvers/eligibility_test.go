@@ -55,7 +55,7 @@ func newEligibilityEnv(t *testing.T, withClient bool) eligibilityEnv {
 	today := hg.DateOf(time.Now())
 	addCoverage := func(p *hg.Patient) *hg.Coverage {
 		c, err := env.DB.AddCoverage(ctx, hg.PatientScope{All: true}, hg.NewCoverage{PatientID: p.ID, PayerLicense: "7001463160",
-			PayerName: "Bupa Arabia", MemberID: "M-1", PolicyNumber: "POL-77", StartsOn: today.AddDate(0, -1, 0),
+			PayerName: "Bupa Arabia", MemberIDSystem: "http://payer.example/memberid", Class: "A", MemberID: "M-1", PolicyNumber: "POL-77", StartsOn: today.AddDate(0, -1, 0),
 			EndsOn: today.AddDate(1, 0, 0)})
 		if err != nil {
 			t.Fatal(err)

@@ -285,7 +285,7 @@ func (w *world) coverage(tg target) *hg.Coverage {
 	w.t.Helper()
 	today := hg.DateOf(time.Now())
 	c, err := w.f.env.DB.AddCoverage(context.Background(), all, hg.NewCoverage{PatientID: w.patientOf(tg).ID,
-		PayerLicense: "7001463160", PayerName: "Bupa Arabia", MemberID: fmt.Sprintf("M-%d", w.f.seq.Add(1)), PolicyNumber: "POL-77",
+		PayerLicense: "7001463160", PayerName: "Bupa Arabia", MemberIDSystem: "http://payer.example/memberid", Class: "A", MemberID: fmt.Sprintf("M-%d", w.f.seq.Add(1)), PolicyNumber: "POL-77",
 		StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
 	if err != nil {
 		w.t.Fatal(err)

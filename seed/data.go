@@ -136,16 +136,19 @@ var cancelReasons = []string{
 	"Patient request", "Practitioner unavailable", "Rescheduled by the clinic", "Patient travelling",
 }
 
-// payer is an NPHIES payer licence with a display name. The licences follow
-// the NPHIES ten-digit format (the first is the one NPHIES's examples use);
-// the names are the demo's own.
-type payer struct{ license, name string }
+// payer is an NPHIES payer licence with a display name and the payer's
+// member-ID system. The licences follow the NPHIES ten-digit format (the
+// first is the one NPHIES's examples use); the names are the demo's own.
+// Saudi National Insurance's member-ID system is the one NPHIES's official
+// examples show for it; the demo payers' are on the reserved example
+// domain.
+type payer struct{ license, name, memberSystem string }
 
 var payers = []payer{
-	{"7001463160", "Saudi National Insurance"},
-	{"7001593321", "Najd Cooperative Health (demo)"},
-	{"7001720458", "Hejaz Takaful Health (demo)"},
-	{"7001846902", "Eastern Province Mutual (demo)"},
+	{"7001463160", "Saudi National Insurance", "http://sni.com.sa/memberid"},
+	{"7001593321", "Najd Cooperative Health (demo)", "http://najd-health.example/memberid"},
+	{"7001720458", "Hejaz Takaful Health (demo)", "http://hejaz-takaful.example/memberid"},
+	{"7001846902", "Eastern Province Mutual (demo)", "http://eastern-mutual.example/memberid"},
 }
 
 // planClass is a coverage class with the patient's co-pay under it.
@@ -155,6 +158,15 @@ type planClass struct {
 }
 
 var planClasses = []planClass{{"VIP", 0}, {"A", 10}, {"B", 20}, {"C", 20}, {"C", 30}}
+
+// demoOccupations and demoMaritalStatuses are handed out by patient index,
+// so filling them draws nothing from the generator and leaves every other
+// generated value as it was.
+var (
+	demoOccupations     = hg.Occupations
+	demoMaritalStatuses = []hg.MaritalStatus{hg.MaritalMarried, hg.MaritalUnmarried, hg.MaritalMarried,
+		hg.MaritalDivorced, hg.MaritalMarried, hg.MaritalWidowed}
+)
 
 // service is a billable catalogue item with its unit price.
 type service struct {

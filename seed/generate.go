@@ -92,8 +92,8 @@ type table struct {
 var (
 	usersTable         = table{"users", []string{"id", "email", "full_name", "password_hash", "role", "created_at", "updated_at"}}
 	practitionersTable = table{"practitioners", []string{"id", "user_id", "first_name", "family_name", "specialty_code", "specialty", "license", "created_at"}}
-	patientsTable      = table{"patients", []string{"id", "national_id", "first_name", "family_name", "first_name_ar", "family_name_ar", "birth_date", "gender", "phone", "email", "created_at", "updated_at"}}
-	coveragesTable     = table{"coverages", []string{"id", "patient_id", "payer_license", "payer_name", "member_id", "policy_number", "class", "copay_percent", "starts_on", "ends_on", "created_at"}}
+	patientsTable      = table{"patients", []string{"id", "national_id", "first_name", "family_name", "first_name_ar", "family_name_ar", "birth_date", "gender", "phone", "email", "created_at", "updated_at", "occupation", "marital_status"}}
+	coveragesTable     = table{"coverages", []string{"id", "patient_id", "payer_license", "payer_name", "member_id", "policy_number", "class", "copay_percent", "starts_on", "ends_on", "created_at", "member_id_system", "plan_name"}}
 	appointmentsTable  = table{"appointments", []string{"id", "patient_id", "practitioner_id", "starts_at", "ends_at", "status", "reason", "cancel_reason", "created_at", "updated_at"}}
 	recordsTable       = table{"medical_records", []string{"id", "patient_id", "author_id", "kind", "codes", "body", "version", "created_at"}}
 )
@@ -252,14 +252,15 @@ func (g *gen) addPatient(b *batch, index int, registeredBefore time.Time) patien
 		email = fmt.Sprintf("%s.%s%d@mail.example", strings.ToLower(first.en), strings.ToLower(family.en), index)
 	}
 	b.patients = append(b.patients, []any{p.id, nationalID(index, iqama), first.en, family.en, first.ar, family.ar,
-		birth, string(gender), phone, email, created, created})
+		birth, string(gender), phone, email, created, created,
+		string(demoOccupations[index%len(demoOccupations)]), string(demoMaritalStatuses[index%len(demoMaritalStatuses)])})
 	if g.chance(0.85) {
 		class := pick(g, planClasses)
 		start := hg.DateOf(g.now.AddDate(0, -g.rng.IntN(12), -g.rng.IntN(28)))
 		c := &coverage{id: g.id(created), payer: pick(g, payers), copay: class.copay, startsOn: start, ends: start.AddDate(1, 0, -1)}
 		b.coverages = append(b.coverages, []any{c.id, p.id, c.payer.license, c.payer.name,
 			fmt.Sprintf("%d", 100_000_000+g.rng.IntN(900_000_000)), fmt.Sprintf("POL-%05d", g.rng.IntN(100_000)),
-			class.name, c.copay, c.startsOn, c.ends, created})
+			class.name, c.copay, c.startsOn, c.ends, created, c.payer.memberSystem, "Class " + class.name})
 		p.coverage = c
 	}
 	return p

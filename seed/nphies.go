@@ -18,7 +18,8 @@ import (
 
 // DefaultClinic is the provider identity demo bundles are built with when
 // Options.Clinic is not set: the service's default.
-var DefaultClinic = nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Clinic", BaseURL: "http://localhost:8080"}
+var DefaultClinic = nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Clinic", BaseURL: "http://localhost:8080",
+	ProviderType: "5"}
 
 var messagesTable = table{"nphies_messages", []string{"id", "claim_id", "direction", "event", "bundle_id", "message_header_id",
 	"in_response_to", "body", "delivery", "attempts", "next_attempt_at", "sent_at", "http_status", "last_error", "created_at",
@@ -205,10 +206,13 @@ func partiesOf(patients, coverages, practitioners map[uuid.UUID][]any, c claimed
 	pt, cv, pr := patients[c.patientID], coverages[c.cov.id], practitioners[practitionerID]
 	national := pt[1].(string)
 	pat := &hg.Patient{ID: c.patientID, NationalID: national, FirstName: pt[2].(string), FamilyName: pt[3].(string),
-		BirthDate: pt[6].(time.Time), Gender: hg.Gender(pt[7].(string)), Phone: pt[8].(string)}
+		BirthDate: pt[6].(time.Time), Gender: hg.Gender(pt[7].(string)), Phone: pt[8].(string),
+		Occupation: hg.Occupation(pt[12].(string)), MaritalStatus: hg.MaritalStatus(pt[13].(string))}
+	cov := &hg.Coverage{ID: c.cov.id, MemberID: cv[4].(string), PolicyNumber: cv[5].(string), Class: cv[6].(string),
+		MemberIDSystem: cv[11].(string), PlanName: cv[12].(string), Relationship: hg.RelationshipSelf}
 	return parties{
 		patient:  nphies.PatientOf(pat),
-		coverage: nphies.CoverageInput{ID: c.cov.id, MemberID: cv[4].(string), PolicyNumber: cv[5].(string), PlanName: cv[6].(string)},
+		coverage: nphies.CoverageOf(cov, nil),
 		practitioner: nphies.PractitionerInput{ID: practitionerID, License: pr[6].(string), Name: pr[2].(string) + " " + pr[3].(string),
 			SpecialtyCode: pr[4].(string)},
 		diagnoses: dx,

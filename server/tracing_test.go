@@ -77,7 +77,7 @@ func TestOneRequestIsOneTraceFromHTTPToSQLAndOnToNPHIES(t *testing.T) {
 	}
 	today := hg.DateOf(time.Now())
 	coverage, err := db.AddCoverage(ctx, hg.PatientScope{All: true}, hg.NewCoverage{PatientID: patient.ID,
-		PayerLicense: "7001463160", PayerName: "Bupa Arabia", MemberID: "M-1", PolicyNumber: "POL-77",
+		PayerLicense: "7001463160", PayerName: "Bupa Arabia", MemberIDSystem: "http://payer.example/memberid", Class: "A", MemberID: "M-1", PolicyNumber: "POL-77",
 		StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
 	if err != nil {
 		t.Fatal(err)

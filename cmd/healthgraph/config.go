@@ -66,6 +66,8 @@ type Config struct {
 	NPHIESCertFile     string
 	NPHIESKeyFile      string
 	NPHIESProviderName string
+	NPHIESProviderType string
+	NPHIESFacility     nphies.Facility
 	PublicURL          string
 	NPHIESWorker       bool
 	NPHIESPollInterval time.Duration
@@ -118,8 +120,14 @@ func (c Config) App() app.Config {
 		JWTKey: c.JWTKey, AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL,
 		LoginLockThreshold: c.LoginLockThreshold, LoginLockDuration: c.LoginLockDuration,
 		PasswordCost: auth.DefaultCost,
-		Clinic:       nphies.Builder{ProviderLicense: c.NPHIESProvider, ProviderName: c.NPHIESProviderName, BaseURL: c.PublicURL},
+		Clinic:       c.Clinic(),
 	}
+}
+
+// Clinic is the provider identity every NPHIES message is built with.
+func (c Config) Clinic() nphies.Builder {
+	return nphies.Builder{ProviderLicense: c.NPHIESProvider, ProviderName: c.NPHIESProviderName, BaseURL: c.PublicURL,
+		ProviderType: c.NPHIESProviderType, Facility: c.NPHIESFacility}
 }
 
 // placeholderKeys are values copied from examples that must never sign
@@ -204,6 +212,15 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.NPHIESCertFile = p.str("HG_NPHIES_CERT_FILE", "")
 	c.NPHIESKeyFile = p.str("HG_NPHIES_KEY_FILE", "")
 	c.NPHIESProviderName = p.str("HG_NPHIES_PROVIDER_NAME", d.Clinic.ProviderName)
+	c.NPHIESProviderType = p.str("HG_NPHIES_PROVIDER_TYPE", d.Clinic.ProviderType)
+	if _, ok := nphies.ProviderTypes[c.NPHIESProviderType]; !ok {
+		p.fail("HG_NPHIES_PROVIDER_TYPE", "must be an NPHIES provider-type code, 1 to 9 (5 is a clinic)")
+	}
+	c.NPHIESFacility = nphies.Facility{License: p.str("HG_NPHIES_FACILITY_LICENSE", ""),
+		Name: p.str("HG_NPHIES_FACILITY_NAME", ""), Type: p.str("HG_NPHIES_FACILITY_TYPE", "")}
+	if f := c.NPHIESFacility; f.License != "" && f.License == c.NPHIESProvider {
+		p.fail("HG_NPHIES_FACILITY_LICENSE", "is the facility's own location licence, not the provider licence")
+	}
 	c.PublicURL = p.str("HG_PUBLIC_URL", d.Clinic.BaseURL)
 	c.NPHIESWorker = p.bool("HG_NPHIES_WORKER", true)
 	c.NPHIESPollInterval = p.duration("HG_NPHIES_POLL_INTERVAL", 30*time.Second)

@@ -39,7 +39,8 @@ func startNPHIES(ctx context.Context, cfg Config, db *postgres.DB, outbox hg.Out
 		return nil, fmt.Errorf("nphies client: %w", err)
 	}
 	// The same identity the resolvers build claims with.
-	b := &nphies.Builder{ProviderLicense: cfg.NPHIESProvider, ProviderName: cfg.NPHIESProviderName, BaseURL: cfg.PublicURL}
+	clinic := cfg.Clinic()
+	b := &clinic
 	obs := nphiesObserver{metrics}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &nphies.Worker{Store: outbox, Client: client, Timeout: cfg.NPHIESTimeout, MaxAttempts: cfg.NPHIESMaxAttempts,

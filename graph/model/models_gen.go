@@ -34,10 +34,20 @@ type AddCoverageInput struct {
 	PayerName string `json:"payerName"`
 	// The payer's member ID.
 	MemberID string `json:"memberId"`
+	// The payer's identifier system for member IDs, as the payer publishes it (an http(s) URL).
+	MemberIDSystem *string `json:"memberIdSystem,omitempty"`
 	// The policy or group number.
 	PolicyNumber *string `json:"policyNumber,omitempty"`
-	// The plan class.
+	// The plan class (at most 30 characters).
 	Class *string `json:"class,omitempty"`
+	// The plan's name (at most 100 characters).
+	PlanName *string `json:"planName,omitempty"`
+	// The patient's relationship to the subscriber; SELF by default.
+	Relationship *healthgraph.Relationship `json:"relationship,omitempty"`
+	// The subscriber's patient record, when the relationship is not SELF.
+	SubscriberID *string `json:"subscriberId,omitempty"`
+	// The organisation holding a group policy.
+	PolicyHolder *PolicyHolderInput `json:"policyHolder,omitempty"`
 	// First day of validity.
 	StartsOn time.Time `json:"startsOn"`
 	// Last day of validity.
@@ -289,6 +299,10 @@ type CreatePatientInput struct {
 	Phone *string `json:"phone,omitempty"`
 	// Email address.
 	Email *string `json:"email,omitempty"`
+	// Occupation.
+	Occupation *healthgraph.Occupation `json:"occupation,omitempty"`
+	// Marital status.
+	MaritalStatus *healthgraph.MaritalStatus `json:"maritalStatus,omitempty"`
 }
 
 // Denials in one group over the whole calendar months (clinic time) of the window: original
@@ -448,6 +462,14 @@ type Payer struct {
 	Name string `json:"name"`
 }
 
+// The organisation holding a group policy.
+type PolicyHolderInput struct {
+	// Its identifier with the payer, e.g. the establishment number.
+	ID string `json:"id"`
+	// Its name.
+	Name string `json:"name"`
+}
+
 // A page of practitioners.
 type PractitionerConnection struct {
 	// The practitioners on this page.
@@ -574,6 +596,10 @@ type UpdatePatientInput struct {
 	Phone *string `json:"phone,omitempty"`
 	// Email address.
 	Email *string `json:"email,omitempty"`
+	// Occupation.
+	Occupation *healthgraph.Occupation `json:"occupation,omitempty"`
+	// Marital status.
+	MaritalStatus *healthgraph.MaritalStatus `json:"maritalStatus,omitempty"`
 }
 
 // A page of users.

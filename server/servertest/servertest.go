@@ -166,7 +166,8 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	if o.AccessTTL != 0 {
 		ac.AccessTokenTTL = o.AccessTTL
 	}
-	ac.Clinic = nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}
+	ac.Clinic = nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test",
+		ProviderType: "5", Facility: nphies.Facility{License: "LOC-TEST-1", Name: "HealthGraph Test Clinic, Olaya branch", Type: "OF"}}
 	a, err := app.New(ac, app.Deps{DB: db, Logger: logger, Metrics: metrics, NPHIESClient: o.NPHIESClient, WrapStore: o.WrapStore})
 	if err != nil {
 		t.Fatal(err)
