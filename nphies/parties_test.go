@@ -3,10 +3,12 @@ package nphies_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/healthgraph/healthgraph/nphies"
+	"github.com/healthgraph/healthgraph/nphies/rules"
 )
 
 // resources decodes a bundle's resources by type, in the bundle's order.
@@ -98,4 +100,44 @@ func TestAnItemDescriptionOverTheDisplayLimitIsRefused(t *testing.T) {
 	}
 	in.Items[0].Display = in.Items[0].Display[:100]
 	mustBuild(t)(testBuilder().BuildClaim(in))
+}
+
+// A dependant's claim with every party NPHIES asks for (plan class, policy
+// holder, subscriber, occupation, marital status, provider type, facility)
+// breaks none of NPHIES's rules about them; without a plan class the
+// coverage breaks BV-00729. The minimum data set (supportingInfo) is the
+// content of the visit, not of its parties.
+func TestEveryPartyPassesNPHIESsRules(t *testing.T) {
+	in := claimInput(t.Name(), "M-1")
+	in.Patient.Occupation, in.Patient.MaritalStatus = "medical field", "M"
+	subscriber := patient(seq(t.Name() + "/subscriber"))
+	subscriber.IDValue, subscriber.Gender = "1000000009", "male"
+	in.Coverage = nphies.CoverageInput{ID: in.Coverage.ID, MemberID: "M-1", PolicyNumber: "GRP-1", Plan: "VIP",
+		PlanName: "Gold", Relationship: "spouse", Subscriber: &subscriber,
+		PolicyHolder: &nphies.PolicyHolderInput{ID: "EST-1", Name: "Employer"}, PolicyHolderName: "Employer"}
+	b := testBuilder()
+	b.ProviderType, b.Facility = "5", nphies.Facility{License: "LOC-1"}
+	for name, msg := range map[string]*nphies.Message{
+		"claim": mustBuild(t)(b.BuildClaim(in)),
+		"eligibility": mustBuild(t)(b.BuildEligibility(nphies.EligibilityInput{Envelope: in.Envelope, RequestID: in.ClaimID,
+			Created: testNow, Payer: payer, Patient: in.Patient, Coverage: &in.Coverage, ServiceStart: testNow})),
+	} {
+		vs, err := rules.Check(msg.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			if !strings.HasSuffix(v.Expression, ".resource.supportingInfo") {
+				t.Errorf("%s: %s at %s: %s", name, v.Rule, v.Expression, v.Message)
+			}
+		}
+	}
+	in.Coverage.Plan = ""
+	vs, err := rules.Check(mustBuild(t)(b.BuildClaim(in)).Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(vs, func(v rules.Violation) bool { return v.Rule == "BV-00729" }) {
+		t.Fatalf("a coverage without a plan class: no BV-00729 in %+v", vs)
+	}
 }

@@ -121,7 +121,7 @@ func TestADependantIsClaimedThroughHerSubscribersPolicy(t *testing.T) {
 		"memberId": "M-7788", "memberIdSystem": "http://bupa.example/memberid", "policyNumber": "GRP-55",
 		"class": "VIP", "planName": "Gold VIP", "relationship": "SPOUSE", "subscriberId": husband.CreatePatient.ID,
 		"policyHolder": map[string]any{"id": "EST-7001", "name": "Arabian Drilling Co."},
-		"startsOn": "2020-01-01", "endsOn": "2099-12-31"}}).Decode(t, &cov)
+		"startsOn":     "2020-01-01", "endsOn": "2099-12-31"}}).Decode(t, &cov)
 	c := cov.AddCoverage
 	if c.Relationship != "SPOUSE" || c.Subscriber == nil || c.Subscriber.ID != husband.CreatePatient.ID || c.Class != "VIP" ||
 		c.PlanName == nil || *c.PlanName != "Gold VIP" || c.MemberIDSystem == nil || c.PolicyHolder == nil ||
