@@ -32,6 +32,44 @@ func (r CancelReason) Valid() bool {
 	return r == CancelWrongInformation || r == CancelNotPerformed || r == CancelAlreadySubmitted
 }
 
+// ClaimViolation is one of NPHIES's rules a claim would break, as the
+// pre-submission scrubber finds it before anything is sent: where it is in
+// the message, and what the clerk edits to mend it.
+type ClaimViolation struct {
+	// Rule is NPHIES's rule id (BV-00772) or, for what a payer refuses on
+	// its own records, its adjudication-error code (1664).
+	Rule string
+	// Expression is the element's location in the bundle, e.g.
+	// Bundle.entry[3].resource.item[0].productOrService.
+	Expression string
+	// Message is NPHIES's official display text.
+	Message string
+	// Blocking is true when NPHIES refuses the message for it.
+	Blocking bool
+	// Part is the record to edit; LineSequence the invoice line when Part
+	// is ClaimPartInvoiceLine.
+	Part         ClaimPart
+	LineSequence int
+}
+
+// ClaimPart is the record a claim's violation is mended in.
+type ClaimPart string
+
+// The parts a violation is traced back to.
+const (
+	ClaimPartPatient      ClaimPart = "PATIENT"
+	ClaimPartSubscriber   ClaimPart = "SUBSCRIBER"
+	ClaimPartCoverage     ClaimPart = "COVERAGE"
+	ClaimPartPayer        ClaimPart = "PAYER"
+	ClaimPartPractitioner ClaimPart = "PRACTITIONER"
+	ClaimPartInvoice      ClaimPart = "INVOICE"
+	ClaimPartInvoiceLine  ClaimPart = "INVOICE_LINE"
+	ClaimPartDiagnoses    ClaimPart = "DIAGNOSES"
+	ClaimPartVisit        ClaimPart = "VISIT"
+	ClaimPartClinic       ClaimPart = "CLINIC"
+	ClaimPartClaim        ClaimPart = "CLAIM"
+)
+
 // ClaimStatus is where a claim is on its way through NPHIES.
 type ClaimStatus string
 

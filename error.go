@@ -28,6 +28,9 @@ type Error struct {
 	Code    string
 	Field   string
 	Message string
+	// Rules are the NPHIES rule ids a refused claim breaks, for the client
+	// to act on (extensions.rules).
+	Rules []string
 }
 
 // Error implements the error interface.

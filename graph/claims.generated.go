@@ -42,6 +42,9 @@ type ClaimResolver interface {
 type ClaimItemResolver interface {
 	CodeSystem(ctx context.Context, obj *healthgraph.ClaimItem) (*model.CodeSystem, error)
 }
+type ClaimViolationResolver interface {
+	LineSequence(ctx context.Context, obj *healthgraph.ClaimViolation) (*int, error)
+}
 type NphiesMessageResolver interface {
 	ID(ctx context.Context, obj *healthgraph.NPHIESMessage) (string, error)
 
@@ -1320,6 +1323,61 @@ func (ec *executionContext) fieldContext_ClaimItem_reasons(_ context.Context, fi
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _ClaimReadiness_ready(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimReadiness_ready(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ready, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimReadiness_ready(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimReadiness", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ClaimReadiness_violations(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimReadiness_violations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Violations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*healthgraph.ClaimViolation) graphql.Marshaler {
+			return ec.marshalNClaimViolation2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimReadiness_violations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimReadiness",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimViolation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ClaimStatusChange_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1387,6 +1445,144 @@ func (ec *executionContext) _ClaimStatusChange_at(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ClaimViolation_rule(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimViolation_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimViolation_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ClaimViolation_message(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimViolation_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimViolation_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ClaimViolation_expression(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimViolation_expression(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expression, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimViolation_expression(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ClaimViolation_blocking(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimViolation_blocking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blocking, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimViolation_blocking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ClaimViolation_part(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimViolation_part(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Part, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.ClaimPart) graphql.Marshaler {
+			return ec.marshalNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimViolation_part(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type ClaimPart does not have child fields"))
+}
+
+func (ec *executionContext) _ClaimViolation_lineSequence(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimViolation_lineSequence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimViolation().LineSequence(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimViolation_lineSequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimViolation", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
@@ -3144,6 +3340,49 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var claimReadinessImplementors = []string{"ClaimReadiness"}
+
+func (ec *executionContext) _ClaimReadiness(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimReadiness) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimReadinessImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimReadiness")
+		case "ready":
+			out.Values[i] = ec._ClaimReadiness_ready(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "violations":
+			out.Values[i] = ec._ClaimReadiness_violations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var claimStatusChangeImplementors = []string{"ClaimStatusChange"}
 
 func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.ClaimStatusChange) graphql.Marshaler {
@@ -3171,6 +3410,102 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var claimViolationImplementors = []string{"ClaimViolation"}
+
+func (ec *executionContext) _ClaimViolation(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.ClaimViolation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimViolationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimViolation")
+		case "rule":
+			out.Values[i] = ec._ClaimViolation_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._ClaimViolation_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expression":
+			out.Values[i] = ec._ClaimViolation_expression(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "blocking":
+			out.Values[i] = ec._ClaimViolation_blocking(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "part":
+			out.Values[i] = ec._ClaimViolation_part(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lineSequence":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ClaimViolation_lineSequence(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3692,6 +4027,33 @@ func (ec *executionContext) marshalNClaimOrderField2githubᚗcomᚋhealthgraph�
 	return v
 }
 
+func (ec *executionContext) unmarshalNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart(ctx context.Context, v any) (healthgraph.ClaimPart, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.ClaimPart(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart(ctx context.Context, sel ast.SelectionSet, v healthgraph.ClaimPart) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalText(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNClaimReadiness2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimReadiness(ctx context.Context, sel ast.SelectionSet, v *model.ClaimReadiness) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ClaimReadiness(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus(ctx context.Context, v any) (healthgraph.ClaimStatus, error) {
 	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.ClaimStatus(tmp)
@@ -3762,6 +4124,32 @@ var (
 		healthgraph.UsePreAuth: "PREAUTHORIZATION",
 	}
 )
+
+func (ec *executionContext) marshalNClaimViolation2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.ClaimViolation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClaimViolation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNClaimViolation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolation(ctx context.Context, sel ast.SelectionSet, v *healthgraph.ClaimViolation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ClaimViolation(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalNClaimsGroupBy2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimsGroupBy(ctx context.Context, v any) (model.ClaimsGroupBy, error) {
 	var res model.ClaimsGroupBy
@@ -3953,6 +4341,36 @@ func (ec *executionContext) marshalOClaimStatus2ᚖgithubᚗcomᚋhealthgraphᚋ
 	res := model.MarshalText(string(*v))
 	return res
 }
+
+func (ec *executionContext) unmarshalOClaimUse2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse(ctx context.Context, v any) (*healthgraph.ClaimUse, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalText(v)
+	res := unmarshalOClaimUse2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOClaimUse2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse(ctx context.Context, sel ast.SelectionSet, v *healthgraph.ClaimUse) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalText(marshalOClaimUse2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse[*v])
+	return res
+}
+
+var (
+	unmarshalOClaimUse2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse = map[string]healthgraph.ClaimUse{
+		"CLAIM":            healthgraph.UseClaim,
+		"PREAUTHORIZATION": healthgraph.UsePreAuth,
+	}
+	marshalOClaimUse2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse = map[healthgraph.ClaimUse]string{
+		healthgraph.UseClaim:   "CLAIM",
+		healthgraph.UsePreAuth: "PREAUTHORIZATION",
+	}
+)
 
 func (ec *executionContext) unmarshalODeliveryStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐDeliveryStatus(ctx context.Context, v any) (*healthgraph.DeliveryStatus, error) {
 	if v == nil {

@@ -31,6 +31,7 @@ type ResolverRoot interface {
 	Claim() ClaimResolver
 	ClaimItem() ClaimItemResolver
 	ClaimPayment() ClaimPaymentResolver
+	ClaimViolation() ClaimViolationResolver
 	Coverage() CoverageResolver
 	EligibilityCheck() EligibilityCheckResolver
 	Invoice() InvoiceResolver
@@ -198,10 +199,24 @@ type ComplexityRoot struct {
 		Reference      func(childComplexity int) int
 	}
 
+	ClaimReadiness struct {
+		Ready      func(childComplexity int) int
+		Violations func(childComplexity int) int
+	}
+
 	ClaimStatusChange struct {
 		At     func(childComplexity int) int
 		Note   func(childComplexity int) int
 		Status func(childComplexity int) int
+	}
+
+	ClaimViolation struct {
+		Blocking     func(childComplexity int) int
+		Expression   func(childComplexity int) int
+		LineSequence func(childComplexity int) int
+		Message      func(childComplexity int) int
+		Part         func(childComplexity int) int
+		Rule         func(childComplexity int) int
 	}
 
 	ClaimsSummaryGroup struct {
@@ -492,6 +507,7 @@ type ComplexityRoot struct {
 		Appointments           func(childComplexity int, filter *model.AppointmentFilter, orderBy *model.AppointmentOrder, first *int, after *string, last *int, before *string) int
 		Catalogue              func(childComplexity int, filter *model.CatalogueFilter, first *int, after *string, last *int, before *string) int
 		Claim                  func(childComplexity int, id string) int
+		ClaimReadiness         func(childComplexity int, input model.SubmitClaimInput, use *healthgraph.ClaimUse) int
 		Claims                 func(childComplexity int, filter *model.ClaimFilter, orderBy *model.ClaimOrder, first *int, after *string, last *int, before *string) int
 		ClaimsSummary          func(childComplexity int, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) int
 		DenialSummary          func(childComplexity int, from time.Time, to time.Time, groupBy healthgraph.DenialGroupBy) int
@@ -1157,6 +1173,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClaimPayment.Reference(childComplexity), true
 
+	case "ClaimReadiness.ready":
+		if e.ComplexityRoot.ClaimReadiness.Ready == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimReadiness.Ready(childComplexity), true
+	case "ClaimReadiness.violations":
+		if e.ComplexityRoot.ClaimReadiness.Violations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimReadiness.Violations(childComplexity), true
+
 	case "ClaimStatusChange.at":
 		if e.ComplexityRoot.ClaimStatusChange.At == nil {
 			break
@@ -1175,6 +1204,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimStatusChange.Status(childComplexity), true
+
+	case "ClaimViolation.blocking":
+		if e.ComplexityRoot.ClaimViolation.Blocking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimViolation.Blocking(childComplexity), true
+	case "ClaimViolation.expression":
+		if e.ComplexityRoot.ClaimViolation.Expression == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimViolation.Expression(childComplexity), true
+	case "ClaimViolation.lineSequence":
+		if e.ComplexityRoot.ClaimViolation.LineSequence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimViolation.LineSequence(childComplexity), true
+	case "ClaimViolation.message":
+		if e.ComplexityRoot.ClaimViolation.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimViolation.Message(childComplexity), true
+	case "ClaimViolation.part":
+		if e.ComplexityRoot.ClaimViolation.Part == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimViolation.Part(childComplexity), true
+	case "ClaimViolation.rule":
+		if e.ComplexityRoot.ClaimViolation.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimViolation.Rule(childComplexity), true
 
 	case "ClaimsSummaryGroup.approved":
 		if e.ComplexityRoot.ClaimsSummaryGroup.Approved == nil {
@@ -2599,6 +2665,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Claim(childComplexity, args["id"].(string)), true
+	case "Query.claimReadiness":
+		if e.ComplexityRoot.Query.ClaimReadiness == nil {
+			break
+		}
+
+		args, err := ec.field_Query_claimReadiness_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ClaimReadiness(childComplexity, args["input"].(model.SubmitClaimInput), args["use"].(*healthgraph.ClaimUse)), true
 	case "Query.claims":
 		if e.ComplexityRoot.Query.Claims == nil {
 			break
@@ -3448,6 +3525,16 @@ func (ec *executionContext) childFields_ClaimPayment(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ClaimPayment", field.Name)
 }
 
+func (ec *executionContext) childFields_ClaimReadiness(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ready":
+		return ec.fieldContext_ClaimReadiness_ready(ctx, field)
+	case "violations":
+		return ec.fieldContext_ClaimReadiness_violations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimReadiness", field.Name)
+}
+
 func (ec *executionContext) childFields_ClaimStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
@@ -3458,6 +3545,24 @@ func (ec *executionContext) childFields_ClaimStatusChange(ctx context.Context, f
 		return ec.fieldContext_ClaimStatusChange_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimStatusChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimViolation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_ClaimViolation_rule(ctx, field)
+	case "message":
+		return ec.fieldContext_ClaimViolation_message(ctx, field)
+	case "expression":
+		return ec.fieldContext_ClaimViolation_expression(ctx, field)
+	case "blocking":
+		return ec.fieldContext_ClaimViolation_blocking(ctx, field)
+	case "part":
+		return ec.fieldContext_ClaimViolation_part(ctx, field)
+	case "lineSequence":
+		return ec.fieldContext_ClaimViolation_lineSequence(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimViolation", field.Name)
 }
 
 func (ec *executionContext) childFields_ClaimsSummaryGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -50,6 +50,10 @@ type Desk struct {
 	// Client sends the synchronous requests (eligibility); nil makes them
 	// UNAVAILABLE. Queued messages are sent by the Worker's own client.
 	Client *Client
+	// Waived are NPHIES rules a claim is not refused for yet (the known
+	// gaps of our own bundles the mock waives too, see nphies/mock); the
+	// scrubber still reports them. Nil waives none.
+	Waived map[string]bool
 }
 
 // recordTimeout bounds recording an eligibility answer after the send
@@ -262,48 +266,16 @@ type ClaimRequest struct {
 // queues it with its bundle in one transaction; the outbox delivers it.
 // NOT_FOUND when the invoice, its patient or coverage, or the practitioner
 // is outside scope; BAD_USER_INPUT naming "invoiceId" when the invoice
-// cannot be claimed (no insurer share, not issued, void, coverage not
-// active today) or misses what NPHIES requires; CONFLICT when the invoice
+// cannot be claimed (no insurer share, not issued, void), misses what
+// NPHIES requires, or breaks a rule NPHIES would refuse it for (the rule
+// ids in the error's Rules; nothing is queued); CONFLICT when the invoice
 // already has a live claim.
 func (d *Desk) QueueClaim(ctx context.Context, scope hg.PatientScope, req ClaimRequest) (*hg.Claim, error) {
-	inv, err := d.Store.InvoiceByID(ctx, scope, req.InvoiceID)
+	n, violations, err := d.draftClaim(ctx, scope, req)
 	if err != nil {
 		return nil, err
 	}
-	if err := claimable(req.Use, inv); err != nil {
-		return nil, err
-	}
-	patient, err := d.Store.PatientByID(ctx, scope, inv.PatientID)
-	if err != nil {
-		return nil, err
-	}
-	cov, err := d.invoiceCoverage(ctx, scope, inv)
-	if err != nil {
-		return nil, err
-	}
-	subscriber, err := d.subscriber(ctx, scope, cov, "invoiceId")
-	if err != nil {
-		return nil, err
-	}
-	pr, err := d.Store.PractitionerByID(ctx, req.PractitionerID)
-	if err != nil {
-		return nil, err
-	}
-	visit, err := d.visit(ctx, scope, req, inv)
-	if err != nil {
-		return nil, err
-	}
-	var refs []string
-	if req.Use == hg.UseClaim {
-		// A claim after an approved prior authorization quotes it
-		// (BV-00449), or the payer rejects what it had authorized.
-		if refs, err = d.Store.PriorAuthRefs(ctx, inv.ID); err != nil {
-			return nil, err
-		}
-	}
-	n, err := NewClaimMessage(d.Builder, req.Use, ClaimParties{Invoice: inv, Patient: patient,
-		Coverage: cov, Subscriber: subscriber, Practitioner: pr, Appointment: visit, Diagnoses: req.Diagnoses, PreAuthRefs: refs}, time.Now())
-	if err != nil {
+	if err := Refusal("invoiceId", violations, d.Waived); err != nil {
 		return nil, err
 	}
 	n.Message.TraceParent = req.TraceParent
@@ -328,6 +300,62 @@ func (d *Desk) visit(ctx context.Context, scope hg.PatientScope, req ClaimReques
 	return a, nil
 }
 
+// ClaimReadiness builds the claim QueueClaim would queue for req, without
+// storing or sending anything, and returns every rule of NPHIES's it
+// breaks, traced back to the record to edit, with the claim's patient (for
+// the caller's audit of what it read). Errors as QueueClaim's, but for the
+// violations, which are the answer.
+func (d *Desk) ClaimReadiness(ctx context.Context, scope hg.PatientScope, req ClaimRequest) (uuid.UUID, []hg.ClaimViolation, error) {
+	n, violations, err := d.draftClaim(ctx, scope, req)
+	return n.Claim.PatientID, violations, err
+}
+
+// draftClaim loads what a claim is built from, builds it and scrubs it.
+func (d *Desk) draftClaim(ctx context.Context, scope hg.PatientScope, req ClaimRequest) (hg.NewClaim, []hg.ClaimViolation, error) {
+	inv, err := d.Store.InvoiceByID(ctx, scope, req.InvoiceID)
+	if err != nil {
+		return hg.NewClaim{}, nil, err
+	}
+	if err := claimable(req.Use, inv); err != nil {
+		return hg.NewClaim{}, nil, err
+	}
+	patient, err := d.Store.PatientByID(ctx, scope, inv.PatientID)
+	if err != nil {
+		return hg.NewClaim{}, nil, err
+	}
+	cov, err := d.invoiceCoverage(ctx, scope, inv)
+	if err != nil {
+		return hg.NewClaim{}, nil, err
+	}
+	subscriber, err := d.subscriber(ctx, scope, cov, "invoiceId")
+	if err != nil {
+		return hg.NewClaim{}, nil, err
+	}
+	pr, err := d.Store.PractitionerByID(ctx, req.PractitionerID)
+	if err != nil {
+		return hg.NewClaim{}, nil, err
+	}
+	visit, err := d.visit(ctx, scope, req, inv)
+	if err != nil {
+		return hg.NewClaim{}, nil, err
+	}
+	var refs []string
+	if req.Use == hg.UseClaim {
+		// A claim after an approved prior authorization quotes it
+		// (BV-00449), or the payer rejects what it had authorized.
+		if refs, err = d.Store.PriorAuthRefs(ctx, inv.ID); err != nil {
+			return hg.NewClaim{}, nil, err
+		}
+	}
+	n, err := NewClaimMessage(d.Builder, req.Use, ClaimParties{Invoice: inv, Patient: patient,
+		Coverage: cov, Subscriber: subscriber, Practitioner: pr, Appointment: visit, Diagnoses: req.Diagnoses, PreAuthRefs: refs}, time.Now())
+	if err != nil {
+		return hg.NewClaim{}, nil, err
+	}
+	violations, err := Scrub(n.Message.Body, cov, inv.CreatedAt)
+	return n, violations, err
+}
+
 // claimable refuses an invoice that cannot be claimed for use: one without
 // an insurer share, a void one, and for a claim one not issued yet (a prior
 // authorization may ask before).
@@ -343,8 +371,8 @@ func claimable(use hg.ClaimUse, inv *hg.Invoice) error {
 	return nil
 }
 
-// invoiceCoverage returns the coverage the invoice bills, which must be
-// active today.
+// invoiceCoverage returns the coverage the invoice bills; whether it was in
+// force on the service date is the scrubber's question.
 func (d *Desk) invoiceCoverage(ctx context.Context, scope hg.PatientScope, inv *hg.Invoice) (*hg.Coverage, error) {
 	coverages, err := d.Store.CoveragesByPatientIDs(ctx, scope, []uuid.UUID{inv.PatientID})
 	if err != nil {
@@ -353,9 +381,6 @@ func (d *Desk) invoiceCoverage(ctx context.Context, scope hg.PatientScope, inv *
 	i := slices.IndexFunc(coverages, func(c *hg.Coverage) bool { return c.ID == *inv.CoverageID })
 	if i < 0 {
 		return nil, hg.Errorf(hg.ENOTFOUND, "coverage not found")
-	}
-	if !coverages[i].ActiveOn(time.Now()) {
-		return nil, hg.Invalid("invoiceId", "the patient's coverage is not active today")
 	}
 	return coverages[i], nil
 }

@@ -213,7 +213,7 @@ func TestAuditTrailAccountsForADayOfClinicWork(t *testing.T) {
 	d.ok(reception, mUpdatePatient, map[string]any{"id": gid("Patient", khalid), "in": map[string]any{"phone": "+966500000103"}}, nil,
 		aboutPatient("patient.updated", khalid))
 	var cov struct{ AddCoverage idOut }
-	d.ok(reception, mAddCoverage, map[string]any{"in": map[string]any{"patientId": gid("Patient", amal), "payerLicense": "7001463160",
+	d.ok(reception, mAddCoverage, map[string]any{"in": map[string]any{"patientId": gid("Patient", amal), "payerLicense": "7001463160", "memberIdSystem": "http://payer.example/memberid", "class": "A",
 		"payerName": "Bupa Arabia", "memberId": "M-101", "policyNumber": "POL-7", "startsOn": today.AddDate(0, -1, 0).Format(time.DateOnly),
 		"endsOn": today.AddDate(1, 0, 0).Format(time.DateOnly)}}, &cov)
 	coverage := rawID(t, cov.AddCoverage.ID)

@@ -34,8 +34,13 @@ type billingEnv struct {
 
 func newBillingEnv(t *testing.T, modify ...func(*server.Config, *postgres.Options)) billingEnv {
 	t.Helper()
+	return billingFixtures(t, servertest.New(t, modify...))
+}
+
+// billingFixtures adds billingEnv's users, patients and coverage to env.
+func billingFixtures(t *testing.T, env *servertest.Env) billingEnv {
+	t.Helper()
 	ctx := context.Background()
-	env := servertest.New(t, modify...)
 	_, billing := env.User(t, "billing@example.com", hg.RoleBilling)
 	_, practitioner := env.User(t, "dr@example.com", hg.RolePractitioner)
 	pu, patientToken := env.User(t, "patient@example.com", hg.RolePatient)

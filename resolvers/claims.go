@@ -17,46 +17,84 @@ import (
 // desk runs the NPHIES exchanges a caller starts, over the resolver's
 // store, builder and client.
 func (r *Resolver) desk() *nphies.Desk {
-	return &nphies.Desk{Store: r.Store, Builder: r.NPHIES, Client: r.NPHIESClient}
+	return &nphies.Desk{Store: r.Store, Builder: r.NPHIES, Client: r.NPHIESClient, Waived: r.WaivedRules}
 }
 
-// queueClaim builds a claim or prior authorization from an invoice and
-// queues it, through the NPHIES desk; the outbox delivers it.
-func (r *mutationResolver) queueClaim(ctx context.Context, use hg.ClaimUse, input model.SubmitClaimInput) (*hg.Claim, error) {
-	p, err := auth.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
+// claimRequest reads what a claim is built from out of input.
+func claimRequest(ctx context.Context, use hg.ClaimUse, input model.SubmitClaimInput) (nphies.ClaimRequest, error) {
 	invoiceID, err := parseID("invoiceId", "Invoice", input.InvoiceID)
 	if err != nil {
-		return nil, err
+		return nphies.ClaimRequest{}, err
 	}
 	practitionerID, err := parseID("practitionerId", "Practitioner", input.PractitionerID)
 	if err != nil {
-		return nil, err
+		return nphies.ClaimRequest{}, err
 	}
 	var appointmentID *uuid.UUID
 	if input.AppointmentID != nil {
 		id, err := parseID("appointmentId", "Appointment", *input.AppointmentID)
 		if err != nil {
-			return nil, err
+			return nphies.ClaimRequest{}, err
 		}
 		appointmentID = &id
 	}
 	diagnoses, err := parseDiagnoses(input.Diagnoses)
 	if err != nil {
+		return nphies.ClaimRequest{}, err
+	}
+	return nphies.ClaimRequest{Use: use, InvoiceID: invoiceID, PractitionerID: practitionerID, AppointmentID: appointmentID, Diagnoses: diagnoses,
+		TraceParent: observability.TraceParent(ctx)}, nil
+}
+
+// queueClaim builds a claim or prior authorization from an invoice and
+// queues it, through the NPHIES desk; the outbox delivers it. A claim NPHIES
+// would refuse is refused here, naming the rules, and nothing is queued.
+func (r *mutationResolver) queueClaim(ctx context.Context, use hg.ClaimUse, input model.SubmitClaimInput) (*hg.Claim, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
 		return nil, err
 	}
-	claim, err := r.desk().QueueClaim(ctx, auth.PatientScope(p), nphies.ClaimRequest{
-		Use: use, InvoiceID: invoiceID, PractitionerID: practitionerID, AppointmentID: appointmentID, Diagnoses: diagnoses,
-		Audit:       actorEvent(ctx, "claim.queued", "Claim"),
-		TraceParent: observability.TraceParent(ctx),
-	})
+	req, err := claimRequest(ctx, use, input)
+	if err != nil {
+		return nil, err
+	}
+	req.Audit = actorEvent(ctx, "claim.queued", "Claim")
+	claim, err := r.desk().QueueClaim(ctx, auth.PatientScope(p), req)
 	if err != nil {
 		return nil, err
 	}
 	r.business().ClaimStatus(string(claim.Status))
 	return claim, nil
+}
+
+// claimReadiness scrubs the claim input would build, storing nothing but
+// the audit of the patient data read to build it.
+func (r *queryResolver) claimReadiness(ctx context.Context, use hg.ClaimUse, input model.SubmitClaimInput) (*model.ClaimReadiness, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req, err := claimRequest(ctx, nonEmptyUse(use), input)
+	if err != nil {
+		return nil, err
+	}
+	patientID, violations, err := r.desk().ClaimReadiness(ctx, auth.PatientScope(p), req)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.audit(ctx, "claim.readiness_checked", "Invoice", req.InvoiceID, &patientID); err != nil {
+		return nil, err
+	}
+	ready := nphies.Refusal("input", violations, r.WaivedRules) == nil
+	return &model.ClaimReadiness{Ready: ready, Violations: pointers(violations)}, nil
+}
+
+// nonEmptyUse is use, a claim when unset.
+func nonEmptyUse(use hg.ClaimUse) hg.ClaimUse {
+	if use == "" {
+		return hg.UseClaim
+	}
+	return use
 }
 
 // parseDiagnoses normalises 1 to 12 ICD-10-AM codes, the principal first.

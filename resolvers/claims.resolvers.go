@@ -65,6 +65,10 @@ func (r *claimItemResolver) CodeSystem(ctx context.Context, obj *hg.ClaimItem) (
 	return codeSystemOut(obj.CodeSystem), nil
 }
 
+func (r *claimViolationResolver) LineSequence(ctx context.Context, obj *hg.ClaimViolation) (*int, error) {
+	return optional(obj.LineSequence), nil
+}
+
 func (r *mutationResolver) SubmitClaim(ctx context.Context, input model.SubmitClaimInput) (*hg.Claim, error) {
 	return r.queueClaim(ctx, hg.UseClaim, input)
 }
@@ -205,6 +209,10 @@ func (r *queryResolver) RevenueSummary(ctx context.Context, from time.Time, to t
 	return out, nil
 }
 
+func (r *queryResolver) ClaimReadiness(ctx context.Context, input model.SubmitClaimInput, use *hg.ClaimUse) (*model.ClaimReadiness, error) {
+	return r.claimReadiness(ctx, deref(use), input)
+}
+
 func (r *subscriptionResolver) ClaimUpdated(ctx context.Context, claimID *string) (<-chan *model.ClaimChange, error) {
 	// Who may watch is claimWatcher's to say, on the account as it is now.
 	p, err := auth.Require(ctx)
@@ -228,10 +236,13 @@ func (r *Resolver) Claim() graph.ClaimResolver { return &claimResolver{r} }
 
 func (r *Resolver) ClaimItem() graph.ClaimItemResolver { return &claimItemResolver{r} }
 
+func (r *Resolver) ClaimViolation() graph.ClaimViolationResolver { return &claimViolationResolver{r} }
+
 func (r *Resolver) NphiesMessage() graph.NphiesMessageResolver { return &nphiesMessageResolver{r} }
 
 type (
-	claimResolver         struct{ *Resolver }
-	claimItemResolver     struct{ *Resolver }
-	nphiesMessageResolver struct{ *Resolver }
+	claimResolver          struct{ *Resolver }
+	claimItemResolver      struct{ *Resolver }
+	claimViolationResolver struct{ *Resolver }
+	nphiesMessageResolver  struct{ *Resolver }
 )

@@ -148,6 +148,12 @@ func setNestedListCosts(c *graph.ComplexityRoot) {
 		return listCost(child, n)
 	}
 	c.EligibilityCheck.Errors = capped(listEstimate)
+	c.ClaimReadiness.Violations = capped(listEstimate)
+	// claimReadiness builds a whole bundle and runs every NPHIES rule on
+	// it: priced as a page of its violations on top of that work.
+	c.Query.ClaimReadiness = func(child int, _ model.SubmitClaimInput, _ *hg.ClaimUse) int {
+		return listCost(1, listEstimate) + child
+	}
 	c.EligibilityCheck.Messages = capped(listEstimate)
 	c.Query.EligibilityChecks = func(child int, _ string) int { return listCost(child, eligibilityChecksCap) }
 	c.Query.PractitionerSchedule = func(child int, _ string, _ time.Time) int { return listCost(child, scheduleSlots()) }

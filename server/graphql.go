@@ -108,6 +108,9 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 	case errors.As(err, &dom):
 		out.Message = dom.Message
 		ext["code"] = dom.Code
+		if len(dom.Rules) > 0 {
+			ext["rules"] = dom.Rules
+		}
 		if dom.Field != "" {
 			ext["field"] = argumentPath(ctx, dom.Field)
 		} else if name, ok := inputName(ctx, gqlErr.Path); ok && dom.Code == hg.EINVALID {

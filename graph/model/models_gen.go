@@ -249,6 +249,14 @@ type ClaimPatientRecordInput struct {
 	BirthDate time.Time `json:"birthDate"`
 }
 
+// Whether a claim would pass NPHIES's validation rules, and what to change if not.
+type ClaimReadiness struct {
+	// True when submitClaim will queue the claim: no blocking violation, but for rules the deployment waives while its own bundles do not meet them yet (those are still listed).
+	Ready bool `json:"ready"`
+	// Every rule the claim breaks, blocking or not, in the order of the message.
+	Violations []*healthgraph.ClaimViolation `json:"violations"`
+}
+
 // Claims in one group, summed over the whole calendar months (clinic time) of the window.
 // A group's figures count only its months of at least 5 claims that no subtraction could
 // narrow down; when none is left the group is suppressed and its figures are null.

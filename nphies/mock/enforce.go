@@ -1,7 +1,9 @@
 package mock
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -23,6 +25,13 @@ var notEnforcedYet = map[string]bool{
 	"BV-00772": true, "BV-00773": true, "BV-00774": true, "BV-00775": true, "BV-00776": true,
 	"BV-00777": true, "BV-00778": true, "BV-00779": true, "BV-00780": true, // vital signs, chief complaint
 	"BV-00803": true, "BV-00804": true, "BV-00805": true, "BV-00806": true, // treatment plan, history, examination
+}
+
+// NotEnforcedYet returns the ids of the rules the mock waives, sorted: the
+// service waives the same ones at submission in development and tests, so
+// a claim the mock would take is not refused before it is sent.
+func NotEnforcedYet() []string {
+	return slices.Sorted(maps.Keys(notEnforcedYet))
 }
 
 // violations runs NPHIES's validation rules over the request and returns the
