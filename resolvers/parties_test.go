@@ -129,18 +129,15 @@ func TestADependantIsClaimedThroughHerSubscribersPolicy(t *testing.T) {
 		t.Fatalf("coverage = %+v", c)
 	}
 
-	var inv struct{ CreateInvoice invoiceOut }
-	b.Do(t, b.billing, createInvoiceMut, map[string]any{"in": map[string]any{"patientId": wife.CreatePatient.ID,
-		"coverageId": c.ID, "lines": []map[string]any{
-			{"serviceCode": "83600-00-10", "description": "Consultation", "quantity": 1, "unitPrice": "300.00"}}}}).Decode(t, &inv)
-	b.issue(t, inv.CreateInvoice.ID)
+	inv := b.createInvoice(t, &hg.Patient{ID: rawID(t, wife.CreatePatient.ID)}, &hg.Coverage{ID: rawID(t, c.ID)})
+	b.issue(t, inv.ID)
 	var claim struct {
 		SubmitClaim struct {
 			ID       string
 			Messages []struct{ Body string }
 		}
 	}
-	b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": inv.CreateInvoice.ID,
+	b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": inv.ID,
 		"practitionerId": practitioner, "diagnoses": []string{"I10"}}}).Decode(t, &claim)
 	if len(claim.SubmitClaim.Messages) != 1 {
 		t.Fatalf("messages = %d", len(claim.SubmitClaim.Messages))
