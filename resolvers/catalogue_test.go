@@ -128,7 +128,7 @@ func TestClaimItemsGoOutUnderTheirOwnCodeSystem(t *testing.T) {
 	claims := b.Count(t, `SELECT count(*) FROM claims`)
 	r := b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": inv.CreateInvoice.ID,
 		"practitionerId": practitioner, "diagnoses": []string{"J06.9"}}})
-	if r.Code() != hg.EINVALID || r.Field() != "invoiceId" || !strings.Contains(r.Errors[0].Message, "not billed from the catalogue") {
+	if r.Code() != hg.EINVALID || r.Field() != "input.invoiceId" || !strings.Contains(r.Errors[0].Message, "not billed from the catalogue") {
 		t.Fatalf("free-text claim: %+v", r.Errors)
 	}
 	if n := b.Count(t, `SELECT count(*) FROM claims`); n != claims {
@@ -138,7 +138,7 @@ func TestClaimItemsGoOutUnderTheirOwnCodeSystem(t *testing.T) {
 	// A line is a catalogue item or free text, not both.
 	r = b.Do(t, b.billing, createInvoiceMut, map[string]any{"in": map[string]any{"patientId": gid("Patient", b.patient.ID),
 		"lines": []map[string]any{{"itemId": drug, "serviceCode": "99213", "quantity": 1}}}})
-	if r.Code() != hg.EINVALID || r.Field() != "lines.itemId" {
+	if r.Code() != hg.EINVALID || r.Field() != "input.lines.itemId" {
 		t.Fatalf("item and free text: %+v", r.Errors)
 	}
 }

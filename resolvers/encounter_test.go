@@ -78,7 +78,7 @@ func TestClaimAfterPriorAuthorizationQuotesItAndCarriesTheVisit(t *testing.T) {
 
 	b.issue(t, inv.ID)
 	r := b.Do(t, b.billing, strings.Replace(mut, "%s", "submitClaim", 1), map[string]any{"in": in})
-	if r.Code() != hg.EINVALID || r.Field() != "appointmentId" {
+	if r.Code() != hg.EINVALID || r.Field() != "input.appointmentId" {
 		t.Fatalf("claim for a booked visit: %+v", r.Errors)
 	}
 	for _, s := range []hg.AppointmentStatus{hg.AppointmentCheckedIn, hg.AppointmentCompleted} {
@@ -104,12 +104,12 @@ func TestClaimAfterPriorAuthorizationQuotesItAndCarriesTheVisit(t *testing.T) {
 
 	// Diagnoses are ICD-10-AM: an ICD-10-CM code with a seventh character is refused.
 	in["diagnoses"] = []string{"S72.001A"}
-	if r := b.Do(t, b.billing, strings.Replace(mut, "%s", "submitClaim", 1), map[string]any{"in": in}); r.Code() != hg.EINVALID || r.Field() != "diagnoses" {
+	if r := b.Do(t, b.billing, strings.Replace(mut, "%s", "submitClaim", 1), map[string]any{"in": in}); r.Code() != hg.EINVALID || r.Field() != "input.diagnoses" {
 		t.Fatalf("ICD-10-CM diagnosis: %+v", r.Errors)
 	}
 	// The visit must be the invoice's patient's, with the treating practitioner.
 	in["diagnoses"], in["practitionerId"] = []string{"R51"}, b.withPractitioner(t)
-	if r := b.Do(t, b.billing, strings.Replace(mut, "%s", "submitClaim", 1), map[string]any{"in": in}); r.Code() != hg.EINVALID || r.Field() != "appointmentId" {
+	if r := b.Do(t, b.billing, strings.Replace(mut, "%s", "submitClaim", 1), map[string]any{"in": in}); r.Code() != hg.EINVALID || r.Field() != "input.appointmentId" {
 		t.Fatalf("another practitioner's visit: %+v", r.Errors)
 	}
 }

@@ -208,14 +208,14 @@ func TestBadCoverageAndPatientPartiesNameTheirInput(t *testing.T) {
 		name, field string
 		in          map[string]any
 	}{
-		{"a spouse without her subscriber", "subscriberId", base(map[string]any{"relationship": "SPOUSE"})},
-		{"her own subscriber as a child", "subscriberId", base(map[string]any{"relationship": "CHILD", "subscriberId": gid("Patient", b.other.ID)})},
-		{"a subscriber without the relationship", "relationship", base(map[string]any{"subscriberId": gid("Patient", b.patient.ID)})},
-		{"a subscriber who is no patient", "subscriberId", base(map[string]any{"relationship": "CHILD", "subscriberId": gid("Patient", uuid.New())})},
-		{"a plan class over NPHIES's 30 characters", "class", base(map[string]any{"class": strings.Repeat("A", 31)})},
-		{"a plan name without its class", "planName", base(map[string]any{"planName": "Gold"})},
-		{"a member-ID system that is no URL", "memberIdSystem", base(map[string]any{"memberIdSystem": "bupa memberid"})},
-		{"a policy holder without a name", "policyHolder.name", base(map[string]any{"policyHolder": map[string]any{"id": "EST-1", "name": " "}})},
+		{"a spouse without her subscriber", "input.subscriberId", base(map[string]any{"relationship": "SPOUSE"})},
+		{"her own subscriber as a child", "input.subscriberId", base(map[string]any{"relationship": "CHILD", "subscriberId": gid("Patient", b.other.ID)})},
+		{"a subscriber without the relationship", "input.relationship", base(map[string]any{"subscriberId": gid("Patient", b.patient.ID)})},
+		{"a subscriber who is no patient", "input.subscriberId", base(map[string]any{"relationship": "CHILD", "subscriberId": gid("Patient", uuid.New())})},
+		{"a plan class over NPHIES's 30 characters", "input.class", base(map[string]any{"class": strings.Repeat("A", 31)})},
+		{"a plan name without its class", "input.planName", base(map[string]any{"planName": "Gold"})},
+		{"a member-ID system that is no URL", "input.memberIdSystem", base(map[string]any{"memberIdSystem": "bupa memberid"})},
+		{"a policy holder without a name", "input.policyHolder.name", base(map[string]any{"policyHolder": map[string]any{"id": "EST-1", "name": " "}})},
 		// An enum value off the list fails the request's validation,
 		// which names the variable rather than the field.
 		{"a relationship NPHIES does not know", "", base(map[string]any{"relationship": "COUSIN"})},
@@ -261,7 +261,7 @@ func TestAClaimWithoutThePayersMemberIDSystemIsRefusedUnqueued(t *testing.T) {
 	b.issue(t, inv.ID)
 	r := b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": inv.ID,
 		"practitionerId": practitioner, "diagnoses": []string{"I10"}}})
-	if r.Code() != hg.EINVALID || r.Field() != "invoiceId" || !strings.Contains(r.Errors[0].Message, "memberIdSystem") {
+	if r.Code() != hg.EINVALID || r.Field() != "input.invoiceId" || !strings.Contains(r.Errors[0].Message, "memberIdSystem") {
 		t.Fatalf("claim on a payer whose member-ID system is unknown: %+v", r.Errors)
 	}
 	if n := b.Count(t, `SELECT (SELECT count(*) FROM claims) + (SELECT count(*) FROM nphies_messages)`); n != 0 {
@@ -277,7 +277,7 @@ func TestAnItemDescriptionOverNPHIESsLimitIsRefused(t *testing.T) {
 			"lines": []map[string]any{{"serviceCode": "83600-00-10", "description": desc, "quantity": 1, "unitPrice": "10.00"}}}
 	}
 	if r := b.Do(t, b.billing, createInvoiceMut, map[string]any{"in": line(strings.Repeat("é", 101))}); r.Code() != hg.EINVALID ||
-		r.Field() != "lines.description" {
+		r.Field() != "input.lines.description" {
 		t.Fatalf("101 characters: %+v", r.Errors)
 	}
 	if r := b.Do(t, b.billing, createInvoiceMut, map[string]any{"in": line(strings.Repeat("é", 100))}); r.Code() != "" {

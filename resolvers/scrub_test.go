@@ -54,7 +54,7 @@ func (b billingEnv) readiness(t *testing.T, in map[string]any, use string) (bool
 func (b billingEnv) refusedRules(t *testing.T, mutation string, in map[string]any) []string {
 	t.Helper()
 	r := b.Do(t, b.billing, mutation, map[string]any{"in": in})
-	if r.Code() != hg.EINVALID || r.Field() != "invoiceId" {
+	if r.Code() != hg.EINVALID || r.Field() != "input.invoiceId" {
 		t.Fatalf("code %q field %q, want BAD_USER_INPUT on invoiceId (%+v)", r.Code(), r.Field(), r.Errors)
 	}
 	raw, _ := r.Errors[0].Extensions["rules"].([]any)
@@ -97,7 +97,7 @@ func TestTheScrubberAndSubmitClaimNameTheRulesAClaimBreaks(t *testing.T) {
 	// invoice and the code.
 	for _, q := range []string{readinessQuery, submitClaimMut} {
 		r := b.Do(t, b.billing, q, map[string]any{"in": claimFor(cpt.ID), "use": "CLAIM"})
-		if r.Code() != hg.EINVALID || r.Field() != "invoiceId" || !strings.Contains(r.Errors[0].Message, "99213") {
+		if r.Code() != hg.EINVALID || r.Field() != "input.invoiceId" || !strings.Contains(r.Errors[0].Message, "99213") {
 			t.Fatalf("CPT code in the catalogue's place: %+v", r.Errors)
 		}
 	}
