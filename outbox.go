@@ -40,6 +40,14 @@ type Outbox interface {
 	// OutboxBacklog reports how many outgoing messages wait and how long the
 	// oldest due one has waited.
 	OutboxBacklog(ctx context.Context) (pending int, oldest time.Duration, err error)
+	// QueueStatusChecks queues a status check, built by build, for each
+	// claim or prior authorization PENDING at the payer for at least
+	// olderThan and not checked within olderThan, at most limit of them,
+	// and reports how many it queued. Each is queued in the transaction
+	// that marks its claim checked, under the claim's row lock, so callers
+	// racing on several replicas never queue two for one claim.
+	QueueStatusChecks(ctx context.Context, olderThan time.Duration, limit int,
+		build func(c *Claim, now time.Time) (NPHIESMessage, error)) (int, error)
 }
 
 // Lock is a held cluster-wide lock.
@@ -84,6 +92,8 @@ type Received struct {
 	Claim *ClaimOutcome
 	// Cancel is a cancel response, when it is one.
 	Cancel *CancelOutcome
+	// Status is a status-check response, when it is one.
+	Status *StatusOutcome
 	// CommunicationRequest lists the claims a payer's request for more
 	// information is about, when it is one.
 	CommunicationRequest *CommunicationRequestOutcome
@@ -129,9 +139,23 @@ type CancelOutcome struct {
 	Error string
 }
 
+// StatusOutcome is the payer's answer to a status check on a claim.
+type StatusOutcome struct {
+	ClaimID uuid.UUID
+	// State is the payer's remittance outcome (queued, complete, …); empty
+	// when the check was refused, and Error says why.
+	State string
+	Error string
+}
+
 // CommunicationRequestOutcome is a payer asking for more information on
 // claims.
 type CommunicationRequestOutcome struct {
-	ClaimIDs []uuid.UUID
-	Texts    []string
+	// System and Value are the request's identifier, which our answer's
+	// basedOn names.
+	System, Value string
+	ClaimIDs      []uuid.UUID
+	Texts         []string
+	// Reasons are communication-reason codes (missing-info, …).
+	Reasons []string
 }

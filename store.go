@@ -13,6 +13,7 @@ type Store interface {
 	ClaimStore
 	ResubmissionStore
 	DenialStore
+	CommunicationStore
 	EligibilityStore
 	Outbox
 	AnalyticsStore

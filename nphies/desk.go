@@ -31,6 +31,8 @@ type DeskStore interface {
 	QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error)
 	QueueResubmission(ctx context.Context, n hg.NewClaim) (*hg.Claim, error)
 	QueueCancel(ctx context.Context, id uuid.UUID, msg hg.NPHIESMessage) (*hg.Claim, error)
+	ClaimCommunicationByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.ClaimCommunication, error)
+	QueueCommunication(ctx context.Context, n hg.NewCommunication) (*hg.ClaimCommunication, error)
 }
 
 var _ DeskStore = hg.Store(nil)

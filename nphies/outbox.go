@@ -229,8 +229,8 @@ func (w *Worker) send(ctx context.Context, m *hg.NPHIESMessage) hg.Attempt {
 func (w *Worker) attempt(ctx context.Context, m *hg.NPHIESMessage, resp *Response, err error) hg.Attempt {
 	if err == nil {
 		r := received(resp)
-		if r.Claim != nil && m.ClaimID != nil && r.Claim.ClaimID != *m.ClaimID {
-			r.Claim, r.Problem = nil, "the answer is about another claim"
+		if about := answerClaim(r); about != nil && m.ClaimID != nil && *about != *m.ClaimID {
+			r.Claim, r.Cancel, r.Status, r.Problem = nil, nil, nil, "the answer is about another claim"
 			return hg.Attempt{Delivery: hg.DeliveryFailed, HTTPStatus: 200, Error: r.Problem, Response: r}
 		}
 		if r.Problem != "" {
@@ -325,9 +325,24 @@ func received(resp *Response) *hg.Received {
 		}
 		r.Cancel = &hg.CancelOutcome{ClaimID: id, Done: resp.Task.Status == "completed",
 			Error: issueCodes(resp.Task.Errors)}
+	case resp.Task != nil && resp.Task.Code == "status":
+		id, err := uuid.Parse(resp.Task.Focus.Value)
+		if err != nil {
+			r.Problem = "the status response names no claim of ours"
+			break
+		}
+		st := &hg.StatusOutcome{ClaimID: id, Error: issueCodes(resp.Task.Errors)}
+		if resp.Task.Status == "completed" {
+			st.State = resp.Task.ClaimStatus
+		} else if st.Error == "" {
+			st.Error = "the status check " + resp.Task.Status
+		}
+		r.Status = st
 	case resp.CommunicationRequest != nil:
-		cr := &hg.CommunicationRequestOutcome{Texts: resp.CommunicationRequest.Texts}
-		for _, a := range resp.CommunicationRequest.About {
+		req := resp.CommunicationRequest
+		cr := &hg.CommunicationRequestOutcome{System: req.Identifier.System, Value: req.Identifier.Value,
+			Texts: req.Texts, Reasons: req.Reasons}
+		for _, a := range req.About {
 			if id, err := uuid.Parse(a.Value); err == nil {
 				cr.ClaimIDs = append(cr.ClaimIDs, id)
 			}
@@ -337,6 +352,20 @@ func received(resp *Response) *hg.Received {
 		r.Payment, r.Problem = paymentOutcome(resp)
 	}
 	return r
+}
+
+// answerClaim is the claim a direct answer says it is about, nil when it
+// names none.
+func answerClaim(r *hg.Received) *uuid.UUID {
+	switch {
+	case r.Claim != nil:
+		return &r.Claim.ClaimID
+	case r.Cancel != nil:
+		return &r.Cancel.ClaimID
+	case r.Status != nil:
+		return &r.Status.ClaimID
+	}
+	return nil
 }
 
 // claimOutcome maps a ClaimResponse onto the claim's new state.

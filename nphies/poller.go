@@ -30,6 +30,11 @@ type Poller struct {
 	LockRetry time.Duration
 	// Count is how many messages one poll asks for (1..100); default 50.
 	Count int64
+	// StatusCheckAfter is how long a claim or prior authorization may stay
+	// PENDING at the payer before the poller queues a status check for it
+	// through the outbox (and again after as long, while it stays
+	// PENDING); 0 turns status checks off.
+	StatusCheckAfter time.Duration
 	// Timeout bounds one poll; default DefaultTimeout.
 	Timeout time.Duration
 	// Logger gets one line per failed poll, without bodies; default
@@ -102,6 +107,9 @@ func (p *Poller) hold(ctx context.Context, lock hg.Lock) {
 				p.Logger.Warn("nphies poller: lost the poller lock", "error", err.Error())
 			}
 			return
+		}
+		if _, err := p.QueueStatusChecks(ctx); err != nil && ctx.Err() == nil {
+			p.Logger.Warn("nphies poller: could not queue status checks", "error", err.Error())
 		}
 		more, err := p.PollOnce(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -231,4 +239,32 @@ func (p *Poller) nextPoll(ctx context.Context) (*Message, error) {
 // record stores the exchange.
 func (p *Poller) record(ctx context.Context, sent *hg.NPHIESMessage, r *hg.Received, delivered []hg.Received) error {
 	return p.Store.RecordExchange(ctx, sent, r, delivered)
+}
+
+// statusCheckBatch bounds the status checks queued in one transaction; the
+// rest wait for the next round.
+const statusCheckBatch = 100
+
+// QueueStatusChecks queues, through the outbox, a status check for each
+// claim or prior authorization that has stayed PENDING at the payer for
+// StatusCheckAfter, and reports how many it queued. The worker sends them;
+// their answers are applied like any other. Run calls it before each poll.
+func (p *Poller) QueueStatusChecks(ctx context.Context) (int, error) {
+	if p.StatusCheckAfter <= 0 {
+		return 0, nil
+	}
+	return p.Store.QueueStatusChecks(ctx, p.StatusCheckAfter, statusCheckBatch, func(c *hg.Claim, now time.Time) (hg.NPHIESMessage, error) {
+		taskID, err := uuid.NewV7()
+		if err != nil {
+			return hg.NPHIESMessage{}, err
+		}
+		msg, err := p.Builder.BuildStatusCheck(TaskInput{Envelope: NewEnvelope(now), TaskID: taskID, Created: now,
+			Payer: Payer{License: c.PayerLicense, Name: c.PayerName}, Claim: p.Builder.ClaimIdentifier(c.ID)})
+		if err != nil {
+			return hg.NPHIESMessage{}, err
+		}
+		m := outgoingRow(msg, &c.ID, now)
+		m.NextAttemptAt = now
+		return m, nil
+	})
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -119,16 +120,24 @@ func (db *DB) recordAttempt(ctx context.Context, outer pgx.Tx, m *hg.NPHIESMessa
 		case hg.DeliverySent:
 			return applySent(ctx, tx, *m.ClaimID, m, a.Response)
 		case hg.DeliveryFailed:
-			if m.Event == "cancel-request" {
-				// The claim itself stands as the payer decided it; the
-				// failed cancellation is noted and may be requested again.
-				return addHistory(ctx, tx, *m.ClaimID, currentStatus(ctx, tx, *m.ClaimID),
-					"cancellation failed: "+a.Error+"; request it again")
+			if what, ok := followUps[m.Event]; ok {
+				// A message about a claim NPHIES already has: the claim
+				// stands as the payer decided it, and the failure is noted.
+				return addHistory(ctx, tx, *m.ClaimID, currentStatus(ctx, tx, *m.ClaimID), what+" failed: "+a.Error+"; it may be requested again")
 			}
 			return failClaim(ctx, tx, *m.ClaimID, "delivery failed: "+a.Error, a.Refused)
 		}
 		return nil
 	})
+}
+
+// followUps are the outgoing messages about a claim NPHIES already has,
+// named for the claim's history; a failure to deliver one leaves the claim
+// as it is, and it may be requested again.
+var followUps = map[string]string{
+	"cancel-request": "cancellation",
+	"status-check":   "status check",
+	"communication":  "communication to the payer",
 }
 
 // applySent moves a claim on after its message went through: a claim
@@ -166,16 +175,14 @@ func applyInbound(ctx context.Context, tx pgx.Tx, r *hg.Received) error {
 			"cancellation refused: "+r.Cancel.Error)
 	case r.Payment != nil:
 		return applyPayment(ctx, tx, r)
-	case r.CommunicationRequest != nil:
-		for _, id := range r.CommunicationRequest.ClaimIDs {
-			if ok, err := claimExists(ctx, tx, id); err != nil {
-				return err
-			} else if ok {
-				if err := addHistory(ctx, tx, id, currentStatus(ctx, tx, id), "the payer asked for more information"); err != nil {
-					return err
-				}
-			}
+	case r.Status != nil:
+		note := "status check: the payer reports " + cmp.Or(r.Status.State, "no status")
+		if r.Status.State == "" {
+			note = "status check refused: " + cmp.Or(r.Status.Error, "no reason given")
 		}
+		return addHistory(ctx, tx, r.Status.ClaimID, currentStatus(ctx, tx, r.Status.ClaimID), note)
+	case r.CommunicationRequest != nil:
+		return storePayerRequest(ctx, tx, r.CommunicationRequest)
 	}
 	return nil
 }
@@ -396,6 +403,8 @@ func linkedClaim(ctx context.Context, tx pgx.Tx, r *hg.Received) (*uuid.UUID, er
 		id = r.Claim.ClaimID
 	case r.Cancel != nil:
 		id = r.Cancel.ClaimID
+	case r.Status != nil:
+		id = r.Status.ClaimID
 	case r.CommunicationRequest != nil && len(r.CommunicationRequest.ClaimIDs) > 0:
 		id = r.CommunicationRequest.ClaimIDs[0]
 	default:
@@ -545,4 +554,53 @@ func nullTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// QueueStatusChecks queues status checks for claims PENDING at the payer
+// for olderThan, in one transaction: each claim is taken with FOR UPDATE
+// SKIP LOCKED and marked checked with its message, so a replica racing
+// this one either skips the locked row or, once it is committed, finds it
+// no longer due (Postgres re-checks the condition on the updated row).
+func (db *DB) QueueStatusChecks(ctx context.Context, olderThan time.Duration, limit int,
+	build func(c *hg.Claim, now time.Time) (hg.NPHIESMessage, error)) (int, error) {
+	if olderThan <= 0 || limit <= 0 {
+		return 0, hg.Invalid("olderThan", "the age and the limit must be positive")
+	}
+	n := 0
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+claimColumns+` FROM claims c
+			WHERE c.status = 'PENDING' AND coalesce(c.status_checked_at, c.updated_at) <= now() - $1::interval
+			ORDER BY coalesce(c.status_checked_at, c.updated_at), c.id LIMIT $2 FOR UPDATE SKIP LOCKED`, olderThan, limit)
+		due, err := pgx.CollectRows(rows, scanClaim)
+		if err != nil {
+			return translate(err, "claims")
+		}
+		now := time.Now()
+		for _, c := range due {
+			m, err := build(c, now)
+			if err != nil {
+				return fmt.Errorf("build status check: %w", err)
+			}
+			msgID, err := uuid.NewV7()
+			if err != nil {
+				return err
+			}
+			m.Direction = hg.Outbound
+			if err := insertOutgoing(ctx, tx, msgID, &c.ID, m); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE claims SET status_checked_at = now() WHERE id = $1`, c.ID); err != nil {
+				return translate(err, "claim")
+			}
+			if err := addHistory(ctx, tx, c.ID, c.Status, "status check requested"); err != nil {
+				return err
+			}
+		}
+		n = len(due)
+		if n == 0 {
+			return nil
+		}
+		return notifyOutbox(ctx, tx)
+	})
+	return n, err
 }

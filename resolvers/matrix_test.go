@@ -550,6 +550,10 @@ func matrixOps() []matrixOp {
 		{field: "cancelClaim", query: `mutation($id: ID!) { cancelClaim(id: $id, reason: "Billed to the wrong payer") { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(w.claim(tg)) },
 			want: with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp")},
+		{field: "sendClaimCommunication", query: `mutation($id: ID!) {
+			sendClaimCommunication(input: {claimId: $id, texts: ["The lab report follows."]}) { id } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.claim(tg)) },
+			want: with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp")},
 		{field: "claims", query: `{ claims { totalCount } }`, want: only(1, "ADMIN", "BILLING")},
 		{field: "claim", query: `query($id: ID!) { claim(id: $id) { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(w.claim(tg)) }, want: only(3, "ADMIN", "BILLING")},

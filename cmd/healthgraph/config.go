@@ -75,6 +75,9 @@ type Config struct {
 	NPHIESPollInterval time.Duration
 	NPHIESMaxAttempts  int
 	NPHIESTimeout      time.Duration
+	// NPHIESStatusCheckAfter is how long a claim stays PENDING at the
+	// payer before the poller asks its status.
+	NPHIESStatusCheckAfter time.Duration
 }
 
 // Production reports whether the service runs in production mode.
@@ -91,7 +94,8 @@ func (c Config) Effective() []any {
 	return []any{"env", c.Env, "listen", c.HTTPAddr, "cors_origins", origins,
 		"rate_limit_auth", rateText(c.RateLimits.Auth), "rate_limit_anon", rateText(c.RateLimits.Anonymous),
 		"rate_limit_user", rateText(c.RateLimits.User), "rate_limit_complexity", rateText(c.RateLimits.Complexity),
-		"introspection", c.Introspection, "auto_migrate", c.AutoMigrate}
+		"introspection", c.Introspection, "auto_migrate", c.AutoMigrate,
+		"nphies_status_check_after", c.NPHIESStatusCheckAfter.String()}
 }
 
 // rateText spells a rate for a person: "10/min", or off.
@@ -235,6 +239,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.NPHIESPollInterval = p.duration("HG_NPHIES_POLL_INTERVAL", 30*time.Second)
 	c.NPHIESMaxAttempts = p.int("HG_NPHIES_MAX_ATTEMPTS", 8, 1, 100)
 	c.NPHIESTimeout = p.duration("HG_NPHIES_TIMEOUT", 60*time.Second)
+	c.NPHIESStatusCheckAfter = p.duration("HG_NPHIES_STATUS_CHECK_AFTER", 4*time.Hour)
 	switch lvl := strings.ToLower(p.str("HG_LOG_LEVEL", "info")); lvl {
 	case "debug", "info", "warn", "error":
 		_ = c.LogLevel.UnmarshalText([]byte(lvl))

@@ -90,7 +90,7 @@ func TestConfigEffectiveSettingsNameLimitsOriginsAndAddressButNoSecret(t *testin
 	}
 	got := fmt.Sprint(c.Effective()...)
 	for _, want := range []string{"listen127.0.0.1:8080", "rate_limit_auth300/min", "rate_limit_anon300/min",
-		"cors_originshttp://localhost:3000,", "envdevelopment"} {
+		"cors_originshttp://localhost:3000,", "envdevelopment", "nphies_status_check_after4h0m0s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("effective settings %q lack %q", got, want)
 		}

@@ -46,7 +46,7 @@ func startNPHIES(ctx context.Context, cfg Config, db *postgres.DB, outbox hg.Out
 	w := &nphies.Worker{Store: outbox, Client: client, Timeout: cfg.NPHIESTimeout, MaxAttempts: cfg.NPHIESMaxAttempts,
 		Wake: db.ListenOutbox(ctx), Logger: log, Observer: obs}
 	p := &nphies.Poller{Store: outbox, Client: client, Builder: b, Interval: cfg.NPHIESPollInterval,
-		Timeout: cfg.NPHIESTimeout, Logger: log, Observer: obs}
+		StatusCheckAfter: cfg.NPHIESStatusCheckAfter, Timeout: cfg.NPHIESTimeout, Logger: log, Observer: obs}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := w.Run(ctx); err != nil {
@@ -59,7 +59,8 @@ func startNPHIES(ctx context.Context, cfg Config, db *postgres.DB, outbox hg.Out
 		}
 	})
 	log.Info("NPHIES worker and poller started", "max_attempts", cfg.NPHIESMaxAttempts,
-		"poll_interval", cfg.NPHIESPollInterval.String(), "timeout", cfg.NPHIESTimeout.String())
+		"poll_interval", cfg.NPHIESPollInterval.String(), "status_check_after", cfg.NPHIESStatusCheckAfter.String(),
+		"timeout", cfg.NPHIESTimeout.String())
 	return func() {
 		cancel()
 		wg.Wait()

@@ -275,6 +275,18 @@ type ClaimsSummaryGroup struct {
 	Approved *healthgraph.Halalas `json:"approved,omitempty"`
 }
 
+// A document to send: a PDF report or a scanned page as JPEG or PNG, at most 5,000,000 bytes each and
+// 7,000,000 together (NPHIES takes messages up to 10 MB), at most 5. The request itself must fit in
+// HG_MAX_BODY_BYTES (1 MiB by default; base64 takes 4/3 of the file's size).
+type CommunicationAttachmentInput struct {
+	// What the document is, 1 to 200 characters.
+	Title string `json:"title"`
+	// application/pdf, image/jpeg or image/png; the content must be of that type.
+	ContentType string `json:"contentType"`
+	// The content, base64-encoded.
+	Data string `json:"data"`
+}
+
 // A new invoice.
 type CreateInvoiceInput struct {
 	// The billed patient.
@@ -553,6 +565,18 @@ type RevenueGroup struct {
 	InsurerShare *healthgraph.Halalas `json:"insurerShare,omitempty"`
 	// What patients have paid.
 	Collected *healthgraph.Halalas `json:"collected,omitempty"`
+}
+
+// What billing sends the payer about a claim: at least one text or attachment.
+type SendClaimCommunicationInput struct {
+	// The claim, which the payer must have (submitted, pending or decided).
+	ClaimID string `json:"claimId"`
+	// The payer's request this answers (a FROM_PAYER communication of the claim); omit to write of our own accord.
+	InReplyTo *string `json:"inReplyTo,omitempty"`
+	// Free texts, at most 10 of at most 4000 characters each.
+	Texts []string `json:"texts,omitempty"`
+	// Documents.
+	Attachments []*CommunicationAttachmentInput `json:"attachments,omitempty"`
 }
 
 // A new patient account.

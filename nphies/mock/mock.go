@@ -49,6 +49,7 @@ const (
 	OutcomeCommunication    Outcome = "communication"
 	OutcomePaySplit         Outcome = "pay-split"
 	OutcomeReverse          Outcome = "reverse"
+	OutcomeStatusCheck      Outcome = "status-check"
 	OutcomeHTTP5xx          Outcome = "http-5xx"
 	OutcomeTimeout          Outcome = "timeout"
 	OutcomeMalformed        Outcome = "malformed"
@@ -73,6 +74,7 @@ var memberPrefixes = []struct {
 	{"COMM", OutcomeCommunication},
 	{"PAYSPLIT", OutcomePaySplit},
 	{"REVERSE", OutcomeReverse},
+	{"STATUS", OutcomeStatusCheck},
 	{"HTTP5XX", OutcomeHTTP5xx},
 	{"TIMEOUT", OutcomeTimeout},
 	{"MALFORMED", OutcomeMalformed},
@@ -169,8 +171,11 @@ type claimRecord struct {
 	benefit    int64
 	responseID nphies.Identifier
 	cancelled  bool
-	// final is delivered on poll (queued claims) or after a communication.
+	// final is delivered on poll (queued claims), after a communication, or
+	// after a status check (held claims).
 	final json.RawMessage
+	// held keeps final back until the provider asks with a status check.
+	held bool
 	// extras are the request's non-focal entries, copied into responses so
 	// every reference resolves inside the bundle.
 	extras []nphies.BundleEntry

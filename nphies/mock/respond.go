@@ -493,14 +493,14 @@ func (s *Server) claim(q *request) (int, []byte) {
 	case q.outcome == OutcomeEligibilityError:
 		cr.Outcome = nphies.OutcomeError
 		cr.Error = []nphies.ResponseError{errorCode(ErrorMemberNotFound, "No member found with the supplied patient credentials", q.path("Patient", "identifier"))}
-	case q.outcome == OutcomeQueued || q.outcome == OutcomeCommunication || s.offline(q):
+	case q.outcome == OutcomeQueued || q.outcome == OutcomeCommunication || q.outcome == OutcomeStatusCheck || s.offline(q):
 		cr.Outcome = nphies.OutcomeQueued
 		cr.Extension = []nphies.Extension{{URL: nphies.ExtensionBase + "extension-adjudication-outcome",
 			ValueCodeableConcept: cc(nphies.SystemAdjudicationOutcome, nphies.DecisionPended)}}
 		// The deferred decision follows the member's rule (an offline
 		// payer's PARTIAL member is still partially approved later).
 		later := q.outcome
-		if later == OutcomeQueued || later == OutcomeCommunication || later == "" {
+		if later == OutcomeQueued || later == OutcomeCommunication || later == OutcomeStatusCheck || later == "" {
 			later = OutcomeApproved
 		}
 		final, benefit := s.adjudicate(&c, later, false)
@@ -508,10 +508,13 @@ func (s *Server) claim(q *request) (int, []byte) {
 		rec.benefit = benefit
 		rec.responseID = final.Identifier[0]
 		rec.state = nphies.OutcomeQueued
-		if q.outcome != OutcomeCommunication {
-			s.deliverFinal(key, rec)
-		} else {
+		switch q.outcome {
+		case OutcomeCommunication:
 			s.enqueueCommunicationRequest(key, rec, &c)
+		case OutcomeStatusCheck:
+			rec.held = true
+		default:
+			s.deliverFinal(key, rec)
 		}
 	default:
 		full, benefit := s.adjudicate(&c, q.outcome, false)
@@ -679,6 +682,12 @@ func (s *Server) status(q *request) (int, []byte) {
 		resp.Status = "failed"
 		resp.Output = []nphies.TaskParameter{errorOutput(ErrorUnknownClaim, "The referenced claim was not found")}
 	} else {
+		if rec.held {
+			// The payer decides when asked: the decision is queued for
+			// the next poll and the answer says complete.
+			rec.held = false
+			s.deliverFinal(t.Focus.Identifier.Key(), rec)
+		}
 		resp.Output = []nphies.TaskParameter{{Type: cc(nphies.SystemTaskOutputType, "status"), ValueCode: strp(rec.state)}}
 	}
 	return http.StatusOK, s.respond(q, nphies.EventStatusResponse, "Task", resp)
