@@ -7,6 +7,7 @@ import (
 
 	"github.com/healthgraph/healthgraph/internal/fhirshape"
 	"github.com/healthgraph/healthgraph/nphies"
+	"github.com/healthgraph/healthgraph/nphies/rules"
 )
 
 // exampleShape reads the shape of an official example bundle.
@@ -58,6 +59,15 @@ func TestFollowUpBundlesMatchOfficialExamples(t *testing.T) {
 			}
 			for _, d := range fhirshape.Compare(got, exampleShape(t, tt.example), tt.allow...) {
 				t.Error(d)
+			}
+			vs, err := rules.Check(tt.msg.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vs {
+				if v.Severity == rules.SeverityError {
+					t.Errorf("%s at %s: %s", v.Rule, v.Expression, v.Message)
+				}
 			}
 		})
 	}

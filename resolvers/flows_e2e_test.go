@@ -15,6 +15,7 @@ import (
 	"github.com/healthgraph/healthgraph/internal/fhirshape"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
+	"github.com/healthgraph/healthgraph/nphies/rules"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/server"
 )
@@ -151,6 +152,22 @@ func assertShapeOf(t *testing.T, body, example string, allow ...string) {
 	}
 	for _, d := range fhirshape.Compare(got, want, allow...) {
 		t.Errorf("compared with %s: %s", example, d)
+	}
+	assertPassesRules(t, body)
+}
+
+// assertPassesRules fails on any error-level NPHIES validation rule the
+// bundle breaks.
+func assertPassesRules(t *testing.T, body string) {
+	t.Helper()
+	vs, err := rules.Check([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		if v.Severity == rules.SeverityError {
+			t.Errorf("%s at %s: %s", v.Rule, v.Expression, v.Message)
+		}
 	}
 }
 
