@@ -20,8 +20,8 @@ import (
 	"github.com/healthgraph/healthgraph/server"
 )
 
-// officialExamples holds NPHIES's example bundles.
-const officialExamples = "../../shared/nphies/examples"
+// officialExamples holds NPHIES's example bundles (vendored).
+const officialExamples = "../nphies/testdata/examples"
 
 // flowEnv is a billing environment wired to a mock NPHIES, with the outbox
 // worker and the poller driven step by step by the test.

@@ -8,7 +8,7 @@ import (
 	"github.com/healthgraph/healthgraph/internal/fhirshape"
 )
 
-const examples = "../../../shared/nphies/examples/"
+const examples = "../../nphies/testdata/examples/"
 
 func shape(t *testing.T, name string) fhirshape.Shape {
 	t.Helper()
