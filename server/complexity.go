@@ -148,6 +148,7 @@ func setNestedListCosts(c *graph.ComplexityRoot) {
 		return listCost(child, n)
 	}
 	c.Claim.Communications = capped(listEstimate)
+	c.ClaimCommunication.Attachments = capped(listEstimate)
 	c.EligibilityCheck.Errors = capped(listEstimate)
 	c.ClaimReadiness.Violations = capped(listEstimate)
 	// claimReadiness builds a whole bundle and runs every NPHIES rule on
