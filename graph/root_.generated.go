@@ -29,6 +29,7 @@ type ResolverRoot interface {
 	BreakGlassGrant() BreakGlassGrantResolver
 	CatalogueItem() CatalogueItemResolver
 	Claim() ClaimResolver
+	ClaimCommunication() ClaimCommunicationResolver
 	ClaimItem() ClaimItemResolver
 	ClaimPayment() ClaimPaymentResolver
 	ClaimViolation() ClaimViolationResolver
@@ -130,6 +131,7 @@ type ComplexityRoot struct {
 
 	Claim struct {
 		Approved       func(childComplexity int) int
+		Communications func(childComplexity int) int
 		Coverage       func(childComplexity int) int
 		CoverageID     func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
@@ -160,6 +162,18 @@ type ComplexityRoot struct {
 	ClaimChange struct {
 		Claim func(childComplexity int) int
 		Gap   func(childComplexity int) int
+	}
+
+	ClaimCommunication struct {
+		Answered       func(childComplexity int) int
+		Attachments    func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DeliveryStatus func(childComplexity int) int
+		Direction      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		InReplyTo      func(childComplexity int) int
+		Reasons        func(childComplexity int) int
+		Texts          func(childComplexity int) int
 	}
 
 	ClaimConnection struct {
@@ -226,6 +240,13 @@ type ComplexityRoot struct {
 		Partial    func(childComplexity int) int
 		Suppressed func(childComplexity int) int
 		Total      func(childComplexity int) int
+	}
+
+	CommunicationAttachment struct {
+		ContentType func(childComplexity int) int
+		SHA256      func(childComplexity int) int
+		Size        func(childComplexity int) int
+		Title       func(childComplexity int) int
 	}
 
 	Coverage struct {
@@ -382,6 +403,7 @@ type ComplexityRoot struct {
 		RescheduleAppointment     func(childComplexity int, id string, startsAt time.Time, endsAt time.Time) int
 		ResubmitClaim             func(childComplexity int, id string, input model.ResubmitClaimInput) int
 		RetryClaim                func(childComplexity int, id string) int
+		SendClaimCommunication    func(childComplexity int, input model.SendClaimCommunicationInput) int
 		SetUserRole               func(childComplexity int, userID string, role model.Role) int
 		Signup                    func(childComplexity int, input model.SignupInput) int
 		SubmitClaim               func(childComplexity int, input model.SubmitClaimInput) int
@@ -855,6 +877,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Approved(childComplexity), true
+	case "Claim.communications":
+		if e.ComplexityRoot.Claim.Communications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Communications(childComplexity), true
 	case "Claim.coverage":
 		if e.ComplexityRoot.Claim.Coverage == nil {
 			break
@@ -1018,6 +1046,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimChange.Gap(childComplexity), true
+
+	case "ClaimCommunication.answered":
+		if e.ComplexityRoot.ClaimCommunication.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCommunication.Answered(childComplexity), true
+	case "ClaimCommunication.attachments":
+		if e.ComplexityRoot.ClaimCommunication.Attachments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCommunication.Attachments(childComplexity), true
+	case "ClaimCommunication.createdAt":
+		if e.ComplexityRoot.ClaimCommunication.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCommunication.CreatedAt(childComplexity), true
+	case "ClaimCommunication.deliveryStatus":
+		if e.ComplexityRoot.ClaimCommunication.DeliveryStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCommunication.DeliveryStatus(childComplexity), true
+	case "ClaimCommunication.direction":
+		if e.ComplexityRoot.ClaimCommunication.Direction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCommunication.Direction(childComplexity), true
+	case "ClaimCommunication.id":
+		if e.ComplexityRoot.ClaimCommunication.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCommunication.ID(childComplexity), true
+	case "ClaimCommunication.inReplyTo":
+		if e.ComplexityRoot.ClaimCommunication.InReplyTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCommunication.InReplyTo(childComplexity), true
+	case "ClaimCommunication.reasons":
+		if e.ComplexityRoot.ClaimCommunication.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCommunication.Reasons(childComplexity), true
+	case "ClaimCommunication.texts":
+		if e.ComplexityRoot.ClaimCommunication.Texts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCommunication.Texts(childComplexity), true
 
 	case "ClaimConnection.edges":
 		if e.ComplexityRoot.ClaimConnection.Edges == nil {
@@ -1278,6 +1361,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimsSummaryGroup.Total(childComplexity), true
+
+	case "CommunicationAttachment.contentType":
+		if e.ComplexityRoot.CommunicationAttachment.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunicationAttachment.ContentType(childComplexity), true
+	case "CommunicationAttachment.sha256":
+		if e.ComplexityRoot.CommunicationAttachment.SHA256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunicationAttachment.SHA256(childComplexity), true
+	case "CommunicationAttachment.size":
+		if e.ComplexityRoot.CommunicationAttachment.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunicationAttachment.Size(childComplexity), true
+	case "CommunicationAttachment.title":
+		if e.ComplexityRoot.CommunicationAttachment.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunicationAttachment.Title(childComplexity), true
 
 	case "Coverage.active":
 		if e.ComplexityRoot.Coverage.Active == nil {
@@ -2103,6 +2211,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryClaim(childComplexity, args["id"].(string)), true
+	case "Mutation.sendClaimCommunication":
+		if e.ComplexityRoot.Mutation.SendClaimCommunication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendClaimCommunication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendClaimCommunication(childComplexity, args["input"].(model.SendClaimCommunicationInput)), true
 	case "Mutation.setUserRole":
 		if e.ComplexityRoot.Mutation.SetUserRole == nil {
 			break
@@ -3105,6 +3224,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputClaimFilter,
 		ec.unmarshalInputClaimOrder,
 		ec.unmarshalInputClaimPatientRecordInput,
+		ec.unmarshalInputCommunicationAttachmentInput,
 		ec.unmarshalInputCreateInvoiceInput,
 		ec.unmarshalInputCreatePatientInput,
 		ec.unmarshalInputInvoiceFilter,
@@ -3115,6 +3235,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRecordFilter,
 		ec.unmarshalInputRecordPaymentInput,
 		ec.unmarshalInputResubmitClaimInput,
+		ec.unmarshalInputSendClaimCommunicationInput,
 		ec.unmarshalInputSignupInput,
 		ec.unmarshalInputSubmitClaimInput,
 		ec.unmarshalInputUpdatePatientInput,
@@ -3209,7 +3330,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/catalogue.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/eligibility.graphqls" "schema/payments.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
+//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/catalogue.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/communications.graphqls" "schema/eligibility.graphqls" "schema/payments.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3226,6 +3347,7 @@ var sources = []*ast.Source{
 	{Name: "schema/catalogue.graphqls", Input: sourceData("schema/catalogue.graphqls"), BuiltIn: false},
 	{Name: "schema/claims.graphqls", Input: sourceData("schema/claims.graphqls"), BuiltIn: false},
 	{Name: "schema/clinical.graphqls", Input: sourceData("schema/clinical.graphqls"), BuiltIn: false},
+	{Name: "schema/communications.graphqls", Input: sourceData("schema/communications.graphqls"), BuiltIn: false},
 	{Name: "schema/eligibility.graphqls", Input: sourceData("schema/eligibility.graphqls"), BuiltIn: false},
 	{Name: "schema/payments.graphqls", Input: sourceData("schema/payments.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
@@ -3425,6 +3547,8 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Claim_updatedAt(ctx, field)
+	case "communications":
+		return ec.fieldContext_Claim_communications(ctx, field)
 	case "paymentStatus":
 		return ec.fieldContext_Claim_paymentStatus(ctx, field)
 	case "paid":
@@ -3449,6 +3573,30 @@ func (ec *executionContext) childFields_ClaimChange(ctx context.Context, field g
 		return ec.fieldContext_ClaimChange_gap(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimCommunication(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ClaimCommunication_id(ctx, field)
+	case "direction":
+		return ec.fieldContext_ClaimCommunication_direction(ctx, field)
+	case "reasons":
+		return ec.fieldContext_ClaimCommunication_reasons(ctx, field)
+	case "texts":
+		return ec.fieldContext_ClaimCommunication_texts(ctx, field)
+	case "attachments":
+		return ec.fieldContext_ClaimCommunication_attachments(ctx, field)
+	case "inReplyTo":
+		return ec.fieldContext_ClaimCommunication_inReplyTo(ctx, field)
+	case "answered":
+		return ec.fieldContext_ClaimCommunication_answered(ctx, field)
+	case "deliveryStatus":
+		return ec.fieldContext_ClaimCommunication_deliveryStatus(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ClaimCommunication_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimCommunication", field.Name)
 }
 
 func (ec *executionContext) childFields_ClaimConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3581,6 +3729,20 @@ func (ec *executionContext) childFields_ClaimsSummaryGroup(ctx context.Context, 
 		return ec.fieldContext_ClaimsSummaryGroup_approved(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimsSummaryGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_CommunicationAttachment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "title":
+		return ec.fieldContext_CommunicationAttachment_title(ctx, field)
+	case "contentType":
+		return ec.fieldContext_CommunicationAttachment_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_CommunicationAttachment_size(ctx, field)
+	case "sha256":
+		return ec.fieldContext_CommunicationAttachment_sha256(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CommunicationAttachment", field.Name)
 }
 
 func (ec *executionContext) childFields_Coverage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
