@@ -180,7 +180,7 @@ type service struct {
 // their own NPHIES code system at the examples' prices.
 var (
 	consultations = []service{
-		{hg.SystemServices, "83600-00-10", "Office assessment for diagnosis treatment and counselling of a new or established patient by specialist", 10_600},
+		{hg.SystemServices, "83600-00-10", "Office assessment for diagnosis and treatment and counselling by a specialist", 10_600},
 		{hg.SystemServices, "83600-00-00", "General practitioner consultation", 10_000},
 	}
 	extras = []service{

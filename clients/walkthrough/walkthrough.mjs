@@ -124,7 +124,7 @@ const { createPatient: record } = await reception.client.request(gql`
 `, { in: { nationalId: nationalId(), firstName: 'Noura', familyName: 'Alshehri', birthDate, gender: 'FEMALE' } });
 const { addCoverage: coverage } = await reception.client.request(gql`
   mutation Insure($in: AddCoverageInput!) { addCoverage(input: $in) { id active } }
-`, { in: { patientId: record.id, payerLicense: '7001463160', payerName: 'Bupa Arabia', memberId: 'M-4471',
+`, { in: { patientId: record.id, payerLicense: '7001463160', payerName: 'Bupa Arabia', memberId: 'M-4471', memberIdSystem: 'http://bupa.com.sa/memberid',
   policyNumber: 'POL-2026', class: 'GOLD', startsOn: '2026-01-01', endsOn: '2027-12-31' } });
 out.reception = { role: reception.role, recordHasMRN: record.mrn !== '', coverageActive: coverage.active };
 const schedule = live(reception.token, `subscription Schedule($practitionerId: ID!) {
