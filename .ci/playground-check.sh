@@ -37,7 +37,11 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   exit 1
 fi
 
-# No module downloads either: everything the tests build is already here.
+# The e2e module's own dependencies (chromedp) are fetched first, as the
+# main module's are by the build before; a fresh machine has none of them.
+(cd server/playground/e2e && go mod download)
+
+# No module downloads from here on: everything the tests build is here.
 export GOPROXY=off
 
 step "playground: asset handler tests, the assets against gqlgen's pinned digests"
