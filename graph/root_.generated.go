@@ -32,9 +32,11 @@ type ResolverRoot interface {
 	ClaimCommunication() ClaimCommunicationResolver
 	ClaimItem() ClaimItemResolver
 	ClaimPayment() ClaimPaymentResolver
+	ClaimStatusChange() ClaimStatusChangeResolver
 	ClaimViolation() ClaimViolationResolver
 	Coverage() CoverageResolver
 	EligibilityCheck() EligibilityCheckResolver
+	EligibilityError() EligibilityErrorResolver
 	Invoice() InvoiceResolver
 	InvoiceLine() InvoiceLineResolver
 	MedicalRecord() MedicalRecordResolver

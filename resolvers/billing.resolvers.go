@@ -43,6 +43,10 @@ func (r *invoiceResolver) Payments(ctx context.Context, obj *hg.Invoice) ([]*hg.
 	return r.Store.PaymentsByInvoice(ctx, obj.ID)
 }
 
+func (r *invoiceResolver) VoidReason(ctx context.Context, obj *hg.Invoice) (*string, error) {
+	return optional(obj.VoidReason), nil
+}
+
 func (r *invoiceLineResolver) ItemID(ctx context.Context, obj *hg.InvoiceLine) (*string, error) {
 	if obj.ItemID == nil {
 		return nil, nil

@@ -53,6 +53,18 @@ func (r *claimResolver) Payer(ctx context.Context, obj *hg.Claim) (*model.Payer,
 	return &model.Payer{License: obj.PayerLicense, Name: obj.PayerName}, nil
 }
 
+func (r *claimResolver) Disposition(ctx context.Context, obj *hg.Claim) (*string, error) {
+	return optional(obj.Disposition), nil
+}
+
+func (r *claimResolver) PreAuthRef(ctx context.Context, obj *hg.Claim) (*string, error) {
+	return optional(obj.PreAuthRef), nil
+}
+
+func (r *claimResolver) LastError(ctx context.Context, obj *hg.Claim) (*string, error) {
+	return optional(obj.LastError), nil
+}
+
 func (r *claimResolver) Messages(ctx context.Context, obj *hg.Claim) ([]*hg.NPHIESMessage, error) {
 	return r.Store.ClaimMessages(ctx, obj.ID)
 }
@@ -63,6 +75,14 @@ func (r *claimResolver) History(ctx context.Context, obj *hg.Claim) ([]*hg.Claim
 
 func (r *claimItemResolver) CodeSystem(ctx context.Context, obj *hg.ClaimItem) (*model.CodeSystem, error) {
 	return codeSystemOut(obj.CodeSystem), nil
+}
+
+func (r *claimItemResolver) Outcome(ctx context.Context, obj *hg.ClaimItem) (*string, error) {
+	return optional(obj.Outcome), nil
+}
+
+func (r *claimStatusChangeResolver) Note(ctx context.Context, obj *hg.ClaimStatusChange) (*string, error) {
+	return optional(obj.Note), nil
 }
 
 func (r *claimViolationResolver) LineSequence(ctx context.Context, obj *hg.ClaimViolation) (*int, error) {
@@ -101,6 +121,10 @@ func (r *nphiesMessageResolver) HTTPStatus(ctx context.Context, obj *hg.NPHIESMe
 		return nil, nil
 	}
 	return &obj.HTTPStatus, nil
+}
+
+func (r *nphiesMessageResolver) LastError(ctx context.Context, obj *hg.NPHIESMessage) (*string, error) {
+	return optional(obj.LastError), nil
 }
 
 func (r *nphiesMessageResolver) Body(ctx context.Context, obj *hg.NPHIESMessage) (string, error) {
@@ -236,13 +260,18 @@ func (r *Resolver) Claim() graph.ClaimResolver { return &claimResolver{r} }
 
 func (r *Resolver) ClaimItem() graph.ClaimItemResolver { return &claimItemResolver{r} }
 
+func (r *Resolver) ClaimStatusChange() graph.ClaimStatusChangeResolver {
+	return &claimStatusChangeResolver{r}
+}
+
 func (r *Resolver) ClaimViolation() graph.ClaimViolationResolver { return &claimViolationResolver{r} }
 
 func (r *Resolver) NphiesMessage() graph.NphiesMessageResolver { return &nphiesMessageResolver{r} }
 
 type (
-	claimResolver          struct{ *Resolver }
-	claimItemResolver      struct{ *Resolver }
-	claimViolationResolver struct{ *Resolver }
-	nphiesMessageResolver  struct{ *Resolver }
+	claimResolver             struct{ *Resolver }
+	claimItemResolver         struct{ *Resolver }
+	claimStatusChangeResolver struct{ *Resolver }
+	claimViolationResolver    struct{ *Resolver }
+	nphiesMessageResolver     struct{ *Resolver }
 )

@@ -29,6 +29,14 @@ func (r *appointmentResolver) Practitioner(ctx context.Context, obj *hg.Appointm
 	return dataloader.For(ctx).Practitioner(ctx, obj.PractitionerID)
 }
 
+func (r *appointmentResolver) Reason(ctx context.Context, obj *hg.Appointment) (*string, error) {
+	return optional(obj.Reason), nil
+}
+
+func (r *appointmentResolver) CancelReason(ctx context.Context, obj *hg.Appointment) (*string, error) {
+	return optional(obj.CancelReason), nil
+}
+
 func (r *breakGlassGrantResolver) ID(ctx context.Context, obj *hg.BreakGlass) (string, error) {
 	return globalID("BreakGlassGrant", obj.ID), nil
 }
@@ -199,6 +207,22 @@ func (r *mutationResolver) BreakGlass(ctx context.Context, patientID string, rea
 
 func (r *patientResolver) ID(ctx context.Context, obj *hg.Patient) (string, error) {
 	return globalID("Patient", obj.ID), nil
+}
+
+func (r *patientResolver) FirstNameAr(ctx context.Context, obj *hg.Patient) (*string, error) {
+	return optional(obj.FirstNameAr), nil
+}
+
+func (r *patientResolver) FamilyNameAr(ctx context.Context, obj *hg.Patient) (*string, error) {
+	return optional(obj.FamilyNameAr), nil
+}
+
+func (r *patientResolver) Phone(ctx context.Context, obj *hg.Patient) (*string, error) {
+	return optional(obj.Phone), nil
+}
+
+func (r *patientResolver) Email(ctx context.Context, obj *hg.Patient) (*string, error) {
+	return optional(obj.Email), nil
 }
 
 func (r *patientResolver) Occupation(ctx context.Context, obj *hg.Patient) (*hg.Occupation, error) {

@@ -30,8 +30,28 @@ func (r *eligibilityCheckResolver) Payer(ctx context.Context, obj *healthgraph.E
 	return &model.Payer{License: obj.PayerLicense, Name: obj.PayerName}, nil
 }
 
+func (r *eligibilityCheckResolver) Outcome(ctx context.Context, obj *healthgraph.EligibilityCheck) (*string, error) {
+	return optional(obj.Outcome), nil
+}
+
+func (r *eligibilityCheckResolver) SiteEligibility(ctx context.Context, obj *healthgraph.EligibilityCheck) (*string, error) {
+	return optional(obj.SiteEligibility), nil
+}
+
+func (r *eligibilityCheckResolver) Disposition(ctx context.Context, obj *healthgraph.EligibilityCheck) (*string, error) {
+	return optional(obj.Disposition), nil
+}
+
+func (r *eligibilityCheckResolver) LastError(ctx context.Context, obj *healthgraph.EligibilityCheck) (*string, error) {
+	return optional(obj.LastError), nil
+}
+
 func (r *eligibilityCheckResolver) Messages(ctx context.Context, obj *healthgraph.EligibilityCheck) ([]*healthgraph.NPHIESMessage, error) {
 	return r.Store.EligibilityMessages(ctx, obj.ID)
+}
+
+func (r *eligibilityErrorResolver) Display(ctx context.Context, obj *healthgraph.EligibilityIssue) (*string, error) {
+	return optional(obj.Display), nil
 }
 
 func (r *mutationResolver) CheckEligibility(ctx context.Context, patientID string, coverageID string) (*healthgraph.EligibilityCheck, error) {
@@ -58,4 +78,11 @@ func (r *Resolver) EligibilityCheck() graph.EligibilityCheckResolver {
 	return &eligibilityCheckResolver{r}
 }
 
-type eligibilityCheckResolver struct{ *Resolver }
+func (r *Resolver) EligibilityError() graph.EligibilityErrorResolver {
+	return &eligibilityErrorResolver{r}
+}
+
+type (
+	eligibilityCheckResolver struct{ *Resolver }
+	eligibilityErrorResolver struct{ *Resolver }
+)
