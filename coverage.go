@@ -123,11 +123,7 @@ func (c *NewCoverage) Validate() error {
 	if c.PatientID == uuid.Nil {
 		return Invalid("patientId", "patientId is required")
 	}
-	c.PayerLicense = strings.TrimSpace(c.PayerLicense)
-	if !licensePattern.MatchString(c.PayerLicense) {
-		return Invalid("payerLicense", "payer license must be 1 to %d letters, digits or dashes", MaxLicenseLength)
-	}
-	if err := validName("payerName", &c.PayerName, true); err != nil {
+	if err := ValidatePayer(&c.PayerLicense, &c.PayerName); err != nil {
 		return err
 	}
 	for _, f := range []struct {
@@ -175,6 +171,16 @@ func (c *NewCoverage) Validate() error {
 		return Invalid("endsOn", "endsOn must not be before startsOn")
 	}
 	return nil
+}
+
+// ValidatePayer checks and trims a payer's licence and name, returning
+// BAD_USER_INPUT naming "payerLicense" or "payerName".
+func ValidatePayer(license, name *string) error {
+	*license = strings.TrimSpace(*license)
+	if !licensePattern.MatchString(*license) {
+		return Invalid("payerLicense", "payer license must be 1 to %d letters, digits or dashes", MaxLicenseLength)
+	}
+	return validName("payerName", name, true)
 }
 
 // validateParties checks who the policy involves: a beneficiary other than

@@ -4221,6 +4221,23 @@ func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.Selection
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNCancelReason2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCancelReason(ctx context.Context, v any) (healthgraph.CancelReason, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.CancelReason(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCancelReason2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCancelReason(ctx context.Context, sel ast.SelectionSet, v healthgraph.CancelReason) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalText(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNClaim2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.Claim) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)

@@ -35,6 +35,7 @@ type ResolverRoot interface {
 	ClaimStatusChange() ClaimStatusChangeResolver
 	ClaimViolation() ClaimViolationResolver
 	Coverage() CoverageResolver
+	DiscoveredCoverage() DiscoveredCoverageResolver
 	EligibilityCheck() EligibilityCheckResolver
 	EligibilityError() EligibilityErrorResolver
 	Invoice() InvoiceResolver
@@ -282,21 +283,38 @@ type ComplexityRoot struct {
 		Suppressed           func(childComplexity int) int
 	}
 
+	DiscoveredCoverage struct {
+		Class          func(childComplexity int) int
+		EndsOn         func(childComplexity int) int
+		InForce        func(childComplexity int) int
+		MemberID       func(childComplexity int) int
+		MemberIDSystem func(childComplexity int) int
+		PlanName       func(childComplexity int) int
+		PolicyName     func(childComplexity int) int
+		PolicyNumber   func(childComplexity int) int
+		Relationship   func(childComplexity int) int
+		StartsOn       func(childComplexity int) int
+	}
+
 	EligibilityCheck struct {
-		CheckedAt       func(childComplexity int) int
-		CoverageID      func(childComplexity int) int
-		CreatedAt       func(childComplexity int) int
-		Disposition     func(childComplexity int) int
-		Errors          func(childComplexity int) int
-		ID              func(childComplexity int) int
-		InForce         func(childComplexity int) int
-		LastError       func(childComplexity int) int
-		Messages        func(childComplexity int) int
-		Outcome         func(childComplexity int) int
-		PatientID       func(childComplexity int) int
-		Payer           func(childComplexity int) int
-		SiteEligibility func(childComplexity int) int
-		Status          func(childComplexity int) int
+		CheckedAt           func(childComplexity int) int
+		CoverageID          func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		DiscoveredCoverages func(childComplexity int) int
+		Disposition         func(childComplexity int) int
+		Errors              func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		InForce             func(childComplexity int) int
+		LastError           func(childComplexity int) int
+		Messages            func(childComplexity int) int
+		NullifiedAt         func(childComplexity int) int
+		NullifyReason       func(childComplexity int) int
+		Outcome             func(childComplexity int) int
+		PatientID           func(childComplexity int) int
+		Payer               func(childComplexity int) int
+		Purpose             func(childComplexity int) int
+		SiteEligibility     func(childComplexity int) int
+		Status              func(childComplexity int) int
 	}
 
 	EligibilityError struct {
@@ -384,6 +402,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddCoverage               func(childComplexity int, input model.AddCoverageInput) int
+		AddDiscoveredCoverage     func(childComplexity int, checkID string, memberID string, subscriberID *string) int
 		AddMedicalRecord          func(childComplexity int, input model.AddMedicalRecordInput) int
 		AmendMedicalRecord        func(childComplexity int, id string, input model.AmendMedicalRecordInput) int
 		BookAppointment           func(childComplexity int, input model.BookAppointmentInput) int
@@ -395,10 +414,12 @@ type ComplexityRoot struct {
 		ClaimPatientRecord        func(childComplexity int, input model.ClaimPatientRecordInput) int
 		CreateInvoice             func(childComplexity int, input model.CreateInvoiceInput) int
 		CreatePatient             func(childComplexity int, input model.CreatePatientInput) int
+		DiscoverCoverage          func(childComplexity int, patientID string, payerLicense string, payerName string) int
 		ImportCatalogue           func(childComplexity int, csv string) int
 		IssueInvoice              func(childComplexity int, id string) int
 		Login                     func(childComplexity int, email string, password string) int
 		Logout                    func(childComplexity int, refreshToken string) int
+		NullifyEligibilityCheck   func(childComplexity int, checkID string, reason healthgraph.CancelReason) int
 		RecordPayment             func(childComplexity int, input model.RecordPaymentInput) int
 		RefreshToken              func(childComplexity int, token string) int
 		RequestPriorAuthorization func(childComplexity int, input model.SubmitClaimInput) int
@@ -1541,6 +1562,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DenialGroup.Suppressed(childComplexity), true
 
+	case "DiscoveredCoverage.class":
+		if e.ComplexityRoot.DiscoveredCoverage.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.Class(childComplexity), true
+	case "DiscoveredCoverage.endsOn":
+		if e.ComplexityRoot.DiscoveredCoverage.EndsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.EndsOn(childComplexity), true
+	case "DiscoveredCoverage.inForce":
+		if e.ComplexityRoot.DiscoveredCoverage.InForce == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.InForce(childComplexity), true
+	case "DiscoveredCoverage.memberId":
+		if e.ComplexityRoot.DiscoveredCoverage.MemberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.MemberID(childComplexity), true
+	case "DiscoveredCoverage.memberIdSystem":
+		if e.ComplexityRoot.DiscoveredCoverage.MemberIDSystem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.MemberIDSystem(childComplexity), true
+	case "DiscoveredCoverage.planName":
+		if e.ComplexityRoot.DiscoveredCoverage.PlanName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.PlanName(childComplexity), true
+	case "DiscoveredCoverage.policyName":
+		if e.ComplexityRoot.DiscoveredCoverage.PolicyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.PolicyName(childComplexity), true
+	case "DiscoveredCoverage.policyNumber":
+		if e.ComplexityRoot.DiscoveredCoverage.PolicyNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.PolicyNumber(childComplexity), true
+	case "DiscoveredCoverage.relationship":
+		if e.ComplexityRoot.DiscoveredCoverage.Relationship == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.Relationship(childComplexity), true
+	case "DiscoveredCoverage.startsOn":
+		if e.ComplexityRoot.DiscoveredCoverage.StartsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCoverage.StartsOn(childComplexity), true
+
 	case "EligibilityCheck.checkedAt":
 		if e.ComplexityRoot.EligibilityCheck.CheckedAt == nil {
 			break
@@ -1559,6 +1641,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EligibilityCheck.CreatedAt(childComplexity), true
+	case "EligibilityCheck.discoveredCoverages":
+		if e.ComplexityRoot.EligibilityCheck.DiscoveredCoverages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.DiscoveredCoverages(childComplexity), true
 	case "EligibilityCheck.disposition":
 		if e.ComplexityRoot.EligibilityCheck.Disposition == nil {
 			break
@@ -1595,6 +1683,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EligibilityCheck.Messages(childComplexity), true
+	case "EligibilityCheck.nullifiedAt":
+		if e.ComplexityRoot.EligibilityCheck.NullifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.NullifiedAt(childComplexity), true
+	case "EligibilityCheck.nullifyReason":
+		if e.ComplexityRoot.EligibilityCheck.NullifyReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.NullifyReason(childComplexity), true
 	case "EligibilityCheck.outcome":
 		if e.ComplexityRoot.EligibilityCheck.Outcome == nil {
 			break
@@ -1613,6 +1713,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EligibilityCheck.Payer(childComplexity), true
+	case "EligibilityCheck.purpose":
+		if e.ComplexityRoot.EligibilityCheck.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.Purpose(childComplexity), true
 	case "EligibilityCheck.siteEligibility":
 		if e.ComplexityRoot.EligibilityCheck.SiteEligibility == nil {
 			break
@@ -1982,6 +2088,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddCoverage(childComplexity, args["input"].(model.AddCoverageInput)), true
+	case "Mutation.addDiscoveredCoverage":
+		if e.ComplexityRoot.Mutation.AddDiscoveredCoverage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addDiscoveredCoverage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddDiscoveredCoverage(childComplexity, args["checkId"].(string), args["memberId"].(string), args["subscriberId"].(*string)), true
 	case "Mutation.addMedicalRecord":
 		if e.ComplexityRoot.Mutation.AddMedicalRecord == nil {
 			break
@@ -2103,6 +2220,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePatient(childComplexity, args["input"].(model.CreatePatientInput)), true
+	case "Mutation.discoverCoverage":
+		if e.ComplexityRoot.Mutation.DiscoverCoverage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_discoverCoverage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DiscoverCoverage(childComplexity, args["patientId"].(string), args["payerLicense"].(string), args["payerName"].(string)), true
 	case "Mutation.importCatalogue":
 		if e.ComplexityRoot.Mutation.ImportCatalogue == nil {
 			break
@@ -2147,6 +2275,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.nullifyEligibilityCheck":
+		if e.ComplexityRoot.Mutation.NullifyEligibilityCheck == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_nullifyEligibilityCheck_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.NullifyEligibilityCheck(childComplexity, args["checkId"].(string), args["reason"].(healthgraph.CancelReason)), true
 	case "Mutation.recordPayment":
 		if e.ComplexityRoot.Mutation.RecordPayment == nil {
 			break
@@ -3809,12 +3948,40 @@ func (ec *executionContext) childFields_DenialGroup(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type DenialGroup", field.Name)
 }
 
+func (ec *executionContext) childFields_DiscoveredCoverage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "memberId":
+		return ec.fieldContext_DiscoveredCoverage_memberId(ctx, field)
+	case "memberIdSystem":
+		return ec.fieldContext_DiscoveredCoverage_memberIdSystem(ctx, field)
+	case "policyNumber":
+		return ec.fieldContext_DiscoveredCoverage_policyNumber(ctx, field)
+	case "policyName":
+		return ec.fieldContext_DiscoveredCoverage_policyName(ctx, field)
+	case "class":
+		return ec.fieldContext_DiscoveredCoverage_class(ctx, field)
+	case "planName":
+		return ec.fieldContext_DiscoveredCoverage_planName(ctx, field)
+	case "relationship":
+		return ec.fieldContext_DiscoveredCoverage_relationship(ctx, field)
+	case "inForce":
+		return ec.fieldContext_DiscoveredCoverage_inForce(ctx, field)
+	case "startsOn":
+		return ec.fieldContext_DiscoveredCoverage_startsOn(ctx, field)
+	case "endsOn":
+		return ec.fieldContext_DiscoveredCoverage_endsOn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscoveredCoverage", field.Name)
+}
+
 func (ec *executionContext) childFields_EligibilityCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_EligibilityCheck_id(ctx, field)
 	case "patientId":
 		return ec.fieldContext_EligibilityCheck_patientId(ctx, field)
+	case "purpose":
+		return ec.fieldContext_EligibilityCheck_purpose(ctx, field)
 	case "coverageId":
 		return ec.fieldContext_EligibilityCheck_coverageId(ctx, field)
 	case "payer":
@@ -3833,6 +4000,12 @@ func (ec *executionContext) childFields_EligibilityCheck(ctx context.Context, fi
 		return ec.fieldContext_EligibilityCheck_errors(ctx, field)
 	case "lastError":
 		return ec.fieldContext_EligibilityCheck_lastError(ctx, field)
+	case "discoveredCoverages":
+		return ec.fieldContext_EligibilityCheck_discoveredCoverages(ctx, field)
+	case "nullifiedAt":
+		return ec.fieldContext_EligibilityCheck_nullifiedAt(ctx, field)
+	case "nullifyReason":
+		return ec.fieldContext_EligibilityCheck_nullifyReason(ctx, field)
 	case "messages":
 		return ec.fieldContext_EligibilityCheck_messages(ctx, field)
 	case "createdAt":

@@ -104,19 +104,84 @@ func (d *Desk) CheckEligibility(ctx context.Context, scope hg.PatientScope, req 
 		return nil, hg.Invalid("coverageId", "the coverage belongs to another patient")
 	}
 	if d.Client == nil || d.Builder == nil {
-		return nil, hg.Errorf(hg.EUNAVAILABLE, "eligibility checks are unavailable: no NPHIES connection is configured")
+		return nil, errNoNPHIES
 	}
 	subscriber, err := d.subscriber(ctx, scope, cov, "coverageId")
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	n, msg, err := d.newEligibilityCheck(patient, cov, subscriber, now)
+	check := hg.EligibilityCheck{PatientID: patient.ID, Purpose: hg.EligibilityValidation, CoverageID: &cov.ID,
+		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName}
+	in := EligibilityInput{Payer: Payer{License: cov.PayerLicense, Name: cov.PayerName},
+		Patient: PatientOf(patient), Coverage: ptr(CoverageOf(cov, subscriber))}
+	return d.askPayer(ctx, check, in, req.Audit, req.TraceParent, "coverageId")
+}
+
+// DiscoveryRequest asks a payer which coverages it holds for a patient.
+type DiscoveryRequest struct {
+	// PatientID is the caller's "patientId".
+	PatientID uuid.UUID
+	// Payer is the payer asked: the caller's "payerLicense" and
+	// "payerName".
+	Payer Payer
+	// Audit and TraceParent are as for EligibilityRequest.
+	Audit       hg.AuditEvent
+	TraceParent string
+}
+
+// DiscoverCoverage asks a payer, synchronously, which coverages it holds
+// for the patient: an eligibility-request with the purpose discovery and
+// no Coverage (NPHIES.md §2.4, official example 15a). The check is stored
+// and answered as CheckEligibility's is; the coverages found are on the
+// answered check (Discovered). NOT_FOUND when the patient is outside
+// scope; BAD_USER_INPUT naming "payerLicense" or "payerName";
+// UNAVAILABLE as for CheckEligibility.
+func (d *Desk) DiscoverCoverage(ctx context.Context, scope hg.PatientScope, req DiscoveryRequest) (*hg.EligibilityCheck, error) {
+	payer := req.Payer
+	if err := hg.ValidatePayer(&payer.License, &payer.Name); err != nil {
+		return nil, err
+	}
+	patient, err := d.Store.PatientByID(ctx, scope, req.PatientID)
 	if err != nil {
 		return nil, err
 	}
-	n.Message.TraceParent = req.TraceParent
-	check, err := d.Store.CreateEligibilityCheck(audited(ctx, req.Audit), n)
+	if d.Client == nil || d.Builder == nil {
+		return nil, errNoNPHIES
+	}
+	check := hg.EligibilityCheck{PatientID: patient.ID, Purpose: hg.EligibilityDiscovery,
+		PayerLicense: payer.License, PayerName: payer.Name}
+	in := EligibilityInput{Payer: payer, Patient: PatientOf(patient), Purposes: []string{"discovery"}}
+	return d.askPayer(ctx, check, in, req.Audit, req.TraceParent, "patientId")
+}
+
+// errNoNPHIES answers an eligibility exchange when no NPHIES connection is
+// configured.
+var errNoNPHIES = hg.Errorf(hg.EUNAVAILABLE, "eligibility checks are unavailable: no NPHIES connection is configured")
+
+// askPayer stores the check with its request before the send, and the
+// answer (raw, even unreadable) with the verdict after, so whatever
+// happens the check exists with every bundle exchanged. The check's
+// identity and today's visit are filled in here; field names the input a
+// bundle that cannot be built is blamed on.
+func (d *Desk) askPayer(ctx context.Context, check hg.EligibilityCheck, in EligibilityInput, audit hg.AuditEvent, traceParent, field string) (*hg.EligibilityCheck, error) {
+	now := time.Now()
+	checkID, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("check id: %w", err)
+	}
+	check.ID = checkID
+	in.Envelope, in.RequestID, in.Created = NewEnvelope(now), checkID, now
+	// The desk asks about today's visit.
+	in.ServiceStart = now
+	msg, err := d.Builder.BuildEligibility(in)
+	if ie := (*InputError)(nil); errors.As(err, &ie) {
+		return nil, hg.Invalid(field, "the eligibility request cannot be built: %s", ie.Reason)
+	} else if err != nil {
+		return nil, fmt.Errorf("build eligibility bundle: %w", err)
+	}
+	n := hg.NewEligibilityCheck{Check: check, Message: outgoingRow(msg, nil, now)}
+	n.Message.TraceParent = traceParent
+	stored, err := d.Store.CreateEligibilityCheck(audited(ctx, audit), n)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +191,7 @@ func (d *Desk) CheckEligibility(ctx context.Context, scope hg.PatientScope, req 
 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	out, err := d.Store.RecordEligibilityAnswer(rctx, check.ID, answer)
+	out, err := d.Store.RecordEligibilityAnswer(rctx, stored.ID, answer)
 	if err != nil {
 		return nil, fmt.Errorf("record eligibility answer: %w", err)
 	}
@@ -134,33 +199,6 @@ func (d *Desk) CheckEligibility(ctx context.Context, scope hg.PatientScope, req 
 		return nil, errNPHIESUnavailable
 	}
 	return out, nil
-}
-
-// newEligibilityCheck builds the PENDING check about today's visit and the
-// bundle that carries it.
-func (d *Desk) newEligibilityCheck(patient *hg.Patient, cov *hg.Coverage, subscriber *hg.Patient, now time.Time) (hg.NewEligibilityCheck, *Message, error) {
-	checkID, err := uuid.NewV7()
-	if err != nil {
-		return hg.NewEligibilityCheck{}, nil, fmt.Errorf("check id: %w", err)
-	}
-	msg, err := d.Builder.BuildEligibility(EligibilityInput{
-		Envelope: NewEnvelope(now), RequestID: checkID, Created: now,
-		Payer:    Payer{License: cov.PayerLicense, Name: cov.PayerName},
-		Patient:  PatientOf(patient),
-		Coverage: ptr(CoverageOf(cov, subscriber)),
-		// The desk asks about today's visit.
-		ServiceStart: now,
-	})
-	if ie := (*InputError)(nil); errors.As(err, &ie) {
-		return hg.NewEligibilityCheck{}, nil, hg.Invalid("coverageId", "the eligibility request cannot be built: %s", ie.Reason)
-	} else if err != nil {
-		return hg.NewEligibilityCheck{}, nil, fmt.Errorf("build eligibility bundle: %w", err)
-	}
-	return hg.NewEligibilityCheck{
-		Check: hg.EligibilityCheck{ID: checkID, PatientID: patient.ID, CoverageID: cov.ID,
-			PayerLicense: cov.PayerLicense, PayerName: cov.PayerName},
-		Message: outgoingRow(msg, nil, now),
-	}, msg, nil
 }
 
 // audited returns ctx carrying e for the one write it is passed to; an
@@ -207,7 +245,7 @@ func eligibilityVerdict(resp *Response) hg.EligibilityAnswer {
 	res := resp.Eligibility
 	a := hg.EligibilityAnswer{Delivery: hg.DeliverySent, HTTPStatus: 200, Response: asReceived(resp, nil, ""),
 		Outcome: res.Outcome, SiteEligibility: res.SiteEligibility, Disposition: res.Disposition,
-		Errors: eligibilityIssues(res.Errors)}
+		Errors: eligibilityIssues(res.Errors), Discovered: discovered(res.Coverages)}
 	if len(res.Coverages) > 0 {
 		inForce := res.Inforce
 		a.InForce = &inForce

@@ -43,6 +43,9 @@ func TestFollowUpBundlesMatchOfficialExamples(t *testing.T) {
 	}{
 		{example: "9b-statuscheck-request.json", msg: build(b.BuildStatusCheck(nphies.TaskInput{Envelope: env(next), TaskID: next(),
 			Created: testNow, Payer: payer, Claim: claim}))},
+		{example: "15a-eligibilty-request-discovery.json", msg: build(withFacility(b).BuildEligibility(nphies.EligibilityInput{
+			Envelope: env(next), RequestID: next(), Created: testNow, Purposes: []string{"discovery"}, Payer: payer,
+			Patient: patient(next), ServiceStart: testNow}))},
 		{example: "18b-communication-response-solicited.json", msg: build(b.BuildCommunication(nphies.CommunicationInput{
 			Envelope: env(next), CommunicationID: next(), Created: testNow, Payer: payer, Patient: patient(next), Claim: claim,
 			BasedOn: &nphies.Identifier{System: "http://payer.example/communicationrequest", Value: "CR-1"},
@@ -71,4 +74,12 @@ func TestFollowUpBundlesMatchOfficialExamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withFacility is b serving patients at a facility of its own, which
+// eligibility requests name (15a's Location).
+func withFacility(b *nphies.Builder) *nphies.Builder {
+	c := *b
+	c.Facility = nphies.Facility{License: "LOC-TEST-1", Name: "Olaya branch"}
+	return &c
 }

@@ -125,6 +125,45 @@ type EligibilityCoverage struct {
 	Inforce bool
 	// NotInForceReason is the reason code when not in force.
 	NotInForceReason string
+	// Found is the Coverage resource the reference resolves to in the
+	// answer (a discovery's result); nil when the bundle does not carry it.
+	Found *FoundCoverage
+}
+
+// FoundCoverage is what a payer says of a coverage it returned: member
+// ID, group (policy) and plan classes, relationship and period.
+type FoundCoverage struct {
+	MemberID, MemberSystem   string
+	PolicyNumber, PolicyName string
+	Plan, PlanName           string
+	// Relationship is the subscriber-relationship code (self, spouse, …).
+	Relationship string
+	// Start and End are the period's dates as sent (YYYY-MM-DD).
+	Start, End string
+}
+
+// foundCoverage reads the Coverage entry ref points at, nil when absent or
+// unreadable.
+func foundCoverage(b *Bundle, ref string) *FoundCoverage {
+	e := b.Find(ref)
+	var c Coverage
+	if e == nil || e.ResourceType() != "Coverage" || e.Decode(&c) != nil || len(c.Identifier) == 0 {
+		return nil
+	}
+	f := &FoundCoverage{MemberID: c.Identifier[0].Value, MemberSystem: c.Identifier[0].System,
+		Relationship: c.Relationship.Code("")}
+	if c.Period != nil {
+		f.Start, f.End = c.Period.Start, c.Period.End
+	}
+	for _, cl := range c.Class {
+		switch cl.Type.Code("") {
+		case "group":
+			f.PolicyNumber, f.PolicyName = cl.Value, cl.Name
+		case "plan":
+			f.Plan, f.PlanName = cl.Value, cl.Name
+		}
+	}
+	return f
 }
 
 // ClaimStatus is our summary of a claim or prior-auth response, the value
@@ -378,7 +417,7 @@ func (r *Response) readFocus(b *Bundle, mh *MessageHeader, depth int) error {
 	switch r.Event {
 	case EventEligibilityResponse:
 		r.Kind = KindEligibility
-		r.Eligibility, err = parseEligibility(focus, r)
+		r.Eligibility, err = parseEligibility(b, focus, r)
 	case EventClaimResponse, EventPriorAuthResponse:
 		r.Kind = KindClaim
 		r.Claim, err = parseClaimResponse(focus, r)
@@ -544,8 +583,9 @@ func extCode(exts []Extension, name string) string {
 	return ""
 }
 
-// parseEligibility reads a CoverageEligibilityResponse.
-func parseEligibility(e *BundleEntry, r *Response) (*EligibilityResult, error) {
+// parseEligibility reads a CoverageEligibilityResponse and the coverages
+// it returns.
+func parseEligibility(b *Bundle, e *BundleEntry, r *Response) (*EligibilityResult, error) {
 	cer, err := decodeFocus[CoverageEligibilityResponse](e, "CoverageEligibilityResponse", r)
 	if err != nil {
 		return nil, err
@@ -565,6 +605,7 @@ func parseEligibility(e *BundleEntry, r *Response) (*EligibilityResult, error) {
 			NotInForceReason: extCode(ins.Extension, "extension-not-in-force-reason")}
 		if ins.Coverage != nil {
 			c.Coverage = ins.Coverage.Reference
+			c.Found = foundCoverage(b, c.Coverage)
 		}
 		res.Inforce = res.Inforce || c.Inforce
 		res.Coverages = append(res.Coverages, c)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -12,16 +13,18 @@ import (
 
 var _ hg.EligibilityStore = (*DB)(nil)
 
-const eligibilityColumns = `e.id, e.patient_id, e.coverage_id, e.payer_license, e.payer_name,
+const eligibilityColumns = `e.id, e.patient_id, e.purpose, e.coverage_id, e.payer_license, e.payer_name,
 	CASE WHEN e.status = 'QUEUED' THEN 'PENDING' WHEN e.status = 'ERROR' THEN 'ERROR'
 		WHEN e.eligible THEN 'ELIGIBLE' ELSE 'NOT_ELIGIBLE' END,
 	e.outcome, e.site_eligibility, e.inforce, e.disposition, coalesce(e.result->'errors', '[]'::jsonb),
-	e.last_error, e.created_at, e.checked_at`
+	e.last_error, coalesce(e.result->'coverages', '[]'::jsonb), e.nullified_at, e.nullify_reason,
+	e.created_at, e.checked_at`
 
 func scanEligibility(row pgx.CollectableRow) (*hg.EligibilityCheck, error) {
 	var c hg.EligibilityCheck
-	err := row.Scan(&c.ID, &c.PatientID, &c.CoverageID, &c.PayerLicense, &c.PayerName, &c.Status, &c.Outcome,
-		&c.SiteEligibility, &c.InForce, &c.Disposition, &c.Errors, &c.LastError, &c.CreatedAt, &c.CheckedAt)
+	err := row.Scan(&c.ID, &c.PatientID, &c.Purpose, &c.CoverageID, &c.PayerLicense, &c.PayerName, &c.Status, &c.Outcome,
+		&c.SiteEligibility, &c.InForce, &c.Disposition, &c.Errors, &c.LastError, &c.Discovered, &c.NullifiedAt,
+		&c.NullifyReason, &c.CreatedAt, &c.CheckedAt)
 	return &c, err
 }
 
@@ -30,9 +33,18 @@ func scanEligibility(row pgx.CollectableRow) (*hg.EligibilityCheck, error) {
 // with no due time: the caller sends it, the outbox worker never does.
 func (db *DB) CreateEligibilityCheck(ctx context.Context, n hg.NewEligibilityCheck) (*hg.EligibilityCheck, error) {
 	c, m := n.Check, n.Message
+	if c.Purpose == "" {
+		c.Purpose = hg.EligibilityValidation
+	}
 	switch {
-	case c.ID == uuid.Nil || c.PatientID == uuid.Nil || c.CoverageID == uuid.Nil:
-		return nil, hg.Invalid("id", "the check needs an id, a patient and a coverage")
+	case c.ID == uuid.Nil || c.PatientID == uuid.Nil:
+		return nil, hg.Invalid("id", "the check needs an id and a patient")
+	case c.Purpose == hg.EligibilityValidation && (c.CoverageID == nil || *c.CoverageID == uuid.Nil):
+		return nil, hg.Invalid("coverageId", "a validation names the coverage checked")
+	case c.Purpose == hg.EligibilityDiscovery && c.CoverageID != nil:
+		return nil, hg.Invalid("coverageId", "a discovery names no coverage")
+	case c.Purpose != hg.EligibilityValidation && c.Purpose != hg.EligibilityDiscovery:
+		return nil, hg.Invalid("purpose", "the purpose must be VALIDATION or DISCOVERY")
 	case m.Direction != hg.Outbound || m.BundleID == "" || m.MessageHeaderID == "" || len(m.Body) == 0:
 		return nil, hg.Invalid("message", "the check has no outgoing bundle")
 	}
@@ -43,16 +55,17 @@ func (db *DB) CreateEligibilityCheck(ctx context.Context, n hg.NewEligibilityChe
 	var out *hg.EligibilityCheck
 	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		var ok bool
-		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM coverages WHERE id = $1 AND patient_id = $2)`,
+		err := tx.QueryRow(ctx, `SELECT CASE WHEN $1::uuid IS NULL THEN EXISTS (SELECT 1 FROM patients WHERE id = $2)
+			ELSE EXISTS (SELECT 1 FROM coverages WHERE id = $1 AND patient_id = $2) END`,
 			c.CoverageID, c.PatientID).Scan(&ok)
 		if err != nil {
 			return translate(err, "coverage")
 		} else if !ok {
-			return hg.Errorf(hg.ENOTFOUND, "coverage not found")
+			return hg.Errorf(hg.ENOTFOUND, "patient or coverage not found")
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO eligibility_checks (id, patient_id, coverage_id, payer_license, payer_name, status)
-			VALUES ($1, $2, $3, left($4, 100), left($5, 200), 'QUEUED')`,
-			c.ID, c.PatientID, c.CoverageID, c.PayerLicense, c.PayerName)
+		_, err = tx.Exec(ctx, `INSERT INTO eligibility_checks (id, patient_id, purpose, coverage_id, payer_license, payer_name, status)
+			VALUES ($1, $2, $3, $4, left($5, 100), left($6, 200), 'QUEUED')`,
+			c.ID, c.PatientID, c.Purpose, c.CoverageID, c.PayerLicense, c.PayerName)
 		if err != nil {
 			return translate(err, "eligibility check")
 		}
@@ -93,9 +106,12 @@ func (db *DB) RecordEligibilityAnswer(ctx context.Context, id uuid.UUID, a hg.El
 	if a.Delivery != hg.DeliverySent && a.Delivery != hg.DeliveryFailed {
 		return nil, hg.Invalid("delivery", "the request must be SENT or FAILED")
 	}
-	errs := a.Errors
+	errs, found := a.Errors, a.Discovered
 	if errs == nil {
 		errs = []hg.EligibilityIssue{}
+	}
+	if found == nil {
+		found = []hg.DiscoveredCoverage{}
 	}
 	codes := make([]string, len(errs))
 	for i, e := range errs {
@@ -141,13 +157,45 @@ func (db *DB) RecordEligibilityAnswer(ctx context.Context, id uuid.UUID, a hg.El
 		}
 		rows, _ := tx.Query(ctx, `UPDATE eligibility_checks e SET status = $2, eligible = $3, outcome = left($4, 50),
 				site_eligibility = left($5, 50), inforce = $6, disposition = left($7, 2000),
-				result = jsonb_build_object('errors', $8::jsonb), error_codes = $9, last_error = left($10, 1000),
-				response_message_id = $11, checked_at = now(), updated_at = now()
+				result = jsonb_build_object('errors', $8::jsonb, 'coverages', $12::jsonb), error_codes = $9,
+				last_error = left($10, 1000), response_message_id = $11, checked_at = now(), updated_at = now()
 			WHERE e.id = $1 RETURNING `+eligibilityColumns,
-			id, status, eligible, a.Outcome, a.SiteEligibility, a.InForce, a.Disposition, errs, codes, a.LastError, respID)
+			id, status, eligible, a.Outcome, a.SiteEligibility, a.InForce, a.Disposition, errs, codes, a.LastError, respID, found)
 		out, err = pgx.CollectExactlyOneRow(rows, scanEligibility)
 		return translate(err, "eligibility check")
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// NullifyEligibilityCheck voids an answered check in scope, audited, under
+// a lock on the check so it is nullified once.
+func (db *DB) NullifyEligibilityCheck(ctx context.Context, scope hg.PatientScope, id uuid.UUID, reason hg.CancelReason) (*hg.EligibilityCheck, error) {
+	if !reason.Valid() {
+		return nil, hg.Invalid("reason", "the reason is not one of NPHIES's cancel reasons")
+	}
+	var out *hg.EligibilityCheck
+	err := db.inAuditedTx(ctx, func(tx pgx.Tx) error {
+		var status string
+		var nullified *time.Time
+		err := tx.QueryRow(ctx, `SELECT e.status, e.nullified_at FROM eligibility_checks e
+			WHERE e.id = @id AND `+inScope("e.patient_id")+` FOR UPDATE`, scopeArgs(scope, pgx.NamedArgs{"id": id})).
+			Scan(&status, &nullified)
+		switch {
+		case err != nil:
+			return translate(err, "eligibility check")
+		case status == "QUEUED":
+			return hg.Errorf(hg.ECONFLICT, "the eligibility check has no answer yet")
+		case nullified != nil:
+			return hg.Errorf(hg.ECONFLICT, "the eligibility check is already nullified")
+		}
+		rows, _ := tx.Query(ctx, `UPDATE eligibility_checks e SET nullified_at = now(), nullify_reason = $2, updated_at = now()
+			WHERE e.id = $1 RETURNING `+eligibilityColumns, id, reason)
+		out, err = pgx.CollectExactlyOneRow(rows, scanEligibility)
+		return translate(err, "eligibility check")
+	}, func() (uuid.UUID, *uuid.UUID) { return out.ID, &out.PatientID })
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ func newTestCheck(t *testing.T, db *postgres.DB, p *hg.Patient, c *hg.Coverage) 
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
 	ch, err := db.CreateEligibilityCheck(context.Background(), hg.NewEligibilityCheck{
-		Check: hg.EligibilityCheck{ID: id, PatientID: p.ID, CoverageID: c.ID, PayerLicense: c.PayerLicense, PayerName: c.PayerName},
+		Check: hg.EligibilityCheck{ID: id, PatientID: p.ID, CoverageID: &c.ID, PayerLicense: c.PayerLicense, PayerName: c.PayerName},
 		Message: hg.NPHIESMessage{Direction: hg.Outbound, Event: "eligibility-request", BundleID: uuid.NewString(),
 			MessageHeaderID: uuid.NewString(), Body: []byte(fmt.Sprintf(`{"resourceType":"Bundle","id":%q}`, id))},
 	})
@@ -32,7 +32,7 @@ func TestEligibilityCheckIsStoredPendingAndNeverTakenByTheOutbox(t *testing.T) {
 	ctx := context.Background()
 	db, p, c := billingSetup(t)
 	ch := newTestCheck(t, db, p, c)
-	if ch.Status != hg.EligibilityPending || ch.CheckedAt != nil || ch.PayerLicense != c.PayerLicense || ch.CoverageID != c.ID {
+	if ch.Status != hg.EligibilityPending || ch.CheckedAt != nil || ch.PayerLicense != c.PayerLicense || *ch.CoverageID != c.ID {
 		t.Fatalf("new check %+v, want PENDING for the coverage's payer", ch)
 	}
 	ms, err := db.EligibilityMessages(ctx, ch.ID)
@@ -158,7 +158,7 @@ func TestEligibilityCheckNeedsThePatientsOwnCoverage(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = db.CreateEligibilityCheck(ctx, hg.NewEligibilityCheck{
-		Check: hg.EligibilityCheck{ID: uuid.Must(uuid.NewV7()), PatientID: other.ID, CoverageID: c.ID},
+		Check: hg.EligibilityCheck{ID: uuid.Must(uuid.NewV7()), PatientID: other.ID, CoverageID: &c.ID},
 		Message: hg.NPHIESMessage{Direction: hg.Outbound, Event: "eligibility-request", BundleID: "b", MessageHeaderID: "h",
 			Body: []byte(`{}`)},
 	})

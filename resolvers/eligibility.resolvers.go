@@ -14,6 +14,26 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
+func (r *discoveredCoverageResolver) MemberIDSystem(ctx context.Context, obj *healthgraph.DiscoveredCoverage) (*string, error) {
+	return optional(obj.MemberIDSystem), nil
+}
+
+func (r *discoveredCoverageResolver) PolicyNumber(ctx context.Context, obj *healthgraph.DiscoveredCoverage) (*string, error) {
+	return optional(obj.PolicyNumber), nil
+}
+
+func (r *discoveredCoverageResolver) PolicyName(ctx context.Context, obj *healthgraph.DiscoveredCoverage) (*string, error) {
+	return optional(obj.PolicyName), nil
+}
+
+func (r *discoveredCoverageResolver) Class(ctx context.Context, obj *healthgraph.DiscoveredCoverage) (*string, error) {
+	return optional(obj.Class), nil
+}
+
+func (r *discoveredCoverageResolver) PlanName(ctx context.Context, obj *healthgraph.DiscoveredCoverage) (*string, error) {
+	return optional(obj.PlanName), nil
+}
+
 func (r *eligibilityCheckResolver) ID(ctx context.Context, obj *healthgraph.EligibilityCheck) (string, error) {
 	return globalID("EligibilityCheck", obj.ID), nil
 }
@@ -22,8 +42,12 @@ func (r *eligibilityCheckResolver) PatientID(ctx context.Context, obj *healthgra
 	return globalID("Patient", obj.PatientID), nil
 }
 
-func (r *eligibilityCheckResolver) CoverageID(ctx context.Context, obj *healthgraph.EligibilityCheck) (string, error) {
-	return globalID("Coverage", obj.CoverageID), nil
+func (r *eligibilityCheckResolver) CoverageID(ctx context.Context, obj *healthgraph.EligibilityCheck) (*string, error) {
+	if obj.CoverageID == nil {
+		return nil, nil
+	}
+	id := globalID("Coverage", *obj.CoverageID)
+	return &id, nil
 }
 
 func (r *eligibilityCheckResolver) Payer(ctx context.Context, obj *healthgraph.EligibilityCheck) (*model.Payer, error) {
@@ -46,6 +70,14 @@ func (r *eligibilityCheckResolver) LastError(ctx context.Context, obj *healthgra
 	return optional(obj.LastError), nil
 }
 
+func (r *eligibilityCheckResolver) DiscoveredCoverages(ctx context.Context, obj *healthgraph.EligibilityCheck) ([]*healthgraph.DiscoveredCoverage, error) {
+	return discoveredCoverages(obj), nil
+}
+
+func (r *eligibilityCheckResolver) NullifyReason(ctx context.Context, obj *healthgraph.EligibilityCheck) (*healthgraph.CancelReason, error) {
+	return optional(obj.NullifyReason), nil
+}
+
 func (r *eligibilityCheckResolver) Messages(ctx context.Context, obj *healthgraph.EligibilityCheck) ([]*healthgraph.NPHIESMessage, error) {
 	return r.Store.EligibilityMessages(ctx, obj.ID)
 }
@@ -56,6 +88,23 @@ func (r *eligibilityErrorResolver) Display(ctx context.Context, obj *healthgraph
 
 func (r *mutationResolver) CheckEligibility(ctx context.Context, patientID string, coverageID string) (*healthgraph.EligibilityCheck, error) {
 	return r.checkEligibility(ctx, patientID, coverageID)
+}
+
+func (r *mutationResolver) DiscoverCoverage(ctx context.Context, patientID string, payerLicense string, payerName string) (*healthgraph.EligibilityCheck, error) {
+	return r.discoverCoverage(ctx, patientID, payerLicense, payerName)
+}
+
+func (r *mutationResolver) AddDiscoveredCoverage(ctx context.Context, checkID string, memberID string, subscriberID *string) (*healthgraph.Coverage, error) {
+	return r.addDiscoveredCoverage(ctx, checkID, memberID, subscriberID)
+}
+
+func (r *mutationResolver) NullifyEligibilityCheck(ctx context.Context, checkID string, reason healthgraph.CancelReason) (*healthgraph.EligibilityCheck, error) {
+	id, err := parseID("checkId", "EligibilityCheck", checkID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.NullifyEligibilityCheck(auditing(ctx, "eligibility.nullified", "EligibilityCheck"),
+		auth.PatientScope(healthgraph.PrincipalFrom(ctx)), id, reason)
 }
 
 func (r *queryResolver) EligibilityChecks(ctx context.Context, patientID string) ([]*healthgraph.EligibilityCheck, error) {
@@ -74,6 +123,10 @@ func (r *queryResolver) EligibilityChecks(ctx context.Context, patientID string)
 	return checks, r.audit(ctx, "eligibility.read", "Patient", pid, &pid)
 }
 
+func (r *Resolver) DiscoveredCoverage() graph.DiscoveredCoverageResolver {
+	return &discoveredCoverageResolver{r}
+}
+
 func (r *Resolver) EligibilityCheck() graph.EligibilityCheckResolver {
 	return &eligibilityCheckResolver{r}
 }
@@ -83,6 +136,7 @@ func (r *Resolver) EligibilityError() graph.EligibilityErrorResolver {
 }
 
 type (
-	eligibilityCheckResolver struct{ *Resolver }
-	eligibilityErrorResolver struct{ *Resolver }
+	discoveredCoverageResolver struct{ *Resolver }
+	eligibilityCheckResolver   struct{ *Resolver }
+	eligibilityErrorResolver   struct{ *Resolver }
 )

@@ -242,6 +242,9 @@ func (s *Server) eligibility(q *request) (int, []byte) {
 		resp.Outcome = "error"
 		resp.Disposition = "No member found with the supplied patient credentials"
 		resp.Error = []nphies.ResponseError{errorCode(ErrorMemberNotFound, "No member found with the supplied patient credentials", q.path("Patient", "identifier"))}
+		if discovery(req) {
+			return http.StatusOK, s.discoveryAnswer(q, resp, nil)
+		}
 		return http.StatusOK, s.respond(q, nphies.EventEligibilityResponse, "CoverageEligibilityResponse", resp)
 	case OutcomeNotEligible, OutcomeRejected:
 		site, inforce = "not-active", false
@@ -253,6 +256,9 @@ func (s *Server) eligibility(q *request) (int, []byte) {
 	x := nphies.Extension{URL: nphies.ExtensionBase + "extension-siteEligibility",
 		ValueCodeableConcept: cc(nphies.SystemSiteEligibility, site)}
 	resp.Extension = []nphies.Extension{x}
+	if discovery(req) {
+		return http.StatusOK, s.discover(q, req, resp, inforce)
+	}
 	for _, ins := range req.Insurance {
 		ri := nphies.EligibilityResponseInsurance{Coverage: ins.Coverage, Inforce: boolp(inforce)}
 		if inforce {

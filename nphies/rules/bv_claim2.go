@@ -2,12 +2,15 @@ package rules
 
 import (
 	"regexp"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
 
 // Claim content rules: diagnoses, supporting information, amounts of
 // details, payee, lengths and fixed values.
+
+const systemTaskCode = "http://nphies.sa/terminology/CodeSystem/task-code"
 
 const systemDiagnosisType = "http://nphies.sa/terminology/CodeSystem/diagnosis-type"
 
@@ -232,6 +235,27 @@ func init() {
 		}
 		return out
 	})
+	// A cancel or nullify names a claim or prior authorization (a Claim;
+	// a cancel also an advanced authorization's ClaimResponse): NPHIES has
+	// no cancel for eligibility requests or any other resource.
+	cancelFocus := func(code string, types ...string) func(*message) []string {
+		return func(m *message) []string {
+			if m.event != "cancel-request" {
+				return nil
+			}
+			var out []string
+			for _, t := range m.resources("Task") {
+				c, _ := t.first("code")
+				focus, ok := t.first("focus")
+				if c.hasCode(systemTaskCode, code) && ok && !slices.Contains(types, focus.str("type")) {
+					out = append(out, focus.path+".type")
+				}
+			}
+			return out
+		}
+	}
+	rule("BV-00131", cancelFocus("cancel", "Claim", "ClaimResponse"))
+	rule("BV-00178", cancelFocus("nullify", "Claim"))
 	rule("BV-00071", func(m *message) []string {
 		if m.event != "cancel-request" {
 			return nil

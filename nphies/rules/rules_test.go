@@ -304,6 +304,14 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"a professional-claim profile on an authorization", outpatient, func(t *testing.T, d doc) {
 			d.resource(t, "Claim")["meta"] = map[string]any{"profile": []any{"http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/professional-claim|1.0.0"}}
 		}, "IB-00360", "Bundle.entry[1].resource.use"},
+		{"a nullify of an eligibility request", "17a-cancel-request.json", func(t *testing.T, d doc) {
+			task := d.resource(t, "Task")
+			task["code"] = map[string]any{"coding": []any{map[string]any{"system": "http://nphies.sa/terminology/CodeSystem/task-code", "code": "nullify"}}}
+			task["focus"].(map[string]any)["type"] = "CoverageEligibilityRequest"
+		}, "BV-00178", "Bundle.entry[1].resource.focus.type"},
+		{"a cancel of an eligibility request", "17a-cancel-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "Task")["focus"].(map[string]any)["type"] = "CoverageEligibilityRequest"
+		}, "BV-00131", "Bundle.entry[1].resource.focus.type"},
 		{"a cancel task that is not an order", "17a-cancel-request.json", func(t *testing.T, d doc) {
 			d.resource(t, "Task")["intent"] = "proposal"
 		}, "IB-00306", "Bundle.entry[1].resource.intent"},
