@@ -2,7 +2,8 @@ package postgres
 
 import (
 	"context"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -131,38 +132,40 @@ func (db *DB) practitionerLabels(ctx context.Context, groups []hg.DenialGroup) e
 // into.
 const otherGroup = "other"
 
-// DenialTotals returns all-time figures per payer and per reason, small
-// groups folded into "other" so no series stands for a handful of claims.
+// DenialTotals returns all-time figures per payer and per reason. Which
+// series stand alone is decided by hg.Suppress, as for denialSummary: the
+// groups it hides are folded into "other", which by its complement rule
+// holds at least two of them and MinUtilizationGroup claims, so no series,
+// "other" included, stands for a handful of claims; when even all of them
+// together are fewer, no series is given.
 func (db *DB) DenialTotals(ctx context.Context) ([]hg.DenialTotal, error) {
 	var out []hg.DenialTotal
 	for _, by := range []hg.DenialGroupBy{hg.DenialsByPayer, hg.DenialsByReason} {
-		cs, err := db.denialCells(ctx, time.Unix(0, 0), time.Now().Add(24*time.Hour), by)
+		monthly, err := db.denialCells(ctx, time.Unix(0, 0), time.Now().Add(24*time.Hour), by)
 		if err != nil {
 			return nil, err
 		}
-		sums := map[string]*hg.DenialFigures{}
-		for _, c := range cs.list {
-			if sums[c.Key] == nil {
-				sums[c.Key] = &hg.DenialFigures{}
-			}
-			sums[c.Key].Add(c.m)
+		// One all-time cell per key, the siblings of one another.
+		var all cells[hg.DenialFigures]
+		for _, c := range monthly.list {
+			all.add(c.Key, "", "", c.m.Claims, func(f *hg.DenialFigures) { f.Add(c.m) })
 		}
+		all.suppress()
 		folded := map[string]*hg.DenialFigures{}
-		for k, f := range sums {
-			if f.Claims < hg.MinUtilizationGroup {
+		for _, c := range all.list {
+			k := c.Key
+			if c.Suppressed {
 				k = otherGroup
 			}
 			if folded[k] == nil {
 				folded[k] = &hg.DenialFigures{}
 			}
-			folded[k].Add(*f)
+			folded[k].Add(c.m)
 		}
-		keys := make([]string, 0, len(folded))
-		for k := range folded {
-			keys = append(keys, k)
+		if o := folded[otherGroup]; o != nil && o.Claims < hg.MinUtilizationGroup {
+			delete(folded, otherGroup)
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(folded)) {
 			t := hg.DenialTotal{DenialFigures: *folded[k]}
 			if by == hg.DenialsByPayer {
 				t.Payer = k

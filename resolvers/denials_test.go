@@ -165,4 +165,26 @@ func TestDenialSummaryMatchesTheTables(t *testing.T) {
 	if r := f.Do(t, analyst, q, map[string]any{"from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339), "by": "PATIENT"}); r.Code() == "" {
 		t.Error("grouping by patient was accepted")
 	}
+
+	// The metrics' series: the same figures, suppressed the same way (the
+	// one payer and both reasons hold five claims each, so all stand alone).
+	totals, err := f.DB.DenialTotals(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]hg.DenialFigures{}
+	for _, s := range totals {
+		if s.Claims < hg.MinUtilizationGroup {
+			t.Errorf("series %+v stands for fewer than %d claims", s, hg.MinUtilizationGroup)
+		}
+		series[s.Payer+"/"+s.Reason] = s.DenialFigures
+	}
+	if len(series) != 3 || series["/CV-1-4"].Claims != 5 || series["/BE-1-3"].Claims != 5 {
+		t.Errorf("denial series %+v, want one payer and the two reasons", series)
+	}
+	for k, s := range series {
+		if k[0] != '/' && (s.Claims != want.Claims || s.DeniedAmount != want.DeniedAmount || s.Recovered != want.Recovered) {
+			t.Errorf("payer series %s = %+v, want %+v", k, s, want)
+		}
+	}
 }
