@@ -150,6 +150,7 @@ func setNestedListCosts(c *graph.ComplexityRoot) {
 	c.Claim.Communications = capped(listEstimate)
 	c.ClaimCommunication.Attachments = capped(listEstimate)
 	c.EligibilityCheck.Errors = capped(listEstimate)
+	c.EligibilityCheck.DiscoveredCoverages = capped(listEstimate)
 	c.ClaimReadiness.Violations = capped(listEstimate)
 	// claimReadiness builds a whole bundle and runs every NPHIES rule on
 	// it: priced as a page of its violations on top of that work.
