@@ -577,6 +577,17 @@ func matrixOps() []matrixOp {
 			vars: func(w *world, tg target) map[string]any {
 				return map[string]any{"p": gid("Patient", w.patientOf(tg).ID), "c": gid("Coverage", w.coverage(tg).ID)}
 			}, want: with(with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp"), "RECEPTION", "ppp")},
+		{field: "discoverCoverage", query: `mutation($p: ID!) { discoverCoverage(patientId: $p, payerLicense: "7001463160", payerName: "Bupa Arabia") { id } }`,
+			vars: func(w *world, tg target) map[string]any { return map[string]any{"p": gid("Patient", w.patientOf(tg).ID)} },
+			want: with(with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp"), "RECEPTION", "ppp")},
+		// No check exists in the matrix's world (no NPHIES): a permitted
+		// caller gets NOT_FOUND, the others FORBIDDEN.
+		{field: "addDiscoveredCoverage", query: `mutation($c: ID!) { addDiscoveredCoverage(checkId: $c, memberId: "DISC-1") { id } }`,
+			vars: func(*world, target) map[string]any { return map[string]any{"c": gid("EligibilityCheck", uuid.New())} },
+			want: with(with(only(1), "ADMIN", "N"), "RECEPTION", "N")},
+		{field: "nullifyEligibilityCheck", query: `mutation($c: ID!) { nullifyEligibilityCheck(checkId: $c, reason: WRONG_INFORMATION) { id } }`,
+			vars: func(*world, target) map[string]any { return map[string]any{"c": gid("EligibilityCheck", uuid.New())} },
+			want: with(with(with(only(1), "ADMIN", "N"), "BILLING", "N"), "RECEPTION", "N")},
 		{field: "node", name: "coverage", query: `query($id: ID!) { node(id: $id) { id ... on Coverage { memberId } } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(gid("Coverage", w.coverage(tg).ID)) },
 			want: readOwnPatient("ADMIN", "RECEPTION", "BILLING")},
