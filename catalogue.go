@@ -39,10 +39,12 @@ const CodeSystemBase = "http://nphies.sa/terminology/CodeSystem/"
 // System (SBS) codes of services, procedures and imaging look like
 // 83600-00-10; medication codes are 14-digit GTINs; the others are checked only for
 // plain characters. A CPT code (99213) therefore never passes as a service.
+// It is the one definition of these shapes: nphies/rules checks codings
+// against it too.
 var codeShapes = map[CodeSystem]*regexp.Regexp{
-	SystemServices:       regexp.MustCompile(`^[0-9]{5}-[0-9]{2}-[0-9]{2}$`),
-	SystemProcedures:     regexp.MustCompile(`^[0-9]{5}-[0-9]{2}-[0-9]{2}$`),
-	SystemImaging:        regexp.MustCompile(`^[0-9]{5}-[0-9]{2}-[0-9]{2}$`),
+	SystemServices:       sbsCode,
+	SystemProcedures:     sbsCode,
+	SystemImaging:        sbsCode,
 	SystemMedication:     regexp.MustCompile(`^[0-9]{14}$`),
 	SystemLaboratory:     regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.\-]{0,31}$`),
 	SystemMedicalDevices: regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.\-]{0,31}$`),
@@ -50,6 +52,9 @@ var codeShapes = map[CodeSystem]*regexp.Regexp{
 	SystemOralHealthIP:   regexp.MustCompile(`^[0-9]{3,5}$`),
 	SystemTransportation: regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.\-]{0,31}$`),
 }
+
+// sbsCode is the Saudi Billing System's code shape, NNNNN-NN-NN.
+var sbsCode = regexp.MustCompile(`^[0-9]{5}-[0-9]{2}-[0-9]{2}$`)
 
 // ParseCodeSystem accepts a system's short name or its full URL.
 func ParseCodeSystem(s string) (CodeSystem, bool) {

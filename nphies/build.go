@@ -231,6 +231,10 @@ type DiagnosisInput struct {
 	// Type is principal, secondary, admitting, discharge or differential;
 	// default principal for the first and secondary for the others.
 	Type string
+	// OnAdmission is y, n or u: whether an institutional claim's diagnosis
+	// was present on admission (required there, BV-00027; unused on other
+	// types).
+	OnAdmission string
 }
 
 // EncounterInput is the visit (required for professional and institutional
@@ -286,6 +290,13 @@ type ItemInput struct {
 	ServicedDate time.Time
 	// PatientInvoice is our invoice number (required on claims).
 	PatientInvoice string
+	// Tooth is a dental item's FDI tooth or oral region (bodySite);
+	// Surfaces its FDI tooth surfaces (subSite). Dental claims only.
+	Tooth    string
+	Surfaces []string
+	// DaysSupply is how many days a pharmacy item's medicine lasts
+	// (supportingInfo days-supply, BV-00376). Pharmacy claims only.
+	DaysSupply int64
 }
 
 // Claim types and subtypes NPHIES defines.
@@ -331,6 +342,11 @@ type ClaimInput struct {
 	// resubmits (Claim.related, relationship "prior"); nil for a first
 	// submission.
 	Resubmits *Identifier
+	// Admission is an institutional claim's hospital stay (required
+	// there); it makes the encounter inpatient or day case.
+	Admission *AdmissionInput
+	// VisionPrescription is a vision claim's prescription (Claim.prescription).
+	VisionPrescription *VisionPrescriptionInput
 	// Items are the service lines (at least one).
 	Items []ItemInput
 	// TotalHalalas must equal the sum of the items' NetHalalas.
@@ -857,7 +873,9 @@ func (b *Builder) buildClaim(in ClaimInput, event, use string) (*Message, error)
 	// Reserve the Claim's position right after the MessageHeader; fill it
 	// once the referenced resources have fullUrls.
 	bb.entries = append(bb.entries, BundleEntry{FullURL: claimURL})
-	claim := b.claimResource(in, use, bb.addClaimParties(in))
+	parties := bb.addClaimParties(in)
+	claim := b.claimResource(in, use, parties)
+	bb.applyClaimType(&claim, in, use, parties)
 	if in.Resubmits != nil {
 		prior := *in.Resubmits
 		claim.Related = []ClaimRelated{{Claim: &Reference{Type: "Claim", Identifier: &prior},
@@ -880,6 +898,9 @@ func validateClaim(in ClaimInput, use string) error {
 		return err
 	}
 	if err := validateItems(in.Items, in.TotalHalalas); err != nil {
+		return err
+	}
+	if err := validateClaimType(in, use); err != nil {
 		return err
 	}
 	if p := nonEmpty(in.Priority, "normal"); p != "normal" && p != "stat" && p != "deferred" {
@@ -929,9 +950,7 @@ func validateClaimParties(in ClaimInput, use string) error {
 	if in.Practitioner.License == "" || in.Practitioner.ID == uuid.Nil {
 		return invalid("practitioner id and licence are required")
 	}
-	needsEncounter := in.Type == ClaimTypeProfessional || in.Type == ClaimTypeInstitutional ||
-		(use == useClaim && in.Type == ClaimTypeOral)
-	if needsEncounter && in.Encounter == nil {
+	if claimTypeNeedsEncounter(in.Type, use) && in.Encounter == nil {
 		return invalid("%s %s requires an encounter", in.Type, use)
 	}
 	if use == useClaim && in.EpisodeID == "" {
@@ -957,7 +976,7 @@ func (bb *bundle) addClaimParties(in ClaimInput) claimParties {
 	p.coverage = bb.addCoverage(in.Coverage, p.patient, p.insurer, in.Payer)
 	p.practitioner = bb.addPractitioner(in.Practitioner)
 	if in.Encounter != nil {
-		p.encounter = bb.addEncounter(*in.Encounter, p.patient, p.provider)
+		p.encounter = bb.addEncounter(*in.Encounter, in.Admission, p.patient, p.provider)
 	}
 	return p
 }
@@ -977,8 +996,9 @@ func (bb *bundle) addPractitioner(pr PractitionerInput) string {
 	})
 }
 
-// addEncounter adds the Encounter the claim is for and returns its fullUrl.
-func (bb *bundle) addEncounter(e EncounterInput, patient, provider string) string {
+// addEncounter adds the Encounter the claim is for, an institutional
+// claim's with its admission, and returns its fullUrl.
+func (bb *bundle) addEncounter(e EncounterInput, a *AdmissionInput, patient, provider string) string {
 	period := &Period{Start: dateTime(e.Start)}
 	if !e.End.IsZero() {
 		period.End = dateTime(e.End)
@@ -987,15 +1007,16 @@ func (bb *bundle) addEncounter(e EncounterInput, patient, provider string) strin
 	return bb.add(bb.b.fullURL("Encounter", id), Encounter{
 		ResourceType: "Encounter", ID: id,
 		Meta: &Meta{Profile: []string{Profile("encounter")}},
-		Extension: []Extension{{
+		Extension: append([]Extension{{
 			URL:                  ExtensionBase + "extension-serviceEventType",
 			ValueCodeableConcept: cc("http://nphies.sa/terminology/CodeSystem/service-event-type", nonEmpty(e.ServiceEventType, "ICSE")),
-		}},
+		}}, admissionExtensions(a)...),
 		Identifier:      []Identifier{{System: bb.b.base() + "/encounter", Value: id}},
 		Status:          nonEmpty(e.Status, EncounterFinished),
-		Class:           &Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: nonEmpty(e.Class, "AMB")},
+		Class:           &Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: encounterClass(e, a)},
 		Subject:         &Reference{Reference: patient},
 		Period:          period,
+		Hospitalization: hospitalization(a),
 		ServiceProvider: &Reference{Reference: provider},
 	})
 }

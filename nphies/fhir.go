@@ -297,16 +297,17 @@ type Location struct {
 
 // Encounter is the visit a professional or institutional claim belongs to.
 type Encounter struct {
-	ResourceType    string       `json:"resourceType"`
-	ID              string       `json:"id,omitempty"`
-	Meta            *Meta        `json:"meta,omitempty"`
-	Extension       []Extension  `json:"extension,omitempty"`
-	Identifier      []Identifier `json:"identifier,omitempty"`
-	Status          string       `json:"status,omitempty"`
-	Class           *Coding      `json:"class,omitempty"`
-	Subject         *Reference   `json:"subject,omitempty"`
-	Period          *Period      `json:"period,omitempty"`
-	ServiceProvider *Reference   `json:"serviceProvider,omitempty"`
+	ResourceType    string           `json:"resourceType"`
+	ID              string           `json:"id,omitempty"`
+	Meta            *Meta            `json:"meta,omitempty"`
+	Extension       []Extension      `json:"extension,omitempty"`
+	Identifier      []Identifier     `json:"identifier,omitempty"`
+	Status          string           `json:"status,omitempty"`
+	Class           *Coding          `json:"class,omitempty"`
+	Subject         *Reference       `json:"subject,omitempty"`
+	Period          *Period          `json:"period,omitempty"`
+	Hospitalization *Hospitalization `json:"hospitalization,omitempty"`
+	ServiceProvider *Reference       `json:"serviceProvider,omitempty"`
 }
 
 // Coverage is the patient's insurance policy with one payer.
@@ -430,6 +431,7 @@ type Claim struct {
 	Insurer        *Reference            `json:"insurer,omitempty"`
 	Provider       *Reference            `json:"provider,omitempty"`
 	Priority       *CodeableConcept      `json:"priority,omitempty"`
+	Prescription   *Reference            `json:"prescription,omitempty"`
 	Related        []ClaimRelated        `json:"related,omitempty"`
 	Payee          *ClaimPayee           `json:"payee,omitempty"`
 	CareTeam       []ClaimCareTeam       `json:"careTeam,omitempty"`
@@ -466,6 +468,7 @@ type ClaimSupportingInfo struct {
 	Category      *CodeableConcept `json:"category,omitempty"`
 	Code          *CodeableConcept `json:"code,omitempty"`
 	TimingDate    string           `json:"timingDate,omitempty"`
+	TimingPeriod  *Period          `json:"timingPeriod,omitempty"`
 	ValueString   *string          `json:"valueString,omitempty"`
 	ValueQuantity *Quantity        `json:"valueQuantity,omitempty"`
 }
@@ -475,6 +478,7 @@ type ClaimDiagnosis struct {
 	Sequence                 int64             `json:"sequence"`
 	DiagnosisCodeableConcept *CodeableConcept  `json:"diagnosisCodeableConcept,omitempty"`
 	Type                     []CodeableConcept `json:"type,omitempty"`
+	OnAdmission              *CodeableConcept  `json:"onAdmission,omitempty"`
 }
 
 // ClaimInsurance is Claim.insurance.
@@ -487,18 +491,20 @@ type ClaimInsurance struct {
 
 // ClaimItem is one billed line of a Claim.
 type ClaimItem struct {
-	Extension           []Extension      `json:"extension,omitempty"`
-	Sequence            int64            `json:"sequence"`
-	CareTeamSequence    []int64          `json:"careTeamSequence,omitempty"`
-	DiagnosisSequence   []int64          `json:"diagnosisSequence,omitempty"`
-	InformationSequence []int64          `json:"informationSequence,omitempty"`
-	ProductOrService    *CodeableConcept `json:"productOrService,omitempty"`
-	ServicedDate        string           `json:"servicedDate,omitempty"`
-	ServicedPeriod      *Period          `json:"servicedPeriod,omitempty"`
-	Quantity            *Quantity        `json:"quantity,omitempty"`
-	UnitPrice           *Money           `json:"unitPrice,omitempty"`
-	Factor              *Decimal         `json:"factor,omitempty"`
-	Net                 *Money           `json:"net,omitempty"`
+	Extension           []Extension       `json:"extension,omitempty"`
+	Sequence            int64             `json:"sequence"`
+	CareTeamSequence    []int64           `json:"careTeamSequence,omitempty"`
+	DiagnosisSequence   []int64           `json:"diagnosisSequence,omitempty"`
+	InformationSequence []int64           `json:"informationSequence,omitempty"`
+	ProductOrService    *CodeableConcept  `json:"productOrService,omitempty"`
+	ServicedDate        string            `json:"servicedDate,omitempty"`
+	ServicedPeriod      *Period           `json:"servicedPeriod,omitempty"`
+	Quantity            *Quantity         `json:"quantity,omitempty"`
+	UnitPrice           *Money            `json:"unitPrice,omitempty"`
+	Factor              *Decimal          `json:"factor,omitempty"`
+	Net                 *Money            `json:"net,omitempty"`
+	BodySite            *CodeableConcept  `json:"bodySite,omitempty"`
+	SubSite             []CodeableConcept `json:"subSite,omitempty"`
 }
 
 // ClaimResponse is a payer's (or NPHIES's) answer to a Claim.

@@ -25,6 +25,10 @@ type Shape struct {
 	// Extensions and Systems are every extension URL and coding system used
 	// anywhere in the bundle.
 	Extensions, Systems map[string]bool
+	// Elements are the paths of every element present, from the resource
+	// type down, list positions left out ("Claim.item.bodySite.coding.code");
+	// what is inside an extension is named by its URL instead.
+	Elements map[string]bool
 }
 
 // Of reads a bundle's shape.
@@ -42,7 +46,8 @@ func Of(raw []byte) (Shape, error) {
 	if b.Type != "message" || len(b.Entry) == 0 {
 		return Shape{}, fmt.Errorf("not a message bundle")
 	}
-	s := Shape{Profiles: map[string]map[string]bool{}, Extensions: map[string]bool{}, Systems: map[string]bool{}}
+	s := Shape{Profiles: map[string]map[string]bool{}, Extensions: map[string]bool{}, Systems: map[string]bool{},
+		Elements: map[string]bool{}}
 	byURL := map[string]string{}
 	for _, e := range b.Entry {
 		rt, _ := e.Resource["resourceType"].(string)
@@ -58,6 +63,7 @@ func Of(raw []byte) (Shape, error) {
 			}
 		}
 		walk(e.Resource, &s)
+		elements(rt, e.Resource, s.Elements)
 	}
 	mh := b.Entry[0].Resource
 	if ec, ok := mh["eventCoding"].(map[string]any); ok {
@@ -96,6 +102,24 @@ func walk(v any, s *Shape) {
 	case []any:
 		for _, x := range v {
 			walk(x, s)
+		}
+	}
+}
+
+// elements records the path of every element below v.
+func elements(path string, v any, into map[string]bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if k == "extension" || k == "modifierExtension" || k == "resourceType" {
+				continue
+			}
+			into[path+"."+k] = true
+			elements(path+"."+k, x, into)
+		}
+	case []any:
+		for _, x := range v {
+			elements(path, x, into)
 		}
 	}
 }
@@ -162,4 +186,36 @@ func Compare(got, example Shape, allow ...string) []string {
 
 func sorted[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// Missing lists what the example has and got lacks: resource types,
+// extensions, code systems and elements (by path), each but those named in
+// accepted, which a caller lists with the reason it does without them.
+func Missing(got, example Shape, accepted ...string) []string {
+	ok := map[string]bool{}
+	for _, a := range accepted {
+		ok[a] = true
+	}
+	var out []string
+	for _, rt := range sorted(example.Profiles) {
+		if _, seen := got.Profiles[rt]; !seen && !ok[rt] {
+			out = append(out, "resource type "+rt)
+		}
+	}
+	for _, set := range []struct {
+		kind      string
+		got, want map[string]bool
+	}{{"extension", got.Extensions, example.Extensions}, {"code system", got.Systems, example.Systems},
+		{"element", got.Elements, example.Elements}} {
+		for _, k := range sorted(set.want) {
+			rt, _, _ := strings.Cut(k, ".")
+			if _, have := got.Profiles[rt]; set.kind == "element" && !have {
+				continue // the resource type is reported (or accepted) as a whole
+			}
+			if !set.got[k] && !ok[k] {
+				out = append(out, set.kind+" "+k)
+			}
+		}
+	}
+	return out
 }

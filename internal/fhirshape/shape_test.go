@@ -58,3 +58,34 @@ func TestOfRefusesWhatIsNotAMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingNamesWhatTheExampleHasAndWeLack: a status check lacks the
+// resource types and code systems a communication carries; a dental claim
+// lacks, element by element, the teeth of a dental prior authorization;
+// what is accepted is not listed.
+func TestMissingNamesWhatTheExampleHasAndWeLack(t *testing.T) {
+	t.Parallel()
+	d := strings.Join(fhirshape.Missing(shape(t, "9b-statuscheck-request.json"), shape(t, "18b-communication-response-solicited.json")), "\n")
+	for _, want := range []string{"resource type Communication", "resource type Patient",
+		"code system http://terminology.hl7.org/CodeSystem/communication-category"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("missing lacks %q:\n%s", want, d)
+		}
+	}
+	if strings.Contains(d, "element Communication.") {
+		t.Errorf("elements of a missing resource type are listed one by one:\n%s", d)
+	}
+	claim, preauth := shape(t, "7a-claim-dental-request.json"), shape(t, "2a-first-preauth-dental-request-with-multiple-items.json")
+	if d := strings.Join(fhirshape.Missing(claim, preauth), "\n"); !strings.Contains(d, "element Claim.item.bodySite.coding.code") ||
+		!strings.Contains(d, "code system http://nphies.sa/terminology/CodeSystem/fdi-oral-region") {
+		t.Errorf("the teeth are not missed:\n%s", d)
+	}
+	if d := fhirshape.Missing(preauth, preauth); len(d) != 0 {
+		t.Errorf("an example lacks nothing of itself: %v", d)
+	}
+	accepted := []string{"Claim.item.bodySite", "Claim.item.bodySite.coding", "Claim.item.bodySite.coding.code",
+		"Claim.item.bodySite.coding.system", "Claim.item.bodySite.coding.display", "http://nphies.sa/terminology/CodeSystem/fdi-oral-region"}
+	if d := strings.Join(fhirshape.Missing(claim, preauth, accepted...), "\n"); strings.Contains(d, "bodySite") || strings.Contains(d, "fdi-oral-region") {
+		t.Errorf("accepted elements still listed:\n%s", d)
+	}
+}

@@ -19,7 +19,6 @@ import (
 // builder complies. This is the only such list; rules.Check (and so the
 // scrubber) still reports them.
 var notEnforcedYet = map[string]bool{
-	"BV-00376": true, // pharmacy medicines: the days-supply link
 	"BV-00462": true, // a preAuthRef needs the priorauthResponse extension naming the payer's ClaimResponse
 	"BV-00729": true, // one coverage class of type plan
 	"BV-00752": true, // investigation result

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	hg "github.com/healthgraph/healthgraph"
 )
 
 // derive returns the check of a rule whose sheet text follows one of the
@@ -242,26 +244,19 @@ func taskFixedCheck(element, want, event string) func(*message) []string {
 	}
 }
 
-// codeFormats are the shapes of codes from lists the sheets publish
-// elsewhere: the Saudi Billing System's NNNNN-NN-NN for services and
-// procedures, 14-digit SFDA GTINs for medicines. A CPT code (99213) under
-// the services system fails here.
-var codeFormats = map[string]*regexp.Regexp{
-	"http://nphies.sa/terminology/CodeSystem/services":         regexp.MustCompile(`^\d{5}-\d{2}-\d{2}$`),
-	"http://nphies.sa/terminology/CodeSystem/procedures":       regexp.MustCompile(`^\d{5}-\d{2}-\d{2}$`),
-	"http://nphies.sa/terminology/CodeSystem/medication-codes": regexp.MustCompile(`^\d{14}$`),
-}
-
 // validCode reports whether the coding is allowed by the value set: its
 // system is one of the set's and its code is in the published list or, for
-// an external list, has the list's shape.
+// an external list, has the list's shape: the Saudi Billing System's
+// NNNNN-NN-NN for services and procedures, 14-digit SFDA GTINs for
+// medicines (the catalogue's shapes, hg.CodeSystem, so the catalogue and
+// the rules agree). A CPT code (99213) under the services system fails here.
 func validCode(valueSet string, coding node) bool {
 	system, code := coding.str("system"), coding.str("code")
 	if !codes().allows(valueSet, system, code) {
 		return false
 	}
-	if f, ok := codeFormats[system]; ok {
-		return f.MatchString(code)
+	if cs, ok := hg.ParseCodeSystem(system); ok && system == cs.URL() {
+		return cs.ValidCode(code)
 	}
 	return true
 }
