@@ -98,8 +98,11 @@ func (s ClaimStatus) Final() bool {
 // Its bundle identity is fixed when it is created and reused on every
 // retry, so NPHIES can recognise a resend.
 type Claim struct {
-	ID           uuid.UUID
-	Use          ClaimUse
+	ID  uuid.UUID
+	Use ClaimUse
+	// Type is the kind of claim; Details what it carries for its type.
+	Type         ClaimType
+	Details      ClaimDetails
 	InvoiceID    *uuid.UUID
 	PatientID    uuid.UUID
 	CoverageID   uuid.UUID

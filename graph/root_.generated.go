@@ -158,6 +158,7 @@ type ComplexityRoot struct {
 		Resubmissions  func(childComplexity int) int
 		Status         func(childComplexity int) int
 		Total          func(childComplexity int) int
+		Type           func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 		Use            func(childComplexity int) int
 	}
@@ -1044,6 +1045,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Total(childComplexity), true
+	case "Claim.type":
+		if e.ComplexityRoot.Claim.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Type(childComplexity), true
 	case "Claim.updatedAt":
 		if e.ComplexityRoot.Claim.UpdatedAt == nil {
 			break
@@ -3357,12 +3364,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputAddCoverageInput,
 		ec.unmarshalInputAddMedicalRecordInput,
+		ec.unmarshalInputAdmissionInput,
 		ec.unmarshalInputAmendMedicalRecordInput,
 		ec.unmarshalInputAppointmentFilter,
 		ec.unmarshalInputAppointmentOrder,
 		ec.unmarshalInputBookAppointmentInput,
 		ec.unmarshalInputCatalogueFilter,
 		ec.unmarshalInputClaimFilter,
+		ec.unmarshalInputClaimItemDetailInput,
 		ec.unmarshalInputClaimOrder,
 		ec.unmarshalInputClaimPatientRecordInput,
 		ec.unmarshalInputCommunicationAttachmentInput,
@@ -3370,6 +3379,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCreatePatientInput,
 		ec.unmarshalInputInvoiceFilter,
 		ec.unmarshalInputInvoiceLineInput,
+		ec.unmarshalInputLensInput,
 		ec.unmarshalInputPatientFilter,
 		ec.unmarshalInputPatientOrder,
 		ec.unmarshalInputPolicyHolderInput,
@@ -3380,6 +3390,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputSignupInput,
 		ec.unmarshalInputSubmitClaimInput,
 		ec.unmarshalInputUpdatePatientInput,
+		ec.unmarshalInputVisionPrescriptionInput,
 	)
 	first := true
 
@@ -3652,6 +3663,8 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_id(ctx, field)
 	case "use":
 		return ec.fieldContext_Claim_use(ctx, field)
+	case "type":
+		return ec.fieldContext_Claim_type(ctx, field)
 	case "status":
 		return ec.fieldContext_Claim_status(ctx, field)
 	case "invoiceId":

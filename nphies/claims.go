@@ -29,6 +29,10 @@ type ClaimParties struct {
 	PreAuthRefs []string
 	// Resubmits is the claim this one corrects and resubmits, if any.
 	Resubmits *uuid.UUID
+	// Type is the kind of claim (professional when empty) and Details what
+	// it carries for its type, checked by checkDetails.
+	Type    hg.ClaimType
+	Details hg.ClaimDetails
 }
 
 // NewClaimMessage builds the claim (or prior authorization) for an issued
@@ -36,7 +40,11 @@ type ClaimParties struct {
 // retry reuses. The result is ready for ClaimStore.QueueClaim.
 func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time.Time) (hg.NewClaim, error) {
 	inv, pat, cov, pr := parties.Invoice, parties.Patient, parties.Coverage, parties.Practitioner
-	enc, err := encounterOf(use, parties.Appointment, inv)
+	typ := parties.Type
+	if typ == "" {
+		typ = hg.ClaimProfessional
+	}
+	enc, err := encounterOf(use, typ, parties.Appointment, inv)
 	if err != nil {
 		return hg.NewClaim{}, err
 	}
@@ -64,7 +72,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	for _, code := range parties.Diagnoses {
 		in.Diagnoses = append(in.Diagnoses, DiagnosisInput{Code: code})
 	}
-	claim := hg.Claim{ID: claimID, Use: use, InvoiceID: &inv.ID, PatientID: pat.ID, CoverageID: cov.ID,
+	claim := hg.Claim{ID: claimID, Use: use, Type: typ, Details: parties.Details, InvoiceID: &inv.ID, PatientID: pat.ID, CoverageID: cov.ID,
 		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName, Status: hg.ClaimQueued, Total: inv.Total,
 		PractitionerID: &pr.ID, ResubmissionOf: parties.Resubmits}
 	for _, l := range inv.Lines {
@@ -83,6 +91,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 			Description: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice, VAT: l.VAT, Net: l.Total,
 			PatientShare: l.PatientShare})
 	}
+	typed(&in, typ, parties.Details, now)
 	build := b.BuildClaim
 	if use == hg.UsePreAuth {
 		build = b.BuildPriorAuth
@@ -112,8 +121,12 @@ var encounterStatuses = map[hg.AppointmentStatus]string{
 // completed visit; a prior authorization may be for one booked or under
 // way. Without a visit the encounter is still derived from the invoice, as
 // before appointments were cited (to be refused once every caller names
-// the appointment).
-func encounterOf(use hg.ClaimUse, a *hg.Appointment, inv *hg.Invoice) (*EncounterInput, error) {
+// the appointment). A pharmacy or vision claim, whose profiles make the
+// encounter optional, has none without a visit.
+func encounterOf(use hg.ClaimUse, typ hg.ClaimType, a *hg.Appointment, inv *hg.Invoice) (*EncounterInput, error) {
+	if a == nil && (typ == hg.ClaimPharmacy || typ == hg.ClaimVision) {
+		return nil, nil
+	}
 	if a == nil {
 		return &EncounterInput{ID: inv.ID, Start: inv.CreatedAt, End: inv.CreatedAt.Add(30 * time.Minute), Status: EncounterFinished}, nil
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthgraph/healthgraph/internal/fhirshape"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 	"github.com/healthgraph/healthgraph/nphies/rules"
@@ -63,58 +62,13 @@ func typedClaim(name, typ string, preauth bool) nphies.ClaimInput {
 	return in
 }
 
-// TestEachClaimTypeMatchesItsOfficialExample builds an institutional,
-// pharmacy, dental (oral) and vision claim and prior authorization and
-// checks each passes NPHIES's rules, is approved by the mock, and has the
-// shape of the official example of its kind. What the example has and the
-// builder leaves out is listed here with the reason.
-func TestEachClaimTypeMatchesItsOfficialExample(t *testing.T) {
+// TestEachClaimTypePassesTheRulesAndTheMock builds an institutional,
+// pharmacy, dental (oral) and vision claim and prior authorization, each
+// modelled on the official example of its kind, and checks each breaks no
+// rule the mock enforces and is approved by it. The API's test
+// (resolvers/claimtypes_test.go) compares the bundles with the examples.
+func TestEachClaimTypePassesTheRulesAndTheMock(t *testing.T) {
 	t.Parallel()
-	// Both kinds of extra are allowed everywhere: the practitioner and
-	// encounter NPHIES's current profiles ask for (the 2021 examples
-	// predate them), the provider type and what a coverage, patient and
-	// plan carry since.
-	extra := []string{"Encounter", "Practitioner", "Location",
-		nphies.ExtensionBase + "extension-encounter", nphies.ExtensionBase + "extension-serviceEventType",
-		nphies.ExtensionBase + "extension-ksa-administrative-gender",
-		"http://nphies.sa/terminology/CodeSystem/service-event-type", "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-		"http://terminology.hl7.org/CodeSystem/v2-0203", "http://terminology.hl7.org/CodeSystem/claimcareteamrole",
-		"http://nphies.sa/terminology/CodeSystem/practice-codes", "http://terminology.hl7.org/CodeSystem/coverage-class",
-		"http://nphies.sa/terminology/CodeSystem/ksa-administrative-gender", "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
-		"http://nphies.sa/terminology/CodeSystem/coverage-type", "http://nphies.sa/terminology/CodeSystem/organization-type",
-		nphies.ExtensionBase + "extension-episode", nphies.ExtensionBase + "extension-patientInvoice", nphies.ExtensionBase + "extension-package",
-		nphies.ExtensionBase + "extension-tax",
-		nphies.SystemAdmitSource, nphies.SystemDischargeDisposition, nphies.SystemIntendedStay, nphies.SystemFDIToothSurface,
-		nphies.ExtensionBase + "extension-admissionSpecialty", nphies.ExtensionBase + "extension-dischargeSpecialty",
-		nphies.ExtensionBase + "extension-intendedLengthOfStay", "http://nphies.sa/terminology/CodeSystem/services",
-		"http://nphies.sa/terminology/CodeSystem/oral-health-op", nphies.SystemProcedures, nphies.SystemInformationCategory,
-		"http://unitsofmeasure.org", nphies.SystemFDIOralRegion, "http://nphies.sa/terminology/CodeSystem/claim-subtype"}
-	// Lacking, by design: offline eligibility and authorization references
-	// (we check eligibility online), supporting information the visit's
-	// records supply (the minimum data set), related claims (a follow-up
-	// prior authorization), item displays on catalogue-less tests, and
-	// elements of the 2021 examples that newer profiles dropped or moved.
-	lacking := []string{
-		// Optional elements the tests' records do not have, or that we
-		// leave to their defaults: a phone, a network, a coverage period,
-		// displays of fixed codes, split practitioner names, factor 1.
-		"Patient.telecom", "Patient.telecom.system", "Patient.telecom.value", "Coverage.network", "Coverage.period",
-		"Coverage.period.start", "Coverage.period.end", "Coverage.relationship.coding.display", "Coverage.type.coding.display",
-		"Organization.identifier.use", "Practitioner.name.family", "Practitioner.name.given", "Claim.item.factor",
-		"http://nphies.sa/terminology/CodeSystem/patient-identifier-type",
-		// A claim quotes a prior authorization only after one was approved.
-		"Claim.insurance.preAuthRef",
-		// The minimum data set (vital signs, chief complaint, onset) comes
-		// from the visit's recorded findings, not from the claim type.
-		"Claim.supportingInfo.code", "Claim.supportingInfo.code.coding", "Claim.supportingInfo.code.coding.code",
-		"Claim.supportingInfo.code.coding.system", "Claim.supportingInfo.code.text", "Claim.supportingInfo.timingDate",
-		"Claim.supportingInfo.valueQuantity", "Claim.supportingInfo.valueQuantity.code", "Claim.supportingInfo.valueQuantity.system",
-		"Claim.supportingInfo.valueQuantity.value", "http://unitsofmeasure.org",
-		nphies.ExtensionBase + "extension-eligibility-offline-reference", nphies.ExtensionBase + "extension-eligibility-offline-date",
-		nphies.ExtensionBase + "extension-authorization-offline-date",
-		"http://loinc.org", "http://nphies.sa/terminology/CodeSystem/visit-reason", "http://hl7.org/fhir/sid/icd-10-am",
-		"http://nphies.sa/terminology/CodeSystem/diagnosis-on-admission",
-	}
 	cases := []struct {
 		typ, example string
 		preauth      bool
@@ -157,17 +111,6 @@ func TestEachClaimTypeMatchesItsOfficialExample(t *testing.T) {
 			}
 			if r.Claim == nil || r.Claim.Status != nphies.ClaimApproved {
 				t.Fatalf("the mock answered %+v, want approved", r.Claim)
-			}
-			got, err := fhirshape.Of(msg.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := exampleShape(t, tc.example)
-			for _, d := range fhirshape.Compare(got, want, extra...) {
-				t.Errorf("more than the example: %s", d)
-			}
-			for _, d := range fhirshape.Missing(got, want, lacking...) {
-				t.Errorf("the example has, we lack: %s", d)
 			}
 		})
 	}

@@ -296,6 +296,10 @@ type ClaimRequest struct {
 	AppointmentID *uuid.UUID
 	// Diagnoses are validated ICD-10-AM codes, the principal first.
 	Diagnoses []string
+	// Type is the caller's "type" (professional when empty) and Details
+	// its "items", "admission" and "visionPrescription".
+	Type    hg.ClaimType
+	Details hg.ClaimDetails
 	// Audit is the caller's audit event, appended with the claim queued.
 	Audit hg.AuditEvent
 	// TraceParent links the outbox's send to the caller's trace.
@@ -387,8 +391,17 @@ func (d *Desk) draftClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 			return hg.NewClaim{}, nil, err
 		}
 	}
+	now := time.Now()
+	typ := req.Type
+	if typ == "" {
+		typ = hg.ClaimProfessional
+	}
+	if err := checkDetails(typ, req.Use, req.Details, inv, req.Diagnoses, now); err != nil {
+		return hg.NewClaim{}, nil, err
+	}
 	n, err := NewClaimMessage(d.Builder, req.Use, ClaimParties{Invoice: inv, Patient: patient,
-		Coverage: cov, Subscriber: subscriber, Practitioner: pr, Appointment: visit, Diagnoses: req.Diagnoses, PreAuthRefs: refs}, time.Now())
+		Coverage: cov, Subscriber: subscriber, Practitioner: pr, Appointment: visit, Diagnoses: req.Diagnoses, PreAuthRefs: refs,
+		Type: typ, Details: req.Details}, now)
 	if err != nil {
 		return hg.NewClaim{}, nil, err
 	}

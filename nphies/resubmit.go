@@ -60,7 +60,7 @@ func (d *Desk) Resubmit(ctx context.Context, scope hg.PatientScope, req Resubmit
 		return nil, err
 	}
 	n, err := NewClaimMessage(d.Builder, hg.UseClaim, ClaimParties{Invoice: inv, Patient: patient, Coverage: cov,
-		Practitioner: pr, Diagnoses: req.Diagnoses, Resubmits: &orig.ID}, time.Now())
+		Practitioner: pr, Diagnoses: req.Diagnoses, Resubmits: &orig.ID, Type: orig.Type, Details: orig.Details}, time.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -42,8 +42,22 @@ func claimRequest(ctx context.Context, use hg.ClaimUse, input model.SubmitClaimI
 	if err != nil {
 		return nphies.ClaimRequest{}, err
 	}
-	return nphies.ClaimRequest{Use: use, InvoiceID: invoiceID, PractitionerID: practitionerID, AppointmentID: appointmentID, Diagnoses: diagnoses,
-		TraceParent: observability.TraceParent(ctx)}, nil
+	req := nphies.ClaimRequest{Use: use, InvoiceID: invoiceID, PractitionerID: practitionerID, AppointmentID: appointmentID, Diagnoses: diagnoses,
+		Type: hg.ClaimProfessional, TraceParent: observability.TraceParent(ctx)}
+	if input.Type != nil {
+		req.Type = *input.Type
+	}
+	for _, it := range input.Items {
+		req.Details.Items = append(req.Details.Items, *it)
+	}
+	req.Details.Admission, req.Details.VisionPrescription = input.Admission, input.VisionPrescription
+	if a := req.Details.Admission; a != nil {
+		// The diagnoses on admission are spelt as the claim's are.
+		for i, code := range a.DiagnosesOnAdmission {
+			a.DiagnosesOnAdmission[i] = strings.ToUpper(strings.TrimSpace(code))
+		}
+	}
+	return req, nil
 }
 
 // queueClaim builds a claim or prior authorization from an invoice and

@@ -601,6 +601,17 @@ type SubmitClaimInput struct {
 	AppointmentID *string `json:"appointmentId,omitempty"`
 	// ICD-10-AM diagnosis codes (e.g. J06.9, R51), the principal first; 1 to 12.
 	Diagnoses []string `json:"diagnoses"`
+	// The kind of claim. INSTITUTIONAL needs `admission`; PHARMACY a `daysSupply` for every line
+	// billing a medicine; DENTAL a `tooth` for every oral-health line; VISION a
+	// `visionPrescription` on a prior authorization (optional on a claim). Each of those belongs
+	// to its type only.
+	Type *healthgraph.ClaimType `json:"type,omitempty"`
+	// What the type needs of individual invoice lines, one entry per line at most, by the line's sequence.
+	Items []*healthgraph.ClaimItemDetail `json:"items,omitempty"`
+	// INSTITUTIONAL only: the hospital stay, which makes the encounter inpatient or day case.
+	Admission *healthgraph.Admission `json:"admission,omitempty"`
+	// VISION only: the prescription the lenses are made to, written by the practitioner.
+	VisionPrescription *healthgraph.VisionPrescription `json:"visionPrescription,omitempty"`
 }
 
 // Live updates. Each field is authorized when the subscription starts and again

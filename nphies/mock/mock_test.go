@@ -147,7 +147,7 @@ func claimBundle(t testing.TB, seed, member string, mutate func(*nphies.ClaimInp
 		Diagnoses:    []nphies.DiagnosisInput{{Code: "E11.9"}},
 		EpisodeID:    "E",
 		Items: []nphies.ItemInput{{Sequence: 1, ServiceCode: "06285096000842", System: nphies.SystemMedicationCodes,
-			Quantity: 3, UnitPriceHalalas: 1000, TaxHalalas: 450, NetHalalas: 3450, ServicedDate: now, PatientInvoice: "I"}},
+			Quantity: 3, UnitPriceHalalas: 1000, TaxHalalas: 450, NetHalalas: 3450, ServicedDate: now, PatientInvoice: "I", DaysSupply: 30}},
 		TotalHalalas: 3450,
 	}
 	if mutate != nil {

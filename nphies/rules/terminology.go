@@ -99,3 +99,13 @@ func (t *terminology) allows(valueSet, system, code string) bool {
 	}
 	return false
 }
+
+// Known reports whether code is one of system's codes as the sheets publish
+// them; a system whose codes are listed elsewhere (ICD-10-AM, the SBS
+// services) admits any code. The claim desk checks the codes a clerk types
+// (an admit source, a discharge disposition) against it before a claim is
+// built.
+func Known(system, code string) bool {
+	in, ok := codes().known(system, code)
+	return in || !ok
+}

@@ -1,0 +1,3 @@
+ALTER TABLE claims
+    DROP COLUMN type_details,
+    DROP COLUMN claim_type;
