@@ -119,6 +119,29 @@ func (ec *executionContext) fieldContext_Claim_use(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Claim", field, false, false, errors.New("field of type ClaimUse does not have child fields"))
 }
 
+func (ec *executionContext) _Claim_type(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.ClaimType) graphql.Marshaler {
+			return ec.marshalNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Claim", field, false, false, errors.New("field of type ClaimType does not have child fields"))
+}
+
 func (ec *executionContext) _Claim_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2310,6 +2333,103 @@ func (ec *executionContext) fieldContext_RevenueGroup_collected(_ context.Contex
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAdmissionInput(ctx context.Context, obj any) (healthgraph.Admission, error) {
+	var it healthgraph.Admission
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["class"]; !present {
+		asMap["class"] = "INPATIENT"
+	}
+
+	fieldsInOrder := [...]string{"class", "admittedAt", "dischargedAt", "admitSource", "admissionSpecialty", "dischargeSpecialty", "dischargeDisposition", "causeOfDeath", "estimatedLengthOfStayDays", "diagnosesOnAdmission"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "class":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("class"))
+			data, err := ec.unmarshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Class = data
+		case "admittedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("admittedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdmittedAt = data
+		case "dischargedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dischargedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DischargedAt = data
+		case "admitSource":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("admitSource"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdmitSource = data
+		case "admissionSpecialty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("admissionSpecialty"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdmissionSpecialty = data
+		case "dischargeSpecialty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dischargeSpecialty"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DischargeSpecialty = data
+		case "dischargeDisposition":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dischargeDisposition"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DischargeDisposition = data
+		case "causeOfDeath":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("causeOfDeath"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CauseOfDeath = data
+		case "estimatedLengthOfStayDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("estimatedLengthOfStayDays"))
+			data, err := ec.unmarshalOInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EstimatedLengthOfStayDays = data
+		case "diagnosesOnAdmission":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("diagnosesOnAdmission"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiagnosesOnAdmission = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj any) (model.ClaimFilter, error) {
 	var it model.ClaimFilter
 	if obj == nil {
@@ -2382,6 +2502,57 @@ func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj a
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputClaimItemDetailInput(ctx context.Context, obj any) (healthgraph.ClaimItemDetail, error) {
+	var it healthgraph.ClaimItemDetail
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sequence", "tooth", "surfaces", "daysSupply"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sequence":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sequence"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sequence = data
+		case "tooth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tooth"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tooth = data
+		case "surfaces":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("surfaces"))
+			data, err := ec.unmarshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Surfaces = data
+		case "daysSupply":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("daysSupply"))
+			data, err := ec.unmarshalOInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DaysSupply = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputClaimOrder(ctx context.Context, obj any) (model.ClaimOrder, error) {
 	var it model.ClaimOrder
 	if obj == nil {
@@ -2423,6 +2594,89 @@ func (ec *executionContext) unmarshalInputClaimOrder(ctx context.Context, obj an
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputLensInput(ctx context.Context, obj any) (healthgraph.Lens, error) {
+	var it healthgraph.Lens
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["product"]; !present {
+		asMap["product"] = "GLASSES"
+	}
+
+	fieldsInOrder := [...]string{"eye", "product", "sphere", "cylinder", "axis", "add", "prismAmount", "prismBase"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eye":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eye"))
+			data, err := ec.unmarshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eye = data
+		case "product":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("product"))
+			data, err := ec.unmarshalNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Product = data
+		case "sphere":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sphere"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sphere = data
+		case "cylinder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cylinder"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cylinder = data
+		case "axis":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("axis"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Axis = data
+		case "add":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("add"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Add = data
+		case "prismAmount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prismAmount"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrismAmount = data
+		case "prismBase":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prismBase"))
+			data, err := ec.unmarshalOPrismBase2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrismBase = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, obj any) (model.SubmitClaimInput, error) {
 	var it model.SubmitClaimInput
 	if obj == nil {
@@ -2434,7 +2688,11 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"invoiceId", "practitionerId", "appointmentId", "diagnoses"}
+	if _, present := asMap["type"]; !present {
+		asMap["type"] = "PROFESSIONAL"
+	}
+
+	fieldsInOrder := [...]string{"invoiceId", "practitionerId", "appointmentId", "diagnoses", "type", "items", "admission", "visionPrescription"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2469,6 +2727,71 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 				return it, err
 			}
 			it.Diagnoses = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOClaimType2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "items":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("items"))
+			data, err := ec.unmarshalOClaimItemDetailInput2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemDetailᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Items = data
+		case "admission":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("admission"))
+			data, err := ec.unmarshalOAdmissionInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmission(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Admission = data
+		case "visionPrescription":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visionPrescription"))
+			data, err := ec.unmarshalOVisionPrescriptionInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐVisionPrescription(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VisionPrescription = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputVisionPrescriptionInput(ctx context.Context, obj any) (healthgraph.VisionPrescription, error) {
+	var it healthgraph.VisionPrescription
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"writtenAt", "lenses"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "writtenAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("writtenAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WrittenAt = data
+		case "lenses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lenses"))
+			data, err := ec.unmarshalNLensInput2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐLensᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lenses = data
 		}
 	}
 	return it, nil
@@ -2534,6 +2857,11 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "use":
 			out.Values[i] = ec._Claim_use(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._Claim_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -4221,6 +4549,23 @@ func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.Selection
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass(ctx context.Context, v any) (healthgraph.AdmissionClass, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.AdmissionClass(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass(ctx context.Context, sel ast.SelectionSet, v healthgraph.AdmissionClass) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalText(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNCancelReason2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCancelReason(ctx context.Context, v any) (healthgraph.CancelReason, error) {
 	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.CancelReason(tmp)
@@ -4330,6 +4675,11 @@ func (ec *executionContext) marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhe
 	return ret
 }
 
+func (ec *executionContext) unmarshalNClaimItemDetailInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemDetail(ctx context.Context, v any) (*healthgraph.ClaimItemDetail, error) {
+	res, err := ec.unmarshalInputClaimItemDetailInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNClaimOrderField2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimOrderField(ctx context.Context, v any) (model.ClaimOrderField, error) {
 	var res model.ClaimOrderField
 	err := res.UnmarshalGQL(v)
@@ -4408,6 +4758,23 @@ func (ec *executionContext) marshalNClaimStatusChange2ᚖgithubᚗcomᚋhealthgr
 		return graphql.Null
 	}
 	return ec._ClaimStatusChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType(ctx context.Context, v any) (healthgraph.ClaimType, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.ClaimType(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType(ctx context.Context, sel ast.SelectionSet, v healthgraph.ClaimType) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalText(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse(ctx context.Context, v any) (healthgraph.ClaimUse, error) {
@@ -4498,6 +4865,59 @@ func (ec *executionContext) marshalNClaimsSummaryGroup2ᚖgithubᚗcomᚋhealthg
 		return graphql.Null
 	}
 	return ec._ClaimsSummaryGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye(ctx context.Context, v any) (healthgraph.Eye, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.Eye(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye(ctx context.Context, sel ast.SelectionSet, v healthgraph.Eye) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalText(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNLensInput2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLens(ctx context.Context, v any) (healthgraph.Lens, error) {
+	res, err := ec.unmarshalInputLensInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNLensInput2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐLensᚄ(ctx context.Context, v any) ([]healthgraph.Lens, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]healthgraph.Lens, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLensInput2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLens(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct(ctx context.Context, v any) (healthgraph.LensProduct, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.LensProduct(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct(ctx context.Context, sel ast.SelectionSet, v healthgraph.LensProduct) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalText(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection(ctx context.Context, v any) (healthgraph.MessageDirection, error) {
@@ -4594,6 +5014,31 @@ func (ec *executionContext) unmarshalNSubmitClaimInput2githubᚗcomᚋhealthgrap
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNToothSurface2githubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurface(ctx context.Context, v any) (healthgraph.ToothSurface, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.ToothSurface(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNToothSurface2githubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurface(ctx context.Context, sel ast.SelectionSet, v healthgraph.ToothSurface) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalText(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalOAdmissionInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmission(ctx context.Context, v any) (*healthgraph.Admission, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAdmissionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOCancelReason2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCancelReason(ctx context.Context, v any) (*healthgraph.CancelReason, error) {
 	if v == nil {
 		return nil, nil
@@ -4628,6 +5073,23 @@ func (ec *executionContext) unmarshalOClaimFilter2ᚖgithubᚗcomᚋhealthgraph�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOClaimItemDetailInput2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemDetailᚄ(ctx context.Context, v any) ([]*healthgraph.ClaimItemDetail, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*healthgraph.ClaimItemDetail, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNClaimItemDetailInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemDetail(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOClaimOrder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimOrder(ctx context.Context, v any) (*model.ClaimOrder, error) {
 	if v == nil {
 		return nil, nil
@@ -4646,6 +5108,25 @@ func (ec *executionContext) unmarshalOClaimStatus2ᚖgithubᚗcomᚋhealthgraph�
 }
 
 func (ec *executionContext) marshalOClaimStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus(ctx context.Context, sel ast.SelectionSet, v *healthgraph.ClaimStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalText(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOClaimType2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType(ctx context.Context, v any) (*healthgraph.ClaimType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.ClaimType(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOClaimType2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType(ctx context.Context, sel ast.SelectionSet, v *healthgraph.ClaimType) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -4702,6 +5183,63 @@ func (ec *executionContext) marshalODeliveryStatus2ᚖgithubᚗcomᚋhealthgraph
 	_ = ctx
 	res := model.MarshalText(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOPrismBase2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase(ctx context.Context, v any) (healthgraph.PrismBase, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.PrismBase(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPrismBase2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase(ctx context.Context, sel ast.SelectionSet, v healthgraph.PrismBase) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := model.MarshalText(string(v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ(ctx context.Context, v any) ([]healthgraph.ToothSurface, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]healthgraph.ToothSurface, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNToothSurface2githubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurface(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ(ctx context.Context, sel ast.SelectionSet, v []healthgraph.ToothSurface) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNToothSurface2githubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurface(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOVisionPrescriptionInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐVisionPrescription(ctx context.Context, v any) (*healthgraph.VisionPrescription, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputVisionPrescriptionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 // endregion ***************************** type.gotpl *****************************
