@@ -164,7 +164,9 @@ type AuditSubject struct{ Entity, Patient uuid.UUID }
 type AuditStore interface {
 	// Audit appends e, filling ID and CreatedAt.
 	Audit(ctx context.Context, e *AuditEvent) error
-	// AuditReads appends a copy of e for each subject, with its entity and
-	// patient, in one statement: a listed page is audited whole or not at all.
+	// AuditReads appends e naming every subject, each an entity and its
+	// patient, as one event in one statement: a listed page is audited
+	// whole or not at all. The view audit_disclosures reads the trail one
+	// row per entity.
 	AuditReads(ctx context.Context, e AuditEvent, subjects []AuditSubject) error
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -23,26 +24,36 @@ func withRequest(ctx context.Context, e *hg.AuditEvent) {
 	}
 }
 
-// AuditReads appends one event per subject in one INSERT.
+// AuditReads appends one event naming every subject: a single subject
+// fills entity_id and patient_id as any event does; several fill
+// entity_ids and patient_ids, pairwise, and patient_id too when they all
+// concern one patient (a chart's records), so the patient index finds it.
 func (db *DB) AuditReads(ctx context.Context, e hg.AuditEvent, subjects []hg.AuditSubject) error {
-	if len(subjects) == 0 {
+	switch len(subjects) {
+	case 0:
 		return nil
+	case 1:
+		e.EntityID, e.PatientID = &subjects[0].Entity, &subjects[0].Patient
+		return insertAudit(ctx, db.Pool, &e)
 	}
 	withRequest(ctx, &e)
-	ids, entities, patients := make([]uuid.UUID, len(subjects)), make([]uuid.UUID, len(subjects)), make([]uuid.UUID, len(subjects))
-	for i, s := range subjects {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return err
-		}
-		ids[i], entities[i], patients[i] = id, s.Entity, s.Patient
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
 	}
-	_, err := db.Pool.Exec(ctx, `INSERT INTO audit_events
-		(id, actor_id, actor_role, action, entity_type, entity_id, patient_id, ip, trace_id, detail)
-		SELECT s.id, $4, $5, $6, $7, s.entity, s.patient, $8, $9, $10
-		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS s (id, entity, patient)`,
-		ids, entities, patients, e.ActorID, e.ActorRole, e.Action, e.EntityType, e.IP, e.TraceID, e.Detail)
-	return translate(err, "audit events")
+	entities, patients := make([]uuid.UUID, len(subjects)), make([]uuid.UUID, len(subjects))
+	var patient *uuid.UUID
+	for i, s := range subjects {
+		entities[i], patients[i] = s.Entity, s.Patient
+	}
+	if !slices.ContainsFunc(patients, func(p uuid.UUID) bool { return p != patients[0] }) {
+		patient = &patients[0]
+	}
+	_, err = db.Pool.Exec(ctx, `INSERT INTO audit_events
+		(id, actor_id, actor_role, action, entity_type, patient_id, entity_ids, patient_ids, ip, trace_id, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		id, e.ActorID, e.ActorRole, e.Action, e.EntityType, patient, entities, patients, e.IP, e.TraceID, e.Detail)
+	return translate(err, "audit event")
 }
 
 // Audit appends an audit event.

@@ -78,15 +78,11 @@ func BenchmarkFloorHeadline(b *testing.B) {
 }
 
 // drain runs one recorded statement and decodes all its rows. The page's
-// audit INSERT gets fresh row ids each time, as the server mints them.
+// audit INSERT gets a fresh event id each time, as the server mints it.
 func drain(ctx context.Context, db *postgres.DB, q pgx.TraceQueryStartData) error {
 	args := q.Args
-	if ids, ok := args[0].([]uuid.UUID); ok && strings.HasPrefix(strings.TrimSpace(q.SQL), "INSERT INTO audit_events") {
-		fresh := make([]uuid.UUID, len(ids))
-		for i := range fresh {
-			fresh[i] = uuid.Must(uuid.NewV7())
-		}
-		args = append([]any{fresh}, args[1:]...)
+	if _, ok := args[0].(uuid.UUID); ok && strings.HasPrefix(strings.TrimSpace(q.SQL), "INSERT INTO audit_events") {
+		args = append([]any{uuid.Must(uuid.NewV7())}, args[1:]...)
 	}
 	rows, err := db.Pool.Query(ctx, q.SQL, args...)
 	if err != nil {

@@ -160,7 +160,8 @@ type idOut struct{ ID string }
 
 // TestAuditTrailAccountsForADayOfClinicWork runs reception, a practitioner,
 // an emergency practitioner, billing, a patient and an analyst through a
-// day, then expects audit_events to hold exactly the day's ledger: one row
+// day, then expects the audit trail, read one row per entity an event
+// names (audit_disclosures), to hold exactly the day's ledger: one row
 // per PHI read or change, with actor, role, action, entity and patient, and
 // no row for the reads that were refused.
 func TestAuditTrailAccountsForADayOfClinicWork(t *testing.T) {
@@ -366,12 +367,13 @@ func auditIDs(t *testing.T, env *servertest.Env) map[uuid.UUID]bool {
 	return ids
 }
 
-// auditRowsSince returns the audit rows not in before.
+// auditRowsSince returns the audit rows not in before, one per entity
+// disclosed (a listed page is one event naming many).
 func auditRowsSince(t *testing.T, env *servertest.Env, before map[uuid.UUID]bool) []audited {
 	t.Helper()
 	rows, err := env.DB.Pool.Query(context.Background(), `SELECT id, coalesce(actor_id, '00000000-0000-0000-0000-000000000000'),
 		actor_role, action, entity_type, coalesce(entity_id, '00000000-0000-0000-0000-000000000000'),
-		coalesce(patient_id, '00000000-0000-0000-0000-000000000000') FROM audit_events ORDER BY created_at`)
+		coalesce(patient_id, '00000000-0000-0000-0000-000000000000') FROM audit_disclosures ORDER BY created_at`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@
 # request, 32 clients, 15 s, prepared. One pgbench transaction = the SQL of
 # one request (the newest appointments page, whose count is skipped as
 # totalCount is not asked, the patients loader batch and the page's audit
-# rows; the session check is served from the replica's memory and
+# event; the session check is served from the replica's memory and
 # practitioners from the Redis cache once warm).
 #
 #   HG_SEED_PASSWORD=... make bench-headline
@@ -71,7 +71,7 @@ stop_server
 uid=$(psql "$db" -Atc "SELECT id FROM users WHERE email = 'load-reception@scale.healthgraph.test'")
 page="SELECT a.id, a.patient_id FROM appointments a WHERE a.status = 'BOOKED' ORDER BY a.starts_at DESC, a.id DESC LIMIT 50"
 ids=$(psql "$db" -Atc "SELECT '{' || string_agg(DISTINCT patient_id::text, ',') || '}' FROM ($page) p")
-# The page's audit rows: one per appointment shown, with its patient.
+# The page's audit event names each appointment shown, with its patient.
 audit_ids=$(psql "$db" -Atc "SELECT '{' || string_agg(id::text, ',') || '}' FROM ($page) p")
 audit_patients=$(psql "$db" -Atc "SELECT '{' || string_agg(patient_id::text, ',') || '}' FROM ($page) p")
 
@@ -79,6 +79,7 @@ audit_patients=$(psql "$db" -Atc "SELECT '{' || string_agg(patient_id::text, ','
 # count skipped, the PatientsByIDs batch, AuditReads), with NULL
 # literals where it binds NULL since pgbench variables cannot be NULL. If
 # the server's SQL changes, update them: the check below compares counts.
+# The page's audit is one event naming its appointments and their patients.
 statements=3
 cat >"$work/headline.sql" <<'SQL'
 SELECT a.id, a.patient_id, a.practitioner_id, a.starts_at, a.ends_at, a.status,
@@ -115,9 +116,8 @@ WHERE p.id = ANY(:ids::uuid[]) AND (:all::boolean
 		JOIN practitioners spr ON spr.id = sa.practitioner_id WHERE spr.user_id = NULL::uuid)
 	OR p.id IN (SELECT sg.patient_id FROM break_glass_grants sg
 		WHERE sg.user_id = NULL::uuid AND sg.expires_at > now()));
-INSERT INTO audit_events (id, actor_id, actor_role, action, entity_type, entity_id, patient_id, ip, trace_id, detail)
-SELECT gen_random_uuid(), :uid::uuid, 'RECEPTION', 'appointment.list', 'Appointment', s.entity, s.patient, '127.0.0.1', '', ''
-FROM unnest(:aids::uuid[], :apatients::uuid[]) AS s (entity, patient);
+INSERT INTO audit_events (id, actor_id, actor_role, action, entity_type, patient_id, entity_ids, patient_ids, ip, trace_id, detail)
+VALUES (gen_random_uuid(), :uid::uuid, 'RECEPTION', 'appointment.list', 'Appointment', NULL, :aids::uuid[], :apatients::uuid[], '127.0.0.1', '', '');
 SQL
 
 echo
