@@ -348,7 +348,7 @@ func TestDisclosuresAreOneStatementAndForgetRefetches(t *testing.T) {
 	rows := func() int {
 		var n int
 		if err := f.db.Pool.QueryRow(context.Background(),
-			`SELECT count(*) FROM audit_events WHERE action = 'patient.read' AND actor_id = $1`, f.careUser).Scan(&n); err != nil {
+			`SELECT count(*) FROM audit_disclosures WHERE action = 'patient.read' AND actor_id = $1`, f.careUser).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

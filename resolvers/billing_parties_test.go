@@ -154,7 +154,7 @@ func TestInvoiceAndClaimPartiesByRole(t *testing.T) {
 		{"patient.read", b.other.ID, "PATIENT", 0},
 		{"patient.read", b.patient.ID, "ADMIN", 2},
 	} {
-		got := b.Count(t, `SELECT count(*) FROM audit_events WHERE action = $1 AND patient_id = $2 AND actor_role = $3`,
+		got := b.Count(t, `SELECT count(*) FROM audit_disclosures WHERE action = $1 AND patient_id = $2 AND actor_role = $3`,
 			tc.action, tc.patient, tc.role)
 		if got != tc.want {
 			t.Errorf("%s rows about %s by %s = %d, want %d", tc.action, tc.patient, tc.role, got, tc.want)

@@ -127,7 +127,7 @@ func TestInvoiceLifecycleOverGraphQL(t *testing.T) {
 	if r := b.Do(t, b.billing, void, map[string]any{"id": inv.ID}); r.Code() != hg.ECONFLICT {
 		t.Fatalf("voiding a paid invoice: code %q", r.Code())
 	}
-	if n := b.Count(t, `SELECT count(*) FROM audit_events WHERE entity_type = 'Invoice' AND patient_id = $1`, b.patient.ID); n != 4 {
+	if n := b.Count(t, `SELECT count(*) FROM audit_disclosures WHERE entity_type = 'Invoice' AND patient_id = $1`, b.patient.ID); n != 4 {
 		t.Fatalf("invoice audit rows = %d, want 4 (created, issued, two payments)", n)
 	}
 	resp, err := http.Get(b.URL + "/metrics")
