@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.opentelemetry.io/otel/attribute"
@@ -30,8 +31,9 @@ var serverErrorCodes = map[string]bool{"INTERNAL": true, "UNAVAILABLE": true, "U
 // starts an operation span named "<query|mutation|subscription> <Name>"
 // (just the type for anonymous operations), counts the operation by bounded
 // name, type and outcome, observes its latency and counts errors by
-// extensions.code. Per non-trivial field (IsMethod or IsResolver) it starts a
-// resolver span and observes resolver latency by "Type.field". It never
+// extensions.code. Per non-trivial field (IsMethod or IsResolver, not of
+// type ID) it starts a resolver span and observes resolver latency by
+// "Type.field". It never
 // records variables, arguments or results.
 func (m *Metrics) GraphQL() graphql.HandlerExtension { return graphqlExtension{m} }
 
@@ -112,33 +114,46 @@ func (e graphqlExtension) InterceptResponse(ctx context.Context, next graphql.Re
 }
 
 // InterceptField starts a span and observes latency for fields that run
-// code (resolver methods and struct methods); plain struct fields are skipped
-// because they cost nothing and would drown the trace. Under a span that is
-// not sampled (tracing off or the trace not chosen) no resolver span is
-// started: a parent-based sampler would not record it either, and skipping
-// it saves allocations on every field. The test is on the sampled flag, not
-// on IsRecording: gqlgen resolves a field's children after the field's own
-// resolver returned, so their parent span has already ended and no longer
-// records, yet they belong in the trace.
+// code (resolver methods and struct methods). Skipped, because they cost
+// nothing and would drown the trace and the histogram: plain struct fields,
+// and fields of type ID, whose resolvers only spell a global ID from the
+// row's own key (three of the five resolver fields on every row of a page).
+// Under a span that is not sampled (tracing off or the trace not chosen)
+// no resolver span is started: a parent-based sampler would not record it
+// either. The test is on the sampled flag, not on IsRecording: gqlgen
+// resolves a field's children after the field's own resolver returned, so
+// their parent span has already ended and no longer records, yet they
+// belong in the trace. The common path stays small: gqlgen runs a field's
+// children on the stack of its resolver's goroutine, and a large frame
+// here makes every such goroutine grow (copy) its stack.
 func (e graphqlExtension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || !fc.IsMethod && !fc.IsResolver {
+	if fc == nil || !fc.IsMethod && !fc.IsResolver || fc.Field.Definition != nil && fc.Field.Definition.Type.Name() == "ID" {
 		return next(ctx)
 	}
-	m := e.m
-	field := m.fieldName(fc.Object, fc.Field.Name)
-	start := time.Now()
-	if !trace.SpanFromContext(ctx).SpanContext().IsSampled() {
-		res, err := next(ctx)
-		m.gqlResolver.observe(ctx, time.Since(start).Seconds(), field)
-		return res, err
+	if trace.SpanFromContext(ctx).SpanContext().IsSampled() {
+		return e.traceField(ctx, fc, next)
 	}
-	ctx, span := m.tracer().Start(ctx, field, trace.WithAttributes(
+	obs := e.m.resolverObserver(fc.Object, fc.Field.Name)
+	start := time.Now()
+	res, err := next(ctx)
+	obs.Observe(time.Since(start).Seconds())
+	return res, err
+}
+
+// traceField resolves a field under its own span, for sampled traces.
+//
+//go:noinline
+func (e graphqlExtension) traceField(ctx context.Context, fc *graphql.FieldContext, next graphql.Resolver) (any, error) {
+	m := e.m
+	field := m.resolverField(fc.Object, fc.Field.Name)
+	start := time.Now()
+	ctx, span := m.tracer().Start(ctx, field.name, trace.WithAttributes(
 		attribute.String("graphql.field.name", fc.Field.Name),
 		attribute.String("graphql.field.type", fc.Object),
 	))
 	res, err := next(ctx)
-	m.gqlResolver.observe(ctx, time.Since(start).Seconds(), field)
+	observe(ctx, field.obs, time.Since(start).Seconds(), m.gqlResolver.gate)
 	if err != nil {
 		// Only the error's Go type goes on the span: messages of domain
 		// errors may quote what the user sent.
@@ -152,31 +167,47 @@ func (e graphqlExtension) InterceptField(ctx context.Context, next graphql.Resol
 // fieldKey identifies a schema field.
 type fieldKey struct{ object, field string }
 
+// resolverField is a field's "Type.field" label and its histogram child.
+type resolverField struct {
+	name string
+	obs  prometheus.Observer
+}
+
 // maxFields bounds the resolver label; the schema has far fewer fields, so
 // only a bug could reach it.
 const maxFields = 1000
 
-// fieldName returns "Type.field", built once per field: concatenating on
-// every call would allocate on the hottest path of a request.
-func (m *Metrics) fieldName(object, field string) string {
+// resolverObserver returns the resolver histogram's child of a field.
+func (m *Metrics) resolverObserver(object, field string) prometheus.Observer {
+	return m.resolverField(object, field).obs
+}
+
+// resolverField returns the label and histogram child of a field, built
+// once per field: concatenating the name and looking the child up by its
+// label on every call would allocate and hash on the hottest path of a
+// request.
+func (m *Metrics) resolverField(object, field string) resolverField {
 	k := fieldKey{object, field}
 	m.fieldMu.RLock()
-	name, ok := m.fieldNames[k]
+	f, ok := m.fields[k]
 	m.fieldMu.RUnlock()
 	if ok {
-		return name
+		return f
 	}
 	m.fieldMu.Lock()
 	defer m.fieldMu.Unlock()
-	if name, ok := m.fieldNames[k]; ok {
-		return name
+	if f, ok := m.fields[k]; ok {
+		return f
 	}
-	if len(m.fieldNames) >= maxFields {
-		return Other
+	name := Other
+	if len(m.fields) < maxFields {
+		name = object + "." + field
 	}
-	name = object + "." + field
-	m.fieldNames[k] = name
-	return name
+	f = resolverField{name, m.gqlResolver.WithLabelValues(name)}
+	if name != Other {
+		m.fields[k] = f
+	}
+	return f
 }
 
 // errorCode extracts extensions.code, or UNSPECIFIED.

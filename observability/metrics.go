@@ -81,7 +81,7 @@ type Metrics struct {
 	operations    *boundedSet
 	errorCodes    *boundedSet
 	fieldMu       sync.RWMutex
-	fieldNames    map[fieldKey]string
+	fields        map[fieldKey]resolverField
 
 	// Dataloaders.
 	loaderBatch *prometheus.HistogramVec
@@ -148,7 +148,7 @@ func NewMetrics(opts ...Option) *Metrics {
 	// Looking a tracer up takes a lock in the SDK; the global provider's
 	// tracer delegates to whatever provider Setup installs later.
 	m.tr = m.tracerProvider().Tracer(instrumentationName)
-	m.fieldNames = map[fieldKey]string{}
+	m.fields = map[fieldKey]resolverField{}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -78,6 +78,14 @@ func (s *Server) graphQL() http.Handler {
 	return h
 }
 
+// errorObserver is an executor extension told of every error a response
+// carries, with the context of the field that raised it, if any (the
+// refused-attempt audit counts refusals so, without intercepting every
+// field).
+type errorObserver interface {
+	ObserveError(ctx context.Context, err error)
+}
+
 // hasRole enforces @hasRole through the one policy package.
 func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
 	want := make([]hg.Role, len(roles))
@@ -94,6 +102,11 @@ func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []model.Ro
 // request ids. Only domain errors and gqlgen's own complaints about the
 // request keep their message; anything else is logged and shown as INTERNAL.
 func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
+	for _, e := range s.deps.Extensions {
+		if o, ok := e.(errorObserver); ok {
+			o.ObserveError(ctx, err)
+		}
+	}
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 	out := *gqlErr // never mutate gqlgen's cached validation errors
 	ext := map[string]any{}

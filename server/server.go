@@ -83,6 +83,8 @@ type Deps struct {
 	Resolvers graph.ResolverRoot
 	// Extensions are executor extensions the resolvers bring, run on every
 	// transport after the limits and metrics (the refused-attempt audit).
+	// Those with an ObserveError(ctx, err) method are told of every error
+	// the error presenter presents.
 	Extensions []graphql.HandlerExtension
 	// Loaders is the store the per-operation dataloaders batch against.
 	Loaders dataloader.Store
