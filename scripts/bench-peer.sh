@@ -45,10 +45,9 @@ stop_all() {
 trap 'stop_all; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
-hg=${BENCH_BIN:-$work/healthgraph}
-hg_drill=${BENCH_HG_DRILL:-$work/hg-drill}
-[[ -n ${BENCH_BIN:-} ]] || go build -o "$hg" ./cmd/healthgraph
-[[ -n ${BENCH_HG_DRILL:-} ]] || go build -o "$hg_drill" ./cmd/hg-drill
+# shellcheck source=scripts/lib/bench-server.sh
+. scripts/lib/bench-server.sh
+build_binaries
 
 # PostGraphile, exactly as locked; reinstalled only when the lockfile changed.
 peer=$root/.cache/postgraphile
@@ -66,24 +65,7 @@ COMMENT ON CONSTRAINT medical_records_superseded_by_fkey ON medical_records IS
 	E'@fieldName supersedingRecordOf\n@foreignSingleFieldName supersededRecordOf';
 SQL
 
-wait_ready() { # url pid log
-	for _ in $(seq 120); do
-		curl -fsS -o /dev/null -H 'Content-Type: application/json' \
-			-d '{"query":"{__typename}"}' "$1/graphql" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || { cat "$3" >&2; return 1; }
-		sleep 0.5
-	done
-	cat "$3" >&2
-	return 1
-}
-
-# Our server as in scripts/headline-bench.sh: rate limits and the NPHIES
-# worker off, so neither the limiter nor background work is measured.
-HG_DATABASE_URL=$db "$hg" migrate up >/dev/null
-HG_DATABASE_URL=$db HG_HTTP_ADDR=$addr HG_AUTO_MIGRATE=false HG_RATE_LIMIT_USER=0 \
-	HG_RATE_LIMIT_AUTH=0 HG_RATE_LIMIT_COMPLEXITY=0 HG_RATE_LIMIT_ANON=0 HG_NPHIES_WORKER=false \
-	"$hg" serve >"$work/hg.log" 2>&1 &
-hg_pid=$!
+start_healthgraph "$db" "$addr" "$work/hg.log"
 pids+=("$hg_pid")
 NODE_ENV=production "$peer/node_modules/.bin/postgraphile" -c "$db" -s public \
 	-n "${peer_addr%:*}" -p "${peer_addr##*:}" --disable-query-log --disable-graphiql \

@@ -39,27 +39,15 @@ trap 'stop_server; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
 cd "$(dirname "$0")/.."
-hg=${BENCH_BIN:-$work/healthgraph}
-hg_drill=${BENCH_HG_DRILL:-$work/hg-drill}
-[[ -n ${BENCH_BIN:-} ]] || go build -o "$hg" ./cmd/healthgraph
-[[ -n ${BENCH_HG_DRILL:-} ]] || go build -o "$hg_drill" ./cmd/hg-drill
+# shellcheck source=scripts/lib/bench-server.sh
+. scripts/lib/bench-server.sh
+build_binaries
 
 if [[ -z $url ]]; then
-	# 0 turns a rate-limit policy off: the benchmark measures the server,
-	# not its limiter's refusals. The NPHIES worker is off so that its
-	# poller's statements do not count as the request's.
-	HG_DATABASE_URL=$db "$hg" migrate up
-	HG_DATABASE_URL=$db HG_HTTP_ADDR=$addr HG_AUTO_MIGRATE=false HG_RATE_LIMIT_USER=0 \
-		HG_RATE_LIMIT_AUTH=0 HG_RATE_LIMIT_COMPLEXITY=0 HG_RATE_LIMIT_ANON=0 HG_NPHIES_WORKER=false \
-		"$hg" serve >"$work/server.log" 2>&1 &
-	server_pid=$!
+	start_healthgraph "$db" "$addr" "$work/server.log"
+	server_pid=$hg_pid
 	url=http://$addr
-	for _ in $(seq 60); do
-		curl -fsS "$url/ready" >/dev/null 2>&1 && break
-		kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-		sleep 0.5
-	done
-	curl -fsS "$url/ready" >/dev/null
+	wait_ready "$url" "$server_pid" "$work/server.log"
 fi
 
 echo "== GraphQL: hg-drill load -mix headline, $clients clients, ${seconds}s against $url"

@@ -35,24 +35,16 @@ stop_server() {
 trap 'stop_server; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
-hg=${BENCH_BIN:-$work/healthgraph}
-hg_drill=${BENCH_HG_DRILL:-$work/hg-drill}
-[[ -n ${BENCH_BIN:-} ]] || go build -o "$hg" ./cmd/healthgraph
-[[ -n ${BENCH_HG_DRILL:-} ]] || go build -o "$hg_drill" ./cmd/hg-drill
+# shellcheck source=scripts/lib/bench-server.sh
+. scripts/lib/bench-server.sh
+build_binaries
 
-# Rate limits off (the limiter is not what is soaked) and access tokens
-# that outlive the run, so the load accounts' logins of the start hold.
-HG_DATABASE_URL=$db "$hg" migrate up >/dev/null
-HG_DATABASE_URL=$db HG_HTTP_ADDR=$addr HG_AUTO_MIGRATE=false HG_RATE_LIMIT_USER=0 \
-	HG_RATE_LIMIT_AUTH=0 HG_RATE_LIMIT_COMPLEXITY=0 HG_RATE_LIMIT_ANON=0 HG_NPHIES_WORKER=false \
-	HG_ACCESS_TOKEN_TTL=4h "$hg" serve >"$work/server.log" 2>&1 &
-server_pid=$!
+# Access tokens that outlive the run, so the load accounts' logins of the
+# start hold.
+start_healthgraph "$db" "$addr" "$work/server.log" HG_ACCESS_TOKEN_TTL=4h
+server_pid=$hg_pid
 url=http://$addr
-for _ in $(seq 60); do
-	curl -fsS "$url/ready" >/dev/null 2>&1 && break
-	kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-	sleep 0.5
-done
+wait_ready "$url" "$server_pid" "$work/server.log"
 
 echo "== peak: the standard mix, closed loop, 32 clients, 20s"
 "$hg_drill" load -url "$url" -mix standard -clients 32 -duration 20s -json "$work/peak.json" >/dev/null
