@@ -1,1 +1,3 @@
-ALTER TABLE appointments DROP CONSTRAINT appointments_patient_no_overlap;
+-- The constraint this migration added before 0019 replaced it, on a
+-- database that took it and has not yet reached 0019.
+ALTER TABLE appointments DROP CONSTRAINT IF EXISTS appointments_patient_no_overlap;

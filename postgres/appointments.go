@@ -108,12 +108,14 @@ func patientBusy(ctx context.Context, q querier, scope hg.PatientScope, patientI
 }
 
 // appointmentWriteError maps the error of a statement writing an
-// appointment. The patient's exclusion constraint is checked first by
-// patientBusy under the diary lock; should a writer without the lock race
-// past it, the constraint still answers CONFLICT, without the id.
+// appointment. The patient's exclusion constraint (on patient_busy, kept
+// by a trigger on appointments) is checked first by patientBusy under the
+// diary lock; should a writer without the lock race past it, the
+// constraint still answers CONFLICT, without the id. A database migrated
+// to 0011 but not yet 0019 may still hold 0011's first constraint.
 func appointmentWriteError(err error, what string) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.ConstraintName == "appointments_patient_no_overlap" {
+	if errors.As(err, &pgErr) && (pgErr.ConstraintName == "patient_busy_no_overlap" || pgErr.ConstraintName == "appointments_patient_no_overlap") {
 		return fmt.Errorf("%w: %w", hg.PatientBusy(nil), err)
 	}
 	return byConstraint(err, what, appointmentConflicts)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -187,9 +188,9 @@ func (db *DB) MigrateDown(ctx context.Context, steps int) ([]int, error) {
 // applyMigration runs body and then the bookkeeping statement record, in
 // one transaction or, for a NoTransaction migration, statement by
 // statement. Each attempt waits at most lockTimeout for a lock; an
-// attempt refused a lock (55P03) is retried after a growing pause, so a
-// migration waits for a busy table instead of blocking the writes queued
-// behind it.
+// attempt refused a lock (55P03), or chosen to break a deadlock with a
+// write (40P01), is retried after a growing pause, so a migration waits
+// for a busy table instead of blocking the writes queued behind it.
 func applyMigration(ctx context.Context, conn *pgx.Conn, lockTimeout time.Duration, noTx bool, body, record string, args ...any) error {
 	// A migration may rewrite or index a large table: the serving pool's
 	// statement timeout does not apply, the lock timeout does.
@@ -220,7 +221,7 @@ func applyMigration(ctx context.Context, conn *pgx.Conn, lockTimeout time.Durati
 	for i := 1; ; i++ {
 		err := attempt()
 		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55P03" || i == migrationAttempts {
+		if err == nil || !errors.As(err, &pgErr) || !retriable(pgErr.Code) || i == migrationAttempts {
 			return err
 		}
 		select {
@@ -232,14 +233,21 @@ func applyMigration(ctx context.Context, conn *pgx.Conn, lockTimeout time.Durati
 	}
 }
 
+// retriable reports whether a migration attempt that failed with code may
+// be tried again: it was refused a lock or picked as a deadlock's victim.
+func retriable(code string) bool { return code == "55P03" || code == "40P01" }
+
 // statements splits a NoTransaction migration into its statements: each
-// ends with a semicolon at the end of a line.
+// ends with a semicolon at the end of a line outside a dollar-quoted body
+// ($$ … $$ or $tag$ … $tag$), so a DO block or a function is one statement.
 func statements(body string) []string {
 	var out []string
 	var cur strings.Builder
+	quote := "" // the dollar quote open at the end of the line read so far
 	for _, line := range strings.SplitAfter(body, "\n") {
 		cur.WriteString(line)
-		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+		quote = dollarQuoteAfter(line, quote)
+		if quote == "" && strings.HasSuffix(strings.TrimSpace(line), ";") {
 			if s := strings.TrimSpace(cur.String()); s != "" {
 				out = append(out, s)
 			}
@@ -250,6 +258,34 @@ func statements(body string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// dollarTag matches a dollar quote's delimiter: $$ or $tag$.
+var dollarTag = regexp.MustCompile(`\$[A-Za-z_][A-Za-z_0-9]*\$|\$\$`)
+
+// dollarQuoteAfter returns the dollar quote still open at the end of line
+// when open was open at its start ("" for none). Outside a quote, a line
+// comment ends the scan.
+func dollarQuoteAfter(line, open string) string {
+	for line != "" {
+		if open != "" {
+			i := strings.Index(line, open)
+			if i < 0 {
+				return open
+			}
+			line, open = line[i+len(open):], ""
+			continue
+		}
+		loc := dollarTag.FindStringIndex(line)
+		if c := strings.Index(line, "--"); c >= 0 && (loc == nil || c < loc[0]) {
+			return ""
+		}
+		if loc == nil {
+			return ""
+		}
+		line, open = line[loc[1]:], line[loc[0]:loc[1]]
+	}
+	return open
 }
 
 // onlyComments reports whether s holds nothing but SQL line comments.

@@ -69,3 +69,16 @@ func TestAMigrationBehindALongTransactionLetsWritesThrough(t *testing.T) {
 		t.Fatalf("drill after the migration: %d rows, %v; want 5 rows and the new column", n, err)
 	}
 }
+
+// A DO block or a function body is one statement, whatever semicolons its
+// dollar-quoted body holds.
+func TestStatementsKeepDollarQuotedBodiesWhole(t *testing.T) {
+	t.Parallel()
+	do := "DO $$\nBEGIN\n    PERFORM 1;\n    COMMIT;\nEND\n$$;"
+	fn := "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$\nBEGIN\n    RETURN 1; -- a $$ in a comment\nEND\n$body$;"
+	body := "-- healthgraph:no-transaction\n" + do + "\n" + fn + "\nSELECT '$1';\n"
+	want := []string{"-- healthgraph:no-transaction\n" + do, fn, "SELECT '$1';"}
+	if got := postgres.Statements(body); !slices.Equal(got, want) {
+		t.Fatalf("statements = %q, want %q", got, want)
+	}
+}

@@ -432,7 +432,7 @@ func writeBatch(ctx context.Context, db *postgres.DB, b *batch) error {
 // analyze refreshes the planner's statistics and the visibility map of
 // every table seeded, so queries are planned as on a settled database.
 func analyze(ctx context.Context, db *postgres.DB) error {
-	_, err := db.Pool.Exec(ctx, `VACUUM (ANALYZE) users, practitioners, patients, coverages, appointments,
+	_, err := db.Pool.Exec(ctx, `VACUUM (ANALYZE) users, practitioners, patients, coverages, appointments, patient_busy,
 		medical_records, invoices, invoice_lines, payments, claims, claim_items, claim_status_history`)
 	if err != nil {
 		return fmt.Errorf("vacuum analyze: %w", err)
