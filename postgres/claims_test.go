@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	hg "github.com/healthgraph/healthgraph"
 )
@@ -202,4 +203,75 @@ func TestClaimCountsFollowEveryChange(t *testing.T) {
 	}
 	exec(`TRUNCATE claims CASCADE`)
 	check("truncated")
+}
+
+// Migration 0009 counts the claims already there without locking claims
+// out: reapplied while writers insert claims and change their statuses,
+// its counts end equal to count(*) for every status.
+func TestClaimCountsMigrationCountsExactlyUnderWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p, c := billingSetup(t)
+	var ids []uuid.UUID
+	for range 3 {
+		ids = append(ids, queueTestClaim(t, db, p, c).ID)
+	}
+	_, steps := versionOf(t, "claim_counts")
+	if _, err := db.MigrateDown(ctx, steps); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := db.Pool.Exec(ctx, `UPDATE claims SET status = CASE status WHEN 'ERROR' THEN 'PENDING' ELSE 'ERROR' END,
+					last_error = 'drill' WHERE id = $1`, id)
+				if err == nil && i%3 == 0 {
+					err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+						claim := uuid.New()
+						if _, err := tx.Exec(ctx, `INSERT INTO claims (id, use, patient_id, coverage_id, payer_license, payer_name, status, total)
+							VALUES ($1, 'preauthorization', $2, $3, $4, $5, 'DRAFT', 10000)`, claim, p.ID, c.ID, c.PayerLicense, c.PayerName); err != nil {
+							return err
+						}
+						_, err := tx.Exec(ctx, `INSERT INTO claim_items (claim_id, sequence, service_code, description, quantity, unit_price, vat, net, patient_share)
+							VALUES ($1, 1, 'DRILL', 'drill', 1, 10000, 0, 10000, 0)`, claim)
+						return err
+					})
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	_, err := db.MigrateUp(ctx)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wrong []string
+	rows, _ := db.Pool.Query(ctx, `SELECT coalesce(a.status, b.status), coalesce(a.n, 0), coalesce(b.n, 0)
+		FROM (SELECT status, count(*) AS n FROM claims GROUP BY status) a
+		FULL JOIN (SELECT status, sum(delta) AS n FROM claim_status_counts GROUP BY status) b USING (status)`)
+	var status string
+	var counted, summed int64
+	if _, err := pgx.ForEachRow(rows, []any{&status, &counted, &summed}, func() error {
+		if counted != summed {
+			wrong = append(wrong, fmt.Sprintf("%s: %d claims, counts say %d", status, counted, summed))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(wrong) > 0 {
+		t.Fatalf("counts after the migration under writes: %v", wrong)
+	}
 }
