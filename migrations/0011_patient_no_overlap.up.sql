@@ -1,11 +1,11 @@
 -- A patient is never in two live appointments at once, whichever
 -- practitioners they are with. This migration checks that no patient is
--- already; 0020 (patient_busy) then enforces it.
+-- already; 0022 (patient_busy) then enforces it.
 --
 -- This file first added the rule as an exclusion constraint on
 -- appointments. PostgreSQL builds such a constraint's index under an
 -- ACCESS EXCLUSIVE lock, which stopped every booking for 77 s on two
--- million appointments; 0020 keeps the same rule on a table of live slots
+-- million appointments; 0022 keeps the same rule on a table of live slots
 -- created empty and filled in batches, and drops that constraint from the
 -- databases that took it here. The runner keys applied migrations by
 -- version alone, so rewriting this file changes nothing for them.

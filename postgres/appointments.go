@@ -112,7 +112,7 @@ func patientBusy(ctx context.Context, q querier, scope hg.PatientScope, patientI
 // by a trigger on appointments) is checked first by patientBusy under the
 // diary lock; should a writer without the lock race past it, the
 // constraint still answers CONFLICT, without the id. A database migrated
-// to 0011 but not yet 0020 may still hold 0011's first constraint.
+// to 0011 but not yet 0022 may still hold 0011's first constraint.
 func appointmentWriteError(err error, what string) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.ConstraintName == "patient_busy_no_overlap" || pgErr.ConstraintName == "appointments_patient_no_overlap") {

@@ -6,7 +6,7 @@
 // each migration.
 //
 // The writes are the ones the migrations could block: bookings (inserts into
-// appointments, indexed by 0008 and checked by 0020's trigger), claims (inserted,
+// appointments, indexed by 0008 and checked by 0022's trigger), claims (inserted,
 // counted by 0009's triggers) and patient updates (0008 changes a column's
 // statistics target). Each client writes at a steady pace for -lead before a
 // migration, during it and for -lead after; a write counts for a migration
