@@ -2,6 +2,7 @@ package observability
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -25,20 +26,18 @@ type DenialSnapshot struct {
 	UnknownClaims, Duplicates int
 }
 
-// denialRefresh is how long a snapshot serves scrapes before it is read
-// again: the figures come from one aggregate query over every claim, which
-// is too much to run on each scrape of each replica.
-const denialRefresh = 30 * time.Second
-
 // denialCollector exports the latest snapshot as gauges. The figures live
 // in Postgres, so every replica reports the same values: aggregate them
-// with max, never sum.
+// with max, never sum. The snapshot is read in the background (Run), never
+// on a scrape: on a large database the aggregate takes longer than
+// Prometheus waits for a scrape.
 type denialCollector struct {
 	read func(context.Context) (DenialSnapshot, error)
 
-	mu   sync.Mutex
-	at   time.Time
-	last DenialSnapshot
+	mu       sync.Mutex
+	last     DenialSnapshot
+	at       time.Time // of the last successful read; zero before it
+	failures float64
 }
 
 func denialDesc(name, help string, label string) *prometheus.Desc {
@@ -56,39 +55,75 @@ var (
 	reasonClaims      = denialDesc("denied_reason_claims", "Claims with an item denied for the reason (its first reason code), all time, by reason.", "reason")
 	reasonAmount      = denialDesc("denied_reason_halalas", "Insurer share denied on items of the reason, in halalas, by reason.", "reason")
 	paymentAnomalies  = denialDesc("payment_anomalies", "Payment reconciliation anomalies: lines naming a claim we do not have (unknown_claim) and reconciliations delivered again (duplicate).", "kind")
+	denialReadAt      = prometheus.NewDesc(Namespace+"_denial_snapshot_timestamp_seconds", "When the denial figures were last read from the database (Unix time); absent until the first read succeeds.", nil, nil)
+	denialReadFails   = prometheus.NewDesc(Namespace+"_denial_snapshot_failures_total", "Reads of the denial figures that failed; the previous figures stay exported.", nil, nil)
 )
+
+// Denials refreshes the denial figures a Metrics exports.
+type Denials struct{ c *denialCollector }
 
 // ObserveDenials exports the denial analytics read by read: per payer,
 // claims adjudicated, denied and paid, amounts claimed, denied and
 // recovered, days to payment; per reason, claims and amounts denied; and
-// the payment anomalies. read runs at most once per denialRefresh, on a
-// scrape; when it fails the previous snapshot is exported.
-func (m *Metrics) ObserveDenials(read func(context.Context) (DenialSnapshot, error)) {
-	m.reg.MustRegister(&denialCollector{read: read})
+// the payment anomalies. Nothing is exported until Refresh or Run has read
+// them once.
+func (m *Metrics) ObserveDenials(read func(context.Context) (DenialSnapshot, error)) *Denials {
+	c := &denialCollector{read: read}
+	m.reg.MustRegister(c)
+	return &Denials{c: c}
+}
+
+// Refresh reads the figures now; on failure the previous ones stay
+// exported and the failure is counted.
+func (d *Denials) Refresh(ctx context.Context) error {
+	s, err := d.c.read(ctx)
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	if err != nil {
+		d.c.failures++
+		return err
+	}
+	d.c.last, d.c.at = s, time.Now()
+	return nil
+}
+
+// Run refreshes the figures at once and then every interval until ctx
+// ends, each read given the interval to finish; failures are logged.
+func (d *Denials) Run(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, every)
+		if err := d.Refresh(rctx); err != nil && ctx.Err() == nil {
+			log.Warn("reading the denial metrics failed; the previous figures stay exported", "error", err.Error())
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Describe sends the denial metric descriptors.
 func (*denialCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{denialClaims, denialDenied, denialPaid, denialPaymentDays, denialClaimed,
-		denialAmount, denialRecovered, reasonClaims, reasonAmount, paymentAnomalies} {
+		denialAmount, denialRecovered, reasonClaims, reasonAmount, paymentAnomalies, denialReadAt, denialReadFails} {
 		ch <- d
 	}
 }
 
-// Collect exports the snapshot, refreshed when it is older than
-// denialRefresh.
+// Collect exports the last snapshot read.
 func (c *denialCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	if time.Since(c.at) >= denialRefresh {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if s, err := c.read(ctx); err == nil {
-			c.last = s
-		}
-		cancel()
-		c.at = time.Now()
-	}
-	s := c.last
+	s, at, failures := c.last, c.at, c.failures
 	c.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(denialReadFails, prometheus.CounterValue, failures)
+	if at.IsZero() {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(denialReadAt, prometheus.GaugeValue, float64(at.UnixNano())/1e9)
 	gauge := func(d *prometheus.Desc, v float64, label string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, label)
 	}

@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
 )
+
+// denialRefresh is how often each replica reads the denial metrics: the
+// aggregate runs over every claim (seconds on a large database), and the
+// figures are all-time totals a billing manager reads by the day.
+const denialRefresh = 5 * time.Minute
 
 // denialSnapshot reads the denial metrics from the database.
 func denialSnapshot(db *postgres.DB) func(context.Context) (observability.DenialSnapshot, error) {

@@ -239,7 +239,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer db.Close()
 	metrics.ObservePool(db.Pool.Stat)
-	metrics.ObserveDenials(denialSnapshot(db))
+	go metrics.ObserveDenials(denialSnapshot(db)).Run(ctx, denialRefresh, log)
 	if cfg.AutoMigrate {
 		applied, err := db.MigrateUp(ctx)
 		if err != nil {

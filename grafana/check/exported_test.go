@@ -147,12 +147,15 @@ func exerciseAll(t *testing.T, m *observability.Metrics) {
 	m.Billed(100)
 	m.Approved(100)
 	m.Paid(100)
-	m.ObserveDenials(func(context.Context) (observability.DenialSnapshot, error) {
+	denials := m.ObserveDenials(func(context.Context) (observability.DenialSnapshot, error) {
 		return observability.DenialSnapshot{Series: []observability.DenialSeries{
 			{Payer: "7001463160", Claims: 10, Denied: 3, Paid: 7, PaymentDays: 70, Claimed: 100000, DeniedAmount: 20000, Recovered: 5000},
 			{Reason: "CV-1-4", Claims: 5, DeniedAmount: 20000},
 		}, UnknownClaims: 1, Duplicates: 1}, nil
 	})
+	if err := denials.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
 	_, span := m.LoaderBatch(ctx, "patient", 3)
 	span.End()
 }
