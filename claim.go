@@ -250,9 +250,9 @@ type ClaimStore interface {
 	// ClaimMessages lists every bundle sent and received for a claim, oldest
 	// first.
 	ClaimMessages(ctx context.Context, claimID uuid.UUID) ([]*NPHIESMessage, error)
-	// PriorAuthRefs returns the payer's references of the approved (in
-	// full or in part) prior authorizations of an invoice, oldest first.
-	PriorAuthRefs(ctx context.Context, invoiceID uuid.UUID) ([]string, error)
+	// PriorAuthorizations returns the approved (in full or in part) prior
+	// authorizations of an invoice, oldest first.
+	PriorAuthorizations(ctx context.Context, invoiceID uuid.UUID) ([]PriorAuthorization, error)
 	// ClaimHistory lists a claim's status changes, oldest first.
 	ClaimHistory(ctx context.Context, claimID uuid.UUID) ([]*ClaimStatusChange, error)
 	// RetryClaim makes a claim in ERROR due again with the same bundle.
@@ -261,4 +261,13 @@ type ClaimStore interface {
 	// QueueCancel queues a cancel request for a submitted claim and marks it
 	// CANCELLED once NPHIES confirms. CONFLICT when it cannot be cancelled.
 	QueueCancel(ctx context.Context, id uuid.UUID, msg NPHIESMessage) (*Claim, error)
+}
+
+// PriorAuthorization is a payer's approval of a prior authorization, as a
+// claim that follows it quotes it.
+type PriorAuthorization struct {
+	// Ref is the payer's authorization reference (ClaimResponse.preAuthRef).
+	Ref string
+	// ResponseKey is the payer's ClaimResponse identifier as "system|value".
+	ResponseKey string
 }

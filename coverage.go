@@ -133,7 +133,8 @@ func (c *NewCoverage) Validate() error {
 	}{
 		{"memberId", &c.MemberID, true},
 		{"policyNumber", &c.PolicyNumber, false},
-		{"class", &c.Class, false},
+		// NPHIES requires the plan class on every coverage (BV-00729).
+		{"class", &c.Class, true},
 	} {
 		*f.v = strings.TrimSpace(*f.v)
 		switch {

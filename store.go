@@ -22,5 +22,6 @@ type Store interface {
 	PractitionerStore
 	AppointmentStore
 	RecordStore
+	VisitFindingsStore
 	BreakGlassStore
 }

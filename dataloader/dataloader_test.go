@@ -62,7 +62,7 @@ func setup(t testing.TB) *fixture {
 		}
 		f.patients = append(f.patients, p.ID)
 		if _, err := f.db.AddCoverage(ctx, all.Patients, hg.NewCoverage{PatientID: p.ID, PayerLicense: "7001463160",
-			PayerName: "Payer", MemberID: fmt.Sprint("M", i), StartsOn: base, EndsOn: base.AddDate(1, 0, 0)}); err != nil {
+			PayerName: "Payer", MemberID: fmt.Sprint("M", i), Class: "A", StartsOn: base, EndsOn: base.AddDate(1, 0, 0)}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.db.AddRecord(ctx, all.Clinical, hg.NewRecord{PatientID: p.ID, AuthorID: author.ID,

@@ -422,6 +422,7 @@ type ComplexityRoot struct {
 		Logout                    func(childComplexity int, refreshToken string) int
 		NullifyEligibilityCheck   func(childComplexity int, checkID string, reason healthgraph.CancelReason) int
 		RecordPayment             func(childComplexity int, input model.RecordPaymentInput) int
+		RecordVisitFindings       func(childComplexity int, input model.RecordVisitFindingsInput) int
 		RefreshToken              func(childComplexity int, token string) int
 		RequestPriorAuthorization func(childComplexity int, input model.SubmitClaimInput) int
 		RescheduleAppointment     func(childComplexity int, id string, startsAt time.Time, endsAt time.Time) int
@@ -570,6 +571,7 @@ type ComplexityRoot struct {
 		Practitioners          func(childComplexity int, specialty *string, first *int, after *string, last *int, before *string) int
 		RevenueSummary         func(childComplexity int, from time.Time, to time.Time, groupBy model.RevenueGroupBy) int
 		Users                  func(childComplexity int, first *int, after *string, last *int, before *string, role *model.Role) int
+		VisitFindings          func(childComplexity int, appointmentID string) int
 	}
 
 	RevenueGroup struct {
@@ -627,6 +629,33 @@ type ComplexityRoot struct {
 		Partial        func(childComplexity int) int
 		ScheduledHours func(childComplexity int) int
 		Utilization    func(childComplexity int) int
+	}
+
+	VisitFindings struct {
+		AppointmentID       func(childComplexity int) int
+		AuthorID            func(childComplexity int) int
+		ChiefComplaint      func(childComplexity int) int
+		ChiefComplaintCode  func(childComplexity int) int
+		Investigation       func(childComplexity int) int
+		InvestigationNote   func(childComplexity int) int
+		PatientHistory      func(childComplexity int) int
+		PhysicalExamination func(childComplexity int) int
+		PresentIllness      func(childComplexity int) int
+		RecordedAt          func(childComplexity int) int
+		TreatmentPlan       func(childComplexity int) int
+		Version             func(childComplexity int) int
+		Vitals              func(childComplexity int) int
+	}
+
+	Vitals struct {
+		DiastolicMmHg            func(childComplexity int) int
+		HeightCm                 func(childComplexity int) int
+		OxygenSaturationPct      func(childComplexity int) int
+		PulsePerMinute           func(childComplexity int) int
+		RespiratoryRatePerMinute func(childComplexity int) int
+		SystolicMmHg             func(childComplexity int) int
+		TemperatureCelsius       func(childComplexity int) int
+		WeightKg                 func(childComplexity int) int
 	}
 }
 
@@ -2304,6 +2333,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordPayment(childComplexity, args["input"].(model.RecordPaymentInput)), true
+	case "Mutation.recordVisitFindings":
+		if e.ComplexityRoot.Mutation.RecordVisitFindings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordVisitFindings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordVisitFindings(childComplexity, args["input"].(model.RecordVisitFindingsInput)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -3115,6 +3155,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["role"].(*model.Role)), true
+	case "Query.visitFindings":
+		if e.ComplexityRoot.Query.VisitFindings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_visitFindings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VisitFindings(childComplexity, args["appointmentId"].(string)), true
 
 	case "RevenueGroup.billed":
 		if e.ComplexityRoot.RevenueGroup.Billed == nil {
@@ -3354,6 +3405,134 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UtilizationGroup.Utilization(childComplexity), true
 
+	case "VisitFindings.appointmentId":
+		if e.ComplexityRoot.VisitFindings.AppointmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.AppointmentID(childComplexity), true
+	case "VisitFindings.authorId":
+		if e.ComplexityRoot.VisitFindings.AuthorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.AuthorID(childComplexity), true
+	case "VisitFindings.chiefComplaint":
+		if e.ComplexityRoot.VisitFindings.ChiefComplaint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.ChiefComplaint(childComplexity), true
+	case "VisitFindings.chiefComplaintCode":
+		if e.ComplexityRoot.VisitFindings.ChiefComplaintCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.ChiefComplaintCode(childComplexity), true
+	case "VisitFindings.investigation":
+		if e.ComplexityRoot.VisitFindings.Investigation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.Investigation(childComplexity), true
+	case "VisitFindings.investigationNote":
+		if e.ComplexityRoot.VisitFindings.InvestigationNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.InvestigationNote(childComplexity), true
+	case "VisitFindings.patientHistory":
+		if e.ComplexityRoot.VisitFindings.PatientHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.PatientHistory(childComplexity), true
+	case "VisitFindings.physicalExamination":
+		if e.ComplexityRoot.VisitFindings.PhysicalExamination == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.PhysicalExamination(childComplexity), true
+	case "VisitFindings.presentIllness":
+		if e.ComplexityRoot.VisitFindings.PresentIllness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.PresentIllness(childComplexity), true
+	case "VisitFindings.recordedAt":
+		if e.ComplexityRoot.VisitFindings.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.RecordedAt(childComplexity), true
+	case "VisitFindings.treatmentPlan":
+		if e.ComplexityRoot.VisitFindings.TreatmentPlan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.TreatmentPlan(childComplexity), true
+	case "VisitFindings.version":
+		if e.ComplexityRoot.VisitFindings.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.Version(childComplexity), true
+	case "VisitFindings.vitals":
+		if e.ComplexityRoot.VisitFindings.Vitals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitFindings.Vitals(childComplexity), true
+
+	case "Vitals.diastolicMmHg":
+		if e.ComplexityRoot.Vitals.DiastolicMmHg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vitals.DiastolicMmHg(childComplexity), true
+	case "Vitals.heightCm":
+		if e.ComplexityRoot.Vitals.HeightCm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vitals.HeightCm(childComplexity), true
+	case "Vitals.oxygenSaturationPct":
+		if e.ComplexityRoot.Vitals.OxygenSaturationPct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vitals.OxygenSaturationPct(childComplexity), true
+	case "Vitals.pulsePerMinute":
+		if e.ComplexityRoot.Vitals.PulsePerMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vitals.PulsePerMinute(childComplexity), true
+	case "Vitals.respiratoryRatePerMinute":
+		if e.ComplexityRoot.Vitals.RespiratoryRatePerMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vitals.RespiratoryRatePerMinute(childComplexity), true
+	case "Vitals.systolicMmHg":
+		if e.ComplexityRoot.Vitals.SystolicMmHg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vitals.SystolicMmHg(childComplexity), true
+	case "Vitals.temperatureCelsius":
+		if e.ComplexityRoot.Vitals.TemperatureCelsius == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vitals.TemperatureCelsius(childComplexity), true
+	case "Vitals.weightKg":
+		if e.ComplexityRoot.Vitals.WeightKg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vitals.WeightKg(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -3385,12 +3564,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPolicyHolderInput,
 		ec.unmarshalInputRecordFilter,
 		ec.unmarshalInputRecordPaymentInput,
+		ec.unmarshalInputRecordVisitFindingsInput,
 		ec.unmarshalInputResubmitClaimInput,
 		ec.unmarshalInputSendClaimCommunicationInput,
 		ec.unmarshalInputSignupInput,
 		ec.unmarshalInputSubmitClaimInput,
 		ec.unmarshalInputUpdatePatientInput,
 		ec.unmarshalInputVisionPrescriptionInput,
+		ec.unmarshalInputVitalsInput,
 	)
 	first := true
 
@@ -3482,7 +3663,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/catalogue.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/communications.graphqls" "schema/eligibility.graphqls" "schema/payments.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls"
+//go:embed "schema/account.graphqls" "schema/billing.graphqls" "schema/catalogue.graphqls" "schema/claims.graphqls" "schema/clinical.graphqls" "schema/communications.graphqls" "schema/eligibility.graphqls" "schema/payments.graphqls" "schema/schema.graphqls" "schema/subscriptions.graphqls" "schema/visits.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3504,6 +3685,7 @@ var sources = []*ast.Source{
 	{Name: "schema/payments.graphqls", Input: sourceData("schema/payments.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
 	{Name: "schema/subscriptions.graphqls", Input: sourceData("schema/subscriptions.graphqls"), BuiltIn: false},
+	{Name: "schema/visits.graphqls", Input: sourceData("schema/visits.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4519,6 +4701,60 @@ func (ec *executionContext) childFields_UtilizationGroup(ctx context.Context, fi
 		return ec.fieldContext_UtilizationGroup_partial(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UtilizationGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_VisitFindings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "appointmentId":
+		return ec.fieldContext_VisitFindings_appointmentId(ctx, field)
+	case "version":
+		return ec.fieldContext_VisitFindings_version(ctx, field)
+	case "vitals":
+		return ec.fieldContext_VisitFindings_vitals(ctx, field)
+	case "chiefComplaintCode":
+		return ec.fieldContext_VisitFindings_chiefComplaintCode(ctx, field)
+	case "chiefComplaint":
+		return ec.fieldContext_VisitFindings_chiefComplaint(ctx, field)
+	case "patientHistory":
+		return ec.fieldContext_VisitFindings_patientHistory(ctx, field)
+	case "presentIllness":
+		return ec.fieldContext_VisitFindings_presentIllness(ctx, field)
+	case "physicalExamination":
+		return ec.fieldContext_VisitFindings_physicalExamination(ctx, field)
+	case "treatmentPlan":
+		return ec.fieldContext_VisitFindings_treatmentPlan(ctx, field)
+	case "investigation":
+		return ec.fieldContext_VisitFindings_investigation(ctx, field)
+	case "investigationNote":
+		return ec.fieldContext_VisitFindings_investigationNote(ctx, field)
+	case "authorId":
+		return ec.fieldContext_VisitFindings_authorId(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_VisitFindings_recordedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VisitFindings", field.Name)
+}
+
+func (ec *executionContext) childFields_Vitals(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "systolicMmHg":
+		return ec.fieldContext_Vitals_systolicMmHg(ctx, field)
+	case "diastolicMmHg":
+		return ec.fieldContext_Vitals_diastolicMmHg(ctx, field)
+	case "heightCm":
+		return ec.fieldContext_Vitals_heightCm(ctx, field)
+	case "weightKg":
+		return ec.fieldContext_Vitals_weightKg(ctx, field)
+	case "pulsePerMinute":
+		return ec.fieldContext_Vitals_pulsePerMinute(ctx, field)
+	case "respiratoryRatePerMinute":
+		return ec.fieldContext_Vitals_respiratoryRatePerMinute(ctx, field)
+	case "temperatureCelsius":
+		return ec.fieldContext_Vitals_temperatureCelsius(ctx, field)
+	case "oxygenSaturationPct":
+		return ec.fieldContext_Vitals_oxygenSaturationPct(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Vitals", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

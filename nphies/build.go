@@ -338,6 +338,12 @@ type ClaimInput struct {
 	EpisodeID string
 	// PreAuthRefs are the payer's prior-authorization references.
 	PreAuthRefs []string
+	// PriorAuthResponses are the identifiers of the payer's ClaimResponses
+	// that granted PreAuthRefs (extension-priorauthResponse, BV-00462).
+	PriorAuthResponses []Identifier
+	// SupportingInfo is the visit's minimum data set (FindingsInfo) and any
+	// other supporting information, numbered from 1 in this order.
+	SupportingInfo []SupportingInfo
 	// Resubmits is the Claim.identifier of the claim this one corrects and
 	// resubmits (Claim.related, relationship "prior"); nil for a first
 	// submission.
@@ -1046,10 +1052,11 @@ func (b *Builder) claimResource(in ClaimInput, use string, p claimParties) Claim
 			Role:          cc("http://terminology.hl7.org/CodeSystem/claimcareteamrole", "primary"),
 			Qualification: cc("http://nphies.sa/terminology/CodeSystem/practice-codes", nonEmpty(in.Practitioner.SpecialtyCode, "08.00")),
 		}},
-		Diagnosis: diagnoses,
-		Insurance: []ClaimInsurance{{Sequence: 1, Focal: true, Coverage: &Reference{Reference: p.coverage}, PreAuthRef: in.PreAuthRefs}},
-		Item:      b.claimItems(in.Items, use, diagSeq),
-		Total:     money(in.TotalHalalas),
+		SupportingInfo: claimSupportingInfo(in.SupportingInfo),
+		Diagnosis:      diagnoses,
+		Insurance:      []ClaimInsurance{{Sequence: 1, Focal: true, Coverage: &Reference{Reference: p.coverage}, PreAuthRef: in.PreAuthRefs}},
+		Item:           b.claimItems(in.Items, use, diagSeq),
+		Total:          money(in.TotalHalalas),
 	}
 }
 
@@ -1064,13 +1071,18 @@ func claimProfile(typ, use string) string {
 	return typ + "-claim"
 }
 
-// claimExtensions are the Claim's encounter (fullUrl, if any) and episode
-// extensions.
+// claimExtensions are the Claim's encounter (fullUrl, if any), the payer's
+// answers to the prior authorizations it quotes, and its episode.
 func (b *Builder) claimExtensions(in ClaimInput, encounter string) []Extension {
 	var exts []Extension
 	if encounter != "" {
 		x := ext("extension-encounter")
 		x.ValueReference = &Reference{Reference: encounter}
+		exts = append(exts, x)
+	}
+	for _, resp := range in.PriorAuthResponses {
+		x := ext("extension-priorauthResponse")
+		x.ValueReference = &Reference{Identifier: &resp}
 		exts = append(exts, x)
 	}
 	if in.EpisodeID != "" {

@@ -25,8 +25,11 @@ type ClaimParties struct {
 	Appointment *hg.Appointment
 	// Diagnoses are ICD-10-AM codes, the principal first.
 	Diagnoses []string
-	// PreAuthRefs are the payer's prior-authorization references, if any.
-	PreAuthRefs []string
+	// Findings are what was recorded of the visit (its minimum data set),
+	// nil when nothing was.
+	Findings *hg.VisitFindings
+	// PriorAuths are the payer's approvals the claim quotes, if any.
+	PriorAuths []hg.PriorAuthorization
 	// Resubmits is the claim this one corrects and resubmits, if any.
 	Resubmits *uuid.UUID
 	// Type is the kind of claim (professional when empty) and Details what
@@ -60,10 +63,16 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 		Coverage: CoverageOf(cov, parties.Subscriber),
 		Practitioner: PractitionerInput{ID: pr.ID, License: pr.License, Name: pr.FirstName + " " + pr.FamilyName,
 			SpecialtyCode: pr.SpecialtyCode},
-		Encounter:    enc,
-		EpisodeID:    inv.Number,
-		PreAuthRefs:  parties.PreAuthRefs,
-		TotalHalalas: int64(inv.Total),
+		Encounter:      enc,
+		EpisodeID:      inv.Number,
+		SupportingInfo: FindingsInfo(parties.Findings),
+		TotalHalalas:   int64(inv.Total),
+	}
+	for _, pa := range parties.PriorAuths {
+		in.PreAuthRefs = append(in.PreAuthRefs, pa.Ref)
+		if system, value, ok := strings.Cut(pa.ResponseKey, "|"); ok && value != "" {
+			in.PriorAuthResponses = append(in.PriorAuthResponses, Identifier{System: system, Value: value})
+		}
 	}
 	if parties.Resubmits != nil {
 		prior := b.ClaimIdentifier(*parties.Resubmits)

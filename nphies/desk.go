@@ -24,7 +24,8 @@ type DeskStore interface {
 	InvoiceByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Invoice, error)
 	PractitionerByID(ctx context.Context, id uuid.UUID) (*hg.Practitioner, error)
 	AppointmentByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Appointment, error)
-	PriorAuthRefs(ctx context.Context, invoiceID uuid.UUID) ([]string, error)
+	PriorAuthorizations(ctx context.Context, invoiceID uuid.UUID) ([]hg.PriorAuthorization, error)
+	VisitFindings(ctx context.Context, scope hg.PatientScope, appointmentID uuid.UUID) (*hg.VisitFindings, error)
 	ClaimByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Claim, error)
 	CreateEligibilityCheck(ctx context.Context, n hg.NewEligibilityCheck) (*hg.EligibilityCheck, error)
 	RecordEligibilityAnswer(ctx context.Context, id uuid.UUID, a hg.EligibilityAnswer) (*hg.EligibilityCheck, error)
@@ -383,11 +384,17 @@ func (d *Desk) draftClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 	if err != nil {
 		return hg.NewClaim{}, nil, err
 	}
-	var refs []string
+	var auths []hg.PriorAuthorization
 	if req.Use == hg.UseClaim {
 		// A claim after an approved prior authorization quotes it
 		// (BV-00449), or the payer rejects what it had authorized.
-		if refs, err = d.Store.PriorAuthRefs(ctx, inv.ID); err != nil {
+		if auths, err = d.Store.PriorAuthorizations(ctx, inv.ID); err != nil {
+			return hg.NewClaim{}, nil, err
+		}
+	}
+	var findings *hg.VisitFindings
+	if visit != nil {
+		if findings, err = d.Store.VisitFindings(ctx, scope, visit.ID); err != nil {
 			return hg.NewClaim{}, nil, err
 		}
 	}
@@ -400,8 +407,8 @@ func (d *Desk) draftClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 		return hg.NewClaim{}, nil, err
 	}
 	n, err := NewClaimMessage(d.Builder, req.Use, ClaimParties{Invoice: inv, Patient: patient,
-		Coverage: cov, Subscriber: subscriber, Practitioner: pr, Appointment: visit, Diagnoses: req.Diagnoses, PreAuthRefs: refs,
-		Type: typ, Details: req.Details}, now)
+		Coverage: cov, Subscriber: subscriber, Practitioner: pr, Appointment: visit, Findings: findings,
+		Diagnoses: req.Diagnoses, PriorAuths: auths, Type: typ, Details: req.Details}, now)
 	if err != nil {
 		return hg.NewClaim{}, nil, err
 	}

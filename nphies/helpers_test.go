@@ -59,7 +59,7 @@ func claimInput(name, member string) nphies.ClaimInput {
 		Envelope: env(next), ClaimID: next(), Created: testNow,
 		Type: nphies.ClaimTypeProfessional, Payer: payer,
 		Patient:      patient(next),
-		Coverage:     nphies.CoverageInput{ID: next(), MemberID: member, PolicyNumber: "GRP-1"},
+		Coverage:     nphies.CoverageInput{ID: next(), MemberID: member, PolicyNumber: "GRP-1", Plan: "A"},
 		Practitioner: nphies.PractitionerInput{ID: next(), License: "N-P-00003", Name: "Dr. Test", SpecialtyCode: "08.00"},
 		Diagnoses:    []nphies.DiagnosisInput{{Code: "J20.9"}},
 		Encounter:    &nphies.EncounterInput{ID: next(), Start: testNow, End: testNow.Add(30 * time.Minute)},
@@ -75,7 +75,7 @@ func eligibilityInput(name, member string) nphies.EligibilityInput {
 	return nphies.EligibilityInput{
 		Envelope: env(next), RequestID: next(), Created: testNow, Payer: payer,
 		Patient:      patient(next),
-		Coverage:     &nphies.CoverageInput{ID: next(), MemberID: member, PolicyNumber: "GRP-1"},
+		Coverage:     &nphies.CoverageInput{ID: next(), MemberID: member, PolicyNumber: "GRP-1", Plan: "A"},
 		ServiceStart: testNow, ServiceEnd: testNow.AddDate(0, 0, 1),
 	}
 }

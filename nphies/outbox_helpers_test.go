@@ -185,7 +185,7 @@ func (f *obFixture) invoice(t testing.TB, member string) (*hg.Invoice, *hg.Patie
 	}
 	today := hg.DateOf(time.Now())
 	c, err := f.db.AddCoverage(ctx, obScope, hg.NewCoverage{PatientID: p.ID, PayerLicense: "INS-FHIR", PayerName: "Pseudo Payer",
-		MemberID: member, PolicyNumber: "POL-1", StartsOn: today.AddDate(-1, 0, 0), EndsOn: today.AddDate(1, 0, 0)})
+		MemberID: member, PolicyNumber: "POL-1", Class: "A", StartsOn: today.AddDate(-1, 0, 0), EndsOn: today.AddDate(1, 0, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -416,14 +416,14 @@ func (db *DB) QueueCancel(ctx context.Context, id uuid.UUID, msg hg.NPHIESMessag
 	return out, nil
 }
 
-// PriorAuthRefs returns the references of an invoice's approved prior
-// authorizations, oldest first.
-func (db *DB) PriorAuthRefs(ctx context.Context, invoiceID uuid.UUID) ([]string, error) {
-	rows, _ := db.Pool.Query(ctx, `SELECT preauth_ref FROM claims
+// PriorAuthorizations returns an invoice's approved prior authorizations,
+// oldest first.
+func (db *DB) PriorAuthorizations(ctx context.Context, invoiceID uuid.UUID) ([]hg.PriorAuthorization, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT preauth_ref, response_key FROM claims
 		WHERE invoice_id = $1 AND use = 'preauthorization' AND status IN ('APPROVED', 'PARTIAL') AND preauth_ref <> ''
 		ORDER BY created_at, id`, invoiceID)
-	refs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return refs, translate(err, "prior authorizations")
+	pas, err := pgx.CollectRows(rows, pgx.RowToStructByPos[hg.PriorAuthorization])
+	return pas, translate(err, "prior authorizations")
 }
 
 // claimType is the type a claim is stored with: professional unless given.

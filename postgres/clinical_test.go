@@ -186,7 +186,7 @@ func TestPatientSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := c.db.AddCoverage(ctx, all, hg.NewCoverage{PatientID: c.patientB.ID, PayerLicense: "7001463160",
-		PayerName: "Saudi National Insurance", MemberID: "M-1", StartsOn: time.Now(), EndsOn: time.Now().AddDate(1, 0, 0)}); err != nil {
+		PayerName: "Saudi National Insurance", MemberID: "M-1", Class: "A", StartsOn: time.Now(), EndsOn: time.Now().AddDate(1, 0, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	birth := time.Date(1985, 3, 14, 0, 0, 0, 0, time.UTC)
@@ -239,7 +239,7 @@ func TestPatientScope(t *testing.T) {
 	var covs []*hg.Coverage
 	for _, p := range []*hg.Patient{c.patientA, c.patientB} {
 		cv, err := c.db.AddCoverage(ctx, all, hg.NewCoverage{PatientID: p.ID, PayerLicense: "7001463160",
-			PayerName: "Payer", MemberID: "M-" + p.MRN, StartsOn: time.Now(), EndsOn: time.Now().AddDate(1, 0, 0)})
+			PayerName: "Payer", MemberID: "M-" + p.MRN, Class: "A", StartsOn: time.Now(), EndsOn: time.Now().AddDate(1, 0, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -133,7 +133,7 @@ func TestAWriteAndItsAuditRowCommitTogether(t *testing.T) {
 		{"updatePatient", desk, mUpdatePatient, map[string]any{"id": gid("Patient", amal.ID), "in": map[string]any{"firstName": "Amala"}},
 			"patient.updated", `SELECT count(*) FROM patients WHERE first_name = 'Amala'`, nil},
 		{"addCoverage", desk, mAddCoverage, map[string]any{"in": map[string]any{"patientId": gid("Patient", amal.ID),
-			"payerLicense": "7001463160", "payerName": "Bupa Arabia", "memberId": "M-2",
+			"payerLicense": "7001463160", "payerName": "Bupa Arabia", "memberId": "M-2", "class": "A",
 			"startsOn": today.Format(time.DateOnly), "endsOn": today.AddDate(1, 0, 0).Format(time.DateOnly)}},
 			"coverage.added", `SELECT count(*) FROM coverages WHERE member_id = 'M-2'`, nil},
 		{"bookAppointment", desk, mBook, map[string]any{"in": map[string]any{"patientId": gid("Patient", amal.ID),

@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
@@ -9,6 +10,7 @@ import (
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/dataloader"
+	"github.com/healthgraph/healthgraph/graph/model"
 )
 
 // mayReadRecords lets the roles of medicalRecords read a patient's records
@@ -205,4 +207,24 @@ func pointers[T any](in []T) []*T {
 		out[i] = &in[i]
 	}
 	return out
+}
+
+// findingsOut is a visit's findings as the API shows them: text not
+// recorded is null.
+func findingsOut(f *hg.VisitFindings) *model.VisitFindings {
+	return &model.VisitFindings{AppointmentID: globalID("Appointment", f.AppointmentID), Version: f.Version,
+		Vitals: &f.Vitals, ChiefComplaintCode: optional(f.ChiefComplaintCode), ChiefComplaint: optional(f.ChiefComplaint),
+		PatientHistory: optional(f.PatientHistory), PresentIllness: optional(f.PresentIllness),
+		PhysicalExamination: optional(f.PhysicalExamination), TreatmentPlan: optional(f.TreatmentPlan),
+		Investigation: optional(f.Investigation), InvestigationNote: optional(f.InvestigationNote),
+		AuthorID: globalID("User", f.AuthorID), RecordedAt: f.CreatedAt}
+}
+
+// upper is s in upper case without surrounding space; nil stays nil.
+func upper(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	u := strings.ToUpper(strings.TrimSpace(*s))
+	return &u
 }

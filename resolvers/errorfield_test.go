@@ -72,7 +72,7 @@ func TestErrorFieldsAreInputPaths(t *testing.T) {
 			"practitionerId": gid("Practitioner", c.doc1.ID), "startsAt": soon.Format(time.RFC3339), "endsAt": soon.Add(time.Hour).Format(time.RFC3339)}},
 			"input.patientId"},
 		{"a coverage ending before it starts", "ADMIN", "addCoverage", `mutation($in: AddCoverageInput!) { addCoverage(input: $in) { id } }`,
-			map[string]any{"in": map[string]any{"patientId": A, "payerLicense": "7001463160", "payerName": "Bupa", "memberId": "M-9",
+			map[string]any{"in": map[string]any{"patientId": A, "payerLicense": "7001463160", "payerName": "Bupa", "memberId": "M-9", "class": "A",
 				"startsOn": "2026-05-01", "endsOn": "2026-04-01"}}, "input.endsOn"},
 		{"a diagnosis without codes", "PRACTITIONER", "addMedicalRecord", `mutation($in: AddMedicalRecordInput!) { addMedicalRecord(input: $in) { id } }`,
 			map[string]any{"in": map[string]any{"patientId": A, "kind": "DIAGNOSIS", "body": "x"}}, "input.codes"},

@@ -441,7 +441,7 @@ func matrixOps() []matrixOp {
 		{field: "addCoverage", query: `mutation($in: AddCoverageInput!) { addCoverage(input: $in) { id } }`,
 			vars: func(w *world, tg target) map[string]any {
 				return map[string]any{"in": map[string]any{"patientId": gid("Patient", w.patientOf(tg).ID), "payerLicense": "7001463160",
-					"payerName": "Bupa Arabia", "memberId": "NEW-1", "startsOn": "2026-01-01", "endsOn": "2027-12-31"}}
+					"payerName": "Bupa Arabia", "memberId": "NEW-1", "class": "A", "startsOn": "2026-01-01", "endsOn": "2027-12-31"}}
 			}, want: only(3, "ADMIN", "RECEPTION")},
 		{field: "patient", query: `query($id: ID!) { patient(id: $id) { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
@@ -499,6 +499,13 @@ func matrixOps() []matrixOp {
 		{field: "amendMedicalRecord", query: `mutation($id: ID!) { amendMedicalRecord(id: $id, input: {body: "Corrected"}) { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(w.record(tg)) },
 			want: with(only(3, "ADMIN"), "PRACTITIONER", ".FN")},
+		{field: "recordVisitFindings", query: `mutation($in: RecordVisitFindingsInput!) { recordVisitFindings(input: $in) { version } }`,
+			vars: func(w *world, tg target) map[string]any {
+				return map[string]any{"in": map[string]any{"appointmentId": w.appointment(tg), "vitals": map[string]any{"pulsePerMinute": 70}}}
+			}, want: with(only(3, "ADMIN"), "PRACTITIONER", "..N")},
+		{field: "visitFindings", query: `query($id: ID!) { visitFindings(appointmentId: $id) { version } }`,
+			vars: func(w *world, tg target) map[string]any { return idVar(w.appointment(tg)) },
+			want: with(only(3, "ADMIN"), "PRACTITIONER", "..N")},
 		{field: "breakGlass", query: `mutation($id: ID!) { breakGlass(patientId: $id, reason: "Unconscious in the emergency room") { id } }`,
 			vars: func(w *world, tg target) map[string]any { return idVar(gid("Patient", w.patientOf(tg).ID)) },
 			want: only(3, "PRACTITIONER")},

@@ -198,7 +198,7 @@ func TestBadCoverageAndPatientPartiesNameTheirInput(t *testing.T) {
 	desk := b.reception(t)
 	base := func(extra map[string]any) map[string]any {
 		in := map[string]any{"patientId": gid("Patient", b.other.ID), "payerLicense": "7001463160", "payerName": "Bupa Arabia",
-			"memberId": "M-9", "startsOn": "2020-01-01", "endsOn": "2099-12-31"}
+			"memberId": "M-9", "class": "A", "startsOn": "2020-01-01", "endsOn": "2099-12-31"}
 		for k, v := range extra {
 			in[k] = v
 		}
@@ -213,7 +213,7 @@ func TestBadCoverageAndPatientPartiesNameTheirInput(t *testing.T) {
 		{"a subscriber without the relationship", "input.relationship", base(map[string]any{"subscriberId": gid("Patient", b.patient.ID)})},
 		{"a subscriber who is no patient", "input.subscriberId", base(map[string]any{"relationship": "CHILD", "subscriberId": gid("Patient", uuid.New())})},
 		{"a plan class over NPHIES's 30 characters", "input.class", base(map[string]any{"class": strings.Repeat("A", 31)})},
-		{"a plan name without its class", "input.planName", base(map[string]any{"planName": "Gold"})},
+		{"a coverage without its plan class (BV-00729)", "input.class", base(map[string]any{"class": nil, "planName": "Gold"})},
 		{"a member-ID system that is no URL", "input.memberIdSystem", base(map[string]any{"memberIdSystem": "bupa memberid"})},
 		{"a policy holder without a name", "input.policyHolder.name", base(map[string]any{"policyHolder": map[string]any{"id": "EST-1", "name": " "}})},
 		// An enum value off the list fails the request's validation,

@@ -65,7 +65,7 @@ func queueDemoClaims(t *testing.T, db *postgres.DB, b *nphies.Builder, n int) []
 			t.Fatal(err)
 		}
 		c, err := db.AddCoverage(ctx, all, hg.NewCoverage{PatientID: p.ID, PayerLicense: "INS-FHIR", PayerName: "Pseudo Payer",
-			MemberID: fmt.Sprintf("M-BIN-%d", k), PolicyNumber: "POL-1", StartsOn: today.AddDate(-1, 0, 0), EndsOn: today.AddDate(1, 0, 0)})
+			MemberID: fmt.Sprintf("M-BIN-%d", k), PolicyNumber: "POL-1", Class: "A", StartsOn: today.AddDate(-1, 0, 0), EndsOn: today.AddDate(1, 0, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}

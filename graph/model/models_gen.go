@@ -38,7 +38,7 @@ type AddCoverageInput struct {
 	MemberIDSystem *string `json:"memberIdSystem,omitempty"`
 	// The policy or group number.
 	PolicyNumber *string `json:"policyNumber,omitempty"`
-	// The plan class (at most 30 characters).
+	// The plan class (at most 30 characters); required, as NPHIES requires one per coverage (BV-00729).
 	Class *string `json:"class,omitempty"`
 	// The plan's name (at most 100 characters).
 	PlanName *string `json:"planName,omitempty"`
@@ -536,6 +536,32 @@ type RecordPaymentInput struct {
 	Reference *string `json:"reference,omitempty"`
 }
 
+// Findings of a visit to record. Every field is optional and a field left out keeps the value
+// recorded before, so a nurse may record the vital signs and the doctor the rest. Each text is
+// at most 250 characters (125 in Arabic), as NPHIES carries them.
+type RecordVisitFindingsInput struct {
+	// The appointment (visit).
+	AppointmentID string `json:"appointmentId"`
+	// Vital signs measured.
+	Vitals *healthgraph.Vitals `json:"vitals,omitempty"`
+	// The chief complaint as an ICD-10-AM code (e.g. R51).
+	ChiefComplaintCode *string `json:"chiefComplaintCode,omitempty"`
+	// The chief complaint in words.
+	ChiefComplaint *string `json:"chiefComplaint,omitempty"`
+	// The patient's history.
+	PatientHistory *string `json:"patientHistory,omitempty"`
+	// The history of the present illness.
+	PresentIllness *string `json:"presentIllness,omitempty"`
+	// The physical examination.
+	PhysicalExamination *string `json:"physicalExamination,omitempty"`
+	// The treatment plan.
+	TreatmentPlan *string `json:"treatmentPlan,omitempty"`
+	// Whether investigations were done.
+	Investigation *healthgraph.Investigation `json:"investigation,omitempty"`
+	// The investigations in words (required for OTHER).
+	InvestigationNote *string `json:"investigationNote,omitempty"`
+}
+
 // What is corrected when a claim is resubmitted; the items come from the claim's invoice.
 type ResubmitClaimInput struct {
 	// The treating practitioner.
@@ -661,6 +687,39 @@ type UserEdge struct {
 	Cursor string `json:"cursor"`
 	// The user.
 	Node *healthgraph.User `json:"node"`
+}
+
+// What a clinician recorded of a visit that NPHIES's minimum data set asks every claim and
+// prior authorization for it to carry (as Claim.supportingInfo): vital signs, the chief
+// complaint, history, examination, treatment plan and investigation result. Each recording
+// is a new version that keeps what it does not change; nothing is ever deleted.
+type VisitFindings struct {
+	// The appointment (visit) the findings are of.
+	AppointmentID string `json:"appointmentId"`
+	// 1 for the first recording; each later one adds one.
+	Version int `json:"version"`
+	// The vital signs measured; a sign not measured is null.
+	Vitals *healthgraph.Vitals `json:"vitals"`
+	// The chief complaint as an ICD-10-AM code (NPHIES requires a code, e.g. R51).
+	ChiefComplaintCode *string `json:"chiefComplaintCode,omitempty"`
+	// The chief complaint in words.
+	ChiefComplaint *string `json:"chiefComplaint,omitempty"`
+	// The patient's history (past illnesses, operations, medication).
+	PatientHistory *string `json:"patientHistory,omitempty"`
+	// The history of the present illness.
+	PresentIllness *string `json:"presentIllness,omitempty"`
+	// The physical examination.
+	PhysicalExamination *string `json:"physicalExamination,omitempty"`
+	// The treatment plan.
+	TreatmentPlan *string `json:"treatmentPlan,omitempty"`
+	// Whether investigations were done.
+	Investigation *healthgraph.Investigation `json:"investigation,omitempty"`
+	// The investigations in words (required for OTHER).
+	InvestigationNote *string `json:"investigationNote,omitempty"`
+	// The global ID of the user who recorded this version.
+	AuthorID string `json:"authorId"`
+	// When this version was recorded.
+	RecordedAt time.Time `json:"recordedAt"`
 }
 
 // What appointments can be ordered by.

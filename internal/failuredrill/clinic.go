@@ -62,7 +62,7 @@ func (s *stack) setupClinic(ctx context.Context, n int) (*clinic, error) {
 			return nil, err
 		}
 		cov, err := s.db.AddCoverage(ctx, hg.PatientScope{All: true}, hg.NewCoverage{PatientID: p.ID, PayerLicense: "INS-FHIR",
-			PayerName: "Pseudo Payer", MemberID: fmt.Sprintf("M-DRILL-%d", k), PolicyNumber: "POL-1",
+			PayerName: "Pseudo Payer", MemberID: fmt.Sprintf("M-DRILL-%d", k), PolicyNumber: "POL-1", Class: "A",
 			StartsOn: now.AddDate(-1, 0, 0), EndsOn: now.AddDate(1, 0, 0)})
 		if err != nil {
 			return nil, err

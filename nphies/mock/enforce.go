@@ -19,8 +19,6 @@ import (
 // builder complies. This is the only such list; rules.Check (and so the
 // scrubber) still reports them.
 var notEnforcedYet = map[string]bool{
-	"BV-00462": true, // a preAuthRef needs the priorauthResponse extension naming the payer's ClaimResponse
-	"BV-00729": true, // one coverage class of type plan
 	"BV-00752": true, // investigation result
 	"BV-00772": true, "BV-00773": true, "BV-00774": true, "BV-00775": true, "BV-00776": true,
 	"BV-00777": true, "BV-00778": true, "BV-00779": true, "BV-00780": true, // vital signs, chief complaint

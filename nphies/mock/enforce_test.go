@@ -164,7 +164,6 @@ func TestAnswersPassTheRuleEngine(t *testing.T) {
 			inherited[v.Rule] = true
 		}
 	}
-	inherited["BV-00729"] = true // claimBundle's coverage has no plan class yet (issue 15, parties)
 	for name, body := range answers {
 		vs, err := rules.Check(body)
 		if err != nil {

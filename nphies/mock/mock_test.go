@@ -141,7 +141,7 @@ func claimBundle(t testing.TB, seed, member string, mutate func(*nphies.ClaimInp
 		Payer: nphies.Payer{License: "INS-FHIR"},
 		Patient: nphies.PatientInput{ID: next(), IDKind: nphies.PatientIDIqama, IDValue: "2000000002",
 			Family: "Test", Gender: "male", BirthDate: now.AddDate(-30, 0, 0)},
-		Coverage: nphies.CoverageInput{ID: next(), MemberID: member, PolicyNumber: "G",
+		Coverage: nphies.CoverageInput{ID: next(), MemberID: member, PolicyNumber: "G", Plan: "A",
 			MemberSystem: "http://pseudo-payer.com.sa/memberid"},
 		Practitioner: nphies.PractitionerInput{ID: next(), License: "N-P-1"},
 		Diagnoses:    []nphies.DiagnosisInput{{Code: "E11.9"}},

@@ -1,0 +1,2 @@
+DROP TABLE visit_findings;
+DROP FUNCTION visit_findings_append_only();
