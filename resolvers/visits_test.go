@@ -204,7 +204,12 @@ func TestProfessionalClaimCarriesTheVisitsMinimumDataSet(t *testing.T) {
 
 	// The Dec 2023 professional prior authorization. What it has and ours
 	// lacks is listed here, each with why.
-	assertShapeOf(t, paBody, "preauth-professional-outpatient-request.json", providerType...)
+	// Beyond it: our invoice bills a procedure and VAT, and names the
+	// episode (its number) on the authorization too.
+	billed := []string{"http://nphies.sa/terminology/CodeSystem/procedures",
+		"http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-tax",
+		"http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-episode"}
+	assertShapeOf(t, paBody, "preauth-professional-outpatient-request.json", append(billed, providerType...)...)
 	assertLacks(t, paBody, "preauth-professional-outpatient-request.json", []string{
 		// We record no pregnancy.
 		"extension http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-maternity",
@@ -224,9 +229,11 @@ func TestProfessionalClaimCarriesTheVisitsMinimumDataSet(t *testing.T) {
 	// The 2021 professional claim predates the minimum data set (its
 	// systems are the December 2023 example's), the encounter the current
 	// profiles require (with its service event type) and the provider
-	// type; it was authorized offline where ours names the payer's answer;
-	// our invoice bills a procedure.
+	// type, occupation and marital status; it was authorized offline where
+	// ours names the payer's answer; our invoice bills a procedure.
 	allowed := append([]string{"Encounter", "http://unitsofmeasure.org", "http://hl7.org/fhir/sid/icd-10-am",
+		"http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-occupation",
+		"http://nphies.sa/terminology/CodeSystem/occupation", "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus",
 		"http://nphies.sa/terminology/CodeSystem/investigation-result",
 		"http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-priorauthResponse",
 		"http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-encounter",
@@ -307,7 +314,7 @@ func assertLacks(t *testing.T, body, example string, known []string) {
 func TestAMissingVitalSignIsNamedAndRefused(t *testing.T) {
 	t.Parallel()
 	b := newEnforcingBillingEnv(t)
-	v := b.bookVisit(t, time.Now().Add(-2*time.Hour).Truncate(time.Minute))
+	v := b.bookVisit(t, time.Now().Add(3*time.Hour).Truncate(time.Minute))
 	vitals := fullVitals()
 	delete(vitals, "pulsePerMinute")
 	b.recordFindings(t, v, vitals)
