@@ -302,7 +302,7 @@ func assertLacks(t *testing.T, body, example string, known []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lacks := fhirshape.Lacks(got, want); !slices.Equal(lacks, known) {
+	if lacks := fhirshape.Missing(got, want); !slices.Equal(lacks, known) {
 		t.Errorf("compared with %s, ours lacks:\n  %s\nwant:\n  %s", example, strings.Join(lacks, "\n  "), strings.Join(known, "\n  "))
 	}
 }
