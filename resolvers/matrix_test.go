@@ -585,7 +585,9 @@ func matrixOps() []matrixOp {
 				return map[string]any{"p": gid("Patient", w.patientOf(tg).ID), "c": gid("Coverage", w.coverage(tg).ID)}
 			}, want: with(with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp"), "RECEPTION", "ppp")},
 		{field: "discoverCoverage", query: `mutation($p: ID!) { discoverCoverage(patientId: $p, payerLicense: "7001463160", payerName: "Bupa Arabia") { id } }`,
-			vars: func(w *world, tg target) map[string]any { return map[string]any{"p": gid("Patient", w.patientOf(tg).ID)} },
+			vars: func(w *world, tg target) map[string]any {
+				return map[string]any{"p": gid("Patient", w.patientOf(tg).ID)}
+			},
 			want: with(with(with(only(3), "ADMIN", "ppp"), "BILLING", "ppp"), "RECEPTION", "ppp")},
 		// No check exists in the matrix's world (no NPHIES): a permitted
 		// caller gets NOT_FOUND, the others FORBIDDEN.
