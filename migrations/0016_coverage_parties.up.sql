@@ -8,6 +8,12 @@
 -- every existing row holds those defaults, which satisfy the constraints:
 -- they are added NOT VALID, sparing a scan of the table under the
 -- exclusive lock, and hold for every row written from now on.
+--
+-- Both tables are locked first, patients before coverages, the order a claim
+-- or coverage insert takes them in its foreign-key checks: altering
+-- coverages and then patients deadlocked with such a write in the migration
+-- drill (two writes failed).
+LOCK TABLE patients, coverages IN ACCESS EXCLUSIVE MODE;
 
 ALTER TABLE coverages
     ADD COLUMN plan_name          text NOT NULL DEFAULT '',
