@@ -116,9 +116,6 @@ type ReconciliationLine struct {
 	Anomaly         string
 }
 
-// MaxReconciliations bounds paymentReconciliations.
-const MaxReconciliations = 100
-
 // ResubmissionStore keeps the money and the corrections that follow a
 // payer's decision.
 type ResubmissionStore interface {
@@ -126,10 +123,11 @@ type ResubmissionStore interface {
 	ClaimPayments(ctx context.Context, claimID uuid.UUID) ([]*ClaimPayment, error)
 	// Resubmissions lists the claims that correct and resubmit claimID.
 	Resubmissions(ctx context.Context, claimID uuid.UUID) ([]*Claim, error)
-	// PaymentReconciliations lists the latest n reconciliations received,
-	// newest first; anomalous only those with a line that could not be
-	// applied or a duplicate delivery.
-	PaymentReconciliations(ctx context.Context, anomalous bool, n int) ([]*PaymentReconciliation, error)
+	// PaymentReconciliations returns one page of the reconciliations
+	// received, newest first, with their lines, and how many match (when
+	// the page asks for the count); anomalous keeps only those with a line
+	// that could not be applied or a duplicate delivery.
+	PaymentReconciliations(ctx context.Context, anomalous bool, p Page) ([]*PaymentReconciliation, int, error)
 	// QueueResubmission writes a corrected claim that resubmits
 	// n.Claim.ResubmissionOf with its outgoing message, and marks the
 	// original resubmitted, in one transaction. CONFLICT when the original

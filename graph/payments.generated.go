@@ -783,6 +783,148 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_receivedAt(_ cont
 	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _PaymentReconciliationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaymentReconciliationEdge) graphql.Marshaler {
+			return ec.marshalNPaymentReconciliationEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentReconciliationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentReconciliationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentReconciliationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentReconciliationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentReconciliationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliationConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliationEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.PaymentReconciliation) graphql.Marshaler {
+			return ec.marshalNPaymentReconciliation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentReconciliationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentReconciliation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PaymentReconciliationLine_line(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1452,6 +1594,97 @@ func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.
 	return out
 }
 
+var paymentReconciliationConnectionImplementors = []string{"PaymentReconciliationConnection"}
+
+func (ec *executionContext) _PaymentReconciliationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentReconciliationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentReconciliationConnection")
+		case "edges":
+			out.Values[i] = ec._PaymentReconciliationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PaymentReconciliationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PaymentReconciliationConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentReconciliationEdgeImplementors = []string{"PaymentReconciliationEdge"}
+
+func (ec *executionContext) _PaymentReconciliationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentReconciliationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentReconciliationEdge")
+		case "cursor":
+			out.Values[i] = ec._PaymentReconciliationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PaymentReconciliationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var paymentReconciliationLineImplementors = []string{"PaymentReconciliationLine"}
 
 func (ec *executionContext) _PaymentReconciliationLine(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.ReconciliationLine) graphql.Marshaler {
@@ -1697,11 +1930,31 @@ func (ec *executionContext) marshalNDenialGroupBy2githubᚗcomᚋhealthgraphᚋh
 	return res
 }
 
-func (ec *executionContext) marshalNPaymentReconciliation2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliationᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.PaymentReconciliation) graphql.Marshaler {
+func (ec *executionContext) marshalNPaymentReconciliation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliation(ctx context.Context, sel ast.SelectionSet, v *healthgraph.PaymentReconciliation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentReconciliation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentReconciliationConnection2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationConnection(ctx context.Context, sel ast.SelectionSet, v *model.PaymentReconciliationConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentReconciliationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentReconciliationEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PaymentReconciliationEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPaymentReconciliation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliation(ctx, sel, v[i])
+		return ec.marshalNPaymentReconciliationEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -1713,14 +1966,14 @@ func (ec *executionContext) marshalNPaymentReconciliation2ᚕᚖgithubᚗcomᚋh
 	return ret
 }
 
-func (ec *executionContext) marshalNPaymentReconciliation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliation(ctx context.Context, sel ast.SelectionSet, v *healthgraph.PaymentReconciliation) graphql.Marshaler {
+func (ec *executionContext) marshalNPaymentReconciliationEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdge(ctx context.Context, sel ast.SelectionSet, v *model.PaymentReconciliationEdge) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
 		}
 		return graphql.Null
 	}
-	return ec._PaymentReconciliation(ctx, sel, v)
+	return ec._PaymentReconciliationEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPaymentReconciliationLine2githubᚗcomᚋhealthgraphᚋhealthgraphᚐReconciliationLine(ctx context.Context, sel ast.SelectionSet, v healthgraph.ReconciliationLine) graphql.Marshaler {

@@ -513,6 +513,17 @@ type ComplexityRoot struct {
 		Reference    func(childComplexity int) int
 	}
 
+	PaymentReconciliationConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PaymentReconciliationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	PaymentReconciliationLine struct {
 		Amount          func(childComplexity int) int
 		Anomaly         func(childComplexity int) int
@@ -566,7 +577,7 @@ type ComplexityRoot struct {
 		Node                   func(childComplexity int, id string) int
 		Patient                func(childComplexity int, id string) int
 		Patients               func(childComplexity int, filter *model.PatientFilter, orderBy *model.PatientOrder, first *int, after *string, last *int, before *string) int
-		PaymentReconciliations func(childComplexity int, anomalousOnly *bool, first *int) int
+		PaymentReconciliations func(childComplexity int, anomalousOnly *bool, first *int, after *string, last *int, before *string) int
 		PractitionerSchedule   func(childComplexity int, practitionerID string, date time.Time) int
 		Practitioners          func(childComplexity int, specialty *string, first *int, after *string, last *int, before *string) int
 		RevenueSummary         func(childComplexity int, from time.Time, to time.Time, groupBy model.RevenueGroupBy) int
@@ -2797,6 +2808,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaymentReconciliation.Reference(childComplexity), true
 
+	case "PaymentReconciliationConnection.edges":
+		if e.ComplexityRoot.PaymentReconciliationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationConnection.Edges(childComplexity), true
+	case "PaymentReconciliationConnection.pageInfo":
+		if e.ComplexityRoot.PaymentReconciliationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationConnection.PageInfo(childComplexity), true
+	case "PaymentReconciliationConnection.totalCount":
+		if e.ComplexityRoot.PaymentReconciliationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationConnection.TotalCount(childComplexity), true
+
+	case "PaymentReconciliationEdge.cursor":
+		if e.ComplexityRoot.PaymentReconciliationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationEdge.Cursor(childComplexity), true
+	case "PaymentReconciliationEdge.node":
+		if e.ComplexityRoot.PaymentReconciliationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliationEdge.Node(childComplexity), true
+
 	case "PaymentReconciliationLine.amount":
 		if e.ComplexityRoot.PaymentReconciliationLine.Amount == nil {
 			break
@@ -3110,7 +3153,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.PaymentReconciliations(childComplexity, args["anomalousOnly"].(*bool), args["first"].(*int)), true
+		return e.ComplexityRoot.Query.PaymentReconciliations(childComplexity, args["anomalousOnly"].(*bool), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.practitionerSchedule":
 		if e.ComplexityRoot.Query.PractitionerSchedule == nil {
 			break
@@ -4527,6 +4570,28 @@ func (ec *executionContext) childFields_PaymentReconciliation(ctx context.Contex
 		return ec.fieldContext_PaymentReconciliation_receivedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentReconciliation", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentReconciliationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PaymentReconciliationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PaymentReconciliationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PaymentReconciliationConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentReconciliationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentReconciliationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PaymentReconciliationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PaymentReconciliationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentReconciliationEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_PaymentReconciliationLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

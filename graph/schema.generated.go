@@ -75,7 +75,7 @@ type QueryResolver interface {
 	MedicalRecords(ctx context.Context, patientID string, filter *model.RecordFilter, first *int, after *string, last *int, before *string) (*model.MedicalRecordConnection, error)
 	AppointmentUtilization(ctx context.Context, from time.Time, to time.Time, groupBy healthgraph.UtilizationGroupBy) ([]*healthgraph.UtilizationGroup, error)
 	EligibilityChecks(ctx context.Context, patientID string) ([]*healthgraph.EligibilityCheck, error)
-	PaymentReconciliations(ctx context.Context, anomalousOnly *bool, first *int) ([]*healthgraph.PaymentReconciliation, error)
+	PaymentReconciliations(ctx context.Context, anomalousOnly *bool, first *int, after *string, last *int, before *string) (*model.PaymentReconciliationConnection, error)
 	DenialSummary(ctx context.Context, from time.Time, to time.Time, groupBy healthgraph.DenialGroupBy) ([]*model.DenialGroup, error)
 	VisitFindings(ctx context.Context, appointmentID string) (*model.VisitFindings, error)
 }
@@ -1243,6 +1243,30 @@ func (ec *executionContext) field_Query_paymentReconciliations_args(ctx context.
 		return nil, err
 	}
 	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -4596,7 +4620,7 @@ func (ec *executionContext) _Query_paymentReconciliations(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().PaymentReconciliations(ctx, fc.Args["anomalousOnly"].(*bool), fc.Args["first"].(*int))
+			return ec.Resolvers.Query().PaymentReconciliations(ctx, fc.Args["anomalousOnly"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -4604,11 +4628,11 @@ func (ec *executionContext) _Query_paymentReconciliations(ctx context.Context, f
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "BILLING"})
 				if err != nil {
-					var zeroVal []*healthgraph.PaymentReconciliation
+					var zeroVal *model.PaymentReconciliationConnection
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal []*healthgraph.PaymentReconciliation
+					var zeroVal *model.PaymentReconciliationConnection
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -4617,8 +4641,8 @@ func (ec *executionContext) _Query_paymentReconciliations(ctx context.Context, f
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*healthgraph.PaymentReconciliation) graphql.Marshaler {
-			return ec.marshalNPaymentReconciliation2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliationᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentReconciliationConnection) graphql.Marshaler {
+			return ec.marshalNPaymentReconciliationConnection2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4631,7 +4655,7 @@ func (ec *executionContext) fieldContext_Query_paymentReconciliations(ctx contex
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PaymentReconciliation(ctx, field)
+			return ec.childFields_PaymentReconciliationConnection(ctx, field)
 		},
 	}
 	defer func() {

@@ -122,29 +122,46 @@ func (db *DB) ClaimPayments(ctx context.Context, claimID uuid.UUID) ([]*hg.Claim
 	return out, translate(err, "claim payments")
 }
 
-// PaymentReconciliations lists the latest reconciliations with their lines.
-func (db *DB) PaymentReconciliations(ctx context.Context, anomalous bool, n int) ([]*hg.PaymentReconciliation, error) {
-	if n < 1 || n > hg.MaxReconciliations {
-		return nil, hg.Invalid("first", "first must be from 1 to %d", hg.MaxReconciliations)
+// reconciliationSorts: reconciliations are listed by when they arrived.
+var reconciliationSorts = newestFirst("pr.received_at", nil)
+
+// PaymentReconciliations reads one page of reconciliations, newest first,
+// then their lines in one query.
+func (db *DB) PaymentReconciliations(ctx context.Context, anomalous bool, p hg.Page) ([]*hg.PaymentReconciliation, int, error) {
+	where := `(NOT @anomalous OR pr.duplicates > 0
+		OR EXISTS (SELECT 1 FROM claim_payments cp WHERE cp.reconciliation_id = pr.id AND cp.anomaly <> ''))`
+	args := pageArgs(p, pgx.NamedArgs{"anomalous": anomalous})
+	keyset, order, err := reconciliationSorts.keyset(p, "pr.id", args)
+	if err != nil {
+		return nil, 0, err
 	}
 	rows, _ := db.Pool.Query(ctx, `SELECT pr.id, pr.identifier, pr.payer_license, pr.payment_reference, pr.payment_date,
 			pr.amount, pr.duplicates, m.delivery, pr.received_at
 		FROM payment_reconciliations pr LEFT JOIN nphies_messages m ON m.id = pr.notice_message_id
-		WHERE NOT $1 OR pr.duplicates > 0 OR EXISTS (SELECT 1 FROM claim_payments cp WHERE cp.reconciliation_id = pr.id AND cp.anomaly <> '')
-		ORDER BY pr.received_at DESC, pr.id DESC LIMIT $2`, anomalous, n)
+		WHERE `+where+` AND `+keyset+` ORDER BY `+order+` LIMIT @first`, args)
 	recs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.PaymentReconciliation, error) {
-		var p hg.PaymentReconciliation
-		err := row.Scan(&p.ID, &p.Identifier, &p.PayerLicense, &p.Reference, &p.PaymentDate, &p.Amount, &p.Duplicates,
-			&p.NoticeDelivery, &p.ReceivedAt)
-		return &p, err
+		var r hg.PaymentReconciliation
+		err := row.Scan(&r.ID, &r.Identifier, &r.PayerLicense, &r.Reference, &r.PaymentDate, &r.Amount, &r.Duplicates,
+			&r.NoticeDelivery, &r.ReceivedAt)
+		return &r, err
 	})
-	if err != nil || len(recs) == 0 {
-		return recs, translate(err, "payment reconciliations")
+	if err != nil {
+		return nil, 0, translate(err, "payment reconciliations")
+	}
+	var total int
+	if p.Count {
+		err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM payment_reconciliations pr WHERE `+where, args).Scan(&total)
+		if err != nil {
+			return nil, 0, translate(err, "payment reconciliations")
+		}
+	}
+	if len(recs) == 0 {
+		return recs, total, nil
 	}
 	byID := make(map[uuid.UUID]*hg.PaymentReconciliation, len(recs))
 	ids := make([]uuid.UUID, len(recs))
-	for i, p := range recs {
-		byID[p.ID], ids[i] = p, p.ID
+	for i, r := range recs {
+		byID[r.ID], ids[i] = r, r.ID
 	}
 	rows, _ = db.Pool.Query(ctx, `SELECT reconciliation_id, line, claim_id, claim_identifier, kind, gross, fee, amount, anomaly
 		FROM claim_payments WHERE reconciliation_id = ANY($1) ORDER BY reconciliation_id, line`, ids)
@@ -152,11 +169,14 @@ func (db *DB) PaymentReconciliations(ctx context.Context, anomalous bool, n int)
 	var l hg.ReconciliationLine
 	_, err = pgx.ForEachRow(rows, []any{&recID, &l.Line, &l.ClaimID, &l.ClaimIdentifier, &l.Kind, &l.Gross, &l.Fee, &l.Amount,
 		&l.Anomaly}, func() error {
-		p := byID[recID]
-		p.Lines = append(p.Lines, l)
+		r := byID[recID]
+		r.Lines = append(r.Lines, l)
 		return nil
 	})
-	return recs, translate(err, "payment reconciliations")
+	if err != nil {
+		return nil, 0, translate(err, "payment reconciliations")
+	}
+	return recs, total, nil
 }
 
 // Resubmissions lists the claims that resubmit claimID, oldest first.

@@ -570,7 +570,7 @@ func matrixOps() []matrixOp {
 			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "BILLING", "ANALYST")},
 		{field: "denialSummary", query: `query($from: Time!, $to: Time!) { denialSummary(from: $from, to: $to, groupBy: REASON) { key } }`,
 			vars: func(*world, target) map[string]any { return window() }, want: only(1, "ADMIN", "BILLING", "ANALYST")},
-		{field: "paymentReconciliations", query: `{ paymentReconciliations(anomalousOnly: true) { identifier } }`,
+		{field: "paymentReconciliations", query: `{ paymentReconciliations(anomalousOnly: true) { totalCount edges { node { identifier } } } }`,
 			want: only(1, "ADMIN", "BILLING")},
 		{field: "resubmitClaim", query: `mutation($id: ID!, $p: ID!) { resubmitClaim(id: $id, input: {practitionerId: $p, diagnoses: ["J06.9"]}) { id } }`,
 			vars: func(w *world, tg target) map[string]any {

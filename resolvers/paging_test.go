@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
 // pagingEnv is a clinic with a little of everything each connection lists:
@@ -111,16 +112,19 @@ type pageOut struct {
 // connection names a connection field and the arguments it is read with.
 type connection struct {
 	field, args string // args: extra arguments, e.g. `orderBy: {field: NAME}`
+	// key selects what tells nodes apart: "id" when empty; a node without
+	// an ID aliases its key as id, e.g. "id: identifier".
+	key string
 }
 
 func (c connection) query() string {
 	return fmt.Sprintf(`query($first: Int, $after: String, $last: Int, $before: String) {
 		c: %s(first: $first, after: $after, last: $last, before: $before %s) {
-			edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount } }`,
-		c.field, c.args)
+			edges { cursor node { %s } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount } }`,
+		c.field, c.args, cmp.Or(c.key, "id"))
 }
 
-func (c connection) page(t *testing.T, env *pagingEnv, token string, vars map[string]any) pageOut {
+func (c connection) page(t *testing.T, env *servertest.Env, token string, vars map[string]any) pageOut {
 	t.Helper()
 	var out struct{ C pageOut }
 	env.Do(t, token, c.query(), vars).Decode(t, &out)
@@ -135,7 +139,7 @@ func (c connection) page(t *testing.T, env *pagingEnv, token string, vars map[st
 // walk reads the whole of c in pages of size, forward with first/after or
 // backward with last/before, checking each page's pageInfo, and returns the
 // ids in the list's order.
-func (c connection) walk(t *testing.T, env *pagingEnv, token string, size int, backward bool) []string {
+func (c connection) walk(t *testing.T, env *servertest.Env, token string, size int, backward bool) []string {
 	t.Helper()
 	var ids []string
 	var cursor any
@@ -242,7 +246,7 @@ func TestEveryConnectionPagesBothWays(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			one := tc.conn.page(t, e, tc.token, map[string]any{"first": 100})
+			one := tc.conn.page(t, e.Env, tc.token, map[string]any{"first": 100})
 			var whole []string
 			for _, edge := range one.Edges {
 				whole = append(whole, edge.Node.ID)
@@ -254,10 +258,10 @@ func TestEveryConnectionPagesBothWays(t *testing.T) {
 				t.Fatalf("order:\n got %v\nwant %v", whole, tc.want)
 			}
 			for _, size := range []int{2, 3} {
-				if got := tc.conn.walk(t, e, tc.token, size, false); !slices.Equal(got, whole) {
+				if got := tc.conn.walk(t, e.Env, tc.token, size, false); !slices.Equal(got, whole) {
 					t.Fatalf("forward in pages of %d:\n got %v\nwant %v", size, got, whole)
 				}
-				if got := tc.conn.walk(t, e, tc.token, size, true); !slices.Equal(got, whole) {
+				if got := tc.conn.walk(t, e.Env, tc.token, size, true); !slices.Equal(got, whole) {
 					t.Fatalf("backward in pages of %d:\n got %v\nwant %v", size, got, whole)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
@@ -81,15 +82,20 @@ func (r *paymentReconciliationLineResolver) Anomaly(ctx context.Context, obj *he
 	return present(obj.Anomaly), nil
 }
 
-func (r *queryResolver) PaymentReconciliations(ctx context.Context, anomalousOnly *bool, first *int) ([]*healthgraph.PaymentReconciliation, error) {
-	n := 20
-	if first != nil {
-		n = *first
+func (r *queryResolver) PaymentReconciliations(ctx context.Context, anomalousOnly *bool, first *int, after *string, last *int, before *string) (*model.PaymentReconciliationConnection, error) {
+	pg, err := connectionPage(ctx, "PaymentReconciliation", newestFirst, paging{first, last, after, before})
+	if err != nil {
+		return nil, err
 	}
-	if n < 1 || n > healthgraph.MaxReconciliations {
-		return nil, healthgraph.Invalid("first", "first must be from 1 to %d", healthgraph.MaxReconciliations)
+	recs, total, err := r.Store.PaymentReconciliations(ctx, deref(anomalousOnly), pg.page)
+	if err != nil {
+		return nil, err
 	}
-	return r.Store.PaymentReconciliations(ctx, deref(anomalousOnly), n)
+	es, info := edges(pg, recs, func(p *healthgraph.PaymentReconciliation) ([]string, uuid.UUID) { return timeKey(p.ReceivedAt), p.ID },
+		func(c string, n *healthgraph.PaymentReconciliation) *model.PaymentReconciliationEdge {
+			return &model.PaymentReconciliationEdge{Cursor: c, Node: n}
+		})
+	return &model.PaymentReconciliationConnection{Edges: es, PageInfo: info, TotalCount: total}, nil
 }
 
 func (r *queryResolver) DenialSummary(ctx context.Context, from time.Time, to time.Time, groupBy healthgraph.DenialGroupBy) ([]*model.DenialGroup, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,20 +172,26 @@ func TestTwoPartialPaymentsLeaveTheClaimPaid(t *testing.T) {
 		return f.Count(t, `SELECT count(*) FROM nphies_messages WHERE event = 'payment-notice' AND delivery = 'SENT'`) == 2
 	})
 	var recs struct {
-		PaymentReconciliations []struct {
-			NoticeStatus string
-			Amount       money
-			Lines        []struct {
-				ClaimID *string
-				Anomaly *string
+		PaymentReconciliations struct {
+			Edges []struct {
+				Node struct {
+					NoticeStatus string
+					Amount       money
+					Lines        []struct {
+						ClaimID *string
+						Anomaly *string
+					}
+				}
 			}
 		}
 	}
-	f.Do(t, f.billing, `{ paymentReconciliations { noticeStatus amount { amount } lines { claimId anomaly } } }`, nil).Decode(t, &recs)
-	if len(recs.PaymentReconciliations) != 2 {
+	f.Do(t, f.billing, `{ paymentReconciliations { edges { node { noticeStatus amount { amount } lines { claimId anomaly } } } } }`,
+		nil).Decode(t, &recs)
+	if len(recs.PaymentReconciliations.Edges) != 2 {
 		t.Fatalf("reconciliations = %+v, want 2", recs)
 	}
-	for _, r := range recs.PaymentReconciliations {
+	for _, e := range recs.PaymentReconciliations.Edges {
+		r := e.Node
 		if r.NoticeStatus != "SENT" || len(r.Lines) != 1 || r.Lines[0].ClaimID == nil || *r.Lines[0].ClaimID != id || r.Lines[0].Anomaly != nil {
 			t.Errorf("reconciliation %+v, want its notice sent and its one line applied to the claim", r)
 		}
@@ -222,22 +229,26 @@ func TestUnknownClaimAndDuplicateReconciliation(t *testing.T) {
 		t.Fatalf("claim after a reconciliation delivered twice: paid %s, %d payments, %v", c.Paid.Amount, len(c.Payments), *c.PaymentStatus)
 	}
 	var recs struct {
-		PaymentReconciliations []struct {
-			Identifier string
-			Duplicates int
-			Lines      []struct {
-				ClaimID         *string
-				ClaimIdentifier string
-				Anomaly         *string
+		PaymentReconciliations struct {
+			Edges []struct {
+				Node struct {
+					Identifier string
+					Duplicates int
+					Lines      []struct {
+						ClaimID         *string
+						ClaimIdentifier string
+						Anomaly         *string
+					}
+				}
 			}
 		}
 	}
-	f.Do(t, f.billing, `{ paymentReconciliations(anomalousOnly: true) { identifier duplicates lines { claimId claimIdentifier anomaly } } }`,
-		nil).Decode(t, &recs)
-	if len(recs.PaymentReconciliations) != 1 {
+	f.Do(t, f.billing, `{ paymentReconciliations(anomalousOnly: true) {
+		edges { node { identifier duplicates lines { claimId claimIdentifier anomaly } } } } }`, nil).Decode(t, &recs)
+	if len(recs.PaymentReconciliations.Edges) != 1 {
 		t.Fatalf("anomalous reconciliations = %+v, want the one", recs)
 	}
-	r := recs.PaymentReconciliations[0]
+	r := recs.PaymentReconciliations.Edges[0].Node
 	if r.Identifier != ident.Key() || r.Duplicates != 1 || len(r.Lines) != 2 {
 		t.Fatalf("reconciliation = %+v, want %s delivered twice with two lines", r, ident.Key())
 	}
@@ -339,5 +350,68 @@ func TestResubmissionLinkedToItsOriginal(t *testing.T) {
 	if r := f.Do(t, f.billing, resubmit, map[string]any{"id": orig, "in": map[string]any{"practitionerId": in["practitionerId"],
 		"diagnoses": []string{"not a code"}}}); r.Code() != hg.EINVALID || r.Field() != "input.diagnoses" {
 		t.Errorf("a bad diagnosis: %q field %q, want BAD_USER_INPUT input.diagnoses", r.Code(), r.Field())
+	}
+}
+
+// TestPaymentReconciliationsPageNewestFirst: reconciliations page like
+// every connection, newest first, forward and backward; anomalousOnly keeps
+// those naming a claim we do not have and totalCount counts only them; a
+// cursor of another list or a malformed one is BAD_USER_INPUT naming the
+// argument.
+func TestPaymentReconciliationsPageNewestFirst(t *testing.T) {
+	t.Parallel()
+	f := newPayerFlow(t, "M-200")
+	id := f.submit(t)
+	f.decided(t, id)
+	ours := nphies.Identifier{System: "http://clinic.test/claim", Value: rawID(t, id).String()}
+	var newest, anomalous []string
+	for i := range 5 {
+		p := mock.Payment{Claim: ours, Gross: 100}
+		if i%2 == 1 {
+			p.Claim = nphies.Identifier{System: "http://clinic.test/claim", Value: uuid.NewString()}
+		}
+		ident, err := f.mock.EnqueuePayment("PR-FHIR", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.pollOnce(t)
+		newest = append([]string{ident.Key()}, newest...)
+		if i%2 == 1 {
+			anomalous = append([]string{ident.Key()}, anomalous...)
+		}
+	}
+
+	all := connection{field: "paymentReconciliations", key: "id: identifier"}
+	one := all.page(t, f.Env, f.billing, map[string]any{"first": 100})
+	var got []string
+	for _, e := range one.Edges {
+		got = append(got, e.Node.ID)
+	}
+	if !slices.Equal(got, newest) || one.TotalCount != len(newest) || one.PageInfo.HasNextPage || one.PageInfo.HasPreviousPage {
+		t.Fatalf("one page: %v (totalCount %d, %+v), want %v newest first", got, one.TotalCount, one.PageInfo, newest)
+	}
+	for _, size := range []int{2, 3} {
+		for _, backward := range []bool{false, true} {
+			if got := all.walk(t, f.Env, f.billing, size, backward); !slices.Equal(got, newest) {
+				t.Fatalf("in pages of %d (backward %v):\n got %v\nwant %v", size, backward, got, newest)
+			}
+		}
+	}
+	odd := connection{field: "paymentReconciliations", args: ", anomalousOnly: true", key: "id: identifier"}
+	if got := odd.walk(t, f.Env, f.billing, 1, false); !slices.Equal(got, anomalous) {
+		t.Fatalf("anomalous only:\n got %v\nwant %v", got, anomalous)
+	}
+
+	var claims struct{ Claims pageOut }
+	f.Do(t, f.billing, `{ claims(first: 1) { edges { cursor } } }`, nil).Decode(t, &claims)
+	for _, tc := range []struct{ name, args, field string }{
+		{"a claim cursor", `after: "` + claims.Claims.Edges[0].Cursor + `"`, "after"},
+		{"a malformed cursor", `last: 2, before: "zzz"`, "before"},
+		{"first over the cap", `first: 101`, "first"},
+	} {
+		r := f.Do(t, f.billing, `{ paymentReconciliations(`+tc.args+`) { totalCount } }`, nil)
+		if r.Code() != hg.EINVALID || r.Field() != tc.field {
+			t.Errorf("%s: got %s on %q (%+v), want %s on %q", tc.name, r.Code(), r.Field(), r.Errors, hg.EINVALID, tc.field)
+		}
 	}
 }

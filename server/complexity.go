@@ -125,6 +125,9 @@ func setConnectionCosts(c *graph.ComplexityRoot) {
 	c.Query.Catalogue = func(child int, _ *model.CatalogueFilter, first *int, _ *string, last *int, _ *string) int {
 		return connectionCost(child, first, last)
 	}
+	c.Query.PaymentReconciliations = func(child int, _ *bool, first *int, _ *string, last *int, _ *string) int {
+		return connectionCost(child, first, last)
+	}
 }
 
 func setNestedListCosts(c *graph.ComplexityRoot) {
@@ -140,13 +143,6 @@ func setNestedListCosts(c *graph.ComplexityRoot) {
 	c.Claim.Payments = capped(listEstimate)
 	c.Claim.Resubmissions = capped(listEstimate)
 	c.PaymentReconciliation.Lines = capped(listEstimate)
-	c.Query.PaymentReconciliations = func(child int, _ *bool, first *int) int {
-		n := hg.MaxReconciliations
-		if first != nil && *first > 0 && *first < n {
-			n = *first
-		}
-		return listCost(child, n)
-	}
 	c.Claim.Communications = capped(listEstimate)
 	c.ClaimCommunication.Attachments = capped(listEstimate)
 	c.EligibilityCheck.Errors = capped(listEstimate)

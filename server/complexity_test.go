@@ -117,6 +117,7 @@ func TestListCostsMultiplyByPageSize(t *testing.T) {
 		// id 1, node 1+1, edges 1+2, patients 1+100×3.
 		{"a page of 100 patients costs 100 times a patient", `{ patients(first: 100) { edges { node { id } } } }`, 301, 301},
 		{"the default page is 20", `{ claims { edges { node { id } } } }`, 61, 61},
+		{"a backward page costs its last", `{ paymentReconciliations(last: 50) { edges { node { identifier } } } }`, 151, 151},
 		{"an oversized page costs the cap, leaving the refusal to the resolver", `{ invoices(first: 5000) { edges { node { id } } } }`, 301, 301},
 		{"nested lists multiply", nestedRowsQuery, 40_000, maxCost},
 		{"a year of daily revenue is one group per day", `{ revenueSummary(from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", groupBy: DAY) { key } }`, 366, 400},

@@ -482,6 +482,24 @@ type Payer struct {
 	Name string `json:"name"`
 }
 
+// A page of payment reconciliations.
+type PaymentReconciliationConnection struct {
+	// The reconciliations on this page, newest first.
+	Edges []*PaymentReconciliationEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many reconciliations match in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// One payment reconciliation in a page.
+type PaymentReconciliationEdge struct {
+	// The position of this reconciliation, for `after` or `before`.
+	Cursor string `json:"cursor"`
+	// The reconciliation.
+	Node *healthgraph.PaymentReconciliation `json:"node"`
+}
+
 // The organisation holding a group policy.
 type PolicyHolderInput struct {
 	// Its identifier with the payer, e.g. the establishment number.
