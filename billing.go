@@ -145,8 +145,8 @@ func (n *NewInvoice) Validate() error {
 			if l.ServiceCode != "" || l.Description != "" || l.UnitPrice != 0 {
 				return Invalid("lines.itemId", "line %d: give itemId or serviceCode, description and unitPrice, not both", i+1)
 			}
-			if l.Quantity < 1 || l.Quantity > 10_000 {
-				return Invalid("lines.quantity", "line %d: quantity must be from 1 to 10000", i+1)
+			if err := lineQuantity("lines.quantity", i+1, l.Quantity); err != nil {
+				return err
 			}
 			continue
 		}
@@ -158,11 +158,30 @@ func (n *NewInvoice) Validate() error {
 		case l.Description == "" || utf8.RuneCountInString(l.Description) > MaxLineDescription:
 			return Invalid("lines.description", "line %d: description must be 1 to %d characters (NPHIES's limit, BV-00279)",
 				i+1, MaxLineDescription)
-		case l.Quantity < 1 || l.Quantity > 10_000:
-			return Invalid("lines.quantity", "line %d: quantity must be from 1 to 10000", i+1)
-		case l.UnitPrice <= 0 || l.UnitPrice > MaxAmount/10_000:
-			return Invalid("lines.unitPrice", "line %d: unitPrice must be more than 0.00 and at most %s", i+1, MaxAmount/10_000)
 		}
+		if err := lineQuantity("lines.quantity", i+1, l.Quantity); err != nil {
+			return err
+		}
+		if err := lineUnitPrice("lines.unitPrice", i+1, l.UnitPrice); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lineQuantity checks the quantity of line n, given as field.
+func lineQuantity(field string, n, quantity int) error {
+	if quantity < 1 || quantity > 10_000 {
+		return Invalid(field, "line %d: quantity must be from 1 to 10000", n)
+	}
+	return nil
+}
+
+// lineUnitPrice checks the unit price of line n, given as field: at most
+// what keeps the largest quantity's total within MaxAmount.
+func lineUnitPrice(field string, n int, price Halalas) error {
+	if price <= 0 || price > MaxAmount/10_000 {
+		return Invalid(field, "line %d: unitPrice must be more than 0.00 and at most %s", n, MaxAmount/10_000)
 	}
 	return nil
 }

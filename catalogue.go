@@ -223,4 +223,7 @@ type CatalogueStore interface {
 	ImportCatalogue(ctx context.Context, items []NewCatalogueItem) (added, updated int, err error)
 	// ListCatalogue returns one page, newest first, and how many match.
 	ListCatalogue(ctx context.Context, f CatalogueFilter, p Page) ([]*CatalogueItem, int, error)
+	// CatalogueItems returns the items with the given ids that exist, in
+	// no particular order.
+	CatalogueItems(ctx context.Context, ids []uuid.UUID) ([]*CatalogueItem, error)
 }

@@ -116,6 +116,36 @@ type ReconciliationLine struct {
 	Anomaly         string
 }
 
+// ItemCorrection is one item of a resubmitted claim as billing corrects
+// it: a catalogue item, how many, and its price when the catalogue's is not
+// the one to claim (nil).
+type ItemCorrection struct {
+	ItemID    uuid.UUID
+	Quantity  int
+	UnitPrice *Halalas
+}
+
+// ValidateCorrections checks the corrected items of resubmitClaim, naming
+// the input at fault: 1 to MaxInvoiceLines items, with a quantity and any
+// corrected price an invoice line could have.
+func ValidateCorrections(items []ItemCorrection) error {
+	if len(items) == 0 || len(items) > MaxInvoiceLines {
+		return Invalid("input.items", "a corrected claim needs 1 to %d items", MaxInvoiceLines)
+	}
+	for i, it := range items {
+		if err := lineQuantity("input.items.quantity", i+1, it.Quantity); err != nil {
+			return err
+		}
+		if it.UnitPrice == nil {
+			continue
+		}
+		if err := lineUnitPrice("input.items.unitPrice", i+1, *it.UnitPrice); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ResubmissionStore keeps the money and the corrections that follow a
 // payer's decision.
 type ResubmissionStore interface {

@@ -1151,7 +1151,7 @@ func (ec *executionContext) unmarshalInputResubmitClaimInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"practitionerId", "diagnoses"}
+	fieldsInOrder := [...]string{"practitionerId", "diagnoses", "items"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1172,6 +1172,57 @@ func (ec *executionContext) unmarshalInputResubmitClaimInput(ctx context.Context
 				return it, err
 			}
 			it.Diagnoses = data
+		case "items":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("items"))
+			data, err := ec.unmarshalOResubmitItemInput2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐResubmitItemInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Items = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputResubmitItemInput(ctx context.Context, obj any) (model.ResubmitItemInput, error) {
+	var it model.ResubmitItemInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"itemId", "quantity", "unitPrice"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "itemId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("itemId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ItemID = data
+		case "quantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantity = data
+		case "unitPrice":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitPrice"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitPrice = data
 		}
 	}
 	return it, nil
@@ -2001,6 +2052,11 @@ func (ec *executionContext) unmarshalNResubmitClaimInput2githubᚗcomᚋhealthgr
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNResubmitItemInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐResubmitItemInput(ctx context.Context, v any) (*model.ResubmitItemInput, error) {
+	res, err := ec.unmarshalInputResubmitItemInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOClaimPaymentStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentStatus(ctx context.Context, v any) (*healthgraph.PaymentStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -2018,6 +2074,23 @@ func (ec *executionContext) marshalOClaimPaymentStatus2ᚖgithubᚗcomᚋhealthg
 	_ = ctx
 	res := model.MarshalText(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOResubmitItemInput2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐResubmitItemInputᚄ(ctx context.Context, v any) ([]*model.ResubmitItemInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ResubmitItemInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNResubmitItemInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐResubmitItemInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // endregion ***************************** type.gotpl *****************************

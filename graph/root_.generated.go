@@ -3609,6 +3609,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRecordPaymentInput,
 		ec.unmarshalInputRecordVisitFindingsInput,
 		ec.unmarshalInputResubmitClaimInput,
+		ec.unmarshalInputResubmitItemInput,
 		ec.unmarshalInputSendClaimCommunicationInput,
 		ec.unmarshalInputSignupInput,
 		ec.unmarshalInputSubmitClaimInput,

@@ -23,6 +23,7 @@ type DeskStore interface {
 	CoveragesByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID) ([]*hg.Coverage, error)
 	InvoiceByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Invoice, error)
 	PractitionerByID(ctx context.Context, id uuid.UUID) (*hg.Practitioner, error)
+	CatalogueItems(ctx context.Context, ids []uuid.UUID) ([]*hg.CatalogueItem, error)
 	AppointmentByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Appointment, error)
 	PriorAuthorizations(ctx context.Context, invoiceID uuid.UUID) ([]hg.PriorAuthorization, error)
 	VisitFindings(ctx context.Context, scope hg.PatientScope, appointmentID uuid.UUID) (*hg.VisitFindings, error)

@@ -18,6 +18,9 @@ type ResubmitRequest struct {
 	// and "input.diagnoses".
 	PractitionerID uuid.UUID
 	Diagnoses      []string
+	// Items are the corrected "input.items", checked with
+	// hg.ValidateCorrections; nil claims the invoice's lines again.
+	Items []hg.ItemCorrection
 	// Audit is the caller's audit event, appended with the claim queued.
 	Audit hg.AuditEvent
 	// TraceParent links the outbox's send to the caller's trace.
@@ -26,10 +29,14 @@ type ResubmitRequest struct {
 
 // Resubmit builds a new claim for the original's invoice with the
 // corrections, carrying Claim.related (relationship "prior") to the
-// original's identifier, and queues it; the original stops holding the
-// invoice. NOT_FOUND when the claim, its invoice's parties or the
-// practitioner are outside scope; CONFLICT when the claim is not a claim
-// the payer rejected or partly approved, or was resubmitted already.
+// original's identifier, scrubs it and queues it; the original stops
+// holding the invoice. NOT_FOUND when the claim, its invoice's parties or
+// the practitioner are outside scope; BAD_USER_INPUT naming "input.items"
+// for a corrected item not in the catalogue or a claim type whose items
+// carry details, and naming "id" when the corrected claim breaks a rule
+// NPHIES would refuse it for (nothing is queued); CONFLICT when the claim
+// is not a claim the payer rejected or partly approved, or was resubmitted
+// already.
 func (d *Desk) Resubmit(ctx context.Context, scope hg.PatientScope, req ResubmitRequest) (*hg.Claim, error) {
 	orig, err := d.Store.ClaimByID(ctx, scope, req.ClaimID)
 	if err != nil {
@@ -42,10 +49,17 @@ func (d *Desk) Resubmit(ctx context.Context, scope hg.PatientScope, req Resubmit
 		return nil, hg.Errorf(hg.ECONFLICT, "the claim was resubmitted already")
 	case orig.InvoiceID == nil:
 		return nil, hg.Invalid("id", "the claim has no invoice to claim again")
+	case req.Items != nil && len(orig.Details.Items) > 0:
+		return nil, hg.Invalid("input.items", "the items of a %s claim carry per-line details (a tooth, a days supply) that cannot be corrected yet", orig.Type)
 	}
 	inv, err := d.Store.InvoiceByID(ctx, scope, *orig.InvoiceID)
 	if err != nil {
 		return nil, err
+	}
+	if req.Items != nil {
+		if inv, err = d.corrected(ctx, inv, req.Items); err != nil {
+			return nil, err
+		}
 	}
 	patient, err := d.Store.PatientByID(ctx, scope, inv.PatientID)
 	if err != nil {
@@ -55,15 +69,62 @@ func (d *Desk) Resubmit(ctx context.Context, scope hg.PatientScope, req Resubmit
 	if err != nil {
 		return nil, err
 	}
+	subscriber, err := d.subscriber(ctx, scope, cov, "id")
+	if err != nil {
+		return nil, err
+	}
 	pr, err := d.Store.PractitionerByID(ctx, req.PractitionerID)
 	if err != nil {
 		return nil, err
 	}
 	n, err := NewClaimMessage(d.Builder, hg.UseClaim, ClaimParties{Invoice: inv, Patient: patient, Coverage: cov,
-		Practitioner: pr, Diagnoses: req.Diagnoses, Resubmits: &orig.ID, Type: orig.Type, Details: orig.Details}, time.Now())
+		Subscriber: subscriber, Practitioner: pr, Diagnoses: req.Diagnoses, Resubmits: &orig.ID, Type: orig.Type,
+		Details: orig.Details}, time.Now())
 	if err != nil {
+		return nil, err
+	}
+	violations, err := Scrub(n.Message.Body, cov, inv.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := Refusal("id", violations, d.Waived); err != nil {
 		return nil, err
 	}
 	n.Message.TraceParent = req.TraceParent
 	return d.Store.QueueResubmission(audited(ctx, req.Audit), n)
+}
+
+// corrected is inv with its lines replaced by the corrected items, each
+// taken from the catalogue (at its price unless corrected) and priced as
+// an invoice line, and its totals recomputed; the stored invoice is not
+// changed.
+func (d *Desk) corrected(ctx context.Context, inv *hg.Invoice, items []hg.ItemCorrection) (*hg.Invoice, error) {
+	ids := make([]uuid.UUID, len(items))
+	for i, it := range items {
+		ids[i] = it.ItemID
+	}
+	found, err := d.Store.CatalogueItems(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[uuid.UUID]*hg.CatalogueItem, len(found))
+	for _, c := range found {
+		byID[c.ID] = c
+	}
+	lines := make([]hg.NewInvoiceLine, len(items))
+	for i, it := range items {
+		c, ok := byID[it.ItemID]
+		if !ok {
+			return nil, hg.Invalid("input.items.itemId", "item %d: no such catalogue item", i+1)
+		}
+		price := c.UnitPrice
+		if it.UnitPrice != nil {
+			price = *it.UnitPrice
+		}
+		lines[i] = hg.NewInvoiceLine{ItemID: &c.ID, CodeSystem: c.System, ServiceCode: c.Code, Description: c.Display,
+			Quantity: it.Quantity, UnitPrice: price}
+	}
+	out := *inv
+	out.Lines, out.InvoiceTotals = hg.PriceLines(lines, inv.CopayPercent)
+	return &out, nil
 }

@@ -76,6 +76,17 @@ func (db *DB) ListCatalogue(ctx context.Context, f hg.CatalogueFilter, p hg.Page
 	return items, total, nil
 }
 
+// CatalogueItems returns the items with the given ids that exist.
+func (db *DB) CatalogueItems(ctx context.Context, ids []uuid.UUID) ([]*hg.CatalogueItem, error) {
+	return catalogueItems(ctx, db.Pool, ids)
+}
+
+func catalogueItems(ctx context.Context, q querier, ids []uuid.UUID) ([]*hg.CatalogueItem, error) {
+	rows, _ := q.Query(ctx, `SELECT `+catalogueColumns+` FROM catalogue_items c WHERE c.id = ANY($1)`, ids)
+	items, err := pgx.CollectRows(rows, scanCatalogueItem)
+	return items, translate(err, "catalogue")
+}
+
 // billFromCatalogue fills the catalogue lines of an invoice from their
 // items (code, system, description and price as they are now), so the
 // invoice keeps what was billed even if the catalogue changes later.
@@ -89,10 +100,9 @@ func billFromCatalogue(ctx context.Context, tx pgx.Tx, lines []hg.NewInvoiceLine
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, _ := tx.Query(ctx, `SELECT `+catalogueColumns+` FROM catalogue_items c WHERE c.id = ANY($1)`, ids)
-	items, err := pgx.CollectRows(rows, scanCatalogueItem)
+	items, err := catalogueItems(ctx, tx, ids)
 	if err != nil {
-		return translate(err, "catalogue")
+		return err
 	}
 	byID := make(map[uuid.UUID]*hg.CatalogueItem, len(items))
 	for _, it := range items {

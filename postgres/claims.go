@@ -146,7 +146,9 @@ func claimableInvoice(ctx context.Context, tx pgx.Tx, c hg.Claim) error {
 		return hg.Invalid("invoiceId", "the insurer owes nothing on this invoice")
 	case patientID != c.PatientID || *coverageID != c.CoverageID:
 		return hg.Invalid("invoiceId", "the claim's patient or coverage is not the invoice's")
-	case total != c.Total:
+	case total != c.Total && c.ResubmissionOf == nil:
+		// A resubmission may correct the items, and so the total, without
+		// changing what the invoice billed.
 		return hg.Invalid("total", "the claim total does not equal the invoice total")
 	}
 	if c.Use != hg.UseClaim {

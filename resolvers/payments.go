@@ -43,8 +43,12 @@ func (r *mutationResolver) resubmit(ctx context.Context, gid string, input model
 	if err != nil {
 		return nil, hg.Invalid("input.diagnoses", "%s", hg.ErrorMessage(err))
 	}
+	items, err := itemCorrections(input.Items)
+	if err != nil {
+		return nil, err
+	}
 	claim, err := r.desk().Resubmit(ctx, auth.PatientScope(p), nphies.ResubmitRequest{ClaimID: id,
-		PractitionerID: practitionerID, Diagnoses: diagnoses,
+		PractitionerID: practitionerID, Diagnoses: diagnoses, Items: items,
 		Audit:       actorEvent(ctx, "claim.resubmitted", "Claim"),
 		TraceParent: observability.TraceParent(ctx)})
 	if err != nil {
@@ -52,6 +56,29 @@ func (r *mutationResolver) resubmit(ctx context.Context, gid string, input model
 	}
 	r.business().ClaimStatus(string(claim.Status))
 	return claim, nil
+}
+
+// itemCorrections reads resubmitClaim's input.items; nil when omitted.
+func itemCorrections(in []*model.ResubmitItemInput) ([]hg.ItemCorrection, error) {
+	if in == nil {
+		return nil, nil
+	}
+	out := make([]hg.ItemCorrection, len(in))
+	for i, it := range in {
+		id, err := parseID("input.items.itemId", "CatalogueItem", it.ItemID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = hg.ItemCorrection{ItemID: id, Quantity: it.Quantity}
+		if it.UnitPrice != nil {
+			price, err := hg.ParseSAR("input.items.unitPrice", *it.UnitPrice)
+			if err != nil {
+				return nil, err
+			}
+			out[i].UnitPrice = &price
+		}
+	}
+	return out, hg.ValidateCorrections(out)
 }
 
 // denialSummary answers denialSummary from the store, figures withheld

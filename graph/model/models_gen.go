@@ -580,12 +580,24 @@ type RecordVisitFindingsInput struct {
 	InvestigationNote *string `json:"investigationNote,omitempty"`
 }
 
-// What is corrected when a claim is resubmitted; the items come from the claim's invoice.
+// What is corrected when a claim is resubmitted.
 type ResubmitClaimInput struct {
 	// The treating practitioner.
 	PractitionerID string `json:"practitionerId"`
 	// ICD-10 diagnosis codes, the principal first; 1 to 12.
 	Diagnoses []string `json:"diagnoses"`
+	// The corrected items, in order, replacing those of the claim: 1 to 200, each from the catalogue, priced (VAT, the patient's share under the coverage's copay) as an invoice line is. Omitted, the invoice's lines are claimed again. The invoice itself is not changed.
+	Items []*ResubmitItemInput `json:"items,omitempty"`
+}
+
+// One item of a corrected claim.
+type ResubmitItemInput struct {
+	// The catalogue item claimed: its code, code system and description are taken from it.
+	ItemID string `json:"itemId"`
+	// How many, 1 to 10000.
+	Quantity int `json:"quantity"`
+	// Price of one before VAT, as a decimal string with at most two places, more than 0, e.g. "250.00"; the catalogue's price when omitted.
+	UnitPrice *string `json:"unitPrice,omitempty"`
 }
 
 // Issued invoices in one whole day or calendar month (clinic time). Periods with fewer than
