@@ -3,6 +3,7 @@ package resolvers_test
 import (
 	"context"
 	"fmt"
+	"runtime/metrics"
 	"syscall"
 	"testing"
 	"time"
@@ -186,13 +187,15 @@ func BenchmarkMix(b *testing.B) {
 }
 
 // measure runs one screen per iteration, failing on any GraphQL error, and
-// reports statements and CPU milliseconds per request. CPU is the whole
-// process's (server and in-process client), which on a loaded machine says
-// more than the wall time: other work stretches ns/op, not cpu-ms/op.
+// reports statements, CPU milliseconds and goroutines started per request.
+// CPU is the whole process's (server and in-process client), which on a
+// loaded machine says more than the wall time: other work stretches ns/op,
+// not cpu-ms/op. Goroutines are the process's too (the client's and the
+// loaders' included); gqlgen starts one per concurrent field.
 func (m *mixEnv) measure(b *testing.B, s screen) {
 	token := s.token(m)
 	b.ReportAllocs()
-	before, cpu := m.stmts.Count(), processCPU(b)
+	before, cpu, goroutines := m.stmts.Count(), processCPU(b), goroutinesCreated()
 	for b.Loop() {
 		// The call number keeps growing across runs (-count), so a booking
 		// never takes a slot an earlier run took.
@@ -203,6 +206,14 @@ func (m *mixEnv) measure(b *testing.B, s screen) {
 	}
 	b.ReportMetric(float64(m.stmts.Count()-before)/float64(b.N), "statements/op")
 	b.ReportMetric(float64(processCPU(b)-cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(goroutinesCreated()-goroutines)/float64(b.N), "goroutines/op")
+}
+
+// goroutinesCreated is how many goroutines the process has started.
+func goroutinesCreated() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // processCPU is the user and system CPU time the process has used.
