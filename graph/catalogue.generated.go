@@ -19,7 +19,6 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type CatalogueItemResolver interface {
-	ID(ctx context.Context, obj *healthgraph.CatalogueItem) (string, error)
 	System(ctx context.Context, obj *healthgraph.CatalogueItem) (model.CodeSystem, error)
 	SystemURL(ctx context.Context, obj *healthgraph.CatalogueItem) (string, error)
 }
@@ -87,7 +86,7 @@ func (ec *executionContext) _CatalogueItem_id(ctx context.Context, field graphql
 			return ec.fieldContext_CatalogueItem_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CatalogueItem().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -98,7 +97,7 @@ func (ec *executionContext) _CatalogueItem_id(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueItem", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueItem", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _CatalogueItem_system(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
@@ -495,43 +494,10 @@ func (ec *executionContext) _CatalogueItem(ctx context.Context, sel ast.Selectio
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CatalogueItem")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CatalogueItem_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._CatalogueItem_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "system":
 			field := field
 

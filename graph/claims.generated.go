@@ -19,8 +19,6 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type ClaimResolver interface {
-	ID(ctx context.Context, obj *healthgraph.Claim) (string, error)
-
 	InvoiceID(ctx context.Context, obj *healthgraph.Claim) (*string, error)
 	Invoice(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Invoice, error)
 	PatientID(ctx context.Context, obj *healthgraph.Claim) (string, error)
@@ -56,8 +54,6 @@ type ClaimViolationResolver interface {
 	LineSequence(ctx context.Context, obj *healthgraph.ClaimViolation) (*int, error)
 }
 type NphiesMessageResolver interface {
-	ID(ctx context.Context, obj *healthgraph.NPHIESMessage) (string, error)
-
 	DeliveryStatus(ctx context.Context, obj *healthgraph.NPHIESMessage) (*healthgraph.DeliveryStatus, error)
 
 	HTTPStatus(ctx context.Context, obj *healthgraph.NPHIESMessage) (*int, error)
@@ -82,7 +78,7 @@ func (ec *executionContext) _Claim_id(ctx context.Context, field graphql.Collect
 			return ec.fieldContext_Claim_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -93,7 +89,7 @@ func (ec *executionContext) _Claim_id(ctx context.Context, field graphql.Collect
 	)
 }
 func (ec *executionContext) fieldContext_Claim_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Claim_use(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -1833,7 +1829,7 @@ func (ec *executionContext) _NphiesMessage_id(ctx context.Context, field graphql
 			return ec.fieldContext_NphiesMessage_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.NphiesMessage().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1844,7 +1840,7 @@ func (ec *executionContext) _NphiesMessage_id(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _NphiesMessage_direction(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -2818,43 +2814,10 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Claim")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Claim_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "use":
 			out.Values[i] = ec._Claim_use(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -4194,43 +4157,10 @@ func (ec *executionContext) _NphiesMessage(ctx context.Context, sel ast.Selectio
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("NphiesMessage")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._NphiesMessage_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._NphiesMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "direction":
 			out.Values[i] = ec._NphiesMessage_direction(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

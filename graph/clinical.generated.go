@@ -19,7 +19,6 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type AppointmentResolver interface {
-	ID(ctx context.Context, obj *healthgraph.Appointment) (string, error)
 	Patient(ctx context.Context, obj *healthgraph.Appointment) (*healthgraph.Patient, error)
 	Practitioner(ctx context.Context, obj *healthgraph.Appointment) (*healthgraph.Practitioner, error)
 
@@ -27,11 +26,9 @@ type AppointmentResolver interface {
 	CancelReason(ctx context.Context, obj *healthgraph.Appointment) (*string, error)
 }
 type BreakGlassGrantResolver interface {
-	ID(ctx context.Context, obj *healthgraph.BreakGlass) (string, error)
 	Patient(ctx context.Context, obj *healthgraph.BreakGlass) (*healthgraph.Patient, error)
 }
 type CoverageResolver interface {
-	ID(ctx context.Context, obj *healthgraph.Coverage) (string, error)
 	Payer(ctx context.Context, obj *healthgraph.Coverage) (*model.Payer, error)
 
 	MemberIDSystem(ctx context.Context, obj *healthgraph.Coverage) (*string, error)
@@ -43,7 +40,6 @@ type CoverageResolver interface {
 	Active(ctx context.Context, obj *healthgraph.Coverage) (bool, error)
 }
 type MedicalRecordResolver interface {
-	ID(ctx context.Context, obj *healthgraph.MedicalRecord) (string, error)
 	Patient(ctx context.Context, obj *healthgraph.MedicalRecord) (*healthgraph.Patient, error)
 
 	Supersedes(ctx context.Context, obj *healthgraph.MedicalRecord) (*healthgraph.MedicalRecord, error)
@@ -51,8 +47,6 @@ type MedicalRecordResolver interface {
 	AuthorID(ctx context.Context, obj *healthgraph.MedicalRecord) (string, error)
 }
 type PatientResolver interface {
-	ID(ctx context.Context, obj *healthgraph.Patient) (string, error)
-
 	FirstNameAr(ctx context.Context, obj *healthgraph.Patient) (*string, error)
 	FamilyNameAr(ctx context.Context, obj *healthgraph.Patient) (*string, error)
 
@@ -63,9 +57,6 @@ type PatientResolver interface {
 	Coverages(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.Coverage, error)
 	UpcomingAppointments(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.Appointment, error)
 	LatestRecords(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.MedicalRecord, error)
-}
-type PractitionerResolver interface {
-	ID(ctx context.Context, obj *healthgraph.Practitioner) (string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -85,7 +76,7 @@ func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.C
 			return ec.fieldContext_Appointment_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Appointment().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -96,7 +87,7 @@ func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Appointment_patient(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
@@ -507,7 +498,7 @@ func (ec *executionContext) _BreakGlassGrant_id(ctx context.Context, field graph
 			return ec.fieldContext_BreakGlassGrant_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.BreakGlassGrant().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -518,7 +509,7 @@ func (ec *executionContext) _BreakGlassGrant_id(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_BreakGlassGrant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("BreakGlassGrant", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("BreakGlassGrant", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _BreakGlassGrant_patient(ctx context.Context, field graphql.CollectedField, obj *healthgraph.BreakGlass) (ret graphql.Marshaler) {
@@ -608,7 +599,7 @@ func (ec *executionContext) _Coverage_id(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Coverage_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Coverage().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -619,7 +610,7 @@ func (ec *executionContext) _Coverage_id(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Coverage_payer(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -934,7 +925,7 @@ func (ec *executionContext) _MedicalRecord_id(ctx context.Context, field graphql
 			return ec.fieldContext_MedicalRecord_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.MedicalRecord().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -945,7 +936,7 @@ func (ec *executionContext) _MedicalRecord_id(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecord", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecord", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _MedicalRecord_patient(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
@@ -1333,7 +1324,7 @@ func (ec *executionContext) _Patient_id(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Patient_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Patient().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1344,7 +1335,7 @@ func (ec *executionContext) _Patient_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Patient_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Patient_mrn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1939,7 +1930,7 @@ func (ec *executionContext) _Practitioner_id(ctx context.Context, field graphql.
 			return ec.fieldContext_Practitioner_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Practitioner().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1950,7 +1941,7 @@ func (ec *executionContext) _Practitioner_id(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Practitioner_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Practitioner", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Practitioner", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Practitioner_firstName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
@@ -3288,43 +3279,10 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Appointment")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Appointment_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Appointment_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "patient":
 			field := field
 
@@ -3665,43 +3623,10 @@ func (ec *executionContext) _BreakGlassGrant(ctx context.Context, sel ast.Select
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("BreakGlassGrant")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._BreakGlassGrant_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._BreakGlassGrant_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "patient":
 			field := field
 
@@ -3784,43 +3709,10 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Coverage")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Coverage_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Coverage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "payer":
 			field := field
 
@@ -4080,43 +3972,10 @@ func (ec *executionContext) _MedicalRecord(ctx context.Context, sel ast.Selectio
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("MedicalRecord")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._MedicalRecord_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._MedicalRecord_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "patient":
 			field := field
 
@@ -4419,43 +4278,10 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Patient")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Patient_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "mrn":
 			out.Values[i] = ec._Patient_mrn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -5001,67 +4827,34 @@ func (ec *executionContext) _Practitioner(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Practitioner")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Practitioner_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Practitioner_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "firstName":
 			out.Values[i] = ec._Practitioner_firstName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "familyName":
 			out.Values[i] = ec._Practitioner_familyName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "specialtyCode":
 			out.Values[i] = ec._Practitioner_specialtyCode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "specialty":
 			out.Values[i] = ec._Practitioner_specialty(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "license":
 			out.Values[i] = ec._Practitioner_license(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

@@ -19,8 +19,6 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type ClaimCommunicationResolver interface {
-	ID(ctx context.Context, obj *healthgraph.ClaimCommunication) (string, error)
-
 	InReplyTo(ctx context.Context, obj *healthgraph.ClaimCommunication) (*string, error)
 
 	DeliveryStatus(ctx context.Context, obj *healthgraph.ClaimCommunication) (*healthgraph.DeliveryStatus, error)
@@ -43,7 +41,7 @@ func (ec *executionContext) _ClaimCommunication_id(ctx context.Context, field gr
 			return ec.fieldContext_ClaimCommunication_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimCommunication().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -54,7 +52,7 @@ func (ec *executionContext) _ClaimCommunication_id(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCommunication", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimCommunication", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _ClaimCommunication_direction(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
@@ -462,43 +460,10 @@ func (ec *executionContext) _ClaimCommunication(ctx context.Context, sel ast.Sel
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ClaimCommunication")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimCommunication_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._ClaimCommunication_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "direction":
 			out.Values[i] = ec._ClaimCommunication_direction(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -26,7 +26,6 @@ type DiscoveredCoverageResolver interface {
 	PlanName(ctx context.Context, obj *healthgraph.DiscoveredCoverage) (*string, error)
 }
 type EligibilityCheckResolver interface {
-	ID(ctx context.Context, obj *healthgraph.EligibilityCheck) (string, error)
 	PatientID(ctx context.Context, obj *healthgraph.EligibilityCheck) (string, error)
 
 	CoverageID(ctx context.Context, obj *healthgraph.EligibilityCheck) (*string, error)
@@ -294,7 +293,7 @@ func (ec *executionContext) _EligibilityCheck_id(ctx context.Context, field grap
 			return ec.fieldContext_EligibilityCheck_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.EligibilityCheck().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -305,7 +304,7 @@ func (ec *executionContext) _EligibilityCheck_id(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _EligibilityCheck_patientId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -1072,43 +1071,10 @@ func (ec *executionContext) _EligibilityCheck(ctx context.Context, sel ast.Selec
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("EligibilityCheck")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._EligibilityCheck_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "patientId":
 			field := field
 

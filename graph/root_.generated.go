@@ -45,10 +45,8 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	NphiesMessage() NphiesMessageResolver
 	Patient() PatientResolver
-	Payment() PaymentResolver
 	PaymentReconciliation() PaymentReconciliationResolver
 	PaymentReconciliationLine() PaymentReconciliationLineResolver
-	Practitioner() PractitionerResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
@@ -68,7 +66,7 @@ type ComplexityRoot struct {
 		CancelReason func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
 		EndsAt       func(childComplexity int) int
-		ID           func(childComplexity int) int
+		GlobalID     func(childComplexity int) int
 		Patient      func(childComplexity int) int
 		Practitioner func(childComplexity int) int
 		Reason       func(childComplexity int) int
@@ -101,7 +99,7 @@ type ComplexityRoot struct {
 
 	BreakGlassGrant struct {
 		ExpiresAt func(childComplexity int) int
-		ID        func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
 		Patient   func(childComplexity int) int
 		Reason    func(childComplexity int) int
 	}
@@ -114,7 +112,7 @@ type ComplexityRoot struct {
 	CatalogueItem struct {
 		Code      func(childComplexity int) int
 		Display   func(childComplexity int) int
-		ID        func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
 		System    func(childComplexity int) int
 		SystemURL func(childComplexity int) int
 		UnitPrice func(childComplexity int) int
@@ -139,8 +137,8 @@ type ComplexityRoot struct {
 		CoverageID     func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		Disposition    func(childComplexity int) int
+		GlobalID       func(childComplexity int) int
 		History        func(childComplexity int) int
-		ID             func(childComplexity int) int
 		Invoice        func(childComplexity int) int
 		InvoiceID      func(childComplexity int) int
 		Items          func(childComplexity int) int
@@ -174,7 +172,7 @@ type ComplexityRoot struct {
 		CreatedAt      func(childComplexity int) int
 		DeliveryStatus func(childComplexity int) int
 		Direction      func(childComplexity int) int
-		ID             func(childComplexity int) int
+		GlobalID       func(childComplexity int) int
 		InReplyTo      func(childComplexity int) int
 		Reasons        func(childComplexity int) int
 		Texts          func(childComplexity int) int
@@ -257,7 +255,7 @@ type ComplexityRoot struct {
 		Active         func(childComplexity int) int
 		Class          func(childComplexity int) int
 		EndsOn         func(childComplexity int) int
-		ID             func(childComplexity int) int
+		GlobalID       func(childComplexity int) int
 		MemberID       func(childComplexity int) int
 		MemberIDSystem func(childComplexity int) int
 		Payer          func(childComplexity int) int
@@ -304,7 +302,7 @@ type ComplexityRoot struct {
 		DiscoveredCoverages func(childComplexity int) int
 		Disposition         func(childComplexity int) int
 		Errors              func(childComplexity int) int
-		ID                  func(childComplexity int) int
+		GlobalID            func(childComplexity int) int
 		InForce             func(childComplexity int) int
 		LastError           func(childComplexity int) int
 		Messages            func(childComplexity int) int
@@ -329,7 +327,7 @@ type ComplexityRoot struct {
 		CoverageID   func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
 		Due          func(childComplexity int) int
-		ID           func(childComplexity int) int
+		GlobalID     func(childComplexity int) int
 		InsurerShare func(childComplexity int) int
 		IssuedAt     func(childComplexity int) int
 		Lines        func(childComplexity int) int
@@ -377,7 +375,7 @@ type ComplexityRoot struct {
 		Body         func(childComplexity int) int
 		Codes        func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
-		ID           func(childComplexity int) int
+		GlobalID     func(childComplexity int) int
 		Kind         func(childComplexity int) int
 		Patient      func(childComplexity int) int
 		SupersededBy func(childComplexity int) int
@@ -445,8 +443,8 @@ type ComplexityRoot struct {
 		DeliveryStatus func(childComplexity int) int
 		Direction      func(childComplexity int) int
 		Event          func(childComplexity int) int
+		GlobalID       func(childComplexity int) int
 		HTTPStatus     func(childComplexity int) int
-		ID             func(childComplexity int) int
 		LastError      func(childComplexity int) int
 	}
 
@@ -467,7 +465,7 @@ type ComplexityRoot struct {
 		FirstName            func(childComplexity int) int
 		FirstNameAr          func(childComplexity int) int
 		Gender               func(childComplexity int) int
-		ID                   func(childComplexity int) int
+		GlobalID             func(childComplexity int) int
 		LatestRecords        func(childComplexity int) int
 		MRN                  func(childComplexity int) int
 		MaritalStatus        func(childComplexity int) int
@@ -495,7 +493,7 @@ type ComplexityRoot struct {
 
 	Payment struct {
 		Amount     func(childComplexity int) int
-		ID         func(childComplexity int) int
+		GlobalID   func(childComplexity int) int
 		Method     func(childComplexity int) int
 		ReceivedAt func(childComplexity int) int
 		Reference  func(childComplexity int) int
@@ -543,7 +541,7 @@ type ComplexityRoot struct {
 	Practitioner struct {
 		FamilyName    func(childComplexity int) int
 		FirstName     func(childComplexity int) int
-		ID            func(childComplexity int) int
+		GlobalID      func(childComplexity int) int
 		License       func(childComplexity int) int
 		Specialty     func(childComplexity int) int
 		SpecialtyCode func(childComplexity int) int
@@ -612,7 +610,7 @@ type ComplexityRoot struct {
 		CreatedAt    func(childComplexity int) int
 		Email        func(childComplexity int) int
 		FullName     func(childComplexity int) int
-		ID           func(childComplexity int) int
+		GlobalID     func(childComplexity int) int
 		Patient      func(childComplexity int) int
 		Practitioner func(childComplexity int) int
 		Role         func(childComplexity int) int
@@ -716,11 +714,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Appointment.EndsAt(childComplexity), true
 	case "Appointment.id":
-		if e.ComplexityRoot.Appointment.ID == nil {
+		if e.ComplexityRoot.Appointment.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Appointment.ID(childComplexity), true
+		return e.ComplexityRoot.Appointment.GlobalID(childComplexity), true
 	case "Appointment.patient":
 		if e.ComplexityRoot.Appointment.Patient == nil {
 			break
@@ -829,11 +827,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BreakGlassGrant.ExpiresAt(childComplexity), true
 	case "BreakGlassGrant.id":
-		if e.ComplexityRoot.BreakGlassGrant.ID == nil {
+		if e.ComplexityRoot.BreakGlassGrant.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.BreakGlassGrant.ID(childComplexity), true
+		return e.ComplexityRoot.BreakGlassGrant.GlobalID(childComplexity), true
 	case "BreakGlassGrant.patient":
 		if e.ComplexityRoot.BreakGlassGrant.Patient == nil {
 			break
@@ -873,11 +871,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CatalogueItem.Display(childComplexity), true
 	case "CatalogueItem.id":
-		if e.ComplexityRoot.CatalogueItem.ID == nil {
+		if e.ComplexityRoot.CatalogueItem.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.CatalogueItem.ID(childComplexity), true
+		return e.ComplexityRoot.CatalogueItem.GlobalID(childComplexity), true
 	case "CatalogueItem.system":
 		if e.ComplexityRoot.CatalogueItem.System == nil {
 			break
@@ -971,18 +969,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Disposition(childComplexity), true
+	case "Claim.id":
+		if e.ComplexityRoot.Claim.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.GlobalID(childComplexity), true
 	case "Claim.history":
 		if e.ComplexityRoot.Claim.History == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Claim.History(childComplexity), true
-	case "Claim.id":
-		if e.ComplexityRoot.Claim.ID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Claim.ID(childComplexity), true
 	case "Claim.invoice":
 		if e.ComplexityRoot.Claim.Invoice == nil {
 			break
@@ -1148,11 +1146,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClaimCommunication.Direction(childComplexity), true
 	case "ClaimCommunication.id":
-		if e.ComplexityRoot.ClaimCommunication.ID == nil {
+		if e.ComplexityRoot.ClaimCommunication.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ClaimCommunication.ID(childComplexity), true
+		return e.ComplexityRoot.ClaimCommunication.GlobalID(childComplexity), true
 	case "ClaimCommunication.inReplyTo":
 		if e.ComplexityRoot.ClaimCommunication.InReplyTo == nil {
 			break
@@ -1476,11 +1474,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Coverage.EndsOn(childComplexity), true
 	case "Coverage.id":
-		if e.ComplexityRoot.Coverage.ID == nil {
+		if e.ComplexityRoot.Coverage.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Coverage.ID(childComplexity), true
+		return e.ComplexityRoot.Coverage.GlobalID(childComplexity), true
 	case "Coverage.memberId":
 		if e.ComplexityRoot.Coverage.MemberID == nil {
 			break
@@ -1707,11 +1705,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EligibilityCheck.Errors(childComplexity), true
 	case "EligibilityCheck.id":
-		if e.ComplexityRoot.EligibilityCheck.ID == nil {
+		if e.ComplexityRoot.EligibilityCheck.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.EligibilityCheck.ID(childComplexity), true
+		return e.ComplexityRoot.EligibilityCheck.GlobalID(childComplexity), true
 	case "EligibilityCheck.inForce":
 		if e.ComplexityRoot.EligibilityCheck.InForce == nil {
 			break
@@ -1823,11 +1821,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Invoice.Due(childComplexity), true
 	case "Invoice.id":
-		if e.ComplexityRoot.Invoice.ID == nil {
+		if e.ComplexityRoot.Invoice.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Invoice.ID(childComplexity), true
+		return e.ComplexityRoot.Invoice.GlobalID(childComplexity), true
 	case "Invoice.insurerShare":
 		if e.ComplexityRoot.Invoice.InsurerShare == nil {
 			break
@@ -2043,11 +2041,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MedicalRecord.CreatedAt(childComplexity), true
 	case "MedicalRecord.id":
-		if e.ComplexityRoot.MedicalRecord.ID == nil {
+		if e.ComplexityRoot.MedicalRecord.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.MedicalRecord.ID(childComplexity), true
+		return e.ComplexityRoot.MedicalRecord.GlobalID(childComplexity), true
 	case "MedicalRecord.kind":
 		if e.ComplexityRoot.MedicalRecord.Kind == nil {
 			break
@@ -2530,18 +2528,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NphiesMessage.Event(childComplexity), true
+	case "NphiesMessage.id":
+		if e.ComplexityRoot.NphiesMessage.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NphiesMessage.GlobalID(childComplexity), true
 	case "NphiesMessage.httpStatus":
 		if e.ComplexityRoot.NphiesMessage.HTTPStatus == nil {
 			break
 		}
 
 		return e.ComplexityRoot.NphiesMessage.HTTPStatus(childComplexity), true
-	case "NphiesMessage.id":
-		if e.ComplexityRoot.NphiesMessage.ID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.NphiesMessage.ID(childComplexity), true
 	case "NphiesMessage.lastError":
 		if e.ComplexityRoot.NphiesMessage.LastError == nil {
 			break
@@ -2629,11 +2627,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Patient.Gender(childComplexity), true
 	case "Patient.id":
-		if e.ComplexityRoot.Patient.ID == nil {
+		if e.ComplexityRoot.Patient.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Patient.ID(childComplexity), true
+		return e.ComplexityRoot.Patient.GlobalID(childComplexity), true
 	case "Patient.latestRecords":
 		if e.ComplexityRoot.Patient.LatestRecords == nil {
 			break
@@ -2729,11 +2727,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Payment.Amount(childComplexity), true
 	case "Payment.id":
-		if e.ComplexityRoot.Payment.ID == nil {
+		if e.ComplexityRoot.Payment.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Payment.ID(childComplexity), true
+		return e.ComplexityRoot.Payment.GlobalID(childComplexity), true
 	case "Payment.method":
 		if e.ComplexityRoot.Payment.Method == nil {
 			break
@@ -2915,11 +2913,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Practitioner.FirstName(childComplexity), true
 	case "Practitioner.id":
-		if e.ComplexityRoot.Practitioner.ID == nil {
+		if e.ComplexityRoot.Practitioner.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Practitioner.ID(childComplexity), true
+		return e.ComplexityRoot.Practitioner.GlobalID(childComplexity), true
 	case "Practitioner.license":
 		if e.ComplexityRoot.Practitioner.License == nil {
 			break
@@ -3331,11 +3329,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.FullName(childComplexity), true
 	case "User.id":
-		if e.ComplexityRoot.User.ID == nil {
+		if e.ComplexityRoot.User.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.User.ID(childComplexity), true
+		return e.ComplexityRoot.User.GlobalID(childComplexity), true
 	case "User.patient":
 		if e.ComplexityRoot.User.Patient == nil {
 			break

@@ -94,10 +94,6 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string, la
 	return &model.UserConnection{Edges: es, PageInfo: info, TotalCount: total}, nil
 }
 
-func (r *userResolver) ID(ctx context.Context, obj *hg.User) (string, error) {
-	return globalID("User", obj.ID), nil
-}
-
 func (r *userResolver) Role(ctx context.Context, obj *hg.User) (model.Role, error) {
 	return model.Role(obj.Role), nil
 }

@@ -15,12 +15,8 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
-func (r *invoiceResolver) ID(ctx context.Context, obj *hg.Invoice) (string, error) {
-	return globalID("Invoice", obj.ID), nil
-}
-
 func (r *invoiceResolver) PatientID(ctx context.Context, obj *hg.Invoice) (string, error) {
-	return globalID("Patient", obj.PatientID), nil
+	return hg.GlobalID("Patient", obj.PatientID), nil
 }
 
 func (r *invoiceResolver) Patient(ctx context.Context, obj *hg.Invoice) (*hg.Patient, error) {
@@ -31,7 +27,7 @@ func (r *invoiceResolver) CoverageID(ctx context.Context, obj *hg.Invoice) (*str
 	if obj.CoverageID == nil {
 		return nil, nil
 	}
-	id := globalID("Coverage", *obj.CoverageID)
+	id := hg.GlobalID("Coverage", *obj.CoverageID)
 	return &id, nil
 }
 
@@ -51,7 +47,7 @@ func (r *invoiceLineResolver) ItemID(ctx context.Context, obj *hg.InvoiceLine) (
 	if obj.ItemID == nil {
 		return nil, nil
 	}
-	id := globalID("CatalogueItem", *obj.ItemID)
+	id := hg.GlobalID("CatalogueItem", *obj.ItemID)
 	return &id, nil
 }
 
@@ -123,10 +119,6 @@ func (r *mutationResolver) VoidInvoice(ctx context.Context, id string, reason st
 	})
 }
 
-func (r *paymentResolver) ID(ctx context.Context, obj *hg.Payment) (string, error) {
-	return globalID("Payment", obj.ID), nil
-}
-
 func (r *queryResolver) Invoices(ctx context.Context, filter *model.InvoiceFilter, first *int, after *string, last *int, before *string) (*model.InvoiceConnection, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
@@ -179,11 +171,8 @@ func (r *Resolver) InvoiceLine() graph.InvoiceLineResolver { return &invoiceLine
 
 func (r *Resolver) Money() graph.MoneyResolver { return &moneyResolver{r} }
 
-func (r *Resolver) Payment() graph.PaymentResolver { return &paymentResolver{r} }
-
 type (
 	invoiceResolver     struct{ *Resolver }
 	invoiceLineResolver struct{ *Resolver }
 	moneyResolver       struct{ *Resolver }
-	paymentResolver     struct{ *Resolver }
 )

@@ -17,10 +17,6 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
-func (r *catalogueItemResolver) ID(ctx context.Context, obj *hg.CatalogueItem) (string, error) {
-	return globalID("CatalogueItem", obj.ID), nil
-}
-
 func (r *catalogueItemResolver) System(ctx context.Context, obj *hg.CatalogueItem) (model.CodeSystem, error) {
 	return *codeSystemOut(obj.System), nil
 }

@@ -17,15 +17,11 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
-func (r *claimResolver) ID(ctx context.Context, obj *hg.Claim) (string, error) {
-	return globalID("Claim", obj.ID), nil
-}
-
 func (r *claimResolver) InvoiceID(ctx context.Context, obj *hg.Claim) (*string, error) {
 	if obj.InvoiceID == nil {
 		return nil, nil
 	}
-	id := globalID("Invoice", *obj.InvoiceID)
+	id := hg.GlobalID("Invoice", *obj.InvoiceID)
 	return &id, nil
 }
 
@@ -34,7 +30,7 @@ func (r *claimResolver) Invoice(ctx context.Context, obj *hg.Claim) (*hg.Invoice
 }
 
 func (r *claimResolver) PatientID(ctx context.Context, obj *hg.Claim) (string, error) {
-	return globalID("Patient", obj.PatientID), nil
+	return hg.GlobalID("Patient", obj.PatientID), nil
 }
 
 func (r *claimResolver) Patient(ctx context.Context, obj *hg.Claim) (*hg.Patient, error) {
@@ -42,7 +38,7 @@ func (r *claimResolver) Patient(ctx context.Context, obj *hg.Claim) (*hg.Patient
 }
 
 func (r *claimResolver) CoverageID(ctx context.Context, obj *hg.Claim) (string, error) {
-	return globalID("Coverage", obj.CoverageID), nil
+	return hg.GlobalID("Coverage", obj.CoverageID), nil
 }
 
 func (r *claimResolver) Coverage(ctx context.Context, obj *hg.Claim) (*hg.Coverage, error) {
@@ -103,10 +99,6 @@ func (r *mutationResolver) RetryClaim(ctx context.Context, id string) (*hg.Claim
 
 func (r *mutationResolver) CancelClaim(ctx context.Context, id string, reason string, reasonCode *hg.CancelReason) (*hg.Claim, error) {
 	return r.cancel(ctx, id, reason, deref(reasonCode))
-}
-
-func (r *nphiesMessageResolver) ID(ctx context.Context, obj *hg.NPHIESMessage) (string, error) {
-	return globalID("NphiesMessage", obj.ID), nil
 }
 
 func (r *nphiesMessageResolver) DeliveryStatus(ctx context.Context, obj *hg.NPHIESMessage) (*hg.DeliveryStatus, error) {

@@ -212,12 +212,12 @@ func pointers[T any](in []T) []*T {
 // findingsOut is a visit's findings as the API shows them: text not
 // recorded is null.
 func findingsOut(f *hg.VisitFindings) *model.VisitFindings {
-	return &model.VisitFindings{AppointmentID: globalID("Appointment", f.AppointmentID), Version: f.Version,
+	return &model.VisitFindings{AppointmentID: hg.GlobalID("Appointment", f.AppointmentID), Version: f.Version,
 		Vitals: &f.Vitals, ChiefComplaintCode: optional(f.ChiefComplaintCode), ChiefComplaint: optional(f.ChiefComplaint),
 		PatientHistory: optional(f.PatientHistory), PresentIllness: optional(f.PresentIllness),
 		PhysicalExamination: optional(f.PhysicalExamination), TreatmentPlan: optional(f.TreatmentPlan),
 		Investigation: optional(f.Investigation), InvestigationNote: optional(f.InvestigationNote),
-		AuthorID: globalID("User", f.AuthorID), RecordedAt: f.CreatedAt}
+		AuthorID: hg.GlobalID("User", f.AuthorID), RecordedAt: f.CreatedAt}
 }
 
 // upper is s in upper case without surrounding space; nil stays nil.

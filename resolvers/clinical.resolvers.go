@@ -17,10 +17,6 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
-func (r *appointmentResolver) ID(ctx context.Context, obj *hg.Appointment) (string, error) {
-	return globalID("Appointment", obj.ID), nil
-}
-
 func (r *appointmentResolver) Patient(ctx context.Context, obj *hg.Appointment) (*hg.Patient, error) {
 	return dataloader.For(ctx).Patient(ctx, obj.PatientID)
 }
@@ -37,16 +33,8 @@ func (r *appointmentResolver) CancelReason(ctx context.Context, obj *hg.Appointm
 	return optional(obj.CancelReason), nil
 }
 
-func (r *breakGlassGrantResolver) ID(ctx context.Context, obj *hg.BreakGlass) (string, error) {
-	return globalID("BreakGlassGrant", obj.ID), nil
-}
-
 func (r *breakGlassGrantResolver) Patient(ctx context.Context, obj *hg.BreakGlass) (*hg.Patient, error) {
 	return dataloader.For(ctx).Patient(ctx, obj.PatientID)
-}
-
-func (r *coverageResolver) ID(ctx context.Context, obj *hg.Coverage) (string, error) {
-	return globalID("Coverage", obj.ID), nil
 }
 
 func (r *coverageResolver) Payer(ctx context.Context, obj *hg.Coverage) (*model.Payer, error) {
@@ -77,10 +65,6 @@ func (r *coverageResolver) Active(ctx context.Context, obj *hg.Coverage) (bool, 
 	return obj.ActiveOn(time.Now()), nil
 }
 
-func (r *medicalRecordResolver) ID(ctx context.Context, obj *hg.MedicalRecord) (string, error) {
-	return globalID("MedicalRecord", obj.ID), nil
-}
-
 func (r *medicalRecordResolver) Patient(ctx context.Context, obj *hg.MedicalRecord) (*hg.Patient, error) {
 	return dataloader.For(ctx).Patient(ctx, obj.PatientID)
 }
@@ -94,7 +78,7 @@ func (r *medicalRecordResolver) SupersededBy(ctx context.Context, obj *hg.Medica
 }
 
 func (r *medicalRecordResolver) AuthorID(ctx context.Context, obj *hg.MedicalRecord) (string, error) {
-	return globalID("User", obj.AuthorID), nil
+	return hg.GlobalID("User", obj.AuthorID), nil
 }
 
 func (r *mutationResolver) CreatePatient(ctx context.Context, input model.CreatePatientInput) (*hg.Patient, error) {
@@ -205,10 +189,6 @@ func (r *mutationResolver) BreakGlass(ctx context.Context, patientID string, rea
 	return r.Store.GrantBreakGlass(auditing(ctx, "patient.break_glass", "Patient"), who.UserID, pid, reason, time.Now().Add(hg.BreakGlassDuration))
 }
 
-func (r *patientResolver) ID(ctx context.Context, obj *hg.Patient) (string, error) {
-	return globalID("Patient", obj.ID), nil
-}
-
 func (r *patientResolver) FirstNameAr(ctx context.Context, obj *hg.Patient) (*string, error) {
 	return optional(obj.FirstNameAr), nil
 }
@@ -253,10 +233,6 @@ func (r *patientResolver) LatestRecords(ctx context.Context, obj *hg.Patient) ([
 		return nil, err
 	}
 	return recs, r.recordsRead(ctx, obj.ID)
-}
-
-func (r *practitionerResolver) ID(ctx context.Context, obj *hg.Practitioner) (string, error) {
-	return globalID("Practitioner", obj.ID), nil
 }
 
 func (r *queryResolver) Patient(ctx context.Context, id string) (*hg.Patient, error) {
@@ -462,13 +438,10 @@ func (r *Resolver) MedicalRecord() graph.MedicalRecordResolver { return &medical
 
 func (r *Resolver) Patient() graph.PatientResolver { return &patientResolver{r} }
 
-func (r *Resolver) Practitioner() graph.PractitionerResolver { return &practitionerResolver{r} }
-
 type (
 	appointmentResolver     struct{ *Resolver }
 	breakGlassGrantResolver struct{ *Resolver }
 	coverageResolver        struct{ *Resolver }
 	medicalRecordResolver   struct{ *Resolver }
 	patientResolver         struct{ *Resolver }
-	practitionerResolver    struct{ *Resolver }
 )

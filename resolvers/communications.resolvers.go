@@ -17,15 +17,11 @@ func (r *claimResolver) Communications(ctx context.Context, obj *healthgraph.Cla
 	return r.Store.ClaimCommunications(ctx, obj.ID)
 }
 
-func (r *claimCommunicationResolver) ID(ctx context.Context, obj *healthgraph.ClaimCommunication) (string, error) {
-	return globalID("ClaimCommunication", obj.ID), nil
-}
-
 func (r *claimCommunicationResolver) InReplyTo(ctx context.Context, obj *healthgraph.ClaimCommunication) (*string, error) {
 	if obj.InReplyTo == nil {
 		return nil, nil
 	}
-	id := globalID("ClaimCommunication", *obj.InReplyTo)
+	id := healthgraph.GlobalID("ClaimCommunication", *obj.InReplyTo)
 	return &id, nil
 }
 

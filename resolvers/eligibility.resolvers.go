@@ -34,19 +34,15 @@ func (r *discoveredCoverageResolver) PlanName(ctx context.Context, obj *healthgr
 	return optional(obj.PlanName), nil
 }
 
-func (r *eligibilityCheckResolver) ID(ctx context.Context, obj *healthgraph.EligibilityCheck) (string, error) {
-	return globalID("EligibilityCheck", obj.ID), nil
-}
-
 func (r *eligibilityCheckResolver) PatientID(ctx context.Context, obj *healthgraph.EligibilityCheck) (string, error) {
-	return globalID("Patient", obj.PatientID), nil
+	return healthgraph.GlobalID("Patient", obj.PatientID), nil
 }
 
 func (r *eligibilityCheckResolver) CoverageID(ctx context.Context, obj *healthgraph.EligibilityCheck) (*string, error) {
 	if obj.CoverageID == nil {
 		return nil, nil
 	}
-	id := globalID("Coverage", *obj.CoverageID)
+	id := healthgraph.GlobalID("Coverage", *obj.CoverageID)
 	return &id, nil
 }
 

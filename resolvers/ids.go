@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"strings"
 
 	"github.com/google/uuid"
@@ -10,34 +9,11 @@ import (
 	hg "github.com/healthgraph/healthgraph"
 )
 
-// Global IDs are opaque to clients: base64url of "Type:uuid", so node(id:)
-// knows what to load and an ID of one type cannot be passed as another.
+// Global IDs are opaque to clients: base64url of "Type:uuid", minted by
+// hg.GlobalID, so node(id:) knows what to load and an ID of one type cannot
+// be passed as another.
 
-// globalID returns the opaque ID of the object of type typ with id. A
-// page of 50 rows mints a few hundred, so "Type:uuid" is spelt into a
-// buffer on the stack rather than through id.String and concatenation.
-func globalID(typ string, id uuid.UUID) string {
-	var buf [64 + 1 + 36]byte
-	raw := append(buf[:0], typ...)
-	raw = append(raw, ':')
-	raw = appendUUID(raw, id)
-	out := make([]byte, base64.RawURLEncoding.EncodedLen(len(raw)))
-	base64.RawURLEncoding.Encode(out, raw)
-	return string(out)
-}
-
-// appendUUID appends id in its canonical form, as id.String spells it.
-func appendUUID(b []byte, id uuid.UUID) []byte {
-	for i, part := range [][]byte{id[0:4], id[4:6], id[6:8], id[8:10], id[10:16]} {
-		if i > 0 {
-			b = append(b, '-')
-		}
-		b = hex.AppendEncode(b, part)
-	}
-	return b
-}
-
-// parseAnyID decodes a global ID of any type. Only the form globalID mints
+// parseAnyID decodes a global ID of any type. Only the form hg.GlobalID mints
 // is accepted: base64 and uuid.Parse both take other spellings of the same
 // bytes, which would give one object many IDs. The type must be a GraphQL
 // type name, so that no cursor reads as an ID.
@@ -45,7 +21,7 @@ func parseAnyID(field, id string) (string, uuid.UUID, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	typ, rest, ok := strings.Cut(string(raw), ":")
 	u, err2 := uuid.Parse(rest)
-	if err != nil || !ok || err2 != nil || !typeName(typ) || globalID(typ, u) != id {
+	if err != nil || !ok || err2 != nil || !typeName(typ) || hg.GlobalID(typ, u) != id {
 		return "", uuid.Nil, hg.Invalid(field, "%s is not a valid ID", field)
 	}
 	return typ, u, nil

@@ -59,7 +59,7 @@ func fuzzUUID(b []byte) uuid.UUID {
 func FuzzGlobalID(f *testing.F) {
 	u := uuid.MustParse("0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d")
 	for _, typ := range []string{"Patient", "Claim"} {
-		f.Add([]byte(`"`+globalID(typ, u)+`"`), uint8(0), u[:])
+		f.Add([]byte(`"`+hg.GlobalID(typ, u)+`"`), uint8(0), u[:])
 	}
 	raw := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	for _, s := range []string{
@@ -69,7 +69,7 @@ func FuzzGlobalID(f *testing.F) {
 		raw("Patient:urn:uuid:0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d"),
 		raw(":0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d"),
 		raw("1763798400000000000:0b6f5e7a-5a9e-4b8e-9d3c-2f1e0a9b8c7d"),
-		globalID("Patient", u) + "=", "", "Patient", "not base64!",
+		hg.GlobalID("Patient", u) + "=", "", "Patient", "not base64!",
 	} {
 		f.Add([]byte(`"`+s+`"`), uint8(1), []byte{})
 	}
@@ -78,7 +78,7 @@ func FuzzGlobalID(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte, typIndex uint8, idBytes []byte) {
 		checkAnyID(t, idInput(raw))
 		typ := nodeTypes[int(typIndex)%len(nodeTypes)]
-		minted := globalID(typ, fuzzUUID(idBytes))
+		minted := hg.GlobalID(typ, fuzzUUID(idBytes))
 		if got, err := parseID("id", typ, minted); err != nil || got != fuzzUUID(idBytes) {
 			t.Fatalf("minted %s ID %q read back as %v, %v", typ, minted, got, err)
 		}
@@ -89,7 +89,7 @@ func checkAnyID(t *testing.T, id string) {
 	typ, u, err := parseAnyID("id", id)
 	if err != nil {
 		wantCodeOn(t, "parseAnyID("+id+")", err, "id")
-	} else if canon := globalID(typ, u); canon != id {
+	} else if canon := hg.GlobalID(typ, u); canon != id {
 		t.Fatalf("ID %q accepted as %s %v, whose ID is %q", id, typ, u, canon)
 	}
 	accepted := 0
@@ -132,7 +132,7 @@ func FuzzCursor(f *testing.F) {
 		encodeCursor("Patient", hg.Sort{Field: hg.SortName, Desc: true}, hg.Cursor{Key: []string{"A"}, ID: u}),
 		encodeCursor("Claim", fuzzSort, hg.Cursor{Key: []string{"A"}, ID: u}),
 		raw("1763798400:" + u.String()), raw("Patient:" + u.String()),
-		globalID("Patient", u), minted + "==", "%%%",
+		hg.GlobalID("Patient", u), minted + "==", "%%%",
 	} {
 		f.Add(s, 1, false, "", []byte{})
 	}

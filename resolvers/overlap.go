@@ -17,6 +17,6 @@ func namingOverlap(err error) error {
 		return err
 	}
 	named := *busy.Conflict
-	named.Message += ": appointment " + globalID("Appointment", *busy.AppointmentID)
+	named.Message += ": appointment " + hg.GlobalID("Appointment", *busy.AppointmentID)
 	return &named
 }

@@ -70,7 +70,7 @@ func (r *paymentReconciliationLineResolver) ClaimID(ctx context.Context, obj *he
 	if obj.ClaimID == nil {
 		return nil, nil
 	}
-	id := globalID("Claim", *obj.ClaimID)
+	id := healthgraph.GlobalID("Claim", *obj.ClaimID)
 	return &id, nil
 }
 
