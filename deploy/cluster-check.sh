@@ -58,9 +58,16 @@ for h in hooks:
     print(h["kind"] + "/" + h["name"], r.get("phase", ""), r["started_at"], r.get("completed_at", ""))'
 }
 deploy() { kubectl -n "$1" get deployment hg-healthgraph -o jsonpath="$2"; }
-ready() { # NS REPLICAS: every replica updated, Ready and available (helm --wait returns
-  # once the new ReplicaSet is ready, before the controller has scaled the old one away)
+settled() { # NS REPLICAS: every replica updated, Ready and available
   [ "$(deploy "$1" '{.spec.replicas} {.status.updatedReplicas} {.status.readyReplicas} {.status.availableReplicas}')" = "$2 $2 $2 $2" ]
+}
+ready() { # NS REPLICAS: settled within a minute (helm --wait returns once the new
+  # ReplicaSet is ready, before the controller has scaled the old one away)
+  local deadline=$((SECONDS + 60))
+  until settled "$1" "$2"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 1
+  done
 }
 image_tag() { [ "$(deploy "$1" '{.spec.template.spec.containers[0].image}')" = "$2" ]; }
 migration_succeeded_after() { # NS RFC3339: the migration Job hook ran after that time and succeeded

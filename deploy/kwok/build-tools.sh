@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds, once, the tools deploy/kwok/cluster.sh runs, into $OUT (default
-# .cache/k8s/bin): helm, kube-apiserver, kube-controller-manager and
-# kube-scheduler at a pinned Kubernetes version, and kwok. Everything comes from
+# .cache/k8s/bin): helm, kube-apiserver, kube-controller-manager,
+# kube-scheduler and kubectl at a pinned Kubernetes version, and kwok. Everything comes from
 # the Go module proxy; etcd comes from Debian's etcd-server package.
 #
 # k8s.io/kubernetes is not meant to be required as a module: its go.mod replaces
@@ -30,7 +30,7 @@ if [ ! -x "$OUT/kwok" ]; then
 fi
 
 need=()
-for c in kube-apiserver kube-controller-manager kube-scheduler; do
+for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   [ -x "$OUT/$c" ] || need+=("$c")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
@@ -47,7 +47,7 @@ if [ ! -f go.mod ]; then
   for m in $staging; do
     go mod edit -replace="$m=$m@v0.${K8S_VERSION#v1.}"
   done
-  printf 'package tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler/app"\n)\n' > tools.go
+  printf 'package tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler/app"\n\t_ "k8s.io/kubectl/pkg/cmd"\n)\n' > tools.go
   go mod tidy
 fi
 minor=${K8S_VERSION#v1.}

@@ -17,11 +17,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -gt 0 ] || { echo "usage: $0 COMMAND [ARGS...]" >&2; exit 2; }
 BIN=${BIN:-$PWD/.cache/k8s/bin}
-for b in kube-apiserver kube-controller-manager kube-scheduler kwok helm; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm; do
   [ -x "$BIN/$b" ] || { echo "$BIN/$b is missing: run deploy/kwok/build-tools.sh" >&2; exit 1; }
 done
 command -v etcd >/dev/null || { echo "etcd is missing: apt-get install etcd-server" >&2; exit 1; }
-command -v kubectl >/dev/null || { echo "kubectl is missing" >&2; exit 1; }
+export PATH=$BIN:$PATH
 
 dir=$(mktemp -d)
 pids=()
