@@ -27,7 +27,7 @@ func (g DenialGroupBy) Valid() bool {
 }
 
 // NoReason is the reason key of a denied item the payer gave no reason
-// code for.
+// code for. Migration 0024 writes it into claim_denial_facts.
 const NoReason = "UNSPECIFIED"
 
 // DenialFigures are the denial figures of a set of adjudicated claims:

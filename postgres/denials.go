@@ -27,26 +27,15 @@ var denialKeys = map[hg.DenialGroupBy]string{
 // @to) that the payer adjudicated, with what was asked, what was denied
 // (the insurer share not granted on a rejected or cut item) and what the
 // best resubmission of the claim won back on the same item, plus the
-// claim's submission time and first payment date.
-const denialItems = `WITH base AS (
-	SELECT c.id, c.payer_license, c.practitioner_id, c.status,
-		to_char(c.created_at AT TIME ZONE @zone, 'YYYY-MM') AS month,
-		(SELECT min(h.at) FROM claim_status_history h WHERE h.claim_id = c.id AND h.status = 'SUBMITTED') AS submitted_at,
-		(SELECT min(coalesce(pr.payment_date, (pr.received_at AT TIME ZONE @zone)::date))
-			FROM claim_payments cp JOIN payment_reconciliations pr ON pr.id = cp.reconciliation_id
-			WHERE cp.claim_id = c.id AND cp.gross > 0) AS paid_on
-	FROM claims c
-	WHERE c.use = 'claim' AND c.resubmission_of IS NULL AND c.status IN ('APPROVED', 'PARTIAL', 'REJECTED')
-		AND c.created_at >= @from AND c.created_at < @to
-), items AS (
-	SELECT b.*, i.service_code, coalesce(nullif(i.reasons[1], ''), '` + hg.NoReason + `') AS reason,
-		greatest(i.net - i.patient_share, 0) AS claimed,
-		(i.outcome IN ('rejected', 'partial') OR b.status = 'REJECTED') AS denied,
-		greatest(i.net - i.patient_share - coalesce(i.approved, 0), 0) AS shortfall,
-		greatest(coalesce((SELECT max(ri.approved) FROM claims r
-			JOIN claim_items ri ON ri.claim_id = r.id AND ri.sequence = i.sequence
-			WHERE r.resubmission_of = b.id AND r.status IN ('APPROVED', 'PARTIAL')), 0) - coalesce(i.approved, 0), 0) AS gained
-	FROM base b JOIN claim_items i ON i.claim_id = b.id
+// claim's submission time and first payment date (in the clinic's zone).
+// Triggers keep claim_denial_facts in step with the tables (migration
+// 0024), so this reads one row per item.
+const denialItems = `WITH items AS (
+	SELECT f.claim_id AS id, f.payer_license, f.practitioner_id, f.service_code, f.reason, f.claimed, f.denied,
+		f.shortfall, f.gained, f.submitted_at, to_char(f.created_at AT TIME ZONE @zone, 'YYYY-MM') AS month,
+		least(f.first_payment_date, (f.first_received_at AT TIME ZONE @zone)::date) AS paid_on
+	FROM claim_denial_facts f
+	WHERE f.created_at >= @from AND f.created_at < @to
 )`
 
 // denialCells counts, per key of groupBy and month, the claims and their

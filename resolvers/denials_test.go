@@ -6,7 +6,21 @@ import (
 	"time"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/server/servertest"
 )
+
+// assertDenialFactsCurrent fails unless claim_denial_facts, which triggers
+// keep as claims are decided, reissued, resubmitted and paid, holds exactly
+// the rows computed afresh from the tables now, and holds some.
+func assertDenialFactsCurrent(t *testing.T, env *servertest.Env) {
+	t.Helper()
+	const fresh = `SELECT * FROM claim_denial_facts_of(ARRAY(SELECT id FROM claims))`
+	stale := env.Count(t, `SELECT count(*) FROM ((SELECT * FROM claim_denial_facts EXCEPT ALL `+fresh+`)
+		UNION ALL (`+fresh+` EXCEPT ALL SELECT * FROM claim_denial_facts)) d`)
+	if kept := env.Count(t, `SELECT count(*) FROM claim_denial_facts`); stale != 0 || kept == 0 {
+		t.Fatalf("%d denial facts kept, %d differ from the facts computed afresh", kept, stale)
+	}
+}
 
 // TestDenialSummaryMatchesTheTables runs a scripted month of claims
 // through the API, the outbox and the mock payer (five rejected and later
@@ -62,6 +76,10 @@ func TestDenialSummaryMatchesTheTables(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+
+	// The facts the figures are read from, kept by triggers through all of
+	// that, are the facts computed afresh.
+	assertDenialFactsCurrent(t, f.Env)
 
 	// The same figures by plain SQL: every item of the original claims the
 	// payer decided, joined to the same item of an approved resubmission.

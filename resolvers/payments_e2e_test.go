@@ -288,6 +288,11 @@ func TestReissuedDecisionIsApplied(t *testing.T) {
 	if last.Status != "REJECTED" || !strings.Contains(last.Note, "revised") || !strings.Contains(last.Note, "was APPROVED") {
 		t.Fatalf("history %+v, want the revision noted after the first decision", c.History)
 	}
+	// The denial facts follow the revision: every item is now denied.
+	assertDenialFactsCurrent(t, f.Env)
+	if n := f.Count(t, `SELECT count(*) FROM claim_denial_facts WHERE claim_id = $1 AND NOT denied`, rawID(t, id)); n != 0 {
+		t.Errorf("%d items of the reissued claim still counted as not denied", n)
+	}
 	// Delivered again, the reissue changes nothing more.
 	before := len(c.History)
 	f.pollOnce(t)
@@ -533,6 +538,7 @@ func TestResubmissionCorrectsItems(t *testing.T) {
 	assertPassesRules(t, body, mock.NotEnforcedYet()...)
 	assertNothingBeyond(t, body, "10-claim-professional-request.json", resubmissionBeyond...)
 	assertLacks(t, body, "10-claim-professional-request.json", resubmissionLacks)
+	assertDenialFactsCurrent(t, f.Env)
 }
 
 // resubmissionBeyond is what a resubmitted professional claim carries
