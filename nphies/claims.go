@@ -84,6 +84,13 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	claim := hg.Claim{ID: claimID, Use: use, Type: typ, Details: parties.Details, InvoiceID: &inv.ID, PatientID: pat.ID, CoverageID: cov.ID,
 		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName, Status: hg.ClaimQueued, Total: inv.Total,
 		PractitionerID: &pr.ID, ResubmissionOf: parties.Resubmits}
+	// The services were given in the visit, whenever they are invoiced: an
+	// invoice written the morning after would otherwise date them outside
+	// the encounter (BV-00041, BV-00118).
+	served := inv.CreatedAt
+	if a := parties.Appointment; a != nil {
+		served = a.StartsAt
+	}
 	for _, l := range inv.Lines {
 		if !l.CodeSystem.Valid() {
 			// A free-text code would go out under a system it is not in
@@ -94,7 +101,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 		}
 		in.Items = append(in.Items, ItemInput{Sequence: int64(l.Sequence), ServiceCode: l.ServiceCode, System: l.CodeSystem.URL(), Display: l.Description,
 			Quantity: int64(l.Quantity), UnitPriceHalalas: int64(l.UnitPrice), TaxHalalas: int64(l.VAT),
-			PatientShareHalalas: int64(l.PatientShare), NetHalalas: int64(l.Total), ServicedDate: inv.CreatedAt,
+			PatientShareHalalas: int64(l.PatientShare), NetHalalas: int64(l.Total), ServicedDate: served,
 			PatientInvoice: inv.Number})
 		claim.Items = append(claim.Items, hg.ClaimItem{Sequence: l.Sequence, CodeSystem: l.CodeSystem, ServiceCode: l.ServiceCode,
 			Description: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice, VAT: l.VAT, Net: l.Total,

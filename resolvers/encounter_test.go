@@ -81,11 +81,8 @@ func TestClaimAfterPriorAuthorizationQuotesItAndCarriesTheVisit(t *testing.T) {
 	if r.Code() != hg.EINVALID || r.Field() != "input.appointmentId" {
 		t.Fatalf("claim for a booked visit: %+v", r.Errors)
 	}
-	for _, s := range []hg.AppointmentStatus{hg.AppointmentCheckedIn, hg.AppointmentCompleted} {
-		if _, err := b.DB.UpdateAppointmentStatus(ctx, all, appt.ID, s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b.completeVisit(t, appt.ID)
+	start = start.Add(-24 * time.Hour)
 	var claim struct {
 		SubmitClaim struct {
 			ID       string

@@ -28,11 +28,7 @@ func TestWhatIsNotKnownIsNull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []hg.AppointmentStatus{hg.AppointmentCheckedIn, hg.AppointmentCompleted} {
-		if _, err := b.DB.UpdateAppointmentStatus(ctx, hg.PatientScope{All: true}, appt.ID, s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b.completeVisit(t, appt.ID)
 	inv := b.createInvoice(t, b.patient, b.coverage)
 	b.issue(t, inv.ID)
 	var claim struct{ SubmitClaim struct{ ID string } }

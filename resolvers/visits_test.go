@@ -47,10 +47,26 @@ func (b billingEnv) bookVisit(t *testing.T, start time.Time) visitOut {
 // complete checks the visit in and completes it.
 func (b billingEnv) complete(t *testing.T, v visitOut) {
 	t.Helper()
+	b.completeVisit(t, v.appointment.ID)
+}
+
+// completeVisit checks a visit in, completes it and moves it a day back,
+// so that it happened before the claim for it. The API books only ahead
+// of the clock, and a claim dates its services on the visit, which may not
+// be after the claim (BV-00061): a visit booked a few hours ahead is on
+// the next day in Riyadh in the evening, and a claim for it, made now,
+// would be refused then.
+func (b billingEnv) completeVisit(t *testing.T, id uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
 	for _, s := range []hg.AppointmentStatus{hg.AppointmentCheckedIn, hg.AppointmentCompleted} {
-		if _, err := b.DB.UpdateAppointmentStatus(context.Background(), hg.PatientScope{All: true}, v.appointment.ID, s); err != nil {
+		if _, err := b.DB.UpdateAppointmentStatus(ctx, hg.PatientScope{All: true}, id, s); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := b.DB.Pool.Exec(ctx, `UPDATE appointments SET starts_at = starts_at - interval '1 day',
+		ends_at = ends_at - interval '1 day' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
 	}
 }
 
