@@ -121,6 +121,9 @@ type Claim struct {
 	LastError string
 	// PractitionerID is the practitioner the claim bills for, when known.
 	PractitionerID *uuid.UUID
+	// AppointmentID is the visit the claim is for: its encounter, whose
+	// findings it carries. Nil on claims made before claims named it.
+	AppointmentID *uuid.UUID
 	// ResubmissionOf is the claim this one corrects and resubmits;
 	// Resubmitted says this one was corrected and resubmitted itself.
 	ResubmissionOf *uuid.UUID

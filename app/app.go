@@ -41,9 +41,6 @@ type Config struct {
 	PasswordCost int
 	// Clinic is the provider identity NPHIES bundles are built with.
 	Clinic nphies.Builder
-	// WaivedRules are NPHIES rule ids submitClaim does not refuse a claim
-	// for (the scrubber still reports them); none by default.
-	WaivedRules []string
 }
 
 // Defaults returns the service's default settings: the one place they are
@@ -155,7 +152,7 @@ func New(cfg Config, d Deps) (*App, error) {
 	clinic := cfg.Clinic
 	srv := server.New(cfg.Server, server.Deps{
 		Resolvers: &resolvers.Resolver{Accounts: accounts, Store: resolverStore, Events: broker, Business: d.Metrics,
-			NPHIES: &clinic, NPHIESClient: d.NPHIESClient, WaivedRules: waived(cfg.WaivedRules)},
+			NPHIES: &clinic, NPHIESClient: d.NPHIESClient},
 		// Refused attempts are counted per actor and minute, on every transport.
 		Extensions: []graphql.HandlerExtension{resolvers.RefusalAudit{Store: resolverStore, Logger: d.Logger}},
 		Loaders:    resolverStore, Sessions: accounts, Database: d.DB,
@@ -170,13 +167,4 @@ func New(cfg Config, d Deps) (*App, error) {
 func (a *App) Close() error {
 	a.Sessions.Close()
 	return a.Redis.Close()
-}
-
-// waived is the set of rule ids.
-func waived(ids []string) map[string]bool {
-	out := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
-	}
-	return out
 }

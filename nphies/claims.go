@@ -84,12 +84,12 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	claim := hg.Claim{ID: claimID, Use: use, Type: typ, Details: parties.Details, InvoiceID: &inv.ID, PatientID: pat.ID, CoverageID: cov.ID,
 		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName, Status: hg.ClaimQueued, Total: inv.Total,
 		PractitionerID: &pr.ID, ResubmissionOf: parties.Resubmits}
-	// The services were given in the visit, whenever they are invoiced: an
-	// invoice written the morning after would otherwise date them outside
-	// the encounter (BV-00041, BV-00118).
+	// The services were given (or, for a prior authorization, will be) in
+	// the visit, whenever they were invoiced: NPHIES dates them within the
+	// encounter and not after the claim (BV-00041, BV-00118, BV-00061).
 	served := inv.CreatedAt
 	if a := parties.Appointment; a != nil {
-		served = a.StartsAt
+		claim.AppointmentID, served = &a.ID, a.StartsAt
 	}
 	for _, l := range inv.Lines {
 		if !l.CodeSystem.Valid() {

@@ -54,10 +54,6 @@ type Desk struct {
 	// Client sends the synchronous requests (eligibility); nil makes them
 	// UNAVAILABLE. Queued messages are sent by the Worker's own client.
 	Client *Client
-	// Waived are NPHIES rules a claim is not refused for yet (the known
-	// gaps of our own bundles the mock waives too, see nphies/mock); the
-	// scrubber still reports them. Nil waives none.
-	Waived map[string]bool
 }
 
 // recordTimeout bounds recording an eligibility answer after the send
@@ -306,6 +302,10 @@ type ClaimRequest struct {
 	Audit hg.AuditEvent
 	// TraceParent links the outbox's send to the caller's trace.
 	TraceParent string
+	// resubmits is the claim this one corrects and corrections its
+	// corrected items (Resubmit's; nil claims the invoice's lines).
+	resubmits   *uuid.UUID
+	corrections []hg.ItemCorrection
 }
 
 // QueueClaim builds a claim or prior authorization from an invoice and
@@ -321,7 +321,7 @@ func (d *Desk) QueueClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 	if err != nil {
 		return nil, err
 	}
-	if err := Refusal("invoiceId", violations, d.Waived); err != nil {
+	if err := Refusal("invoiceId", violations); err != nil {
 		return nil, err
 	}
 	n.Message.TraceParent = req.TraceParent
@@ -364,6 +364,11 @@ func (d *Desk) draftClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 	}
 	if err := claimable(req.Use, inv); err != nil {
 		return hg.NewClaim{}, nil, err
+	}
+	if req.corrections != nil {
+		if inv, err = d.corrected(ctx, inv, req.corrections); err != nil {
+			return hg.NewClaim{}, nil, err
+		}
 	}
 	patient, err := d.Store.PatientByID(ctx, scope, inv.PatientID)
 	if err != nil {
@@ -409,7 +414,7 @@ func (d *Desk) draftClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 	}
 	n, err := NewClaimMessage(d.Builder, req.Use, ClaimParties{Invoice: inv, Patient: patient,
 		Coverage: cov, Subscriber: subscriber, Practitioner: pr, Appointment: visit, Findings: findings,
-		Diagnoses: req.Diagnoses, PriorAuths: auths, Type: typ, Details: req.Details}, now)
+		Diagnoses: req.Diagnoses, PriorAuths: auths, Resubmits: req.resubmits, Type: typ, Details: req.Details}, now)
 	if err != nil {
 		return hg.NewClaim{}, nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 )
 
 // testNow is a fixed clock so built bundles are reproducible.
@@ -58,14 +59,15 @@ func claimInput(name, member string) nphies.ClaimInput {
 	return nphies.ClaimInput{
 		Envelope: env(next), ClaimID: next(), Created: testNow,
 		Type: nphies.ClaimTypeProfessional, Payer: payer,
-		Patient:      patient(next),
-		Coverage:     nphies.CoverageInput{ID: next(), MemberID: member, PolicyNumber: "GRP-1", Plan: "A"},
-		Practitioner: nphies.PractitionerInput{ID: next(), License: "N-P-00003", Name: "Dr. Test", SpecialtyCode: "08.00"},
-		Diagnoses:    []nphies.DiagnosisInput{{Code: "J20.9"}},
-		Encounter:    &nphies.EncounterInput{ID: next(), Start: testNow, End: testNow.Add(30 * time.Minute)},
-		EpisodeID:    "EP-1",
-		Items:        items,
-		TotalHalalas: 12190 + 11500,
+		Patient:        patient(next),
+		Coverage:       nphies.CoverageInput{ID: next(), MemberID: member, PolicyNumber: "GRP-1", Plan: "A"},
+		Practitioner:   nphies.PractitionerInput{ID: next(), License: "N-P-00003", Name: "Dr. Test", SpecialtyCode: "08.00"},
+		Diagnoses:      []nphies.DiagnosisInput{{Code: "J20.9"}},
+		Encounter:      &nphies.EncounterInput{ID: next(), Start: testNow, End: testNow.Add(30 * time.Minute)},
+		EpisodeID:      "EP-1",
+		SupportingInfo: nphies.FindingsInfo(pgtest.Recorded(pgtest.Findings(uuid.Nil, uuid.Nil))),
+		Items:          items,
+		TotalHalalas:   12190 + 11500,
 	}
 }
 

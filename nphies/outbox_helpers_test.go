@@ -211,8 +211,7 @@ func (f *obFixture) queue(t testing.TB, member string) (*hg.Claim, hg.NewClaim) 
 
 func (f *obFixture) queueFor(t testing.TB, inv *hg.Invoice, p *hg.Patient, c *hg.Coverage) (*hg.Claim, hg.NewClaim) {
 	t.Helper()
-	n, err := nphies.NewClaimMessage(f.builder, hg.UseClaim, nphies.ClaimParties{Invoice: inv, Patient: p, Coverage: c,
-		Practitioner: f.doctor, Diagnoses: []string{"E11.9"}}, time.Now())
+	n, err := nphies.NewClaimMessage(f.builder, hg.UseClaim, f.parties(t, inv, p, c), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +220,20 @@ func (f *obFixture) queueFor(t testing.TB, inv *hg.Invoice, p *hg.Patient, c *hg
 		t.Fatal(err)
 	}
 	return claim, n
+}
+
+// parties are what a claim for inv is built from: the fixture's doctor
+// and a visit of p that took place, with its findings, in a half hour of
+// its own.
+func (f *obFixture) parties(t testing.TB, inv *hg.Invoice, p *hg.Patient, c *hg.Coverage) nphies.ClaimParties {
+	t.Helper()
+	start := time.Now().Add(-time.Duration(obSeq.Add(1)) * 30 * time.Minute).Truncate(30 * time.Minute)
+	visit, findings, err := pgtest.Visit(context.Background(), f.db, p.ID, f.doctor, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nphies.ClaimParties{Invoice: inv, Patient: p, Coverage: c, Practitioner: f.doctor, Appointment: visit,
+		Findings: findings, Diagnoses: []string{"E11.9"}}
 }
 
 // worker is a worker tuned for tests: short waits and backoffs.

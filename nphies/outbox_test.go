@@ -100,8 +100,7 @@ func TestQueueClaimRefusesWhatCannotBeClaimed(t *testing.T) {
 	ctx := context.Background()
 	inv, p, c := f.invoice(t, "M-1")
 	build := func(inv *hg.Invoice) hg.NewClaim {
-		n, err := nphies.NewClaimMessage(f.builder, hg.UseClaim, nphies.ClaimParties{Invoice: inv, Patient: p, Coverage: c,
-			Practitioner: f.doctor, Diagnoses: []string{"E11.9"}}, time.Now())
+		n, err := nphies.NewClaimMessage(f.builder, hg.UseClaim, f.parties(t, inv, p, c), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,8 +115,7 @@ func TestQueueClaimRefusesWhatCannotBeClaimed(t *testing.T) {
 		t.Errorf("draft invoice: %v", err)
 	}
 	// A prior authorization may ask before the invoice is issued.
-	pa, err := nphies.NewClaimMessage(f.builder, hg.UsePreAuth, nphies.ClaimParties{Invoice: draft, Patient: p, Coverage: c,
-		Practitioner: f.doctor, Diagnoses: []string{"E11.9"}}, time.Now())
+	pa, err := nphies.NewClaimMessage(f.builder, hg.UsePreAuth, f.parties(t, draft, p, c), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,8 +511,7 @@ func TestOutboxPriorAuthorizationApproved(t *testing.T) {
 	t.Parallel()
 	f := newOBFixture(t, mock.Options{})
 	inv, p, c := f.invoice(t, "M-PA-1")
-	n, err := nphies.NewClaimMessage(f.builder, hg.UsePreAuth, nphies.ClaimParties{Invoice: inv, Patient: p, Coverage: c,
-		Practitioner: f.doctor, Diagnoses: []string{"E11.9"}}, time.Now())
+	n, err := nphies.NewClaimMessage(f.builder, hg.UsePreAuth, f.parties(t, inv, p, c), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -670,8 +667,7 @@ func TestOutboxSendIsTracedLinkedToTheRequest(t *testing.T) {
 	f := newOBFixture(t, mock.Options{})
 	ctx := context.Background()
 	inv, p, c := f.invoice(t, "M-TRACE-1")
-	n, err := nphies.NewClaimMessage(f.builder, hg.UseClaim, nphies.ClaimParties{Invoice: inv, Patient: p, Coverage: c,
-		Practitioner: f.doctor, Diagnoses: []string{"E11.9"}}, time.Now())
+	n, err := nphies.NewClaimMessage(f.builder, hg.UseClaim, f.parties(t, inv, p, c), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,14 +52,9 @@ func TestPaymentsFaultDrill(t *testing.T) {
 		t.Fatalf("claims by status %v, want %d APPROVED and %d REJECTED", got, each, each)
 	}
 
-	// The corrections, queued while the payment notices are still pending.
-	// The desk waives what the service waives against this mock: the rules
-	// it does not enforce yet (the drill's claims cite no visit).
-	waived := map[string]bool{}
-	for _, id := range mock.NotEnforcedYet() {
-		waived[id] = true
-	}
-	desk := &nphies.Desk{Store: f.db, Builder: f.builder, Waived: waived}
+	// The corrections, queued while the payment notices are still pending,
+	// for the visits the claims were for.
+	desk := &nphies.Desk{Store: f.db, Builder: f.builder}
 	var resubmissions []uuid.UUID
 	for _, id := range rejected {
 		c, err := desk.Resubmit(ctx, obScope, nphies.ResubmitRequest{ClaimID: id, PractitionerID: f.doctor.ID,

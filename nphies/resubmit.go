@@ -2,8 +2,6 @@ package nphies
 
 import (
 	"context"
-	"time"
-
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
@@ -27,16 +25,19 @@ type ResubmitRequest struct {
 	TraceParent string
 }
 
-// Resubmit builds a new claim for the original's invoice with the
-// corrections, carrying Claim.related (relationship "prior") to the
-// original's identifier, scrubs it and queues it; the original stops
-// holding the invoice. NOT_FOUND when the claim, its invoice's parties or
-// the practitioner are outside scope; BAD_USER_INPUT naming "input.items"
-// for a corrected item not in the catalogue or a claim type whose items
-// carry details, and naming "id" when the corrected claim breaks a rule
-// NPHIES would refuse it for (nothing is queued); CONFLICT when the claim
-// is not a claim the payer rejected or partly approved, or was resubmitted
-// already.
+// Resubmit builds a new claim for the original's invoice and visit with
+// the corrections (diagnoses, practitioner, items), carrying Claim.related
+// (relationship "prior") to the original's identifier, the visit's
+// findings and the prior authorizations the invoice has, scrubs it and
+// queues it; the original stops holding the invoice. NOT_FOUND when the
+// claim, its invoice's parties or the practitioner are outside scope;
+// BAD_USER_INPUT naming "input.items" for a corrected item not in the
+// catalogue or a claim type whose items carry details, naming
+// "input.practitionerId" when the visit was with another practitioner, and
+// naming "id" when the corrected claim breaks a rule NPHIES would refuse it
+// for (the rule ids in the error's Rules; nothing is queued); CONFLICT when
+// the claim is not a claim the payer rejected or partly approved, or was
+// resubmitted already.
 func (d *Desk) Resubmit(ctx context.Context, scope hg.PatientScope, req ResubmitRequest) (*hg.Claim, error) {
 	orig, err := d.Store.ClaimByID(ctx, scope, req.ClaimID)
 	if err != nil {
@@ -52,42 +53,22 @@ func (d *Desk) Resubmit(ctx context.Context, scope hg.PatientScope, req Resubmit
 	case req.Items != nil && len(orig.Details.Items) > 0:
 		return nil, hg.Invalid("input.items", "the items of a %s claim carry per-line details (a tooth, a days supply) that cannot be corrected yet", orig.Type)
 	}
-	inv, err := d.Store.InvoiceByID(ctx, scope, *orig.InvoiceID)
-	if err != nil {
-		return nil, err
-	}
-	if req.Items != nil {
-		if inv, err = d.corrected(ctx, inv, req.Items); err != nil {
+	if orig.AppointmentID != nil {
+		visit, err := d.Store.AppointmentByID(ctx, scope, *orig.AppointmentID)
+		if err != nil {
 			return nil, err
 		}
+		if visit.PractitionerID != req.PractitionerID {
+			return nil, hg.Invalid("input.practitionerId", "the claim is for a visit with another practitioner; name the visit's")
+		}
 	}
-	patient, err := d.Store.PatientByID(ctx, scope, inv.PatientID)
+	n, violations, err := d.draftClaim(ctx, scope, ClaimRequest{Use: hg.UseClaim, InvoiceID: *orig.InvoiceID,
+		PractitionerID: req.PractitionerID, AppointmentID: orig.AppointmentID, Diagnoses: req.Diagnoses,
+		Type: orig.Type, Details: orig.Details, resubmits: &orig.ID, corrections: req.Items})
 	if err != nil {
 		return nil, err
 	}
-	cov, err := d.invoiceCoverage(ctx, scope, inv)
-	if err != nil {
-		return nil, err
-	}
-	subscriber, err := d.subscriber(ctx, scope, cov, "id")
-	if err != nil {
-		return nil, err
-	}
-	pr, err := d.Store.PractitionerByID(ctx, req.PractitionerID)
-	if err != nil {
-		return nil, err
-	}
-	n, err := NewClaimMessage(d.Builder, hg.UseClaim, ClaimParties{Invoice: inv, Patient: patient, Coverage: cov,
-		Subscriber: subscriber, Practitioner: pr, Diagnoses: req.Diagnoses, Resubmits: &orig.ID, Type: orig.Type,
-		Details: orig.Details}, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	violations, err := Scrub(n.Message.Body, cov, inv.CreatedAt)
-	if err != nil {
-		return nil, err
-	}
-	if err := Refusal("id", violations, d.Waived); err != nil {
+	if err := Refusal("id", violations); err != nil {
 		return nil, err
 	}
 	n.Message.TraceParent = req.TraceParent

@@ -51,12 +51,11 @@ func Scrub(body []byte, cov *hg.Coverage, serviced time.Time) ([]hg.ClaimViolati
 
 // Refusal is the error a claim with blocking violations is refused with:
 // BAD_USER_INPUT on field, listing the rule ids, or nil when none blocks.
-// Rules in waived are reported by Scrub but do not refuse the claim.
-func Refusal(field string, vs []hg.ClaimViolation, waived map[string]bool) error {
+func Refusal(field string, vs []hg.ClaimViolation) error {
 	var ids []string
 	seen := map[string]bool{}
 	for _, v := range vs {
-		if v.Blocking && !waived[v.Rule] && !seen[v.Rule] {
+		if v.Blocking && !seen[v.Rule] {
 			seen[v.Rule] = true
 			ids = append(ids, v.Rule)
 		}

@@ -14,13 +14,15 @@ var _ hg.ClaimStore = (*DB)(nil)
 
 const claimColumns = `c.id, c.use, c.invoice_id, c.patient_id, c.coverage_id, c.payer_license, c.payer_name,
 	c.status, c.total, c.approved, c.disposition, c.preauth_ref, c.last_error, c.created_at, c.updated_at,
-	c.practitioner_id, c.resubmission_of, c.resubmitted, c.paid, c.claim_type, coalesce(c.type_details, '{}')`
+	c.practitioner_id, c.resubmission_of, c.resubmitted, c.paid, c.claim_type, coalesce(c.type_details, '{}'),
+	c.appointment_id`
 
 func scanClaim(row pgx.CollectableRow) (*hg.Claim, error) {
 	var c hg.Claim
 	err := row.Scan(&c.ID, &c.Use, &c.InvoiceID, &c.PatientID, &c.CoverageID, &c.PayerLicense, &c.PayerName,
 		&c.Status, &c.Total, &c.Approved, &c.Disposition, &c.PreAuthRef, &c.LastError, &c.CreatedAt, &c.UpdatedAt,
-		&c.PractitionerID, &c.ResubmissionOf, &c.Resubmitted, &c.Paid, &c.Type, &c.Details)
+		&c.PractitionerID, &c.ResubmissionOf, &c.Resubmitted, &c.Paid, &c.Type, &c.Details,
+		&c.AppointmentID)
 	return &c, err
 }
 
@@ -78,10 +80,10 @@ func (db *DB) queueClaim(ctx context.Context, n hg.NewClaim, first func(pgx.Tx) 
 			}
 		}
 		rows, _ := tx.Query(ctx, `INSERT INTO claims AS c (id, use, invoice_id, patient_id, coverage_id, payer_license,
-				payer_name, status, total, practitioner_id, resubmission_of, claim_type, type_details)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', $8, $9, $10, $11, $12) RETURNING `+claimColumns,
+				payer_name, status, total, practitioner_id, resubmission_of, claim_type, type_details, appointment_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', $8, $9, $10, $11, $12, $13) RETURNING `+claimColumns,
 			c.ID, c.Use, c.InvoiceID, c.PatientID, c.CoverageID, c.PayerLicense, c.PayerName, c.Total, c.PractitionerID,
-			c.ResubmissionOf, claimType(c.Type), typeDetails(c.Details))
+			c.ResubmissionOf, claimType(c.Type), typeDetails(c.Details), c.AppointmentID)
 		var err error
 		if out, err = pgx.CollectExactlyOneRow(rows, scanClaim); err != nil {
 			return byConstraint(err, "claim", claimKnown)

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
@@ -258,8 +260,25 @@ func TestAuditTrailAccountsForADayOfClinicWork(t *testing.T) {
 	d.expect(doctor, on("record.amended", "MedicalRecord", second, amal))
 	d.ok(doctor, qRecords, map[string]any{"id": gid("Patient", amal)}, nil, aboutPatient("records.read", amal))
 	d.ok(doctor, qNode, map[string]any{"id": gid("MedicalRecord", first)}, nil, aboutPatient("records.read", amal))
+	for _, in := range findingsInputs(gid("Appointment", amalVisit), fullVitals()) {
+		d.ok(doctor, recordFindingsMut, map[string]any{"in": in}, nil)
+	}
+	versions, _ := env.DB.Pool.Query(ctx, `SELECT id FROM visit_findings WHERE appointment_id = $1 ORDER BY version`, amalVisit)
+	findings, err := pgx.CollectRows(versions, pgx.RowTo[uuid.UUID])
+	if err != nil || len(findings) != 2 {
+		t.Fatalf("findings recorded: %v %v, want two versions", findings, err)
+	}
+	for _, f := range findings {
+		d.expect(doctor, on("visit.findings.recorded", "VisitFindings", f, amal))
+	}
 	d.ok(doctor, mStatus, map[string]any{"id": gid("Appointment", amalVisit), "s": "COMPLETED"}, nil,
 		on("appointment.status_changed", "Appointment", amalVisit, amal))
+	// The visit took place before it is claimed (its services may not be
+	// dated after the claim, BV-00061); it was booked ahead, as the API
+	// books, so it is moved back.
+	if _, err := pgtest.Happened(ctx, env.DB, amalVisit, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	d.refused(doctor, "Query.patient", hg.ENOTFOUND, qPatient, map[string]any{"id": gid("Patient", badr)})
 	d.refused(doctor, "Query.medicalRecords", hg.ENOTFOUND, qRecords, map[string]any{"id": gid("Patient", badr)})
 
@@ -289,7 +308,7 @@ func TestAuditTrailAccountsForADayOfClinicWork(t *testing.T) {
 	d.ok(billing, qInvoice, map[string]any{"id": gid("Invoice", invoice)}, nil, on("invoice.read", "Invoice", invoice, amal))
 	var sub struct{ SubmitClaim idOut }
 	d.ok(billing, mSubmitClaim, map[string]any{"in": map[string]any{"invoiceId": gid("Invoice", invoice),
-		"practitionerId": gid("Practitioner", doctorID), "diagnoses": []string{"I11.9"}}}, &sub)
+		"practitionerId": gid("Practitioner", doctorID), "appointmentId": gid("Appointment", amalVisit), "diagnoses": []string{"I11.9"}}}, &sub)
 	claim := rawID(t, sub.SubmitClaim.ID)
 	d.expect(billing, on("claim.queued", "Claim", claim, amal))
 	d.ok(billing, qClaim, map[string]any{"id": gid("Claim", claim)}, nil, on("claim.read", "Claim", claim, amal))

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
@@ -39,9 +40,9 @@ func TestNodeReadsAreAuditedAsTheDirectQueries(t *testing.T) {
 	cov, err := db.AddCoverage(ctx, all, hg.NewCoverage{PatientID: amal.ID, PayerLicense: "7001463160", PayerName: "Bupa Arabia", MemberIDSystem: "http://payer.example/memberid", Class: "A",
 		MemberID: "M-1", PolicyNumber: "POL-7", StartsOn: today.AddDate(0, -1, 0), EndsOn: today.AddDate(1, 0, 0)})
 	must(err)
-	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
-	appt, err := db.BookAppointment(ctx, all, hg.NewAppointment{PatientID: amal.ID, PractitionerID: pr.ID,
-		StartsAt: start, EndsAt: start.Add(30 * time.Minute)})
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Hour)
+	// The visit the claim below is for.
+	appt, _, err := pgtest.Visit(ctx, db, amal.ID, pr, start)
 	must(err)
 	rec, err := db.AddRecord(ctx, all, hg.NewRecord{PatientID: amal.ID, AuthorID: drUser.ID, Kind: hg.RecordNote, Body: "Seen"})
 	must(err)
@@ -52,7 +53,7 @@ func TestNodeReadsAreAuditedAsTheDirectQueries(t *testing.T) {
 	must(err)
 	var sub struct{ SubmitClaim idOut }
 	env.Do(t, adminToken, mSubmitClaim, map[string]any{"in": map[string]any{"invoiceId": gid("Invoice", inv.ID),
-		"practitionerId": gid("Practitioner", pr.ID), "diagnoses": []string{"I10"}}}).Decode(t, &sub)
+		"practitionerId": gid("Practitioner", pr.ID), "appointmentId": gid("Appointment", appt.ID), "diagnoses": []string{"I10"}}}).Decode(t, &sub)
 	claim := rawID(t, sub.SubmitClaim.ID)
 
 	for _, c := range []struct {

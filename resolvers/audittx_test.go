@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
@@ -90,6 +91,13 @@ func TestAWriteAndItsAuditRowCommitTogether(t *testing.T) {
 		return a
 	}
 	moved, checkedIn, cancelled := book(0), book(1), book(2)
+	// The visit the claims below are for.
+	seen, _, err := pgtest.Visit(ctx, db, amal.ID, pr, time.Now().Add(-2*time.Hour).Truncate(time.Hour))
+	must(err)
+	claimInput := func(invoice uuid.UUID) map[string]any {
+		return map[string]any{"invoiceId": gid("Invoice", invoice), "practitionerId": gid("Practitioner", pr.ID),
+			"appointmentId": gid("Appointment", seen.ID), "diagnoses": []string{"I10"}}
+	}
 	rec, err := db.AddRecord(ctx, all, hg.NewRecord{PatientID: amal.ID, AuthorID: drUser.ID, Kind: hg.RecordNote, Body: "Seen today"})
 	must(err)
 	invoice := func(issue bool) uuid.UUID {
@@ -105,8 +113,7 @@ func TestAWriteAndItsAuditRowCommitTogether(t *testing.T) {
 	draft, toPay, toVoid, toClaim := invoice(false), invoice(true), invoice(false), invoice(true)
 	claim := func(status string) uuid.UUID {
 		var out struct{ SubmitClaim idOut }
-		env.Do(t, billing, mSubmitClaim, map[string]any{"in": map[string]any{"invoiceId": gid("Invoice", invoice(true)),
-			"practitionerId": gid("Practitioner", pr.ID), "diagnoses": []string{"I10"}}}).Decode(t, &out)
+		env.Do(t, billing, mSubmitClaim, map[string]any{"in": claimInput(invoice(true))}).Decode(t, &out)
 		id := rawID(t, out.SubmitClaim.ID)
 		delivery := map[string]string{"ERROR": "FAILED", "SUBMITTED": "SENT"}[status]
 		_, err := db.Pool.Exec(ctx, `UPDATE claims SET status = $2, last_error = 'payer unreachable' WHERE id = $1`, id, status)
@@ -166,8 +173,7 @@ func TestAWriteAndItsAuditRowCommitTogether(t *testing.T) {
 		{"voidInvoice", billing, `mutation($id: ID!) { voidInvoice(id: $id, reason: "Entered twice") { id } }`,
 			map[string]any{"id": gid("Invoice", toVoid)},
 			"invoice.voided", `SELECT count(*) FROM invoices WHERE id = $1 AND status = 'VOID'`, []any{toVoid}},
-		{"submitClaim", billing, mSubmitClaim, map[string]any{"in": map[string]any{"invoiceId": gid("Invoice", toClaim),
-			"practitionerId": gid("Practitioner", pr.ID), "diagnoses": []string{"I10"}}},
+		{"submitClaim", billing, mSubmitClaim, map[string]any{"in": claimInput(toClaim)},
 			"claim.queued", `SELECT count(*) FROM claims WHERE invoice_id = $1`, []any{toClaim}},
 		{"retryClaim", billing, `mutation($id: ID!) { retryClaim(id: $id) { id } }`, map[string]any{"id": gid("Claim", failed)},
 			"claim.retried", `SELECT count(*) FROM claims WHERE id = $1 AND status = 'QUEUED'`, []any{failed}},

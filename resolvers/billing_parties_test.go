@@ -62,13 +62,13 @@ type claimParties struct {
 	}
 }
 
-// submitClaim claims an issued invoice over GraphQL and returns the
-// claim's global id.
-func (b billingEnv) submitClaim(t *testing.T, invoiceID, practitionerID string) string {
+// submitClaim claims an issued invoice for the visit over GraphQL and
+// returns the claim's global id.
+func (b billingEnv) submitClaim(t *testing.T, invoiceID string, v visitOut) string {
 	t.Helper()
 	var out struct{ SubmitClaim struct{ ID string } }
-	b.Do(t, b.billing, `mutation($in: SubmitClaimInput!) { submitClaim(input: $in) { id } }`, map[string]any{"in": map[string]any{
-		"invoiceId": invoiceID, "practitionerId": practitionerID, "diagnoses": []string{"I10"}}}).Decode(t, &out)
+	b.Do(t, b.billing, `mutation($in: SubmitClaimInput!) { submitClaim(input: $in) { id } }`,
+		map[string]any{"in": v.claimInput(invoiceID, "I10")}).Decode(t, &out)
 	return out.SubmitClaim.ID
 }
 
@@ -84,7 +84,7 @@ func TestInvoiceAndClaimPartiesByRole(t *testing.T) {
 	own := b.createInvoice(t, b.patient, b.coverage)
 	others := b.createInvoice(t, b.other, nil)
 	b.issue(t, own.ID)
-	claim := b.submitClaim(t, own.ID, b.withPractitioner(t))
+	claim := b.submitClaim(t, own.ID, b.seenVisit(t, b.patient))
 	patientGID, otherGID, coverageGID := gid("Patient", b.patient.ID), gid("Patient", b.other.ID), gid("Coverage", b.coverage.ID)
 
 	for _, tc := range []struct {
@@ -173,7 +173,6 @@ func TestInvoiceAndClaimPageStatements(t *testing.T) {
 		batchPatiently(c)
 		o.Tracer = stmts
 	})
-	practitioner := b.withPractitioner(t)
 	today := hg.DateOf(time.Now())
 	for i := range 20 {
 		p, err := b.DB.CreatePatient(ctx, hg.NewPatient{NationalID: fmt.Sprintf("20000000%02d", i), FirstName: "Noura",
@@ -188,7 +187,7 @@ func TestInvoiceAndClaimPageStatements(t *testing.T) {
 		}
 		inv := b.createInvoice(t, p, c)
 		b.issue(t, inv.ID)
-		b.submitClaim(t, inv.ID, practitioner)
+		b.submitClaim(t, inv.ID, b.seenVisit(t, p))
 	}
 	for _, tc := range []struct {
 		name, query string
@@ -250,7 +249,7 @@ func TestClaimUpdatedDeliversStatusChangesToBilling(t *testing.T) {
 	// Open sockets ask after their session every 50 ms, so a logout ends
 	// the feed within the test's patience.
 	b := newBillingEnv(t, func(c *server.Config, _ *postgres.Options) { c.WebSocketSessionCheck = 50 * time.Millisecond })
-	practitioner := b.withPractitioner(t)
+	visit := b.seenVisit(t, b.patient)
 	billingUser, err := b.DB.UserByEmail(context.Background(), "billing@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +286,7 @@ func TestClaimUpdatedDeliversStatusChangesToBilling(t *testing.T) {
 	for deadline := time.Now().Add(eventually.Timeout()); ; {
 		inv := b.createInvoice(t, b.patient, b.coverage)
 		b.issue(t, inv.ID)
-		b.submitClaim(t, inv.ID, practitioner)
+		b.submitClaim(t, inv.ID, visit)
 		ev, err := next(500 * time.Millisecond)
 		if errors.Is(err, servertest.ErrNoMessage) && time.Now().Before(deadline) {
 			continue

@@ -92,7 +92,7 @@ func TestImportCatalogueIsAllOrNothing(t *testing.T) {
 func TestClaimItemsGoOutUnderTheirOwnCodeSystem(t *testing.T) {
 	t.Parallel()
 	b := newBillingEnv(t)
-	practitioner := b.withPractitioner(t)
+	visit := b.seenVisit(t, b.patient)
 	drug := b.CatalogueItem(t, hg.NewCatalogueItem{System: hg.SystemMedication, Code: "06285096001627",
 		Display: "Anti-viral for chest congestion", UnitPrice: 6000})
 	var inv struct{ CreateInvoice invoiceOut }
@@ -107,8 +107,7 @@ func TestClaimItemsGoOutUnderTheirOwnCodeSystem(t *testing.T) {
 		}
 	}
 	b.Do(t, b.billing, `mutation($in: SubmitClaimInput!) { submitClaim(input: $in) { items { codeSystem } messages { body } } }`,
-		map[string]any{"in": map[string]any{"invoiceId": inv.CreateInvoice.ID, "practitionerId": practitioner,
-			"diagnoses": []string{"J06.9"}}}).Decode(t, &out)
+		map[string]any{"in": visit.claimInput(inv.CreateInvoice.ID, "J06.9")}).Decode(t, &out)
 	if len(out.SubmitClaim.Items) != 2 || out.SubmitClaim.Items[0].CodeSystem != "SERVICES" ||
 		out.SubmitClaim.Items[1].CodeSystem != "MEDICATION_CODES" {
 		t.Fatalf("claim items = %+v", out.SubmitClaim.Items)
@@ -126,8 +125,7 @@ func TestClaimItemsGoOutUnderTheirOwnCodeSystem(t *testing.T) {
 		"lines": []map[string]any{{"serviceCode": "99213", "description": "Consultation", "quantity": 1, "unitPrice": "300.00"}}}}).Decode(t, &inv)
 	b.issue(t, inv.CreateInvoice.ID)
 	claims := b.Count(t, `SELECT count(*) FROM claims`)
-	r := b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": inv.CreateInvoice.ID,
-		"practitionerId": practitioner, "diagnoses": []string{"J06.9"}}})
+	r := b.Do(t, b.billing, submitClaimMut, map[string]any{"in": visit.claimInput(inv.CreateInvoice.ID, "J06.9")})
 	if r.Code() != hg.EINVALID || r.Field() != "input.invoiceId" || !strings.Contains(r.Errors[0].Message, "not billed from the catalogue") {
 		t.Fatalf("free-text claim: %+v", r.Errors)
 	}

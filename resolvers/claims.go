@@ -17,7 +17,7 @@ import (
 // desk runs the NPHIES exchanges a caller starts, over the resolver's
 // store, builder and client.
 func (r *Resolver) desk() *nphies.Desk {
-	return &nphies.Desk{Store: r.Store, Builder: r.NPHIES, Client: r.NPHIESClient, Waived: r.WaivedRules}
+	return &nphies.Desk{Store: r.Store, Builder: r.NPHIES, Client: r.NPHIESClient}
 }
 
 // claimRequest reads what a claim is built from out of input.
@@ -99,7 +99,7 @@ func (r *queryResolver) claimReadiness(ctx context.Context, use hg.ClaimUse, inp
 	if err := r.audit(ctx, "claim.readiness_checked", "Invoice", req.InvoiceID, &patientID); err != nil {
 		return nil, err
 	}
-	ready := nphies.Refusal("input", violations, r.WaivedRules) == nil
+	ready := nphies.Refusal("input", violations) == nil
 	return &model.ClaimReadiness{Ready: ready, Violations: pointers(violations)}, nil
 }
 

@@ -49,8 +49,7 @@ func TestClaimLifecycleThroughTheAPI(t *testing.T) {
 			inv := b.createInvoice(t, b.patient, b.coverage)
 			b.issue(t, inv.ID)
 			var sub struct{ SubmitClaim struct{ ID string } }
-			b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{
-				"invoiceId": inv.ID, "practitionerId": b.withPractitioner(t), "diagnoses": []string{"J06.9"}}}).Decode(t, &sub)
+			b.Do(t, b.billing, submitClaimMut, map[string]any{"in": b.seenVisit(t, b.patient).claimInput(inv.ID, "J06.9")}).Decode(t, &sub)
 
 			q := `query($id: ID!) { claim(id: $id) { status approved { amount } disposition
 				items { outcome reasons approved { amount } }

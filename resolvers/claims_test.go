@@ -2,6 +2,7 @@ package resolvers_test
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -10,18 +11,6 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 )
-
-// withPractitioner adds a practitioner record to b and returns its global id.
-func (b billingEnv) withPractitioner(t *testing.T) string {
-	t.Helper()
-	u, _ := b.User(t, "clinician-"+uuid.NewString()[:8]+"@example.com", hg.RolePractitioner)
-	pr, err := b.DB.CreatePractitioner(context.Background(), hg.NewPractitioner{UserID: u.ID, FirstName: "Faisal",
-		FamilyName: "Al-Shehri", SpecialtyCode: "08.00", Specialty: "Internal Medicine", License: "SCFHS-" + uuid.NewString()[:8]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return gid("Practitioner", pr.ID)
-}
 
 func (b billingEnv) issue(t *testing.T, invoiceID string) {
 	t.Helper()
@@ -39,11 +28,10 @@ const submitClaimMut = `mutation($in: SubmitClaimInput!) { submitClaim(input: $i
 func TestSubmitClaimQueuesTheClaimWithItsBundle(t *testing.T) {
 	t.Parallel()
 	b := newBillingEnv(t)
-	practitioner := b.withPractitioner(t)
 	inv := b.createInvoice(t, b.patient, b.coverage)
 	b.issue(t, inv.ID)
 
-	in := map[string]any{"invoiceId": inv.ID, "practitionerId": practitioner, "diagnoses": []string{"e11.9", "I10"}}
+	in := b.seenVisit(t, b.patient).claimInput(inv.ID, "e11.9", "I10")
 	var out struct {
 		SubmitClaim struct {
 			ID, Status, Use string
@@ -85,7 +73,7 @@ func TestSubmitClaimQueuesTheClaimWithItsBundle(t *testing.T) {
 func TestBadClaimInputWritesNothing(t *testing.T) {
 	t.Parallel()
 	b := newBillingEnv(t)
-	practitioner := b.withPractitioner(t)
+	v := b.seenVisit(t, b.patient)
 	draft := b.createInvoice(t, b.patient, b.coverage)
 	selfPay := b.createInvoice(t, b.other, nil)
 	b.issue(t, selfPay.ID)
@@ -98,13 +86,13 @@ func TestBadClaimInputWritesNothing(t *testing.T) {
 		wantCode  string
 		wantField string
 	}{
-		{"draft invoice", map[string]any{"invoiceId": draft.ID, "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.EINVALID, "input.invoiceId"},
-		{"self-pay invoice", map[string]any{"invoiceId": selfPay.ID, "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.EINVALID, "input.invoiceId"},
-		{"not an ICD-10 code", map[string]any{"invoiceId": issued.ID, "practitionerId": practitioner, "diagnoses": []string{"diabetes"}}, hg.EINVALID, "input.diagnoses"},
-		{"no diagnosis", map[string]any{"invoiceId": issued.ID, "practitionerId": practitioner, "diagnoses": []string{}}, hg.EINVALID, "input.diagnoses"},
-		{"unknown practitioner", map[string]any{"invoiceId": issued.ID, "practitionerId": gid("Practitioner", uuid.New()), "diagnoses": []string{"E11.9"}}, hg.ENOTFOUND, ""},
-		{"unknown invoice", map[string]any{"invoiceId": gid("Invoice", uuid.New()), "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.ENOTFOUND, ""},
-		{"malformed invoice id", map[string]any{"invoiceId": "%%%", "practitionerId": practitioner, "diagnoses": []string{"E11.9"}}, hg.EINVALID, "input.invoiceId"},
+		{"draft invoice", v.claimInput(draft.ID, "E11.9"), hg.EINVALID, "input.invoiceId"},
+		{"self-pay invoice", v.claimInput(selfPay.ID, "E11.9"), hg.EINVALID, "input.invoiceId"},
+		{"not an ICD-10 code", v.claimInput(issued.ID, "diabetes"), hg.EINVALID, "input.diagnoses"},
+		{"no diagnosis", setTo(v.claimInput(issued.ID), "diagnoses", []string{}), hg.EINVALID, "input.diagnoses"},
+		{"unknown practitioner", setTo(v.claimInput(issued.ID, "E11.9"), "practitionerId", gid("Practitioner", uuid.New())), hg.ENOTFOUND, ""},
+		{"unknown invoice", v.claimInput(gid("Invoice", uuid.New()), "E11.9"), hg.ENOTFOUND, ""},
+		{"malformed invoice id", v.claimInput("%%%", "E11.9"), hg.EINVALID, "input.invoiceId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,13 +102,19 @@ func TestBadClaimInputWritesNothing(t *testing.T) {
 			}
 		})
 	}
-	if r := b.Do(t, b.patientToken, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": issued.ID,
-		"practitionerId": practitioner, "diagnoses": []string{"E11.9"}}}); r.Code() != hg.EFORBIDDEN {
+	if r := b.Do(t, b.patientToken, submitClaimMut, map[string]any{"in": v.claimInput(issued.ID, "E11.9")}); r.Code() != hg.EFORBIDDEN {
 		t.Fatalf("a patient submitting a claim: code %q, want FORBIDDEN", r.Code())
 	}
 	if n := b.Count(t, `SELECT (SELECT count(*) FROM claims) + (SELECT count(*) FROM nphies_messages)`); n != 0 {
 		t.Fatalf("%d claim rows or messages written by refused input", n)
 	}
+}
+
+// setTo is a copy of in with key set to value.
+func setTo(in map[string]any, key string, value any) map[string]any {
+	out := maps.Clone(in)
+	out[key] = value
+	return out
 }
 
 func TestRevenueSummarySuppressesSmallGroups(t *testing.T) {

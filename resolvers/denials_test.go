@@ -34,14 +34,12 @@ func TestDenialSummaryMatchesTheTables(t *testing.T) {
 	f := newPayerFlow(t, "M-1")
 	f.poller.Count = 100
 	_, analyst := f.User(t, "analyst@example.com", hg.RoleAnalyst)
-	practitioner := f.withPractitioner(t)
 	submit := func(member string) string {
 		f.setMember(t, member)
 		inv := f.createInvoice(t, f.patient, f.coverage)
 		f.issue(t, inv.ID)
 		var sub struct{ SubmitClaim struct{ ID string } }
-		f.Do(t, f.billing, submitClaimMut, map[string]any{"in": map[string]any{
-			"invoiceId": inv.ID, "practitionerId": practitioner, "diagnoses": []string{"J06.9"}}}).Decode(t, &sub)
+		f.Do(t, f.billing, submitClaimMut, map[string]any{"in": f.visit.claimInput(inv.ID, "J06.9")}).Decode(t, &sub)
 		return sub.SubmitClaim.ID
 	}
 	var rejected, partial, paid []string
@@ -59,7 +57,7 @@ func TestDenialSummaryMatchesTheTables(t *testing.T) {
 	for _, id := range rejected {
 		var out struct{ ResubmitClaim struct{ ID string } }
 		f.Do(t, f.billing, `mutation($id: ID!, $p: ID!) { resubmitClaim(id: $id, input: {practitionerId: $p, diagnoses: ["J20.9"]}) { id } }`,
-			map[string]any{"id": id, "p": practitioner}).Decode(t, &out)
+			map[string]any{"id": id, "p": f.visit.practitioner}).Decode(t, &out)
 		if c := f.decided(t, out.ResubmitClaim.ID); c.Status != "APPROVED" {
 			t.Fatalf("resubmission %s", c.Status)
 		}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/nphies"
@@ -37,22 +35,11 @@ func TestClaimAfterPriorAuthorizationQuotesItAndCarriesTheVisit(t *testing.T) {
 	go func() { defer close(done); _ = worker.Run(wctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	u, _ := b.User(t, "dr.visit@example.com", hg.RolePractitioner)
-	pr, err := b.DB.CreatePractitioner(ctx, hg.NewPractitioner{UserID: u.ID, FirstName: "Faisal", FamilyName: "Al-Shehri",
-		SpecialtyCode: "08.00", Specialty: "Internal Medicine", License: "SCFHS-" + uuid.NewString()[:8]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := hg.PatientScope{All: true}
-	start := time.Now().Add(2 * time.Hour).Truncate(time.Minute)
-	appt, err := b.DB.BookAppointment(ctx, all, hg.NewAppointment{PatientID: b.patient.ID, PractitionerID: pr.ID,
-		StartsAt: start, EndsAt: start.Add(30 * time.Minute), Reason: "Headache"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := b.bookVisit(t, b.patient)
+	b.recordFindings(t, v, fullVitals())
+	appt := v.appointment
 	inv := b.createInvoice(t, b.patient, b.coverage)
-	in := map[string]any{"invoiceId": inv.ID, "practitionerId": gid("Practitioner", pr.ID),
-		"appointmentId": gid("Appointment", appt.ID), "diagnoses": []string{"R51"}}
+	in := v.claimInput(inv.ID, "R51")
 
 	const mut = `mutation($in: SubmitClaimInput!) { %s(input: $in) { id messages { body } } }`
 	var pa struct {
@@ -81,8 +68,7 @@ func TestClaimAfterPriorAuthorizationQuotesItAndCarriesTheVisit(t *testing.T) {
 	if r.Code() != hg.EINVALID || r.Field() != "input.appointmentId" {
 		t.Fatalf("claim for a booked visit: %+v", r.Errors)
 	}
-	b.completeVisit(t, appt.ID)
-	start = start.Add(-24 * time.Hour)
+	start := b.complete(t, v).StartsAt
 	var claim struct {
 		SubmitClaim struct {
 			ID       string
@@ -105,7 +91,7 @@ func TestClaimAfterPriorAuthorizationQuotesItAndCarriesTheVisit(t *testing.T) {
 		t.Fatalf("ICD-10-CM diagnosis: %+v", r.Errors)
 	}
 	// The visit must be the invoice's patient's, with the treating practitioner.
-	in["diagnoses"], in["practitionerId"] = []string{"R51"}, b.withPractitioner(t)
+	in["diagnoses"], in["practitionerId"] = []string{"R51"}, b.bookVisit(t, b.patient).practitioner
 	if r := b.Do(t, b.billing, strings.Replace(mut, "%s", "submitClaim", 1), map[string]any{"in": in}); r.Code() != hg.EINVALID || r.Field() != "input.appointmentId" {
 		t.Fatalf("another practitioner's visit: %+v", r.Errors)
 	}

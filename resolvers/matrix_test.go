@@ -16,6 +16,7 @@ import (
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/internal/eventually"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
@@ -164,6 +165,7 @@ type world struct {
 	slot     time.Time // a two-hour block of the doctors' calendars of this world alone
 	p1, p2   *hg.Patient
 	appt1    *hg.Appointment // P1 with doctor 1: the care relationship
+	seen     *hg.Appointment // the completed visit a claim is for
 	patient  *hg.User        // P1's login
 	patTok   string
 	other    *hg.User // the account an accountChanged case watches when unrelated
@@ -310,7 +312,22 @@ func (w *world) invoice(tg target, issued bool) string {
 
 func (w *world) claimInput(tg target) map[string]any {
 	return map[string]any{"invoiceId": w.invoice(tg, true), "practitionerId": gid("Practitioner", w.doctorOf(tg).ID),
-		"diagnoses": []string{"I10"}}
+		"appointmentId": gid("Appointment", w.visit(tg).ID), "diagnoses": []string{"I10"}}
+}
+
+// visit is the target's visit that took place an hour ago, with its
+// findings.
+func (w *world) visit(tg target) *hg.Appointment {
+	w.t.Helper()
+	if w.seen == nil {
+		a, _, err := pgtest.Visit(context.Background(), w.f.env.DB, w.patientOf(tg).ID, w.doctorOf(tg),
+			time.Now().Add(-time.Hour))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		w.seen = a
+	}
+	return w.seen
 }
 
 func (w *world) claim(tg target) string {

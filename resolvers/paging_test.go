@@ -72,7 +72,9 @@ func setupPaging(t *testing.T) *pagingEnv {
 			t.Fatal(err)
 		}
 	}
-	practitioner := gid("Practitioner", doctors[0].ID)
+	// The claims are for one visit, which the appointments' walks meet too.
+	visit := e.seenVisit(t, e.patient)
+	e.appts = append(e.appts, visit.appointment)
 	for _, quantity := range []int{3, 1, 3, 7, 1} {
 		var out struct {
 			CreateInvoice struct {
@@ -84,7 +86,7 @@ func setupPaging(t *testing.T) *pagingEnv {
 			map[string]any{"in": map[string]any{"patientId": gid("Patient", e.patient.ID), "coverageId": gid("Coverage", e.coverage.ID),
 				"lines": []map[string]any{{"itemId": e.consultation, "quantity": quantity}}}}).Decode(t, &out)
 		e.issue(t, out.CreateInvoice.ID)
-		id := e.submitClaim(t, out.CreateInvoice.ID, practitioner)
+		id := e.submitClaim(t, out.CreateInvoice.ID, visit)
 		var c struct{ Claim struct{ Total money } }
 		e.Do(t, e.billing, `query($id: ID!) { claim(id: $id) { total { amount } } }`, map[string]any{"id": id}).Decode(t, &c)
 		total, err := hg.ParseSAR("total", c.Claim.Total.Amount)

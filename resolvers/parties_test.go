@@ -96,7 +96,6 @@ func (b billingEnv) reception(t *testing.T) string {
 func TestADependantIsClaimedThroughHerSubscribersPolicy(t *testing.T) {
 	t.Parallel()
 	b := newBillingEnv(t)
-	practitioner := b.withPractitioner(t)
 	desk := b.reception(t)
 
 	var wife, husband struct {
@@ -129,7 +128,8 @@ func TestADependantIsClaimedThroughHerSubscribersPolicy(t *testing.T) {
 		t.Fatalf("coverage = %+v", c)
 	}
 
-	inv := b.createInvoice(t, &hg.Patient{ID: rawID(t, wife.CreatePatient.ID)}, &hg.Coverage{ID: rawID(t, c.ID)})
+	dependant := &hg.Patient{ID: rawID(t, wife.CreatePatient.ID)}
+	inv := b.createInvoice(t, dependant, &hg.Coverage{ID: rawID(t, c.ID)})
 	b.issue(t, inv.ID)
 	var claim struct {
 		SubmitClaim struct {
@@ -137,8 +137,7 @@ func TestADependantIsClaimedThroughHerSubscribersPolicy(t *testing.T) {
 			Messages []struct{ Body string }
 		}
 	}
-	b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": inv.ID,
-		"practitionerId": practitioner, "diagnoses": []string{"I10"}}}).Decode(t, &claim)
+	b.Do(t, b.billing, submitClaimMut, map[string]any{"in": b.seenVisit(t, dependant).claimInput(inv.ID, "I10")}).Decode(t, &claim)
 	if len(claim.SubmitClaim.Messages) != 1 {
 		t.Fatalf("messages = %d", len(claim.SubmitClaim.Messages))
 	}
@@ -249,7 +248,6 @@ func TestBadCoverageAndPatientPartiesNameTheirInput(t *testing.T) {
 func TestAClaimWithoutThePayersMemberIDSystemIsRefusedUnqueued(t *testing.T) {
 	t.Parallel()
 	b := newBillingEnv(t)
-	practitioner := b.withPractitioner(t)
 	today := hg.DateOf(time.Now())
 	cov, err := b.DB.AddCoverage(context.Background(), hg.PatientScope{All: true}, hg.NewCoverage{PatientID: b.other.ID,
 		PayerLicense: "7001999999", PayerName: "Unlisted Payer", MemberID: "M-1", PolicyNumber: "POL-1", Class: "A",
@@ -259,8 +257,7 @@ func TestAClaimWithoutThePayersMemberIDSystemIsRefusedUnqueued(t *testing.T) {
 	}
 	inv := b.createInvoice(t, b.other, cov)
 	b.issue(t, inv.ID)
-	r := b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": inv.ID,
-		"practitionerId": practitioner, "diagnoses": []string{"I10"}}})
+	r := b.Do(t, b.billing, submitClaimMut, map[string]any{"in": b.seenVisit(t, b.other).claimInput(inv.ID, "I10")})
 	if r.Code() != hg.EINVALID || r.Field() != "input.invoiceId" || !strings.Contains(r.Errors[0].Message, "memberIdSystem") {
 		t.Fatalf("claim on a payer whose member-ID system is unknown: %+v", r.Errors)
 	}
@@ -291,13 +288,12 @@ func TestAnItemDescriptionOverNPHIESsLimitIsRefused(t *testing.T) {
 func TestCancelClaimSendsTheReasonChosen(t *testing.T) {
 	t.Parallel()
 	b := newBillingEnv(t)
-	practitioner := b.withPractitioner(t)
+	visit := b.seenVisit(t, b.patient)
 	submitted := func() string {
 		inv := b.createInvoice(t, b.patient, b.coverage)
 		b.issue(t, inv.ID)
 		var out struct{ SubmitClaim struct{ ID string } }
-		b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": inv.ID,
-			"practitionerId": practitioner, "diagnoses": []string{"I10"}}}).Decode(t, &out)
+		b.Do(t, b.billing, submitClaimMut, map[string]any{"in": visit.claimInput(inv.ID, "I10")}).Decode(t, &out)
 		for _, sql := range []string{`UPDATE claims SET status = 'SUBMITTED' WHERE id = $1`,
 			`UPDATE nphies_messages SET delivery = 'SENT' WHERE claim_id = $1`} {
 			if _, err := b.DB.Pool.Exec(context.Background(), sql, rawID(t, out.SubmitClaim.ID)); err != nil {

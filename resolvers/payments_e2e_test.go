@@ -23,6 +23,8 @@ type payerFlow struct {
 	billingEnv
 	mock   *mock.Server
 	poller *nphies.Poller
+	// visit is the visit every claim of the flow is for.
+	visit visitOut
 }
 
 func newPayerFlow(t *testing.T, member string) payerFlow {
@@ -42,7 +44,8 @@ func newPayerFlow(t *testing.T, member string) payerFlow {
 	t.Cleanup(func() { cancel(); <-done })
 	b.setMember(t, member)
 	return payerFlow{billingEnv: b, mock: m, poller: &nphies.Poller{Store: b.Outbox, Client: client, Count: 1,
-		Builder: &nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}}}
+		Builder: &nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test"}},
+		visit: b.seenVisit(t, b.patient)}
 }
 
 // setMember sets the member ID that scripts the mock payer's answer.
@@ -59,8 +62,7 @@ func (f payerFlow) submit(t *testing.T) string {
 	inv := f.createInvoice(t, f.patient, f.coverage)
 	f.issue(t, inv.ID)
 	var sub struct{ SubmitClaim struct{ ID string } }
-	f.Do(t, f.billing, submitClaimMut, map[string]any{"in": map[string]any{
-		"invoiceId": inv.ID, "practitionerId": f.withPractitioner(t), "diagnoses": []string{"J06.9"}}}).Decode(t, &sub)
+	f.Do(t, f.billing, submitClaimMut, map[string]any{"in": f.visit.claimInput(inv.ID, "J06.9")}).Decode(t, &sub)
 	return sub.SubmitClaim.ID
 }
 
@@ -314,7 +316,7 @@ func TestResubmissionLinkedToItsOriginal(t *testing.T) {
 	}
 	f.setMember(t, "M-3") // the clerk corrected the coverage
 	const resubmit = `mutation($id: ID!, $in: ResubmitClaimInput!) { resubmitClaim(id: $id, input: $in) { id status resubmissionOf { id } } }`
-	in := map[string]any{"practitionerId": f.withPractitioner(t), "diagnoses": []string{"J20.9"}}
+	in := map[string]any{"practitionerId": f.visit.practitioner, "diagnoses": []string{"J20.9"}}
 	var out struct {
 		ResubmitClaim struct {
 			ID, Status     string
@@ -450,10 +452,9 @@ func TestResubmissionCorrectsItems(t *testing.T) {
 		UnitPrice: 15000})
 	const resubmit = `mutation($id: ID!, $in: ResubmitClaimInput!) { resubmitClaim(id: $id, input: $in) {
 		id total { amount } items { sequence codeSystem serviceCode description quantity unitPrice { amount } vat { amount } net { amount } } } }`
-	practitioner := f.withPractitioner(t)
 	input := func(items ...map[string]any) map[string]any {
 		// Never null: an empty list is a correction too.
-		return map[string]any{"practitionerId": practitioner, "diagnoses": []string{"J20.9"}, "items": append([]map[string]any{}, items...)}
+		return map[string]any{"practitionerId": f.visit.practitioner, "diagnoses": []string{"J20.9"}, "items": append([]map[string]any{}, items...)}
 	}
 	item := func(id string, quantity int, price ...string) map[string]any {
 		m := map[string]any{"itemId": id, "quantity": quantity}
@@ -532,10 +533,9 @@ func TestResubmissionCorrectsItems(t *testing.T) {
 	if w := []sentItem{{"83600-00-10", 2, 57500}, {"83600-00-00", 1, 17250}}; !slices.Equal(sentItems, w) || claim.Total.Halalas() != 74750 {
 		t.Fatalf("bundle items %+v total %d, want %+v total 74750", sentItems, claim.Total.Halalas(), w)
 	}
-	// The mock took it: it breaks no rule but those NPHIES's mock does not
-	// enforce yet, the minimum data set a visit's findings would supply
-	// (claims do not record the visit, so a resubmission carries none).
-	assertPassesRules(t, body, mock.NotEnforcedYet()...)
+	// The mock took it: it breaks no rule, and carries the findings of the
+	// original's visit.
+	assertPassesRules(t, body)
 	assertNothingBeyond(t, body, "10-claim-professional-request.json", resubmissionBeyond...)
 	assertLacks(t, body, "10-claim-professional-request.json", resubmissionLacks)
 	assertDenialFactsCurrent(t, f.Env)
@@ -548,21 +548,20 @@ func TestResubmissionCorrectsItems(t *testing.T) {
 var resubmissionBeyond = append([]string{"Encounter",
 	"http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-encounter",
 	"http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-serviceEventType",
-	"http://nphies.sa/terminology/CodeSystem/service-event-type", "http://terminology.hl7.org/CodeSystem/v3-ActCode"},
+	"http://nphies.sa/terminology/CodeSystem/service-event-type", "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+	// The visit's findings, in the December 2023 example's systems.
+	"http://unitsofmeasure.org", "http://hl7.org/fhir/sid/icd-10-am", "http://nphies.sa/terminology/CodeSystem/investigation-result"},
 	providerType...)
 
 // resubmissionLacks is what the official example has and a resubmitted
 // claim lacks, each with why.
 var resubmissionLacks = []string{
 	// In the order fhirshape.Missing lists them. This invoice had no prior
-	// authorization (offline or online); no visit is cited, so there is no
-	// minimum data set (see above).
+	// authorization (offline or online); the example's last menstrual
+	// period is dated, no finding of ours is.
 	"extension http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-authorization-offline-date",
-	"code system http://nphies.sa/terminology/CodeSystem/claim-information-category",
 	"element Claim.insurance.preAuthRef",
-	"element Claim.supportingInfo", "element Claim.supportingInfo.category", "element Claim.supportingInfo.category.coding",
-	"element Claim.supportingInfo.category.coding.code", "element Claim.supportingInfo.category.coding.system",
-	"element Claim.supportingInfo.sequence", "element Claim.supportingInfo.timingDate",
+	"element Claim.supportingInfo.timingDate",
 	// Coverages record no network; displays are optional; the test patient
 	// has no phone; the practitioner's name goes as text.
 	"element Coverage.network", "element Coverage.relationship.coding.display", "element Coverage.type.coding.display",

@@ -30,10 +30,6 @@ type Resolver struct {
 	// desk waits for; the outbox worker has its own. Nil makes them
 	// UNAVAILABLE.
 	NPHIESClient *nphies.Client
-	// WaivedRules are NPHIES rules submitClaim, requestPriorAuthorization
-	// and resubmitClaim do not refuse a claim for (claimReadiness still
-	// reports them).
-	WaivedRules map[string]bool
 	// Business counts what the clinic bills, collects and claims for the
 	// dashboards; *observability.Metrics implements it. Nil counts nothing.
 	Business Business

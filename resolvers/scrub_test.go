@@ -8,16 +8,12 @@ import (
 	"time"
 
 	hg "github.com/healthgraph/healthgraph"
-	"github.com/healthgraph/healthgraph/postgres"
-	"github.com/healthgraph/healthgraph/postgres/pgtest"
-	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
 // The pre-submission scrubber (issue 15): claimReadiness reports every
 // NPHIES rule a claim breaks and where to mend it, and submitClaim and
 // requestPriorAuthorization refuse a claim with blocking violations, naming
-// the rules, with nothing queued. These servers enforce every rule, the
-// ones the mock still waives included.
+// the rules, with nothing queued.
 
 const readinessQuery = `query($in: SubmitClaimInput!, $use: ClaimUse) { claimReadiness(input: $in, use: $use) {
 	ready violations { rule message expression blocking part lineSequence } } }`
@@ -26,15 +22,6 @@ type violationOut struct {
 	Rule, Message, Expression, Part string
 	Blocking                        bool
 	LineSequence                    *int
-}
-
-// newEnforcingBillingEnv is billingEnv on a server that refuses claims for
-// every rule NPHIES would.
-func newEnforcingBillingEnv(t *testing.T) billingEnv {
-	t.Helper()
-	env := servertest.StartWith(t, pgtest.New(t, postgres.Options{}), servertest.Config(), servertest.Options{RedisURL: servertest.RedisURL,
-		RedisPrefix: servertest.NewPrefix(t), EnforceAllRules: true})
-	return billingFixtures(t, env)
 }
 
 func (b billingEnv) readiness(t *testing.T, in map[string]any, use string) (bool, []violationOut) {
@@ -76,12 +63,10 @@ func findViolation(vs []violationOut, rule string) *violationOut {
 
 func TestTheScrubberAndSubmitClaimNameTheRulesAClaimBreaks(t *testing.T) {
 	t.Parallel()
-	b := newEnforcingBillingEnv(t)
+	b := newBillingEnv(t)
 	ctx := context.Background()
-	practitioner := b.withPractitioner(t)
-	claimFor := func(invoiceID string) map[string]any {
-		return map[string]any{"invoiceId": invoiceID, "practitionerId": practitioner, "diagnoses": []string{"I10"}}
-	}
+	seen := b.seenVisit(t, b.patient)
+	claimFor := func(invoiceID string) map[string]any { return seen.claimInput(invoiceID, "I10") }
 
 	// A CPT code under NPHIES's services system (which holds SBS codes):
 	// the line's code is changed in the store, whatever the invoice was
@@ -102,24 +87,28 @@ func TestTheScrubberAndSubmitClaimNameTheRulesAClaimBreaks(t *testing.T) {
 		}
 	}
 
-	// A visit without vital signs: the minimum data set asks for them.
+	// A visit whose vital signs were never recorded: the minimum data set
+	// asks for them.
+	unmeasured := b.bookVisit(t, b.patient)
+	b.recordFindings(t, unmeasured, nil)
+	b.complete(t, unmeasured)
 	visit := b.createInvoice(t, b.patient, b.coverage)
 	b.issue(t, visit.ID)
-	_, vs := b.readiness(t, claimFor(visit.ID), "CLAIM")
+	_, vs := b.readiness(t, unmeasured.claimInput(visit.ID, "I10"), "CLAIM")
 	if v := findViolation(vs, "BV-00773"); v == nil || !v.Blocking || v.Part != "VISIT" {
 		t.Fatalf("no systolic blood pressure: BV-00773 %+v in %+v", v, vs)
 	}
-	if ids := b.refusedRules(t, submitClaimMut, claimFor(visit.ID)); !slices.Contains(ids, "BV-00773") {
+	if ids := b.refusedRules(t, submitClaimMut, unmeasured.claimInput(visit.ID, "I10")); !slices.Contains(ids, "BV-00773") {
 		t.Fatalf("submitClaim refused for %v, want BV-00773", ids)
 	}
 	// The same for a prior authorization of the draft-stage services.
 	preauth := b.createInvoice(t, b.patient, b.coverage)
-	_, vs = b.readiness(t, claimFor(preauth.ID), "PREAUTHORIZATION")
+	_, vs = b.readiness(t, unmeasured.claimInput(preauth.ID, "I10"), "PREAUTHORIZATION")
 	if findViolation(vs, "BV-00773") == nil {
 		t.Fatalf("prior authorization without vital signs: %+v", vs)
 	}
 	const preauthMut = `mutation($in: SubmitClaimInput!) { requestPriorAuthorization(input: $in) { id } }`
-	if ids := b.refusedRules(t, preauthMut, claimFor(preauth.ID)); !slices.Contains(ids, "BV-00773") {
+	if ids := b.refusedRules(t, preauthMut, unmeasured.claimInput(preauth.ID, "I10")); !slices.Contains(ids, "BV-00773") {
 		t.Fatalf("requestPriorAuthorization refused for %v, want BV-00773", ids)
 	}
 
@@ -147,23 +136,5 @@ func TestTheScrubberAndSubmitClaimNameTheRulesAClaimBreaks(t *testing.T) {
 	if n := b.Count(t, `SELECT count(*) FROM audit_events WHERE action = 'claim.readiness_checked' AND patient_id = $1`,
 		b.patient.ID); n != 3 {
 		t.Fatalf("readiness audit rows = %d, want 3", n)
-	}
-}
-
-// A server that waives the rules the mock waives still lists them in the
-// readiness answer, and queues the claim.
-func TestWaivedRulesAreListedButDoNotRefuse(t *testing.T) {
-	t.Parallel()
-	b := newBillingEnv(t)
-	practitioner := b.withPractitioner(t)
-	inv := b.createInvoice(t, b.patient, b.coverage)
-	b.issue(t, inv.ID)
-	in := map[string]any{"invoiceId": inv.ID, "practitionerId": practitioner, "diagnoses": []string{"I10"}}
-	ready, vs := b.readiness(t, in, "CLAIM")
-	if !ready || findViolation(vs, "BV-00773") == nil {
-		t.Fatalf("ready %v, violations %+v", ready, vs)
-	}
-	if r := b.Do(t, b.billing, submitClaimMut, map[string]any{"in": in}); r.Code() != "" {
-		t.Fatalf("submitClaim: %+v", r.Errors)
 	}
 }

@@ -22,19 +22,16 @@ func TestWhatIsNotKnownIsNull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now().Add(3 * time.Hour).Truncate(time.Minute)
+	start := nextVisitStart()
 	appt, err := b.DB.BookAppointment(ctx, hg.PatientScope{All: true}, hg.NewAppointment{PatientID: b.patient.ID,
 		PractitionerID: pr.ID, StartsAt: start, EndsAt: start.Add(30 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.completeVisit(t, appt.ID)
 	inv := b.createInvoice(t, b.patient, b.coverage)
 	b.issue(t, inv.ID)
 	var claim struct{ SubmitClaim struct{ ID string } }
-	b.Do(t, b.billing, submitClaimMut, map[string]any{"in": map[string]any{"invoiceId": inv.ID,
-		"practitionerId": gid("Practitioner", pr.ID), "appointmentId": gid("Appointment", appt.ID),
-		"diagnoses": []string{"I10"}}}).Decode(t, &claim)
+	b.Do(t, b.billing, submitClaimMut, map[string]any{"in": b.seenVisit(t, b.patient).claimInput(inv.ID, "I10")}).Decode(t, &claim)
 
 	reads := []struct {
 		name, token, query string

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/internal/fhirshape"
 	"github.com/healthgraph/healthgraph/nphies/rules"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 )
 
 // visitOut is the visit a claim is for: the appointment, its practitioner
@@ -25,9 +27,18 @@ type visitOut struct {
 	token        string
 }
 
-// bookVisit books a visit of b.patient with a new practitioner, half an
-// hour from start.
-func (b billingEnv) bookVisit(t *testing.T, start time.Time) visitOut {
+// visitHours gives every visit booked an hour of its own, so the visits of
+// one patient never overlap (until complete moves them back).
+var visitHours atomic.Int64
+
+// nextVisitStart is the start of the next visit: on the hour, after every
+// visit booked before it in the test binary.
+func nextVisitStart() time.Time {
+	return time.Now().Add(time.Duration(visitHours.Add(1)) * time.Hour).Truncate(time.Hour)
+}
+
+// bookVisit books a half-hour visit of p with a new practitioner.
+func (b billingEnv) bookVisit(t *testing.T, p *hg.Patient) visitOut {
 	t.Helper()
 	ctx := context.Background()
 	u, token := b.User(t, "clinician-"+uuid.NewString()[:8]+"@example.com", hg.RolePractitioner)
@@ -36,7 +47,8 @@ func (b billingEnv) bookVisit(t *testing.T, start time.Time) visitOut {
 	if err != nil {
 		t.Fatal(err)
 	}
-	appt, err := b.DB.BookAppointment(ctx, hg.PatientScope{All: true}, hg.NewAppointment{PatientID: b.patient.ID,
+	start := nextVisitStart()
+	appt, err := b.DB.BookAppointment(ctx, hg.PatientScope{All: true}, hg.NewAppointment{PatientID: p.ID,
 		PractitionerID: pr.ID, StartsAt: start, EndsAt: start.Add(30 * time.Minute), Reason: "Headache"})
 	if err != nil {
 		t.Fatal(err)
@@ -44,30 +56,20 @@ func (b billingEnv) bookVisit(t *testing.T, start time.Time) visitOut {
 	return visitOut{appointment: appt, practitioner: gid("Practitioner", pr.ID), token: token}
 }
 
-// complete checks the visit in and completes it.
-func (b billingEnv) complete(t *testing.T, v visitOut) {
-	t.Helper()
-	b.completeVisit(t, v.appointment.ID)
-}
+// pastVisits gives every visit complete moves back a half hour of its own.
+var pastVisits atomic.Int64
 
-// completeVisit checks a visit in, completes it and moves it a day back,
-// so that it happened before the claim for it. The API books only ahead
-// of the clock, and a claim dates its services on the visit, which may not
-// be after the claim (BV-00061): a visit booked a few hours ahead is on
-// the next day in Riyadh in the evening, and a claim for it, made now,
-// would be refused then.
-func (b billingEnv) completeVisit(t *testing.T, id uuid.UUID) {
+// complete makes the visit one that took place: moved into the past (where
+// no one can book, but a claim's services are dated) and completed. It
+// returns the completed appointment.
+func (b billingEnv) complete(t *testing.T, v visitOut) *hg.Appointment {
 	t.Helper()
-	ctx := context.Background()
-	for _, s := range []hg.AppointmentStatus{hg.AppointmentCheckedIn, hg.AppointmentCompleted} {
-		if _, err := b.DB.UpdateAppointmentStatus(ctx, hg.PatientScope{All: true}, id, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := b.DB.Pool.Exec(ctx, `UPDATE appointments SET starts_at = starts_at - interval '1 day',
-		ends_at = ends_at - interval '1 day' WHERE id = $1`, id); err != nil {
+	start := time.Now().Add(-time.Duration(pastVisits.Add(1)) * 30 * time.Minute).Truncate(30 * time.Minute)
+	a, err := pgtest.Happened(context.Background(), b.DB, v.appointment.ID, start)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return a
 }
 
 const recordFindingsMut = `mutation($in: RecordVisitFindingsInput!) { recordVisitFindings(input: $in) {
@@ -81,16 +83,43 @@ func fullVitals() map[string]any {
 		"pulsePerMinute": 72, "respiratoryRatePerMinute": 16, "temperatureCelsius": 37.2, "oxygenSaturationPct": 98}
 }
 
-// recordFindings records the whole minimum data set of v, vital signs by
-// one recording and the rest by a second, as a nurse and a doctor would.
-func (b billingEnv) recordFindings(t *testing.T, v visitOut, vitals map[string]any) {
-	t.Helper()
-	appt := gid("Appointment", v.appointment.ID)
-	b.Do(t, v.token, recordFindingsMut, map[string]any{"in": map[string]any{"appointmentId": appt, "vitals": vitals}}).Decode(t, &struct{}{})
-	b.Do(t, v.token, recordFindingsMut, map[string]any{"in": map[string]any{"appointmentId": appt,
+// findingsInputs are the recordings of the minimum data set of a visit
+// (its global id), as a nurse and a doctor would make them: the vital
+// signs (none when vitals is nil), then the rest.
+func findingsInputs(appointment string, vitals map[string]any) []map[string]any {
+	var out []map[string]any
+	if vitals != nil {
+		out = append(out, map[string]any{"appointmentId": appointment, "vitals": vitals})
+	}
+	return append(out, map[string]any{"appointmentId": appointment,
 		"chiefComplaintCode": "r51", "chiefComplaint": "Headache for three days", "patientHistory": "No systemic disease",
 		"presentIllness": "Frontal headache since Monday", "physicalExamination": "Stable, afebrile",
-		"treatmentPlan": "Analgesics, review in a week", "investigation": "NOT_PERFORMED"}}).Decode(t, &struct{}{})
+		"treatmentPlan": "Analgesics, review in a week", "investigation": "NOT_PERFORMED"})
+}
+
+// recordFindings records the minimum data set of v (findingsInputs).
+func (b billingEnv) recordFindings(t *testing.T, v visitOut, vitals map[string]any) {
+	t.Helper()
+	for _, in := range findingsInputs(gid("Appointment", v.appointment.ID), vitals) {
+		b.Do(t, v.token, recordFindingsMut, map[string]any{"in": in}).Decode(t, &struct{}{})
+	}
+}
+
+// seenVisit is what a claim is made for: a visit of p with a new
+// practitioner, its whole minimum data set recorded, completed.
+func (b billingEnv) seenVisit(t *testing.T, p *hg.Patient) visitOut {
+	t.Helper()
+	v := b.bookVisit(t, p)
+	b.recordFindings(t, v, fullVitals())
+	v.appointment = b.complete(t, v)
+	return v
+}
+
+// claimInput is the input of a claim (or prior authorization) of the
+// invoice for the visit, with its treating practitioner and diagnoses.
+func (v visitOut) claimInput(invoiceID string, diagnoses ...string) map[string]any {
+	return map[string]any{"invoiceId": invoiceID, "practitionerId": v.practitioner,
+		"appointmentId": gid("Appointment", v.appointment.ID), "diagnoses": diagnoses}
 }
 
 // TestRecordVisitFindings: findings are recorded in versions, each keeping
@@ -100,7 +129,7 @@ func (b billingEnv) recordFindings(t *testing.T, v visitOut, vitals map[string]a
 func TestRecordVisitFindings(t *testing.T) {
 	t.Parallel()
 	b := newBillingEnv(t)
-	v := b.bookVisit(t, time.Now().Add(time.Hour).Truncate(time.Minute))
+	v := b.bookVisit(t, b.patient)
 	appt := gid("Appointment", v.appointment.ID)
 	b.recordFindings(t, v, map[string]any{"systolicMmHg": 130, "diastolicMmHg": 85})
 	var out struct {
@@ -171,7 +200,7 @@ func TestProfessionalClaimCarriesTheVisitsMinimumDataSet(t *testing.T) {
 	f.Do(t, f.reception(t), `mutation($id: ID!, $in: UpdatePatientInput!) { updatePatient(id: $id, input: $in) { id } }`,
 		map[string]any{"id": gid("Patient", f.patient.ID), "in": map[string]any{"phone": "+966500000001",
 			"occupation": "EDUCATION", "maritalStatus": "MARRIED"}}).Decode(t, &struct{}{})
-	v := f.bookVisit(t, time.Now().Add(2*time.Hour).Truncate(time.Minute))
+	v := f.bookVisit(t, f.patient)
 	f.recordFindings(t, v, fullVitals())
 	inv := f.createInvoice(t, f.patient, f.coverage)
 	in := map[string]any{"invoiceId": inv.ID, "practitionerId": v.practitioner,
@@ -329,8 +358,8 @@ func assertLacks(t *testing.T, body, example string, known []string) {
 // rule, with nothing queued.
 func TestAMissingVitalSignIsNamedAndRefused(t *testing.T) {
 	t.Parallel()
-	b := newEnforcingBillingEnv(t)
-	v := b.bookVisit(t, time.Now().Add(3*time.Hour).Truncate(time.Minute))
+	b := newBillingEnv(t)
+	v := b.bookVisit(t, b.patient)
 	vitals := fullVitals()
 	delete(vitals, "pulsePerMinute")
 	b.recordFindings(t, v, vitals)

@@ -52,9 +52,11 @@ type claimed struct {
 	// practitionerID treated the visit; diagnoses are its ICD-10 codes.
 	practitionerID uuid.UUID
 	diagnoses      []string
-	// visit is the appointment billed, the claim's encounter.
+	// visit is the appointment billed, the claim's encounter; findings
+	// its minimum data set, which the claim carries.
 	visit                uuid.UUID
 	visitStart, visitEnd time.Time
+	findings             *hg.VisitFindings
 }
 
 // claimStep is one status change of a claim.

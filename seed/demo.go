@@ -40,7 +40,6 @@ func (g *gen) addDemoVisit(b *batch, numbers *invoiceNumbers, pt patient, pr pra
 	if g.addAppointment(b, pt, pr, start, end) != hg.AppointmentCompleted || !g.chance(demoBillRate) {
 		return
 	}
-	visit := b.appointments[len(b.appointments)-1][0].(uuid.UUID)
 	var dx []string
 	for _, r := range b.records[records:] {
 		if r[3] == string(hg.RecordDiagnosis) {
@@ -50,12 +49,9 @@ func (g *gen) addDemoVisit(b *batch, numbers *invoiceNumbers, pt patient, pr pra
 	if len(dx) == 0 {
 		dx = []string{defaultDiagnosis}
 	}
-	claims := len(b.claimed)
-	g.addInvoice(b, numbers, pt, end)
-	if len(b.claimed) > claims {
-		c := &b.claimed[len(b.claimed)-1]
+	if c := g.billVisit(b, numbers, pt, pr, end, dx[0]); c != nil {
 		c.practitionerID, c.diagnoses = pr.id, dx
-		c.visit, c.visitStart, c.visitEnd = visit, start, end
+		c.visitStart, c.visitEnd = start, end
 	}
 }
 

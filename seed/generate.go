@@ -101,11 +101,11 @@ var (
 // allTables is every table seed writes, in the order it writes them;
 // invoices leave DRAFT after invoice_lines.
 var allTables = []table{usersTable, practitionersTable, patientsTable, coveragesTable, appointmentsTable, recordsTable,
-	invoicesTable, invoiceLinesTable, paymentsTable, claimsTable, claimItemsTable, claimHistoryTable}
+	findingsTable, invoicesTable, invoiceLinesTable, paymentsTable, claimsTable, claimItemsTable, claimHistoryTable}
 
 // batch collects rows for COPY; write sends them in one transaction.
 type batch struct {
-	users, practitioners, patients, coverages, appointments, records [][]any
+	users, practitioners, patients, coverages, appointments, records, findings [][]any
 	billing
 	// units is how much of the run's work the batch is, for progress.
 	units int
@@ -116,7 +116,7 @@ func (b *batch) rows(t table) [][]any {
 	return map[string][][]any{
 		usersTable.name: b.users, practitionersTable.name: b.practitioners, patientsTable.name: b.patients,
 		coveragesTable.name: b.coverages, appointmentsTable.name: b.appointments, recordsTable.name: b.records,
-		invoicesTable.name: b.invoices, invoiceLinesTable.name: b.invoiceLines, paymentsTable.name: b.payments,
+		findingsTable.name: b.findings, invoicesTable.name: b.invoices, invoiceLinesTable.name: b.invoiceLines, paymentsTable.name: b.payments,
 		claimsTable.name: b.claims, claimItemsTable.name: b.claimItems, claimHistoryTable.name: b.claimHistory,
 	}[t.name]
 }

@@ -176,7 +176,7 @@ func claimInput(g *gen, c claimed, p parties) nphies.ClaimInput {
 		Payer:   nphies.Payer{License: c.cov.payer.license, Name: c.cov.payer.name},
 		Patient: p.patient, Coverage: p.coverage, Practitioner: p.practitioner,
 		Encounter: &nphies.EncounterInput{ID: c.visit, Start: c.visitStart, End: c.visitEnd, Status: nphies.EncounterFinished},
-		EpisodeID: c.invoiceNumber, TotalHalalas: int64(c.total),
+		EpisodeID: c.invoiceNumber, TotalHalalas: int64(c.total), SupportingInfo: nphies.FindingsInfo(c.findings),
 	}
 	for _, code := range p.diagnoses {
 		in.Diagnoses = append(in.Diagnoses, nphies.DiagnosisInput{Code: code})
@@ -185,7 +185,7 @@ func claimInput(g *gen, c claimed, p parties) nphies.ClaimInput {
 		in.Items = append(in.Items, nphies.ItemInput{Sequence: int64(l.Sequence), ServiceCode: l.ServiceCode,
 			System: l.CodeSystem.URL(), Display: l.Description,
 			Quantity: int64(l.Quantity), UnitPriceHalalas: int64(l.UnitPrice), TaxHalalas: int64(l.VAT),
-			PatientShareHalalas: int64(l.PatientShare), NetHalalas: int64(l.Total), ServicedDate: c.invoiceCreated,
+			PatientShareHalalas: int64(l.PatientShare), NetHalalas: int64(l.Total), ServicedDate: c.visitStart,
 			PatientInvoice: c.invoiceNumber})
 	}
 	return in

@@ -299,7 +299,7 @@ func (s *scaler) fillDays(g *gen, b *batch, i, quota int) {
 			start := sh.slot(d.day, slot)
 			pt := s.pickPatient(g, start)
 			if g.addAppointment(b, pt, pr, start, start.Add(slotLength)) == hg.AppointmentCompleted && g.chance(billRate) {
-				g.addInvoice(b, s.numbers, pt, start.Add(slotLength))
+				g.billVisit(b, s.numbers, pt, pr, start.Add(slotLength), defaultDiagnosis)
 			}
 		}
 	}

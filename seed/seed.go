@@ -65,6 +65,7 @@ type Summary struct {
 	Coverages     int
 	Appointments  int
 	Records       int
+	VisitFindings int
 	Invoices      int
 	InvoiceLines  int
 	Payments      int
@@ -88,7 +89,7 @@ func (s *Summary) count(t table) *int {
 	return map[string]*int{
 		usersTable.name: &s.Users, practitionersTable.name: &s.Practitioners, patientsTable.name: &s.Patients,
 		coveragesTable.name: &s.Coverages, appointmentsTable.name: &s.Appointments, recordsTable.name: &s.Records,
-		invoicesTable.name: &s.Invoices, invoiceLinesTable.name: &s.InvoiceLines, paymentsTable.name: &s.Payments,
+		findingsTable.name: &s.VisitFindings, invoicesTable.name: &s.Invoices, invoiceLinesTable.name: &s.InvoiceLines, paymentsTable.name: &s.Payments,
 		claimsTable.name: &s.Claims, claimItemsTable.name: &s.ClaimItems, claimHistoryTable.name: &s.ClaimHistory,
 	}[t.name]
 }

@@ -11,6 +11,7 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/nphies/rules"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/seed"
@@ -196,6 +197,29 @@ func TestDemoWritesABelievableMonth(t *testing.T) {
 			WHERE m.direction = 'OUT' AND c.status = 'QUEUED' GROUP BY delivery`)
 		if pending["PENDING"] == 0 || len(pending) != 1 {
 			t.Errorf("queued claims' bundles are %v, want all PENDING", pending)
+		}
+	})
+	t.Run("claims sent carry their visit's findings and break no NPHIES rule", func(t *testing.T) {
+		// The first 40 bundles: the rules take a while under the race
+		// detector, and every bundle is built the same way.
+		rows, _ := db.Pool.Query(ctx, `SELECT body FROM nphies_messages WHERE direction = 'OUT' AND event = 'claim-request'
+			ORDER BY created_at, id LIMIT 40`)
+		bodies, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		if err != nil || len(bodies) == 0 {
+			t.Fatalf("%d claim bundles: %v", len(bodies), err)
+		}
+		for _, body := range bodies {
+			vs, err := rules.Check(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if blocking := rules.Blocking(vs); len(blocking) > 0 {
+				v := blocking[0]
+				t.Fatalf("a demo claim breaks %d rules, first %s at %s: %s", len(blocking), v.Rule, v.Expression, v.Message)
+			}
+		}
+		if got := count(t, `SELECT 'visits', count(DISTINCT appointment_id) FROM visit_findings`)["visits"]; got == 0 {
+			t.Error("no visit has findings")
 		}
 	})
 	t.Run("eligibility checks with every verdict, their messages, readable by the store", func(t *testing.T) {

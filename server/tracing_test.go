@@ -232,10 +232,14 @@ func TestOneRequestIsOneTraceFromHTTPToSQLAndOnToNPHIES(t *testing.T) {
 			map[string]any{"id": created.CreateInvoice.ID}); r.Code() != "" {
 			t.Fatalf("issue: %+v", r.Errors)
 		}
+		visit, _, err := pgtest.Visit(ctx, db, patient.ID, doc, time.Now().Add(-2*time.Hour).Truncate(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
 		var sub struct{ SubmitClaim struct{ ID string } }
 		tracedDo(t, env, admin, `mutation SubmitClaim($in: SubmitClaimInput!) { submitClaim(input: $in) { id status } }`,
-			map[string]any{"in": map[string]any{"invoiceId": created.CreateInvoice.ID,
-				"practitionerId": gid("Practitioner", doc.ID.String()), "diagnoses": []string{"J06.9"}}}).Decode(t, &sub)
+			map[string]any{"in": map[string]any{"invoiceId": created.CreateInvoice.ID, "practitionerId": gid("Practitioner", doc.ID.String()),
+				"appointmentId": gid("Appointment", visit.ID.String()), "diagnoses": []string{"J06.9"}}}).Decode(t, &sub)
 
 		wctx, cancel := context.WithCancel(ctx)
 		worker := &nphies.Worker{Store: db, Client: client, Interval: 20 * time.Millisecond, BackoffBase: 50 * time.Millisecond,

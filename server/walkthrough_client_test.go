@@ -89,7 +89,7 @@ func TestWalkthroughWithGraphQLRequestAndGraphQLWS(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HG_URL="+env.URL, "HG_PASSWORD="+servertest.Password,
 		"HG_RECEPTION_EMAIL="+reception.Email, "HG_BILLING_EMAIL="+billing.Email,
-		"HG_PRACTITIONER_ID="+gid("Practitioner", doc.ID.String()),
+		"HG_PRACTITIONER_EMAIL="+docUser.Email, "HG_PRACTITIONER_ID="+gid("Practitioner", doc.ID.String()),
 		"HG_ITEM_ID="+env.CatalogueItem(t, hg.NewCatalogueItem{System: hg.SystemServices, Code: "83600-00-10",
 			Display: "Consultation", UnitPrice: 30000}))
 	out, err := cmd.Output()
@@ -124,8 +124,8 @@ func TestWalkthroughWithGraphQLRequestAndGraphQLWS(t *testing.T) {
 			w.AppointmentChanged, "heard, BOOKED, the patient's record"},
 		{"billing hears the claim live", w.ClaimUpdated.Heard && w.ClaimUpdated.InvoiceIsOurs && w.ClaimUpdated.PatientIsTheRecord && w.ClaimUpdated.Status != "",
 			w.ClaimUpdated, "heard, on the visit's invoice, for the patient"},
-		{"the patient sees their appointment", w.PatientSees.Appointments == 1 && w.PatientSees.TheBookedOne && w.PatientSees.Upcoming == 1,
-			w.PatientSees, "1 appointment, the booked one, upcoming"},
+		{"the patient sees their appointments", w.PatientSees.Appointments == 2 && w.PatientSees.TheBookedOne && w.PatientSees.Upcoming == 1,
+			w.PatientSees, "2 appointments (the walk-in visit completed), the booked one upcoming"},
 		{"the patient sees their invoices", w.PatientSees.Invoices == w.PatientSees.InvoicedVisits && w.PatientSees.EveryInvoiceIssuedToThem && w.PatientSees.InvoiceTotal != "",
 			w.PatientSees, "every invoiced visit, with its total"},
 		{"the patient sees only their own", w.PatientSees.OnlyTheirOwn, w.PatientSees.OnlyTheirOwn, "true"},

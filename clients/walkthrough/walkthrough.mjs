@@ -13,15 +13,19 @@
 //      record yet. They claim their record with the MRN reception gave them
 //      and their birth date; `me.patient` is now their record.
 //   4. The patient books an appointment; the front desk hears of it live.
-//   5. Billing invoices the visit and claims it from the insurer; the
-//      billing desk hears of the claim live.
-//   6. The patient sees their own appointment and invoice, and nobody
+//   5. The patient is also seen the same day as a walk-in: the front desk
+//      books the visit, the practitioner records its findings (the minimum
+//      data set NPHIES asks every claim for) and the desk completes it.
+//      Billing invoices the visit and claims it from the insurer, naming the
+//      visit; the billing desk hears of the claim live.
+//   6. The patient sees their own appointments and invoice, and nobody
 //      else's.
 //
-// Environment: HG_URL (the server's http:// base), HG_PASSWORD (of both
-// staff logins), HG_RECEPTION_EMAIL, HG_BILLING_EMAIL, HG_PRACTITIONER_ID
-// (the global ID of the practitioner the patient books with) and HG_ITEM_ID
-// (the global ID of the catalogue item billing invoices).
+// Environment: HG_URL (the server's http:// base), HG_PASSWORD (of the
+// staff logins), HG_RECEPTION_EMAIL, HG_BILLING_EMAIL,
+// HG_PRACTITIONER_EMAIL and HG_PRACTITIONER_ID (the login and global ID of
+// the practitioner the patient is seen by) and HG_ITEM_ID (the global ID of
+// the catalogue item billing invoices).
 import { GraphQLClient, ClientError, gql } from 'graphql-request';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -174,7 +178,7 @@ const day = new Date(Date.now() + 3 * 86_400_000);
 let startsAt = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 6, 0, 0));
 const plusMinutes = (d, m) => new Date(d.getTime() + m * 60_000);
 const { bookAppointment: appt } = await patient.client.request(gql`
-  mutation Book($in: BookAppointmentInput!) { bookAppointment(input: $in) { id status } }
+  mutation BookAhead($in: BookAppointmentInput!) { bookAppointment(input: $in) { id status } }
 `, { in: { patientId: record.id, practitionerId, startsAt: startsAt.toISOString(), endsAt: plusMinutes(startsAt, 30).toISOString(),
   reason: 'First visit' } });
 let heard = null;
@@ -189,9 +193,28 @@ while (!(heard = await schedule.next((e) => e.data?.appointmentChanged?.appointm
 const change = heard?.data?.appointmentChanged;
 out.appointmentChanged = { heard: Boolean(heard), moves, status: change?.appointment?.status, patientIsTheRecord: change?.appointment?.patient?.id === record.id };
 
-// 5. Billing invoices the visit and claims it; the billing desk hears of it.
+// 5. The walk-in visit, a minute from now: booked by the front desk, its
+// findings recorded by the practitioner, completed by the desk.
+const BOOK = gql`mutation Book($in: BookAppointmentInput!) { bookAppointment(input: $in) { id status } }`;
+const STATUS = gql`mutation Status($id: ID!, $status: AppointmentStatus!) { updateAppointmentStatus(id: $id, status: $status) { status } }`;
+const doctor = await session(env('HG_PRACTITIONER_EMAIL'), env('HG_PASSWORD'));
+const walkIn = new Date(Math.ceil((Date.now() + 60_000) / 60_000) * 60_000);
+const { bookAppointment: visit } = await reception.client.request(BOOK, { in: { patientId: record.id, practitionerId,
+  startsAt: walkIn.toISOString(), endsAt: plusMinutes(walkIn, 30).toISOString(), reason: 'Walk-in: sore throat' } });
+await doctor.client.request(gql`
+  mutation Findings($in: RecordVisitFindingsInput!) { recordVisitFindings(input: $in) { version } }
+`, { in: { appointmentId: visit.id, chiefComplaintCode: 'J06.9', chiefComplaint: 'Sore throat for two days',
+  patientHistory: 'No systemic disease', presentIllness: 'Sore throat and mild fever since yesterday',
+  physicalExamination: 'Inflamed pharynx, no exudate', treatmentPlan: 'Analgesics and fluids, review if worse',
+  investigation: 'NOT_PERFORMED', vitals: { systolicMmHg: 118, diastolicMmHg: 76, heightCm: 163, weightKg: 61.5,
+    pulsePerMinute: 84, respiratoryRatePerMinute: 16, temperatureCelsius: 37.9, oxygenSaturationPct: 98 } } });
+for (const status of ['CHECKED_IN', 'COMPLETED']) {
+  await reception.client.request(STATUS, { id: visit.id, status });
+}
+
+// Billing invoices the visit and claims it; the billing desk hears of it.
 // As above, a claim submitted before the subscription started could pass
-// unseen; then the next visit's invoice is claimed, until one is heard.
+// unseen; then another invoice of the visit is claimed, until one is heard.
 const invoiceIds = [];
 let claimHeard = null;
 let claimAttempts = 0;
@@ -205,7 +228,7 @@ while (!claimHeard && claimAttempts < 5) {
   invoiceIds.push(inv.id);
   const { submitClaim: claim } = await billing.client.request(gql`
     mutation Submit($in: SubmitClaimInput!) { submitClaim(input: $in) { id status } }
-  `, { in: { invoiceId: inv.id, practitionerId, diagnoses: ['J06.9'] } });
+  `, { in: { invoiceId: inv.id, practitionerId, appointmentId: visit.id, diagnoses: ['J06.9'] } });
   claimHeard = await claims.next((e) => e.data?.claimUpdated?.claim?.id === claim.id, 3000);
 }
 const claimChange = claimHeard?.data?.claimUpdated;

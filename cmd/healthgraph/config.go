@@ -16,7 +16,6 @@ import (
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/nphies"
-	"github.com/healthgraph/healthgraph/nphies/mock"
 	"github.com/healthgraph/healthgraph/phi"
 	"github.com/healthgraph/healthgraph/ratelimit"
 	"github.com/healthgraph/healthgraph/server"
@@ -69,7 +68,6 @@ type Config struct {
 	NPHIESProviderName string
 	NPHIESProviderType string
 	NPHIESFacility     nphies.Facility
-	NPHIESWaivedRules  []string
 	PublicURL          string
 	NPHIESWorker       bool
 	NPHIESPollInterval time.Duration
@@ -127,7 +125,6 @@ func (c Config) App() app.Config {
 		LoginLockThreshold: c.LoginLockThreshold, LoginLockDuration: c.LoginLockDuration,
 		PasswordCost: auth.DefaultCost,
 		Clinic:       c.Clinic(),
-		WaivedRules:  c.NPHIESWaivedRules,
 	}
 }
 
@@ -225,12 +222,6 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.NPHIESFacility = nphies.Facility{License: p.str("HG_NPHIES_FACILITY_LICENSE", ""),
 		Name: p.str("HG_NPHIES_FACILITY_NAME", ""), Type: p.str("HG_NPHIES_FACILITY_TYPE", "")}
-	// Development talks to the mock, so it waives what the mock waives;
-	// production refuses a claim for every rule NPHIES would.
-	c.NPHIESWaivedRules = p.list("HG_NPHIES_WAIVED_RULES")
-	if c.NPHIESWaivedRules == nil && !prod {
-		c.NPHIESWaivedRules = mock.NotEnforcedYet()
-	}
 	if f := c.NPHIESFacility; f.License != "" && f.License == c.NPHIESProvider {
 		p.fail("HG_NPHIES_FACILITY_LICENSE", "is the facility's own location licence, not the provider licence")
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 	"github.com/healthgraph/healthgraph/postgres"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 )
 
 // syncBuffer is a log buffer two goroutines may use.
@@ -41,8 +42,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// queueDemoClaims queues n claims, each for a fresh patient, coverage and
-// issued invoice, the way submitClaim does.
+// queueDemoClaims queues n claims, each for a fresh patient, coverage,
+// completed visit with its findings and issued invoice, the way
+// submitClaim does.
 func queueDemoClaims(t *testing.T, db *postgres.DB, b *nphies.Builder, n int) []uuid.UUID {
 	t.Helper()
 	ctx := context.Background()
@@ -77,8 +79,13 @@ func queueDemoClaims(t *testing.T, db *postgres.DB, b *nphies.Builder, n int) []
 		if inv, err = db.IssueInvoice(ctx, inv.ID); err != nil {
 			t.Fatal(err)
 		}
+		// One doctor sees the patients one after another.
+		visit, findings, err := pgtest.Visit(ctx, db, p.ID, doc, time.Now().Add(-time.Duration(k+1)*time.Hour).Truncate(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
 		nc, err := nphies.NewClaimMessage(b, hg.UseClaim, nphies.ClaimParties{Invoice: inv, Patient: p, Coverage: c,
-			Practitioner: doc, Diagnoses: []string{"E11.9"}}, time.Now())
+			Practitioner: doc, Appointment: visit, Findings: findings, Diagnoses: []string{"E11.9"}}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

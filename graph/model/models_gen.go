@@ -251,7 +251,7 @@ type ClaimPatientRecordInput struct {
 
 // Whether a claim would pass NPHIES's validation rules, and what to change if not.
 type ClaimReadiness struct {
-	// True when submitClaim will queue the claim: no blocking violation, but for rules the deployment waives while its own bundles do not meet them yet (those are still listed).
+	// True when submitClaim will queue the claim: no blocking violation.
 	Ready bool `json:"ready"`
 	// Every rule the claim breaks, blocking or not, in the order of the message.
 	Violations []*healthgraph.ClaimViolation `json:"violations"`

@@ -13,14 +13,17 @@ import (
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/internal/drill"
 	"github.com/healthgraph/healthgraph/nphies/mock"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 )
 
-// insured is a patient with a coverage, as global IDs.
-type insured struct{ patient, coverage string }
+// insured is a patient with a coverage and the completed visit her claims
+// are for, as global IDs.
+type insured struct{ patient, coverage, visit string }
 
 // clinic is the setup the billing and claim drills need, made through the
 // store because it is not what they measure.
 type clinic struct {
+	// practitioner saw every patient.
 	practitioner string
 	patients     []insured
 	// consultation and eeg are catalogue items, so invoices can be claimed.
@@ -32,7 +35,8 @@ func gid(typ string, id uuid.UUID) string {
 }
 
 // setupClinic creates a practitioner and n patients, each covered by the
-// mock's payer.
+// mock's payer and seen by the practitioner in a visit of her own, its
+// findings recorded (NPHIES refuses a claim without them).
 func (s *stack) setupClinic(ctx context.Context, n int) (*clinic, error) {
 	u := &hg.User{Email: "doctor@drill.test", FullName: "Drill Doctor", PasswordHash: "x", Role: hg.RolePractitioner}
 	if err := s.db.CreateUser(ctx, u); err != nil {
@@ -67,7 +71,11 @@ func (s *stack) setupClinic(ctx context.Context, n int) (*clinic, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.patients = append(c.patients, insured{gid("Patient", p.ID), gid("Coverage", cov.ID)})
+		visit, _, err := pgtest.Visit(ctx, s.db, p.ID, doc, now.Add(-time.Duration(k+1)*time.Hour).Truncate(time.Hour))
+		if err != nil {
+			return nil, err
+		}
+		c.patients = append(c.patients, insured{gid("Patient", p.ID), gid("Coverage", cov.ID), gid("Appointment", visit.ID)})
 	}
 	return c, nil
 }
@@ -98,9 +106,10 @@ func (s *stack) issuedInvoice(url string, c *clinic, p insured, billInsurer bool
 	return id, err
 }
 
-func (s *stack) submitClaim(url, invoice, practitioner string) (string, error) {
+// submitClaim claims p's invoice for her visit and returns the claim's id.
+func (s *stack) submitClaim(url string, c *clinic, p insured, invoice string) (string, error) {
 	data, err := s.gql(url, mSubmitClaim, map[string]any{"in": map[string]any{"invoiceId": invoice,
-		"practitionerId": practitioner, "diagnoses": []string{"E11.9"}}})
+		"practitionerId": c.practitioner, "appointmentId": p.visit, "diagnoses": []string{"E11.9"}}})
 	return drill.ID(data, "submitClaim"), err
 }
 

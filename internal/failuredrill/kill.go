@@ -72,7 +72,7 @@ func killReplica(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, e
 			_, err = s.gql(r.URL, mPayment, map[string]any{"id": inv})
 			return err
 		}
-		claim, err := s.submitClaim(r.URL, inv, cl.practitioner)
+		claim, err := s.submitClaim(r.URL, cl, p, inv)
 		if err == nil {
 			mu.Lock()
 			claims = append(claims, claim)

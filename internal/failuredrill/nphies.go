@@ -54,18 +54,23 @@ func nphiesOutage(ctx context.Context, fs *flag.FlagSet, o *options) ([]string, 
 	}
 	// Issued invoices for every claim the load will submit.
 	perPhase := o.rate / 2 * int(o.phase/time.Second)
-	invoices := make(chan string, 3*perPhase+o.rate)
+	type billed struct {
+		patient insured
+		invoice string
+	}
+	invoices := make(chan billed, 3*perPhase+o.rate)
 	for range cap(invoices) {
-		inv, err := s.issuedInvoice(r.URL, cl, cl.patients[rand.IntN(len(cl.patients))], true) //nolint:gosec // load mix
+		p := cl.patients[rand.IntN(len(cl.patients))] //nolint:gosec // load mix
+		inv, err := s.issuedInvoice(r.URL, cl, p, true)
 		if err != nil {
 			return nil, fmt.Errorf("setup invoice: %w", err)
 		}
-		invoices <- inv
+		invoices <- billed{p, inv}
 	}
 	claim := func(int) error {
 		select {
-		case inv := <-invoices:
-			_, err := s.submitClaim(r.URL, inv, cl.practitioner)
+		case b := <-invoices:
+			_, err := s.submitClaim(r.URL, cl, b.patient, b.invoice)
 			return err
 		default:
 			return fmt.Errorf("drill ran out of invoices")

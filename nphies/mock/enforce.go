@@ -1,36 +1,13 @@
 package mock
 
 import (
-	"maps"
 	"net/http"
-	"slices"
 
 	"github.com/google/uuid"
 
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/rules"
 )
-
-// notEnforcedYet are NPHIES rules HealthGraph's own bundle builder does not
-// meet yet (issue 15: the chargeable-item catalogue with SBS codes, the
-// minimum data set and the coverage plan class are being added to what we
-// send). The mock does not refuse a message for them so the existing flows
-// keep running; every id here is a known gap, to be removed as soon as the
-// builder complies. This is the only such list; rules.Check (and so the
-// scrubber) still reports them.
-var notEnforcedYet = map[string]bool{
-	"BV-00752": true, // investigation result
-	"BV-00772": true, "BV-00773": true, "BV-00774": true, "BV-00775": true, "BV-00776": true,
-	"BV-00777": true, "BV-00778": true, "BV-00779": true, "BV-00780": true, // vital signs, chief complaint
-	"BV-00803": true, "BV-00804": true, "BV-00805": true, "BV-00806": true, // treatment plan, history, examination
-}
-
-// NotEnforcedYet returns the ids of the rules the mock waives, sorted: the
-// service waives the same ones at submission in development and tests, so
-// a claim the mock would take is not refused before it is sent.
-func NotEnforcedYet() []string {
-	return slices.Sorted(maps.Keys(notEnforcedYet))
-}
 
 // violations runs NPHIES's validation rules over the request and returns the
 // blocking ones the mock enforces.
@@ -42,13 +19,7 @@ func (s *Server) violations(q *request) []rules.Violation {
 	if err != nil {
 		return nil // parseRequest already refused what is not a Bundle
 	}
-	var out []rules.Violation
-	for _, v := range rules.Blocking(vs) {
-		if !notEnforcedYet[v.Rule] {
-			out = append(out, v)
-		}
-	}
-	return out
+	return rules.Blocking(vs)
 }
 
 // refuse answers a message that breaks NPHIES's rules as NPHIES does: the

@@ -263,3 +263,57 @@ func readExample(t *testing.T, f string) []byte {
 	}
 	return raw
 }
+
+// TestRefusesAClaimMissingAVitalSign: the minimum data set is enforced
+// like every other rule (nothing is waived any more). A professional claim
+// whose visit's systolic pressure was not sent is answered as NPHIES
+// answers: an NPHIES-generated ClaimResponse outcome=error naming BV-00773
+// with its official display and the element's expression, and nothing is
+// adjudicated; the same claim with the whole data set is approved.
+func TestRefusesAClaimMissingAVitalSign(t *testing.T) {
+	t.Parallel()
+	m := mock.New(mock.Options{})
+	professional := func(drop string) func(*nphies.ClaimInput) {
+		return func(in *nphies.ClaimInput) {
+			in.Type = nphies.ClaimTypeProfessional
+			in.Items[0].DaysSupply = 0
+			in.Encounter = &nphies.EncounterInput{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("vitals/encounter")),
+				Start: in.Items[0].ServicedDate, End: in.Items[0].ServicedDate.Add(30 * time.Minute)}
+			kept := in.SupportingInfo[:0]
+			for _, s := range in.SupportingInfo {
+				if s.Category != drop {
+					kept = append(kept, s)
+				}
+			}
+			in.SupportingInfo = kept
+		}
+	}
+	msg := claimBundle(t, "vitals", "M-1", professional("vital-sign-systolic"))
+	status, body := post(t, m, msg.Body, "")
+	r, err := nphies.Parse(body)
+	if status != http.StatusOK || err != nil || r.Claim == nil {
+		t.Fatalf("HTTP %d %v %s", status, err, body)
+	}
+	if r.Claim.Status != nphies.ClaimError || !r.NPHIESGenerated || r.SenderLicense != nphies.NPHIESLicense {
+		t.Errorf("answer %+v; want an NPHIES-generated error", r.Claim)
+	}
+	var codes []string
+	for _, e := range r.Claim.Errors {
+		codes = append(codes, e.Code)
+		if e.Code == "BV-00773" && (e.Expression != "Bundle.entry[1].resource.supportingInfo" || e.Display == "") {
+			t.Errorf("BV-00773 expression %q display %q", e.Expression, e.Display)
+		}
+	}
+	if len(codes) != 1 || codes[0] != "BV-00773" {
+		t.Errorf("errors %v; want only BV-00773 (systolic blood pressure)", codes)
+	}
+	if c := m.Deliveries().Claims[msg.Focus.Key()]; c.Processed != 0 {
+		t.Errorf("a refused claim was adjudicated: %+v", c)
+	}
+	whole := claimBundle(t, "vitals-whole", "M-1", professional(""))
+	if status, body := post(t, m, whole.Body, ""); status != http.StatusOK {
+		t.Fatalf("HTTP %d %s", status, body)
+	} else if r, err := nphies.Parse(body); err != nil || r.Claim == nil || r.Claim.Status != nphies.ClaimApproved {
+		t.Errorf("the claim with its whole data set: %v %+v, want approved", err, r)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
+	"github.com/healthgraph/healthgraph/postgres/pgtest"
 )
 
 // examplesDir holds NPHIES's official example bundles (vendored, see its README).
@@ -146,9 +147,10 @@ func claimBundle(t testing.TB, seed, member string, mutate func(*nphies.ClaimInp
 			Family: "Test", Gender: "male", BirthDate: now.AddDate(-30, 0, 0)},
 		Coverage: nphies.CoverageInput{ID: next(), MemberID: member, PolicyNumber: "G", Plan: "A",
 			MemberSystem: "http://pseudo-payer.com.sa/memberid"},
-		Practitioner: nphies.PractitionerInput{ID: next(), License: "N-P-1"},
-		Diagnoses:    []nphies.DiagnosisInput{{Code: "E11.9"}},
-		EpisodeID:    "E",
+		Practitioner:   nphies.PractitionerInput{ID: next(), License: "N-P-1"},
+		Diagnoses:      []nphies.DiagnosisInput{{Code: "E11.9"}},
+		EpisodeID:      "E",
+		SupportingInfo: nphies.FindingsInfo(pgtest.Recorded(pgtest.Findings(uuid.Nil, uuid.Nil))),
 		Items: []nphies.ItemInput{{Sequence: 1, ServiceCode: "06285096000842", System: nphies.SystemMedicationCodes,
 			Quantity: 3, UnitPriceHalalas: 1000, TaxHalalas: 450, NetHalalas: 3450, ServicedDate: now, PatientInvoice: "I", DaysSupply: 30}},
 		TotalHalalas: 3450,

@@ -26,7 +26,6 @@ import (
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/cache"
 	"github.com/healthgraph/healthgraph/nphies"
-	"github.com/healthgraph/healthgraph/nphies/mock"
 	"github.com/healthgraph/healthgraph/observability"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
@@ -85,10 +84,6 @@ type Options struct {
 	// Env.Tokens issue; zero means 15 minutes. Tests of expiry set a few
 	// seconds.
 	AccessTTL time.Duration
-	// EnforceAllRules refuses claims for every NPHIES rule they break;
-	// otherwise the rules the mock waives (mock.NotEnforcedYet) are waived
-	// at submission too.
-	EnforceAllRules bool
 }
 
 // NewPrefix returns a Redis key prefix of the test's own and deletes its
@@ -173,9 +168,6 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	}
 	ac.Clinic = nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Test Clinic", BaseURL: "http://clinic.test",
 		ProviderType: "5", Facility: nphies.Facility{License: "LOC-TEST-1", Name: "HealthGraph Test Clinic, Olaya branch", Type: "OF"}}
-	if !o.EnforceAllRules {
-		ac.WaivedRules = mock.NotEnforcedYet()
-	}
 	a, err := app.New(ac, app.Deps{DB: db, Logger: logger, Metrics: metrics, NPHIESClient: o.NPHIESClient, WrapStore: o.WrapStore})
 	if err != nil {
 		t.Fatal(err)

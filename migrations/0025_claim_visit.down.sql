@@ -1,0 +1,2 @@
+-- healthgraph:no-transaction
+ALTER TABLE claims DROP COLUMN IF EXISTS appointment_id;
