@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthgraph/healthgraph/internal/eventually"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
 )
@@ -336,11 +337,12 @@ func TestHeaderOverridesMemberRules(t *testing.T) {
 // adjudicated each exactly once from exactly one bundle.
 func TestRetriesDeliverExactlyOnce(t *testing.T) {
 	t.Parallel()
-	// The client timeout is generous (2 s) so a loaded machine does not turn
-	// every attempt into a timeout; injected timeouts hold the answer until
-	// the client gives up.
+	// The client timeout is generous (2 s, scaled like every test wait) so a
+	// loaded machine, where the mock's rule checks of 30 claims at once take
+	// seconds, does not turn every attempt into a timeout; injected timeouts
+	// hold the answer until the client gives up.
 	m, c, b := setup(t, mock.Options{FailRate: 0.5, TimeoutRate: 0.2, TimeoutSleep: 30 * time.Second, Seed: 42},
-		nphies.WithTimeout(2*time.Second))
+		nphies.WithTimeout(eventually.Scale(2*time.Second)))
 	const claims = 30
 	var wg sync.WaitGroup
 	errs := make(chan error, claims)
