@@ -227,3 +227,40 @@ type CatalogueStore interface {
 	// no particular order.
 	CatalogueItems(ctx context.Context, ids []uuid.UUID) ([]*CatalogueItem, error)
 }
+
+// BillFromCatalogue fills each line that names a catalogue item with the
+// item's code, system, description and current price, looking the items up
+// with find in one call, so a line keeps what was billed even if the
+// catalogue changes later. Lines without an item are left as they are.
+// BAD_USER_INPUT naming field for an item find does not return.
+func BillFromCatalogue(lines []NewInvoiceLine, field string, find func(ids []uuid.UUID) ([]*CatalogueItem, error)) error {
+	var ids []uuid.UUID
+	for _, l := range lines {
+		if l.ItemID != nil {
+			ids = append(ids, *l.ItemID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	items, err := find(ids)
+	if err != nil {
+		return err
+	}
+	byID := make(map[uuid.UUID]*CatalogueItem, len(items))
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	for i := range lines {
+		l := &lines[i]
+		if l.ItemID == nil {
+			continue
+		}
+		it, ok := byID[*l.ItemID]
+		if !ok {
+			return Invalid(field, "line %d: no such catalogue item", i+1)
+		}
+		l.CodeSystem, l.ServiceCode, l.Description, l.UnitPrice = it.System, it.Code, it.Display, it.UnitPrice
+	}
+	return nil
+}

@@ -80,30 +80,18 @@ func (d *Desk) Resubmit(ctx context.Context, scope hg.PatientScope, req Resubmit
 // an invoice line, and its totals recomputed; the stored invoice is not
 // changed.
 func (d *Desk) corrected(ctx context.Context, inv *hg.Invoice, items []hg.ItemCorrection) (*hg.Invoice, error) {
-	ids := make([]uuid.UUID, len(items))
-	for i, it := range items {
-		ids[i] = it.ItemID
-	}
-	found, err := d.Store.CatalogueItems(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[uuid.UUID]*hg.CatalogueItem, len(found))
-	for _, c := range found {
-		byID[c.ID] = c
-	}
 	lines := make([]hg.NewInvoiceLine, len(items))
 	for i, it := range items {
-		c, ok := byID[it.ItemID]
-		if !ok {
-			return nil, hg.Invalid("input.items.itemId", "item %d: no such catalogue item", i+1)
-		}
-		price := c.UnitPrice
+		lines[i] = hg.NewInvoiceLine{ItemID: &it.ItemID, Quantity: it.Quantity}
+	}
+	find := func(ids []uuid.UUID) ([]*hg.CatalogueItem, error) { return d.Store.CatalogueItems(ctx, ids) }
+	if err := hg.BillFromCatalogue(lines, "input.items.itemId", find); err != nil {
+		return nil, err
+	}
+	for i, it := range items {
 		if it.UnitPrice != nil {
-			price = *it.UnitPrice
+			lines[i].UnitPrice = *it.UnitPrice
 		}
-		lines[i] = hg.NewInvoiceLine{ItemID: &c.ID, CodeSystem: c.System, ServiceCode: c.Code, Description: c.Display,
-			Quantity: it.Quantity, UnitPrice: price}
 	}
 	out := *inv
 	out.Lines, out.InvoiceTotals = hg.PriceLines(lines, inv.CopayPercent)

@@ -88,36 +88,9 @@ func catalogueItems(ctx context.Context, q querier, ids []uuid.UUID) ([]*hg.Cata
 }
 
 // billFromCatalogue fills the catalogue lines of an invoice from their
-// items (code, system, description and price as they are now), so the
-// invoice keeps what was billed even if the catalogue changes later.
+// items inside tx (see hg.BillFromCatalogue).
 func billFromCatalogue(ctx context.Context, tx pgx.Tx, lines []hg.NewInvoiceLine) error {
-	var ids []uuid.UUID
-	for _, l := range lines {
-		if l.ItemID != nil {
-			ids = append(ids, *l.ItemID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	items, err := catalogueItems(ctx, tx, ids)
-	if err != nil {
-		return err
-	}
-	byID := make(map[uuid.UUID]*hg.CatalogueItem, len(items))
-	for _, it := range items {
-		byID[it.ID] = it
-	}
-	for i := range lines {
-		l := &lines[i]
-		if l.ItemID == nil {
-			continue
-		}
-		it, ok := byID[*l.ItemID]
-		if !ok {
-			return hg.Invalid("lines.itemId", "line %d: no such catalogue item", i+1)
-		}
-		l.CodeSystem, l.ServiceCode, l.Description, l.UnitPrice = it.System, it.Code, it.Display, it.UnitPrice
-	}
-	return nil
+	return hg.BillFromCatalogue(lines, "lines.itemId", func(ids []uuid.UUID) ([]*hg.CatalogueItem, error) {
+		return catalogueItems(ctx, tx, ids)
+	})
 }
