@@ -153,6 +153,23 @@ type ClaimItem struct {
 	Approved *Halalas
 	Outcome  string
 	Reasons  []string
+	// Tooth, Surfaces and DaysSupply are what the claim's type carries on
+	// the item (ClaimDetails), shown with it.
+	Tooth      string
+	Surfaces   []ToothSurface
+	DaysSupply int
+}
+
+// ShowItemDetails copies what the claim carries for its type on each
+// invoice line onto the item of that line.
+func (c *Claim) ShowItemDetails() {
+	for _, d := range c.Details.Items {
+		for i := range c.Items {
+			if c.Items[i].Sequence == d.Sequence {
+				c.Items[i].Tooth, c.Items[i].Surfaces, c.Items[i].DaysSupply = d.Tooth, d.Surfaces, d.DaysSupply
+			}
+		}
+	}
 }
 
 // ClaimStatusChange is one step of a claim's history.

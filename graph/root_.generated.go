@@ -192,6 +192,7 @@ type ComplexityRoot struct {
 	ClaimItem struct {
 		Approved     func(childComplexity int) int
 		CodeSystem   func(childComplexity int) int
+		DaysSupply   func(childComplexity int) int
 		Description  func(childComplexity int) int
 		Net          func(childComplexity int) int
 		Outcome      func(childComplexity int) int
@@ -200,6 +201,8 @@ type ComplexityRoot struct {
 		Reasons      func(childComplexity int) int
 		Sequence     func(childComplexity int) int
 		ServiceCode  func(childComplexity int) int
+		Surfaces     func(childComplexity int) int
+		Tooth        func(childComplexity int) int
 		UnitPrice    func(childComplexity int) int
 		VAT          func(childComplexity int) int
 	}
@@ -1214,6 +1217,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimItem.CodeSystem(childComplexity), true
+	case "ClaimItem.daysSupply":
+		if e.ComplexityRoot.ClaimItem.DaysSupply == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.DaysSupply(childComplexity), true
 	case "ClaimItem.description":
 		if e.ComplexityRoot.ClaimItem.Description == nil {
 			break
@@ -1262,6 +1271,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimItem.ServiceCode(childComplexity), true
+	case "ClaimItem.surfaces":
+		if e.ComplexityRoot.ClaimItem.Surfaces == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.Surfaces(childComplexity), true
+	case "ClaimItem.tooth":
+		if e.ComplexityRoot.ClaimItem.Tooth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.Tooth(childComplexity), true
 	case "ClaimItem.unitPrice":
 		if e.ComplexityRoot.ClaimItem.UnitPrice == nil {
 			break
@@ -4025,6 +4046,12 @@ func (ec *executionContext) childFields_ClaimItem(ctx context.Context, field gra
 		return ec.fieldContext_ClaimItem_outcome(ctx, field)
 	case "reasons":
 		return ec.fieldContext_ClaimItem_reasons(ctx, field)
+	case "tooth":
+		return ec.fieldContext_ClaimItem_tooth(ctx, field)
+	case "surfaces":
+		return ec.fieldContext_ClaimItem_surfaces(ctx, field)
+	case "daysSupply":
+		return ec.fieldContext_ClaimItem_daysSupply(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimItem", field.Name)
 }

@@ -107,6 +107,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 			Description: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice, VAT: l.VAT, Net: l.Total,
 			PatientShare: l.PatientShare})
 	}
+	claim.ShowItemDetails()
 	typed(&in, typ, parties.Details, now)
 	build := b.BuildClaim
 	if use == hg.UsePreAuth {

@@ -291,6 +291,9 @@ func attachItems(ctx context.Context, q querier, cs []*hg.Claim) error {
 		byID[claimID].Items = append(byID[claimID].Items, item)
 		return nil
 	})
+	for _, c := range cs {
+		c.ShowItemDetails()
+	}
 	return translate(err, "claim items")
 }
 

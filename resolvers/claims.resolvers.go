@@ -77,6 +77,14 @@ func (r *claimItemResolver) Outcome(ctx context.Context, obj *hg.ClaimItem) (*st
 	return optional(obj.Outcome), nil
 }
 
+func (r *claimItemResolver) Tooth(ctx context.Context, obj *hg.ClaimItem) (*string, error) {
+	return optional(obj.Tooth), nil
+}
+
+func (r *claimItemResolver) DaysSupply(ctx context.Context, obj *hg.ClaimItem) (*int, error) {
+	return optional(obj.DaysSupply), nil
+}
+
 func (r *claimStatusChangeResolver) Note(ctx context.Context, obj *hg.ClaimStatusChange) (*string, error) {
 	return optional(obj.Note), nil
 }

@@ -1,8 +1,10 @@
 package resolvers_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -168,12 +170,16 @@ func TestEachClaimTypeThroughTheAPI(t *testing.T) {
 			for k, v := range tc.input {
 				in[k] = v
 			}
-			var out map[string]struct{ ID, Type string }
-			f.Do(t, f.billing, `mutation($in: SubmitClaimInput!) { `+mutation+`(input: $in) { id type } }`,
-				map[string]any{"in": in}).Decode(t, &out)
+			var out map[string]struct {
+				ID, Type string
+				Items    []shownItem
+			}
+			f.Do(t, f.billing, `mutation($in: SubmitClaimInput!) { `+mutation+`(input: $in) { id type
+				items { sequence tooth surfaces daysSupply } } }`, map[string]any{"in": in}).Decode(t, &out)
 			if out[mutation].Type != tc.typ {
 				t.Fatalf("claim type %q, want %s", out[mutation].Type, tc.typ)
 			}
+			assertItemsShown(t, out[mutation].Items, tc.input["items"])
 			f.deliver(t)
 			c := f.claim(t, out[mutation].ID)
 			if c.Status != "APPROVED" {
@@ -213,6 +219,44 @@ func TestEachClaimTypeThroughTheAPI(t *testing.T) {
 				t.Errorf("%s has, ours lacks: %s", tc.example, d)
 			}
 		})
+	}
+}
+
+// shownItem is a claim item's type details as the API shows them.
+type shownItem struct {
+	Sequence   int
+	Tooth      *string
+	Surfaces   []string
+	DaysSupply *int
+}
+
+// assertItemsShown fails unless every item shows the tooth, surfaces and
+// days supply its input line gave, and an item no line named shows none.
+func assertItemsShown(t *testing.T, items []shownItem, input any) {
+	t.Helper()
+	given := map[int]map[string]any{}
+	lines, _ := input.([]map[string]any)
+	for _, l := range lines {
+		given[l["sequence"].(int)] = l
+	}
+	for _, it := range items {
+		l := given[it.Sequence]
+		want := shownItem{Sequence: it.Sequence}
+		if tooth, ok := l["tooth"].(string); ok {
+			want.Tooth = &tooth
+		}
+		want.Surfaces, _ = l["surfaces"].([]string)
+		if days, ok := l["daysSupply"].(int); ok {
+			want.DaysSupply = &days
+		}
+		if !reflect.DeepEqual(it, want) {
+			shown, _ := json.Marshal(it)
+			t.Errorf("item %d shows %s; the input gave %v", it.Sequence, shown, l)
+		}
+		delete(given, it.Sequence)
+	}
+	if len(given) > 0 {
+		t.Errorf("no item shown for input lines %v", given)
 	}
 }
 
