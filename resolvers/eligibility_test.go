@@ -3,14 +3,18 @@ package resolvers_test
 import (
 	"context"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/internal/fhirshape"
 	"github.com/healthgraph/healthgraph/nphies"
 	"github.com/healthgraph/healthgraph/nphies/mock"
+	"github.com/healthgraph/healthgraph/nphies/rules"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/postgres/pgtest"
 	"github.com/healthgraph/healthgraph/server/servertest"
@@ -45,7 +49,7 @@ func newEligibilityEnv(t *testing.T, withClient bool) eligibilityEnv {
 	}
 	newPatient := func(mrn, nid string) *hg.Patient {
 		p, err := env.DB.CreatePatient(ctx, hg.NewPatient{MRN: mrn, NationalID: nid, FirstName: "Reem", FamilyName: "Al-Otaibi",
-			BirthDate: time.Date(1985, 5, 5, 0, 0, 0, 0, time.UTC), Gender: hg.GenderFemale})
+			BirthDate: time.Date(1985, 5, 5, 0, 0, 0, 0, time.UTC), Gender: hg.GenderFemale, Phone: "+966512345691"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,3 +242,71 @@ func TestCheckEligibilityWithoutAClientIsUnavailable(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestEligibilityHasTheShapeOfExample14a checks eligibility through the
+// API and compares the request sent with NPHIES's benefits-and-validation
+// example element by element, as TestEachClaimTypeThroughTheAPI does for
+// claims: it breaks no rule, the mock finds the patient eligible, and what
+// the example has and ours lacks is listed below with the reason.
+func TestEligibilityHasTheShapeOfExample14a(t *testing.T) {
+	t.Parallel()
+	e := newEligibilityEnv(t, true)
+	e.setMember(t, "M-100")
+	var out struct{ CheckEligibility eligibilityOut }
+	e.Do(t, e.tokens[hg.RoleReception], checkEligibilityMut, map[string]any{
+		"p": gid("Patient", e.patient.ID), "c": gid("Coverage", e.coverage.ID)}).Decode(t, &out)
+	if c := out.CheckEligibility; c.Status != "ELIGIBLE" {
+		t.Fatalf("check %+v, want ELIGIBLE", c)
+	}
+	var list struct{ EligibilityChecks []eligibilityOut }
+	e.Do(t, e.tokens[hg.RoleBilling], `query($p: ID!) { eligibilityChecks(patientId: $p) { messages { direction event body } } }`,
+		map[string]any{"p": gid("Patient", e.patient.ID)}).Decode(t, &list)
+	var sent string
+	for _, m := range list.EligibilityChecks[0].Messages {
+		if m.Direction == "OUT" && m.Event == "eligibility-request" {
+			sent = m.Body
+		}
+	}
+	vs, err := rules.Check([]byte(sent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		t.Errorf("%s at %s: %s", v.Rule, v.Expression, v.Message)
+	}
+	raw, err := os.ReadFile(filepath.Join(officialExamples, "14a-eligibilty-request-ben-val.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fhirshape.Of(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fhirshape.Of([]byte(sent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range fhirshape.Compare(got, want, eligibilityBeyond14a...) {
+		t.Errorf("beyond 14a: %s", d)
+	}
+	for _, d := range fhirshape.Missing(got, want, eligibilityLacking14a...) {
+		t.Errorf("14a has, ours lacks: %s", d)
+	}
+}
+
+// eligibilityBeyond14a is what our request carries beyond the 2021
+// example, which predates NPHIES's current profiles: the provider
+// organisation's type, which they require.
+var eligibilityBeyond14a = []string{extension("provider-type"), "http://nphies.sa/terminology/CodeSystem/provider-type"}
+
+// eligibilityLacking14a is what example 14a has and our request leaves
+// out, with why.
+var eligibilityLacking14a = []string{
+	// The desk asks about today's visit, one day: servicedDate, which
+	// NPHIES takes in place of a period (BV-00437).
+	"CoverageEligibilityRequest.servicedPeriod", "CoverageEligibilityRequest.servicedPeriod.start",
+	"CoverageEligibilityRequest.servicedPeriod.end",
+	// Coverages record no network; displays of fixed codes are optional
+	// (the code is what NPHIES reads).
+	"Coverage.network", "Coverage.relationship.coding.display", "Coverage.type.coding.display",
+}
