@@ -106,11 +106,13 @@ func (s *Server) message(event string, from sender, provider, inResponseTo, focu
 }
 
 // extras returns the request's entries other than the header and focus, so
-// the response's references (patient, insurer, coverage) resolve.
+// the response's references (patient, insurer, coverage) resolve. A
+// VisionPrescription stays behind: it may travel only in a claim or
+// authorization request (BV-00468), and no answer references it.
 func extras(q *request) []nphies.BundleEntry {
 	var out []nphies.BundleEntry
 	for i, e := range q.bundle.Entry {
-		if i == 0 || (q.focus != nil && e.FullURL == q.focus.FullURL) || e.ResourceType() == "Bundle" {
+		if i == 0 || (q.focus != nil && e.FullURL == q.focus.FullURL) || e.ResourceType() == "Bundle" || e.ResourceType() == "VisionPrescription" {
 			continue
 		}
 		out = append(out, e)
