@@ -188,37 +188,19 @@ func init() {
 	})
 
 	// Encounters of claims: emergency start, inpatient discharge.
-	claimEncounters := func(f func(enc node, out *[]string)) func(*message) []string {
-		return func(m *message) []string {
-			isClaim := false
-			for _, c := range m.resources("Claim") {
-				isClaim = isClaim || c.str("use") == "claim"
-			}
-			if !isClaim {
-				return nil
-			}
-			var out []string
-			for _, enc := range m.resources("Encounter") {
-				f(enc, &out)
-			}
-			return out
-		}
-	}
 	rule("BV-00735", claimEncounters(func(enc node, out *[]string) {
 		if encounterClass(enc) == "EMER" && len(enc.extensions("emergencyServiceStart")) == 0 {
 			*out = append(*out, enc.path+".extension")
 		}
 	}))
 	rule("BV-00759", claimEncounters(func(enc node, out *[]string) {
-		c := encounterClass(enc)
 		end := len(enc.at("period.end")) > 0
-		if (c == "IMP" || c == "SS") && end && len(enc.at("hospitalization.dischargeDisposition")) == 0 {
+		if admitted(enc) && end && len(enc.at("hospitalization.dischargeDisposition")) == 0 {
 			*out = append(*out, enc.path+".hospitalization.dischargeDisposition")
 		}
 	}))
 	rule("BV-00801", claimEncounters(func(enc node, out *[]string) {
-		c := encounterClass(enc)
-		if (c == "IMP" || c == "SS") && len(enc.at("hospitalization.dischargeDisposition")) > 0 && len(enc.at("period.end")) == 0 {
+		if admitted(enc) && len(enc.at("hospitalization.dischargeDisposition")) > 0 && len(enc.at("period.end")) == 0 {
 			*out = append(*out, enc.path+".period.end")
 		}
 	}))

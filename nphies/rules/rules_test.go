@@ -15,9 +15,11 @@ import (
 const examplesDir = "../testdata/examples"
 
 // Rules the official examples break, and why. The 2021 examples predate the
-// minimum data set (the "MDS Update" rules BV-00752, BV-00772–780,
-// BV-00803–806) and the plan class rule (BV-00729); only the December 2023
-// example carries them. Four response examples reference
+// minimum data set (the sheet's "MDS" rules BV-00752, BV-00772–780,
+// BV-00803–806, for institutional claims BV-00763–771 and BV-00802, for
+// dental ones BV-00751) and the plan class rule (BV-00729); only the
+// December 2023 example carries them. The 2021 institutional ones carry some
+// vital signs each, so each lacks its own (mdsIn…). Four response examples reference
 // ".../organization/<id>" where the entry's fullUrl is ".../Organization/<id>".
 // The poll response's nested 2021 ClaimResponse predates the per-item tax and
 // approved-quantity rules (BV-00497, BV-00498). The 2021 pharmacy claim does
@@ -26,28 +28,33 @@ var (
 	mds             = []string{"BV-00752", "BV-00803", "BV-00804", "BV-00805", "BV-00806"}
 	vitals          = []string{"BV-00772", "BV-00773", "BV-00774", "BV-00775", "BV-00776", "BV-00777", "BV-00778", "BV-00779", "BV-00780"}
 	plan            = []string{"BV-00729"}
+	mdsOral         = []string{"BV-00751"}
+	mdsInBatch      = []string{"BV-00765", "BV-00766", "BV-00768", "BV-00770", "BV-00771"}
+	mdsInPreauth    = concat(mdsInBatch, []string{"BV-00802"})
+	mdsInShadow     = []string{"BV-00765", "BV-00768"}
+	mdsInClaim      = []string{"BV-00769"}
 	payorCase       = []string{"RE-00057"}
 	knownExceptions = map[string][]string{
-		"1-preauth-institutional-request":                      concat(plan, mds),
+		"1-preauth-institutional-request":                      concat(plan, mds, mdsInPreauth),
 		"10-claim-professional-request":                        concat(plan, mds, vitals),
 		"11-claim-vision-request":                              mds,
 		"12b-poll-response":                                    {"BV-00497", "BV-00498"},
-		"16-batch-request":                                     concat(plan, mds),
+		"16-batch-request":                                     concat(plan, mds, mdsInBatch),
 		"14a-eligibilty-request-ben-val":                       plan,
 		"14b-eligibility-response-ben-val":                     plan,
-		"19-shadow-billing":                                    concat(plan, mds),
-		"2a-first-preauth-dental-request-with-multiple-items":  mds,
+		"19-shadow-billing":                                    concat(plan, mds, mdsInShadow),
+		"2a-first-preauth-dental-request-with-multiple-items":  concat(mds, mdsOral),
 		"2b-first-response-for-first-preauth-dental-request":   payorCase,
-		"2c-second-preauth-dental-request":                     mds,
+		"2c-second-preauth-dental-request":                     concat(mds, mdsOral),
 		"2d-first-response-for-second-preauth-dental-request":  payorCase,
 		"2e-second-response-for-second-preauth-dental-request": payorCase,
 		"4-preauth-pharmacy-request":                           concat(plan, mds),
 		"5a-preauth-professional-request":                      concat(plan, mds, vitals),
 		"5b-preauth-professional-response":                     plan,
 		"6-preauth-vision-prescription-request":                mds,
-		"7a-claim-dental-request":                              mds,
+		"7a-claim-dental-request":                              concat(mds, mdsOral),
 		"7b-claim-response":                                    payorCase,
-		"8-claim-institutional-request":                        concat(plan, mds),
+		"8-claim-institutional-request":                        concat(plan, mds, mdsInClaim),
 		"9-claim-pharmacy-request":                             concat(plan, mds, []string{"BV-00376"}),
 	}
 )

@@ -1,0 +1,194 @@
+package rules_test
+
+import (
+	"testing"
+
+	"github.com/healthgraph/healthgraph/nphies/rules"
+)
+
+// Tests of the business rules on the messages we send (bv_send*.go): each
+// rule is met by an official example, or by the example made to meet it
+// (sendMeets), and broken by one mutation (sendBreaks) at its expression.
+
+const (
+	nphiesExt   = "http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-"
+	nphiesCodes = "http://nphies.sa/terminology/CodeSystem/"
+	// outpatientEncounter is where the outpatient example's Encounter sits.
+	outpatientEncounter = "Bundle.entry[6].resource"
+	outpatientClaim     = "Bundle.entry[1].resource"
+)
+
+func coded(system, code string) map[string]any {
+	return map[string]any{"coding": []any{map[string]any{"system": system, "code": code}}}
+}
+
+func codedExt(name, system, code string) map[string]any {
+	return map[string]any{"url": nphiesExt + name, "valueCodeableConcept": coded(system, code)}
+}
+
+// dropInfo removes the Claim's supportingInfo of a category.
+func dropInfo(c map[string]any, category string) {
+	var kept []any
+	for _, s := range c["supportingInfo"].([]any) {
+		cat := s.(map[string]any)["category"].(map[string]any)["coding"].([]any)[0].(map[string]any)
+		if cat["code"] != category {
+			kept = append(kept, s)
+		}
+	}
+	c["supportingInfo"] = kept
+}
+
+// dropExt removes the extensions of a name from an element.
+func dropExt(el map[string]any, name string) {
+	var kept []any
+	for _, e := range el["extension"].([]any) {
+		if e.(map[string]any)["url"] != nphiesExt+name {
+			kept = append(kept, e)
+		}
+	}
+	el["extension"] = kept
+}
+
+// admit turns the outpatient example into an institutional claim or
+// authorization (use) for an inpatient stay that meets every stay rule, as
+// the official V5.2 profiles shape it.
+func admit(t *testing.T, d doc, use string) {
+	t.Helper()
+	c := d.resource(t, "Claim")
+	c["use"] = use
+	c["type"] = coded("http://terminology.hl7.org/CodeSystem/claim-type", "institutional")
+	c["subType"] = coded(nphiesCodes+"claim-subtype", "ip")
+	c["supportingInfo"] = append(c["supportingInfo"].([]any), map[string]any{
+		"sequence": 20, "category": coded(nphiesCodes+"claim-information-category", "estimated-Length-of-Stay"),
+		"valueQuantity": map[string]any{"value": 2, "system": "http://unitsofmeasure.org", "code": "d"}})
+	enc := d.resource(t, "Encounter")
+	enc["class"] = map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}
+	enc["hospitalization"] = map[string]any{
+		"extension": []any{
+			codedExt("admissionSpecialty", nphiesCodes+"practice-codes", "08.00"),
+			codedExt("intendedLengthOfStay", nphiesCodes+"intended-length-of-stay", "IO"),
+			codedExt("dischargeSpecialty", nphiesCodes+"practice-codes", "08.00"),
+		},
+		"admitSource":          coded(nphiesCodes+"admit-source", "EER"),
+		"dischargeDisposition": coded(nphiesCodes+"discharge-disposition", "home"),
+	}
+}
+
+func hospitalization(t *testing.T, d doc) map[string]any {
+	t.Helper()
+	return d.resource(t, "Encounter")["hospitalization"].(map[string]any)
+}
+
+type sendCase struct {
+	name   string
+	file   string
+	mutate func(t *testing.T, d doc)
+	rule   string
+	expr   string
+}
+
+// sendBreaks are the mutations that break one rule each.
+func sendBreaks() []sendCase {
+	admitted := func(use string, then func(t *testing.T, d doc)) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) { admit(t, d, use); then(t, d) }
+	}
+	cases := []sendCase{
+		{"an institutional claim for an ambulatory encounter", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["type"] = coded("http://terminology.hl7.org/CodeSystem/claim-type", "institutional")
+		}, "BV-00741", outpatientEncounter + ".class"},
+		{"a professional authorization for an inpatient encounter", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Encounter")["class"] = map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "SS"}
+		}, "BV-00807", outpatientEncounter + ".class"},
+		{"an admission without its source", outpatient, admitted("preauthorization", func(t *testing.T, d doc) {
+			delete(hospitalization(t, d), "admitSource")
+		}), "BV-00727", outpatientEncounter + ".hospitalization.admitSource"},
+		{"an inpatient claim without its admission specialty", outpatient, admitted("claim", func(t *testing.T, d doc) {
+			dropExt(hospitalization(t, d), "admissionSpecialty")
+		}), "BV-00737", outpatientEncounter + ".hospitalization.extension"},
+		{"an inpatient claim without its intended length of stay", outpatient, admitted("claim", func(t *testing.T, d doc) {
+			dropExt(hospitalization(t, d), "intendedLengthOfStay")
+		}), "BV-00744", outpatientEncounter + ".hospitalization.extension"},
+		{"a discharged inpatient claim without its discharge specialty", outpatient, admitted("claim", func(t *testing.T, d doc) {
+			dropExt(hospitalization(t, d), "dischargeSpecialty")
+		}), "BV-00758", outpatientEncounter + ".hospitalization.extension"},
+		{"an institutional authorization without its estimated stay", outpatient, admitted("preauthorization", func(t *testing.T, d doc) {
+			dropInfo(d.resource(t, "Claim"), "estimated-Length-of-Stay")
+		}), "BV-00802", outpatientClaim + ".supportingInfo"},
+		{"a dental authorization without its chief complaint", outpatient, func(t *testing.T, d doc) {
+			c := d.resource(t, "Claim")
+			c["type"] = coded("http://terminology.hl7.org/CodeSystem/claim-type", "oral")
+			dropInfo(c, "chief-complaint")
+		}, "BV-00751", outpatientClaim + ".supportingInfo"},
+		{"a vision prescription in a professional authorization", "6-preauth-vision-prescription-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["type"] = coded("http://terminology.hl7.org/CodeSystem/claim-type", "professional")
+		}, "BV-00468", "Bundle.entry[6].resource"},
+	}
+	for id, category := range map[string]string{
+		"BV-00763": "vital-sign-diastolic", "BV-00764": "vital-sign-systolic", "BV-00765": "pulse",
+		"BV-00766": "temperature", "BV-00767": "vital-sign-height", "BV-00768": "respiratory-rate",
+		"BV-00769": "vital-sign-weight", "BV-00770": "chief-complaint", "BV-00771": "oxygen-saturation",
+	} {
+		cases = append(cases, sendCase{"an institutional claim without " + category, outpatient,
+			admitted("claim", func(t *testing.T, d doc) { dropInfo(d.resource(t, "Claim"), category) }),
+			id, outpatientClaim + ".supportingInfo"})
+	}
+	return cases
+}
+
+// sendMeets are official examples made to meet rules they would otherwise
+// not exercise, with the rules they must then not break.
+func sendMeets() []sendCase {
+	var out []sendCase
+	for _, use := range []string{"claim", "preauthorization"} {
+		out = append(out, sendCase{"an inpatient " + use, outpatient, func(t *testing.T, d doc) { admit(t, d, use) }, "", ""})
+	}
+	out = append(out, sendCase{"a dental authorization with its chief complaint", outpatient, func(t *testing.T, d doc) {
+		d.resource(t, "Claim")["type"] = coded("http://terminology.hl7.org/CodeSystem/claim-type", "oral")
+	}, "", ""})
+	return out
+}
+
+func TestMutatedExamplesBreakTheSendRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range sendBreaks() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := example(t, tc.file)
+			tc.mutate(t, d)
+			vs, err := rules.Check(d.bytes(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vs {
+				if v.Rule == tc.rule && v.Expression == tc.expr && v.Message != "" && v.Severity == rules.SeverityError {
+					return
+				}
+			}
+			t.Errorf("no %s at %s; got %v", tc.rule, tc.expr, vs)
+		})
+	}
+}
+
+func TestExamplesMadeToMeetTheSendRulesPassThem(t *testing.T) {
+	t.Parallel()
+	tested := map[string]bool{}
+	for _, tc := range sendBreaks() {
+		tested[tc.rule] = true
+	}
+	for _, tc := range sendMeets() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := example(t, tc.file)
+			tc.mutate(t, d)
+			vs, err := rules.Check(d.bytes(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vs {
+				if tested[v.Rule] {
+					t.Errorf("%s at %s: %s", v.Rule, v.Expression, v.Message)
+				}
+			}
+		})
+	}
+}
