@@ -79,6 +79,29 @@ func hospitalization(t *testing.T, d doc) map[string]any {
 	return d.resource(t, "Encounter")["hospitalization"].(map[string]any)
 }
 
+// vision is the official vision authorization with a prescription.
+const vision = "6-preauth-vision-prescription-request.json"
+
+// lens returns lens specification i of the example's prescription.
+func lens(t *testing.T, d doc, i int) map[string]any {
+	t.Helper()
+	return d.resource(t, "VisionPrescription")["lensSpecification"].([]any)[i].(map[string]any)
+}
+
+// contact makes lens i a contact lens that meets every lens rule.
+func contact(t *testing.T, d doc, i int) map[string]any {
+	t.Helper()
+	l := lens(t, d, i)
+	l["product"] = coded(nphiesCodes+"lens-type", "contact")
+	delete(l, "sphere")
+	delete(l, "prism")
+	l["power"] = -2.25
+	l["backCurve"] = 8
+	l["diameter"] = 14.2
+	l["duration"] = map[string]any{"value": 1, "unit": "month", "system": "http://unitsofmeasure.org", "code": "mo"}
+	return l
+}
+
 type sendCase struct {
 	name   string
 	file   string
@@ -123,6 +146,63 @@ func sendBreaks() []sendCase {
 			d.resource(t, "Claim")["type"] = coded("http://terminology.hl7.org/CodeSystem/claim-type", "professional")
 		}, "BV-00468", "Bundle.entry[6].resource"},
 	}
+	lensAt := func(i int) string { return "Bundle.entry[6].resource.lensSpecification[" + string(rune('0'+i)) + "]" }
+	set := func(i int, key string, v any) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) { lens(t, d, i)[key] = v }
+	}
+	onContact := func(key string, v any) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) { contact(t, d, 1)[key] = v }
+	}
+	without := func(key string) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) { delete(contact(t, d, 1), key) }
+	}
+	cases = append(cases,
+		sendCase{"a sphere off the quarter steps", vision, set(0, "sphere", 1.6), "IB-00330", lensAt(0) + ".sphere"},
+		sendCase{"a cylinder over 12", vision, set(0, "cylinder", 12.25), "IB-00331", lensAt(0) + ".cylinder"},
+		sendCase{"an add under -12", vision, set(1, "add", -12.5), "IB-00332", lensAt(1) + ".add"},
+		sendCase{"a contact lens power over 12", vision, onContact("power", 12.25), "IB-00333", lensAt(1) + ".power"},
+		sendCase{"a prism of no power", vision, func(t *testing.T, d doc) {
+			lens(t, d, 0)["prism"].([]any)[0].(map[string]any)["amount"] = 0
+		}, "IB-00334", lensAt(0) + ".prism[0].amount"},
+		sendCase{"a back curve over 8", vision, onContact("backCurve", 8.5), "IB-00335", lensAt(1) + ".backCurve"},
+		sendCase{"a diameter under 5", vision, onContact("diameter", 4.5), "IB-00336", lensAt(1) + ".diameter"},
+		sendCase{"a wearing duration in years", vision, func(t *testing.T, d doc) {
+			contact(t, d, 1)["duration"].(map[string]any)["code"] = "a"
+		}, "IB-00337", lensAt(1) + ".duration"},
+		sendCase{"an axis of 181 degrees", vision, set(1, "axis", 181), "IB-00347", lensAt(1) + ".axis"},
+		sendCase{"a duration outside UCUM", vision, func(t *testing.T, d doc) {
+			delete(contact(t, d, 1)["duration"].(map[string]any), "system")
+		}, "BV-00398", lensAt(1) + ".duration.system"},
+		sendCase{"a duration without its value", vision, func(t *testing.T, d doc) {
+			delete(contact(t, d, 1)["duration"].(map[string]any), "value")
+		}, "BV-00399", lensAt(1) + ".duration.value"},
+		sendCase{"glasses without a sphere", vision, func(t *testing.T, d doc) { delete(lens(t, d, 1), "sphere") }, "IC-01417", lensAt(1) + ".sphere"},
+		sendCase{"a contact lens with a sphere", vision, onContact("sphere", 1.5), "IC-01418", lensAt(1) + ".sphere"},
+		sendCase{"a contact lens with a prism", vision, onContact("prism", []any{map[string]any{"amount": 2, "base": "up"}}), "IC-01419", lensAt(1) + ".prism"},
+		sendCase{"a contact lens without its power", vision, without("power"), "IC-01421", lensAt(1) + ".power"},
+		sendCase{"glasses with a contact lens power", vision, set(1, "power", 1.5), "IC-01422", lensAt(1) + ".power"},
+		sendCase{"glasses with a back curve", vision, set(1, "backCurve", 8), "IC-01423", lensAt(1) + ".backCurve"},
+		sendCase{"glasses with a diameter", vision, set(1, "diameter", 14), "IC-01424", lensAt(1) + ".diameter"},
+		sendCase{"glasses with a wearing duration", vision, set(1, "duration", map[string]any{"value": 1, "system": "http://unitsofmeasure.org", "code": "mo"}), "IC-01425", lensAt(1) + ".duration"},
+		sendCase{"a cylinder without its axis", vision, func(t *testing.T, d doc) { delete(lens(t, d, 1), "axis") }, "IC-01420", lensAt(1) + ".axis"},
+		sendCase{"an axis without its cylinder", vision, func(t *testing.T, d doc) { delete(lens(t, d, 1), "cylinder") }, "IC-01430", lensAt(1) + ".cylinder"},
+		sendCase{"two lenses for the left eye", vision, set(1, "eye", "left"), "BV-00465", lensAt(1) + ".eye"},
+		sendCase{"a prescription without its identifier value", vision, func(t *testing.T, d doc) {
+			delete(d.resource(t, "VisionPrescription")["identifier"].([]any)[0].(map[string]any), "value")
+		}, "IC-01449", "Bundle.entry[6].resource.identifier"},
+		sendCase{"a prescription created after the claim", vision, func(t *testing.T, d doc) {
+			d.resource(t, "VisionPrescription")["created"] = "2021-08-30T09:00:00+03:00"
+		}, "BV-00460", "Bundle.entry[6].resource.created"},
+		sendCase{"a prescription written after the claim", vision, func(t *testing.T, d doc) {
+			d.resource(t, "VisionPrescription")["dateWritten"] = "2021-08-30T09:00:00+03:00"
+		}, "BV-00461", "Bundle.entry[6].resource.dateWritten"},
+		sendCase{"a prescriber named by neither display nor typed identifier", vision, func(t *testing.T, d doc) {
+			d.resource(t, "VisionPrescription")["prescriber"] = map[string]any{"reference": "http://saudiopticalclinic.com.sa/Practitioner/7"}
+		}, "BV-00565", "Bundle.entry[6].resource.prescriber"},
+		sendCase{"a device request prescription without its display", vision, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["prescription"] = map[string]any{"type": "DeviceRequest", "identifier": map[string]any{"system": "http://saudiopticalclinic.com.sa/devicerequest", "value": "1"}}
+		}, "BV-00136", "Bundle.entry[1].resource.prescription.display"},
+	)
 	for id, category := range map[string]string{
 		"BV-00763": "vital-sign-diastolic", "BV-00764": "vital-sign-systolic", "BV-00765": "pulse",
 		"BV-00766": "temperature", "BV-00767": "vital-sign-height", "BV-00768": "respiratory-rate",
@@ -145,6 +225,11 @@ func sendMeets() []sendCase {
 	out = append(out, sendCase{"a dental authorization with its chief complaint", outpatient, func(t *testing.T, d doc) {
 		d.resource(t, "Claim")["type"] = coded("http://terminology.hl7.org/CodeSystem/claim-type", "oral")
 	}, "", ""})
+	out = append(out, sendCase{"a contact lens for the right eye", vision, func(t *testing.T, d doc) { contact(t, d, 1) }, "", ""},
+		sendCase{"a device request prescription with its display", vision, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["prescription"] = map[string]any{"type": "DeviceRequest", "display": "Contact lenses, monthly",
+				"identifier": map[string]any{"system": "http://saudiopticalclinic.com.sa/devicerequest", "value": "1"}}
+		}, "", ""})
 	return out
 }
 
