@@ -157,7 +157,7 @@ func checkVisionPrescription(p hg.VisionPrescription, now time.Time) error {
 			field    string
 			v        *float64
 			min, max float64
-		}{{"sphere", l.Sphere, -30, 30}, {"cylinder", l.Cylinder, -30, 30}, {"add", l.Add, 0, 5}, {"prismAmount", l.PrismAmount, 0, 30}} {
+		}{{"sphere", l.Sphere, -30, 30}, {"cylinder", l.Cylinder, -12, 12}, {"add", l.Add, 0, 5}, {"prismAmount", l.PrismAmount, 0.25, 30}} {
 			if v := pw.v; v != nil && (*v < pw.min || *v > pw.max || math.Abs(*v*4-math.Round(*v*4)) > 1e-9) {
 				return hg.Invalid("visionPrescription.lenses."+pw.field, "%s must be %g to %g dioptres in quarter steps", pw.field, pw.min, pw.max)
 			}
@@ -167,6 +167,12 @@ func checkVisionPrescription(p hg.VisionPrescription, now time.Time) error {
 			return hg.Invalid("visionPrescription.lenses.eye", "unknown eye %q", l.Eye)
 		case l.Product != hg.LensGlasses && l.Product != hg.LensContact:
 			return hg.Invalid("visionPrescription.lenses.product", "unknown lens product %q", l.Product)
+		case l.Sphere == nil:
+			return hg.Invalid("visionPrescription.lenses.sphere", "every lens needs its sphere, a contact lens's power (NPHIES IC-01417, IC-01421)")
+		case l.Product == hg.LensContact && (*l.Sphere < -12 || *l.Sphere > 12):
+			return hg.Invalid("visionPrescription.lenses.sphere", "a contact lens's power is -12 to 12 dioptres (NPHIES IB-00333)")
+		case l.Product == hg.LensContact && l.PrismAmount != nil:
+			return hg.Invalid("visionPrescription.lenses.prismAmount", "a contact lens has no prism (NPHIES IC-01419)")
 		case l.Axis != nil && (*l.Axis < 1 || *l.Axis > 180):
 			return hg.Invalid("visionPrescription.lenses.axis", "the axis is 1 to 180 degrees")
 		case (l.Cylinder != nil) != (l.Axis != nil):

@@ -30,6 +30,9 @@ const (
 	systemUCUM                 = "http://unitsofmeasure.org"
 )
 
+// lensContact is the lens-type code of a contact lens (glasses are "lens").
+const lensContact = "contact"
+
 // Encounter classes of an admission (v3-ActCode): inpatient and day case,
 // the only ones an institutional claim may have (BV-00741).
 const (
@@ -79,7 +82,9 @@ type LensInput struct {
 	Product string
 	// Eye is left or right.
 	Eye string
-	// Sphere, Cylinder and Add are powers; Axis is 1–180 degrees.
+	// Sphere, Cylinder and Add are powers; Axis is 1–180 degrees. Every
+	// lens has its sphere; a contact lens's is sent as its power, which
+	// NPHIES requires of contact lenses instead of a sphere (IC-01418, IC-01421).
 	Sphere, Cylinder, Add *Decimal
 	Axis                  *int64
 	// PrismAmount (prism dioptres) and PrismBase (up, down, in, out) go
@@ -135,8 +140,26 @@ func validateClaimType(in ClaimInput, use string) error {
 			}
 		}
 	case ClaimTypeVision:
-		if p := in.VisionPrescription; p != nil && (p.ID == uuid.Nil || p.Written.IsZero() || len(p.Lenses) == 0) {
-			return invalid("a vision prescription needs its id, when it was written and a lens")
+		if p := in.VisionPrescription; p != nil {
+			return validatePrescription(*p)
+		}
+	}
+	return nil
+}
+
+// validatePrescription checks a vision prescription: every lens has its
+// sphere (IC-01417; a contact lens's power, IC-01421), and only glasses
+// have a prism (IC-01419).
+func validatePrescription(p VisionPrescriptionInput) error {
+	if p.ID == uuid.Nil || p.Written.IsZero() || len(p.Lenses) == 0 {
+		return invalid("a vision prescription needs its id, when it was written and a lens")
+	}
+	for i, l := range p.Lenses {
+		switch {
+		case l.Sphere == nil:
+			return invalid("lens %d: the sphere (a contact lens's power) is required (IC-01417, IC-01421)", i+1)
+		case l.Product == lensContact && l.PrismAmount != nil:
+			return invalid("lens %d: a contact lens has no prism (IC-01419)", i+1)
 		}
 	}
 	return nil
@@ -277,6 +300,9 @@ func (bb *bundle) addVisionPrescription(vp VisionPrescriptionInput, pr Practitio
 	for i, l := range vp.Lenses {
 		lenses[i] = LensSpecification{Product: cc(SystemLensType, l.Product), Eye: l.Eye,
 			Sphere: l.Sphere, Cylinder: l.Cylinder, Axis: l.Axis, Add: l.Add}
+		if l.Product == lensContact {
+			lenses[i].Sphere, lenses[i].Power = nil, l.Sphere
+		}
 		if l.PrismAmount != nil {
 			lenses[i].Prism = []Prism{{Amount: l.PrismAmount, Base: l.PrismBase}}
 		}
@@ -326,6 +352,7 @@ type LensSpecification struct {
 	Axis     *int64           `json:"axis,omitempty"`
 	Prism    []Prism          `json:"prism,omitempty"`
 	Add      *Decimal         `json:"add,omitempty"`
+	Power    *Decimal         `json:"power,omitempty"`
 }
 
 // Prism is a lens's prism correction.

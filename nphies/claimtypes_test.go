@@ -153,3 +153,25 @@ func TestClaimTypesRefuseWhatTheirTypeLacks(t *testing.T) {
 		})
 	}
 }
+
+// TestAContactLensPrescriptionPassesTheRules: a contact lens is prescribed
+// by its power, not a sphere (IC-01418, IC-01421), and NPHIES's rules accept
+// the prescription the builder makes of it.
+func TestAContactLensPrescriptionPassesTheRules(t *testing.T) {
+	t.Parallel()
+	in := typedClaim(t.Name(), nphies.ClaimTypeVision, true)
+	power, cyl, axis := nphies.Decimal(-225), nphies.Decimal(-75), int64(90)
+	in.VisionPrescription.Lenses = []nphies.LensInput{{Product: "contact", Eye: "left", Sphere: &power, Cylinder: &cyl, Axis: &axis},
+		{Product: "contact", Eye: "right", Sphere: &power}}
+	msg := mustBuild(t)(testBuilder().BuildPriorAuth(in))
+	vs, err := rules.Check(msg.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range rules.Blocking(vs) {
+		t.Errorf("%s at %s: %s", v.Rule, v.Expression, v.Message)
+	}
+	if !strings.Contains(string(msg.Body), `"power":-2.25`) {
+		t.Errorf("no contact lens power -2.25 in %s", msg.Body)
+	}
+}

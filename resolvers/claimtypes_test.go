@@ -320,6 +320,13 @@ func TestBadClaimTypeInputWritesNothing(t *testing.T) {
 		{"a prescription with an axis out of range", preauthMut, claim(vision, "VISION", map[string]any{"visionPrescription": map[string]any{
 			"writtenAt": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
 			"lenses":    []map[string]any{{"eye": "LEFT", "sphere": 1.5, "cylinder": 0.5, "axis": 200}}}}), "input.visionPrescription.lenses.axis"},
+		{"a contact lens with a prism (NPHIES IC-01419)", preauthMut, claim(vision, "VISION", map[string]any{"visionPrescription": map[string]any{
+			"writtenAt": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+			"lenses":    []map[string]any{{"eye": "LEFT", "product": "CONTACT", "sphere": -2.25, "prismAmount": 1, "prismBase": "UP"}}}}),
+			"input.visionPrescription.lenses.prismAmount"},
+		{"a lens without its sphere (NPHIES IC-01417)", preauthMut, claim(vision, "VISION", map[string]any{"visionPrescription": map[string]any{
+			"writtenAt": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+			"lenses":    []map[string]any{{"eye": "LEFT", "cylinder": 0.5, "axis": 90}}}}), "input.visionPrescription.lenses.sphere"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := f.Do(t, f.billing, tc.mutation, map[string]any{"in": tc.in})
