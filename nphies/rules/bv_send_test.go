@@ -102,6 +102,63 @@ func contact(t *testing.T, d doc, i int) map[string]any {
 	return l
 }
 
+const (
+	pharmacyAuth = "4-preauth-pharmacy-request.json"
+	authResponse = "5b-preauth-professional-response.json"
+)
+
+// onEvent makes the example a message of another event.
+func onEvent(t *testing.T, d doc, event string) {
+	t.Helper()
+	d.resource(t, "MessageHeader")["eventCoding"].(map[string]any)["code"] = event
+}
+
+// asEvent mutates the example into a message of the event, then applies then.
+func asEvent(event string, then func(t *testing.T, d doc)) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) { onEvent(t, d, event); then(t, d) }
+}
+
+// asAdvanced makes the professional authorization response an advanced
+// authorization: the payer's own message, answering no request.
+func asAdvanced(then func(t *testing.T, d doc)) func(t *testing.T, d doc) {
+	return asEvent("advanced-authorization", func(t *testing.T, d doc) {
+		delete(d.resource(t, "MessageHeader"), "response")
+		then(t, d)
+	})
+}
+
+// scientificCodes marks the medicines of the pharmacy example with whether
+// they lack a scientific code, as a prescriber's request must.
+func scientificCodes(t *testing.T, d doc) {
+	for _, it := range d.resource(t, "Claim")["item"].([]any) {
+		it := it.(map[string]any)
+		it["extension"] = append(it["extension"].([]any), map[string]any{"url": nphiesExt + "absenceOfScientificCode",
+			"valueCodeableConcept": coded(nphiesCodes+"scientific-codes-absence-reason", "trade-drugs")})
+	}
+}
+
+// approvedDurations adds the approved duration a prescriber's response gives each item.
+func approvedDurations(t *testing.T, d doc) {
+	for _, it := range d.resource(t, "ClaimResponse")["item"].([]any) {
+		it := it.(map[string]any)
+		it["adjudication"] = append(it["adjudication"].([]any), map[string]any{
+			"category": coded("http://nphies.sa/terminology/CodeSystem/adjudication", "approved-duration"), "value": 30})
+	}
+}
+
+func reissuedToCancel(t *testing.T, d doc) {
+	r := d.resource(t, "ClaimResponse")
+	r["extension"] = append(r["extension"].([]any), codedExt("reissue-reason", nphiesCodes+"reissue-reason", "cancel"))
+}
+
+func noAdjudicationOutcome(t *testing.T, d doc) {
+	dropExt(d.resource(t, "ClaimResponse"), "adjudication-outcome")
+}
+
+func setOn(kind, key string, v any) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) { d.resource(t, kind)[key] = v }
+}
+
 type sendCase struct {
 	name   string
 	file   string
@@ -203,6 +260,46 @@ func sendBreaks() []sendCase {
 			d.resource(t, "Claim")["prescription"] = map[string]any{"type": "DeviceRequest", "identifier": map[string]any{"system": "http://saudiopticalclinic.com.sa/devicerequest", "value": "1"}}
 		}, "BV-00136", "Bundle.entry[1].resource.prescription.display"},
 	)
+	response := "Bundle.entry[1].resource"
+	cases = append(cases,
+		sendCase{"a prescriber's request for an emergency", outpatient, asEvent("prescriber-request",
+			setOn("Claim", "subType", coded(nphiesCodes+"claim-subtype", "emr"))), "BV-00672", outpatientClaim + ".subType"},
+		sendCase{"a prescriber's request of a pharmacy", outpatient, asEvent("prescriber-request",
+			setOn("Claim", "type", coded("http://terminology.hl7.org/CodeSystem/claim-type", "pharmacy"))), "BV-00690", outpatientClaim + ".type"},
+		sendCase{"a prescriber's medicine not saying whether it lacks a scientific code", pharmacyAuth,
+			asEvent("prescriber-request", func(*testing.T, doc) {}), "BV-00697", "Bundle.entry[1].resource.item[0].extension"},
+		sendCase{"a prescriber's medicine with two days supplies", pharmacyAuth, asEvent("prescriber-request", func(t *testing.T, d doc) {
+			scientificCodes(t, d)
+			d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)["informationSequence"] = []any{1, 2}
+		}), "BV-00696", "Bundle.entry[1].resource.item[0].informationSequence"},
+		sendCase{"a partial prescriber's response", authResponse, asEvent("prescriber-response", func(t *testing.T, d doc) {
+			approvedDurations(t, d)
+			d.resource(t, "ClaimResponse")["outcome"] = "partial"
+		}), "BV-00714", response + ".outcome"},
+		sendCase{"a prescriber's response saying not required", authResponse, asEvent("prescriber-response", func(t *testing.T, d doc) {
+			approvedDurations(t, d)
+			r := d.resource(t, "ClaimResponse")
+			dropExt(r, "adjudication-outcome")
+			r["extension"] = append(r["extension"].([]any), codedExt("adjudication-outcome", nphiesCodes+"adjudication-outcome", "not-required"))
+		}), "BV-00715", response + ".extension"},
+		sendCase{"a prescriber's response without the approved duration", authResponse, asEvent("prescriber-response", func(*testing.T, doc) {}),
+			"BV-00670", response + ".item[0].adjudication"},
+		sendCase{"an advanced authorization answering a request", authResponse, asEvent("advanced-authorization", func(*testing.T, doc) {}),
+			"BV-00644", "Bundle.entry[0].resource.response"},
+		sendCase{"an advanced authorization of a claim", authResponse, asAdvanced(setOn("ClaimResponse", "use", "claim")), "BV-00569", response + ".use"},
+		sendCase{"a partial advanced authorization", authResponse, asAdvanced(setOn("ClaimResponse", "outcome", "partial")), "BV-00570", response + ".outcome"},
+		sendCase{"a draft advanced authorization", authResponse, asAdvanced(setOn("ClaimResponse", "status", "draft")), "BV-00607", response + ".status"},
+		sendCase{"an advanced authorization's item with a surface but no tooth", authResponse, asAdvanced(setOn("ClaimResponse", "addItem", []any{
+			map[string]any{"subSite": []any{coded(nphiesCodes+"fdi-tooth-surface", "M")}}})), "BV-00614", response + ".addItem[0].subSite"},
+		sendCase{"an authorization response reissued to cancel", authResponse, reissuedToCancel, "BV-00567", response + ".extension"},
+		sendCase{"a cancelling advanced authorization with an outcome", authResponse, asAdvanced(reissuedToCancel), "BV-00684", response + ".extension"},
+		sendCase{"a communication request about a patient", "18a-communication-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "CommunicationRequest")["about"].([]any)[0].(map[string]any)["type"] = "Patient"
+		}, "BV-00233", "Bundle.entry[1].resource.about[0].type"},
+		sendCase{"a communication about a patient", "18b-communication-response-solicited.json", func(t *testing.T, d doc) {
+			d.resource(t, "Communication")["about"].([]any)[0].(map[string]any)["type"] = "Patient"
+		}, "BV-00234", "Bundle.entry[1].resource.about[0].type"},
+	)
 	for id, category := range map[string]string{
 		"BV-00763": "vital-sign-diastolic", "BV-00764": "vital-sign-systolic", "BV-00765": "pulse",
 		"BV-00766": "temperature", "BV-00767": "vital-sign-height", "BV-00768": "respiratory-rate",
@@ -230,6 +327,18 @@ func sendMeets() []sendCase {
 			d.resource(t, "Claim")["prescription"] = map[string]any{"type": "DeviceRequest", "display": "Contact lenses, monthly",
 				"identifier": map[string]any{"system": "http://saudiopticalclinic.com.sa/devicerequest", "value": "1"}}
 		}, "", ""})
+	out = append(out,
+		sendCase{"a prescriber's request", outpatient, asEvent("prescriber-request", func(*testing.T, doc) {}), "", ""},
+		sendCase{"a prescriber's request for medicines", pharmacyAuth, asEvent("prescriber-request", func(t *testing.T, d doc) {
+			scientificCodes(t, d)
+			setOn("Claim", "type", coded("http://terminology.hl7.org/CodeSystem/claim-type", "professional"))(t, d)
+		}), "", ""},
+		sendCase{"a prescriber's response", authResponse, asEvent("prescriber-response", approvedDurations), "", ""},
+		sendCase{"an advanced authorization", authResponse, asAdvanced(func(*testing.T, doc) {}), "", ""},
+		sendCase{"a cancelling advanced authorization", authResponse, asAdvanced(func(t *testing.T, d doc) {
+			reissuedToCancel(t, d)
+			noAdjudicationOutcome(t, d)
+		}), "", ""})
 	return out
 }
 
