@@ -1,5 +1,7 @@
 package rules
 
+import "regexp"
+
 // Type-specific rules on the claims and prior authorizations we send: the
 // hospital stay of institutional claims (encounter class, admission and
 // discharge), the minimum data set of institutional and dental claims, and
@@ -72,6 +74,23 @@ func requireStayExtension(name string, cond func(enc node) bool) func(*message) 
 	})
 }
 
+// toSeconds is a dateTime given to the second.
+var toSeconds = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}`)
+
+// sameReference reports whether two Reference nodes name the same thing.
+func sameReference(a, b node) bool {
+	return a.str("reference") == b.str("reference") && string(mustJSON(a.obj()["identifier"])) == string(mustJSON(b.obj()["identifier"]))
+}
+
+// dateTimeExtension returns the valueDateTime nodes of the Encounter's extensions of that name.
+func dateTimeExtension(enc node, name string) []node {
+	var out []node
+	for _, x := range enc.extensions(name) {
+		out = append(out, x.get("valueDateTime")...)
+	}
+	return out
+}
+
 func init() {
 	// The encounter class of institutional claims and only of them.
 	rule("BV-00741", claimAndEncounter(func(c, enc node, out *[]string) {
@@ -141,4 +160,96 @@ func init() {
 		}
 		return out
 	})
+
+	// The encounter against its claim: same patient and provider,
+	// emergency class for emergency claims, service event type of
+	// professional and dental ones.
+	rule("BV-00761", claimAndEncounter(func(c, enc node, out *[]string) {
+		subject, _ := enc.first("subject")
+		patient, _ := c.first("patient")
+		if !sameReference(subject, patient) {
+			*out = append(*out, enc.path+".subject")
+		}
+	}))
+	rule("BV-00762", claimAndEncounter(func(c, enc node, out *[]string) {
+		sp, _ := enc.first("serviceProvider")
+		provider, _ := c.first("provider")
+		if !sameReference(sp, provider) {
+			*out = append(*out, enc.path+".serviceProvider")
+		}
+	}))
+	rule("BV-00755", claimAndEncounter(func(c, enc node, out *[]string) {
+		if sub, _ := c.first("subType"); sub.hasCode("", "emr") && encounterClass(enc) != "EMER" {
+			*out = append(*out, enc.path+".class")
+		}
+	}))
+	rule("BV-00736", claimAndEncounter(func(c, enc node, out *[]string) {
+		if (typeIs(c, "professional") || typeIs(c, "oral")) && len(enc.extensions("serviceEventType")) == 0 {
+			*out = append(*out, enc.path+".extension")
+		}
+	}))
+
+	// Discharge: the cause of a death, and the disposition and end of a
+	// stay whose discharge specialty is given.
+	rule("BV-00740", claimEncounters(func(enc node, out *[]string) {
+		for _, d := range enc.at("hospitalization.dischargeDisposition") {
+			if d.hasCode("", "died") && len(enc.extensions("causeOfDeath")) == 0 {
+				*out = append(*out, enc.path+".extension")
+			}
+		}
+	}))
+	rule("BV-00852", claimEncounters(func(enc node, out *[]string) {
+		specialty := false
+		for _, h := range enc.get("hospitalization") {
+			specialty = specialty || len(h.extensions("dischargeSpecialty")) > 0
+		}
+		if !admitted(enc) || !specialty {
+			return
+		}
+		if len(enc.at("hospitalization.dischargeDisposition")) == 0 {
+			*out = append(*out, enc.path+".hospitalization.dischargeDisposition")
+		}
+		if len(enc.at("period.end")) == 0 {
+			*out = append(*out, enc.path+".period.end")
+		}
+	}))
+
+	// Dates: emergency service after the encounter starts, the encounter
+	// after the patient's birth, and times given to the second.
+	rule("BV-00760", eachOf("Encounter", func(enc node, out *[]string) {
+		start := ""
+		if p, ok := enc.first("period"); ok {
+			start = p.str("start")
+		}
+		for _, v := range dateTimeExtension(enc, "emergencyServiceStart") {
+			if s, _ := v.val.(string); start != "" && before(s, start) {
+				*out = append(*out, v.path)
+			}
+		}
+	}))
+	rule("BV-00851", func(m *message) []string {
+		var out []string
+		for _, enc := range m.resources("Encounter") {
+			subject, _ := enc.first("subject")
+			patient, found := m.resolve(subject)
+			for _, s := range enc.at("period.start") {
+				if start, _ := s.val.(string); found && before(start, patient.str("birthDate")) {
+					out = append(out, s.path)
+				}
+			}
+		}
+		return out
+	})
+	toTheSecond := func(values func(enc node) []node) func(*message) []string {
+		return eachOf("Encounter", func(enc node, out *[]string) {
+			for _, v := range values(enc) {
+				if s, _ := v.val.(string); !toSeconds.MatchString(s) {
+					*out = append(*out, v.path)
+				}
+			}
+		})
+	}
+	rule("BV-00810", toTheSecond(func(enc node) []node { return dateTimeExtension(enc, "emergencyServiceStart") }))
+	rule("BV-00828", toTheSecond(func(enc node) []node { return dateTimeExtension(enc, "triageDate") }))
+	rule("BV-00811", toTheSecond(func(enc node) []node { return append(enc.at("period.start"), enc.at("period.end")...) }))
 }

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/healthgraph/healthgraph/nphies/rules"
@@ -159,6 +160,59 @@ func setOn(kind, key string, v any) func(t *testing.T, d doc) {
 	return func(t *testing.T, d doc) { d.resource(t, kind)[key] = v }
 }
 
+// info is a supportingInfo entry of a category.
+func info(seq int, category string, fields map[string]any) map[string]any {
+	out := map[string]any{"sequence": seq, "category": coded(nphiesCodes+"claim-information-category", category)}
+	for k, v := range fields {
+		out[k] = v
+	}
+	return out
+}
+
+// addInfo appends supportingInfo to the example's Claim.
+func addInfo(entries ...map[string]any) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		c := d.resource(t, "Claim")
+		for _, e := range entries {
+			c["supportingInfo"] = append(c["supportingInfo"].([]any), e)
+		}
+	}
+}
+
+// infoAt returns the Claim's supportingInfo i.
+func infoAt(t *testing.T, d doc, i int) map[string]any {
+	t.Helper()
+	return d.resource(t, "Claim")["supportingInfo"].([]any)[i].(map[string]any)
+}
+
+// missingTooth is a tooth extracted, as the dental supporting information carries it.
+func missingTooth() map[string]any {
+	return info(30, "missingtooth", map[string]any{"code": coded(nphiesCodes+"fdi-oral-region", "11"),
+		"reason": coded(nphiesCodes+"missing-tooth-reason", "extraction"), "timingDate": "2023-01-10"})
+}
+
+// emergency makes the outpatient example an emergency authorization.
+func emergency(t *testing.T, d doc) {
+	d.resource(t, "Claim")["subType"] = coded(nphiesCodes+"claim-subtype", "emr")
+	enc := d.resource(t, "Encounter")
+	enc["class"] = map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "EMER"}
+	enc["extension"] = append(enc["extension"].([]any),
+		map[string]any{"url": nphiesExt + "emergencyServiceStart", "valueDateTime": "2023-12-04T10:30:00+03:00"},
+		map[string]any{"url": nphiesExt + "triageDate", "valueDateTime": "2023-12-04T10:27:00+03:00"})
+}
+
+// emergencyExt sets the valueDateTime of the emergency encounter's extension i.
+func emergencyExt(i int, when string) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		emergency(t, d)
+		d.resource(t, "Encounter")["extension"].([]any)[i].(map[string]any)["valueDateTime"] = when
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func usd() map[string]any { return map[string]any{"value": 10, "currency": "USD"} }
+
 type sendCase struct {
 	name   string
 	file   string
@@ -300,6 +354,96 @@ func sendBreaks() []sendCase {
 			d.resource(t, "Communication")["about"].([]any)[0].(map[string]any)["type"] = "Patient"
 		}, "BV-00234", "Bundle.entry[1].resource.about[0].type"},
 	)
+	dropValue := func(i int) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) { delete(infoAt(t, d, i), "valueString") }
+	}
+	noQuantity := func(i int) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) { delete(infoAt(t, d, i), "valueQuantity") }
+	}
+	tooth := func(key string) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) {
+			mt := missingTooth()
+			delete(mt, key)
+			addInfo(mt)(t, d)
+		}
+	}
+	at := func(i int) string { return outpatientClaim + ".supportingInfo[" + itoa(i) + "]" }
+	cases = append(cases,
+		sendCase{"a treatment plan without its text", outpatient, dropValue(11), "BV-00782", at(11) + ".valueString"},
+		sendCase{"a patient history without its text", outpatient, dropValue(9), "BV-00783", at(9) + ".valueString"},
+		sendCase{"a physical examination without its text", outpatient, dropValue(12), "BV-00784", at(12) + ".valueString"},
+		sendCase{"a present illness without its text", outpatient, dropValue(13), "BV-00785", at(13) + ".valueString"},
+		sendCase{"a weight with neither value nor reason", outpatient, noQuantity(3), "BV-00812", at(3) + ".valueQuantity"},
+		sendCase{"a systolic with neither value nor reason", outpatient, noQuantity(0), "BV-00813", at(0) + ".valueQuantity"},
+		sendCase{"a diastolic with neither value nor reason", outpatient, noQuantity(1), "BV-00814", at(1) + ".valueQuantity"},
+		sendCase{"a height with neither value nor reason", outpatient, noQuantity(2), "BV-00815", at(2) + ".valueQuantity"},
+		sendCase{"a temperature with neither value nor reason", outpatient, noQuantity(5), "BV-00816", at(5) + ".valueQuantity"},
+		sendCase{"a pulse with neither value nor reason", outpatient, noQuantity(4), "BV-00817", at(4) + ".valueQuantity"},
+		sendCase{"an oxygen saturation with neither value nor reason", outpatient, noQuantity(7), "BV-00818", at(7) + ".valueQuantity"},
+		sendCase{"a respiratory rate with neither value nor reason", outpatient, noQuantity(8), "BV-00819", at(8) + ".valueQuantity"},
+		sendCase{"an admission weight in grams", outpatient, addInfo(info(30, "admission-weight", map[string]any{
+			"valueQuantity": map[string]any{"value": 3100, "system": "http://unitsofmeasure.org", "code": "g"}})), "BV-00787", at(14) + ".valueQuantity"},
+		sendCase{"an estimated stay in hours", outpatient, addInfo(info(30, "estimated-Length-of-Stay", map[string]any{
+			"valueQuantity": map[string]any{"value": 48, "system": "http://unitsofmeasure.org", "code": "h"}})), "BV-00788", at(14) + ".valueQuantity"},
+		sendCase{"an employment impact without its period", "1-preauth-institutional-request.json", func(t *testing.T, d doc) {
+			delete(infoAt(t, d, 7), "timingPeriod")
+		}, "BV-00409", "Bundle.entry[1].resource.supportingInfo[7].timingPeriod"},
+		sendCase{"a last menstrual period without its date", outpatient, addInfo(info(30, "last-menstrual-period", nil)), "BV-00490", at(14) + ".timingDate"},
+		sendCase{"a missing tooth not named", outpatient, tooth("code"), "BV-00405", at(14) + ".code"},
+		sendCase{"an extracted tooth without its date", outpatient, tooth("timingDate"), "BV-00406", at(14) + ".timingDate"},
+		sendCase{"a missing tooth without its reason", outpatient, tooth("reason"), "BV-00407", at(14) + ".reason"},
+		sendCase{"an onset without its date", "1-preauth-institutional-request.json", func(t *testing.T, d doc) {
+			delete(infoAt(t, d, 4), "timingDate")
+		}, "BV-00428", "Bundle.entry[1].resource.supportingInfo[4].timingDate"},
+		sendCase{"a chief complaint coded outside ICD-10-AM", outpatient, func(t *testing.T, d doc) {
+			infoAt(t, d, 6)["code"] = coded("http://snomed.info/sct", "25064002")
+		}, "BV-00429", at(6) + ".code"},
+		sendCase{"an item with both a date and a period", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)["servicedPeriod"] = map[string]any{"start": "2023-12-04"}
+		}, "BV-00439", outpatientClaim + ".item[0].servicedDate"},
+		sendCase{"a payee other without its party", outpatient, setOn("Claim", "payee", map[string]any{
+			"type": coded("http://terminology.hl7.org/CodeSystem/payeetype", "other")}), "BV-00056", outpatientClaim + ".payee.party"},
+		sendCase{"a payee that is the subscriber", outpatient, setOn("Claim", "payee", map[string]any{
+			"type": coded("http://terminology.hl7.org/CodeSystem/payeetype", "subscriber")}), "BV-00492", outpatientClaim + ".payee.type"},
+		sendCase{"a payer share in dollars", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)["extension"] = []any{map[string]any{"url": nphiesExt + "payerShare", "valueMoney": usd()}}
+		}, "BV-00087", outpatientClaim + ".item[0].extension[0].valueMoney.currency"},
+		sendCase{"a detail's tax in dollars", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)["detail"] = []any{map[string]any{"sequence": 1,
+				"extension": []any{map[string]any{"url": nphiesExt + "tax", "valueMoney": usd()}}}}
+		}, "BV-00089", outpatientClaim + ".item[0].detail[0].extension[0].valueMoney.currency"},
+		sendCase{"a copay in dollars", outpatient, setOn("Coverage", "costToBeneficiary", []any{map[string]any{
+			"type": coded("http://terminology.hl7.org/CodeSystem/coverage-copay-type", "copaypct"), "valueMoney": usd()}}),
+			"BV-00090", "Bundle.entry[3].resource.costToBeneficiary[0].valueMoney.currency"},
+		sendCase{"a payment notice in dollars", "13b-payment-notice.json", setOn("PaymentNotice", "amount", usd()),
+			"BV-00091", "Bundle.entry[1].resource.amount.currency"},
+		sendCase{"an encounter of another patient", outpatient, setOn("Encounter", "subject", map[string]any{"reference": "http://provider.com/Patient/1"}),
+			"BV-00761", outpatientEncounter + ".subject"},
+		sendCase{"an encounter at another provider", outpatient, setOn("Encounter", "serviceProvider", map[string]any{"reference": "http://provider.com/Organization/1"}),
+			"BV-00762", outpatientEncounter + ".serviceProvider"},
+		sendCase{"an emergency authorization for an ambulatory encounter", outpatient, setOn("Claim", "subType", coded(nphiesCodes+"claim-subtype", "emr")),
+			"BV-00755", outpatientEncounter + ".class"},
+		sendCase{"an encounter without its service event type", outpatient, func(t *testing.T, d doc) {
+			dropExt(d.resource(t, "Encounter"), "serviceEventType")
+		}, "BV-00736", outpatientEncounter + ".extension"},
+		sendCase{"a death without its cause", outpatient, admitted("claim", func(t *testing.T, d doc) {
+			hospitalization(t, d)["dischargeDisposition"] = coded(nphiesCodes+"discharge-disposition", "died")
+		}), "BV-00740", outpatientEncounter + ".extension"},
+		sendCase{"a discharge specialty without the disposition", outpatient, admitted("claim", func(t *testing.T, d doc) {
+			delete(hospitalization(t, d), "dischargeDisposition")
+		}), "BV-00852", outpatientEncounter + ".hospitalization.dischargeDisposition"},
+		sendCase{"emergency service before the encounter", outpatient, emergencyExt(1, "2023-12-04T09:00:00+03:00"),
+			"BV-00760", outpatientEncounter + ".extension[1].valueDateTime"},
+		sendCase{"emergency service start not to the second", outpatient, emergencyExt(1, "2023-12-04T10:30+03:00"),
+			"BV-00810", outpatientEncounter + ".extension[1].valueDateTime"},
+		sendCase{"a triage date not to the second", outpatient, emergencyExt(2, "2023-12-04"),
+			"BV-00828", outpatientEncounter + ".extension[2].valueDateTime"},
+		sendCase{"an encounter start not to the second", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Encounter")["period"].(map[string]any)["start"] = "2023-12-04"
+		}, "BV-00811", outpatientEncounter + ".period.start"},
+		sendCase{"an encounter before the patient's birth", outpatient, setOn("Patient", "birthDate", "2023-12-05"),
+			"BV-00851", outpatientEncounter + ".period.start"},
+	)
 	for id, category := range map[string]string{
 		"BV-00763": "vital-sign-diastolic", "BV-00764": "vital-sign-systolic", "BV-00765": "pulse",
 		"BV-00766": "temperature", "BV-00767": "vital-sign-height", "BV-00768": "respiratory-rate",
@@ -335,6 +479,14 @@ func sendMeets() []sendCase {
 		}), "", ""},
 		sendCase{"a prescriber's response", authResponse, asEvent("prescriber-response", approvedDurations), "", ""},
 		sendCase{"an advanced authorization", authResponse, asAdvanced(func(*testing.T, doc) {}), "", ""},
+		sendCase{"an extracted tooth", outpatient, addInfo(missingTooth()), "", ""},
+		sendCase{"an emergency", outpatient, emergency, "", ""},
+		sendCase{"an inpatient who died", outpatient, func(t *testing.T, d doc) {
+			admit(t, d, "claim")
+			hospitalization(t, d)["dischargeDisposition"] = coded(nphiesCodes+"discharge-disposition", "died")
+			enc := d.resource(t, "Encounter")
+			enc["extension"] = append(enc["extension"].([]any), codedExt("causeOfDeath", "http://hl7.org/fhir/sid/icd-10-am", "I21.9"))
+		}, "", ""},
 		sendCase{"a cancelling advanced authorization", authResponse, asAdvanced(func(t *testing.T, d doc) {
 			reissuedToCancel(t, d)
 			noAdjudicationOutcome(t, d)
