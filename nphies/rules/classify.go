@@ -16,6 +16,7 @@ var notEvaluable = []struct {
 		"within the claim ", "request.identifier", "same identifier", "received", "stored", "resubmi", "cancelled",
 		"nullified", "queued", "poll", "prior authorization response", "related claimresponse", "same patient",
 		"the claim response", "related coverageeligibilityrequest", "eligibility request",
+		"corresponding prescriber", "identifier of the authorization", "sent to a prescription transaction",
 	}},
 	{"needs NPHIES's registries (licences, onboarding, accounts, certificates)", []string{
 		"license", "licence", "onboard", "registered", "account", "certificate", "blocked", "active in nphies",
@@ -59,8 +60,10 @@ func classify(r Rule) (Status, string) {
 		return NotYet, "the element is an NPHIES extension, a slice or a data type, which the R4 schema does not type alone"
 	case r.Type == "IB" && strings.Contains(text, "valueset"):
 		return NotYet, "the sheets do not say which value set the element is bound to"
-	case strings.Contains(text, "advanced") || strings.Contains(text, "prescri") || strings.Contains(text, "visionprescription"):
-		return NotYet, "advanced-authorization, prescriber and vision-prescription messages (HealthGraph sends none yet)"
+	case strings.Contains(text, "advanced") || strings.Contains(text, "prescri"):
+		return NotYet, "advanced-authorization and prescriber messages, which HealthGraph neither sends nor receives: no official " +
+			"example shows the advanced authorization's ClaimResponse extensions (supportingInfo, diagnosis, addItem sequences " +
+			"and outcomes) or the prescriber's MedicationRequest to shape the check after"
 	case strings.Contains(text, "claimresponse") || strings.Contains(text, "claim response") ||
 		strings.Contains(text, "eligibilityresponse") || strings.Contains(text, "paymentreconciliation") ||
 		strings.Contains(text, "communicationrequest"):
