@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -116,32 +117,78 @@ func dataTypeCheck(path string, t fhirType) func(*message) []string {
 	return func(m *message) []string {
 		var out []string
 		for _, p := range m.selectPath(parent) {
-			obj := p.obj()
-			k, v, ok := lookup(obj, key)
-			if !ok {
-				continue
-			}
-			at := p.path + "." + k
-			items, isArray := v.([]any)
-			if isArray != t.array {
-				out = append(out, at)
-				continue
-			}
-			if !isArray {
-				items = []any{v}
-			}
-			for i, x := range items {
-				if !t.fits(x) {
-					if isArray {
-						out = append(out, at+"["+itoa(i)+"]")
-					} else {
-						out = append(out, at)
-					}
-				}
+			if k, v, ok := lookup(p.obj(), key); ok {
+				out = append(out, t.misfits(p.path+"."+k, v)...)
 			}
 		}
 		return out
 	}
+}
+
+// choiceTypeCheck: a choice element ("Claim.item.serviced[x]") is sent as
+// one of R4's choices for it (servicedDate, servicedPeriod; the table lists
+// them) and has that choice's shape.
+func choiceTypeCheck(path string) func(*message) []string {
+	parent, prefix := splitLast(strings.TrimSuffix(path, "[x]"))
+	return func(m *message) []string {
+		var out []string
+		for _, p := range m.selectPath(parent) {
+			for k, v := range p.obj() {
+				rest, ok := strings.CutPrefix(k, prefix)
+				if !ok || rest == "" || !unicode.IsUpper(rune(rest[0])) {
+					continue
+				}
+				t, allowed := typeOf(parent + "." + k)
+				if !allowed {
+					out = append(out, p.path+"."+k)
+					continue
+				}
+				out = append(out, t.misfits(p.path+"."+k, v)...)
+			}
+		}
+		return out
+	}
+}
+
+// hasChoices reports whether the table lists R4's choices of a choice element.
+func hasChoices(path string) bool {
+	parent, prefix := splitLast(strings.TrimSuffix(path, "[x]"))
+	loadTypes()
+	for p := range types {
+		if rest, ok := strings.CutPrefix(p, parent+"."+prefix); ok && rest != "" && !strings.Contains(rest, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// splitLast splits "A.b.c" into "A.b" and "c".
+func splitLast(path string) (string, string) {
+	i := strings.LastIndex(path, ".")
+	return path[:i], path[i+1:]
+}
+
+// misfits returns the expressions where a value found at `at` does not have
+// the type's shape: the element itself when it is (or is not) an array
+// against R4, else each item that does not fit.
+func (t fhirType) misfits(at string, v any) []string {
+	items, isArray := v.([]any)
+	if isArray != t.array {
+		return []string{at}
+	}
+	if !isArray {
+		if t.fits(v) {
+			return nil
+		}
+		return []string{at}
+	}
+	var out []string
+	for i, x := range items {
+		if !t.fits(x) {
+			out = append(out, at+"["+itoa(i)+"]")
+		}
+	}
+	return out
 }
 
 // fits reports whether a decoded JSON value has the type's shape.
@@ -179,4 +226,42 @@ func lookup(obj map[string]any, key string) (string, any, bool) {
 		}
 	}
 	return "", nil, false
+}
+
+var (
+	r4CodesOnce sync.Once
+	r4CodeLists map[string]map[string]bool
+)
+
+// r4Codes returns the codes R4 allows for a code element with a required
+// binding (data/fhir-codes.tsv), if the table has the element.
+func r4Codes(path string) (map[string]bool, bool) {
+	r4CodesOnce.Do(func() {
+		r4CodeLists = map[string]map[string]bool{}
+		for _, row := range readTSV("data/fhir-codes.tsv")[1:] {
+			if len(row) < 2 {
+				continue
+			}
+			set := map[string]bool{}
+			for _, c := range strings.Fields(row[1]) {
+				set[c] = true
+			}
+			r4CodeLists[row[0]] = set
+		}
+	})
+	set, ok := r4CodeLists[path]
+	return set, ok
+}
+
+// codeCheck: a code element present carries one of R4's codes for it.
+func codeCheck(path string, allowed map[string]bool) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, n := range m.selectPath(path) {
+			if s, ok := n.val.(string); !ok || !allowed[s] {
+				out = append(out, n.path)
+			}
+		}
+		return out
+	}
 }

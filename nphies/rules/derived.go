@@ -2,6 +2,7 @@ package rules
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -15,8 +16,16 @@ func derive(r Rule) func(*message) []string {
 	if _, disproved := profileSpecific[r.ID]; path == "" || disproved {
 		return nil
 	}
+	if r.Type == "IB" || r.Type == "IC" {
+		if f := taskOnEvent(r.Description); f != nil {
+			return f
+		}
+	}
 	switch r.Type {
 	case "DT":
+		if strings.HasSuffix(path, "[x]") && hasChoices(path) {
+			return choiceTypeCheck(path)
+		}
 		if t, ok := typeOf(path); ok {
 			return dataTypeCheck(path, t)
 		}
@@ -39,12 +48,12 @@ func derive(r Rule) func(*message) []string {
 		if m := profileRule.FindStringSubmatch(r.Description); m != nil {
 			return profileCheck(m[1], m[2], m[3])
 		}
-		if m := taskFixedRule.FindStringSubmatch(r.Description); m != nil {
-			return taskFixedCheck(m[1], m[2], m[3])
-		}
-		if strings.Contains(strings.ToLower(r.Description), "shall use a code from the specified valueset") {
+		if bindsToValueSet(r.Description) {
 			if vs := bindingOf(path); vs != "" {
 				return bindingCheck(path, vs)
+			}
+			if allowed, ok := r4Codes(path); ok {
+				return codeCheck(path, allowed)
 			}
 		}
 	}
@@ -53,12 +62,16 @@ func derive(r Rule) func(*message) []string {
 
 // elementPath normalises the sheet's element column to a dotted path rooted
 // at a resource type ("claim.Item.Net " → "Claim.Item.Net"), or "" when the
-// column is not a path ("Bundle first entry", "Resource reference").
+// column is not a path ("Bundle first entry", "Resource reference"). A slice
+// of a choice names its JSON property ("serviced[x]:servicedDate" →
+// "servicedDate"); the sheet's misspelt "CoverageEligibilty" is corrected.
 func elementPath(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexAny(s, " (,"); i >= 0 {
 		s = s[:i]
 	}
+	s = choiceSlice.ReplaceAllString(s, "$1")
+	s = strings.Replace(s, "CoverageEligibilty", "CoverageEligibility", 1)
 	if !strings.Contains(s, ".") || strings.HasPrefix(s, "Resource.") || strings.Contains(s, ":") {
 		return ""
 	}
@@ -66,6 +79,10 @@ func elementPath(s string) string {
 	r[0] = unicode.ToUpper(r[0])
 	return string(r)
 }
+
+// choiceSlice is a slice of a choice element as the sheet writes it
+// ("serviced[x]:servicedDate").
+var choiceSlice = regexp.MustCompile(`\w+\[x\]:(\w+)`)
 
 // profileSpecific are regular-shaped rules the official examples disprove:
 // "is not provided" rules that hold in some profiles only (the examples of
@@ -76,6 +93,7 @@ var profileSpecific = map[string]string{
 	"IC-00032": "Claim.item.careTeamSequence is absent from the pharmacy profiles (examples 4, 9)",
 	"DT-01067": "NPHIES sends PaymentReconciliation.paymentIdentifier as an array where R4 has one (example 13a); both are accepted",
 	"IB-00297": "NPHIES's own poll response sends Task.priority stat (example 12b)",
+	"IB-00290": "NPHIES's own poll request sends Task.priority stat (example 12a)",
 	"IC-00073": "an error ClaimResponse has no adjudication-outcome (BV-00396) and no other extension is required",
 	"IC-00082": "approved-quantity adjudications carry value, not amount (examples 2b, 7b)",
 	"IC-00234": "Organization.type is absent from the December 2023 example's provider organization",
@@ -83,6 +101,15 @@ var profileSpecific = map[string]string{
 	"IC-00395": "Task.reasonCode belongs to cancel requests only (examples 12a, 17b)",
 	"IC-00396": "CommunicationRequest.reasonCode is absent from example 18a",
 	"IC-01431": "the sheet names ClaimResponse.item.sequence, the element is itemSequence (examples 2b, 7b)",
+	"IC-00204": "most identifiers of the examples have no type (Claim.identifier, Coverage.identifier, …): only some profiles require it",
+}
+
+func init() {
+	// "Extension.value[x]:valueBoolean is not provided" holds for the
+	// extensions whose definition fixes that value type, not for every one.
+	for _, id := range []string{"IC-00195", "IC-00196", "IC-00197", "IC-00198", "IC-00199", "IC-00200", "IC-00201", "IC-00202"} {
+		profileSpecific[id] = "every extension of the examples carries one value type; which one is in each extension's definition"
+	}
 }
 
 // referenceCheck: a Reference with a "reference" must point at an entry of
@@ -220,24 +247,74 @@ func profileCheck(profile, element, want string) func(*message) []string {
 	}
 }
 
-// taskFixedRule reads `Task.intent SHALL be  "order" if MessageHeader.eventCoding="cancel-request"`.
-var taskFixedRule = regexp.MustCompile(`^Task\.(\w+) SHALL be\s+"([\w-]+)" if MessageHeader\.eventCoding="([\w-]+)"`)
+// taskRule reads the sheet's rules on the Task of a poll, cancel or status
+// message: `Task.intent SHALL be  "order" if MessageHeader.eventCoding=
+// "cancel-request"`, `Task.status SHALL be either "completed" or "failed"
+// from the specified valueSet if …`, `Task.input.type SHALL use one or
+// multiple of the following values (…) … if …`, `Task.focus SHALL exist if …`.
+var taskRule = regexp.MustCompile(`^Task\.([\w.]+) SHALL (.*?)\s*if (?i:MessageHeader)\.eventCoding="([\w-]+)"\s*$`)
 
-// taskFixedCheck: in messages of the event, every Task's element (a code or
-// a CodeableConcept) has the fixed value.
-func taskFixedCheck(element, want, event string) func(*message) []string {
+// quoted are the quoted values of a rule's text.
+var quoted = regexp.MustCompile(`"([\w-]+)"`)
+
+// taskOnEvent returns the check of a Task rule of that shape, or nil.
+func taskOnEvent(description string) func(*message) []string {
+	m := taskRule.FindStringSubmatch(strings.TrimSpace(description))
+	if m == nil {
+		return nil
+	}
+	element, requirement, event := m[1], m[2], m[3]
+	if event == "status-request" {
+		event = "status-check" // the sheet's name for the event ksa-message-events codes status-check (example 9b)
+	}
+	if requirement == "exist" {
+		return onEvent(event, taskRequired(element))
+	}
+	var want []string
+	for _, q := range quoted.FindAllStringSubmatch(requirement, -1) {
+		want = append(want, q[1])
+	}
+	if len(want) > 0 {
+		return onEvent(event, taskFixedCheck(element, want))
+	}
+	if vs := bindingOf("Task." + element); vs != "" && strings.Contains(strings.ToLower(requirement), "valueset") {
+		return onEvent(event, bindingCheck("Task."+element, vs))
+	}
+	return nil
+}
+
+// taskRequired: every Task has the element.
+func taskRequired(element string) func(*message) []string {
 	return func(m *message) []string {
-		if m.event != event {
-			return nil
-		}
 		var out []string
 		for _, t := range m.resources("Task") {
-			got := t.str(element)
-			if cc, ok := t.first(element); ok && got == "" {
-				got = cc.code()
-			}
-			if got != want {
+			if len(t.get(element)) == 0 {
 				out = append(out, t.path+"."+element)
+			}
+		}
+		return out
+	}
+}
+
+// taskFixedCheck: every Task's element (a code or a CodeableConcept,
+// "input.type" for each input) has one of the values; a Task element
+// without a parent ("status", "code") must be present.
+func taskFixedCheck(element string, want []string) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, t := range m.resources("Task") {
+			nodes := t.at(element)
+			if len(nodes) == 0 && !strings.Contains(element, ".") {
+				out = append(out, t.path+"."+element)
+			}
+			for _, n := range nodes {
+				got, _ := n.val.(string)
+				if got == "" {
+					got = n.code()
+				}
+				if !slices.Contains(want, got) {
+					out = append(out, n.path)
+				}
 			}
 		}
 		return out
@@ -323,6 +400,42 @@ var bindings = map[string]string{
 	"Encounter.status": "encounter-status", "Encounter.priority": "v3-ActPriority",
 	"Location.status": "location-status", "MedicationRequest.intent": "medicationrequest-intent",
 	"MedicationRequest.status": "medicationrequest-status", "OperationOutcome.issue.severity": "issue-severity",
+	// R4 binds these to the HL7 value set NPHIES publishes under the same id
+	// (R4's binding in parentheses where it is not required).
+	"Claim.accident.type":            "v3-ActIncidentCode",                                        // extensible
+	"ClaimResponse.processNote.type": "note-type", "Communication.medium": "v3-ParticipationMode", // example
+	"Encounter.hospitalization.reAdmission": "v2-0092",                            // example
+	"Location.type":                         "v3-ServiceDeliveryLocationRoleType", // extensible
+	"Patient.gender":                        "administrative-gender", "Practitioner.gender": "administrative-gender",
+	"PaymentNotice.status": "fm-status", "PaymentReconciliation.status": "fm-status",
+	"PaymentReconciliation.outcome": "remittance-outcome", "PaymentReconciliation.detail.type": "payment-type", // example
+	"Task.priority": "request-priority", "Task.status": "task-status", "Claim.use": "claim-use",
+	"VisionPrescription.status": "fm-status", "VisionPrescription.lensSpecification.eye": "vision-eye-codes",
+	"VisionPrescription.lensSpecification.prism.base": "vision-base-codes",
+	// NPHIES's value set named after the element (its title says so).
+	"Claim.diagnosis.diagnosisCodeableConcept":                        "diagnosis-icd-10-am",
+	"ClaimResponse.item.detail.adjudication.category":                 "adjudication",
+	"ClaimResponse.item.detail.subDetail.adjudication.category":       "adjudication",
+	"ClaimResponse.addItem.detail.adjudication.category":              "adjudication",
+	"ClaimResponse.addItem.detail.subDetail.adjudication.category":    "adjudication",
+	"MessageHeader.eventCoding":                                       "ksa-message-events",
+	"Organization.identifier.type":                                    "organization-identifier-type",
+	"PractitionerRole.code":                                           "practitioner-role",
+	"PractitionerRole.specialty":                                      "practice-codes",
+	"Task.input.type":                                                 "task-input-type",
+	"Task.output.type":                                                "task-output-type",
+	"VisionPrescription.lensSpecification.product":                    "lens-type",
+	"CoverageEligibilityResponse.extension.siteEligibility":           "siteEligibility",
+	"CoverageEligibilityResponse.insurance.extension.siteEligibility": "siteEligibility",
+	"ClaimResponse.extension.advancedAuth-reason":                     "advancedAuth-reason",
+	"Claim.item.extension.absenceOfScientificCode":                    "scientific-code-absence-reason",
+	"Claim.item.detail.extension.absenceOfScientificCode":             "scientific-code-absence-reason",
+	"Claim.item.detail.subdetail.extension.absenceOfScientificCode":   "scientific-code-absence-reason",
+	"Encounter.hospitalization.extension.admissionSpecialty":          "practice-codes",
+	"Encounter.hospitalization.extension.dischargeSpecialty":          "practice-codes",
+	"Patient.extension.Patient-occupation":                            "occupation",
+	"Dosage.route":                                                    "route-of-admin",
+	"Dosage.timing.code":                                              "timing-abbreviation",
 }
 
 // bindingOf returns the value set an element is bound to: from bindings,
@@ -346,6 +459,15 @@ func bindingOf(path string) string {
 		}
 	}
 	return ""
+}
+
+// bindsToValueSet reports whether a binding rule's text only says the
+// element takes a code of its value set (conditional bindings say more).
+func bindsToValueSet(description string) bool {
+	d := strings.ToLower(description)
+	return !strings.Contains(d, " if ") && !strings.Contains(d, " when ") &&
+		(strings.Contains(d, "shall use a code from the specified valueset") ||
+			strings.Contains(d, "shall contain a valid value from the specified valueset"))
 }
 
 // kebab turns "admitSource" into "admit-source".
@@ -372,6 +494,15 @@ func bindingCheck(path, valueSet string) func(*message) []string {
 					out = append(out, n.path)
 				}
 			case map[string]any:
+				if _, isExtension := v["url"]; isExtension {
+					n, v = extensionValue(n)
+				}
+				if code, ok := v["valueCode"].(string); ok {
+					if !codeInSet(valueSet, code) {
+						out = append(out, n.path)
+					}
+					continue
+				}
 				cds := n.codings()
 				if _, isCoding := v["code"]; isCoding {
 					cds = []node{n}
@@ -387,6 +518,17 @@ func bindingCheck(path, valueSet string) func(*message) []string {
 		}
 		return out
 	}
+}
+
+// extensionValue is a coded extension's value: its valueCodeableConcept or
+// valueCoding node, or the extension itself (whose valueCode is read).
+func extensionValue(ext node) (node, map[string]any) {
+	for _, k := range []string{"valueCodeableConcept", "valueCoding"} {
+		if v, ok := ext.first(k); ok {
+			return v, v.obj()
+		}
+	}
+	return ext, ext.obj()
 }
 
 // codeInSet reports whether a bare code is in one of the value set's

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // node is one element of a decoded message with the FHIRPath-like expression
@@ -109,6 +110,9 @@ func (n node) extensions(name string) []node {
 
 // extensionNamed reports whether url is the extension called name.
 func extensionNamed(url, name string) bool {
+	if prefix, rest, ok := strings.Cut(name, "-"); ok && prefix != "" && unicode.IsUpper(rune(prefix[0])) {
+		name = rest // the sheet's "Patient-occupation" is extension-occupation
+	}
 	last := url[strings.LastIndex(url, "/")+1:]
 	last = strings.TrimPrefix(last, "extension-")
 	return strings.EqualFold(last, name) || strings.EqualFold(strings.ReplaceAll(last, "-", ""), strings.ReplaceAll(name, "-", ""))
@@ -144,6 +148,7 @@ type message struct {
 	event     string          // MessageHeader.eventCoding.code
 	header    node
 	hasHeader bool
+	typed     map[string][]node // data type → its instances, filled on first use
 }
 
 // entry is one Bundle.entry.
@@ -211,6 +216,12 @@ func (m *message) resolve(ref node) (node, bool) {
 func (m *message) selectPath(path string) []node {
 	segs := strings.Split(path, ".")
 	cur := m.resources(segs[0])
+	if _, isDataType := dataTypeKeys[segs[0]]; isDataType {
+		cur = m.instances(segs[0])
+	}
+	if segs[0] == "Bundle" { // the message itself; a nested one is checked on its own
+		cur = []node{m.bundle}
+	}
 	for i := 1; i < len(segs); i++ {
 		s := segs[i]
 		var next []node
@@ -252,4 +263,50 @@ func (m *message) selectPath(path string) []node {
 // rather than the name of an NPHIES extension.
 func extensionElement(s string) bool {
 	return s == "url" || s == "id" || s == "extension" || strings.HasPrefix(s, "value")
+}
+
+// dataTypeKeys are, for the data types the sheet roots rules at
+// ("Identifier.system", "Attachment.contentType"), the R4 element names of
+// that type (from R4's JSON schema; names R4 also uses for another type in
+// resources NPHIES does not exchange are kept, "identifier" for one).
+var dataTypeKeys = map[string][]string{
+	"Identifier": {"identifier", "valueIdentifier", "paymentIdentifier", "masterIdentifier", "groupIdentifier",
+		"preAdmissionIdentifier", "requestIdentifier", "additionalIdentifier"},
+	"Attachment": {"valueAttachment", "contentAttachment", "attachment", "photo", "presentedForm"},
+	"Extension":  {"extension", "modifierExtension"},
+	"Dosage":     {"dosageInstruction", "valueDosage", "dosage"},
+}
+
+// instances returns every element of a data type in the message, wherever
+// it sits (a messages nested in a batch is checked on its own, so its
+// resources are left out here).
+func (m *message) instances(dataType string) []node {
+	if m.typed == nil {
+		m.typed = map[string][]node{}
+		byKey := map[string]string{}
+		for t, keys := range dataTypeKeys {
+			for _, k := range keys {
+				byKey[k] = t
+			}
+		}
+		m.walk(m.bundle, byKey)
+	}
+	return m.typed[dataType]
+}
+
+// walk indexes the objects under n by the data type their key names.
+func (m *message) walk(n node, byKey map[string]string) {
+	obj := n.obj()
+	if obj == nil || (n.path != "Bundle" && obj["resourceType"] == "Bundle") {
+		return
+	}
+	for k := range obj {
+		t, typed := byKey[k]
+		for _, c := range n.get(k) {
+			if _, isObject := c.val.(map[string]any); isObject && typed {
+				m.typed[t] = append(m.typed[t], c)
+			}
+			m.walk(c, byKey)
+		}
+	}
 }

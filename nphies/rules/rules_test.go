@@ -23,7 +23,10 @@ const examplesDir = "../testdata/examples"
 // ".../organization/<id>" where the entry's fullUrl is ".../Organization/<id>".
 // The poll response's nested 2021 ClaimResponse predates the per-item tax and
 // approved-quantity rules (BV-00497, BV-00498). The 2021 pharmacy claim does
-// not link its medicine to the days-supply information (BV-00376).
+// not link its medicine to the days-supply information (BV-00376). NPHIES's
+// own poll response codes its output type under the value set's URL
+// (".../ValueSet/task-output-type") instead of the code system's (IB-00224,
+// IB-00286).
 var (
 	mds             = []string{"BV-00752", "BV-00803", "BV-00804", "BV-00805", "BV-00806"}
 	vitals          = []string{"BV-00772", "BV-00773", "BV-00774", "BV-00775", "BV-00776", "BV-00777", "BV-00778", "BV-00779", "BV-00780"}
@@ -38,7 +41,7 @@ var (
 		"1-preauth-institutional-request":                      concat(plan, mds, mdsInPreauth),
 		"10-claim-professional-request":                        concat(plan, mds, vitals),
 		"11-claim-vision-request":                              mds,
-		"12b-poll-response":                                    {"BV-00497", "BV-00498"},
+		"12b-poll-response":                                    {"BV-00497", "BV-00498", "IB-00224", "IB-00286"},
 		"16-batch-request":                                     concat(plan, mds, mdsInBatch),
 		"14a-eligibilty-request-ben-val":                       plan,
 		"14b-eligibility-response-ben-val":                     plan,
@@ -359,6 +362,76 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"a queued ClaimResponse with items", "7b-claim-response.json", func(t *testing.T, d doc) {
 			d.resource(t, "ClaimResponse")["outcome"] = "queued"
 		}, "BV-00228", "Bundle.entry[1].resource.item"},
+		// Rules rooted at a data type reach it wherever the message has one.
+		{"an identifier without a system", outpatient, func(t *testing.T, d doc) {
+			delete(d.resource(t, "Coverage")["identifier"].([]any)[0].(map[string]any), "system")
+		}, "IC-00203", "Bundle.entry[3].resource.identifier[0].system"},
+		{"a reference's identifier without a value", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["patient"] = map[string]any{"identifier": map[string]any{"system": "http://nphies.sa/identifier/iqama"}}
+		}, "IC-00208", "Bundle.entry[1].resource.patient.identifier.value"},
+		{"an extension without a url", outpatient, func(t *testing.T, d doc) {
+			delete(item(d.resource(t, "Claim"), 0)["extension"].([]any)[0].(map[string]any), "url")
+		}, "IC-00193", "Bundle.entry[1].resource.item[0].extension[0].url"},
+		// Choice elements: one of R4's choices, of its type.
+		{"a service dated with a dateTime choice R4 does not have", outpatient, func(t *testing.T, d doc) {
+			it := item(d.resource(t, "Claim"), 0)
+			it["servicedDateTime"] = it["servicedDate"]
+			delete(it, "servicedDate")
+		}, "DT-00168", "Bundle.entry[1].resource.item[0].servicedDateTime"},
+		{"a service date that is not a date", outpatient, func(t *testing.T, d doc) {
+			item(d.resource(t, "Claim"), 0)["servicedDate"] = "01/12/2023"
+		}, "DT-00169", "Bundle.entry[1].resource.item[0].servicedDate"},
+		{"a diagnosis given by reference", outpatient, func(t *testing.T, d doc) {
+			dx := d.resource(t, "Claim")["diagnosis"].([]any)[0].(map[string]any)
+			delete(dx, "diagnosisCodeableConcept")
+			dx["diagnosisReference"] = map[string]any{"reference": "http://provider.com/Condition/1"}
+		}, "IC-00021", "Bundle.entry[1].resource.diagnosis[0].diagnosisCodeableConcept"},
+		// Bindings: R4's required codes, the HL7 and NPHIES value sets the
+		// element is bound to, coded extensions, the Task of poll, cancel
+		// and status messages.
+		{"a gender R4 does not have", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Patient")["gender"] = "M"
+		}, "IB-00186", "Bundle.entry[2].resource.gender"},
+		{"an entry request method HTTP does not have", outpatient, func(t *testing.T, d doc) {
+			d["entry"].([]any)[0].(map[string]any)["request"] = map[string]any{"method": "FETCH", "url": "Claim"}
+		}, "IB-00001", "Bundle.entry[0].request.method"},
+		{"a diagnosis outside ICD-10-AM", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["diagnosis"].([]any)[0].(map[string]any)["diagnosisCodeableConcept"] = map[string]any{
+				"coding": []any{map[string]any{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "R51.9"}}}
+		}, "IB-00011", "Bundle.entry[1].resource.diagnosis[0].diagnosisCodeableConcept"},
+		{"an occupation NPHIES's list does not have", outpatient, func(t *testing.T, d doc) {
+			ext := d.resource(t, "Patient")["extension"].([]any)[0].(map[string]any)
+			ext["valueCodeableConcept"].(map[string]any)["coding"].([]any)[0].(map[string]any)["code"] = "astronaut"
+		}, "IB-00420", "Bundle.entry[2].resource.extension[0].valueCodeableConcept"},
+		{"a service event type NPHIES's list does not have", outpatient, func(t *testing.T, d doc) {
+			ext := d.resource(t, "Encounter")["extension"].([]any)[0].(map[string]any)
+			ext["valueCodeableConcept"].(map[string]any)["coding"].([]any)[0].(map[string]any)["code"] = "XX"
+		}, "IB-00416", "Bundle.entry[6].resource.extension[0].valueCodeableConcept"},
+		{"a poll request Task that is a draft", "12a-poll-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "Task")["status"] = "draft"
+		}, "IB-00288", "Bundle.entry[1].resource.status"},
+		{"a poll request input NPHIES does not define", "12a-poll-request.json", func(t *testing.T, d doc) {
+			task := d.resource(t, "Task")
+			task["input"] = []any{map[string]any{"type": map[string]any{"coding": []any{map[string]any{
+				"system": "http://nphies.sa/terminology/CodeSystem/task-input-type", "code": "tag"}}}, "valueCode": "x"}}
+		}, "IB-00292", "Bundle.entry[1].resource.input[0].type"},
+		{"a cancel request Task without a focus", "17a-cancel-request.json", func(t *testing.T, d doc) {
+			delete(d.resource(t, "Task"), "focus")
+		}, "IC-00398", "Bundle.entry[1].resource.focus"},
+		{"a status check whose Task polls", "9b-statuscheck-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "Task")["code"] = map[string]any{"coding": []any{map[string]any{
+				"system": "http://nphies.sa/terminology/CodeSystem/task-code", "code": "poll"}}}
+		}, "IC-00004", "Bundle.entry[1].resource.code"},
+		{"an extension referring to no entry", outpatient, func(t *testing.T, d doc) {
+			ext := d.resource(t, "Claim")["extension"].([]any)[0].(map[string]any)
+			ext["valueReference"] = map[string]any{"reference": "http://provider.com/Encounter/none"}
+		}, "RE-00091", "Bundle.entry[1].resource.extension[0].valueReference.reference"},
+		{"a full URL that is not a string", outpatient, func(t *testing.T, d doc) {
+			d["entry"].([]any)[2].(map[string]any)["fullUrl"] = 12
+		}, "DT-00003", "Bundle.entry[2].fullUrl"},
+		{"an event given as a uri and a coding", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "MessageHeader")["eventUri"] = 7
+		}, "DT-00860", "Bundle.entry[0].resource.eventUri"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,8 +1,10 @@
 // Command gentypes derives data/fhir-types.tsv from HL7's FHIR R4 JSON
 // schema: for every element path named by a data-type (DT) rule of the
 // sheet, the JSON shape R4 gives it (string, number, boolean or object),
-// whether it is an array, and the R4 pattern of a primitive. The rule engine
-// checks DT rules against that table.
+// whether it is an array, and the R4 pattern of a primitive (a choice
+// element listed by each of R4's choices). The rule engine checks DT rules
+// against that table. It also writes data/fhir-codes.tsv: R4's codes for the
+// code elements with a required binding that binding (IB) rules name.
 //
 // The schema is not vendored (4 MB); fetch it first:
 //
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode"
@@ -35,6 +38,7 @@ func main() {
 	schema := flag.String("schema", "", "path of fhir.schema.json (nphies/testdata/fetch-fhir-schema.sh prints it)")
 	sheet := flag.String("sheet", "nphies/rules/data/validation-rules.tsv", "the validation-rule sheet")
 	out := flag.String("out", "nphies/rules/data/fhir-types.tsv", "the table to write")
+	codesOut := flag.String("codes", "nphies/rules/data/fhir-codes.tsv", "the table of R4's required codes to write")
 	flag.Parse()
 	raw, err := os.ReadFile(*schema)
 	if err != nil {
@@ -46,12 +50,12 @@ func main() {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		log.Fatal(err)
 	}
-	paths, err := dtPaths(*sheet)
+	paths, err := sheetPaths(*sheet, "DT")
 	if err != nil {
 		log.Fatal(err)
 	}
 	var rows []string
-	for _, p := range paths {
+	for _, p := range expandChoices(s.Definitions, paths) {
 		if kind, array, pattern, ok := resolve(s.Definitions, p); ok {
 			rows = append(rows, fmt.Sprintf("%s\t%s\t%v\t%s\t%s", p, kind, array, pattern, primitiveName(s.Definitions, kind, pattern)))
 		}
@@ -63,11 +67,60 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("%d of %d DT element paths resolved", len(rows), len(paths))
+	if err := writeCodes(s.Definitions, *sheet, *codesOut); err != nil {
+		log.Fatal(err)
+	}
 }
 
-// dtPaths returns the element paths of the sheet's DT rules, normalised as
-// the engine normalises them.
-func dtPaths(sheet string) ([]string, error) {
+// writeCodes writes, for every element path of the sheet's binding (IB)
+// rules that R4 types as a code with a required binding, the codes R4
+// allows (the schema's enum).
+func writeCodes(defs map[string]prop, sheet, out string) error {
+	paths, err := sheetPaths(sheet, "IB")
+	if err != nil {
+		return err
+	}
+	var rows []string
+	for _, p := range paths {
+		if enum := enumOf(defs, p); len(enum) > 0 {
+			rows = append(rows, p+"\t"+strings.Join(enum, " "))
+		}
+	}
+	sort.Strings(rows)
+	body := "# element\tcodes (R4's required binding, from the FHIR R4 JSON schema by nphies/rules/gentypes; do not edit)\n" +
+		strings.Join(rows, "\n") + "\n"
+	log.Printf("%d of %d IB element paths have R4 codes", len(rows), len(paths))
+	return os.WriteFile(out, []byte(body), 0o644) //nolint:gosec // G306: committed data, readable by all
+}
+
+// dataTypeRoots are the data types the engine finds wherever a message has
+// them (rules.dataTypeKeys).
+var dataTypeRoots = map[string]bool{"Identifier": true, "Attachment": true, "Extension": true, "Dosage": true}
+
+// enumOf is the enum of the code element at path, or nil.
+func enumOf(defs map[string]prop, path string) []string {
+	i := strings.LastIndex(path, ".")
+	owner, ok := definitionAt(defs, path[:i])
+	if !ok {
+		return nil
+	}
+	root := strings.Split(path, ".")[0]
+	if _, isResource := defs[root].Properties["resourceType"]; !isResource && !dataTypeRoots[root] {
+		return nil
+	}
+	p, ok := property(owner, path[i+1:])
+	if !ok {
+		return nil
+	}
+	if p.Items != nil {
+		p = *p.Items
+	}
+	return p.Enum
+}
+
+// sheetPaths returns the element paths of the sheet's rules of a type,
+// normalised as the engine normalises them.
+func sheetPaths(sheet, ruleType string) ([]string, error) {
 	f, err := os.Open(sheet) //nolint:gosec // G304: the sheet the flag names
 	if err != nil {
 		return nil, err
@@ -79,7 +132,7 @@ func dtPaths(sheet string) ([]string, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		cols := strings.Split(sc.Text(), "\t")
-		if len(cols) < 4 || strings.TrimSpace(cols[1]) != "DT" {
+		if len(cols) < 4 || strings.TrimSpace(cols[1]) != ruleType {
 			continue
 		}
 		p := normalise(cols[3])
@@ -91,18 +144,75 @@ func dtPaths(sheet string) ([]string, error) {
 	return out, sc.Err()
 }
 
+// choiceSlice is a slice of a choice element as the sheet writes it
+// ("serviced[x]:servicedDate"); the slice names the JSON property.
+var choiceSlice = regexp.MustCompile(`\w+\[x\]:(\w+)`)
+
 // normalise mirrors rules.elementPath.
 func normalise(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexAny(s, " (,"); i >= 0 {
 		s = s[:i]
 	}
+	s = choiceSlice.ReplaceAllString(s, "$1")
+	s = strings.Replace(s, "CoverageEligibilty", "CoverageEligibility", 1)
 	if !strings.Contains(s, ".") || strings.Contains(s, ":") || s == "" {
 		return ""
 	}
 	r := []rune(s)
 	r[0] = unicode.ToUpper(r[0])
 	return string(r)
+}
+
+// expandChoices adds, for every choice element of paths ("Claim.item.
+// serviced[x]"), R4's choices of it ("Claim.item.servicedDate", "….
+// servicedPeriod"): the engine accepts exactly the choices the table has.
+func expandChoices(defs map[string]prop, paths []string) []string {
+	out := append([]string(nil), paths...)
+	seen := map[string]bool{}
+	for _, p := range paths {
+		seen[p] = true
+	}
+	for _, p := range paths {
+		parent, last, _ := strings.Cut(p, "[x]")
+		if last != "" || !strings.HasSuffix(p, "[x]") {
+			continue
+		}
+		i := strings.LastIndex(parent, ".")
+		owner, prefix := parent[:i], parent[i+1:]
+		def, ok := definitionAt(defs, owner)
+		if !ok {
+			continue
+		}
+		for name := range def.Properties {
+			rest, ok := strings.CutPrefix(name, prefix)
+			if choice := owner + "." + name; ok && rest != "" && unicode.IsUpper(rune(rest[0])) && !seen[choice] {
+				seen[choice] = true
+				out = append(out, choice)
+			}
+		}
+	}
+	return out
+}
+
+// definitionAt is the schema definition of the (complex) element at path.
+func definitionAt(defs map[string]prop, path string) (prop, bool) {
+	segs := strings.Split(path, ".")
+	cur, found := defs[segs[0]]
+	for _, seg := range segs[1:] {
+		if !found {
+			return prop{}, false
+		}
+		p, ok := property(cur, seg)
+		if !ok {
+			return prop{}, false
+		}
+		if p.Items != nil {
+			p = *p.Items
+		}
+		cur, found = refDef(defs, p.Ref)
+	}
+	return cur, found && cur.Properties != nil
 }
 
 // resolve walks path through the schema's definitions.
