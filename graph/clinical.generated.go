@@ -18,13 +18,6 @@ import (
 
 // region    ************************** generated!.gotpl **************************
 
-type AppointmentResolver interface {
-	Patient(ctx context.Context, obj *healthgraph.Appointment) (*healthgraph.Patient, error)
-	Practitioner(ctx context.Context, obj *healthgraph.Appointment) (*healthgraph.Practitioner, error)
-
-	Reason(ctx context.Context, obj *healthgraph.Appointment) (*string, error)
-	CancelReason(ctx context.Context, obj *healthgraph.Appointment) (*string, error)
-}
 type BreakGlassGrantResolver interface {
 	Patient(ctx context.Context, obj *healthgraph.BreakGlass) (*healthgraph.Patient, error)
 }
@@ -55,7 +48,7 @@ type PatientResolver interface {
 	Occupation(ctx context.Context, obj *healthgraph.Patient) (*healthgraph.Occupation, error)
 	MaritalStatus(ctx context.Context, obj *healthgraph.Patient) (*healthgraph.MaritalStatus, error)
 	Coverages(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.Coverage, error)
-	UpcomingAppointments(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.Appointment, error)
+	UpcomingAppointments(ctx context.Context, obj *healthgraph.Patient) ([]*model.Appointment, error)
 	LatestRecords(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.MedicalRecord, error)
 }
 
@@ -67,7 +60,7 @@ type PatientResolver interface {
 
 // region    **************************** field.gotpl *****************************
 
-func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
+func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -90,7 +83,7 @@ func (ec *executionContext) fieldContext_Appointment_id(_ context.Context, field
 	return graphql.NewScalarFieldContext("Appointment", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _Appointment_patient(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
+func (ec *executionContext) _Appointment_patient(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -99,7 +92,7 @@ func (ec *executionContext) _Appointment_patient(ctx context.Context, field grap
 			return ec.fieldContext_Appointment_patient(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Appointment().Patient(ctx, obj)
+			return obj.Patient()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
@@ -114,7 +107,7 @@ func (ec *executionContext) fieldContext_Appointment_patient(_ context.Context, 
 		Object:     "Appointment",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Patient(ctx, field)
 		},
@@ -122,7 +115,7 @@ func (ec *executionContext) fieldContext_Appointment_patient(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _Appointment_practitioner(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
+func (ec *executionContext) _Appointment_practitioner(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -131,7 +124,7 @@ func (ec *executionContext) _Appointment_practitioner(ctx context.Context, field
 			return ec.fieldContext_Appointment_practitioner(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Appointment().Practitioner(ctx, obj)
+			return obj.Practitioner()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Practitioner) graphql.Marshaler {
@@ -146,7 +139,7 @@ func (ec *executionContext) fieldContext_Appointment_practitioner(_ context.Cont
 		Object:     "Appointment",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Practitioner(ctx, field)
 		},
@@ -154,7 +147,7 @@ func (ec *executionContext) fieldContext_Appointment_practitioner(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _Appointment_startsAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
+func (ec *executionContext) _Appointment_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -177,7 +170,7 @@ func (ec *executionContext) fieldContext_Appointment_startsAt(_ context.Context,
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
-func (ec *executionContext) _Appointment_endsAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
+func (ec *executionContext) _Appointment_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -200,7 +193,7 @@ func (ec *executionContext) fieldContext_Appointment_endsAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
-func (ec *executionContext) _Appointment_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
+func (ec *executionContext) _Appointment_status(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -223,7 +216,7 @@ func (ec *executionContext) fieldContext_Appointment_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, errors.New("field of type AppointmentStatus does not have child fields"))
 }
 
-func (ec *executionContext) _Appointment_reason(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
+func (ec *executionContext) _Appointment_reason(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -232,7 +225,7 @@ func (ec *executionContext) _Appointment_reason(ctx context.Context, field graph
 			return ec.fieldContext_Appointment_reason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Appointment().Reason(ctx, obj)
+			return obj.ReasonShown(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -243,10 +236,10 @@ func (ec *executionContext) _Appointment_reason(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, true, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
+func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -255,7 +248,7 @@ func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field
 			return ec.fieldContext_Appointment_cancelReason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Appointment().CancelReason(ctx, obj)
+			return obj.CancelReasonShown(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -266,10 +259,10 @@ func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, true, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Appointment_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Appointment) (ret graphql.Marshaler) {
+func (ec *executionContext) _Appointment_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -304,8 +297,8 @@ func (ec *executionContext) _AppointmentChange_appointment(ctx context.Context, 
 			return obj.Appointment, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Appointment) graphql.Marshaler {
-			return ec.marshalOAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointment(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
+			return ec.marshalOAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx, selections, v)
 		},
 		true,
 		false,
@@ -469,8 +462,8 @@ func (ec *executionContext) _AppointmentEdge_node(ctx context.Context, field gra
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Appointment) graphql.Marshaler {
-			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointment(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1658,8 +1651,8 @@ func (ec *executionContext) _Patient_upcomingAppointments(ctx context.Context, f
 			return ec.Resolvers.Patient().UpcomingAppointments(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*healthgraph.Appointment) graphql.Marshaler {
-			return ec.marshalNAppointment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3268,7 +3261,7 @@ func (ec *executionContext) unmarshalInputUpdatePatientInput(ctx context.Context
 
 var appointmentImplementors = []string{"Appointment", "Node"}
 
-func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Appointment) graphql.Marshaler {
+func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionSet, obj *model.Appointment) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -3281,179 +3274,47 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 		case "id":
 			out.Values[i] = ec._Appointment_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "patient":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Appointment_patient(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Appointment_patient(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "practitioner":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Appointment_practitioner(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Appointment_practitioner(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "startsAt":
 			out.Values[i] = ec._Appointment_startsAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "endsAt":
 			out.Values[i] = ec._Appointment_endsAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "status":
 			out.Values[i] = ec._Appointment_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "reason":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Appointment_reason(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Appointment_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "cancelReason":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Appointment_cancelReason(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Appointment_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._Appointment_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -5118,11 +4979,11 @@ func (ec *executionContext) unmarshalNAmendMedicalRecordInput2githubᚗcomᚋhea
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNAppointment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.Appointment) graphql.Marshaler {
+func (ec *executionContext) marshalNAppointment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Appointment) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointment(ctx, sel, v[i])
+		return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -5134,7 +4995,7 @@ func (ec *executionContext) marshalNAppointment2ᚕᚖgithubᚗcomᚋhealthgraph
 	return ret
 }
 
-func (ec *executionContext) marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Appointment) graphql.Marshaler {
+func (ec *executionContext) marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -5568,7 +5429,7 @@ func (ec *executionContext) marshalNUtilizationGroupBy2githubᚗcomᚋhealthgrap
 	return res
 }
 
-func (ec *executionContext) marshalOAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Appointment) graphql.Marshaler {
+func (ec *executionContext) marshalOAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

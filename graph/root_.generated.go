@@ -25,7 +25,6 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
-	Appointment() AppointmentResolver
 	BreakGlassGrant() BreakGlassGrantResolver
 	CatalogueItem() CatalogueItemResolver
 	Claim() ClaimResolver
@@ -63,15 +62,15 @@ type ComplexityRoot struct {
 	}
 
 	Appointment struct {
-		CancelReason func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		EndsAt       func(childComplexity int) int
-		GlobalID     func(childComplexity int) int
-		Patient      func(childComplexity int) int
-		Practitioner func(childComplexity int) int
-		Reason       func(childComplexity int) int
-		StartsAt     func(childComplexity int) int
-		Status       func(childComplexity int) int
+		CancelReasonShown func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		EndsAt            func(childComplexity int) int
+		GlobalID          func(childComplexity int) int
+		Patient           func(childComplexity int) int
+		Practitioner      func(childComplexity int) int
+		ReasonShown       func(childComplexity int) int
+		StartsAt          func(childComplexity int) int
+		Status            func(childComplexity int) int
 	}
 
 	AppointmentChange struct {
@@ -699,11 +698,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		return e.ComplexityRoot.AccountChange.User(childComplexity), true
 
 	case "Appointment.cancelReason":
-		if e.ComplexityRoot.Appointment.CancelReason == nil {
+		if e.ComplexityRoot.Appointment.CancelReasonShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Appointment.CancelReason(childComplexity), true
+		return e.ComplexityRoot.Appointment.CancelReasonShown(childComplexity), true
 	case "Appointment.createdAt":
 		if e.ComplexityRoot.Appointment.CreatedAt == nil {
 			break
@@ -735,11 +734,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Appointment.Practitioner(childComplexity), true
 	case "Appointment.reason":
-		if e.ComplexityRoot.Appointment.Reason == nil {
+		if e.ComplexityRoot.Appointment.ReasonShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Appointment.Reason(childComplexity), true
+		return e.ComplexityRoot.Appointment.ReasonShown(childComplexity), true
 	case "Appointment.startsAt":
 		if e.ComplexityRoot.Appointment.StartsAt == nil {
 			break

@@ -40,10 +40,10 @@ type MutationResolver interface {
 	CreatePatient(ctx context.Context, input model.CreatePatientInput) (*healthgraph.Patient, error)
 	UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*healthgraph.Patient, error)
 	AddCoverage(ctx context.Context, input model.AddCoverageInput) (*healthgraph.Coverage, error)
-	BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*healthgraph.Appointment, error)
-	RescheduleAppointment(ctx context.Context, id string, startsAt time.Time, endsAt time.Time) (*healthgraph.Appointment, error)
-	CancelAppointment(ctx context.Context, id string, reason string) (*healthgraph.Appointment, error)
-	UpdateAppointmentStatus(ctx context.Context, id string, status healthgraph.AppointmentStatus) (*healthgraph.Appointment, error)
+	BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.Appointment, error)
+	RescheduleAppointment(ctx context.Context, id string, startsAt time.Time, endsAt time.Time) (*model.Appointment, error)
+	CancelAppointment(ctx context.Context, id string, reason string) (*model.Appointment, error)
+	UpdateAppointmentStatus(ctx context.Context, id string, status healthgraph.AppointmentStatus) (*model.Appointment, error)
 	AddMedicalRecord(ctx context.Context, input model.AddMedicalRecordInput) (*healthgraph.MedicalRecord, error)
 	AmendMedicalRecord(ctx context.Context, id string, input model.AmendMedicalRecordInput) (*healthgraph.MedicalRecord, error)
 	BreakGlass(ctx context.Context, patientID string, reason string) (*healthgraph.BreakGlass, error)
@@ -2538,11 +2538,11 @@ func (ec *executionContext) _Mutation_bookAppointment(ctx context.Context, field
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "RECEPTION", "PATIENT"})
 				if err != nil {
-					var zeroVal *healthgraph.Appointment
+					var zeroVal *model.Appointment
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Appointment
+					var zeroVal *model.Appointment
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2551,8 +2551,8 @@ func (ec *executionContext) _Mutation_bookAppointment(ctx context.Context, field
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Appointment) graphql.Marshaler {
-			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointment(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2600,11 +2600,11 @@ func (ec *executionContext) _Mutation_rescheduleAppointment(ctx context.Context,
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "RECEPTION", "PATIENT"})
 				if err != nil {
-					var zeroVal *healthgraph.Appointment
+					var zeroVal *model.Appointment
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Appointment
+					var zeroVal *model.Appointment
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2613,8 +2613,8 @@ func (ec *executionContext) _Mutation_rescheduleAppointment(ctx context.Context,
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Appointment) graphql.Marshaler {
-			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointment(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2662,11 +2662,11 @@ func (ec *executionContext) _Mutation_cancelAppointment(ctx context.Context, fie
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "RECEPTION", "PATIENT"})
 				if err != nil {
-					var zeroVal *healthgraph.Appointment
+					var zeroVal *model.Appointment
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Appointment
+					var zeroVal *model.Appointment
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2675,8 +2675,8 @@ func (ec *executionContext) _Mutation_cancelAppointment(ctx context.Context, fie
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Appointment) graphql.Marshaler {
-			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointment(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2724,11 +2724,11 @@ func (ec *executionContext) _Mutation_updateAppointmentStatus(ctx context.Contex
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "RECEPTION", "PRACTITIONER"})
 				if err != nil {
-					var zeroVal *healthgraph.Appointment
+					var zeroVal *model.Appointment
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Appointment
+					var zeroVal *model.Appointment
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2737,8 +2737,8 @@ func (ec *executionContext) _Mutation_updateAppointmentStatus(ctx context.Contex
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Appointment) graphql.Marshaler {
-			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointment(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4933,9 +4933,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Claim(ctx, sel, obj)
-	case healthgraph.Appointment:
+	case model.Appointment:
 		return ec._Appointment(ctx, sel, &obj)
-	case *healthgraph.Appointment:
+	case *model.Appointment:
 		if obj == nil {
 			return graphql.Null
 		}

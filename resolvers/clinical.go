@@ -57,12 +57,23 @@ func (r *Resolver) version(ctx context.Context, id *uuid.UUID) (*hg.MedicalRecor
 
 // appointmentChanged counts a successful appointment change; the store
 // audited it in the change's transaction.
-func (r *Resolver) appointmentChanged(a *hg.Appointment, err error) (*hg.Appointment, error) {
+func (r *Resolver) appointmentChanged(ctx context.Context, a *hg.Appointment, err error) (*model.Appointment, error) {
 	if err != nil {
 		return nil, namingOverlap(err)
 	}
 	r.business().AppointmentStatus(string(a.Status))
-	return a, nil
+	return shownAppointment(ctx, a), nil
+}
+
+// shownAppointment is a as the API shows it, its relations loaded through
+// the request's loaders.
+func shownAppointment(ctx context.Context, a *hg.Appointment) *model.Appointment {
+	return model.NewAppointment(ctx, dataloader.For(ctx), a)
+}
+
+// shownAppointments is shownAppointment of each of as.
+func shownAppointments(ctx context.Context, as []*hg.Appointment) []*model.Appointment {
+	return model.NewAppointments(ctx, dataloader.For(ctx), as)
 }
 
 // selectionTypes are the types whose typed fragments selects looks into.

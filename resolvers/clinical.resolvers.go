@@ -17,22 +17,6 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
-func (r *appointmentResolver) Patient(ctx context.Context, obj *hg.Appointment) (*hg.Patient, error) {
-	return dataloader.For(ctx).Patient(ctx, obj.PatientID)
-}
-
-func (r *appointmentResolver) Practitioner(ctx context.Context, obj *hg.Appointment) (*hg.Practitioner, error) {
-	return dataloader.For(ctx).Practitioner(ctx, obj.PractitionerID)
-}
-
-func (r *appointmentResolver) Reason(ctx context.Context, obj *hg.Appointment) (*string, error) {
-	return optional(obj.Reason), nil
-}
-
-func (r *appointmentResolver) CancelReason(ctx context.Context, obj *hg.Appointment) (*string, error) {
-	return optional(obj.CancelReason), nil
-}
-
 func (r *breakGlassGrantResolver) Patient(ctx context.Context, obj *hg.BreakGlass) (*hg.Patient, error) {
 	return dataloader.For(ctx).Patient(ctx, obj.PatientID)
 }
@@ -119,7 +103,7 @@ func (r *mutationResolver) AddCoverage(ctx context.Context, input model.AddCover
 	return r.Store.AddCoverage(auditing(ctx, "coverage.added", "Coverage"), auth.PatientScope(hg.PrincipalFrom(ctx)), in)
 }
 
-func (r *mutationResolver) BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*hg.Appointment, error) {
+func (r *mutationResolver) BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.Appointment, error) {
 	patientID, err := parseID("patientId", "Patient", input.PatientID)
 	if err != nil {
 		return nil, err
@@ -130,34 +114,34 @@ func (r *mutationResolver) BookAppointment(ctx context.Context, input model.Book
 	}
 	a, err := r.Store.BookAppointment(auditing(ctx, "appointment.booked", "Appointment"), auth.PatientScope(hg.PrincipalFrom(ctx)), hg.NewAppointment{PatientID: patientID,
 		PractitionerID: practitionerID, StartsAt: input.StartsAt, EndsAt: input.EndsAt, Reason: deref(input.Reason)})
-	return r.appointmentChanged(a, err)
+	return r.appointmentChanged(ctx, a, err)
 }
 
-func (r *mutationResolver) RescheduleAppointment(ctx context.Context, id string, startsAt time.Time, endsAt time.Time) (*hg.Appointment, error) {
+func (r *mutationResolver) RescheduleAppointment(ctx context.Context, id string, startsAt time.Time, endsAt time.Time) (*model.Appointment, error) {
 	uid, err := parseID("id", "Appointment", id)
 	if err != nil {
 		return nil, err
 	}
 	a, err := r.Store.RescheduleAppointment(auditing(ctx, "appointment.rescheduled", "Appointment"), writeScope(ctx), uid, startsAt, endsAt)
-	return r.appointmentChanged(a, err)
+	return r.appointmentChanged(ctx, a, err)
 }
 
-func (r *mutationResolver) CancelAppointment(ctx context.Context, id string, reason string) (*hg.Appointment, error) {
+func (r *mutationResolver) CancelAppointment(ctx context.Context, id string, reason string) (*model.Appointment, error) {
 	uid, err := parseID("id", "Appointment", id)
 	if err != nil {
 		return nil, err
 	}
 	a, err := r.Store.CancelAppointment(auditing(ctx, "appointment.cancelled", "Appointment"), writeScope(ctx), uid, reason)
-	return r.appointmentChanged(a, err)
+	return r.appointmentChanged(ctx, a, err)
 }
 
-func (r *mutationResolver) UpdateAppointmentStatus(ctx context.Context, id string, status hg.AppointmentStatus) (*hg.Appointment, error) {
+func (r *mutationResolver) UpdateAppointmentStatus(ctx context.Context, id string, status hg.AppointmentStatus) (*model.Appointment, error) {
 	uid, err := parseID("id", "Appointment", id)
 	if err != nil {
 		return nil, err
 	}
 	a, err := r.Store.UpdateAppointmentStatus(auditing(ctx, "appointment.status_changed", "Appointment"), writeScope(ctx), uid, status)
-	return r.appointmentChanged(a, err)
+	return r.appointmentChanged(ctx, a, err)
 }
 
 func (r *mutationResolver) AddMedicalRecord(ctx context.Context, input model.AddMedicalRecordInput) (*hg.MedicalRecord, error) {
@@ -217,11 +201,12 @@ func (r *patientResolver) Coverages(ctx context.Context, obj *hg.Patient) ([]*hg
 	return dataloader.For(ctx).Coverages(ctx, obj.ID)
 }
 
-func (r *patientResolver) UpcomingAppointments(ctx context.Context, obj *hg.Patient) ([]*hg.Appointment, error) {
+func (r *patientResolver) UpcomingAppointments(ctx context.Context, obj *hg.Patient) ([]*model.Appointment, error) {
 	if _, err := asField(ctx, "appointments"); err != nil {
 		return nil, err
 	}
-	return dataloader.For(ctx).UpcomingAppointments(ctx, obj.ID)
+	as, err := dataloader.For(ctx).UpcomingAppointments(ctx, obj.ID)
+	return shownAppointments(ctx, as), err
 }
 
 func (r *patientResolver) LatestRecords(ctx context.Context, obj *hg.Patient) ([]*hg.MedicalRecord, error) {
@@ -322,7 +307,7 @@ func (r *queryResolver) Appointments(ctx context.Context, filter *model.Appointm
 	prefetchAppointments(ctx, as)
 	es, info := edges(pg, as, func(a *hg.Appointment) ([]string, uuid.UUID) { return timeKey(a.StartsAt), a.ID },
 		func(c string, a *hg.Appointment) *model.AppointmentEdge {
-			return &model.AppointmentEdge{Cursor: c, Node: a}
+			return &model.AppointmentEdge{Cursor: c, Node: shownAppointment(ctx, a)}
 		})
 	err = auditPage(ctx, r.Resolver, "appointment.list", "Appointment", es, func(e *model.AppointmentEdge) (uuid.UUID, uuid.UUID) {
 		return e.Node.ID, e.Node.PatientID
@@ -420,13 +405,11 @@ func (r *subscriptionResolver) AppointmentChanged(ctx context.Context, practitio
 		if err := r.delivered(ctx, me, "appointment.delivered", "Appointment", a.ID, a.PatientID); err != nil {
 			change.Gap = true
 		} else {
-			change.Appointment = a
+			change.Appointment = shownAppointment(ctx, a)
 		}
 		return change, true, nil
 	})
 }
-
-func (r *Resolver) Appointment() graph.AppointmentResolver { return &appointmentResolver{r} }
 
 func (r *Resolver) BreakGlassGrant() graph.BreakGlassGrantResolver {
 	return &breakGlassGrantResolver{r}
@@ -439,7 +422,6 @@ func (r *Resolver) MedicalRecord() graph.MedicalRecordResolver { return &medical
 func (r *Resolver) Patient() graph.PatientResolver { return &patientResolver{r} }
 
 type (
-	appointmentResolver     struct{ *Resolver }
 	breakGlassGrantResolver struct{ *Resolver }
 	coverageResolver        struct{ *Resolver }
 	medicalRecordResolver   struct{ *Resolver }

@@ -47,7 +47,10 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 			return nil, err
 		}
 		a, err := dataloader.For(ctx).Appointment(ctx, uid)
-		return disclosed(ctx, r.Resolver, "appointment.read", "Appointment", a, err, appointmentSubject)
+		if a, err = disclosed(ctx, r.Resolver, "appointment.read", "Appointment", a, err, appointmentSubject); err != nil {
+			return nil, err
+		}
+		return shownAppointment(ctx, a), nil
 	case "MedicalRecord":
 		if err := mayReadRecords(ctx); err != nil {
 			return nil, err

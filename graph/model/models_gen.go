@@ -77,7 +77,7 @@ type AmendMedicalRecordInput struct {
 // One delivery of appointmentChanged: the appointment as it is now, or a notice that the live feed was interrupted.
 type AppointmentChange struct {
 	// The appointment as it is now; null on an interruption notice.
-	Appointment *healthgraph.Appointment `json:"appointment,omitempty"`
+	Appointment *Appointment `json:"appointment,omitempty"`
 	// True when the feed was interrupted and changes may have been missed: refetch the schedule.
 	Gap bool `json:"gap"`
 }
@@ -97,7 +97,7 @@ type AppointmentEdge struct {
 	// The position, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The appointment.
-	Node *healthgraph.Appointment `json:"node"`
+	Node *Appointment `json:"node"`
 }
 
 // Narrows appointments. Omitted fields do not filter.
