@@ -29,11 +29,17 @@ func derive(r Rule) func(*message) []string {
 		if t, ok := typeOf(path); ok {
 			return dataTypeCheck(path, t)
 		}
+		if value, ok := extensionValueOf(extensionName(path)); ok {
+			return extensionTypeCheck(path, value)
+		}
 	case "RE":
 		if strings.Contains(r.Description, "SHALL use a reference to a resource") {
 			return referenceCheck(path)
 		}
 	case "IC":
+		if value, ok := strings.CutPrefix(path, "Extension."); ok && strings.HasPrefix(value, "value") {
+			return extensionValueRequired(value)
+		}
 		if strings.HasSuffix(strings.TrimSpace(r.Display), "is not provided") &&
 			strings.Contains(r.Description, "SHALL follow the specified cardinality within the message profile") {
 			return requiredCheck(path)
@@ -102,14 +108,6 @@ var profileSpecific = map[string]string{
 	"IC-00396": "CommunicationRequest.reasonCode is absent from example 18a",
 	"IC-01431": "the sheet names ClaimResponse.item.sequence, the element is itemSequence (examples 2b, 7b)",
 	"IC-00204": "most identifiers of the examples have no type (Claim.identifier, Coverage.identifier, …): only some profiles require it",
-}
-
-func init() {
-	// "Extension.value[x]:valueBoolean is not provided" holds for the
-	// extensions whose definition fixes that value type, not for every one.
-	for _, id := range []string{"IC-00195", "IC-00196", "IC-00197", "IC-00198", "IC-00199", "IC-00200", "IC-00201", "IC-00202"} {
-		profileSpecific[id] = "every extension of the examples carries one value type; which one is in each extension's definition"
-	}
 }
 
 // referenceCheck: a Reference with a "reference" must point at an entry of

@@ -429,6 +429,29 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"a full URL that is not a string", outpatient, func(t *testing.T, d doc) {
 			d["entry"].([]any)[2].(map[string]any)["fullUrl"] = 12
 		}, "DT-00003", "Bundle.entry[2].fullUrl"},
+		// Extensions carry the value type the examples give them; data types
+		// have their R4 shape wherever they are.
+		{"a maternity flag given as text", outpatient, func(t *testing.T, d doc) {
+			ext := item(d.resource(t, "Claim"), 0)["extension"].([]any)[0].(map[string]any)
+			delete(ext, "valueBoolean")
+			ext["valueString"] = "no"
+		}, "DT-01541", "Bundle.entry[1].resource.item[0].extension[0].valueString"},
+		{"a maternity flag that is not a boolean", outpatient, func(t *testing.T, d doc) {
+			item(d.resource(t, "Claim"), 0)["extension"].([]any)[0].(map[string]any)["valueBoolean"] = "false"
+		}, "DT-01541", "Bundle.entry[1].resource.item[0].extension[0].valueBoolean"},
+		{"a maternity flag without its value", outpatient, func(t *testing.T, d doc) {
+			delete(item(d.resource(t, "Claim"), 0)["extension"].([]any)[0].(map[string]any), "valueBoolean")
+		}, "IC-00195", "Bundle.entry[1].resource.item[0].extension[0].valueBoolean"},
+		{"an identifier system that is not a uri", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Coverage")["identifier"].([]any)[0].(map[string]any)["system"] = 42
+		}, "DT-00787", "Bundle.entry[3].resource.identifier[0].system"},
+		{"an attachment size that is not a number", outpatient, func(t *testing.T, d doc) {
+			for _, s := range d.resource(t, "Claim")["supportingInfo"].([]any) {
+				if a, ok := s.(map[string]any)["valueAttachment"].(map[string]any); ok {
+					a["size"] = "big"
+				}
+			}
+		}, "DT-01311", "Bundle.entry[1].resource.supportingInfo[10].valueAttachment.size"},
 		{"an event given as a uri and a coding", outpatient, func(t *testing.T, d doc) {
 			d.resource(t, "MessageHeader")["eventUri"] = 7
 		}, "DT-00860", "Bundle.entry[0].resource.eventUri"},

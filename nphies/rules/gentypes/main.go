@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -39,6 +40,8 @@ func main() {
 	sheet := flag.String("sheet", "nphies/rules/data/validation-rules.tsv", "the validation-rule sheet")
 	out := flag.String("out", "nphies/rules/data/fhir-types.tsv", "the table to write")
 	codesOut := flag.String("codes", "nphies/rules/data/fhir-codes.tsv", "the table of R4's required codes to write")
+	examples := flag.String("examples", "nphies/testdata/examples", "the official example bundles")
+	extOut := flag.String("extensions", "nphies/rules/data/extension-types.tsv", "the table of extensions' value types to write")
 	flag.Parse()
 	raw, err := os.ReadFile(*schema)
 	if err != nil {
@@ -66,8 +69,11 @@ func main() {
 	if err := os.WriteFile(*out, []byte(body), 0o644); err != nil { //nolint:gosec // G306: committed data, readable by all
 		log.Fatal(err)
 	}
-	log.Printf("%d of %d DT element paths resolved", len(rows), len(paths))
+	log.Printf("%d rows for %d DT element paths and their choices", len(rows), len(paths))
 	if err := writeCodes(s.Definitions, *sheet, *codesOut); err != nil {
+		log.Fatal(err)
+	}
+	if err := writeExtensionTypes(*examples, *extOut); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -219,8 +225,8 @@ func definitionAt(defs map[string]prop, path string) (prop, bool) {
 func resolve(defs map[string]prop, path string) (kind string, array bool, pattern string, ok bool) {
 	segs := strings.Split(path, ".")
 	cur, found := defs[segs[0]]
-	if _, isResource := cur.Properties["resourceType"]; !found || !isResource {
-		return "", false, "", false // rooted at a data type, which no message carries as an entry
+	if _, isResource := cur.Properties["resourceType"]; !found || (!isResource && !dataTypeRoots[segs[0]]) {
+		return "", false, "", false // rooted at a data type the engine does not look for
 	}
 	var p prop
 	for i, seg := range segs[1:] {
@@ -303,4 +309,77 @@ func refDef(defs map[string]prop, ref string) (prop, bool) {
 	}
 	d, ok := defs[name]
 	return d, ok
+}
+
+// writeExtensionTypes writes, for every extension the official examples
+// use, the value[x] property they give it, and in how many places: NPHIES's
+// extension definitions are not vendored, and the examples use each
+// extension with one value type throughout (an extension used two ways
+// would stop the run).
+func writeExtensionTypes(dir, out string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("examples in %s: %v", dir, err)
+	}
+	uses := map[string]map[string]int{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f) //nolint:gosec // G304: the examples the flag names
+		if err != nil {
+			return err
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		collectExtensions(v, uses)
+	}
+	var rows []string
+	for url, byType := range uses {
+		if len(byType) != 1 {
+			return fmt.Errorf("extension %s used with value types %v", url, byType)
+		}
+		for t, n := range byType {
+			rows = append(rows, fmt.Sprintf("%s\t%s\t%d", url, t, n))
+		}
+	}
+	sort.Strings(rows)
+	body := "# url\tvalue\tuses (the value type the official examples give each extension, by nphies/rules/gentypes; do not edit)\n" +
+		strings.Join(rows, "\n") + "\n"
+	log.Printf("%d extensions typed from %d examples", len(rows), len(files))
+	return os.WriteFile(out, []byte(body), 0o644) //nolint:gosec // G306: committed data, readable by all
+}
+
+// collectExtensions counts, under every extension element of v, each
+// extension's url and value[x] property.
+func collectExtensions(v any, uses map[string]map[string]int) {
+	switch x := v.(type) {
+	case []any:
+		for _, item := range x {
+			collectExtensions(item, uses)
+		}
+	case map[string]any:
+		for k, child := range x {
+			if exts, ok := child.([]any); ok && (k == "extension" || k == "modifierExtension") {
+				for _, e := range exts {
+					countExtension(e, uses)
+				}
+			}
+			collectExtensions(child, uses)
+		}
+	}
+}
+
+// countExtension counts one extension's value type (none for a complex
+// extension, which nests others).
+func countExtension(e any, uses map[string]map[string]int) {
+	ext, _ := e.(map[string]any)
+	url, _ := ext["url"].(string)
+	for k := range ext {
+		if strings.HasPrefix(k, "value") && url != "" {
+			if uses[url] == nil {
+				uses[url] = map[string]int{}
+			}
+			uses[url][k]++
+		}
+	}
 }
