@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/healthgraph/healthgraph/nphies/rules"
@@ -209,9 +210,30 @@ func emergencyExt(i int, when string) func(t *testing.T, d doc) {
 	}
 }
 
+// benefit is the first benefit item of the eligibility response example.
+func benefit(t *testing.T, d doc) map[string]any {
+	t.Helper()
+	ins := d.resource(t, "CoverageEligibilityResponse")["insurance"].([]any)[0].(map[string]any)
+	return ins["item"].([]any)[0].(map[string]any)
+}
+
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func usd() map[string]any { return map[string]any{"value": 10, "currency": "USD"} }
+
+// long is text of n characters; arabic text when arabic.
+func long(n int, arabic bool) string {
+	if arabic {
+		return strings.Repeat("ب", n)
+	}
+	return strings.Repeat("x", n)
+}
+
+// patientName is the outpatient example's patient's name.
+func patientName(t *testing.T, d doc) map[string]any {
+	t.Helper()
+	return d.resource(t, "Patient")["name"].([]any)[0].(map[string]any)
+}
 
 type sendCase struct {
 	name   string
@@ -444,6 +466,85 @@ func sendBreaks() []sendCase {
 		sendCase{"an encounter before the patient's birth", outpatient, setOn("Patient", "birthDate", "2023-12-05"),
 			"BV-00851", outpatientEncounter + ".period.start"},
 	)
+	patient := "Bundle.entry[2].resource"
+	nameIs := func(key string, v any) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) { patientName(t, d)[key] = v }
+	}
+	address := func(key string, v any) func(t *testing.T, d doc) {
+		return setOn("Patient", "address", []any{map[string]any{key: v}})
+	}
+	note := func(kind string) func(t *testing.T, d doc) {
+		return setOn(kind, "note", []any{map[string]any{"authorString": long(51, true), "text": "see attached"}})
+	}
+	claimType := func(key string, v any) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["type"].(map[string]any)["coding"].([]any)[0].(map[string]any)[key] = v
+		}
+	}
+	cases = append(cases,
+		sendCase{"an attachment title of 251 characters", outpatient, func(t *testing.T, d doc) {
+			infoAt(t, d, 10)["valueAttachment"].(map[string]any)["title"] = long(251, false)
+		}, "BV-00274", at(10) + ".valueAttachment.title"},
+		sendCase{"an identifier of 101 characters", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["identifier"].([]any)[0].(map[string]any)["value"] = long(101, false)
+		}, "BV-00275", outpatientClaim + ".identifier[0].value"},
+		sendCase{"a note author of 51 Arabic letters", "18b-communication-response-solicited.json", note("Communication"),
+			"BV-00276", "Bundle.entry[1].resource.note[0].authorString"},
+		sendCase{"a concept text of 251 characters", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["type"].(map[string]any)["text"] = long(251, false)
+		}, "BV-00277", outpatientClaim + ".type.text"},
+		sendCase{"a coding version of 101 characters", outpatient, claimType("version", long(101, false)), "BV-00278", outpatientClaim + ".type.coding[0].version"},
+		sendCase{"a unit of 41 characters", outpatient, func(t *testing.T, d doc) {
+			infoAt(t, d, 0)["valueQuantity"].(map[string]any)["unit"] = long(41, false)
+		}, "BV-00280", at(0) + ".valueQuantity.unit"},
+		sendCase{"a name text of 126 Arabic letters", outpatient, nameIs("text", long(126, true)), "BV-00282", patient + ".name[0].text"},
+		sendCase{"a family name of 51 Arabic letters", outpatient, nameIs("family", long(51, true)), "BV-00283", patient + ".name[0].family"},
+		sendCase{"a given name of 101 characters", outpatient, nameIs("given", []any{"Khaled", long(101, false)}), "BV-00284", patient + ".name[0].given[1]"},
+		sendCase{"a prefix of 101 characters", outpatient, nameIs("prefix", []any{long(101, false)}), "BV-00285", patient + ".name[0].prefix[0]"},
+		sendCase{"a suffix of 101 characters", outpatient, nameIs("suffix", []any{long(101, false)}), "BV-00286", patient + ".name[0].suffix[0]"},
+		sendCase{"a phone number of 101 characters", outpatient, setOn("Patient", "telecom", []any{map[string]any{"system": "phone", "value": long(101, false)}}),
+			"BV-00287", patient + ".telecom[0].value"},
+		sendCase{"an address text of 251 Arabic letters", outpatient, address("text", long(251, true)), "BV-00288", patient + ".address[0].text"},
+		sendCase{"an address line of 201 characters", outpatient, address("line", []any{long(201, false)}), "BV-00289", patient + ".address[0].line[0]"},
+		sendCase{"a city of 101 Arabic letters", outpatient, address("city", long(101, true)), "BV-00290", patient + ".address[0].city"},
+		sendCase{"a district of 201 characters", outpatient, address("district", long(201, false)), "BV-00291", patient + ".address[0].district"},
+		sendCase{"a state of 201 characters", outpatient, address("state", long(201, false)), "BV-00292", patient + ".address[0].state"},
+		sendCase{"a postal code of 51 characters", outpatient, address("postalCode", long(51, false)), "BV-00293", patient + ".address[0].postalCode"},
+		sendCase{"a country of 101 characters", outpatient, address("country", long(101, false)), "BV-00294", patient + ".address[0].country"},
+		sendCase{"a reference of 251 characters", outpatient, setOn("Claim", "patient", map[string]any{"reference": "http://provider.com/Patient/" + long(230, false)}),
+			"BV-00305", outpatientClaim + ".patient.reference"},
+		sendCase{"a reference display of 201 characters", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["patient"].(map[string]any)["display"] = long(201, false)
+		}, "BV-00306", outpatientClaim + ".patient.display"},
+		sendCase{"a task description of 2001 characters", "12a-poll-request.json", setOn("Task", "description", long(2001, false)),
+			"BV-00309", "Bundle.entry[1].resource.description"},
+		sendCase{"an eligibility disposition of 126 Arabic letters", "14b-eligibility-response-ben-val.json",
+			setOn("CoverageEligibilityResponse", "disposition", long(126, true)), "BV-00310", "Bundle.entry[1].resource.disposition"},
+		sendCase{"a benefit name of 101 characters", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			benefit(t, d)["name"] = long(101, false)
+		}, "BV-00311", "Bundle.entry[1].resource.insurance[0].item[0].name"},
+		sendCase{"a benefit description of 251 characters", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			benefit(t, d)["description"] = long(251, false)
+		}, "BV-00312", "Bundle.entry[1].resource.insurance[0].item[0].description"},
+		sendCase{"an allowed string of 61 characters", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			benefit(t, d)["benefit"].([]any)[0].(map[string]any)["allowedString"] = long(61, false)
+		}, "BV-00313", "Bundle.entry[1].resource.insurance[0].item[0].benefit[0].allowedString"},
+		sendCase{"a used string of 61 characters", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			benefit(t, d)["benefit"].([]any)[0].(map[string]any)["usedString"] = long(61, false)
+		}, "BV-00314", "Bundle.entry[1].resource.insurance[0].item[0].benefit[0].usedString"},
+		sendCase{"an eligibility preAuthRef of 41 characters", "14b-eligibility-response-ben-val.json",
+			setOn("CoverageEligibilityResponse", "preAuthRef", long(41, false)), "BV-00315", "Bundle.entry[1].resource.preAuthRef"},
+		sendCase{"a claim response disposition of 251 characters", "7b-claim-response.json", setOn("ClaimResponse", "disposition", long(251, false)),
+			"BV-00317", "Bundle.entry[1].resource.disposition"},
+		sendCase{"a process note of 1001 Arabic letters", "7b-claim-response.json", setOn("ClaimResponse", "processNote", []any{map[string]any{"text": long(1001, true)}}),
+			"BV-00318", "Bundle.entry[1].resource.processNote[0].text"},
+		sendCase{"a communication request note author of 51 Arabic letters", "18a-communication-request.json", note("CommunicationRequest"),
+			"BV-00319", "Bundle.entry[1].resource.note[0].authorString"},
+		sendCase{"a communication note author of 51 Arabic letters", "18b-communication-response-solicited.json", note("Communication"),
+			"BV-00320", "Bundle.entry[1].resource.note[0].authorString"},
+		sendCase{"a payment disposition of 251 characters", "13a-payment-reconciliation.json", setOn("PaymentReconciliation", "disposition", long(251, false)),
+			"BV-00326", "Bundle.entry[1].resource.disposition"},
+	)
 	for id, category := range map[string]string{
 		"BV-00763": "vital-sign-diastolic", "BV-00764": "vital-sign-systolic", "BV-00765": "pulse",
 		"BV-00766": "temperature", "BV-00767": "vital-sign-height", "BV-00768": "respiratory-rate",
@@ -479,6 +580,12 @@ func sendMeets() []sendCase {
 		}), "", ""},
 		sendCase{"a prescriber's response", authResponse, asEvent("prescriber-response", approvedDurations), "", ""},
 		sendCase{"an advanced authorization", authResponse, asAdvanced(func(*testing.T, doc) {}), "", ""},
+		sendCase{"names, addresses and notes at their limits in Arabic", outpatient, func(t *testing.T, d doc) {
+			name := patientName(t, d)
+			name["family"], name["given"], name["text"] = long(50, true), []any{long(50, true)}, long(125, true)
+			d.resource(t, "Patient")["address"] = []any{map[string]any{"text": long(250, true), "city": long(100, true), "postalCode": long(50, false)}}
+			d.resource(t, "Claim")["identifier"].([]any)[0].(map[string]any)["value"] = long(100, false)
+		}, "", ""},
 		sendCase{"an extracted tooth", outpatient, addInfo(missingTooth()), "", ""},
 		sendCase{"an emergency", outpatient, emergency, "", ""},
 		sendCase{"an inpatient who died", outpatient, func(t *testing.T, d doc) {

@@ -272,9 +272,27 @@ func extensionElement(s string) bool {
 var dataTypeKeys = map[string][]string{
 	"Identifier": {"identifier", "valueIdentifier", "paymentIdentifier", "masterIdentifier", "groupIdentifier",
 		"preAdmissionIdentifier", "requestIdentifier", "additionalIdentifier"},
-	"Attachment": {"valueAttachment", "contentAttachment", "attachment", "photo", "presentedForm"},
-	"Extension":  {"extension", "modifierExtension"},
-	"Dosage":     {"dosageInstruction", "valueDosage", "dosage"},
+	"Attachment":   {"valueAttachment", "contentAttachment", "attachment", "photo", "presentedForm"},
+	"Extension":    {"extension", "modifierExtension"},
+	"Dosage":       {"dosageInstruction", "valueDosage", "dosage"},
+	"Coding":       {"coding", "eventCoding"},
+	"HumanName":    {"name"},
+	"ContactPoint": {"telecom"},
+	"Address":      {"address"},
+	"Annotation":   {"note"},
+}
+
+// dataTypeShapes tell the data types R4 names too many keys for by their
+// own keys: a CodeableConcept has codings, a Quantity a value or code (a
+// Coding under a key of its own is never also a Quantity here: codings are
+// known by their key), a Reference a reference or a typed identifier.
+var dataTypeShapes = map[string]func(node) bool{
+	"CodeableConcept": func(n node) bool { return n.has("coding") },
+	"Quantity":        func(n node) bool { return n.has("value") || n.has("code") },
+	"Reference": func(n node) bool {
+		_, typed := n.obj()["type"].(string)
+		return n.has("reference") || typed && n.has("identifier")
+	},
 }
 
 // instances returns every element of a data type in the message, wherever
@@ -303,8 +321,15 @@ func (m *message) walk(n node, byKey map[string]string) {
 	for k := range obj {
 		t, typed := byKey[k]
 		for _, c := range n.get(k) {
-			if _, isObject := c.val.(map[string]any); isObject && typed {
-				m.typed[t] = append(m.typed[t], c)
+			if _, isObject := c.val.(map[string]any); isObject {
+				if typed {
+					m.typed[t] = append(m.typed[t], c)
+				}
+				for shape, is := range dataTypeShapes {
+					if is(c) {
+						m.typed[shape] = append(m.typed[shape], c)
+					}
+				}
 			}
 			m.walk(c, byKey)
 		}
