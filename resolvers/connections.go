@@ -27,6 +27,10 @@ type pager struct {
 	list string
 	size int
 	page hg.Page
+	// edgeCursorsUnselected: the query reads no edge's cursor, so only the
+	// first and last are minted, for pageInfo. A page of 50 spent 50
+	// JSON encodings on cursors nobody read.
+	edgeCursorsUnselected bool
 }
 
 // paging is the paging arguments of a connection field.
@@ -42,6 +46,7 @@ type paging struct {
 func connectionPage(ctx context.Context, list string, sort hg.Sort, a paging) (pager, error) {
 	pg, err := readPaging(list, sort, a)
 	pg.page.Count = err == nil && slices.Contains(graphql.CollectAllFields(ctx), "totalCount")
+	pg.edgeCursorsUnselected = err == nil && !selectsIn(ctx, []string{list + "Connection", list + "Edge"}, "edges", "cursor")
 	return pg, err
 }
 
@@ -154,9 +159,12 @@ func edges[T, E any](pg pager, items []T, key func(T) ([]string, uuid.UUID), edg
 		info.HasNextPage, info.HasPreviousPage = info.HasPreviousPage, info.HasNextPage
 	}
 	out := make([]E, 0, len(items))
-	for _, it := range items {
-		k, id := key(it)
-		c := encodeCursor(pg.list, pg.page.Sort, hg.Cursor{Key: k, ID: id})
+	for i, it := range items {
+		var c string
+		if !pg.edgeCursorsUnselected || i == 0 || i == len(items)-1 {
+			k, id := key(it)
+			c = encodeCursor(pg.list, pg.page.Sort, hg.Cursor{Key: k, ID: id})
+		}
 		out = append(out, edge(c, it))
 		if info.StartCursor == nil {
 			info.StartCursor = &c
