@@ -21,6 +21,9 @@ func derive(r Rule) func(*message) []string {
 			return f
 		}
 	}
+	if m := addItemSiteRule.FindStringSubmatch(r.Description); m != nil {
+		return addItemSiteCheck(m[1], m[2], m[3])
+	}
 	switch r.Type {
 	case "DT":
 		if strings.HasSuffix(path, "[x]") && hasChoices(path) {

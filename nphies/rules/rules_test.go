@@ -22,7 +22,8 @@ const examplesDir = "../testdata/examples"
 // vital signs each, so each lacks its own (mdsIn…). Four response examples reference
 // ".../organization/<id>" where the entry's fullUrl is ".../Organization/<id>".
 // The poll response's nested 2021 ClaimResponse predates the per-item tax and
-// approved-quantity rules (BV-00497, BV-00498). The 2021 pharmacy claim does
+// approved-quantity rules (BV-00497, BV-00498) and the insurance a complete
+// response carries (BV-00853, of the 2024 minimum-data-set release). The 2021 pharmacy claim does
 // not link its medicine to the days-supply information (BV-00376). NPHIES's
 // own poll response codes its output type under the value set's URL
 // (".../ValueSet/task-output-type") instead of the code system's (IB-00224,
@@ -41,7 +42,7 @@ var (
 		"1-preauth-institutional-request":                      concat(plan, mds, mdsInPreauth),
 		"10-claim-professional-request":                        concat(plan, mds, vitals),
 		"11-claim-vision-request":                              mds,
-		"12b-poll-response":                                    {"BV-00497", "BV-00498", "IB-00224", "IB-00286"},
+		"12b-poll-response":                                    {"BV-00497", "BV-00498", "BV-00853", "IB-00224", "IB-00286"},
 		"16-batch-request":                                     concat(plan, mds, mdsInBatch),
 		"14a-eligibilty-request-ben-val":                       plan,
 		"14b-eligibility-response-ben-val":                     plan,
@@ -452,6 +453,81 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 				}
 			}
 		}, "DT-01311", "Bundle.entry[1].resource.supportingInfo[10].valueAttachment.size"},
+		// The payers' messages.
+		{"an eligibility disposition longer than 250 characters", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			d.resource(t, "CoverageEligibilityResponse")["disposition"] = strings.Repeat("x", 251)
+		}, "BV-00310", "Bundle.entry[1].resource.disposition"},
+		{"an eligibility disposition longer than 125 Arabic characters", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			d.resource(t, "CoverageEligibilityResponse")["disposition"] = strings.Repeat("ب", 126)
+		}, "BV-00310", "Bundle.entry[1].resource.disposition"},
+		{"a claim response disposition longer than 250 characters", "7b-claim-response.json", func(t *testing.T, d doc) {
+			d.resource(t, "ClaimResponse")["disposition"] = strings.Repeat("x", 251)
+		}, "BV-00317", "Bundle.entry[1].resource.disposition"},
+		{"a claim response that is not active", "7b-claim-response.json", func(t *testing.T, d doc) {
+			d.resource(t, "ClaimResponse")["status"] = "draft"
+		}, "BV-00331", "Bundle.entry[1].resource.status"},
+		{"a complete claim response without items", "7b-claim-response.json", func(t *testing.T, d doc) {
+			delete(d.resource(t, "ClaimResponse"), "item")
+		}, "BV-00255", "Bundle.entry[1].resource.item"},
+		{"a complete claim response item without its benefit", "7b-claim-response.json", func(t *testing.T, d doc) {
+			it := d.resource(t, "ClaimResponse")["item"].([]any)[0].(map[string]any)
+			var kept []any
+			for _, a := range it["adjudication"].([]any) {
+				if !strings.Contains(mustJSON(a), `"benefit"`) {
+					kept = append(kept, a)
+				}
+			}
+			it["adjudication"] = kept
+		}, "BV-00390", "Bundle.entry[1].resource.item[0].adjudication"},
+		{"an approved quantity given as an amount", "7b-claim-response.json", func(t *testing.T, d doc) {
+			for _, a := range d.resource(t, "ClaimResponse")["item"].([]any)[0].(map[string]any)["adjudication"].([]any) {
+				if strings.Contains(mustJSON(a), `"approved-quantity"`) {
+					a.(map[string]any)["amount"] = map[string]any{"value": 1, "currency": "SAR"}
+				}
+			}
+		}, "BV-00519", "Bundle.entry[1].resource.item[0].adjudication[6].amount"},
+		{"a complete claim response without insurance", "7b-claim-response.json", func(t *testing.T, d doc) {
+			delete(d.resource(t, "ClaimResponse"), "insurance")
+		}, "BV-00853", "Bundle.entry[1].resource.insurance"},
+		{"a claim response with no focal insurance", "7b-claim-response.json", func(t *testing.T, d doc) {
+			d.resource(t, "ClaimResponse")["insurance"].([]any)[0].(map[string]any)["focal"] = false
+		}, "BV-00854", "Bundle.entry[1].resource.insurance"},
+		{"a dental claim response for an inpatient stay", "7b-claim-response.json", func(t *testing.T, d doc) {
+			d.resource(t, "ClaimResponse")["subType"] = map[string]any{"coding": []any{map[string]any{
+				"system": "http://nphies.sa/terminology/CodeSystem/claim-subtype", "code": "ip"}}}
+		}, "BV-00609", "Bundle.entry[1].resource.subType"},
+		{"an added dental item on a body site outside the oral regions", "7b-claim-response.json", func(t *testing.T, d doc) {
+			d.resource(t, "ClaimResponse")["addItem"] = []any{map[string]any{"itemSequence": []any{1},
+				"bodySite": map[string]any{"coding": []any{map[string]any{"system": "http://nphies.sa/terminology/CodeSystem/body-site", "code": "LT"}}}}}
+		}, "BV-00638", "Bundle.entry[1].resource.addItem[0].bodySite"},
+		{"a payment detail naming no claim", "13a-payment-reconciliation.json", func(t *testing.T, d doc) {
+			delete(d.resource(t, "PaymentReconciliation")["detail"].([]any)[0].(map[string]any), "request")
+		}, "BV-00355", "Bundle.entry[1].resource.detail[0].request"},
+		{"a payment detail naming no response", "13a-payment-reconciliation.json", func(t *testing.T, d doc) {
+			delete(d.resource(t, "PaymentReconciliation")["detail"].([]any)[0].(map[string]any), "response")
+		}, "BV-00370", "Bundle.entry[1].resource.detail[0].response"},
+		{"a payment detail that is not the sum of its components", "13a-payment-reconciliation.json", func(t *testing.T, d doc) {
+			d.resource(t, "PaymentReconciliation")["detail"].([]any)[0].(map[string]any)["amount"] = map[string]any{"value": 500, "currency": "SAR"}
+		}, "BV-00479", "Bundle.entry[1].resource.detail[0].amount"},
+		{"a site eligibility that ignores an eligible insurance", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			r := d.resource(t, "CoverageEligibilityResponse")
+			ext := r["extension"].([]any)[0].(map[string]any)
+			ins := r["insurance"].([]any)[0].(map[string]any)
+			ins["extension"] = []any{mustCopy(t, ext)}
+			ext["valueCodeableConcept"].(map[string]any)["coding"].([]any)[0].(map[string]any)["code"] = "out-network"
+		}, "BV-00559", "Bundle.entry[1].resource.extension[0]"},
+		{"an eligible site no insurance covers", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			r := d.resource(t, "CoverageEligibilityResponse")
+			ins := r["insurance"].([]any)[0].(map[string]any)
+			ins["extension"] = []any{map[string]any{"url": "http://nphies.sa/fhir/ksa/nphies-fs/StructureDefinition/extension-siteEligibility",
+				"valueCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": "http://nphies.sa/terminology/CodeSystem/siteEligibility", "code": "out-network"}}}}}
+		}, "BV-00561", "Bundle.entry[1].resource.extension[0]"},
+		{"an eligibility request for a date and a period", "14a-eligibilty-request-ben-val.json", func(t *testing.T, d doc) {
+			d.resource(t, "CoverageEligibilityRequest")["servicedDate"] = "2021-10-01"
+		}, "IC-01413", "Bundle.entry[1].resource.servicedDate"},
+		{"an eligibility response for a date and a period", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			d.resource(t, "CoverageEligibilityResponse")["servicedDate"] = "2021-10-01"
+		}, "IC-01415", "Bundle.entry[1].resource.servicedDate"},
 		{"an event given as a uri and a coding", outpatient, func(t *testing.T, d doc) {
 			d.resource(t, "MessageHeader")["eventUri"] = 7
 		}, "DT-00860", "Bundle.entry[0].resource.eventUri"},
@@ -476,6 +552,16 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 			t.Errorf("no %s at %s; got %v", tc.rule, tc.expr, vs)
 		})
 	}
+}
+
+// mustCopy is a deep copy of a decoded JSON value.
+func mustCopy(t *testing.T, v any) any {
+	t.Helper()
+	var out any
+	if err := json.Unmarshal([]byte(mustJSON(v)), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func mustJSON(v any) string {
