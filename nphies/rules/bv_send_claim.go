@@ -108,4 +108,60 @@ func init() {
 	rule("BV-00089", inSAR("Claim.item.detail.extension.tax"))
 	rule("BV-00090", inSAR("Coverage.costToBeneficiary.valueMoney"))
 	rule("BV-00091", inSAR("PaymentNotice.amount"))
+
+	// Codes each category takes from its own system.
+	rule("BV-00410", infoCoded("lab-test", "code", "http://loinc.org"))
+	rule("BV-00412", infoCoded("reason-for-visit", "code", "http://nphies.sa/terminology/CodeSystem/visit-reason"))
+	rule("BV-00781", infoCoded("morphology", "code", "http://nphies.sa/terminology/CodeSystem/morphology-code"))
+	rule("BV-00786", infoCoded("investigation-result", "code", "http://nphies.sa/terminology/CodeSystem/investigation-result"))
+	// Why a vital sign was not measured, from its absence-reason value set.
+	for id, v := range map[string]struct{ category, valueSet string }{
+		"BV-00820": {"vital-sign-weight", "weight-absence-reason"}, "BV-00821": {"vital-sign-systolic", "blood-pressure-absence-reason"},
+		"BV-00822": {"vital-sign-diastolic", "blood-pressure-absence-reason"}, "BV-00823": {"vital-sign-height", "height-absence-reason"},
+		"BV-00824": {"temperature", "temperature-absence-reason"}, "BV-00825": {"pulse", "pulse-absence-reason"},
+		"BV-00826": {"oxygen-saturation", "oxygen-saturation-absence-reason"}, "BV-00827": {"respiratory-rate", "respiratory-rate-absence-reason"},
+	} {
+		rule(id, infoOf(v.category, func(s node, out *[]string) {
+			for _, r := range s.get("reason") {
+				for _, c := range r.codings() {
+					if !validCode(codes().byID[v.valueSet], c) {
+						*out = append(*out, c.path)
+					}
+				}
+			}
+		}))
+	}
+	// An infant's inpatient claim carries the admission weight.
+	rule("BV-00849", func(m *message) []string {
+		var out []string
+		for _, c := range claims(m) {
+			enc, ok := m.encounterOf(c)
+			start := enc.at("period.start")
+			if !ok || c.str("use") != "claim" || encounterClass(enc) != "IMP" || len(start) == 0 || hasInfo(c, "admission-weight") {
+				continue
+			}
+			began, _ := start[0].val.(string)
+			if days, ok := daysSinceBirth(birthDateOf(m, c), began); ok && days < 365 {
+				out = append(out, c.path+".supportingInfo")
+			}
+		}
+		return out
+	})
+
+	// Coded reasons "others" say what in text.
+	for id, path := range map[string]string{
+		"BV-00698": "Claim.item.extension.absenceOfScientificCode", "BV-00721": "Claim.item.detail.extension.absenceOfScientificCode",
+		"BV-00722": "Claim.item.detail.subDetail.extension.absenceOfScientificCode",
+		"BV-00719": "Claim.item.extension.pharmacistSubstitute", "BV-00718": "Claim.item.detail.extension.pharmacistSubstitute",
+	} {
+		rule(id, func(m *message) []string {
+			var out []string
+			for _, x := range m.selectPath(path) {
+				if v, ok := x.first("valueCodeableConcept"); ok && v.hasCode("", "others") && v.str("text") == "" {
+					out = append(out, v.path+".text")
+				}
+			}
+			return out
+		})
+	}
 }

@@ -3,7 +3,7 @@ package rules
 import "unicode/utf8"
 
 // NPHIES's length limits on the elements of FHIR data types wherever they
-// occur (BV-00274–294, 305–306; the instances of each type are found in one
+// occur (BV-00274–294, 305–308; the instances of each type are found in one
 // walk, message.instances) and on some elements of one resource
 // (BV-00309–326); not BV-00279 (Coding.display, 100), which the December
 // 2023 example itself breaks (profileSpecific). "English and Arabic"
@@ -38,6 +38,8 @@ var dataTypeLimits = map[string]dataTypeLimit{
 	"BV-00294": {"Address", "country", 100, true},
 	"BV-00305": {"Reference", "reference", 250, false},
 	"BV-00306": {"Reference", "display", 200, false},
+	"BV-00307": {"Dosage", "text", 4000, true},
+	"BV-00308": {"Dosage", "patientInstruction", 4000, true},
 }
 
 // exceeds reports whether text is over the limit.

@@ -199,7 +199,46 @@ func emergency(t *testing.T, d doc) {
 	enc["class"] = map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "EMER"}
 	enc["extension"] = append(enc["extension"].([]any),
 		map[string]any{"url": nphiesExt + "emergencyServiceStart", "valueDateTime": "2023-12-04T10:30:00+03:00"},
-		map[string]any{"url": nphiesExt + "triageDate", "valueDateTime": "2023-12-04T10:27:00+03:00"})
+		map[string]any{"url": nphiesExt + "triageDate", "valueDateTime": "2023-12-04T10:27:00+03:00"},
+		codedExt("triageCategory", nphiesCodes+"triage-category", "U"))
+}
+
+// emergencyClaim makes the outpatient example the claim for an emergency
+// visit that ended, with what such a claim carries.
+func emergencyClaim(t *testing.T, d doc) {
+	emergency(t, d)
+	d.resource(t, "Claim")["use"] = "claim"
+	enc := d.resource(t, "Encounter")
+	enc["extension"] = append(enc["extension"].([]any),
+		codedExt("emergencyArrivalCode", nphiesCodes+"emergency-arrival-code", "Ambulance"),
+		codedExt("emergencyDepartmentDisposition", nphiesCodes+"emergency-department-disposition", "H"))
+}
+
+// withoutExt runs then, and removes the Encounter's extensions of a name.
+func withoutExt(then func(t *testing.T, d doc), name string) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) { then(t, d); dropExt(d.resource(t, "Encounter"), name) }
+}
+
+// newborn makes the claim one for a newborn born on the date.
+func newborn(born string) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		c := d.resource(t, "Claim")
+		c["extension"] = append(c["extension"].([]any), map[string]any{"url": nphiesExt + "newborn", "valueBoolean": true})
+		d.resource(t, "Patient")["birthDate"] = born
+	}
+}
+
+// newbornEligibility makes example 14a a check for a newborn born on the date.
+func newbornEligibility(born string) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		d.resource(t, "CoverageEligibilityRequest")["extension"] = []any{map[string]any{"url": nphiesExt + "newborn", "valueBoolean": true}}
+		d.resource(t, "Patient")["birthDate"] = born
+	}
+}
+
+// output sets the first Task output of the example.
+func output(v map[string]any) func(t *testing.T, d doc) {
+	return setOn("Task", "output", []any{v})
 }
 
 // emergencyExt sets the valueDateTime of the emergency encounter's extension i.
@@ -233,6 +272,35 @@ func long(n int, arabic bool) string {
 func patientName(t *testing.T, d doc) map[string]any {
 	t.Helper()
 	return d.resource(t, "Patient")["name"].([]any)[0].(map[string]any)
+}
+
+// itemExt sets the extensions of the Claim's first item (or its first
+// detail, or that detail's first subDetail, by depth 0, 1, 2) to x.
+func itemExt(depth int, x map[string]any) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		el := d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)
+		for _, key := range []string{"detail", "subDetail"}[:depth] {
+			child := map[string]any{"sequence": 1}
+			el[key] = []any{child}
+			el = child
+		}
+		el["extension"] = []any{x}
+	}
+}
+
+// othersExt is a coded extension whose code is "others".
+func othersExt(name string) map[string]any { return codedExt(name, nphiesCodes+"x", "others") }
+
+// entryOf appends a resource to the example's entries.
+func entryOf(kind string) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		d["entry"] = append(d["entry"].([]any), map[string]any{"fullUrl": "http://provider.com/" + kind + "/9",
+			"resource": map[string]any{"resourceType": kind, "id": "9"}})
+	}
+}
+
+func dropKey(kind, key string) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) { delete(d.resource(t, kind), key) }
 }
 
 type sendCase struct {
@@ -545,6 +613,129 @@ func sendBreaks() []sendCase {
 		sendCase{"a payment disposition of 251 characters", "13a-payment-reconciliation.json", setOn("PaymentReconciliation", "disposition", long(251, false)),
 			"BV-00326", "Bundle.entry[1].resource.disposition"},
 	)
+	investigation := func(code string, drop string) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) {
+			s := infoAt(t, d, 10)
+			s["code"] = coded(nphiesCodes+"investigation-result", code)
+			delete(s, drop)
+		}
+	}
+	fullURL := func(url string) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) { d["entry"].([]any)[6].(map[string]any)["fullUrl"] = url }
+	}
+	statusOutput := map[string]any{"type": coded(nphiesCodes+"task-output-type", "status"), "valueCode": "complete"}
+	cases = append(cases,
+		sendCase{"an emergency claim without the arrival", outpatient, withoutExt(emergencyClaim, "emergencyArrivalCode"), "BV-00732", outpatientEncounter + ".extension"},
+		sendCase{"an emergency authorization without the triage date", outpatient, withoutExt(emergency, "triageDate"), "BV-00733", outpatientEncounter + ".extension"},
+		sendCase{"an emergency authorization without the triage category", outpatient, withoutExt(emergency, "triageCategory"), "BV-00734", outpatientEncounter + ".extension"},
+		sendCase{"an ended emergency claim without the disposition", outpatient, withoutExt(emergencyClaim, "emergencyDepartmentDisposition"),
+			"BV-00728", outpatientEncounter + ".extension"},
+		sendCase{"a death in the emergency department without its cause", outpatient, func(t *testing.T, d doc) {
+			emergencyClaim(t, d)
+			dropExt(d.resource(t, "Encounter"), "emergencyDepartmentDisposition")
+			enc := d.resource(t, "Encounter")
+			enc["extension"] = append(enc["extension"].([]any), codedExt("emergencyDepartmentDisposition", nphiesCodes+"emergency-department-disposition", "DED"))
+		}, "BV-00855", outpatientEncounter + ".extension"},
+		sendCase{"a ventilated inpatient claim without the ventilation hours", outpatient, admitted("claim", func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)["productOrService"] = coded(nphiesCodes+"services", "13882-00-00")
+		}), "BV-00731", outpatientClaim + ".supportingInfo"},
+		sendCase{"an investigation result other without saying what", outpatient, investigation("other", ""), "BV-00753", at(10) + ".code.text"},
+		sendCase{"investigation results attached without the attachment", outpatient, investigation("IRA", "valueAttachment"), "BV-00846", at(10) + ".valueAttachment"},
+		sendCase{"a newborn served at four months", outpatient, newborn("2023-08-01"), "BV-00553", outpatientClaim + ".item[0].servicedDate"},
+		sendCase{"a newborn's period ending at four months", outpatient, func(t *testing.T, d doc) {
+			newborn("2023-08-01")(t, d)
+			it := d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)
+			delete(it, "servicedDate")
+			it["servicedPeriod"] = map[string]any{"start": "2023-12-04", "end": "2023-12-05"}
+		}, "BV-00556", outpatientClaim + ".item[0].servicedPeriod.end"},
+		sendCase{"a newborn's eligibility on a date at four months", "14a-eligibilty-request-ben-val.json", func(t *testing.T, d doc) {
+			newbornEligibility("2021-03-01")(t, d)
+			r := d.resource(t, "CoverageEligibilityRequest")
+			delete(r, "servicedPeriod")
+			r["servicedDate"] = "2021-07-15"
+		}, "BV-00554", "Bundle.entry[1].resource.servicedDate"},
+		sendCase{"a newborn's eligibility period ending at four months", "14a-eligibilty-request-ben-val.json", newbornEligibility("2021-03-01"),
+			"BV-00555", "Bundle.entry[1].resource.servicedPeriod.end"},
+		sendCase{"an entry URL of another id", outpatient, fullURL("http://provider.com/Encounter/2"), "BV-00207", "Bundle.entry[6].fullUrl"},
+		sendCase{"an entry URL of another type", outpatient, fullURL("http://provider.com/Procedure/1"), "BV-00208", "Bundle.entry[6].fullUrl"},
+		sendCase{"a resource id with a space", outpatient, setOn("Encounter", "id", "1 2"), "BV-00209", outpatientEncounter + ".id"},
+		sendCase{"an identifier system that is no URL", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["identifier"].([]any)[0].(map[string]any)["system"] = "provider.com/claim"
+		}, "BV-00219", outpatientClaim + ".identifier[0].system"},
+		sendCase{"two codings of one system", outpatient, func(t *testing.T, d doc) {
+			cc := d.resource(t, "Claim")["type"].(map[string]any)
+			cc["coding"] = append(cc["coding"].([]any), map[string]any{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "oral"})
+		}, "BV-00526", outpatientClaim + ".type.coding[1].system"},
+		sendCase{"a status output without its type", "9c-statuscheck-response.json", output(map[string]any{"valueCode": "complete"}),
+			"BV-00239", "Bundle.entry[1].resource.output[0].type"},
+		sendCase{"a status output without its value", "9c-statuscheck-response.json", output(map[string]any{"type": statusOutput["type"]}),
+			"BV-00240", "Bundle.entry[1].resource.output[0].value[x]"},
+		sendCase{"a cancel response with a status output", "17b-cancel-response.json", output(statusOutput),
+			"BV-00241", "Bundle.entry[1].resource.output[0].type"},
+		sendCase{"an attachment by URL without its hash", outpatient, func(t *testing.T, d doc) {
+			a := infoAt(t, d, 10)["valueAttachment"].(map[string]any)
+			delete(a, "data")
+			a["url"] = "https://provider.com/attachments/1.pdf"
+		}, "BV-00345", at(10) + ".valueAttachment.hash"},
+	)
+	recode := func(file string, i int, system string) sendCase {
+		return sendCase{"", file, func(t *testing.T, d doc) {
+			infoAt(t, d, i)["code"] = coded(system, "x1")
+		}, "", "Bundle.entry[1].resource.supportingInfo[" + itoa(i) + "].code"}
+	}
+	for _, c := range []struct {
+		name, id, file string
+		i              int
+	}{
+		{"a lab test outside LOINC", "BV-00410", "1-preauth-institutional-request.json", 6},
+		{"a reason for visit outside its code system", "BV-00412", "8-claim-institutional-request.json", 11},
+		{"an investigation result outside its code system", "BV-00786", outpatient, 10},
+	} {
+		tc := recode(c.file, c.i, "http://snomed.info/sct")
+		tc.name, tc.rule = c.name, c.id
+		cases = append(cases, tc)
+	}
+	othersAt := func(depth int) string {
+		return outpatientClaim + ".item[0]" + []string{"", ".detail[0]", ".detail[0].subDetail[0]"}[depth] + ".extension[0].valueCodeableConcept.text"
+	}
+	cases = append(cases,
+		sendCase{"a morphology outside its code system", outpatient, addInfo(info(30, "morphology", map[string]any{"code": coded("http://snomed.info/sct", "8000/3")})),
+			"BV-00781", at(14) + ".code"},
+		sendCase{"an infant's inpatient claim without the admission weight", outpatient, admitted("claim", setOn("Patient", "birthDate", "2023-06-01")),
+			"BV-00849", outpatientClaim + ".supportingInfo"},
+		sendCase{"a scientific code absent for other reasons, unsaid", outpatient, itemExt(0, othersExt("absenceOfScientificCode")), "BV-00698", othersAt(0)},
+		sendCase{"a detail's scientific code absent for other reasons, unsaid", outpatient, itemExt(1, othersExt("absenceOfScientificCode")), "BV-00721", othersAt(1)},
+		sendCase{"a subdetail's scientific code absent for other reasons, unsaid", outpatient, itemExt(2, othersExt("absenceOfScientificCode")), "BV-00722", othersAt(2)},
+		sendCase{"a substitute for other reasons, unsaid", outpatient, itemExt(0, othersExt("pharmacistSubstitute")), "BV-00719", othersAt(0)},
+		sendCase{"a detail's substitute for other reasons, unsaid", outpatient, itemExt(1, othersExt("pharmacistSubstitute")), "BV-00718", othersAt(1)},
+		sendCase{"a dosage text of 2001 Arabic letters", outpatient, itemExt(0, map[string]any{"url": nphiesExt + "dosage", "valueDosage": map[string]any{"text": long(2001, true)}}),
+			"BV-00307", outpatientClaim + ".item[0].extension[0].valueDosage.text"},
+		sendCase{"a dosage instruction of 4001 characters", outpatient, itemExt(0, map[string]any{"url": nphiesExt + "dosage", "valueDosage": map[string]any{"patientInstruction": long(4001, false)}}),
+			"BV-00308", outpatientClaim + ".item[0].extension[0].valueDosage.patientInstruction"},
+		sendCase{"a care team without an identifier", outpatient, entryOf("CareTeam"), "BV-00133", "Bundle.entry[9].resource.identifier"},
+		sendCase{"a device without an identifier", outpatient, entryOf("Device"), "BV-00153", "Bundle.entry[9].resource.identifier"},
+		sendCase{"a group without an identifier", outpatient, entryOf("Group"), "BV-00159", "Bundle.entry[9].resource.identifier"},
+		sendCase{"a location without an identifier", outpatient, entryOf("Location"), "BV-00162", "Bundle.entry[9].resource.identifier"},
+		sendCase{"a practitioner role without an identifier", outpatient, entryOf("PractitionerRole"), "BV-00197", "Bundle.entry[9].resource.identifier"},
+		sendCase{"an organization without an identifier", outpatient, dropKey("Organization", "identifier"), "BV-00183", "Bundle.entry[4].resource.identifier"},
+		sendCase{"a practitioner without an identifier", outpatient, dropKey("Practitioner", "identifier"), "BV-00198", "Bundle.entry[5].resource.identifier"},
+		sendCase{"an inactive patient", outpatient, setOn("Patient", "active", false), "BV-00339", "Bundle.entry[2].resource.active"},
+	)
+	for id, v := range map[string]struct {
+		i      int
+		system string
+	}{
+		"BV-00820": {3, "weight-absence-reason"}, "BV-00821": {0, "blood-pressure-absence-reason"},
+		"BV-00822": {1, "blood-pressure-absence-reason"}, "BV-00823": {2, "height-absence-reason"},
+		"BV-00824": {5, "temperature-absence-reason"}, "BV-00825": {4, "pulse-absence-reason"},
+		"BV-00826": {7, "oxygen-saturation-absence-reason"}, "BV-00827": {8, "respiratory-rate-absence-reason"},
+	} {
+		cases = append(cases, sendCase{"a vital sign absent for a reason outside " + v.system, outpatient, func(t *testing.T, d doc) {
+			s := infoAt(t, d, v.i)
+			delete(s, "valueQuantity")
+			s["reason"] = coded(nphiesCodes+v.system, "not-a-reason")
+		}, id, at(v.i) + ".reason.coding[0]"})
+	}
 	for id, category := range map[string]string{
 		"BV-00763": "vital-sign-diastolic", "BV-00764": "vital-sign-systolic", "BV-00765": "pulse",
 		"BV-00766": "temperature", "BV-00767": "vital-sign-height", "BV-00768": "respiratory-rate",
@@ -585,6 +776,29 @@ func sendMeets() []sendCase {
 			name["family"], name["given"], name["text"] = long(50, true), []any{long(50, true)}, long(125, true)
 			d.resource(t, "Patient")["address"] = []any{map[string]any{"text": long(250, true), "city": long(100, true), "postalCode": long(50, false)}}
 			d.resource(t, "Claim")["identifier"].([]any)[0].(map[string]any)["value"] = long(100, false)
+		}, "", ""},
+		sendCase{"an emergency claim", outpatient, emergencyClaim, "", ""},
+		sendCase{"a newborn at two months", outpatient, newborn("2023-10-01"), "", ""},
+		sendCase{"a newborn's eligibility at two months", "14a-eligibilty-request-ben-val.json", newbornEligibility("2021-05-20"), "", ""},
+		sendCase{"an attachment by URL with its hash", outpatient, func(t *testing.T, d doc) {
+			a := infoAt(t, d, 10)["valueAttachment"].(map[string]any)
+			delete(a, "data")
+			a["url"], a["hash"] = "https://provider.com/attachments/1.pdf", "2jmj7l5rSw0yVb/vlWAYkK/YBwk="
+		}, "", ""},
+		sendCase{"a weight not collected", outpatient, func(t *testing.T, d doc) {
+			s := infoAt(t, d, 3)
+			delete(s, "valueQuantity")
+			s["reason"] = coded(nphiesCodes+"weight-absence-reason", "999.9")
+		}, "", ""},
+		sendCase{"an infant's inpatient claim with the admission weight", outpatient, func(t *testing.T, d doc) {
+			admit(t, d, "claim")
+			setOn("Patient", "birthDate", "2023-06-01")(t, d)
+			addInfo(info(31, "admission-weight", map[string]any{"valueQuantity": map[string]any{"value": 7.2, "system": "http://unitsofmeasure.org", "code": "kg"}}))(t, d)
+		}, "", ""},
+		sendCase{"reasons others that say what", outpatient, func(t *testing.T, d doc) {
+			x := othersExt("absenceOfScientificCode")
+			x["valueCodeableConcept"].(map[string]any)["text"] = "compounded at the pharmacy"
+			itemExt(2, x)(t, d)
 		}, "", ""},
 		sendCase{"an extracted tooth", outpatient, addInfo(missingTooth()), "", ""},
 		sendCase{"an emergency", outpatient, emergency, "", ""},
