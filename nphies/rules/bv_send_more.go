@@ -191,6 +191,12 @@ func init() {
 		}
 	}))
 
+	rule("BV-00346", eachOf("OperationOutcome", func(o node, out *[]string) {
+		if !guid.MatchString(o.str("id")) {
+			*out = append(*out, o.path+".id")
+		}
+	}))
+
 	// An attachment by URL carries its hash.
 	rule("BV-00345", func(m *message) []string {
 		var out []string

@@ -719,6 +719,7 @@ func sendBreaks() []sendCase {
 		sendCase{"a practitioner role without an identifier", outpatient, entryOf("PractitionerRole"), "BV-00197", "Bundle.entry[9].resource.identifier"},
 		sendCase{"an organization without an identifier", outpatient, dropKey("Organization", "identifier"), "BV-00183", "Bundle.entry[4].resource.identifier"},
 		sendCase{"a practitioner without an identifier", outpatient, dropKey("Practitioner", "identifier"), "BV-00198", "Bundle.entry[5].resource.identifier"},
+		sendCase{"an operation outcome whose id is no GUID", outpatient, entryOf("OperationOutcome"), "BV-00346", "Bundle.entry[9].resource.id"},
 		sendCase{"an inactive patient", outpatient, setOn("Patient", "active", false), "BV-00339", "Bundle.entry[2].resource.active"},
 	)
 	for id, v := range map[string]struct {
@@ -784,6 +785,10 @@ func sendMeets() []sendCase {
 			a := infoAt(t, d, 10)["valueAttachment"].(map[string]any)
 			delete(a, "data")
 			a["url"], a["hash"] = "https://provider.com/attachments/1.pdf", "2jmj7l5rSw0yVb/vlWAYkK/YBwk="
+		}, "", ""},
+		sendCase{"an operation outcome with a GUID", outpatient, func(t *testing.T, d doc) {
+			d["entry"] = append(d["entry"].([]any), map[string]any{"fullUrl": "urn:uuid:d45fe0ab-b138-4fc7-adbc-28f5c5a4fbf9",
+				"resource": map[string]any{"resourceType": "OperationOutcome", "id": "d45fe0ab-b138-4fc7-adbc-28f5c5a4fbf9"}})
 		}, "", ""},
 		sendCase{"a weight not collected", outpatient, func(t *testing.T, d doc) {
 			s := infoAt(t, d, 3)

@@ -17,6 +17,7 @@ var notEvaluable = []struct {
 		"nullified", "queued", "poll", "prior authorization response", "related claimresponse", "same patient",
 		"the claim response", "related coverageeligibilityrequest", "eligibility request",
 		"corresponding prescriber", "identifier of the authorization", "sent to a prescription transaction",
+		"successfully posted", "hcp/hic level", "exists in nphies", "globally unique", "could not be found", "in the request",
 	}},
 	{"needs NPHIES's registries (licences, onboarding, accounts, certificates)", []string{
 		"license", "licence", "onboard", "registered", "account", "certificate", "blocked", "active in nphies",
@@ -24,7 +25,10 @@ var notEvaluable = []struct {
 	}},
 	{"transport or processing at NPHIES or the payer (timeouts, availability, size, internal errors)", []string{
 		"timeout", "timed out", "offline", "unavailable", "not available", "integration layer", "rhapsody",
-		"xsd", "size", "mb", "internal", "error at hic", "unable to process",
+		"xsd", "size", "mb", "internal", "error at hic", "unable to process", "parsable",
+	}},
+	{"concerns NPHIES's own profile definitions, not the message", []string{
+		"profile reference", "profile schema", "nphies message profile",
 	}},
 	{"needs the current date at NPHIES", []string{"current date", "date received", "future"}},
 }
