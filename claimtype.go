@@ -29,6 +29,13 @@ func (t ClaimType) Valid() bool {
 	return false
 }
 
+// NeedsEncounter reports whether NPHIES requires the encounter (the visit)
+// of t's claims and prior authorizations: every type's but pharmacy's and
+// vision's, whose profiles make it optional.
+func (t ClaimType) NeedsEncounter() bool {
+	return t != ClaimPharmacy && t != ClaimVision
+}
+
 // ClaimDetails is what a claim carries for its type beyond the invoice: per
 // invoice line a tooth and its surfaces (dental) or a days supply
 // (pharmacy), an institutional claim's admission, a vision claim's

@@ -47,7 +47,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	if typ == "" {
 		typ = hg.ClaimProfessional
 	}
-	enc, err := encounterOf(use, typ, parties.Appointment, inv)
+	enc, err := encounterOf(use, typ, parties.Appointment)
 	if err != nil {
 		return hg.NewClaim{}, err
 	}
@@ -136,16 +136,18 @@ var encounterStatuses = map[hg.AppointmentStatus]string{
 // encounterOf is the encounter of a claim or prior authorization, taken
 // from the visit: its id, times and where it stands. A claim is for a
 // completed visit; a prior authorization may be for one booked or under
-// way. Without a visit the encounter is still derived from the invoice, as
-// before appointments were cited (to be refused once every caller names
-// the appointment). A pharmacy or vision claim, whose profiles make the
-// encounter optional, has none without a visit.
-func encounterOf(use hg.ClaimUse, typ hg.ClaimType, a *hg.Appointment, inv *hg.Invoice) (*EncounterInput, error) {
-	if a == nil && (typ == hg.ClaimPharmacy || typ == hg.ClaimVision) {
+// way. NPHIES requires the encounter of professional, institutional and
+// dental claims and authorizations, so they must name the visit; a
+// pharmacy or vision claim, whose profiles make it optional, has none
+// without one. No encounter is ever made up from the invoice (issue 15,
+// finding 7).
+func encounterOf(use hg.ClaimUse, typ hg.ClaimType, a *hg.Appointment) (*EncounterInput, error) {
+	if a == nil && !typ.NeedsEncounter() {
 		return nil, nil
 	}
 	if a == nil {
-		return &EncounterInput{ID: inv.ID, Start: inv.CreatedAt, End: inv.CreatedAt.Add(30 * time.Minute), Status: EncounterFinished}, nil
+		return nil, hg.Invalid("appointmentId", "a %s claim or prior authorization names the visit it is for: NPHIES needs its encounter",
+			strings.ToLower(string(typ)))
 	}
 	status, ok := encounterStatuses[a.Status]
 	switch {

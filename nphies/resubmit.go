@@ -50,6 +50,10 @@ func (d *Desk) Resubmit(ctx context.Context, scope hg.PatientScope, req Resubmit
 		return nil, hg.Errorf(hg.ECONFLICT, "the claim was resubmitted already")
 	case orig.InvoiceID == nil:
 		return nil, hg.Invalid("id", "the claim has no invoice to claim again")
+	case orig.AppointmentID == nil && orig.Type.NeedsEncounter():
+		// Claims made before claims named their visit have no encounter
+		// to send again, and none is made up.
+		return nil, hg.Invalid("id", "the claim names no visit, and NPHIES needs its encounter: it cannot be resubmitted")
 	case req.Items != nil && len(orig.Details.Items) > 0:
 		return nil, hg.Invalid("input.items", "the items of a %s claim carry per-line details (a tooth, a days supply) that cannot be corrected yet", orig.Type)
 	}

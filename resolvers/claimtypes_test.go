@@ -12,6 +12,7 @@ import (
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/internal/fhirshape"
 	"github.com/healthgraph/healthgraph/nphies/rules"
+	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
 // Institutional, pharmacy, dental and vision claims and prior
@@ -344,6 +345,64 @@ func TestBadClaimTypeInputWritesNothing(t *testing.T) {
 	}
 	if ids := f.refusedRules(t, submitClaimMut, claim(wrong, "PHARMACY", nil)); !slices.Contains(ids, "IB-00267") {
 		t.Fatalf("submitClaim refused for %v, want IB-00267", ids)
+	}
+	if n := f.Count(t, `SELECT (SELECT count(*) FROM claims) + (SELECT count(*) FROM nphies_messages)`); n != 0 {
+		t.Fatalf("%d claim rows or messages written for refused claims", n)
+	}
+}
+
+// TestWhichClaimTypesNameTheirVisit: NPHIES requires the encounter of
+// professional, institutional and dental claims and prior authorizations,
+// so without appointmentId they are BAD_USER_INPUT on it, from the
+// scrubber as from the mutations; no encounter is made up from the
+// invoice (issue 15, finding 7). Pharmacy and vision, whose examples (9
+// and 4, 11 and 6) carry no encounter, may go without the visit: then only
+// the visit's minimum data set is missing (NPHIES asks it of every claim),
+// which the scrubber names and the mutations refuse. Nothing is queued.
+func TestWhichClaimTypesNameTheirVisit(t *testing.T) {
+	t.Parallel()
+	f := newFlowEnv(t, "M-NOVISIT")
+	visit := f.seenVisit(t, f.patient)
+	minimumDataSet := []string{"BV-00752", "BV-00803", "BV-00804", "BV-00805", "BV-00806"}
+	professional := []typedCase{{name: "professional claim", typ: "PROFESSIONAL", lines: []typedLine{consultation}},
+		{name: "professional prior authorization", typ: "PROFESSIONAL", preauth: true, lines: []typedLine{consultation}}}
+	for _, tc := range append(typedCases(), professional...) {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := f.typedInvoice(t, tc.lines...)
+			mutation, use := "requestPriorAuthorization", "PREAUTHORIZATION"
+			if !tc.preauth {
+				mutation, use = "submitClaim", "CLAIM"
+				f.issue(t, inv)
+			}
+			in := visit.claimInput(inv, "R07.1")
+			delete(in, "appointmentId")
+			in["type"] = tc.typ
+			for k, v := range tc.input {
+				in[k] = v
+			}
+			mut := `mutation($in: SubmitClaimInput!) { ` + mutation + `(input: $in) { id } }`
+			if tc.typ == "PHARMACY" || tc.typ == "VISION" {
+				ready, vs := f.readiness(t, in, use)
+				for _, v := range vs {
+					if v.Blocking && !slices.Contains(minimumDataSet, v.Rule) {
+						t.Errorf("without the visit: %s at %s: %s", v.Rule, v.Expression, v.Message)
+					}
+				}
+				if ready {
+					t.Errorf("ready without the visit's minimum data set")
+				}
+				f.refusedRules(t, mut, in)
+				return
+			}
+			for _, r := range []servertest.Response{
+				f.Do(t, f.billing, mut, map[string]any{"in": in}),
+				f.Do(t, f.billing, readinessQuery, map[string]any{"in": in, "use": use}),
+			} {
+				if r.Code() != hg.EINVALID || r.Field() != "input.appointmentId" {
+					t.Fatalf("code %q field %q, want BAD_USER_INPUT on input.appointmentId (%+v)", r.Code(), r.Field(), r.Errors)
+				}
+			}
+		})
 	}
 	if n := f.Count(t, `SELECT (SELECT count(*) FROM claims) + (SELECT count(*) FROM nphies_messages)`); n != 0 {
 		t.Fatalf("%d claim rows or messages written for refused claims", n)

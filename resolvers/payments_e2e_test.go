@@ -344,6 +344,32 @@ func TestResubmissionLinkedToItsOriginal(t *testing.T) {
 	}
 }
 
+// TestAClaimWithoutItsVisitIsNotResubmitted: a rejected claim made before
+// claims named their visit has no encounter to send again, and none is
+// made up from the invoice: its resubmission is BAD_USER_INPUT on the
+// claim's id, and nothing is queued.
+func TestAClaimWithoutItsVisitIsNotResubmitted(t *testing.T) {
+	t.Parallel()
+	f := newPayerFlow(t, "REJECT-4")
+	orig := f.submit(t)
+	if c := f.decided(t, orig); c.Status != "REJECTED" {
+		t.Fatalf("original %s, want REJECTED", c.Status)
+	}
+	// As a claim made before migration 0025 is stored.
+	if _, err := f.DB.Pool.Exec(context.Background(), `UPDATE claims SET appointment_id = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	before := f.Count(t, `SELECT (SELECT count(*) FROM claims) + (SELECT count(*) FROM nphies_messages)`)
+	r := f.Do(t, f.billing, `mutation($id: ID!, $in: ResubmitClaimInput!) { resubmitClaim(id: $id, input: $in) { id } }`,
+		map[string]any{"id": orig, "in": map[string]any{"practitionerId": f.visit.practitioner, "diagnoses": []string{"J20.9"}}})
+	if r.Code() != hg.EINVALID || r.Field() != "id" {
+		t.Fatalf("code %q field %q, want BAD_USER_INPUT on id (%+v)", r.Code(), r.Field(), r.Errors)
+	}
+	if n := f.Count(t, `SELECT (SELECT count(*) FROM claims) + (SELECT count(*) FROM nphies_messages)`); n != before {
+		t.Fatalf("%d claim rows and messages after the refusal, %d before", n, before)
+	}
+}
+
 // approvedResubmission fails unless c was approved as a resubmission of
 // orig and went out as a claim-request whose Claim.related names orig with
 // relationship prior; it returns that Claim and the bundle.

@@ -653,7 +653,9 @@ type SubmitClaimInput struct {
 	PractitionerID string `json:"practitionerId"`
 	// The visit with that practitioner: the claim's encounter is taken from it. A claim needs a
 	// COMPLETED appointment; a prior authorization may also cite one BOOKED (planned) or
-	// CHECKED_IN (in progress). Without it the encounter is derived from the invoice (deprecated).
+	// CHECKED_IN (in progress). Required for PROFESSIONAL, INSTITUTIONAL and DENTAL claims and
+	// prior authorizations, whose encounter NPHIES requires; PHARMACY and VISION may go without
+	// (no encounter is sent then).
 	AppointmentID *string `json:"appointmentId,omitempty"`
 	// ICD-10-AM diagnosis codes (e.g. J06.9, R51), the principal first; 1 to 12.
 	Diagnoses []string `json:"diagnoses"`
