@@ -45,6 +45,23 @@ type ClaimDetails struct {
 	Items              []ClaimItemDetail   `json:"items,omitempty"`
 	Admission          *Admission          `json:"admission,omitempty"`
 	VisionPrescription *VisionPrescription `json:"visionPrescription,omitempty"`
+	Emergency          *Emergency          `json:"emergency,omitempty"`
+}
+
+// Emergency is what NPHIES asks of an emergency visit's encounter (class
+// EMER) on a professional claim: the triage, and on a claim how the
+// patient arrived, when emergency care began and how the department
+// discharged them. Codes are NPHIES's (triage-category,
+// emergency-arrival-code, emergency-department-disposition).
+type Emergency struct {
+	TriageCategory string     `json:"triageCategory"`
+	TriageDate     time.Time  `json:"triageDate"`
+	ArrivalCode    string     `json:"arrivalCode,omitempty"`
+	ServiceStart   *time.Time `json:"serviceStart,omitempty"`
+	Disposition    string     `json:"disposition,omitempty"`
+	// CauseOfDeath is an ICD-10-AM code, when the disposition is DED
+	// (died in the department) or DOA (dead on arrival).
+	CauseOfDeath string `json:"causeOfDeath,omitempty"`
 }
 
 // ClaimItemDetail is what the type requires of one invoice line.

@@ -2663,6 +2663,71 @@ func (ec *executionContext) unmarshalInputClaimOrder(ctx context.Context, obj an
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputEmergencyInput(ctx context.Context, obj any) (healthgraph.Emergency, error) {
+	var it healthgraph.Emergency
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"triageCategory", "triageDate", "arrivalCode", "serviceStart", "disposition", "causeOfDeath"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "triageCategory":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("triageCategory"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TriageCategory = data
+		case "triageDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("triageDate"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TriageDate = data
+		case "arrivalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("arrivalCode"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArrivalCode = data
+		case "serviceStart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceStart"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceStart = data
+		case "disposition":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("disposition"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Disposition = data
+		case "causeOfDeath":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("causeOfDeath"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CauseOfDeath = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputLensInput(ctx context.Context, obj any) (healthgraph.Lens, error) {
 	var it healthgraph.Lens
 	if obj == nil {
@@ -2761,7 +2826,7 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 		asMap["type"] = "PROFESSIONAL"
 	}
 
-	fieldsInOrder := [...]string{"invoiceId", "practitionerId", "appointmentId", "diagnoses", "type", "items", "admission", "visionPrescription"}
+	fieldsInOrder := [...]string{"invoiceId", "practitionerId", "appointmentId", "diagnoses", "type", "items", "admission", "visionPrescription", "emergency"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2824,6 +2889,13 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 				return it, err
 			}
 			it.VisionPrescription = data
+		case "emergency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emergency"))
+			data, err := ec.unmarshalOEmergencyInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEmergency(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Emergency = data
 		}
 	}
 	return it, nil
@@ -5267,6 +5339,14 @@ func (ec *executionContext) marshalODeliveryStatus2ᚖgithubᚗcomᚋhealthgraph
 	_ = ctx
 	res := model.MarshalText(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOEmergencyInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEmergency(ctx context.Context, v any) (*healthgraph.Emergency, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEmergencyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOPrismBase2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase(ctx context.Context, v any) (healthgraph.PrismBase, error) {

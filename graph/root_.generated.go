@@ -3617,6 +3617,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCommunicationAttachmentInput,
 		ec.unmarshalInputCreateInvoiceInput,
 		ec.unmarshalInputCreatePatientInput,
+		ec.unmarshalInputEmergencyInput,
 		ec.unmarshalInputInvoiceFilter,
 		ec.unmarshalInputInvoiceLineInput,
 		ec.unmarshalInputLensInput,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -254,6 +255,8 @@ type EncounterInput struct {
 	// finished (the default). A claim is for a finished visit; a prior
 	// authorization may be for one planned or in progress.
 	Status string
+	// Emergency makes it an emergency visit's (class EMER), nil otherwise.
+	Emergency *EmergencyInput
 }
 
 // Encounter statuses a claim or prior authorization may carry.
@@ -798,6 +801,10 @@ func (b *Builder) BuildPriorAuth(in ClaimInput) (*Message, error) {
 	return b.buildClaim(in, EventPriorAuthRequest, usePreAuth)
 }
 
+// SubTypeEmergency is the subtype of an emergency visit's professional
+// claim.
+const SubTypeEmergency = "emr"
+
 // subTypes is the default subtype per claim type.
 var subTypes = map[string]string{
 	ClaimTypeInstitutional: "ip", ClaimTypeProfessional: "op", ClaimTypePharmacy: "op",
@@ -1016,10 +1023,11 @@ func (bb *bundle) addEncounter(e EncounterInput, a *AdmissionInput, patient, pro
 		Extension: append([]Extension{{
 			URL:                  ExtensionBase + "extension-serviceEventType",
 			ValueCodeableConcept: cc("http://nphies.sa/terminology/CodeSystem/service-event-type", nonEmpty(e.ServiceEventType, "ICSE")),
-		}}, admissionExtensions(a)...),
+		}}, slices.Concat(admissionExtensions(a), emergencyExtensions(e.Emergency))...),
 		Identifier:      []Identifier{{System: bb.b.base() + "/encounter", Value: id}},
 		Status:          nonEmpty(e.Status, EncounterFinished),
 		Class:           &Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: encounterClass(e, a)},
+		Priority:        encounterPriority(e.Emergency),
 		Subject:         &Reference{Reference: patient},
 		Period:          period,
 		Hospitalization: hospitalization(a),

@@ -45,6 +45,11 @@ func checkDetails(typ hg.ClaimType, use hg.ClaimUse, d hg.ClaimDetails, inv *hg.
 		return hg.Invalid("visionPrescription", "a vision prior authorization needs the prescription")
 	case typ != hg.ClaimVision && d.VisionPrescription != nil:
 		return hg.Invalid("visionPrescription", "a vision prescription belongs to a vision claim only")
+	case typ != hg.ClaimProfessional && d.Emergency != nil:
+		// Only a professional claim's encounter may be EMER (BV-00808).
+		return hg.Invalid("emergency", "an emergency belongs to a professional claim only (NPHIES BV-00808)")
+	case d.Emergency != nil:
+		return checkEmergency(*d.Emergency, use, now)
 	case d.Admission != nil:
 		return checkAdmission(*d.Admission, use, diagnoses)
 	case d.VisionPrescription != nil:
@@ -137,6 +142,46 @@ func checkAdmission(a hg.Admission, use hg.ClaimUse, diagnoses []string) error {
 		}
 	}
 	return nil
+}
+
+// checkEmergency checks an emergency's codes against NPHIES's lists, its
+// times, and that a claim has what NPHIES asks of it then (BV-00728,
+// BV-00732, BV-00735, BV-00855).
+func checkEmergency(e hg.Emergency, use hg.ClaimUse, now time.Time) error {
+	died := e.Disposition == "DED" || e.Disposition == "DOA"
+	switch {
+	case !known(SystemTriageCategory, e.TriageCategory):
+		return hg.Invalid("emergency.triageCategory", "%q is not an NPHIES triage category (IR, VU, U, SER, NU)", clip(e.TriageCategory, 16))
+	case e.TriageDate.IsZero() || e.TriageDate.After(now):
+		return hg.Invalid("emergency.triageDate", "the triage must have taken place already")
+	case use == hg.UseClaim && e.ArrivalCode == "":
+		return hg.Invalid("emergency.arrivalCode", "an emergency claim needs how the patient arrived (NPHIES BV-00732)")
+	case e.ArrivalCode != "" && !known(SystemEmergencyArrival, e.ArrivalCode):
+		return hg.Invalid("emergency.arrivalCode", "%q is not an NPHIES emergency arrival code (GEMSA, PV, other, …)", clip(e.ArrivalCode, 16))
+	case use == hg.UseClaim && e.ServiceStart == nil:
+		return hg.Invalid("emergency.serviceStart", "an emergency claim needs when emergency care began (NPHIES BV-00735)")
+	case e.ServiceStart != nil && e.ServiceStart.After(now):
+		return hg.Invalid("emergency.serviceStart", "emergency care must have begun already")
+	case use == hg.UseClaim && e.Disposition == "":
+		return hg.Invalid("emergency.disposition", "an emergency claim needs the department's disposition (NPHIES BV-00728)")
+	case e.Disposition != "" && !known(SystemEmergencyDisposition, e.Disposition):
+		return hg.Invalid("emergency.disposition", "%q is not an NPHIES emergency department disposition (NAD, AH, DED, …)", clip(e.Disposition, 16))
+	case died && !hg.ValidICD10AM(e.CauseOfDeath):
+		return hg.Invalid("emergency.causeOfDeath", "a patient who died needs the ICD-10-AM cause of death (NPHIES BV-00855)")
+	case !died && e.CauseOfDeath != "":
+		return hg.Invalid("emergency.causeOfDeath", "a cause of death goes with the disposition DED or DOA")
+	}
+	return nil
+}
+
+// emergencyInput is the builder's emergency.
+func emergencyInput(e hg.Emergency) *EmergencyInput {
+	out := &EmergencyInput{TriageCategory: e.TriageCategory, TriageDate: e.TriageDate, ArrivalCode: e.ArrivalCode,
+		Disposition: e.Disposition, CauseOfDeath: e.CauseOfDeath}
+	if e.ServiceStart != nil {
+		out.ServiceStart = *e.ServiceStart
+	}
+	return out
 }
 
 // sameDay reports whether a and b fall on the same day in Riyadh.
@@ -234,6 +279,10 @@ func typed(in *ClaimInput, typ hg.ClaimType, d hg.ClaimDetails, now time.Time) {
 	}
 	if p := d.VisionPrescription; p != nil {
 		in.VisionPrescription = visionPrescriptionInput(*p, in.ClaimID)
+	}
+	if e := d.Emergency; e != nil && in.Encounter != nil {
+		// An emergency visit's claim has subtype emr (BV-00755, BV-00365).
+		in.Encounter.Emergency, in.SubType = emergencyInput(*e), SubTypeEmergency
 	}
 }
 

@@ -47,7 +47,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	if typ == "" {
 		typ = hg.ClaimProfessional
 	}
-	enc, err := encounterOf(use, typ, parties.Appointment)
+	enc, err := encounterOf(use, typ, parties.Appointment, parties.Details.Emergency)
 	if err != nil {
 		return hg.NewClaim{}, err
 	}
@@ -141,7 +141,7 @@ var encounterStatuses = map[hg.AppointmentStatus]string{
 // pharmacy or vision claim, whose profiles make it optional, has none
 // without one. No encounter is ever made up from the invoice (issue 15,
 // finding 7).
-func encounterOf(use hg.ClaimUse, typ hg.ClaimType, a *hg.Appointment) (*EncounterInput, error) {
+func encounterOf(use hg.ClaimUse, typ hg.ClaimType, a *hg.Appointment, emergency *hg.Emergency) (*EncounterInput, error) {
 	if a == nil && !typ.NeedsEncounter() {
 		return nil, nil
 	}
@@ -155,6 +155,10 @@ func encounterOf(use hg.ClaimUse, typ hg.ClaimType, a *hg.Appointment) (*Encount
 		return nil, hg.Invalid("appointmentId", "the appointment is %s; no services were given in it", a.Status)
 	case use == hg.UseClaim && a.Status != hg.AppointmentCompleted:
 		return nil, hg.Invalid("appointmentId", "a claim is for a completed visit; this appointment is %s", a.Status)
+	}
+	if e := emergency; e != nil && e.ServiceStart != nil && e.ServiceStart.Before(a.StartsAt) {
+		// NPHIES dates emergency care within the encounter (BV-00760).
+		return nil, hg.Invalid("emergency.serviceStart", "emergency care began before the visit did")
 	}
 	return &EncounterInput{ID: a.ID, Start: a.StartsAt, End: a.EndsAt, Status: status}, nil
 }

@@ -26,6 +26,10 @@ const (
 	SystemInformationCategory  = "http://nphies.sa/terminology/CodeSystem/claim-information-category"
 	SystemPracticeCodes        = "http://nphies.sa/terminology/CodeSystem/practice-codes"
 	SystemLensType             = "http://nphies.sa/terminology/CodeSystem/lens-type"
+	SystemTriageCategory       = "http://nphies.sa/terminology/CodeSystem/triage-category"
+	SystemEmergencyArrival     = "http://nphies.sa/terminology/CodeSystem/emergency-arrival-code"
+	SystemEmergencyDisposition = "http://nphies.sa/terminology/CodeSystem/emergency-department-disposition"
+	systemActPriority          = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 	systemICD10AM              = "http://hl7.org/fhir/sid/icd-10-am"
 	systemUCUM                 = "http://unitsofmeasure.org"
 )
@@ -191,13 +195,75 @@ func validateAdmission(a AdmissionInput, diagnoses []DiagnosisInput, use string)
 	return nil
 }
 
+// EncounterEmergency is the class of an emergency visit's encounter
+// (v3-ActCode), which only a professional claim may have (BV-00808).
+const EncounterEmergency = "EMER"
+
+// EmergencyInput is what an emergency visit's encounter carries (BV-00728,
+// BV-00732-735, BV-00855): the triage always; on a claim the arrival, when
+// emergency care began and the department's disposition.
+type EmergencyInput struct {
+	// TriageCategory is a triage-category code (IR, VU, U, SER, NU);
+	// TriageDate when the patient was triaged.
+	TriageCategory string
+	TriageDate     time.Time
+	// ArrivalCode is an emergency-arrival-code (GEMSA, PV, …); optional.
+	ArrivalCode string
+	// ServiceStart is when emergency care began; zero when not given.
+	ServiceStart time.Time
+	// Disposition is an emergency-department-disposition code (NAD, AH,
+	// DED, …); CauseOfDeath an ICD-10-AM code when DED or DOA.
+	Disposition, CauseOfDeath string
+}
+
 // encounterClass is the encounter's class for the claim: the admission's
-// for an institutional claim.
+// for an institutional claim, EMER for an emergency.
 func encounterClass(e EncounterInput, a *AdmissionInput) string {
-	if a != nil {
+	switch {
+	case a != nil:
 		return a.Class
+	case e.Emergency != nil:
+		return EncounterEmergency
 	}
 	return nonEmpty(e.Class, "AMB")
+}
+
+// emergencyExtensions are the Encounter's extensions of an emergency.
+func emergencyExtensions(e *EmergencyInput) []Extension {
+	if e == nil {
+		return nil
+	}
+	out := []Extension{codedExt("extension-triageCategory", SystemTriageCategory, e.TriageCategory), timeExt("extension-triageDate", e.TriageDate)}
+	if e.ArrivalCode != "" {
+		out = append(out, codedExt("extension-emergencyArrivalCode", SystemEmergencyArrival, e.ArrivalCode))
+	}
+	if !e.ServiceStart.IsZero() {
+		out = append(out, timeExt("extension-emergencyServiceStart", e.ServiceStart))
+	}
+	if e.Disposition != "" {
+		out = append(out, codedExt("extension-emergencyDepartmentDisposition", SystemEmergencyDisposition, e.Disposition))
+	}
+	if e.CauseOfDeath != "" {
+		out = append(out, codedExt("extension-causeOfDeath", systemICD10AM, e.CauseOfDeath))
+	}
+	return out
+}
+
+// encounterPriority is an emergency encounter's priority: EM (emergency).
+func encounterPriority(e *EmergencyInput) *CodeableConcept {
+	if e == nil {
+		return nil
+	}
+	return cc(systemActPriority, "EM")
+}
+
+// timeExt is an NPHIES extension with a dateTime value, to the second
+// (BV-00810, BV-00828).
+func timeExt(name string, t time.Time) Extension {
+	x := ext(name)
+	v := dateTime(t)
+	x.ValueDateTime = &v
+	return x
 }
 
 // hospitalization is an admission's Encounter.hospitalization.

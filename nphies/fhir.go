@@ -304,6 +304,7 @@ type Encounter struct {
 	Identifier      []Identifier     `json:"identifier,omitempty"`
 	Status          string           `json:"status,omitempty"`
 	Class           *Coding          `json:"class,omitempty"`
+	Priority        *CodeableConcept `json:"priority,omitempty"`
 	Subject         *Reference       `json:"subject,omitempty"`
 	Period          *Period          `json:"period,omitempty"`
 	Hospitalization *Hospitalization `json:"hospitalization,omitempty"`

@@ -50,7 +50,7 @@ func claimRequest(ctx context.Context, use hg.ClaimUse, input model.SubmitClaimI
 	for _, it := range input.Items {
 		req.Details.Items = append(req.Details.Items, *it)
 	}
-	req.Details.Admission, req.Details.VisionPrescription = input.Admission, input.VisionPrescription
+	req.Details.Admission, req.Details.VisionPrescription, req.Details.Emergency = input.Admission, input.VisionPrescription, input.Emergency
 	if a := req.Details.Admission; a != nil {
 		// The diagnoses on admission are spelt as the claim's are.
 		for i, code := range a.DiagnosesOnAdmission {

@@ -670,6 +670,8 @@ type SubmitClaimInput struct {
 	Admission *healthgraph.Admission `json:"admission,omitempty"`
 	// VISION only: the prescription the lenses are made to, written by the practitioner.
 	VisionPrescription *healthgraph.VisionPrescription `json:"visionPrescription,omitempty"`
+	// PROFESSIONAL only: the visit was an emergency; the encounter is sent as class EMER with these elements, the claim with subtype emr.
+	Emergency *healthgraph.Emergency `json:"emergency,omitempty"`
 }
 
 // Live updates. Each field is authorized when the subscription starts and again
