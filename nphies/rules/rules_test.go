@@ -528,6 +528,35 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"an eligibility response for a date and a period", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
 			d.resource(t, "CoverageEligibilityResponse")["servicedDate"] = "2021-10-01"
 		}, "IC-01415", "Bundle.entry[1].resource.servicedDate"},
+		// Rows read one by one.
+		{"a communication about an unnamed kind of resource", "18b-communication-response-solicited.json", func(t *testing.T, d doc) {
+			delete(d.resource(t, "Communication")["about"].([]any)[0].(map[string]any), "type")
+		}, "IC-00347", "Bundle.entry[1].resource.about[0].type"},
+		{"a communication request about nothing", "18a-communication-request.json", func(t *testing.T, d doc) {
+			delete(d.resource(t, "CommunicationRequest"), "about")
+		}, "IC-00352", "Bundle.entry[1].resource.about"},
+		{"a message header without an id", outpatient, func(t *testing.T, d doc) {
+			delete(d.resource(t, "MessageHeader"), "id")
+		}, "IC-00380", "Bundle.entry[0].resource.id"},
+		{"a poll's message type given as text", "12a-poll-request.json", func(t *testing.T, d doc) {
+			in := d.resource(t, "Task")["input"].([]any)[0].(map[string]any)
+			in["valueString"] = in["valueCode"]
+			delete(in, "valueCode")
+		}, "IB-00338", "Bundle.entry[1].resource.input[0].valueString"},
+		{"a service coded three ways", outpatient, func(t *testing.T, d doc) {
+			pos := item(d.resource(t, "Claim"), 0)["productOrService"].(map[string]any)
+			c := pos["coding"].([]any)
+			pos["coding"] = append(c, c[0], c[0])
+		}, "IC-01434", "Bundle.entry[1].resource.item[0].productOrService.coding[2]"},
+		{"a prior-authorization response used as a claim's", "5b-preauth-professional-response.json", func(t *testing.T, d doc) {
+			d.resource(t, "ClaimResponse")["use"] = "claim"
+		}, "BV-00332", "Bundle.entry[1].resource.use"},
+		{"a claim total beyond NPHIES's decimals", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["total"] = map[string]any{"value": json.Number("8e28"), "currency": "SAR"}
+		}, "IB-00349", "Bundle.entry[1].resource.total.value"},
+		{"an eligibility request whose coverage is not in the message", "14a-eligibilty-request-ben-val.json", func(t *testing.T, d doc) {
+			d.resource(t, "CoverageEligibilityRequest")["insurance"] = []any{map[string]any{"coverage": map[string]any{"reference": "http://sgh.com.sa/Coverage/none"}}}
+		}, "RE-00179", "Bundle.entry[1].resource.insurance[0].coverage"},
 		{"an event given as a uri and a coding", outpatient, func(t *testing.T, d doc) {
 			d.resource(t, "MessageHeader")["eventUri"] = 7
 		}, "DT-00860", "Bundle.entry[0].resource.eventUri"},
