@@ -41,7 +41,7 @@ func (s *Server) graphQL() http.Handler {
 		InitFunc:              s.websocketInit,
 	}})
 	h.AddTransport(transport.Options{})
-	h.AddTransport(transport.POST{})
+	h.AddTransport(postTransport{}) // gqlgen's, without re-encoding the data (transport.go)
 	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	h.SetDisableSuggestion(s.cfg.Production)
 	h.Use(introspectionPolicy{open: s.cfg.Introspection})
