@@ -183,6 +183,11 @@ func init() {
 			*out = append(*out, enc.path+".class")
 		}
 	}))
+	rule("BV-00808", claimAndEncounter(func(c, enc node, out *[]string) {
+		if cl := encounterClass(enc); (cl == "EMER" || cl == "HH" || cl == "VR") && !typeIs(c, "professional") {
+			*out = append(*out, enc.path+".class")
+		}
+	}))
 	rule("BV-00736", claimAndEncounter(func(c, enc node, out *[]string) {
 		if (typeIs(c, "professional") || typeIs(c, "oral")) && len(enc.extensions("serviceEventType")) == 0 {
 			*out = append(*out, enc.path+".extension")

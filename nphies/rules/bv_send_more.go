@@ -197,6 +197,48 @@ func init() {
 		}
 	}))
 
+	// A status check, its answer and a nullify's answer are about a claim
+	// or an authorization (a Claim either way), and a cancel's answer
+	// goes to the provider.
+	for id, t := range map[string]struct{ event, code string }{
+		"BV-00134": {"status-check", ""}, "BV-00135": {"status-response", ""}, "BV-00179": {"cancel-response", "nullify"},
+	} {
+		rule(id, onEvent(t.event, eachOf("Task", func(task node, out *[]string) {
+			code, _ := task.first("code")
+			focus, ok := task.first("focus")
+			if ok && (t.code == "" || code.hasCode("", t.code)) && focus.str("type") != "Claim" {
+				*out = append(*out, focus.path+".type")
+			}
+		})))
+	}
+	rule("BV-00245", onEvent("cancel-response", func(m *message) []string {
+		var out []string
+		for _, d := range m.header.get("destination") {
+			r, _ := d.first("receiver")
+			if id, _ := r.first("identifier"); id.str("system") != systemProviderLicense {
+				out = append(out, d.path+".receiver")
+			}
+		}
+		return out
+	}))
+	// An authorization response NPHIES generates itself carries no items.
+	rule("BV-00246", eachResponse(func(r node, out *[]string) {
+		generated := false
+		for _, tag := range r.at("meta.tag") {
+			generated = generated || tag.str("code") == "nphies-generated"
+		}
+		if generated && r.str("use") == "preauthorization" && r.has("item") {
+			*out = append(*out, r.path+".item")
+		}
+	}))
+	rule("BV-00558", eachOf("CoverageEligibilityResponse", func(r node, out *[]string) {
+		if valueCode(r, "siteEligibility") == "eligible" && !r.has("insurance") {
+			*out = append(*out, r.path+".extension")
+		}
+	}))
+	rule("BV-00704", fixedValue("MedicationRequest", "status", "active"))
+	rule("BV-00705", fixedValue("MedicationRequest", "intent", "order"))
+
 	// An attachment by URL carries its hash.
 	rule("BV-00345", func(m *message) []string {
 		var out []string

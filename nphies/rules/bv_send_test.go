@@ -280,7 +280,7 @@ func itemExt(depth int, x map[string]any) func(t *testing.T, d doc) {
 	return func(t *testing.T, d doc) {
 		el := d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)
 		for _, key := range []string{"detail", "subDetail"}[:depth] {
-			child := map[string]any{"sequence": 1}
+			child := map[string]any{"sequence": 1, "unitPrice": el["unitPrice"]} // priced as its parent (BV-00372)
 			el[key] = []any{child}
 			el = child
 		}
@@ -722,6 +722,50 @@ func sendBreaks() []sendCase {
 		sendCase{"an operation outcome whose id is no GUID", outpatient, entryOf("OperationOutcome"), "BV-00346", "Bundle.entry[9].resource.id"},
 		sendCase{"an inactive patient", outpatient, setOn("Patient", "active", false), "BV-00339", "Bundle.entry[2].resource.active"},
 	)
+	focusType := func(v string) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) { d.resource(t, "Task")["focus"].(map[string]any)["type"] = v }
+	}
+	firstItem := func(t *testing.T, d doc) map[string]any {
+		return d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)
+	}
+	cases = append(cases,
+		sendCase{"a status check of an eligibility request", "9b-statuscheck-request.json", focusType("CoverageEligibilityRequest"),
+			"BV-00134", "Bundle.entry[1].resource.focus.type"},
+		sendCase{"a status answer about a claim response", "9c-statuscheck-response.json", focusType("ClaimResponse"),
+			"BV-00135", "Bundle.entry[1].resource.focus.type"},
+		sendCase{"a nullify answer about a claim response", "17b-cancel-response.json", func(t *testing.T, d doc) {
+			d.resource(t, "Task")["code"] = coded(nphiesCodes+"task-code", "nullify")
+			focusType("ClaimResponse")(t, d)
+		}, "BV-00179", "Bundle.entry[1].resource.focus.type"},
+		sendCase{"a cancel answer sent to a payer", "17b-cancel-response.json", func(t *testing.T, d doc) {
+			r := d.resource(t, "MessageHeader")["destination"].([]any)[0].(map[string]any)["receiver"].(map[string]any)
+			r["identifier"].(map[string]any)["system"] = "http://nphies.sa/license/payer-license"
+		}, "BV-00245", "Bundle.entry[0].resource.destination[0].receiver"},
+		sendCase{"an authorization answer NPHIES generated with items", authResponse, setOn("ClaimResponse", "meta", map[string]any{
+			"tag": []any{map[string]any{"system": nphiesCodes + "meta-tags", "code": "nphies-generated"}}}), "BV-00246", response + ".item"},
+		sendCase{"site eligibility without an insurance", "14b-eligibility-response-ben-val.json", func(t *testing.T, d doc) {
+			r := d.resource(t, "CoverageEligibilityResponse")
+			delete(r, "insurance")
+			r["extension"] = []any{codedExt("siteEligibility", nphiesCodes+"siteEligibility", "eligible")}
+		}, "BV-00558", "Bundle.entry[1].resource.extension"},
+		sendCase{"a medication request not active", outpatient, entryOf("MedicationRequest"), "BV-00704", "Bundle.entry[9].resource.status"},
+		sendCase{"a medication request that is no order", outpatient, entryOf("MedicationRequest"), "BV-00705", "Bundle.entry[9].resource.intent"},
+		sendCase{"an item priced apart from its details", outpatient, func(t *testing.T, d doc) {
+			firstItem(t, d)["detail"] = []any{map[string]any{"sequence": 1, "unitPrice": map[string]any{"value": 1, "currency": "SAR"}}}
+		}, "BV-00372", outpatientClaim + ".item[0].unitPrice"},
+		sendCase{"an authorized item served on no date", outpatient, func(t *testing.T, d doc) { delete(firstItem(t, d), "servicedDate") },
+			"BV-00122", outpatientClaim + ".item[0]"},
+		sendCase{"an item served on a date and over a period", outpatient, func(t *testing.T, d doc) {
+			firstItem(t, d)["servicedPeriod"] = map[string]any{"start": "2023-12-04"}
+		}, "BV-00123", outpatientClaim + ".item[0]"},
+		sendCase{"an investigation result with a code but no coding", outpatient, func(t *testing.T, d doc) {
+			infoAt(t, d, 10)["code"] = map[string]any{"text": "see attached"}
+		}, "BV-00530", at(10) + ".code.coding"},
+		sendCase{"a vision authorization for a home visit", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["type"] = coded("http://terminology.hl7.org/CodeSystem/claim-type", "vision")
+			d.resource(t, "Encounter")["class"] = map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "HH"}
+		}, "BV-00808", outpatientEncounter + ".class"},
+	)
 	for id, v := range map[string]struct {
 		i      int
 		system string
@@ -789,6 +833,16 @@ func sendMeets() []sendCase {
 		sendCase{"an operation outcome with a GUID", outpatient, func(t *testing.T, d doc) {
 			d["entry"] = append(d["entry"].([]any), map[string]any{"fullUrl": "urn:uuid:d45fe0ab-b138-4fc7-adbc-28f5c5a4fbf9",
 				"resource": map[string]any{"resourceType": "OperationOutcome", "id": "d45fe0ab-b138-4fc7-adbc-28f5c5a4fbf9"}})
+		}, "", ""},
+		sendCase{"an active medication order", outpatient, func(t *testing.T, d doc) {
+			entryOf("MedicationRequest")(t, d)
+			r := d["entry"].([]any)[9].(map[string]any)["resource"].(map[string]any)
+			r["status"], r["intent"] = "active", "order"
+			setOn("Encounter", "class", map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "VR"})(t, d)
+		}, "", ""},
+		sendCase{"an item priced at the sum of its details", outpatient, func(t *testing.T, d doc) {
+			it := d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)
+			it["detail"] = []any{map[string]any{"sequence": 1, "unitPrice": it["unitPrice"]}}
 		}, "", ""},
 		sendCase{"a weight not collected", outpatient, func(t *testing.T, d doc) {
 			s := infoAt(t, d, 3)
