@@ -3,7 +3,7 @@ package rules
 import "unicode/utf8"
 
 // NPHIES's length limits on the elements of FHIR data types wherever they
-// occur (BV-00274–294, 305–308; the instances of each type are found in one
+// occur (BV-00274–294, 297–308; the instances of each type are found in one
 // walk, message.instances) and on some elements of one resource
 // (BV-00309–326); not BV-00279 (Coding.display, 100), which the December
 // 2023 example itself breaks (profileSpecific). "English and Arabic"
@@ -36,6 +36,13 @@ var dataTypeLimits = map[string]dataTypeLimit{
 	"BV-00292": {"Address", "state", 200, true},
 	"BV-00293": {"Address", "postalCode", 50, false},
 	"BV-00294": {"Address", "country", 100, true},
+	"BV-00297": {"RelatedArtifact", "label", 100, true},
+	"BV-00298": {"RelatedArtifact", "display", 250, true},
+	"BV-00299": {"RelatedArtifact", "citation", 1000, true},
+	"BV-00300": {"ParameterDefinition", "max", 10, false},
+	"BV-00301": {"ParameterDefinition", "documentation", 500, true},
+	"BV-00302": {"Expression", "description", 1000, false},
+	"BV-00303": {"Expression", "expression", 1000, false},
 	"BV-00305": {"Reference", "reference", 250, false},
 	"BV-00306": {"Reference", "display", 200, false},
 	"BV-00307": {"Dosage", "text", 4000, true},

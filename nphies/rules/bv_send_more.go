@@ -239,6 +239,72 @@ func init() {
 	rule("BV-00704", fixedValue("MedicationRequest", "status", "active"))
 	rule("BV-00705", fixedValue("MedicationRequest", "intent", "order"))
 
+	// A lab test has its measured value in UCUM.
+	rule("BV-00411", infoOf("lab-test", func(s node, out *[]string) {
+		if q, ok := s.first("valueQuantity"); !ok || q.str("system") != systemUCUM {
+			*out = append(*out, s.path+".valueQuantity")
+		}
+	}))
+	rule("BV-00138", nonEmptyIdentifier("Claim"))
+	rule("BV-00188", nonEmptyIdentifier("Patient"))
+	// A response names its request by identifier, not by reference.
+	requests := func(m *message) []node {
+		return append(m.selectPath("ClaimResponse.request"), m.selectPath("CoverageEligibilityResponse.request")...)
+	}
+	rule("BV-00203", func(m *message) []string {
+		var out []string
+		for _, r := range requests(m) {
+			if id, _ := r.first("identifier"); id.str("value") == "" {
+				out = append(out, r.path+".identifier")
+			}
+		}
+		return out
+	})
+	rule("BV-00204", func(m *message) []string {
+		var out []string
+		for _, r := range requests(m) {
+			if r.has("reference") {
+				out = append(out, r.path+".reference")
+			}
+		}
+		return out
+	})
+
+	// The claims of a batch all carry the batch's identifier, number and
+	// period, the same identifier and period in each.
+	for _, b := range []struct{ id, ext string }{{"BV-00451", "batch-identifier"}, {"BV-00421", "batch-period"}} {
+		rule(b.id, onEvent("batch-request", func(m *message) []string {
+			var out []string
+			first := ""
+			for _, c := range batchClaims(m) {
+				x := c.extensions(b.ext)
+				if len(x) == 0 {
+					out = append(out, c.path+".extension")
+					continue
+				}
+				v := string(mustJSON(x[0].obj()))
+				if first == "" {
+					first = v
+				} else if v != first {
+					out = append(out, x[0].path)
+				}
+			}
+			return out
+		}))
+	}
+	rule("BV-00452", onEvent("batch-request", func(m *message) []string {
+		var out []string
+		for _, c := range batchClaims(m) {
+			for _, name := range []string{"batch-identifier", "batch-number", "batch-period"} {
+				if len(c.extensions(name)) == 0 {
+					out = append(out, c.path+".extension")
+					break
+				}
+			}
+		}
+		return out
+	}))
+
 	// An attachment by URL carries its hash.
 	rule("BV-00345", func(m *message) []string {
 		var out []string
@@ -285,4 +351,15 @@ func taskOutputs(ok func(task, output node) bool, suffix string) func(*message) 
 			}
 		}
 	})
+}
+
+// batchClaims are the Claims of the messages a batch request carries.
+func batchClaims(m *message) []node {
+	var out []node
+	for _, e := range m.entries {
+		if e.kind == "Bundle" {
+			out = append(out, newMessage(e.resource).resources("Claim")...)
+		}
+	}
+	return out
 }

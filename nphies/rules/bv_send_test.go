@@ -766,6 +766,48 @@ func sendBreaks() []sendCase {
 			d.resource(t, "Encounter")["class"] = map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "HH"}
 		}, "BV-00808", outpatientEncounter + ".class"},
 	)
+	batchClaim := func(t *testing.T, d doc, i int) map[string]any {
+		inner := d["entry"].([]any)[i].(map[string]any)["resource"].(map[string]any)
+		return doc(inner).resource(t, "Claim")
+	}
+	valued := func(kind string, v map[string]any) func(t *testing.T, d doc) {
+		return itemExt(0, map[string]any{"url": nphiesExt + "x", "value" + kind: v})
+	}
+	cases = append(cases,
+		sendCase{"a lab test without its value", "1-preauth-institutional-request.json", func(t *testing.T, d doc) {
+			delete(infoAt(t, d, 6), "valueQuantity")
+		}, "BV-00411", "Bundle.entry[1].resource.supportingInfo[6].valueQuantity"},
+		sendCase{"a claim without its identifier", outpatient, dropKey("Claim", "identifier"), "BV-00138", outpatientClaim + ".identifier"},
+		sendCase{"a patient without an identifier", outpatient, dropKey("Patient", "identifier"), "BV-00188", "Bundle.entry[2].resource.identifier"},
+		sendCase{"a response naming its request without an identifier value", "7b-claim-response.json", setOn("ClaimResponse", "request", map[string]any{
+			"identifier": map[string]any{"system": "http://saudidentalclinic.com.sa/claim"}}), "BV-00203", "Bundle.entry[1].resource.request.identifier"},
+		sendCase{"a response naming its request by reference", "7b-claim-response.json", setOn("ClaimResponse", "request", map[string]any{
+			"reference": "http://saudidentalclinic.com.sa/Claim/1", "identifier": map[string]any{"system": "http://saudidentalclinic.com.sa/claim", "value": "req_299060"}}),
+			"BV-00204", "Bundle.entry[1].resource.request.reference"},
+		sendCase{"a batch claim of another batch", "16-batch-request.json", func(t *testing.T, d doc) {
+			batchClaim(t, d, 2)["extension"].([]any)[0].(map[string]any)["valueIdentifier"].(map[string]any)["value"] = "Batch99999"
+		}, "BV-00451", "Bundle.entry[2].resource.entry[1].resource.extension[0]"},
+		sendCase{"a batch claim of another period", "16-batch-request.json", func(t *testing.T, d doc) {
+			batchClaim(t, d, 2)["extension"].([]any)[2].(map[string]any)["valuePeriod"] = map[string]any{"start": "2021-08-01", "end": "2021-08-30"}
+		}, "BV-00421", "Bundle.entry[2].resource.entry[1].resource.extension[2]"},
+		sendCase{"a batch claim without its number", "16-batch-request.json", func(t *testing.T, d doc) {
+			dropExt(batchClaim(t, d, 1), "batch-number")
+		}, "BV-00452", "Bundle.entry[1].resource.entry[1].resource.extension"},
+		sendCase{"a related artifact label of 51 Arabic letters", outpatient, valued("RelatedArtifact", map[string]any{"type": "citation", "label": long(51, true)}),
+			"BV-00297", outpatientClaim + ".item[0].extension[0].valueRelatedArtifact.label"},
+		sendCase{"a related artifact display of 251 characters", outpatient, valued("RelatedArtifact", map[string]any{"type": "citation", "display": long(251, false)}),
+			"BV-00298", outpatientClaim + ".item[0].extension[0].valueRelatedArtifact.display"},
+		sendCase{"a citation of 1001 characters", outpatient, valued("RelatedArtifact", map[string]any{"type": "citation", "citation": long(1001, false)}),
+			"BV-00299", outpatientClaim + ".item[0].extension[0].valueRelatedArtifact.citation"},
+		sendCase{"a parameter max of 11 characters", outpatient, valued("ParameterDefinition", map[string]any{"use": "in", "type": "string", "max": long(11, false)}),
+			"BV-00300", outpatientClaim + ".item[0].extension[0].valueParameterDefinition.max"},
+		sendCase{"a parameter documentation of 251 Arabic letters", outpatient, valued("ParameterDefinition", map[string]any{"use": "in", "type": "string", "documentation": long(251, true)}),
+			"BV-00301", outpatientClaim + ".item[0].extension[0].valueParameterDefinition.documentation"},
+		sendCase{"an expression description of 1001 characters", outpatient, valued("Expression", map[string]any{"language": "text/fhirpath", "description": long(1001, false)}),
+			"BV-00302", outpatientClaim + ".item[0].extension[0].valueExpression.description"},
+		sendCase{"an expression of 1001 characters", outpatient, valued("Expression", map[string]any{"language": "text/fhirpath", "expression": long(1001, false)}),
+			"BV-00303", outpatientClaim + ".item[0].extension[0].valueExpression.expression"},
+	)
 	for id, v := range map[string]struct {
 		i      int
 		system string

@@ -272,14 +272,17 @@ func extensionElement(s string) bool {
 var dataTypeKeys = map[string][]string{
 	"Identifier": {"identifier", "valueIdentifier", "paymentIdentifier", "masterIdentifier", "groupIdentifier",
 		"preAdmissionIdentifier", "requestIdentifier", "additionalIdentifier"},
-	"Attachment":   {"valueAttachment", "contentAttachment", "attachment", "photo", "presentedForm"},
-	"Extension":    {"extension", "modifierExtension"},
-	"Dosage":       {"dosageInstruction", "valueDosage", "dosage"},
-	"Coding":       {"coding", "eventCoding"},
-	"HumanName":    {"name"},
-	"ContactPoint": {"telecom"},
-	"Address":      {"address"},
-	"Annotation":   {"note"},
+	"Attachment":          {"valueAttachment", "contentAttachment", "attachment", "photo", "presentedForm"},
+	"Extension":           {"extension", "modifierExtension"},
+	"Dosage":              {"dosageInstruction", "valueDosage", "dosage"},
+	"Coding":              {"coding", "eventCoding"},
+	"HumanName":           {"name"},
+	"ContactPoint":        {"telecom"},
+	"Address":             {"address"},
+	"Annotation":          {"note"},
+	"RelatedArtifact":     {"relatedArtifact", "valueRelatedArtifact"},
+	"ParameterDefinition": {"valueParameterDefinition"},
+	"Expression":          {"valueExpression"},
 }
 
 // dataTypeShapes tell the data types R4 names too many keys for by their
