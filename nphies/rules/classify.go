@@ -68,7 +68,8 @@ func classify(r Rule) (Status, string) {
 		return NotYet, "the element is an NPHIES extension, a slice or a data type, which the R4 schema does not type alone"
 	case r.Type == "IB" && strings.Contains(text, "valueset"):
 		return NotYet, "the sheets do not say which value set the element is bound to"
-	case strings.Contains(text, "advanced") || strings.Contains(text, "prescri"):
+	case strings.Contains(text, "advanced") || strings.Contains(text, "prescri") || strings.Contains(text, "medicationrequest") ||
+		strings.Contains(text, "dosage.timing"):
 		return NotYet, "advanced-authorization and prescriber messages, which HealthGraph neither sends nor receives: no official " +
 			"example shows the advanced authorization's ClaimResponse extensions (supportingInfo, diagnosis, addItem sequences " +
 			"and outcomes) or the prescriber's MedicationRequest to shape the check after"

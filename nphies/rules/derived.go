@@ -110,6 +110,8 @@ var profileSpecific = map[string]string{
 	"IC-00379": "MessageHeader.focus is absent from the poll-response (example 12b)",
 	"IC-00395": "Task.reasonCode belongs to cancel requests only (examples 12a, 17b)",
 	"IC-00396": "CommunicationRequest.reasonCode is absent from example 18a",
+	"BV-00797": "26 of the 2021 examples identify their patients by placeholder ids (0000000001-0000000003, 5555346), which the mock would then refuse",
+	"BV-00798": "26 of the 2021 examples identify their patients by placeholder iqamas (0000000001-0000000003, 5555346), which the mock would then refuse",
 	"BV-00501": "the December 2023 example's item links no supportingInfo (informationSequence) though the claim carries them",
 	"BV-00279": "the December 2023 example sends a 105-character SBS display (its first item's productOrService)",
 	"IC-01431": "the sheet names ClaimResponse.item.sequence, the element is itemSequence (examples 2b, 7b)",
