@@ -57,18 +57,9 @@ func tooLong(text string, max int) bool {
 	return utf8.RuneCountInString(text) > max
 }
 
-// maxLength: the string elements at path are at most max characters.
-func maxLength(path string, max int) func(*message) []string {
-	return func(m *message) []string {
-		var out []string
-		for _, n := range m.selectPath(path) {
-			if s, ok := n.val.(string); ok && tooLong(s, max) {
-				out = append(out, n.path)
-			}
-		}
-		return out
-	}
-}
+// maxLength: the string elements at path are at most max characters, half
+// as many in Arabic (tooLong).
+func maxLength(path string, max int) func(*message) []string { return lengthAt(path, max, true) }
 
 func init() {
 	rule("BV-00054", func(m *message) []string {

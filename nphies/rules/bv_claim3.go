@@ -15,21 +15,22 @@ func boolExt(n node, name string) bool {
 	return false
 }
 
-// sumRule: a non-package element at path with children nets the sum of
-// their nets (BV-00224 items, BV-00433 details).
-func sumRule(path, children string) func(*message) []string {
+// sumRule: a non-package element at path with children has, in field, the
+// sum of theirs (BV-00224 items' and BV-00433 details' nets, BV-00372
+// items' unit prices).
+func sumRule(path, children, field string) func(*message) []string {
 	return func(m *message) []string {
 		var out []string
 		for _, c := range claims(m) {
 			for _, n := range c.at(path) {
 				kids := n.get(children)
-				net, ok := n.first("net")
+				net, ok := n.first(field)
 				if len(kids) == 0 || boolExt(n, "package") || !ok {
 					continue
 				}
 				var sum int64
 				for _, k := range kids {
-					if kn, has := k.first("net"); has {
+					if kn, has := k.first(field); has {
 						v, _ := money(kn)
 						sum += v
 					}
@@ -76,8 +77,8 @@ func withinEncounter(use string) func(*message) []string {
 }
 
 func init() {
-	rule("BV-00224", sumRule("item", "detail"))
-	rule("BV-00433", sumRule("item.detail", "subDetail"))
+	rule("BV-00224", sumRule("item", "detail", "net"))
+	rule("BV-00433", sumRule("item.detail", "subDetail", "net"))
 	rule("BV-00036", func(m *message) []string {
 		var out []string
 		for _, c := range claims(m) {

@@ -166,25 +166,7 @@ func init() {
 	}
 
 	// A non-package item with details is priced at the sum of theirs.
-	rule("BV-00372", eachOf("Claim", func(c node, out *[]string) {
-		for _, it := range c.get("item") {
-			details := it.get("detail")
-			price, ok := it.first("unitPrice")
-			if len(details) == 0 || boolExt(it, "package") || !ok {
-				continue
-			}
-			var sum int64
-			for _, d := range details {
-				if p, has := d.first("unitPrice"); has {
-					v, _ := money(p)
-					sum += v
-				}
-			}
-			if v, _ := money(price); v != sum {
-				*out = append(*out, price.path)
-			}
-		}
-	}))
+	rule("BV-00372", sumRule("item", "detail", "unitPrice"))
 	// Items served either on a date or over a period, in authorizations
 	// as in claims (the sheet states the rule twice).
 	rule("BV-00122", handWritten["BV-00066"])

@@ -72,11 +72,14 @@ func (l dataTypeLimit) check(m *message) []string {
 
 // plainMaxLength: the string elements at path are at most max characters,
 // Arabic or not.
-func plainMaxLength(path string, max int) func(*message) []string {
+func plainMaxLength(path string, max int) func(*message) []string { return lengthAt(path, max, false) }
+
+// lengthAt: the string elements at path do not exceed the limit.
+func lengthAt(path string, max int, arabic bool) func(*message) []string {
 	return func(m *message) []string {
 		var out []string
 		for _, n := range m.selectPath(path) {
-			if s, ok := n.val.(string); ok && exceeds(s, max, false) {
+			if s, ok := n.val.(string); ok && exceeds(s, max, arabic) {
 				out = append(out, n.path)
 			}
 		}

@@ -921,12 +921,7 @@ func TestMutatedExamplesBreakTheSendRules(t *testing.T) {
 	for _, tc := range sendBreaks() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			d := example(t, tc.file)
-			tc.mutate(t, d)
-			vs, err := rules.Check(d.bytes(t))
-			if err != nil {
-				t.Fatal(err)
-			}
+			vs := mutated(t, tc.file, tc.mutate)
 			for _, v := range vs {
 				if v.Rule == tc.rule && v.Expression == tc.expr && v.Message != "" && v.Severity == rules.SeverityError {
 					return
@@ -946,13 +941,7 @@ func TestExamplesMadeToMeetTheSendRulesPassThem(t *testing.T) {
 	for _, tc := range sendMeets() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			d := example(t, tc.file)
-			tc.mutate(t, d)
-			vs, err := rules.Check(d.bytes(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vs {
+			for _, v := range mutated(t, tc.file, tc.mutate) {
 				if tested[v.Rule] {
 					t.Errorf("%s at %s: %s", v.Rule, v.Expression, v.Message)
 				}

@@ -564,12 +564,7 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			d := example(t, tc.file)
-			tc.mutate(t, d)
-			vs, err := rules.Check(d.bytes(t))
-			if err != nil {
-				t.Fatal(err)
-			}
+			vs := mutated(t, tc.file, tc.mutate)
 			for _, v := range vs {
 				if v.Rule == tc.rule && v.Expression == tc.expr {
 					if v.Message == "" || v.Severity != rules.SeverityError {
@@ -591,6 +586,18 @@ func mustCopy(t *testing.T, v any) any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// mutated checks the official example after mutating it.
+func mutated(t *testing.T, file string, mutate func(t *testing.T, d doc)) []rules.Violation {
+	t.Helper()
+	d := example(t, file)
+	mutate(t, d)
+	vs, err := rules.Check(d.bytes(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vs
 }
 
 func mustJSON(v any) string {
