@@ -1,6 +1,9 @@
 package rules
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // notEvaluable are the reasons a rule cannot be decided from one message and
 // the published code lists, each with the words of the sheet that show it.
@@ -60,6 +63,11 @@ func classify(r Rule) (Status, string) {
 	}
 	if c, ok := examined[r.ID]; ok {
 		return c.status, c.reason
+	}
+	for reason, elements := range bindingReasons {
+		if r.Type == "IB" && slices.Contains(elements, r.Element) {
+			return NotYet, reason
+		}
 	}
 	switch {
 	case r.Type == "IC" && strings.Contains(text, "cardinality"):
@@ -130,5 +138,44 @@ func init() {
 	set(NotYet, "needs every R4 element name of every resource (the R4 schema's whole element table; the engine carries the elements the sheet names)", "FR-00027")
 	set(NotYet, "which organization NPHIES counts as itself in a poll response is not in the sheets (example 12b names it by reference only)", "RE-00178")
 	set(NotYet, "the policy holder's organization profile is not told apart from the others in the message", "IB-00382")
-	set(NotYet, "the sheet lists no valid FHIR resource types (resource-types' codes are published elsewhere)", "RE-00180")
+	set(NotYet, "the sheet lists no valid FHIR resource types (resource-types' codes are published elsewhere)", "RE-00180", "IB-00252")
+	// Bindings the sheets leave open, each read (IB).
+	set(NotEvaluable, "a general binding error raised by NPHIES's validator; the element-specific binding rules are implemented",
+		"IB-00000", "IB-00237", "IB-00238", "IB-00239", "IB-00240", "IB-00241", "IB-00242", "IB-00243", "IB-00244", "IB-00245")
+	set(NotYet, "the element is named \"claim. Use\"; IB-00048's Claim.use binding (claim-use) is the same check", "IB-00246")
+	set(NotYet, "the same check as IB-00169 (MessageHeader.event[x], implemented)", "IB-00250")
+	set(NotYet, "the sheet does not say which resource URLs are valid", "IB-00253")
+}
+
+// bindingReasons say, for binding (IB) rows by element, why the sheets
+// leave the binding open.
+var bindingReasons = map[string][]string{
+	"NPHIES publishes no value set for meta.security or meta.tag; R4 binds security extensibly and tag by example only": metaRows(),
+	"both NPHIES's ksa-languages and HL7's languages draw on BCP-47 and the sheets do not say which the element takes": {
+		"Bundle.language", "ClaimResponse.language", "ClaimResponse.processNote.language", "Coverage.language", "Task.language"},
+	"bound per claim type: the billing value-set rules for each type (IB-00267, IB-00283, …) check it": {
+		"Claim.item.productOrService", "Claim.item.detail.productOrService", "Claim.item.detail.subDetail.productOrService", "Claim.item.subSite"},
+	"bound per supportingInfo category (a slice): the rules on each category check it":                                                           {"Claim.supportingInfo.code", "Claim.supportingInfo.reason"},
+	"bound per identifier owner (patient-, organization-, practitioner-identifier-type); Organization.identifier.type is implemented (IB-00177)": {"Identifier.type"},
+	"bound per extension; the coded extensions' own rules are implemented":                                                                       {"Extension.value[x]:valueCodeableConcept"},
+	"R4 binds it extensibly (marital-status) and NPHIES publishes no value set for it":                                                           {"Patient.maritalStatus"},
+	"R4 binds it by example only and NPHIES publishes no value set for it": {
+		"CommunicationRequest.statusReason", "Task.businessStatus", "Task.performerType"},
+	"NPHIES's encounter-discharge-disposition names a code system URL that does not exist (terminology.hl7.g), HL7's another; which one the profile takes is not clear": {
+		"Encounter.hospitalization.dischargeDisposition"},
+	"the message types a poll names and the codes of its outputs: the sheet names no value set": {"Task.input.value", "Task.output.value"},
+	"the advanced authorization's ClaimResponse extensions are in no official example": {
+		"ClaimResponse.extension.diagnosis.diagnosisCodeableConcept", "ClaimResponse.extension.supportingInfo.category", "ClaimResponse.extension.supportingInfo.reason"},
+	"a prescriber's medicine codes are SFDA's (not enumerated in the sheets) and the profile's value set is not named": {"MedicationRequest.medication[x]"},
+}
+
+// metaRows are the meta.security and meta.tag elements of the resources NPHIES exchanges.
+func metaRows() []string {
+	var out []string
+	for _, r := range []string{"Bundle", "Claim", "ClaimResponse", "Communication", "CommunicationRequest", "Coverage",
+		"CoverageEligibilityRequest", "CoverageEligibilityResponse", "Encounter", "Location", "MessageHeader",
+		"Organization", "Patient", "PaymentNotice", "PaymentReconciliation", "Practitioner", "PractitionerRole", "Task"} {
+		out = append(out, r+".meta.security", r+".meta.tag")
+	}
+	return out
 }

@@ -258,7 +258,7 @@ func profileCheck(profile, element, want string) func(*message) []string {
 // "cancel-request"`, `Task.status SHALL be either "completed" or "failed"
 // from the specified valueSet if …`, `Task.input.type SHALL use one or
 // multiple of the following values (…) … if …`, `Task.focus SHALL exist if …`.
-var taskRule = regexp.MustCompile(`^Task\.([\w.]+) SHALL (.*?)\s*if (?i:MessageHeader)\.eventCoding="([\w-]+)"\s*$`)
+var taskRule = regexp.MustCompile(`^Task\.([\w.]+) SHALL (.*?)\s*(?:if|when) (?i:MessageHeader)\.eventCoding="([\w-]+)"\s*$`)
 
 // quoted are the quoted values of a rule's text.
 var quoted = regexp.MustCompile(`"([\w-]+)"`)
@@ -420,6 +420,8 @@ var bindings = map[string]string{
 	"VisionPrescription.lensSpecification.prism.base": "vision-base-codes",
 	// NPHIES's value set named after the element (its title says so).
 	"Claim.diagnosis.diagnosisCodeableConcept":                        "diagnosis-icd-10-am",
+	"Claim.diagnosis.diagnosis[x]":                                    "diagnosis-icd-10-am",
+	"MessageHeader.event[x]":                                          "ksa-message-events",
 	"ClaimResponse.item.detail.adjudication.category":                 "adjudication",
 	"ClaimResponse.item.detail.subDetail.adjudication.category":       "adjudication",
 	"ClaimResponse.addItem.detail.adjudication.category":              "adjudication",

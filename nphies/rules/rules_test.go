@@ -557,6 +557,13 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 		{"an eligibility request whose coverage is not in the message", "14a-eligibilty-request-ben-val.json", func(t *testing.T, d doc) {
 			d.resource(t, "CoverageEligibilityRequest")["insurance"] = []any{map[string]any{"coverage": map[string]any{"reference": "http://sgh.com.sa/Coverage/none"}}}
 		}, "RE-00179", "Bundle.entry[1].resource.insurance[0].coverage"},
+		{"an event NPHIES does not define", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "MessageHeader")["eventCoding"].(map[string]any)["code"] = "invoice-request"
+		}, "IB-00169", "Bundle.entry[0].resource.eventCoding"},
+		{"a poll response output that is neither error nor response", "12b-poll-response.json", func(t *testing.T, d doc) {
+			out := d.resource(t, "Task")["output"].([]any)[0].(map[string]any)
+			out["type"] = map[string]any{"coding": []any{map[string]any{"system": "http://nphies.sa/terminology/CodeSystem/task-output-type", "code": "status"}}}
+		}, "IB-00302", "Bundle.entry[1].resource.output[0].type"},
 		{"an event given as a uri and a coding", outpatient, func(t *testing.T, d doc) {
 			d.resource(t, "MessageHeader")["eventUri"] = 7
 		}, "DT-00860", "Bundle.entry[0].resource.eventUri"},
