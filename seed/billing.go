@@ -19,7 +19,8 @@ var (
 		"unit_price", "net", "vat", "total", "patient_share", "insurer_share"}}
 	paymentsTable = table{"payments", []string{"id", "invoice_id", "amount", "method", "reference", "received_at"}}
 	claimsTable   = table{"claims", []string{"id", "use", "invoice_id", "patient_id", "coverage_id", "payer_license", "payer_name",
-		"status", "total", "approved", "disposition", "last_error", "refused", "response_key", "created_at", "updated_at"}}
+		"status", "total", "approved", "disposition", "last_error", "refused", "response_key", "created_at", "updated_at",
+		"practitioner_id", "appointment_id"}}
 	claimItemsTable = table{"claim_items", []string{"claim_id", "sequence", "code_system", "service_code", "description", "quantity",
 		"unit_price", "vat", "net", "patient_share", "approved", "outcome", "reasons"}}
 	claimHistoryTable = table{"claim_status_history", []string{"claim_id", "status", "note", "at"}}
@@ -287,7 +288,8 @@ func (g *gen) addClaim(b *batch, c claimed, issued time.Time) {
 	steps := len(b.claimHistory)
 	updated := g.addClaimHistory(b, id, status, lastErr, created)
 	b.claims = append(b.claims, []any{id, string(hg.UseClaim), invoiceID, c.patientID, cov.id, cov.payer.license, cov.payer.name,
-		string(status), total, approved, disposition, lastErr, refused, responseKey, created, updated})
+		string(status), total, approved, disposition, lastErr, refused, responseKey, created, updated,
+		nil, nil}) // the practitioner and the visit: billVisit names them
 	c.id, c.status, c.refused, c.created, c.updated = id, status, refused, created, updated
 	for _, h := range b.claimHistory[steps:] {
 		c.history = append(c.history, claimStep{hg.ClaimStatus(h[1].(string)), h[3].(time.Time)})

@@ -57,8 +57,8 @@ func (g *gen) addDemoVisit(b *batch, numbers *invoiceNumbers, pt patient, pr pra
 
 // writeExchange writes the NPHIES messages of the batch's claims and the
 // eligibility checks run before some of their visits, and returns the
-// checks' rows (see checksTable).
-func writeExchange(ctx context.Context, tx pgx.Tx, g *gen, o Options, b *batch, sum *Summary) ([][]any, error) {
+// exchange: the checks' rows (see checksTable) and the decided claims.
+func writeExchange(ctx context.Context, tx pgx.Tx, g *gen, o Options, b *batch, sum *Summary) (*exchange, error) {
 	x := newExchange(&o.Clinic, o.Seed)
 	patients, coverages, staff := rowIndex(b.patients), rowIndex(b.coverages), rowIndex(b.practitioners)
 	for _, c := range b.claimed {
@@ -73,8 +73,8 @@ func writeExchange(ctx context.Context, tx pgx.Tx, g *gen, o Options, b *batch, 
 	if err := x.write(ctx, tx); err != nil {
 		return nil, err
 	}
-	sum.NPHIESMessages, sum.EligibilityChecks = len(x.rows), len(x.checks)
-	return x.checks, nil
+	sum.NPHIESMessages, sum.EligibilityChecks = len(x.rows)+len(x.queued), len(x.checks)
+	return x, nil
 }
 
 var auditTable = table{"audit_events", []string{"id", "actor_id", "actor_role", "action", "entity_type", "entity_id", "patient_id", "created_at"}}

@@ -26,6 +26,8 @@ func (g *gen) billVisit(b *batch, numbers *invoiceNumbers, pt patient, pr practi
 	}
 	c := &b.claimed[len(b.claimed)-1]
 	c.visit, c.findings = visit, g.addFindings(b, visit, pt.id, pr.userID, complaint, end)
+	row := b.claims[len(b.claims)-1]
+	row[len(row)-2], row[len(row)-1] = pr.id, visit
 	return c
 }
 

@@ -35,6 +35,10 @@ type exchange struct {
 	rows   [][]any
 	// checks are the eligibility checks asked, written before rows.
 	checks [][]any
+	// decided are the claims the payer decided, with their bundles.
+	decided []decidedClaim
+	// queued are the messages of the claims still QUEUED, written last.
+	queued [][]any
 }
 
 // owner is what a message belongs to: a claim or an eligibility check.
@@ -70,6 +74,8 @@ func (x *exchange) claim(g *gen, c claimed, p parties) error {
 	switch {
 	case c.status == hg.ClaimQueued:
 		x.out(out, of, msg, hg.DeliveryPending, 0, &c.created, nil, 0, "", c.created)
+		// Into the outbox after the settlement, whose worker would send it.
+		x.queued, x.rows = append(x.queued, x.rows[len(x.rows)-1]), x.rows[:len(x.rows)-1]
 		return nil
 	case c.status == hg.ClaimError && !c.refused:
 		x.out(out, of, msg, hg.DeliveryFailed, 8, nil, nil, 0, "connection timed out", c.created)
@@ -81,6 +87,9 @@ func (x *exchange) claim(g *gen, c claimed, p parties) error {
 	}
 	if _, err := x.answer(g, out, of, msg, outcomes[c.status], sent); err != nil {
 		return err
+	}
+	if c.status.Final() && c.status != hg.ClaimCancelled {
+		x.decided = append(x.decided, decidedClaim{c, msg.Body})
 	}
 	if c.status != hg.ClaimCancelled {
 		return nil

@@ -76,6 +76,10 @@ type Summary struct {
 	NPHIESMessages    int
 	EligibilityChecks int
 	AuditEvents       int
+	// Written by Demo after the month (see settle): the payers'
+	// reconciliations received and the rejected claims resubmitted.
+	Reconciliations int
+	Resubmissions   int
 }
 
 func (s *Summary) add(b *batch) {
@@ -166,6 +170,7 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 	if _, _, err := db.ImportCatalogue(ctx, DemoCatalogue()); err != nil {
 		return nil, fmt.Errorf("import the demo catalogue: %w", err)
 	}
+	var settled settlement
 	err := db.InTx(ctx, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)`, res.Logins[0].Email).Scan(&exists); err != nil {
@@ -240,11 +245,12 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 		if _, err := tx.Exec(ctx, `SELECT setval('invoice_number_seq', $1)`, numbers.next-1); err != nil {
 			return fmt.Errorf("advance invoice numbers: %w", err)
 		}
-		checks, err := writeExchange(ctx, tx, g, o, b, &res.Summary)
+		x, err := writeExchange(ctx, tx, g, o, b, &res.Summary)
 		if err != nil {
 			return err
 		}
-		if err := writeAudit(ctx, tx, g, b, checks, userIDs, &res.Summary); err != nil {
+		settled = settlement{decided: x.decided, queued: x.queued, billing: userIDs[hg.RoleBilling]}
+		if err := writeAudit(ctx, tx, g, b, x.checks, userIDs, &res.Summary); err != nil {
 			return err
 		}
 
@@ -261,6 +267,9 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := settle(ctx, db, g, o, settled, &res.Summary); err != nil {
+		return nil, fmt.Errorf("settle the demo month: %w", err)
 	}
 	return res, nil
 }

@@ -273,6 +273,36 @@ func TestDemoWritesABelievableMonth(t *testing.T) {
 			}
 		}
 	})
+	t.Run("payers paid and acknowledged, rejected claims came back corrected", func(t *testing.T) {
+		// Claims by payment status; the decided claims paid twice.
+		got := count(t, `SELECT CASE WHEN paid = 0 THEN 'unpaid' WHEN paid < approved THEN 'partly' WHEN paid = approved THEN 'paid'
+				ELSE 'overpaid' END, count(*) FROM claims WHERE status IN ('APPROVED', 'PARTIAL') GROUP BY 1
+			UNION ALL SELECT 'paid twice', count(*) FROM (SELECT claim_id FROM claim_payments GROUP BY 1 HAVING count(*) = 2) twice`)
+		if got["paid"] == 0 || got["partly"] == 0 || got["unpaid"] == 0 || got["paid twice"] == 0 || got["overpaid"] != 0 {
+			t.Errorf("claims by payment %v, want some paid in full, some in part, some twice, some not yet, none overpaid", got)
+		}
+		// Every reconciliation applied to claims we have, paid after the
+		// claim was submitted and before today, and acknowledged by a
+		// payment notice the outbox delivered.
+		got = count(t, `SELECT 'reconciliations', count(*) FROM payment_reconciliations
+			UNION ALL SELECT 'acknowledged', count(*) FROM payment_reconciliations pr
+				JOIN nphies_messages m ON m.id = pr.notice_message_id AND m.event = 'payment-notice' AND m.delivery = 'SENT'
+			UNION ALL SELECT 'anomalies', count(*) FROM claim_payments WHERE anomaly <> '' OR claim_id IS NULL
+			UNION ALL SELECT 'paid too early or late', count(*) FROM claim_payments cp
+				JOIN payment_reconciliations pr ON pr.id = cp.reconciliation_id JOIN claims c ON c.id = cp.claim_id
+				WHERE pr.payment_date <= (c.created_at AT TIME ZONE 'Asia/Riyadh')::date OR pr.payment_date >= $1::date`, clock)
+		if got["reconciliations"] == 0 || got["acknowledged"] != got["reconciliations"] || got["anomalies"] != 0 ||
+			got["paid too early or late"] != 0 {
+			t.Errorf("reconciliations %v", got)
+		}
+		// Resubmissions: each of a rejected claim, decided, and what they
+		// won back is in the denial facts.
+		got = count(t, `SELECT r.status || ' resubmitting ' || o.status, count(*) FROM claims r JOIN claims o ON o.id = r.resubmission_of
+			GROUP BY 1 UNION ALL SELECT 'recovered', count(*) FROM claim_denial_facts WHERE denied AND gained > 0`)
+		if len(got) != 2 || got["APPROVED resubmitting REJECTED"] == 0 || got["recovered"] == 0 {
+			t.Errorf("resubmissions %v, want approved resubmissions of rejected claims that recovered denied items", got)
+		}
+	})
 	from, to := clock.AddDate(0, -2, 0), clock.AddDate(0, 1, 0)
 	t.Run("the analyst's summaries show groups", func(t *testing.T) {
 		for _, by := range []string{"STATUS", "PAYER", "MONTH"} {
@@ -315,7 +345,8 @@ func shownClaims(gs []hg.ClaimsGroup) int {
 }
 
 // TestDemoIsDeterministic seeds the same demo twice: the same seed and clock
-// give the same claims, statuses and request bundles.
+// give the same claims, statuses, request bundles, payments and
+// resubmissions.
 func TestDemoIsDeterministic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -324,10 +355,17 @@ func TestDemoIsDeterministic(t *testing.T) {
 		if _, err := seed.Demo(ctx, db, hashCheaply, seed.Options{Seed: 11, Now: clock}); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := db.Pool.Query(ctx, `SELECT c.id::text || c.status || c.total || coalesce(c.approved, -1) || i.number || coalesce(md5(m.body), '-')
+		// A resubmission is made by the desk, under an id and bundle of
+		// its own (UUIDv7, as every claim the service makes): it is known
+		// by the claim it resubmits. Payments are known by their date.
+		rows, err := db.Pool.Query(ctx, `SELECT k.key || c.status || c.total || coalesce(c.approved, -1) || c.paid || i.number
+				|| coalesce(CASE WHEN c.resubmission_of IS NULL THEN md5(m.body) END, '-')
+				|| coalesce((SELECT string_agg(pr.payment_date || '=' || cp.gross, ',' ORDER BY pr.payment_date, cp.gross)
+					FROM claim_payments cp JOIN payment_reconciliations pr ON pr.id = cp.reconciliation_id WHERE cp.claim_id = c.id), '')
 			FROM claims c JOIN invoices i ON i.id = c.invoice_id
+			CROSS JOIN LATERAL (SELECT coalesce(c.resubmission_of::text || ' resubmitted', c.id::text) AS key) k
 			LEFT JOIN nphies_messages m ON m.claim_id = c.id AND m.direction = 'OUT' AND m.event = 'claim-request'
-			ORDER BY c.id`)
+			ORDER BY k.key`)
 		if err != nil {
 			t.Fatal(err)
 		}

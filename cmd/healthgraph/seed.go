@@ -100,9 +100,10 @@ func seedData(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "demo clinic: %d practitioners, %d patients, %d appointments, %d records, "+
-		"%d invoices, %d payments, %d claims, %d eligibility checks, %d NPHIES messages\n\n",
+		"%d invoices, %d payments, %d claims, %d eligibility checks, %d NPHIES messages; "+
+		"then %d payer reconciliations received and %d rejected claims resubmitted\n\n",
 		res.Practitioners, res.Patients, res.Appointments, res.Records, res.Invoices, res.Payments, res.Claims,
-		res.EligibilityChecks, res.NPHIESMessages)
+		res.EligibilityChecks, res.NPHIESMessages, res.Reconciliations, res.Resubmissions)
 	fmt.Fprintln(stdout, "Demo logins (shown this once; the passwords are stored only as hashes):")
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tEMAIL\tPASSWORD")
