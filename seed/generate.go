@@ -245,7 +245,9 @@ func (g *gen) addPatient(b *batch, index int, registeredBefore time.Time) patien
 	first, family := g.personName(female, iqama && g.chance(0.7))
 	created := registeredBefore.Add(-time.Duration(g.rng.Int64N(int64(3 * 365 * 24 * time.Hour))))
 	p := patient{id: g.id(created), first: first.en, family: family.en, createdAt: created}
-	birth := hg.DateOf(g.now.AddDate(-g.rng.IntN(86), 0, -g.rng.IntN(365)))
+	// Born before they were registered, so no visit precedes a birth (NPHIES
+	// refuses an encounter before the patient's birth date, BV-00851).
+	birth := hg.DateOf(created.AddDate(-g.rng.IntN(86), 0, -g.rng.IntN(365)))
 	phone := fmt.Sprintf("+9665%08d", g.rng.IntN(100_000_000))
 	email := ""
 	if g.chance(0.4) {
