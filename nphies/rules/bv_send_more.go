@@ -3,6 +3,7 @@ package rules
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -304,6 +305,33 @@ func init() {
 		}
 		return out
 	}))
+
+	// A reference's type, when given, is one R4 lets the element name.
+	for id, r := range map[string]struct {
+		paths []string
+		types []string
+	}{
+		"BV-00156": {[]string{"Claim.enterer"}, []string{"Practitioner", "PractitionerRole"}},
+		"BV-00157": {[]string{"Claim.facility"}, []string{"Location"}},
+		"BV-00160": {[]string{"Claim.insurance.coverage", "CoverageEligibilityRequest.insurance.coverage"}, []string{"Coverage"}},
+		"BV-00164": {[]string{"Patient.managingOrganization"}, []string{"Organization"}},
+		"BV-00200": {[]string{"Claim.provider", "CoverageEligibilityRequest.provider"}, []string{"Practitioner", "PractitionerRole", "Organization"}},
+		"BV-00202": {[]string{"Communication.recipient", "CommunicationRequest.recipient"}, []string{"Device", "Organization", "Patient",
+			"Practitioner", "PractitionerRole", "RelatedPerson", "Group", "CareTeam", "HealthcareService"}},
+		"BV-00205": {[]string{"ClaimResponse.request", "CoverageEligibilityResponse.request"}, []string{"Claim", "CoverageEligibilityRequest"}},
+	} {
+		rule(id, func(m *message) []string {
+			var out []string
+			for _, p := range r.paths {
+				for _, ref := range m.selectPath(p) {
+					if t := ref.str("type"); t != "" && !slices.Contains(r.types, t) {
+						out = append(out, ref.path+".type")
+					}
+				}
+			}
+			return out
+		})
+	}
 
 	// An attachment by URL carries its hash.
 	rule("BV-00345", func(m *message) []string {

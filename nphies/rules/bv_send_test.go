@@ -808,6 +808,27 @@ func sendBreaks() []sendCase {
 		sendCase{"an expression of 1001 characters", outpatient, valued("Expression", map[string]any{"language": "text/fhirpath", "expression": long(1001, false)}),
 			"BV-00303", outpatientClaim + ".item[0].extension[0].valueExpression.expression"},
 	)
+	typed := func(kind, key, typ string) func(t *testing.T, d doc) {
+		return setOn(kind, key, map[string]any{"type": typ, "identifier": map[string]any{"system": "http://provider.com/x", "value": "1"}})
+	}
+	cases = append(cases,
+		sendCase{"an enterer that is an organization", outpatient, typed("Claim", "enterer", "Organization"), "BV-00156", outpatientClaim + ".enterer.type"},
+		sendCase{"a facility that is an organization", outpatient, typed("Claim", "facility", "Organization"), "BV-00157", outpatientClaim + ".facility.type"},
+		sendCase{"an insurance naming a patient", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["insurance"].([]any)[0].(map[string]any)["coverage"].(map[string]any)["type"] = "Patient"
+		}, "BV-00160", outpatientClaim + ".insurance[0].coverage.type"},
+		sendCase{"a patient managed by a practitioner", outpatient, typed("Patient", "managingOrganization", "Practitioner"), "BV-00164",
+			"Bundle.entry[2].resource.managingOrganization.type"},
+		sendCase{"a provider that is a patient", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["provider"].(map[string]any)["type"] = "Patient"
+		}, "BV-00200", outpatientClaim + ".provider.type"},
+		sendCase{"a communication to a coverage", "18b-communication-response-solicited.json", func(t *testing.T, d doc) {
+			d.resource(t, "Communication")["recipient"].([]any)[0].(map[string]any)["type"] = "Coverage"
+		}, "BV-00202", "Bundle.entry[1].resource.recipient[0].type"},
+		sendCase{"a response to a coverage", "7b-claim-response.json", func(t *testing.T, d doc) {
+			d.resource(t, "ClaimResponse")["request"].(map[string]any)["type"] = "Coverage"
+		}, "BV-00205", "Bundle.entry[1].resource.request.type"},
+	)
 	for id, v := range map[string]struct {
 		i      int
 		system string
@@ -885,6 +906,10 @@ func sendMeets() []sendCase {
 		sendCase{"an item priced at the sum of its details", outpatient, func(t *testing.T, d doc) {
 			it := d.resource(t, "Claim")["item"].([]any)[0].(map[string]any)
 			it["detail"] = []any{map[string]any{"sequence": 1, "unitPrice": it["unitPrice"]}}
+		}, "", ""},
+		sendCase{"references typed as R4 allows", outpatient, func(t *testing.T, d doc) {
+			d.resource(t, "Claim")["provider"].(map[string]any)["type"] = "Organization"
+			setOn("Claim", "enterer", map[string]any{"type": "PractitionerRole", "identifier": map[string]any{"system": "http://provider.com/x", "value": "1"}})(t, d)
 		}, "", ""},
 		sendCase{"a weight not collected", outpatient, func(t *testing.T, d doc) {
 			s := infoAt(t, d, 3)
