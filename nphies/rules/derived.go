@@ -73,14 +73,14 @@ func derive(r Rule) func(*message) []string {
 // at a resource type ("claim.Item.Net " → "Claim.Item.Net"), or "" when the
 // column is not a path ("Bundle first entry", "Resource reference"). A slice
 // of a choice names its JSON property ("serviced[x]:servicedDate" →
-// "servicedDate"); the sheet's misspelt "CoverageEligibilty" is corrected.
+// "servicedDate"); the sheet's misspellings ("CoverageEligibilty") are corrected.
 func elementPath(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexAny(s, " (,"); i >= 0 {
 		s = s[:i]
 	}
 	s = choiceSlice.ReplaceAllString(s, "$1")
-	s = strings.Replace(s, "CoverageEligibilty", "CoverageEligibility", 1)
+	s = sheetTypos.Replace(s)
 	if !strings.Contains(s, ".") || strings.HasPrefix(s, "Resource.") || strings.Contains(s, ":") {
 		return ""
 	}
@@ -88,6 +88,10 @@ func elementPath(s string) string {
 	r[0] = unicode.ToUpper(r[0])
 	return string(r)
 }
+
+// sheetTypos corrects the sheet's misspelt element names.
+var sheetTypos = strings.NewReplacer("CoverageEligibilty", "CoverageEligibility", "locationAdress", "locationAddress",
+	"cyclinder", "cylinder", "rateQunatity", "rateQuantity")
 
 // choiceSlice is a slice of a choice element as the sheet writes it
 // ("serviced[x]:servicedDate").

@@ -564,6 +564,9 @@ func TestMutatedExamplesBreakTheExpectedRule(t *testing.T) {
 			out := d.resource(t, "Task")["output"].([]any)[0].(map[string]any)
 			out["type"] = map[string]any{"coding": []any{map[string]any{"system": "http://nphies.sa/terminology/CodeSystem/task-output-type", "code": "status"}}}
 		}, "IB-00302", "Bundle.entry[1].resource.output[0].type"},
+		{"a lens cylinder given as text (the sheet writes cyclinder)", "6-preauth-vision-prescription-request.json", func(t *testing.T, d doc) {
+			d.resource(t, "VisionPrescription")["lensSpecification"].([]any)[0].(map[string]any)["cylinder"] = "-0.5"
+		}, "DT-01411", "Bundle.entry[6].resource.lensSpecification[0].cylinder"},
 		{"an event given as a uri and a coding", outpatient, func(t *testing.T, d doc) {
 			d.resource(t, "MessageHeader")["eventUri"] = 7
 		}, "DT-00860", "Bundle.entry[0].resource.eventUri"},

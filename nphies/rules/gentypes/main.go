@@ -154,6 +154,10 @@ func sheetPaths(sheet, ruleType string) ([]string, error) {
 // ("serviced[x]:servicedDate"); the slice names the JSON property.
 var choiceSlice = regexp.MustCompile(`\w+\[x\]:(\w+)`)
 
+// sheetTypos mirrors rules.sheetTypos.
+var sheetTypos = strings.NewReplacer("CoverageEligibilty", "CoverageEligibility", "locationAdress", "locationAddress",
+	"cyclinder", "cylinder", "rateQunatity", "rateQuantity")
+
 // normalise mirrors rules.elementPath.
 func normalise(s string) string {
 	s = strings.TrimSpace(s)
@@ -161,7 +165,7 @@ func normalise(s string) string {
 		s = s[:i]
 	}
 	s = choiceSlice.ReplaceAllString(s, "$1")
-	s = strings.Replace(s, "CoverageEligibilty", "CoverageEligibility", 1)
+	s = sheetTypos.Replace(s)
 	if !strings.Contains(s, ".") || strings.Contains(s, ":") || s == "" {
 		return ""
 	}
