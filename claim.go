@@ -129,10 +129,13 @@ type Claim struct {
 	ResubmissionOf *uuid.UUID
 	Resubmitted    bool
 	// Paid is what the payer has paid so far, before NPHIES's fees.
-	Paid      Halalas
-	Items     []ClaimItem
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Paid  Halalas
+	Items []ClaimItem
+	// Attachments are the documents the claim carries, written with it
+	// and read only by ClaimAttachments (reads of claims leave them out).
+	Attachments []Attachment
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // ClaimItem is one service line of a claim with its adjudication.
@@ -273,6 +276,8 @@ type ClaimStore interface {
 	// PriorAuthorizations returns the approved (in full or in part) prior
 	// authorizations of an invoice, oldest first.
 	PriorAuthorizations(ctx context.Context, invoiceID uuid.UUID) ([]PriorAuthorization, error)
+	// ClaimAttachments lists the documents a claim carries, in order.
+	ClaimAttachments(ctx context.Context, claimID uuid.UUID) ([]Attachment, error)
 	// ClaimHistory lists a claim's status changes, oldest first.
 	ClaimHistory(ctx context.Context, claimID uuid.UUID) ([]*ClaimStatusChange, error)
 	// RetryClaim makes a claim in ERROR due again with the same bundle.

@@ -39,11 +39,13 @@ var AttachmentTypes = map[string][]byte{
 	"image/png":       {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'},
 }
 
-// Attachment is one document sent to a payer.
+// Attachment is one document sent to a payer. Created is when it was
+// first attached to a claim (zero on a communication's).
 type Attachment struct {
 	Title       string
 	ContentType string
 	Data        []byte
+	Created     time.Time
 }
 
 // AttachmentInfo describes a document sent, without its content (which

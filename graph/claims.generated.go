@@ -2826,7 +2826,7 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 		asMap["type"] = "PROFESSIONAL"
 	}
 
-	fieldsInOrder := [...]string{"invoiceId", "practitionerId", "appointmentId", "diagnoses", "type", "items", "admission", "visionPrescription", "emergency"}
+	fieldsInOrder := [...]string{"invoiceId", "practitionerId", "appointmentId", "diagnoses", "type", "items", "admission", "visionPrescription", "emergency", "attachments"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2896,6 +2896,13 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 				return it, err
 			}
 			it.Emergency = data
+		case "attachments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attachments"))
+			data, err := ec.unmarshalOCommunicationAttachmentInput2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCommunicationAttachmentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attachments = data
 		}
 	}
 	return it, nil

@@ -449,6 +449,9 @@ type AttachmentInput struct {
 	Title string
 	// Data is the raw document.
 	Data []byte
+	// Created is when it was attached; a claim's only (a communication's
+	// is the communication's).
+	Created time.Time
 }
 
 // PaymentNoticeInput acknowledges a payer's payment reconciliation to NPHIES.

@@ -36,6 +36,9 @@ type ClaimParties struct {
 	// it carries for its type, checked by checkDetails.
 	Type    hg.ClaimType
 	Details hg.ClaimDetails
+	// Attachments are the documents the claim carries (checked by
+	// hg.ValidAttachments).
+	Attachments []hg.Attachment
 }
 
 // NewClaimMessage builds the claim (or prior authorization) for an issued
@@ -65,7 +68,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 			SpecialtyCode: pr.SpecialtyCode},
 		Encounter:      enc,
 		EpisodeID:      inv.Number,
-		SupportingInfo: FindingsInfo(parties.Findings),
+		SupportingInfo: append(FindingsInfo(parties.Findings), AttachmentsInfo(parties.Attachments)...),
 		TotalHalalas:   int64(inv.Total),
 	}
 	for _, pa := range parties.PriorAuths {
@@ -83,7 +86,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	}
 	claim := hg.Claim{ID: claimID, Use: use, Type: typ, Details: parties.Details, InvoiceID: &inv.ID, PatientID: pat.ID, CoverageID: cov.ID,
 		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName, Status: hg.ClaimQueued, Total: inv.Total,
-		PractitionerID: &pr.ID, ResubmissionOf: parties.Resubmits}
+		PractitionerID: &pr.ID, ResubmissionOf: parties.Resubmits, Attachments: parties.Attachments}
 	// The services were given (or, for a prior authorization, will be) in
 	// the visit, whenever they were invoiced: NPHIES dates them within the
 	// encounter and not after the claim (BV-00041, BV-00118, BV-00061).
@@ -119,6 +122,9 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 		return hg.NewClaim{}, hg.Invalid("invoiceId", "the claim cannot be built: %s", ie.Reason)
 	} else if err != nil {
 		return hg.NewClaim{}, fmt.Errorf("build %s bundle: %w", use, err)
+	}
+	if len(msg.Body) > MaxMessageBytes {
+		return hg.NewClaim{}, hg.Invalid("attachments", "the message would be %d bytes; NPHIES takes at most %d (BV-00076)", len(msg.Body), MaxMessageBytes)
 	}
 	m := outgoingRow(msg, &claimID, now)
 	m.NextAttemptAt = now

@@ -28,6 +28,7 @@ type DeskStore interface {
 	PriorAuthorizations(ctx context.Context, invoiceID uuid.UUID) ([]hg.PriorAuthorization, error)
 	VisitFindings(ctx context.Context, scope hg.PatientScope, appointmentID uuid.UUID) (*hg.VisitFindings, error)
 	ClaimByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Claim, error)
+	ClaimAttachments(ctx context.Context, claimID uuid.UUID) ([]hg.Attachment, error)
 	CreateEligibilityCheck(ctx context.Context, n hg.NewEligibilityCheck) (*hg.EligibilityCheck, error)
 	RecordEligibilityAnswer(ctx context.Context, id uuid.UUID, a hg.EligibilityAnswer) (*hg.EligibilityCheck, error)
 	QueueClaim(ctx context.Context, n hg.NewClaim) (*hg.Claim, error)
@@ -298,6 +299,9 @@ type ClaimRequest struct {
 	// its "items", "admission" and "visionPrescription".
 	Type    hg.ClaimType
 	Details hg.ClaimDetails
+	// Attachments are the caller's "attachments": documents the claim
+	// carries, each with the time it was attached.
+	Attachments []hg.Attachment
 	// Audit is the caller's audit event, appended with the claim queued.
 	Audit hg.AuditEvent
 	// TraceParent links the outbox's send to the caller's trace.
@@ -358,6 +362,9 @@ func (d *Desk) ClaimReadiness(ctx context.Context, scope hg.PatientScope, req Cl
 
 // draftClaim loads what a claim is built from, builds it and scrubs it.
 func (d *Desk) draftClaim(ctx context.Context, scope hg.PatientScope, req ClaimRequest) (hg.NewClaim, []hg.ClaimViolation, error) {
+	if err := hg.ValidAttachments(req.Attachments); err != nil {
+		return hg.NewClaim{}, nil, err
+	}
 	inv, err := d.Store.InvoiceByID(ctx, scope, req.InvoiceID)
 	if err != nil {
 		return hg.NewClaim{}, nil, err
@@ -414,7 +421,8 @@ func (d *Desk) draftClaim(ctx context.Context, scope hg.PatientScope, req ClaimR
 	}
 	n, err := NewClaimMessage(d.Builder, req.Use, ClaimParties{Invoice: inv, Patient: patient,
 		Coverage: cov, Subscriber: subscriber, Practitioner: pr, Appointment: visit, Findings: findings,
-		Diagnoses: req.Diagnoses, PriorAuths: auths, Resubmits: req.resubmits, Type: typ, Details: req.Details}, now)
+		Diagnoses: req.Diagnoses, PriorAuths: auths, Resubmits: req.resubmits, Type: typ, Details: req.Details,
+		Attachments: req.Attachments}, now)
 	if err != nil {
 		return hg.NewClaim{}, nil, err
 	}

@@ -465,13 +465,14 @@ type ClaimCareTeam struct {
 
 // ClaimSupportingInfo is Claim.supportingInfo.
 type ClaimSupportingInfo struct {
-	Sequence      int64            `json:"sequence"`
-	Category      *CodeableConcept `json:"category,omitempty"`
-	Code          *CodeableConcept `json:"code,omitempty"`
-	TimingDate    string           `json:"timingDate,omitempty"`
-	TimingPeriod  *Period          `json:"timingPeriod,omitempty"`
-	ValueString   *string          `json:"valueString,omitempty"`
-	ValueQuantity *Quantity        `json:"valueQuantity,omitempty"`
+	Sequence        int64            `json:"sequence"`
+	Category        *CodeableConcept `json:"category,omitempty"`
+	Code            *CodeableConcept `json:"code,omitempty"`
+	TimingDate      string           `json:"timingDate,omitempty"`
+	TimingPeriod    *Period          `json:"timingPeriod,omitempty"`
+	ValueString     *string          `json:"valueString,omitempty"`
+	ValueQuantity   *Quantity        `json:"valueQuantity,omitempty"`
+	ValueAttachment *Attachment      `json:"valueAttachment,omitempty"`
 }
 
 // ClaimDiagnosis is Claim.diagnosis.

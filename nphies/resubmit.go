@@ -66,9 +66,14 @@ func (d *Desk) Resubmit(ctx context.Context, scope hg.PatientScope, req Resubmit
 			return nil, hg.Invalid("input.practitionerId", "the claim is for a visit with another practitioner; name the visit's")
 		}
 	}
+	// The documents go again with the corrected claim.
+	attachments, err := d.Store.ClaimAttachments(ctx, orig.ID)
+	if err != nil {
+		return nil, err
+	}
 	n, violations, err := d.draftClaim(ctx, scope, ClaimRequest{Use: hg.UseClaim, InvoiceID: *orig.InvoiceID,
 		PractitionerID: req.PractitionerID, AppointmentID: orig.AppointmentID, Diagnoses: req.Diagnoses,
-		Type: orig.Type, Details: orig.Details, resubmits: &orig.ID, corrections: req.Items})
+		Type: orig.Type, Details: orig.Details, Attachments: attachments, resubmits: &orig.ID, corrections: req.Items})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package nphies
 
 import (
+	"encoding/base64"
 	"math"
 
 	hg "github.com/healthgraph/healthgraph"
@@ -33,6 +34,20 @@ type SupportingInfo struct {
 	// Quantity is a measured value, in Unit (a UCUM code).
 	Quantity *Decimal
 	Unit     string
+	// Attachment is a document (category attachment).
+	Attachment *AttachmentInput
+}
+
+// AttachmentsInfo is the supporting information of a claim's documents:
+// one entry of category attachment each, the document its value
+// (BV-00404).
+func AttachmentsInfo(as []hg.Attachment) []SupportingInfo {
+	out := make([]SupportingInfo, len(as))
+	for i, a := range as {
+		out[i] = SupportingInfo{Category: "attachment",
+			Attachment: &AttachmentInput{ContentType: a.ContentType, Title: a.Title, Data: a.Data, Created: a.Created}}
+	}
+	return out
 }
 
 // FindingsInfo is the supporting information a visit's findings give a
@@ -98,6 +113,9 @@ func claimSupportingInfo(in []SupportingInfo) []ClaimSupportingInfo {
 			e.ValueQuantity = &Quantity{Value: s.Quantity, System: SystemUCUM, Code: s.Unit}
 		case s.String != "":
 			e.ValueString = strp(s.String)
+		case s.Attachment != nil:
+			e.ValueAttachment = &Attachment{ContentType: s.Attachment.ContentType, Title: s.Attachment.Title,
+				Creation: dateTime(s.Attachment.Created), Data: base64.StdEncoding.EncodeToString(s.Attachment.Data)}
 		}
 		out = append(out, e)
 	}

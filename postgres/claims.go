@@ -98,6 +98,15 @@ func (db *DB) queueClaim(ctx context.Context, n hg.NewClaim, first func(pgx.Tx) 
 		if err != nil {
 			return byConstraint(err, "claim items", claimKnown)
 		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"claim_attachments"},
+			[]string{"claim_id", "sequence", "title", "content_type", "data", "created_at"},
+			pgx.CopyFromSlice(len(c.Attachments), func(k int) ([]any, error) {
+				a := c.Attachments[k]
+				return []any{c.ID, k + 1, a.Title, a.ContentType, a.Data, a.Created}, nil
+			}))
+		if err != nil {
+			return translate(err, "claim attachments")
+		}
 		if err := addHistory(ctx, tx, c.ID, hg.ClaimQueued, "queued for NPHIES"); err != nil {
 			return err
 		}
@@ -295,6 +304,18 @@ func attachItems(ctx context.Context, q querier, cs []*hg.Claim) error {
 		c.ShowItemDetails()
 	}
 	return translate(err, "claim items")
+}
+
+// ClaimAttachments lists the documents a claim carries, in order.
+func (db *DB) ClaimAttachments(ctx context.Context, claimID uuid.UUID) ([]hg.Attachment, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT title, content_type, data, created_at FROM claim_attachments
+		WHERE claim_id = $1 ORDER BY sequence`, claimID)
+	as, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hg.Attachment, error) {
+		var a hg.Attachment
+		err := row.Scan(&a.Title, &a.ContentType, &a.Data, &a.Created)
+		return a, err
+	})
+	return as, translate(err, "claim attachments")
 }
 
 // ClaimMessages lists every bundle sent and received for a claim, oldest

@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -42,8 +43,16 @@ func claimRequest(ctx context.Context, use hg.ClaimUse, input model.SubmitClaimI
 	if err != nil {
 		return nphies.ClaimRequest{}, err
 	}
+	attachments, err := decodeAttachments(input.Attachments)
+	if err != nil {
+		return nphies.ClaimRequest{}, err
+	}
+	now := time.Now()
+	for i := range attachments {
+		attachments[i].Created = now
+	}
 	req := nphies.ClaimRequest{Use: use, InvoiceID: invoiceID, PractitionerID: practitionerID, AppointmentID: appointmentID, Diagnoses: diagnoses,
-		Type: hg.ClaimProfessional, TraceParent: observability.TraceParent(ctx)}
+		Type: hg.ClaimProfessional, Attachments: attachments, TraceParent: observability.TraceParent(ctx)}
 	if input.Type != nil {
 		req.Type = *input.Type
 	}

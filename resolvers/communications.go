@@ -33,12 +33,26 @@ func (r *mutationResolver) sendCommunication(ctx context.Context, in model.SendC
 		}
 		replyTo = &id
 	}
-	if len(in.Attachments) > hg.MaxAttachments {
+	attachments, err := decodeAttachments(in.Attachments)
+	if err != nil {
+		return nil, err
+	}
+	return r.desk().Communicate(ctx, auth.PatientScope(p), nphies.ClaimMessageRequest{
+		ClaimID: claimID, InReplyTo: replyTo, Texts: in.Texts, Attachments: attachments,
+		Audit:       actorEvent(ctx, "claim.communication_sent", "Claim"),
+		TraceParent: observability.TraceParent(ctx),
+	})
+}
+
+// decodeAttachments decodes documents sent as base64; the desk checks
+// their limits and types (hg.ValidAttachments) before anything is stored.
+func decodeAttachments(in []*model.CommunicationAttachmentInput) ([]hg.Attachment, error) {
+	if len(in) > hg.MaxAttachments {
 		// Refused before decoding anything.
 		return nil, hg.Invalid("attachments", "at most %d attachments may be sent at once", hg.MaxAttachments)
 	}
-	attachments := make([]hg.Attachment, len(in.Attachments))
-	for i, a := range in.Attachments {
+	attachments := make([]hg.Attachment, len(in))
+	for i, a := range in {
 		if base64.StdEncoding.DecodedLen(len(a.Data)) > hg.MaxAttachmentBytes+3 {
 			return nil, hg.Invalid("attachments", "attachment %d is larger than %d bytes", i+1, hg.MaxAttachmentBytes)
 		}
@@ -48,9 +62,5 @@ func (r *mutationResolver) sendCommunication(ctx context.Context, in model.SendC
 		}
 		attachments[i] = hg.Attachment{Title: a.Title, ContentType: a.ContentType, Data: data}
 	}
-	return r.desk().Communicate(ctx, auth.PatientScope(p), nphies.ClaimMessageRequest{
-		ClaimID: claimID, InReplyTo: replyTo, Texts: in.Texts, Attachments: attachments,
-		Audit:       actorEvent(ctx, "claim.communication_sent", "Claim"),
-		TraceParent: observability.TraceParent(ctx),
-	})
+	return attachments, nil
 }

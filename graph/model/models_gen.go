@@ -672,6 +672,8 @@ type SubmitClaimInput struct {
 	VisionPrescription *healthgraph.VisionPrescription `json:"visionPrescription,omitempty"`
 	// PROFESSIONAL only: the visit was an emergency; the encounter is sent as class EMER with these elements, the claim with subtype emr.
 	Emergency *healthgraph.Emergency `json:"emergency,omitempty"`
+	// Documents the claim carries, e.g. an investigation report (IRA) as PDF or a scanned page, each sent as supportingInfo of category attachment; the limits and types of a communication's attachments. Kept with the claim: a resubmission sends them again.
+	Attachments []*CommunicationAttachmentInput `json:"attachments,omitempty"`
 }
 
 // Live updates. Each field is authorized when the subscription starts and again
