@@ -1,7 +1,6 @@
 package resolvers_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -25,31 +24,10 @@ import (
 // attachment: each entry's valueAttachment as sent.
 func attachmentInfo(t *testing.T, body string) []map[string]any {
 	t.Helper()
-	var b struct {
-		Entry []struct {
-			Resource struct {
-				ResourceType   string
-				SupportingInfo []struct {
-					Category struct {
-						Coding []struct{ System, Code string }
-					}
-					ValueAttachment map[string]any
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal([]byte(body), &b); err != nil {
-		t.Fatal(err)
-	}
 	var out []map[string]any
-	for _, e := range b.Entry {
-		if e.Resource.ResourceType != "Claim" {
-			continue
-		}
-		for _, s := range e.Resource.SupportingInfo {
-			if s.Category.Coding[0].Code == "attachment" {
-				out = append(out, s.ValueAttachment)
-			}
+	for _, s := range supportingInfoOf(t, body) {
+		if s.Category.Coding[0].Code == "attachment" {
+			out = append(out, s.ValueAttachment)
 		}
 	}
 	return out

@@ -302,30 +302,39 @@ func TestProfessionalClaimCarriesTheVisitsMinimumDataSet(t *testing.T) {
 	})
 }
 
-// infoCategories lists the supportingInfo categories of a bundle's Claim.
-func infoCategories(t *testing.T, body string) []string {
+// sentInfo is one supportingInfo entry of a bundle as sent.
+type sentInfo struct {
+	Category struct {
+		Coding []struct{ System, Code string }
+	}
+	ValueAttachment map[string]any
+}
+
+// supportingInfoOf lists the supportingInfo of a bundle's resources.
+func supportingInfoOf(t *testing.T, body string) []sentInfo {
 	t.Helper()
 	var b struct {
 		Entry []struct {
-			Resource struct {
-				ResourceType   string
-				SupportingInfo []struct {
-					Category struct {
-						Coding []struct{ System, Code string }
-					}
-				}
-			}
+			Resource struct{ SupportingInfo []sentInfo }
 		}
 	}
 	if err := json.Unmarshal([]byte(body), &b); err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var out []sentInfo
 	for _, e := range b.Entry {
-		for _, s := range e.Resource.SupportingInfo {
-			for _, c := range s.Category.Coding {
-				out = append(out, c.Code)
-			}
+		out = append(out, e.Resource.SupportingInfo...)
+	}
+	return out
+}
+
+// infoCategories lists the supportingInfo categories of a bundle's Claim.
+func infoCategories(t *testing.T, body string) []string {
+	t.Helper()
+	var out []string
+	for _, s := range supportingInfoOf(t, body) {
+		for _, c := range s.Category.Coding {
+			out = append(out, c.Code)
 		}
 	}
 	return out
