@@ -46,6 +46,9 @@ type Attachment struct {
 	ContentType string
 	Data        []byte
 	Created     time.Time
+	// InvestigationResult marks a claim's document as its investigation
+	// report, sent as NPHIES's "investigation results attached" (IRA).
+	InvestigationResult bool
 }
 
 // AttachmentInfo describes a document sent, without its content (which

@@ -2499,6 +2499,61 @@ func (ec *executionContext) unmarshalInputAdmissionInput(ctx context.Context, ob
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputClaimAttachmentInput(ctx context.Context, obj any) (model.ClaimAttachmentInput, error) {
+	var it model.ClaimAttachmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["kind"]; !present {
+		asMap["kind"] = "DOCUMENT"
+	}
+
+	fieldsInOrder := [...]string{"title", "contentType", "data", "kind"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "contentType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentType"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentType = data
+		case "data":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("data"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Data = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj any) (model.ClaimFilter, error) {
 	var it model.ClaimFilter
 	if obj == nil {
@@ -2898,7 +2953,7 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 			it.Emergency = data
 		case "attachments":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attachments"))
-			data, err := ec.unmarshalOCommunicationAttachmentInput2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCommunicationAttachmentInputᚄ(ctx, v)
+			data, err := ec.unmarshalOClaimAttachmentInput2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -4772,6 +4827,21 @@ func (ec *executionContext) marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealth
 	return ec._Claim(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNClaimAttachmentInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentInput(ctx context.Context, v any) (*model.ClaimAttachmentInput, error) {
+	res, err := ec.unmarshalInputClaimAttachmentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentKind(ctx context.Context, v any) (model.ClaimAttachmentKind, error) {
+	var res model.ClaimAttachmentKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentKind(ctx context.Context, sel ast.SelectionSet, v model.ClaimAttachmentKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNClaimChange2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimChange(ctx context.Context, sel ast.SelectionSet, v *model.ClaimChange) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -5226,6 +5296,23 @@ func (ec *executionContext) marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealth
 		return graphql.Null
 	}
 	return ec._Claim(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOClaimAttachmentInput2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentInputᚄ(ctx context.Context, v any) ([]*model.ClaimAttachmentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ClaimAttachmentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNClaimAttachmentInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOClaimFilter2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimFilter(ctx context.Context, v any) (*model.ClaimFilter, error) {

@@ -3610,6 +3610,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAppointmentOrder,
 		ec.unmarshalInputBookAppointmentInput,
 		ec.unmarshalInputCatalogueFilter,
+		ec.unmarshalInputClaimAttachmentInput,
 		ec.unmarshalInputClaimFilter,
 		ec.unmarshalInputClaimItemDetailInput,
 		ec.unmarshalInputClaimOrder,

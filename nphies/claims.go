@@ -68,7 +68,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 			SpecialtyCode: pr.SpecialtyCode},
 		Encounter:      enc,
 		EpisodeID:      inv.Number,
-		SupportingInfo: append(FindingsInfo(parties.Findings), AttachmentsInfo(parties.Attachments)...),
+		SupportingInfo: ClaimInfo(parties.Findings, parties.Attachments),
 		TotalHalalas:   int64(inv.Total),
 	}
 	for _, pa := range parties.PriorAuths {

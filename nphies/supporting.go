@@ -3,6 +3,7 @@ package nphies
 import (
 	"encoding/base64"
 	"math"
+	"slices"
 
 	hg "github.com/healthgraph/healthgraph"
 )
@@ -39,15 +40,34 @@ type SupportingInfo struct {
 }
 
 // AttachmentsInfo is the supporting information of a claim's documents:
-// one entry of category attachment each, the document its value
-// (BV-00404).
+// one entry of category attachment each, the document its value (BV-00404),
+// or, for an investigation report, of category investigation-result with
+// code IRA, as the December 2023 official example sends its report
+// (BV-00846).
 func AttachmentsInfo(as []hg.Attachment) []SupportingInfo {
 	out := make([]SupportingInfo, len(as))
 	for i, a := range as {
 		out[i] = SupportingInfo{Category: "attachment",
 			Attachment: &AttachmentInput{ContentType: a.ContentType, Title: a.Title, Data: a.Data, Created: a.Created}}
+		if a.InvestigationResult {
+			code := cc(SystemInvestigationResult, "IRA")
+			code.Coding[0].Display = "Investigation results attached"
+			out[i].Category, out[i].Code = "investigation-result", code
+		}
 	}
 	return out
+}
+
+// ClaimInfo is a claim's supporting information: the visit's findings, then
+// its documents. An attached investigation report takes the place of the
+// findings' investigation result, so the claim does not say both "attached"
+// and, say, "not performed".
+func ClaimInfo(f *hg.VisitFindings, docs []hg.Attachment) []SupportingInfo {
+	info := FindingsInfo(f)
+	if slices.ContainsFunc(docs, func(a hg.Attachment) bool { return a.InvestigationResult }) {
+		info = slices.DeleteFunc(info, func(s SupportingInfo) bool { return s.Category == "investigation-result" })
+	}
+	return append(info, AttachmentsInfo(docs)...)
 }
 
 // FindingsInfo is the supporting information a visit's findings give a

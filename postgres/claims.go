@@ -99,10 +99,10 @@ func (db *DB) queueClaim(ctx context.Context, n hg.NewClaim, first func(pgx.Tx) 
 			return byConstraint(err, "claim items", claimKnown)
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"claim_attachments"},
-			[]string{"claim_id", "sequence", "title", "content_type", "data", "created_at"},
+			[]string{"claim_id", "sequence", "title", "content_type", "data", "created_at", "investigation_result"},
 			pgx.CopyFromSlice(len(c.Attachments), func(k int) ([]any, error) {
 				a := c.Attachments[k]
-				return []any{c.ID, k + 1, a.Title, a.ContentType, a.Data, a.Created}, nil
+				return []any{c.ID, k + 1, a.Title, a.ContentType, a.Data, a.Created, a.InvestigationResult}, nil
 			}))
 		if err != nil {
 			return translate(err, "claim attachments")
@@ -308,11 +308,11 @@ func attachItems(ctx context.Context, q querier, cs []*hg.Claim) error {
 
 // ClaimAttachments lists the documents a claim carries, in order.
 func (db *DB) ClaimAttachments(ctx context.Context, claimID uuid.UUID) ([]hg.Attachment, error) {
-	rows, _ := db.Pool.Query(ctx, `SELECT title, content_type, data, created_at FROM claim_attachments
+	rows, _ := db.Pool.Query(ctx, `SELECT title, content_type, data, created_at, investigation_result FROM claim_attachments
 		WHERE claim_id = $1 ORDER BY sequence`, claimID)
 	as, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hg.Attachment, error) {
 		var a hg.Attachment
-		err := row.Scan(&a.Title, &a.ContentType, &a.Data, &a.Created)
+		err := row.Scan(&a.Title, &a.ContentType, &a.Data, &a.Created, &a.InvestigationResult)
 		return a, err
 	})
 	return as, translate(err, "claim attachments")

@@ -1,6 +1,7 @@
 package resolvers_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	hg "github.com/healthgraph/healthgraph"
+	"github.com/healthgraph/healthgraph/internal/fhirshape"
 	"github.com/healthgraph/healthgraph/nphies/rules"
 	"github.com/healthgraph/healthgraph/postgres"
 	"github.com/healthgraph/healthgraph/server"
@@ -124,6 +126,104 @@ func TestClaimDocumentsThroughTheAPI(t *testing.T) {
 	assertDocumentsSent(t, c.sent("claim-request")[0], report)
 }
 
+// iraShape is the shape of a bundle's investigation-result entries, each
+// alone in a Claim, so that the entry can be set beside the official
+// example's whatever else the bundles carry.
+func iraShape(t *testing.T, body string) (fhirshape.Shape, int) {
+	t.Helper()
+	var b struct {
+		Entry []struct {
+			Resource struct{ SupportingInfo []json.RawMessage }
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &b); err != nil {
+		t.Fatal(err)
+	}
+	var entries []json.RawMessage
+	for _, e := range b.Entry {
+		for _, raw := range e.Resource.SupportingInfo {
+			if strings.Contains(string(raw), `"investigation-result"`) {
+				entries = append(entries, raw)
+			}
+		}
+	}
+	alone, err := json.Marshal(map[string]any{"type": "message", "entry": []any{
+		map[string]any{"resource": map[string]any{"resourceType": "Claim", "supportingInfo": entries}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape, err := fhirshape.Of(alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return shape, len(entries)
+}
+
+// TestInvestigationReportThroughTheAPI: a document of kind
+// INVESTIGATION_RESULT goes as the December 2023 official example sends its
+// report (investigation-result, code IRA, valueAttachment) instead of the
+// visit's recorded "not performed", beside a plain document; the bundle
+// breaks no rule, and a resubmission sends the report the same way.
+func TestInvestigationReportThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	f := newFlowEnv(t, "REJECT-IRA")
+	visit := f.seenVisit(t, f.patient)
+	inv := f.typedInvoice(t, consultation)
+	f.issue(t, inv)
+	report, scanned := attachment("Investigation report", "application/pdf", labReport), attachment("Referral letter", "image/jpeg", scan)
+	report["kind"] = "INVESTIGATION_RESULT"
+	in := visit.claimInput(inv, "R07.1")
+	in["attachments"] = []map[string]any{report, scanned}
+	var sub struct{ SubmitClaim struct{ ID string } }
+	f.Do(t, f.billing, submitClaimMut, map[string]any{"in": in}).Decode(t, &sub)
+	f.deliver(t)
+	if c := f.claim(t, sub.SubmitClaim.ID); c.Status != "REJECTED" {
+		t.Fatalf("claim %s, want REJECTED (history %+v)", c.Status, c.History)
+	}
+
+	f.setMember(t, "M-IRA")
+	var re struct{ ResubmitClaim struct{ ID string } }
+	f.Do(t, f.billing, `mutation($id: ID!, $in: ResubmitClaimInput!) { resubmitClaim(id: $id, input: $in) { id } }`,
+		map[string]any{"id": sub.SubmitClaim.ID, "in": map[string]any{"practitionerId": visit.practitioner, "diagnoses": []string{"R07.1"}}}).
+		Decode(t, &re)
+	f.deliver(t)
+	c := f.claim(t, re.ResubmitClaim.ID)
+	if c.Status != "APPROVED" {
+		t.Fatalf("resubmission %s, want APPROVED (history %+v)", c.Status, c.History)
+	}
+	for i, body := range []string{f.claim(t, sub.SubmitClaim.ID).sent("claim-request")[0], c.sent("claim-request")[0]} {
+		got, n := iraShape(t, body)
+		if n != 1 {
+			t.Fatalf("bundle %d: %d investigation results, want the report alone", i+1, n)
+		}
+		raw, err := os.ReadFile(filepath.Join(officialExamples, "preauth-professional-outpatient-request.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := iraShape(t, string(raw))
+		for _, d := range fhirshape.Compare(got, want) {
+			t.Errorf("bundle %d beyond the official example: %s", i+1, d)
+		}
+		// The example's report carries the date it was made; ours the
+		// date it was sent (Attachment.creation).
+		for _, d := range fhirshape.Missing(got, want) {
+			t.Errorf("bundle %d lacks the official example's %s", i+1, d)
+		}
+		var sentReport map[string]any
+		for _, s := range supportingInfoOf(t, body) {
+			if s.Category.Coding[0].Code == "investigation-result" {
+				sentReport = s.ValueAttachment
+			}
+		}
+		for _, k := range []string{"title", "contentType", "data"} {
+			if sentReport[k] != report[k] {
+				t.Errorf("bundle %d: report %s = %.40v, want %.40v", i+1, k, sentReport[k], report[k])
+			}
+		}
+		assertDocumentsSent(t, body, scanned)
+	}
+}
+
 // TestBadClaimDocumentsWriteNothing: a document of a refused type, one not
 // what it claims to be, too large, too many together or not base64 is
 // BAD_USER_INPUT on input.attachments from the scrubber and the
@@ -147,6 +247,8 @@ func TestBadClaimDocumentsWriteNothing(t *testing.T) {
 			attachment("b", "image/jpeg", append(scan, make([]byte, 3_600_000)...))}, "add up to"},
 		{"not base64", []map[string]any{{"title": "scan", "contentType": "image/jpeg", "data": "not base64!"}}, "not base64"},
 		{"without a title", []map[string]any{attachment("", "image/jpeg", scan)}, "title"},
+		{"an investigation report without its document", []map[string]any{
+			{"title": "Investigation report", "contentType": "application/pdf", "data": "", "kind": "INVESTIGATION_RESULT"}}, "empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := visit.claimInput(inv, "R07.1")

@@ -43,13 +43,9 @@ func claimRequest(ctx context.Context, use hg.ClaimUse, input model.SubmitClaimI
 	if err != nil {
 		return nphies.ClaimRequest{}, err
 	}
-	attachments, err := decodeAttachments(input.Attachments)
+	attachments, err := decodeClaimAttachments(input.Attachments)
 	if err != nil {
 		return nphies.ClaimRequest{}, err
-	}
-	now := time.Now()
-	for i := range attachments {
-		attachments[i].Created = now
 	}
 	req := nphies.ClaimRequest{Use: use, InvoiceID: invoiceID, PractitionerID: practitionerID, AppointmentID: appointmentID, Diagnoses: diagnoses,
 		Type: hg.ClaimProfessional, Attachments: attachments, TraceParent: observability.TraceParent(ctx)}
@@ -219,4 +215,23 @@ func optionalAmount(field string, s *string) (*hg.Halalas, error) {
 	}
 	h, err := hg.ParseSAR(field, *s)
 	return &h, err
+}
+
+// decodeClaimAttachments decodes a claim's documents as a communication's
+// and marks its investigation reports.
+func decodeClaimAttachments(in []*model.ClaimAttachmentInput) ([]hg.Attachment, error) {
+	docs := make([]*model.CommunicationAttachmentInput, len(in))
+	for i, a := range in {
+		docs[i] = &model.CommunicationAttachmentInput{Title: a.Title, ContentType: a.ContentType, Data: a.Data}
+	}
+	attachments, err := decodeAttachments(docs)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	for i := range attachments {
+		attachments[i].Created = now
+		attachments[i].InvestigationResult = in[i].Kind == model.ClaimAttachmentKindInvestigationResult
+	}
+	return attachments, nil
 }

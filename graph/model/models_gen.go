@@ -185,6 +185,18 @@ type CatalogueItemEdge struct {
 	Node *healthgraph.CatalogueItem `json:"node"`
 }
 
+// A document a claim or prior authorization carries.
+type ClaimAttachmentInput struct {
+	// What the document is, 1 to 200 characters.
+	Title string `json:"title"`
+	// application/pdf, image/jpeg or image/png; the content must be of that type.
+	ContentType string `json:"contentType"`
+	// The content, base64-encoded.
+	Data string `json:"data"`
+	// What NPHIES is told the document is.
+	Kind ClaimAttachmentKind `json:"kind"`
+}
+
 // One delivery of claimUpdated: the claim as it is now, or a notice that the live feed was interrupted.
 type ClaimChange struct {
 	// The claim as it is now; null on an interruption notice.
@@ -672,8 +684,8 @@ type SubmitClaimInput struct {
 	VisionPrescription *healthgraph.VisionPrescription `json:"visionPrescription,omitempty"`
 	// PROFESSIONAL only: the visit was an emergency; the encounter is sent as class EMER with these elements, the claim with subtype emr.
 	Emergency *healthgraph.Emergency `json:"emergency,omitempty"`
-	// Documents the claim carries, e.g. an investigation report (IRA) as PDF or a scanned page, each sent as supportingInfo of category attachment; the limits and types of a communication's attachments. Kept with the claim: a resubmission sends them again.
-	Attachments []*CommunicationAttachmentInput `json:"attachments,omitempty"`
+	// Documents the claim carries, e.g. a scanned page or an investigation report as PDF, each sent as supportingInfo (see ClaimAttachmentInput.kind); the limits and types of a communication's attachments. Kept with the claim: a resubmission sends them again.
+	Attachments []*ClaimAttachmentInput `json:"attachments,omitempty"`
 }
 
 // Live updates. Each field is authorized when the subscription starts and again
@@ -808,6 +820,64 @@ func (e *AppointmentOrderField) UnmarshalJSON(b []byte) error {
 }
 
 func (e AppointmentOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a claim's document is to NPHIES.
+type ClaimAttachmentKind string
+
+const (
+	// A document: supportingInfo of category attachment (BV-00404).
+	ClaimAttachmentKindDocument ClaimAttachmentKind = "DOCUMENT"
+	// The visit's investigation report: supportingInfo of category investigation-result, code IRA (investigation results attached, BV-00846), sent instead of the investigation result recorded with the visit's findings.
+	ClaimAttachmentKindInvestigationResult ClaimAttachmentKind = "INVESTIGATION_RESULT"
+)
+
+var AllClaimAttachmentKind = []ClaimAttachmentKind{
+	ClaimAttachmentKindDocument,
+	ClaimAttachmentKindInvestigationResult,
+}
+
+func (e ClaimAttachmentKind) IsValid() bool {
+	switch e {
+	case ClaimAttachmentKindDocument, ClaimAttachmentKindInvestigationResult:
+		return true
+	}
+	return false
+}
+
+func (e ClaimAttachmentKind) String() string {
+	return string(e)
+}
+
+func (e *ClaimAttachmentKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ClaimAttachmentKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ClaimAttachmentKind", str)
+	}
+	return nil
+}
+
+func (e ClaimAttachmentKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ClaimAttachmentKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ClaimAttachmentKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

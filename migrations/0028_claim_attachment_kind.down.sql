@@ -1,0 +1,1 @@
+ALTER TABLE claim_attachments DROP COLUMN IF EXISTS investigation_result;
