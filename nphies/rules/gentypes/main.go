@@ -322,8 +322,11 @@ func refDef(defs map[string]prop, ref string) (prop, bool) {
 // would stop the run).
 func writeExtensionTypes(dir, out string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("examples in %s: %v", dir, err)
+	if err != nil {
+		return fmt.Errorf("examples in %s: %w", dir, err)
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no examples in %s", dir)
 	}
 	uses := map[string]map[string]int{}
 	for _, f := range files {
