@@ -156,11 +156,12 @@ type ClaimItem struct {
 	Approved *Halalas
 	Outcome  string
 	Reasons  []string
-	// Tooth, Surfaces and DaysSupply are what the claim's type carries on
-	// the item (ClaimDetails), shown with it.
-	Tooth      string
-	Surfaces   []ToothSurface
-	DaysSupply int
+	// Tooth, Surfaces, DaysSupply and PharmacistSelectionReason are what
+	// the claim's type carries on the item (ClaimDetails), shown with it.
+	Tooth                     string
+	Surfaces                  []ToothSurface
+	DaysSupply                int
+	PharmacistSelectionReason string
 }
 
 // ShowItemDetails copies what the claim carries for its type on each
@@ -170,6 +171,7 @@ func (c *Claim) ShowItemDetails() {
 		for i := range c.Items {
 			if c.Items[i].Sequence == d.Sequence {
 				c.Items[i].Tooth, c.Items[i].Surfaces, c.Items[i].DaysSupply = d.Tooth, d.Surfaces, d.DaysSupply
+				c.Items[i].PharmacistSelectionReason = d.PharmacistSelectionReason
 			}
 		}
 	}

@@ -75,6 +75,10 @@ type ClaimItemDetail struct {
 	Surfaces []ToothSurface `json:"surfaces,omitempty"`
 	// DaysSupply is how many days the medicine lasts. Pharmacy only.
 	DaysSupply int `json:"daysSupply,omitempty"`
+	// PharmacistSelectionReason is why the pharmacist dispensed this
+	// medicine: an NPHIES pharmacist-selection-reason code (Generic,
+	// patient-request, …). Pharmacy only.
+	PharmacistSelectionReason string `json:"pharmacistSelectionReason,omitempty"`
 }
 
 // ToothSurface is an FDI tooth surface.

@@ -50,6 +50,7 @@ type ClaimItemResolver interface {
 	Tooth(ctx context.Context, obj *healthgraph.ClaimItem) (*string, error)
 
 	DaysSupply(ctx context.Context, obj *healthgraph.ClaimItem) (*int, error)
+	PharmacistSelectionReason(ctx context.Context, obj *healthgraph.ClaimItem) (*string, error)
 }
 type ClaimStatusChangeResolver interface {
 	Note(ctx context.Context, obj *healthgraph.ClaimStatusChange) (*string, error)
@@ -1475,6 +1476,29 @@ func (ec *executionContext) fieldContext_ClaimItem_daysSupply(_ context.Context,
 	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _ClaimItem_pharmacistSelectionReason(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimItem_pharmacistSelectionReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimItem().PharmacistSelectionReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimItem_pharmacistSelectionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _ClaimReadiness_ready(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2637,7 +2661,7 @@ func (ec *executionContext) unmarshalInputClaimItemDetailInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"sequence", "tooth", "surfaces", "daysSupply"}
+	fieldsInOrder := [...]string{"sequence", "tooth", "surfaces", "daysSupply", "pharmacistSelectionReason"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2672,6 +2696,13 @@ func (ec *executionContext) unmarshalInputClaimItemDetailInput(ctx context.Conte
 				return it, err
 			}
 			it.DaysSupply = data
+		case "pharmacistSelectionReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pharmacistSelectionReason"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PharmacistSelectionReason = data
 		}
 	}
 	return it, nil
@@ -4100,6 +4131,44 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 					}
 				}()
 				res = ec._ClaimItem_daysSupply(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "pharmacistSelectionReason":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ClaimItem_pharmacistSelectionReason(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

@@ -189,21 +189,22 @@ type ComplexityRoot struct {
 	}
 
 	ClaimItem struct {
-		Approved     func(childComplexity int) int
-		CodeSystem   func(childComplexity int) int
-		DaysSupply   func(childComplexity int) int
-		Description  func(childComplexity int) int
-		Net          func(childComplexity int) int
-		Outcome      func(childComplexity int) int
-		PatientShare func(childComplexity int) int
-		Quantity     func(childComplexity int) int
-		Reasons      func(childComplexity int) int
-		Sequence     func(childComplexity int) int
-		ServiceCode  func(childComplexity int) int
-		Surfaces     func(childComplexity int) int
-		Tooth        func(childComplexity int) int
-		UnitPrice    func(childComplexity int) int
-		VAT          func(childComplexity int) int
+		Approved                  func(childComplexity int) int
+		CodeSystem                func(childComplexity int) int
+		DaysSupply                func(childComplexity int) int
+		Description               func(childComplexity int) int
+		Net                       func(childComplexity int) int
+		Outcome                   func(childComplexity int) int
+		PatientShare              func(childComplexity int) int
+		PharmacistSelectionReason func(childComplexity int) int
+		Quantity                  func(childComplexity int) int
+		Reasons                   func(childComplexity int) int
+		Sequence                  func(childComplexity int) int
+		ServiceCode               func(childComplexity int) int
+		Surfaces                  func(childComplexity int) int
+		Tooth                     func(childComplexity int) int
+		UnitPrice                 func(childComplexity int) int
+		VAT                       func(childComplexity int) int
 	}
 
 	ClaimPayment struct {
@@ -1246,6 +1247,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimItem.PatientShare(childComplexity), true
+	case "ClaimItem.pharmacistSelectionReason":
+		if e.ComplexityRoot.ClaimItem.PharmacistSelectionReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimItem.PharmacistSelectionReason(childComplexity), true
 	case "ClaimItem.quantity":
 		if e.ComplexityRoot.ClaimItem.Quantity == nil {
 			break
@@ -4053,6 +4060,8 @@ func (ec *executionContext) childFields_ClaimItem(ctx context.Context, field gra
 		return ec.fieldContext_ClaimItem_surfaces(ctx, field)
 	case "daysSupply":
 		return ec.fieldContext_ClaimItem_daysSupply(ctx, field)
+	case "pharmacistSelectionReason":
+		return ec.fieldContext_ClaimItem_pharmacistSelectionReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimItem", field.Name)
 }

@@ -300,6 +300,10 @@ type ItemInput struct {
 	// DaysSupply is how many days a pharmacy item's medicine lasts
 	// (supportingInfo days-supply, BV-00376). Pharmacy claims only.
 	DaysSupply int64
+	// PharmacistSelectionReason is why the pharmacist dispensed a
+	// medicine, a pharmacist-selection-reason code (BV-00708). Pharmacy
+	// claims only.
+	PharmacistSelectionReason string
 }
 
 // Claim types and subtypes NPHIES defines.
@@ -1159,6 +1163,13 @@ func (b *Builder) itemExtensions(it ItemInput, use string) []Extension {
 	share := ext("extension-patient-share")
 	share.ValueMoney = money(it.PatientShareHalalas)
 	exts := []Extension{pkg, tax, share}
+	if it.PharmacistSelectionReason != "" {
+		// No official example carries it: the URL is named as NPHIES names
+		// its extensions, the value coded like the other coded ones.
+		reason := ext("extension-pharmacistSelectionReason")
+		reason.ValueCodeableConcept = cc(SystemPharmacistSelection, it.PharmacistSelectionReason)
+		exts = append(exts, reason)
+	}
 	if use == useClaim {
 		inv := ext("extension-patientInvoice")
 		inv.ValueIdentifier = &Identifier{System: b.base() + "/patientInvoice", Value: it.PatientInvoice}

@@ -80,6 +80,11 @@ func checkItemDetails(typ hg.ClaimType, items []hg.ClaimItemDetail, inv *hg.Invo
 			return hg.Invalid("items.tooth", "%s: teeth belong to a dental claim only", line)
 		case typ != hg.ClaimPharmacy && it.DaysSupply != 0:
 			return hg.Invalid("items.daysSupply", "%s: a days supply belongs to a pharmacy claim only", line)
+		case typ != hg.ClaimPharmacy && it.PharmacistSelectionReason != "":
+			return hg.Invalid("items.pharmacistSelectionReason", "%s: a pharmacist's selection reason belongs to a pharmacy claim only", line)
+		case it.PharmacistSelectionReason != "" && !known(SystemPharmacistSelection, it.PharmacistSelectionReason):
+			return hg.Invalid("items.pharmacistSelectionReason", "%s: %q is not an NPHIES pharmacist-selection-reason code (Generic, patient-request, …)",
+				line, clip(it.PharmacistSelectionReason, 32))
 		case it.Tooth != "" && !ValidTooth(it.Tooth):
 			return hg.Invalid("items.tooth", "%s: %q is not an FDI tooth (11–48, 51–85) or oral region (00, 01, 02, 10–40)", line, clip(it.Tooth, 8))
 		case len(it.Surfaces) > 0 && it.Tooth == "":
@@ -96,6 +101,9 @@ func checkItemDetails(typ hg.ClaimType, items []hg.ClaimItemDetail, inv *hg.Invo
 			return hg.Invalid("items.tooth", "line %d (%s %s) needs the tooth it treats, or 00 for the whole mouth", l.Sequence, l.CodeSystem, l.ServiceCode)
 		case typ == hg.ClaimPharmacy && l.CodeSystem == hg.SystemMedication && it.DaysSupply == 0:
 			return hg.Invalid("items.daysSupply", "line %d (medicine %s) needs its days supply (NPHIES BV-00376)", l.Sequence, l.ServiceCode)
+		case typ == hg.ClaimPharmacy && l.CodeSystem == hg.SystemMedication && it.PharmacistSelectionReason == "":
+			return hg.Invalid("items.pharmacistSelectionReason", "line %d (medicine %s) needs the pharmacist's selection reason (NPHIES BV-00708)",
+				l.Sequence, l.ServiceCode)
 		}
 	}
 	return nil
@@ -243,6 +251,7 @@ func typed(in *ClaimInput, typ hg.ClaimType, d hg.ClaimDetails, now time.Time) {
 	for i := range in.Items {
 		it := byLine[in.Items[i].Sequence]
 		in.Items[i].Tooth, in.Items[i].DaysSupply = it.Tooth, int64(it.DaysSupply)
+		in.Items[i].PharmacistSelectionReason = it.PharmacistSelectionReason
 		for _, s := range it.Surfaces {
 			in.Items[i].Surfaces = append(in.Items[i].Surfaces, hg.ToothSurfaceCodes[s])
 		}

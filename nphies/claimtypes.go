@@ -109,8 +109,8 @@ func validateClaimType(in ClaimInput, use string) error {
 	}
 	if in.Type != ClaimTypePharmacy {
 		for _, it := range in.Items {
-			if it.DaysSupply != 0 {
-				return invalid("item %d: days supply belongs to a pharmacy claim only", it.Sequence)
+			if it.DaysSupply != 0 || it.PharmacistSelectionReason != "" {
+				return invalid("item %d: days supply and the pharmacist's selection reason belong to a pharmacy claim only", it.Sequence)
 			}
 		}
 	}
@@ -127,6 +127,9 @@ func validateClaimType(in ClaimInput, use string) error {
 		for _, it := range in.Items {
 			if it.System == SystemMedicationCodes && it.DaysSupply <= 0 {
 				return invalid("item %d: a medicine needs its days supply (BV-00376)", it.Sequence)
+			}
+			if it.System == SystemMedicationCodes && it.PharmacistSelectionReason == "" {
+				return invalid("item %d: a medicine needs the pharmacist's selection reason (BV-00708)", it.Sequence)
 			}
 		}
 	case ClaimTypeOral:

@@ -38,6 +38,7 @@ func typedClaim(name, typ string, preauth bool) nphies.ClaimInput {
 		in.Items = []nphies.ItemInput{item(1, nphies.SystemMedicationCodes, "06285096001627", 6000),
 			item(2, nphies.SystemMedicationCodes, "05944736008570", 10000)}
 		in.Items[0].DaysSupply, in.Items[1].DaysSupply = 30, 10
+		in.Items[0].PharmacistSelectionReason, in.Items[1].PharmacistSelectionReason = "Generic", "patient-request"
 		in.Encounter = nil
 	case nphies.ClaimTypeOral:
 		in.Items = []nphies.ItemInput{item(1, "http://nphies.sa/terminology/CodeSystem/oral-health-op", "012", 20000),
@@ -131,6 +132,10 @@ func TestClaimTypesRefuseWhatTheirTypeLacks(t *testing.T) {
 			func(in *nphies.ClaimInput) { in.Admission.EstimatedStayDays = 0 }, "BV-00802"},
 		{"a medicine without days supply", nphies.ClaimTypePharmacy, false,
 			func(in *nphies.ClaimInput) { in.Items[1].DaysSupply = 0 }, "BV-00376"},
+		{"a medicine without the pharmacist's selection reason", nphies.ClaimTypePharmacy, true,
+			func(in *nphies.ClaimInput) { in.Items[0].PharmacistSelectionReason = "" }, "BV-00708"},
+		{"a pharmacist's selection reason on a dental claim", nphies.ClaimTypeOral, false,
+			func(in *nphies.ClaimInput) { in.Items[0].PharmacistSelectionReason = "Generic" }, "pharmacy claim only"},
 		{"surfaces without their tooth", nphies.ClaimTypeOral, false,
 			func(in *nphies.ClaimInput) { in.Items[1].Tooth = "" }, "BV-00484"},
 		{"a tooth on a pharmacy claim", nphies.ClaimTypePharmacy, false,

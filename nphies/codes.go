@@ -33,6 +33,7 @@ const (
 	SystemServices            = "http://nphies.sa/terminology/CodeSystem/services"
 	SystemProcedures          = "http://nphies.sa/terminology/CodeSystem/procedures"
 	SystemMedicationCodes     = "http://nphies.sa/terminology/CodeSystem/medication-codes"
+	SystemPharmacistSelection = "http://nphies.sa/terminology/CodeSystem/pharmacist-selection-reason"
 	SystemProviderType        = "http://nphies.sa/terminology/CodeSystem/provider-type"
 	SystemOccupation          = "http://nphies.sa/terminology/CodeSystem/occupation"
 	SystemMaritalStatus       = "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"

@@ -132,6 +132,7 @@ func builtMessages(t *testing.T) map[string]*nphies.Message {
 	pharmacy.Items[0].System, pharmacy.Items[0].ServiceCode = nphies.SystemMedicationCodes, "06285096001627"
 	pharmacy.Items[1].System, pharmacy.Items[1].ServiceCode = nphies.SystemMedicationCodes, "05944736008570"
 	pharmacy.Items[0].DaysSupply, pharmacy.Items[1].DaysSupply = 30, 10
+	pharmacy.Items[0].PharmacistSelectionReason, pharmacy.Items[1].PharmacistSelectionReason = "Generic", "Irreplaceable"
 	out["pharmacy claim"] = mustBuild(t)(b.BuildClaim(pharmacy))
 	out["eligibility"] = mustBuild(t)(b.BuildEligibility(eligibilityInput("schema/elig", "M-1")))
 	disc := eligibilityInput("schema/disc", "M-1")

@@ -85,6 +85,10 @@ func (r *claimItemResolver) DaysSupply(ctx context.Context, obj *hg.ClaimItem) (
 	return optional(obj.DaysSupply), nil
 }
 
+func (r *claimItemResolver) PharmacistSelectionReason(ctx context.Context, obj *hg.ClaimItem) (*string, error) {
+	return optional(obj.PharmacistSelectionReason), nil
+}
+
 func (r *claimStatusChangeResolver) Note(ctx context.Context, obj *hg.ClaimStatusChange) (*string, error) {
 	return optional(obj.Note), nil
 }

@@ -88,13 +88,15 @@ func typedCases() []typedCase {
 			// records we do not keep.
 			lacking: []string{"http://loinc.org", "Claim.supportingInfo.timingDate"}},
 		{name: "pharmacy claim", typ: "PHARMACY", example: "9-claim-pharmacy-request.json",
-			lines: []typedLine{antiviral}, input: map[string]any{"items": []map[string]any{{"sequence": 1, "daysSupply": 30}}},
+			lines: []typedLine{antiviral}, input: map[string]any{"items": []map[string]any{
+				{"sequence": 1, "daysSupply": 30, "pharmacistSelectionReason": "Generic"}}},
 			// A claim quotes a prior authorization only after one was
 			// approved; offline authorizations are not made.
 			lacking: []string{"Claim.insurance.preAuthRef", extension("authorization-offline-date")}},
 		{name: "pharmacy prior authorization", typ: "PHARMACY", example: "4-preauth-pharmacy-request.json", preauth: true,
 			lines: []typedLine{antiviral, ampicillin}, input: map[string]any{"items": []map[string]any{
-				{"sequence": 1, "daysSupply": 30}, {"sequence": 2, "daysSupply": 10}}}},
+				{"sequence": 1, "daysSupply": 30, "pharmacistSelectionReason": "Generic"},
+				{"sequence": 2, "daysSupply": 10, "pharmacistSelectionReason": "physician-approval"}}}},
 		{name: "dental claim", typ: "DENTAL", example: "7a-claim-dental-request.json",
 			lines: []typedLine{oralExam}, input: map[string]any{"items": []map[string]any{{"sequence": 1, "tooth": "00"}}}},
 		{name: "dental prior authorization", typ: "DENTAL", example: "2a-first-preauth-dental-request-with-multiple-items.json", preauth: true,
@@ -131,7 +133,9 @@ var moreEverywhere = []string{"Encounter", "Practitioner",
 	"http://nphies.sa/terminology/CodeSystem/diagnosis-type", "http://nphies.sa/terminology/CodeSystem/claim-information-category",
 	"http://unitsofmeasure.org", "http://nphies.sa/terminology/CodeSystem/investigation-result",
 	// What the claim types add: an institutional stay's hospitalization,
-	// teeth's surfaces, the whole mouth as an examination's region.
+	// teeth's surfaces, the whole mouth as an examination's region, the
+	// pharmacist's selection reason (BV-00708, newer than the examples).
+	extension("pharmacistSelectionReason"), "http://nphies.sa/terminology/CodeSystem/pharmacist-selection-reason",
 	extension("admissionSpecialty"), extension("dischargeSpecialty"), extension("intendedLengthOfStay"),
 	"http://nphies.sa/terminology/CodeSystem/admit-source", "http://nphies.sa/terminology/CodeSystem/discharge-disposition",
 	"http://nphies.sa/terminology/CodeSystem/intended-length-of-stay", "http://nphies.sa/terminology/CodeSystem/fdi-tooth-surface",
@@ -176,7 +180,7 @@ func TestEachClaimTypeThroughTheAPI(t *testing.T) {
 				Items    []shownItem
 			}
 			f.Do(t, f.billing, `mutation($in: SubmitClaimInput!) { `+mutation+`(input: $in) { id type
-				items { sequence tooth surfaces daysSupply } } }`, map[string]any{"in": in}).Decode(t, &out)
+				items { sequence tooth surfaces daysSupply pharmacistSelectionReason } } }`, map[string]any{"in": in}).Decode(t, &out)
 			if out[mutation].Type != tc.typ {
 				t.Fatalf("claim type %q, want %s", out[mutation].Type, tc.typ)
 			}
@@ -225,14 +229,15 @@ func TestEachClaimTypeThroughTheAPI(t *testing.T) {
 
 // shownItem is a claim item's type details as the API shows them.
 type shownItem struct {
-	Sequence   int
-	Tooth      *string
-	Surfaces   []string
-	DaysSupply *int
+	Sequence                  int
+	Tooth                     *string
+	Surfaces                  []string
+	DaysSupply                *int
+	PharmacistSelectionReason *string
 }
 
-// assertItemsShown fails unless every item shows the tooth, surfaces and
-// days supply its input line gave, and an item no line named shows none.
+// assertItemsShown fails unless every item shows the tooth, surfaces, days
+// supply and pharmacist's selection reason its input line gave, and an item no line named shows none.
 func assertItemsShown(t *testing.T, items []shownItem, input any) {
 	t.Helper()
 	given := map[int]map[string]any{}
@@ -249,6 +254,9 @@ func assertItemsShown(t *testing.T, items []shownItem, input any) {
 		want.Surfaces, _ = l["surfaces"].([]string)
 		if days, ok := l["daysSupply"].(int); ok {
 			want.DaysSupply = &days
+		}
+		if reason, ok := l["pharmacistSelectionReason"].(string); ok {
+			want.PharmacistSelectionReason = &reason
 		}
 		if !reflect.DeepEqual(it, want) {
 			shown, _ := json.Marshal(it)
@@ -304,6 +312,14 @@ func TestBadClaimTypeInputWritesNothing(t *testing.T) {
 		{"surfaces without their tooth", submitClaimMut, claim(dental, "DENTAL",
 			map[string]any{"items": []map[string]any{{"sequence": 1, "tooth": "00"}, {"sequence": 2, "surfaces": []string{"MESIAL"}}}}), "input.items.surfaces"},
 		{"a medicine without its days supply", submitClaimMut, claim(pharmacy, "PHARMACY", nil), "input.items.daysSupply"},
+		{"a medicine without the pharmacist's selection reason", submitClaimMut, claim(pharmacy, "PHARMACY",
+			map[string]any{"items": []map[string]any{{"sequence": 1, "daysSupply": 30}}}), "input.items.pharmacistSelectionReason"},
+		{"a selection reason NPHIES does not know", submitClaimMut, claim(pharmacy, "PHARMACY",
+			map[string]any{"items": []map[string]any{{"sequence": 1, "daysSupply": 30, "pharmacistSelectionReason": "cheapest"}}}),
+			"input.items.pharmacistSelectionReason"},
+		{"a selection reason on a dental claim", submitClaimMut, claim(dental, "DENTAL",
+			map[string]any{"items": []map[string]any{{"sequence": 1, "tooth": "00", "pharmacistSelectionReason": "Generic"}}}),
+			"input.items.pharmacistSelectionReason"},
 		{"a days supply on a dental claim", submitClaimMut, claim(dental, "DENTAL",
 			map[string]any{"items": []map[string]any{{"sequence": 1, "tooth": "00", "daysSupply": 3}}}), "input.items.daysSupply"},
 		{"a line the invoice does not have", submitClaimMut, claim(pharmacy, "PHARMACY",

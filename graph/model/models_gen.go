@@ -671,8 +671,8 @@ type SubmitClaimInput struct {
 	AppointmentID *string `json:"appointmentId,omitempty"`
 	// ICD-10-AM diagnosis codes (e.g. J06.9, R51), the principal first; 1 to 12.
 	Diagnoses []string `json:"diagnoses"`
-	// The kind of claim. INSTITUTIONAL needs `admission`; PHARMACY a `daysSupply` for every line
-	// billing a medicine; DENTAL a `tooth` for every oral-health line; VISION a
+	// The kind of claim. INSTITUTIONAL needs `admission`; PHARMACY a `daysSupply` and a
+	// `pharmacistSelectionReason` for every line billing a medicine; DENTAL a `tooth` for every oral-health line; VISION a
 	// `visionPrescription` on a prior authorization (optional on a claim). Each of those belongs
 	// to its type only.
 	Type *healthgraph.ClaimType `json:"type,omitempty"`

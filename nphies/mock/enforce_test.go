@@ -276,7 +276,7 @@ func TestRefusesAClaimMissingAVitalSign(t *testing.T) {
 	professional := func(drop string) func(*nphies.ClaimInput) {
 		return func(in *nphies.ClaimInput) {
 			in.Type = nphies.ClaimTypeProfessional
-			in.Items[0].DaysSupply = 0
+			in.Items[0].DaysSupply, in.Items[0].PharmacistSelectionReason = 0, ""
 			in.Encounter = &nphies.EncounterInput{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("vitals/encounter")),
 				Start: in.Items[0].ServicedDate, End: in.Items[0].ServicedDate.Add(30 * time.Minute)}
 			kept := in.SupportingInfo[:0]

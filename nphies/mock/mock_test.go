@@ -152,7 +152,8 @@ func claimBundle(t testing.TB, seed, member string, mutate func(*nphies.ClaimInp
 		EpisodeID:      "E",
 		SupportingInfo: nphies.FindingsInfo(pgtest.Recorded(pgtest.Findings(uuid.Nil, uuid.Nil))),
 		Items: []nphies.ItemInput{{Sequence: 1, ServiceCode: "06285096000842", System: nphies.SystemMedicationCodes,
-			Quantity: 3, UnitPriceHalalas: 1000, TaxHalalas: 450, NetHalalas: 3450, ServicedDate: now, PatientInvoice: "I", DaysSupply: 30}},
+			Quantity: 3, UnitPriceHalalas: 1000, TaxHalalas: 450, NetHalalas: 3450, ServicedDate: now, PatientInvoice: "I", DaysSupply: 30,
+			PharmacistSelectionReason: "Generic"}},
 		TotalHalalas: 3450,
 	}
 	if mutate != nil {

@@ -146,6 +146,12 @@ func init() {
 		}
 		return out
 	})
+	// The pharmacist says why they dispensed what they did, on every
+	// medicine line and line detail of a pharmacy claim, the profile the
+	// extension belongs to (as BV-00376's days supply); a medicine given
+	// in a clinic or a physician's request has no pharmacist.
+	rule("BV-00708", pharmacistSelection(false))
+	rule("BV-00710", pharmacistSelection(true))
 	rule("BV-00413", func(m *message) []string {
 		var out []string
 		for _, c := range m.resources("Claim") {
@@ -304,4 +310,30 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
+}
+
+// pharmacistSelection: every medicine item (or, with details, item detail)
+// of a pharmacy claim or authorization carries
+// extension-pharmacistSelectionReason.
+func pharmacistSelection(details bool) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, c := range claims(m) {
+			if !typeIs(c, "pharmacy") {
+				continue
+			}
+			for _, it := range c.get("item") {
+				lines := []node{it}
+				if details {
+					lines = it.get("detail")
+				}
+				for _, l := range lines {
+					if isMedication(l) && len(l.extensions("pharmacistSelectionReason")) == 0 {
+						out = append(out, l.path+".extension")
+					}
+				}
+			}
+		}
+		return out
+	}
 }

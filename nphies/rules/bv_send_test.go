@@ -303,6 +303,36 @@ func dropKey(kind, key string) func(t *testing.T, d doc) {
 	return func(t *testing.T, d doc) { delete(d.resource(t, kind), key) }
 }
 
+// selectionReason is the pharmacist's reason for a medicine. No official
+// example carries it; its URL is named as NPHIES names its extensions, its
+// value coded from pharmacist-selection-reason.
+func selectionReason() map[string]any {
+	return codedExt("pharmacistSelectionReason", nphiesCodes+"pharmacist-selection-reason", "Generic")
+}
+
+// dispensed gives the pharmacy example's medicines the pharmacist's reason
+// and, with detail, the first item a medicine detail with it; lacking
+// ("item" or "detail") leaves it off the first item or that detail.
+func dispensed(detail bool, lacking string) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		items := d.resource(t, "Claim")["item"].([]any)
+		for i, it := range items {
+			if it := it.(map[string]any); lacking != "item" || i > 0 {
+				it["extension"] = append(it["extension"].([]any), selectionReason())
+			}
+		}
+		if detail {
+			first := items[0].(map[string]any)
+			line := map[string]any{"sequence": 1, "productOrService": first["productOrService"], "quantity": first["quantity"],
+				"unitPrice": first["unitPrice"], "net": first["net"]}
+			if lacking != "detail" {
+				line["extension"] = []any{selectionReason()}
+			}
+			first["detail"] = []any{line}
+		}
+	}
+}
+
 type sendCase struct {
 	name   string
 	file   string
@@ -317,6 +347,8 @@ func sendBreaks() []sendCase {
 		return func(t *testing.T, d doc) { admit(t, d, use); then(t, d) }
 	}
 	cases := []sendCase{
+		{"a medicine without the pharmacist's selection reason", pharmacyAuth, dispensed(false, "item"), "BV-00708", outpatientClaim + ".item[0].extension"},
+		{"a medicine detail without the pharmacist's selection reason", pharmacyAuth, dispensed(true, "detail"), "BV-00710", outpatientClaim + ".item[0].detail[0].extension"},
 		{"an institutional claim for an ambulatory encounter", outpatient, func(t *testing.T, d doc) {
 			d.resource(t, "Claim")["type"] = coded("http://terminology.hl7.org/CodeSystem/claim-type", "institutional")
 		}, "BV-00741", outpatientEncounter + ".class"},
@@ -877,6 +909,7 @@ func sendMeets() []sendCase {
 			scientificCodes(t, d)
 			setOn("Claim", "type", coded("http://terminology.hl7.org/CodeSystem/claim-type", "professional"))(t, d)
 		}), "", ""},
+		sendCase{"medicines with the pharmacist's selection reasons", pharmacyAuth, dispensed(true, ""), "", ""},
 		sendCase{"a prescriber's response", authResponse, asEvent("prescriber-response", approvedDurations), "", ""},
 		sendCase{"an advanced authorization", authResponse, asAdvanced(func(*testing.T, doc) {}), "", ""},
 		sendCase{"names, addresses and notes at their limits in Arabic", outpatient, func(t *testing.T, d doc) {

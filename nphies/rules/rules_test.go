@@ -24,7 +24,8 @@ const examplesDir = "../testdata/examples"
 // The poll response's nested 2021 ClaimResponse predates the per-item tax and
 // approved-quantity rules (BV-00497, BV-00498) and the insurance a complete
 // response carries (BV-00853, of the 2024 minimum-data-set release). The 2021 pharmacy claim does
-// not link its medicine to the days-supply information (BV-00376). NPHIES's
+// not link its medicine to the days-supply information (BV-00376); neither
+// pharmacy example gives the pharmacist's selection reason (BV-00708). NPHIES's
 // own poll response codes its output type under the value set's URL
 // (".../ValueSet/task-output-type") instead of the code system's (IB-00224,
 // IB-00286).
@@ -38,6 +39,7 @@ var (
 	mdsInShadow     = []string{"BV-00765", "BV-00768"}
 	mdsInClaim      = []string{"BV-00769"}
 	payorCase       = []string{"RE-00057"}
+	pharmacist      = []string{"BV-00708"}
 	knownExceptions = map[string][]string{
 		"1-preauth-institutional-request":                      concat(plan, mds, mdsInPreauth),
 		"10-claim-professional-request":                        concat(plan, mds, vitals),
@@ -52,14 +54,14 @@ var (
 		"2c-second-preauth-dental-request":                     concat(mds, mdsOral),
 		"2d-first-response-for-second-preauth-dental-request":  payorCase,
 		"2e-second-response-for-second-preauth-dental-request": payorCase,
-		"4-preauth-pharmacy-request":                           concat(plan, mds),
+		"4-preauth-pharmacy-request":                           concat(plan, mds, pharmacist),
 		"5a-preauth-professional-request":                      concat(plan, mds, vitals),
 		"5b-preauth-professional-response":                     plan,
 		"6-preauth-vision-prescription-request":                mds,
 		"7a-claim-dental-request":                              concat(mds, mdsOral),
 		"7b-claim-response":                                    payorCase,
 		"8-claim-institutional-request":                        concat(plan, mds, mdsInClaim),
-		"9-claim-pharmacy-request":                             concat(plan, mds, []string{"BV-00376"}),
+		"9-claim-pharmacy-request":                             concat(plan, mds, pharmacist, []string{"BV-00376"}),
 	}
 )
 
