@@ -2,8 +2,6 @@ package resolvers_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -11,7 +9,6 @@ import (
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/internal/fhirshape"
-	"github.com/healthgraph/healthgraph/nphies/rules"
 	"github.com/healthgraph/healthgraph/server/servertest"
 )
 
@@ -198,25 +195,8 @@ func TestEachClaimTypeThroughTheAPI(t *testing.T) {
 			if len(sent) != 1 {
 				t.Fatalf("%d %s bundles sent, want 1", len(sent), event)
 			}
-			vs, err := rules.Check([]byte(sent[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range rules.Blocking(vs) {
-				t.Errorf("%s at %s: %s", v.Rule, v.Expression, v.Message)
-			}
-			raw, err := os.ReadFile(filepath.Join(officialExamples, tc.example))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := fhirshape.Of(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := fhirshape.Of([]byte(sent[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
+			assertPassesRules(t, sent[0])
+			got, want := shapesOf(t, sent[0], tc.example)
 			for _, d := range fhirshape.Compare(got, want, moreEverywhere...) {
 				t.Errorf("beyond %s: %s", tc.example, d)
 			}

@@ -3,8 +3,6 @@ package resolvers_test
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -274,18 +272,7 @@ func TestEligibilityHasTheShapeOfExample14a(t *testing.T) {
 	for _, v := range vs {
 		t.Errorf("%s at %s: %s", v.Rule, v.Expression, v.Message)
 	}
-	raw, err := os.ReadFile(filepath.Join(officialExamples, "14a-eligibilty-request-ben-val.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := fhirshape.Of(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fhirshape.Of([]byte(sent))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, want := shapesOf(t, sent, "14a-eligibilty-request-ben-val.json")
 	for _, d := range fhirshape.Compare(got, want, eligibilityBeyond14a...) {
 		t.Errorf("beyond 14a: %s", d)
 	}

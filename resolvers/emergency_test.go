@@ -2,15 +2,12 @@ package resolvers_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/internal/fhirshape"
-	"github.com/healthgraph/healthgraph/nphies/rules"
 )
 
 // Emergency visits (issue 15): a professional claim or prior authorization
@@ -81,29 +78,12 @@ func TestEmergencyClaimsThroughTheAPI(t *testing.T) {
 			if len(sent) != 1 {
 				t.Fatalf("%d %s bundles sent, want 1", len(sent), event)
 			}
-			vs, err := rules.Check([]byte(sent[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range rules.Blocking(vs) {
-				t.Errorf("%s at %s: %s", v.Rule, v.Expression, v.Message)
-			}
+			assertPassesRules(t, sent[0])
 			enc, subType := emergencyEncounterIn(t, sent[0])
 			if enc.Class.Code != "EMER" || enc.Priority.Coding[0].Code != "EM" || subType != "emr" {
 				t.Errorf("encounter class %s priority %+v, claim subtype %s; want EMER, EM, emr", enc.Class.Code, enc.Priority, subType)
 			}
-			raw, err := os.ReadFile(filepath.Join(officialExamples, tc.example))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := fhirshape.Of(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := fhirshape.Of([]byte(sent[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, want := shapesOf(t, sent[0], tc.example)
 			for _, d := range fhirshape.Compare(got, want, slices.Concat(moreEverywhere, emergencyBeyond)...) {
 				t.Errorf("beyond %s: %s", tc.example, d)
 			}

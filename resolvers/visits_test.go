@@ -3,8 +3,6 @@ package resolvers_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -344,18 +342,7 @@ func infoCategories(t *testing.T, body string) []string {
 // is exactly known.
 func assertLacks(t *testing.T, body, example string, known []string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(officialExamples, example))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := fhirshape.Of(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fhirshape.Of([]byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, want := shapesOf(t, body, example)
 	if lacks := fhirshape.Missing(got, want); !slices.Equal(lacks, known) {
 		t.Errorf("compared with %s, ours lacks:\n  %s\nwant:\n  %s", example, strings.Join(lacks, "\n  "), strings.Join(known, "\n  "))
 	}
