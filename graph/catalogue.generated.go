@@ -4,7 +4,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -51,7 +50,7 @@ func (ec *executionContext) _CatalogueImport_added(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueImport_added(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueImport", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueImport", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CatalogueImport_updated(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueImport) (ret graphql.Marshaler) {
@@ -74,7 +73,7 @@ func (ec *executionContext) _CatalogueImport_updated(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueImport_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueImport", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueImport", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CatalogueItem_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
@@ -97,7 +96,7 @@ func (ec *executionContext) _CatalogueItem_id(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueItem", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueItem", field, true, false, "ID")
 }
 
 func (ec *executionContext) _CatalogueItem_system(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
@@ -120,7 +119,7 @@ func (ec *executionContext) _CatalogueItem_system(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_system(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueItem", field, true, true, errors.New("field of type CodeSystem does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueItem", field, true, true, "CodeSystem")
 }
 
 func (ec *executionContext) _CatalogueItem_systemUrl(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
@@ -143,7 +142,7 @@ func (ec *executionContext) _CatalogueItem_systemUrl(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_systemUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueItem", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueItem", field, true, true, "String")
 }
 
 func (ec *executionContext) _CatalogueItem_code(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
@@ -166,7 +165,7 @@ func (ec *executionContext) _CatalogueItem_code(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueItem_display(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
@@ -189,7 +188,7 @@ func (ec *executionContext) _CatalogueItem_display(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
@@ -244,7 +243,7 @@ func (ec *executionContext) _CatalogueItem_updatedAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CatalogueItemConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemConnection) (ret graphql.Marshaler) {
@@ -331,7 +330,7 @@ func (ec *executionContext) _CatalogueItemConnection_totalCount(ctx context.Cont
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueItemConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueItemConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueItemConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CatalogueItemEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemEdge) (ret graphql.Marshaler) {
@@ -354,7 +353,7 @@ func (ec *executionContext) _CatalogueItemEdge_cursor(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_CatalogueItemEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CatalogueItemEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CatalogueItemEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueItemEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemEdge) (ret graphql.Marshaler) {
@@ -430,6 +429,18 @@ func (ec *executionContext) unmarshalInputCatalogueFilter(ctx context.Context, o
 	return it, nil
 }
 
+// UnmarshalCatalogueFilter unmarshals raw into the CatalogueFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCatalogueFilter(ctx context.Context, raw any) (model.CatalogueFilter, error) {
+	var out model.CatalogueFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CatalogueFilter", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -444,8 +455,7 @@ func (ec *executionContext) _CatalogueImport(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueImportImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -469,14 +479,10 @@ func (ec *executionContext) _CatalogueImport(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -487,8 +493,7 @@ func (ec *executionContext) _CatalogueItem(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -499,81 +504,17 @@ func (ec *executionContext) _CatalogueItem(ctx context.Context, sel ast.Selectio
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "system":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CatalogueItem_system(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CatalogueItem_system(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "systemUrl":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CatalogueItem_systemUrl(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CatalogueItem_systemUrl(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "code":
 			out.Values[i] = ec._CatalogueItem_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -603,14 +544,10 @@ func (ec *executionContext) _CatalogueItem(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -621,8 +558,7 @@ func (ec *executionContext) _CatalogueItemConnection(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueItemConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -651,14 +587,10 @@ func (ec *executionContext) _CatalogueItemConnection(ctx context.Context, sel as
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -669,8 +601,7 @@ func (ec *executionContext) _CatalogueItemEdge(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueItemEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -694,14 +625,10 @@ func (ec *executionContext) _CatalogueItemEdge(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -712,9 +639,7 @@ func (ec *executionContext) _CatalogueItemEdge(ctx context.Context, sel ast.Sele
 
 func (ec *executionContext) marshalNCatalogueImport2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCatalogueImport(ctx context.Context, sel ast.SelectionSet, v *model.CatalogueImport) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CatalogueImport!")
 		return graphql.Null
 	}
 	return ec._CatalogueImport(ctx, sel, v)
@@ -722,9 +647,7 @@ func (ec *executionContext) marshalNCatalogueImport2ᚖgithubᚗcomᚋhealthgrap
 
 func (ec *executionContext) marshalNCatalogueItem2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCatalogueItem(ctx context.Context, sel ast.SelectionSet, v *healthgraph.CatalogueItem) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CatalogueItem!")
 		return graphql.Null
 	}
 	return ec._CatalogueItem(ctx, sel, v)
@@ -732,9 +655,7 @@ func (ec *executionContext) marshalNCatalogueItem2ᚖgithubᚗcomᚋhealthgraph�
 
 func (ec *executionContext) marshalNCatalogueItemConnection2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCatalogueItemConnection(ctx context.Context, sel ast.SelectionSet, v *model.CatalogueItemConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CatalogueItemConnection!")
 		return graphql.Null
 	}
 	return ec._CatalogueItemConnection(ctx, sel, v)
@@ -758,9 +679,7 @@ func (ec *executionContext) marshalNCatalogueItemEdge2ᚕᚖgithubᚗcomᚋhealt
 
 func (ec *executionContext) marshalNCatalogueItemEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCatalogueItemEdge(ctx context.Context, sel ast.SelectionSet, v *model.CatalogueItemEdge) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CatalogueItemEdge!")
 		return graphql.Null
 	}
 	return ec._CatalogueItemEdge(ctx, sel, v)

@@ -94,7 +94,7 @@ func (ec *executionContext) _Claim_id(ctx context.Context, field graphql.Collect
 	)
 }
 func (ec *executionContext) fieldContext_Claim_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Claim_use(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -117,7 +117,7 @@ func (ec *executionContext) _Claim_use(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Claim_use(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, false, false, errors.New("field of type ClaimUse does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimUse")
 }
 
 func (ec *executionContext) _Claim_type(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -140,7 +140,7 @@ func (ec *executionContext) _Claim_type(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Claim_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, false, false, errors.New("field of type ClaimType does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimType")
 }
 
 func (ec *executionContext) _Claim_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -163,7 +163,7 @@ func (ec *executionContext) _Claim_status(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Claim_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, false, false, errors.New("field of type ClaimStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimStatus")
 }
 
 func (ec *executionContext) _Claim_invoiceId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -186,7 +186,7 @@ func (ec *executionContext) _Claim_invoiceId(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Claim_invoiceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Claim_invoice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -241,7 +241,7 @@ func (ec *executionContext) _Claim_patientId(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Claim_patientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Claim_patient(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -296,7 +296,7 @@ func (ec *executionContext) _Claim_coverageId(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Claim_coverageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Claim_coverage(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -447,7 +447,7 @@ func (ec *executionContext) _Claim_disposition(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Claim_disposition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, true, true, "String")
 }
 
 func (ec *executionContext) _Claim_preAuthRef(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -470,7 +470,7 @@ func (ec *executionContext) _Claim_preAuthRef(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Claim_preAuthRef(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, true, true, "String")
 }
 
 func (ec *executionContext) _Claim_lastError(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -493,7 +493,7 @@ func (ec *executionContext) _Claim_lastError(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Claim_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, true, true, "String")
 }
 
 func (ec *executionContext) _Claim_items(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -630,7 +630,7 @@ func (ec *executionContext) _Claim_createdAt(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Claim_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Claim_updatedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -653,7 +653,7 @@ func (ec *executionContext) _Claim_updatedAt(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Claim_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Claim_communications(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -726,7 +726,7 @@ func (ec *executionContext) _Claim_paymentStatus(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Claim_paymentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, errors.New("field of type ClaimPaymentStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Claim", field, true, true, "ClaimPaymentStatus")
 }
 
 func (ec *executionContext) _Claim_paid(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
@@ -941,7 +941,7 @@ func (ec *executionContext) _ClaimChange_gap(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_ClaimChange_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimChange", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ClaimConnection) (ret graphql.Marshaler) {
@@ -1028,7 +1028,7 @@ func (ec *executionContext) _ClaimConnection_totalCount(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_ClaimConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ClaimEdge) (ret graphql.Marshaler) {
@@ -1051,7 +1051,7 @@ func (ec *executionContext) _ClaimEdge_cursor(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_ClaimEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ClaimEdge) (ret graphql.Marshaler) {
@@ -1106,7 +1106,7 @@ func (ec *executionContext) _ClaimItem_sequence(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimItem_codeSystem(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1129,7 +1129,7 @@ func (ec *executionContext) _ClaimItem_codeSystem(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_codeSystem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, errors.New("field of type CodeSystem does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "CodeSystem")
 }
 
 func (ec *executionContext) _ClaimItem_serviceCode(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1152,7 +1152,7 @@ func (ec *executionContext) _ClaimItem_serviceCode(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimItem_description(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1175,7 +1175,7 @@ func (ec *executionContext) _ClaimItem_description(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimItem_quantity(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1198,7 +1198,7 @@ func (ec *executionContext) _ClaimItem_quantity(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1381,7 +1381,7 @@ func (ec *executionContext) _ClaimItem_outcome(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "String")
 }
 
 func (ec *executionContext) _ClaimItem_reasons(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1404,7 +1404,7 @@ func (ec *executionContext) _ClaimItem_reasons(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimItem_tooth(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1427,7 +1427,7 @@ func (ec *executionContext) _ClaimItem_tooth(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_tooth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "String")
 }
 
 func (ec *executionContext) _ClaimItem_surfaces(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1450,7 +1450,7 @@ func (ec *executionContext) _ClaimItem_surfaces(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_surfaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, errors.New("field of type ToothSurface does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "ToothSurface")
 }
 
 func (ec *executionContext) _ClaimItem_daysSupply(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1473,7 +1473,7 @@ func (ec *executionContext) _ClaimItem_daysSupply(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_daysSupply(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ClaimItem_pharmacistSelectionReason(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
@@ -1496,7 +1496,7 @@ func (ec *executionContext) _ClaimItem_pharmacistSelectionReason(ctx context.Con
 	)
 }
 func (ec *executionContext) fieldContext_ClaimItem_pharmacistSelectionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "String")
 }
 
 func (ec *executionContext) _ClaimReadiness_ready(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
@@ -1519,7 +1519,7 @@ func (ec *executionContext) _ClaimReadiness_ready(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ClaimReadiness_ready(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimReadiness", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimReadiness", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimReadiness_violations(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
@@ -1574,7 +1574,7 @@ func (ec *executionContext) _ClaimStatusChange_status(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, errors.New("field of type ClaimStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "ClaimStatus")
 }
 
 func (ec *executionContext) _ClaimStatusChange_note(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimStatusChange) (ret graphql.Marshaler) {
@@ -1597,7 +1597,7 @@ func (ec *executionContext) _ClaimStatusChange_note(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "String")
 }
 
 func (ec *executionContext) _ClaimStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimStatusChange) (ret graphql.Marshaler) {
@@ -1620,7 +1620,7 @@ func (ec *executionContext) _ClaimStatusChange_at(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ClaimViolation_rule(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
@@ -1643,7 +1643,7 @@ func (ec *executionContext) _ClaimViolation_rule(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimViolation_message(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
@@ -1666,7 +1666,7 @@ func (ec *executionContext) _ClaimViolation_message(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimViolation_expression(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
@@ -1689,7 +1689,7 @@ func (ec *executionContext) _ClaimViolation_expression(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_expression(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimViolation_blocking(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
@@ -1712,7 +1712,7 @@ func (ec *executionContext) _ClaimViolation_blocking(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_blocking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimViolation_part(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
@@ -1735,7 +1735,7 @@ func (ec *executionContext) _ClaimViolation_part(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_part(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, errors.New("field of type ClaimPart does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "ClaimPart")
 }
 
 func (ec *executionContext) _ClaimViolation_lineSequence(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
@@ -1758,7 +1758,7 @@ func (ec *executionContext) _ClaimViolation_lineSequence(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_lineSequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimViolation", field, true, true, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimViolation", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
@@ -1781,7 +1781,7 @@ func (ec *executionContext) _ClaimsSummaryGroup_key(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
@@ -1804,7 +1804,7 @@ func (ec *executionContext) _ClaimsSummaryGroup_suppressed(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_partial(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
@@ -1827,7 +1827,7 @@ func (ec *executionContext) _ClaimsSummaryGroup_partial(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_claims(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
@@ -1850,7 +1850,7 @@ func (ec *executionContext) _ClaimsSummaryGroup_claims(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_total(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
@@ -1937,7 +1937,7 @@ func (ec *executionContext) _NphiesMessage_id(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, true, false, "ID")
 }
 
 func (ec *executionContext) _NphiesMessage_direction(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -1960,7 +1960,7 @@ func (ec *executionContext) _NphiesMessage_direction(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, errors.New("field of type MessageDirection does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "MessageDirection")
 }
 
 func (ec *executionContext) _NphiesMessage_event(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -1983,7 +1983,7 @@ func (ec *executionContext) _NphiesMessage_event(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "String")
 }
 
 func (ec *executionContext) _NphiesMessage_bundleId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -2006,7 +2006,7 @@ func (ec *executionContext) _NphiesMessage_bundleId(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_bundleId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "String")
 }
 
 func (ec *executionContext) _NphiesMessage_deliveryStatus(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -2029,7 +2029,7 @@ func (ec *executionContext) _NphiesMessage_deliveryStatus(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_deliveryStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, true, true, errors.New("field of type DeliveryStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, true, true, "DeliveryStatus")
 }
 
 func (ec *executionContext) _NphiesMessage_attempts(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -2052,7 +2052,7 @@ func (ec *executionContext) _NphiesMessage_attempts(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "Int")
 }
 
 func (ec *executionContext) _NphiesMessage_httpStatus(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -2075,7 +2075,7 @@ func (ec *executionContext) _NphiesMessage_httpStatus(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_httpStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, true, true, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, true, true, "Int")
 }
 
 func (ec *executionContext) _NphiesMessage_lastError(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -2098,7 +2098,7 @@ func (ec *executionContext) _NphiesMessage_lastError(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, true, true, "String")
 }
 
 func (ec *executionContext) _NphiesMessage_body(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -2121,7 +2121,7 @@ func (ec *executionContext) _NphiesMessage_body(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, true, true, "String")
 }
 
 func (ec *executionContext) _NphiesMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
@@ -2144,7 +2144,7 @@ func (ec *executionContext) _NphiesMessage_createdAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Payer_license(ctx context.Context, field graphql.CollectedField, obj *model.Payer) (ret graphql.Marshaler) {
@@ -2167,7 +2167,7 @@ func (ec *executionContext) _Payer_license(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Payer_license(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payer", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Payer", field, false, false, "String")
 }
 
 func (ec *executionContext) _Payer_name(ctx context.Context, field graphql.CollectedField, obj *model.Payer) (ret graphql.Marshaler) {
@@ -2190,7 +2190,7 @@ func (ec *executionContext) _Payer_name(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Payer_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payer", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Payer", field, false, false, "String")
 }
 
 func (ec *executionContext) _RevenueGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
@@ -2213,7 +2213,7 @@ func (ec *executionContext) _RevenueGroup_key(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _RevenueGroup_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
@@ -2236,7 +2236,7 @@ func (ec *executionContext) _RevenueGroup_suppressed(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _RevenueGroup_invoices(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
@@ -2259,7 +2259,7 @@ func (ec *executionContext) _RevenueGroup_invoices(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_invoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _RevenueGroup_billed(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
@@ -2523,6 +2523,18 @@ func (ec *executionContext) unmarshalInputAdmissionInput(ctx context.Context, ob
 	return it, nil
 }
 
+// UnmarshalAdmissionInput unmarshals raw into the AdmissionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAdmissionInput(ctx context.Context, raw any) (healthgraph.Admission, error) {
+	var out healthgraph.Admission
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AdmissionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputClaimAttachmentInput(ctx context.Context, obj any) (model.ClaimAttachmentInput, error) {
 	var it model.ClaimAttachmentInput
 	if obj == nil {
@@ -2576,6 +2588,18 @@ func (ec *executionContext) unmarshalInputClaimAttachmentInput(ctx context.Conte
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalClaimAttachmentInput unmarshals raw into the ClaimAttachmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimAttachmentInput(ctx context.Context, raw any) (model.ClaimAttachmentInput, error) {
+	var out model.ClaimAttachmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimAttachmentInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj any) (model.ClaimFilter, error) {
@@ -2650,6 +2674,18 @@ func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj a
 	return it, nil
 }
 
+// UnmarshalClaimFilter unmarshals raw into the ClaimFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimFilter(ctx context.Context, raw any) (model.ClaimFilter, error) {
+	var out model.ClaimFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputClaimItemDetailInput(ctx context.Context, obj any) (healthgraph.ClaimItemDetail, error) {
 	var it healthgraph.ClaimItemDetail
 	if obj == nil {
@@ -2708,6 +2744,18 @@ func (ec *executionContext) unmarshalInputClaimItemDetailInput(ctx context.Conte
 	return it, nil
 }
 
+// UnmarshalClaimItemDetailInput unmarshals raw into the ClaimItemDetailInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimItemDetailInput(ctx context.Context, raw any) (healthgraph.ClaimItemDetail, error) {
+	var out healthgraph.ClaimItemDetail
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimItemDetailInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputClaimOrder(ctx context.Context, obj any) (model.ClaimOrder, error) {
 	var it model.ClaimOrder
 	if obj == nil {
@@ -2747,6 +2795,18 @@ func (ec *executionContext) unmarshalInputClaimOrder(ctx context.Context, obj an
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalClaimOrder unmarshals raw into the ClaimOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimOrder(ctx context.Context, raw any) (model.ClaimOrder, error) {
+	var out model.ClaimOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputEmergencyInput(ctx context.Context, obj any) (healthgraph.Emergency, error) {
@@ -2812,6 +2872,18 @@ func (ec *executionContext) unmarshalInputEmergencyInput(ctx context.Context, ob
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalEmergencyInput unmarshals raw into the EmergencyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEmergencyInput(ctx context.Context, raw any) (healthgraph.Emergency, error) {
+	var out healthgraph.Emergency
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EmergencyInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputLensInput(ctx context.Context, obj any) (healthgraph.Lens, error) {
@@ -2895,6 +2967,18 @@ func (ec *executionContext) unmarshalInputLensInput(ctx context.Context, obj any
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalLensInput unmarshals raw into the LensInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLensInput(ctx context.Context, raw any) (healthgraph.Lens, error) {
+	var out healthgraph.Lens
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LensInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, obj any) (model.SubmitClaimInput, error) {
@@ -2994,6 +3078,18 @@ func (ec *executionContext) unmarshalInputSubmitClaimInput(ctx context.Context, 
 	return it, nil
 }
 
+// UnmarshalSubmitClaimInput unmarshals raw into the SubmitClaimInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubmitClaimInput(ctx context.Context, raw any) (model.SubmitClaimInput, error) {
+	var out model.SubmitClaimInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitClaimInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputVisionPrescriptionInput(ctx context.Context, obj any) (healthgraph.VisionPrescription, error) {
 	var it healthgraph.VisionPrescription
 	if obj == nil {
@@ -3031,6 +3127,18 @@ func (ec *executionContext) unmarshalInputVisionPrescriptionInput(ctx context.Co
 	return it, nil
 }
 
+// UnmarshalVisionPrescriptionInput unmarshals raw into the VisionPrescriptionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalVisionPrescriptionInput(ctx context.Context, raw any) (healthgraph.VisionPrescription, error) {
+	var out healthgraph.VisionPrescription
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "VisionPrescriptionInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -3045,8 +3153,7 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3072,271 +3179,47 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "invoiceId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_invoiceId(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_invoiceId(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "invoice":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_invoice(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_invoice(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "patientId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_patientId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_patientId(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "patient":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_patient(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_patient(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "coverageId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_coverageId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_coverageId(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "coverage":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_coverage(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_coverage(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "payer":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_payer(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_payer(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "total":
 			out.Values[i] = ec._Claim_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -3348,200 +3231,40 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "disposition":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_disposition(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_disposition(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "preAuthRef":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_preAuthRef(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_preAuthRef(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "lastError":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_lastError(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_lastError(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "items":
 			out.Values[i] = ec._Claim_items(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "messages":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_messages(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_messages(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "history":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_history(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_history(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._Claim_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -3553,238 +3276,46 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "communications":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_communications(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_communications(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "paymentStatus":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_paymentStatus(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_paymentStatus(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "paid":
 			out.Values[i] = ec._Claim_paid(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outstanding":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_outstanding(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_outstanding(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "payments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_payments(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_payments(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "resubmissionOf":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_resubmissionOf(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_resubmissionOf(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "resubmissions":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Claim_resubmissions(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_resubmissions(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3794,14 +3325,10 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3812,8 +3339,7 @@ func (ec *executionContext) _ClaimChange(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3837,14 +3363,10 @@ func (ec *executionContext) _ClaimChange(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3855,8 +3377,7 @@ func (ec *executionContext) _ClaimConnection(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3885,14 +3406,10 @@ func (ec *executionContext) _ClaimConnection(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3903,8 +3420,7 @@ func (ec *executionContext) _ClaimEdge(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3928,14 +3444,10 @@ func (ec *executionContext) _ClaimEdge(ctx context.Context, sel ast.SelectionSet
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3946,8 +3458,7 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3958,43 +3469,11 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "codeSystem":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimItem_codeSystem(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimItem_codeSystem(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "serviceCode":
 			out.Values[i] = ec._ClaimItem_serviceCode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -4036,167 +3515,39 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outcome":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimItem_outcome(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimItem_outcome(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "reasons":
 			out.Values[i] = ec._ClaimItem_reasons(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tooth":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimItem_tooth(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimItem_tooth(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "surfaces":
 			out.Values[i] = ec._ClaimItem_surfaces(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "daysSupply":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimItem_daysSupply(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimItem_daysSupply(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "pharmacistSelectionReason":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimItem_pharmacistSelectionReason(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimItem_pharmacistSelectionReason(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4206,14 +3557,10 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4224,8 +3571,7 @@ func (ec *executionContext) _ClaimReadiness(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimReadinessImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4249,14 +3595,10 @@ func (ec *executionContext) _ClaimReadiness(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4267,8 +3609,7 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimStatusChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4279,43 +3620,11 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "note":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimStatusChange_note(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_note(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "at":
 			out.Values[i] = ec._ClaimStatusChange_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -4330,14 +3639,10 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4348,8 +3653,7 @@ func (ec *executionContext) _ClaimViolation(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimViolationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4380,43 +3684,11 @@ func (ec *executionContext) _ClaimViolation(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lineSequence":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimViolation_lineSequence(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimViolation_lineSequence(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4426,14 +3698,10 @@ func (ec *executionContext) _ClaimViolation(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4444,8 +3712,7 @@ func (ec *executionContext) _ClaimsSummaryGroup(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimsSummaryGroupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4489,14 +3756,10 @@ func (ec *executionContext) _ClaimsSummaryGroup(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4507,8 +3770,7 @@ func (ec *executionContext) _NphiesMessage(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, nphiesMessageImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4534,162 +3796,34 @@ func (ec *executionContext) _NphiesMessage(ctx context.Context, sel ast.Selectio
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "deliveryStatus":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._NphiesMessage_deliveryStatus(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._NphiesMessage_deliveryStatus(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "attempts":
 			out.Values[i] = ec._NphiesMessage_attempts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "httpStatus":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._NphiesMessage_httpStatus(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._NphiesMessage_httpStatus(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "lastError":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._NphiesMessage_lastError(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._NphiesMessage_lastError(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "body":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._NphiesMessage_body(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._NphiesMessage_body(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._NphiesMessage_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -4704,14 +3838,10 @@ func (ec *executionContext) _NphiesMessage(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4722,8 +3852,7 @@ func (ec *executionContext) _Payer(ctx context.Context, sel ast.SelectionSet, ob
 	fields := graphql.CollectFields(ec.OperationContext, sel, payerImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4747,14 +3876,10 @@ func (ec *executionContext) _Payer(ctx context.Context, sel ast.SelectionSet, ob
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4765,8 +3890,7 @@ func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, revenueGroupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4820,14 +3944,10 @@ func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4846,9 +3966,7 @@ func (ec *executionContext) marshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋ
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "AdmissionClass!")
 	}
 	return res
 }
@@ -4863,9 +3981,7 @@ func (ec *executionContext) marshalNCancelReason2githubᚗcomᚋhealthgraphᚋhe
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "CancelReason!")
 	}
 	return res
 }
@@ -4888,9 +4004,7 @@ func (ec *executionContext) marshalNClaim2ᚕᚖgithubᚗcomᚋhealthgraphᚋhea
 
 func (ec *executionContext) marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Claim!")
 		return graphql.Null
 	}
 	return ec._Claim(ctx, sel, v)
@@ -4913,9 +4027,7 @@ func (ec *executionContext) marshalNClaimAttachmentKind2githubᚗcomᚋhealthgra
 
 func (ec *executionContext) marshalNClaimChange2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimChange(ctx context.Context, sel ast.SelectionSet, v *model.ClaimChange) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ClaimChange!")
 		return graphql.Null
 	}
 	return ec._ClaimChange(ctx, sel, v)
@@ -4923,9 +4035,7 @@ func (ec *executionContext) marshalNClaimChange2ᚖgithubᚗcomᚋhealthgraphᚋ
 
 func (ec *executionContext) marshalNClaimConnection2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimConnection(ctx context.Context, sel ast.SelectionSet, v *model.ClaimConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ClaimConnection!")
 		return graphql.Null
 	}
 	return ec._ClaimConnection(ctx, sel, v)
@@ -4949,9 +4059,7 @@ func (ec *executionContext) marshalNClaimEdge2ᚕᚖgithubᚗcomᚋhealthgraph�
 
 func (ec *executionContext) marshalNClaimEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimEdge(ctx context.Context, sel ast.SelectionSet, v *model.ClaimEdge) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ClaimEdge!")
 		return graphql.Null
 	}
 	return ec._ClaimEdge(ctx, sel, v)
@@ -5002,18 +4110,14 @@ func (ec *executionContext) marshalNClaimPart2githubᚗcomᚋhealthgraphᚋhealt
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "ClaimPart!")
 	}
 	return res
 }
 
 func (ec *executionContext) marshalNClaimReadiness2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimReadiness(ctx context.Context, sel ast.SelectionSet, v *model.ClaimReadiness) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ClaimReadiness!")
 		return graphql.Null
 	}
 	return ec._ClaimReadiness(ctx, sel, v)
@@ -5029,9 +4133,7 @@ func (ec *executionContext) marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhea
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "ClaimStatus!")
 	}
 	return res
 }
@@ -5054,9 +4156,7 @@ func (ec *executionContext) marshalNClaimStatusChange2ᚕᚖgithubᚗcomᚋhealt
 
 func (ec *executionContext) marshalNClaimStatusChange2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatusChange(ctx context.Context, sel ast.SelectionSet, v *healthgraph.ClaimStatusChange) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ClaimStatusChange!")
 		return graphql.Null
 	}
 	return ec._ClaimStatusChange(ctx, sel, v)
@@ -5072,9 +4172,7 @@ func (ec *executionContext) marshalNClaimType2githubᚗcomᚋhealthgraphᚋhealt
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "ClaimType!")
 	}
 	return res
 }
@@ -5089,9 +4187,7 @@ func (ec *executionContext) marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealth
 	_ = sel
 	res := model.MarshalText(marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse[v])
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "ClaimUse!")
 	}
 	return res
 }
@@ -5125,9 +4221,7 @@ func (ec *executionContext) marshalNClaimViolation2ᚕᚖgithubᚗcomᚋhealthgr
 
 func (ec *executionContext) marshalNClaimViolation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolation(ctx context.Context, sel ast.SelectionSet, v *healthgraph.ClaimViolation) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ClaimViolation!")
 		return graphql.Null
 	}
 	return ec._ClaimViolation(ctx, sel, v)
@@ -5161,9 +4255,7 @@ func (ec *executionContext) marshalNClaimsSummaryGroup2ᚕᚖgithubᚗcomᚋheal
 
 func (ec *executionContext) marshalNClaimsSummaryGroup2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimsSummaryGroup(ctx context.Context, sel ast.SelectionSet, v *model.ClaimsSummaryGroup) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ClaimsSummaryGroup!")
 		return graphql.Null
 	}
 	return ec._ClaimsSummaryGroup(ctx, sel, v)
@@ -5179,9 +4271,7 @@ func (ec *executionContext) marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraph
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "Eye!")
 	}
 	return res
 }
@@ -5215,9 +4305,7 @@ func (ec *executionContext) marshalNLensProduct2githubᚗcomᚋhealthgraphᚋhea
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "LensProduct!")
 	}
 	return res
 }
@@ -5232,9 +4320,7 @@ func (ec *executionContext) marshalNMessageDirection2githubᚗcomᚋhealthgraph�
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "MessageDirection!")
 	}
 	return res
 }
@@ -5257,9 +4343,7 @@ func (ec *executionContext) marshalNNphiesMessage2ᚕᚖgithubᚗcomᚋhealthgra
 
 func (ec *executionContext) marshalNNphiesMessage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐNPHIESMessage(ctx context.Context, sel ast.SelectionSet, v *healthgraph.NPHIESMessage) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "NphiesMessage!")
 		return graphql.Null
 	}
 	return ec._NphiesMessage(ctx, sel, v)
@@ -5267,9 +4351,7 @@ func (ec *executionContext) marshalNNphiesMessage2ᚖgithubᚗcomᚋhealthgraph�
 
 func (ec *executionContext) marshalNPayer2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPayer(ctx context.Context, sel ast.SelectionSet, v *model.Payer) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Payer!")
 		return graphql.Null
 	}
 	return ec._Payer(ctx, sel, v)
@@ -5293,9 +4375,7 @@ func (ec *executionContext) marshalNRevenueGroup2ᚕᚖgithubᚗcomᚋhealthgrap
 
 func (ec *executionContext) marshalNRevenueGroup2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRevenueGroup(ctx context.Context, sel ast.SelectionSet, v *model.RevenueGroup) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "RevenueGroup!")
 		return graphql.Null
 	}
 	return ec._RevenueGroup(ctx, sel, v)
@@ -5326,9 +4406,7 @@ func (ec *executionContext) marshalNToothSurface2githubᚗcomᚋhealthgraphᚋhe
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "ToothSurface!")
 	}
 	return res
 }

@@ -4,7 +4,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -80,7 +79,7 @@ func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Appointment_patient(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
@@ -167,7 +166,7 @@ func (ec *executionContext) _Appointment_startsAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Appointment_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
@@ -190,7 +189,7 @@ func (ec *executionContext) _Appointment_endsAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Appointment_status(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
@@ -213,7 +212,7 @@ func (ec *executionContext) _Appointment_status(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, false, false, errors.New("field of type AppointmentStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "AppointmentStatus")
 }
 
 func (ec *executionContext) _Appointment_reason(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
@@ -236,7 +235,7 @@ func (ec *executionContext) _Appointment_reason(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, true, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, true, false, "String")
 }
 
 func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
@@ -259,7 +258,7 @@ func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, true, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, true, false, "String")
 }
 
 func (ec *executionContext) _Appointment_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
@@ -282,7 +281,7 @@ func (ec *executionContext) _Appointment_createdAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Appointment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AppointmentChange_appointment(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentChange) (ret graphql.Marshaler) {
@@ -337,7 +336,7 @@ func (ec *executionContext) _AppointmentChange_gap(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_AppointmentChange_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppointmentChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("AppointmentChange", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _AppointmentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentConnection) (ret graphql.Marshaler) {
@@ -424,7 +423,7 @@ func (ec *executionContext) _AppointmentConnection_totalCount(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_AppointmentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppointmentConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AppointmentConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AppointmentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentEdge) (ret graphql.Marshaler) {
@@ -447,7 +446,7 @@ func (ec *executionContext) _AppointmentEdge_cursor(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_AppointmentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppointmentEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AppointmentEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _AppointmentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentEdge) (ret graphql.Marshaler) {
@@ -502,7 +501,7 @@ func (ec *executionContext) _BreakGlassGrant_id(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_BreakGlassGrant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("BreakGlassGrant", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("BreakGlassGrant", field, true, false, "ID")
 }
 
 func (ec *executionContext) _BreakGlassGrant_patient(ctx context.Context, field graphql.CollectedField, obj *healthgraph.BreakGlass) (ret graphql.Marshaler) {
@@ -557,7 +556,7 @@ func (ec *executionContext) _BreakGlassGrant_reason(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_BreakGlassGrant_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("BreakGlassGrant", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("BreakGlassGrant", field, false, false, "String")
 }
 
 func (ec *executionContext) _BreakGlassGrant_expiresAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.BreakGlass) (ret graphql.Marshaler) {
@@ -580,7 +579,7 @@ func (ec *executionContext) _BreakGlassGrant_expiresAt(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_BreakGlassGrant_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("BreakGlassGrant", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("BreakGlassGrant", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Coverage_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -603,7 +602,7 @@ func (ec *executionContext) _Coverage_id(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Coverage_payer(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -658,7 +657,7 @@ func (ec *executionContext) _Coverage_memberId(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, false, false, "String")
 }
 
 func (ec *executionContext) _Coverage_memberIdSystem(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -681,7 +680,7 @@ func (ec *executionContext) _Coverage_memberIdSystem(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_memberIdSystem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, true, true, "String")
 }
 
 func (ec *executionContext) _Coverage_policyNumber(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -704,7 +703,7 @@ func (ec *executionContext) _Coverage_policyNumber(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_policyNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, false, false, "String")
 }
 
 func (ec *executionContext) _Coverage_class(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -727,7 +726,7 @@ func (ec *executionContext) _Coverage_class(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, false, false, "String")
 }
 
 func (ec *executionContext) _Coverage_planName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -750,7 +749,7 @@ func (ec *executionContext) _Coverage_planName(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_planName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, true, true, "String")
 }
 
 func (ec *executionContext) _Coverage_relationship(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -773,7 +772,7 @@ func (ec *executionContext) _Coverage_relationship(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_relationship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, false, false, errors.New("field of type SubscriberRelationship does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, false, false, "SubscriberRelationship")
 }
 
 func (ec *executionContext) _Coverage_subscriber(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -860,7 +859,7 @@ func (ec *executionContext) _Coverage_startsOn(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_startsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, false, false, errors.New("field of type Date does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, false, false, "Date")
 }
 
 func (ec *executionContext) _Coverage_endsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -883,7 +882,7 @@ func (ec *executionContext) _Coverage_endsOn(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_endsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, false, false, errors.New("field of type Date does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, false, false, "Date")
 }
 
 func (ec *executionContext) _Coverage_active(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
@@ -906,7 +905,7 @@ func (ec *executionContext) _Coverage_active(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Coverage_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, true, true, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("Coverage", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _MedicalRecord_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
@@ -929,7 +928,7 @@ func (ec *executionContext) _MedicalRecord_id(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecord", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecord", field, true, false, "ID")
 }
 
 func (ec *executionContext) _MedicalRecord_patient(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
@@ -984,7 +983,7 @@ func (ec *executionContext) _MedicalRecord_kind(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, errors.New("field of type RecordKind does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "RecordKind")
 }
 
 func (ec *executionContext) _MedicalRecord_codes(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
@@ -1007,7 +1006,7 @@ func (ec *executionContext) _MedicalRecord_codes(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_codes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _MedicalRecord_body(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
@@ -1030,7 +1029,7 @@ func (ec *executionContext) _MedicalRecord_body(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _MedicalRecord_version(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
@@ -1053,7 +1052,7 @@ func (ec *executionContext) _MedicalRecord_version(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "Int")
 }
 
 func (ec *executionContext) _MedicalRecord_supersedes(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
@@ -1140,7 +1139,7 @@ func (ec *executionContext) _MedicalRecord_authorId(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_authorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecord", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecord", field, true, true, "ID")
 }
 
 func (ec *executionContext) _MedicalRecord_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
@@ -1163,7 +1162,7 @@ func (ec *executionContext) _MedicalRecord_createdAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "Time")
 }
 
 func (ec *executionContext) _MedicalRecordConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MedicalRecordConnection) (ret graphql.Marshaler) {
@@ -1250,7 +1249,7 @@ func (ec *executionContext) _MedicalRecordConnection_totalCount(ctx context.Cont
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecordConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecordConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecordConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _MedicalRecordEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.MedicalRecordEdge) (ret graphql.Marshaler) {
@@ -1273,7 +1272,7 @@ func (ec *executionContext) _MedicalRecordEdge_cursor(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_MedicalRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MedicalRecordEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("MedicalRecordEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _MedicalRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.MedicalRecordEdge) (ret graphql.Marshaler) {
@@ -1328,7 +1327,7 @@ func (ec *executionContext) _Patient_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Patient_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Patient_mrn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1351,7 +1350,7 @@ func (ec *executionContext) _Patient_mrn(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Patient_mrn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
 func (ec *executionContext) _Patient_nationalId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1374,7 +1373,7 @@ func (ec *executionContext) _Patient_nationalId(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Patient_nationalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
 func (ec *executionContext) _Patient_firstName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1397,7 +1396,7 @@ func (ec *executionContext) _Patient_firstName(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Patient_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
 func (ec *executionContext) _Patient_familyName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1420,7 +1419,7 @@ func (ec *executionContext) _Patient_familyName(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Patient_familyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
 func (ec *executionContext) _Patient_firstNameAr(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1443,7 +1442,7 @@ func (ec *executionContext) _Patient_firstNameAr(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Patient_firstNameAr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, true, true, "String")
 }
 
 func (ec *executionContext) _Patient_familyNameAr(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1466,7 +1465,7 @@ func (ec *executionContext) _Patient_familyNameAr(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Patient_familyNameAr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, true, true, "String")
 }
 
 func (ec *executionContext) _Patient_birthDate(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1489,7 +1488,7 @@ func (ec *executionContext) _Patient_birthDate(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Patient_birthDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, false, false, errors.New("field of type Date does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "Date")
 }
 
 func (ec *executionContext) _Patient_gender(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1512,7 +1511,7 @@ func (ec *executionContext) _Patient_gender(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Patient_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, false, false, errors.New("field of type Gender does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "Gender")
 }
 
 func (ec *executionContext) _Patient_phone(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1535,7 +1534,7 @@ func (ec *executionContext) _Patient_phone(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Patient_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, true, true, "String")
 }
 
 func (ec *executionContext) _Patient_email(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1558,7 +1557,7 @@ func (ec *executionContext) _Patient_email(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Patient_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, true, true, "String")
 }
 
 func (ec *executionContext) _Patient_occupation(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1581,7 +1580,7 @@ func (ec *executionContext) _Patient_occupation(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Patient_occupation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, errors.New("field of type Occupation does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, true, true, "Occupation")
 }
 
 func (ec *executionContext) _Patient_maritalStatus(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1604,7 +1603,7 @@ func (ec *executionContext) _Patient_maritalStatus(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Patient_maritalStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, errors.New("field of type MaritalStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, true, true, "MaritalStatus")
 }
 
 func (ec *executionContext) _Patient_coverages(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
@@ -1723,7 +1722,7 @@ func (ec *executionContext) _Patient_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Patient_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PatientConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PatientConnection) (ret graphql.Marshaler) {
@@ -1810,7 +1809,7 @@ func (ec *executionContext) _PatientConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_PatientConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PatientConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PatientConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PatientEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PatientEdge) (ret graphql.Marshaler) {
@@ -1833,7 +1832,7 @@ func (ec *executionContext) _PatientEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PatientEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PatientEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PatientEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _PatientEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PatientEdge) (ret graphql.Marshaler) {
@@ -1888,7 +1887,7 @@ func (ec *executionContext) _PolicyHolder_id(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PolicyHolder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyHolder", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyHolder", field, false, false, "String")
 }
 
 func (ec *executionContext) _PolicyHolder_name(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PolicyHolder) (ret graphql.Marshaler) {
@@ -1911,7 +1910,7 @@ func (ec *executionContext) _PolicyHolder_name(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_PolicyHolder_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyHolder", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyHolder", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
@@ -1934,7 +1933,7 @@ func (ec *executionContext) _Practitioner_id(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Practitioner_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Practitioner", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Practitioner", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Practitioner_firstName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
@@ -1957,7 +1956,7 @@ func (ec *executionContext) _Practitioner_firstName(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Practitioner_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Practitioner", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_familyName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
@@ -1980,7 +1979,7 @@ func (ec *executionContext) _Practitioner_familyName(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Practitioner_familyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Practitioner", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_specialtyCode(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
@@ -2003,7 +2002,7 @@ func (ec *executionContext) _Practitioner_specialtyCode(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Practitioner_specialtyCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Practitioner", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_specialty(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
@@ -2026,7 +2025,7 @@ func (ec *executionContext) _Practitioner_specialty(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Practitioner_specialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Practitioner", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_license(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
@@ -2049,7 +2048,7 @@ func (ec *executionContext) _Practitioner_license(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Practitioner_license(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Practitioner", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _PractitionerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerConnection) (ret graphql.Marshaler) {
@@ -2136,7 +2135,7 @@ func (ec *executionContext) _PractitionerConnection_totalCount(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_PractitionerConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PractitionerConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PractitionerConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PractitionerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerEdge) (ret graphql.Marshaler) {
@@ -2159,7 +2158,7 @@ func (ec *executionContext) _PractitionerEdge_cursor(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_PractitionerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PractitionerEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PractitionerEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _PractitionerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerEdge) (ret graphql.Marshaler) {
@@ -2214,7 +2213,7 @@ func (ec *executionContext) _Slot_startsAt(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Slot_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Slot", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Slot", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Slot_endsAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Slot) (ret graphql.Marshaler) {
@@ -2237,7 +2236,7 @@ func (ec *executionContext) _Slot_endsAt(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Slot_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Slot", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Slot", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Slot_free(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Slot) (ret graphql.Marshaler) {
@@ -2260,7 +2259,7 @@ func (ec *executionContext) _Slot_free(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Slot_free(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Slot", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("Slot", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _UtilizationGroup_key(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2283,7 +2282,7 @@ func (ec *executionContext) _UtilizationGroup_key(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _UtilizationGroup_label(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2306,7 +2305,7 @@ func (ec *executionContext) _UtilizationGroup_label(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _UtilizationGroup_booked(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2329,7 +2328,7 @@ func (ec *executionContext) _UtilizationGroup_booked(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_booked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UtilizationGroup_completed(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2352,7 +2351,7 @@ func (ec *executionContext) _UtilizationGroup_completed(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_completed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UtilizationGroup_cancelled(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2375,7 +2374,7 @@ func (ec *executionContext) _UtilizationGroup_cancelled(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_cancelled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UtilizationGroup_noShow(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2398,7 +2397,7 @@ func (ec *executionContext) _UtilizationGroup_noShow(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_noShow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UtilizationGroup_scheduledHours(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2421,7 +2420,7 @@ func (ec *executionContext) _UtilizationGroup_scheduledHours(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_scheduledHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _UtilizationGroup_completedHours(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2444,7 +2443,7 @@ func (ec *executionContext) _UtilizationGroup_completedHours(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_completedHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _UtilizationGroup_utilization(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2467,7 +2466,7 @@ func (ec *executionContext) _UtilizationGroup_utilization(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_utilization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _UtilizationGroup_partial(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
@@ -2490,7 +2489,7 @@ func (ec *executionContext) _UtilizationGroup_partial(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Boolean")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -2611,6 +2610,18 @@ func (ec *executionContext) unmarshalInputAddCoverageInput(ctx context.Context, 
 	return it, nil
 }
 
+// UnmarshalAddCoverageInput unmarshals raw into the AddCoverageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddCoverageInput(ctx context.Context, raw any) (model.AddCoverageInput, error) {
+	var out model.AddCoverageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddCoverageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAddMedicalRecordInput(ctx context.Context, obj any) (model.AddMedicalRecordInput, error) {
 	var it model.AddMedicalRecordInput
 	if obj == nil {
@@ -2662,6 +2673,18 @@ func (ec *executionContext) unmarshalInputAddMedicalRecordInput(ctx context.Cont
 	return it, nil
 }
 
+// UnmarshalAddMedicalRecordInput unmarshals raw into the AddMedicalRecordInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddMedicalRecordInput(ctx context.Context, raw any) (model.AddMedicalRecordInput, error) {
+	var out model.AddMedicalRecordInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddMedicalRecordInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAmendMedicalRecordInput(ctx context.Context, obj any) (model.AmendMedicalRecordInput, error) {
 	var it model.AmendMedicalRecordInput
 	if obj == nil {
@@ -2697,6 +2720,18 @@ func (ec *executionContext) unmarshalInputAmendMedicalRecordInput(ctx context.Co
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalAmendMedicalRecordInput unmarshals raw into the AmendMedicalRecordInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAmendMedicalRecordInput(ctx context.Context, raw any) (model.AmendMedicalRecordInput, error) {
+	var out model.AmendMedicalRecordInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AmendMedicalRecordInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputAppointmentFilter(ctx context.Context, obj any) (model.AppointmentFilter, error) {
@@ -2768,6 +2803,18 @@ func (ec *executionContext) unmarshalInputAppointmentFilter(ctx context.Context,
 	return it, nil
 }
 
+// UnmarshalAppointmentFilter unmarshals raw into the AppointmentFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppointmentFilter(ctx context.Context, raw any) (model.AppointmentFilter, error) {
+	var out model.AppointmentFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppointmentFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAppointmentOrder(ctx context.Context, obj any) (model.AppointmentOrder, error) {
 	var it model.AppointmentOrder
 	if obj == nil {
@@ -2807,6 +2854,18 @@ func (ec *executionContext) unmarshalInputAppointmentOrder(ctx context.Context, 
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalAppointmentOrder unmarshals raw into the AppointmentOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppointmentOrder(ctx context.Context, raw any) (model.AppointmentOrder, error) {
+	var out model.AppointmentOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppointmentOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Context, obj any) (model.BookAppointmentInput, error) {
@@ -2865,6 +2924,18 @@ func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Conte
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalBookAppointmentInput unmarshals raw into the BookAppointmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBookAppointmentInput(ctx context.Context, raw any) (model.BookAppointmentInput, error) {
+	var out model.BookAppointmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BookAppointmentInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputCreatePatientInput(ctx context.Context, obj any) (model.CreatePatientInput, error) {
@@ -2974,6 +3045,18 @@ func (ec *executionContext) unmarshalInputCreatePatientInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalCreatePatientInput unmarshals raw into the CreatePatientInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePatientInput(ctx context.Context, raw any) (model.CreatePatientInput, error) {
+	var out model.CreatePatientInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePatientInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPatientFilter(ctx context.Context, obj any) (model.PatientFilter, error) {
 	var it model.PatientFilter
 	if obj == nil {
@@ -3018,6 +3101,18 @@ func (ec *executionContext) unmarshalInputPatientFilter(ctx context.Context, obj
 	return it, nil
 }
 
+// UnmarshalPatientFilter unmarshals raw into the PatientFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPatientFilter(ctx context.Context, raw any) (model.PatientFilter, error) {
+	var out model.PatientFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PatientFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPatientOrder(ctx context.Context, obj any) (model.PatientOrder, error) {
 	var it model.PatientOrder
 	if obj == nil {
@@ -3059,6 +3154,18 @@ func (ec *executionContext) unmarshalInputPatientOrder(ctx context.Context, obj 
 	return it, nil
 }
 
+// UnmarshalPatientOrder unmarshals raw into the PatientOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPatientOrder(ctx context.Context, raw any) (model.PatientOrder, error) {
+	var out model.PatientOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PatientOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPolicyHolderInput(ctx context.Context, obj any) (model.PolicyHolderInput, error) {
 	var it model.PolicyHolderInput
 	if obj == nil {
@@ -3094,6 +3201,18 @@ func (ec *executionContext) unmarshalInputPolicyHolderInput(ctx context.Context,
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalPolicyHolderInput unmarshals raw into the PolicyHolderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPolicyHolderInput(ctx context.Context, raw any) (model.PolicyHolderInput, error) {
+	var out model.PolicyHolderInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PolicyHolderInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputRecordFilter(ctx context.Context, obj any) (model.RecordFilter, error) {
@@ -3149,6 +3268,18 @@ func (ec *executionContext) unmarshalInputRecordFilter(ctx context.Context, obj 
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalRecordFilter unmarshals raw into the RecordFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordFilter(ctx context.Context, raw any) (model.RecordFilter, error) {
+	var out model.RecordFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordFilter", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputUpdatePatientInput(ctx context.Context, obj any) (model.UpdatePatientInput, error) {
@@ -3251,6 +3382,18 @@ func (ec *executionContext) unmarshalInputUpdatePatientInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalUpdatePatientInput unmarshals raw into the UpdatePatientInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdatePatientInput(ctx context.Context, raw any) (model.UpdatePatientInput, error) {
+	var out model.UpdatePatientInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePatientInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -3265,8 +3408,7 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3325,14 +3467,10 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3343,8 +3481,7 @@ func (ec *executionContext) _AppointmentChange(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3368,14 +3505,10 @@ func (ec *executionContext) _AppointmentChange(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3386,8 +3519,7 @@ func (ec *executionContext) _AppointmentConnection(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3416,14 +3548,10 @@ func (ec *executionContext) _AppointmentConnection(ctx context.Context, sel ast.
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3434,8 +3562,7 @@ func (ec *executionContext) _AppointmentEdge(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3459,14 +3586,10 @@ func (ec *executionContext) _AppointmentEdge(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3477,8 +3600,7 @@ func (ec *executionContext) _BreakGlassGrant(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, breakGlassGrantImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3489,43 +3611,11 @@ func (ec *executionContext) _BreakGlassGrant(ctx context.Context, sel ast.Select
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "patient":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._BreakGlassGrant_patient(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BreakGlassGrant_patient(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "reason":
 			out.Values[i] = ec._BreakGlassGrant_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -3545,14 +3635,10 @@ func (ec *executionContext) _BreakGlassGrant(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3563,8 +3649,7 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, coverageImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3575,86 +3660,22 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "payer":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Coverage_payer(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Coverage_payer(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "memberId":
 			out.Values[i] = ec._Coverage_memberId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "memberIdSystem":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Coverage_memberIdSystem(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Coverage_memberIdSystem(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "policyNumber":
 			out.Values[i] = ec._Coverage_policyNumber(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -3666,86 +3687,22 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "planName":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Coverage_planName(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Coverage_planName(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "relationship":
 			out.Values[i] = ec._Coverage_relationship(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "subscriber":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Coverage_subscriber(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Coverage_subscriber(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "policyHolder":
 			out.Values[i] = ec._Coverage_policyHolder(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -3762,43 +3719,11 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "active":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Coverage_active(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Coverage_active(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3808,14 +3733,10 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -3826,8 +3747,7 @@ func (ec *executionContext) _MedicalRecord(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, medicalRecordImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3838,43 +3758,11 @@ func (ec *executionContext) _MedicalRecord(ctx context.Context, sel ast.Selectio
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "patient":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._MedicalRecord_patient(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MedicalRecord_patient(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "kind":
 			out.Values[i] = ec._MedicalRecord_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -3896,119 +3784,23 @@ func (ec *executionContext) _MedicalRecord(ctx context.Context, sel ast.Selectio
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "supersedes":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._MedicalRecord_supersedes(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MedicalRecord_supersedes(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "supersededBy":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._MedicalRecord_supersededBy(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MedicalRecord_supersededBy(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "authorId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._MedicalRecord_authorId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MedicalRecord_authorId(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._MedicalRecord_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -4023,14 +3815,10 @@ func (ec *executionContext) _MedicalRecord(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4041,8 +3829,7 @@ func (ec *executionContext) _MedicalRecordConnection(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, medicalRecordConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4071,14 +3858,10 @@ func (ec *executionContext) _MedicalRecordConnection(ctx context.Context, sel as
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4089,8 +3872,7 @@ func (ec *executionContext) _MedicalRecordEdge(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, medicalRecordEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4114,14 +3896,10 @@ func (ec *executionContext) _MedicalRecordEdge(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4132,8 +3910,7 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, patientImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4164,81 +3941,17 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "firstNameAr":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_firstNameAr(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_firstNameAr(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "familyNameAr":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_familyNameAr(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_familyNameAr(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "birthDate":
 			out.Values[i] = ec._Patient_birthDate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -4250,271 +3963,47 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "phone":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_phone(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_phone(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "email":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_email(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_email(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "occupation":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_occupation(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_occupation(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "maritalStatus":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_maritalStatus(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_maritalStatus(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "coverages":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_coverages(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_coverages(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "upcomingAppointments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_upcomingAppointments(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_upcomingAppointments(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "latestRecords":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Patient_latestRecords(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_latestRecords(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._Patient_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -4529,14 +4018,10 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4547,8 +4032,7 @@ func (ec *executionContext) _PatientConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, patientConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4577,14 +4061,10 @@ func (ec *executionContext) _PatientConnection(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4595,8 +4075,7 @@ func (ec *executionContext) _PatientEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, patientEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4620,14 +4099,10 @@ func (ec *executionContext) _PatientEdge(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4638,8 +4113,7 @@ func (ec *executionContext) _PolicyHolder(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyHolderImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4663,14 +4137,10 @@ func (ec *executionContext) _PolicyHolder(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4681,8 +4151,7 @@ func (ec *executionContext) _Practitioner(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, practitionerImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4726,14 +4195,10 @@ func (ec *executionContext) _Practitioner(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4744,8 +4209,7 @@ func (ec *executionContext) _PractitionerConnection(ctx context.Context, sel ast
 	fields := graphql.CollectFields(ec.OperationContext, sel, practitionerConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4774,14 +4238,10 @@ func (ec *executionContext) _PractitionerConnection(ctx context.Context, sel ast
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4792,8 +4252,7 @@ func (ec *executionContext) _PractitionerEdge(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, practitionerEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4817,14 +4276,10 @@ func (ec *executionContext) _PractitionerEdge(ctx context.Context, sel ast.Selec
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4835,8 +4290,7 @@ func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, slotImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4865,14 +4319,10 @@ func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4883,8 +4333,7 @@ func (ec *executionContext) _UtilizationGroup(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, utilizationGroupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4948,14 +4397,10 @@ func (ec *executionContext) _UtilizationGroup(ctx context.Context, sel ast.Selec
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -4997,9 +4442,7 @@ func (ec *executionContext) marshalNAppointment2ᚕᚖgithubᚗcomᚋhealthgraph
 
 func (ec *executionContext) marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Appointment!")
 		return graphql.Null
 	}
 	return ec._Appointment(ctx, sel, v)
@@ -5007,9 +4450,7 @@ func (ec *executionContext) marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋ
 
 func (ec *executionContext) marshalNAppointmentChange2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentChange(ctx context.Context, sel ast.SelectionSet, v *model.AppointmentChange) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AppointmentChange!")
 		return graphql.Null
 	}
 	return ec._AppointmentChange(ctx, sel, v)
@@ -5017,9 +4458,7 @@ func (ec *executionContext) marshalNAppointmentChange2ᚖgithubᚗcomᚋhealthgr
 
 func (ec *executionContext) marshalNAppointmentConnection2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentConnection(ctx context.Context, sel ast.SelectionSet, v *model.AppointmentConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AppointmentConnection!")
 		return graphql.Null
 	}
 	return ec._AppointmentConnection(ctx, sel, v)
@@ -5043,9 +4482,7 @@ func (ec *executionContext) marshalNAppointmentEdge2ᚕᚖgithubᚗcomᚋhealthg
 
 func (ec *executionContext) marshalNAppointmentEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentEdge(ctx context.Context, sel ast.SelectionSet, v *model.AppointmentEdge) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AppointmentEdge!")
 		return graphql.Null
 	}
 	return ec._AppointmentEdge(ctx, sel, v)
@@ -5071,9 +4508,7 @@ func (ec *executionContext) marshalNAppointmentStatus2githubᚗcomᚋhealthgraph
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "AppointmentStatus!")
 	}
 	return res
 }
@@ -5085,9 +4520,7 @@ func (ec *executionContext) unmarshalNBookAppointmentInput2githubᚗcomᚋhealth
 
 func (ec *executionContext) marshalNBreakGlassGrant2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐBreakGlass(ctx context.Context, sel ast.SelectionSet, v *healthgraph.BreakGlass) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "BreakGlassGrant!")
 		return graphql.Null
 	}
 	return ec._BreakGlassGrant(ctx, sel, v)
@@ -5111,9 +4544,7 @@ func (ec *executionContext) marshalNCoverage2ᚕᚖgithubᚗcomᚋhealthgraphᚋ
 
 func (ec *executionContext) marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Coverage) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Coverage!")
 		return graphql.Null
 	}
 	return ec._Coverage(ctx, sel, v)
@@ -5133,9 +4564,7 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 	_ = sel
 	res := model.MarshalDate(v)
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
 	}
 	return res
 }
@@ -5150,9 +4579,7 @@ func (ec *executionContext) marshalNGender2githubᚗcomᚋhealthgraphᚋhealthgr
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "Gender!")
 	}
 	return res
 }
@@ -5175,9 +4602,7 @@ func (ec *executionContext) marshalNMedicalRecord2ᚕᚖgithubᚗcomᚋhealthgra
 
 func (ec *executionContext) marshalNMedicalRecord2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMedicalRecord(ctx context.Context, sel ast.SelectionSet, v *healthgraph.MedicalRecord) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "MedicalRecord!")
 		return graphql.Null
 	}
 	return ec._MedicalRecord(ctx, sel, v)
@@ -5185,9 +4610,7 @@ func (ec *executionContext) marshalNMedicalRecord2ᚖgithubᚗcomᚋhealthgraph�
 
 func (ec *executionContext) marshalNMedicalRecordConnection2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐMedicalRecordConnection(ctx context.Context, sel ast.SelectionSet, v *model.MedicalRecordConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "MedicalRecordConnection!")
 		return graphql.Null
 	}
 	return ec._MedicalRecordConnection(ctx, sel, v)
@@ -5211,9 +4634,7 @@ func (ec *executionContext) marshalNMedicalRecordEdge2ᚕᚖgithubᚗcomᚋhealt
 
 func (ec *executionContext) marshalNMedicalRecordEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐMedicalRecordEdge(ctx context.Context, sel ast.SelectionSet, v *model.MedicalRecordEdge) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "MedicalRecordEdge!")
 		return graphql.Null
 	}
 	return ec._MedicalRecordEdge(ctx, sel, v)
@@ -5221,9 +4642,7 @@ func (ec *executionContext) marshalNMedicalRecordEdge2ᚖgithubᚗcomᚋhealthgr
 
 func (ec *executionContext) marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Patient!")
 		return graphql.Null
 	}
 	return ec._Patient(ctx, sel, v)
@@ -5231,9 +4650,7 @@ func (ec *executionContext) marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋheal
 
 func (ec *executionContext) marshalNPatientConnection2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientConnection(ctx context.Context, sel ast.SelectionSet, v *model.PatientConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PatientConnection!")
 		return graphql.Null
 	}
 	return ec._PatientConnection(ctx, sel, v)
@@ -5257,9 +4674,7 @@ func (ec *executionContext) marshalNPatientEdge2ᚕᚖgithubᚗcomᚋhealthgraph
 
 func (ec *executionContext) marshalNPatientEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientEdge(ctx context.Context, sel ast.SelectionSet, v *model.PatientEdge) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PatientEdge!")
 		return graphql.Null
 	}
 	return ec._PatientEdge(ctx, sel, v)
@@ -5277,9 +4692,7 @@ func (ec *executionContext) marshalNPatientOrderField2githubᚗcomᚋhealthgraph
 
 func (ec *executionContext) marshalNPractitioner2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPractitioner(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Practitioner) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Practitioner!")
 		return graphql.Null
 	}
 	return ec._Practitioner(ctx, sel, v)
@@ -5287,9 +4700,7 @@ func (ec *executionContext) marshalNPractitioner2ᚖgithubᚗcomᚋhealthgraph�
 
 func (ec *executionContext) marshalNPractitionerConnection2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPractitionerConnection(ctx context.Context, sel ast.SelectionSet, v *model.PractitionerConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PractitionerConnection!")
 		return graphql.Null
 	}
 	return ec._PractitionerConnection(ctx, sel, v)
@@ -5313,9 +4724,7 @@ func (ec *executionContext) marshalNPractitionerEdge2ᚕᚖgithubᚗcomᚋhealth
 
 func (ec *executionContext) marshalNPractitionerEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPractitionerEdge(ctx context.Context, sel ast.SelectionSet, v *model.PractitionerEdge) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PractitionerEdge!")
 		return graphql.Null
 	}
 	return ec._PractitionerEdge(ctx, sel, v)
@@ -5331,9 +4740,7 @@ func (ec *executionContext) marshalNRecordKind2githubᚗcomᚋhealthgraphᚋheal
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "RecordKind!")
 	}
 	return res
 }
@@ -5356,9 +4763,7 @@ func (ec *executionContext) marshalNSlot2ᚕᚖgithubᚗcomᚋhealthgraphᚋheal
 
 func (ec *executionContext) marshalNSlot2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐSlot(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Slot) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Slot!")
 		return graphql.Null
 	}
 	return ec._Slot(ctx, sel, v)
@@ -5374,9 +4779,7 @@ func (ec *executionContext) marshalNSubscriberRelationship2githubᚗcomᚋhealth
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "SubscriberRelationship!")
 	}
 	return res
 }
@@ -5404,9 +4807,7 @@ func (ec *executionContext) marshalNUtilizationGroup2ᚕᚖgithubᚗcomᚋhealth
 
 func (ec *executionContext) marshalNUtilizationGroup2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUtilizationGroup(ctx context.Context, sel ast.SelectionSet, v *healthgraph.UtilizationGroup) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "UtilizationGroup!")
 		return graphql.Null
 	}
 	return ec._UtilizationGroup(ctx, sel, v)
@@ -5422,9 +4823,7 @@ func (ec *executionContext) marshalNUtilizationGroupBy2githubᚗcomᚋhealthgrap
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "UtilizationGroupBy!")
 	}
 	return res
 }

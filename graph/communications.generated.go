@@ -4,7 +4,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -52,7 +51,7 @@ func (ec *executionContext) _ClaimCommunication_id(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCommunication", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimCommunication", field, true, false, "ID")
 }
 
 func (ec *executionContext) _ClaimCommunication_direction(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
@@ -75,7 +74,7 @@ func (ec *executionContext) _ClaimCommunication_direction(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, errors.New("field of type CommunicationDirection does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "CommunicationDirection")
 }
 
 func (ec *executionContext) _ClaimCommunication_reasons(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
@@ -98,7 +97,7 @@ func (ec *executionContext) _ClaimCommunication_reasons(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimCommunication_texts(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
@@ -121,7 +120,7 @@ func (ec *executionContext) _ClaimCommunication_texts(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_texts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimCommunication_attachments(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
@@ -176,7 +175,7 @@ func (ec *executionContext) _ClaimCommunication_inReplyTo(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_inReplyTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCommunication", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimCommunication", field, true, true, "ID")
 }
 
 func (ec *executionContext) _ClaimCommunication_answered(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
@@ -199,7 +198,7 @@ func (ec *executionContext) _ClaimCommunication_answered(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimCommunication_deliveryStatus(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
@@ -222,7 +221,7 @@ func (ec *executionContext) _ClaimCommunication_deliveryStatus(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_deliveryStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCommunication", field, true, true, errors.New("field of type DeliveryStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimCommunication", field, true, true, "DeliveryStatus")
 }
 
 func (ec *executionContext) _ClaimCommunication_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
@@ -245,7 +244,7 @@ func (ec *executionContext) _ClaimCommunication_createdAt(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CommunicationAttachment_title(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
@@ -268,7 +267,7 @@ func (ec *executionContext) _CommunicationAttachment_title(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _CommunicationAttachment_contentType(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
@@ -291,7 +290,7 @@ func (ec *executionContext) _CommunicationAttachment_contentType(ctx context.Con
 	)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _CommunicationAttachment_size(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
@@ -314,7 +313,7 @@ func (ec *executionContext) _CommunicationAttachment_size(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CommunicationAttachment_sha256(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
@@ -337,7 +336,7 @@ func (ec *executionContext) _CommunicationAttachment_sha256(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "String")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -386,6 +385,18 @@ func (ec *executionContext) unmarshalInputCommunicationAttachmentInput(ctx conte
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalCommunicationAttachmentInput unmarshals raw into the CommunicationAttachmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCommunicationAttachmentInput(ctx context.Context, raw any) (model.CommunicationAttachmentInput, error) {
+	var out model.CommunicationAttachmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CommunicationAttachmentInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputSendClaimCommunicationInput(ctx context.Context, obj any) (model.SendClaimCommunicationInput, error) {
@@ -439,6 +450,18 @@ func (ec *executionContext) unmarshalInputSendClaimCommunicationInput(ctx contex
 	return it, nil
 }
 
+// UnmarshalSendClaimCommunicationInput unmarshals raw into the SendClaimCommunicationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSendClaimCommunicationInput(ctx context.Context, raw any) (model.SendClaimCommunicationInput, error) {
+	var out model.SendClaimCommunicationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SendClaimCommunicationInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -453,8 +476,7 @@ func (ec *executionContext) _ClaimCommunication(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimCommunicationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -485,86 +507,22 @@ func (ec *executionContext) _ClaimCommunication(ctx context.Context, sel ast.Sel
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "inReplyTo":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimCommunication_inReplyTo(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimCommunication_inReplyTo(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "answered":
 			out.Values[i] = ec._ClaimCommunication_answered(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "deliveryStatus":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimCommunication_deliveryStatus(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimCommunication_deliveryStatus(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._ClaimCommunication_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -579,14 +537,10 @@ func (ec *executionContext) _ClaimCommunication(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -597,8 +551,7 @@ func (ec *executionContext) _CommunicationAttachment(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, communicationAttachmentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -632,14 +585,10 @@ func (ec *executionContext) _CommunicationAttachment(ctx context.Context, sel as
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -666,9 +615,7 @@ func (ec *executionContext) marshalNClaimCommunication2ᚕᚖgithubᚗcomᚋheal
 
 func (ec *executionContext) marshalNClaimCommunication2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimCommunication(ctx context.Context, sel ast.SelectionSet, v *healthgraph.ClaimCommunication) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ClaimCommunication!")
 		return graphql.Null
 	}
 	return ec._ClaimCommunication(ctx, sel, v)
@@ -709,9 +656,7 @@ func (ec *executionContext) marshalNCommunicationDirection2githubᚗcomᚋhealth
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "CommunicationDirection!")
 	}
 	return res
 }

@@ -74,7 +74,7 @@ func (ec *executionContext) _DiscoveredCoverage_memberId(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "String")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_memberIdSystem(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
@@ -97,7 +97,7 @@ func (ec *executionContext) _DiscoveredCoverage_memberIdSystem(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_memberIdSystem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, "String")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_policyNumber(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
@@ -120,7 +120,7 @@ func (ec *executionContext) _DiscoveredCoverage_policyNumber(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_policyNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, "String")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_policyName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
@@ -143,7 +143,7 @@ func (ec *executionContext) _DiscoveredCoverage_policyName(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_policyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, "String")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_class(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
@@ -166,7 +166,7 @@ func (ec *executionContext) _DiscoveredCoverage_class(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, "String")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_planName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
@@ -189,7 +189,7 @@ func (ec *executionContext) _DiscoveredCoverage_planName(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_planName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, true, true, "String")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_relationship(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
@@ -212,7 +212,7 @@ func (ec *executionContext) _DiscoveredCoverage_relationship(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_relationship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, errors.New("field of type SubscriberRelationship does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "SubscriberRelationship")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_inForce(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
@@ -235,7 +235,7 @@ func (ec *executionContext) _DiscoveredCoverage_inForce(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_inForce(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_startsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
@@ -258,7 +258,7 @@ func (ec *executionContext) _DiscoveredCoverage_startsOn(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_startsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, errors.New("field of type Date does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "Date")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_endsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
@@ -281,7 +281,7 @@ func (ec *executionContext) _DiscoveredCoverage_endsOn(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_endsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, errors.New("field of type Date does not have child fields"))
+	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "Date")
 }
 
 func (ec *executionContext) _EligibilityCheck_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -304,7 +304,7 @@ func (ec *executionContext) _EligibilityCheck_id(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, false, "ID")
 }
 
 func (ec *executionContext) _EligibilityCheck_patientId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -327,7 +327,7 @@ func (ec *executionContext) _EligibilityCheck_patientId(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_patientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, "ID")
 }
 
 func (ec *executionContext) _EligibilityCheck_purpose(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -350,7 +350,7 @@ func (ec *executionContext) _EligibilityCheck_purpose(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, errors.New("field of type EligibilityPurpose does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "EligibilityPurpose")
 }
 
 func (ec *executionContext) _EligibilityCheck_coverageId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -373,7 +373,7 @@ func (ec *executionContext) _EligibilityCheck_coverageId(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_coverageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, "ID")
 }
 
 func (ec *executionContext) _EligibilityCheck_payer(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -428,7 +428,7 @@ func (ec *executionContext) _EligibilityCheck_status(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, errors.New("field of type EligibilityStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "EligibilityStatus")
 }
 
 func (ec *executionContext) _EligibilityCheck_outcome(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -451,7 +451,7 @@ func (ec *executionContext) _EligibilityCheck_outcome(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, "String")
 }
 
 func (ec *executionContext) _EligibilityCheck_siteEligibility(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -474,7 +474,7 @@ func (ec *executionContext) _EligibilityCheck_siteEligibility(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_siteEligibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, "String")
 }
 
 func (ec *executionContext) _EligibilityCheck_inForce(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -497,7 +497,7 @@ func (ec *executionContext) _EligibilityCheck_inForce(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_inForce(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _EligibilityCheck_disposition(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -520,7 +520,7 @@ func (ec *executionContext) _EligibilityCheck_disposition(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_disposition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, "String")
 }
 
 func (ec *executionContext) _EligibilityCheck_errors(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -575,7 +575,7 @@ func (ec *executionContext) _EligibilityCheck_lastError(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, "String")
 }
 
 func (ec *executionContext) _EligibilityCheck_discoveredCoverages(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -630,7 +630,7 @@ func (ec *executionContext) _EligibilityCheck_nullifiedAt(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_nullifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EligibilityCheck_nullifyReason(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -653,7 +653,7 @@ func (ec *executionContext) _EligibilityCheck_nullifyReason(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_nullifyReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, errors.New("field of type CancelReason does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, true, "CancelReason")
 }
 
 func (ec *executionContext) _EligibilityCheck_messages(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -726,7 +726,7 @@ func (ec *executionContext) _EligibilityCheck_createdAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EligibilityCheck_checkedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
@@ -749,7 +749,7 @@ func (ec *executionContext) _EligibilityCheck_checkedAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EligibilityError_code(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityIssue) (ret graphql.Marshaler) {
@@ -772,7 +772,7 @@ func (ec *executionContext) _EligibilityError_code(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityError", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityError", field, false, false, "String")
 }
 
 func (ec *executionContext) _EligibilityError_display(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityIssue) (ret graphql.Marshaler) {
@@ -795,7 +795,7 @@ func (ec *executionContext) _EligibilityError_display(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_EligibilityError_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EligibilityError", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EligibilityError", field, true, true, "String")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -816,8 +816,7 @@ func (ec *executionContext) _DiscoveredCoverage(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, discoveredCoverageImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -828,195 +827,35 @@ func (ec *executionContext) _DiscoveredCoverage(ctx context.Context, sel ast.Sel
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "memberIdSystem":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._DiscoveredCoverage_memberIdSystem(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DiscoveredCoverage_memberIdSystem(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "policyNumber":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._DiscoveredCoverage_policyNumber(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DiscoveredCoverage_policyNumber(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "policyName":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._DiscoveredCoverage_policyName(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DiscoveredCoverage_policyName(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "class":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._DiscoveredCoverage_class(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DiscoveredCoverage_class(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "planName":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._DiscoveredCoverage_planName(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DiscoveredCoverage_planName(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "relationship":
 			out.Values[i] = ec._DiscoveredCoverage_relationship(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1046,14 +885,10 @@ func (ec *executionContext) _DiscoveredCoverage(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1064,8 +899,7 @@ func (ec *executionContext) _EligibilityCheck(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, eligibilityCheckImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1076,410 +910,90 @@ func (ec *executionContext) _EligibilityCheck(ctx context.Context, sel ast.Selec
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "patientId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_patientId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_patientId(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "purpose":
 			out.Values[i] = ec._EligibilityCheck_purpose(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "coverageId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_coverageId(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_coverageId(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "payer":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_payer(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_payer(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "status":
 			out.Values[i] = ec._EligibilityCheck_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outcome":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_outcome(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_outcome(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "siteEligibility":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_siteEligibility(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_siteEligibility(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "inForce":
 			out.Values[i] = ec._EligibilityCheck_inForce(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "disposition":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_disposition(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_disposition(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "errors":
 			out.Values[i] = ec._EligibilityCheck_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastError":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_lastError(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_lastError(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "discoveredCoverages":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_discoveredCoverages(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_discoveredCoverages(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "nullifiedAt":
 			out.Values[i] = ec._EligibilityCheck_nullifiedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "nullifyReason":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_nullifyReason(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_nullifyReason(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "messages":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityCheck_messages(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCheck_messages(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._EligibilityCheck_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1499,14 +1013,10 @@ func (ec *executionContext) _EligibilityCheck(ctx context.Context, sel ast.Selec
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1517,8 +1027,7 @@ func (ec *executionContext) _EligibilityError(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, eligibilityErrorImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1529,43 +1038,11 @@ func (ec *executionContext) _EligibilityError(ctx context.Context, sel ast.Selec
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "display":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EligibilityError_display(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityError_display(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1575,14 +1052,10 @@ func (ec *executionContext) _EligibilityError(ctx context.Context, sel ast.Selec
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1609,9 +1082,7 @@ func (ec *executionContext) marshalNDiscoveredCoverage2ᚕᚖgithubᚗcomᚋheal
 
 func (ec *executionContext) marshalNDiscoveredCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐDiscoveredCoverage(ctx context.Context, sel ast.SelectionSet, v *healthgraph.DiscoveredCoverage) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "DiscoveredCoverage!")
 		return graphql.Null
 	}
 	return ec._DiscoveredCoverage(ctx, sel, v)
@@ -1635,9 +1106,7 @@ func (ec *executionContext) marshalNEligibilityCheck2ᚕᚖgithubᚗcomᚋhealth
 
 func (ec *executionContext) marshalNEligibilityCheck2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityCheck(ctx context.Context, sel ast.SelectionSet, v *healthgraph.EligibilityCheck) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "EligibilityCheck!")
 		return graphql.Null
 	}
 	return ec._EligibilityCheck(ctx, sel, v)
@@ -1673,9 +1142,7 @@ func (ec *executionContext) marshalNEligibilityPurpose2githubᚗcomᚋhealthgrap
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "EligibilityPurpose!")
 	}
 	return res
 }
@@ -1690,9 +1157,7 @@ func (ec *executionContext) marshalNEligibilityStatus2githubᚗcomᚋhealthgraph
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "EligibilityStatus!")
 	}
 	return res
 }

@@ -4,7 +4,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -64,7 +63,7 @@ func (ec *executionContext) _ClaimPayment_reconciliation(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_reconciliation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimPayment_reference(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
@@ -87,7 +86,7 @@ func (ec *executionContext) _ClaimPayment_reference(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimPayment", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimPayment", field, true, true, "String")
 }
 
 func (ec *executionContext) _ClaimPayment_kind(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
@@ -110,7 +109,7 @@ func (ec *executionContext) _ClaimPayment_kind(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimPayment", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimPayment", field, true, true, "String")
 }
 
 func (ec *executionContext) _ClaimPayment_paymentDate(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
@@ -133,7 +132,7 @@ func (ec *executionContext) _ClaimPayment_paymentDate(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_paymentDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, errors.New("field of type Date does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, "Date")
 }
 
 func (ec *executionContext) _ClaimPayment_gross(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
@@ -252,7 +251,7 @@ func (ec *executionContext) _ClaimPayment_receivedAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _DenialGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
@@ -275,7 +274,7 @@ func (ec *executionContext) _DenialGroup_key(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_DenialGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _DenialGroup_label(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
@@ -298,7 +297,7 @@ func (ec *executionContext) _DenialGroup_label(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_DenialGroup_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _DenialGroup_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
@@ -321,7 +320,7 @@ func (ec *executionContext) _DenialGroup_suppressed(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_DenialGroup_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _DenialGroup_partial(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
@@ -344,7 +343,7 @@ func (ec *executionContext) _DenialGroup_partial(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_DenialGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _DenialGroup_claims(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
@@ -367,7 +366,7 @@ func (ec *executionContext) _DenialGroup_claims(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_DenialGroup_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DenialGroup_deniedClaims(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
@@ -390,7 +389,7 @@ func (ec *executionContext) _DenialGroup_deniedClaims(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_DenialGroup_deniedClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DenialGroup_claimed(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
@@ -509,7 +508,7 @@ func (ec *executionContext) _DenialGroup_recoveredShare(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_DenialGroup_recoveredShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _DenialGroup_paidClaims(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
@@ -532,7 +531,7 @@ func (ec *executionContext) _DenialGroup_paidClaims(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_DenialGroup_paidClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DenialGroup_averageDaysToPayment(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
@@ -555,7 +554,7 @@ func (ec *executionContext) _DenialGroup_averageDaysToPayment(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_DenialGroup_averageDaysToPayment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _PaymentReconciliation_identifier(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
@@ -578,7 +577,7 @@ func (ec *executionContext) _PaymentReconciliation_identifier(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_identifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "String")
 }
 
 func (ec *executionContext) _PaymentReconciliation_payerLicense(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
@@ -601,7 +600,7 @@ func (ec *executionContext) _PaymentReconciliation_payerLicense(ctx context.Cont
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_payerLicense(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliation", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, true, true, "String")
 }
 
 func (ec *executionContext) _PaymentReconciliation_reference(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
@@ -624,7 +623,7 @@ func (ec *executionContext) _PaymentReconciliation_reference(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliation", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, true, true, "String")
 }
 
 func (ec *executionContext) _PaymentReconciliation_paymentDate(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
@@ -647,7 +646,7 @@ func (ec *executionContext) _PaymentReconciliation_paymentDate(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_paymentDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Date does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "Date")
 }
 
 func (ec *executionContext) _PaymentReconciliation_amount(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
@@ -702,7 +701,7 @@ func (ec *executionContext) _PaymentReconciliation_duplicates(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaymentReconciliation_noticeStatus(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
@@ -725,7 +724,7 @@ func (ec *executionContext) _PaymentReconciliation_noticeStatus(ctx context.Cont
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_noticeStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliation", field, true, true, errors.New("field of type DeliveryStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, true, true, "DeliveryStatus")
 }
 
 func (ec *executionContext) _PaymentReconciliation_lines(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
@@ -780,7 +779,7 @@ func (ec *executionContext) _PaymentReconciliation_receivedAt(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PaymentReconciliationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
@@ -867,7 +866,7 @@ func (ec *executionContext) _PaymentReconciliationConnection_totalCount(ctx cont
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliationConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliationConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaymentReconciliationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationEdge) (ret graphql.Marshaler) {
@@ -890,7 +889,7 @@ func (ec *executionContext) _PaymentReconciliationEdge_cursor(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliationEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliationEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _PaymentReconciliationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationEdge) (ret graphql.Marshaler) {
@@ -945,7 +944,7 @@ func (ec *executionContext) _PaymentReconciliationLine_line(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_claimId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
@@ -968,7 +967,7 @@ func (ec *executionContext) _PaymentReconciliationLine_claimId(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_claimId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, true, true, "ID")
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_claimIdentifier(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
@@ -991,7 +990,7 @@ func (ec *executionContext) _PaymentReconciliationLine_claimIdentifier(ctx conte
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_claimIdentifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, false, false, "String")
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_kind(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
@@ -1014,7 +1013,7 @@ func (ec *executionContext) _PaymentReconciliationLine_kind(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, true, true, "String")
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_gross(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
@@ -1133,7 +1132,7 @@ func (ec *executionContext) _PaymentReconciliationLine_anomaly(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_anomaly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, true, true, "String")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -1184,6 +1183,18 @@ func (ec *executionContext) unmarshalInputResubmitClaimInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalResubmitClaimInput unmarshals raw into the ResubmitClaimInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalResubmitClaimInput(ctx context.Context, raw any) (model.ResubmitClaimInput, error) {
+	var out model.ResubmitClaimInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResubmitClaimInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputResubmitItemInput(ctx context.Context, obj any) (model.ResubmitItemInput, error) {
 	var it model.ResubmitItemInput
 	if obj == nil {
@@ -1228,6 +1239,18 @@ func (ec *executionContext) unmarshalInputResubmitItemInput(ctx context.Context,
 	return it, nil
 }
 
+// UnmarshalResubmitItemInput unmarshals raw into the ResubmitItemInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalResubmitItemInput(ctx context.Context, raw any) (model.ResubmitItemInput, error) {
+	var out model.ResubmitItemInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResubmitItemInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -1242,8 +1265,7 @@ func (ec *executionContext) _ClaimPayment(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimPaymentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1254,81 +1276,17 @@ func (ec *executionContext) _ClaimPayment(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reference":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimPayment_reference(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimPayment_reference(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "kind":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ClaimPayment_kind(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimPayment_kind(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "paymentDate":
 			out.Values[i] = ec._ClaimPayment_paymentDate(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -1363,14 +1321,10 @@ func (ec *executionContext) _ClaimPayment(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1381,8 +1335,7 @@ func (ec *executionContext) _DenialGroup(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, denialGroupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1456,14 +1409,10 @@ func (ec *executionContext) _DenialGroup(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1474,8 +1423,7 @@ func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1486,81 +1434,17 @@ func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "payerLicense":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._PaymentReconciliation_payerLicense(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentReconciliation_payerLicense(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "reference":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._PaymentReconciliation_reference(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentReconciliation_reference(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "paymentDate":
 			out.Values[i] = ec._PaymentReconciliation_paymentDate(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -1577,43 +1461,11 @@ func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "noticeStatus":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._PaymentReconciliation_noticeStatus(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentReconciliation_noticeStatus(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "lines":
 			out.Values[i] = ec._PaymentReconciliation_lines(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1633,14 +1485,10 @@ func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1651,8 +1499,7 @@ func (ec *executionContext) _PaymentReconciliationConnection(ctx context.Context
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1681,14 +1528,10 @@ func (ec *executionContext) _PaymentReconciliationConnection(ctx context.Context
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1699,8 +1542,7 @@ func (ec *executionContext) _PaymentReconciliationEdge(ctx context.Context, sel 
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1724,14 +1566,10 @@ func (ec *executionContext) _PaymentReconciliationEdge(ctx context.Context, sel 
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1742,8 +1580,7 @@ func (ec *executionContext) _PaymentReconciliationLine(ctx context.Context, sel 
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationLineImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1754,86 +1591,22 @@ func (ec *executionContext) _PaymentReconciliationLine(ctx context.Context, sel 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "claimId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._PaymentReconciliationLine_claimId(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentReconciliationLine_claimId(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "claimIdentifier":
 			out.Values[i] = ec._PaymentReconciliationLine_claimIdentifier(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._PaymentReconciliationLine_kind(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentReconciliationLine_kind(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "gross":
 			out.Values[i] = ec._PaymentReconciliationLine_gross(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1850,43 +1623,11 @@ func (ec *executionContext) _PaymentReconciliationLine(ctx context.Context, sel 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "anomaly":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._PaymentReconciliationLine_anomaly(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentReconciliationLine_anomaly(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1896,14 +1637,10 @@ func (ec *executionContext) _PaymentReconciliationLine(ctx context.Context, sel 
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1930,9 +1667,7 @@ func (ec *executionContext) marshalNClaimPayment2ᚕᚖgithubᚗcomᚋhealthgrap
 
 func (ec *executionContext) marshalNClaimPayment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPayment(ctx context.Context, sel ast.SelectionSet, v *healthgraph.ClaimPayment) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ClaimPayment!")
 		return graphql.Null
 	}
 	return ec._ClaimPayment(ctx, sel, v)
@@ -1956,9 +1691,7 @@ func (ec *executionContext) marshalNDenialGroup2ᚕᚖgithubᚗcomᚋhealthgraph
 
 func (ec *executionContext) marshalNDenialGroup2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐDenialGroup(ctx context.Context, sel ast.SelectionSet, v *model.DenialGroup) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "DenialGroup!")
 		return graphql.Null
 	}
 	return ec._DenialGroup(ctx, sel, v)
@@ -1974,18 +1707,14 @@ func (ec *executionContext) marshalNDenialGroupBy2githubᚗcomᚋhealthgraphᚋh
 	_ = sel
 	res := model.MarshalText(string(v))
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "DenialGroupBy!")
 	}
 	return res
 }
 
 func (ec *executionContext) marshalNPaymentReconciliation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliation(ctx context.Context, sel ast.SelectionSet, v *healthgraph.PaymentReconciliation) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PaymentReconciliation!")
 		return graphql.Null
 	}
 	return ec._PaymentReconciliation(ctx, sel, v)
@@ -1993,9 +1722,7 @@ func (ec *executionContext) marshalNPaymentReconciliation2ᚖgithubᚗcomᚋheal
 
 func (ec *executionContext) marshalNPaymentReconciliationConnection2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationConnection(ctx context.Context, sel ast.SelectionSet, v *model.PaymentReconciliationConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PaymentReconciliationConnection!")
 		return graphql.Null
 	}
 	return ec._PaymentReconciliationConnection(ctx, sel, v)
@@ -2019,9 +1746,7 @@ func (ec *executionContext) marshalNPaymentReconciliationEdge2ᚕᚖgithubᚗcom
 
 func (ec *executionContext) marshalNPaymentReconciliationEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdge(ctx context.Context, sel ast.SelectionSet, v *model.PaymentReconciliationEdge) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PaymentReconciliationEdge!")
 		return graphql.Null
 	}
 	return ec._PaymentReconciliationEdge(ctx, sel, v)

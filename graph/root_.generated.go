@@ -3608,42 +3608,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
-	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
-		ec.unmarshalInputAddCoverageInput,
-		ec.unmarshalInputAddMedicalRecordInput,
-		ec.unmarshalInputAdmissionInput,
-		ec.unmarshalInputAmendMedicalRecordInput,
-		ec.unmarshalInputAppointmentFilter,
-		ec.unmarshalInputAppointmentOrder,
-		ec.unmarshalInputBookAppointmentInput,
-		ec.unmarshalInputCatalogueFilter,
-		ec.unmarshalInputClaimAttachmentInput,
-		ec.unmarshalInputClaimFilter,
-		ec.unmarshalInputClaimItemDetailInput,
-		ec.unmarshalInputClaimOrder,
-		ec.unmarshalInputClaimPatientRecordInput,
-		ec.unmarshalInputCommunicationAttachmentInput,
-		ec.unmarshalInputCreateInvoiceInput,
-		ec.unmarshalInputCreatePatientInput,
-		ec.unmarshalInputEmergencyInput,
-		ec.unmarshalInputInvoiceFilter,
-		ec.unmarshalInputInvoiceLineInput,
-		ec.unmarshalInputLensInput,
-		ec.unmarshalInputPatientFilter,
-		ec.unmarshalInputPatientOrder,
-		ec.unmarshalInputPolicyHolderInput,
-		ec.unmarshalInputRecordFilter,
-		ec.unmarshalInputRecordPaymentInput,
-		ec.unmarshalInputRecordVisitFindingsInput,
-		ec.unmarshalInputResubmitClaimInput,
-		ec.unmarshalInputResubmitItemInput,
-		ec.unmarshalInputSendClaimCommunicationInput,
-		ec.unmarshalInputSignupInput,
-		ec.unmarshalInputSubmitClaimInput,
-		ec.unmarshalInputUpdatePatientInput,
-		ec.unmarshalInputVisionPrescriptionInput,
-		ec.unmarshalInputVitalsInput,
-	)
+	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
+		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AddCoverageInput", ec.unmarshalInputAddCoverageInput),
+			graphql.NewInputUnmarshaler("AddMedicalRecordInput", ec.unmarshalInputAddMedicalRecordInput),
+			graphql.NewInputUnmarshaler("AdmissionInput", ec.unmarshalInputAdmissionInput),
+			graphql.NewInputUnmarshaler("AmendMedicalRecordInput", ec.unmarshalInputAmendMedicalRecordInput),
+			graphql.NewInputUnmarshaler("AppointmentFilter", ec.unmarshalInputAppointmentFilter),
+			graphql.NewInputUnmarshaler("AppointmentOrder", ec.unmarshalInputAppointmentOrder),
+			graphql.NewInputUnmarshaler("BookAppointmentInput", ec.unmarshalInputBookAppointmentInput),
+			graphql.NewInputUnmarshaler("CatalogueFilter", ec.unmarshalInputCatalogueFilter),
+			graphql.NewInputUnmarshaler("ClaimAttachmentInput", ec.unmarshalInputClaimAttachmentInput),
+			graphql.NewInputUnmarshaler("ClaimFilter", ec.unmarshalInputClaimFilter),
+			graphql.NewInputUnmarshaler("ClaimItemDetailInput", ec.unmarshalInputClaimItemDetailInput),
+			graphql.NewInputUnmarshaler("ClaimOrder", ec.unmarshalInputClaimOrder),
+			graphql.NewInputUnmarshaler("ClaimPatientRecordInput", ec.unmarshalInputClaimPatientRecordInput),
+			graphql.NewInputUnmarshaler("CommunicationAttachmentInput", ec.unmarshalInputCommunicationAttachmentInput),
+			graphql.NewInputUnmarshaler("CreateInvoiceInput", ec.unmarshalInputCreateInvoiceInput),
+			graphql.NewInputUnmarshaler("CreatePatientInput", ec.unmarshalInputCreatePatientInput),
+			graphql.NewInputUnmarshaler("EmergencyInput", ec.unmarshalInputEmergencyInput),
+			graphql.NewInputUnmarshaler("InvoiceFilter", ec.unmarshalInputInvoiceFilter),
+			graphql.NewInputUnmarshaler("InvoiceLineInput", ec.unmarshalInputInvoiceLineInput),
+			graphql.NewInputUnmarshaler("LensInput", ec.unmarshalInputLensInput),
+			graphql.NewInputUnmarshaler("PatientFilter", ec.unmarshalInputPatientFilter),
+			graphql.NewInputUnmarshaler("PatientOrder", ec.unmarshalInputPatientOrder),
+			graphql.NewInputUnmarshaler("PolicyHolderInput", ec.unmarshalInputPolicyHolderInput),
+			graphql.NewInputUnmarshaler("RecordFilter", ec.unmarshalInputRecordFilter),
+			graphql.NewInputUnmarshaler("RecordPaymentInput", ec.unmarshalInputRecordPaymentInput),
+			graphql.NewInputUnmarshaler("RecordVisitFindingsInput", ec.unmarshalInputRecordVisitFindingsInput),
+			graphql.NewInputUnmarshaler("ResubmitClaimInput", ec.unmarshalInputResubmitClaimInput),
+			graphql.NewInputUnmarshaler("ResubmitItemInput", ec.unmarshalInputResubmitItemInput),
+			graphql.NewInputUnmarshaler("SendClaimCommunicationInput", ec.unmarshalInputSendClaimCommunicationInput),
+			graphql.NewInputUnmarshaler("SignupInput", ec.unmarshalInputSignupInput),
+			graphql.NewInputUnmarshaler("SubmitClaimInput", ec.unmarshalInputSubmitClaimInput),
+			graphql.NewInputUnmarshaler("UpdatePatientInput", ec.unmarshalInputUpdatePatientInput),
+			graphql.NewInputUnmarshaler("VisionPrescriptionInput", ec.unmarshalInputVisionPrescriptionInput),
+			graphql.NewInputUnmarshaler("VitalsInput", ec.unmarshalInputVitalsInput),
+		)
+	}
 	first := true
 
 	switch opCtx.Operation.Operation {
@@ -3653,7 +3655,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			var data graphql.Marshaler
 			if first {
 				first = false
-				ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
+				ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 				data = ec._Query(ctx, opCtx.Operation.SelectionSet)
 			} else {
 				if atomic.LoadInt32(&ec.PendingDeferred) > 0 {
@@ -3683,7 +3685,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				return nil
 			}
 			first = false
-			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
 			data.MarshalGQL(&buf)

@@ -4,7 +4,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -46,7 +45,7 @@ func (ec *executionContext) _VisitFindings_appointmentId(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_appointmentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "ID")
 }
 
 func (ec *executionContext) _VisitFindings_version(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -69,7 +68,7 @@ func (ec *executionContext) _VisitFindings_version(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "Int")
 }
 
 func (ec *executionContext) _VisitFindings_vitals(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -124,7 +123,7 @@ func (ec *executionContext) _VisitFindings_chiefComplaintCode(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_chiefComplaintCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_chiefComplaint(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -147,7 +146,7 @@ func (ec *executionContext) _VisitFindings_chiefComplaint(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_chiefComplaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_patientHistory(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -170,7 +169,7 @@ func (ec *executionContext) _VisitFindings_patientHistory(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_patientHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_presentIllness(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -193,7 +192,7 @@ func (ec *executionContext) _VisitFindings_presentIllness(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_presentIllness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_physicalExamination(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -216,7 +215,7 @@ func (ec *executionContext) _VisitFindings_physicalExamination(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_physicalExamination(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_treatmentPlan(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -239,7 +238,7 @@ func (ec *executionContext) _VisitFindings_treatmentPlan(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_treatmentPlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_investigation(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -262,7 +261,7 @@ func (ec *executionContext) _VisitFindings_investigation(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_investigation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type InvestigationResult does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "InvestigationResult")
 }
 
 func (ec *executionContext) _VisitFindings_investigationNote(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -285,7 +284,7 @@ func (ec *executionContext) _VisitFindings_investigationNote(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_investigationNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_authorId(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -308,7 +307,7 @@ func (ec *executionContext) _VisitFindings_authorId(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_authorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "ID")
 }
 
 func (ec *executionContext) _VisitFindings_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
@@ -331,7 +330,7 @@ func (ec *executionContext) _VisitFindings_recordedAt(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_VisitFindings_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Vitals_systolicMmHg(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
@@ -354,7 +353,7 @@ func (ec *executionContext) _Vitals_systolicMmHg(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Vitals_systolicMmHg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Vitals", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_diastolicMmHg(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
@@ -377,7 +376,7 @@ func (ec *executionContext) _Vitals_diastolicMmHg(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Vitals_diastolicMmHg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Vitals", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_heightCm(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
@@ -400,7 +399,7 @@ func (ec *executionContext) _Vitals_heightCm(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Vitals_heightCm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Vitals", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Vitals_weightKg(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
@@ -423,7 +422,7 @@ func (ec *executionContext) _Vitals_weightKg(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Vitals_weightKg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Vitals", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Vitals_pulsePerMinute(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
@@ -446,7 +445,7 @@ func (ec *executionContext) _Vitals_pulsePerMinute(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Vitals_pulsePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Vitals", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_respiratoryRatePerMinute(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
@@ -469,7 +468,7 @@ func (ec *executionContext) _Vitals_respiratoryRatePerMinute(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_Vitals_respiratoryRatePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Vitals", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_temperatureCelsius(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
@@ -492,7 +491,7 @@ func (ec *executionContext) _Vitals_temperatureCelsius(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_Vitals_temperatureCelsius(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Vitals", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Vitals_oxygenSaturationPct(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
@@ -515,7 +514,7 @@ func (ec *executionContext) _Vitals_oxygenSaturationPct(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Vitals_oxygenSaturationPct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Vitals", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -615,6 +614,18 @@ func (ec *executionContext) unmarshalInputRecordVisitFindingsInput(ctx context.C
 	return it, nil
 }
 
+// UnmarshalRecordVisitFindingsInput unmarshals raw into the RecordVisitFindingsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordVisitFindingsInput(ctx context.Context, raw any) (model.RecordVisitFindingsInput, error) {
+	var out model.RecordVisitFindingsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordVisitFindingsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputVitalsInput(ctx context.Context, obj any) (healthgraph.Vitals, error) {
 	var it healthgraph.Vitals
 	if obj == nil {
@@ -694,6 +705,18 @@ func (ec *executionContext) unmarshalInputVitalsInput(ctx context.Context, obj a
 	return it, nil
 }
 
+// UnmarshalVitalsInput unmarshals raw into the VitalsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalVitalsInput(ctx context.Context, raw any) (healthgraph.Vitals, error) {
+	var out healthgraph.Vitals
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "VitalsInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -708,8 +731,7 @@ func (ec *executionContext) _VisitFindings(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, visitFindingsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -788,14 +810,10 @@ func (ec *executionContext) _VisitFindings(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -806,8 +824,7 @@ func (ec *executionContext) _Vitals(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, vitalsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -861,14 +878,10 @@ func (ec *executionContext) _Vitals(ctx context.Context, sel ast.SelectionSet, o
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -884,9 +897,7 @@ func (ec *executionContext) unmarshalNRecordVisitFindingsInput2githubᚗcomᚋhe
 
 func (ec *executionContext) marshalNVisitFindings2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐVisitFindings(ctx context.Context, sel ast.SelectionSet, v *model.VisitFindings) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "VisitFindings!")
 		return graphql.Null
 	}
 	return ec._VisitFindings(ctx, sel, v)
@@ -894,9 +905,7 @@ func (ec *executionContext) marshalNVisitFindings2ᚖgithubᚗcomᚋhealthgraph�
 
 func (ec *executionContext) marshalNVitals2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐVitals(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Vitals) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Vitals!")
 		return graphql.Null
 	}
 	return ec._Vitals(ctx, sel, v)
