@@ -42,6 +42,7 @@ func main() {
 	codesOut := flag.String("codes", "nphies/rules/data/fhir-codes.tsv", "the table of R4's required codes to write")
 	examples := flag.String("examples", "nphies/testdata/examples", "the official example bundles")
 	extOut := flag.String("extensions", "nphies/rules/data/extension-types.tsv", "the table of extensions' value types to write")
+	resOut := flag.String("resources", "nphies/rules/data/fhir-resources.tsv", "the list of R4's resource types to write")
 	flag.Parse()
 	raw, err := os.ReadFile(*schema)
 	if err != nil {
@@ -49,6 +50,16 @@ func main() {
 	}
 	var s struct {
 		Definitions map[string]prop `json:"definitions"`
+	}
+	var list struct {
+		Definitions struct {
+			ResourceList struct {
+				OneOf []prop `json:"oneOf"`
+			} `json:"ResourceList"`
+		} `json:"definitions"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		log.Fatal(err)
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		log.Fatal(err)
@@ -76,6 +87,31 @@ func main() {
 	if err := writeExtensionTypes(*examples, *extOut); err != nil {
 		log.Fatal(err)
 	}
+	if err := writeResources(list.Definitions.ResourceList.OneOf, *resOut); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// writeResources writes R4's resource types, one a line, from the schema's
+// ResourceList. HL7 lists them in alphabetical order; the package the schema
+// comes from appends its own (Project, User, …) after VisionPrescription,
+// so the list stops where the order breaks.
+func writeResources(list []prop, out string) error {
+	var names []string
+	for _, p := range list {
+		name := p.Ref[strings.LastIndex(p.Ref, "/")+1:]
+		if len(names) > 0 && name < names[len(names)-1] {
+			break
+		}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("the schema has no ResourceList")
+	}
+	body := "# R4's resource types (from the FHIR R4 JSON schema's ResourceList by nphies/rules/gentypes; do not edit)\n" +
+		strings.Join(names, "\n") + "\n"
+	log.Printf("%d resource types", len(names))
+	return os.WriteFile(out, []byte(body), 0o644) //nolint:gosec // G306: committed data, readable by all
 }
 
 // writeCodes writes, for every element path of the sheet's binding (IB)
