@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -269,6 +270,9 @@ func TestCancelStatusAndPayment(t *testing.T) {
 	cancel2, err := c.Send(context.Background(), mustBuild(t)(b.BuildCancel(task())))
 	if err != nil || cancel2.Task.Status != "failed" || len(cancel2.Task.Errors) == 0 || cancel2.Task.Errors[0].Code != mock.ErrorAlreadyCancelled {
 		t.Fatalf("second cancel: %v, task %+v; want failed %s", err, cancel2.Task, mock.ErrorAlreadyCancelled)
+	}
+	if e := cancel2.Task.Errors[0].Expression; !strings.HasSuffix(e, ".resource.focus") {
+		t.Fatalf("second cancel: error at %q; want the cancel Task's focus", e)
 	}
 }
 

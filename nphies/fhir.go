@@ -27,10 +27,12 @@ type Coding struct {
 	Display   string      `json:"display,omitempty"`
 }
 
-// CodeableConcept is a FHIR CodeableConcept.
+// CodeableConcept is a FHIR CodeableConcept. Extension carries NPHIES's
+// error-expression extension on a Task's error output.
 type CodeableConcept struct {
-	Coding []Coding `json:"coding,omitempty"`
-	Text   string   `json:"text,omitempty"`
+	Extension []Extension `json:"extension,omitempty"`
+	Coding    []Coding    `json:"coding,omitempty"`
+	Text      string      `json:"text,omitempty"`
 }
 
 // Code returns the first code in c whose system is system (any system when

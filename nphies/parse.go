@@ -725,6 +725,9 @@ func taskResult(t *Task) TaskResult {
 			case o.ValueCodeableConcept != nil && len(o.ValueCodeableConcept.Coding) > 0:
 				c := o.ValueCodeableConcept.Coding[0]
 				i.System, i.Code, i.Display = c.System, c.Code, c.Display
+				if x := findExt(o.ValueCodeableConcept.Extension, ExtensionBase+"extension-error-expression"); x != nil && x.ValueString != nil {
+					i.Expression = *x.ValueString
+				}
 			case o.ValueCode != nil:
 				i.Code = *o.ValueCode
 			case o.ValueString != nil:

@@ -634,11 +634,16 @@ func (s *Server) taskResponse(t *nphies.Task, status string) nphies.Task {
 	}
 }
 
-// errorOutput builds a Task error output.
-func errorOutput(code, display string) nphies.TaskParameter {
+// errorOutput builds a Task error output naming, in NPHIES's
+// extension-error-expression on the output's value (BV-00249), the element
+// of the request at fault.
+func errorOutput(code, display, expression string) nphies.TaskParameter {
 	return nphies.TaskParameter{
-		Type:                 cc(nphies.SystemTaskOutputType, "error"),
-		ValueCodeableConcept: &nphies.CodeableConcept{Coding: []nphies.Coding{{System: nphies.SystemAdjudicationError, Code: code, Display: display}}},
+		Type: cc(nphies.SystemTaskOutputType, "error"),
+		ValueCodeableConcept: &nphies.CodeableConcept{
+			Extension: []nphies.Extension{{URL: nphies.ExtensionBase + "extension-error-expression", ValueString: strp(expression)}},
+			Coding:    []nphies.Coding{{System: nphies.SystemAdjudicationError, Code: code, Display: display}},
+		},
 	}
 }
 
@@ -664,10 +669,10 @@ func (s *Server) cancel(q *request) (int, []byte) {
 	switch {
 	case rec == nil:
 		resp.Status = "failed"
-		resp.Output = []nphies.TaskParameter{errorOutput(ErrorUnknownClaim, "The referenced claim was not found")}
+		resp.Output = []nphies.TaskParameter{errorOutput(ErrorUnknownClaim, "The referenced claim was not found", q.path("Task", "focus"))}
 	case rec.cancelled:
 		resp.Status = "failed"
-		resp.Output = []nphies.TaskParameter{errorOutput(ErrorAlreadyCancelled, "The claim is already cancelled")}
+		resp.Output = []nphies.TaskParameter{errorOutput(ErrorAlreadyCancelled, "The claim is already cancelled", q.path("Task", "focus"))}
 	default:
 		rec.cancelled = true
 	}
@@ -683,12 +688,12 @@ func (s *Server) status(q *request) (int, []byte) {
 	resp := s.taskResponse(t, "completed")
 	if s.offline(q) {
 		resp.Status = "failed"
-		resp.Output = []nphies.TaskParameter{errorOutput("GE-00012", "The payer is offline")}
+		resp.Output = []nphies.TaskParameter{errorOutput("GE-00012", "The payer is offline", q.path("Task", "owner"))}
 		return http.StatusOK, s.respondAsNPHIES(q, nphies.EventStatusResponse, "Task", resp)
 	}
 	if rec == nil {
 		resp.Status = "failed"
-		resp.Output = []nphies.TaskParameter{errorOutput(ErrorUnknownClaim, "The referenced claim was not found")}
+		resp.Output = []nphies.TaskParameter{errorOutput(ErrorUnknownClaim, "The referenced claim was not found", q.path("Task", "focus"))}
 	} else {
 		if rec.held {
 			// The payer decides when asked: the decision is queued for
