@@ -131,19 +131,15 @@ func init() {
 		"BV-00334")
 	set(NotYet, "disproved by the official examples: the responses' Tasks are completed or failed (12b, 17b, 9c); the status per event is IB-00288, IB-00305, IC-00001",
 		"IB-00254")
-	set(NotYet, "no official example shows a Task error output's expression extension (nor the mock's error outputs carry one); its URL on a CodeableConcept is not vendored",
-		"IC-00397", "IC-00400")
 	set(NotYet, "the reissue-reason extension is in no official example and its definition is not vendored", "BV-00680")
 	set(NotYet, "the advanced authorization's supportingInfo extension is in no official example", "BV-00685")
 	set(NotYet, "needs every R4 element name of every resource (the R4 schema's whole element table; the engine carries the elements the sheet names)", "FR-00027")
 	set(NotYet, "which organization NPHIES counts as itself in a poll response is not in the sheets (example 12b names it by reference only)", "RE-00178")
 	set(NotYet, "the policy holder's organization profile is not told apart from the others in the message", "IB-00382")
-	set(NotYet, "the sheet lists no valid FHIR resource types (resource-types' codes are published elsewhere)", "RE-00180", "IB-00252")
+	set(NotYet, "a resource valid as a whole: its type is checked by BV-00080 and IB-00252, its elements by the DT, IC and IB rules", "RE-00180")
 	// Bindings the sheets leave open, each read (IB).
 	set(NotEvaluable, "a general binding error raised by NPHIES's validator; the element-specific binding rules are implemented",
 		"IB-00000", "IB-00237", "IB-00238", "IB-00239", "IB-00240", "IB-00241", "IB-00242", "IB-00243", "IB-00244", "IB-00245")
-	set(NotYet, "the element is named \"claim. Use\"; IB-00048's Claim.use binding (claim-use) is the same check", "IB-00246")
-	set(NotYet, "the same check as IB-00169 (MessageHeader.event[x], implemented)", "IB-00250")
 	set(NotYet, "the sheet does not say which resource URLs are valid", "IB-00253")
 }
 

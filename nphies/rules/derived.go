@@ -351,29 +351,30 @@ func validCode(valueSet string, coding node) bool {
 // billingCheck: every productOrService of a claim (use) of the claim type
 // has a coding from the type's billing value set.
 func billingCheck(path, kind, valueSet, claimType string) func(*message) []string {
-	use := "claim"
-	if kind == "Authorization" {
-		use = "preauthorization"
-	}
+	b := billing(path, kind, valueSet, claimType)
 	return func(m *message) []string {
 		var out []string
-		for _, c := range m.resources("Claim") {
-			if c.str("use") != use || !typeIs(c, claimType) {
-				continue
+		for _, p := range b.elements(m) {
+			ok := false
+			for _, cd := range p.codings() {
+				ok = ok || validCode(valueSet, cd)
 			}
-			cm := &message{entries: []entry{{resource: c, kind: "Claim"}}}
-			for _, p := range cm.selectPath(path) {
-				ok := false
-				for _, cd := range p.codings() {
-					ok = ok || validCode(valueSet, cd)
-				}
-				if !ok {
-					out = append(out, p.path)
-				}
+			if !ok {
+				out = append(out, p.path)
 			}
 		}
 		return out
 	}
+}
+
+// billing is the element bound to a billing value set on the claims (kind
+// "Claim") or authorizations ("Authorization") of the claim type.
+func billing(path, kind, valueSet, claimType string) codedElement {
+	use := "claim"
+	if kind == "Authorization" {
+		use = "preauthorization"
+	}
+	return codedElement{path: path, valueSet: valueSet, use: use, claimType: claimType}
 }
 
 // typeIs reports whether the Claim's type is code (the sheet says "oral"

@@ -20,7 +20,8 @@ const examplesDir = "../testdata/examples"
 // dental ones BV-00751) and the plan class rule (BV-00729); only the
 // December 2023 example carries them. The 2021 institutional ones carry some
 // vital signs each, so each lacks its own (mdsIn…). Four response examples reference
-// ".../organization/<id>" where the entry's fullUrl is ".../Organization/<id>".
+// ".../organization/<id>" where the entry's fullUrl is ".../Organization/<id>",
+// so the reference is not found in the bundle either (BV-00079).
 // The poll response's nested 2021 ClaimResponse predates the per-item tax and
 // approved-quantity rules (BV-00497, BV-00498) and the insurance a complete
 // response carries (BV-00853, of the 2024 minimum-data-set release). The 2021 pharmacy claim does
@@ -38,7 +39,7 @@ var (
 	mdsInPreauth    = concat(mdsInBatch, []string{"BV-00802"})
 	mdsInShadow     = []string{"BV-00765", "BV-00768"}
 	mdsInClaim      = []string{"BV-00769"}
-	payorCase       = []string{"RE-00057"}
+	payorCase       = []string{"RE-00057", "BV-00079"}
 	pharmacist      = []string{"BV-00708"}
 	knownExceptions = map[string][]string{
 		"1-preauth-institutional-request":                      concat(plan, mds, mdsInPreauth),
