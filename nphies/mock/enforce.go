@@ -27,7 +27,8 @@ func (s *Server) violations(q *request) []rules.Violation {
 // error per violation carrying the rule code and the element's expression
 // (claims and prior authorizations: ClaimResponse outcome=error; eligibility:
 // CoverageEligibilityResponse outcome=error; any other message: an
-// acknowledgement with fatal-error and an OperationOutcome).
+// acknowledgement with fatal-error and an OperationOutcome, one issue per
+// violation).
 func (s *Server) refuse(q *request, vs []rules.Violation) (int, []byte) {
 	var errs []nphies.ResponseError
 	for _, v := range vs {
@@ -65,10 +66,10 @@ func (s *Server) refuse(q *request, vs []rules.Violation) (int, []byte) {
 			return http.StatusOK, s.respondAsNPHIES(q, nphies.EventEligibilityResponse, "CoverageEligibilityResponse", resp)
 		}
 	}
-	issue := nphies.OutcomeIssue{Severity: "error", Code: "business-rule", Details: &nphies.CodeableConcept{}}
+	issues := make([]nphies.OutcomeIssue, 0, len(vs))
 	for _, v := range vs {
-		issue.Details.Coding = append(issue.Details.Coding, nphies.Coding{System: nphies.SystemAdjudicationError, Code: v.Rule, Display: v.Message})
-		issue.Expression = append(issue.Expression, v.Expression)
+		issues = append(issues, nphies.OutcomeIssue{Severity: "error", Code: "business-rule", Expression: []string{v.Expression},
+			Details: &nphies.CodeableConcept{Coding: []nphies.Coding{{System: nphies.SystemAdjudicationError, Code: v.Rule, Display: v.Message}}}})
 	}
-	return http.StatusOK, s.ack(q, "fatal-error", &issue)
+	return http.StatusOK, s.ack(q, "fatal-error", issues...)
 }

@@ -655,7 +655,7 @@ func (s *Server) route(q *request) (int, []byte) {
 	// Any other valid message (including the official response examples
 	// sent as requests) is acknowledged, as NPHIES acknowledges payer
 	// messages it accepts.
-	return http.StatusOK, s.ack(q, "ok", nil)
+	return http.StatusOK, s.ack(q, "ok")
 }
 
 // digest returns a hex SHA-256 of b.

@@ -153,9 +153,9 @@ func resourceID(raw json.RawMessage) string {
 	return r.ID
 }
 
-// ack builds an acknowledgement from NPHIES, with an OperationOutcome when
-// code is not ok.
-func (s *Server) ack(q *request, code string, issue *nphies.OutcomeIssue) []byte {
+// ack builds an acknowledgement from NPHIES, with an OperationOutcome of the
+// issues when there are any (code is then not ok).
+func (s *Server) ack(q *request, code string, issues ...nphies.OutcomeIssue) []byte {
 	mhID := uuid.NewString()
 	mh := nphies.MessageHeader{
 		ResourceType: "MessageHeader",
@@ -174,14 +174,14 @@ func (s *Server) ack(q *request, code string, issue *nphies.OutcomeIssue) []byte
 		mh.Meta.Tag = []nphies.Coding{{System: nphies.SystemMetaTags, Code: "queued-messages"}}
 	}
 	var entries []nphies.BundleEntry
-	if issue != nil {
+	if len(issues) > 0 {
 		ooID := uuid.NewString()
 		ooURL := "http://nphies.sa/OperationOutcome/" + ooID
 		mh.Response.Details = &nphies.Reference{Reference: ooURL}
 		entries = append(entries, nphies.BundleEntry{FullURL: ooURL, Resource: mustJSON(nphies.OperationOutcome{
 			ResourceType: "OperationOutcome", ID: ooID,
 			Meta:  &nphies.Meta{Profile: []string{nphies.Profile("operationoutcome")}},
-			Issue: []nphies.OutcomeIssue{*issue},
+			Issue: issues,
 		})})
 	}
 	entries = append([]nphies.BundleEntry{{FullURL: "urn:uuid:" + mhID, Resource: mustJSON(mh)}}, entries...)
@@ -798,7 +798,7 @@ func (s *Server) communication(q *request) (int, []byte) {
 			}
 		}
 	}
-	return http.StatusOK, s.ack(q, "ok", nil)
+	return http.StatusOK, s.ack(q, "ok")
 }
 
 // paymentNotice acknowledges a payment notice, refusing unknown payments.
@@ -808,14 +808,14 @@ func (s *Server) paymentNotice(q *request) (int, []byte) {
 		return http.StatusBadRequest, ooBody("GE-00013", "payment-notice focus must be a PaymentNotice")
 	}
 	if pn.Payment == nil || pn.Payment.Identifier == nil {
-		return http.StatusOK, s.ack(q, "fatal-error", &nphies.OutcomeIssue{Severity: "error", Code: "required",
+		return http.StatusOK, s.ack(q, "fatal-error", nphies.OutcomeIssue{Severity: "error", Code: "required",
 			Details: cc(nphies.SystemAdjudicationError, "BV-00222"), Diagnostics: "PaymentNotice.payment.identifier is required"})
 	}
 	// Official examples reference reconciliations the mock never issued; only
 	// notices for the mock's own payer system are checked.
 	if pn.Payment.Identifier.System == mockBase+"/paymentreconciliation" && s.payments[pn.Payment.Identifier.Key()] == nil {
-		return http.StatusOK, s.ack(q, "fatal-error", &nphies.OutcomeIssue{Severity: "error", Code: "not-found",
+		return http.StatusOK, s.ack(q, "fatal-error", nphies.OutcomeIssue{Severity: "error", Code: "not-found",
 			Details: cc(nphies.SystemAdjudicationError, "BV-00222"), Diagnostics: "unknown payment reconciliation"})
 	}
-	return http.StatusOK, s.ack(q, "ok", nil)
+	return http.StatusOK, s.ack(q, "ok")
 }
