@@ -137,8 +137,10 @@ func TestTwoWorkerProcessesNeverSendTheSameMessageAtOnce(t *testing.T) {
 		c, _ := f.queue(t, fmt.Sprintf("M-PAIR-%d", obSeq.Add(1)))
 		ids = append(ids, c.ID)
 	}
-	startWorkerProcess(t, f, 3*time.Second, 8)
-	startWorkerProcess(t, f, 3*time.Second, 8)
+	// A send timeout no busy machine reaches: a slow send that timed out
+	// would be retried, a fault this test does not mean to inject.
+	startWorkerProcess(t, f, 30*time.Second, 8)
+	startWorkerProcess(t, f, 30*time.Second, 8)
 	waitSettled(t, f.db, 60*time.Second)
 	if got := claimCounts(t, f.db); got[hg.ClaimApproved] != len(ids) {
 		t.Fatalf("claims by status %v", got)
