@@ -71,7 +71,7 @@ func classify(r Rule) (Status, string) {
 	}
 	switch {
 	case r.Type == "IC" && strings.Contains(text, "cardinality"):
-		return NotYet, "needs the profiles' cardinality tables (profiles workbook, not vendored)"
+		return NotYet, openCardinality(r)
 	case r.Type == "DT":
 		return dataTypeReason(r)
 	case r.Type == "IB" && strings.Contains(text, "valueset"):
@@ -92,6 +92,27 @@ func classify(r Rule) (Status, string) {
 	}
 	return NotYet, ""
 }
+
+// openCardinality says why a cardinality (IC) row whose text states no
+// bound, on an element R4 leaves open, is left: the bound is the profile's.
+func openCardinality(r Rule) string {
+	e := strings.ToLower(r.Element)
+	switch {
+	case strings.HasSuffix(e, ".resourcetype"):
+		return resourceTypeNames
+	case strings.HasPrefix(e, "policyholder") || strings.Contains(r.Description, "policy holder organization"):
+		return "the policy holder's organization profile is not told apart from the others in the message"
+	case strings.Contains(e, ".extension"):
+		return "an NPHIES extension: R4 bounds no extension and the sheet states no bound; the profile's is in its cardinality table (profiles workbook, not vendored)"
+	case strings.HasPrefix(e, "coverage.exception") || strings.HasSuffix(e, "type.code") || strings.HasSuffix(e, "type.system"):
+		return "names no R4 element (Coverage.exception for costToBeneficiary.exception, type.code for type.coding.code)"
+	}
+	return "R4 leaves the element optional (0..1, 0..*) and the sheet states no bound; the profile's is in its cardinality table (profiles workbook, not vendored)"
+}
+
+// resourceTypeNames is why the rows on a resource's resourceType are left.
+const resourceTypeNames = "the resourceType is what names the resource: an entry with another one is checked as that resource, " +
+	"one without any is no resource of the type (an entry without a resource is IC-01435)"
 
 // Reasons for rows read one by one whose wording the keyword reasons miss.
 const (
@@ -137,6 +158,9 @@ func init() {
 	set(NotYet, "which organization NPHIES counts as itself in a poll response is not in the sheets (example 12b names it by reference only)", "RE-00178")
 	set(NotYet, "the policy holder's organization profile is not told apart from the others in the message", "IB-00382")
 	set(NotYet, "a resource valid as a whole: its type is checked by BV-00080 and IB-00252, its elements by the DT, IC and IB rules", "RE-00180")
+	set(NotEvaluable, "a general cardinality error raised by NPHIES's validator; the element-specific cardinality rules are implemented where the sheet or R4 states the bound",
+		"IC-01428")
+	set(NotYet, "the sheet does not say which element must be a provider", "IC-00323")
 	// Bindings the sheets leave open, each read (IB).
 	set(NotEvaluable, "a general binding error raised by NPHIES's validator; the element-specific binding rules are implemented",
 		"IB-00000", "IB-00237", "IB-00238", "IB-00239", "IB-00240", "IB-00241", "IB-00242", "IB-00243", "IB-00244", "IB-00245")
@@ -185,7 +209,7 @@ func dataTypeReason(r Rule) (Status, string) {
 	case strings.HasPrefix(e, "Element") || e == "date" || e == "dateTime" || e == "period":
 		return NotEvaluable, "a general data-type error raised by NPHIES's validator; the element-specific data-type rules are implemented"
 	case strings.HasSuffix(e, ".resourceType"):
-		return NotYet, "the resourceType is what names the resource: an entry with another one is checked as that resource"
+		return NotYet, resourceTypeNames
 	case strings.Contains(elementPath(e), ".extension."):
 		return NotYet, "an NPHIES extension (or an element of one) no official example uses: its value type is in its definition, not vendored"
 	}

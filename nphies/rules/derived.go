@@ -119,6 +119,8 @@ var profileSpecific = map[string]string{
 	"BV-00501": "the December 2023 example's item links no supportingInfo (informationSequence) though the claim carries them",
 	"BV-00279": "the December 2023 example sends a 105-character SBS display (its first item's productOrService)",
 	"IC-01431": "the sheet names ClaimResponse.item.sequence, the element is itemSequence (examples 2b, 7b)",
+	"IC-00404": "no attachment of the examples has a language (2c, 18b, 18c, the December 2023 example)",
+	"IC-01426": "Claim.careTeam is absent from the pharmacy profiles (examples 4, 9)",
 	"IC-00204": "most identifiers of the examples have no type (Claim.identifier, Coverage.identifier, …): only some profiles require it",
 }
 

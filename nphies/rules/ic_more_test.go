@@ -1,0 +1,235 @@
+package rules_test
+
+import (
+	"testing"
+)
+
+// Tests of the cardinality rows whose bound the sheet's text or R4 states
+// (ic_more.go): each broken by one mutation of an official example, at its
+// expression; the examples themselves pass them
+// (TestEveryOfficialExamplePassesButForItsRecordedExceptions).
+
+const (
+	claimResponse = "7b-claim-response.json"
+	eligibility   = "14a-eligibilty-request-ben-val.json"
+	benefits      = "14b-eligibility-response-ben-val.json"
+	communication = "18b-communication-response-solicited.json"
+	commRequest   = "18a-communication-request.json"
+	// extraEntry is where an entry appended to the outpatient example sits.
+	extraEntry = "Bundle.entry[9].resource"
+)
+
+// appendEntry adds a resource to the example's entries.
+func appendEntry(r map[string]any) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		d["entry"] = append(d["entry"].([]any), map[string]any{"fullUrl": "http://sgh.com.sa/extra/1", "resource": r})
+	}
+}
+
+// at returns element i of the array under key of the first resource of a kind.
+func at(t *testing.T, d doc, kind, key string, i int) map[string]any {
+	t.Helper()
+	return d.resource(t, kind)[key].([]any)[i].(map[string]any)
+}
+
+// with sets fields on element i of the array under key of the first resource of a kind.
+func with(kind, key string, i int, fields map[string]any) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		el := at(t, d, kind, key, i)
+		for k, v := range fields {
+			el[k] = v
+		}
+	}
+}
+
+// addItem gives the claim response an added item with a detail and a
+// subdetail, none naming its product; with adjudications lacking their
+// category, or none.
+func addItem(adjudicated bool) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		line := func(fields map[string]any) map[string]any {
+			if adjudicated {
+				fields["adjudication"] = []any{map[string]any{"amount": map[string]any{"value": 10, "currency": "SAR"}}}
+			}
+			return fields
+		}
+		d.resource(t, "ClaimResponse")["addItem"] = []any{line(map[string]any{"itemSequence": []any{1},
+			"detail": []any{line(map[string]any{"subDetail": []any{line(map[string]any{"quantity": map[string]any{"value": 1}})}})}})}
+	}
+}
+
+func TestMutatedExamplesBreakTheCardinalityRules(t *testing.T) {
+	t.Parallel()
+	period := map[string]any{"start": "2023-01-01", "end": "2023-01-02"}
+	money := map[string]any{"value": 10, "currency": "SAR"}
+	added := "Bundle.entry[1].resource.addItem[0]"
+	cases := []sendCase{
+		{"a claim without its use", outpatient, dropKey("Claim", "use"), "IC-00064", outpatientClaim + ".use"},
+		{"a bundle without its id", outpatient, func(t *testing.T, d doc) { delete(d, "id") }, "IC-00326", "Bundle.id"},
+		{"a claim without its identifier", outpatient, dropKey("Claim", "identifier"), "IC-00331", outpatientClaim + ".identifier"},
+		{"an authorization without its identifier", outpatient, dropKey("Claim", "identifier"), "IC-00388", outpatientClaim + ".identifier"},
+		{"a reconciliation without its identifier", "13a-payment-reconciliation.json", dropKey("PaymentReconciliation", "identifier"),
+			"IC-00382", "Bundle.entry[1].resource.identifier"},
+		{"a header without its event", outpatient, dropKey("MessageHeader", "eventCoding"), "IC-00377", "Bundle.entry[0].resource.eventCoding"},
+		{"a header with two destinations", outpatient, func(t *testing.T, d doc) {
+			h := d.resource(t, "MessageHeader")
+			h["destination"] = append(h["destination"].([]any), mustCopy(t, h["destination"].([]any)[0]))
+		}, "IC-00375", "Bundle.entry[0].resource.destination[1]"},
+		{"a cancel response answering nothing", "17b-cancel-response.json", dropKey("MessageHeader", "response"),
+			"IC-00394", "Bundle.entry[0].resource.response"},
+		{"a cancel request's Task without focus", "17a-cancel-request.json", dropKey("Task", "focus"), "IC-00393", "Bundle.entry[1].resource.focus"},
+		{"an attachment without content type", outpatient, func(t *testing.T, d doc) {
+			delete(infoAt(t, d, 10)["valueAttachment"].(map[string]any), "contentType")
+		}, "IC-00403", outpatientClaim + ".supportingInfo[10].valueAttachment.contentType"},
+		{"an attachment without title", outpatient, func(t *testing.T, d doc) {
+			delete(infoAt(t, d, 10)["valueAttachment"].(map[string]any), "title")
+		}, "IC-00405", outpatientClaim + ".supportingInfo[10].valueAttachment.title"},
+		{"an attachment without creation", communication, func(t *testing.T, d doc) {
+			delete(at(t, d, "Communication", "payload", 1)["contentAttachment"].(map[string]any), "creation")
+		}, "IC-00406", "Bundle.entry[1].resource.payload[1].contentAttachment.creation"},
+		{"a care team member without qualification", outpatient, func(t *testing.T, d doc) {
+			delete(at(t, d, "Claim", "careTeam", 0), "qualification")
+		}, "IC-01427", outpatientClaim + ".careTeam[0].qualification"},
+		{"a claim response item without its item sequence", claimResponse, func(t *testing.T, d doc) {
+			delete(at(t, d, "ClaimResponse", "item", 0), "itemSequence")
+		}, "IC-01353", "Bundle.entry[1].resource.item[0].itemSequence"},
+		{"a decided claim response without its outcome", claimResponse, func(t *testing.T, d doc) {
+			dropExt(d.resource(t, "ClaimResponse"), "adjudication-outcome")
+		}, "IC-00074", "Bundle.entry[1].resource.extension(adjudication-outcome)"},
+		{"a patient's gender without NPHIES's", outpatient, dropKey("Patient", "_gender"),
+			"IC-00240", "Bundle.entry[2].resource.gender.extension(ksa-administrative-gender)"},
+		{"a payload both text and attachment", communication, with("Communication", "payload", 0, map[string]any{
+			"contentAttachment": map[string]any{"contentType": "text/plain", "data": "aGk=", "title": "t", "creation": "2023-01-01"}}),
+			"IC-00115", "Bundle.entry[1].resource.payload[0].contentString"},
+		{"a requested payload without content", commRequest, func(t *testing.T, d doc) {
+			delete(at(t, d, "CommunicationRequest", "payload", 0), "contentString")
+		}, "IC-00125", "Bundle.entry[1].resource.payload[0].content[x]"},
+		{"an empty identifier value", outpatient, func(t *testing.T, d doc) {
+			at(t, d, "Claim", "identifier", 0)["value"] = ""
+		}, "IC-00324", outpatientClaim + ".identifier[0].value"},
+		{"an entry without a resource", outpatient, func(t *testing.T, d doc) {
+			d["entry"] = append(d["entry"].([]any), map[string]any{"fullUrl": "http://sgh.com.sa/extra/1"})
+		}, "IC-01435", extraEntry},
+		// R4's required elements.
+		{"an outcome without issues", outpatient, appendEntry(map[string]any{"resourceType": "OperationOutcome"}), "IC-01385", extraEntry + ".issue"},
+		{"an issue without code", outpatient, appendEntry(map[string]any{"resourceType": "OperationOutcome",
+			"issue": []any{map[string]any{"severity": "error"}}}), "IC-01386", extraEntry + ".issue[0].code"},
+		{"an issue without severity", outpatient, appendEntry(map[string]any{"resourceType": "OperationOutcome",
+			"issue": []any{map[string]any{"code": "invalid"}}}), "IC-01390", extraEntry + ".issue[0].severity"},
+		{"a prescription without status", outpatient, appendEntry(map[string]any{"resourceType": "MedicationRequest"}), "IC-01521", extraEntry + ".status"},
+		{"a prescription without intent", outpatient, appendEntry(map[string]any{"resourceType": "MedicationRequest"}), "IC-01522", extraEntry + ".intent"},
+		{"a prescription without subject", outpatient, appendEntry(map[string]any{"resourceType": "MedicationRequest"}), "IC-01524", extraEntry + ".subject"},
+		{"a prescription without medicine", outpatient, appendEntry(map[string]any{"resourceType": "MedicationRequest"}), "IC-01523", extraEntry + ".medication[x]"},
+		{"an added item without product", claimResponse, addItem(true), "IC-01485", added + ".productOrService"},
+		{"an added item without adjudication", claimResponse, addItem(false), "IC-01489", added + ".adjudication"},
+		{"an added item's adjudication without category", claimResponse, addItem(true), "IC-01490", added + ".adjudication[0].category"},
+		{"an added detail without product", claimResponse, addItem(true), "IC-01495", added + ".detail[0].productOrService"},
+		{"an added detail without adjudication", claimResponse, addItem(false), "IC-01497", added + ".detail[0].adjudication"},
+		{"an added detail's adjudication without category", claimResponse, addItem(true), "IC-01498", added + ".detail[0].adjudication[0].category"},
+		{"an added subdetail without product", claimResponse, addItem(true), "IC-01503", added + ".detail[0].subDetail[0].productOrService"},
+		{"an added subdetail without adjudication", claimResponse, addItem(false), "IC-01505", added + ".detail[0].subDetail[0].adjudication"},
+		{"an added subdetail's adjudication without category", claimResponse, addItem(true), "IC-01506",
+			added + ".detail[0].subDetail[0].adjudication[0].category"},
+		// Choices R4 allows or requires once.
+		{"an accident at an address and a location", outpatient, setOn("Claim", "accident", map[string]any{"date": "2023-01-01",
+			"locationAddress": map[string]any{"city": "Riyadh"}, "locationReference": map[string]any{"reference": "http://sgh.com.sa/Location/1"}}),
+			"IC-01319", outpatientClaim + ".accident.locationReference"},
+		{"a diagnosis without its code", outpatient, func(t *testing.T, d doc) {
+			delete(at(t, d, "Claim", "diagnosis", 0), "diagnosisCodeableConcept")
+		}, "IC-01320", outpatientClaim + ".diagnosis[0].diagnosis[x]"},
+		{"an item served on a date and over a period", outpatient, with("Claim", "item", 0, map[string]any{"servicedPeriod": period}),
+			"IC-01336", outpatientClaim + ".item[0].servicedPeriod"},
+		{"information timed by a date and a period", outpatient, with("Claim", "supportingInfo", 0, map[string]any{
+			"timingDate": "2023-01-01", "timingPeriod": period}), "IC-01338", outpatientClaim + ".supportingInfo[0].timingPeriod"},
+		{"information timed by a date and a period (by period)", outpatient, with("Claim", "supportingInfo", 0, map[string]any{
+			"timingDate": "2023-01-01", "timingPeriod": period}), "IC-01339", outpatientClaim + ".supportingInfo[0].timingPeriod"},
+		{"information both text and an attachment", outpatient, with("Claim", "supportingInfo", 9, map[string]any{
+			"valueAttachment": map[string]any{"title": "t"}}), "IC-01340", outpatientClaim + ".supportingInfo[9].valueString"},
+		{"information both text and a boolean", outpatient, with("Claim", "supportingInfo", 9, map[string]any{"valueBoolean": true}),
+			"IC-01341", outpatientClaim + ".supportingInfo[9].valueString"},
+		{"information both a quantity and text", outpatient, with("Claim", "supportingInfo", 0, map[string]any{"valueString": "x"}),
+			"IC-01342", outpatientClaim + ".supportingInfo[0].valueString"},
+		{"information both text and a reference", outpatient, with("Claim", "supportingInfo", 9, map[string]any{
+			"valueReference": map[string]any{"reference": "http://sgh.com.sa/Patient/1"}}), "IC-01343", outpatientClaim + ".supportingInfo[9].valueString"},
+		{"information both text and a quantity", outpatient, with("Claim", "supportingInfo", 9, map[string]any{
+			"valueQuantity": map[string]any{"value": 1}}), "IC-01344", outpatientClaim + ".supportingInfo[9].valueString"},
+		{"a note by two authors", communication, setOn("Communication", "note", []any{map[string]any{"text": "x",
+			"authorString": "a", "authorReference": map[string]any{"reference": "http://sgh.com.sa/Patient/1"}}}),
+			"IC-01355", "Bundle.entry[1].resource.note[0].authorString"},
+		{"a requested note by two authors", commRequest, setOn("CommunicationRequest", "note", []any{map[string]any{"text": "x",
+			"authorString": "a", "authorReference": map[string]any{"reference": "http://sgh.com.sa/Patient/1"}}}),
+			"IC-01360", "Bundle.entry[1].resource.note[0].authorString"},
+		{"a request due at a time and over a period", commRequest, func(t *testing.T, d doc) {
+			r := d.resource(t, "CommunicationRequest")
+			r["occurrenceDateTime"], r["occurrencePeriod"] = "2023-01-01T10:00:00+03:00", period
+		}, "IC-01361", "Bundle.entry[1].resource.occurrencePeriod"},
+		{"a cost to the beneficiary without amount", outpatient, setOn("Coverage", "costToBeneficiary", []any{map[string]any{
+			"type": coded("http://terminology.hl7.org/CodeSystem/coverage-copay-type", "visit")}}),
+			"IC-01363", "Bundle.entry[3].resource.costToBeneficiary[0].value[x]"},
+		{"a cost to the beneficiary both money and a quantity", outpatient, setOn("Coverage", "costToBeneficiary", []any{map[string]any{
+			"valueMoney": money, "valueQuantity": map[string]any{"value": 10, "unit": "%"}}}),
+			"IC-01364", "Bundle.entry[3].resource.costToBeneficiary[0].valueQuantity"},
+		{"an eligibility request for a date and a period", eligibility, setOn("CoverageEligibilityRequest", "servicedDate", "2023-01-01"),
+			"IC-01369", "Bundle.entry[1].resource.servicedPeriod"},
+		{"an eligibility request for a date and a period (by period)", eligibility, setOn("CoverageEligibilityRequest", "servicedDate", "2023-01-01"),
+			"IC-01370", "Bundle.entry[1].resource.servicedPeriod"},
+		{"an eligibility response for a date and a period", benefits, setOn("CoverageEligibilityResponse", "servicedDate", "2023-01-01"),
+			"IC-01378", "Bundle.entry[1].resource.servicedPeriod"},
+		{"a benefit allowed as money and text", benefits, benefitWith(map[string]any{"allowedString": "x"}),
+			"IC-01373", benefitAt + ".allowedString"},
+		{"a benefit allowed as money and a count", benefits, benefitWith(map[string]any{"allowedUnsignedInt": 2}),
+			"IC-01374", benefitAt + ".allowedUnsignedInt"},
+		{"a benefit allowed as money and text (by money)", benefits, benefitWith(map[string]any{"allowedString": "x"}),
+			"IC-01372", benefitAt + ".allowedString"},
+		{"a benefit used as money and text", benefits, benefitWith(map[string]any{"usedMoney": money, "usedString": "x"}),
+			"IC-01375", benefitAt + ".usedString"},
+		{"a patient deceased by flag and date", outpatient, func(t *testing.T, d doc) {
+			p := d.resource(t, "Patient")
+			p["deceasedBoolean"], p["deceasedDateTime"] = true, "2023-01-01T10:00:00+03:00"
+		}, "IC-01397", "Bundle.entry[2].resource.deceasedDateTime"},
+		{"a patient deceased by flag and date (by date)", outpatient, func(t *testing.T, d doc) {
+			p := d.resource(t, "Patient")
+			p["deceasedBoolean"], p["deceasedDateTime"] = true, "2023-01-01T10:00:00+03:00"
+		}, "IC-01398", "Bundle.entry[2].resource.deceasedDateTime"},
+		{"a dosage bounded by a duration and a period", outpatient, appendEntry(map[string]any{"resourceType": "MedicationRequest",
+			"dosageInstruction": []any{map[string]any{"timing": map[string]any{"repeat": map[string]any{
+				"boundsDuration": map[string]any{"value": 5, "unit": "d"}, "boundsPeriod": period}}}}}),
+			"IC-01543", extraEntry + ".dosageInstruction[0].timing.repeat.boundsPeriod"},
+	}
+	cases = append(cases, batchCases()...)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, v := range mutated(t, tc.file, tc.mutate) {
+				if v.Rule == tc.rule && v.Expression == tc.expr && v.Message != "" {
+					return
+				}
+			}
+			t.Errorf("no %s at %s", tc.rule, tc.expr)
+		})
+	}
+}
+
+// benefitAt is the first benefit of the eligibility response's first item.
+const benefitAt = "Bundle.entry[1].resource.insurance[0].item[0].benefit[0]"
+
+func benefitWith(fields map[string]any) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		b := benefit(t, d)["benefit"].([]any)[0].(map[string]any)
+		for k, v := range fields {
+			b[k] = v
+		}
+	}
+}
+
+// batchCases: a claim of the batch example without one of its batch extensions.
+func batchCases() []sendCase {
+	var out []sendCase
+	for id, name := range map[string]string{"IC-01322": "batch-identifier", "IC-01323": "batch-number", "IC-01324": "batch-period"} {
+		out = append(out, sendCase{"a batched claim without its " + name, "16-batch-request.json", func(t *testing.T, d doc) {
+			inner := doc(d["entry"].([]any)[1].(map[string]any)["resource"].(map[string]any))
+			dropExt(inner.resource(t, "Claim"), name)
+		}, id, "Bundle.entry[1].resource.entry[1].resource.extension(" + name + ")"})
+	}
+	return out
+}
