@@ -107,7 +107,8 @@ func openCardinality(r Rule) string {
 	case strings.HasPrefix(e, "coverage.exception") || strings.HasSuffix(e, "type.code") || strings.HasSuffix(e, "type.system"):
 		return "names no R4 element (Coverage.exception for costToBeneficiary.exception, type.code for type.coding.code)"
 	}
-	return "R4 leaves the element optional (0..1, 0..*) and the sheet states no bound; the profile's is in its cardinality table (profiles workbook, not vendored)"
+	// The rows on elements R4 has once are checked for that bound (derive).
+	return "R4 lets the element repeat (0..*) and the sheet states no bound; the profile's is in its cardinality table (profiles workbook, not vendored)"
 }
 
 // resourceTypeNames is why the rows on a resource's resourceType are left.

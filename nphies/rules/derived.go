@@ -43,6 +43,10 @@ func derive(r Rule) func(*message) []string {
 		if value, ok := strings.CutPrefix(path, "Extension."); ok && strings.HasPrefix(value, "value") {
 			return extensionValueRequired(value)
 		}
+		if t, ok := typeOf(path); ok && !t.array && strings.Contains(r.Display, "is not following the") {
+			parent, element := splitLast(path)
+			return atMost(parent, element, 1) // R4 has it once; the profile's minimum is not vendored
+		}
 		if strings.HasSuffix(strings.TrimSpace(r.Display), "is not provided") &&
 			strings.Contains(r.Description, "SHALL follow the specified cardinality within the message profile") {
 			return requiredCheck(path)

@@ -174,6 +174,10 @@ func init() {
 	rule("IC-01322", inBatch("batch-identifier"))
 	rule("IC-01323", inBatch("batch-number"))
 	rule("IC-01324", inBatch("batch-period"))
+	// Elements of data types R4 has once, which the R4 table (keyed by the
+	// sheet's DT rows) does not carry.
+	rule("IC-01439", atMost("PaymentReconciliation.paymentIdentifier", "type", 1))
+	rule("IC-01450", atMost("Claim.supportingInfo.code", "text", 1))
 	rule("IC-00324", noEmptyElement)
 	// R4's bdl-5: an entry carries a resource unless it is a request or response.
 	rule("IC-01435", func(m *message) []string {

@@ -197,17 +197,7 @@ func TestMutatedExamplesBreakTheCardinalityRules(t *testing.T) {
 			"IC-01543", extraEntry + ".dosageInstruction[0].timing.repeat.boundsPeriod"},
 	}
 	cases = append(cases, batchCases()...)
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			for _, v := range mutated(t, tc.file, tc.mutate) {
-				if v.Rule == tc.rule && v.Expression == tc.expr && v.Message != "" {
-					return
-				}
-			}
-			t.Errorf("no %s at %s", tc.rule, tc.expr)
-		})
-	}
+	assertBreaks(t, cases)
 }
 
 // benefitAt is the first benefit of the eligibility response's first item.
@@ -232,4 +222,115 @@ func batchCases() []sendCase {
 		}, id, "Bundle.entry[1].resource.entry[1].resource.extension(" + name + ")"})
 	}
 	return out
+}
+
+// twice is an element R4 has once given two times.
+func twice(v any) []any { return []any{v, v} }
+
+// twiceAt gives the element under key of the first resource of a kind twice.
+func twiceAt(kind, key string) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		r := d.resource(t, kind)
+		r[key] = twice(r[key])
+	}
+}
+
+func TestElementsR4HasOnceBreakTheirCardinalityRowsWhenRepeated(t *testing.T) {
+	t.Parallel()
+	cc := coded(nphiesCodes+"x", "x")
+	prescription := func(fields map[string]any) func(t *testing.T, d doc) {
+		fields["resourceType"] = "MedicationRequest"
+		return appendEntry(fields)
+	}
+	dosage := func(fields map[string]any) func(t *testing.T, d doc) {
+		return prescription(map[string]any{"dosageInstruction": []any{fields}})
+	}
+	outcome := func(fields map[string]any) func(t *testing.T, d doc) {
+		fields["resourceType"] = "OperationOutcome"
+		return appendEntry(fields)
+	}
+	issue := func(fields map[string]any) func(t *testing.T, d doc) {
+		fields["severity"], fields["code"] = "error", "invalid"
+		return outcome(map[string]any{"issue": []any{fields}})
+	}
+	quantity := func(subDetail bool) func(t *testing.T, d doc) {
+		return func(t *testing.T, d doc) {
+			addItem(true)(t, d)
+			line := d.resource(t, "ClaimResponse")["addItem"].([]any)[0].(map[string]any)["detail"].([]any)[0].(map[string]any)
+			if subDetail {
+				line = line["subDetail"].([]any)[0].(map[string]any)
+			}
+			line["quantity"] = twice(map[string]any{"value": 1})
+		}
+	}
+	reconciliation := "13a-payment-reconciliation.json"
+	cases := []sendCase{
+		{"an item described twice", benefits, func(t *testing.T, d doc) { benefit(t, d)["description"] = twice("x") },
+			"IC-01376", "Bundle.entry[1].resource.insurance[0].item[0].description[1]"},
+		{"an outcome with two ids", outpatient, outcome(map[string]any{"id": twice("x"), "issue": []any{map[string]any{
+			"severity": "error", "code": "invalid"}}}), "IC-01384", extraEntry + ".id[1]"},
+		{"an issue with two details", outpatient, issue(map[string]any{"details": twice(cc)}), "IC-01387", extraEntry + ".issue[0].details[1]"},
+		{"an issue with two diagnostics", outpatient, issue(map[string]any{"diagnostics": twice("x")}), "IC-01388", extraEntry + ".issue[0].diagnostics[1]"},
+		{"an outcome with two metas", outpatient, outcome(map[string]any{"meta": twice(map[string]any{"profile": []any{"x"}}),
+			"issue": []any{map[string]any{"severity": "error", "code": "invalid"}}}), "IC-01391", extraEntry + ".meta[1]"},
+		{"a lens with two cylinders", vision, func(t *testing.T, d doc) { lens(t, d, 0)["cylinder"] = twice(-0.5) },
+			"IC-01410", "Bundle.entry[6].resource.lensSpecification[0].cylinder[1]"},
+		{"an eligibility period with two starts", eligibility, func(t *testing.T, d doc) {
+			p := d.resource(t, "CoverageEligibilityRequest")["servicedPeriod"].(map[string]any)
+			p["start"] = twice(p["start"])
+		}, "IC-01436", "Bundle.entry[1].resource.servicedPeriod.start[1]"},
+		{"an eligibility period with two ends", eligibility, func(t *testing.T, d doc) {
+			p := d.resource(t, "CoverageEligibilityRequest")["servicedPeriod"].(map[string]any)
+			p["end"] = twice(p["start"])
+		}, "IC-01437", "Bundle.entry[1].resource.servicedPeriod.end[1]"},
+		{"a payment with two identifiers", reconciliation, func(t *testing.T, d doc) {
+			r := d.resource(t, "PaymentReconciliation")
+			r["paymentIdentifier"] = append(r["paymentIdentifier"].([]any), mustCopy(t, r["paymentIdentifier"].([]any)[0]))
+		}, "IC-01438", "Bundle.entry[1].resource.paymentIdentifier[1]"},
+		{"a payment identifier of two types", reconciliation, func(t *testing.T, d doc) {
+			id := at(t, d, "PaymentReconciliation", "paymentIdentifier", 0)
+			id["type"] = twice(id["type"])
+		}, "IC-01439", "Bundle.entry[1].resource.paymentIdentifier[0].type[1]"},
+		{"a reconciliation with two requestors", reconciliation, twiceAt("PaymentReconciliation", "requestor"),
+			"IC-01460", "Bundle.entry[1].resource.requestor[1]"},
+		{"information coded with two texts", outpatient, func(t *testing.T, d doc) {
+			infoAt(t, d, 6)["code"].(map[string]any)["text"] = twice("x")
+		}, "IC-01450", outpatientClaim + ".supportingInfo[6].code.text[1]"},
+		{"an added detail of two quantities", claimResponse, quantity(false), "IC-01496", "Bundle.entry[1].resource.addItem[0].detail[0].quantity[1]"},
+		{"an added subdetail of two quantities", claimResponse, quantity(true), "IC-01504",
+			"Bundle.entry[1].resource.addItem[0].detail[0].subDetail[0].quantity[1]"},
+		{"a prescription with two ids", outpatient, prescription(map[string]any{"id": twice("x")}), "IC-01517", extraEntry + ".id[1]"},
+		{"a prescription with two metas", outpatient, prescription(map[string]any{"meta": twice(map[string]any{"profile": []any{"x"}})}),
+			"IC-01518", extraEntry + ".meta[1]"},
+		{"a prescription authored twice", outpatient, prescription(map[string]any{"authoredOn": twice("2023-01-01")}),
+			"IC-01525", extraEntry + ".authoredOn[1]"},
+		{"a prescription by two prescribers", outpatient, prescription(map[string]any{"requester": twice(map[string]any{
+			"reference": "http://sgh.com.sa/Practitioner/1"})}), "IC-01526", extraEntry + ".requester[1]"},
+		{"a dosage of two timings", outpatient, dosage(map[string]any{"timing": twice(map[string]any{"code": cc})}),
+			"IC-01529", extraEntry + ".dosageInstruction[0].timing[1]"},
+		{"a dosage by two routes", outpatient, dosage(map[string]any{"route": twice(cc)}), "IC-01530", extraEntry + ".dosageInstruction[0].route[1]"},
+		{"a dosage repeated for two durations", outpatient, dosage(map[string]any{"timing": map[string]any{"repeat": map[string]any{
+			"duration": twice(1)}}}), "IC-01545", extraEntry + ".dosageInstruction[0].timing.repeat.duration[1]"},
+		{"a coverage of two policy holders", outpatient, twiceAt("Coverage", "policyHolder"), "IC-01564", "Bundle.entry[3].resource.policyHolder[1]"},
+		{"a patient of two marital statuses", outpatient, setOn("Patient", "maritalStatus", twice(cc)), "IC-01565", "Bundle.entry[2].resource.maritalStatus[1]"},
+		{"a claim of two subtypes", outpatient, twiceAt("Claim", "subType"), "IC-01566", outpatientClaim + ".subType[1]"},
+		{"a claim response of two subtypes", claimResponse, setOn("ClaimResponse", "subType", twice(cc)), "IC-01567", "Bundle.entry[1].resource.subType[1]"},
+	}
+	assertBreaks(t, cases)
+}
+
+// assertBreaks runs each case and wants its rule broken at its expression.
+func assertBreaks(t *testing.T, cases []sendCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, v := range mutated(t, tc.file, tc.mutate) {
+				if v.Rule == tc.rule && v.Expression == tc.expr && v.Message != "" {
+					return
+				}
+			}
+			t.Errorf("no %s at %s", tc.rule, tc.expr)
+		})
+	}
 }
