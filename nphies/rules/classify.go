@@ -146,7 +146,8 @@ func init() {
 	set(NotEvaluable, generalRef, "RE-00000", "RE-00148", "RE-00166", "RE-00167", "RE-00168", "RE-00169",
 		"RE-00170", "IB-00251", "RE-00171", "RE-00172", "RE-00173", "RE-00174", "RE-00175", "RE-00176", "RE-00177")
 	set(NotYet, noValueNamed, "IB-00248", "IB-00249", "IB-00316", "IB-00320", "IB-00322", "IB-00323",
-		"IB-00324", "IC-00325", "IC-00327", "IC-00368", "IC-00372", "IC-00391")
+		"IB-00324")
+	set(NotYet, "names no resource: \"Authorization\" is the prior-authorization request (IC-00388) or the payer's answer to it", "IC-00325")
 	set(NotYet, untyped, "IC-00328", "IC-00341", "IC-00344", "IC-00349", "IC-00350", "IC-00351", "IC-00356",
 		"IC-00358", "IC-00359", "IC-00360", "IC-00361", "IC-00362", "IC-00363")
 	set(NotYet, "disproved by the official examples: example 5b is a prior-authorization response with use preauthorization; the use per profile is BV-00332, 333",
@@ -212,7 +213,7 @@ func dataTypeReason(r Rule) (Status, string) {
 	case strings.HasSuffix(e, ".resourceType"):
 		return NotYet, resourceTypeNames
 	case strings.Contains(elementPath(e), ".extension."):
-		return NotYet, "an NPHIES extension (or an element of one) no official example uses: its value type is in its definition, not vendored"
+		return NotYet, "an NPHIES extension (or an element of one) no official example uses, whose value type the sheet's other rules do not give: it is in its definition, not vendored"
 	}
 	return NotYet, "names no R4 element (a primitive's id or value, type.code for type.coding.code, Bundle.entry roles, Coverage.exception, benefit.used for used[x], Task.input.value by input)"
 }

@@ -125,6 +125,7 @@ var profileSpecific = map[string]string{
 	"IC-01431": "the sheet names ClaimResponse.item.sequence, the element is itemSequence (examples 2b, 7b)",
 	"IC-00404": "no attachment of the examples has a language (2c, 18b, 18c, the December 2023 example)",
 	"IC-01426": "Claim.careTeam is absent from the pharmacy profiles (examples 4, 9)",
+	"IB-00304": "a poll response's response output is a valueReference to the delivered message, not a code (example 12b)",
 	"IC-00204": "most identifiers of the examples have no type (Claim.identifier, Coverage.identifier, …): only some profiles require it",
 }
 

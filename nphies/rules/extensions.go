@@ -20,14 +20,42 @@ var (
 )
 
 // extensionValueOf returns the value property of the extension the sheet
-// calls name ("patientInvoice", "Patient-occupation"), if the examples use it.
+// calls name ("patientInvoice", "Patient-occupation"), if the examples use
+// it, else if the sheet's other rules on it say (sheetTypedExtensions).
 func extensionValueOf(name string) (string, bool) {
 	for _, e := range extensionTypes() {
 		if extensionNamed(e.url, name) {
 			return e.value, true
 		}
 	}
-	return "", false
+	v, ok := sheetTypedExtensions[name]
+	return v, ok
+}
+
+// sheetTypedExtensions are the value properties of extensions no official
+// example uses, as the sheet's own rules on them give them: compared with
+// "true" (newborn, BV-00506), bound to a value set (IB-00385, IB-00412–421:
+// coded, and every coded NPHIES extension of the examples is a
+// valueCodeableConcept; absenceOfScientificCode has codings and a text,
+// BV-00698), a date and time to the second (BV-00810, BV-00828), a
+// reference to a resource (RE-00185, RE-00186, RE-01510, RE-01511).
+var sheetTypedExtensions = map[string]string{
+	"newborn":                        "valueBoolean",
+	"advancedAuth-reason":            "valueCodeableConcept",
+	"emergencyDepartmentDisposition": "valueCodeableConcept",
+	"conditionOnset":                 "valueCodeableConcept",
+	"emergencyArrivalCode":           "valueCodeableConcept",
+	"triageCategory":                 "valueCodeableConcept",
+	"dischargeSpecialty":             "valueCodeableConcept",
+	"causeOfDeath":                   "valueCodeableConcept",
+	"intendedLengthOfStay":           "valueCodeableConcept",
+	"admissionSpecialty":             "valueCodeableConcept",
+	"absenceOfScientificCode":        "valueCodeableConcept",
+	"triageDate":                     "valueDateTime",
+	"emergencyServiceStart":          "valueDateTime",
+	"medicationRequest":              "valueReference",
+	"serviceProvider":                "valueReference",
+	"referringProvider":              "valueReference",
 }
 
 func extensionTypes() []typedExtension {

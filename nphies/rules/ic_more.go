@@ -112,6 +112,45 @@ func noEmptyElement(m *message) []string {
 	return out
 }
 
+// pollTypesAreEvents: the message types a poll's inputs of the type name
+// are codes of ksa-message-events.
+func pollTypesAreEvents(inputType string) func(*message) []string {
+	return func(m *message) []string {
+		var out []string
+		for _, in := range m.selectPath("Task.input") {
+			t, _ := in.first("type")
+			if code, ok := in.obj()["valueCode"].(string); ok && t.code() == inputType && !codeInSet(codes().byID["ksa-message-events"], code) {
+				out = append(out, in.path+".valueCode")
+			}
+		}
+		return out
+	}
+}
+
+// pollErrorsAreErrorCodes: a poll response's error outputs are coded
+// from adjudication-error.
+func pollErrorsAreErrorCodes(m *message) []string {
+	var out []string
+	vs := codes().byID["adjudication-error"]
+	for _, o := range m.selectPath("Task.output") {
+		if t, _ := o.first("type"); t.code() != "error" {
+			continue
+		}
+		v, ok := o.first("valueCodeableConcept")
+		good := ok
+		if ok {
+			good = false
+			for _, cd := range v.codings() {
+				good = good || validCode(vs, cd)
+			}
+		}
+		if !good {
+			out = append(out, o.path+".valueCodeableConcept")
+		}
+	}
+	return out
+}
+
 // sortedKeys are the keys of an object in order, for a stable report.
 func sortedKeys(v map[string]any) []string {
 	keys := make([]string, 0, len(v))
@@ -179,6 +218,27 @@ func init() {
 	rule("IC-01439", atMost("PaymentReconciliation.paymentIdentifier", "type", 1))
 	rule("IC-01450", atMost("Claim.supportingInfo.code", "text", 1))
 	rule("IC-00324", noEmptyElement)
+	// "… is not provided", on rows whose element the sheet names loosely.
+	rule("IC-00327", requiredWhere("Claim", "identifier", func(_ *message, c node) bool { return c.str("use") == "claim" }))
+	rule("IC-00368", requiredCheck("CoverageEligibilityRequest.identifier"))
+	rule("IC-00372", requiredCheck("PaymentReconciliation.detail.request.identifier"))
+	rule("IC-00391", func(m *message) []string { // a resource's identifier is its id
+		var out []string
+		for _, e := range m.entries {
+			if e.resource.str("id") == "" {
+				out = append(out, e.resource.path+".id")
+			}
+		}
+		return out
+	})
+	// The message types a poll includes or excludes are message events
+	// (example 12a's claim-response), and an error it reports is NPHIES's
+	// error code, as on ClaimResponse.error.
+	rule("IB-00293", onEvent("poll-request", pollTypesAreEvents("include-message-type")))
+	rule("IB-00294", onEvent("poll-request", pollTypesAreEvents("exclude-message-type")))
+	rule("IB-00300", onEvent("poll-response", pollTypesAreEvents("include-message-type")))
+	rule("IB-00301", onEvent("poll-response", pollTypesAreEvents("exclude-message-type")))
+	rule("IB-00303", onEvent("poll-response", pollErrorsAreErrorCodes))
 	// R4's bdl-5: an entry carries a resource unless it is a request or response.
 	rule("IC-01435", func(m *message) []string {
 		var out []string

@@ -334,3 +334,110 @@ func assertBreaks(t *testing.T, cases []sendCase) {
 		})
 	}
 }
+
+// misTyped is an NPHIES extension carrying its value as a string, a type
+// none of those the sheet types takes.
+func misTyped(name string) map[string]any {
+	return map[string]any{"url": nphiesExt + name, "valueString": "x"}
+}
+
+// extFirst puts the extension first on the element el returns.
+func extFirst(el func(t *testing.T, d doc) map[string]any, x map[string]any) func(t *testing.T, d doc) {
+	return func(t *testing.T, d doc) {
+		e := el(t, d)
+		old, _ := e["extension"].([]any)
+		e["extension"] = append([]any{x}, old...)
+	}
+}
+
+func first(kind string) func(t *testing.T, d doc) map[string]any {
+	return func(t *testing.T, d doc) map[string]any { return d.resource(t, kind) }
+}
+
+// lines gives the outpatient example's first item a detail with a
+// subdetail and returns the element at depth (0 the item).
+func lines(depth int) func(t *testing.T, d doc) map[string]any {
+	return func(t *testing.T, d doc) map[string]any {
+		it := at(t, d, "Claim", "item", 0)
+		sub := map[string]any{"sequence": 1}
+		detail := map[string]any{"sequence": 1, "subDetail": []any{sub}}
+		it["detail"] = []any{detail}
+		return []map[string]any{it, detail, sub}[depth]
+	}
+}
+
+func TestRowsTheSheetOrExamplesGiveAValueBreakWhenMisvalued(t *testing.T) {
+	t.Parallel()
+	hosp := func(t *testing.T, d doc) map[string]any {
+		h := map[string]any{}
+		d.resource(t, "Encounter")["hospitalization"] = h
+		return h
+	}
+	diagnosis := func(t *testing.T, d doc) map[string]any { return at(t, d, "Claim", "diagnosis", 0) }
+	item := outpatientClaim + ".item[0]"
+	cases := []sendCase{
+		{"a claim's newborn flag as text", outpatient, extFirst(first("Claim"), misTyped("newborn")), "DT-01422", outpatientClaim + ".extension[0].valueString"},
+		{"an eligibility newborn flag as text", eligibility, extFirst(first("CoverageEligibilityRequest"), misTyped("newborn")),
+			"DT-01421", "Bundle.entry[1].resource.extension[0].valueString"},
+		{"a claim response's newborn flag as text", claimResponse, extFirst(first("ClaimResponse"), misTyped("newborn")),
+			"DT-01433", "Bundle.entry[1].resource.extension[0].valueString"},
+		{"an advanced authorization's reason as text", claimResponse, extFirst(first("ClaimResponse"), misTyped("advancedAuth-reason")),
+			"DT-01432", "Bundle.entry[1].resource.extension[0].valueString"},
+		{"a service provider as text", claimResponse, extFirst(first("ClaimResponse"), misTyped("serviceProvider")),
+			"DT-01435", "Bundle.entry[1].resource.extension[0].valueString"},
+		{"a referring provider as text", claimResponse, extFirst(first("ClaimResponse"), misTyped("referringProvider")),
+			"DT-01436", "Bundle.entry[1].resource.extension[0].valueString"},
+		{"an item's prescription as text", outpatient, extFirst(lines(0), misTyped("medicationRequest")), "DT-01490", item + ".extension[0].valueString"},
+		{"a detail's prescription as text", outpatient, extFirst(lines(1), misTyped("medicationRequest")), "DT-01492", item + ".detail[0].extension[0].valueString"},
+		{"a subdetail's prescription as text", outpatient, extFirst(lines(2), misTyped("medicationRequest")),
+			"DT-01494", item + ".detail[0].subDetail[0].extension[0].valueString"},
+		{"an item's missing scientific code reason as text", outpatient, extFirst(lines(0), misTyped("absenceOfScientificCode")),
+			"DT-01491", item + ".extension[0].valueString"},
+		{"a detail's missing scientific code reason as text", outpatient, extFirst(lines(1), misTyped("absenceOfScientificCode")),
+			"DT-01493", item + ".detail[0].extension[0].valueString"},
+		{"a subdetail's missing scientific code reason as text", outpatient, extFirst(lines(2), misTyped("absenceOfScientificCode")),
+			"DT-01495", item + ".detail[0].subDetail[0].extension[0].valueString"},
+		{"a disposition as text", outpatient, extFirst(first("Encounter"), misTyped("emergencyDepartmentDisposition")),
+			"DT-01530", outpatientEncounter + ".extension[0].valueString"},
+		{"a condition onset as text", outpatient, extFirst(diagnosis, misTyped("conditionOnset")), "DT-01531", outpatientClaim + ".diagnosis[0].extension[0].valueString"},
+		{"an arrival code as text", outpatient, extFirst(first("Encounter"), misTyped("emergencyArrivalCode")), "DT-01532", outpatientEncounter + ".extension[0].valueString"},
+		{"a triage date as text", outpatient, extFirst(first("Encounter"), misTyped("triageDate")), "DT-01533", outpatientEncounter + ".extension[0].valueString"},
+		{"a triage category as text", outpatient, extFirst(first("Encounter"), misTyped("triageCategory")), "DT-01534", outpatientEncounter + ".extension[0].valueString"},
+		{"an emergency service start as text", outpatient, extFirst(first("Encounter"), misTyped("emergencyServiceStart")),
+			"DT-01535", outpatientEncounter + ".extension[0].valueString"},
+		{"a cause of death as text", outpatient, extFirst(first("Encounter"), misTyped("causeOfDeath")), "DT-01539", outpatientEncounter + ".extension[0].valueString"},
+		{"a discharge specialty as text", outpatient, extFirst(hosp, misTyped("dischargeSpecialty")),
+			"DT-01538", outpatientEncounter + ".hospitalization.extension[0].valueString"},
+		{"an intended length of stay as text", outpatient, extFirst(hosp, misTyped("intendedLengthOfStay")),
+			"DT-01540", outpatientEncounter + ".hospitalization.extension[0].valueString"},
+		{"an admission specialty as text", outpatient, extFirst(hosp, misTyped("admissionSpecialty")),
+			"DT-01544", outpatientEncounter + ".hospitalization.extension[0].valueString"},
+		// Polls, and identifiers the sheet names loosely.
+		{"a poll for a message type that is no event", "12a-poll-request.json", pollInput("include-message-type", "invoice-response"),
+			"IB-00293", "Bundle.entry[1].resource.input[0].valueCode"},
+		{"a poll excluding a message type that is no event", "12a-poll-request.json", pollInput("exclude-message-type", "invoice-response"),
+			"IB-00294", "Bundle.entry[1].resource.input[0].valueCode"},
+		{"a poll response for a message type that is no event", "12b-poll-response.json", pollInput("include-message-type", "invoice-response"),
+			"IB-00300", "Bundle.entry[1].resource.input[0].valueCode"},
+		{"a poll response excluding a message type that is no event", "12b-poll-response.json", pollInput("exclude-message-type", "invoice-response"),
+			"IB-00301", "Bundle.entry[1].resource.input[0].valueCode"},
+		{"a poll error not coded as an NPHIES error", "12b-poll-response.json", with("Task", "output", 0, map[string]any{
+			"type":                 coded(nphiesCodes+"task-output-type", "error"),
+			"valueCodeableConcept": coded(nphiesCodes+"task-status", "failed")}),
+			"IB-00303", "Bundle.entry[1].resource.output[0].valueCodeableConcept"},
+		{"a claim without its identifier", "10-claim-professional-request.json", dropKey("Claim", "identifier"),
+			"IC-00327", "Bundle.entry[1].resource.identifier"},
+		{"an eligibility request without its identifier", eligibility, dropKey("CoverageEligibilityRequest", "identifier"),
+			"IC-00368", "Bundle.entry[1].resource.identifier"},
+		{"a reconciled claim named without identifier", "13a-payment-reconciliation.json", func(t *testing.T, d doc) {
+			delete(at(t, d, "PaymentReconciliation", "detail", 0)["request"].(map[string]any), "identifier")
+		}, "IC-00372", "Bundle.entry[1].resource.detail[0].request.identifier"},
+		{"a resource without id", outpatient, dropKey("Patient", "id"), "IC-00391", "Bundle.entry[2].resource.id"},
+	}
+	assertBreaks(t, cases)
+}
+
+// pollInput makes the poll Task's first input name a message type.
+func pollInput(inputType, code string) func(t *testing.T, d doc) {
+	return with("Task", "input", 0, map[string]any{"type": coded(nphiesCodes+"task-input-type", inputType), "valueCode": code})
+}
