@@ -147,7 +147,8 @@ func init() {
 		"RE-00170", "IB-00251", "RE-00171", "RE-00172", "RE-00173", "RE-00174", "RE-00175", "RE-00176", "RE-00177")
 	set(NotYet, noValueNamed, "IB-00248", "IB-00249", "IB-00316", "IB-00320", "IB-00322", "IB-00323",
 		"IB-00324")
-	set(NotYet, "names no resource: \"Authorization\" is the prior-authorization request (IC-00388) or the payer's answer to it", "IC-00325")
+	set(NotYet, "names no resource: \"Authorization\" (\"Preauthorization\") is the prior-authorization request (IC-00388) or the payer's answer to it",
+		"IC-00325", "IC-00389")
 	set(NotYet, untyped, "IC-00328", "IC-00341", "IC-00344", "IC-00349", "IC-00350", "IC-00351", "IC-00356",
 		"IC-00358", "IC-00359", "IC-00360", "IC-00361", "IC-00362", "IC-00363")
 	set(NotYet, "disproved by the official examples: example 5b is a prior-authorization response with use preauthorization; the use per profile is BV-00332, 333",

@@ -13,7 +13,7 @@ import (
 // regular shapes (a reference, a required element, a code binding), or nil.
 func derive(r Rule) func(*message) []string {
 	path := elementPath(r.Element)
-	if _, disproved := profileSpecific[r.ID]; path == "" || disproved {
+	if _, disproved := profileSpecific[r.ID]; path == "" || disproved || !knownRoot(path) {
 		return nil
 	}
 	if r.Type == "IB" || r.Type == "IC" {
@@ -91,6 +91,23 @@ func elementPath(s string) string {
 	r := []rune(s)
 	r[0] = unicode.ToUpper(r[0])
 	return string(r)
+}
+
+// knownRoot reports whether the path starts at a resource or data type the
+// message can hold ("Claim", "Attachment"), not at a name of the sheet's own
+// ("Preauthorization.identifier", "Request.identifier"), which would select nothing.
+func knownRoot(path string) bool {
+	root, _, _ := strings.Cut(path, ".")
+	if _, isDataType := dataTypeKeys[root]; isDataType || root == "Bundle" {
+		return true
+	}
+	loadTypes()
+	for p := range types {
+		if strings.HasPrefix(p, root+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // sheetTypos corrects the sheet's misspelt element names.

@@ -221,6 +221,7 @@ func init() {
 	// "… is not provided", on rows whose element the sheet names loosely.
 	rule("IC-00327", requiredWhere("Claim", "identifier", func(_ *message, c node) bool { return c.str("use") == "claim" }))
 	rule("IC-00368", requiredCheck("CoverageEligibilityRequest.identifier"))
+	rule("IC-00390", handWritten["BV-00203"]) // a response's request carries an identifier, the same rule
 	rule("IC-00372", requiredCheck("PaymentReconciliation.detail.request.identifier"))
 	rule("IC-00391", func(m *message) []string { // a resource's identifier is its id
 		var out []string

@@ -432,6 +432,8 @@ func TestRowsTheSheetOrExamplesGiveAValueBreakWhenMisvalued(t *testing.T) {
 		{"a reconciled claim named without identifier", "13a-payment-reconciliation.json", func(t *testing.T, d doc) {
 			delete(at(t, d, "PaymentReconciliation", "detail", 0)["request"].(map[string]any), "identifier")
 		}, "IC-00372", "Bundle.entry[1].resource.detail[0].request.identifier"},
+		{"a response naming its request without identifier", claimResponse, setOn("ClaimResponse", "request", map[string]any{
+			"reference": "http://saudidentalclinic.com.sa/Claim/1"}), "IC-00390", "Bundle.entry[1].resource.request.identifier"},
 		{"a resource without id", outpatient, dropKey("Patient", "id"), "IC-00391", "Bundle.entry[2].resource.id"},
 	}
 	assertBreaks(t, cases)
