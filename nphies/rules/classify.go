@@ -186,7 +186,7 @@ var bindingReasons = map[string][]string{
 		"CommunicationRequest.statusReason", "Task.businessStatus", "Task.performerType"},
 	"NPHIES's encounter-discharge-disposition names a code system URL that does not exist (terminology.hl7.g), HL7's another; which one the profile takes is not clear": {
 		"Encounter.hospitalization.dischargeDisposition"},
-	"the message types a poll names and the codes of its outputs: the sheet names no value set": {"Task.input.value", "Task.output.value"},
+	"a Task output's value is a status, an error or the delivered message by its type, and the sheet names no value set for it (the poll's own are IB-00293–303)": {"Task.input.value", "Task.output.value"},
 	"the advanced authorization's ClaimResponse extensions are in no official example": {
 		"ClaimResponse.extension.diagnosis.diagnosisCodeableConcept", "ClaimResponse.extension.supportingInfo.category", "ClaimResponse.extension.supportingInfo.reason"},
 	"a prescriber's medicine codes are SFDA's (not enumerated in the sheets) and the profile's value set is not named": {"MedicationRequest.medication[x]"},
