@@ -319,22 +319,6 @@ func TestElementsR4HasOnceBreakTheirCardinalityRowsWhenRepeated(t *testing.T) {
 	assertBreaks(t, cases)
 }
 
-// assertBreaks runs each case and wants its rule broken at its expression.
-func assertBreaks(t *testing.T, cases []sendCase) {
-	t.Helper()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			for _, v := range mutated(t, tc.file, tc.mutate) {
-				if v.Rule == tc.rule && v.Expression == tc.expr && v.Message != "" {
-					return
-				}
-			}
-			t.Errorf("no %s at %s", tc.rule, tc.expr)
-		})
-	}
-}
-
 // misTyped is an NPHIES extension carrying its value as a string, a type
 // none of those the sheet types takes.
 func misTyped(name string) map[string]any {
