@@ -28,6 +28,9 @@ func withRequest(ctx context.Context, e *hg.AuditEvent) {
 // fills entity_id and patient_id as any event does; several fill
 // entity_ids and patient_ids, pairwise, and patient_id too when they all
 // concern one patient (a chart's records), so the patient index finds it.
+// Events of several subjects are written by the DB's audit writer, with
+// those of concurrent requests (see auditbatch.go); it returns once the
+// event is committed.
 func (db *DB) AuditReads(ctx context.Context, e hg.AuditEvent, subjects []hg.AuditSubject) error {
 	switch len(subjects) {
 	case 0:
@@ -41,19 +44,15 @@ func (db *DB) AuditReads(ctx context.Context, e hg.AuditEvent, subjects []hg.Aud
 	if err != nil {
 		return err
 	}
-	entities, patients := make([]uuid.UUID, len(subjects)), make([]uuid.UUID, len(subjects))
-	var patient *uuid.UUID
+	q := &queuedRead{ctx: ctx, id: id, e: e, done: make(chan error, 1),
+		entities: make([]uuid.UUID, len(subjects)), patients: make([]uuid.UUID, len(subjects))}
 	for i, s := range subjects {
-		entities[i], patients[i] = s.Entity, s.Patient
+		q.entities[i], q.patients[i] = s.Entity, s.Patient
 	}
-	if !slices.ContainsFunc(patients, func(p uuid.UUID) bool { return p != patients[0] }) {
-		patient = &patients[0]
+	if !slices.ContainsFunc(q.patients, func(p uuid.UUID) bool { return p != q.patients[0] }) {
+		q.patient = &q.patients[0]
 	}
-	_, err = db.Pool.Exec(ctx, `INSERT INTO audit_events
-		(id, actor_id, actor_role, action, entity_type, patient_id, entity_ids, patient_ids, ip, trace_id, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		id, e.ActorID, e.ActorRole, e.Action, e.EntityType, patient, entities, patients, e.IP, e.TraceID, e.Detail)
-	return translate(err, "audit event")
+	return db.reads.write(ctx, q)
 }
 
 // Audit appends an audit event.

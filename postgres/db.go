@@ -61,6 +61,8 @@ type DB struct {
 	phi  *phi.Keys
 	// migrationLockTimeout is Options.MigrationLockTimeout, defaulted.
 	migrationLockTimeout time.Duration
+	// reads writes read audit events in groups (auditbatch.go).
+	reads *auditWriter
 }
 
 // Open connects a pool to url. It does not wait for the server: a pool that
@@ -93,11 +95,14 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	if lockTimeout <= 0 {
 		lockTimeout = DefaultMigrationLockTimeout
 	}
-	return &DB{Pool: pool, phi: o.PHI, migrationLockTimeout: lockTimeout}, nil
+	return &DB{Pool: pool, phi: o.PHI, migrationLockTimeout: lockTimeout, reads: newAuditWriter(pool)}, nil
 }
 
 // Close closes the pool, waiting for connections in use to be returned.
-func (db *DB) Close() { db.Pool.Close() }
+func (db *DB) Close() {
+	db.reads.close()
+	db.Pool.Close()
+}
 
 // Ping checks that Postgres answers.
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
