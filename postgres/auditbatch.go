@@ -112,7 +112,7 @@ func (w *auditWriter) run() {
 		}
 		n := min(len(w.queue), maxAuditBatch)
 		batch := w.queue[:n:n]
-		w.queue = slices.Clone(w.queue[n:])
+		w.queue = append([]*queuedRead(nil), w.queue[n:]...) // copied (nil when all were taken): the queue keeps no hold on the batch
 		for _, q := range batch {
 			q.taken = true
 		}
