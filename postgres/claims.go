@@ -463,9 +463,9 @@ func claimType(t hg.ClaimType) hg.ClaimType {
 }
 
 // typeDetails is what a claim keeps for its type, NULL when nothing (a
-// professional claim).
+// professional claim that was no emergency).
 func typeDetails(d hg.ClaimDetails) any {
-	if len(d.Items) == 0 && d.Admission == nil && d.VisionPrescription == nil {
+	if len(d.Items) == 0 && d.Admission == nil && d.VisionPrescription == nil && d.Emergency == nil {
 		return nil
 	}
 	return d

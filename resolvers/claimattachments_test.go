@@ -77,6 +77,33 @@ func assertDocumentsSent(t *testing.T, body string, docs ...map[string]any) {
 	}
 }
 
+// rejectedAndResubmitted submits the claim in, which the mock rejects (the
+// coverage's member starts with REJECT), then, with the member set to
+// member, resubmits it for practitioner with diagnoses, which the mock
+// approves. It returns the two claims' ids and the resubmission.
+func (f flowEnv) rejectedAndResubmitted(t *testing.T, in map[string]any, member, practitioner string,
+	diagnoses ...string) (rejected, resubmitted string, c flowClaim) {
+	t.Helper()
+	var sub struct{ SubmitClaim struct{ ID string } }
+	f.Do(t, f.billing, submitClaimMut, map[string]any{"in": in}).Decode(t, &sub)
+	f.deliver(t)
+	if c := f.claim(t, sub.SubmitClaim.ID); c.Status != "REJECTED" {
+		t.Fatalf("claim %s, want REJECTED (history %+v)", c.Status, c.History)
+	}
+
+	f.setMember(t, member)
+	var re struct{ ResubmitClaim struct{ ID string } }
+	f.Do(t, f.billing, `mutation($id: ID!, $in: ResubmitClaimInput!) { resubmitClaim(id: $id, input: $in) { id } }`,
+		map[string]any{"id": sub.SubmitClaim.ID, "in": map[string]any{"practitionerId": practitioner, "diagnoses": diagnoses}}).
+		Decode(t, &re)
+	f.deliver(t)
+	c = f.claim(t, re.ResubmitClaim.ID)
+	if c.Status != "APPROVED" {
+		t.Fatalf("resubmission %s, want APPROVED (history %+v)", c.Status, c.History)
+	}
+	return sub.SubmitClaim.ID, re.ResubmitClaim.ID, c
+}
+
 // TestClaimDocumentsThroughTheAPI: a dental prior authorization with an
 // X-ray and a professional claim with a lab report go out with them and the
 // mock decides them; the rejected claim's resubmission sends its report
@@ -106,23 +133,7 @@ func TestClaimDocumentsThroughTheAPI(t *testing.T) {
 	f.issue(t, inv)
 	in = visit.claimInput(inv, "R07.1")
 	in["attachments"] = []map[string]any{report}
-	var sub struct{ SubmitClaim struct{ ID string } }
-	f.Do(t, f.billing, submitClaimMut, map[string]any{"in": in}).Decode(t, &sub)
-	f.deliver(t)
-	if c := f.claim(t, sub.SubmitClaim.ID); c.Status != "REJECTED" {
-		t.Fatalf("claim %s, want REJECTED (history %+v)", c.Status, c.History)
-	}
-
-	f.setMember(t, "M-DOCS")
-	var re struct{ ResubmitClaim struct{ ID string } }
-	f.Do(t, f.billing, `mutation($id: ID!, $in: ResubmitClaimInput!) { resubmitClaim(id: $id, input: $in) { id } }`,
-		map[string]any{"id": sub.SubmitClaim.ID, "in": map[string]any{"practitionerId": visit.practitioner, "diagnoses": []string{"R07.1"}}}).
-		Decode(t, &re)
-	f.deliver(t)
-	c = f.claim(t, re.ResubmitClaim.ID)
-	if c.Status != "APPROVED" {
-		t.Fatalf("resubmission %s, want APPROVED (history %+v)", c.Status, c.History)
-	}
+	_, _, c = f.rejectedAndResubmitted(t, in, "M-DOCS", visit.practitioner, "R07.1")
 	assertDocumentsSent(t, c.sent("claim-request")[0], report)
 }
 
@@ -174,24 +185,8 @@ func TestInvestigationReportThroughTheAPI(t *testing.T) {
 	report["kind"] = "INVESTIGATION_RESULT"
 	in := visit.claimInput(inv, "R07.1")
 	in["attachments"] = []map[string]any{report, scanned}
-	var sub struct{ SubmitClaim struct{ ID string } }
-	f.Do(t, f.billing, submitClaimMut, map[string]any{"in": in}).Decode(t, &sub)
-	f.deliver(t)
-	if c := f.claim(t, sub.SubmitClaim.ID); c.Status != "REJECTED" {
-		t.Fatalf("claim %s, want REJECTED (history %+v)", c.Status, c.History)
-	}
-
-	f.setMember(t, "M-IRA")
-	var re struct{ ResubmitClaim struct{ ID string } }
-	f.Do(t, f.billing, `mutation($id: ID!, $in: ResubmitClaimInput!) { resubmitClaim(id: $id, input: $in) { id } }`,
-		map[string]any{"id": sub.SubmitClaim.ID, "in": map[string]any{"practitionerId": visit.practitioner, "diagnoses": []string{"R07.1"}}}).
-		Decode(t, &re)
-	f.deliver(t)
-	c := f.claim(t, re.ResubmitClaim.ID)
-	if c.Status != "APPROVED" {
-		t.Fatalf("resubmission %s, want APPROVED (history %+v)", c.Status, c.History)
-	}
-	for i, body := range []string{f.claim(t, sub.SubmitClaim.ID).sent("claim-request")[0], c.sent("claim-request")[0]} {
+	rejected, _, c := f.rejectedAndResubmitted(t, in, "M-IRA", visit.practitioner, "R07.1")
+	for i, body := range []string{f.claim(t, rejected).sent("claim-request")[0], c.sent("claim-request")[0]} {
 		got, n := iraShape(t, body)
 		if n != 1 {
 			t.Fatalf("bundle %d: %d investigation results, want the report alone", i+1, n)

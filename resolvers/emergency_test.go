@@ -187,3 +187,25 @@ func TestBadEmergencyInputWritesNothing(t *testing.T) {
 		t.Fatalf("%d claim rows or messages written for refused claims", n)
 	}
 }
+
+// TestEmergencyClaimResubmittedAsOne: an emergency is kept with its claim,
+// so the rejected claim's resubmission is sent as an emergency again
+// (encounter EMER, subtype emr), passing the rules.
+func TestEmergencyClaimResubmittedAsOne(t *testing.T) {
+	t.Parallel()
+	f := newFlowEnv(t, "REJECT-EMER")
+	visit := f.seenVisit(t, f.patient)
+	inv := f.typedInvoice(t, consultation)
+	f.issue(t, inv)
+	in := visit.claimInput(inv, "S06.0")
+	in["emergency"] = emergencyOf(visit)
+	_, _, c := f.rejectedAndResubmitted(t, in, "M-EMER-AGAIN", visit.practitioner, "S06.0", "R51")
+	sent := c.sent("claim-request")
+	if len(sent) != 1 {
+		t.Fatalf("%d claim-request bundles sent, want 1", len(sent))
+	}
+	assertPassesRules(t, sent[0])
+	if enc, subType := emergencyEncounterIn(t, sent[0]); enc.Class.Code != "EMER" || subType != "emr" {
+		t.Errorf("resubmission: encounter class %s, claim subtype %s; want EMER, emr", enc.Class.Code, subType)
+	}
+}
