@@ -124,6 +124,9 @@ type Claim struct {
 	// AppointmentID is the visit the claim is for: its encounter, whose
 	// findings it carries. Nil on claims made before claims named it.
 	AppointmentID *uuid.UUID
+	// Diagnoses are the ICD-10-AM codes the claim was sent with, the
+	// principal first. Nil on claims made before claims kept them.
+	Diagnoses []string
 	// ResubmissionOf is the claim this one corrects and resubmits;
 	// Resubmitted says this one was corrected and resubmitted itself.
 	ResubmissionOf *uuid.UUID
@@ -175,6 +178,28 @@ func (c *Claim) ShowItemDetails() {
 			}
 		}
 	}
+}
+
+// AttachmentKind is what a claim's document is to NPHIES.
+type AttachmentKind string
+
+// The kinds of a claim's documents: a plain document (supportingInfo of
+// category attachment) or the visit's investigation report (category
+// investigation-result, code IRA).
+const (
+	AttachmentDocument            AttachmentKind = "DOCUMENT"
+	AttachmentInvestigationResult AttachmentKind = "INVESTIGATION_RESULT"
+)
+
+// ClaimAttachmentInfo describes a document a claim carries, without its
+// content, which stays in the store and in the bundle that carried it.
+type ClaimAttachmentInfo struct {
+	ClaimID     uuid.UUID
+	Title       string
+	ContentType string
+	Kind        AttachmentKind
+	// Size is the content's length in bytes.
+	Size int
 }
 
 // ClaimStatusChange is one step of a claim's history.
@@ -280,6 +305,9 @@ type ClaimStore interface {
 	PriorAuthorizations(ctx context.Context, invoiceID uuid.UUID) ([]PriorAuthorization, error)
 	// ClaimAttachments lists the documents a claim carries, in order.
 	ClaimAttachments(ctx context.Context, claimID uuid.UUID) ([]Attachment, error)
+	// ClaimAttachmentInfos describes, without their content, the documents
+	// of the claims in scope among claimIDs, in order within each claim.
+	ClaimAttachmentInfos(ctx context.Context, scope PatientScope, claimIDs []uuid.UUID) ([]*ClaimAttachmentInfo, error)
 	// ClaimHistory lists a claim's status changes, oldest first.
 	ClaimHistory(ctx context.Context, claimID uuid.UUID) ([]*ClaimStatusChange, error)
 	// RetryClaim makes a claim in ERROR due again with the same bundle.

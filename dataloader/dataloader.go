@@ -1,6 +1,7 @@
 // Package dataloader batches the lookups of one GraphQL request: however
 // many appointments a query lists, their patients, practitioners, coverages,
-// upcoming appointments and records each cost one SQL statement. Loaders
+// upcoming appointments and records each cost one SQL statement, as do the
+// documents of a page of claims. Loaders
 // are built per request from the caller's patient scopes and never shared
 // across users, and every batch passes the scope down to the store, which
 // applies it in SQL.
@@ -28,6 +29,7 @@ type Store interface {
 	InvoicesByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Invoice, error)
 	PatientsByUserIDs(ctx context.Context, scope hg.PatientScope, userIDs []uuid.UUID) ([]*hg.Patient, error)
 	PractitionersByUserIDs(ctx context.Context, userIDs []uuid.UUID) ([]*hg.Practitioner, error)
+	ClaimAttachmentInfos(ctx context.Context, scope hg.PatientScope, claimIDs []uuid.UUID) ([]*hg.ClaimAttachmentInfo, error)
 	AuditReads(ctx context.Context, e hg.AuditEvent, subjects []hg.AuditSubject) error
 }
 
@@ -70,6 +72,10 @@ type Loaders struct {
 	// RecordsByPatientID loads up to LatestRecordsLimit current records per
 	// patient, newest first.
 	RecordsByPatientID *Loader[uuid.UUID, []*hg.MedicalRecord]
+	// AttachmentsByClaimID describes each claim's documents, without their
+	// content, in order; an empty list for a claim with none or outside
+	// scope.
+	AttachmentsByClaimID *Loader[uuid.UUID, []*hg.ClaimAttachmentInfo]
 	// Disclosures writes the audit rows of nested reads (an invoice's
 	// patient, a claim's coverage): one statement per action and batch.
 	Disclosures *Loader[Disclosure, struct{}]
@@ -104,17 +110,21 @@ func New(store Store, s Scopes, opts ...Option) *Loaders {
 			func(ctx context.Context, ids []uuid.UUID) ([]*hg.MedicalRecord, error) {
 				return store.RecordsByIDs(ctx, s.Clinical, ids)
 			}),
-		CoveragesByPatientID: byPatient(c, func(c *hg.Coverage) uuid.UUID { return c.PatientID },
+		CoveragesByPatientID: grouped(c, func(c *hg.Coverage) uuid.UUID { return c.PatientID },
 			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Coverage, error) {
 				return store.CoveragesByPatientIDs(ctx, s.Patients, ids)
 			}),
-		AppointmentsByPatientID: byPatient(c, func(a *hg.Appointment) uuid.UUID { return a.PatientID },
+		AppointmentsByPatientID: grouped(c, func(a *hg.Appointment) uuid.UUID { return a.PatientID },
 			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Appointment, error) {
 				return store.UpcomingAppointmentsByPatientIDs(ctx, s.Patients, ids, started, UpcomingAppointmentsLimit)
 			}),
-		RecordsByPatientID: byPatient(c, func(r *hg.MedicalRecord) uuid.UUID { return r.PatientID },
+		RecordsByPatientID: grouped(c, func(r *hg.MedicalRecord) uuid.UUID { return r.PatientID },
 			func(ctx context.Context, ids []uuid.UUID) ([]*hg.MedicalRecord, error) {
 				return store.LatestRecordsByPatientIDs(ctx, s.Clinical, ids, LatestRecordsLimit)
+			}),
+		AttachmentsByClaimID: grouped(c, func(a *hg.ClaimAttachmentInfo) uuid.UUID { return a.ClaimID },
+			func(ctx context.Context, ids []uuid.UUID) ([]*hg.ClaimAttachmentInfo, error) {
+				return store.ClaimAttachmentInfos(ctx, s.Patients, ids)
 			}),
 		InvoiceByID: byID(c, "invoice", func(i *hg.Invoice) uuid.UUID { return i.ID },
 			func(ctx context.Context, ids []uuid.UUID) ([]*hg.Invoice, error) {
@@ -179,10 +189,10 @@ func byID[V any](c config, what string, id func(V) uuid.UUID, fetch func(context
 	})
 }
 
-// byPatient is a loader over a per-patient batch lookup that gives every
-// key a list, empty when the store returned nothing for it, keeping the
-// store's order within each list.
-func byPatient[V any](c config, patient func(V) uuid.UUID, fetch func(context.Context, []uuid.UUID) ([]V, error)) *Loader[uuid.UUID, []V] {
+// grouped is a loader over a per-owner batch lookup (per patient, per
+// claim) that gives every key a list, empty when the store returned
+// nothing for it, keeping the store's order within each list.
+func grouped[V any](c config, owner func(V) uuid.UUID, fetch func(context.Context, []uuid.UUID) ([]V, error)) *Loader[uuid.UUID, []V] {
 	return newLoader(c, nil, func(ctx context.Context, keys []uuid.UUID) (map[uuid.UUID][]V, error) {
 		items, err := fetch(ctx, keys)
 		if err != nil {
@@ -193,7 +203,7 @@ func byPatient[V any](c config, patient func(V) uuid.UUID, fetch func(context.Co
 			out[k] = []V{}
 		}
 		for _, it := range items {
-			out[patient(it)] = append(out[patient(it)], it)
+			out[owner(it)] = append(out[owner(it)], it)
 		}
 		return out, nil
 	})
@@ -311,6 +321,15 @@ func (l *Loaders) Invoice(ctx context.Context, id uuid.UUID) (*hg.Invoice, error
 	return l.InvoiceByID.Load(ctx, id)
 }
 
+// ClaimAttachments describes a claim's documents through the request's
+// loaders.
+func (l *Loaders) ClaimAttachments(ctx context.Context, claimID uuid.UUID) ([]*hg.ClaimAttachmentInfo, error) {
+	if l == nil {
+		return nil, errNoLoaders
+	}
+	return l.AttachmentsByClaimID.Load(ctx, claimID)
+}
+
 // Coverage loads one coverage of a patient through the patient's coverage
 // list (the loader CoveragesByPatientID, so a page of invoices and their
 // patients' coverages share one batch). A coverage that is not the
@@ -355,5 +374,6 @@ func (l *Loaders) Forget() {
 	l.CoveragesByPatientID.Forget()
 	l.AppointmentsByPatientID.Forget()
 	l.RecordsByPatientID.Forget()
+	l.AttachmentsByClaimID.Forget()
 	l.Disclosures.Forget()
 }

@@ -31,6 +31,12 @@ type ClaimResolver interface {
 	PreAuthRef(ctx context.Context, obj *healthgraph.Claim) (*string, error)
 	LastError(ctx context.Context, obj *healthgraph.Claim) (*string, error)
 
+	Practitioner(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Practitioner, error)
+	Appointment(ctx context.Context, obj *healthgraph.Claim) (*model.Appointment, error)
+	Admission(ctx context.Context, obj *healthgraph.Claim) (*model.Admission, error)
+	VisionPrescription(ctx context.Context, obj *healthgraph.Claim) (*model.VisionPrescription, error)
+	Emergency(ctx context.Context, obj *healthgraph.Claim) (*model.Emergency, error)
+	Attachments(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.ClaimAttachmentInfo, error)
 	Messages(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.NPHIESMessage, error)
 	History(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.ClaimStatusChange, error)
 
@@ -73,6 +79,236 @@ type NphiesMessageResolver interface {
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Admission_class(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_class(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Class, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.AdmissionClass) graphql.Marshaler {
+			return ec.marshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "AdmissionClass")
+}
+
+func (ec *executionContext) _Admission_admittedAt(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_admittedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdmittedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_admittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Admission_dischargedAt(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_dischargedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DischargedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_dischargedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Admission_admitSource(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_admitSource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdmitSource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_admitSource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
+}
+
+func (ec *executionContext) _Admission_admissionSpecialty(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_admissionSpecialty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdmissionSpecialty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_admissionSpecialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
+}
+
+func (ec *executionContext) _Admission_dischargeSpecialty(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_dischargeSpecialty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DischargeSpecialty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_dischargeSpecialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
+}
+
+func (ec *executionContext) _Admission_dischargeDisposition(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_dischargeDisposition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DischargeDisposition, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_dischargeDisposition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
+}
+
+func (ec *executionContext) _Admission_causeOfDeath(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_causeOfDeath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CauseOfDeath, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_causeOfDeath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
+}
+
+func (ec *executionContext) _Admission_estimatedLengthOfStayDays(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_estimatedLengthOfStayDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EstimatedLengthOfStayDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_estimatedLengthOfStayDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Admission_diagnosesOnAdmission(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Admission_diagnosesOnAdmission(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiagnosesOnAdmission, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Admission_diagnosesOnAdmission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
+}
 
 func (ec *executionContext) _Claim_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -528,6 +764,221 @@ func (ec *executionContext) fieldContext_Claim_items(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _Claim_diagnoses(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_diagnoses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Diagnoses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_diagnoses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "String")
+}
+
+func (ec *executionContext) _Claim_practitioner(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_practitioner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Claim().Practitioner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Practitioner) graphql.Marshaler {
+			return ec.marshalOPractitioner2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPractitioner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_practitioner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Claim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Practitioner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Claim_appointment(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_appointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Claim().Appointment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Appointment) graphql.Marshaler {
+			return ec.marshalOAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_appointment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Claim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Claim_admission(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_admission(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Claim().Admission(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Admission) graphql.Marshaler {
+			return ec.marshalOAdmission2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAdmission(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_admission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Claim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Admission(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Claim_visionPrescription(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_visionPrescription(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Claim().VisionPrescription(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VisionPrescription) graphql.Marshaler {
+			return ec.marshalOVisionPrescription2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐVisionPrescription(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_visionPrescription(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Claim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VisionPrescription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Claim_emergency(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_emergency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Claim().Emergency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Emergency) graphql.Marshaler {
+			return ec.marshalOEmergency2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐEmergency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_emergency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Claim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Emergency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Claim_attachments(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_attachments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Claim().Attachments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*healthgraph.ClaimAttachmentInfo) graphql.Marshaler {
+			return ec.marshalNClaimAttachment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimAttachmentInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_attachments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Claim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimAttachment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Claim_messages(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -887,6 +1338,98 @@ func (ec *executionContext) fieldContext_Claim_resubmissions(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ClaimAttachment_title(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimAttachment_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimAttachment_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "String")
+}
+
+func (ec *executionContext) _ClaimAttachment_contentType(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimAttachment_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimAttachment_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "String")
+}
+
+func (ec *executionContext) _ClaimAttachment_kind(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimAttachment_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.AttachmentKind) graphql.Marshaler {
+			return ec.marshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimAttachment_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "ClaimAttachmentKind")
+}
+
+func (ec *executionContext) _ClaimAttachment_size(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimAttachment_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimAttachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimChange_claim(ctx context.Context, field graphql.CollectedField, obj *model.ClaimChange) (ret graphql.Marshaler) {
@@ -1917,6 +2460,328 @@ func (ec *executionContext) fieldContext_ClaimsSummaryGroup_approved(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Emergency_triageCategory(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Emergency_triageCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TriageCategory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Emergency_triageCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
+}
+
+func (ec *executionContext) _Emergency_triageDate(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Emergency_triageDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TriageDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Emergency_triageDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Emergency", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Emergency_arrivalCode(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Emergency_arrivalCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArrivalCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Emergency_arrivalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
+}
+
+func (ec *executionContext) _Emergency_serviceStart(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Emergency_serviceStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Emergency_serviceStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Emergency", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Emergency_disposition(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Emergency_disposition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Disposition, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Emergency_disposition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
+}
+
+func (ec *executionContext) _Emergency_causeOfDeath(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Emergency_causeOfDeath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CauseOfDeath, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Emergency_causeOfDeath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lens_eye(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lens_eye(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eye, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Eye) graphql.Marshaler {
+			return ec.marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lens_eye(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lens", field, false, false, "Eye")
+}
+
+func (ec *executionContext) _Lens_product(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lens_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.LensProduct) graphql.Marshaler {
+			return ec.marshalNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lens_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lens", field, false, false, "LensProduct")
+}
+
+func (ec *executionContext) _Lens_sphere(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lens_sphere(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sphere, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lens_sphere(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Lens_cylinder(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lens_cylinder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cylinder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lens_cylinder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Lens_axis(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lens_axis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Axis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lens_axis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lens", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Lens_add(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lens_add(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Add, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lens_add(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Lens_prismAmount(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lens_prismAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PrismAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lens_prismAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Lens_prismBase(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lens_prismBase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PrismBase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.PrismBase) graphql.Marshaler {
+			return ec.marshalOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lens_prismBase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lens", field, false, false, "PrismBase")
+}
+
 func (ec *executionContext) _NphiesMessage_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2422,6 +3287,61 @@ func (ec *executionContext) fieldContext_RevenueGroup_collected(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _VisionPrescription_writtenAt(ctx context.Context, field graphql.CollectedField, obj *model.VisionPrescription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisionPrescription_writtenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WrittenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisionPrescription_writtenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VisionPrescription", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VisionPrescription_lenses(ctx context.Context, field graphql.CollectedField, obj *model.VisionPrescription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisionPrescription_lenses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lenses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Lens) graphql.Marshaler {
+			return ec.marshalNLens2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLensᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisionPrescription_lenses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VisionPrescription",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lens(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -2580,7 +3500,7 @@ func (ec *executionContext) unmarshalInputClaimAttachmentInput(ctx context.Conte
 			it.Data = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
-			data, err := ec.unmarshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentKind(ctx, v)
+			data, err := ec.unmarshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -3147,6 +4067,84 @@ func UnmarshalVisionPrescriptionInput(ctx context.Context, raw any) (healthgraph
 
 // region    **************************** object.gotpl ****************************
 
+var admissionImplementors = []string{"Admission"}
+
+func (ec *executionContext) _Admission(ctx context.Context, sel ast.SelectionSet, obj *model.Admission) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, admissionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Admission")
+		case "class":
+			out.Values[i] = ec._Admission_class(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "admittedAt":
+			out.Values[i] = ec._Admission_admittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dischargedAt":
+			out.Values[i] = ec._Admission_dischargedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "admitSource":
+			out.Values[i] = ec._Admission_admitSource(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "admissionSpecialty":
+			out.Values[i] = ec._Admission_admissionSpecialty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dischargeSpecialty":
+			out.Values[i] = ec._Admission_dischargeSpecialty(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dischargeDisposition":
+			out.Values[i] = ec._Admission_dischargeDisposition(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "causeOfDeath":
+			out.Values[i] = ec._Admission_causeOfDeath(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "estimatedLengthOfStayDays":
+			out.Values[i] = ec._Admission_estimatedLengthOfStayDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "diagnosesOnAdmission":
+			out.Values[i] = ec._Admission_diagnosesOnAdmission(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var claimImplementors = []string{"Claim", "Node"}
 
 func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Claim) graphql.Marshaler {
@@ -3253,6 +4251,47 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "diagnoses":
+			out.Values[i] = ec._Claim_diagnoses(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "practitioner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_practitioner(ctx, field, obj)
+				})
+		case "appointment":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_appointment(ctx, field, obj)
+				})
+		case "admission":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_admission(ctx, field, obj)
+				})
+		case "visionPrescription":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_visionPrescription(ctx, field, obj)
+				})
+		case "emergency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_emergency(ctx, field, obj)
+				})
+		case "attachments":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Claim_attachments(ctx, field, obj)
+				})
 		case "messages":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -3316,6 +4355,54 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Claim_resubmissions(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var claimAttachmentImplementors = []string{"ClaimAttachment"}
+
+func (ec *executionContext) _ClaimAttachment(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.ClaimAttachmentInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimAttachmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimAttachment")
+		case "title":
+			out.Values[i] = ec._ClaimAttachment_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentType":
+			out.Values[i] = ec._ClaimAttachment_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ClaimAttachment_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._ClaimAttachment_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3764,6 +4851,132 @@ func (ec *executionContext) _ClaimsSummaryGroup(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var emergencyImplementors = []string{"Emergency"}
+
+func (ec *executionContext) _Emergency(ctx context.Context, sel ast.SelectionSet, obj *model.Emergency) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emergencyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Emergency")
+		case "triageCategory":
+			out.Values[i] = ec._Emergency_triageCategory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "triageDate":
+			out.Values[i] = ec._Emergency_triageDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "arrivalCode":
+			out.Values[i] = ec._Emergency_arrivalCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "serviceStart":
+			out.Values[i] = ec._Emergency_serviceStart(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "disposition":
+			out.Values[i] = ec._Emergency_disposition(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "causeOfDeath":
+			out.Values[i] = ec._Emergency_causeOfDeath(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var lensImplementors = []string{"Lens"}
+
+func (ec *executionContext) _Lens(ctx context.Context, sel ast.SelectionSet, obj *model.Lens) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lensImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Lens")
+		case "eye":
+			out.Values[i] = ec._Lens_eye(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "product":
+			out.Values[i] = ec._Lens_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sphere":
+			out.Values[i] = ec._Lens_sphere(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cylinder":
+			out.Values[i] = ec._Lens_cylinder(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "axis":
+			out.Values[i] = ec._Lens_axis(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "add":
+			out.Values[i] = ec._Lens_add(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "prismAmount":
+			out.Values[i] = ec._Lens_prismAmount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "prismBase":
+			out.Values[i] = ec._Lens_prismBase(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var nphiesMessageImplementors = []string{"NphiesMessage"}
 
 func (ec *executionContext) _NphiesMessage(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.NPHIESMessage) graphql.Marshaler {
@@ -3952,6 +5165,44 @@ func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var visionPrescriptionImplementors = []string{"VisionPrescription"}
+
+func (ec *executionContext) _VisionPrescription(ctx context.Context, sel ast.SelectionSet, obj *model.VisionPrescription) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, visionPrescriptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VisionPrescription")
+		case "writtenAt":
+			out.Values[i] = ec._VisionPrescription_writtenAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lenses":
+			out.Values[i] = ec._VisionPrescription_lenses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
@@ -4010,19 +5261,48 @@ func (ec *executionContext) marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealth
 	return ec._Claim(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNClaimAttachment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimAttachmentInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.ClaimAttachmentInfo) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClaimAttachment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimAttachmentInfo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNClaimAttachment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimAttachmentInfo(ctx context.Context, sel ast.SelectionSet, v *healthgraph.ClaimAttachmentInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClaimAttachment!")
+		return graphql.Null
+	}
+	return ec._ClaimAttachment(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNClaimAttachmentInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentInput(ctx context.Context, v any) (*model.ClaimAttachmentInput, error) {
 	res, err := ec.unmarshalInputClaimAttachmentInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentKind(ctx context.Context, v any) (model.ClaimAttachmentKind, error) {
-	var res model.ClaimAttachmentKind
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind(ctx context.Context, v any) (healthgraph.AttachmentKind, error) {
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.AttachmentKind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimAttachmentKind(ctx context.Context, sel ast.SelectionSet, v model.ClaimAttachmentKind) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind(ctx context.Context, sel ast.SelectionSet, v healthgraph.AttachmentKind) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalText(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ClaimAttachmentKind!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNClaimChange2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimChange(ctx context.Context, sel ast.SelectionSet, v *model.ClaimChange) graphql.Marshaler {
@@ -4276,6 +5556,30 @@ func (ec *executionContext) marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraph
 	return res
 }
 
+func (ec *executionContext) marshalNLens2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLensᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Lens) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLens2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLens(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLens2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLens(ctx context.Context, sel ast.SelectionSet, v *model.Lens) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Lens!")
+		return graphql.Null
+	}
+	return ec._Lens(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNLensInput2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLens(ctx context.Context, v any) (healthgraph.Lens, error) {
 	res, err := ec.unmarshalInputLensInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4409,6 +5713,13 @@ func (ec *executionContext) marshalNToothSurface2githubᚗcomᚋhealthgraphᚋhe
 		graphql.AddInvalidNullFromMarshaler(ctx, "ToothSurface!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOAdmission2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAdmission(ctx context.Context, sel ast.SelectionSet, v *model.Admission) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Admission(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOAdmissionInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmission(ctx context.Context, v any) (*healthgraph.Admission, error) {
@@ -4582,6 +5893,13 @@ func (ec *executionContext) marshalODeliveryStatus2ᚖgithubᚗcomᚋhealthgraph
 	return res
 }
 
+func (ec *executionContext) marshalOEmergency2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐEmergency(ctx context.Context, sel ast.SelectionSet, v *model.Emergency) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Emergency(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOEmergencyInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEmergency(ctx context.Context, v any) (*healthgraph.Emergency, error) {
 	if v == nil {
 		return nil, nil
@@ -4600,6 +5918,25 @@ func (ec *executionContext) marshalOPrismBase2githubᚗcomᚋhealthgraphᚋhealt
 	_ = sel
 	_ = ctx
 	res := model.MarshalText(string(v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase(ctx context.Context, v any) (*healthgraph.PrismBase, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalText(v)
+	res := healthgraph.PrismBase(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase(ctx context.Context, sel ast.SelectionSet, v *healthgraph.PrismBase) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalText(string(*v))
 	return res
 }
 
@@ -4637,6 +5974,13 @@ func (ec *executionContext) marshalOToothSurface2ᚕgithubᚗcomᚋhealthgraph�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOVisionPrescription2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐVisionPrescription(ctx context.Context, sel ast.SelectionSet, v *model.VisionPrescription) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._VisionPrescription(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOVisionPrescriptionInput2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐVisionPrescription(ctx context.Context, v any) (*healthgraph.VisionPrescription, error) {

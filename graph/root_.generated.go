@@ -61,6 +61,19 @@ type ComplexityRoot struct {
 		User func(childComplexity int) int
 	}
 
+	Admission struct {
+		AdmissionSpecialty        func(childComplexity int) int
+		AdmitSource               func(childComplexity int) int
+		AdmittedAt                func(childComplexity int) int
+		CauseOfDeath              func(childComplexity int) int
+		Class                     func(childComplexity int) int
+		DiagnosesOnAdmission      func(childComplexity int) int
+		DischargeDisposition      func(childComplexity int) int
+		DischargeSpecialty        func(childComplexity int) int
+		DischargedAt              func(childComplexity int) int
+		EstimatedLengthOfStayDays func(childComplexity int) int
+	}
+
 	Appointment struct {
 		CancelReasonShown func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
@@ -130,34 +143,48 @@ type ComplexityRoot struct {
 	}
 
 	Claim struct {
-		Approved       func(childComplexity int) int
-		Communications func(childComplexity int) int
-		Coverage       func(childComplexity int) int
-		CoverageID     func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		Disposition    func(childComplexity int) int
-		GlobalID       func(childComplexity int) int
-		History        func(childComplexity int) int
-		Invoice        func(childComplexity int) int
-		InvoiceID      func(childComplexity int) int
-		Items          func(childComplexity int) int
-		LastError      func(childComplexity int) int
-		Messages       func(childComplexity int) int
-		Outstanding    func(childComplexity int) int
-		Paid           func(childComplexity int) int
-		Patient        func(childComplexity int) int
-		PatientID      func(childComplexity int) int
-		Payer          func(childComplexity int) int
-		PaymentStatus  func(childComplexity int) int
-		Payments       func(childComplexity int) int
-		PreAuthRef     func(childComplexity int) int
-		ResubmissionOf func(childComplexity int) int
-		Resubmissions  func(childComplexity int) int
-		Status         func(childComplexity int) int
-		Total          func(childComplexity int) int
-		Type           func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
-		Use            func(childComplexity int) int
+		Admission          func(childComplexity int) int
+		Appointment        func(childComplexity int) int
+		Approved           func(childComplexity int) int
+		Attachments        func(childComplexity int) int
+		Communications     func(childComplexity int) int
+		Coverage           func(childComplexity int) int
+		CoverageID         func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		Diagnoses          func(childComplexity int) int
+		Disposition        func(childComplexity int) int
+		Emergency          func(childComplexity int) int
+		GlobalID           func(childComplexity int) int
+		History            func(childComplexity int) int
+		Invoice            func(childComplexity int) int
+		InvoiceID          func(childComplexity int) int
+		Items              func(childComplexity int) int
+		LastError          func(childComplexity int) int
+		Messages           func(childComplexity int) int
+		Outstanding        func(childComplexity int) int
+		Paid               func(childComplexity int) int
+		Patient            func(childComplexity int) int
+		PatientID          func(childComplexity int) int
+		Payer              func(childComplexity int) int
+		PaymentStatus      func(childComplexity int) int
+		Payments           func(childComplexity int) int
+		Practitioner       func(childComplexity int) int
+		PreAuthRef         func(childComplexity int) int
+		ResubmissionOf     func(childComplexity int) int
+		Resubmissions      func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Total              func(childComplexity int) int
+		Type               func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		Use                func(childComplexity int) int
+		VisionPrescription func(childComplexity int) int
+	}
+
+	ClaimAttachment struct {
+		ContentType func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Size        func(childComplexity int) int
+		Title       func(childComplexity int) int
 	}
 
 	ClaimChange struct {
@@ -324,6 +351,15 @@ type ComplexityRoot struct {
 		Display func(childComplexity int) int
 	}
 
+	Emergency struct {
+		ArrivalCode    func(childComplexity int) int
+		CauseOfDeath   func(childComplexity int) int
+		Disposition    func(childComplexity int) int
+		ServiceStart   func(childComplexity int) int
+		TriageCategory func(childComplexity int) int
+		TriageDate     func(childComplexity int) int
+	}
+
 	Invoice struct {
 		CopayPercent func(childComplexity int) int
 		Coverage     func(childComplexity int) int
@@ -371,6 +407,17 @@ type ComplexityRoot struct {
 		Total        func(childComplexity int) int
 		UnitPrice    func(childComplexity int) int
 		VAT          func(childComplexity int) int
+	}
+
+	Lens struct {
+		Add         func(childComplexity int) int
+		Axis        func(childComplexity int) int
+		Cylinder    func(childComplexity int) int
+		Eye         func(childComplexity int) int
+		PrismAmount func(childComplexity int) int
+		PrismBase   func(childComplexity int) int
+		Product     func(childComplexity int) int
+		Sphere      func(childComplexity int) int
 	}
 
 	MedicalRecord struct {
@@ -643,6 +690,11 @@ type ComplexityRoot struct {
 		Utilization    func(childComplexity int) int
 	}
 
+	VisionPrescription struct {
+		Lenses    func(childComplexity int) int
+		WrittenAt func(childComplexity int) int
+	}
+
 	VisitFindings struct {
 		AppointmentID       func(childComplexity int) int
 		AuthorID            func(childComplexity int) int
@@ -697,6 +749,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountChange.User(childComplexity), true
+
+	case "Admission.admissionSpecialty":
+		if e.ComplexityRoot.Admission.AdmissionSpecialty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.AdmissionSpecialty(childComplexity), true
+	case "Admission.admitSource":
+		if e.ComplexityRoot.Admission.AdmitSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.AdmitSource(childComplexity), true
+	case "Admission.admittedAt":
+		if e.ComplexityRoot.Admission.AdmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.AdmittedAt(childComplexity), true
+	case "Admission.causeOfDeath":
+		if e.ComplexityRoot.Admission.CauseOfDeath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.CauseOfDeath(childComplexity), true
+	case "Admission.class":
+		if e.ComplexityRoot.Admission.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.Class(childComplexity), true
+	case "Admission.diagnosesOnAdmission":
+		if e.ComplexityRoot.Admission.DiagnosesOnAdmission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.DiagnosesOnAdmission(childComplexity), true
+	case "Admission.dischargeDisposition":
+		if e.ComplexityRoot.Admission.DischargeDisposition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.DischargeDisposition(childComplexity), true
+	case "Admission.dischargeSpecialty":
+		if e.ComplexityRoot.Admission.DischargeSpecialty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.DischargeSpecialty(childComplexity), true
+	case "Admission.dischargedAt":
+		if e.ComplexityRoot.Admission.DischargedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.DischargedAt(childComplexity), true
+	case "Admission.estimatedLengthOfStayDays":
+		if e.ComplexityRoot.Admission.EstimatedLengthOfStayDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Admission.EstimatedLengthOfStayDays(childComplexity), true
 
 	case "Appointment.cancelReason":
 		if e.ComplexityRoot.Appointment.CancelReasonShown == nil {
@@ -936,12 +1049,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CatalogueItemEdge.Node(childComplexity), true
 
+	case "Claim.admission":
+		if e.ComplexityRoot.Claim.Admission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Admission(childComplexity), true
+	case "Claim.appointment":
+		if e.ComplexityRoot.Claim.Appointment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Appointment(childComplexity), true
 	case "Claim.approved":
 		if e.ComplexityRoot.Claim.Approved == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Claim.Approved(childComplexity), true
+	case "Claim.attachments":
+		if e.ComplexityRoot.Claim.Attachments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Attachments(childComplexity), true
 	case "Claim.communications":
 		if e.ComplexityRoot.Claim.Communications == nil {
 			break
@@ -966,12 +1097,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.CreatedAt(childComplexity), true
+	case "Claim.diagnoses":
+		if e.ComplexityRoot.Claim.Diagnoses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Diagnoses(childComplexity), true
 	case "Claim.disposition":
 		if e.ComplexityRoot.Claim.Disposition == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Claim.Disposition(childComplexity), true
+	case "Claim.emergency":
+		if e.ComplexityRoot.Claim.Emergency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Emergency(childComplexity), true
 	case "Claim.id":
 		if e.ComplexityRoot.Claim.GlobalID == nil {
 			break
@@ -1056,6 +1199,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Payments(childComplexity), true
+	case "Claim.practitioner":
+		if e.ComplexityRoot.Claim.Practitioner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Practitioner(childComplexity), true
 	case "Claim.preAuthRef":
 		if e.ComplexityRoot.Claim.PreAuthRef == nil {
 			break
@@ -1104,6 +1253,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Use(childComplexity), true
+	case "Claim.visionPrescription":
+		if e.ComplexityRoot.Claim.VisionPrescription == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.VisionPrescription(childComplexity), true
+
+	case "ClaimAttachment.contentType":
+		if e.ComplexityRoot.ClaimAttachment.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimAttachment.ContentType(childComplexity), true
+	case "ClaimAttachment.kind":
+		if e.ComplexityRoot.ClaimAttachment.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimAttachment.Kind(childComplexity), true
+	case "ClaimAttachment.size":
+		if e.ComplexityRoot.ClaimAttachment.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimAttachment.Size(childComplexity), true
+	case "ClaimAttachment.title":
+		if e.ComplexityRoot.ClaimAttachment.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimAttachment.Title(childComplexity), true
 
 	case "ClaimChange.claim":
 		if e.ComplexityRoot.ClaimChange.Claim == nil {
@@ -1817,6 +1997,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EligibilityError.Display(childComplexity), true
 
+	case "Emergency.arrivalCode":
+		if e.ComplexityRoot.Emergency.ArrivalCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Emergency.ArrivalCode(childComplexity), true
+	case "Emergency.causeOfDeath":
+		if e.ComplexityRoot.Emergency.CauseOfDeath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Emergency.CauseOfDeath(childComplexity), true
+	case "Emergency.disposition":
+		if e.ComplexityRoot.Emergency.Disposition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Emergency.Disposition(childComplexity), true
+	case "Emergency.serviceStart":
+		if e.ComplexityRoot.Emergency.ServiceStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Emergency.ServiceStart(childComplexity), true
+	case "Emergency.triageCategory":
+		if e.ComplexityRoot.Emergency.TriageCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Emergency.TriageCategory(childComplexity), true
+	case "Emergency.triageDate":
+		if e.ComplexityRoot.Emergency.TriageDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Emergency.TriageDate(childComplexity), true
+
 	case "Invoice.copayPercent":
 		if e.ComplexityRoot.Invoice.CopayPercent == nil {
 			break
@@ -2042,6 +2259,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceLine.VAT(childComplexity), true
+
+	case "Lens.add":
+		if e.ComplexityRoot.Lens.Add == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lens.Add(childComplexity), true
+	case "Lens.axis":
+		if e.ComplexityRoot.Lens.Axis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lens.Axis(childComplexity), true
+	case "Lens.cylinder":
+		if e.ComplexityRoot.Lens.Cylinder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lens.Cylinder(childComplexity), true
+	case "Lens.eye":
+		if e.ComplexityRoot.Lens.Eye == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lens.Eye(childComplexity), true
+	case "Lens.prismAmount":
+		if e.ComplexityRoot.Lens.PrismAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lens.PrismAmount(childComplexity), true
+	case "Lens.prismBase":
+		if e.ComplexityRoot.Lens.PrismBase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lens.PrismBase(childComplexity), true
+	case "Lens.product":
+		if e.ComplexityRoot.Lens.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lens.Product(childComplexity), true
+	case "Lens.sphere":
+		if e.ComplexityRoot.Lens.Sphere == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lens.Sphere(childComplexity), true
 
 	case "MedicalRecord.authorId":
 		if e.ComplexityRoot.MedicalRecord.AuthorID == nil {
@@ -3473,6 +3739,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UtilizationGroup.Utilization(childComplexity), true
 
+	case "VisionPrescription.lenses":
+		if e.ComplexityRoot.VisionPrescription.Lenses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisionPrescription.Lenses(childComplexity), true
+	case "VisionPrescription.writtenAt":
+		if e.ComplexityRoot.VisionPrescription.WrittenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisionPrescription.WrittenAt(childComplexity), true
+
 	case "VisitFindings.appointmentId":
 		if e.ComplexityRoot.VisitFindings.AppointmentID == nil {
 			break
@@ -3776,6 +4055,32 @@ func (ec *executionContext) childFields_AccountChange(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type AccountChange", field.Name)
 }
 
+func (ec *executionContext) childFields_Admission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "class":
+		return ec.fieldContext_Admission_class(ctx, field)
+	case "admittedAt":
+		return ec.fieldContext_Admission_admittedAt(ctx, field)
+	case "dischargedAt":
+		return ec.fieldContext_Admission_dischargedAt(ctx, field)
+	case "admitSource":
+		return ec.fieldContext_Admission_admitSource(ctx, field)
+	case "admissionSpecialty":
+		return ec.fieldContext_Admission_admissionSpecialty(ctx, field)
+	case "dischargeSpecialty":
+		return ec.fieldContext_Admission_dischargeSpecialty(ctx, field)
+	case "dischargeDisposition":
+		return ec.fieldContext_Admission_dischargeDisposition(ctx, field)
+	case "causeOfDeath":
+		return ec.fieldContext_Admission_causeOfDeath(ctx, field)
+	case "estimatedLengthOfStayDays":
+		return ec.fieldContext_Admission_estimatedLengthOfStayDays(ctx, field)
+	case "diagnosesOnAdmission":
+		return ec.fieldContext_Admission_diagnosesOnAdmission(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Admission", field.Name)
+}
+
 func (ec *executionContext) childFields_Appointment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3948,6 +4253,20 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_lastError(ctx, field)
 	case "items":
 		return ec.fieldContext_Claim_items(ctx, field)
+	case "diagnoses":
+		return ec.fieldContext_Claim_diagnoses(ctx, field)
+	case "practitioner":
+		return ec.fieldContext_Claim_practitioner(ctx, field)
+	case "appointment":
+		return ec.fieldContext_Claim_appointment(ctx, field)
+	case "admission":
+		return ec.fieldContext_Claim_admission(ctx, field)
+	case "visionPrescription":
+		return ec.fieldContext_Claim_visionPrescription(ctx, field)
+	case "emergency":
+		return ec.fieldContext_Claim_emergency(ctx, field)
+	case "attachments":
+		return ec.fieldContext_Claim_attachments(ctx, field)
 	case "messages":
 		return ec.fieldContext_Claim_messages(ctx, field)
 	case "history":
@@ -3972,6 +4291,20 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_resubmissions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Claim", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimAttachment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "title":
+		return ec.fieldContext_ClaimAttachment_title(ctx, field)
+	case "contentType":
+		return ec.fieldContext_ClaimAttachment_contentType(ctx, field)
+	case "kind":
+		return ec.fieldContext_ClaimAttachment_kind(ctx, field)
+	case "size":
+		return ec.fieldContext_ClaimAttachment_size(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimAttachment", field.Name)
 }
 
 func (ec *executionContext) childFields_ClaimChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4302,6 +4635,24 @@ func (ec *executionContext) childFields_EligibilityError(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type EligibilityError", field.Name)
 }
 
+func (ec *executionContext) childFields_Emergency(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "triageCategory":
+		return ec.fieldContext_Emergency_triageCategory(ctx, field)
+	case "triageDate":
+		return ec.fieldContext_Emergency_triageDate(ctx, field)
+	case "arrivalCode":
+		return ec.fieldContext_Emergency_arrivalCode(ctx, field)
+	case "serviceStart":
+		return ec.fieldContext_Emergency_serviceStart(ctx, field)
+	case "disposition":
+		return ec.fieldContext_Emergency_disposition(ctx, field)
+	case "causeOfDeath":
+		return ec.fieldContext_Emergency_causeOfDeath(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Emergency", field.Name)
+}
+
 func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4398,6 +4749,28 @@ func (ec *executionContext) childFields_InvoiceLine(ctx context.Context, field g
 		return ec.fieldContext_InvoiceLine_insurerShare(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceLine", field.Name)
+}
+
+func (ec *executionContext) childFields_Lens(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eye":
+		return ec.fieldContext_Lens_eye(ctx, field)
+	case "product":
+		return ec.fieldContext_Lens_product(ctx, field)
+	case "sphere":
+		return ec.fieldContext_Lens_sphere(ctx, field)
+	case "cylinder":
+		return ec.fieldContext_Lens_cylinder(ctx, field)
+	case "axis":
+		return ec.fieldContext_Lens_axis(ctx, field)
+	case "add":
+		return ec.fieldContext_Lens_add(ctx, field)
+	case "prismAmount":
+		return ec.fieldContext_Lens_prismAmount(ctx, field)
+	case "prismBase":
+		return ec.fieldContext_Lens_prismBase(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Lens", field.Name)
 }
 
 func (ec *executionContext) childFields_MedicalRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4804,6 +5177,16 @@ func (ec *executionContext) childFields_UtilizationGroup(ctx context.Context, fi
 		return ec.fieldContext_UtilizationGroup_partial(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UtilizationGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_VisionPrescription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "writtenAt":
+		return ec.fieldContext_VisionPrescription_writtenAt(ctx, field)
+	case "lenses":
+		return ec.fieldContext_VisionPrescription_lenses(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VisionPrescription", field.Name)
 }
 
 func (ec *executionContext) childFields_VisitFindings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -86,7 +86,7 @@ func NewClaimMessage(b *Builder, use hg.ClaimUse, parties ClaimParties, now time
 	}
 	claim := hg.Claim{ID: claimID, Use: use, Type: typ, Details: parties.Details, InvoiceID: &inv.ID, PatientID: pat.ID, CoverageID: cov.ID,
 		PayerLicense: cov.PayerLicense, PayerName: cov.PayerName, Status: hg.ClaimQueued, Total: inv.Total,
-		PractitionerID: &pr.ID, ResubmissionOf: parties.Resubmits, Attachments: parties.Attachments}
+		PractitionerID: &pr.ID, ResubmissionOf: parties.Resubmits, Attachments: parties.Attachments, Diagnoses: parties.Diagnoses}
 	// The services were given (or, for a prior authorization, will be) in
 	// the visit, whenever they were invoiced: NPHIES dates them within the
 	// encounter and not after the claim (BV-00041, BV-00118, BV-00061).

@@ -15,14 +15,14 @@ var _ hg.ClaimStore = (*DB)(nil)
 const claimColumns = `c.id, c.use, c.invoice_id, c.patient_id, c.coverage_id, c.payer_license, c.payer_name,
 	c.status, c.total, c.approved, c.disposition, c.preauth_ref, c.last_error, c.created_at, c.updated_at,
 	c.practitioner_id, c.resubmission_of, c.resubmitted, c.paid, c.claim_type, coalesce(c.type_details, '{}'),
-	c.appointment_id`
+	c.appointment_id, c.diagnoses`
 
 func scanClaim(row pgx.CollectableRow) (*hg.Claim, error) {
 	var c hg.Claim
 	err := row.Scan(&c.ID, &c.Use, &c.InvoiceID, &c.PatientID, &c.CoverageID, &c.PayerLicense, &c.PayerName,
 		&c.Status, &c.Total, &c.Approved, &c.Disposition, &c.PreAuthRef, &c.LastError, &c.CreatedAt, &c.UpdatedAt,
 		&c.PractitionerID, &c.ResubmissionOf, &c.Resubmitted, &c.Paid, &c.Type, &c.Details,
-		&c.AppointmentID)
+		&c.AppointmentID, &c.Diagnoses)
 	return &c, err
 }
 
@@ -80,10 +80,10 @@ func (db *DB) queueClaim(ctx context.Context, n hg.NewClaim, first func(pgx.Tx) 
 			}
 		}
 		rows, _ := tx.Query(ctx, `INSERT INTO claims AS c (id, use, invoice_id, patient_id, coverage_id, payer_license,
-				payer_name, status, total, practitioner_id, resubmission_of, claim_type, type_details, appointment_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', $8, $9, $10, $11, $12, $13) RETURNING `+claimColumns,
+				payer_name, status, total, practitioner_id, resubmission_of, claim_type, type_details, appointment_id, diagnoses)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', $8, $9, $10, $11, $12, $13, $14) RETURNING `+claimColumns,
 			c.ID, c.Use, c.InvoiceID, c.PatientID, c.CoverageID, c.PayerLicense, c.PayerName, c.Total, c.PractitionerID,
-			c.ResubmissionOf, claimType(c.Type), typeDetails(c.Details), c.AppointmentID)
+			c.ResubmissionOf, claimType(c.Type), typeDetails(c.Details), c.AppointmentID, c.Diagnoses)
 		var err error
 		if out, err = pgx.CollectExactlyOneRow(rows, scanClaim); err != nil {
 			return byConstraint(err, "claim", claimKnown)
@@ -315,6 +315,19 @@ func (db *DB) ClaimAttachments(ctx context.Context, claimID uuid.UUID) ([]hg.Att
 		err := row.Scan(&a.Title, &a.ContentType, &a.Data, &a.Created, &a.InvestigationResult)
 		return a, err
 	})
+	return as, translate(err, "claim attachments")
+}
+
+// ClaimAttachmentInfos describes the documents of the claims in scope
+// among claimIDs, in order within each claim, in one statement. The length
+// of a stored bytea is read from its header: the content is not fetched.
+func (db *DB) ClaimAttachmentInfos(ctx context.Context, scope hg.PatientScope, claimIDs []uuid.UUID) ([]*hg.ClaimAttachmentInfo, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT a.claim_id, a.title, a.content_type,
+			CASE WHEN a.investigation_result THEN 'INVESTIGATION_RESULT' ELSE 'DOCUMENT' END, octet_length(a.data)
+		FROM claim_attachments a JOIN claims c ON c.id = a.claim_id
+		WHERE a.claim_id = ANY(@ids) AND `+inScope("c.patient_id")+`
+		ORDER BY a.claim_id, a.sequence`, scopeArgs(scope, pgx.NamedArgs{"ids": claimIDs}))
+	as, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByPos[hg.ClaimAttachmentInfo])
 	return as, translate(err, "claim attachments")
 }
 

@@ -231,7 +231,91 @@ func decodeClaimAttachments(in []*model.ClaimAttachmentInput) ([]hg.Attachment, 
 	now := time.Now()
 	for i := range attachments {
 		attachments[i].Created = now
-		attachments[i].InvestigationResult = in[i].Kind == model.ClaimAttachmentKindInvestigationResult
+		attachments[i].InvestigationResult = in[i].Kind == hg.AttachmentInvestigationResult
 	}
 	return attachments, nil
+}
+
+// claimAppointment is the visit a claim carries the encounter of, shown to
+// the roles that read appointments, within their scope, and audited as the
+// direct read of it is.
+func claimAppointment(ctx context.Context, id *uuid.UUID) (*model.Appointment, error) {
+	if id == nil {
+		return nil, nil
+	}
+	if _, err := asField(ctx, "appointments"); err != nil {
+		return nil, err
+	}
+	a, err := party(ctx, func(l *dataloader.Loaders) (*hg.Appointment, error) { return l.Appointment(ctx, *id) },
+		"appointment.read", "Appointment", appointmentSubject)
+	return shownAppointment(ctx, a), err
+}
+
+// admissionOut is a claim's hospital stay as the API shows it; nil on a
+// claim without one.
+func admissionOut(a *hg.Admission) *model.Admission {
+	if a == nil {
+		return nil
+	}
+	return &model.Admission{Class: a.Class, AdmittedAt: a.AdmittedAt, DischargedAt: a.DischargedAt, AdmitSource: a.AdmitSource,
+		AdmissionSpecialty: a.AdmissionSpecialty, DischargeSpecialty: optional(a.DischargeSpecialty),
+		DischargeDisposition: optional(a.DischargeDisposition), CauseOfDeath: optional(a.CauseOfDeath),
+		EstimatedLengthOfStayDays: optional(a.EstimatedLengthOfStayDays),
+		DiagnosesOnAdmission:      append([]string{}, a.DiagnosesOnAdmission...)}
+}
+
+// visionPrescriptionOut is a claim's prescription as the API shows it;
+// nil on a claim without one.
+func visionPrescriptionOut(p *hg.VisionPrescription) *model.VisionPrescription {
+	if p == nil {
+		return nil
+	}
+	out := &model.VisionPrescription{WrittenAt: p.WrittenAt, Lenses: make([]*model.Lens, len(p.Lenses))}
+	for i, l := range p.Lenses {
+		out.Lenses[i] = &model.Lens{Eye: l.Eye, Product: l.Product, Sphere: l.Sphere, Cylinder: l.Cylinder, Axis: l.Axis,
+			Add: l.Add, PrismAmount: l.PrismAmount, PrismBase: optional(l.PrismBase)}
+	}
+	return out
+}
+
+// emergencyOut is a claim's emergency as the API shows it; nil when the
+// visit was none.
+func emergencyOut(e *hg.Emergency) *model.Emergency {
+	if e == nil {
+		return nil
+	}
+	return &model.Emergency{TriageCategory: e.TriageCategory, TriageDate: e.TriageDate, ArrivalCode: optional(e.ArrivalCode),
+		ServiceStart: e.ServiceStart, Disposition: optional(e.Disposition), CauseOfDeath: optional(e.CauseOfDeath)}
+}
+
+// prefetchClaimParties queues what a page of claims will ask for, as
+// prefetchParties does: beyond the patients, coverages and invoices, the
+// practitioners, the visits (for the roles that may read them) and the
+// documents, when the query selects them.
+func prefetchClaimParties(ctx context.Context, claims []*hg.Claim) {
+	prefetchParties(ctx, claims, func(c *hg.Claim) uuid.UUID { return c.PatientID }, func(c *hg.Claim) *uuid.UUID { return c.InvoiceID })
+	l := dataloader.For(ctx)
+	if l == nil || len(claims) == 0 {
+		return
+	}
+	var ids, practitioners, visits []uuid.UUID
+	for _, c := range claims {
+		ids = append(ids, c.ID)
+		if c.PractitionerID != nil {
+			practitioners = append(practitioners, *c.PractitionerID)
+		}
+		if c.AppointmentID != nil {
+			visits = append(visits, *c.AppointmentID)
+		}
+	}
+	// The thunks are not awaited: queuing the keys is the point.
+	if selectsParty(ctx, "practitioner") {
+		l.PractitionerByID.LoadAllThunk(ctx, practitioners)
+	}
+	if _, err := asField(ctx, "appointments"); err == nil && selectsParty(ctx, "appointment") {
+		l.AppointmentByID.LoadAllThunk(ctx, visits)
+	}
+	if selectsParty(ctx, "attachments") {
+		l.AttachmentsByClaimID.LoadAllThunk(ctx, ids)
+	}
 }

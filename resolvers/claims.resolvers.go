@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
+	"github.com/healthgraph/healthgraph/dataloader"
 	"github.com/healthgraph/healthgraph/graph"
 	"github.com/healthgraph/healthgraph/graph/model"
 )
@@ -59,6 +60,33 @@ func (r *claimResolver) PreAuthRef(ctx context.Context, obj *hg.Claim) (*string,
 
 func (r *claimResolver) LastError(ctx context.Context, obj *hg.Claim) (*string, error) {
 	return optional(obj.LastError), nil
+}
+
+func (r *claimResolver) Practitioner(ctx context.Context, obj *hg.Claim) (*hg.Practitioner, error) {
+	if obj.PractitionerID == nil {
+		return nil, nil
+	}
+	return dataloader.For(ctx).Practitioner(ctx, *obj.PractitionerID)
+}
+
+func (r *claimResolver) Appointment(ctx context.Context, obj *hg.Claim) (*model.Appointment, error) {
+	return claimAppointment(ctx, obj.AppointmentID)
+}
+
+func (r *claimResolver) Admission(ctx context.Context, obj *hg.Claim) (*model.Admission, error) {
+	return admissionOut(obj.Details.Admission), nil
+}
+
+func (r *claimResolver) VisionPrescription(ctx context.Context, obj *hg.Claim) (*model.VisionPrescription, error) {
+	return visionPrescriptionOut(obj.Details.VisionPrescription), nil
+}
+
+func (r *claimResolver) Emergency(ctx context.Context, obj *hg.Claim) (*model.Emergency, error) {
+	return emergencyOut(obj.Details.Emergency), nil
+}
+
+func (r *claimResolver) Attachments(ctx context.Context, obj *hg.Claim) ([]*hg.ClaimAttachmentInfo, error) {
+	return dataloader.For(ctx).ClaimAttachments(ctx, obj.ID)
 }
 
 func (r *claimResolver) Messages(ctx context.Context, obj *hg.Claim) ([]*hg.NPHIESMessage, error) {
@@ -169,7 +197,7 @@ func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, o
 	if err != nil {
 		return nil, err
 	}
-	prefetchParties(ctx, claims, func(c *hg.Claim) uuid.UUID { return c.PatientID }, func(c *hg.Claim) *uuid.UUID { return c.InvoiceID })
+	prefetchClaimParties(ctx, claims)
 	es, info := edges(pg, claims, func(c *hg.Claim) ([]string, uuid.UUID) {
 		if pg.page.Sort.Field == hg.SortAmount {
 			return []string{strconv.FormatInt(int64(c.Total), 10)}, c.ID

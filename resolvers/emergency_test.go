@@ -190,7 +190,8 @@ func TestBadEmergencyInputWritesNothing(t *testing.T) {
 
 // TestEmergencyClaimResubmittedAsOne: an emergency is kept with its claim,
 // so the rejected claim's resubmission is sent as an emergency again
-// (encounter EMER, subtype emr), passing the rules.
+// (encounter EMER, subtype emr) and shows its emergency and the corrected
+// diagnoses, passing the rules.
 func TestEmergencyClaimResubmittedAsOne(t *testing.T) {
 	t.Parallel()
 	f := newFlowEnv(t, "REJECT-EMER")
@@ -199,7 +200,7 @@ func TestEmergencyClaimResubmittedAsOne(t *testing.T) {
 	f.issue(t, inv)
 	in := visit.claimInput(inv, "S06.0")
 	in["emergency"] = emergencyOf(visit)
-	_, _, c := f.rejectedAndResubmitted(t, in, "M-EMER-AGAIN", visit.practitioner, "S06.0", "R51")
+	_, resubmitted, c := f.rejectedAndResubmitted(t, in, "M-EMER-AGAIN", visit.practitioner, "S06.0", "R51")
 	sent := c.sent("claim-request")
 	if len(sent) != 1 {
 		t.Fatalf("%d claim-request bundles sent, want 1", len(sent))
@@ -208,4 +209,9 @@ func TestEmergencyClaimResubmittedAsOne(t *testing.T) {
 	if enc, subType := emergencyEncounterIn(t, sent[0]); enc.Class.Code != "EMER" || subType != "emr" {
 		t.Errorf("resubmission: encounter class %s, claim subtype %s; want EMER, emr", enc.Class.Code, subType)
 	}
+	var shown struct{ Claim json.RawMessage }
+	f.Do(t, f.billing, `query($id: ID!) { claim(id: $id) { diagnoses emergency { triageCategory triageDate arrivalCode serviceStart
+		disposition causeOfDeath } } }`, map[string]any{"id": resubmitted}).Decode(t, &shown)
+	want := shownClaim(in, visit)
+	assertShown(t, "the resubmission", shown.Claim, map[string]any{"diagnoses": []string{"S06.0", "R51"}, "emergency": want["emergency"]})
 }

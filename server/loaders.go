@@ -92,6 +92,12 @@ func (s tracedLoaderStore) InvoicesByIDs(ctx context.Context, scope hg.PatientSc
 	})
 }
 
+func (s tracedLoaderStore) ClaimAttachmentInfos(ctx context.Context, scope hg.PatientScope, claimIDs []uuid.UUID) ([]*hg.ClaimAttachmentInfo, error) {
+	return batch(ctx, s.m, "claim_attachments", len(claimIDs), func(ctx context.Context) ([]*hg.ClaimAttachmentInfo, error) {
+		return s.Store.ClaimAttachmentInfos(ctx, scope, claimIDs)
+	})
+}
+
 func (s tracedLoaderStore) AuditReads(ctx context.Context, e hg.AuditEvent, subjects []hg.AuditSubject) error {
 	_, err := batch(ctx, s.m, "disclosures", len(subjects), func(ctx context.Context) ([]struct{}, error) {
 		return nil, s.Store.AuditReads(ctx, e, subjects)

@@ -66,6 +66,30 @@ type AddMedicalRecordInput struct {
 	Body string `json:"body"`
 }
 
+// An institutional claim's hospital stay, as submitted (AdmissionInput).
+type Admission struct {
+	// Inpatient or day case.
+	Class healthgraph.AdmissionClass `json:"class"`
+	// When the patient was (or is to be) admitted.
+	AdmittedAt time.Time `json:"admittedAt"`
+	// When the patient was discharged; null when not given (a prior authorization).
+	DischargedAt *time.Time `json:"dischargedAt,omitempty"`
+	// NPHIES admit-source code, e.g. EER.
+	AdmitSource string `json:"admitSource"`
+	// NPHIES practice code of the admitting specialty, e.g. 08.26.
+	AdmissionSpecialty string `json:"admissionSpecialty"`
+	// NPHIES practice code of the discharging specialty; null when not given.
+	DischargeSpecialty *string `json:"dischargeSpecialty,omitempty"`
+	// NPHIES discharge-disposition code, e.g. home; null when not given.
+	DischargeDisposition *string `json:"dischargeDisposition,omitempty"`
+	// ICD-10-AM cause of death; null unless the patient died.
+	CauseOfDeath *string `json:"causeOfDeath,omitempty"`
+	// Prior authorization: the planned stay in days; null when not given.
+	EstimatedLengthOfStayDays *int `json:"estimatedLengthOfStayDays,omitempty"`
+	// Which of the claim's diagnoses were present on admission; empty when none was.
+	DiagnosesOnAdmission []string `json:"diagnosesOnAdmission"`
+}
+
 // The corrected content of a record.
 type AmendMedicalRecordInput struct {
 	// ICD-10 codes.
@@ -194,7 +218,7 @@ type ClaimAttachmentInput struct {
 	// The content, base64-encoded.
 	Data string `json:"data"`
 	// What NPHIES is told the document is.
-	Kind ClaimAttachmentKind `json:"kind"`
+	Kind healthgraph.AttachmentKind `json:"kind"`
 }
 
 // One delivery of claimUpdated: the claim as it is now, or a notice that the live feed was interrupted.
@@ -368,6 +392,22 @@ type DenialGroup struct {
 	AverageDaysToPayment *float64 `json:"averageDaysToPayment,omitempty"`
 }
 
+// An emergency visit's elements, as submitted (EmergencyInput); a code not given is null.
+type Emergency struct {
+	// NPHIES triage-category code, e.g. VU.
+	TriageCategory string `json:"triageCategory"`
+	// When the patient was triaged.
+	TriageDate time.Time `json:"triageDate"`
+	// NPHIES emergency-arrival-code, e.g. GEMSA.
+	ArrivalCode *string `json:"arrivalCode,omitempty"`
+	// When emergency care began.
+	ServiceStart *time.Time `json:"serviceStart,omitempty"`
+	// NPHIES emergency-department-disposition code, e.g. NAD.
+	Disposition *string `json:"disposition,omitempty"`
+	// ICD-10-AM cause of death, when the patient died in the department or was dead on arrival.
+	CauseOfDeath *string `json:"causeOfDeath,omitempty"`
+}
+
 // A page of invoices.
 type InvoiceConnection struct {
 	// The invoices on this page, newest first.
@@ -410,6 +450,26 @@ type InvoiceLineInput struct {
 	Quantity int `json:"quantity"`
 	// For a free-text line: price of one before VAT, as a decimal string with at most two places, e.g. "250.00".
 	UnitPrice *string `json:"unitPrice,omitempty"`
+}
+
+// One eye's lens, as submitted (LensInput). Powers are in dioptres; a value not given is null.
+type Lens struct {
+	// Which eye.
+	Eye healthgraph.Eye `json:"eye"`
+	// Glasses or contact lens.
+	Product healthgraph.LensProduct `json:"product"`
+	// Spherical power.
+	Sphere *float64 `json:"sphere,omitempty"`
+	// Cylindrical power.
+	Cylinder *float64 `json:"cylinder,omitempty"`
+	// Cylinder axis in degrees.
+	Axis *int `json:"axis,omitempty"`
+	// Added power for near vision.
+	Add *float64 `json:"add,omitempty"`
+	// Prism power in prism dioptres.
+	PrismAmount *float64 `json:"prismAmount,omitempty"`
+	// The prism's base.
+	PrismBase *healthgraph.PrismBase `json:"prismBase,omitempty"`
 }
 
 // A page of medical records.
@@ -737,6 +797,14 @@ type UserEdge struct {
 	Node *healthgraph.User `json:"node"`
 }
 
+// A prescription for glasses or contact lenses, as submitted (VisionPrescriptionInput).
+type VisionPrescription struct {
+	// When the practitioner wrote it.
+	WrittenAt time.Time `json:"writtenAt"`
+	// One lens per eye.
+	Lenses []*Lens `json:"lenses"`
+}
+
 // What a clinician recorded of a visit that NPHIES's minimum data set asks every claim and
 // prior authorization for it to carry (as Claim.supportingInfo): vital signs, the chief
 // complaint, history, examination, treatment plan and investigation result. Each recording
@@ -820,64 +888,6 @@ func (e *AppointmentOrderField) UnmarshalJSON(b []byte) error {
 }
 
 func (e AppointmentOrderField) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-// What a claim's document is to NPHIES.
-type ClaimAttachmentKind string
-
-const (
-	// A document: supportingInfo of category attachment (BV-00404).
-	ClaimAttachmentKindDocument ClaimAttachmentKind = "DOCUMENT"
-	// The visit's investigation report: supportingInfo of category investigation-result, code IRA (investigation results attached, BV-00846), sent instead of the investigation result recorded with the visit's findings.
-	ClaimAttachmentKindInvestigationResult ClaimAttachmentKind = "INVESTIGATION_RESULT"
-)
-
-var AllClaimAttachmentKind = []ClaimAttachmentKind{
-	ClaimAttachmentKindDocument,
-	ClaimAttachmentKindInvestigationResult,
-}
-
-func (e ClaimAttachmentKind) IsValid() bool {
-	switch e {
-	case ClaimAttachmentKindDocument, ClaimAttachmentKindInvestigationResult:
-		return true
-	}
-	return false
-}
-
-func (e ClaimAttachmentKind) String() string {
-	return string(e)
-}
-
-func (e *ClaimAttachmentKind) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = ClaimAttachmentKind(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid ClaimAttachmentKind", str)
-	}
-	return nil
-}
-
-func (e ClaimAttachmentKind) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *ClaimAttachmentKind) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e ClaimAttachmentKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
