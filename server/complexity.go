@@ -145,6 +145,9 @@ func setNestedListCosts(c *graph.ComplexityRoot) {
 	c.PaymentReconciliation.Lines = capped(listEstimate)
 	c.Claim.Communications = capped(listEstimate)
 	c.ClaimCommunication.Attachments = capped(listEstimate)
+	c.Claim.Attachments = capped(listEstimate)
+	// A prescription has one lens per eye (claimdetails refuses more).
+	c.VisionPrescription.Lenses = capped(2)
 	c.EligibilityCheck.Errors = capped(listEstimate)
 	c.EligibilityCheck.DiscoveredCoverages = capped(listEstimate)
 	c.ClaimReadiness.Violations = capped(listEstimate)
