@@ -98,22 +98,14 @@ func classify(r Rule) (Status, string) {
 func openCardinality(r Rule) string {
 	e := strings.ToLower(r.Element)
 	switch {
-	case strings.HasSuffix(e, ".resourcetype"):
-		return resourceTypeNames
 	case strings.HasPrefix(e, "policyholder") || strings.Contains(r.Description, "policy holder organization"):
 		return "the policy holder's organization profile is not told apart from the others in the message"
 	case strings.Contains(e, ".extension"):
 		return "an NPHIES extension: R4 bounds no extension and the sheet states no bound; the profile's is in its cardinality table (profiles workbook, not vendored)"
-	case strings.HasPrefix(e, "coverage.exception") || strings.HasSuffix(e, "type.code") || strings.HasSuffix(e, "type.system"):
-		return "names no R4 element (Coverage.exception for costToBeneficiary.exception, type.code for type.coding.code)"
 	}
 	// The rows on elements R4 has once are checked for that bound (derive).
 	return "R4 lets the element repeat (0..*) and the sheet states no bound; the profile's is in its cardinality table (profiles workbook, not vendored)"
 }
-
-// resourceTypeNames is why the rows on a resource's resourceType are left.
-const resourceTypeNames = "the resourceType is what names the resource: an entry with another one is checked as that resource, " +
-	"one without any is no resource of the type (an entry without a resource is IC-01435)"
 
 // Reasons for rows read one by one whose wording the keyword reasons miss.
 const (
@@ -204,17 +196,17 @@ func metaRows() []string {
 }
 
 // dataTypeReason says why a data-type (DT) row the engine cannot type is
-// left: a general error of NPHIES's validator, the resource type that names
-// the resource, an extension no example uses, or an element R4 does not have.
+// left: a general error of NPHIES's validator, an extension no example
+// uses, or an element R4 does not have. (The sheet's loose names of R4
+// elements are mapped in looseElements and tail.go, resource types by
+// resourceTypeCheck.)
 func dataTypeReason(r Rule) (Status, string) {
 	e := r.Element
 	switch {
 	case strings.HasPrefix(e, "Element") || e == "date" || e == "dateTime" || e == "period":
 		return NotEvaluable, "a general data-type error raised by NPHIES's validator; the element-specific data-type rules are implemented"
-	case strings.HasSuffix(e, ".resourceType"):
-		return NotYet, resourceTypeNames
 	case strings.Contains(elementPath(e), ".extension."):
 		return NotYet, "an NPHIES extension (or an element of one) no official example uses, whose value type the sheet's other rules do not give: it is in its definition, not vendored"
 	}
-	return NotYet, "names no R4 element (a primitive's id or value, type.code for type.coding.code, Bundle.entry roles, Coverage.exception, benefit.used for used[x], Task.input.value by input)"
+	return NotYet, "names no R4 element, and none it clearly means"
 }

@@ -21,6 +21,9 @@ func derive(r Rule) func(*message) []string {
 			return f
 		}
 	}
+	if kind, ok := strings.CutSuffix(path, ".resourceType"); ok && (r.Type == "DT" || r.Type == "IC") {
+		return resourceTypeCheck(kind, r.Type == "IC")
+	}
 	if m := addItemSiteRule.FindStringSubmatch(r.Description); m != nil {
 		return addItemSiteCheck(m[1], m[2], m[3])
 	}
@@ -90,7 +93,25 @@ func elementPath(s string) string {
 	}
 	r := []rune(s)
 	r[0] = unicode.ToUpper(r[0])
+	if alias, ok := looseElements[string(r)]; ok {
+		return alias
+	}
 	return string(r)
+}
+
+// looseElements are the sheet's paths that name no R4 element but whose
+// element is clear, with that element: a primitive's "value" is the
+// primitive itself, Coverage.exception is costToBeneficiary.exception (R4
+// has no other), ClaimResponse.itemsequence is item.itemSequence, and
+// benefit.used is the choice used[x] (usedUnsignedInt, usedString,
+// usedMoney). Their rows are then derived as the element's own.
+var looseElements = map[string]string{
+	"Patient.gender.value":                                    "Patient.gender",
+	"Practitioner.gender.value":                               "Practitioner.gender",
+	"Coverage.exception.period":                               "Coverage.costToBeneficiary.exception.period",
+	"Coverage.exception.type":                                 "Coverage.costToBeneficiary.exception.type",
+	"ClaimResponse.itemsequence":                              "ClaimResponse.item.itemSequence",
+	"CoverageEligibilityResponse.insurance.item.benefit.used": "CoverageEligibilityResponse.insurance.item.benefit.used[x]",
 }
 
 // knownRoot reports whether the path starts at a resource or data type the

@@ -9,6 +9,12 @@ import "strings"
 // pollInputsAreCodes: the message types a poll includes or excludes are
 // given as valueCode (IB-00338, 339).
 func pollInputsAreCodes(inputType string) func(*message) []string {
+	return pollInput(inputType, "valueCode", nil)
+}
+
+// pollInput: a poll's inputs of the type give their value as key, and
+// only as key; fits, when given, says which values of it are allowed.
+func pollInput(inputType, key string, fits func(any) bool) func(*message) []string {
 	return func(m *message) []string {
 		var out []string
 		for _, in := range m.selectPath("Task.input") {
@@ -17,12 +23,12 @@ func pollInputsAreCodes(inputType string) func(*message) []string {
 				continue
 			}
 			for k := range in.obj() {
-				if strings.HasPrefix(k, "value") && k != "valueCode" {
+				if strings.HasPrefix(k, "value") && k != key {
 					out = append(out, in.path+"."+k)
 				}
 			}
-			if !in.has("valueCode") {
-				out = append(out, in.path+".valueCode")
+			if v, ok := in.obj()[key]; !ok || fits != nil && !fits(v) {
+				out = append(out, in.path+"."+key)
 			}
 		}
 		return out
