@@ -241,12 +241,19 @@ func primitiveExtensionRequired(owner, name string) func(*message) []string {
 
 // hasChoice reports whether n has some element prefix+Type.
 func hasChoice(n node, prefix string) bool {
+	return len(choiceKeys(n, prefix)) > 0
+}
+
+// choiceKeys are n's properties that are a type of the choice prefix[x]
+// (prefix then a type name: "valueString" of "value").
+func choiceKeys(n node, prefix string) []string {
+	var keys []string
 	for k := range n.obj() {
-		if strings.HasPrefix(k, prefix) && len(k) > len(prefix) {
-			return true
+		if rest, ok := strings.CutPrefix(k, prefix); ok && rest != "" && unicode.IsUpper(rune(rest[0])) {
+			keys = append(keys, k)
 		}
 	}
-	return false
+	return keys
 }
 
 // billingRule reads "Claim - claim.item.productOrService SHALL be a valid

@@ -35,12 +35,7 @@ func choiceBound(parent, prefix string, required bool) func(*message) []string {
 	return func(m *message) []string {
 		var out []string
 		for _, p := range m.selectPath(parent) {
-			var found []string
-			for k := range p.obj() {
-				if strings.HasPrefix(k, prefix) && len(k) > len(prefix) && k[len(prefix)] >= 'A' && k[len(prefix)] <= 'Z' {
-					found = append(found, k)
-				}
-			}
+			found := choiceKeys(p, prefix)
 			switch {
 			case len(found) == 0 && required:
 				out = append(out, p.path+"."+prefix+"[x]")
