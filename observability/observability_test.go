@@ -748,21 +748,36 @@ func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Setup changes process globals and reads the environment, so these tests
 // do not run in parallel.
 func TestSetupExportsOnlyWhenAnEndpointIsSet(t *testing.T) {
-	t.Run("without endpoint spans still get trace ids", func(t *testing.T) {
+	t.Run("without endpoint spans get trace ids but nothing is recorded", func(t *testing.T) {
 		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
-		shutdown, err := observability.Setup(context.Background(), observability.Config{ServiceName: "healthgraph", Version: "test", Environment: "test", SampleRatio: 0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := observability.NewMetrics()
-		ctx, span := m.StartSpan(context.Background(), "work")
-		if observability.TraceID(ctx) == "" {
-			t.Error("no trace id with sampling ratio 0; want one to quote")
-		}
-		span.End()
-		if err := shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
+		for _, ratio := range []float64{0, 1} {
+			shutdown, err := observability.Setup(context.Background(), observability.Config{ServiceName: "healthgraph", Version: "test", Environment: "test", SampleRatio: ratio})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := observability.NewMetrics()
+			ctx, span := m.StartSpan(context.Background(), "work")
+			if observability.TraceID(ctx) == "" {
+				t.Errorf("ratio %v: no trace id; want one to quote", ratio)
+			}
+			if span.IsRecording() || span.SpanContext().IsSampled() {
+				t.Errorf("ratio %v: a span is recorded with no exporter to take it", ratio)
+			}
+			span.End()
+			// A caller's sampled traceparent does not make it record either.
+			req := httptest.NewRequest(http.MethodGet, "/health", nil)
+			req.Header.Set("traceparent", incomingTraceParent)
+			var sampled bool
+			m.HTTP(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				sampled = trace.SpanFromContext(r.Context()).IsRecording()
+			})).ServeHTTP(httptest.NewRecorder(), req)
+			if sampled {
+				t.Errorf("ratio %v: a request continuing a sampled trace recorded its span with no exporter", ratio)
+			}
+			if err := shutdown(context.Background()); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
 		}
 	})
 	t.Run("with endpoint spans are exported over OTLP/HTTP on shutdown", func(t *testing.T) {
