@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -68,6 +69,49 @@ func BenchmarkSessionState(b *testing.B) {
 			for b.Loop() {
 				if _, err := s.SessionState(ctx, u.ID, family); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPractitionersByIDs is the headline request's batch of 50
+// practitioners: from this replica's memory, through Redis alone (each
+// batch's MGET and 50 JSON decodes, as before the local layer), and from
+// Postgres.
+func BenchmarkPractitionersByIDs(b *testing.B) {
+	ctx := context.Background()
+	db := pgtest.New(b, postgres.Options{})
+	ids := make([]uuid.UUID, 50)
+	for i := range ids {
+		u := &hg.User{Email: uuid.NewString() + "@clinic.test", FullName: "Bench", PasswordHash: "x", Role: hg.RolePractitioner, Status: hg.UserActive}
+		if err := db.CreateUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+		p, err := db.CreatePractitioner(ctx, hg.NewPractitioner{UserID: u.ID, FirstName: "Sara", FamilyName: "Ali",
+			SpecialtyCode: "08.00", Specialty: "Internal Medicine", License: fmt.Sprint("LIC-BENCH-", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = p.ID
+	}
+	c, err := cache.Open(cache.Config{URL: "redis://" + redisAddr + "/0", Prefix: newPrefix()}, cache.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Close() })
+	redisOnly := cache.RedisOnlyPractitioners(cache.NewStore(db, c, nil), c)
+	for _, s := range []struct {
+		name  string
+		store hg.PractitionerStore
+	}{{"memory", cache.NewStore(db, c, nil)}, {"redis", redisOnly}, {"postgres", db}} {
+		b.Run(s.name, func(b *testing.B) {
+			if _, err := s.store.PractitionersByIDs(ctx, ids); err != nil { // warm
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if ps, err := s.store.PractitionersByIDs(ctx, ids); err != nil || len(ps) != len(ids) {
+					b.Fatalf("got %d practitioners, %v", len(ps), err)
 				}
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,18 +31,27 @@ const genTTL = time.Hour
 // "<prefix>hg:cache:<kind>:v<version>:<id>". Bump version whenever the
 // cached struct changes shape: old replicas and new ones then use disjoint
 // keys during a rolling deploy, and old entries age out by TTL.
+//
+// With the Local option a bounded copy in process memory answers first,
+// whatever Redis's state: its staleness is bounded by the TTL and this
+// process's own Invalidate alone, with Redis or without.
 type Typed[T any] struct {
 	c       *Client
 	kind    string
 	version int
 	ttl     time.Duration
+	local   *local[T] // nil without the Local option
 }
 
 // NewTyped returns a cache of kind (a metric label constant such as "user")
 // whose entries live at most ttl: the backstop for a write path that forgot
 // to invalidate, or an invalidation lost in an outage.
-func NewTyped[T any](c *Client, kind string, version int, ttl time.Duration) *Typed[T] {
-	return &Typed[T]{c: c, kind: kind, version: version, ttl: ttl}
+func NewTyped[T any](c *Client, kind string, version int, ttl time.Duration, opts ...Option) *Typed[T] {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Typed[T]{c: c, kind: kind, version: version, ttl: ttl, local: newLocal[T](c, ttl, o)}
 }
 
 func (t *Typed[T]) key(id string) string {
@@ -54,6 +64,17 @@ func (t *Typed[T]) key(id string) string {
 // Authorization is the caller's, after Get, on cached and fresh values
 // alike.
 func (t *Typed[T]) Get(ctx context.Context, id string, load func(context.Context) (T, error)) (T, error) {
+	if t.local != nil {
+		// One way through the local layer: a batch of one.
+		found, err := t.GetMany(ctx, []string{id}, func(ctx context.Context, _ []string) (map[string]T, error) {
+			v, err := load(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]T{id: v}, nil
+		})
+		return found[id], err
+	}
 	if !t.c.Enabled() {
 		return load(ctx)
 	}
@@ -98,6 +119,26 @@ func (t *Typed[T]) Get(ctx context.Context, id string, load func(context.Context
 // one load for the misses. The result holds the ids that exist; ids load
 // does not return are simply absent (and not cached).
 func (t *Typed[T]) GetMany(ctx context.Context, ids []string, load func(ctx context.Context, ids []string) (map[string]T, error)) (map[string]T, error) {
+	if t.local == nil {
+		return t.getMany(ctx, ids, load)
+	}
+	out := make(map[string]T, len(ids))
+	missing, gen := t.local.lookup(ids, out)
+	t.c.countHits(t.kind, len(ids)-len(missing))
+	if len(missing) == 0 {
+		return out, nil
+	}
+	found, err := t.getMany(ctx, missing, load)
+	if err != nil {
+		return nil, err
+	}
+	t.local.fill(found, gen)
+	maps.Copy(out, found)
+	return out, nil
+}
+
+// getMany is GetMany through Redis alone.
+func (t *Typed[T]) getMany(ctx context.Context, ids []string, load func(ctx context.Context, ids []string) (map[string]T, error)) (map[string]T, error) {
 	if len(ids) == 0 {
 		return map[string]T{}, nil
 	}
@@ -169,6 +210,9 @@ func (t *Typed[T]) GetMany(ctx context.Context, ids []string, load func(ctx cont
 // returns (and past a bound the whole cache namespace is flushed), with the
 // TTL as the last backstop.
 func (t *Typed[T]) Invalidate(ctx context.Context, ids ...string) {
+	if t.local != nil {
+		t.local.drop(ids)
+	}
 	if !t.c.Enabled() || len(ids) == 0 {
 		return
 	}
@@ -247,8 +291,11 @@ func (c *Client) flushPending(ctx context.Context) {
 }
 
 // flushNamespace deletes every cache entry (not rate limits or persisted
-// queries) under the prefix.
+// queries) under the prefix. The local layers of this process's caches
+// forget theirs when it returns, whether or not it got through: what they
+// hold may be what the flush was for.
 func (c *Client) flushNamespace(ctx context.Context) error {
+	defer c.flushes.Add(1)
 	iter := c.rdb.Scan(ctx, 0, c.Key("hg:cache:*"), 1000).Iterator()
 	var batch []string
 	for iter.Next(ctx) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/healthgraph/healthgraph/cache"
 )
 
@@ -21,6 +23,39 @@ const redisAddr = "127.0.0.1:6379"
 // under a prefix of the test's own.
 func setup(t *testing.T, addr, prefix string) *cache.Client {
 	t.Helper()
+	return open(t, addr, prefix, cache.Options{})
+}
+
+// setupCounting is setup on the shared Redis, counting the cache reads
+// (MGET commands) the client sends.
+func setupCounting(t *testing.T) (*cache.Client, *atomic.Int64) {
+	t.Helper()
+	h := &mgetCounter{}
+	c := open(t, "", "", cache.Options{Instrument: func(r redis.UniversalClient) error { r.AddHook(h); return nil }})
+	return c, &h.n
+}
+
+// mgetCounter is a go-redis hook counting MGET commands: each is one read
+// of the cache in Redis.
+type mgetCounter struct{ n atomic.Int64 }
+
+func (h *mgetCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *mgetCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "mget" {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *mgetCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func open(t *testing.T, addr, prefix string, o cache.Options) *cache.Client {
+	t.Helper()
 	if addr == "" {
 		addr = redisAddr
 	}
@@ -28,7 +63,7 @@ func setup(t *testing.T, addr, prefix string) *cache.Client {
 		prefix = newPrefix()
 	}
 	c, err := cache.Open(cache.Config{URL: "redis://" + addr + "/0", Prefix: prefix, PingInterval: 100 * time.Millisecond,
-		DialTimeout: 500 * time.Millisecond, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond}, cache.Options{})
+		DialTimeout: 500 * time.Millisecond, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond}, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,10 @@ type Client struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 
+	// flushes counts flushes of the cache namespace, which the local
+	// layers of Typed caches follow.
+	flushes atomic.Uint64
+
 	mu              sync.Mutex
 	pending         map[string]struct{}
 	pendingOverflow bool
@@ -277,6 +281,26 @@ func (c *Client) check(ctx context.Context, first bool) {
 		for _, f := range hooks {
 			go f()
 		}
+	}
+}
+
+// flushCount is how many times the cache namespace was flushed; 0 on a
+// nil Client.
+func (c *Client) flushCount() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.flushes.Load()
+}
+
+// countHits counts n cache hits of kind served from process memory; a nil
+// Client counts nothing.
+func (c *Client) countHits(kind string, n int) {
+	if c == nil {
+		return
+	}
+	for range n {
+		c.metrics.CacheLookup(kind, true)
 	}
 }
 

@@ -17,10 +17,18 @@ const userVersion = 1
 // practitionerVersion is the cache version of hg.Practitioner.
 const practitionerVersion = 1
 
-// practitionerTTL bounds staleness should an update path be added to
-// PractitionerStore without an invalidation here; today practitioners are
-// never changed after creation, so nothing needs invalidating.
+// practitionerTTL bounds staleness, in Redis and in each replica's memory,
+// should an update path be added to PractitionerStore: today practitioners
+// are never changed after creation (the store, the schema and the SQL have
+// no update or delete), so nothing needs invalidating, and a replica may
+// keep its own copy. Such a path must call Invalidate, which reaches Redis
+// and this replica's copy; other replicas' copies would still live out
+// their TTL, so it would also have to broadcast, as Sessions does.
 const practitionerTTL = 5 * time.Minute
+
+// maxLocalPractitioners bounds each replica's copy of practitioners: a
+// clinic group has a few hundred to a few thousand.
+const maxLocalPractitioners = 10_000
 
 // userTTL is short on purpose: it bounds how long a missed invalidation can
 // show an old role or status.
@@ -67,7 +75,7 @@ var _ hg.Store = (*Store)(nil)
 func NewStore(s hg.Store, c *Client, events *Broker) *Store {
 	return &Store{Store: s, events: events,
 		users:         NewTyped[hg.User](c, "user", userVersion, userTTL),
-		practitioners: NewTyped[hg.Practitioner](c, "practitioner", practitionerVersion, practitionerTTL),
+		practitioners: NewTyped[hg.Practitioner](c, "practitioner", practitionerVersion, practitionerTTL, Local(maxLocalPractitioners)),
 		claimsSums:    NewTyped[[]hg.ClaimsGroup](c, "claims_summary", summaryVersion, summaryTTL),
 		revenueSums:   NewTyped[[]hg.RevenueGroup](c, "revenue_summary", summaryVersion, summaryTTL)}
 }
@@ -164,8 +172,9 @@ func (s *Store) PractitionerByID(ctx context.Context, id uuid.UUID) (*hg.Practit
 	return &p, nil
 }
 
-// PractitionersByIDs is the dataloader's batch, through the cache: one
-// Redis round trip, and Postgres only for the misses.
+// PractitionersByIDs is the dataloader's batch, through the cache: from
+// this replica's memory, then one Redis round trip for what it lacks, and
+// Postgres only for the misses of both.
 func (s *Store) PractitionersByIDs(ctx context.Context, ids []uuid.UUID) ([]*hg.Practitioner, error) {
 	keys := make([]string, len(ids))
 	for i, id := range ids {

@@ -30,19 +30,30 @@ func TestStoreCachesPractitionersForLoaders(t *testing.T) {
 		}
 		ids = append(ids, p.ID)
 	}
-	s := cache.NewStore(db, setup(t, "", ""), nil)
-	for range 2 { // the second batch comes from Redis
+	c, mgets := setupCounting(t)
+	queries := &practitionerQueries{Store: db}
+	s := cache.NewStore(queries, c, nil)
+	for range 2 {
 		ps, err := s.PractitionersByIDs(ctx, append(ids, uuid.New(), ids[0]))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ps) != 3 {
-			t.Fatalf("got %d practitioners, want the 3 that exist, each once", len(ps))
+		if len(ps) != 3 || ps[0].ID != ids[0] || ps[1].ID != ids[1] || ps[2].ID != ids[2] {
+			t.Fatalf("got %d practitioners, want the 3 that exist, each once, in the order asked", len(ps))
 		}
+	}
+	// The second batch came from this replica's memory: its unknown id
+	// alone went to Redis and Postgres.
+	if mgets.Load() != 2 || queries.batches != 2 || queries.asked != 5+1 {
+		t.Fatalf("two batches: %d Redis reads, %d queries for %d ids; want 2, 2 and 6 (the first batch's 5, the second's unknown id)",
+			mgets.Load(), queries.batches, queries.asked)
 	}
 	p, err := s.PractitionerByID(ctx, ids[1])
 	if err != nil || p.ID != ids[1] || p.Specialty != "Internal Medicine" {
 		t.Fatalf("PractitionerByID = %+v, %v", p, err)
+	}
+	if mgets.Load() != 2 {
+		t.Fatalf("PractitionerByID of a practitioner in memory read Redis")
 	}
 	if _, err := s.PractitionerByID(ctx, uuid.New()); hg.ErrorCode(err) != hg.ENOTFOUND {
 		t.Fatalf("unknown practitioner: %v, want NOT_FOUND", err)
@@ -51,6 +62,19 @@ func TestStoreCachesPractitionersForLoaders(t *testing.T) {
 	if err != nil || u.PasswordHash != "" {
 		t.Fatalf("UserByID = %+v, %v: the password hash must never leave the store through the cache", u, err)
 	}
+}
+
+// practitionerQueries is the real store, counting the practitioner batches
+// that reach it and the ids they ask for.
+type practitionerQueries struct {
+	hg.Store
+	batches, asked int
+}
+
+func (q *practitionerQueries) PractitionersByIDs(ctx context.Context, ids []uuid.UUID) ([]*hg.Practitioner, error) {
+	q.batches++
+	q.asked += len(ids)
+	return q.Store.PractitionersByIDs(ctx, ids)
 }
 
 func TestStoreAnnouncesAppointmentWritesToOtherReplicas(t *testing.T) {
