@@ -90,6 +90,12 @@ type UserStore interface {
 	// ends every session of the user as SetUserRole does. NOT_FOUND when
 	// there is no such user.
 	SetPassword(ctx context.Context, id uuid.UUID, hash string) (*User, error)
+	// UpgradePasswordHash replaces the hash old with next, a new hash of the
+	// same password at other parameters. Unlike SetPassword it ends no
+	// session and touches nothing else. When the stored hash is no longer
+	// old (the password changed meanwhile) it changes nothing and is not an
+	// error. NOT_FOUND when there is no such user.
+	UpgradePasswordHash(ctx context.Context, id uuid.UUID, old, next string) error
 	// RecordLoginFailure increments the failure counter and locks the
 	// account until lockUntil once the counter reaches threshold. It returns
 	// the new counter.

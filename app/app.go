@@ -37,8 +37,8 @@ type Config struct {
 	// LoginLockDuration.
 	LoginLockThreshold int
 	LoginLockDuration  time.Duration
-	// PasswordCost is the bcrypt work factor of new password hashes.
-	PasswordCost int
+	// PasswordParams are the argon2id costs of new password hashes.
+	PasswordParams auth.Params
 	// Clinic is the provider identity NPHIES bundles are built with.
 	Clinic nphies.Builder
 }
@@ -64,7 +64,7 @@ func Defaults() Config {
 		RefreshTokenTTL:    30 * 24 * time.Hour,
 		LoginLockThreshold: 5,
 		LoginLockDuration:  15 * time.Minute,
-		PasswordCost:       auth.DefaultCost,
+		PasswordParams:     auth.DefaultParams,
 		Clinic: nphies.Builder{ProviderLicense: "PR-FHIR", ProviderName: "HealthGraph Clinic", BaseURL: "http://localhost:8080",
 			ProviderType: "5"},
 	}
@@ -144,7 +144,7 @@ func New(cfg Config, d Deps) (*App, error) {
 	store.Sessions = sessions
 	accounts := &auth.Accounts{Users: store, Tokens: sessions, Audit: d.DB, Access: tokens,
 		RefreshTTL: cfg.RefreshTokenTTL, LockThreshold: cfg.LoginLockThreshold, LockDuration: cfg.LoginLockDuration,
-		Cost: cfg.PasswordCost}
+		Params: cfg.PasswordParams, Logger: d.Logger, Upgrades: d.Metrics}
 	var resolverStore hg.Store = store
 	if d.WrapStore != nil {
 		resolverStore = d.WrapStore(store)

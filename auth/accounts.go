@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/mail"
 	"strings"
 	"time"
@@ -31,24 +33,84 @@ type Accounts struct {
 	// LockThreshold consecutive failures lock an account for LockDuration.
 	LockThreshold int
 	LockDuration  time.Duration
-	// Cost is the bcrypt work factor of new password hashes; 0 means
-	// DefaultCost.
-	Cost int
+	// Params are the argon2id costs of new password hashes; the zero value
+	// means DefaultParams. Tests set TestParams.
+	Params Params
+	// Logger receives what goes wrong without failing a request (a hash
+	// upgrade that was not stored); nil discards it.
+	Logger *slog.Logger
+	// Upgrades, when set, counts the hash upgrades logins attempt.
+	Upgrades HashUpgrades
 }
 
-// HashPassword returns a hash of password at the accounts' cost.
-func (a *Accounts) HashPassword(password string) (string, error) {
-	return HashPassword(password, a.Cost)
+// HashUpgrades counts the password hashes logins re-hash at the current
+// parameters.
+type HashUpgrades interface {
+	// PasswordHashUpgrade is told whether the new hash was stored.
+	PasswordHashUpgrade(stored bool)
+}
+
+func (a *Accounts) params() Params {
+	if a.Params == (Params{}) {
+		return DefaultParams
+	}
+	return a.Params
+}
+
+func (a *Accounts) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Logger
+}
+
+// HashPassword returns a hash of password at the accounts' parameters.
+func (a *Accounts) HashPassword(ctx context.Context, password string) (string, error) {
+	return HashPassword(ctx, password, a.params())
 }
 
 // checkPassword reports whether password matches hash. An empty hash (no
-// such account) still spends the time of a comparison at the accounts' cost.
-func (a *Accounts) checkPassword(hash, password string) bool {
-	if hash == "" {
-		CheckPassword(string(dummyHash(a.Cost)), password)
-		return false
+// such account) or a malformed one still spends the time of a comparison
+// at the accounts' parameters, so neither answers faster than a wrong
+// password. It fails only when ctx ends first.
+func (a *Accounts) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	if hash != "" {
+		ok, err := CheckPassword(ctx, hash, password)
+		if !errors.Is(err, ErrMalformedHash) {
+			return ok, err
+		}
+		a.logger().WarnContext(ctx, "a stored password hash is malformed; its account cannot log in")
 	}
-	return CheckPassword(hash, password)
+	dummy, err := dummyHash(ctx, a.params())
+	if err != nil {
+		return false, err
+	}
+	if _, err := CheckPassword(ctx, dummy, password); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// upgradeHash stores a new hash of a password that just matched when its
+// stored hash is not argon2id at the accounts' parameters (a bcrypt hash,
+// or older parameters). The account's sessions stay open. It never fails
+// the login: a hash not stored is logged and counted, and the next login
+// tries again.
+func (a *Accounts) upgradeHash(ctx context.Context, u *hg.User, password string) {
+	p := a.params()
+	if !NeedsRehash(u.PasswordHash, p) {
+		return
+	}
+	hash, err := HashPassword(ctx, password, p)
+	if err == nil {
+		err = a.Users.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, hash)
+	}
+	if a.Upgrades != nil {
+		a.Upgrades.PasswordHashUpgrade(err == nil)
+	}
+	if err != nil {
+		a.logger().WarnContext(ctx, "password hash upgrade not stored; the login goes on", "error", err)
+	}
 }
 
 // errBadCredentials is the one answer for an unknown email, a wrong password
@@ -100,7 +162,7 @@ func (a *Accounts) Create(ctx context.Context, email, password, fullName string,
 	if !role.Valid() {
 		return nil, hg.Invalid("role", "unknown role %q", role)
 	}
-	hash, err := a.HashPassword(password)
+	hash, err := a.HashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -124,12 +186,17 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (*Session,
 	}
 	u, err := a.Users.UserByEmail(ctx, email)
 	if hg.ErrorCode(err) == hg.ENOTFOUND {
-		a.checkPassword("", password)
+		if _, err := a.checkPassword(ctx, "", password); err != nil {
+			return nil, err
+		}
 		return nil, a.refuse(ctx, &hg.AuditEvent{Action: "login.failed", EntityType: "User", Detail: "unknown account"})
 	} else if err != nil {
 		return nil, err
 	}
-	ok := a.checkPassword(u.PasswordHash, password)
+	ok, err := a.checkPassword(ctx, u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
 	locked := u.LockedUntil != nil && u.LockedUntil.After(time.Now())
 	switch {
 	case locked:
@@ -153,6 +220,7 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (*Session,
 	if err := a.audit(ctx, &hg.AuditEvent{ActorID: &u.ID, ActorRole: u.Role, Action: "login.succeeded", EntityType: "User", EntityID: &u.ID}); err != nil {
 		return nil, err
 	}
+	a.upgradeHash(ctx, u, password)
 	return a.open(ctx, u, uuid.New())
 }
 

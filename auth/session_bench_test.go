@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/postgres"
@@ -23,7 +21,7 @@ func BenchmarkAccessTokenCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	accounts := &auth.Accounts{Users: db, Tokens: db, Audit: db, Access: tokens,
-		RefreshTTL: time.Hour, LockThreshold: 5, LockDuration: time.Minute, Cost: bcrypt.MinCost}
+		RefreshTTL: time.Hour, LockThreshold: 5, LockDuration: time.Minute, Params: auth.TestParams}
 	ctx := b.Context()
 	if _, err := accounts.Create(ctx, "bench@example.com", "bench-passw0rd", "Bench", hg.RolePatient); err != nil {
 		b.Fatal(err)

@@ -70,7 +70,10 @@ func (a *Accounts) ChangePassword(ctx context.Context, p *hg.Principal, current,
 	if err != nil {
 		return nil, err
 	}
-	ok := a.checkPassword(hash, current)
+	ok, err := a.checkPassword(ctx, hash, current)
+	if err != nil {
+		return nil, err
+	}
 	if u.LockedUntil != nil && u.LockedUntil.After(time.Now()) {
 		return nil, a.refusePasswordChange(ctx, u, "account locked")
 	} else if !ok {
@@ -79,7 +82,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p *hg.Principal, current,
 		}
 		return nil, a.refusePasswordChange(ctx, u, "wrong current password")
 	}
-	newHash, err := a.HashPassword(next)
+	newHash, err := a.HashPassword(ctx, next)
 	if err != nil {
 		return nil, err
 	}

@@ -145,6 +145,16 @@ func (m *Metrics) Paid(halalas int64) {
 	}
 }
 
+// PasswordHashUpgrade counts a login's re-hash of its password in
+// healthgraph_password_hash_upgrades_total, by whether it was stored.
+func (m *Metrics) PasswordHashUpgrade(stored bool) {
+	outcome := "failed"
+	if stored {
+		outcome = "stored"
+	}
+	m.hashUpgrades.WithLabelValues(outcome).Inc()
+}
+
 // LoaderBatch starts the span of one dataloader batch (named "dataloader
 // <loader>", with the number of keys) and observes the batch size in
 // healthgraph_dataloader_batch_size, where N+1 patterns show up as many

@@ -135,6 +135,9 @@ type Metrics struct {
 	approved     prometheus.Counter
 	paid         prometheus.Counter
 	statuses     *boundedSet
+
+	// Accounts.
+	hashUpgrades *prometheus.CounterVec
 }
 
 // NewMetrics creates the registry (with the Go runtime and process
@@ -253,6 +256,12 @@ func NewMetrics(opts ...Option) *Metrics {
 	m.approved = f.plainCounter("approved_halalas_total", "Amount approved by payers in NPHIES adjudications, in halalas.")
 	m.paid = f.plainCounter("paid_halalas_total", "Payments recorded against invoices, in halalas.")
 	m.statuses = newBoundedSet(30)
+
+	m.hashUpgrades = f.counter("password_hash_upgrades_total",
+		"Password hashes re-hashed at the current parameters on a successful login, by outcome (stored, failed); a failed one leaves the login working on the old hash.", "outcome")
+	for _, o := range []string{"stored", "failed"} {
+		m.hashUpgrades.WithLabelValues(o)
+	}
 	return m
 }
 

@@ -118,6 +118,48 @@ func TestUsers(t *testing.T) {
 	})
 }
 
+func TestUpgradePasswordHash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t, postgres.Options{})
+	u := &hg.User{Email: "rehash@example.com", FullName: "Rehash", PasswordHash: "old", Role: hg.RolePatient}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	rt := &hg.RefreshToken{UserID: u.ID, FamilyID: uuid.New(), Hash: []byte("rt"), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := db.CreateRefreshToken(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	hashIs := func(t *testing.T, want string) {
+		t.Helper()
+		if got, err := db.PasswordHash(ctx, u.ID); err != nil || got != want {
+			t.Fatalf("stored hash %q (%v), want %q", got, err, want)
+		}
+	}
+	// Sequential: each step starts from the previous one's hash.
+	t.Run("the hash it was given is replaced and no session ends", func(t *testing.T) {
+		if err := db.UpgradePasswordHash(ctx, u.ID, "old", "new"); err != nil {
+			t.Fatal(err)
+		}
+		hashIs(t, "new")
+		st, err := db.SessionState(ctx, u.ID, rt.FamilyID)
+		if err != nil || st.Revoked || st.TokenVersion != u.TokenVersion {
+			t.Fatalf("session after the upgrade %+v (%v), want it live at token version %d", st, err, u.TokenVersion)
+		}
+	})
+	t.Run("a hash changed meanwhile is kept", func(t *testing.T) {
+		if err := db.UpgradePasswordHash(ctx, u.ID, "old", "stale"); err != nil {
+			t.Fatal(err)
+		}
+		hashIs(t, "new")
+	})
+	t.Run("an unknown user is NOT_FOUND", func(t *testing.T) {
+		if code := hg.ErrorCode(db.UpgradePasswordHash(ctx, uuid.New(), "old", "new")); code != hg.ENOTFOUND {
+			t.Fatalf("code = %q, want NOT_FOUND", code)
+		}
+	})
+}
+
 func TestRefreshTokenUseIsOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

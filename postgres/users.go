@@ -153,6 +153,18 @@ func (db *DB) SetPassword(ctx context.Context, id uuid.UUID, hash string) (*hg.U
 	}, userSubject)
 }
 
+// UpgradePasswordHash swaps old for next only while old is still stored,
+// so a rehash racing a password change cannot bring the old password back.
+// The token version and refresh tokens stay: the password is the same. Nor
+// does updated_at move: nothing anyone reads of the account changed.
+func (db *DB) UpgradePasswordHash(ctx context.Context, id uuid.UUID, old, next string) error {
+	var found uuid.UUID
+	err := db.Pool.QueryRow(ctx, `UPDATE users
+		SET password_hash = CASE WHEN password_hash = $2 THEN $3 ELSE password_hash END
+		WHERE id = $1 RETURNING id`, id, old, next).Scan(&found)
+	return translate(err, "user")
+}
+
 // RecordLoginFailure counts a wrong password and locks the account at the
 // threshold, in one statement so concurrent attempts cannot lose a count.
 func (db *DB) RecordLoginFailure(ctx context.Context, id uuid.UUID, threshold int, lockUntil time.Time) (int, error) {

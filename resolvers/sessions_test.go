@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/internal/eventually"
@@ -217,10 +219,33 @@ func TestRevokedTokensStayRefusedThroughARedisOutage(t *testing.T) {
 	refused(t, env, "after Redis returned", loggedOut.AccessToken, demoted.AccessToken)
 }
 
-// TestLoginCostsOneBcryptComparisonWhetherOrNotTheAccountExists is not
-// parallel: it counts the process's bcrypt comparisons, which other tests
-// would add to. The medians are reported, not asserted.
-func TestLoginCostsOneBcryptComparisonWhetherOrNotTheAccountExists(t *testing.T) {
+func TestLoginUpgradesABcryptHashWithoutEndingOtherSessions(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	u, _ := env.User(t, "legacy@example.com", hg.RolePatient)
+	elsewhere := login(t, env, "legacy@example.com", servertest.Password)
+	legacy, err := bcrypt.GenerateFromPassword([]byte(servertest.Password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A row as the service left it before argon2id: no session ends.
+	if _, err := env.DB.Pool.Exec(t.Context(), `UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, string(legacy)); err != nil {
+		t.Fatal(err)
+	}
+	here := login(t, env, "legacy@example.com", servertest.Password)
+	if h, err := env.DB.PasswordHash(t.Context(), u.ID); err != nil || auth.NeedsRehash(h, auth.TestParams) {
+		t.Fatalf("stored hash after login %q (%v), want argon2id at the test parameters", h, err)
+	}
+	accepted(t, env, "after the upgrade", elsewhere.AccessToken, here.AccessToken)
+	if r := refresh(t, env, elsewhere.RefreshToken); r.AccessToken == "" {
+		t.Fatal("the other session's refresh token was refused after the upgrade")
+	}
+}
+
+// TestLoginCostsOnePasswordComparisonWhetherOrNotTheAccountExists is not
+// parallel: it counts the process's password comparisons, which other
+// tests would add to. The medians are reported, not asserted.
+func TestLoginCostsOnePasswordComparisonWhetherOrNotTheAccountExists(t *testing.T) {
 	env := servertest.New(t)
 	env.User(t, "known@example.com", hg.RolePatient)
 	const tries = 20
@@ -236,7 +261,7 @@ func TestLoginCostsOneBcryptComparisonWhetherOrNotTheAccountExists(t *testing.T)
 			}
 		}
 		if n := auth.Comparisons() - before; n != tries {
-			t.Fatalf("%d logins as %s ran %d bcrypt comparisons, want %d", tries, email, n, tries)
+			t.Fatalf("%d logins as %s ran %d password comparisons, want %d", tries, email, n, tries)
 		}
 		slices.Sort(took)
 		return took[tries/2]

@@ -5,8 +5,6 @@ import (
 	"os"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/postgres"
@@ -25,7 +23,7 @@ const loadPassword = "Load-test-passw0rd"
 func scale(t *testing.T, size seed.Size, seedValue uint64) (*postgres.DB, *seed.ScaleResult) {
 	t.Helper()
 	db := pgtest.New(t, postgres.Options{})
-	hash, err := auth.HashPassword(loadPassword, bcrypt.MinCost)
+	hash, err := auth.HashPassword(context.Background(), loadPassword, auth.TestParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +113,11 @@ func TestScale(t *testing.T) {
 		}
 		for _, l := range res.Logins {
 			u, err := db.UserByEmail(ctx, l.Email)
-			if err != nil || u.Role != l.Role || l.Email != seed.LoadEmail(l.Role) || !auth.CheckPassword(u.PasswordHash, loadPassword) {
+			var ok bool
+			if err == nil {
+				ok, err = auth.CheckPassword(ctx, u.PasswordHash, loadPassword)
+			}
+			if err != nil || u.Role != l.Role || l.Email != seed.LoadEmail(l.Role) || !ok {
 				t.Errorf("login %s: %+v, %v; want role %s and the password", l.Email, u, err, l.Role)
 			}
 			if l.Role != hg.RolePractitioner {

@@ -143,7 +143,7 @@ const DemoEmailDomain = "demo.healthgraph.example"
 // desk left, and a login per role. hash turns each random password into a stored hash (the
 // caller passes an auth.Accounts' HashPassword). CONFLICT when demo data already exists.
 // Refusing it in production is the caller's job.
-func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error), o Options) (*DemoResult, error) {
+func Demo(ctx context.Context, db *postgres.DB, hash func(context.Context, string) (string, error), o Options) (*DemoResult, error) {
 	o = o.withDefaults()
 	g := newGen(o, 0)
 	res := &DemoResult{}
@@ -159,7 +159,7 @@ func Demo(ctx context.Context, db *postgres.DB, hash func(string) (string, error
 		if err != nil {
 			return nil, err
 		}
-		if hashes[r], err = hash(pw); err != nil {
+		if hashes[r], err = hash(ctx, pw); err != nil {
 			return nil, fmt.Errorf("hash demo password: %w", err)
 		}
 		res.Logins = append(res.Logins, Login{Role: r, Email: strings.ToLower(string(r)) + "@" + DemoEmailDomain, Password: pw})

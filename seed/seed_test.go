@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/crypto/bcrypt"
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
@@ -20,9 +19,9 @@ import (
 
 var clock = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 
-// hashCheaply hashes demo logins for real at the cheapest cost, which keeps
-// the race detector's slowdown of bcrypt out of the suite.
-var hashCheaply = (&auth.Accounts{Cost: bcrypt.MinCost}).HashPassword
+// hashCheaply hashes demo logins for real at the cheapest parameters, which
+// keeps the race detector's slowdown of argon2id out of the suite.
+var hashCheaply = (&auth.Accounts{Params: auth.TestParams}).HashPassword
 
 func TestDemo(t *testing.T) {
 	t.Parallel()
@@ -39,7 +38,11 @@ func TestDemo(t *testing.T) {
 		for _, l := range res.Logins {
 			roles[l.Role] = true
 			u, err := db.UserByEmail(ctx, l.Email)
-			if err != nil || u.Role != l.Role || !auth.CheckPassword(u.PasswordHash, l.Password) {
+			var ok bool
+			if err == nil {
+				ok, err = auth.CheckPassword(ctx, u.PasswordHash, l.Password)
+			}
+			if err != nil || u.Role != l.Role || !ok {
 				t.Errorf("login %s (%s): user %+v, %v; want the role and a working password", l.Email, l.Role, u, err)
 			}
 			if err := auth.ValidatePassword(l.Password, l.Email); err != nil {

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/auth"
 	"github.com/healthgraph/healthgraph/internal/eventually"
@@ -44,7 +42,7 @@ func TestTwoServerProcessesNeverDoubleBook(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	accounts := &auth.Accounts{Users: db, Tokens: db, Audit: db, Cost: bcrypt.MinCost}
+	accounts := &auth.Accounts{Users: db, Tokens: db, Audit: db, Params: auth.TestParams}
 	reception, err := accounts.Create(ctx, "reception@clinic.test", "reception-pass-1", "Reception", hg.RoleReception)
 	if err != nil {
 		t.Fatal(err)

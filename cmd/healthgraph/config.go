@@ -123,8 +123,8 @@ func (c Config) App() app.Config {
 		Redis:  c.Redis,
 		JWTKey: c.JWTKey, AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL,
 		LoginLockThreshold: c.LoginLockThreshold, LoginLockDuration: c.LoginLockDuration,
-		PasswordCost: auth.DefaultCost,
-		Clinic:       c.Clinic(),
+		PasswordParams: auth.DefaultParams,
+		Clinic:         c.Clinic(),
 	}
 }
 

@@ -57,7 +57,7 @@ func seedData(ctx context.Context, args []string, stdout io.Writer) error {
 	var scaleOpts seed.ScaleOptions
 	if *scale != "" {
 		var err error
-		if scaleOpts, err = scaleOptions(*scale, *allowExisting, opts, auth.DefaultCost); err != nil {
+		if scaleOpts, err = scaleOptions(ctx, *scale, *allowExisting, opts, auth.DefaultParams); err != nil {
 			return err
 		}
 	}
@@ -92,7 +92,7 @@ func seedData(ctx context.Context, args []string, stdout io.Writer) error {
 	if *scale != "" {
 		return seedScale(ctx, db, scaleOpts, stdout)
 	}
-	res, err := seed.Demo(ctx, db, (&auth.Accounts{}).HashPassword, opts)
+	res, err := seed.Demo(ctx, db, (&auth.Accounts{Params: cfg.App().PasswordParams}).HashPassword, opts)
 	if hg.ErrorCode(err) == hg.ECONFLICT && *ifMissing {
 		_, err = fmt.Fprintln(stdout, "demo clinic already present (its logins were printed when it was created; `healthgraph admin create` makes more)")
 		return err
@@ -115,7 +115,7 @@ func seedData(ctx context.Context, args []string, stdout io.Writer) error {
 
 // scaleOptions checks --scale's arguments and the load-test password before
 // anything connects, and hashes the password once.
-func scaleOptions(name string, allowExisting bool, opts seed.Options, cost int) (seed.ScaleOptions, error) {
+func scaleOptions(ctx context.Context, name string, allowExisting bool, opts seed.Options, params auth.Params) (seed.ScaleOptions, error) {
 	size, ok := seed.Sizes[name]
 	if !ok {
 		return seed.ScaleOptions{}, fmt.Errorf("--scale must be small or large, not %q", name)
@@ -129,7 +129,7 @@ func scaleOptions(name string, allowExisting bool, opts seed.Options, cost int) 
 			return seed.ScaleOptions{}, fmt.Errorf("%s: %w", seedPasswordEnv, err)
 		}
 	}
-	hash, err := auth.HashPassword(pw, cost)
+	hash, err := auth.HashPassword(ctx, pw, params)
 	if err != nil {
 		return seed.ScaleOptions{}, fmt.Errorf("hash the load-test password: %w", err)
 	}

@@ -35,7 +35,7 @@ var kindNames = [numKinds]string{"me", "invoices", "createInvoice", "signup"}
 
 // mix is the cumulative weight of each kind, out of 100: mostly reads, a
 // steady stream of cheap writes, and a few signups, which hash a password
-// with bcrypt and would otherwise take the two shared cores.
+// with argon2id and would otherwise take the two shared cores.
 var mix = [numKinds]int{35, 70, 96, 100}
 
 func pickKind() int {

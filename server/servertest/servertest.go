@@ -19,7 +19,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/crypto/bcrypt"
 
 	hg "github.com/healthgraph/healthgraph"
 	"github.com/healthgraph/healthgraph/app"
@@ -162,7 +161,7 @@ func StartWith(t testing.TB, db *postgres.DB, cfg server.Config, o Options) *Env
 	ac.Server = cfg
 	ac.Redis = cache.Config{URL: o.RedisURL, Prefix: o.RedisPrefix, PingInterval: 200 * time.Millisecond,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}
-	ac.JWTKey, ac.RefreshTokenTTL, ac.PasswordCost = Key, time.Hour, bcrypt.MinCost
+	ac.JWTKey, ac.RefreshTokenTTL, ac.PasswordParams = Key, time.Hour, auth.TestParams
 	if o.AccessTTL != 0 {
 		ac.AccessTokenTTL = o.AccessTTL
 	}
