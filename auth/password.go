@@ -64,9 +64,13 @@ type Params struct {
 	Threads uint8
 }
 
-// DefaultParams are production's: the first configuration of OWASP's
-// Password Storage Cheat Sheet (19 MiB, 2 passes, 1 lane).
-var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+// DefaultParams are production's: the configuration of OWASP's Password
+// Storage Cheat Sheet with the least memory (7 MiB, 5 passes, 1 lane),
+// which it rates as strong as its others. Here it also costs the least
+// CPU (45 ms against 63 ms for 19 MiB and 2 passes: 7 MiB stays in the
+// cache), and concurrent logins add 7 MiB each to the replica's memory,
+// not 19.
+var DefaultParams = Params{Memory: 7 * 1024, Time: 5, Threads: 1}
 
 // TestParams are the cheapest valid parameters (argon2 needs 8 KiB per
 // lane): tests hash for real without the race detector turning each login
@@ -105,7 +109,7 @@ func withSlot(ctx context.Context, f func()) error {
 }
 
 // HashPassword returns an argon2id hash of password at p, in the PHC string
-// format: $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>.
+// format: $argon2id$v=19$m=7168,t=5,p=1$<salt>$<key>.
 func HashPassword(ctx context.Context, password string, p Params) (string, error) {
 	salt := make([]byte, saltBytes)
 	if _, err := rand.Read(salt); err != nil {
