@@ -253,6 +253,21 @@ func (l *Loaders) Practitioner(ctx context.Context, id uuid.UUID) (*hg.Practitio
 	return l.PractitionerByID.Load(ctx, id)
 }
 
+// QueuePatients queues patients for the next batch without waiting: a
+// list's relations, asked for by its first element (model.Appointment).
+func (l *Loaders) QueuePatients(ctx context.Context, ids []uuid.UUID) {
+	if l != nil {
+		l.PatientByID.LoadAllThunk(ctx, ids)
+	}
+}
+
+// QueuePractitioners queues practitioners as QueuePatients queues patients.
+func (l *Loaders) QueuePractitioners(ctx context.Context, ids []uuid.UUID) {
+	if l != nil {
+		l.PractitionerByID.LoadAllThunk(ctx, ids)
+	}
+}
+
 // PatientOfUser loads the patient record linked to a login through the
 // request's loaders.
 func (l *Loaders) PatientOfUser(ctx context.Context, userID uuid.UUID) (*hg.Patient, error) {

@@ -1933,7 +1933,7 @@ func (ec *executionContext) marshalNInvoiceConnection2ᚖgithubᚗcomᚋhealthgr
 }
 
 func (ec *executionContext) marshalNInvoiceEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐInvoiceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InvoiceEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"InvoiceEdge"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNInvoiceEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐInvoiceEdge(ctx, sel, v[i])
@@ -1961,7 +1961,7 @@ func (ec *executionContext) marshalNInvoiceLine2githubᚗcomᚋhealthgraphᚋhea
 }
 
 func (ec *executionContext) marshalNInvoiceLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceLineᚄ(ctx context.Context, sel ast.SelectionSet, v []healthgraph.InvoiceLine) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"InvoiceLine"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNInvoiceLine2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceLine(ctx, sel, v[i])
@@ -2015,7 +2015,7 @@ func (ec *executionContext) marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgra
 }
 
 func (ec *executionContext) marshalNPayment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.Payment) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"Payment"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPayment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPayment(ctx, sel, v[i])

@@ -662,7 +662,7 @@ func (ec *executionContext) marshalNCatalogueItemConnection2ᚖgithubᚗcomᚋhe
 }
 
 func (ec *executionContext) marshalNCatalogueItemEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCatalogueItemEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CatalogueItemEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"CatalogueItemEdge"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCatalogueItemEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCatalogueItemEdge(ctx, sel, v[i])

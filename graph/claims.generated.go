@@ -5238,7 +5238,7 @@ func (ec *executionContext) marshalNCancelReason2githubᚗcomᚋhealthgraphᚋhe
 }
 
 func (ec *executionContext) marshalNClaim2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.Claim) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"Claim"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, sel, v[i])
@@ -5262,7 +5262,7 @@ func (ec *executionContext) marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealth
 }
 
 func (ec *executionContext) marshalNClaimAttachment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimAttachmentInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.ClaimAttachmentInfo) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"ClaimAttachment"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNClaimAttachment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimAttachmentInfo(ctx, sel, v[i])
@@ -5322,7 +5322,7 @@ func (ec *executionContext) marshalNClaimConnection2ᚖgithubᚗcomᚋhealthgrap
 }
 
 func (ec *executionContext) marshalNClaimEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ClaimEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"ClaimEdge"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNClaimEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimEdge(ctx, sel, v[i])
@@ -5350,7 +5350,7 @@ func (ec *executionContext) marshalNClaimItem2githubᚗcomᚋhealthgraphᚋhealt
 }
 
 func (ec *executionContext) marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemᚄ(ctx context.Context, sel ast.SelectionSet, v []healthgraph.ClaimItem) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"ClaimItem"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNClaimItem2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItem(ctx, sel, v[i])
@@ -5419,7 +5419,7 @@ func (ec *executionContext) marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhea
 }
 
 func (ec *executionContext) marshalNClaimStatusChange2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.ClaimStatusChange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"ClaimStatusChange"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNClaimStatusChange2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatusChange(ctx, sel, v[i])
@@ -5484,7 +5484,7 @@ var (
 )
 
 func (ec *executionContext) marshalNClaimViolation2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.ClaimViolation) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"ClaimViolation"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNClaimViolation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolation(ctx, sel, v[i])
@@ -5518,7 +5518,7 @@ func (ec *executionContext) marshalNClaimsGroupBy2githubᚗcomᚋhealthgraphᚋh
 }
 
 func (ec *executionContext) marshalNClaimsSummaryGroup2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimsSummaryGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ClaimsSummaryGroup) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"ClaimsSummaryGroup"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNClaimsSummaryGroup2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimsSummaryGroup(ctx, sel, v[i])
@@ -5557,7 +5557,7 @@ func (ec *executionContext) marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraph
 }
 
 func (ec *executionContext) marshalNLens2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLensᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Lens) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"Lens"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLens2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLens(ctx, sel, v[i])
@@ -5630,7 +5630,7 @@ func (ec *executionContext) marshalNMessageDirection2githubᚗcomᚋhealthgraph�
 }
 
 func (ec *executionContext) marshalNNphiesMessage2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐNPHIESMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.NPHIESMessage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"NphiesMessage"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNNphiesMessage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐNPHIESMessage(ctx, sel, v[i])
@@ -5662,7 +5662,7 @@ func (ec *executionContext) marshalNPayer2ᚖgithubᚗcomᚋhealthgraphᚋhealth
 }
 
 func (ec *executionContext) marshalNRevenueGroup2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRevenueGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RevenueGroup) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"RevenueGroup"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRevenueGroup2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRevenueGroup(ctx, sel, v[i])
@@ -5961,7 +5961,7 @@ func (ec *executionContext) marshalOToothSurface2ᚕgithubᚗcomᚋhealthgraph�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, nil, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNToothSurface2githubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurface(ctx, sel, v[i])

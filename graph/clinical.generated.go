@@ -4425,7 +4425,7 @@ func (ec *executionContext) unmarshalNAmendMedicalRecordInput2githubᚗcomᚋhea
 }
 
 func (ec *executionContext) marshalNAppointment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Appointment) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"Appointment"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment(ctx, sel, v[i])
@@ -4465,7 +4465,7 @@ func (ec *executionContext) marshalNAppointmentConnection2ᚖgithubᚗcomᚋheal
 }
 
 func (ec *executionContext) marshalNAppointmentEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AppointmentEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"AppointmentEdge"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAppointmentEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentEdge(ctx, sel, v[i])
@@ -4527,7 +4527,7 @@ func (ec *executionContext) marshalNBreakGlassGrant2ᚖgithubᚗcomᚋhealthgrap
 }
 
 func (ec *executionContext) marshalNCoverage2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverageᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.Coverage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"Coverage"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx, sel, v[i])
@@ -4585,7 +4585,7 @@ func (ec *executionContext) marshalNGender2githubᚗcomᚋhealthgraphᚋhealthgr
 }
 
 func (ec *executionContext) marshalNMedicalRecord2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMedicalRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.MedicalRecord) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"MedicalRecord"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMedicalRecord2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMedicalRecord(ctx, sel, v[i])
@@ -4617,7 +4617,7 @@ func (ec *executionContext) marshalNMedicalRecordConnection2ᚖgithubᚗcomᚋhe
 }
 
 func (ec *executionContext) marshalNMedicalRecordEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐMedicalRecordEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MedicalRecordEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"MedicalRecordEdge"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMedicalRecordEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐMedicalRecordEdge(ctx, sel, v[i])
@@ -4657,7 +4657,7 @@ func (ec *executionContext) marshalNPatientConnection2ᚖgithubᚗcomᚋhealthgr
 }
 
 func (ec *executionContext) marshalNPatientEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PatientEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"PatientEdge"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPatientEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientEdge(ctx, sel, v[i])
@@ -4707,7 +4707,7 @@ func (ec *executionContext) marshalNPractitionerConnection2ᚖgithubᚗcomᚋhea
 }
 
 func (ec *executionContext) marshalNPractitionerEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPractitionerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PractitionerEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"PractitionerEdge"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPractitionerEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPractitionerEdge(ctx, sel, v[i])
@@ -4746,7 +4746,7 @@ func (ec *executionContext) marshalNRecordKind2githubᚗcomᚋhealthgraphᚋheal
 }
 
 func (ec *executionContext) marshalNSlot2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.Slot) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"Slot"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSlot2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐSlot(ctx, sel, v[i])
@@ -4790,7 +4790,7 @@ func (ec *executionContext) unmarshalNUpdatePatientInput2githubᚗcomᚋhealthgr
 }
 
 func (ec *executionContext) marshalNUtilizationGroup2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUtilizationGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.UtilizationGroup) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"UtilizationGroup"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUtilizationGroup2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUtilizationGroup(ctx, sel, v[i])

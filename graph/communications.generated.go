@@ -598,7 +598,7 @@ func (ec *executionContext) _CommunicationAttachment(ctx context.Context, sel as
 // region    ***************************** type.gotpl *****************************
 
 func (ec *executionContext) marshalNClaimCommunication2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimCommunicationᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.ClaimCommunication) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"ClaimCommunication"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNClaimCommunication2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimCommunication(ctx, sel, v[i])
@@ -626,7 +626,7 @@ func (ec *executionContext) marshalNCommunicationAttachment2githubᚗcomᚋhealt
 }
 
 func (ec *executionContext) marshalNCommunicationAttachment2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []healthgraph.AttachmentInfo) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"CommunicationAttachment"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCommunicationAttachment2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentInfo(ctx, sel, v[i])

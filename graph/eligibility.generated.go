@@ -1065,7 +1065,7 @@ func (ec *executionContext) _EligibilityError(ctx context.Context, sel ast.Selec
 // region    ***************************** type.gotpl *****************************
 
 func (ec *executionContext) marshalNDiscoveredCoverage2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐDiscoveredCoverageᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.DiscoveredCoverage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"DiscoveredCoverage"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDiscoveredCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐDiscoveredCoverage(ctx, sel, v[i])
@@ -1089,7 +1089,7 @@ func (ec *executionContext) marshalNDiscoveredCoverage2ᚖgithubᚗcomᚋhealthg
 }
 
 func (ec *executionContext) marshalNEligibilityCheck2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.EligibilityCheck) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"EligibilityCheck"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEligibilityCheck2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityCheck(ctx, sel, v[i])
@@ -1117,7 +1117,7 @@ func (ec *executionContext) marshalNEligibilityError2githubᚗcomᚋhealthgraph�
 }
 
 func (ec *executionContext) marshalNEligibilityError2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityIssueᚄ(ctx context.Context, sel ast.SelectionSet, v []healthgraph.EligibilityIssue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"EligibilityError"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEligibilityError2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityIssue(ctx, sel, v[i])

@@ -1650,7 +1650,7 @@ func (ec *executionContext) _PaymentReconciliationLine(ctx context.Context, sel 
 // region    ***************************** type.gotpl *****************************
 
 func (ec *executionContext) marshalNClaimPayment2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPaymentᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.ClaimPayment) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"ClaimPayment"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNClaimPayment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPayment(ctx, sel, v[i])
@@ -1674,7 +1674,7 @@ func (ec *executionContext) marshalNClaimPayment2ᚖgithubᚗcomᚋhealthgraph�
 }
 
 func (ec *executionContext) marshalNDenialGroup2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐDenialGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DenialGroup) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"DenialGroup"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDenialGroup2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐDenialGroup(ctx, sel, v[i])
@@ -1729,7 +1729,7 @@ func (ec *executionContext) marshalNPaymentReconciliationConnection2ᚖgithubᚗ
 }
 
 func (ec *executionContext) marshalNPaymentReconciliationEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PaymentReconciliationEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"PaymentReconciliationEdge"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPaymentReconciliationEdge2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdge(ctx, sel, v[i])
@@ -1757,7 +1757,7 @@ func (ec *executionContext) marshalNPaymentReconciliationLine2githubᚗcomᚋhea
 }
 
 func (ec *executionContext) marshalNPaymentReconciliationLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐReconciliationLineᚄ(ctx context.Context, sel ast.SelectionSet, v []healthgraph.ReconciliationLine) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, []string{"PaymentReconciliationLine"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPaymentReconciliationLine2githubᚗcomᚋhealthgraphᚋhealthgraphᚐReconciliationLine(ctx, sel, v[i])

@@ -113,34 +113,23 @@ func hasField(fields []graphql.CollectedField, name string) bool {
 	return false
 }
 
-// prefetchAppointments queues, in one go, the patients, practitioners and
-// coverages a page of appointments will ask for, when the query selects
-// them. The field resolvers then find their keys already batched, so the
-// statement count stays constant however many goroutines gqlgen runs and
-// however slowly they start, instead of depending on the loaders' wait.
+// prefetchAppointments queues, in one go, the coverages of the patients a
+// page of appointments shows, when the query selects them, so that they
+// load beside the patients rather than after them, in a batch of their
+// own whatever the goroutines of the patients' fields do. The patients and
+// practitioners need no prefetch: the first appointment of the page to
+// load one queues those of the whole page (model.NewAppointments).
 func prefetchAppointments(ctx context.Context, as []*hg.Appointment) {
-	if len(as) == 0 {
-		return
-	}
 	l := dataloader.For(ctx)
-	if l == nil {
+	if len(as) == 0 || l == nil || !selects(ctx, "edges", "node", "patient", "coverages") {
 		return
 	}
 	patients := make([]uuid.UUID, len(as))
-	practitioners := make([]uuid.UUID, len(as))
 	for i, a := range as {
-		patients[i], practitioners[i] = a.PatientID, a.PractitionerID
+		patients[i] = a.PatientID
 	}
-	// The thunks are not awaited: queuing the keys is the point.
-	if selects(ctx, "edges", "node", "patient") {
-		l.PatientByID.LoadAllThunk(ctx, patients)
-		if selects(ctx, "edges", "node", "patient", "coverages") {
-			l.CoveragesByPatientID.LoadAllThunk(ctx, patients)
-		}
-	}
-	if selects(ctx, "edges", "node", "practitioner") {
-		l.PractitionerByID.LoadAllThunk(ctx, practitioners)
-	}
+	// The thunk is not awaited: queuing the keys is the point.
+	l.CoveragesByPatientID.LoadAllThunk(ctx, patients)
 }
 
 // mayWatchSchedule allows administrators and reception to watch any

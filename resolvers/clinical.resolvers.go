@@ -305,10 +305,16 @@ func (r *queryResolver) Appointments(ctx context.Context, filter *model.Appointm
 		return nil, err
 	}
 	prefetchAppointments(ctx, as)
+	var page []*hg.Appointment
 	es, info := edges(pg, as, func(a *hg.Appointment) ([]string, uuid.UUID) { return timeKey(a.StartsAt), a.ID },
 		func(c string, a *hg.Appointment) *model.AppointmentEdge {
-			return &model.AppointmentEdge{Cursor: c, Node: shownAppointment(ctx, a)}
+			page = append(page, a)
+			return &model.AppointmentEdge{Cursor: c}
 		})
+	// The page's nodes are shown together, so their relations load in one batch.
+	for i, a := range shownAppointments(ctx, page) {
+		es[i].Node = a
+	}
 	err = auditPage(ctx, r.Resolver, "appointment.list", "Appointment", es, func(e *model.AppointmentEdge) (uuid.UUID, uuid.UUID) {
 		return e.Node.ID, e.Node.PatientID
 	})

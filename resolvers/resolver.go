@@ -16,6 +16,7 @@ import (
 )
 
 //go:generate go tool gqlgen generate
+//go:generate go run ../internal/inlinelists ../graph
 
 // Resolver holds what every resolver needs; server wires it once.
 type Resolver struct {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -10,10 +11,13 @@ import (
 
 // AppointmentRelations loads the patient and practitioner an appointment
 // refers to, within the caller's scope: the request's loaders
-// (*dataloader.Loaders).
+// (*dataloader.Loaders). QueuePatients and QueuePractitioners add keys to
+// the pending batches without waiting for them.
 type AppointmentRelations interface {
 	Patient(ctx context.Context, id uuid.UUID) (*hg.Patient, error)
 	Practitioner(ctx context.Context, id uuid.UUID) (*hg.Practitioner, error)
+	QueuePatients(ctx context.Context, ids []uuid.UUID)
+	QueuePractitioners(ctx context.Context, ids []uuid.UUID)
 }
 
 // Appointment is an appointment as the API shows it. Its relations and
@@ -27,10 +31,23 @@ type Appointment struct {
 	*hg.Appointment
 	ctx       context.Context
 	relations AppointmentRelations
+	list      *appointmentList
+}
+
+// appointmentList is a list of appointments shown together. gqlgen may
+// marshal a list's elements one after another (graph/inline.go), and
+// these relations are fields it runs inline: had each element loaded its
+// own, each would wait for a batch of one. So the first element to ask
+// for a relation queues that relation of every element, and the batch
+// holds the whole list however the list is marshalled.
+type appointmentList struct {
+	items                   []*Appointment
+	patients, practitioners sync.Once
 }
 
 // NewAppointment is a as the resolver that returns it in ctx shows it,
-// loading its relations through relations when they are selected.
+// loading its relations through relations when they are selected. A list
+// is NewAppointments, never NewAppointment of each.
 func NewAppointment(ctx context.Context, relations AppointmentRelations, a *hg.Appointment) *Appointment {
 	if a == nil {
 		return nil
@@ -38,11 +55,16 @@ func NewAppointment(ctx context.Context, relations AppointmentRelations, a *hg.A
 	return &Appointment{Appointment: a, ctx: ctx, relations: relations}
 }
 
-// NewAppointments is NewAppointment of each of as.
+// NewAppointments is NewAppointment of each of as, shown together: the
+// relation one of them loads is loaded for all in the same batch.
 func NewAppointments(ctx context.Context, relations AppointmentRelations, as []*hg.Appointment) []*Appointment {
+	list := &appointmentList{items: make([]*Appointment, 0, len(as))}
 	out := make([]*Appointment, len(as))
 	for i, a := range as {
-		out[i] = NewAppointment(ctx, relations, a)
+		if out[i] = NewAppointment(ctx, relations, a); out[i] != nil {
+			out[i].list = list
+			list.items = append(list.items, out[i])
+		}
 	}
 	return out
 }
@@ -50,13 +72,31 @@ func NewAppointments(ctx context.Context, relations AppointmentRelations, as []*
 // Patient is the appointment's patient, batched with the request's other
 // patient loads; outside the caller's scope it is NOT_FOUND.
 func (a *Appointment) Patient() (*hg.Patient, error) {
+	if a.list != nil {
+		a.list.patients.Do(func() {
+			a.relations.QueuePatients(a.ctx, a.list.keys(func(a *Appointment) uuid.UUID { return a.PatientID }))
+		})
+	}
 	return a.relations.Patient(a.ctx, a.PatientID)
 }
 
 // Practitioner is the appointment's practitioner, batched with the
 // request's other practitioner loads.
 func (a *Appointment) Practitioner() (*hg.Practitioner, error) {
+	if a.list != nil {
+		a.list.practitioners.Do(func() {
+			a.relations.QueuePractitioners(a.ctx, a.list.keys(func(a *Appointment) uuid.UUID { return a.PractitionerID }))
+		})
+	}
 	return a.relations.Practitioner(a.ctx, a.PractitionerID)
+}
+
+func (l *appointmentList) keys(key func(*Appointment) uuid.UUID) []uuid.UUID {
+	ids := make([]uuid.UUID, len(l.items))
+	for i, a := range l.items {
+		ids[i] = key(a)
+	}
+	return ids
 }
 
 // ReasonShown is the reason for the visit, null when none was given.
