@@ -19,6 +19,7 @@ func TestTuneGCFollowsTheContainerUnlessToldOtherwise(t *testing.T) {
 		return p
 	}
 	v2 := write("memory.max", "536870912\n")
+	small := write("small", "134217728\n")
 	unlimited := write("unlimited", "max\n")
 	v1Unlimited := write("v1", "9223372036854771712\n")
 	missing := filepath.Join(dir, "missing")
@@ -32,11 +33,12 @@ func TestTuneGCFollowsTheContainerUnlessToldOtherwise(t *testing.T) {
 		wantPercent int
 		wantLimit   int64
 	}{
-		{"defaults in a 512 MiB container", nil, []string{missing, v2}, gcPercent, 429496729},
-		{"no limit (cgroup v2)", nil, []string{unlimited}, gcPercent, 0},
-		{"no limit (cgroup v1)", nil, []string{missing, v1Unlimited}, gcPercent, 0},
-		{"not in a container", nil, []string{missing}, gcPercent, 0},
-		{"GOGC set", map[string]string{"GOGC": "150"}, []string{v2}, 150, 429496729},
+		{"defaults in a 512 MiB container", nil, []string{missing, v2}, gcPercent, heapBudget},
+		{"a 128 MiB container", nil, []string{small}, gcPercent, 107374182},
+		{"no limit (cgroup v2)", nil, []string{unlimited}, gcPercent, heapBudget},
+		{"no limit (cgroup v1)", nil, []string{missing, v1Unlimited}, gcPercent, heapBudget},
+		{"not in a container", nil, []string{missing}, gcPercent, heapBudget},
+		{"GOGC set", map[string]string{"GOGC": "150"}, []string{small}, 150, 107374182},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			debug.SetMemoryLimit(1 << 62)
