@@ -1,3 +1,5 @@
+// Package graph is the GraphQL executor gqlgen generates from graph/schema,
+// and the hand-written helpers the generated code calls.
 package graph
 
 import (
