@@ -78,12 +78,14 @@ func Setup(ctx context.Context, c Config) (shutdown func(context.Context) error,
 	if err != nil {
 		return nil, err
 	}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.NeverSample())}
+	sampler := sdktrace.NeverSample()
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if exp != nil {
 		ratio := min(max(c.SampleRatio, 0), 1)
-		opts = append(opts, sdktrace.WithBatcher(exp),
-			sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))))
+		sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))
+		opts = append(opts, sdktrace.WithBatcher(exp))
 	}
+	opts = append(opts, sdktrace.WithSampler(sampler))
 	if c.Logger != nil {
 		log := c.Logger
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
