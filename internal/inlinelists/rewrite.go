@@ -7,6 +7,7 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ func rewrite(srcs map[string][]byte) (map[string][]byte, []byte, error) {
 	e := &executor{fset: token.NewFileSet(), funcs: map[string]*ast.FuncDecl{},
 		implementors: map[string][]string{}, objects: map[string]*object{}, reached: map[string]reach{}}
 	files := map[string]*ast.File{}
-	for _, p := range sortedKeys(srcs) {
+	for _, p := range slices.Sorted(maps.Keys(srcs)) {
 		f, err := parser.ParseFile(e.fset, p, srcs[p], parser.ParseComments)
 		if err != nil {
 			return nil, nil, err
@@ -77,7 +78,7 @@ func rewrite(srcs map[string][]byte) (map[string][]byte, []byte, error) {
 
 	out := map[string][]byte{}
 	used := map[string]bool{}
-	for _, p := range sortedKeys(files) {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		var edits []edit
 		for _, d := range files[p].Decls {
 			fn, ok := d.(*ast.FuncDecl)
@@ -308,7 +309,7 @@ package graph
 // always marks an object whose every field, down to the leaves, runs inline.
 var inlineObjects = map[string]inlineObject{
 `)
-	for _, name := range sortedKeys(want) {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
 		o := e.objects[name]
 		if o == nil {
 			return nil, fmt.Errorf("no marshal function for object %s", name)
@@ -318,7 +319,7 @@ var inlineObjects = map[string]inlineObject{
 			continue
 		}
 		fmt.Fprintf(&b, "%q: {implementors: %s, inline: map[string][]string{", name, stringsLit(o.implementors))
-		for _, f := range sortedKeys(o.inline) {
+		for _, f := range slices.Sorted(maps.Keys(o.inline)) {
 			children := "nil"
 			if len(o.inline[f]) > 0 {
 				children = stringsLit(o.inline[f])
@@ -407,15 +408,6 @@ func stringsLit(ss []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return "[]string{" + strings.Join(q, ", ") + "}"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // edit replaces src[from:to] with text.
