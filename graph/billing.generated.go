@@ -68,23 +68,7 @@ func (ec *executionContext) fieldContext_Invoice_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Invoice_number(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_number(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Number, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Number, (*executionContext).fieldContext_Invoice_number, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
@@ -201,69 +185,21 @@ func (ec *executionContext) fieldContext_Invoice_coverage(_ context.Context, fie
 }
 
 func (ec *executionContext) _Invoice_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.InvoiceStatus) graphql.Marshaler {
-			return ec.marshalNInvoiceStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.InvoiceStatus](ctx, ec, field, obj.Status, (*executionContext).fieldContext_Invoice_status, (*executionContext).marshalNInvoiceStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceStatus, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "InvoiceStatus")
 }
 
 func (ec *executionContext) _Invoice_copayPercent(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_copayPercent(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CopayPercent, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.CopayPercent, (*executionContext).fieldContext_Invoice_copayPercent, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_copayPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Invoice_lines(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_lines(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lines, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []healthgraph.InvoiceLine) graphql.Marshaler {
-			return ec.marshalNInvoiceLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceLineᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]healthgraph.InvoiceLine](ctx, ec, field, obj.Lines, (*executionContext).fieldContext_Invoice_lines, (*executionContext).marshalNInvoiceLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceLineᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -279,23 +215,7 @@ func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field 
 }
 
 func (ec *executionContext) _Invoice_net(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_net(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Net, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Net, (*executionContext).fieldContext_Invoice_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -311,23 +231,7 @@ func (ec *executionContext) fieldContext_Invoice_net(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Invoice_vat(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_vat(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VAT, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.VAT, (*executionContext).fieldContext_Invoice_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -343,23 +247,7 @@ func (ec *executionContext) fieldContext_Invoice_vat(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Invoice_total(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Total, (*executionContext).fieldContext_Invoice_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -375,23 +263,7 @@ func (ec *executionContext) fieldContext_Invoice_total(_ context.Context, field 
 }
 
 func (ec *executionContext) _Invoice_patientShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_patientShare(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PatientShare, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.PatientShare, (*executionContext).fieldContext_Invoice_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_patientShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -407,23 +279,7 @@ func (ec *executionContext) fieldContext_Invoice_patientShare(_ context.Context,
 }
 
 func (ec *executionContext) _Invoice_insurerShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_insurerShare(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InsurerShare, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.InsurerShare, (*executionContext).fieldContext_Invoice_insurerShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_insurerShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -439,23 +295,7 @@ func (ec *executionContext) fieldContext_Invoice_insurerShare(_ context.Context,
 }
 
 func (ec *executionContext) _Invoice_paid(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_paid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Paid, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Paid, (*executionContext).fieldContext_Invoice_paid, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_paid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -535,23 +375,7 @@ func (ec *executionContext) fieldContext_Invoice_payments(_ context.Context, fie
 }
 
 func (ec *executionContext) _Invoice_issuedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_issuedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IssuedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*time.Time](ctx, ec, field, obj.IssuedAt, (*executionContext).fieldContext_Invoice_issuedAt, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
 }
 func (ec *executionContext) fieldContext_Invoice_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
@@ -581,46 +405,14 @@ func (ec *executionContext) fieldContext_Invoice_voidReason(_ context.Context, f
 }
 
 func (ec *executionContext) _Invoice_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_Invoice_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
 }
 
 func (ec *executionContext) _InvoiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvoiceEdge) graphql.Marshaler {
-			return ec.marshalNInvoiceEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐInvoiceEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]*model.InvoiceEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_InvoiceConnection_edges, (*executionContext).marshalNInvoiceEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐInvoiceEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -636,23 +428,7 @@ func (ec *executionContext) fieldContext_InvoiceConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _InvoiceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_InvoiceConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -668,69 +444,21 @@ func (ec *executionContext) fieldContext_InvoiceConnection_pageInfo(_ context.Co
 }
 
 func (ec *executionContext) _InvoiceConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_InvoiceConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _InvoiceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_InvoiceEdge_cursor, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Invoice) graphql.Marshaler {
-			return ec.marshalNInvoice2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoice(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*healthgraph.Invoice](ctx, ec, field, obj.Node, (*executionContext).fieldContext_InvoiceEdge_node, (*executionContext).marshalNInvoice2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoice, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -746,23 +474,7 @@ func (ec *executionContext) fieldContext_InvoiceEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _InvoiceLine_sequence(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_sequence(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Sequence, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Sequence, (*executionContext).fieldContext_InvoiceLine_sequence, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "Int")
@@ -815,92 +527,28 @@ func (ec *executionContext) fieldContext_InvoiceLine_codeSystem(_ context.Contex
 }
 
 func (ec *executionContext) _InvoiceLine_serviceCode(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_serviceCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ServiceCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.ServiceCode, (*executionContext).fieldContext_InvoiceLine_serviceCode, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceLine_description(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_description(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Description, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Description, (*executionContext).fieldContext_InvoiceLine_description, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceLine_quantity(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_quantity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Quantity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Quantity, (*executionContext).fieldContext_InvoiceLine_quantity, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "Int")
 }
 
 func (ec *executionContext) _InvoiceLine_unitPrice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_unitPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UnitPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.UnitPrice, (*executionContext).fieldContext_InvoiceLine_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -916,23 +564,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_unitPrice(_ context.Context
 }
 
 func (ec *executionContext) _InvoiceLine_net(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_net(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Net, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Net, (*executionContext).fieldContext_InvoiceLine_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -948,23 +580,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_net(_ context.Context, fiel
 }
 
 func (ec *executionContext) _InvoiceLine_vat(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_vat(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VAT, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.VAT, (*executionContext).fieldContext_InvoiceLine_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -980,23 +596,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_vat(_ context.Context, fiel
 }
 
 func (ec *executionContext) _InvoiceLine_total(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Total, (*executionContext).fieldContext_InvoiceLine_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1012,23 +612,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_total(_ context.Context, fi
 }
 
 func (ec *executionContext) _InvoiceLine_patientShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_patientShare(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PatientShare, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.PatientShare, (*executionContext).fieldContext_InvoiceLine_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_patientShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1044,23 +628,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_patientShare(_ context.Cont
 }
 
 func (ec *executionContext) _InvoiceLine_insurerShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvoiceLine_insurerShare(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InsurerShare, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.InsurerShare, (*executionContext).fieldContext_InvoiceLine_insurerShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_insurerShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1145,23 +713,7 @@ func (ec *executionContext) fieldContext_Payment_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Payment_amount(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Payment_amount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Amount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Amount, (*executionContext).fieldContext_Payment_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Payment_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1177,69 +729,21 @@ func (ec *executionContext) fieldContext_Payment_amount(_ context.Context, field
 }
 
 func (ec *executionContext) _Payment_method(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Payment_method(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Method, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.PaymentMethod) graphql.Marshaler {
-			return ec.marshalNPaymentMethod2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentMethod(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.PaymentMethod](ctx, ec, field, obj.Method, (*executionContext).fieldContext_Payment_method, (*executionContext).marshalNPaymentMethod2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentMethod, true, true)
 }
 func (ec *executionContext) fieldContext_Payment_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "PaymentMethod")
 }
 
 func (ec *executionContext) _Payment_reference(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Payment_reference(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reference, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Reference, (*executionContext).fieldContext_Payment_reference, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_Payment_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Payment_receivedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Payment_receivedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReceivedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.ReceivedAt, (*executionContext).fieldContext_Payment_receivedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_Payment_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
@@ -1515,7 +1019,7 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1640,7 +1144,7 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var invoiceConnectionImplementors = []string{"InvoiceConnection"}
@@ -1649,7 +1153,7 @@ func (ec *executionContext) _InvoiceConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1683,7 +1187,7 @@ func (ec *executionContext) _InvoiceConnection(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var invoiceEdgeImplementors = []string{"InvoiceEdge"}
@@ -1692,7 +1196,7 @@ func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1721,7 +1225,7 @@ func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var invoiceLineImplementors = []string{"InvoiceLine"}
@@ -1730,7 +1234,7 @@ func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceLineImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1811,7 +1315,7 @@ func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var moneyImplementors = []string{"Money"}
@@ -1820,7 +1324,7 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1851,7 +1355,7 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var paymentImplementors = []string{"Payment"}
@@ -1860,7 +1364,7 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1904,7 +1408,7 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 // endregion **************************** object.gotpl ****************************

@@ -31,46 +31,14 @@ type CatalogueItemResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _CatalogueImport_added(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueImport_added(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Added, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Added, (*executionContext).fieldContext_CatalogueImport_added, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueImport_added(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueImport", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CatalogueImport_updated(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueImport_updated(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Updated, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Updated, (*executionContext).fieldContext_CatalogueImport_updated, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueImport_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueImport", field, false, false, "Int")
@@ -146,69 +114,21 @@ func (ec *executionContext) fieldContext_CatalogueItem_systemUrl(_ context.Conte
 }
 
 func (ec *executionContext) _CatalogueItem_code(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItem_code(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Code, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Code, (*executionContext).fieldContext_CatalogueItem_code, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueItem_display(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItem_display(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Display, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Display, (*executionContext).fieldContext_CatalogueItem_display, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItem_unitPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UnitPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.UnitPrice, (*executionContext).fieldContext_CatalogueItem_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -224,46 +144,14 @@ func (ec *executionContext) fieldContext_CatalogueItem_unitPrice(_ context.Conte
 }
 
 func (ec *executionContext) _CatalogueItem_updatedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItem_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.UpdatedAt, (*executionContext).fieldContext_CatalogueItem_updatedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CatalogueItemConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItemConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.CatalogueItemEdge) graphql.Marshaler {
-			return ec.marshalNCatalogueItemEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCatalogueItemEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]*model.CatalogueItemEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_CatalogueItemConnection_edges, (*executionContext).marshalNCatalogueItemEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCatalogueItemEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -279,23 +167,7 @@ func (ec *executionContext) fieldContext_CatalogueItemConnection_edges(_ context
 }
 
 func (ec *executionContext) _CatalogueItemConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItemConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_CatalogueItemConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -311,69 +183,21 @@ func (ec *executionContext) fieldContext_CatalogueItemConnection_pageInfo(_ cont
 }
 
 func (ec *executionContext) _CatalogueItemConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItemConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_CatalogueItemConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItemConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CatalogueItemEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItemEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_CatalogueItemEdge_cursor, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItemEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueItemEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItemEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.CatalogueItem) graphql.Marshaler {
-			return ec.marshalNCatalogueItem2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCatalogueItem(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*healthgraph.CatalogueItem](ctx, ec, field, obj.Node, (*executionContext).fieldContext_CatalogueItemEdge_node, (*executionContext).marshalNCatalogueItem2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCatalogueItem, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -455,7 +279,7 @@ func (ec *executionContext) _CatalogueImport(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueImportImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -484,7 +308,7 @@ func (ec *executionContext) _CatalogueImport(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var catalogueItemImplementors = []string{"CatalogueItem"}
@@ -493,7 +317,7 @@ func (ec *executionContext) _CatalogueItem(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -549,7 +373,7 @@ func (ec *executionContext) _CatalogueItem(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var catalogueItemConnectionImplementors = []string{"CatalogueItemConnection"}
@@ -558,7 +382,7 @@ func (ec *executionContext) _CatalogueItemConnection(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueItemConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -592,7 +416,7 @@ func (ec *executionContext) _CatalogueItemConnection(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var catalogueItemEdgeImplementors = []string{"CatalogueItemEdge"}
@@ -601,7 +425,7 @@ func (ec *executionContext) _CatalogueItemEdge(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueItemEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -630,7 +454,7 @@ func (ec *executionContext) _CatalogueItemEdge(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 // endregion **************************** object.gotpl ****************************

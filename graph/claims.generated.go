@@ -81,230 +81,70 @@ type NphiesMessageResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _Admission_class(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_class(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Class, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.AdmissionClass) graphql.Marshaler {
-			return ec.marshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.AdmissionClass](ctx, ec, field, obj.Class, (*executionContext).fieldContext_Admission_class, (*executionContext).marshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass, true, true)
 }
 func (ec *executionContext) fieldContext_Admission_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "AdmissionClass")
 }
 
 func (ec *executionContext) _Admission_admittedAt(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_admittedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AdmittedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.AdmittedAt, (*executionContext).fieldContext_Admission_admittedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_Admission_admittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Admission_dischargedAt(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_dischargedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DischargedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*time.Time](ctx, ec, field, obj.DischargedAt, (*executionContext).fieldContext_Admission_dischargedAt, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
 }
 func (ec *executionContext) fieldContext_Admission_dischargedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Admission_admitSource(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_admitSource(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AdmitSource, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.AdmitSource, (*executionContext).fieldContext_Admission_admitSource, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_Admission_admitSource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_admissionSpecialty(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_admissionSpecialty(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AdmissionSpecialty, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.AdmissionSpecialty, (*executionContext).fieldContext_Admission_admissionSpecialty, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_Admission_admissionSpecialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_dischargeSpecialty(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_dischargeSpecialty(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DischargeSpecialty, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.DischargeSpecialty, (*executionContext).fieldContext_Admission_dischargeSpecialty, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_Admission_dischargeSpecialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_dischargeDisposition(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_dischargeDisposition(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DischargeDisposition, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.DischargeDisposition, (*executionContext).fieldContext_Admission_dischargeDisposition, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_Admission_dischargeDisposition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_causeOfDeath(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_causeOfDeath(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CauseOfDeath, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.CauseOfDeath, (*executionContext).fieldContext_Admission_causeOfDeath, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_Admission_causeOfDeath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_estimatedLengthOfStayDays(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_estimatedLengthOfStayDays(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EstimatedLengthOfStayDays, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.EstimatedLengthOfStayDays, (*executionContext).fieldContext_Admission_estimatedLengthOfStayDays, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_Admission_estimatedLengthOfStayDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Admission_diagnosesOnAdmission(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Admission_diagnosesOnAdmission(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DiagnosesOnAdmission, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]string](ctx, ec, field, obj.DiagnosesOnAdmission, (*executionContext).fieldContext_Admission_diagnosesOnAdmission, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_Admission_diagnosesOnAdmission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
@@ -334,69 +174,21 @@ func (ec *executionContext) fieldContext_Claim_id(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Claim_use(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_use(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Use, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.ClaimUse) graphql.Marshaler {
-			return ec.marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.ClaimUse](ctx, ec, field, obj.Use, (*executionContext).fieldContext_Claim_use, (*executionContext).marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_use(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimUse")
 }
 
 func (ec *executionContext) _Claim_type(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_type(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.ClaimType) graphql.Marshaler {
-			return ec.marshalNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.ClaimType](ctx, ec, field, obj.Type, (*executionContext).fieldContext_Claim_type, (*executionContext).marshalNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimType")
 }
 
 func (ec *executionContext) _Claim_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.ClaimStatus) graphql.Marshaler {
-			return ec.marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.ClaimStatus](ctx, ec, field, obj.Status, (*executionContext).fieldContext_Claim_status, (*executionContext).marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimStatus")
@@ -600,23 +392,7 @@ func (ec *executionContext) fieldContext_Claim_payer(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Claim_total(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Total, (*executionContext).fieldContext_Claim_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -632,23 +408,7 @@ func (ec *executionContext) fieldContext_Claim_total(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Claim_approved(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_approved(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Approved, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Approved, (*executionContext).fieldContext_Claim_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_Claim_approved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -733,23 +493,7 @@ func (ec *executionContext) fieldContext_Claim_lastError(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Claim_items(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_items(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Items, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []healthgraph.ClaimItem) graphql.Marshaler {
-			return ec.marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]healthgraph.ClaimItem](ctx, ec, field, obj.Items, (*executionContext).fieldContext_Claim_items, (*executionContext).marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -765,23 +509,7 @@ func (ec *executionContext) fieldContext_Claim_items(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Claim_diagnoses(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_diagnoses(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Diagnoses, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[[]string](ctx, ec, field, obj.Diagnoses, (*executionContext).fieldContext_Claim_diagnoses, (*executionContext).marshalOString2ᚕstringᚄ, true, false)
 }
 func (ec *executionContext) fieldContext_Claim_diagnoses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "String")
@@ -1062,46 +790,14 @@ func (ec *executionContext) fieldContext_Claim_history(_ context.Context, field 
 }
 
 func (ec *executionContext) _Claim_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_Claim_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Claim_updatedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.UpdatedAt, (*executionContext).fieldContext_Claim_updatedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
@@ -1181,23 +877,7 @@ func (ec *executionContext) fieldContext_Claim_paymentStatus(_ context.Context, 
 }
 
 func (ec *executionContext) _Claim_paid(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_paid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Paid, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Paid, (*executionContext).fieldContext_Claim_paid, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_paid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1341,115 +1021,35 @@ func (ec *executionContext) fieldContext_Claim_resubmissions(_ context.Context, 
 }
 
 func (ec *executionContext) _ClaimAttachment_title(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimAttachment_title(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Title, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Title, (*executionContext).fieldContext_ClaimAttachment_title, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimAttachment_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimAttachment_contentType(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimAttachment_contentType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ContentType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.ContentType, (*executionContext).fieldContext_ClaimAttachment_contentType, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimAttachment_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimAttachment_kind(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimAttachment_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.AttachmentKind) graphql.Marshaler {
-			return ec.marshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.AttachmentKind](ctx, ec, field, obj.Kind, (*executionContext).fieldContext_ClaimAttachment_kind, (*executionContext).marshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimAttachment_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "ClaimAttachmentKind")
 }
 
 func (ec *executionContext) _ClaimAttachment_size(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimAttachment_size(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Size, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Size, (*executionContext).fieldContext_ClaimAttachment_size, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimAttachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimChange_claim(ctx context.Context, field graphql.CollectedField, obj *model.ClaimChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimChange_claim(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Claim, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Claim](ctx, ec, field, obj.Claim, (*executionContext).fieldContext_ClaimChange_claim, (*executionContext).marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimChange_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1465,46 +1065,14 @@ func (ec *executionContext) fieldContext_ClaimChange_claim(_ context.Context, fi
 }
 
 func (ec *executionContext) _ClaimChange_gap(ctx context.Context, field graphql.CollectedField, obj *model.ClaimChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimChange_gap(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Gap, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Gap, (*executionContext).fieldContext_ClaimChange_gap, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimChange_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimChange", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ClaimConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.ClaimEdge) graphql.Marshaler {
-			return ec.marshalNClaimEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]*model.ClaimEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_ClaimConnection_edges, (*executionContext).marshalNClaimEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1520,23 +1088,7 @@ func (ec *executionContext) fieldContext_ClaimConnection_edges(_ context.Context
 }
 
 func (ec *executionContext) _ClaimConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ClaimConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_ClaimConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1552,69 +1104,21 @@ func (ec *executionContext) fieldContext_ClaimConnection_pageInfo(_ context.Cont
 }
 
 func (ec *executionContext) _ClaimConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ClaimConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_ClaimConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ClaimEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_ClaimEdge_cursor, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ClaimEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*healthgraph.Claim](ctx, ec, field, obj.Node, (*executionContext).fieldContext_ClaimEdge_node, (*executionContext).marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1630,23 +1134,7 @@ func (ec *executionContext) fieldContext_ClaimEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _ClaimItem_sequence(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_sequence(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Sequence, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Sequence, (*executionContext).fieldContext_ClaimItem_sequence, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "Int")
@@ -1676,92 +1164,28 @@ func (ec *executionContext) fieldContext_ClaimItem_codeSystem(_ context.Context,
 }
 
 func (ec *executionContext) _ClaimItem_serviceCode(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_serviceCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ServiceCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.ServiceCode, (*executionContext).fieldContext_ClaimItem_serviceCode, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimItem_description(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_description(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Description, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Description, (*executionContext).fieldContext_ClaimItem_description, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimItem_quantity(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_quantity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Quantity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Quantity, (*executionContext).fieldContext_ClaimItem_quantity, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_unitPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UnitPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.UnitPrice, (*executionContext).fieldContext_ClaimItem_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1777,23 +1201,7 @@ func (ec *executionContext) fieldContext_ClaimItem_unitPrice(_ context.Context, 
 }
 
 func (ec *executionContext) _ClaimItem_vat(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_vat(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VAT, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.VAT, (*executionContext).fieldContext_ClaimItem_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1809,23 +1217,7 @@ func (ec *executionContext) fieldContext_ClaimItem_vat(_ context.Context, field 
 }
 
 func (ec *executionContext) _ClaimItem_net(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_net(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Net, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Net, (*executionContext).fieldContext_ClaimItem_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1841,23 +1233,7 @@ func (ec *executionContext) fieldContext_ClaimItem_net(_ context.Context, field 
 }
 
 func (ec *executionContext) _ClaimItem_patientShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_patientShare(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PatientShare, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.PatientShare, (*executionContext).fieldContext_ClaimItem_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_patientShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1873,23 +1249,7 @@ func (ec *executionContext) fieldContext_ClaimItem_patientShare(_ context.Contex
 }
 
 func (ec *executionContext) _ClaimItem_approved(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_approved(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Approved, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Approved, (*executionContext).fieldContext_ClaimItem_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_approved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1928,23 +1288,7 @@ func (ec *executionContext) fieldContext_ClaimItem_outcome(_ context.Context, fi
 }
 
 func (ec *executionContext) _ClaimItem_reasons(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_reasons(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reasons, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]string](ctx, ec, field, obj.Reasons, (*executionContext).fieldContext_ClaimItem_reasons, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
@@ -1974,23 +1318,7 @@ func (ec *executionContext) fieldContext_ClaimItem_tooth(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ClaimItem_surfaces(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_surfaces(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Surfaces, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []healthgraph.ToothSurface) graphql.Marshaler {
-			return ec.marshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[[]healthgraph.ToothSurface](ctx, ec, field, obj.Surfaces, (*executionContext).fieldContext_ClaimItem_surfaces, (*executionContext).marshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_surfaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "ToothSurface")
@@ -2043,46 +1371,14 @@ func (ec *executionContext) fieldContext_ClaimItem_pharmacistSelectionReason(_ c
 }
 
 func (ec *executionContext) _ClaimReadiness_ready(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimReadiness_ready(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Ready, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Ready, (*executionContext).fieldContext_ClaimReadiness_ready, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimReadiness_ready(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimReadiness", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimReadiness_violations(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimReadiness_violations(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Violations, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*healthgraph.ClaimViolation) graphql.Marshaler {
-			return ec.marshalNClaimViolation2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolationᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]*healthgraph.ClaimViolation](ctx, ec, field, obj.Violations, (*executionContext).fieldContext_ClaimReadiness_violations, (*executionContext).marshalNClaimViolation2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolationᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimReadiness_violations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -2098,23 +1394,7 @@ func (ec *executionContext) fieldContext_ClaimReadiness_violations(_ context.Con
 }
 
 func (ec *executionContext) _ClaimStatusChange_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimStatusChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimStatusChange_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.ClaimStatus) graphql.Marshaler {
-			return ec.marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.ClaimStatus](ctx, ec, field, obj.Status, (*executionContext).fieldContext_ClaimStatusChange_status, (*executionContext).marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "ClaimStatus")
@@ -2144,138 +1424,42 @@ func (ec *executionContext) fieldContext_ClaimStatusChange_note(_ context.Contex
 }
 
 func (ec *executionContext) _ClaimStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimStatusChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimStatusChange_at(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.At, (*executionContext).fieldContext_ClaimStatusChange_at, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ClaimViolation_rule(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimViolation_rule(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Rule, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Rule, (*executionContext).fieldContext_ClaimViolation_rule, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimViolation_message(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimViolation_message(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Message, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Message, (*executionContext).fieldContext_ClaimViolation_message, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimViolation_expression(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimViolation_expression(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Expression, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Expression, (*executionContext).fieldContext_ClaimViolation_expression, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_expression(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimViolation_blocking(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimViolation_blocking(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Blocking, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Blocking, (*executionContext).fieldContext_ClaimViolation_blocking, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_blocking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimViolation_part(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimViolation_part(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Part, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.ClaimPart) graphql.Marshaler {
-			return ec.marshalNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.ClaimPart](ctx, ec, field, obj.Part, (*executionContext).fieldContext_ClaimViolation_part, (*executionContext).marshalNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_part(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "ClaimPart")
@@ -2305,115 +1489,35 @@ func (ec *executionContext) fieldContext_ClaimViolation_lineSequence(_ context.C
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimsSummaryGroup_key(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Key, (*executionContext).fieldContext_ClaimsSummaryGroup_key, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimsSummaryGroup_suppressed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Suppressed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Suppressed, (*executionContext).fieldContext_ClaimsSummaryGroup_suppressed, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_partial(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimsSummaryGroup_partial(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Partial, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Partial, (*executionContext).fieldContext_ClaimsSummaryGroup_partial, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_claims(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimsSummaryGroup_claims(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Claims, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.Claims, (*executionContext).fieldContext_ClaimsSummaryGroup_claims, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_total(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimsSummaryGroup_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Total, (*executionContext).fieldContext_ClaimsSummaryGroup_total, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -2429,23 +1533,7 @@ func (ec *executionContext) fieldContext_ClaimsSummaryGroup_total(_ context.Cont
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_approved(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimsSummaryGroup_approved(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Approved, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Approved, (*executionContext).fieldContext_ClaimsSummaryGroup_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_approved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -2461,322 +1549,98 @@ func (ec *executionContext) fieldContext_ClaimsSummaryGroup_approved(_ context.C
 }
 
 func (ec *executionContext) _Emergency_triageCategory(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Emergency_triageCategory(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TriageCategory, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.TriageCategory, (*executionContext).fieldContext_Emergency_triageCategory, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_Emergency_triageCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
 }
 
 func (ec *executionContext) _Emergency_triageDate(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Emergency_triageDate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TriageDate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.TriageDate, (*executionContext).fieldContext_Emergency_triageDate, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_Emergency_triageDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Emergency_arrivalCode(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Emergency_arrivalCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ArrivalCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.ArrivalCode, (*executionContext).fieldContext_Emergency_arrivalCode, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_Emergency_arrivalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
 }
 
 func (ec *executionContext) _Emergency_serviceStart(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Emergency_serviceStart(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ServiceStart, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*time.Time](ctx, ec, field, obj.ServiceStart, (*executionContext).fieldContext_Emergency_serviceStart, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
 }
 func (ec *executionContext) fieldContext_Emergency_serviceStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Emergency_disposition(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Emergency_disposition(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Disposition, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.Disposition, (*executionContext).fieldContext_Emergency_disposition, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_Emergency_disposition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
 }
 
 func (ec *executionContext) _Emergency_causeOfDeath(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Emergency_causeOfDeath(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CauseOfDeath, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.CauseOfDeath, (*executionContext).fieldContext_Emergency_causeOfDeath, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_Emergency_causeOfDeath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
 }
 
 func (ec *executionContext) _Lens_eye(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Lens_eye(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Eye, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Eye) graphql.Marshaler {
-			return ec.marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Eye](ctx, ec, field, obj.Eye, (*executionContext).fieldContext_Lens_eye, (*executionContext).marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye, true, true)
 }
 func (ec *executionContext) fieldContext_Lens_eye(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Eye")
 }
 
 func (ec *executionContext) _Lens_product(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Lens_product(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Product, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.LensProduct) graphql.Marshaler {
-			return ec.marshalNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.LensProduct](ctx, ec, field, obj.Product, (*executionContext).fieldContext_Lens_product, (*executionContext).marshalNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct, true, true)
 }
 func (ec *executionContext) fieldContext_Lens_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "LensProduct")
 }
 
 func (ec *executionContext) _Lens_sphere(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Lens_sphere(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Sphere, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.Sphere, (*executionContext).fieldContext_Lens_sphere, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_sphere(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Lens_cylinder(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Lens_cylinder(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cylinder, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.Cylinder, (*executionContext).fieldContext_Lens_cylinder, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_cylinder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Lens_axis(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Lens_axis(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Axis, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.Axis, (*executionContext).fieldContext_Lens_axis, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_axis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Lens_add(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Lens_add(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Add, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.Add, (*executionContext).fieldContext_Lens_add, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_add(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Lens_prismAmount(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Lens_prismAmount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PrismAmount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.PrismAmount, (*executionContext).fieldContext_Lens_prismAmount, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_prismAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Lens_prismBase(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Lens_prismBase(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PrismBase, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.PrismBase) graphql.Marshaler {
-			return ec.marshalOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.PrismBase](ctx, ec, field, obj.PrismBase, (*executionContext).fieldContext_Lens_prismBase, (*executionContext).marshalOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_prismBase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "PrismBase")
@@ -2806,69 +1670,21 @@ func (ec *executionContext) fieldContext_NphiesMessage_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _NphiesMessage_direction(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NphiesMessage_direction(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Direction, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.MessageDirection) graphql.Marshaler {
-			return ec.marshalNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.MessageDirection](ctx, ec, field, obj.Direction, (*executionContext).fieldContext_NphiesMessage_direction, (*executionContext).marshalNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection, true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "MessageDirection")
 }
 
 func (ec *executionContext) _NphiesMessage_event(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NphiesMessage_event(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Event, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Event, (*executionContext).fieldContext_NphiesMessage_event, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "String")
 }
 
 func (ec *executionContext) _NphiesMessage_bundleId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NphiesMessage_bundleId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BundleID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.BundleID, (*executionContext).fieldContext_NphiesMessage_bundleId, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_bundleId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "String")
@@ -2898,23 +1714,7 @@ func (ec *executionContext) fieldContext_NphiesMessage_deliveryStatus(_ context.
 }
 
 func (ec *executionContext) _NphiesMessage_attempts(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NphiesMessage_attempts(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Attempts, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Attempts, (*executionContext).fieldContext_NphiesMessage_attempts, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "Int")
@@ -2990,161 +1790,49 @@ func (ec *executionContext) fieldContext_NphiesMessage_body(_ context.Context, f
 }
 
 func (ec *executionContext) _NphiesMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NphiesMessage_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_NphiesMessage_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Payer_license(ctx context.Context, field graphql.CollectedField, obj *model.Payer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Payer_license(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.License, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.License, (*executionContext).fieldContext_Payer_license, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_Payer_license(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payer", field, false, false, "String")
 }
 
 func (ec *executionContext) _Payer_name(ctx context.Context, field graphql.CollectedField, obj *model.Payer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Payer_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Name, (*executionContext).fieldContext_Payer_name, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_Payer_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payer", field, false, false, "String")
 }
 
 func (ec *executionContext) _RevenueGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevenueGroup_key(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Key, (*executionContext).fieldContext_RevenueGroup_key, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _RevenueGroup_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevenueGroup_suppressed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Suppressed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Suppressed, (*executionContext).fieldContext_RevenueGroup_suppressed, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _RevenueGroup_invoices(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevenueGroup_invoices(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Invoices, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.Invoices, (*executionContext).fieldContext_RevenueGroup_invoices, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_invoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _RevenueGroup_billed(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevenueGroup_billed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Billed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Billed, (*executionContext).fieldContext_RevenueGroup_billed, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_billed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -3160,23 +1848,7 @@ func (ec *executionContext) fieldContext_RevenueGroup_billed(_ context.Context, 
 }
 
 func (ec *executionContext) _RevenueGroup_vat(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevenueGroup_vat(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Vat, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Vat, (*executionContext).fieldContext_RevenueGroup_vat, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -3192,23 +1864,7 @@ func (ec *executionContext) fieldContext_RevenueGroup_vat(_ context.Context, fie
 }
 
 func (ec *executionContext) _RevenueGroup_patientShare(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevenueGroup_patientShare(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PatientShare, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.PatientShare, (*executionContext).fieldContext_RevenueGroup_patientShare, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_patientShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -3224,23 +1880,7 @@ func (ec *executionContext) fieldContext_RevenueGroup_patientShare(_ context.Con
 }
 
 func (ec *executionContext) _RevenueGroup_insurerShare(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevenueGroup_insurerShare(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InsurerShare, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.InsurerShare, (*executionContext).fieldContext_RevenueGroup_insurerShare, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_insurerShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -3256,23 +1896,7 @@ func (ec *executionContext) fieldContext_RevenueGroup_insurerShare(_ context.Con
 }
 
 func (ec *executionContext) _RevenueGroup_collected(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevenueGroup_collected(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Collected, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Collected, (*executionContext).fieldContext_RevenueGroup_collected, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_collected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -3288,46 +1912,14 @@ func (ec *executionContext) fieldContext_RevenueGroup_collected(_ context.Contex
 }
 
 func (ec *executionContext) _VisionPrescription_writtenAt(ctx context.Context, field graphql.CollectedField, obj *model.VisionPrescription) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisionPrescription_writtenAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WrittenAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.WrittenAt, (*executionContext).fieldContext_VisionPrescription_writtenAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_VisionPrescription_writtenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisionPrescription", field, false, false, "Time")
 }
 
 func (ec *executionContext) _VisionPrescription_lenses(ctx context.Context, field graphql.CollectedField, obj *model.VisionPrescription) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisionPrescription_lenses(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lenses, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.Lens) graphql.Marshaler {
-			return ec.marshalNLens2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLensᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]*model.Lens](ctx, ec, field, obj.Lenses, (*executionContext).fieldContext_VisionPrescription_lenses, (*executionContext).marshalNLens2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLensᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_VisionPrescription_lenses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4073,7 +2665,7 @@ func (ec *executionContext) _Admission(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, admissionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4142,7 +2734,7 @@ func (ec *executionContext) _Admission(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimImplementors = []string{"Claim", "Node"}
@@ -4151,7 +2743,7 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4369,7 +2961,7 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimAttachmentImplementors = []string{"ClaimAttachment"}
@@ -4378,7 +2970,7 @@ func (ec *executionContext) _ClaimAttachment(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimAttachmentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4417,7 +3009,7 @@ func (ec *executionContext) _ClaimAttachment(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimChangeImplementors = []string{"ClaimChange"}
@@ -4426,7 +3018,7 @@ func (ec *executionContext) _ClaimChange(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4455,7 +3047,7 @@ func (ec *executionContext) _ClaimChange(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimConnectionImplementors = []string{"ClaimConnection"}
@@ -4464,7 +3056,7 @@ func (ec *executionContext) _ClaimConnection(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4498,7 +3090,7 @@ func (ec *executionContext) _ClaimConnection(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimEdgeImplementors = []string{"ClaimEdge"}
@@ -4507,7 +3099,7 @@ func (ec *executionContext) _ClaimEdge(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4536,7 +3128,7 @@ func (ec *executionContext) _ClaimEdge(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimItemImplementors = []string{"ClaimItem"}
@@ -4545,7 +3137,7 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4649,7 +3241,7 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimReadinessImplementors = []string{"ClaimReadiness"}
@@ -4658,7 +3250,7 @@ func (ec *executionContext) _ClaimReadiness(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimReadinessImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4687,7 +3279,7 @@ func (ec *executionContext) _ClaimReadiness(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimStatusChangeImplementors = []string{"ClaimStatusChange"}
@@ -4696,7 +3288,7 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimStatusChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4731,7 +3323,7 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimViolationImplementors = []string{"ClaimViolation"}
@@ -4740,7 +3332,7 @@ func (ec *executionContext) _ClaimViolation(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimViolationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4790,7 +3382,7 @@ func (ec *executionContext) _ClaimViolation(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var claimsSummaryGroupImplementors = []string{"ClaimsSummaryGroup"}
@@ -4799,7 +3391,7 @@ func (ec *executionContext) _ClaimsSummaryGroup(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimsSummaryGroupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4848,7 +3440,7 @@ func (ec *executionContext) _ClaimsSummaryGroup(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var emergencyImplementors = []string{"Emergency"}
@@ -4857,7 +3449,7 @@ func (ec *executionContext) _Emergency(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, emergencyImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4906,7 +3498,7 @@ func (ec *executionContext) _Emergency(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var lensImplementors = []string{"Lens"}
@@ -4915,7 +3507,7 @@ func (ec *executionContext) _Lens(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, lensImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -4974,7 +3566,7 @@ func (ec *executionContext) _Lens(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var nphiesMessageImplementors = []string{"NphiesMessage"}
@@ -4983,7 +3575,7 @@ func (ec *executionContext) _NphiesMessage(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, nphiesMessageImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5056,7 +3648,7 @@ func (ec *executionContext) _NphiesMessage(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var payerImplementors = []string{"Payer"}
@@ -5065,7 +3657,7 @@ func (ec *executionContext) _Payer(ctx context.Context, sel ast.SelectionSet, ob
 	fields := graphql.CollectFields(ec.OperationContext, sel, payerImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5094,7 +3686,7 @@ func (ec *executionContext) _Payer(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var revenueGroupImplementors = []string{"RevenueGroup"}
@@ -5103,7 +3695,7 @@ func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, revenueGroupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5162,7 +3754,7 @@ func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var visionPrescriptionImplementors = []string{"VisionPrescription"}
@@ -5171,7 +3763,7 @@ func (ec *executionContext) _VisionPrescription(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, visionPrescriptionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5200,7 +3792,7 @@ func (ec *executionContext) _VisionPrescription(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 // endregion **************************** object.gotpl ****************************

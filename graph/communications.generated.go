@@ -55,92 +55,28 @@ func (ec *executionContext) fieldContext_ClaimCommunication_id(_ context.Context
 }
 
 func (ec *executionContext) _ClaimCommunication_direction(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCommunication_direction(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Direction, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.CommunicationDirection) graphql.Marshaler {
-			return ec.marshalNCommunicationDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCommunicationDirection(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.CommunicationDirection](ctx, ec, field, obj.Direction, (*executionContext).fieldContext_ClaimCommunication_direction, (*executionContext).marshalNCommunicationDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCommunicationDirection, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "CommunicationDirection")
 }
 
 func (ec *executionContext) _ClaimCommunication_reasons(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCommunication_reasons(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reasons, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]string](ctx, ec, field, obj.Reasons, (*executionContext).fieldContext_ClaimCommunication_reasons, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimCommunication_texts(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCommunication_texts(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Texts, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]string](ctx, ec, field, obj.Texts, (*executionContext).fieldContext_ClaimCommunication_texts, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_texts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimCommunication_attachments(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCommunication_attachments(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Attachments, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []healthgraph.AttachmentInfo) graphql.Marshaler {
-			return ec.marshalNCommunicationAttachment2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentInfoᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]healthgraph.AttachmentInfo](ctx, ec, field, obj.Attachments, (*executionContext).fieldContext_ClaimCommunication_attachments, (*executionContext).marshalNCommunicationAttachment2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentInfoᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_attachments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -179,23 +115,7 @@ func (ec *executionContext) fieldContext_ClaimCommunication_inReplyTo(_ context.
 }
 
 func (ec *executionContext) _ClaimCommunication_answered(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCommunication_answered(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Answered, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Answered, (*executionContext).fieldContext_ClaimCommunication_answered, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "Boolean")
@@ -225,115 +145,35 @@ func (ec *executionContext) fieldContext_ClaimCommunication_deliveryStatus(_ con
 }
 
 func (ec *executionContext) _ClaimCommunication_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCommunication_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_ClaimCommunication_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CommunicationAttachment_title(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CommunicationAttachment_title(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Title, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Title, (*executionContext).fieldContext_CommunicationAttachment_title, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _CommunicationAttachment_contentType(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CommunicationAttachment_contentType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ContentType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.ContentType, (*executionContext).fieldContext_CommunicationAttachment_contentType, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _CommunicationAttachment_size(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CommunicationAttachment_size(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Size, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Size, (*executionContext).fieldContext_CommunicationAttachment_size, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CommunicationAttachment_sha256(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CommunicationAttachment_sha256(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SHA256, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.SHA256, (*executionContext).fieldContext_CommunicationAttachment_sha256, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "String")
@@ -476,7 +316,7 @@ func (ec *executionContext) _ClaimCommunication(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimCommunicationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -542,7 +382,7 @@ func (ec *executionContext) _ClaimCommunication(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var communicationAttachmentImplementors = []string{"CommunicationAttachment"}
@@ -551,7 +391,7 @@ func (ec *executionContext) _CommunicationAttachment(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, communicationAttachmentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -590,7 +430,7 @@ func (ec *executionContext) _CommunicationAttachment(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 // endregion **************************** object.gotpl ****************************

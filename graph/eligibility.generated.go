@@ -55,23 +55,7 @@ type EligibilityErrorResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _DiscoveredCoverage_memberId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DiscoveredCoverage_memberId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MemberID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.MemberID, (*executionContext).fieldContext_DiscoveredCoverage_memberId, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "String")
@@ -193,92 +177,28 @@ func (ec *executionContext) fieldContext_DiscoveredCoverage_planName(_ context.C
 }
 
 func (ec *executionContext) _DiscoveredCoverage_relationship(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DiscoveredCoverage_relationship(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Relationship, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Relationship) graphql.Marshaler {
-			return ec.marshalNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Relationship](ctx, ec, field, obj.Relationship, (*executionContext).fieldContext_DiscoveredCoverage_relationship, (*executionContext).marshalNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship, true, true)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_relationship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "SubscriberRelationship")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_inForce(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DiscoveredCoverage_inForce(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InForce, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.InForce, (*executionContext).fieldContext_DiscoveredCoverage_inForce, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_inForce(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_startsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DiscoveredCoverage_startsOn(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StartsOn, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*time.Time](ctx, ec, field, obj.StartsOn, (*executionContext).fieldContext_DiscoveredCoverage_startsOn, (*executionContext).marshalODate2ᚖtimeᚐTime, true, false)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_startsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "Date")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_endsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DiscoveredCoverage_endsOn(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EndsOn, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*time.Time](ctx, ec, field, obj.EndsOn, (*executionContext).fieldContext_DiscoveredCoverage_endsOn, (*executionContext).marshalODate2ᚖtimeᚐTime, true, false)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_endsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "Date")
@@ -331,23 +251,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_patientId(_ context.Co
 }
 
 func (ec *executionContext) _EligibilityCheck_purpose(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EligibilityCheck_purpose(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Purpose, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.EligibilityPurpose) graphql.Marshaler {
-			return ec.marshalNEligibilityPurpose2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityPurpose(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.EligibilityPurpose](ctx, ec, field, obj.Purpose, (*executionContext).fieldContext_EligibilityCheck_purpose, (*executionContext).marshalNEligibilityPurpose2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityPurpose, true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "EligibilityPurpose")
@@ -409,23 +313,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_payer(_ context.Contex
 }
 
 func (ec *executionContext) _EligibilityCheck_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EligibilityCheck_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.EligibilityStatus) graphql.Marshaler {
-			return ec.marshalNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.EligibilityStatus](ctx, ec, field, obj.Status, (*executionContext).fieldContext_EligibilityCheck_status, (*executionContext).marshalNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus, true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "EligibilityStatus")
@@ -478,23 +366,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_siteEligibility(_ cont
 }
 
 func (ec *executionContext) _EligibilityCheck_inForce(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EligibilityCheck_inForce(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InForce, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
-			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*bool](ctx, ec, field, obj.InForce, (*executionContext).fieldContext_EligibilityCheck_inForce, (*executionContext).marshalOBoolean2ᚖbool, true, false)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_inForce(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Boolean")
@@ -524,23 +396,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_disposition(_ context.
 }
 
 func (ec *executionContext) _EligibilityCheck_errors(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EligibilityCheck_errors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Errors, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []healthgraph.EligibilityIssue) graphql.Marshaler {
-			return ec.marshalNEligibilityError2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityIssueᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]healthgraph.EligibilityIssue](ctx, ec, field, obj.Errors, (*executionContext).fieldContext_EligibilityCheck_errors, (*executionContext).marshalNEligibilityError2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityIssueᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -611,23 +467,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_discoveredCoverages(_ 
 }
 
 func (ec *executionContext) _EligibilityCheck_nullifiedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EligibilityCheck_nullifiedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NullifiedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*time.Time](ctx, ec, field, obj.NullifiedAt, (*executionContext).fieldContext_EligibilityCheck_nullifiedAt, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_nullifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Time")
@@ -707,69 +547,21 @@ func (ec *executionContext) fieldContext_EligibilityCheck_messages(_ context.Con
 }
 
 func (ec *executionContext) _EligibilityCheck_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EligibilityCheck_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_EligibilityCheck_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EligibilityCheck_checkedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EligibilityCheck_checkedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CheckedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*time.Time](ctx, ec, field, obj.CheckedAt, (*executionContext).fieldContext_EligibilityCheck_checkedAt, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EligibilityError_code(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityIssue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EligibilityError_code(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Code, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Code, (*executionContext).fieldContext_EligibilityError_code, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityError", field, false, false, "String")
@@ -816,7 +608,7 @@ func (ec *executionContext) _DiscoveredCoverage(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, discoveredCoverageImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -890,7 +682,7 @@ func (ec *executionContext) _DiscoveredCoverage(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var eligibilityCheckImplementors = []string{"EligibilityCheck"}
@@ -899,7 +691,7 @@ func (ec *executionContext) _EligibilityCheck(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, eligibilityCheckImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1018,7 +810,7 @@ func (ec *executionContext) _EligibilityCheck(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var eligibilityErrorImplementors = []string{"EligibilityError"}
@@ -1027,7 +819,7 @@ func (ec *executionContext) _EligibilityError(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, eligibilityErrorImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1057,7 +849,7 @@ func (ec *executionContext) _EligibilityError(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 // endregion **************************** object.gotpl ****************************

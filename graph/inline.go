@@ -9,7 +9,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// inlineObject is what internal/inlinelists learnt of one object's marshal
+// inlineObject is what internal/leanexec learnt of one object's marshal
 // function (see inline_objects.generated.go).
 type inlineObject struct {
 	implementors []string
@@ -19,7 +19,7 @@ type inlineObject struct {
 
 // marshalSlice marshals a list whose elements marshal as objects, in the
 // generated list functions in place of graphql.MarshalSliceConcurrently
-// (internal/inlinelists rewrites the calls).
+// (internal/leanexec rewrites the calls).
 //
 // gqlgen marshals each element on a goroutine of its own so that resolver
 // fields of different elements ask their dataloaders together. When sel

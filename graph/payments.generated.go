@@ -44,23 +44,7 @@ type PaymentReconciliationLineResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _ClaimPayment_reconciliation(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimPayment_reconciliation(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reconciliation, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Reconciliation, (*executionContext).fieldContext_ClaimPayment_reconciliation, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_reconciliation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, "String")
@@ -113,46 +97,14 @@ func (ec *executionContext) fieldContext_ClaimPayment_kind(_ context.Context, fi
 }
 
 func (ec *executionContext) _ClaimPayment_paymentDate(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimPayment_paymentDate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PaymentDate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*time.Time](ctx, ec, field, obj.PaymentDate, (*executionContext).fieldContext_ClaimPayment_paymentDate, (*executionContext).marshalODate2ᚖtimeᚐTime, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_paymentDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, "Date")
 }
 
 func (ec *executionContext) _ClaimPayment_gross(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimPayment_gross(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Gross, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Gross, (*executionContext).fieldContext_ClaimPayment_gross, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_gross(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -168,23 +120,7 @@ func (ec *executionContext) fieldContext_ClaimPayment_gross(_ context.Context, f
 }
 
 func (ec *executionContext) _ClaimPayment_fee(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimPayment_fee(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Fee, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Fee, (*executionContext).fieldContext_ClaimPayment_fee, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_fee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -200,23 +136,7 @@ func (ec *executionContext) fieldContext_ClaimPayment_fee(_ context.Context, fie
 }
 
 func (ec *executionContext) _ClaimPayment_amount(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimPayment_amount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Amount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Amount, (*executionContext).fieldContext_ClaimPayment_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -232,184 +152,56 @@ func (ec *executionContext) fieldContext_ClaimPayment_amount(_ context.Context, 
 }
 
 func (ec *executionContext) _ClaimPayment_receivedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimPayment_receivedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReceivedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.ReceivedAt, (*executionContext).fieldContext_ClaimPayment_receivedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _DenialGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_key(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Key, (*executionContext).fieldContext_DenialGroup_key, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_DenialGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _DenialGroup_label(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_label(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Label, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.Label, (*executionContext).fieldContext_DenialGroup_label, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _DenialGroup_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_suppressed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Suppressed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Suppressed, (*executionContext).fieldContext_DenialGroup_suppressed, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_DenialGroup_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _DenialGroup_partial(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_partial(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Partial, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Partial, (*executionContext).fieldContext_DenialGroup_partial, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_DenialGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _DenialGroup_claims(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_claims(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Claims, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.Claims, (*executionContext).fieldContext_DenialGroup_claims, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DenialGroup_deniedClaims(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_deniedClaims(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeniedClaims, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.DeniedClaims, (*executionContext).fieldContext_DenialGroup_deniedClaims, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_deniedClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DenialGroup_claimed(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_claimed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Claimed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Claimed, (*executionContext).fieldContext_DenialGroup_claimed, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_claimed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -425,23 +217,7 @@ func (ec *executionContext) fieldContext_DenialGroup_claimed(_ context.Context, 
 }
 
 func (ec *executionContext) _DenialGroup_denied(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_denied(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Denied, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Denied, (*executionContext).fieldContext_DenialGroup_denied, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_denied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -457,23 +233,7 @@ func (ec *executionContext) fieldContext_DenialGroup_denied(_ context.Context, f
 }
 
 func (ec *executionContext) _DenialGroup_recovered(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_recovered(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Recovered, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Recovered, (*executionContext).fieldContext_DenialGroup_recovered, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_recovered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -489,92 +249,28 @@ func (ec *executionContext) fieldContext_DenialGroup_recovered(_ context.Context
 }
 
 func (ec *executionContext) _DenialGroup_recoveredShare(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_recoveredShare(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RecoveredShare, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.RecoveredShare, (*executionContext).fieldContext_DenialGroup_recoveredShare, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_recoveredShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _DenialGroup_paidClaims(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_paidClaims(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PaidClaims, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.PaidClaims, (*executionContext).fieldContext_DenialGroup_paidClaims, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_paidClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DenialGroup_averageDaysToPayment(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DenialGroup_averageDaysToPayment(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AverageDaysToPayment, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.AverageDaysToPayment, (*executionContext).fieldContext_DenialGroup_averageDaysToPayment, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_averageDaysToPayment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _PaymentReconciliation_identifier(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliation_identifier(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Identifier, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Identifier, (*executionContext).fieldContext_PaymentReconciliation_identifier, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_identifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "String")
@@ -627,46 +323,14 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_reference(_ conte
 }
 
 func (ec *executionContext) _PaymentReconciliation_paymentDate(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliation_paymentDate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PaymentDate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*time.Time](ctx, ec, field, obj.PaymentDate, (*executionContext).fieldContext_PaymentReconciliation_paymentDate, (*executionContext).marshalODate2ᚖtimeᚐTime, true, false)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_paymentDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "Date")
 }
 
 func (ec *executionContext) _PaymentReconciliation_amount(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliation_amount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Amount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Amount, (*executionContext).fieldContext_PaymentReconciliation_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -682,23 +346,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_amount(_ context.
 }
 
 func (ec *executionContext) _PaymentReconciliation_duplicates(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliation_duplicates(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Duplicates, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Duplicates, (*executionContext).fieldContext_PaymentReconciliation_duplicates, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "Int")
@@ -728,23 +376,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_noticeStatus(_ co
 }
 
 func (ec *executionContext) _PaymentReconciliation_lines(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliation_lines(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lines, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []healthgraph.ReconciliationLine) graphql.Marshaler {
-			return ec.marshalNPaymentReconciliationLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐReconciliationLineᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]healthgraph.ReconciliationLine](ctx, ec, field, obj.Lines, (*executionContext).fieldContext_PaymentReconciliation_lines, (*executionContext).marshalNPaymentReconciliationLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐReconciliationLineᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -760,46 +392,14 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_lines(_ context.C
 }
 
 func (ec *executionContext) _PaymentReconciliation_receivedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliation_receivedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReceivedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.ReceivedAt, (*executionContext).fieldContext_PaymentReconciliation_receivedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PaymentReconciliationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaymentReconciliationEdge) graphql.Marshaler {
-			return ec.marshalNPaymentReconciliationEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[[]*model.PaymentReconciliationEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_PaymentReconciliationConnection_edges, (*executionContext).marshalNPaymentReconciliationEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -815,23 +415,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationConnection_edges(_
 }
 
 func (ec *executionContext) _PaymentReconciliationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_PaymentReconciliationConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -847,69 +431,21 @@ func (ec *executionContext) fieldContext_PaymentReconciliationConnection_pageInf
 }
 
 func (ec *executionContext) _PaymentReconciliationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_PaymentReconciliationConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliationConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaymentReconciliationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_PaymentReconciliationEdge_cursor, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliationEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _PaymentReconciliationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.PaymentReconciliation) graphql.Marshaler {
-			return ec.marshalNPaymentReconciliation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliation(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*healthgraph.PaymentReconciliation](ctx, ec, field, obj.Node, (*executionContext).fieldContext_PaymentReconciliationEdge_node, (*executionContext).marshalNPaymentReconciliation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliation, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -925,23 +461,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationEdge_node(_ contex
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_line(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationLine_line(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Line, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Line, (*executionContext).fieldContext_PaymentReconciliationLine_line, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, false, false, "Int")
@@ -971,23 +491,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationLine_claimId(_ con
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_claimIdentifier(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationLine_claimIdentifier(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ClaimIdentifier, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.ClaimIdentifier, (*executionContext).fieldContext_PaymentReconciliationLine_claimIdentifier, (*executionContext).marshalNString2string, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_claimIdentifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, false, false, "String")
@@ -1017,23 +521,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationLine_kind(_ contex
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_gross(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationLine_gross(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Gross, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Gross, (*executionContext).fieldContext_PaymentReconciliationLine_gross, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_gross(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1049,23 +537,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationLine_gross(_ conte
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_fee(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationLine_fee(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Fee, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Fee, (*executionContext).fieldContext_PaymentReconciliationLine_fee, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_fee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1081,23 +553,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationLine_fee(_ context
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_amount(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentReconciliationLine_amount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Amount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Amount, (*executionContext).fieldContext_PaymentReconciliationLine_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1265,7 +721,7 @@ func (ec *executionContext) _ClaimPayment(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimPaymentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1326,7 +782,7 @@ func (ec *executionContext) _ClaimPayment(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var denialGroupImplementors = []string{"DenialGroup"}
@@ -1335,7 +791,7 @@ func (ec *executionContext) _DenialGroup(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, denialGroupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1414,7 +870,7 @@ func (ec *executionContext) _DenialGroup(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var paymentReconciliationImplementors = []string{"PaymentReconciliation"}
@@ -1423,7 +879,7 @@ func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1490,7 +946,7 @@ func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var paymentReconciliationConnectionImplementors = []string{"PaymentReconciliationConnection"}
@@ -1499,7 +955,7 @@ func (ec *executionContext) _PaymentReconciliationConnection(ctx context.Context
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1533,7 +989,7 @@ func (ec *executionContext) _PaymentReconciliationConnection(ctx context.Context
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var paymentReconciliationEdgeImplementors = []string{"PaymentReconciliationEdge"}
@@ -1542,7 +998,7 @@ func (ec *executionContext) _PaymentReconciliationEdge(ctx context.Context, sel 
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1571,7 +1027,7 @@ func (ec *executionContext) _PaymentReconciliationEdge(ctx context.Context, sel 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var paymentReconciliationLineImplementors = []string{"PaymentReconciliationLine"}
@@ -1580,7 +1036,7 @@ func (ec *executionContext) _PaymentReconciliationLine(ctx context.Context, sel 
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationLineImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1642,7 +1098,7 @@ func (ec *executionContext) _PaymentReconciliationLine(ctx context.Context, sel 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 // endregion **************************** object.gotpl ****************************

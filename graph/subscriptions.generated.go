@@ -73,23 +73,7 @@ func (ec *executionContext) field_Subscription_claimUpdated_args(ctx context.Con
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _AccountChange_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountChange_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.User, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.User](ctx, ec, field, obj.User, (*executionContext).fieldContext_AccountChange_user, (*executionContext).marshalOUser2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUser, true, false)
 }
 func (ec *executionContext) fieldContext_AccountChange_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -105,23 +89,7 @@ func (ec *executionContext) fieldContext_AccountChange_user(_ context.Context, f
 }
 
 func (ec *executionContext) _AccountChange_gap(ctx context.Context, field graphql.CollectedField, obj *model.AccountChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountChange_gap(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Gap, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[bool](ctx, ec, field, obj.Gap, (*executionContext).fieldContext_AccountChange_gap, (*executionContext).marshalNBoolean2bool, true, true)
 }
 func (ec *executionContext) fieldContext_AccountChange_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccountChange", field, false, false, "Boolean")
@@ -277,7 +245,7 @@ func (ec *executionContext) _AccountChange(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -306,7 +274,7 @@ func (ec *executionContext) _AccountChange(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var subscriptionImplementors = []string{"Subscription"}

@@ -26,69 +26,21 @@ import (
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _VisitFindings_appointmentId(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_appointmentId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AppointmentID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.AppointmentID, (*executionContext).fieldContext_VisitFindings_appointmentId, (*executionContext).marshalNID2string, true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_appointmentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "ID")
 }
 
 func (ec *executionContext) _VisitFindings_version(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_version(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Version, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[int](ctx, ec, field, obj.Version, (*executionContext).fieldContext_VisitFindings_version, (*executionContext).marshalNInt2int, true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "Int")
 }
 
 func (ec *executionContext) _VisitFindings_vitals(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_vitals(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Vitals, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Vitals) graphql.Marshaler {
-			return ec.marshalNVitals2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐVitals(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*healthgraph.Vitals](ctx, ec, field, obj.Vitals, (*executionContext).fieldContext_VisitFindings_vitals, (*executionContext).marshalNVitals2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐVitals, true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_vitals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -104,414 +56,126 @@ func (ec *executionContext) fieldContext_VisitFindings_vitals(_ context.Context,
 }
 
 func (ec *executionContext) _VisitFindings_chiefComplaintCode(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_chiefComplaintCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ChiefComplaintCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.ChiefComplaintCode, (*executionContext).fieldContext_VisitFindings_chiefComplaintCode, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_chiefComplaintCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_chiefComplaint(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_chiefComplaint(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ChiefComplaint, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.ChiefComplaint, (*executionContext).fieldContext_VisitFindings_chiefComplaint, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_chiefComplaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_patientHistory(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_patientHistory(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PatientHistory, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.PatientHistory, (*executionContext).fieldContext_VisitFindings_patientHistory, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_patientHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_presentIllness(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_presentIllness(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PresentIllness, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.PresentIllness, (*executionContext).fieldContext_VisitFindings_presentIllness, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_presentIllness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_physicalExamination(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_physicalExamination(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PhysicalExamination, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.PhysicalExamination, (*executionContext).fieldContext_VisitFindings_physicalExamination, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_physicalExamination(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_treatmentPlan(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_treatmentPlan(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TreatmentPlan, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.TreatmentPlan, (*executionContext).fieldContext_VisitFindings_treatmentPlan, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_treatmentPlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_investigation(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_investigation(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Investigation, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Investigation) graphql.Marshaler {
-			return ec.marshalOInvestigationResult2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvestigation(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*healthgraph.Investigation](ctx, ec, field, obj.Investigation, (*executionContext).fieldContext_VisitFindings_investigation, (*executionContext).marshalOInvestigationResult2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvestigation, true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_investigation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "InvestigationResult")
 }
 
 func (ec *executionContext) _VisitFindings_investigationNote(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_investigationNote(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InvestigationNote, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*string](ctx, ec, field, obj.InvestigationNote, (*executionContext).fieldContext_VisitFindings_investigationNote, (*executionContext).marshalOString2ᚖstring, true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_investigationNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_authorId(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_authorId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AuthorID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[string](ctx, ec, field, obj.AuthorID, (*executionContext).fieldContext_VisitFindings_authorId, (*executionContext).marshalNID2string, true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_authorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "ID")
 }
 
 func (ec *executionContext) _VisitFindings_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitFindings_recordedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RecordedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[time.Time](ctx, ec, field, obj.RecordedAt, (*executionContext).fieldContext_VisitFindings_recordedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Vitals_systolicMmHg(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vitals_systolicMmHg(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SystolicMmHg, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.SystolicMmHg, (*executionContext).fieldContext_Vitals_systolicMmHg, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_systolicMmHg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_diastolicMmHg(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vitals_diastolicMmHg(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DiastolicMmHg, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.DiastolicMmHg, (*executionContext).fieldContext_Vitals_diastolicMmHg, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_diastolicMmHg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_heightCm(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vitals_heightCm(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HeightCm, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.HeightCm, (*executionContext).fieldContext_Vitals_heightCm, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_heightCm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Vitals_weightKg(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vitals_weightKg(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WeightKg, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.WeightKg, (*executionContext).fieldContext_Vitals_weightKg, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_weightKg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Vitals_pulsePerMinute(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vitals_pulsePerMinute(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PulsePerMinute, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.PulsePerMinute, (*executionContext).fieldContext_Vitals_pulsePerMinute, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_pulsePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_respiratoryRatePerMinute(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vitals_respiratoryRatePerMinute(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RespiratoryRatePerMinute, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*int](ctx, ec, field, obj.RespiratoryRatePerMinute, (*executionContext).fieldContext_Vitals_respiratoryRatePerMinute, (*executionContext).marshalOInt2ᚖint, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_respiratoryRatePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_temperatureCelsius(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vitals_temperatureCelsius(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TemperatureCelsius, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.TemperatureCelsius, (*executionContext).fieldContext_Vitals_temperatureCelsius, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_temperatureCelsius(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Vitals_oxygenSaturationPct(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vitals_oxygenSaturationPct(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OxygenSaturationPct, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return plainField[*float64](ctx, ec, field, obj.OxygenSaturationPct, (*executionContext).fieldContext_Vitals_oxygenSaturationPct, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_oxygenSaturationPct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
@@ -731,7 +395,7 @@ func (ec *executionContext) _VisitFindings(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, visitFindingsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -815,7 +479,7 @@ func (ec *executionContext) _VisitFindings(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 var vitalsImplementors = []string{"Vitals"}
@@ -824,7 +488,7 @@ func (ec *executionContext) _Vitals(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, vitalsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -883,7 +547,7 @@ func (ec *executionContext) _Vitals(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return &objectJSON{fields, out.Values}
 }
 
 // endregion **************************** object.gotpl ****************************

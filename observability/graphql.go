@@ -115,8 +115,9 @@ func (e graphqlExtension) InterceptResponse(ctx context.Context, next graphql.Re
 
 // InterceptField starts a span and observes latency for fields that run
 // code (resolver methods and struct methods). Skipped, because they cost
-// nothing and would drown the trace and the histogram: plain struct fields,
-// and fields of type ID, which only spell a global ID from the row's own key
+// nothing and would drown the trace and the histogram: plain struct fields
+// (most never reach an interceptor: graph's plainField marshals them), and
+// fields of type ID, which only spell a global ID from the row's own key
 // (three fields on every row of the headline page).
 // Under a span that is not sampled (tracing off or the trace not chosen)
 // no resolver span is started: a parent-based sampler would not record it

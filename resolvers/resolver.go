@@ -16,7 +16,7 @@ import (
 )
 
 //go:generate go tool gqlgen generate
-//go:generate go run ../internal/inlinelists ../graph
+//go:generate go run ../internal/leanexec ../graph
 
 // Resolver holds what every resolver needs; server wires it once.
 type Resolver struct {

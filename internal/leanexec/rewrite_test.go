@@ -30,8 +30,63 @@ func (ec *executionContext) _Edge(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
-func (ec *executionContext) _Edge_node(ctx context.Context, field graphql.CollectedField, obj *Edge) graphql.Marshaler {
-	return ec.marshalNThing(ctx, field.Selections, obj.Node)
+func (ec *executionContext) _Edge_node(ctx context.Context, field graphql.CollectedField, obj *Edge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Edge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Thing) graphql.Marshaler {
+			return ec.marshalNThing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) _Thing_name(ctx context.Context, field graphql.CollectedField, obj *Thing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(ctx, ec.OperationContext, field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thing_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) { return obj.Name, nil },
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		false, true)
+}
+
+func (ec *executionContext) _Thing_age(ctx context.Context, field graphql.CollectedField, obj *Thing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(ctx, ec.OperationContext, field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thing_age(ctx, field)
+		},
+		func(ctx context.Context) (any, error) { return obj.Age(), nil },
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true, true)
+}
+
+func (ec *executionContext) _Thing_secret(ctx context.Context, field graphql.CollectedField, obj *Thing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(ctx, ec.OperationContext, field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thing_secret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) { return obj.Secret, nil },
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver { return hasRole(ctx, next) },
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true, true)
 }
 
 func (ec *executionContext) marshalNThing(ctx context.Context, sel ast.SelectionSet, v *Thing) graphql.Marshaler {
@@ -114,6 +169,33 @@ func TestRewrite(t *testing.T) {
 		}
 		if strings.Contains(src, "MarshalSliceConcurrently") {
 			t.Errorf("a list is still marshalled concurrently:\n%s", src)
+		}
+	})
+
+	t.Run("a field that reads a struct field calls plainField with its parts", func(t *testing.T) {
+		for _, want := range []string{
+			`return plainField[*Thing](ctx, ec, field, obj.Node, (*executionContext).fieldContext_Edge_node, (*executionContext).marshalNThing, true, true)`,
+			`return plainField[string](ctx, ec, field, obj.Name, (*executionContext).fieldContext_Thing_name, (*executionContext).marshalNString2string, false, true)`,
+		} {
+			if !strings.Contains(src, want) {
+				t.Errorf("rewritten source lacks %q:\n%s", want, src)
+			}
+		}
+		// A method and a field under a directive run code: gqlgen's path.
+		if n := strings.Count(src, "graphql.ResolveField("); n != 2 {
+			t.Errorf("%d fields left on graphql.ResolveField, want 2 (age, secret):\n%s", n, src)
+		}
+	})
+
+	t.Run("objects build a deferred group only for a deferred field and return objectJSON", func(t *testing.T) {
+		if strings.Contains(src, "NewDeferredGroup") || !strings.Contains(src, "deferred := deferredGroup(ctx, fields)") {
+			t.Errorf("the deferred group is not built through deferredGroup:\n%s", src)
+		}
+		if n := strings.Count(src, "return &objectJSON{fields, out.Values}"); n != 3 {
+			t.Errorf("%d objects return objectJSON, want 3:\n%s", n, src)
+		}
+		if strings.Contains(src, "return out\n") {
+			t.Errorf("an object still returns its FieldSet:\n%s", src)
 		}
 	})
 
