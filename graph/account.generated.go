@@ -33,28 +33,28 @@ type UserResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.AccessToken, (*executionContext).fieldContext_AuthPayload_accessToken, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.AuthPayload, string](ctx, ec, field, obj, func(obj *model.AuthPayload) string { return obj.AccessToken }, (*executionContext).fieldContext_AuthPayload_accessToken, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_AuthPayload_accessToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuthPayload_refreshToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.RefreshToken, (*executionContext).fieldContext_AuthPayload_refreshToken, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.AuthPayload, string](ctx, ec, field, obj, func(obj *model.AuthPayload) string { return obj.RefreshToken }, (*executionContext).fieldContext_AuthPayload_refreshToken, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_AuthPayload_refreshToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuthPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.ExpiresAt, (*executionContext).fieldContext_AuthPayload_expiresAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*model.AuthPayload, time.Time](ctx, ec, field, obj, func(obj *model.AuthPayload) time.Time { return obj.ExpiresAt }, (*executionContext).fieldContext_AuthPayload_expiresAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_AuthPayload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AuthPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.User](ctx, ec, field, obj.User, (*executionContext).fieldContext_AuthPayload_user, (*executionContext).marshalNUser2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUser, true, true)
+	return plainField[*model.AuthPayload, *healthgraph.User](ctx, ec, field, obj, func(obj *model.AuthPayload) *healthgraph.User { return obj.User }, (*executionContext).fieldContext_AuthPayload_user, (*executionContext).marshalNUser2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUser, true, true)
 }
 func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -70,37 +70,21 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.User, string](ctx, ec, field, obj, func(obj *healthgraph.User) string { return obj.GlobalID() }, (*executionContext).fieldContext_User_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, true, false, "ID")
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *healthgraph.User) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Email, (*executionContext).fieldContext_User_email, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.User, string](ctx, ec, field, obj, func(obj *healthgraph.User) string { return obj.Email }, (*executionContext).fieldContext_User_email, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_User_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_fullName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.User) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.FullName, (*executionContext).fieldContext_User_fullName, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.User, string](ctx, ec, field, obj, func(obj *healthgraph.User) string { return obj.FullName }, (*executionContext).fieldContext_User_fullName, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_User_fullName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "String")
@@ -130,7 +114,7 @@ func (ec *executionContext) fieldContext_User_role(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.User) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_User_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.User, time.Time](ctx, ec, field, obj, func(obj *healthgraph.User) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_User_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
@@ -201,7 +185,7 @@ func (ec *executionContext) fieldContext_User_practitioner(_ context.Context, fi
 }
 
 func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.UserConnection) (ret graphql.Marshaler) {
-	return plainField[[]*model.UserEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_UserConnection_edges, (*executionContext).marshalNUserEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐUserEdgeᚄ, true, true)
+	return plainField[*model.UserConnection, []*model.UserEdge](ctx, ec, field, obj, func(obj *model.UserConnection) []*model.UserEdge { return obj.Edges }, (*executionContext).fieldContext_UserConnection_edges, (*executionContext).marshalNUserEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐUserEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -217,7 +201,7 @@ func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _UserConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.UserConnection) (ret graphql.Marshaler) {
-	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_UserConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
+	return plainField[*model.UserConnection, *model.PageInfo](ctx, ec, field, obj, func(obj *model.UserConnection) *model.PageInfo { return obj.PageInfo }, (*executionContext).fieldContext_UserConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -233,21 +217,21 @@ func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _UserConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.UserConnection) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_UserConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.UserConnection, int](ctx, ec, field, obj, func(obj *model.UserConnection) int { return obj.TotalCount }, (*executionContext).fieldContext_UserConnection_totalCount, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.UserEdge) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_UserEdge_cursor, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.UserEdge, string](ctx, ec, field, obj, func(obj *model.UserEdge) string { return obj.Cursor }, (*executionContext).fieldContext_UserEdge_cursor, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.UserEdge) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.User](ctx, ec, field, obj.Node, (*executionContext).fieldContext_UserEdge_node, (*executionContext).marshalNUser2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUser, true, true)
+	return plainField[*model.UserEdge, *healthgraph.User](ctx, ec, field, obj, func(obj *model.UserEdge) *healthgraph.User { return obj.Node }, (*executionContext).fieldContext_UserEdge_node, (*executionContext).marshalNUser2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUser, true, true)
 }
 func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{

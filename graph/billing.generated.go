@@ -45,30 +45,14 @@ type MoneyResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _Invoice_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.Invoice, string](ctx, ec, field, obj, func(obj *healthgraph.Invoice) string { return obj.GlobalID() }, (*executionContext).fieldContext_Invoice_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Invoice_number(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Number, (*executionContext).fieldContext_Invoice_number, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Invoice, string](ctx, ec, field, obj, func(obj *healthgraph.Invoice) string { return obj.Number }, (*executionContext).fieldContext_Invoice_number, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
@@ -185,21 +169,21 @@ func (ec *executionContext) fieldContext_Invoice_coverage(_ context.Context, fie
 }
 
 func (ec *executionContext) _Invoice_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[healthgraph.InvoiceStatus](ctx, ec, field, obj.Status, (*executionContext).fieldContext_Invoice_status, (*executionContext).marshalNInvoiceStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceStatus, true, true)
+	return leafField[*healthgraph.Invoice, healthgraph.InvoiceStatus](ctx, ec, field, obj, func(obj *healthgraph.Invoice) healthgraph.InvoiceStatus { return obj.Status }, (*executionContext).fieldContext_Invoice_status, encodeNInvoiceStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceStatus, "InvoiceStatus!", true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "InvoiceStatus")
 }
 
 func (ec *executionContext) _Invoice_copayPercent(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.CopayPercent, (*executionContext).fieldContext_Invoice_copayPercent, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.Invoice, int](ctx, ec, field, obj, func(obj *healthgraph.Invoice) int { return obj.CopayPercent }, (*executionContext).fieldContext_Invoice_copayPercent, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_copayPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Invoice_lines(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[[]healthgraph.InvoiceLine](ctx, ec, field, obj.Lines, (*executionContext).fieldContext_Invoice_lines, (*executionContext).marshalNInvoiceLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceLineᚄ, true, true)
+	return plainField[*healthgraph.Invoice, []healthgraph.InvoiceLine](ctx, ec, field, obj, func(obj *healthgraph.Invoice) []healthgraph.InvoiceLine { return obj.Lines }, (*executionContext).fieldContext_Invoice_lines, (*executionContext).marshalNInvoiceLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceLineᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -215,7 +199,7 @@ func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field 
 }
 
 func (ec *executionContext) _Invoice_net(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Net, (*executionContext).fieldContext_Invoice_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.Invoice, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Invoice) healthgraph.Halalas { return obj.Net }, (*executionContext).fieldContext_Invoice_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -231,7 +215,7 @@ func (ec *executionContext) fieldContext_Invoice_net(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Invoice_vat(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.VAT, (*executionContext).fieldContext_Invoice_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.Invoice, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Invoice) healthgraph.Halalas { return obj.VAT }, (*executionContext).fieldContext_Invoice_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -247,7 +231,7 @@ func (ec *executionContext) fieldContext_Invoice_vat(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Invoice_total(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Total, (*executionContext).fieldContext_Invoice_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.Invoice, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Invoice) healthgraph.Halalas { return obj.Total }, (*executionContext).fieldContext_Invoice_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -263,7 +247,7 @@ func (ec *executionContext) fieldContext_Invoice_total(_ context.Context, field 
 }
 
 func (ec *executionContext) _Invoice_patientShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.PatientShare, (*executionContext).fieldContext_Invoice_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.Invoice, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Invoice) healthgraph.Halalas { return obj.PatientShare }, (*executionContext).fieldContext_Invoice_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_patientShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -279,7 +263,7 @@ func (ec *executionContext) fieldContext_Invoice_patientShare(_ context.Context,
 }
 
 func (ec *executionContext) _Invoice_insurerShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.InsurerShare, (*executionContext).fieldContext_Invoice_insurerShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.Invoice, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Invoice) healthgraph.Halalas { return obj.InsurerShare }, (*executionContext).fieldContext_Invoice_insurerShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_insurerShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -295,7 +279,7 @@ func (ec *executionContext) fieldContext_Invoice_insurerShare(_ context.Context,
 }
 
 func (ec *executionContext) _Invoice_paid(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Paid, (*executionContext).fieldContext_Invoice_paid, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.Invoice, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Invoice) healthgraph.Halalas { return obj.Paid }, (*executionContext).fieldContext_Invoice_paid, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_paid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -311,23 +295,7 @@ func (ec *executionContext) fieldContext_Invoice_paid(_ context.Context, field g
 }
 
 func (ec *executionContext) _Invoice_due(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_due(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Due(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return plainField[*healthgraph.Invoice, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Invoice) healthgraph.Halalas { return obj.Due() }, (*executionContext).fieldContext_Invoice_due, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_due(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -375,7 +343,7 @@ func (ec *executionContext) fieldContext_Invoice_payments(_ context.Context, fie
 }
 
 func (ec *executionContext) _Invoice_issuedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[*time.Time](ctx, ec, field, obj.IssuedAt, (*executionContext).fieldContext_Invoice_issuedAt, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
+	return leafField[*healthgraph.Invoice, *time.Time](ctx, ec, field, obj, func(obj *healthgraph.Invoice) *time.Time { return obj.IssuedAt }, (*executionContext).fieldContext_Invoice_issuedAt, encodeOTime2ᚖtimeᚐTime, "", true, false)
 }
 func (ec *executionContext) fieldContext_Invoice_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
@@ -405,14 +373,14 @@ func (ec *executionContext) fieldContext_Invoice_voidReason(_ context.Context, f
 }
 
 func (ec *executionContext) _Invoice_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Invoice) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_Invoice_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.Invoice, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Invoice) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_Invoice_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Invoice_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
 }
 
 func (ec *executionContext) _InvoiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceConnection) (ret graphql.Marshaler) {
-	return plainField[[]*model.InvoiceEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_InvoiceConnection_edges, (*executionContext).marshalNInvoiceEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐInvoiceEdgeᚄ, true, true)
+	return plainField[*model.InvoiceConnection, []*model.InvoiceEdge](ctx, ec, field, obj, func(obj *model.InvoiceConnection) []*model.InvoiceEdge { return obj.Edges }, (*executionContext).fieldContext_InvoiceConnection_edges, (*executionContext).marshalNInvoiceEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐInvoiceEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -428,7 +396,7 @@ func (ec *executionContext) fieldContext_InvoiceConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _InvoiceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceConnection) (ret graphql.Marshaler) {
-	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_InvoiceConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
+	return plainField[*model.InvoiceConnection, *model.PageInfo](ctx, ec, field, obj, func(obj *model.InvoiceConnection) *model.PageInfo { return obj.PageInfo }, (*executionContext).fieldContext_InvoiceConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -444,21 +412,21 @@ func (ec *executionContext) fieldContext_InvoiceConnection_pageInfo(_ context.Co
 }
 
 func (ec *executionContext) _InvoiceConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceConnection) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_InvoiceConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.InvoiceConnection, int](ctx, ec, field, obj, func(obj *model.InvoiceConnection) int { return obj.TotalCount }, (*executionContext).fieldContext_InvoiceConnection_totalCount, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _InvoiceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceEdge) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_InvoiceEdge_cursor, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.InvoiceEdge, string](ctx, ec, field, obj, func(obj *model.InvoiceEdge) string { return obj.Cursor }, (*executionContext).fieldContext_InvoiceEdge_cursor, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceEdge) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Invoice](ctx, ec, field, obj.Node, (*executionContext).fieldContext_InvoiceEdge_node, (*executionContext).marshalNInvoice2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoice, true, true)
+	return plainField[*model.InvoiceEdge, *healthgraph.Invoice](ctx, ec, field, obj, func(obj *model.InvoiceEdge) *healthgraph.Invoice { return obj.Node }, (*executionContext).fieldContext_InvoiceEdge_node, (*executionContext).marshalNInvoice2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoice, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -474,7 +442,7 @@ func (ec *executionContext) fieldContext_InvoiceEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _InvoiceLine_sequence(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Sequence, (*executionContext).fieldContext_InvoiceLine_sequence, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.InvoiceLine, int](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) int { return obj.Sequence }, (*executionContext).fieldContext_InvoiceLine_sequence, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "Int")
@@ -527,28 +495,28 @@ func (ec *executionContext) fieldContext_InvoiceLine_codeSystem(_ context.Contex
 }
 
 func (ec *executionContext) _InvoiceLine_serviceCode(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.ServiceCode, (*executionContext).fieldContext_InvoiceLine_serviceCode, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.InvoiceLine, string](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) string { return obj.ServiceCode }, (*executionContext).fieldContext_InvoiceLine_serviceCode, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceLine_description(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Description, (*executionContext).fieldContext_InvoiceLine_description, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.InvoiceLine, string](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) string { return obj.Description }, (*executionContext).fieldContext_InvoiceLine_description, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceLine_quantity(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Quantity, (*executionContext).fieldContext_InvoiceLine_quantity, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.InvoiceLine, int](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) int { return obj.Quantity }, (*executionContext).fieldContext_InvoiceLine_quantity, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "Int")
 }
 
 func (ec *executionContext) _InvoiceLine_unitPrice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.UnitPrice, (*executionContext).fieldContext_InvoiceLine_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.InvoiceLine, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) healthgraph.Halalas { return obj.UnitPrice }, (*executionContext).fieldContext_InvoiceLine_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -564,7 +532,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_unitPrice(_ context.Context
 }
 
 func (ec *executionContext) _InvoiceLine_net(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Net, (*executionContext).fieldContext_InvoiceLine_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.InvoiceLine, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) healthgraph.Halalas { return obj.Net }, (*executionContext).fieldContext_InvoiceLine_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -580,7 +548,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_net(_ context.Context, fiel
 }
 
 func (ec *executionContext) _InvoiceLine_vat(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.VAT, (*executionContext).fieldContext_InvoiceLine_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.InvoiceLine, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) healthgraph.Halalas { return obj.VAT }, (*executionContext).fieldContext_InvoiceLine_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -596,7 +564,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_vat(_ context.Context, fiel
 }
 
 func (ec *executionContext) _InvoiceLine_total(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Total, (*executionContext).fieldContext_InvoiceLine_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.InvoiceLine, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) healthgraph.Halalas { return obj.Total }, (*executionContext).fieldContext_InvoiceLine_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -612,7 +580,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_total(_ context.Context, fi
 }
 
 func (ec *executionContext) _InvoiceLine_patientShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.PatientShare, (*executionContext).fieldContext_InvoiceLine_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.InvoiceLine, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) healthgraph.Halalas { return obj.PatientShare }, (*executionContext).fieldContext_InvoiceLine_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_patientShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -628,7 +596,7 @@ func (ec *executionContext) fieldContext_InvoiceLine_patientShare(_ context.Cont
 }
 
 func (ec *executionContext) _InvoiceLine_insurerShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.InvoiceLine) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.InsurerShare, (*executionContext).fieldContext_InvoiceLine_insurerShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.InvoiceLine, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.InvoiceLine) healthgraph.Halalas { return obj.InsurerShare }, (*executionContext).fieldContext_InvoiceLine_insurerShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_InvoiceLine_insurerShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -690,30 +658,14 @@ func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field
 }
 
 func (ec *executionContext) _Payment_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Payment_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.Payment, string](ctx, ec, field, obj, func(obj *healthgraph.Payment) string { return obj.GlobalID() }, (*executionContext).fieldContext_Payment_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Payment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Payment_amount(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Amount, (*executionContext).fieldContext_Payment_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.Payment, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Payment) healthgraph.Halalas { return obj.Amount }, (*executionContext).fieldContext_Payment_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Payment_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -729,21 +681,21 @@ func (ec *executionContext) fieldContext_Payment_amount(_ context.Context, field
 }
 
 func (ec *executionContext) _Payment_method(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
-	return plainField[healthgraph.PaymentMethod](ctx, ec, field, obj.Method, (*executionContext).fieldContext_Payment_method, (*executionContext).marshalNPaymentMethod2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentMethod, true, true)
+	return leafField[*healthgraph.Payment, healthgraph.PaymentMethod](ctx, ec, field, obj, func(obj *healthgraph.Payment) healthgraph.PaymentMethod { return obj.Method }, (*executionContext).fieldContext_Payment_method, encodeNPaymentMethod2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentMethod, "PaymentMethod!", true, true)
 }
 func (ec *executionContext) fieldContext_Payment_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "PaymentMethod")
 }
 
 func (ec *executionContext) _Payment_reference(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Reference, (*executionContext).fieldContext_Payment_reference, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Payment, string](ctx, ec, field, obj, func(obj *healthgraph.Payment) string { return obj.Reference }, (*executionContext).fieldContext_Payment_reference, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Payment_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Payment_receivedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.ReceivedAt, (*executionContext).fieldContext_Payment_receivedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.Payment, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Payment) time.Time { return obj.ReceivedAt }, (*executionContext).fieldContext_Payment_receivedAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Payment_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
@@ -1514,6 +1466,11 @@ func (ec *executionContext) marshalNInvoiceStatus2githubᚗcomᚋhealthgraphᚋh
 	return res
 }
 
+// encodeNInvoiceStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceStatus is marshalNInvoiceStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceStatus without its null report (graph's leafField).
+func encodeNInvoiceStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐInvoiceStatus(v healthgraph.InvoiceStatus) graphql.Marshaler {
+	return model.MarshalText(string(v))
+}
+
 func (ec *executionContext) marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx context.Context, sel ast.SelectionSet, v healthgraph.Halalas) graphql.Marshaler {
 	return ec._Money(ctx, sel, &v)
 }
@@ -1555,6 +1512,11 @@ func (ec *executionContext) marshalNPaymentMethod2githubᚗcomᚋhealthgraphᚋh
 		graphql.AddInvalidNullFromMarshaler(ctx, "PaymentMethod!")
 	}
 	return res
+}
+
+// encodeNPaymentMethod2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentMethod is marshalNPaymentMethod2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentMethod without its null report (graph's leafField).
+func encodeNPaymentMethod2githubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentMethod(v healthgraph.PaymentMethod) graphql.Marshaler {
+	return model.MarshalText(string(v))
 }
 
 func (ec *executionContext) unmarshalNRecordPaymentInput2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRecordPaymentInput(ctx context.Context, v any) (model.RecordPaymentInput, error) {

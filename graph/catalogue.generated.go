@@ -31,37 +31,21 @@ type CatalogueItemResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _CatalogueImport_added(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueImport) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Added, (*executionContext).fieldContext_CatalogueImport_added, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.CatalogueImport, int](ctx, ec, field, obj, func(obj *model.CatalogueImport) int { return obj.Added }, (*executionContext).fieldContext_CatalogueImport_added, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueImport_added(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueImport", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CatalogueImport_updated(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueImport) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Updated, (*executionContext).fieldContext_CatalogueImport_updated, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.CatalogueImport, int](ctx, ec, field, obj, func(obj *model.CatalogueImport) int { return obj.Updated }, (*executionContext).fieldContext_CatalogueImport_updated, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueImport_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueImport", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CatalogueItem_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CatalogueItem_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.CatalogueItem, string](ctx, ec, field, obj, func(obj *healthgraph.CatalogueItem) string { return obj.GlobalID() }, (*executionContext).fieldContext_CatalogueItem_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItem", field, true, false, "ID")
@@ -114,21 +98,21 @@ func (ec *executionContext) fieldContext_CatalogueItem_systemUrl(_ context.Conte
 }
 
 func (ec *executionContext) _CatalogueItem_code(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Code, (*executionContext).fieldContext_CatalogueItem_code, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.CatalogueItem, string](ctx, ec, field, obj, func(obj *healthgraph.CatalogueItem) string { return obj.Code }, (*executionContext).fieldContext_CatalogueItem_code, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueItem_display(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Display, (*executionContext).fieldContext_CatalogueItem_display, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.CatalogueItem, string](ctx, ec, field, obj, func(obj *healthgraph.CatalogueItem) string { return obj.Display }, (*executionContext).fieldContext_CatalogueItem_display, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.UnitPrice, (*executionContext).fieldContext_CatalogueItem_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.CatalogueItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.CatalogueItem) healthgraph.Halalas { return obj.UnitPrice }, (*executionContext).fieldContext_CatalogueItem_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -144,14 +128,14 @@ func (ec *executionContext) fieldContext_CatalogueItem_unitPrice(_ context.Conte
 }
 
 func (ec *executionContext) _CatalogueItem_updatedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.CatalogueItem) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.UpdatedAt, (*executionContext).fieldContext_CatalogueItem_updatedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.CatalogueItem, time.Time](ctx, ec, field, obj, func(obj *healthgraph.CatalogueItem) time.Time { return obj.UpdatedAt }, (*executionContext).fieldContext_CatalogueItem_updatedAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItem_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItem", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CatalogueItemConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemConnection) (ret graphql.Marshaler) {
-	return plainField[[]*model.CatalogueItemEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_CatalogueItemConnection_edges, (*executionContext).marshalNCatalogueItemEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCatalogueItemEdgeᚄ, true, true)
+	return plainField[*model.CatalogueItemConnection, []*model.CatalogueItemEdge](ctx, ec, field, obj, func(obj *model.CatalogueItemConnection) []*model.CatalogueItemEdge { return obj.Edges }, (*executionContext).fieldContext_CatalogueItemConnection_edges, (*executionContext).marshalNCatalogueItemEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCatalogueItemEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -167,7 +151,7 @@ func (ec *executionContext) fieldContext_CatalogueItemConnection_edges(_ context
 }
 
 func (ec *executionContext) _CatalogueItemConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemConnection) (ret graphql.Marshaler) {
-	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_CatalogueItemConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
+	return plainField[*model.CatalogueItemConnection, *model.PageInfo](ctx, ec, field, obj, func(obj *model.CatalogueItemConnection) *model.PageInfo { return obj.PageInfo }, (*executionContext).fieldContext_CatalogueItemConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -183,21 +167,21 @@ func (ec *executionContext) fieldContext_CatalogueItemConnection_pageInfo(_ cont
 }
 
 func (ec *executionContext) _CatalogueItemConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemConnection) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_CatalogueItemConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.CatalogueItemConnection, int](ctx, ec, field, obj, func(obj *model.CatalogueItemConnection) int { return obj.TotalCount }, (*executionContext).fieldContext_CatalogueItemConnection_totalCount, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItemConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CatalogueItemEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemEdge) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_CatalogueItemEdge_cursor, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.CatalogueItemEdge, string](ctx, ec, field, obj, func(obj *model.CatalogueItemEdge) string { return obj.Cursor }, (*executionContext).fieldContext_CatalogueItemEdge_cursor, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueItemEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueItemEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueItemEdge) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.CatalogueItem](ctx, ec, field, obj.Node, (*executionContext).fieldContext_CatalogueItemEdge_node, (*executionContext).marshalNCatalogueItem2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCatalogueItem, true, true)
+	return plainField[*model.CatalogueItemEdge, *healthgraph.CatalogueItem](ctx, ec, field, obj, func(obj *model.CatalogueItemEdge) *healthgraph.CatalogueItem { return obj.Node }, (*executionContext).fieldContext_CatalogueItemEdge_node, (*executionContext).marshalNCatalogueItem2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCatalogueItem, true, true)
 }
 func (ec *executionContext) fieldContext_CatalogueItemEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{

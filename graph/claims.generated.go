@@ -81,114 +81,98 @@ type NphiesMessageResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _Admission_class(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[healthgraph.AdmissionClass](ctx, ec, field, obj.Class, (*executionContext).fieldContext_Admission_class, (*executionContext).marshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass, true, true)
+	return leafField[*model.Admission, healthgraph.AdmissionClass](ctx, ec, field, obj, func(obj *model.Admission) healthgraph.AdmissionClass { return obj.Class }, (*executionContext).fieldContext_Admission_class, encodeNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass, "AdmissionClass!", true, true)
 }
 func (ec *executionContext) fieldContext_Admission_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "AdmissionClass")
 }
 
 func (ec *executionContext) _Admission_admittedAt(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.AdmittedAt, (*executionContext).fieldContext_Admission_admittedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*model.Admission, time.Time](ctx, ec, field, obj, func(obj *model.Admission) time.Time { return obj.AdmittedAt }, (*executionContext).fieldContext_Admission_admittedAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Admission_admittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Admission_dischargedAt(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[*time.Time](ctx, ec, field, obj.DischargedAt, (*executionContext).fieldContext_Admission_dischargedAt, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
+	return leafField[*model.Admission, *time.Time](ctx, ec, field, obj, func(obj *model.Admission) *time.Time { return obj.DischargedAt }, (*executionContext).fieldContext_Admission_dischargedAt, encodeOTime2ᚖtimeᚐTime, "", true, false)
 }
 func (ec *executionContext) fieldContext_Admission_dischargedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Admission_admitSource(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.AdmitSource, (*executionContext).fieldContext_Admission_admitSource, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.Admission, string](ctx, ec, field, obj, func(obj *model.Admission) string { return obj.AdmitSource }, (*executionContext).fieldContext_Admission_admitSource, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Admission_admitSource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_admissionSpecialty(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.AdmissionSpecialty, (*executionContext).fieldContext_Admission_admissionSpecialty, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.Admission, string](ctx, ec, field, obj, func(obj *model.Admission) string { return obj.AdmissionSpecialty }, (*executionContext).fieldContext_Admission_admissionSpecialty, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Admission_admissionSpecialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_dischargeSpecialty(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.DischargeSpecialty, (*executionContext).fieldContext_Admission_dischargeSpecialty, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.Admission, *string](ctx, ec, field, obj, func(obj *model.Admission) *string { return obj.DischargeSpecialty }, (*executionContext).fieldContext_Admission_dischargeSpecialty, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Admission_dischargeSpecialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_dischargeDisposition(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.DischargeDisposition, (*executionContext).fieldContext_Admission_dischargeDisposition, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.Admission, *string](ctx, ec, field, obj, func(obj *model.Admission) *string { return obj.DischargeDisposition }, (*executionContext).fieldContext_Admission_dischargeDisposition, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Admission_dischargeDisposition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_causeOfDeath(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.CauseOfDeath, (*executionContext).fieldContext_Admission_causeOfDeath, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.Admission, *string](ctx, ec, field, obj, func(obj *model.Admission) *string { return obj.CauseOfDeath }, (*executionContext).fieldContext_Admission_causeOfDeath, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Admission_causeOfDeath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Admission_estimatedLengthOfStayDays(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.EstimatedLengthOfStayDays, (*executionContext).fieldContext_Admission_estimatedLengthOfStayDays, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*model.Admission, *int](ctx, ec, field, obj, func(obj *model.Admission) *int { return obj.EstimatedLengthOfStayDays }, (*executionContext).fieldContext_Admission_estimatedLengthOfStayDays, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_Admission_estimatedLengthOfStayDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Admission_diagnosesOnAdmission(ctx context.Context, field graphql.CollectedField, obj *model.Admission) (ret graphql.Marshaler) {
-	return plainField[[]string](ctx, ec, field, obj.DiagnosesOnAdmission, (*executionContext).fieldContext_Admission_diagnosesOnAdmission, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
+	return plainField[*model.Admission, []string](ctx, ec, field, obj, func(obj *model.Admission) []string { return obj.DiagnosesOnAdmission }, (*executionContext).fieldContext_Admission_diagnosesOnAdmission, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_Admission_diagnosesOnAdmission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
 func (ec *executionContext) _Claim_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.Claim, string](ctx, ec, field, obj, func(obj *healthgraph.Claim) string { return obj.GlobalID() }, (*executionContext).fieldContext_Claim_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Claim_use(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[healthgraph.ClaimUse](ctx, ec, field, obj.Use, (*executionContext).fieldContext_Claim_use, (*executionContext).marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse, true, true)
+	return leafField[*healthgraph.Claim, healthgraph.ClaimUse](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.ClaimUse { return obj.Use }, (*executionContext).fieldContext_Claim_use, encodeNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse, "ClaimUse!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_use(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimUse")
 }
 
 func (ec *executionContext) _Claim_type(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[healthgraph.ClaimType](ctx, ec, field, obj.Type, (*executionContext).fieldContext_Claim_type, (*executionContext).marshalNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType, true, true)
+	return leafField[*healthgraph.Claim, healthgraph.ClaimType](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.ClaimType { return obj.Type }, (*executionContext).fieldContext_Claim_type, encodeNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType, "ClaimType!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimType")
 }
 
 func (ec *executionContext) _Claim_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[healthgraph.ClaimStatus](ctx, ec, field, obj.Status, (*executionContext).fieldContext_Claim_status, (*executionContext).marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus, true, true)
+	return leafField[*healthgraph.Claim, healthgraph.ClaimStatus](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.ClaimStatus { return obj.Status }, (*executionContext).fieldContext_Claim_status, encodeNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus, "ClaimStatus!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimStatus")
@@ -392,7 +376,7 @@ func (ec *executionContext) fieldContext_Claim_payer(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Claim_total(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Total, (*executionContext).fieldContext_Claim_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.Claim, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.Halalas { return obj.Total }, (*executionContext).fieldContext_Claim_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -408,7 +392,7 @@ func (ec *executionContext) fieldContext_Claim_total(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Claim_approved(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Approved, (*executionContext).fieldContext_Claim_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*healthgraph.Claim, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Claim) *healthgraph.Halalas { return obj.Approved }, (*executionContext).fieldContext_Claim_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_Claim_approved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -493,7 +477,7 @@ func (ec *executionContext) fieldContext_Claim_lastError(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Claim_items(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[[]healthgraph.ClaimItem](ctx, ec, field, obj.Items, (*executionContext).fieldContext_Claim_items, (*executionContext).marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemᚄ, true, true)
+	return plainField[*healthgraph.Claim, []healthgraph.ClaimItem](ctx, ec, field, obj, func(obj *healthgraph.Claim) []healthgraph.ClaimItem { return obj.Items }, (*executionContext).fieldContext_Claim_items, (*executionContext).marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -509,7 +493,7 @@ func (ec *executionContext) fieldContext_Claim_items(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Claim_diagnoses(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[[]string](ctx, ec, field, obj.Diagnoses, (*executionContext).fieldContext_Claim_diagnoses, (*executionContext).marshalOString2ᚕstringᚄ, true, false)
+	return plainField[*healthgraph.Claim, []string](ctx, ec, field, obj, func(obj *healthgraph.Claim) []string { return obj.Diagnoses }, (*executionContext).fieldContext_Claim_diagnoses, (*executionContext).marshalOString2ᚕstringᚄ, true, false)
 }
 func (ec *executionContext) fieldContext_Claim_diagnoses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "String")
@@ -790,14 +774,14 @@ func (ec *executionContext) fieldContext_Claim_history(_ context.Context, field 
 }
 
 func (ec *executionContext) _Claim_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_Claim_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.Claim, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Claim) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_Claim_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Claim_updatedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.UpdatedAt, (*executionContext).fieldContext_Claim_updatedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.Claim, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Claim) time.Time { return obj.UpdatedAt }, (*executionContext).fieldContext_Claim_updatedAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
@@ -877,7 +861,7 @@ func (ec *executionContext) fieldContext_Claim_paymentStatus(_ context.Context, 
 }
 
 func (ec *executionContext) _Claim_paid(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Paid, (*executionContext).fieldContext_Claim_paid, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.Claim, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.Halalas { return obj.Paid }, (*executionContext).fieldContext_Claim_paid, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_paid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1021,35 +1005,35 @@ func (ec *executionContext) fieldContext_Claim_resubmissions(_ context.Context, 
 }
 
 func (ec *executionContext) _ClaimAttachment_title(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Title, (*executionContext).fieldContext_ClaimAttachment_title, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.ClaimAttachmentInfo, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimAttachmentInfo) string { return obj.Title }, (*executionContext).fieldContext_ClaimAttachment_title, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimAttachment_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimAttachment_contentType(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.ContentType, (*executionContext).fieldContext_ClaimAttachment_contentType, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.ClaimAttachmentInfo, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimAttachmentInfo) string { return obj.ContentType }, (*executionContext).fieldContext_ClaimAttachment_contentType, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimAttachment_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimAttachment_kind(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
-	return plainField[healthgraph.AttachmentKind](ctx, ec, field, obj.Kind, (*executionContext).fieldContext_ClaimAttachment_kind, (*executionContext).marshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind, true, true)
+	return leafField[*healthgraph.ClaimAttachmentInfo, healthgraph.AttachmentKind](ctx, ec, field, obj, func(obj *healthgraph.ClaimAttachmentInfo) healthgraph.AttachmentKind { return obj.Kind }, (*executionContext).fieldContext_ClaimAttachment_kind, encodeNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind, "ClaimAttachmentKind!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimAttachment_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "ClaimAttachmentKind")
 }
 
 func (ec *executionContext) _ClaimAttachment_size(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimAttachmentInfo) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Size, (*executionContext).fieldContext_ClaimAttachment_size, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.ClaimAttachmentInfo, int](ctx, ec, field, obj, func(obj *healthgraph.ClaimAttachmentInfo) int { return obj.Size }, (*executionContext).fieldContext_ClaimAttachment_size, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimAttachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimAttachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimChange_claim(ctx context.Context, field graphql.CollectedField, obj *model.ClaimChange) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Claim](ctx, ec, field, obj.Claim, (*executionContext).fieldContext_ClaimChange_claim, (*executionContext).marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim, true, false)
+	return plainField[*model.ClaimChange, *healthgraph.Claim](ctx, ec, field, obj, func(obj *model.ClaimChange) *healthgraph.Claim { return obj.Claim }, (*executionContext).fieldContext_ClaimChange_claim, (*executionContext).marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimChange_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1065,14 +1049,14 @@ func (ec *executionContext) fieldContext_ClaimChange_claim(_ context.Context, fi
 }
 
 func (ec *executionContext) _ClaimChange_gap(ctx context.Context, field graphql.CollectedField, obj *model.ClaimChange) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Gap, (*executionContext).fieldContext_ClaimChange_gap, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.ClaimChange, bool](ctx, ec, field, obj, func(obj *model.ClaimChange) bool { return obj.Gap }, (*executionContext).fieldContext_ClaimChange_gap, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimChange_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimChange", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ClaimConnection) (ret graphql.Marshaler) {
-	return plainField[[]*model.ClaimEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_ClaimConnection_edges, (*executionContext).marshalNClaimEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimEdgeᚄ, true, true)
+	return plainField[*model.ClaimConnection, []*model.ClaimEdge](ctx, ec, field, obj, func(obj *model.ClaimConnection) []*model.ClaimEdge { return obj.Edges }, (*executionContext).fieldContext_ClaimConnection_edges, (*executionContext).marshalNClaimEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1088,7 +1072,7 @@ func (ec *executionContext) fieldContext_ClaimConnection_edges(_ context.Context
 }
 
 func (ec *executionContext) _ClaimConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ClaimConnection) (ret graphql.Marshaler) {
-	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_ClaimConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
+	return plainField[*model.ClaimConnection, *model.PageInfo](ctx, ec, field, obj, func(obj *model.ClaimConnection) *model.PageInfo { return obj.PageInfo }, (*executionContext).fieldContext_ClaimConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1104,21 +1088,21 @@ func (ec *executionContext) fieldContext_ClaimConnection_pageInfo(_ context.Cont
 }
 
 func (ec *executionContext) _ClaimConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ClaimConnection) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_ClaimConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.ClaimConnection, int](ctx, ec, field, obj, func(obj *model.ClaimConnection) int { return obj.TotalCount }, (*executionContext).fieldContext_ClaimConnection_totalCount, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ClaimEdge) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_ClaimEdge_cursor, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.ClaimEdge, string](ctx, ec, field, obj, func(obj *model.ClaimEdge) string { return obj.Cursor }, (*executionContext).fieldContext_ClaimEdge_cursor, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ClaimEdge) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Claim](ctx, ec, field, obj.Node, (*executionContext).fieldContext_ClaimEdge_node, (*executionContext).marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim, true, true)
+	return plainField[*model.ClaimEdge, *healthgraph.Claim](ctx, ec, field, obj, func(obj *model.ClaimEdge) *healthgraph.Claim { return obj.Node }, (*executionContext).fieldContext_ClaimEdge_node, (*executionContext).marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1134,7 +1118,7 @@ func (ec *executionContext) fieldContext_ClaimEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _ClaimItem_sequence(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Sequence, (*executionContext).fieldContext_ClaimItem_sequence, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.ClaimItem, int](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) int { return obj.Sequence }, (*executionContext).fieldContext_ClaimItem_sequence, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "Int")
@@ -1164,28 +1148,28 @@ func (ec *executionContext) fieldContext_ClaimItem_codeSystem(_ context.Context,
 }
 
 func (ec *executionContext) _ClaimItem_serviceCode(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.ServiceCode, (*executionContext).fieldContext_ClaimItem_serviceCode, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.ClaimItem, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) string { return obj.ServiceCode }, (*executionContext).fieldContext_ClaimItem_serviceCode, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimItem_description(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Description, (*executionContext).fieldContext_ClaimItem_description, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.ClaimItem, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) string { return obj.Description }, (*executionContext).fieldContext_ClaimItem_description, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimItem_quantity(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Quantity, (*executionContext).fieldContext_ClaimItem_quantity, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.ClaimItem, int](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) int { return obj.Quantity }, (*executionContext).fieldContext_ClaimItem_quantity, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.UnitPrice, (*executionContext).fieldContext_ClaimItem_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) healthgraph.Halalas { return obj.UnitPrice }, (*executionContext).fieldContext_ClaimItem_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1201,7 +1185,7 @@ func (ec *executionContext) fieldContext_ClaimItem_unitPrice(_ context.Context, 
 }
 
 func (ec *executionContext) _ClaimItem_vat(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.VAT, (*executionContext).fieldContext_ClaimItem_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) healthgraph.Halalas { return obj.VAT }, (*executionContext).fieldContext_ClaimItem_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1217,7 +1201,7 @@ func (ec *executionContext) fieldContext_ClaimItem_vat(_ context.Context, field 
 }
 
 func (ec *executionContext) _ClaimItem_net(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Net, (*executionContext).fieldContext_ClaimItem_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) healthgraph.Halalas { return obj.Net }, (*executionContext).fieldContext_ClaimItem_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1233,7 +1217,7 @@ func (ec *executionContext) fieldContext_ClaimItem_net(_ context.Context, field 
 }
 
 func (ec *executionContext) _ClaimItem_patientShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.PatientShare, (*executionContext).fieldContext_ClaimItem_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) healthgraph.Halalas { return obj.PatientShare }, (*executionContext).fieldContext_ClaimItem_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_patientShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1249,7 +1233,7 @@ func (ec *executionContext) fieldContext_ClaimItem_patientShare(_ context.Contex
 }
 
 func (ec *executionContext) _ClaimItem_approved(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Approved, (*executionContext).fieldContext_ClaimItem_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*healthgraph.ClaimItem, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) *healthgraph.Halalas { return obj.Approved }, (*executionContext).fieldContext_ClaimItem_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_approved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1288,7 +1272,7 @@ func (ec *executionContext) fieldContext_ClaimItem_outcome(_ context.Context, fi
 }
 
 func (ec *executionContext) _ClaimItem_reasons(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[[]string](ctx, ec, field, obj.Reasons, (*executionContext).fieldContext_ClaimItem_reasons, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
+	return plainField[*healthgraph.ClaimItem, []string](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) []string { return obj.Reasons }, (*executionContext).fieldContext_ClaimItem_reasons, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
@@ -1318,7 +1302,7 @@ func (ec *executionContext) fieldContext_ClaimItem_tooth(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ClaimItem_surfaces(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[[]healthgraph.ToothSurface](ctx, ec, field, obj.Surfaces, (*executionContext).fieldContext_ClaimItem_surfaces, (*executionContext).marshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ, true, false)
+	return plainField[*healthgraph.ClaimItem, []healthgraph.ToothSurface](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) []healthgraph.ToothSurface { return obj.Surfaces }, (*executionContext).fieldContext_ClaimItem_surfaces, (*executionContext).marshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_surfaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "ToothSurface")
@@ -1371,14 +1355,14 @@ func (ec *executionContext) fieldContext_ClaimItem_pharmacistSelectionReason(_ c
 }
 
 func (ec *executionContext) _ClaimReadiness_ready(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Ready, (*executionContext).fieldContext_ClaimReadiness_ready, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.ClaimReadiness, bool](ctx, ec, field, obj, func(obj *model.ClaimReadiness) bool { return obj.Ready }, (*executionContext).fieldContext_ClaimReadiness_ready, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimReadiness_ready(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimReadiness", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimReadiness_violations(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
-	return plainField[[]*healthgraph.ClaimViolation](ctx, ec, field, obj.Violations, (*executionContext).fieldContext_ClaimReadiness_violations, (*executionContext).marshalNClaimViolation2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolationᚄ, true, true)
+	return plainField[*model.ClaimReadiness, []*healthgraph.ClaimViolation](ctx, ec, field, obj, func(obj *model.ClaimReadiness) []*healthgraph.ClaimViolation { return obj.Violations }, (*executionContext).fieldContext_ClaimReadiness_violations, (*executionContext).marshalNClaimViolation2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimViolationᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimReadiness_violations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1394,7 +1378,7 @@ func (ec *executionContext) fieldContext_ClaimReadiness_violations(_ context.Con
 }
 
 func (ec *executionContext) _ClaimStatusChange_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimStatusChange) (ret graphql.Marshaler) {
-	return plainField[healthgraph.ClaimStatus](ctx, ec, field, obj.Status, (*executionContext).fieldContext_ClaimStatusChange_status, (*executionContext).marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus, true, true)
+	return leafField[*healthgraph.ClaimStatusChange, healthgraph.ClaimStatus](ctx, ec, field, obj, func(obj *healthgraph.ClaimStatusChange) healthgraph.ClaimStatus { return obj.Status }, (*executionContext).fieldContext_ClaimStatusChange_status, encodeNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus, "ClaimStatus!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "ClaimStatus")
@@ -1424,42 +1408,42 @@ func (ec *executionContext) fieldContext_ClaimStatusChange_note(_ context.Contex
 }
 
 func (ec *executionContext) _ClaimStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimStatusChange) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.At, (*executionContext).fieldContext_ClaimStatusChange_at, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.ClaimStatusChange, time.Time](ctx, ec, field, obj, func(obj *healthgraph.ClaimStatusChange) time.Time { return obj.At }, (*executionContext).fieldContext_ClaimStatusChange_at, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ClaimViolation_rule(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Rule, (*executionContext).fieldContext_ClaimViolation_rule, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.ClaimViolation, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimViolation) string { return obj.Rule }, (*executionContext).fieldContext_ClaimViolation_rule, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimViolation_message(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Message, (*executionContext).fieldContext_ClaimViolation_message, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.ClaimViolation, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimViolation) string { return obj.Message }, (*executionContext).fieldContext_ClaimViolation_message, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimViolation_expression(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Expression, (*executionContext).fieldContext_ClaimViolation_expression, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.ClaimViolation, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimViolation) string { return obj.Expression }, (*executionContext).fieldContext_ClaimViolation_expression, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_expression(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimViolation_blocking(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Blocking, (*executionContext).fieldContext_ClaimViolation_blocking, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*healthgraph.ClaimViolation, bool](ctx, ec, field, obj, func(obj *healthgraph.ClaimViolation) bool { return obj.Blocking }, (*executionContext).fieldContext_ClaimViolation_blocking, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_blocking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimViolation_part(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimViolation) (ret graphql.Marshaler) {
-	return plainField[healthgraph.ClaimPart](ctx, ec, field, obj.Part, (*executionContext).fieldContext_ClaimViolation_part, (*executionContext).marshalNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart, true, true)
+	return leafField[*healthgraph.ClaimViolation, healthgraph.ClaimPart](ctx, ec, field, obj, func(obj *healthgraph.ClaimViolation) healthgraph.ClaimPart { return obj.Part }, (*executionContext).fieldContext_ClaimViolation_part, encodeNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart, "ClaimPart!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimViolation_part(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimViolation", field, false, false, "ClaimPart")
@@ -1489,35 +1473,35 @@ func (ec *executionContext) fieldContext_ClaimViolation_lineSequence(_ context.C
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Key, (*executionContext).fieldContext_ClaimsSummaryGroup_key, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.ClaimsSummaryGroup, string](ctx, ec, field, obj, func(obj *model.ClaimsSummaryGroup) string { return obj.Key }, (*executionContext).fieldContext_ClaimsSummaryGroup_key, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Suppressed, (*executionContext).fieldContext_ClaimsSummaryGroup_suppressed, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.ClaimsSummaryGroup, bool](ctx, ec, field, obj, func(obj *model.ClaimsSummaryGroup) bool { return obj.Suppressed }, (*executionContext).fieldContext_ClaimsSummaryGroup_suppressed, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_partial(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Partial, (*executionContext).fieldContext_ClaimsSummaryGroup_partial, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.ClaimsSummaryGroup, bool](ctx, ec, field, obj, func(obj *model.ClaimsSummaryGroup) bool { return obj.Partial }, (*executionContext).fieldContext_ClaimsSummaryGroup_partial, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_claims(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.Claims, (*executionContext).fieldContext_ClaimsSummaryGroup_claims, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*model.ClaimsSummaryGroup, *int](ctx, ec, field, obj, func(obj *model.ClaimsSummaryGroup) *int { return obj.Claims }, (*executionContext).fieldContext_ClaimsSummaryGroup_claims, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimsSummaryGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_total(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Total, (*executionContext).fieldContext_ClaimsSummaryGroup_total, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.ClaimsSummaryGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.ClaimsSummaryGroup) *healthgraph.Halalas { return obj.Total }, (*executionContext).fieldContext_ClaimsSummaryGroup_total, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1533,7 +1517,7 @@ func (ec *executionContext) fieldContext_ClaimsSummaryGroup_total(_ context.Cont
 }
 
 func (ec *executionContext) _ClaimsSummaryGroup_approved(ctx context.Context, field graphql.CollectedField, obj *model.ClaimsSummaryGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Approved, (*executionContext).fieldContext_ClaimsSummaryGroup_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.ClaimsSummaryGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.ClaimsSummaryGroup) *healthgraph.Halalas { return obj.Approved }, (*executionContext).fieldContext_ClaimsSummaryGroup_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimsSummaryGroup_approved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1549,142 +1533,126 @@ func (ec *executionContext) fieldContext_ClaimsSummaryGroup_approved(_ context.C
 }
 
 func (ec *executionContext) _Emergency_triageCategory(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.TriageCategory, (*executionContext).fieldContext_Emergency_triageCategory, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.Emergency, string](ctx, ec, field, obj, func(obj *model.Emergency) string { return obj.TriageCategory }, (*executionContext).fieldContext_Emergency_triageCategory, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Emergency_triageCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
 }
 
 func (ec *executionContext) _Emergency_triageDate(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.TriageDate, (*executionContext).fieldContext_Emergency_triageDate, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*model.Emergency, time.Time](ctx, ec, field, obj, func(obj *model.Emergency) time.Time { return obj.TriageDate }, (*executionContext).fieldContext_Emergency_triageDate, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Emergency_triageDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Emergency_arrivalCode(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.ArrivalCode, (*executionContext).fieldContext_Emergency_arrivalCode, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.Emergency, *string](ctx, ec, field, obj, func(obj *model.Emergency) *string { return obj.ArrivalCode }, (*executionContext).fieldContext_Emergency_arrivalCode, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Emergency_arrivalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
 }
 
 func (ec *executionContext) _Emergency_serviceStart(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return plainField[*time.Time](ctx, ec, field, obj.ServiceStart, (*executionContext).fieldContext_Emergency_serviceStart, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
+	return leafField[*model.Emergency, *time.Time](ctx, ec, field, obj, func(obj *model.Emergency) *time.Time { return obj.ServiceStart }, (*executionContext).fieldContext_Emergency_serviceStart, encodeOTime2ᚖtimeᚐTime, "", true, false)
 }
 func (ec *executionContext) fieldContext_Emergency_serviceStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Emergency_disposition(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.Disposition, (*executionContext).fieldContext_Emergency_disposition, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.Emergency, *string](ctx, ec, field, obj, func(obj *model.Emergency) *string { return obj.Disposition }, (*executionContext).fieldContext_Emergency_disposition, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Emergency_disposition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
 }
 
 func (ec *executionContext) _Emergency_causeOfDeath(ctx context.Context, field graphql.CollectedField, obj *model.Emergency) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.CauseOfDeath, (*executionContext).fieldContext_Emergency_causeOfDeath, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.Emergency, *string](ctx, ec, field, obj, func(obj *model.Emergency) *string { return obj.CauseOfDeath }, (*executionContext).fieldContext_Emergency_causeOfDeath, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Emergency_causeOfDeath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Emergency", field, false, false, "String")
 }
 
 func (ec *executionContext) _Lens_eye(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Eye](ctx, ec, field, obj.Eye, (*executionContext).fieldContext_Lens_eye, (*executionContext).marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye, true, true)
+	return leafField[*model.Lens, healthgraph.Eye](ctx, ec, field, obj, func(obj *model.Lens) healthgraph.Eye { return obj.Eye }, (*executionContext).fieldContext_Lens_eye, encodeNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye, "Eye!", true, true)
 }
 func (ec *executionContext) fieldContext_Lens_eye(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Eye")
 }
 
 func (ec *executionContext) _Lens_product(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return plainField[healthgraph.LensProduct](ctx, ec, field, obj.Product, (*executionContext).fieldContext_Lens_product, (*executionContext).marshalNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct, true, true)
+	return leafField[*model.Lens, healthgraph.LensProduct](ctx, ec, field, obj, func(obj *model.Lens) healthgraph.LensProduct { return obj.Product }, (*executionContext).fieldContext_Lens_product, encodeNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct, "LensProduct!", true, true)
 }
 func (ec *executionContext) fieldContext_Lens_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "LensProduct")
 }
 
 func (ec *executionContext) _Lens_sphere(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.Sphere, (*executionContext).fieldContext_Lens_sphere, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*model.Lens, *float64](ctx, ec, field, obj, func(obj *model.Lens) *float64 { return obj.Sphere }, (*executionContext).fieldContext_Lens_sphere, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_sphere(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Lens_cylinder(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.Cylinder, (*executionContext).fieldContext_Lens_cylinder, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*model.Lens, *float64](ctx, ec, field, obj, func(obj *model.Lens) *float64 { return obj.Cylinder }, (*executionContext).fieldContext_Lens_cylinder, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_cylinder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Lens_axis(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.Axis, (*executionContext).fieldContext_Lens_axis, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*model.Lens, *int](ctx, ec, field, obj, func(obj *model.Lens) *int { return obj.Axis }, (*executionContext).fieldContext_Lens_axis, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_Lens_axis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Lens_add(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.Add, (*executionContext).fieldContext_Lens_add, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*model.Lens, *float64](ctx, ec, field, obj, func(obj *model.Lens) *float64 { return obj.Add }, (*executionContext).fieldContext_Lens_add, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_add(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Lens_prismAmount(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.PrismAmount, (*executionContext).fieldContext_Lens_prismAmount, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*model.Lens, *float64](ctx, ec, field, obj, func(obj *model.Lens) *float64 { return obj.PrismAmount }, (*executionContext).fieldContext_Lens_prismAmount, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Lens_prismAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Lens_prismBase(ctx context.Context, field graphql.CollectedField, obj *model.Lens) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.PrismBase](ctx, ec, field, obj.PrismBase, (*executionContext).fieldContext_Lens_prismBase, (*executionContext).marshalOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase, true, false)
+	return leafField[*model.Lens, *healthgraph.PrismBase](ctx, ec, field, obj, func(obj *model.Lens) *healthgraph.PrismBase { return obj.PrismBase }, (*executionContext).fieldContext_Lens_prismBase, encodeOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase, "", true, false)
 }
 func (ec *executionContext) fieldContext_Lens_prismBase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lens", field, false, false, "PrismBase")
 }
 
 func (ec *executionContext) _NphiesMessage_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NphiesMessage_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.NPHIESMessage, string](ctx, ec, field, obj, func(obj *healthgraph.NPHIESMessage) string { return obj.GlobalID() }, (*executionContext).fieldContext_NphiesMessage_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, true, false, "ID")
 }
 
 func (ec *executionContext) _NphiesMessage_direction(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return plainField[healthgraph.MessageDirection](ctx, ec, field, obj.Direction, (*executionContext).fieldContext_NphiesMessage_direction, (*executionContext).marshalNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection, true, true)
+	return leafField[*healthgraph.NPHIESMessage, healthgraph.MessageDirection](ctx, ec, field, obj, func(obj *healthgraph.NPHIESMessage) healthgraph.MessageDirection { return obj.Direction }, (*executionContext).fieldContext_NphiesMessage_direction, encodeNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection, "MessageDirection!", true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "MessageDirection")
 }
 
 func (ec *executionContext) _NphiesMessage_event(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Event, (*executionContext).fieldContext_NphiesMessage_event, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.NPHIESMessage, string](ctx, ec, field, obj, func(obj *healthgraph.NPHIESMessage) string { return obj.Event }, (*executionContext).fieldContext_NphiesMessage_event, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "String")
 }
 
 func (ec *executionContext) _NphiesMessage_bundleId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.BundleID, (*executionContext).fieldContext_NphiesMessage_bundleId, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.NPHIESMessage, string](ctx, ec, field, obj, func(obj *healthgraph.NPHIESMessage) string { return obj.BundleID }, (*executionContext).fieldContext_NphiesMessage_bundleId, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_bundleId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "String")
@@ -1714,7 +1682,7 @@ func (ec *executionContext) fieldContext_NphiesMessage_deliveryStatus(_ context.
 }
 
 func (ec *executionContext) _NphiesMessage_attempts(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Attempts, (*executionContext).fieldContext_NphiesMessage_attempts, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.NPHIESMessage, int](ctx, ec, field, obj, func(obj *healthgraph.NPHIESMessage) int { return obj.Attempts }, (*executionContext).fieldContext_NphiesMessage_attempts, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "Int")
@@ -1790,49 +1758,49 @@ func (ec *executionContext) fieldContext_NphiesMessage_body(_ context.Context, f
 }
 
 func (ec *executionContext) _NphiesMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.NPHIESMessage) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_NphiesMessage_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.NPHIESMessage, time.Time](ctx, ec, field, obj, func(obj *healthgraph.NPHIESMessage) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_NphiesMessage_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_NphiesMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NphiesMessage", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Payer_license(ctx context.Context, field graphql.CollectedField, obj *model.Payer) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.License, (*executionContext).fieldContext_Payer_license, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.Payer, string](ctx, ec, field, obj, func(obj *model.Payer) string { return obj.License }, (*executionContext).fieldContext_Payer_license, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Payer_license(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payer", field, false, false, "String")
 }
 
 func (ec *executionContext) _Payer_name(ctx context.Context, field graphql.CollectedField, obj *model.Payer) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Name, (*executionContext).fieldContext_Payer_name, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.Payer, string](ctx, ec, field, obj, func(obj *model.Payer) string { return obj.Name }, (*executionContext).fieldContext_Payer_name, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Payer_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payer", field, false, false, "String")
 }
 
 func (ec *executionContext) _RevenueGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Key, (*executionContext).fieldContext_RevenueGroup_key, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.RevenueGroup, string](ctx, ec, field, obj, func(obj *model.RevenueGroup) string { return obj.Key }, (*executionContext).fieldContext_RevenueGroup_key, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _RevenueGroup_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Suppressed, (*executionContext).fieldContext_RevenueGroup_suppressed, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.RevenueGroup, bool](ctx, ec, field, obj, func(obj *model.RevenueGroup) bool { return obj.Suppressed }, (*executionContext).fieldContext_RevenueGroup_suppressed, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _RevenueGroup_invoices(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.Invoices, (*executionContext).fieldContext_RevenueGroup_invoices, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*model.RevenueGroup, *int](ctx, ec, field, obj, func(obj *model.RevenueGroup) *int { return obj.Invoices }, (*executionContext).fieldContext_RevenueGroup_invoices, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_invoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RevenueGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _RevenueGroup_billed(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Billed, (*executionContext).fieldContext_RevenueGroup_billed, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.RevenueGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.RevenueGroup) *healthgraph.Halalas { return obj.Billed }, (*executionContext).fieldContext_RevenueGroup_billed, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_billed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1848,7 +1816,7 @@ func (ec *executionContext) fieldContext_RevenueGroup_billed(_ context.Context, 
 }
 
 func (ec *executionContext) _RevenueGroup_vat(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Vat, (*executionContext).fieldContext_RevenueGroup_vat, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.RevenueGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.RevenueGroup) *healthgraph.Halalas { return obj.Vat }, (*executionContext).fieldContext_RevenueGroup_vat, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1864,7 +1832,7 @@ func (ec *executionContext) fieldContext_RevenueGroup_vat(_ context.Context, fie
 }
 
 func (ec *executionContext) _RevenueGroup_patientShare(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.PatientShare, (*executionContext).fieldContext_RevenueGroup_patientShare, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.RevenueGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.RevenueGroup) *healthgraph.Halalas { return obj.PatientShare }, (*executionContext).fieldContext_RevenueGroup_patientShare, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_patientShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1880,7 +1848,7 @@ func (ec *executionContext) fieldContext_RevenueGroup_patientShare(_ context.Con
 }
 
 func (ec *executionContext) _RevenueGroup_insurerShare(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.InsurerShare, (*executionContext).fieldContext_RevenueGroup_insurerShare, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.RevenueGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.RevenueGroup) *healthgraph.Halalas { return obj.InsurerShare }, (*executionContext).fieldContext_RevenueGroup_insurerShare, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_insurerShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1896,7 +1864,7 @@ func (ec *executionContext) fieldContext_RevenueGroup_insurerShare(_ context.Con
 }
 
 func (ec *executionContext) _RevenueGroup_collected(ctx context.Context, field graphql.CollectedField, obj *model.RevenueGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Collected, (*executionContext).fieldContext_RevenueGroup_collected, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.RevenueGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.RevenueGroup) *healthgraph.Halalas { return obj.Collected }, (*executionContext).fieldContext_RevenueGroup_collected, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_RevenueGroup_collected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1912,14 +1880,14 @@ func (ec *executionContext) fieldContext_RevenueGroup_collected(_ context.Contex
 }
 
 func (ec *executionContext) _VisionPrescription_writtenAt(ctx context.Context, field graphql.CollectedField, obj *model.VisionPrescription) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.WrittenAt, (*executionContext).fieldContext_VisionPrescription_writtenAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*model.VisionPrescription, time.Time](ctx, ec, field, obj, func(obj *model.VisionPrescription) time.Time { return obj.WrittenAt }, (*executionContext).fieldContext_VisionPrescription_writtenAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_VisionPrescription_writtenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisionPrescription", field, false, false, "Time")
 }
 
 func (ec *executionContext) _VisionPrescription_lenses(ctx context.Context, field graphql.CollectedField, obj *model.VisionPrescription) (ret graphql.Marshaler) {
-	return plainField[[]*model.Lens](ctx, ec, field, obj.Lenses, (*executionContext).fieldContext_VisionPrescription_lenses, (*executionContext).marshalNLens2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLensᚄ, true, true)
+	return plainField[*model.VisionPrescription, []*model.Lens](ctx, ec, field, obj, func(obj *model.VisionPrescription) []*model.Lens { return obj.Lenses }, (*executionContext).fieldContext_VisionPrescription_lenses, (*executionContext).marshalNLens2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLensᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_VisionPrescription_lenses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -3814,6 +3782,11 @@ func (ec *executionContext) marshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋ
 	return res
 }
 
+// encodeNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass is marshalNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass without its null report (graph's leafField).
+func encodeNAdmissionClass2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAdmissionClass(v healthgraph.AdmissionClass) graphql.Marshaler {
+	return model.MarshalText(string(v))
+}
+
 func (ec *executionContext) unmarshalNCancelReason2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCancelReason(ctx context.Context, v any) (healthgraph.CancelReason, error) {
 	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.CancelReason(tmp)
@@ -3895,6 +3868,11 @@ func (ec *executionContext) marshalNClaimAttachmentKind2githubᚗcomᚋhealthgra
 		graphql.AddInvalidNullFromMarshaler(ctx, "ClaimAttachmentKind!")
 	}
 	return res
+}
+
+// encodeNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind is marshalNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind without its null report (graph's leafField).
+func encodeNClaimAttachmentKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentKind(v healthgraph.AttachmentKind) graphql.Marshaler {
+	return model.MarshalText(string(v))
 }
 
 func (ec *executionContext) marshalNClaimChange2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimChange(ctx context.Context, sel ast.SelectionSet, v *model.ClaimChange) graphql.Marshaler {
@@ -3987,6 +3965,11 @@ func (ec *executionContext) marshalNClaimPart2githubᚗcomᚋhealthgraphᚋhealt
 	return res
 }
 
+// encodeNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart is marshalNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart without its null report (graph's leafField).
+func encodeNClaimPart2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimPart(v healthgraph.ClaimPart) graphql.Marshaler {
+	return model.MarshalText(string(v))
+}
+
 func (ec *executionContext) marshalNClaimReadiness2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimReadiness(ctx context.Context, sel ast.SelectionSet, v *model.ClaimReadiness) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ClaimReadiness!")
@@ -4008,6 +3991,11 @@ func (ec *executionContext) marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhea
 		graphql.AddInvalidNullFromMarshaler(ctx, "ClaimStatus!")
 	}
 	return res
+}
+
+// encodeNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus is marshalNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus without its null report (graph's leafField).
+func encodeNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus(v healthgraph.ClaimStatus) graphql.Marshaler {
+	return model.MarshalText(string(v))
 }
 
 func (ec *executionContext) marshalNClaimStatusChange2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.ClaimStatusChange) graphql.Marshaler {
@@ -4049,6 +4037,11 @@ func (ec *executionContext) marshalNClaimType2githubᚗcomᚋhealthgraphᚋhealt
 	return res
 }
 
+// encodeNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType is marshalNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType without its null report (graph's leafField).
+func encodeNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType(v healthgraph.ClaimType) graphql.Marshaler {
+	return model.MarshalText(string(v))
+}
+
 func (ec *executionContext) unmarshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse(ctx context.Context, v any) (healthgraph.ClaimUse, error) {
 	tmp, err := model.UnmarshalText(v)
 	res := unmarshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse[tmp]
@@ -4062,6 +4055,11 @@ func (ec *executionContext) marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealth
 		graphql.AddInvalidNullFromMarshaler(ctx, "ClaimUse!")
 	}
 	return res
+}
+
+// encodeNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse is marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse without its null report (graph's leafField).
+func encodeNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse(v healthgraph.ClaimUse) graphql.Marshaler {
+	return model.MarshalText(marshalNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse[v])
 }
 
 var (
@@ -4148,6 +4146,11 @@ func (ec *executionContext) marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraph
 	return res
 }
 
+// encodeNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye is marshalNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye without its null report (graph's leafField).
+func encodeNEye2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEye(v healthgraph.Eye) graphql.Marshaler {
+	return model.MarshalText(string(v))
+}
+
 func (ec *executionContext) marshalNLens2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐLensᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Lens) graphql.Marshaler {
 	ret := marshalSlice(ctx, sel, []string{"Lens"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -4206,6 +4209,11 @@ func (ec *executionContext) marshalNLensProduct2githubᚗcomᚋhealthgraphᚋhea
 	return res
 }
 
+// encodeNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct is marshalNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct without its null report (graph's leafField).
+func encodeNLensProduct2githubᚗcomᚋhealthgraphᚋhealthgraphᚐLensProduct(v healthgraph.LensProduct) graphql.Marshaler {
+	return model.MarshalText(string(v))
+}
+
 func (ec *executionContext) unmarshalNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection(ctx context.Context, v any) (healthgraph.MessageDirection, error) {
 	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.MessageDirection(tmp)
@@ -4219,6 +4227,11 @@ func (ec *executionContext) marshalNMessageDirection2githubᚗcomᚋhealthgraph�
 		graphql.AddInvalidNullFromMarshaler(ctx, "MessageDirection!")
 	}
 	return res
+}
+
+// encodeNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection is marshalNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection without its null report (graph's leafField).
+func encodeNMessageDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐMessageDirection(v healthgraph.MessageDirection) graphql.Marshaler {
+	return model.MarshalText(string(v))
 }
 
 func (ec *executionContext) marshalNNphiesMessage2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐNPHIESMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.NPHIESMessage) graphql.Marshaler {
@@ -4530,6 +4543,14 @@ func (ec *executionContext) marshalOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhe
 	_ = ctx
 	res := model.MarshalText(string(*v))
 	return res
+}
+
+// encodeOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase is marshalOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase without its null report (graph's leafField).
+func encodeOPrismBase2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPrismBase(v *healthgraph.PrismBase) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return model.MarshalText(string(*v))
 }
 
 func (ec *executionContext) unmarshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ(ctx context.Context, v any) ([]healthgraph.ToothSurface, error) {

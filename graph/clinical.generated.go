@@ -60,23 +60,7 @@ type PatientResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Appointment_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*model.Appointment, string](ctx, ec, field, obj, func(obj *model.Appointment) string { return obj.GlobalID() }, (*executionContext).fieldContext_Appointment_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Appointment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, true, false, "ID")
@@ -147,81 +131,49 @@ func (ec *executionContext) fieldContext_Appointment_practitioner(_ context.Cont
 }
 
 func (ec *executionContext) _Appointment_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.StartsAt, (*executionContext).fieldContext_Appointment_startsAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*model.Appointment, time.Time](ctx, ec, field, obj, func(obj *model.Appointment) time.Time { return obj.StartsAt }, (*executionContext).fieldContext_Appointment_startsAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Appointment_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Appointment_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.EndsAt, (*executionContext).fieldContext_Appointment_endsAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*model.Appointment, time.Time](ctx, ec, field, obj, func(obj *model.Appointment) time.Time { return obj.EndsAt }, (*executionContext).fieldContext_Appointment_endsAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Appointment_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Appointment_status(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
-	return plainField[healthgraph.AppointmentStatus](ctx, ec, field, obj.Status, (*executionContext).fieldContext_Appointment_status, (*executionContext).marshalNAppointmentStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentStatus, true, true)
+	return leafField[*model.Appointment, healthgraph.AppointmentStatus](ctx, ec, field, obj, func(obj *model.Appointment) healthgraph.AppointmentStatus { return obj.Status }, (*executionContext).fieldContext_Appointment_status, encodeNAppointmentStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentStatus, "AppointmentStatus!", true, true)
 }
 func (ec *executionContext) fieldContext_Appointment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, "AppointmentStatus")
 }
 
 func (ec *executionContext) _Appointment_reason(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Appointment_reason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReasonShown(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return leafField[*model.Appointment, *string](ctx, ec, field, obj, func(obj *model.Appointment) *string { return obj.ReasonShown() }, (*executionContext).fieldContext_Appointment_reason, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Appointment_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, true, false, "String")
 }
 
 func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Appointment_cancelReason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CancelReasonShown(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return leafField[*model.Appointment, *string](ctx, ec, field, obj, func(obj *model.Appointment) *string { return obj.CancelReasonShown() }, (*executionContext).fieldContext_Appointment_cancelReason, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Appointment_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, true, false, "String")
 }
 
 func (ec *executionContext) _Appointment_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Appointment) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_Appointment_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*model.Appointment, time.Time](ctx, ec, field, obj, func(obj *model.Appointment) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_Appointment_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Appointment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AppointmentChange_appointment(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentChange) (ret graphql.Marshaler) {
-	return plainField[*model.Appointment](ctx, ec, field, obj.Appointment, (*executionContext).fieldContext_AppointmentChange_appointment, (*executionContext).marshalOAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment, true, false)
+	return plainField[*model.AppointmentChange, *model.Appointment](ctx, ec, field, obj, func(obj *model.AppointmentChange) *model.Appointment { return obj.Appointment }, (*executionContext).fieldContext_AppointmentChange_appointment, (*executionContext).marshalOAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment, true, false)
 }
 func (ec *executionContext) fieldContext_AppointmentChange_appointment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -237,14 +189,14 @@ func (ec *executionContext) fieldContext_AppointmentChange_appointment(_ context
 }
 
 func (ec *executionContext) _AppointmentChange_gap(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentChange) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Gap, (*executionContext).fieldContext_AppointmentChange_gap, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.AppointmentChange, bool](ctx, ec, field, obj, func(obj *model.AppointmentChange) bool { return obj.Gap }, (*executionContext).fieldContext_AppointmentChange_gap, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_AppointmentChange_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AppointmentChange", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _AppointmentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentConnection) (ret graphql.Marshaler) {
-	return plainField[[]*model.AppointmentEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_AppointmentConnection_edges, (*executionContext).marshalNAppointmentEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentEdgeᚄ, true, true)
+	return plainField[*model.AppointmentConnection, []*model.AppointmentEdge](ctx, ec, field, obj, func(obj *model.AppointmentConnection) []*model.AppointmentEdge { return obj.Edges }, (*executionContext).fieldContext_AppointmentConnection_edges, (*executionContext).marshalNAppointmentEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointmentEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_AppointmentConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -260,7 +212,7 @@ func (ec *executionContext) fieldContext_AppointmentConnection_edges(_ context.C
 }
 
 func (ec *executionContext) _AppointmentConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentConnection) (ret graphql.Marshaler) {
-	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_AppointmentConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
+	return plainField[*model.AppointmentConnection, *model.PageInfo](ctx, ec, field, obj, func(obj *model.AppointmentConnection) *model.PageInfo { return obj.PageInfo }, (*executionContext).fieldContext_AppointmentConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_AppointmentConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -276,21 +228,21 @@ func (ec *executionContext) fieldContext_AppointmentConnection_pageInfo(_ contex
 }
 
 func (ec *executionContext) _AppointmentConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentConnection) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_AppointmentConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.AppointmentConnection, int](ctx, ec, field, obj, func(obj *model.AppointmentConnection) int { return obj.TotalCount }, (*executionContext).fieldContext_AppointmentConnection_totalCount, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_AppointmentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AppointmentConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AppointmentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentEdge) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_AppointmentEdge_cursor, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.AppointmentEdge, string](ctx, ec, field, obj, func(obj *model.AppointmentEdge) string { return obj.Cursor }, (*executionContext).fieldContext_AppointmentEdge_cursor, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_AppointmentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AppointmentEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _AppointmentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentEdge) (ret graphql.Marshaler) {
-	return plainField[*model.Appointment](ctx, ec, field, obj.Node, (*executionContext).fieldContext_AppointmentEdge_node, (*executionContext).marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment, true, true)
+	return plainField[*model.AppointmentEdge, *model.Appointment](ctx, ec, field, obj, func(obj *model.AppointmentEdge) *model.Appointment { return obj.Node }, (*executionContext).fieldContext_AppointmentEdge_node, (*executionContext).marshalNAppointment2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐAppointment, true, true)
 }
 func (ec *executionContext) fieldContext_AppointmentEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -306,23 +258,7 @@ func (ec *executionContext) fieldContext_AppointmentEdge_node(_ context.Context,
 }
 
 func (ec *executionContext) _BreakGlassGrant_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.BreakGlass) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BreakGlassGrant_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.BreakGlass, string](ctx, ec, field, obj, func(obj *healthgraph.BreakGlass) string { return obj.GlobalID() }, (*executionContext).fieldContext_BreakGlassGrant_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_BreakGlassGrant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BreakGlassGrant", field, true, false, "ID")
@@ -361,37 +297,21 @@ func (ec *executionContext) fieldContext_BreakGlassGrant_patient(_ context.Conte
 }
 
 func (ec *executionContext) _BreakGlassGrant_reason(ctx context.Context, field graphql.CollectedField, obj *healthgraph.BreakGlass) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Reason, (*executionContext).fieldContext_BreakGlassGrant_reason, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.BreakGlass, string](ctx, ec, field, obj, func(obj *healthgraph.BreakGlass) string { return obj.Reason }, (*executionContext).fieldContext_BreakGlassGrant_reason, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_BreakGlassGrant_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BreakGlassGrant", field, false, false, "String")
 }
 
 func (ec *executionContext) _BreakGlassGrant_expiresAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.BreakGlass) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.ExpiresAt, (*executionContext).fieldContext_BreakGlassGrant_expiresAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.BreakGlass, time.Time](ctx, ec, field, obj, func(obj *healthgraph.BreakGlass) time.Time { return obj.ExpiresAt }, (*executionContext).fieldContext_BreakGlassGrant_expiresAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_BreakGlassGrant_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BreakGlassGrant", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Coverage_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Coverage_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.Coverage, string](ctx, ec, field, obj, func(obj *healthgraph.Coverage) string { return obj.GlobalID() }, (*executionContext).fieldContext_Coverage_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, true, false, "ID")
@@ -430,7 +350,7 @@ func (ec *executionContext) fieldContext_Coverage_payer(_ context.Context, field
 }
 
 func (ec *executionContext) _Coverage_memberId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.MemberID, (*executionContext).fieldContext_Coverage_memberId, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Coverage, string](ctx, ec, field, obj, func(obj *healthgraph.Coverage) string { return obj.MemberID }, (*executionContext).fieldContext_Coverage_memberId, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "String")
@@ -460,14 +380,14 @@ func (ec *executionContext) fieldContext_Coverage_memberIdSystem(_ context.Conte
 }
 
 func (ec *executionContext) _Coverage_policyNumber(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.PolicyNumber, (*executionContext).fieldContext_Coverage_policyNumber, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Coverage, string](ctx, ec, field, obj, func(obj *healthgraph.Coverage) string { return obj.PolicyNumber }, (*executionContext).fieldContext_Coverage_policyNumber, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_policyNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "String")
 }
 
 func (ec *executionContext) _Coverage_class(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Class, (*executionContext).fieldContext_Coverage_class, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Coverage, string](ctx, ec, field, obj, func(obj *healthgraph.Coverage) string { return obj.Class }, (*executionContext).fieldContext_Coverage_class, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "String")
@@ -497,7 +417,7 @@ func (ec *executionContext) fieldContext_Coverage_planName(_ context.Context, fi
 }
 
 func (ec *executionContext) _Coverage_relationship(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Relationship](ctx, ec, field, obj.Relationship, (*executionContext).fieldContext_Coverage_relationship, (*executionContext).marshalNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship, true, true)
+	return leafField[*healthgraph.Coverage, healthgraph.Relationship](ctx, ec, field, obj, func(obj *healthgraph.Coverage) healthgraph.Relationship { return obj.Relationship }, (*executionContext).fieldContext_Coverage_relationship, encodeNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship, "SubscriberRelationship!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_relationship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "SubscriberRelationship")
@@ -536,7 +456,7 @@ func (ec *executionContext) fieldContext_Coverage_subscriber(_ context.Context, 
 }
 
 func (ec *executionContext) _Coverage_policyHolder(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.PolicyHolder](ctx, ec, field, obj.PolicyHolder, (*executionContext).fieldContext_Coverage_policyHolder, (*executionContext).marshalOPolicyHolder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPolicyHolder, true, false)
+	return plainField[*healthgraph.Coverage, *healthgraph.PolicyHolder](ctx, ec, field, obj, func(obj *healthgraph.Coverage) *healthgraph.PolicyHolder { return obj.PolicyHolder }, (*executionContext).fieldContext_Coverage_policyHolder, (*executionContext).marshalOPolicyHolder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPolicyHolder, true, false)
 }
 func (ec *executionContext) fieldContext_Coverage_policyHolder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -552,14 +472,14 @@ func (ec *executionContext) fieldContext_Coverage_policyHolder(_ context.Context
 }
 
 func (ec *executionContext) _Coverage_startsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.StartsOn, (*executionContext).fieldContext_Coverage_startsOn, (*executionContext).marshalNDate2timeᚐTime, true, true)
+	return leafField[*healthgraph.Coverage, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Coverage) time.Time { return obj.StartsOn }, (*executionContext).fieldContext_Coverage_startsOn, encodeNDate2timeᚐTime, "Date!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_startsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "Date")
 }
 
 func (ec *executionContext) _Coverage_endsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.EndsOn, (*executionContext).fieldContext_Coverage_endsOn, (*executionContext).marshalNDate2timeᚐTime, true, true)
+	return leafField[*healthgraph.Coverage, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Coverage) time.Time { return obj.EndsOn }, (*executionContext).fieldContext_Coverage_endsOn, encodeNDate2timeᚐTime, "Date!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_endsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "Date")
@@ -589,23 +509,7 @@ func (ec *executionContext) fieldContext_Coverage_active(_ context.Context, fiel
 }
 
 func (ec *executionContext) _MedicalRecord_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MedicalRecord_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.MedicalRecord, string](ctx, ec, field, obj, func(obj *healthgraph.MedicalRecord) string { return obj.GlobalID() }, (*executionContext).fieldContext_MedicalRecord_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MedicalRecord", field, true, false, "ID")
@@ -644,28 +548,28 @@ func (ec *executionContext) fieldContext_MedicalRecord_patient(_ context.Context
 }
 
 func (ec *executionContext) _MedicalRecord_kind(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
-	return plainField[healthgraph.RecordKind](ctx, ec, field, obj.Kind, (*executionContext).fieldContext_MedicalRecord_kind, (*executionContext).marshalNRecordKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRecordKind, true, true)
+	return leafField[*healthgraph.MedicalRecord, healthgraph.RecordKind](ctx, ec, field, obj, func(obj *healthgraph.MedicalRecord) healthgraph.RecordKind { return obj.Kind }, (*executionContext).fieldContext_MedicalRecord_kind, encodeNRecordKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRecordKind, "RecordKind!", true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "RecordKind")
 }
 
 func (ec *executionContext) _MedicalRecord_codes(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
-	return plainField[[]string](ctx, ec, field, obj.Codes, (*executionContext).fieldContext_MedicalRecord_codes, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
+	return plainField[*healthgraph.MedicalRecord, []string](ctx, ec, field, obj, func(obj *healthgraph.MedicalRecord) []string { return obj.Codes }, (*executionContext).fieldContext_MedicalRecord_codes, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_codes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _MedicalRecord_body(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Body, (*executionContext).fieldContext_MedicalRecord_body, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.MedicalRecord, string](ctx, ec, field, obj, func(obj *healthgraph.MedicalRecord) string { return obj.Body }, (*executionContext).fieldContext_MedicalRecord_body, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _MedicalRecord_version(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Version, (*executionContext).fieldContext_MedicalRecord_version, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.MedicalRecord, int](ctx, ec, field, obj, func(obj *healthgraph.MedicalRecord) int { return obj.Version }, (*executionContext).fieldContext_MedicalRecord_version, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "Int")
@@ -759,14 +663,14 @@ func (ec *executionContext) fieldContext_MedicalRecord_authorId(_ context.Contex
 }
 
 func (ec *executionContext) _MedicalRecord_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_MedicalRecord_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.MedicalRecord, time.Time](ctx, ec, field, obj, func(obj *healthgraph.MedicalRecord) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_MedicalRecord_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecord_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MedicalRecord", field, false, false, "Time")
 }
 
 func (ec *executionContext) _MedicalRecordConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MedicalRecordConnection) (ret graphql.Marshaler) {
-	return plainField[[]*model.MedicalRecordEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_MedicalRecordConnection_edges, (*executionContext).marshalNMedicalRecordEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐMedicalRecordEdgeᚄ, true, true)
+	return plainField[*model.MedicalRecordConnection, []*model.MedicalRecordEdge](ctx, ec, field, obj, func(obj *model.MedicalRecordConnection) []*model.MedicalRecordEdge { return obj.Edges }, (*executionContext).fieldContext_MedicalRecordConnection_edges, (*executionContext).marshalNMedicalRecordEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐMedicalRecordEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecordConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -782,7 +686,7 @@ func (ec *executionContext) fieldContext_MedicalRecordConnection_edges(_ context
 }
 
 func (ec *executionContext) _MedicalRecordConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.MedicalRecordConnection) (ret graphql.Marshaler) {
-	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_MedicalRecordConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
+	return plainField[*model.MedicalRecordConnection, *model.PageInfo](ctx, ec, field, obj, func(obj *model.MedicalRecordConnection) *model.PageInfo { return obj.PageInfo }, (*executionContext).fieldContext_MedicalRecordConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecordConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -798,21 +702,21 @@ func (ec *executionContext) fieldContext_MedicalRecordConnection_pageInfo(_ cont
 }
 
 func (ec *executionContext) _MedicalRecordConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.MedicalRecordConnection) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_MedicalRecordConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.MedicalRecordConnection, int](ctx, ec, field, obj, func(obj *model.MedicalRecordConnection) int { return obj.TotalCount }, (*executionContext).fieldContext_MedicalRecordConnection_totalCount, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecordConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MedicalRecordConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _MedicalRecordEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.MedicalRecordEdge) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_MedicalRecordEdge_cursor, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.MedicalRecordEdge, string](ctx, ec, field, obj, func(obj *model.MedicalRecordEdge) string { return obj.Cursor }, (*executionContext).fieldContext_MedicalRecordEdge_cursor, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MedicalRecordEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _MedicalRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.MedicalRecordEdge) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.MedicalRecord](ctx, ec, field, obj.Node, (*executionContext).fieldContext_MedicalRecordEdge_node, (*executionContext).marshalNMedicalRecord2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMedicalRecord, true, true)
+	return plainField[*model.MedicalRecordEdge, *healthgraph.MedicalRecord](ctx, ec, field, obj, func(obj *model.MedicalRecordEdge) *healthgraph.MedicalRecord { return obj.Node }, (*executionContext).fieldContext_MedicalRecordEdge_node, (*executionContext).marshalNMedicalRecord2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMedicalRecord, true, true)
 }
 func (ec *executionContext) fieldContext_MedicalRecordEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -828,51 +732,35 @@ func (ec *executionContext) fieldContext_MedicalRecordEdge_node(_ context.Contex
 }
 
 func (ec *executionContext) _Patient_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Patient_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.GlobalID() }, (*executionContext).fieldContext_Patient_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Patient_mrn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.MRN, (*executionContext).fieldContext_Patient_mrn, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.MRN }, (*executionContext).fieldContext_Patient_mrn, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_mrn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
 func (ec *executionContext) _Patient_nationalId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.NationalID, (*executionContext).fieldContext_Patient_nationalId, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.NationalID }, (*executionContext).fieldContext_Patient_nationalId, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_nationalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
 func (ec *executionContext) _Patient_firstName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.FirstName, (*executionContext).fieldContext_Patient_firstName, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.FirstName }, (*executionContext).fieldContext_Patient_firstName, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
 func (ec *executionContext) _Patient_familyName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.FamilyName, (*executionContext).fieldContext_Patient_familyName, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.FamilyName }, (*executionContext).fieldContext_Patient_familyName, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_familyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
@@ -925,14 +813,14 @@ func (ec *executionContext) fieldContext_Patient_familyNameAr(_ context.Context,
 }
 
 func (ec *executionContext) _Patient_birthDate(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.BirthDate, (*executionContext).fieldContext_Patient_birthDate, (*executionContext).marshalNDate2timeᚐTime, true, true)
+	return leafField[*healthgraph.Patient, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Patient) time.Time { return obj.BirthDate }, (*executionContext).fieldContext_Patient_birthDate, encodeNDate2timeᚐTime, "Date!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_birthDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "Date")
 }
 
 func (ec *executionContext) _Patient_gender(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Gender](ctx, ec, field, obj.Gender, (*executionContext).fieldContext_Patient_gender, (*executionContext).marshalNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender, true, true)
+	return leafField[*healthgraph.Patient, healthgraph.Gender](ctx, ec, field, obj, func(obj *healthgraph.Patient) healthgraph.Gender { return obj.Gender }, (*executionContext).fieldContext_Patient_gender, encodeNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender, "Gender!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "Gender")
@@ -1127,14 +1015,14 @@ func (ec *executionContext) fieldContext_Patient_latestRecords(_ context.Context
 }
 
 func (ec *executionContext) _Patient_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_Patient_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.Patient, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Patient) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_Patient_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PatientConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PatientConnection) (ret graphql.Marshaler) {
-	return plainField[[]*model.PatientEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_PatientConnection_edges, (*executionContext).marshalNPatientEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientEdgeᚄ, true, true)
+	return plainField[*model.PatientConnection, []*model.PatientEdge](ctx, ec, field, obj, func(obj *model.PatientConnection) []*model.PatientEdge { return obj.Edges }, (*executionContext).fieldContext_PatientConnection_edges, (*executionContext).marshalNPatientEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatientEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_PatientConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1150,7 +1038,7 @@ func (ec *executionContext) fieldContext_PatientConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _PatientConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PatientConnection) (ret graphql.Marshaler) {
-	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_PatientConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
+	return plainField[*model.PatientConnection, *model.PageInfo](ctx, ec, field, obj, func(obj *model.PatientConnection) *model.PageInfo { return obj.PageInfo }, (*executionContext).fieldContext_PatientConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_PatientConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1166,21 +1054,21 @@ func (ec *executionContext) fieldContext_PatientConnection_pageInfo(_ context.Co
 }
 
 func (ec *executionContext) _PatientConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PatientConnection) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_PatientConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.PatientConnection, int](ctx, ec, field, obj, func(obj *model.PatientConnection) int { return obj.TotalCount }, (*executionContext).fieldContext_PatientConnection_totalCount, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_PatientConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PatientConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PatientEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PatientEdge) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_PatientEdge_cursor, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.PatientEdge, string](ctx, ec, field, obj, func(obj *model.PatientEdge) string { return obj.Cursor }, (*executionContext).fieldContext_PatientEdge_cursor, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_PatientEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PatientEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _PatientEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PatientEdge) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Patient](ctx, ec, field, obj.Node, (*executionContext).fieldContext_PatientEdge_node, (*executionContext).marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient, true, true)
+	return plainField[*model.PatientEdge, *healthgraph.Patient](ctx, ec, field, obj, func(obj *model.PatientEdge) *healthgraph.Patient { return obj.Node }, (*executionContext).fieldContext_PatientEdge_node, (*executionContext).marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient, true, true)
 }
 func (ec *executionContext) fieldContext_PatientEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1196,79 +1084,63 @@ func (ec *executionContext) fieldContext_PatientEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _PolicyHolder_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PolicyHolder) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.ID, (*executionContext).fieldContext_PolicyHolder_id, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.PolicyHolder, string](ctx, ec, field, obj, func(obj *healthgraph.PolicyHolder) string { return obj.ID }, (*executionContext).fieldContext_PolicyHolder_id, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_PolicyHolder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyHolder", field, false, false, "String")
 }
 
 func (ec *executionContext) _PolicyHolder_name(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PolicyHolder) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Name, (*executionContext).fieldContext_PolicyHolder_name, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.PolicyHolder, string](ctx, ec, field, obj, func(obj *healthgraph.PolicyHolder) string { return obj.Name }, (*executionContext).fieldContext_PolicyHolder_name, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_PolicyHolder_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyHolder", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Practitioner_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.Practitioner, string](ctx, ec, field, obj, func(obj *healthgraph.Practitioner) string { return obj.GlobalID() }, (*executionContext).fieldContext_Practitioner_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Practitioner_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Practitioner", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Practitioner_firstName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.FirstName, (*executionContext).fieldContext_Practitioner_firstName, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Practitioner, string](ctx, ec, field, obj, func(obj *healthgraph.Practitioner) string { return obj.FirstName }, (*executionContext).fieldContext_Practitioner_firstName, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Practitioner_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_familyName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.FamilyName, (*executionContext).fieldContext_Practitioner_familyName, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Practitioner, string](ctx, ec, field, obj, func(obj *healthgraph.Practitioner) string { return obj.FamilyName }, (*executionContext).fieldContext_Practitioner_familyName, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Practitioner_familyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_specialtyCode(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.SpecialtyCode, (*executionContext).fieldContext_Practitioner_specialtyCode, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Practitioner, string](ctx, ec, field, obj, func(obj *healthgraph.Practitioner) string { return obj.SpecialtyCode }, (*executionContext).fieldContext_Practitioner_specialtyCode, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Practitioner_specialtyCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_specialty(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Specialty, (*executionContext).fieldContext_Practitioner_specialty, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Practitioner, string](ctx, ec, field, obj, func(obj *healthgraph.Practitioner) string { return obj.Specialty }, (*executionContext).fieldContext_Practitioner_specialty, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Practitioner_specialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _Practitioner_license(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Practitioner) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.License, (*executionContext).fieldContext_Practitioner_license, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.Practitioner, string](ctx, ec, field, obj, func(obj *healthgraph.Practitioner) string { return obj.License }, (*executionContext).fieldContext_Practitioner_license, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Practitioner_license(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
 }
 
 func (ec *executionContext) _PractitionerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerConnection) (ret graphql.Marshaler) {
-	return plainField[[]*model.PractitionerEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_PractitionerConnection_edges, (*executionContext).marshalNPractitionerEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPractitionerEdgeᚄ, true, true)
+	return plainField[*model.PractitionerConnection, []*model.PractitionerEdge](ctx, ec, field, obj, func(obj *model.PractitionerConnection) []*model.PractitionerEdge { return obj.Edges }, (*executionContext).fieldContext_PractitionerConnection_edges, (*executionContext).marshalNPractitionerEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPractitionerEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_PractitionerConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1284,7 +1156,7 @@ func (ec *executionContext) fieldContext_PractitionerConnection_edges(_ context.
 }
 
 func (ec *executionContext) _PractitionerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerConnection) (ret graphql.Marshaler) {
-	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_PractitionerConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
+	return plainField[*model.PractitionerConnection, *model.PageInfo](ctx, ec, field, obj, func(obj *model.PractitionerConnection) *model.PageInfo { return obj.PageInfo }, (*executionContext).fieldContext_PractitionerConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_PractitionerConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1300,21 +1172,21 @@ func (ec *executionContext) fieldContext_PractitionerConnection_pageInfo(_ conte
 }
 
 func (ec *executionContext) _PractitionerConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerConnection) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_PractitionerConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.PractitionerConnection, int](ctx, ec, field, obj, func(obj *model.PractitionerConnection) int { return obj.TotalCount }, (*executionContext).fieldContext_PractitionerConnection_totalCount, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_PractitionerConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PractitionerConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PractitionerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerEdge) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_PractitionerEdge_cursor, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.PractitionerEdge, string](ctx, ec, field, obj, func(obj *model.PractitionerEdge) string { return obj.Cursor }, (*executionContext).fieldContext_PractitionerEdge_cursor, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_PractitionerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PractitionerEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _PractitionerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerEdge) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Practitioner](ctx, ec, field, obj.Node, (*executionContext).fieldContext_PractitionerEdge_node, (*executionContext).marshalNPractitioner2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPractitioner, true, true)
+	return plainField[*model.PractitionerEdge, *healthgraph.Practitioner](ctx, ec, field, obj, func(obj *model.PractitionerEdge) *healthgraph.Practitioner { return obj.Node }, (*executionContext).fieldContext_PractitionerEdge_node, (*executionContext).marshalNPractitioner2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPractitioner, true, true)
 }
 func (ec *executionContext) fieldContext_PractitionerEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1330,91 +1202,91 @@ func (ec *executionContext) fieldContext_PractitionerEdge_node(_ context.Context
 }
 
 func (ec *executionContext) _Slot_startsAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Slot) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.StartsAt, (*executionContext).fieldContext_Slot_startsAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.Slot, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Slot) time.Time { return obj.StartsAt }, (*executionContext).fieldContext_Slot_startsAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Slot_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Slot", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Slot_endsAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Slot) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.EndsAt, (*executionContext).fieldContext_Slot_endsAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.Slot, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Slot) time.Time { return obj.EndsAt }, (*executionContext).fieldContext_Slot_endsAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Slot_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Slot", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Slot_free(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Slot) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Free, (*executionContext).fieldContext_Slot_free, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*healthgraph.Slot, bool](ctx, ec, field, obj, func(obj *healthgraph.Slot) bool { return obj.Free }, (*executionContext).fieldContext_Slot_free, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_Slot_free(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Slot", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _UtilizationGroup_key(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Key, (*executionContext).fieldContext_UtilizationGroup_key, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.UtilizationGroup, string](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) string { return obj.Key }, (*executionContext).fieldContext_UtilizationGroup_key, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _UtilizationGroup_label(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Label, (*executionContext).fieldContext_UtilizationGroup_label, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.UtilizationGroup, string](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) string { return obj.Label }, (*executionContext).fieldContext_UtilizationGroup_label, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _UtilizationGroup_booked(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Booked, (*executionContext).fieldContext_UtilizationGroup_booked, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.UtilizationGroup, int](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) int { return obj.Booked }, (*executionContext).fieldContext_UtilizationGroup_booked, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_booked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UtilizationGroup_completed(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Completed, (*executionContext).fieldContext_UtilizationGroup_completed, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.UtilizationGroup, int](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) int { return obj.Completed }, (*executionContext).fieldContext_UtilizationGroup_completed, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_completed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UtilizationGroup_cancelled(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Cancelled, (*executionContext).fieldContext_UtilizationGroup_cancelled, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.UtilizationGroup, int](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) int { return obj.Cancelled }, (*executionContext).fieldContext_UtilizationGroup_cancelled, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_cancelled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UtilizationGroup_noShow(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.NoShow, (*executionContext).fieldContext_UtilizationGroup_noShow, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.UtilizationGroup, int](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) int { return obj.NoShow }, (*executionContext).fieldContext_UtilizationGroup_noShow, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_noShow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UtilizationGroup_scheduledHours(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[float64](ctx, ec, field, obj.ScheduledHours, (*executionContext).fieldContext_UtilizationGroup_scheduledHours, (*executionContext).marshalNFloat2float64, true, true)
+	return plainField[*healthgraph.UtilizationGroup, float64](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) float64 { return obj.ScheduledHours }, (*executionContext).fieldContext_UtilizationGroup_scheduledHours, (*executionContext).marshalNFloat2float64, true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_scheduledHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _UtilizationGroup_completedHours(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[float64](ctx, ec, field, obj.CompletedHours, (*executionContext).fieldContext_UtilizationGroup_completedHours, (*executionContext).marshalNFloat2float64, true, true)
+	return plainField[*healthgraph.UtilizationGroup, float64](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) float64 { return obj.CompletedHours }, (*executionContext).fieldContext_UtilizationGroup_completedHours, (*executionContext).marshalNFloat2float64, true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_completedHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _UtilizationGroup_utilization(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[float64](ctx, ec, field, obj.Utilization, (*executionContext).fieldContext_UtilizationGroup_utilization, (*executionContext).marshalNFloat2float64, true, true)
+	return plainField[*healthgraph.UtilizationGroup, float64](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) float64 { return obj.Utilization }, (*executionContext).fieldContext_UtilizationGroup_utilization, (*executionContext).marshalNFloat2float64, true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_utilization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _UtilizationGroup_partial(ctx context.Context, field graphql.CollectedField, obj *healthgraph.UtilizationGroup) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Partial, (*executionContext).fieldContext_UtilizationGroup_partial, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*healthgraph.UtilizationGroup, bool](ctx, ec, field, obj, func(obj *healthgraph.UtilizationGroup) bool { return obj.Partial }, (*executionContext).fieldContext_UtilizationGroup_partial, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_UtilizationGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UtilizationGroup", field, false, false, "Boolean")
@@ -3441,6 +3313,11 @@ func (ec *executionContext) marshalNAppointmentStatus2githubᚗcomᚋhealthgraph
 	return res
 }
 
+// encodeNAppointmentStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentStatus is marshalNAppointmentStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentStatus without its null report (graph's leafField).
+func encodeNAppointmentStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐAppointmentStatus(v healthgraph.AppointmentStatus) graphql.Marshaler {
+	return model.MarshalText(string(v))
+}
+
 func (ec *executionContext) unmarshalNBookAppointmentInput2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐBookAppointmentInput(ctx context.Context, v any) (model.BookAppointmentInput, error) {
 	res, err := ec.unmarshalInputBookAppointmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -3497,6 +3374,11 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+// encodeNDate2timeᚐTime is marshalNDate2timeᚐTime without its null report (graph's leafField).
+func encodeNDate2timeᚐTime(v time.Time) graphql.Marshaler {
+	return model.MarshalDate(v)
+}
+
 func (ec *executionContext) unmarshalNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender(ctx context.Context, v any) (healthgraph.Gender, error) {
 	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.Gender(tmp)
@@ -3510,6 +3392,11 @@ func (ec *executionContext) marshalNGender2githubᚗcomᚋhealthgraphᚋhealthgr
 		graphql.AddInvalidNullFromMarshaler(ctx, "Gender!")
 	}
 	return res
+}
+
+// encodeNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender is marshalNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender without its null report (graph's leafField).
+func encodeNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender(v healthgraph.Gender) graphql.Marshaler {
+	return model.MarshalText(string(v))
 }
 
 func (ec *executionContext) marshalNMedicalRecord2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMedicalRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.MedicalRecord) graphql.Marshaler {
@@ -3673,6 +3560,11 @@ func (ec *executionContext) marshalNRecordKind2githubᚗcomᚋhealthgraphᚋheal
 	return res
 }
 
+// encodeNRecordKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRecordKind is marshalNRecordKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRecordKind without its null report (graph's leafField).
+func encodeNRecordKind2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRecordKind(v healthgraph.RecordKind) graphql.Marshaler {
+	return model.MarshalText(string(v))
+}
+
 func (ec *executionContext) marshalNSlot2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.Slot) graphql.Marshaler {
 	ret := marshalSlice(ctx, sel, []string{"Slot"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -3710,6 +3602,11 @@ func (ec *executionContext) marshalNSubscriberRelationship2githubᚗcomᚋhealth
 		graphql.AddInvalidNullFromMarshaler(ctx, "SubscriberRelationship!")
 	}
 	return res
+}
+
+// encodeNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship is marshalNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship without its null report (graph's leafField).
+func encodeNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship(v healthgraph.Relationship) graphql.Marshaler {
+	return model.MarshalText(string(v))
 }
 
 func (ec *executionContext) unmarshalNUpdatePatientInput2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐUpdatePatientInput(ctx context.Context, v any) (model.UpdatePatientInput, error) {
@@ -3821,6 +3718,14 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := model.MarshalDate(*v)
 	return res
+}
+
+// encodeODate2ᚖtimeᚐTime is marshalODate2ᚖtimeᚐTime without its null report (graph's leafField).
+func encodeODate2ᚖtimeᚐTime(v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return model.MarshalDate(*v)
 }
 
 func (ec *executionContext) unmarshalOGender2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐGender(ctx context.Context, v any) (*healthgraph.Gender, error) {

@@ -32,51 +32,35 @@ type ClaimCommunicationResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _ClaimCommunication_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCommunication_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.ClaimCommunication, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimCommunication) string { return obj.GlobalID() }, (*executionContext).fieldContext_ClaimCommunication_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, true, false, "ID")
 }
 
 func (ec *executionContext) _ClaimCommunication_direction(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return plainField[healthgraph.CommunicationDirection](ctx, ec, field, obj.Direction, (*executionContext).fieldContext_ClaimCommunication_direction, (*executionContext).marshalNCommunicationDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCommunicationDirection, true, true)
+	return leafField[*healthgraph.ClaimCommunication, healthgraph.CommunicationDirection](ctx, ec, field, obj, func(obj *healthgraph.ClaimCommunication) healthgraph.CommunicationDirection { return obj.Direction }, (*executionContext).fieldContext_ClaimCommunication_direction, encodeNCommunicationDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCommunicationDirection, "CommunicationDirection!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "CommunicationDirection")
 }
 
 func (ec *executionContext) _ClaimCommunication_reasons(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return plainField[[]string](ctx, ec, field, obj.Reasons, (*executionContext).fieldContext_ClaimCommunication_reasons, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
+	return plainField[*healthgraph.ClaimCommunication, []string](ctx, ec, field, obj, func(obj *healthgraph.ClaimCommunication) []string { return obj.Reasons }, (*executionContext).fieldContext_ClaimCommunication_reasons, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimCommunication_texts(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return plainField[[]string](ctx, ec, field, obj.Texts, (*executionContext).fieldContext_ClaimCommunication_texts, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
+	return plainField[*healthgraph.ClaimCommunication, []string](ctx, ec, field, obj, func(obj *healthgraph.ClaimCommunication) []string { return obj.Texts }, (*executionContext).fieldContext_ClaimCommunication_texts, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_texts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimCommunication_attachments(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return plainField[[]healthgraph.AttachmentInfo](ctx, ec, field, obj.Attachments, (*executionContext).fieldContext_ClaimCommunication_attachments, (*executionContext).marshalNCommunicationAttachment2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentInfoᚄ, true, true)
+	return plainField[*healthgraph.ClaimCommunication, []healthgraph.AttachmentInfo](ctx, ec, field, obj, func(obj *healthgraph.ClaimCommunication) []healthgraph.AttachmentInfo { return obj.Attachments }, (*executionContext).fieldContext_ClaimCommunication_attachments, (*executionContext).marshalNCommunicationAttachment2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐAttachmentInfoᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_attachments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -115,7 +99,7 @@ func (ec *executionContext) fieldContext_ClaimCommunication_inReplyTo(_ context.
 }
 
 func (ec *executionContext) _ClaimCommunication_answered(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Answered, (*executionContext).fieldContext_ClaimCommunication_answered, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*healthgraph.ClaimCommunication, bool](ctx, ec, field, obj, func(obj *healthgraph.ClaimCommunication) bool { return obj.Answered }, (*executionContext).fieldContext_ClaimCommunication_answered, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "Boolean")
@@ -145,35 +129,35 @@ func (ec *executionContext) fieldContext_ClaimCommunication_deliveryStatus(_ con
 }
 
 func (ec *executionContext) _ClaimCommunication_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimCommunication) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_ClaimCommunication_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.ClaimCommunication, time.Time](ctx, ec, field, obj, func(obj *healthgraph.ClaimCommunication) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_ClaimCommunication_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimCommunication_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimCommunication", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CommunicationAttachment_title(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Title, (*executionContext).fieldContext_CommunicationAttachment_title, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.AttachmentInfo, string](ctx, ec, field, obj, func(obj *healthgraph.AttachmentInfo) string { return obj.Title }, (*executionContext).fieldContext_CommunicationAttachment_title, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _CommunicationAttachment_contentType(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.ContentType, (*executionContext).fieldContext_CommunicationAttachment_contentType, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.AttachmentInfo, string](ctx, ec, field, obj, func(obj *healthgraph.AttachmentInfo) string { return obj.ContentType }, (*executionContext).fieldContext_CommunicationAttachment_contentType, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _CommunicationAttachment_size(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Size, (*executionContext).fieldContext_CommunicationAttachment_size, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.AttachmentInfo, int](ctx, ec, field, obj, func(obj *healthgraph.AttachmentInfo) int { return obj.Size }, (*executionContext).fieldContext_CommunicationAttachment_size, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CommunicationAttachment_sha256(ctx context.Context, field graphql.CollectedField, obj *healthgraph.AttachmentInfo) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.SHA256, (*executionContext).fieldContext_CommunicationAttachment_sha256, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.AttachmentInfo, string](ctx, ec, field, obj, func(obj *healthgraph.AttachmentInfo) string { return obj.SHA256 }, (*executionContext).fieldContext_CommunicationAttachment_sha256, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_CommunicationAttachment_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunicationAttachment", field, false, false, "String")
@@ -499,6 +483,11 @@ func (ec *executionContext) marshalNCommunicationDirection2githubᚗcomᚋhealth
 		graphql.AddInvalidNullFromMarshaler(ctx, "CommunicationDirection!")
 	}
 	return res
+}
+
+// encodeNCommunicationDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCommunicationDirection is marshalNCommunicationDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCommunicationDirection without its null report (graph's leafField).
+func encodeNCommunicationDirection2githubᚗcomᚋhealthgraphᚋhealthgraphᚐCommunicationDirection(v healthgraph.CommunicationDirection) graphql.Marshaler {
+	return model.MarshalText(string(v))
 }
 
 func (ec *executionContext) unmarshalNSendClaimCommunicationInput2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐSendClaimCommunicationInput(ctx context.Context, v any) (model.SendClaimCommunicationInput, error) {

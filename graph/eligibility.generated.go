@@ -55,7 +55,7 @@ type EligibilityErrorResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _DiscoveredCoverage_memberId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.MemberID, (*executionContext).fieldContext_DiscoveredCoverage_memberId, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.DiscoveredCoverage, string](ctx, ec, field, obj, func(obj *healthgraph.DiscoveredCoverage) string { return obj.MemberID }, (*executionContext).fieldContext_DiscoveredCoverage_memberId, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "String")
@@ -177,51 +177,35 @@ func (ec *executionContext) fieldContext_DiscoveredCoverage_planName(_ context.C
 }
 
 func (ec *executionContext) _DiscoveredCoverage_relationship(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Relationship](ctx, ec, field, obj.Relationship, (*executionContext).fieldContext_DiscoveredCoverage_relationship, (*executionContext).marshalNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship, true, true)
+	return leafField[*healthgraph.DiscoveredCoverage, healthgraph.Relationship](ctx, ec, field, obj, func(obj *healthgraph.DiscoveredCoverage) healthgraph.Relationship { return obj.Relationship }, (*executionContext).fieldContext_DiscoveredCoverage_relationship, encodeNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship, "SubscriberRelationship!", true, true)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_relationship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "SubscriberRelationship")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_inForce(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.InForce, (*executionContext).fieldContext_DiscoveredCoverage_inForce, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*healthgraph.DiscoveredCoverage, bool](ctx, ec, field, obj, func(obj *healthgraph.DiscoveredCoverage) bool { return obj.InForce }, (*executionContext).fieldContext_DiscoveredCoverage_inForce, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_inForce(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_startsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return plainField[*time.Time](ctx, ec, field, obj.StartsOn, (*executionContext).fieldContext_DiscoveredCoverage_startsOn, (*executionContext).marshalODate2ᚖtimeᚐTime, true, false)
+	return leafField[*healthgraph.DiscoveredCoverage, *time.Time](ctx, ec, field, obj, func(obj *healthgraph.DiscoveredCoverage) *time.Time { return obj.StartsOn }, (*executionContext).fieldContext_DiscoveredCoverage_startsOn, encodeODate2ᚖtimeᚐTime, "", true, false)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_startsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "Date")
 }
 
 func (ec *executionContext) _DiscoveredCoverage_endsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.DiscoveredCoverage) (ret graphql.Marshaler) {
-	return plainField[*time.Time](ctx, ec, field, obj.EndsOn, (*executionContext).fieldContext_DiscoveredCoverage_endsOn, (*executionContext).marshalODate2ᚖtimeᚐTime, true, false)
+	return leafField[*healthgraph.DiscoveredCoverage, *time.Time](ctx, ec, field, obj, func(obj *healthgraph.DiscoveredCoverage) *time.Time { return obj.EndsOn }, (*executionContext).fieldContext_DiscoveredCoverage_endsOn, encodeODate2ᚖtimeᚐTime, "", true, false)
 }
 func (ec *executionContext) fieldContext_DiscoveredCoverage_endsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscoveredCoverage", field, false, false, "Date")
 }
 
 func (ec *executionContext) _EligibilityCheck_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EligibilityCheck_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GlobalID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return leafField[*healthgraph.EligibilityCheck, string](ctx, ec, field, obj, func(obj *healthgraph.EligibilityCheck) string { return obj.GlobalID() }, (*executionContext).fieldContext_EligibilityCheck_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, true, false, "ID")
@@ -251,7 +235,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_patientId(_ context.Co
 }
 
 func (ec *executionContext) _EligibilityCheck_purpose(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return plainField[healthgraph.EligibilityPurpose](ctx, ec, field, obj.Purpose, (*executionContext).fieldContext_EligibilityCheck_purpose, (*executionContext).marshalNEligibilityPurpose2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityPurpose, true, true)
+	return leafField[*healthgraph.EligibilityCheck, healthgraph.EligibilityPurpose](ctx, ec, field, obj, func(obj *healthgraph.EligibilityCheck) healthgraph.EligibilityPurpose { return obj.Purpose }, (*executionContext).fieldContext_EligibilityCheck_purpose, encodeNEligibilityPurpose2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityPurpose, "EligibilityPurpose!", true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "EligibilityPurpose")
@@ -313,7 +297,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_payer(_ context.Contex
 }
 
 func (ec *executionContext) _EligibilityCheck_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return plainField[healthgraph.EligibilityStatus](ctx, ec, field, obj.Status, (*executionContext).fieldContext_EligibilityCheck_status, (*executionContext).marshalNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus, true, true)
+	return leafField[*healthgraph.EligibilityCheck, healthgraph.EligibilityStatus](ctx, ec, field, obj, func(obj *healthgraph.EligibilityCheck) healthgraph.EligibilityStatus { return obj.Status }, (*executionContext).fieldContext_EligibilityCheck_status, encodeNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus, "EligibilityStatus!", true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "EligibilityStatus")
@@ -366,7 +350,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_siteEligibility(_ cont
 }
 
 func (ec *executionContext) _EligibilityCheck_inForce(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return plainField[*bool](ctx, ec, field, obj.InForce, (*executionContext).fieldContext_EligibilityCheck_inForce, (*executionContext).marshalOBoolean2ᚖbool, true, false)
+	return leafField[*healthgraph.EligibilityCheck, *bool](ctx, ec, field, obj, func(obj *healthgraph.EligibilityCheck) *bool { return obj.InForce }, (*executionContext).fieldContext_EligibilityCheck_inForce, encodeOBoolean2ᚖbool, "", true, false)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_inForce(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Boolean")
@@ -396,7 +380,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_disposition(_ context.
 }
 
 func (ec *executionContext) _EligibilityCheck_errors(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return plainField[[]healthgraph.EligibilityIssue](ctx, ec, field, obj.Errors, (*executionContext).fieldContext_EligibilityCheck_errors, (*executionContext).marshalNEligibilityError2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityIssueᚄ, true, true)
+	return plainField[*healthgraph.EligibilityCheck, []healthgraph.EligibilityIssue](ctx, ec, field, obj, func(obj *healthgraph.EligibilityCheck) []healthgraph.EligibilityIssue { return obj.Errors }, (*executionContext).fieldContext_EligibilityCheck_errors, (*executionContext).marshalNEligibilityError2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityIssueᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -467,7 +451,7 @@ func (ec *executionContext) fieldContext_EligibilityCheck_discoveredCoverages(_ 
 }
 
 func (ec *executionContext) _EligibilityCheck_nullifiedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return plainField[*time.Time](ctx, ec, field, obj.NullifiedAt, (*executionContext).fieldContext_EligibilityCheck_nullifiedAt, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
+	return leafField[*healthgraph.EligibilityCheck, *time.Time](ctx, ec, field, obj, func(obj *healthgraph.EligibilityCheck) *time.Time { return obj.NullifiedAt }, (*executionContext).fieldContext_EligibilityCheck_nullifiedAt, encodeOTime2ᚖtimeᚐTime, "", true, false)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_nullifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Time")
@@ -547,21 +531,21 @@ func (ec *executionContext) fieldContext_EligibilityCheck_messages(_ context.Con
 }
 
 func (ec *executionContext) _EligibilityCheck_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.CreatedAt, (*executionContext).fieldContext_EligibilityCheck_createdAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.EligibilityCheck, time.Time](ctx, ec, field, obj, func(obj *healthgraph.EligibilityCheck) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_EligibilityCheck_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EligibilityCheck_checkedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityCheck) (ret graphql.Marshaler) {
-	return plainField[*time.Time](ctx, ec, field, obj.CheckedAt, (*executionContext).fieldContext_EligibilityCheck_checkedAt, (*executionContext).marshalOTime2ᚖtimeᚐTime, true, false)
+	return leafField[*healthgraph.EligibilityCheck, *time.Time](ctx, ec, field, obj, func(obj *healthgraph.EligibilityCheck) *time.Time { return obj.CheckedAt }, (*executionContext).fieldContext_EligibilityCheck_checkedAt, encodeOTime2ᚖtimeᚐTime, "", true, false)
 }
 func (ec *executionContext) fieldContext_EligibilityCheck_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EligibilityError_code(ctx context.Context, field graphql.CollectedField, obj *healthgraph.EligibilityIssue) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Code, (*executionContext).fieldContext_EligibilityError_code, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.EligibilityIssue, string](ctx, ec, field, obj, func(obj *healthgraph.EligibilityIssue) string { return obj.Code }, (*executionContext).fieldContext_EligibilityError_code, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_EligibilityError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityError", field, false, false, "String")
@@ -939,6 +923,11 @@ func (ec *executionContext) marshalNEligibilityPurpose2githubᚗcomᚋhealthgrap
 	return res
 }
 
+// encodeNEligibilityPurpose2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityPurpose is marshalNEligibilityPurpose2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityPurpose without its null report (graph's leafField).
+func encodeNEligibilityPurpose2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityPurpose(v healthgraph.EligibilityPurpose) graphql.Marshaler {
+	return model.MarshalText(string(v))
+}
+
 func (ec *executionContext) unmarshalNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus(ctx context.Context, v any) (healthgraph.EligibilityStatus, error) {
 	tmp, err := model.UnmarshalText(v)
 	res := healthgraph.EligibilityStatus(tmp)
@@ -952,6 +941,11 @@ func (ec *executionContext) marshalNEligibilityStatus2githubᚗcomᚋhealthgraph
 		graphql.AddInvalidNullFromMarshaler(ctx, "EligibilityStatus!")
 	}
 	return res
+}
+
+// encodeNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus is marshalNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus without its null report (graph's leafField).
+func encodeNEligibilityStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐEligibilityStatus(v healthgraph.EligibilityStatus) graphql.Marshaler {
+	return model.MarshalText(string(v))
 }
 
 // endregion ***************************** type.gotpl *****************************

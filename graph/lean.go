@@ -8,21 +8,22 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// plainField marshals a field that only reads a struct field (no method,
-// no resolver, no directive), in the generated field functions in place of
+// plainField marshals a field that only reads its object (a struct field,
+// or a method that takes no context and returns no error) and runs no
+// directive, in the generated field functions in place of
 // graphql.ResolveField (internal/leanexec rewrites the calls).
 //
 // It does what ResolveField does for such a field: the field's
-// FieldContext goes on the context the value is marshalled under, a nil
-// interface is null (an error when the field is non-null), and a panic
-// while marshalling becomes the field's error and null unless
-// recoverFromPanic is false. What it leaves out costs about ten
-// allocations a field and does nothing for a struct read: the closures
-// handed to ResolveField, boxing the value to any and back, and the field
-// interceptors, which therefore see only fields that run code (resolvers
-// and methods; observability's interceptor skips plain fields anyway).
-// The functions are method expressions, which cost no allocation.
-func plainField[T any](ctx context.Context, ec *executionContext, field graphql.CollectedField, v T,
+// FieldContext goes on the context the value is read and marshalled under,
+// a nil interface is null (an error when the field is non-null), and a
+// panic while reading or marshalling becomes the field's error and null
+// unless recoverFromPanic is false. What it leaves out costs about ten
+// allocations a field and does nothing for a read: the closures handed to
+// ResolveField, boxing the value to any and back, and the field
+// interceptors, which therefore see only fields that can fail or wait
+// (observability's interceptor observes no others anyway). The functions
+// it takes capture nothing, so passing them allocates nothing.
+func plainField[O, T any](ctx context.Context, ec *executionContext, field graphql.CollectedField, obj O, read func(O) T,
 	fieldContext func(*executionContext, context.Context, graphql.CollectedField) (*graphql.FieldContext, error),
 	marshal func(*executionContext, context.Context, ast.SelectionSet, T) graphql.Marshaler,
 	recoverFromPanic, nonNull bool,
@@ -40,6 +41,7 @@ func plainField[T any](ctx context.Context, ec *executionContext, field graphql.
 			}
 		}()
 	}
+	v := read(obj)
 	if any(v) == nil { // only a nil interface; a nil pointer is the marshaller's
 		if nonNull || fc.NonNull {
 			graphql.AddInvalidNullError(ctx, "")
@@ -50,6 +52,47 @@ func plainField[T any](ctx context.Context, ec *executionContext, field graphql.
 		return graphql.Null
 	}
 	return marshal(ec, ctx, field.Selections, v)
+}
+
+// leafField is plainField for a scalar or enum field whose FieldContext
+// cannot fail to build (it has no arguments). Such a field's marshaller
+// reads its context only to report a null, so leafField marshals through
+// encode, the marshaller without that report (internal/leanexec derives
+// it), under the parent's context, and builds the field's FieldContext
+// only to report an error: a null from encode when the schema declares
+// nullType non-null, a nil interface on a non-null field, or a panic.
+// Every field of a page's rows is one of these; the FieldContext and the
+// context value were most of what each still allocated.
+func leafField[O, T any](ctx context.Context, ec *executionContext, field graphql.CollectedField, obj O, read func(O) T,
+	fieldContext func(*executionContext, context.Context, graphql.CollectedField) (*graphql.FieldContext, error),
+	encode func(T) graphql.Marshaler, nullType string,
+	recoverFromPanic, nonNull bool,
+) (ret graphql.Marshaler) {
+	fieldCtx := func() context.Context {
+		fc, _ := fieldContext(ec, ctx, field) // a scalar's never fails
+		return graphql.WithFieldContext(ctx, fc)
+	}
+	if recoverFromPanic {
+		defer func() {
+			if r := recover(); r != nil {
+				ctx := fieldCtx()
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+	}
+	v := read(obj)
+	if any(v) == nil { // as plainField; a new FieldContext is never marked non-null
+		if nonNull {
+			graphql.AddInvalidNullError(fieldCtx(), "")
+		}
+		return graphql.Null
+	}
+	ret = encode(v)
+	if ret == graphql.Null && nullType != "" {
+		graphql.AddInvalidNullFromMarshaler(fieldCtx(), nullType)
+	}
+	return ret
 }
 
 // objectJSON writes an object's collected fields and their values, in the

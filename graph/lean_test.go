@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -55,7 +56,7 @@ func compareWithResolveField[T any](t *testing.T, v T, recoverFromPanic, nonNull
 		func(context.Context) (any, error) { return v, nil }, nil, marshal, recoverFromPanic, nonNull))
 
 	ctx, ec = fieldRequest()
-	got := marshalled(ctx, plainField(ctx, ec, field, v,
+	got := marshalled(ctx, plainField(ctx, ec, field, v, func(v T) T { return v },
 		func(_ *executionContext, ctx context.Context, f graphql.CollectedField) (*graphql.FieldContext, error) {
 			return newFC(ctx, f)
 		},
@@ -94,6 +95,27 @@ func TestPlainFieldBehavesAsResolveField(t *testing.T) {
 	t.Run("a nil interface on a nullable field", func(t *testing.T) { compareWithResolveField[any](t, nil, true, false, nil, anything) })
 	t.Run("the field's context under the marshaller", func(t *testing.T) { compareWithResolveField(t, "at", true, true, nil, named) })
 	t.Run("a marshaller that panics", func(t *testing.T) { compareWithResolveField(t, "x", true, true, nil, panicking) })
+	t.Run("a read that panics", func(t *testing.T) {
+		ctx, ec := fieldRequest()
+		field := graphql.CollectedField{Field: &ast.Field{Name: "name", Alias: "name"}}
+		want := marshalled(ctx, graphql.ResolveField(ctx, ec.OperationContext, field,
+			func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+				return graphql.NewScalarFieldContext("Thing", field, true, false, "String")
+			},
+			func(context.Context) (any, error) { panic("boom") }, nil, str, true, true))
+		ctx, ec = fieldRequest()
+		got := marshalled(ctx, plainField(ctx, ec, field, "x", func(string) string { panic("boom") },
+			func(*executionContext, context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+				return graphql.NewScalarFieldContext("Thing", field, true, false, "String")
+			},
+			func(_ *executionContext, ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+				return str(ctx, sel, v)
+			},
+			true, true))
+		if got != want {
+			t.Errorf("plainField gave %+v, graphql.ResolveField %+v", got, want)
+		}
+	})
 	t.Run("a field context that fails", func(t *testing.T) {
 		compareWithResolveField(t, "x", true, true, errors.New("no such field"), str)
 	})
@@ -105,11 +127,77 @@ func TestPlainFieldBehavesAsResolveField(t *testing.T) {
 		}()
 		ctx, ec := fieldRequest()
 		field := graphql.CollectedField{Field: &ast.Field{Name: "name", Alias: "name"}}
-		plainField(ctx, ec, field, "x", func(*executionContext, context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+		plainField(ctx, ec, field, "x", func(v string) string { return v }, func(*executionContext, context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
 			return graphql.NewScalarFieldContext("Thing", field, false, false, "String")
 		}, func(_ *executionContext, ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 			return panicking(ctx, sel, v)
 		}, false, true)
+	})
+}
+
+// compareLeafWithResolveField marshals v as a leaf field through
+// leafField with encode and nullType, and through graph.ResolveField with
+// the marshaller gqlgen generates from them.
+func compareLeafWithResolveField[T any](t *testing.T, v T, read func(T) T, recoverFromPanic, nonNull bool, encode func(T) graphql.Marshaler, nullType string) {
+	t.Helper()
+	field := graphql.CollectedField{Field: &ast.Field{Name: "when", Alias: "when"}}
+	newFC := func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+		return graphql.NewScalarFieldContext("Thing", field, false, false, "Time")
+	}
+	marshal := func(ctx context.Context, _ ast.SelectionSet, v T) graphql.Marshaler {
+		res := encode(v)
+		if res == graphql.Null && nullType != "" {
+			graphql.AddInvalidNullFromMarshaler(ctx, nullType)
+		}
+		return res
+	}
+
+	ctx, ec := fieldRequest()
+	want := marshalled(ctx, graphql.ResolveField(ctx, ec.OperationContext, field, newFC,
+		func(context.Context) (any, error) { return read(v), nil }, nil, marshal, recoverFromPanic, nonNull))
+
+	ctx, ec = fieldRequest()
+	got := marshalled(ctx, leafField(ctx, ec, field, v, read,
+		func(_ *executionContext, ctx context.Context, f graphql.CollectedField) (*graphql.FieldContext, error) {
+			return newFC(ctx, f)
+		}, encode, nullType, recoverFromPanic, nonNull))
+
+	if got != want {
+		t.Errorf("leafField gave %+v, graphql.ResolveField %+v", got, want)
+	}
+}
+
+func TestLeafFieldBehavesAsResolveField(t *testing.T) {
+	t.Parallel()
+	same := func(v time.Time) time.Time { return v }
+	// Like MarshalTime, null for the zero time.
+	encodeTime := func(v time.Time) graphql.Marshaler {
+		if v.IsZero() {
+			return graphql.Null
+		}
+		return graphql.MarshalTime(v)
+	}
+	at := time.Date(2026, 12, 4, 9, 30, 0, 0, time.UTC)
+
+	t.Run("a time", func(t *testing.T) { compareLeafWithResolveField(t, at, same, true, true, encodeTime, "Time!") })
+	t.Run("a null from the encoder on a non-null field", func(t *testing.T) {
+		compareLeafWithResolveField(t, time.Time{}, same, true, true, encodeTime, "Time!")
+	})
+	t.Run("a null from the encoder on a nullable field", func(t *testing.T) {
+		compareLeafWithResolveField(t, time.Time{}, same, true, false, encodeTime, "")
+	})
+	t.Run("a read that panics", func(t *testing.T) {
+		compareLeafWithResolveField(t, at, func(time.Time) time.Time { panic("boom") }, true, true, encodeTime, "Time!")
+	})
+	t.Run("an encoder that panics", func(t *testing.T) {
+		compareLeafWithResolveField(t, at, same, true, true, func(time.Time) graphql.Marshaler { panic("boom") }, "Time!")
+	})
+	anything := func(v any) graphql.Marshaler { return graphql.MarshalAny(v) }
+	t.Run("a nil interface on a non-null field", func(t *testing.T) {
+		compareLeafWithResolveField[any](t, nil, func(v any) any { return v }, true, true, anything, "")
+	})
+	t.Run("a nil interface on a nullable field", func(t *testing.T) {
+		compareLeafWithResolveField[any](t, nil, func(v any) any { return v }, true, false, anything, "")
 	})
 }
 

@@ -44,7 +44,7 @@ type PaymentReconciliationLineResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _ClaimPayment_reconciliation(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Reconciliation, (*executionContext).fieldContext_ClaimPayment_reconciliation, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.ClaimPayment, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimPayment) string { return obj.Reconciliation }, (*executionContext).fieldContext_ClaimPayment_reconciliation, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_reconciliation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, "String")
@@ -97,14 +97,14 @@ func (ec *executionContext) fieldContext_ClaimPayment_kind(_ context.Context, fi
 }
 
 func (ec *executionContext) _ClaimPayment_paymentDate(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return plainField[*time.Time](ctx, ec, field, obj.PaymentDate, (*executionContext).fieldContext_ClaimPayment_paymentDate, (*executionContext).marshalODate2ᚖtimeᚐTime, true, false)
+	return leafField[*healthgraph.ClaimPayment, *time.Time](ctx, ec, field, obj, func(obj *healthgraph.ClaimPayment) *time.Time { return obj.PaymentDate }, (*executionContext).fieldContext_ClaimPayment_paymentDate, encodeODate2ᚖtimeᚐTime, "", true, false)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_paymentDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, "Date")
 }
 
 func (ec *executionContext) _ClaimPayment_gross(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Gross, (*executionContext).fieldContext_ClaimPayment_gross, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ClaimPayment, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimPayment) healthgraph.Halalas { return obj.Gross }, (*executionContext).fieldContext_ClaimPayment_gross, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_gross(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -120,7 +120,7 @@ func (ec *executionContext) fieldContext_ClaimPayment_gross(_ context.Context, f
 }
 
 func (ec *executionContext) _ClaimPayment_fee(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Fee, (*executionContext).fieldContext_ClaimPayment_fee, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ClaimPayment, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimPayment) healthgraph.Halalas { return obj.Fee }, (*executionContext).fieldContext_ClaimPayment_fee, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_fee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -136,7 +136,7 @@ func (ec *executionContext) fieldContext_ClaimPayment_fee(_ context.Context, fie
 }
 
 func (ec *executionContext) _ClaimPayment_amount(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Amount, (*executionContext).fieldContext_ClaimPayment_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ClaimPayment, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimPayment) healthgraph.Halalas { return obj.Amount }, (*executionContext).fieldContext_ClaimPayment_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -152,56 +152,56 @@ func (ec *executionContext) fieldContext_ClaimPayment_amount(_ context.Context, 
 }
 
 func (ec *executionContext) _ClaimPayment_receivedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimPayment) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.ReceivedAt, (*executionContext).fieldContext_ClaimPayment_receivedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.ClaimPayment, time.Time](ctx, ec, field, obj, func(obj *healthgraph.ClaimPayment) time.Time { return obj.ReceivedAt }, (*executionContext).fieldContext_ClaimPayment_receivedAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimPayment_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimPayment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _DenialGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Key, (*executionContext).fieldContext_DenialGroup_key, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.DenialGroup, string](ctx, ec, field, obj, func(obj *model.DenialGroup) string { return obj.Key }, (*executionContext).fieldContext_DenialGroup_key, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_DenialGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _DenialGroup_label(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.Label, (*executionContext).fieldContext_DenialGroup_label, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.DenialGroup, *string](ctx, ec, field, obj, func(obj *model.DenialGroup) *string { return obj.Label }, (*executionContext).fieldContext_DenialGroup_label, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "String")
 }
 
 func (ec *executionContext) _DenialGroup_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Suppressed, (*executionContext).fieldContext_DenialGroup_suppressed, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.DenialGroup, bool](ctx, ec, field, obj, func(obj *model.DenialGroup) bool { return obj.Suppressed }, (*executionContext).fieldContext_DenialGroup_suppressed, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_DenialGroup_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _DenialGroup_partial(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Partial, (*executionContext).fieldContext_DenialGroup_partial, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.DenialGroup, bool](ctx, ec, field, obj, func(obj *model.DenialGroup) bool { return obj.Partial }, (*executionContext).fieldContext_DenialGroup_partial, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_DenialGroup_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _DenialGroup_claims(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.Claims, (*executionContext).fieldContext_DenialGroup_claims, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*model.DenialGroup, *int](ctx, ec, field, obj, func(obj *model.DenialGroup) *int { return obj.Claims }, (*executionContext).fieldContext_DenialGroup_claims, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DenialGroup_deniedClaims(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.DeniedClaims, (*executionContext).fieldContext_DenialGroup_deniedClaims, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*model.DenialGroup, *int](ctx, ec, field, obj, func(obj *model.DenialGroup) *int { return obj.DeniedClaims }, (*executionContext).fieldContext_DenialGroup_deniedClaims, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_deniedClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DenialGroup_claimed(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Claimed, (*executionContext).fieldContext_DenialGroup_claimed, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.DenialGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.DenialGroup) *healthgraph.Halalas { return obj.Claimed }, (*executionContext).fieldContext_DenialGroup_claimed, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_claimed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -217,7 +217,7 @@ func (ec *executionContext) fieldContext_DenialGroup_claimed(_ context.Context, 
 }
 
 func (ec *executionContext) _DenialGroup_denied(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Denied, (*executionContext).fieldContext_DenialGroup_denied, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.DenialGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.DenialGroup) *healthgraph.Halalas { return obj.Denied }, (*executionContext).fieldContext_DenialGroup_denied, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_denied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -233,7 +233,7 @@ func (ec *executionContext) fieldContext_DenialGroup_denied(_ context.Context, f
 }
 
 func (ec *executionContext) _DenialGroup_recovered(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Halalas](ctx, ec, field, obj.Recovered, (*executionContext).fieldContext_DenialGroup_recovered, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+	return plainField[*model.DenialGroup, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.DenialGroup) *healthgraph.Halalas { return obj.Recovered }, (*executionContext).fieldContext_DenialGroup_recovered, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_recovered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -249,28 +249,28 @@ func (ec *executionContext) fieldContext_DenialGroup_recovered(_ context.Context
 }
 
 func (ec *executionContext) _DenialGroup_recoveredShare(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.RecoveredShare, (*executionContext).fieldContext_DenialGroup_recoveredShare, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*model.DenialGroup, *float64](ctx, ec, field, obj, func(obj *model.DenialGroup) *float64 { return obj.RecoveredShare }, (*executionContext).fieldContext_DenialGroup_recoveredShare, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_recoveredShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _DenialGroup_paidClaims(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.PaidClaims, (*executionContext).fieldContext_DenialGroup_paidClaims, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*model.DenialGroup, *int](ctx, ec, field, obj, func(obj *model.DenialGroup) *int { return obj.PaidClaims }, (*executionContext).fieldContext_DenialGroup_paidClaims, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_paidClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DenialGroup_averageDaysToPayment(ctx context.Context, field graphql.CollectedField, obj *model.DenialGroup) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.AverageDaysToPayment, (*executionContext).fieldContext_DenialGroup_averageDaysToPayment, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*model.DenialGroup, *float64](ctx, ec, field, obj, func(obj *model.DenialGroup) *float64 { return obj.AverageDaysToPayment }, (*executionContext).fieldContext_DenialGroup_averageDaysToPayment, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_DenialGroup_averageDaysToPayment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DenialGroup", field, false, false, "Float")
 }
 
 func (ec *executionContext) _PaymentReconciliation_identifier(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Identifier, (*executionContext).fieldContext_PaymentReconciliation_identifier, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.PaymentReconciliation, string](ctx, ec, field, obj, func(obj *healthgraph.PaymentReconciliation) string { return obj.Identifier }, (*executionContext).fieldContext_PaymentReconciliation_identifier, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_identifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "String")
@@ -323,14 +323,14 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_reference(_ conte
 }
 
 func (ec *executionContext) _PaymentReconciliation_paymentDate(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return plainField[*time.Time](ctx, ec, field, obj.PaymentDate, (*executionContext).fieldContext_PaymentReconciliation_paymentDate, (*executionContext).marshalODate2ᚖtimeᚐTime, true, false)
+	return leafField[*healthgraph.PaymentReconciliation, *time.Time](ctx, ec, field, obj, func(obj *healthgraph.PaymentReconciliation) *time.Time { return obj.PaymentDate }, (*executionContext).fieldContext_PaymentReconciliation_paymentDate, encodeODate2ᚖtimeᚐTime, "", true, false)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_paymentDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "Date")
 }
 
 func (ec *executionContext) _PaymentReconciliation_amount(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Amount, (*executionContext).fieldContext_PaymentReconciliation_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.PaymentReconciliation, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.PaymentReconciliation) healthgraph.Halalas { return obj.Amount }, (*executionContext).fieldContext_PaymentReconciliation_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -346,7 +346,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_amount(_ context.
 }
 
 func (ec *executionContext) _PaymentReconciliation_duplicates(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Duplicates, (*executionContext).fieldContext_PaymentReconciliation_duplicates, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.PaymentReconciliation, int](ctx, ec, field, obj, func(obj *healthgraph.PaymentReconciliation) int { return obj.Duplicates }, (*executionContext).fieldContext_PaymentReconciliation_duplicates, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "Int")
@@ -376,7 +376,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_noticeStatus(_ co
 }
 
 func (ec *executionContext) _PaymentReconciliation_lines(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return plainField[[]healthgraph.ReconciliationLine](ctx, ec, field, obj.Lines, (*executionContext).fieldContext_PaymentReconciliation_lines, (*executionContext).marshalNPaymentReconciliationLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐReconciliationLineᚄ, true, true)
+	return plainField[*healthgraph.PaymentReconciliation, []healthgraph.ReconciliationLine](ctx, ec, field, obj, func(obj *healthgraph.PaymentReconciliation) []healthgraph.ReconciliationLine { return obj.Lines }, (*executionContext).fieldContext_PaymentReconciliation_lines, (*executionContext).marshalNPaymentReconciliationLine2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐReconciliationLineᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -392,14 +392,14 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_lines(_ context.C
 }
 
 func (ec *executionContext) _PaymentReconciliation_receivedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.PaymentReconciliation) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.ReceivedAt, (*executionContext).fieldContext_PaymentReconciliation_receivedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*healthgraph.PaymentReconciliation, time.Time](ctx, ec, field, obj, func(obj *healthgraph.PaymentReconciliation) time.Time { return obj.ReceivedAt }, (*executionContext).fieldContext_PaymentReconciliation_receivedAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliation_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PaymentReconciliationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
-	return plainField[[]*model.PaymentReconciliationEdge](ctx, ec, field, obj.Edges, (*executionContext).fieldContext_PaymentReconciliationConnection_edges, (*executionContext).marshalNPaymentReconciliationEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdgeᚄ, true, true)
+	return plainField[*model.PaymentReconciliationConnection, []*model.PaymentReconciliationEdge](ctx, ec, field, obj, func(obj *model.PaymentReconciliationConnection) []*model.PaymentReconciliationEdge { return obj.Edges }, (*executionContext).fieldContext_PaymentReconciliationConnection_edges, (*executionContext).marshalNPaymentReconciliationEdge2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPaymentReconciliationEdgeᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -415,7 +415,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationConnection_edges(_
 }
 
 func (ec *executionContext) _PaymentReconciliationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
-	return plainField[*model.PageInfo](ctx, ec, field, obj.PageInfo, (*executionContext).fieldContext_PaymentReconciliationConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
+	return plainField[*model.PaymentReconciliationConnection, *model.PageInfo](ctx, ec, field, obj, func(obj *model.PaymentReconciliationConnection) *model.PageInfo { return obj.PageInfo }, (*executionContext).fieldContext_PaymentReconciliationConnection_pageInfo, (*executionContext).marshalNPageInfo2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPageInfo, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -431,21 +431,21 @@ func (ec *executionContext) fieldContext_PaymentReconciliationConnection_pageInf
 }
 
 func (ec *executionContext) _PaymentReconciliationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationConnection) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.TotalCount, (*executionContext).fieldContext_PaymentReconciliationConnection_totalCount, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.PaymentReconciliationConnection, int](ctx, ec, field, obj, func(obj *model.PaymentReconciliationConnection) int { return obj.TotalCount }, (*executionContext).fieldContext_PaymentReconciliationConnection_totalCount, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliationConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaymentReconciliationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationEdge) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.Cursor, (*executionContext).fieldContext_PaymentReconciliationEdge_cursor, (*executionContext).marshalNString2string, true, true)
+	return leafField[*model.PaymentReconciliationEdge, string](ctx, ec, field, obj, func(obj *model.PaymentReconciliationEdge) string { return obj.Cursor }, (*executionContext).fieldContext_PaymentReconciliationEdge_cursor, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliationEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _PaymentReconciliationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PaymentReconciliationEdge) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.PaymentReconciliation](ctx, ec, field, obj.Node, (*executionContext).fieldContext_PaymentReconciliationEdge_node, (*executionContext).marshalNPaymentReconciliation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliation, true, true)
+	return plainField[*model.PaymentReconciliationEdge, *healthgraph.PaymentReconciliation](ctx, ec, field, obj, func(obj *model.PaymentReconciliationEdge) *healthgraph.PaymentReconciliation { return obj.Node }, (*executionContext).fieldContext_PaymentReconciliationEdge_node, (*executionContext).marshalNPaymentReconciliation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentReconciliation, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -461,7 +461,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationEdge_node(_ contex
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_line(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Line, (*executionContext).fieldContext_PaymentReconciliationLine_line, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*healthgraph.ReconciliationLine, int](ctx, ec, field, obj, func(obj *healthgraph.ReconciliationLine) int { return obj.Line }, (*executionContext).fieldContext_PaymentReconciliationLine_line, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, false, false, "Int")
@@ -491,7 +491,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationLine_claimId(_ con
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_claimIdentifier(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.ClaimIdentifier, (*executionContext).fieldContext_PaymentReconciliationLine_claimIdentifier, (*executionContext).marshalNString2string, true, true)
+	return leafField[*healthgraph.ReconciliationLine, string](ctx, ec, field, obj, func(obj *healthgraph.ReconciliationLine) string { return obj.ClaimIdentifier }, (*executionContext).fieldContext_PaymentReconciliationLine_claimIdentifier, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_claimIdentifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentReconciliationLine", field, false, false, "String")
@@ -521,7 +521,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationLine_kind(_ contex
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_gross(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Gross, (*executionContext).fieldContext_PaymentReconciliationLine_gross, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ReconciliationLine, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ReconciliationLine) healthgraph.Halalas { return obj.Gross }, (*executionContext).fieldContext_PaymentReconciliationLine_gross, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_gross(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -537,7 +537,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationLine_gross(_ conte
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_fee(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Fee, (*executionContext).fieldContext_PaymentReconciliationLine_fee, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ReconciliationLine, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ReconciliationLine) healthgraph.Halalas { return obj.Fee }, (*executionContext).fieldContext_PaymentReconciliationLine_fee, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_fee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -553,7 +553,7 @@ func (ec *executionContext) fieldContext_PaymentReconciliationLine_fee(_ context
 }
 
 func (ec *executionContext) _PaymentReconciliationLine_amount(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ReconciliationLine) (ret graphql.Marshaler) {
-	return plainField[healthgraph.Halalas](ctx, ec, field, obj.Amount, (*executionContext).fieldContext_PaymentReconciliationLine_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+	return plainField[*healthgraph.ReconciliationLine, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ReconciliationLine) healthgraph.Halalas { return obj.Amount }, (*executionContext).fieldContext_PaymentReconciliationLine_amount, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_PaymentReconciliationLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{

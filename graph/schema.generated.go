@@ -3389,28 +3389,28 @@ func (ec *executionContext) fieldContext_Mutation_recordVisitFindings(ctx contex
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.HasNextPage, (*executionContext).fieldContext_PageInfo_hasNextPage, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.PageInfo, bool](ctx, ec, field, obj, func(obj *model.PageInfo) bool { return obj.HasNextPage }, (*executionContext).fieldContext_PageInfo_hasNextPage, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.HasPreviousPage, (*executionContext).fieldContext_PageInfo_hasPreviousPage, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.PageInfo, bool](ctx, ec, field, obj, func(obj *model.PageInfo) bool { return obj.HasPreviousPage }, (*executionContext).fieldContext_PageInfo_hasPreviousPage, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.StartCursor, (*executionContext).fieldContext_PageInfo_startCursor, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.PageInfo, *string](ctx, ec, field, obj, func(obj *model.PageInfo) *string { return obj.StartCursor }, (*executionContext).fieldContext_PageInfo_startCursor, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.EndCursor, (*executionContext).fieldContext_PageInfo_endCursor, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.PageInfo, *string](ctx, ec, field, obj, func(obj *model.PageInfo) *string { return obj.EndCursor }, (*executionContext).fieldContext_PageInfo_endCursor, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
@@ -5422,6 +5422,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+// encodeNTime2timeᚐTime is marshalNTime2timeᚐTime without its null report (graph's leafField).
+func encodeNTime2timeᚐTime(v time.Time) graphql.Marshaler {
+	return model.MarshalTime(v)
+}
+
 func (ec *executionContext) marshalONode2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -5445,6 +5450,14 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := model.MarshalTime(*v)
 	return res
+}
+
+// encodeOTime2ᚖtimeᚐTime is marshalOTime2ᚖtimeᚐTime without its null report (graph's leafField).
+func encodeOTime2ᚖtimeᚐTime(v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return model.MarshalTime(*v)
 }
 
 // endregion ***************************** type.gotpl *****************************

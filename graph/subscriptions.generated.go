@@ -73,7 +73,7 @@ func (ec *executionContext) field_Subscription_claimUpdated_args(ctx context.Con
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _AccountChange_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountChange) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.User](ctx, ec, field, obj.User, (*executionContext).fieldContext_AccountChange_user, (*executionContext).marshalOUser2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUser, true, false)
+	return plainField[*model.AccountChange, *healthgraph.User](ctx, ec, field, obj, func(obj *model.AccountChange) *healthgraph.User { return obj.User }, (*executionContext).fieldContext_AccountChange_user, (*executionContext).marshalOUser2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐUser, true, false)
 }
 func (ec *executionContext) fieldContext_AccountChange_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -89,7 +89,7 @@ func (ec *executionContext) fieldContext_AccountChange_user(_ context.Context, f
 }
 
 func (ec *executionContext) _AccountChange_gap(ctx context.Context, field graphql.CollectedField, obj *model.AccountChange) (ret graphql.Marshaler) {
-	return plainField[bool](ctx, ec, field, obj.Gap, (*executionContext).fieldContext_AccountChange_gap, (*executionContext).marshalNBoolean2bool, true, true)
+	return leafField[*model.AccountChange, bool](ctx, ec, field, obj, func(obj *model.AccountChange) bool { return obj.Gap }, (*executionContext).fieldContext_AccountChange_gap, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_AccountChange_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccountChange", field, false, false, "Boolean")

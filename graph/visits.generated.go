@@ -26,21 +26,21 @@ import (
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _VisitFindings_appointmentId(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.AppointmentID, (*executionContext).fieldContext_VisitFindings_appointmentId, (*executionContext).marshalNID2string, true, true)
+	return leafField[*model.VisitFindings, string](ctx, ec, field, obj, func(obj *model.VisitFindings) string { return obj.AppointmentID }, (*executionContext).fieldContext_VisitFindings_appointmentId, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_appointmentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "ID")
 }
 
 func (ec *executionContext) _VisitFindings_version(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[int](ctx, ec, field, obj.Version, (*executionContext).fieldContext_VisitFindings_version, (*executionContext).marshalNInt2int, true, true)
+	return leafField[*model.VisitFindings, int](ctx, ec, field, obj, func(obj *model.VisitFindings) int { return obj.Version }, (*executionContext).fieldContext_VisitFindings_version, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "Int")
 }
 
 func (ec *executionContext) _VisitFindings_vitals(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Vitals](ctx, ec, field, obj.Vitals, (*executionContext).fieldContext_VisitFindings_vitals, (*executionContext).marshalNVitals2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐVitals, true, true)
+	return plainField[*model.VisitFindings, *healthgraph.Vitals](ctx, ec, field, obj, func(obj *model.VisitFindings) *healthgraph.Vitals { return obj.Vitals }, (*executionContext).fieldContext_VisitFindings_vitals, (*executionContext).marshalNVitals2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐVitals, true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_vitals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -56,126 +56,126 @@ func (ec *executionContext) fieldContext_VisitFindings_vitals(_ context.Context,
 }
 
 func (ec *executionContext) _VisitFindings_chiefComplaintCode(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.ChiefComplaintCode, (*executionContext).fieldContext_VisitFindings_chiefComplaintCode, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.VisitFindings, *string](ctx, ec, field, obj, func(obj *model.VisitFindings) *string { return obj.ChiefComplaintCode }, (*executionContext).fieldContext_VisitFindings_chiefComplaintCode, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_chiefComplaintCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_chiefComplaint(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.ChiefComplaint, (*executionContext).fieldContext_VisitFindings_chiefComplaint, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.VisitFindings, *string](ctx, ec, field, obj, func(obj *model.VisitFindings) *string { return obj.ChiefComplaint }, (*executionContext).fieldContext_VisitFindings_chiefComplaint, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_chiefComplaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_patientHistory(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.PatientHistory, (*executionContext).fieldContext_VisitFindings_patientHistory, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.VisitFindings, *string](ctx, ec, field, obj, func(obj *model.VisitFindings) *string { return obj.PatientHistory }, (*executionContext).fieldContext_VisitFindings_patientHistory, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_patientHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_presentIllness(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.PresentIllness, (*executionContext).fieldContext_VisitFindings_presentIllness, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.VisitFindings, *string](ctx, ec, field, obj, func(obj *model.VisitFindings) *string { return obj.PresentIllness }, (*executionContext).fieldContext_VisitFindings_presentIllness, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_presentIllness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_physicalExamination(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.PhysicalExamination, (*executionContext).fieldContext_VisitFindings_physicalExamination, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.VisitFindings, *string](ctx, ec, field, obj, func(obj *model.VisitFindings) *string { return obj.PhysicalExamination }, (*executionContext).fieldContext_VisitFindings_physicalExamination, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_physicalExamination(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_treatmentPlan(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.TreatmentPlan, (*executionContext).fieldContext_VisitFindings_treatmentPlan, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.VisitFindings, *string](ctx, ec, field, obj, func(obj *model.VisitFindings) *string { return obj.TreatmentPlan }, (*executionContext).fieldContext_VisitFindings_treatmentPlan, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_treatmentPlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_investigation(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Investigation](ctx, ec, field, obj.Investigation, (*executionContext).fieldContext_VisitFindings_investigation, (*executionContext).marshalOInvestigationResult2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvestigation, true, false)
+	return leafField[*model.VisitFindings, *healthgraph.Investigation](ctx, ec, field, obj, func(obj *model.VisitFindings) *healthgraph.Investigation { return obj.Investigation }, (*executionContext).fieldContext_VisitFindings_investigation, encodeOInvestigationResult2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvestigation, "", true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_investigation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "InvestigationResult")
 }
 
 func (ec *executionContext) _VisitFindings_investigationNote(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[*string](ctx, ec, field, obj.InvestigationNote, (*executionContext).fieldContext_VisitFindings_investigationNote, (*executionContext).marshalOString2ᚖstring, true, false)
+	return leafField[*model.VisitFindings, *string](ctx, ec, field, obj, func(obj *model.VisitFindings) *string { return obj.InvestigationNote }, (*executionContext).fieldContext_VisitFindings_investigationNote, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_VisitFindings_investigationNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "String")
 }
 
 func (ec *executionContext) _VisitFindings_authorId(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[string](ctx, ec, field, obj.AuthorID, (*executionContext).fieldContext_VisitFindings_authorId, (*executionContext).marshalNID2string, true, true)
+	return leafField[*model.VisitFindings, string](ctx, ec, field, obj, func(obj *model.VisitFindings) string { return obj.AuthorID }, (*executionContext).fieldContext_VisitFindings_authorId, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_authorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "ID")
 }
 
 func (ec *executionContext) _VisitFindings_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.VisitFindings) (ret graphql.Marshaler) {
-	return plainField[time.Time](ctx, ec, field, obj.RecordedAt, (*executionContext).fieldContext_VisitFindings_recordedAt, (*executionContext).marshalNTime2timeᚐTime, true, true)
+	return leafField[*model.VisitFindings, time.Time](ctx, ec, field, obj, func(obj *model.VisitFindings) time.Time { return obj.RecordedAt }, (*executionContext).fieldContext_VisitFindings_recordedAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_VisitFindings_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitFindings", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Vitals_systolicMmHg(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.SystolicMmHg, (*executionContext).fieldContext_Vitals_systolicMmHg, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*healthgraph.Vitals, *int](ctx, ec, field, obj, func(obj *healthgraph.Vitals) *int { return obj.SystolicMmHg }, (*executionContext).fieldContext_Vitals_systolicMmHg, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_systolicMmHg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_diastolicMmHg(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.DiastolicMmHg, (*executionContext).fieldContext_Vitals_diastolicMmHg, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*healthgraph.Vitals, *int](ctx, ec, field, obj, func(obj *healthgraph.Vitals) *int { return obj.DiastolicMmHg }, (*executionContext).fieldContext_Vitals_diastolicMmHg, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_diastolicMmHg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_heightCm(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.HeightCm, (*executionContext).fieldContext_Vitals_heightCm, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*healthgraph.Vitals, *float64](ctx, ec, field, obj, func(obj *healthgraph.Vitals) *float64 { return obj.HeightCm }, (*executionContext).fieldContext_Vitals_heightCm, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_heightCm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Vitals_weightKg(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.WeightKg, (*executionContext).fieldContext_Vitals_weightKg, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*healthgraph.Vitals, *float64](ctx, ec, field, obj, func(obj *healthgraph.Vitals) *float64 { return obj.WeightKg }, (*executionContext).fieldContext_Vitals_weightKg, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_weightKg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Vitals_pulsePerMinute(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.PulsePerMinute, (*executionContext).fieldContext_Vitals_pulsePerMinute, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*healthgraph.Vitals, *int](ctx, ec, field, obj, func(obj *healthgraph.Vitals) *int { return obj.PulsePerMinute }, (*executionContext).fieldContext_Vitals_pulsePerMinute, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_pulsePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_respiratoryRatePerMinute(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return plainField[*int](ctx, ec, field, obj.RespiratoryRatePerMinute, (*executionContext).fieldContext_Vitals_respiratoryRatePerMinute, (*executionContext).marshalOInt2ᚖint, true, false)
+	return leafField[*healthgraph.Vitals, *int](ctx, ec, field, obj, func(obj *healthgraph.Vitals) *int { return obj.RespiratoryRatePerMinute }, (*executionContext).fieldContext_Vitals_respiratoryRatePerMinute, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_respiratoryRatePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Vitals_temperatureCelsius(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.TemperatureCelsius, (*executionContext).fieldContext_Vitals_temperatureCelsius, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*healthgraph.Vitals, *float64](ctx, ec, field, obj, func(obj *healthgraph.Vitals) *float64 { return obj.TemperatureCelsius }, (*executionContext).fieldContext_Vitals_temperatureCelsius, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_temperatureCelsius(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Vitals_oxygenSaturationPct(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Vitals) (ret graphql.Marshaler) {
-	return plainField[*float64](ctx, ec, field, obj.OxygenSaturationPct, (*executionContext).fieldContext_Vitals_oxygenSaturationPct, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
+	return plainField[*healthgraph.Vitals, *float64](ctx, ec, field, obj, func(obj *healthgraph.Vitals) *float64 { return obj.OxygenSaturationPct }, (*executionContext).fieldContext_Vitals_oxygenSaturationPct, (*executionContext).marshalOFloat2ᚖfloat64, true, false)
 }
 func (ec *executionContext) fieldContext_Vitals_oxygenSaturationPct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vitals", field, false, false, "Float")
@@ -592,6 +592,14 @@ func (ec *executionContext) marshalOInvestigationResult2ᚖgithubᚗcomᚋhealth
 	_ = ctx
 	res := model.MarshalText(string(*v))
 	return res
+}
+
+// encodeOInvestigationResult2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvestigation is marshalOInvestigationResult2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvestigation without its null report (graph's leafField).
+func encodeOInvestigationResult2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐInvestigation(v *healthgraph.Investigation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return model.MarshalText(string(*v))
 }
 
 func (ec *executionContext) marshalOVisitFindings2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐVisitFindings(ctx context.Context, sel ast.SelectionSet, v *model.VisitFindings) graphql.Marshaler {

@@ -40,6 +40,9 @@ type executor struct {
 	implementors map[string][]string      // xImplementors variables
 	objects      map[string]*object       // by GraphQL name
 	reached      map[string]reach         // memo of reachFunc
+	srcs         map[string][]byte        // by path
+	declared     map[string]bool          // package-level functions
+	encoders     map[string]encoder       // to add, by their marshaller
 }
 
 // reach is what marshalling through some code may run: the object
@@ -54,7 +57,8 @@ type reach struct {
 // file.
 func rewrite(srcs map[string][]byte) (map[string][]byte, []byte, error) {
 	e := &executor{fset: token.NewFileSet(), funcs: map[string]*ast.FuncDecl{},
-		implementors: map[string][]string{}, objects: map[string]*object{}, reached: map[string]reach{}}
+		implementors: map[string][]string{}, objects: map[string]*object{}, reached: map[string]reach{},
+		declared: map[string]bool{}, encoders: map[string]encoder{}}
 	files := map[string]*ast.File{}
 	for _, p := range slices.Sorted(maps.Keys(srcs)) {
 		f, err := parser.ParseFile(e.fset, p, srcs[p], parser.ParseComments)
@@ -76,20 +80,20 @@ func rewrite(srcs map[string][]byte) (map[string][]byte, []byte, error) {
 		e.learnFields(e.objects[strings.TrimPrefix(name, "_")], sh.fields)
 	}
 
-	out := map[string][]byte{}
+	e.srcs = srcs
+	edits := map[string][]edit{} // by path
 	used := map[string]bool{}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		var edits []edit
 		for _, d := range files[p].Decls {
 			fn, ok := d.(*ast.FuncDecl)
 			if !ok || fn.Body == nil {
 				continue
 			}
 			if ed, ok := e.plainFieldEdit(fn, srcs[p]); ok {
-				edits = append(edits, ed)
+				edits[p] = append(edits[p], ed)
 			}
 			if _, ok := shapes[fn.Name.Name]; ok && fn.Recv != nil {
-				edits = append(edits, e.objectEdits(fn)...)
+				edits[p] = append(edits[p], e.objectEdits(fn)...)
 			}
 			if !hasParam(fn, "sel") {
 				continue
@@ -110,7 +114,7 @@ func rewrite(srcs map[string][]byte) (map[string][]byte, []byte, error) {
 				for _, o := range r.objects {
 					used[o] = true
 				}
-				edits = append(edits,
+				edits[p] = append(edits[p],
 					edit{e.offset(call.Fun.Pos()), e.offset(call.Fun.End()), "marshalSlice"},
 					edit{e.offset(call.Args[1].Pos()), e.offset(call.Args[1].Pos()), "sel, " + objects + ", "})
 				return true
@@ -125,10 +129,20 @@ func rewrite(srcs map[string][]byte) (map[string][]byte, []byte, error) {
 				return true
 			})
 		}
-		if len(edits) == 0 {
+	}
+	// Each encoder leafField calls goes after its marshaller.
+	for _, name := range slices.Sorted(maps.Keys(e.encoders)) {
+		enc := e.encoders[name]
+		fn := e.funcs[name]
+		p := e.fset.Position(fn.Pos()).Filename
+		edits[p] = append(edits[p], edit{e.offset(fn.End()), e.offset(fn.End()), enc.text})
+	}
+	out := map[string][]byte{}
+	for p, ed := range edits {
+		if len(ed) == 0 {
 			continue
 		}
-		src, err := format.Source(apply(srcs[p], edits))
+		src, err := format.Source(apply(srcs[p], ed))
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", p, err)
 		}
@@ -145,6 +159,9 @@ func (e *executor) collect(f *ast.File) {
 		case *ast.FuncDecl:
 			if d.Recv != nil && d.Body != nil {
 				e.funcs[d.Name.Name] = d
+			}
+			if d.Recv == nil {
+				e.declared[d.Name.Name] = true
 			}
 		case *ast.GenDecl:
 			for _, s := range d.Specs {

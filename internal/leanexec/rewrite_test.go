@@ -63,6 +63,19 @@ func (ec *executionContext) _Thing_name(ctx context.Context, field graphql.Colle
 		false, true)
 }
 
+func (ec *executionContext) fieldContext_Thing_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thing", field, false, false, "String")
+}
+
+func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+
 func (ec *executionContext) _Thing_age(ctx context.Context, field graphql.CollectedField, obj *Thing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(ctx, ec.OperationContext, field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -172,18 +185,20 @@ func TestRewrite(t *testing.T) {
 		}
 	})
 
-	t.Run("a field that reads a struct field calls plainField with its parts", func(t *testing.T) {
+	t.Run("a field that reads its object calls plainField, or leafField with an encoder, with its parts", func(t *testing.T) {
 		for _, want := range []string{
-			`return plainField[*Thing](ctx, ec, field, obj.Node, (*executionContext).fieldContext_Edge_node, (*executionContext).marshalNThing, true, true)`,
-			`return plainField[string](ctx, ec, field, obj.Name, (*executionContext).fieldContext_Thing_name, (*executionContext).marshalNString2string, false, true)`,
+			`return plainField[*Edge, *Thing](ctx, ec, field, obj, func(obj *Edge) *Thing { return obj.Node }, (*executionContext).fieldContext_Edge_node, (*executionContext).marshalNThing, true, true)`,
+			`return leafField[*Thing, string](ctx, ec, field, obj, func(obj *Thing) string { return obj.Name }, (*executionContext).fieldContext_Thing_name, encodeNString2string, "String!", false, true)`,
+			"func encodeNString2string(v string) graphql.Marshaler {\n\treturn graphql.MarshalString(v)\n}",
+			`return plainField[*Thing, int](ctx, ec, field, obj, func(obj *Thing) int { return obj.Age() }, (*executionContext).fieldContext_Thing_age, (*executionContext).marshalNInt2int, true, true)`,
 		} {
 			if !strings.Contains(src, want) {
 				t.Errorf("rewritten source lacks %q:\n%s", want, src)
 			}
 		}
-		// A method and a field under a directive run code: gqlgen's path.
-		if n := strings.Count(src, "graphql.ResolveField("); n != 2 {
-			t.Errorf("%d fields left on graphql.ResolveField, want 2 (age, secret):\n%s", n, src)
+		// A field under a directive runs the directive: gqlgen's path.
+		if n := strings.Count(src, "graphql.ResolveField("); n != 1 {
+			t.Errorf("%d fields left on graphql.ResolveField, want 1 (secret):\n%s", n, src)
 		}
 	})
 
