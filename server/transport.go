@@ -103,7 +103,7 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 	if len(resp.Data) == 0 {
 		buf.WriteString("null")
 	} else {
-		json.HTMLEscape(&buf, resp.Data)
+		writeHTMLEscaped(&buf, resp.Data)
 	}
 	if resp.Label != "" {
 		buf.WriteByte(',')
@@ -123,6 +123,20 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 	}
 	buf.WriteByte('}')
 	_, _ = w.Write(buf.Bytes()) // a client gone away is not ours to report
+}
+
+// writeHTMLEscaped writes data as json.HTMLEscape does. Most responses
+// hold nothing it escapes, and finding that out with IndexByte is several
+// times faster than its byte-by-byte copy: 0xE2 leads the UTF-8 of U+2028
+// and U+2029, the two runes it escapes beside <, > and &.
+func writeHTMLEscaped(buf *bytes.Buffer, data []byte) {
+	for _, c := range []byte{'<', '>', '&', 0xE2} {
+		if bytes.IndexByte(data, c) >= 0 {
+			json.HTMLEscape(buf, data)
+			return
+		}
+	}
+	buf.Write(data)
 }
 
 // writeMember writes "name":value. The members of a response always

@@ -24,6 +24,9 @@ func TestResponsesAreWrittenAsJSONMarshalWritesThem(t *testing.T) {
 	}{
 		{"data alone", graphql.Response{Data: json.RawMessage(`{"a":{"b":[1,2.5,null,true,"c"]}}`)}},
 		{"text that json.Marshal escapes", graphql.Response{Data: json.RawMessage(`{"name":"<b>Al-Amir & Sons</b>\u2028\u2029 \"q\" \\ é"}`)}},
+		{"one character json.Marshal escapes", graphql.Response{Data: json.RawMessage(`{"name":"Al-Amir & Sons"}`)}},
+		{"a line separator alone", graphql.Response{Data: json.RawMessage("{\"name\":\"a\u2028b\"}")}},
+		{"Arabic text, which it leaves", graphql.Response{Data: json.RawMessage(`{"name":"عبدالرحمن القحطاني"}`)}},
 		{"no data", graphql.Response{}},
 		{"errors with path and extensions", graphql.Response{
 			Data: json.RawMessage(`{"patient":null}`),
