@@ -129,7 +129,7 @@ func (db *DB) ClaimsSummary(ctx context.Context, from, to time.Time, groupBy str
 			count(*), coalesce(sum(c.total), 0), coalesce(sum(c.approved), 0)
 		FROM claims c WHERE c.created_at >= @from AND c.created_at < @to
 		GROUP BY 1, 2, 3`,
-		pgx.NamedArgs{"from": scanFrom, "to": scanTo, "zone": zoneName(hg.ClinicZone)})
+		namedArgs{"from": scanFrom, "to": scanTo, "zone": zoneName(hg.ClinicZone)})
 	var cs cells[hg.ClaimsGroup]
 	var payer, status, month string
 	var n int
@@ -173,7 +173,7 @@ func (db *DB) RevenueSummary(ctx context.Context, from, to time.Time, groupBy st
 	rows, _ := db.Pool.Query(ctx, `SELECT to_char(i.issued_at AT TIME ZONE @zone, 'YYYY-MM-DD'), count(*),
 			sum(i.total), sum(i.vat), sum(i.patient_share), sum(i.insurer_share), sum(i.paid)
 		FROM invoices i WHERE i.issued_at >= @from AND i.issued_at < @to AND i.status <> 'VOID'
-		GROUP BY 1`, pgx.NamedArgs{"from": scanFrom, "to": scanTo, "zone": zoneName(hg.ClinicZone)})
+		GROUP BY 1`, namedArgs{"from": scanFrom, "to": scanTo, "zone": zoneName(hg.ClinicZone)})
 	var cs cells[hg.RevenueGroup]
 	var day string
 	var r hg.RevenueGroup
@@ -310,7 +310,7 @@ func (db *DB) utilizationRows(ctx context.Context, from, to time.Time) ([]utiliz
 			COALESCE(sum(extract(epoch FROM a.ends_at - a.starts_at)) FILTER (WHERE a.status = 'COMPLETED'), 0) / 3600
 		FROM appointments a JOIN practitioners pr ON pr.id = a.practitioner_id
 		WHERE a.starts_at >= @from AND a.starts_at < @to
-		GROUP BY pr.id, pr.specialty_code, 5`, pgx.NamedArgs{"from": from, "to": to, "zone": zoneName(hg.ClinicZone)})
+		GROUP BY pr.id, pr.specialty_code, 5`, namedArgs{"from": from, "to": to, "zone": zoneName(hg.ClinicZone)})
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (utilizationRow, error) {
 		var r utilizationRow
 		err := row.Scan(&r.practitioner, &r.name, &r.specialtyCode, &r.specialty, &r.day, &r.m.Booked, &r.m.Completed,

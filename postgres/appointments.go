@@ -95,7 +95,7 @@ func patientBusy(ctx context.Context, q querier, scope hg.PatientScope, patientI
 		WHERE a.patient_id = @patient_id AND a.id <> @except AND a.status IN ('BOOKED', 'CHECKED_IN')
 		  AND tstzrange(a.starts_at, a.ends_at) && tstzrange(@starts_at, @ends_at)
 		  AND `+inScope("a.patient_id")+`
-		ORDER BY a.starts_at, a.id LIMIT 1`, scopeArgs(scope, pgx.NamedArgs{
+		ORDER BY a.starts_at, a.id LIMIT 1`, scopeArgs(scope, namedArgs{
 		"patient_id": patientID, "except": except, "starts_at": startsAt, "ends_at": endsAt,
 	})).Scan(&id)
 	switch {
@@ -130,7 +130,7 @@ func bookAppointment(ctx context.Context, q querier, scope hg.PatientScope, id u
 			(id, patient_id, practitioner_id, starts_at, ends_at, status, reason)
 		SELECT @id, p.id, @practitioner_id, @starts_at, @ends_at, 'BOOKED', @reason
 		FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`
-		RETURNING `+appointmentColumns, scopeArgs(scope, pgx.NamedArgs{
+		RETURNING `+appointmentColumns, scopeArgs(scope, namedArgs{
 		"id": id, "patient_id": in.PatientID, "practitioner_id": in.PractitionerID,
 		"starts_at": in.StartsAt, "ends_at": in.EndsAt, "reason": in.Reason,
 	}))
@@ -176,7 +176,7 @@ func (db *DB) RescheduleAppointment(ctx context.Context, scope hg.PatientScope, 
 		rows, _ := tx.Query(ctx, `UPDATE appointments AS a SET starts_at = @starts_at, ends_at = @ends_at,
 				updated_at = now()
 			WHERE a.id = @id AND a.status = 'BOOKED' AND `+ownedAppointment+` RETURNING `+appointmentColumns,
-			writeArgs(scope, pgx.NamedArgs{"id": id, "starts_at": startsAt, "ends_at": endsAt}))
+			writeArgs(scope, namedArgs{"id": id, "starts_at": startsAt, "ends_at": endsAt}))
 		a, err = pgx.CollectExactlyOneRow(rows, scanAppointment)
 		return appointmentWriteError(err, "appointment")
 	}, func() (uuid.UUID, *uuid.UUID) { return appointmentSubject(a) })
@@ -220,7 +220,7 @@ func (db *DB) transition(ctx context.Context, scope hg.PatientScope, id uuid.UUI
 		rows, _ := tx.Query(ctx, `UPDATE appointments AS a SET status = @to, cancel_reason = @cancel_reason,
 				updated_at = now()
 			WHERE a.id = @id AND a.status = @from AND `+ownedAppointment+` RETURNING `+appointmentColumns,
-			writeArgs(scope, pgx.NamedArgs{"id": id, "from": cur.Status, "to": to, "cancel_reason": cancelReason}))
+			writeArgs(scope, namedArgs{"id": id, "from": cur.Status, "to": to, "cancel_reason": cancelReason}))
 		a, err = pgx.CollectExactlyOneRow(rows, scanAppointment)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return hg.Errorf(hg.ECONFLICT, "the appointment changed meanwhile; reload and try again")
@@ -232,7 +232,7 @@ func (db *DB) transition(ctx context.Context, scope hg.PatientScope, id uuid.UUI
 
 func appointmentByID(ctx context.Context, q querier, scope hg.PatientScope, id uuid.UUID) (*hg.Appointment, error) {
 	rows, _ := q.Query(ctx, `SELECT `+appointmentColumns+` FROM appointments a
-		WHERE a.id = @id AND `+inScope("a.patient_id"), scopeArgs(scope, pgx.NamedArgs{"id": id}))
+		WHERE a.id = @id AND `+inScope("a.patient_id"), scopeArgs(scope, namedArgs{"id": id}))
 	a, err := pgx.CollectExactlyOneRow(rows, scanAppointment)
 	return a, translate(err, "appointment")
 }
@@ -243,7 +243,7 @@ func appointmentByID(ctx context.Context, q querier, scope hg.PatientScope, id u
 func appointmentForUpdate(ctx context.Context, tx pgx.Tx, scope hg.PatientScope, id uuid.UUID) (*hg.Appointment, error) {
 	var owned bool
 	rows, _ := tx.Query(ctx, `SELECT `+appointmentColumns+`, `+ownedAppointment+` FROM appointments a
-		WHERE a.id = @id AND `+inScope("a.patient_id")+` FOR UPDATE OF a`, writeArgs(scope, pgx.NamedArgs{"id": id}))
+		WHERE a.id = @id AND `+inScope("a.patient_id")+` FOR UPDATE OF a`, writeArgs(scope, namedArgs{"id": id}))
 	a, err := pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (*hg.Appointment, error) {
 		var a hg.Appointment
 		err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, &a.Status,
@@ -263,7 +263,7 @@ const ownedAppointment = `(@scope_owner::uuid IS NULL OR a.practitioner_id IN
 	(SELECT so.id FROM practitioners so WHERE so.user_id = @scope_owner::uuid))`
 
 // writeArgs binds a write scope: scopeArgs plus its owner (@scope_owner).
-func writeArgs(s hg.PatientScope, args pgx.NamedArgs) pgx.NamedArgs {
+func writeArgs(s hg.PatientScope, args namedArgs) namedArgs {
 	args["scope_owner"] = s.OwnerUserID
 	return scopeArgs(s, args)
 }
@@ -276,7 +276,7 @@ func (db *DB) AppointmentByID(ctx context.Context, scope hg.PatientScope, id uui
 // AppointmentsByIDs returns the appointments among ids in scope.
 func (db *DB) AppointmentsByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Appointment, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+appointmentColumns+` FROM appointments a
-		WHERE a.id = ANY(@ids) AND `+inScope("a.patient_id"), scopeArgs(scope, pgx.NamedArgs{"ids": ids}))
+		WHERE a.id = ANY(@ids) AND `+inScope("a.patient_id"), scopeArgs(scope, namedArgs{"ids": ids}))
 	as, err := pgx.CollectRows(rows, scanAppointment)
 	return as, translate(err, "appointments")
 }
@@ -300,7 +300,7 @@ func (db *DB) ListAppointments(ctx context.Context, scope hg.PatientScope, f hg.
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
 	}
-	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{
+	args := scopeArgs(scope, pageArgs(p, namedArgs{
 		"practitioner_id": f.PractitionerID, "patient_id": f.PatientID, "from": f.From, "to": f.To, "status": f.Status,
 	}))
 	keyset, order, err := appointmentSorts.keyset(p, "a.id", args)
@@ -341,7 +341,7 @@ func (db *DB) UpcomingAppointmentsByPatientIDs(ctx context.Context, scope hg.Pat
 			ORDER BY x.starts_at, x.id LIMIT @limit) a
 		WHERE `+inScope("k.patient_id")+`
 		ORDER BY a.patient_id, a.starts_at, a.id`,
-		scopeArgs(scope, pgx.NamedArgs{"ids": patientIDs, "now": now, "limit": max(limit, 0)}))
+		scopeArgs(scope, namedArgs{"ids": patientIDs, "now": now, "limit": max(limit, 0)}))
 	as, err := pgx.CollectRows(rows, scanAppointment)
 	return as, translate(err, "appointments")
 }
@@ -359,7 +359,7 @@ func (db *DB) PractitionerSchedule(ctx context.Context, practitionerID uuid.UUID
 	rows, _ := db.Pool.Query(ctx, `SELECT a.starts_at, a.ends_at FROM practitioners pr
 		LEFT JOIN appointments a ON a.practitioner_id = pr.id AND a.status IN ('BOOKED', 'CHECKED_IN')
 			AND a.starts_at < @day_end AND a.ends_at > @day_start
-		WHERE pr.id = @id`, pgx.NamedArgs{"id": practitionerID, "day_start": dayStart, "day_end": dayEnd})
+		WHERE pr.id = @id`, namedArgs{"id": practitionerID, "day_start": dayStart, "day_end": dayEnd})
 	taken, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (busy, error) {
 		var b busy
 		err := row.Scan(&b.start, &b.end)

@@ -38,7 +38,7 @@ func (db *DB) CreateInvoice(ctx context.Context, scope hg.PatientScope, n hg.New
 	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		var found bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM patients p WHERE p.id = @id AND `+inScope("p.id")+`)`,
-			scopeArgs(scope, pgx.NamedArgs{"id": n.PatientID})).Scan(&found); err != nil {
+			scopeArgs(scope, namedArgs{"id": n.PatientID})).Scan(&found); err != nil {
 			return translate(err, "patient")
 		} else if !found {
 			return hg.Errorf(hg.ENOTFOUND, "patient not found")
@@ -104,7 +104,7 @@ func coverageCopay(ctx context.Context, tx pgx.Tx, n hg.NewInvoice) (int, error)
 // InvoiceByID returns an invoice in scope with its lines.
 func (db *DB) InvoiceByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Invoice, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices i WHERE i.id = @id AND `+inScope("i.patient_id"),
-		scopeArgs(scope, pgx.NamedArgs{"id": id}))
+		scopeArgs(scope, namedArgs{"id": id}))
 	inv, err := pgx.CollectExactlyOneRow(rows, scanInvoice)
 	if err != nil {
 		return nil, translate(err, "invoice")
@@ -116,7 +116,7 @@ func (db *DB) InvoiceByID(ctx context.Context, scope hg.PatientScope, id uuid.UU
 // in two statements: the dataloader's batch for Claim.invoice.
 func (db *DB) InvoicesByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Invoice, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices i WHERE i.id = ANY(@ids) AND `+inScope("i.patient_id"),
-		scopeArgs(scope, pgx.NamedArgs{"ids": ids}))
+		scopeArgs(scope, namedArgs{"ids": ids}))
 	invs, err := pgx.CollectRows(rows, scanInvoice)
 	if err != nil {
 		return nil, translate(err, "invoices")
@@ -138,7 +138,7 @@ func (db *DB) ListInvoices(ctx context.Context, scope hg.PatientScope, f hg.Invo
 		AND (@from::timestamptz IS NULL OR i.created_at >= @from)
 		AND (@to::timestamptz IS NULL OR i.created_at < @to)
 		AND ` + inScope("i.patient_id")
-	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{"patient": f.PatientID, "status": f.Status, "from": f.From, "to": f.To}))
+	args := scopeArgs(scope, pageArgs(p, namedArgs{"patient": f.PatientID, "status": f.Status, "from": f.From, "to": f.To}))
 	keyset, order, err := invoiceSorts.keyset(p, "i.id", args)
 	if err != nil {
 		return nil, 0, err

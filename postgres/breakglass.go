@@ -51,7 +51,7 @@ func (db *DB) GrantBreakGlass(ctx context.Context, userID, patientID uuid.UUID, 
 	return audited(ctx, db, func(q querier) (*hg.BreakGlass, error) {
 		rows, _ := q.Query(ctx, `INSERT INTO break_glass_grants AS g (id, user_id, patient_id, reason, expires_at)
 			SELECT @id, @user_id, p.id, @reason, @expires_at FROM patients p WHERE p.id = @patient_id
-			RETURNING `+breakGlassColumns, pgx.NamedArgs{
+			RETURNING `+breakGlassColumns, namedArgs{
 			"id": id, "user_id": userID, "patient_id": patientID, "reason": reason, "expires_at": expiresAt,
 		})
 		g, err := pgx.CollectExactlyOneRow(rows, scanBreakGlass)

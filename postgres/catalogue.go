@@ -56,7 +56,7 @@ var catalogueSorts = newestFirst("c.created_at", nil)
 func (db *DB) ListCatalogue(ctx context.Context, f hg.CatalogueFilter, p hg.Page) ([]*hg.CatalogueItem, int, error) {
 	where := `(@system::text IS NULL OR c.system = @system)
 		AND (@search = '' OR c.code ILIKE '%' || @search || '%' OR c.display ILIKE '%' || @search || '%')`
-	args := pageArgs(p, pgx.NamedArgs{"system": f.System, "search": escapeLike(f.Search)})
+	args := pageArgs(p, namedArgs{"system": f.System, "search": escapeLike(f.Search)})
 	keyset, order, err := catalogueSorts.keyset(p, "c.id", args)
 	if err != nil {
 		return nil, 0, err

@@ -198,7 +198,7 @@ func addHistory(ctx context.Context, tx pgx.Tx, claimID uuid.UUID, s hg.ClaimSta
 // ClaimByID returns a claim in scope with its items.
 func (db *DB) ClaimByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Claim, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+claimColumns+` FROM claims c WHERE c.id = @id AND `+inScope("c.patient_id"),
-		scopeArgs(scope, pgx.NamedArgs{"id": id}))
+		scopeArgs(scope, namedArgs{"id": id}))
 	c, err := pgx.CollectExactlyOneRow(rows, scanClaim)
 	if err != nil {
 		return nil, translate(err, "claim")
@@ -227,7 +227,7 @@ func (db *DB) ListClaims(ctx context.Context, scope hg.PatientScope, f hg.ClaimF
 		AND (@from::timestamptz IS NULL OR c.created_at >= @from)
 		AND (@to::timestamptz IS NULL OR c.created_at < @to)
 		AND ` + inScope("c.patient_id")
-	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{"patient": f.PatientID, "status": f.Status,
+	args := scopeArgs(scope, pageArgs(p, namedArgs{"patient": f.PatientID, "status": f.Status,
 		"payer": f.PayerLicense, "from": f.From, "to": f.To, "min_total": f.MinTotal, "max_total": f.MaxTotal}))
 	keyset, order, err := claimSorts.keyset(p, "c.id", args)
 	if err != nil {
@@ -326,7 +326,7 @@ func (db *DB) ClaimAttachmentInfos(ctx context.Context, scope hg.PatientScope, c
 			CASE WHEN a.investigation_result THEN 'INVESTIGATION_RESULT' ELSE 'DOCUMENT' END, octet_length(a.data)
 		FROM claim_attachments a JOIN claims c ON c.id = a.claim_id
 		WHERE a.claim_id = ANY(@ids) AND `+inScope("c.patient_id")+`
-		ORDER BY a.claim_id, a.sequence`, scopeArgs(scope, pgx.NamedArgs{"ids": claimIDs}))
+		ORDER BY a.claim_id, a.sequence`, scopeArgs(scope, namedArgs{"ids": claimIDs}))
 	as, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByPos[hg.ClaimAttachmentInfo])
 	return as, translate(err, "claim attachments")
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	hg "github.com/healthgraph/healthgraph"
@@ -30,7 +29,7 @@ func inScope(patientID string) string {
 }
 
 // scopeArgs binds s for inScope into args and returns args.
-func scopeArgs(s hg.PatientScope, args pgx.NamedArgs) pgx.NamedArgs {
+func scopeArgs(s hg.PatientScope, args namedArgs) namedArgs {
 	args["scope_all"] = s.All
 	args["scope_self"] = s.SelfUserID
 	args["scope_care"] = s.CareUserID

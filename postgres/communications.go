@@ -42,7 +42,7 @@ func (db *DB) ClaimCommunications(ctx context.Context, claimID uuid.UUID) ([]*hg
 func (db *DB) ClaimCommunicationByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.ClaimCommunication, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+communicationColumns+` FROM claim_communications k
 		JOIN claims c ON c.id = k.claim_id WHERE k.id = @id AND `+inScope("c.patient_id"),
-		scopeArgs(scope, pgx.NamedArgs{"id": id}))
+		scopeArgs(scope, namedArgs{"id": id}))
 	c, err := pgx.CollectExactlyOneRow(rows, scanCommunication)
 	return c, translate(err, "communication")
 }

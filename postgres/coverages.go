@@ -54,7 +54,7 @@ func addCoverage(ctx context.Context, q querier, scope hg.PatientScope, id uuid.
 	if in.SubscriberID != nil {
 		var found bool
 		err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM patients p WHERE p.id = @id AND `+inScope("p.id")+`)`,
-			scopeArgs(scope, pgx.NamedArgs{"id": *in.SubscriberID})).Scan(&found)
+			scopeArgs(scope, namedArgs{"id": *in.SubscriberID})).Scan(&found)
 		if err != nil {
 			return nil, translate(err, "subscriber")
 		}
@@ -72,7 +72,7 @@ func addCoverage(ctx context.Context, q querier, scope hg.PatientScope, id uuid.
 		SELECT @id, p.id, @payer_license, @payer_name, @member_id, @member_id_system, @policy_number, @class,
 			@plan_name, @relationship, @subscriber_id, @policy_holder_id, @policy_holder_name, @starts_on, @ends_on
 		FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`
-		RETURNING `+coverageColumns, scopeArgs(scope, pgx.NamedArgs{
+		RETURNING `+coverageColumns, scopeArgs(scope, namedArgs{
 		"id": id, "patient_id": in.PatientID, "payer_license": in.PayerLicense, "payer_name": in.PayerName,
 		"member_id": in.MemberID, "member_id_system": in.MemberIDSystem, "policy_number": in.PolicyNumber,
 		"class": in.Class, "plan_name": in.PlanName, "relationship": in.Relationship, "subscriber_id": in.SubscriberID,
@@ -87,7 +87,7 @@ func addCoverage(ctx context.Context, q querier, scope hg.PatientScope, id uuid.
 func (db *DB) CoveragesByPatientIDs(ctx context.Context, scope hg.PatientScope, patientIDs []uuid.UUID) ([]*hg.Coverage, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+coverageColumns+` FROM coverages c
 		WHERE c.patient_id = ANY(@ids) AND `+inScope("c.patient_id")+`
-		ORDER BY c.patient_id, c.ends_on DESC, c.id`, scopeArgs(scope, pgx.NamedArgs{"ids": patientIDs}))
+		ORDER BY c.patient_id, c.ends_on DESC, c.id`, scopeArgs(scope, namedArgs{"ids": patientIDs}))
 	cs, err := pgx.CollectRows(rows, scanCoverage)
 	return cs, translate(err, "coverages")
 }
@@ -95,7 +95,7 @@ func (db *DB) CoveragesByPatientIDs(ctx context.Context, scope hg.PatientScope, 
 // CoverageByID returns a coverage of a patient in scope.
 func (db *DB) CoverageByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Coverage, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+coverageColumns+` FROM coverages c
-		WHERE c.id = @id AND `+inScope("c.patient_id"), scopeArgs(scope, pgx.NamedArgs{"id": id}))
+		WHERE c.id = @id AND `+inScope("c.patient_id"), scopeArgs(scope, namedArgs{"id": id}))
 	c, err := pgx.CollectExactlyOneRow(rows, scanCoverage)
 	return c, translate(err, "coverage")
 }

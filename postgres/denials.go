@@ -53,7 +53,7 @@ func (db *DB) denialCells(ctx context.Context, from, to time.Time, groupBy hg.De
 		SELECT key, month, count(*), count(*) FILTER (WHERE denied), sum(claimed), sum(denied_amount), sum(recovered),
 			count(days), coalesce(sum(greatest(days, 0)), 0)
 		FROM per_claim GROUP BY 1, 2`,
-		pgx.NamedArgs{"from": from, "to": to, "zone": zoneName(hg.ClinicZone), "denied_only": groupBy == hg.DenialsByReason})
+		namedArgs{"from": from, "to": to, "zone": zoneName(hg.ClinicZone), "denied_only": groupBy == hg.DenialsByReason})
 	var cs cells[hg.DenialFigures]
 	var k, month string
 	var f hg.DenialFigures

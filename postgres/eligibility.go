@@ -181,7 +181,7 @@ func (db *DB) NullifyEligibilityCheck(ctx context.Context, scope hg.PatientScope
 		var status string
 		var nullified *time.Time
 		err := tx.QueryRow(ctx, `SELECT e.status, e.nullified_at FROM eligibility_checks e
-			WHERE e.id = @id AND `+inScope("e.patient_id")+` FOR UPDATE`, scopeArgs(scope, pgx.NamedArgs{"id": id})).
+			WHERE e.id = @id AND `+inScope("e.patient_id")+` FOR UPDATE`, scopeArgs(scope, namedArgs{"id": id})).
 			Scan(&status, &nullified)
 		switch {
 		case err != nil:
@@ -205,7 +205,7 @@ func (db *DB) NullifyEligibilityCheck(ctx context.Context, scope hg.PatientScope
 // EligibilityCheckByID returns a check whose patient is in scope.
 func (db *DB) EligibilityCheckByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.EligibilityCheck, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+eligibilityColumns+` FROM eligibility_checks e
-		WHERE e.id = @id AND `+inScope("e.patient_id"), scopeArgs(scope, pgx.NamedArgs{"id": id}))
+		WHERE e.id = @id AND `+inScope("e.patient_id"), scopeArgs(scope, namedArgs{"id": id}))
 	c, err := pgx.CollectExactlyOneRow(rows, scanEligibility)
 	if err != nil {
 		return nil, translate(err, "eligibility check")
@@ -217,7 +217,7 @@ func (db *DB) EligibilityCheckByID(ctx context.Context, scope hg.PatientScope, i
 func (db *DB) EligibilityChecksByPatient(ctx context.Context, scope hg.PatientScope, patientID uuid.UUID, limit int) ([]*hg.EligibilityCheck, error) {
 	var ok bool
 	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM patients p WHERE p.id = @id AND `+inScope("p.id")+`)`,
-		scopeArgs(scope, pgx.NamedArgs{"id": patientID})).Scan(&ok)
+		scopeArgs(scope, namedArgs{"id": patientID})).Scan(&ok)
 	if err != nil {
 		return nil, translate(err, "patient")
 	} else if !ok {

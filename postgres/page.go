@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	hg "github.com/healthgraph/healthgraph"
 )
 
@@ -37,7 +35,7 @@ func newestFirst(createdAt string, others map[hg.SortField]sortKey) sorts {
 // index on (key, id) serves it either way. A field the list does not take
 // or a cursor of another shape is BAD_USER_INPUT; the resolvers check
 // cursors first, so neither reaches here from a client.
-func (s sorts) keyset(p hg.Page, id string, args pgx.NamedArgs) (where, order string, err error) {
+func (s sorts) keyset(p hg.Page, id string, args namedArgs) (where, order string, err error) {
 	if p.Sort == (hg.Sort{}) {
 		p.Sort = s.def
 	}
@@ -74,7 +72,7 @@ func (s sorts) keyset(p hg.Page, id string, args pgx.NamedArgs) (where, order st
 
 // pageArgs binds the size of a page, @first (a negative First is an empty
 // page), and whether it asks for a count, @count.
-func pageArgs(p hg.Page, args pgx.NamedArgs) pgx.NamedArgs {
+func pageArgs(p hg.Page, args namedArgs) namedArgs {
 	args["first"] = max(p.First, 0)
 	args["count"] = p.Count
 	return args

@@ -48,13 +48,13 @@ var patientConflicts = map[string]*hg.Error{
 	"patients_user_id_fkey":         {Code: hg.EINVALID, Field: "userId", Message: "no such user"},
 }
 
-func (db *DB) queryPatient(ctx context.Context, sql string, args pgx.NamedArgs) (*hg.Patient, error) {
+func (db *DB) queryPatient(ctx context.Context, sql string, args namedArgs) (*hg.Patient, error) {
 	return db.queryPatientOn(ctx, db.Pool, sql, args)
 }
 
 // queryPatientOn runs a statement returning one patient through q, the
 // pool or a transaction.
-func (db *DB) queryPatientOn(ctx context.Context, q querier, sql string, args pgx.NamedArgs) (*hg.Patient, error) {
+func (db *DB) queryPatientOn(ctx context.Context, q querier, sql string, args namedArgs) (*hg.Patient, error) {
 	rows, _ := q.Query(ctx, sql, args)
 	p, err := pgx.CollectExactlyOneRow(rows, db.scanPatient)
 	return p, byConstraint(err, "patient", patientConflicts)
@@ -81,7 +81,7 @@ func (db *DB) CreatePatient(ctx context.Context, in hg.NewPatient) (*hg.Patient,
 			VALUES (@id, CASE WHEN @mrn::text = '' THEN 'MRN' || nextval('patient_mrn_seq') ELSE @mrn END,
 				@national_id_enc, @national_id_hash, @first_name, @family_name, @first_name_ar, @family_name_ar,
 				@birth_date, @gender, @phone_enc, @email, @occupation, @marital_status, @user_id)
-			RETURNING `+patientColumns, pgx.NamedArgs{
+			RETURNING `+patientColumns, namedArgs{
 			"id": id, "mrn": in.MRN, "national_id_enc": sealed.NationalIDEnc, "national_id_hash": sealed.NationalIDHash,
 			"first_name": in.FirstName, "family_name": in.FamilyName, "first_name_ar": in.FirstNameAr,
 			"family_name_ar": in.FamilyNameAr, "birth_date": in.BirthDate, "gender": in.Gender,
@@ -132,7 +132,7 @@ func (db *DB) UpdatePatient(ctx context.Context, scope hg.PatientScope, id uuid.
 			marital_status = COALESCE(@marital_status, p.marital_status),
 			updated_at     = now()
 		WHERE p.id = @id AND `+inScope("p.id")+`
-		RETURNING `+patientColumns, scopeArgs(scope, pgx.NamedArgs{
+		RETURNING `+patientColumns, scopeArgs(scope, namedArgs{
 			"id": id, "national_id_enc": nidEnc, "national_id_hash": nidHash, "first_name": patch.FirstName,
 			"family_name": patch.FamilyName, "first_name_ar": patch.FirstNameAr,
 			"family_name_ar": patch.FamilyNameAr, "birth_date": patch.BirthDate, "gender": patch.Gender,
@@ -145,14 +145,14 @@ func (db *DB) UpdatePatient(ctx context.Context, scope hg.PatientScope, id uuid.
 // PatientByID returns a patient in scope.
 func (db *DB) PatientByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.Patient, error) {
 	return db.queryPatient(ctx, `SELECT `+patientColumns+` FROM patients p
-		WHERE p.id = @id AND `+inScope("p.id"), scopeArgs(scope, pgx.NamedArgs{"id": id}))
+		WHERE p.id = @id AND `+inScope("p.id"), scopeArgs(scope, namedArgs{"id": id}))
 }
 
 // PatientsByIDs returns the patients among ids that exist and are in scope,
 // in one statement whatever the number of ids.
 func (db *DB) PatientsByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.Patient, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+patientColumns+` FROM patients p
-		WHERE p.id = ANY(@ids) AND `+inScope("p.id"), scopeArgs(scope, pgx.NamedArgs{"ids": ids}))
+		WHERE p.id = ANY(@ids) AND `+inScope("p.id"), scopeArgs(scope, namedArgs{"ids": ids}))
 	ps, err := pgx.CollectRows(rows, db.scanPatient)
 	return ps, translate(err, "patients")
 }
@@ -183,7 +183,7 @@ func (db *DB) ListPatients(ctx context.Context, scope hg.PatientScope, f hg.Pati
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
 	}
-	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{
+	args := scopeArgs(scope, pageArgs(p, namedArgs{
 		"search": nullIfEmpty(f.Search), "search_like": escapeLike(f.Search), "search_hash": db.searchIndex(f.Search),
 		"birth_date": f.BirthDate, "payer": nullIfEmpty(f.PayerLicense),
 	}))
@@ -222,7 +222,7 @@ func (db *DB) LinkPatientUser(ctx context.Context, patientID, userID uuid.UUID) 
 			return hg.Errorf(hg.ECONFLICT, "this patient record is already linked to a user")
 		}
 		rows, _ := tx.Query(ctx, `UPDATE patients AS p SET user_id = @user_id, updated_at = now()
-			WHERE p.id = @id RETURNING `+patientColumns, pgx.NamedArgs{"id": patientID, "user_id": userID})
+			WHERE p.id = @id RETURNING `+patientColumns, namedArgs{"id": patientID, "user_id": userID})
 		p, err = pgx.CollectExactlyOneRow(rows, db.scanPatient)
 		return byConstraint(err, "patient", patientConflicts)
 	})
@@ -315,7 +315,7 @@ func (db *DB) claim(ctx context.Context, tx pgx.Tx, e *hg.AuditEvent, c hg.Patie
 		return nil, errRecordLinked, nil
 	}
 	p, err = db.queryPatientOn(ctx, tx, `UPDATE patients AS p SET user_id = @user_id, updated_at = now()
-		WHERE p.id = @id RETURNING `+patientColumns, pgx.NamedArgs{"id": match.id, "user_id": e.ActorID})
+		WHERE p.id = @id RETURNING `+patientColumns, namedArgs{"id": match.id, "user_id": e.ActorID})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -342,7 +342,7 @@ func (db *DB) claimedRecord(ctx context.Context, tx pgx.Tx, c hg.PatientClaim) (
 		WHERE p.birth_date = @birth_date
 		  AND (@mrn::text IS NULL OR p.mrn = @mrn)
 		  AND (@national_id::text IS NULL OR p.national_id_hash = @national_id_hash OR p.national_id = @national_id)
-		ORDER BY p.id LIMIT 2 FOR UPDATE`, pgx.NamedArgs{
+		ORDER BY p.id LIMIT 2 FOR UPDATE`, namedArgs{
 		"birth_date": c.BirthDate, "mrn": nullIfEmpty(c.MRN), "national_id": nullIfEmpty(c.NationalID),
 		"national_id_hash": nidHash,
 	})
@@ -361,7 +361,7 @@ func (db *DB) claimedRecord(ctx context.Context, tx pgx.Tx, c hg.PatientClaim) (
 // logins among userIDs: the dataloader's batch for User.patient.
 func (db *DB) PatientsByUserIDs(ctx context.Context, scope hg.PatientScope, userIDs []uuid.UUID) ([]*hg.Patient, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+patientColumns+` FROM patients p
-		WHERE p.user_id = ANY(@ids) AND `+inScope("p.id"), scopeArgs(scope, pgx.NamedArgs{"ids": userIDs}))
+		WHERE p.user_id = ANY(@ids) AND `+inScope("p.id"), scopeArgs(scope, namedArgs{"ids": userIDs}))
 	ps, err := pgx.CollectRows(rows, db.scanPatient)
 	return ps, translate(err, "patients")
 }

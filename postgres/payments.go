@@ -130,7 +130,7 @@ var reconciliationSorts = newestFirst("pr.received_at", nil)
 func (db *DB) PaymentReconciliations(ctx context.Context, anomalous bool, p hg.Page) ([]*hg.PaymentReconciliation, int, error) {
 	where := `(NOT @anomalous OR pr.duplicates > 0
 		OR EXISTS (SELECT 1 FROM claim_payments cp WHERE cp.reconciliation_id = pr.id AND cp.anomaly <> ''))`
-	args := pageArgs(p, pgx.NamedArgs{"anomalous": anomalous})
+	args := pageArgs(p, namedArgs{"anomalous": anomalous})
 	keyset, order, err := reconciliationSorts.keyset(p, "pr.id", args)
 	if err != nil {
 		return nil, 0, err

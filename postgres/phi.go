@@ -137,7 +137,7 @@ func (db *DB) RewritePHI(ctx context.Context, mode RewriteMode, batch int, progr
 		pending = "(national_id_enc IS NOT NULL OR phone_enc IS NOT NULL)"
 	}
 	prefix := db.phi.Prefix()
-	args := pgx.NamedArgs{"plen": len(prefix), "prefix": prefix, "after": uuid.Nil, "batch": batch}
+	args := namedArgs{"plen": len(prefix), "prefix": prefix, "after": uuid.Nil, "batch": batch}
 	var total, done int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM patients WHERE `+pending, args).Scan(&total); err != nil {
 		return 0, translate(err, "patients")
@@ -174,7 +174,7 @@ type phiRow struct {
 // rewriteBatch locks the next batch of pending rows after args["after"],
 // rewrites those not yet in the wanted form, and returns how many it
 // rewrote and the last id it looked at (uuid.Nil when none was left).
-func (db *DB) rewriteBatch(ctx context.Context, tx pgx.Tx, mode RewriteMode, pending string, args pgx.NamedArgs) (int, uuid.UUID, error) {
+func (db *DB) rewriteBatch(ctx context.Context, tx pgx.Tx, mode RewriteMode, pending string, args namedArgs) (int, uuid.UUID, error) {
 	rows, _ := tx.Query(ctx, `SELECT id, national_id, national_id_enc, national_id_hash, phone, phone_enc
 		FROM patients WHERE id > @after AND `+pending+` ORDER BY id LIMIT @batch FOR UPDATE`, args)
 	rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (phiRow, error) {

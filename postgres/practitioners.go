@@ -81,7 +81,7 @@ var practitionerSorts = newestFirst("pr.created_at", nil)
 // match, from one statement.
 func (db *DB) ListPractitioners(ctx context.Context, f hg.PractitionerFilter, p hg.Page) ([]*hg.Practitioner, int, error) {
 	const match = `(@specialty::text IS NULL OR %[1]s.specialty_code = @specialty OR lower(%[1]s.specialty) = lower(@specialty))`
-	args := pageArgs(p, pgx.NamedArgs{"specialty": nullIfEmpty(strings.TrimSpace(f.Specialty))})
+	args := pageArgs(p, namedArgs{"specialty": nullIfEmpty(strings.TrimSpace(f.Specialty))})
 	keyset, order, err := practitionerSorts.keyset(p, "pr.id", args)
 	if err != nil {
 		return nil, 0, err

@@ -52,7 +52,7 @@ func addRecord(ctx context.Context, q querier, scope hg.PatientScope, id uuid.UU
 	rows, _ := q.Query(ctx, `INSERT INTO medical_records AS r (id, patient_id, author_id, kind, codes, body)
 		SELECT @id, p.id, @author_id, @kind, @codes, @body
 		FROM patients p WHERE p.id = @patient_id AND `+inScope("p.id")+`
-		RETURNING `+recordColumns, scopeArgs(scope, pgx.NamedArgs{
+		RETURNING `+recordColumns, scopeArgs(scope, namedArgs{
 		"id": id, "patient_id": in.PatientID, "author_id": in.AuthorID, "kind": in.Kind,
 		"codes": in.Codes, "body": in.Body,
 	}))
@@ -86,7 +86,7 @@ func (db *DB) AmendRecord(ctx context.Context, scope hg.PatientScope, in hg.Reco
 		rows, _ := tx.Query(ctx, `INSERT INTO medical_records AS r
 				(id, patient_id, author_id, kind, codes, body, version, supersedes_id)
 			VALUES (@id, @patient_id, @author_id, @kind, @codes, @body, @version, @supersedes_id)
-			RETURNING `+recordColumns, pgx.NamedArgs{
+			RETURNING `+recordColumns, namedArgs{
 			"id": id, "patient_id": old.PatientID, "author_id": in.AuthorID, "kind": old.Kind,
 			"codes": in.Codes, "body": in.Body, "version": old.Version + 1, "supersedes_id": old.ID,
 		})
@@ -109,7 +109,7 @@ func recordForUpdate(ctx context.Context, tx pgx.Tx, scope hg.PatientScope, id u
 	rows, _ := tx.Query(ctx, `SELECT `+recordColumns+`, (@scope_owner::uuid IS NULL OR r.author_id = @scope_owner::uuid)
 		FROM medical_records r
 		WHERE r.id = @id AND `+inScope("r.patient_id")+` FOR UPDATE OF r`,
-		writeArgs(scope, pgx.NamedArgs{"id": id}))
+		writeArgs(scope, namedArgs{"id": id}))
 	rec, err := pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (*hg.MedicalRecord, error) {
 		var r hg.MedicalRecord
 		err := row.Scan(&r.ID, &r.PatientID, &r.AuthorID, &r.Kind, &r.Codes, &r.Body, &r.Version,
@@ -125,7 +125,7 @@ func recordForUpdate(ctx context.Context, tx pgx.Tx, scope hg.PatientScope, id u
 // RecordByID returns any version of a record of a patient in scope.
 func (db *DB) RecordByID(ctx context.Context, scope hg.PatientScope, id uuid.UUID) (*hg.MedicalRecord, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+recordColumns+` FROM medical_records r
-		WHERE r.id = @id AND `+inScope("r.patient_id"), scopeArgs(scope, pgx.NamedArgs{"id": id}))
+		WHERE r.id = @id AND `+inScope("r.patient_id"), scopeArgs(scope, namedArgs{"id": id}))
 	r, err := pgx.CollectExactlyOneRow(rows, scanRecord)
 	return r, translate(err, "medical record")
 }
@@ -133,7 +133,7 @@ func (db *DB) RecordByID(ctx context.Context, scope hg.PatientScope, id uuid.UUI
 // RecordsByIDs returns the records among ids in scope.
 func (db *DB) RecordsByIDs(ctx context.Context, scope hg.PatientScope, ids []uuid.UUID) ([]*hg.MedicalRecord, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT `+recordColumns+` FROM medical_records r
-		WHERE r.id = ANY(@ids) AND `+inScope("r.patient_id"), scopeArgs(scope, pgx.NamedArgs{"ids": ids}))
+		WHERE r.id = ANY(@ids) AND `+inScope("r.patient_id"), scopeArgs(scope, namedArgs{"ids": ids}))
 	rs, err := pgx.CollectRows(rows, scanRecord)
 	return rs, translate(err, "medical records")
 }
@@ -154,7 +154,7 @@ func (db *DB) ListRecords(ctx context.Context, scope hg.PatientScope, patientID 
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
 	}
-	args := scopeArgs(scope, pageArgs(p, pgx.NamedArgs{
+	args := scopeArgs(scope, pageArgs(p, namedArgs{
 		"patient_id": patientID, "kind": f.Kind, "from": f.From, "to": f.To,
 		"include_superseded": f.IncludeSuperseded,
 	}))
@@ -203,7 +203,7 @@ func (db *DB) LatestRecordsByPatientIDs(ctx context.Context, scope hg.PatientSco
 			ORDER BY x.created_at DESC, x.id DESC LIMIT @limit) r
 		WHERE `+inScope("k.patient_id")+`
 		ORDER BY r.patient_id, r.created_at DESC, r.id DESC`,
-		scopeArgs(scope, pgx.NamedArgs{"ids": patientIDs, "limit": max(limit, 0)}))
+		scopeArgs(scope, namedArgs{"ids": patientIDs, "limit": max(limit, 0)}))
 	rs, err := pgx.CollectRows(rows, scanRecord)
 	return rs, translate(err, "medical records")
 }

@@ -92,7 +92,7 @@ var userSorts = newestFirst("created_at", nil)
 
 // ListUsers returns a page of users in p.Sort (newest first by default), and how many match.
 func (db *DB) ListUsers(ctx context.Context, f hg.UserFilter, p hg.Page) ([]*hg.User, int, error) {
-	args := pageArgs(p, pgx.NamedArgs{"role": f.Role})
+	args := pageArgs(p, namedArgs{"role": f.Role})
 	keyset, order, err := userSorts.keyset(p, "id", args)
 	if err != nil {
 		return nil, 0, err

@@ -49,7 +49,7 @@ func (db *DB) RecordVisitFindings(ctx context.Context, scope hg.PatientScope, n 
 	err = db.inAuditedTx(ctx, func(tx pgx.Tx) error {
 		var patientID uuid.UUID
 		err := tx.QueryRow(ctx, `SELECT a.patient_id FROM appointments a WHERE a.id = @id AND `+inScope("a.patient_id")+`
-			FOR NO KEY UPDATE OF a`, scopeArgs(scope, pgx.NamedArgs{"id": n.AppointmentID})).Scan(&patientID)
+			FOR NO KEY UPDATE OF a`, scopeArgs(scope, namedArgs{"id": n.AppointmentID})).Scan(&patientID)
 		if err != nil {
 			return translate(err, "appointment")
 		}
@@ -73,7 +73,7 @@ func (db *DB) RecordVisitFindings(ctx context.Context, scope hg.PatientScope, n 
 			VALUES (@id, @appointment_id, @patient_id, @author_id, @version, @systolic, @diastolic, @height, @weight,
 			@pulse, @respiratory, @temperature, @saturation, @cc_code, @cc, @history, @present, @exam, @plan,
 			@investigation, @investigation_note)
-			RETURNING `+findingsColumns, pgx.NamedArgs{
+			RETURNING `+findingsColumns, namedArgs{
 			"id": f.ID, "appointment_id": f.AppointmentID, "patient_id": f.PatientID, "author_id": f.AuthorID,
 			"version": f.Version, "systolic": v.SystolicMmHg, "diastolic": v.DiastolicMmHg, "height": v.HeightCm,
 			"weight": v.WeightKg, "pulse": v.PulsePerMinute, "respiratory": v.RespiratoryRatePerMinute,
