@@ -18,16 +18,21 @@ import (
 // with their patients and practitioners shows 150 IDs.
 
 // GlobalID returns the opaque ID of the object of type typ with id. IDs
-// are minted by the hundred per page, so "Type:uuid" is spelt into a buffer
-// on the stack rather than through id.String and concatenation.
+// are minted by the hundred per page, so "Type:uuid" and its base64 are
+// spelt into buffers on the stack (for type names up to 64 bytes), and the
+// string is the one allocation.
 func GlobalID(typ string, id uuid.UUID) string {
 	var buf [64 + 1 + 36]byte
 	raw := append(buf[:0], typ...)
 	raw = append(raw, ':')
 	raw = appendUUID(raw, id)
-	out := make([]byte, base64.RawURLEncoding.EncodedLen(len(raw)))
-	base64.RawURLEncoding.Encode(out, raw)
-	return string(out)
+	var enc [(len(buf) + 2) / 3 * 4]byte
+	n := base64.RawURLEncoding.EncodedLen(len(raw))
+	out := enc[:0]
+	if n > len(enc) {
+		out = make([]byte, 0, n)
+	}
+	return string(base64.RawURLEncoding.AppendEncode(out, raw))
 }
 
 // appendUUID appends id in its canonical form, as id.String spells it.
