@@ -20,7 +20,7 @@ const appointmentColumns = `a.id, a.patient_id, a.practitioner_id, a.starts_at, 
 
 func scanAppointment(row pgx.CollectableRow) (*hg.Appointment, error) {
 	var a hg.Appointment
-	err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, &a.Status,
+	err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, text[hg.AppointmentStatus]{&a.Status},
 		&a.Reason, &a.CancelReason, &a.CreatedAt, &a.UpdatedAt)
 	return &a, err
 }
@@ -246,7 +246,7 @@ func appointmentForUpdate(ctx context.Context, tx pgx.Tx, scope hg.PatientScope,
 		WHERE a.id = @id AND `+inScope("a.patient_id")+` FOR UPDATE OF a`, writeArgs(scope, namedArgs{"id": id}))
 	a, err := pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (*hg.Appointment, error) {
 		var a hg.Appointment
-		err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, &a.Status,
+		err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, text[hg.AppointmentStatus]{&a.Status},
 			&a.Reason, &a.CancelReason, &a.CreatedAt, &a.UpdatedAt, &owned)
 		return &a, err
 	})
@@ -316,7 +316,7 @@ func (db *DB) ListAppointments(ctx context.Context, scope hg.PatientScope, f hg.
 		ORDER BY `+order+` LIMIT @first`, args)
 	as, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hg.Appointment, error) {
 		var a hg.Appointment
-		err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, &a.Status,
+		err := row.Scan(&a.ID, &a.PatientID, &a.PractitionerID, &a.StartsAt, &a.EndsAt, text[hg.AppointmentStatus]{&a.Status},
 			&a.Reason, &a.CancelReason, &a.CreatedAt, &a.UpdatedAt, &total)
 		return &a, err
 	})

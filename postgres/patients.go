@@ -30,8 +30,8 @@ func (db *DB) scanPatientWith(row pgx.CollectableRow, extra ...any) (*hg.Patient
 	var p hg.Patient
 	var s storedPHI
 	err := row.Scan(append([]any{&p.ID, &p.MRN, &s.nationalID, &s.nationalIDEnc, &p.FirstName, &p.FamilyName,
-		&p.FirstNameAr, &p.FamilyNameAr, &p.BirthDate, &p.Gender, &s.phone, &s.phoneEnc, &p.Email, &p.Occupation,
-		&p.MaritalStatus, &p.UserID, &p.CreatedAt, &p.UpdatedAt}, extra...)...)
+		&p.FirstNameAr, &p.FamilyNameAr, &p.BirthDate, text[hg.Gender]{&p.Gender}, &s.phone, &s.phoneEnc, &p.Email,
+		text[hg.Occupation]{&p.Occupation}, text[hg.MaritalStatus]{&p.MaritalStatus}, &p.UserID, &p.CreatedAt, &p.UpdatedAt}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -90,53 +91,62 @@ func takesPlainJSON(accept string) bool {
 
 // writeResponse writes resp as json.Marshal would, field for field, but
 // copies its data, already compact JSON, with only the HTML escaping
-// json.Marshal applies.
+// json.Marshal applies. The data, tens of kilobytes for a page, goes to w
+// as it is whenever it needs no escaping, rather than through a buffer of
+// its size, and an http.ResponseWriter is told the length first.
 func writeResponse(w io.Writer, resp *graphql.Response) {
-	var buf bytes.Buffer
-	buf.Grow(len(resp.Data) + 64)
-	buf.WriteByte('{')
+	var head, tail bytes.Buffer
+	head.WriteByte('{')
 	if len(resp.Errors) > 0 {
-		writeMember(&buf, "errors", resp.Errors)
-		buf.WriteByte(',')
+		writeMember(&head, "errors", resp.Errors)
+		head.WriteByte(',')
 	}
-	buf.WriteString(`"data":`)
-	if len(resp.Data) == 0 {
-		buf.WriteString("null")
-	} else {
-		writeHTMLEscaped(&buf, resp.Data)
+	head.WriteString(`"data":`)
+	data := resp.Data
+	if len(data) == 0 {
+		data = []byte("null")
+	} else if needsHTMLEscape(data) {
+		var escaped bytes.Buffer
+		json.HTMLEscape(&escaped, data)
+		data = escaped.Bytes()
 	}
 	if resp.Label != "" {
-		buf.WriteByte(',')
-		writeMember(&buf, "label", resp.Label)
+		tail.WriteByte(',')
+		writeMember(&tail, "label", resp.Label)
 	}
 	if len(resp.Path) > 0 {
-		buf.WriteByte(',')
-		writeMember(&buf, "path", resp.Path)
+		tail.WriteByte(',')
+		writeMember(&tail, "path", resp.Path)
 	}
 	if resp.HasNext != nil {
-		buf.WriteByte(',')
-		writeMember(&buf, "hasNext", *resp.HasNext)
+		tail.WriteByte(',')
+		writeMember(&tail, "hasNext", *resp.HasNext)
 	}
 	if len(resp.Extensions) > 0 {
-		buf.WriteByte(',')
-		writeMember(&buf, "extensions", resp.Extensions)
+		tail.WriteByte(',')
+		writeMember(&tail, "extensions", resp.Extensions)
 	}
-	buf.WriteByte('}')
-	_, _ = w.Write(buf.Bytes()) // a client gone away is not ours to report
+	tail.WriteByte('}')
+	if rw, ok := w.(http.ResponseWriter); ok {
+		rw.Header().Set("Content-Length", strconv.Itoa(head.Len()+len(data)+tail.Len()))
+	}
+	// A client gone away is not ours to report.
+	_, _ = w.Write(head.Bytes())
+	_, _ = w.Write(data)
+	_, _ = w.Write(tail.Bytes())
 }
 
-// writeHTMLEscaped writes data as json.HTMLEscape does. Most responses
-// hold nothing it escapes, and finding that out with IndexByte is several
+// needsHTMLEscape reports whether json.HTMLEscape would change data. Most
+// responses hold nothing it escapes, and IndexByte finds that out several
 // times faster than its byte-by-byte copy: 0xE2 leads the UTF-8 of U+2028
 // and U+2029, the two runes it escapes beside <, > and &.
-func writeHTMLEscaped(buf *bytes.Buffer, data []byte) {
+func needsHTMLEscape(data []byte) bool {
 	for _, c := range []byte{'<', '>', '&', 0xE2} {
 		if bytes.IndexByte(data, c) >= 0 {
-			json.HTMLEscape(buf, data)
-			return
+			return true
 		}
 	}
-	buf.Write(data)
+	return false
 }
 
 // writeMember writes "name":value. The members of a response always

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,7 +16,8 @@ import (
 
 // TestResponsesAreWrittenAsJSONMarshalWritesThem: writeResponse writes the
 // bytes gqlgen's transport writes (json.Marshal of the response), members,
-// order, omissions and HTML escaping alike, without re-encoding the data.
+// order, omissions and HTML escaping alike, without re-encoding the data,
+// and declares their length.
 func TestResponsesAreWrittenAsJSONMarshalWritesThem(t *testing.T) {
 	t.Parallel()
 	yes := true
@@ -44,10 +47,13 @@ func TestResponsesAreWrittenAsJSONMarshalWritesThem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got bytes.Buffer
-			writeResponse(&got, &tc.resp)
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Fatalf("writeResponse:\n got %s\nwant %s", got.Bytes(), want)
+			got := httptest.NewRecorder()
+			writeResponse(got, &tc.resp)
+			if !bytes.Equal(got.Body.Bytes(), want) {
+				t.Fatalf("writeResponse:\n got %s\nwant %s", got.Body.Bytes(), want)
+			}
+			if n := got.Header().Get("Content-Length"); n != strconv.Itoa(len(want)) {
+				t.Errorf("Content-Length %s, want %d", n, len(want))
 			}
 		})
 	}
