@@ -12,6 +12,11 @@ type Halalas int64
 // Currency is the only currency the clinic bills in.
 const Currency = "SAR"
 
+// Currency is the currency h is in: always the package's Currency. The
+// API's Money binds its currency here, and its amount to String, so that
+// gqlgen marshals both inline rather than as resolvers on goroutines.
+func (Halalas) Currency() string { return Currency }
+
 // MaxAmount bounds any single amount (one billion riyals) so sums of
 // amounts can never overflow.
 const MaxAmount Halalas = 100_000_000_000

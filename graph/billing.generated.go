@@ -31,10 +31,6 @@ type InvoiceLineResolver interface {
 	ItemID(ctx context.Context, obj *healthgraph.InvoiceLine) (*string, error)
 	CodeSystem(ctx context.Context, obj *healthgraph.InvoiceLine) (*model.CodeSystem, error)
 }
-type MoneyResolver interface {
-	Amount(ctx context.Context, obj *healthgraph.Halalas) (string, error)
-	Currency(ctx context.Context, obj *healthgraph.Halalas) (string, error)
-}
 
 // endregion ************************** generated!.gotpl **************************
 
@@ -620,7 +616,7 @@ func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Money_amount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Money().Amount(ctx, obj)
+			return obj.String(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -631,7 +627,7 @@ func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Money_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Money", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Money", field, true, false, "String")
 }
 
 func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Halalas) (ret graphql.Marshaler) {
@@ -643,7 +639,7 @@ func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.C
 			return ec.fieldContext_Money_currency(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Money().Currency(ctx, obj)
+			return obj.Currency(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -654,7 +650,7 @@ func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Money", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Money", field, true, false, "String")
 }
 
 func (ec *executionContext) _Payment_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Payment) (ret graphql.Marshaler) {
@@ -1282,17 +1278,15 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Money")
 		case "amount":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Money_amount(ctx, field, obj)
-				})
+			out.Values[i] = ec._Money_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "currency":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Money_currency(ctx, field, obj)
-				})
+			out.Values[i] = ec._Money_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -40,7 +40,6 @@ type ResolverRoot interface {
 	Invoice() InvoiceResolver
 	InvoiceLine() InvoiceLineResolver
 	MedicalRecord() MedicalRecordResolver
-	Money() MoneyResolver
 	Mutation() MutationResolver
 	NphiesMessage() NphiesMessageResolver
 	Patient() PatientResolver
@@ -445,8 +444,8 @@ type ComplexityRoot struct {
 	}
 
 	Money struct {
-		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
+		String   func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -2402,18 +2401,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MedicalRecordEdge.Node(childComplexity), true
 
-	case "Money.amount":
-		if e.ComplexityRoot.Money.Amount == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Money.Amount(childComplexity), true
 	case "Money.currency":
 		if e.ComplexityRoot.Money.Currency == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
+	case "Money.amount":
+		if e.ComplexityRoot.Money.String == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.String(childComplexity), true
 
 	case "Mutation.addCoverage":
 		if e.ComplexityRoot.Mutation.AddCoverage == nil {

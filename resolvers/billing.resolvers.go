@@ -55,14 +55,6 @@ func (r *invoiceLineResolver) CodeSystem(ctx context.Context, obj *hg.InvoiceLin
 	return codeSystemOut(obj.CodeSystem), nil
 }
 
-func (r *moneyResolver) Amount(ctx context.Context, obj *hg.Halalas) (string, error) {
-	return obj.String(), nil
-}
-
-func (r *moneyResolver) Currency(ctx context.Context, obj *hg.Halalas) (string, error) {
-	return hg.Currency, nil
-}
-
 func (r *mutationResolver) CreateInvoice(ctx context.Context, input model.CreateInvoiceInput) (*hg.Invoice, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
@@ -169,10 +161,7 @@ func (r *Resolver) Invoice() graph.InvoiceResolver { return &invoiceResolver{r} 
 
 func (r *Resolver) InvoiceLine() graph.InvoiceLineResolver { return &invoiceLineResolver{r} }
 
-func (r *Resolver) Money() graph.MoneyResolver { return &moneyResolver{r} }
-
 type (
 	invoiceResolver     struct{ *Resolver }
 	invoiceLineResolver struct{ *Resolver }
-	moneyResolver       struct{ *Resolver }
 )
