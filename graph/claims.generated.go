@@ -19,44 +19,29 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type ClaimResolver interface {
-	InvoiceID(ctx context.Context, obj *healthgraph.Claim) (*string, error)
-	Invoice(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Invoice, error)
-	PatientID(ctx context.Context, obj *healthgraph.Claim) (string, error)
-	Patient(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Patient, error)
-	CoverageID(ctx context.Context, obj *healthgraph.Claim) (string, error)
-	Coverage(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Coverage, error)
-	Payer(ctx context.Context, obj *healthgraph.Claim) (*model.Payer, error)
+	Invoice(ctx context.Context, obj *model.Claim) (*healthgraph.Invoice, error)
 
-	Disposition(ctx context.Context, obj *healthgraph.Claim) (*string, error)
-	PreAuthRef(ctx context.Context, obj *healthgraph.Claim) (*string, error)
-	LastError(ctx context.Context, obj *healthgraph.Claim) (*string, error)
+	Patient(ctx context.Context, obj *model.Claim) (*healthgraph.Patient, error)
 
-	Practitioner(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Practitioner, error)
-	Appointment(ctx context.Context, obj *healthgraph.Claim) (*model.Appointment, error)
-	Admission(ctx context.Context, obj *healthgraph.Claim) (*model.Admission, error)
-	VisionPrescription(ctx context.Context, obj *healthgraph.Claim) (*model.VisionPrescription, error)
-	Emergency(ctx context.Context, obj *healthgraph.Claim) (*model.Emergency, error)
-	Attachments(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.ClaimAttachmentInfo, error)
-	Messages(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.NPHIESMessage, error)
-	History(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.ClaimStatusChange, error)
+	Coverage(ctx context.Context, obj *model.Claim) (*healthgraph.Coverage, error)
 
-	Communications(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.ClaimCommunication, error)
-	PaymentStatus(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.PaymentStatus, error)
+	Practitioner(ctx context.Context, obj *model.Claim) (*healthgraph.Practitioner, error)
+	Appointment(ctx context.Context, obj *model.Claim) (*model.Appointment, error)
+	Admission(ctx context.Context, obj *model.Claim) (*model.Admission, error)
+	VisionPrescription(ctx context.Context, obj *model.Claim) (*model.VisionPrescription, error)
+	Emergency(ctx context.Context, obj *model.Claim) (*model.Emergency, error)
+	Attachments(ctx context.Context, obj *model.Claim) ([]*healthgraph.ClaimAttachmentInfo, error)
+	Messages(ctx context.Context, obj *model.Claim) ([]*healthgraph.NPHIESMessage, error)
+	History(ctx context.Context, obj *model.Claim) ([]*healthgraph.ClaimStatusChange, error)
 
-	Outstanding(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Halalas, error)
-	Payments(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.ClaimPayment, error)
-	ResubmissionOf(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Claim, error)
-	Resubmissions(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.Claim, error)
+	Communications(ctx context.Context, obj *model.Claim) ([]*healthgraph.ClaimCommunication, error)
+
+	Payments(ctx context.Context, obj *model.Claim) ([]*healthgraph.ClaimPayment, error)
+	ResubmissionOf(ctx context.Context, obj *model.Claim) (*model.Claim, error)
+	Resubmissions(ctx context.Context, obj *model.Claim) ([]*model.Claim, error)
 }
 type ClaimItemResolver interface {
-	CodeSystem(ctx context.Context, obj *healthgraph.ClaimItem) (*model.CodeSystem, error)
-
-	Outcome(ctx context.Context, obj *healthgraph.ClaimItem) (*string, error)
-
-	Tooth(ctx context.Context, obj *healthgraph.ClaimItem) (*string, error)
-
-	DaysSupply(ctx context.Context, obj *healthgraph.ClaimItem) (*int, error)
-	PharmacistSelectionReason(ctx context.Context, obj *healthgraph.ClaimItem) (*string, error)
+	CodeSystem(ctx context.Context, obj *model.ClaimItem) (*model.CodeSystem, error)
 }
 type ClaimStatusChangeResolver interface {
 	Note(ctx context.Context, obj *healthgraph.ClaimStatusChange) (*string, error)
@@ -150,58 +135,42 @@ func (ec *executionContext) fieldContext_Admission_diagnosesOnAdmission(_ contex
 	return graphql.NewScalarFieldContext("Admission", field, false, false, "String")
 }
 
-func (ec *executionContext) _Claim_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Claim, string](ctx, ec, field, obj, func(obj *healthgraph.Claim) string { return obj.GlobalID() }, (*executionContext).fieldContext_Claim_id, encodeNID2string, "ID!", true, true)
+func (ec *executionContext) _Claim_id(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, string](ctx, ec, field, obj, func(obj *model.Claim) string { return obj.GlobalID() }, (*executionContext).fieldContext_Claim_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, true, false, "ID")
 }
 
-func (ec *executionContext) _Claim_use(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Claim, healthgraph.ClaimUse](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.ClaimUse { return obj.Use }, (*executionContext).fieldContext_Claim_use, encodeNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse, "ClaimUse!", true, true)
+func (ec *executionContext) _Claim_use(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, healthgraph.ClaimUse](ctx, ec, field, obj, func(obj *model.Claim) healthgraph.ClaimUse { return obj.Use }, (*executionContext).fieldContext_Claim_use, encodeNClaimUse2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimUse, "ClaimUse!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_use(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimUse")
 }
 
-func (ec *executionContext) _Claim_type(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Claim, healthgraph.ClaimType](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.ClaimType { return obj.Type }, (*executionContext).fieldContext_Claim_type, encodeNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType, "ClaimType!", true, true)
+func (ec *executionContext) _Claim_type(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, healthgraph.ClaimType](ctx, ec, field, obj, func(obj *model.Claim) healthgraph.ClaimType { return obj.Type }, (*executionContext).fieldContext_Claim_type, encodeNClaimType2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimType, "ClaimType!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimType")
 }
 
-func (ec *executionContext) _Claim_status(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Claim, healthgraph.ClaimStatus](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.ClaimStatus { return obj.Status }, (*executionContext).fieldContext_Claim_status, encodeNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus, "ClaimStatus!", true, true)
+func (ec *executionContext) _Claim_status(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, healthgraph.ClaimStatus](ctx, ec, field, obj, func(obj *model.Claim) healthgraph.ClaimStatus { return obj.Status }, (*executionContext).fieldContext_Claim_status, encodeNClaimStatus2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimStatus, "ClaimStatus!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "ClaimStatus")
 }
 
-func (ec *executionContext) _Claim_invoiceId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_invoiceId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().InvoiceID(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOID2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Claim_invoiceId(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, *string](ctx, ec, field, obj, func(obj *model.Claim) *string { return obj.InvoiceGlobalID() }, (*executionContext).fieldContext_Claim_invoiceId, encodeOID2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Claim_invoiceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Claim", field, true, false, "ID")
 }
 
-func (ec *executionContext) _Claim_invoice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_invoice(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -233,30 +202,14 @@ func (ec *executionContext) fieldContext_Claim_invoice(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_patientId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_patientId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().PatientID(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+func (ec *executionContext) _Claim_patientId(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, string](ctx, ec, field, obj, func(obj *model.Claim) string { return obj.PatientGlobalID() }, (*executionContext).fieldContext_Claim_patientId, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_patientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Claim", field, true, false, "ID")
 }
 
-func (ec *executionContext) _Claim_patient(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_patient(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -288,30 +241,14 @@ func (ec *executionContext) fieldContext_Claim_patient(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_coverageId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_coverageId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().CoverageID(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+func (ec *executionContext) _Claim_coverageId(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, string](ctx, ec, field, obj, func(obj *model.Claim) string { return obj.CoverageGlobalID() }, (*executionContext).fieldContext_Claim_coverageId, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_coverageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Claim", field, true, false, "ID")
 }
 
-func (ec *executionContext) _Claim_coverage(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_coverage(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -343,31 +280,15 @@ func (ec *executionContext) fieldContext_Claim_coverage(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_payer(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_payer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().Payer(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Payer) graphql.Marshaler {
-			return ec.marshalNPayer2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPayer(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+func (ec *executionContext) _Claim_payer(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return plainField[*model.Claim, *model.Payer](ctx, ec, field, obj, func(obj *model.Claim) *model.Payer { return obj.Payer() }, (*executionContext).fieldContext_Claim_payer, (*executionContext).marshalNPayer2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPayer, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_payer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Claim",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Payer(ctx, field)
 		},
@@ -375,8 +296,8 @@ func (ec *executionContext) fieldContext_Claim_payer(_ context.Context, field gr
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_total(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Claim, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.Halalas { return obj.Total }, (*executionContext).fieldContext_Claim_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+func (ec *executionContext) _Claim_total(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return plainField[*model.Claim, healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.Claim) healthgraph.Halalas { return obj.Total }, (*executionContext).fieldContext_Claim_total, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -391,8 +312,8 @@ func (ec *executionContext) fieldContext_Claim_total(_ context.Context, field gr
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_approved(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Claim, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Claim) *healthgraph.Halalas { return obj.Approved }, (*executionContext).fieldContext_Claim_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+func (ec *executionContext) _Claim_approved(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return plainField[*model.Claim, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.Claim) *healthgraph.Halalas { return obj.Approved }, (*executionContext).fieldContext_Claim_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_Claim_approved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -407,83 +328,35 @@ func (ec *executionContext) fieldContext_Claim_approved(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_disposition(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_disposition(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().Disposition(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Claim_disposition(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, *string](ctx, ec, field, obj, func(obj *model.Claim) *string { return obj.DispositionShown() }, (*executionContext).fieldContext_Claim_disposition, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Claim_disposition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Claim", field, true, false, "String")
 }
 
-func (ec *executionContext) _Claim_preAuthRef(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_preAuthRef(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().PreAuthRef(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Claim_preAuthRef(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, *string](ctx, ec, field, obj, func(obj *model.Claim) *string { return obj.PreAuthRefShown() }, (*executionContext).fieldContext_Claim_preAuthRef, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Claim_preAuthRef(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Claim", field, true, false, "String")
 }
 
-func (ec *executionContext) _Claim_lastError(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_lastError(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().LastError(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Claim_lastError(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, *string](ctx, ec, field, obj, func(obj *model.Claim) *string { return obj.LastErrorShown() }, (*executionContext).fieldContext_Claim_lastError, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Claim_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Claim", field, true, false, "String")
 }
 
-func (ec *executionContext) _Claim_items(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Claim, []healthgraph.ClaimItem](ctx, ec, field, obj, func(obj *healthgraph.Claim) []healthgraph.ClaimItem { return obj.Items }, (*executionContext).fieldContext_Claim_items, (*executionContext).marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemᚄ, true, true)
+func (ec *executionContext) _Claim_items(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return plainField[*model.Claim, []model.ClaimItem](ctx, ec, field, obj, func(obj *model.Claim) []model.ClaimItem { return obj.Items() }, (*executionContext).fieldContext_Claim_items, (*executionContext).marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimItemᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Claim",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ClaimItem(ctx, field)
@@ -492,14 +365,14 @@ func (ec *executionContext) fieldContext_Claim_items(_ context.Context, field gr
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_diagnoses(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Claim, []string](ctx, ec, field, obj, func(obj *healthgraph.Claim) []string { return obj.Diagnoses }, (*executionContext).fieldContext_Claim_diagnoses, (*executionContext).marshalOString2ᚕstringᚄ, true, false)
+func (ec *executionContext) _Claim_diagnoses(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return plainField[*model.Claim, []string](ctx, ec, field, obj, func(obj *model.Claim) []string { return obj.Diagnoses }, (*executionContext).fieldContext_Claim_diagnoses, (*executionContext).marshalOString2ᚕstringᚄ, true, false)
 }
 func (ec *executionContext) fieldContext_Claim_diagnoses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "String")
 }
 
-func (ec *executionContext) _Claim_practitioner(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_practitioner(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -531,7 +404,7 @@ func (ec *executionContext) fieldContext_Claim_practitioner(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_appointment(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_appointment(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -563,7 +436,7 @@ func (ec *executionContext) fieldContext_Claim_appointment(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_admission(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_admission(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -595,7 +468,7 @@ func (ec *executionContext) fieldContext_Claim_admission(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_visionPrescription(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_visionPrescription(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -627,7 +500,7 @@ func (ec *executionContext) fieldContext_Claim_visionPrescription(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_emergency(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_emergency(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -659,7 +532,7 @@ func (ec *executionContext) fieldContext_Claim_emergency(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_attachments(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_attachments(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -691,7 +564,7 @@ func (ec *executionContext) fieldContext_Claim_attachments(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_messages(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_messages(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -741,7 +614,7 @@ func (ec *executionContext) fieldContext_Claim_messages(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_history(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_history(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -773,21 +646,21 @@ func (ec *executionContext) fieldContext_Claim_history(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Claim, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Claim) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_Claim_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
+func (ec *executionContext) _Claim_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, time.Time](ctx, ec, field, obj, func(obj *model.Claim) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_Claim_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Claim_updatedAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Claim, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Claim) time.Time { return obj.UpdatedAt }, (*executionContext).fieldContext_Claim_updatedAt, encodeNTime2timeᚐTime, "Time!", true, true)
+func (ec *executionContext) _Claim_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, time.Time](ctx, ec, field, obj, func(obj *model.Claim) time.Time { return obj.UpdatedAt }, (*executionContext).fieldContext_Claim_updatedAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Claim_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Claim_communications(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_communications(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -837,31 +710,15 @@ func (ec *executionContext) fieldContext_Claim_communications(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_paymentStatus(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_paymentStatus(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().PaymentStatus(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.PaymentStatus) graphql.Marshaler {
-			return ec.marshalOClaimPaymentStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentStatus(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Claim_paymentStatus(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return leafField[*model.Claim, *healthgraph.PaymentStatus](ctx, ec, field, obj, func(obj *model.Claim) *healthgraph.PaymentStatus { return obj.PaymentStatus() }, (*executionContext).fieldContext_Claim_paymentStatus, encodeOClaimPaymentStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentStatus, "", true, false)
 }
 func (ec *executionContext) fieldContext_Claim_paymentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Claim", field, true, true, "ClaimPaymentStatus")
+	return graphql.NewScalarFieldContext("Claim", field, true, false, "ClaimPaymentStatus")
 }
 
-func (ec *executionContext) _Claim_paid(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Claim, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.Claim) healthgraph.Halalas { return obj.Paid }, (*executionContext).fieldContext_Claim_paid, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+func (ec *executionContext) _Claim_paid(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return plainField[*model.Claim, healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.Claim) healthgraph.Halalas { return obj.Paid }, (*executionContext).fieldContext_Claim_paid, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_Claim_paid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -876,31 +733,15 @@ func (ec *executionContext) fieldContext_Claim_paid(_ context.Context, field gra
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_outstanding(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Claim_outstanding(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Claim().Outstanding(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Halalas) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Claim_outstanding(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
+	return plainField[*model.Claim, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.Claim) *healthgraph.Halalas { return obj.Outstanding() }, (*executionContext).fieldContext_Claim_outstanding, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_Claim_outstanding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Claim",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
 		},
@@ -908,7 +749,7 @@ func (ec *executionContext) fieldContext_Claim_outstanding(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_payments(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_payments(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -940,7 +781,7 @@ func (ec *executionContext) fieldContext_Claim_payments(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_resubmissionOf(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_resubmissionOf(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -952,8 +793,8 @@ func (ec *executionContext) _Claim_resubmissionOf(ctx context.Context, field gra
 			return ec.Resolvers.Claim().ResubmissionOf(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Claim) graphql.Marshaler {
+			return ec.marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx, selections, v)
 		},
 		true,
 		false,
@@ -972,7 +813,7 @@ func (ec *executionContext) fieldContext_Claim_resubmissionOf(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _Claim_resubmissions(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Claim_resubmissions(ctx context.Context, field graphql.CollectedField, obj *model.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -984,8 +825,8 @@ func (ec *executionContext) _Claim_resubmissions(ctx context.Context, field grap
 			return ec.Resolvers.Claim().Resubmissions(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalNClaim2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Claim) graphql.Marshaler {
+			return ec.marshalNClaim2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1033,7 +874,7 @@ func (ec *executionContext) fieldContext_ClaimAttachment_size(_ context.Context,
 }
 
 func (ec *executionContext) _ClaimChange_claim(ctx context.Context, field graphql.CollectedField, obj *model.ClaimChange) (ret graphql.Marshaler) {
-	return plainField[*model.ClaimChange, *healthgraph.Claim](ctx, ec, field, obj, func(obj *model.ClaimChange) *healthgraph.Claim { return obj.Claim }, (*executionContext).fieldContext_ClaimChange_claim, (*executionContext).marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim, true, false)
+	return plainField[*model.ClaimChange, *model.Claim](ctx, ec, field, obj, func(obj *model.ClaimChange) *model.Claim { return obj.Claim }, (*executionContext).fieldContext_ClaimChange_claim, (*executionContext).marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimChange_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1102,7 +943,7 @@ func (ec *executionContext) fieldContext_ClaimEdge_cursor(_ context.Context, fie
 }
 
 func (ec *executionContext) _ClaimEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ClaimEdge) (ret graphql.Marshaler) {
-	return plainField[*model.ClaimEdge, *healthgraph.Claim](ctx, ec, field, obj, func(obj *model.ClaimEdge) *healthgraph.Claim { return obj.Node }, (*executionContext).fieldContext_ClaimEdge_node, (*executionContext).marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim, true, true)
+	return plainField[*model.ClaimEdge, *model.Claim](ctx, ec, field, obj, func(obj *model.ClaimEdge) *model.Claim { return obj.Node }, (*executionContext).fieldContext_ClaimEdge_node, (*executionContext).marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1117,14 +958,14 @@ func (ec *executionContext) fieldContext_ClaimEdge_node(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _ClaimItem_sequence(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.ClaimItem, int](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) int { return obj.Sequence }, (*executionContext).fieldContext_ClaimItem_sequence, encodeNInt2int, "Int!", true, true)
+func (ec *executionContext) _ClaimItem_sequence(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return leafField[*model.ClaimItem, int](ctx, ec, field, obj, func(obj *model.ClaimItem) int { return obj.Sequence }, (*executionContext).fieldContext_ClaimItem_sequence, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ClaimItem_codeSystem(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClaimItem_codeSystem(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1147,29 +988,29 @@ func (ec *executionContext) fieldContext_ClaimItem_codeSystem(_ context.Context,
 	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "CodeSystem")
 }
 
-func (ec *executionContext) _ClaimItem_serviceCode(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.ClaimItem, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) string { return obj.ServiceCode }, (*executionContext).fieldContext_ClaimItem_serviceCode, encodeNString2string, "String!", true, true)
+func (ec *executionContext) _ClaimItem_serviceCode(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return leafField[*model.ClaimItem, string](ctx, ec, field, obj, func(obj *model.ClaimItem) string { return obj.ServiceCode }, (*executionContext).fieldContext_ClaimItem_serviceCode, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
-func (ec *executionContext) _ClaimItem_description(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.ClaimItem, string](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) string { return obj.Description }, (*executionContext).fieldContext_ClaimItem_description, encodeNString2string, "String!", true, true)
+func (ec *executionContext) _ClaimItem_description(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return leafField[*model.ClaimItem, string](ctx, ec, field, obj, func(obj *model.ClaimItem) string { return obj.Description }, (*executionContext).fieldContext_ClaimItem_description, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
-func (ec *executionContext) _ClaimItem_quantity(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.ClaimItem, int](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) int { return obj.Quantity }, (*executionContext).fieldContext_ClaimItem_quantity, encodeNInt2int, "Int!", true, true)
+func (ec *executionContext) _ClaimItem_quantity(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return leafField[*model.ClaimItem, int](ctx, ec, field, obj, func(obj *model.ClaimItem) int { return obj.Quantity }, (*executionContext).fieldContext_ClaimItem_quantity, encodeNInt2int, "Int!", true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ClaimItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) healthgraph.Halalas { return obj.UnitPrice }, (*executionContext).fieldContext_ClaimItem_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+func (ec *executionContext) _ClaimItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return plainField[*model.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.ClaimItem) healthgraph.Halalas { return obj.UnitPrice }, (*executionContext).fieldContext_ClaimItem_unitPrice, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1184,8 +1025,8 @@ func (ec *executionContext) fieldContext_ClaimItem_unitPrice(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _ClaimItem_vat(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) healthgraph.Halalas { return obj.VAT }, (*executionContext).fieldContext_ClaimItem_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+func (ec *executionContext) _ClaimItem_vat(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return plainField[*model.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.ClaimItem) healthgraph.Halalas { return obj.VAT }, (*executionContext).fieldContext_ClaimItem_vat, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1200,8 +1041,8 @@ func (ec *executionContext) fieldContext_ClaimItem_vat(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _ClaimItem_net(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) healthgraph.Halalas { return obj.Net }, (*executionContext).fieldContext_ClaimItem_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+func (ec *executionContext) _ClaimItem_net(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return plainField[*model.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.ClaimItem) healthgraph.Halalas { return obj.Net }, (*executionContext).fieldContext_ClaimItem_net, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1216,8 +1057,8 @@ func (ec *executionContext) fieldContext_ClaimItem_net(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _ClaimItem_patientShare(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) healthgraph.Halalas { return obj.PatientShare }, (*executionContext).fieldContext_ClaimItem_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
+func (ec *executionContext) _ClaimItem_patientShare(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return plainField[*model.ClaimItem, healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.ClaimItem) healthgraph.Halalas { return obj.PatientShare }, (*executionContext).fieldContext_ClaimItem_patientShare, (*executionContext).marshalNMoney2githubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_patientShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1232,8 +1073,8 @@ func (ec *executionContext) fieldContext_ClaimItem_patientShare(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _ClaimItem_approved(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.ClaimItem, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) *healthgraph.Halalas { return obj.Approved }, (*executionContext).fieldContext_ClaimItem_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
+func (ec *executionContext) _ClaimItem_approved(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return plainField[*model.ClaimItem, *healthgraph.Halalas](ctx, ec, field, obj, func(obj *model.ClaimItem) *healthgraph.Halalas { return obj.Approved }, (*executionContext).fieldContext_ClaimItem_approved, (*executionContext).marshalOMoney2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐHalalas, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_approved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -1248,110 +1089,46 @@ func (ec *executionContext) fieldContext_ClaimItem_approved(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _ClaimItem_outcome(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_outcome(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimItem().Outcome(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _ClaimItem_outcome(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return leafField[*model.ClaimItem, *string](ctx, ec, field, obj, func(obj *model.ClaimItem) *string { return obj.OutcomeShown() }, (*executionContext).fieldContext_ClaimItem_outcome, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, false, "String")
 }
 
-func (ec *executionContext) _ClaimItem_reasons(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.ClaimItem, []string](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) []string { return obj.Reasons }, (*executionContext).fieldContext_ClaimItem_reasons, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
+func (ec *executionContext) _ClaimItem_reasons(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return plainField[*model.ClaimItem, []string](ctx, ec, field, obj, func(obj *model.ClaimItem) []string { return obj.Reasons }, (*executionContext).fieldContext_ClaimItem_reasons, (*executionContext).marshalNString2ᚕstringᚄ, true, true)
 }
 func (ec *executionContext) fieldContext_ClaimItem_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "String")
 }
 
-func (ec *executionContext) _ClaimItem_tooth(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_tooth(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimItem().Tooth(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _ClaimItem_tooth(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return leafField[*model.ClaimItem, *string](ctx, ec, field, obj, func(obj *model.ClaimItem) *string { return obj.ToothShown() }, (*executionContext).fieldContext_ClaimItem_tooth, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_tooth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, false, "String")
 }
 
-func (ec *executionContext) _ClaimItem_surfaces(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.ClaimItem, []healthgraph.ToothSurface](ctx, ec, field, obj, func(obj *healthgraph.ClaimItem) []healthgraph.ToothSurface { return obj.Surfaces }, (*executionContext).fieldContext_ClaimItem_surfaces, (*executionContext).marshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ, true, false)
+func (ec *executionContext) _ClaimItem_surfaces(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return plainField[*model.ClaimItem, []healthgraph.ToothSurface](ctx, ec, field, obj, func(obj *model.ClaimItem) []healthgraph.ToothSurface { return obj.Surfaces }, (*executionContext).fieldContext_ClaimItem_surfaces, (*executionContext).marshalOToothSurface2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐToothSurfaceᚄ, true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_surfaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimItem", field, false, false, "ToothSurface")
 }
 
-func (ec *executionContext) _ClaimItem_daysSupply(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_daysSupply(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimItem().DaysSupply(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _ClaimItem_daysSupply(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return leafField[*model.ClaimItem, *int](ctx, ec, field, obj, func(obj *model.ClaimItem) *int { return obj.DaysSupplyShown() }, (*executionContext).fieldContext_ClaimItem_daysSupply, encodeOInt2ᚖint, "", true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_daysSupply(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, false, "Int")
 }
 
-func (ec *executionContext) _ClaimItem_pharmacistSelectionReason(ctx context.Context, field graphql.CollectedField, obj *healthgraph.ClaimItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimItem_pharmacistSelectionReason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimItem().PharmacistSelectionReason(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _ClaimItem_pharmacistSelectionReason(ctx context.Context, field graphql.CollectedField, obj *model.ClaimItem) (ret graphql.Marshaler) {
+	return leafField[*model.ClaimItem, *string](ctx, ec, field, obj, func(obj *model.ClaimItem) *string { return obj.PharmacistSelectionReasonShown() }, (*executionContext).fieldContext_ClaimItem_pharmacistSelectionReason, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_ClaimItem_pharmacistSelectionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimItem", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ClaimItem", field, true, false, "String")
 }
 
 func (ec *executionContext) _ClaimReadiness_ready(ctx context.Context, field graphql.CollectedField, obj *model.ClaimReadiness) (ret graphql.Marshaler) {
@@ -2707,7 +2484,7 @@ func (ec *executionContext) _Admission(ctx context.Context, sel ast.SelectionSet
 
 var claimImplementors = []string{"Claim", "Node"}
 
-func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Claim) graphql.Marshaler {
+func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, obj *model.Claim) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -2737,11 +2514,10 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "invoiceId":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Claim_invoiceId(ctx, field, obj)
-				})
+			out.Values[i] = ec._Claim_invoiceId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "invoice":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -2749,11 +2525,10 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 					return ec._Claim_invoice(ctx, field, obj)
 				})
 		case "patientId":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Claim_patientId(ctx, field, obj)
-				})
+			out.Values[i] = ec._Claim_patientId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "patient":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -2761,11 +2536,10 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 					return ec._Claim_patient(ctx, field, obj)
 				})
 		case "coverageId":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Claim_coverageId(ctx, field, obj)
-				})
+			out.Values[i] = ec._Claim_coverageId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "coverage":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -2773,11 +2547,10 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 					return ec._Claim_coverage(ctx, field, obj)
 				})
 		case "payer":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Claim_payer(ctx, field, obj)
-				})
+			out.Values[i] = ec._Claim_payer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "total":
 			out.Values[i] = ec._Claim_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2789,23 +2562,20 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "disposition":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Claim_disposition(ctx, field, obj)
-				})
+			out.Values[i] = ec._Claim_disposition(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "preAuthRef":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Claim_preAuthRef(ctx, field, obj)
-				})
+			out.Values[i] = ec._Claim_preAuthRef(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lastError":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Claim_lastError(ctx, field, obj)
-				})
+			out.Values[i] = ec._Claim_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "items":
 			out.Values[i] = ec._Claim_items(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2881,22 +2651,20 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 					return ec._Claim_communications(ctx, field, obj)
 				})
 		case "paymentStatus":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Claim_paymentStatus(ctx, field, obj)
-				})
+			out.Values[i] = ec._Claim_paymentStatus(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "paid":
 			out.Values[i] = ec._Claim_paid(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outstanding":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Claim_outstanding(ctx, field, obj)
-				})
+			out.Values[i] = ec._Claim_outstanding(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "payments":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -3101,7 +2869,7 @@ func (ec *executionContext) _ClaimEdge(ctx context.Context, sel ast.SelectionSet
 
 var claimItemImplementors = []string{"ClaimItem"}
 
-func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.ClaimItem) graphql.Marshaler {
+func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimItem) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -3162,39 +2930,35 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outcome":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimItem_outcome(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimItem_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "reasons":
 			out.Values[i] = ec._ClaimItem_reasons(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tooth":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimItem_tooth(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimItem_tooth(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "surfaces":
 			out.Values[i] = ec._ClaimItem_surfaces(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "daysSupply":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimItem_daysSupply(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimItem_daysSupply(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "pharmacistSelectionReason":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimItem_pharmacistSelectionReason(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimItem_pharmacistSelectionReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3802,11 +3566,11 @@ func (ec *executionContext) marshalNCancelReason2githubᚗcomᚋhealthgraphᚋhe
 	return res
 }
 
-func (ec *executionContext) marshalNClaim2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.Claim) graphql.Marshaler {
+func (ec *executionContext) marshalNClaim2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Claim) graphql.Marshaler {
 	ret := marshalSlice(ctx, sel, []string{"Claim"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, sel, v[i])
+		return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -3818,7 +3582,7 @@ func (ec *executionContext) marshalNClaim2ᚕᚖgithubᚗcomᚋhealthgraphᚋhea
 	return ret
 }
 
-func (ec *executionContext) marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
+func (ec *executionContext) marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx context.Context, sel ast.SelectionSet, v *model.Claim) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Claim!")
 		return graphql.Null
@@ -3915,15 +3679,15 @@ func (ec *executionContext) marshalNClaimEdge2ᚖgithubᚗcomᚋhealthgraphᚋhe
 	return ec._ClaimEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNClaimItem2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItem(ctx context.Context, sel ast.SelectionSet, v healthgraph.ClaimItem) graphql.Marshaler {
+func (ec *executionContext) marshalNClaimItem2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimItem(ctx context.Context, sel ast.SelectionSet, v model.ClaimItem) graphql.Marshaler {
 	return ec._ClaimItem(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItemᚄ(ctx context.Context, sel ast.SelectionSet, v []healthgraph.ClaimItem) graphql.Marshaler {
+func (ec *executionContext) marshalNClaimItem2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimItemᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ClaimItem) graphql.Marshaler {
 	ret := marshalSlice(ctx, sel, []string{"ClaimItem"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNClaimItem2githubᚗcomᚋhealthgraphᚋhealthgraphᚐClaimItem(ctx, sel, v[i])
+		return ec.marshalNClaimItem2githubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaimItem(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -4354,7 +4118,7 @@ func (ec *executionContext) marshalOCancelReason2ᚖgithubᚗcomᚋhealthgraph�
 	return res
 }
 
-func (ec *executionContext) marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
+func (ec *executionContext) marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx context.Context, sel ast.SelectionSet, v *model.Claim) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

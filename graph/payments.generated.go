@@ -1257,6 +1257,14 @@ func (ec *executionContext) marshalOClaimPaymentStatus2ᚖgithubᚗcomᚋhealthg
 	return res
 }
 
+// encodeOClaimPaymentStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentStatus is marshalOClaimPaymentStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentStatus without its null report (graph's leafField).
+func encodeOClaimPaymentStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPaymentStatus(v *healthgraph.PaymentStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return model.MarshalText(string(*v))
+}
+
 func (ec *executionContext) unmarshalOResubmitItemInput2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐResubmitItemInputᚄ(ctx context.Context, v any) ([]*model.ResubmitItemInput, error) {
 	if v == nil {
 		return nil, nil

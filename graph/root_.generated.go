@@ -148,27 +148,27 @@ type ComplexityRoot struct {
 		Attachments        func(childComplexity int) int
 		Communications     func(childComplexity int) int
 		Coverage           func(childComplexity int) int
-		CoverageID         func(childComplexity int) int
+		CoverageGlobalID   func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
 		Diagnoses          func(childComplexity int) int
-		Disposition        func(childComplexity int) int
+		DispositionShown   func(childComplexity int) int
 		Emergency          func(childComplexity int) int
 		GlobalID           func(childComplexity int) int
 		History            func(childComplexity int) int
 		Invoice            func(childComplexity int) int
-		InvoiceID          func(childComplexity int) int
+		InvoiceGlobalID    func(childComplexity int) int
 		Items              func(childComplexity int) int
-		LastError          func(childComplexity int) int
+		LastErrorShown     func(childComplexity int) int
 		Messages           func(childComplexity int) int
 		Outstanding        func(childComplexity int) int
 		Paid               func(childComplexity int) int
 		Patient            func(childComplexity int) int
-		PatientID          func(childComplexity int) int
+		PatientGlobalID    func(childComplexity int) int
 		Payer              func(childComplexity int) int
 		PaymentStatus      func(childComplexity int) int
 		Payments           func(childComplexity int) int
 		Practitioner       func(childComplexity int) int
-		PreAuthRef         func(childComplexity int) int
+		PreAuthRefShown    func(childComplexity int) int
 		ResubmissionOf     func(childComplexity int) int
 		Resubmissions      func(childComplexity int) int
 		Status             func(childComplexity int) int
@@ -215,22 +215,22 @@ type ComplexityRoot struct {
 	}
 
 	ClaimItem struct {
-		Approved                  func(childComplexity int) int
-		CodeSystem                func(childComplexity int) int
-		DaysSupply                func(childComplexity int) int
-		Description               func(childComplexity int) int
-		Net                       func(childComplexity int) int
-		Outcome                   func(childComplexity int) int
-		PatientShare              func(childComplexity int) int
-		PharmacistSelectionReason func(childComplexity int) int
-		Quantity                  func(childComplexity int) int
-		Reasons                   func(childComplexity int) int
-		Sequence                  func(childComplexity int) int
-		ServiceCode               func(childComplexity int) int
-		Surfaces                  func(childComplexity int) int
-		Tooth                     func(childComplexity int) int
-		UnitPrice                 func(childComplexity int) int
-		VAT                       func(childComplexity int) int
+		Approved                       func(childComplexity int) int
+		CodeSystem                     func(childComplexity int) int
+		DaysSupplyShown                func(childComplexity int) int
+		Description                    func(childComplexity int) int
+		Net                            func(childComplexity int) int
+		OutcomeShown                   func(childComplexity int) int
+		PatientShare                   func(childComplexity int) int
+		PharmacistSelectionReasonShown func(childComplexity int) int
+		Quantity                       func(childComplexity int) int
+		Reasons                        func(childComplexity int) int
+		Sequence                       func(childComplexity int) int
+		ServiceCode                    func(childComplexity int) int
+		Surfaces                       func(childComplexity int) int
+		ToothShown                     func(childComplexity int) int
+		UnitPrice                      func(childComplexity int) int
+		VAT                            func(childComplexity int) int
 	}
 
 	ClaimPayment struct {
@@ -1085,11 +1085,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Claim.Coverage(childComplexity), true
 	case "Claim.coverageId":
-		if e.ComplexityRoot.Claim.CoverageID == nil {
+		if e.ComplexityRoot.Claim.CoverageGlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Claim.CoverageID(childComplexity), true
+		return e.ComplexityRoot.Claim.CoverageGlobalID(childComplexity), true
 	case "Claim.createdAt":
 		if e.ComplexityRoot.Claim.CreatedAt == nil {
 			break
@@ -1103,11 +1103,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Claim.Diagnoses(childComplexity), true
 	case "Claim.disposition":
-		if e.ComplexityRoot.Claim.Disposition == nil {
+		if e.ComplexityRoot.Claim.DispositionShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Claim.Disposition(childComplexity), true
+		return e.ComplexityRoot.Claim.DispositionShown(childComplexity), true
 	case "Claim.emergency":
 		if e.ComplexityRoot.Claim.Emergency == nil {
 			break
@@ -1133,11 +1133,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Claim.Invoice(childComplexity), true
 	case "Claim.invoiceId":
-		if e.ComplexityRoot.Claim.InvoiceID == nil {
+		if e.ComplexityRoot.Claim.InvoiceGlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Claim.InvoiceID(childComplexity), true
+		return e.ComplexityRoot.Claim.InvoiceGlobalID(childComplexity), true
 	case "Claim.items":
 		if e.ComplexityRoot.Claim.Items == nil {
 			break
@@ -1145,11 +1145,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Claim.Items(childComplexity), true
 	case "Claim.lastError":
-		if e.ComplexityRoot.Claim.LastError == nil {
+		if e.ComplexityRoot.Claim.LastErrorShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Claim.LastError(childComplexity), true
+		return e.ComplexityRoot.Claim.LastErrorShown(childComplexity), true
 	case "Claim.messages":
 		if e.ComplexityRoot.Claim.Messages == nil {
 			break
@@ -1175,11 +1175,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Claim.Patient(childComplexity), true
 	case "Claim.patientId":
-		if e.ComplexityRoot.Claim.PatientID == nil {
+		if e.ComplexityRoot.Claim.PatientGlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Claim.PatientID(childComplexity), true
+		return e.ComplexityRoot.Claim.PatientGlobalID(childComplexity), true
 	case "Claim.payer":
 		if e.ComplexityRoot.Claim.Payer == nil {
 			break
@@ -1205,11 +1205,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Claim.Practitioner(childComplexity), true
 	case "Claim.preAuthRef":
-		if e.ComplexityRoot.Claim.PreAuthRef == nil {
+		if e.ComplexityRoot.Claim.PreAuthRefShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Claim.PreAuthRef(childComplexity), true
+		return e.ComplexityRoot.Claim.PreAuthRefShown(childComplexity), true
 	case "Claim.resubmissionOf":
 		if e.ComplexityRoot.Claim.ResubmissionOf == nil {
 			break
@@ -1397,11 +1397,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClaimItem.CodeSystem(childComplexity), true
 	case "ClaimItem.daysSupply":
-		if e.ComplexityRoot.ClaimItem.DaysSupply == nil {
+		if e.ComplexityRoot.ClaimItem.DaysSupplyShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ClaimItem.DaysSupply(childComplexity), true
+		return e.ComplexityRoot.ClaimItem.DaysSupplyShown(childComplexity), true
 	case "ClaimItem.description":
 		if e.ComplexityRoot.ClaimItem.Description == nil {
 			break
@@ -1415,11 +1415,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClaimItem.Net(childComplexity), true
 	case "ClaimItem.outcome":
-		if e.ComplexityRoot.ClaimItem.Outcome == nil {
+		if e.ComplexityRoot.ClaimItem.OutcomeShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ClaimItem.Outcome(childComplexity), true
+		return e.ComplexityRoot.ClaimItem.OutcomeShown(childComplexity), true
 	case "ClaimItem.patientShare":
 		if e.ComplexityRoot.ClaimItem.PatientShare == nil {
 			break
@@ -1427,11 +1427,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClaimItem.PatientShare(childComplexity), true
 	case "ClaimItem.pharmacistSelectionReason":
-		if e.ComplexityRoot.ClaimItem.PharmacistSelectionReason == nil {
+		if e.ComplexityRoot.ClaimItem.PharmacistSelectionReasonShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ClaimItem.PharmacistSelectionReason(childComplexity), true
+		return e.ComplexityRoot.ClaimItem.PharmacistSelectionReasonShown(childComplexity), true
 	case "ClaimItem.quantity":
 		if e.ComplexityRoot.ClaimItem.Quantity == nil {
 			break
@@ -1463,11 +1463,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClaimItem.Surfaces(childComplexity), true
 	case "ClaimItem.tooth":
-		if e.ComplexityRoot.ClaimItem.Tooth == nil {
+		if e.ComplexityRoot.ClaimItem.ToothShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ClaimItem.Tooth(childComplexity), true
+		return e.ComplexityRoot.ClaimItem.ToothShown(childComplexity), true
 	case "ClaimItem.unitPrice":
 		if e.ComplexityRoot.ClaimItem.UnitPrice == nil {
 			break

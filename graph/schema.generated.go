@@ -33,10 +33,10 @@ type MutationResolver interface {
 	RecordPayment(ctx context.Context, input model.RecordPaymentInput) (*healthgraph.Invoice, error)
 	VoidInvoice(ctx context.Context, id string, reason string) (*healthgraph.Invoice, error)
 	ImportCatalogue(ctx context.Context, csv string) (*model.CatalogueImport, error)
-	SubmitClaim(ctx context.Context, input model.SubmitClaimInput) (*healthgraph.Claim, error)
-	RequestPriorAuthorization(ctx context.Context, input model.SubmitClaimInput) (*healthgraph.Claim, error)
-	RetryClaim(ctx context.Context, id string) (*healthgraph.Claim, error)
-	CancelClaim(ctx context.Context, id string, reason string, reasonCode *healthgraph.CancelReason) (*healthgraph.Claim, error)
+	SubmitClaim(ctx context.Context, input model.SubmitClaimInput) (*model.Claim, error)
+	RequestPriorAuthorization(ctx context.Context, input model.SubmitClaimInput) (*model.Claim, error)
+	RetryClaim(ctx context.Context, id string) (*model.Claim, error)
+	CancelClaim(ctx context.Context, id string, reason string, reasonCode *healthgraph.CancelReason) (*model.Claim, error)
 	CreatePatient(ctx context.Context, input model.CreatePatientInput) (*healthgraph.Patient, error)
 	UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*healthgraph.Patient, error)
 	AddCoverage(ctx context.Context, input model.AddCoverageInput) (*healthgraph.Coverage, error)
@@ -52,7 +52,7 @@ type MutationResolver interface {
 	DiscoverCoverage(ctx context.Context, patientID string, payerLicense string, payerName string) (*healthgraph.EligibilityCheck, error)
 	AddDiscoveredCoverage(ctx context.Context, checkID string, memberID string, subscriberID *string) (*healthgraph.Coverage, error)
 	NullifyEligibilityCheck(ctx context.Context, checkID string, reason healthgraph.CancelReason) (*healthgraph.EligibilityCheck, error)
-	ResubmitClaim(ctx context.Context, id string, input model.ResubmitClaimInput) (*healthgraph.Claim, error)
+	ResubmitClaim(ctx context.Context, id string, input model.ResubmitClaimInput) (*model.Claim, error)
 	RecordVisitFindings(ctx context.Context, input model.RecordVisitFindingsInput) (*model.VisitFindings, error)
 }
 type QueryResolver interface {
@@ -63,7 +63,7 @@ type QueryResolver interface {
 	Invoice(ctx context.Context, id string) (*healthgraph.Invoice, error)
 	Catalogue(ctx context.Context, filter *model.CatalogueFilter, first *int, after *string, last *int, before *string) (*model.CatalogueItemConnection, error)
 	Claims(ctx context.Context, filter *model.ClaimFilter, orderBy *model.ClaimOrder, first *int, after *string, last *int, before *string) (*model.ClaimConnection, error)
-	Claim(ctx context.Context, id string) (*healthgraph.Claim, error)
+	Claim(ctx context.Context, id string) (*model.Claim, error)
 	ClaimsSummary(ctx context.Context, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) ([]*model.ClaimsSummaryGroup, error)
 	RevenueSummary(ctx context.Context, from time.Time, to time.Time, groupBy model.RevenueGroupBy) ([]*model.RevenueGroup, error)
 	ClaimReadiness(ctx context.Context, input model.SubmitClaimInput, use *healthgraph.ClaimUse) (*model.ClaimReadiness, error)
@@ -2104,11 +2104,11 @@ func (ec *executionContext) _Mutation_submitClaim(ctx context.Context, field gra
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "BILLING"})
 				if err != nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2117,8 +2117,8 @@ func (ec *executionContext) _Mutation_submitClaim(ctx context.Context, field gra
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Claim) graphql.Marshaler {
+			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2166,11 +2166,11 @@ func (ec *executionContext) _Mutation_requestPriorAuthorization(ctx context.Cont
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "BILLING"})
 				if err != nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2179,8 +2179,8 @@ func (ec *executionContext) _Mutation_requestPriorAuthorization(ctx context.Cont
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Claim) graphql.Marshaler {
+			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2228,11 +2228,11 @@ func (ec *executionContext) _Mutation_retryClaim(ctx context.Context, field grap
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "BILLING"})
 				if err != nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2241,8 +2241,8 @@ func (ec *executionContext) _Mutation_retryClaim(ctx context.Context, field grap
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Claim) graphql.Marshaler {
+			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2290,11 +2290,11 @@ func (ec *executionContext) _Mutation_cancelClaim(ctx context.Context, field gra
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "BILLING"})
 				if err != nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2303,8 +2303,8 @@ func (ec *executionContext) _Mutation_cancelClaim(ctx context.Context, field gra
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Claim) graphql.Marshaler {
+			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3282,11 +3282,11 @@ func (ec *executionContext) _Mutation_resubmitClaim(ctx context.Context, field g
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "BILLING"})
 				if err != nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -3295,8 +3295,8 @@ func (ec *executionContext) _Mutation_resubmitClaim(ctx context.Context, field g
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Claim) graphql.Marshaler {
+			return ec.marshalNClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3820,11 +3820,11 @@ func (ec *executionContext) _Query_claim(ctx context.Context, field graphql.Coll
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "BILLING"})
 				if err != nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Claim
+					var zeroVal *model.Claim
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -3833,8 +3833,8 @@ func (ec *executionContext) _Query_claim(ctx context.Context, field graphql.Coll
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Claim) graphql.Marshaler {
-			return ec.marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐClaim(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Claim) graphql.Marshaler {
+			return ec.marshalOClaim2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐClaim(ctx, selections, v)
 		},
 		true,
 		false,
@@ -4862,9 +4862,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Coverage(ctx, sel, obj)
-	case healthgraph.Claim:
+	case model.Claim:
 		return ec._Claim(ctx, sel, &obj)
-	case *healthgraph.Claim:
+	case *model.Claim:
 		if obj == nil {
 			return graphql.Null
 		}

@@ -203,10 +203,13 @@ func (r *Resolver) claimDelivery(ctx context.Context, userID uuid.UUID, only *uu
 	if err := r.delivered(ctx, me, "claim.delivered", "Claim", c.ID, c.PatientID); err != nil {
 		change.Gap = true
 	} else {
-		change.Claim = c
+		change.Claim = model.NewClaim(c)
 	}
 	return change, true, nil
 }
+
+// shownClaim is c as the API shows it, and err.
+func shownClaim(c *hg.Claim, err error) (*model.Claim, error) { return model.NewClaim(c), err }
 
 // optionalAmount reads an optional amount of riyals given as field.
 func optionalAmount(field string, s *string) (*hg.Halalas, error) {

@@ -18,103 +18,55 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
-func (r *claimResolver) InvoiceID(ctx context.Context, obj *hg.Claim) (*string, error) {
-	if obj.InvoiceID == nil {
-		return nil, nil
-	}
-	id := hg.GlobalID("Invoice", *obj.InvoiceID)
-	return &id, nil
-}
-
-func (r *claimResolver) Invoice(ctx context.Context, obj *hg.Claim) (*hg.Invoice, error) {
+func (r *claimResolver) Invoice(ctx context.Context, obj *model.Claim) (*hg.Invoice, error) {
 	return partyInvoice(ctx, obj.InvoiceID)
 }
 
-func (r *claimResolver) PatientID(ctx context.Context, obj *hg.Claim) (string, error) {
-	return hg.GlobalID("Patient", obj.PatientID), nil
-}
-
-func (r *claimResolver) Patient(ctx context.Context, obj *hg.Claim) (*hg.Patient, error) {
+func (r *claimResolver) Patient(ctx context.Context, obj *model.Claim) (*hg.Patient, error) {
 	return partyPatient(ctx, obj.PatientID)
 }
 
-func (r *claimResolver) CoverageID(ctx context.Context, obj *hg.Claim) (string, error) {
-	return hg.GlobalID("Coverage", obj.CoverageID), nil
-}
-
-func (r *claimResolver) Coverage(ctx context.Context, obj *hg.Claim) (*hg.Coverage, error) {
+func (r *claimResolver) Coverage(ctx context.Context, obj *model.Claim) (*hg.Coverage, error) {
 	return partyCoverage(ctx, obj.PatientID, &obj.CoverageID)
 }
 
-func (r *claimResolver) Payer(ctx context.Context, obj *hg.Claim) (*model.Payer, error) {
-	return &model.Payer{License: obj.PayerLicense, Name: obj.PayerName}, nil
-}
-
-func (r *claimResolver) Disposition(ctx context.Context, obj *hg.Claim) (*string, error) {
-	return optional(obj.Disposition), nil
-}
-
-func (r *claimResolver) PreAuthRef(ctx context.Context, obj *hg.Claim) (*string, error) {
-	return optional(obj.PreAuthRef), nil
-}
-
-func (r *claimResolver) LastError(ctx context.Context, obj *hg.Claim) (*string, error) {
-	return optional(obj.LastError), nil
-}
-
-func (r *claimResolver) Practitioner(ctx context.Context, obj *hg.Claim) (*hg.Practitioner, error) {
+func (r *claimResolver) Practitioner(ctx context.Context, obj *model.Claim) (*hg.Practitioner, error) {
 	if obj.PractitionerID == nil {
 		return nil, nil
 	}
 	return dataloader.For(ctx).Practitioner(ctx, *obj.PractitionerID)
 }
 
-func (r *claimResolver) Appointment(ctx context.Context, obj *hg.Claim) (*model.Appointment, error) {
+func (r *claimResolver) Appointment(ctx context.Context, obj *model.Claim) (*model.Appointment, error) {
 	return claimAppointment(ctx, obj.AppointmentID)
 }
 
-func (r *claimResolver) Admission(ctx context.Context, obj *hg.Claim) (*model.Admission, error) {
+func (r *claimResolver) Admission(ctx context.Context, obj *model.Claim) (*model.Admission, error) {
 	return admissionOut(obj.Details.Admission), nil
 }
 
-func (r *claimResolver) VisionPrescription(ctx context.Context, obj *hg.Claim) (*model.VisionPrescription, error) {
+func (r *claimResolver) VisionPrescription(ctx context.Context, obj *model.Claim) (*model.VisionPrescription, error) {
 	return visionPrescriptionOut(obj.Details.VisionPrescription), nil
 }
 
-func (r *claimResolver) Emergency(ctx context.Context, obj *hg.Claim) (*model.Emergency, error) {
+func (r *claimResolver) Emergency(ctx context.Context, obj *model.Claim) (*model.Emergency, error) {
 	return emergencyOut(obj.Details.Emergency), nil
 }
 
-func (r *claimResolver) Attachments(ctx context.Context, obj *hg.Claim) ([]*hg.ClaimAttachmentInfo, error) {
+func (r *claimResolver) Attachments(ctx context.Context, obj *model.Claim) ([]*hg.ClaimAttachmentInfo, error) {
 	return dataloader.For(ctx).ClaimAttachments(ctx, obj.ID)
 }
 
-func (r *claimResolver) Messages(ctx context.Context, obj *hg.Claim) ([]*hg.NPHIESMessage, error) {
+func (r *claimResolver) Messages(ctx context.Context, obj *model.Claim) ([]*hg.NPHIESMessage, error) {
 	return r.Store.ClaimMessages(ctx, obj.ID)
 }
 
-func (r *claimResolver) History(ctx context.Context, obj *hg.Claim) ([]*hg.ClaimStatusChange, error) {
+func (r *claimResolver) History(ctx context.Context, obj *model.Claim) ([]*hg.ClaimStatusChange, error) {
 	return r.Store.ClaimHistory(ctx, obj.ID)
 }
 
-func (r *claimItemResolver) CodeSystem(ctx context.Context, obj *hg.ClaimItem) (*model.CodeSystem, error) {
+func (r *claimItemResolver) CodeSystem(ctx context.Context, obj *model.ClaimItem) (*model.CodeSystem, error) {
 	return codeSystemOut(obj.CodeSystem), nil
-}
-
-func (r *claimItemResolver) Outcome(ctx context.Context, obj *hg.ClaimItem) (*string, error) {
-	return optional(obj.Outcome), nil
-}
-
-func (r *claimItemResolver) Tooth(ctx context.Context, obj *hg.ClaimItem) (*string, error) {
-	return optional(obj.Tooth), nil
-}
-
-func (r *claimItemResolver) DaysSupply(ctx context.Context, obj *hg.ClaimItem) (*int, error) {
-	return optional(obj.DaysSupply), nil
-}
-
-func (r *claimItemResolver) PharmacistSelectionReason(ctx context.Context, obj *hg.ClaimItem) (*string, error) {
-	return optional(obj.PharmacistSelectionReason), nil
 }
 
 func (r *claimStatusChangeResolver) Note(ctx context.Context, obj *hg.ClaimStatusChange) (*string, error) {
@@ -125,20 +77,20 @@ func (r *claimViolationResolver) LineSequence(ctx context.Context, obj *hg.Claim
 	return optional(obj.LineSequence), nil
 }
 
-func (r *mutationResolver) SubmitClaim(ctx context.Context, input model.SubmitClaimInput) (*hg.Claim, error) {
-	return r.queueClaim(ctx, hg.UseClaim, input)
+func (r *mutationResolver) SubmitClaim(ctx context.Context, input model.SubmitClaimInput) (*model.Claim, error) {
+	return shownClaim(r.queueClaim(ctx, hg.UseClaim, input))
 }
 
-func (r *mutationResolver) RequestPriorAuthorization(ctx context.Context, input model.SubmitClaimInput) (*hg.Claim, error) {
-	return r.queueClaim(ctx, hg.UsePreAuth, input)
+func (r *mutationResolver) RequestPriorAuthorization(ctx context.Context, input model.SubmitClaimInput) (*model.Claim, error) {
+	return shownClaim(r.queueClaim(ctx, hg.UsePreAuth, input))
 }
 
-func (r *mutationResolver) RetryClaim(ctx context.Context, id string) (*hg.Claim, error) {
-	return change(ctx, "id", "Claim", id, "claim.retried", r.Store.RetryClaim)
+func (r *mutationResolver) RetryClaim(ctx context.Context, id string) (*model.Claim, error) {
+	return shownClaim(change(ctx, "id", "Claim", id, "claim.retried", r.Store.RetryClaim))
 }
 
-func (r *mutationResolver) CancelClaim(ctx context.Context, id string, reason string, reasonCode *hg.CancelReason) (*hg.Claim, error) {
-	return r.cancel(ctx, id, reason, deref(reasonCode))
+func (r *mutationResolver) CancelClaim(ctx context.Context, id string, reason string, reasonCode *hg.CancelReason) (*model.Claim, error) {
+	return shownClaim(r.cancel(ctx, id, reason, deref(reasonCode)))
 }
 
 func (r *nphiesMessageResolver) DeliveryStatus(ctx context.Context, obj *hg.NPHIESMessage) (*hg.DeliveryStatus, error) {
@@ -198,20 +150,20 @@ func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, o
 		return nil, err
 	}
 	prefetchClaimParties(ctx, claims)
-	es, info := edges(pg, claims, func(c *hg.Claim) ([]string, uuid.UUID) {
+	es, info := edges(pg, model.NewClaims(claims), func(c *model.Claim) ([]string, uuid.UUID) {
 		if pg.page.Sort.Field == hg.SortAmount {
 			return []string{strconv.FormatInt(int64(c.Total), 10)}, c.ID
 		}
 		return timeKey(c.CreatedAt), c.ID
 	},
-		func(cur string, c *hg.Claim) *model.ClaimEdge { return &model.ClaimEdge{Cursor: cur, Node: c} })
+		func(cur string, c *model.Claim) *model.ClaimEdge { return &model.ClaimEdge{Cursor: cur, Node: c} })
 	err = auditPage(ctx, r.Resolver, "claim.list", "Claim", es, func(e *model.ClaimEdge) (uuid.UUID, uuid.UUID) {
 		return e.Node.ID, e.Node.PatientID
 	})
 	return &model.ClaimConnection{Edges: es, PageInfo: info, TotalCount: total}, err
 }
 
-func (r *queryResolver) Claim(ctx context.Context, id string) (*hg.Claim, error) {
+func (r *queryResolver) Claim(ctx context.Context, id string) (*model.Claim, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -221,7 +173,7 @@ func (r *queryResolver) Claim(ctx context.Context, id string) (*hg.Claim, error)
 		return nil, err
 	}
 	c, err := r.Store.ClaimByID(ctx, auth.PatientScope(p), uid)
-	return disclosed(ctx, r.Resolver, "claim.read", "Claim", c, err, claimSubject)
+	return shownClaim(disclosed(ctx, r.Resolver, "claim.read", "Claim", c, err, claimSubject))
 }
 
 func (r *queryResolver) ClaimsSummary(ctx context.Context, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) ([]*model.ClaimsSummaryGroup, error) {

@@ -13,7 +13,7 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
-func (r *claimResolver) Communications(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.ClaimCommunication, error) {
+func (r *claimResolver) Communications(ctx context.Context, obj *model.Claim) ([]*healthgraph.ClaimCommunication, error) {
 	return r.Store.ClaimCommunications(ctx, obj.ID)
 }
 

@@ -15,31 +15,23 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
-func (r *claimResolver) PaymentStatus(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.PaymentStatus, error) {
-	return obj.PaymentStatus(), nil
-}
-
-func (r *claimResolver) Outstanding(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Halalas, error) {
-	return obj.Outstanding(), nil
-}
-
-func (r *claimResolver) Payments(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.ClaimPayment, error) {
+func (r *claimResolver) Payments(ctx context.Context, obj *model.Claim) ([]*healthgraph.ClaimPayment, error) {
 	return r.Store.ClaimPayments(ctx, obj.ID)
 }
 
-func (r *claimResolver) ResubmissionOf(ctx context.Context, obj *healthgraph.Claim) (*healthgraph.Claim, error) {
+func (r *claimResolver) ResubmissionOf(ctx context.Context, obj *model.Claim) (*model.Claim, error) {
 	if obj.ResubmissionOf == nil {
 		return nil, nil
 	}
-	return r.relatedClaim(ctx, *obj.ResubmissionOf)
+	return shownClaim(r.relatedClaim(ctx, *obj.ResubmissionOf))
 }
 
-func (r *claimResolver) Resubmissions(ctx context.Context, obj *healthgraph.Claim) ([]*healthgraph.Claim, error) {
+func (r *claimResolver) Resubmissions(ctx context.Context, obj *model.Claim) ([]*model.Claim, error) {
 	cs, err := r.Store.Resubmissions(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	return cs, auditPage(ctx, r.Resolver, "claim.read", "Claim", cs, claimSubject)
+	return model.NewClaims(cs), auditPage(ctx, r.Resolver, "claim.read", "Claim", cs, claimSubject)
 }
 
 func (r *claimPaymentResolver) Reference(ctx context.Context, obj *healthgraph.ClaimPayment) (*string, error) {
@@ -50,8 +42,8 @@ func (r *claimPaymentResolver) Kind(ctx context.Context, obj *healthgraph.ClaimP
 	return present(obj.Kind), nil
 }
 
-func (r *mutationResolver) ResubmitClaim(ctx context.Context, id string, input model.ResubmitClaimInput) (*healthgraph.Claim, error) {
-	return r.resubmit(ctx, id, input)
+func (r *mutationResolver) ResubmitClaim(ctx context.Context, id string, input model.ResubmitClaimInput) (*model.Claim, error) {
+	return shownClaim(r.resubmit(ctx, id, input))
 }
 
 func (r *paymentReconciliationResolver) PayerLicense(ctx context.Context, obj *healthgraph.PaymentReconciliation) (*string, error) {

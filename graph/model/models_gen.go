@@ -224,7 +224,7 @@ type ClaimAttachmentInput struct {
 // One delivery of claimUpdated: the claim as it is now, or a notice that the live feed was interrupted.
 type ClaimChange struct {
 	// The claim as it is now; null on an interruption notice.
-	Claim *healthgraph.Claim `json:"claim,omitempty"`
+	Claim *Claim `json:"claim,omitempty"`
 	// True when the feed was interrupted and changes may have been missed: refetch the claims you show.
 	Gap bool `json:"gap"`
 }
@@ -244,7 +244,7 @@ type ClaimEdge struct {
 	// The position of this claim, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The claim.
-	Node *healthgraph.Claim `json:"node"`
+	Node *Claim `json:"node"`
 }
 
 // Narrows claims. Omitted fields do not filter.
