@@ -21,7 +21,7 @@ type InvoiceResolver interface {
 	PatientID(ctx context.Context, obj *healthgraph.Invoice) (string, error)
 	Patient(ctx context.Context, obj *healthgraph.Invoice) (*healthgraph.Patient, error)
 	CoverageID(ctx context.Context, obj *healthgraph.Invoice) (*string, error)
-	Coverage(ctx context.Context, obj *healthgraph.Invoice) (*healthgraph.Coverage, error)
+	Coverage(ctx context.Context, obj *healthgraph.Invoice) (*model.Coverage, error)
 
 	Payments(ctx context.Context, obj *healthgraph.Invoice) ([]*healthgraph.Payment, error)
 
@@ -144,8 +144,8 @@ func (ec *executionContext) _Invoice_coverage(ctx context.Context, field graphql
 			return ec.Resolvers.Invoice().Coverage(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Coverage) graphql.Marshaler {
-			return ec.marshalOCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Coverage) graphql.Marshaler {
+			return ec.marshalOCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCoverage(ctx, selections, v)
 		},
 		true,
 		false,

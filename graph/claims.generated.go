@@ -23,7 +23,7 @@ type ClaimResolver interface {
 
 	Patient(ctx context.Context, obj *model.Claim) (*healthgraph.Patient, error)
 
-	Coverage(ctx context.Context, obj *model.Claim) (*healthgraph.Coverage, error)
+	Coverage(ctx context.Context, obj *model.Claim) (*model.Coverage, error)
 
 	Practitioner(ctx context.Context, obj *model.Claim) (*healthgraph.Practitioner, error)
 	Appointment(ctx context.Context, obj *model.Claim) (*model.Appointment, error)
@@ -260,8 +260,8 @@ func (ec *executionContext) _Claim_coverage(ctx context.Context, field graphql.C
 			return ec.Resolvers.Claim().Coverage(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Coverage) graphql.Marshaler {
-			return ec.marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Coverage) graphql.Marshaler {
+			return ec.marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCoverage(ctx, selections, v)
 		},
 		true,
 		true,

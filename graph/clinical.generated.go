@@ -21,15 +21,7 @@ type BreakGlassGrantResolver interface {
 	Patient(ctx context.Context, obj *healthgraph.BreakGlass) (*healthgraph.Patient, error)
 }
 type CoverageResolver interface {
-	Payer(ctx context.Context, obj *healthgraph.Coverage) (*model.Payer, error)
-
-	MemberIDSystem(ctx context.Context, obj *healthgraph.Coverage) (*string, error)
-
-	PlanName(ctx context.Context, obj *healthgraph.Coverage) (*string, error)
-
-	Subscriber(ctx context.Context, obj *healthgraph.Coverage) (*healthgraph.Patient, error)
-
-	Active(ctx context.Context, obj *healthgraph.Coverage) (bool, error)
+	Subscriber(ctx context.Context, obj *model.Coverage) (*healthgraph.Patient, error)
 }
 type MedicalRecordResolver interface {
 	Patient(ctx context.Context, obj *healthgraph.MedicalRecord) (*healthgraph.Patient, error)
@@ -46,7 +38,7 @@ type PatientResolver interface {
 	Email(ctx context.Context, obj *healthgraph.Patient) (*string, error)
 	Occupation(ctx context.Context, obj *healthgraph.Patient) (*healthgraph.Occupation, error)
 	MaritalStatus(ctx context.Context, obj *healthgraph.Patient) (*healthgraph.MaritalStatus, error)
-	Coverages(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.Coverage, error)
+	Coverages(ctx context.Context, obj *healthgraph.Patient) ([]*model.Coverage, error)
 	UpcomingAppointments(ctx context.Context, obj *healthgraph.Patient) ([]*model.Appointment, error)
 	LatestRecords(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.MedicalRecord, error)
 }
@@ -310,38 +302,22 @@ func (ec *executionContext) fieldContext_BreakGlassGrant_expiresAt(_ context.Con
 	return graphql.NewScalarFieldContext("BreakGlassGrant", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Coverage_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Coverage, string](ctx, ec, field, obj, func(obj *healthgraph.Coverage) string { return obj.GlobalID() }, (*executionContext).fieldContext_Coverage_id, encodeNID2string, "ID!", true, true)
+func (ec *executionContext) _Coverage_id(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, string](ctx, ec, field, obj, func(obj *model.Coverage) string { return obj.GlobalID() }, (*executionContext).fieldContext_Coverage_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, true, false, "ID")
 }
 
-func (ec *executionContext) _Coverage_payer(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Coverage_payer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Coverage().Payer(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Payer) graphql.Marshaler {
-			return ec.marshalNPayer2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPayer(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+func (ec *executionContext) _Coverage_payer(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return plainField[*model.Coverage, *model.Payer](ctx, ec, field, obj, func(obj *model.Coverage) *model.Payer { return obj.Payer() }, (*executionContext).fieldContext_Coverage_payer, (*executionContext).marshalNPayer2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPayer, true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_payer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Coverage",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Payer(ctx, field)
 		},
@@ -349,81 +325,49 @@ func (ec *executionContext) fieldContext_Coverage_payer(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Coverage_memberId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Coverage, string](ctx, ec, field, obj, func(obj *healthgraph.Coverage) string { return obj.MemberID }, (*executionContext).fieldContext_Coverage_memberId, encodeNString2string, "String!", true, true)
+func (ec *executionContext) _Coverage_memberId(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, string](ctx, ec, field, obj, func(obj *model.Coverage) string { return obj.MemberID }, (*executionContext).fieldContext_Coverage_memberId, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "String")
 }
 
-func (ec *executionContext) _Coverage_memberIdSystem(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Coverage_memberIdSystem(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Coverage().MemberIDSystem(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Coverage_memberIdSystem(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, *string](ctx, ec, field, obj, func(obj *model.Coverage) *string { return obj.MemberIDSystemShown() }, (*executionContext).fieldContext_Coverage_memberIdSystem, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Coverage_memberIdSystem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Coverage", field, true, false, "String")
 }
 
-func (ec *executionContext) _Coverage_policyNumber(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Coverage, string](ctx, ec, field, obj, func(obj *healthgraph.Coverage) string { return obj.PolicyNumber }, (*executionContext).fieldContext_Coverage_policyNumber, encodeNString2string, "String!", true, true)
+func (ec *executionContext) _Coverage_policyNumber(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, string](ctx, ec, field, obj, func(obj *model.Coverage) string { return obj.PolicyNumber }, (*executionContext).fieldContext_Coverage_policyNumber, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_policyNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "String")
 }
 
-func (ec *executionContext) _Coverage_class(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Coverage, string](ctx, ec, field, obj, func(obj *healthgraph.Coverage) string { return obj.Class }, (*executionContext).fieldContext_Coverage_class, encodeNString2string, "String!", true, true)
+func (ec *executionContext) _Coverage_class(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, string](ctx, ec, field, obj, func(obj *model.Coverage) string { return obj.Class }, (*executionContext).fieldContext_Coverage_class, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "String")
 }
 
-func (ec *executionContext) _Coverage_planName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Coverage_planName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Coverage().PlanName(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Coverage_planName(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, *string](ctx, ec, field, obj, func(obj *model.Coverage) *string { return obj.PlanNameShown() }, (*executionContext).fieldContext_Coverage_planName, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Coverage_planName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Coverage", field, true, false, "String")
 }
 
-func (ec *executionContext) _Coverage_relationship(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Coverage, healthgraph.Relationship](ctx, ec, field, obj, func(obj *healthgraph.Coverage) healthgraph.Relationship { return obj.Relationship }, (*executionContext).fieldContext_Coverage_relationship, encodeNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship, "SubscriberRelationship!", true, true)
+func (ec *executionContext) _Coverage_relationship(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, healthgraph.Relationship](ctx, ec, field, obj, func(obj *model.Coverage) healthgraph.Relationship { return obj.Relationship }, (*executionContext).fieldContext_Coverage_relationship, encodeNSubscriberRelationship2githubᚗcomᚋhealthgraphᚋhealthgraphᚐRelationship, "SubscriberRelationship!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_relationship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "SubscriberRelationship")
 }
 
-func (ec *executionContext) _Coverage_subscriber(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
+func (ec *executionContext) _Coverage_subscriber(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -455,8 +399,8 @@ func (ec *executionContext) fieldContext_Coverage_subscriber(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _Coverage_policyHolder(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return plainField[*healthgraph.Coverage, *healthgraph.PolicyHolder](ctx, ec, field, obj, func(obj *healthgraph.Coverage) *healthgraph.PolicyHolder { return obj.PolicyHolder }, (*executionContext).fieldContext_Coverage_policyHolder, (*executionContext).marshalOPolicyHolder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPolicyHolder, true, false)
+func (ec *executionContext) _Coverage_policyHolder(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return plainField[*model.Coverage, *healthgraph.PolicyHolder](ctx, ec, field, obj, func(obj *model.Coverage) *healthgraph.PolicyHolder { return obj.PolicyHolder }, (*executionContext).fieldContext_Coverage_policyHolder, (*executionContext).marshalOPolicyHolder2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPolicyHolder, true, false)
 }
 func (ec *executionContext) fieldContext_Coverage_policyHolder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -471,41 +415,25 @@ func (ec *executionContext) fieldContext_Coverage_policyHolder(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _Coverage_startsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Coverage, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Coverage) time.Time { return obj.StartsOn }, (*executionContext).fieldContext_Coverage_startsOn, encodeNDate2timeᚐTime, "Date!", true, true)
+func (ec *executionContext) _Coverage_startsOn(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, time.Time](ctx, ec, field, obj, func(obj *model.Coverage) time.Time { return obj.StartsOn }, (*executionContext).fieldContext_Coverage_startsOn, encodeNDate2timeᚐTime, "Date!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_startsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "Date")
 }
 
-func (ec *executionContext) _Coverage_endsOn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Coverage, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Coverage) time.Time { return obj.EndsOn }, (*executionContext).fieldContext_Coverage_endsOn, encodeNDate2timeᚐTime, "Date!", true, true)
+func (ec *executionContext) _Coverage_endsOn(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, time.Time](ctx, ec, field, obj, func(obj *model.Coverage) time.Time { return obj.EndsOn }, (*executionContext).fieldContext_Coverage_endsOn, encodeNDate2timeᚐTime, "Date!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_endsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coverage", field, false, false, "Date")
 }
 
-func (ec *executionContext) _Coverage_active(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Coverage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Coverage_active(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Coverage().Active(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+func (ec *executionContext) _Coverage_active(ctx context.Context, field graphql.CollectedField, obj *model.Coverage) (ret graphql.Marshaler) {
+	return leafField[*model.Coverage, bool](ctx, ec, field, obj, func(obj *model.Coverage) bool { return obj.Active() }, (*executionContext).fieldContext_Coverage_active, encodeNBoolean2bool, "Boolean!", true, true)
 }
 func (ec *executionContext) fieldContext_Coverage_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Coverage", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Coverage", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _MedicalRecord_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.MedicalRecord) (ret graphql.Marshaler) {
@@ -930,8 +858,8 @@ func (ec *executionContext) _Patient_coverages(ctx context.Context, field graphq
 			return ec.Resolvers.Patient().Coverages(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*healthgraph.Coverage) graphql.Marshaler {
-			return ec.marshalNCoverage2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverageᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Coverage) graphql.Marshaler {
+			return ec.marshalNCoverage2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCoverageᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2445,7 +2373,7 @@ func (ec *executionContext) _BreakGlassGrant(ctx context.Context, sel ast.Select
 
 var coverageImplementors = []string{"Coverage", "Node"}
 
-func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Coverage) graphql.Marshaler {
+func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet, obj *model.Coverage) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, coverageImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -2460,22 +2388,20 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "payer":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Coverage_payer(ctx, field, obj)
-				})
+			out.Values[i] = ec._Coverage_payer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "memberId":
 			out.Values[i] = ec._Coverage_memberId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "memberIdSystem":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Coverage_memberIdSystem(ctx, field, obj)
-				})
+			out.Values[i] = ec._Coverage_memberIdSystem(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "policyNumber":
 			out.Values[i] = ec._Coverage_policyNumber(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2487,11 +2413,10 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "planName":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Coverage_planName(ctx, field, obj)
-				})
+			out.Values[i] = ec._Coverage_planName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "relationship":
 			out.Values[i] = ec._Coverage_relationship(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2519,11 +2444,10 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "active":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Coverage_active(ctx, field, obj)
-				})
+			out.Values[i] = ec._Coverage_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3331,11 +3255,11 @@ func (ec *executionContext) marshalNBreakGlassGrant2ᚖgithubᚗcomᚋhealthgrap
 	return ec._BreakGlassGrant(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCoverage2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverageᚄ(ctx context.Context, sel ast.SelectionSet, v []*healthgraph.Coverage) graphql.Marshaler {
+func (ec *executionContext) marshalNCoverage2ᚕᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCoverageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Coverage) graphql.Marshaler {
 	ret := marshalSlice(ctx, sel, []string{"Coverage"}, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx, sel, v[i])
+		return ec.marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCoverage(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -3347,7 +3271,7 @@ func (ec *executionContext) marshalNCoverage2ᚕᚖgithubᚗcomᚋhealthgraphᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Coverage) graphql.Marshaler {
+func (ec *executionContext) marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCoverage(ctx context.Context, sel ast.SelectionSet, v *model.Coverage) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Coverage!")
 		return graphql.Null
@@ -3695,7 +3619,7 @@ func (ec *executionContext) marshalOAppointmentStatus2ᚖgithubᚗcomᚋhealthgr
 	return res
 }
 
-func (ec *executionContext) marshalOCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Coverage) graphql.Marshaler {
+func (ec *executionContext) marshalOCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCoverage(ctx context.Context, sel ast.SelectionSet, v *model.Coverage) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

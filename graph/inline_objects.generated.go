@@ -21,7 +21,7 @@ var inlineObjects = map[string]inlineObject{
 	"ClaimViolation":            {implementors: []string{"ClaimViolation"}, inline: map[string][]string{"__typename": nil, "blocking": nil, "expression": nil, "message": nil, "part": nil, "rule": nil}},
 	"ClaimsSummaryGroup":        {always: true},
 	"CommunicationAttachment":   {always: true},
-	"Coverage":                  {implementors: []string{"Coverage", "Node"}, inline: map[string][]string{"__typename": nil, "class": nil, "endsOn": nil, "id": nil, "memberId": nil, "policyHolder": []string{"PolicyHolder"}, "policyNumber": nil, "relationship": nil, "startsOn": nil}},
+	"Coverage":                  {implementors: []string{"Coverage", "Node"}, inline: map[string][]string{"__typename": nil, "active": nil, "class": nil, "endsOn": nil, "id": nil, "memberId": nil, "memberIdSystem": nil, "payer": []string{"Payer"}, "planName": nil, "policyHolder": []string{"PolicyHolder"}, "policyNumber": nil, "relationship": nil, "startsOn": nil}},
 	"DenialGroup":               {always: true},
 	"DiscoveredCoverage":        {implementors: []string{"DiscoveredCoverage"}, inline: map[string][]string{"__typename": nil, "endsOn": nil, "inForce": nil, "memberId": nil, "relationship": nil, "startsOn": nil}},
 	"EligibilityCheck":          {implementors: []string{"EligibilityCheck"}, inline: map[string][]string{"__typename": nil, "checkedAt": nil, "createdAt": nil, "errors": []string{"EligibilityError"}, "id": nil, "inForce": nil, "nullifiedAt": nil, "purpose": nil, "status": nil}},

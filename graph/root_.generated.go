@@ -281,19 +281,19 @@ type ComplexityRoot struct {
 	}
 
 	Coverage struct {
-		Active         func(childComplexity int) int
-		Class          func(childComplexity int) int
-		EndsOn         func(childComplexity int) int
-		GlobalID       func(childComplexity int) int
-		MemberID       func(childComplexity int) int
-		MemberIDSystem func(childComplexity int) int
-		Payer          func(childComplexity int) int
-		PlanName       func(childComplexity int) int
-		PolicyHolder   func(childComplexity int) int
-		PolicyNumber   func(childComplexity int) int
-		Relationship   func(childComplexity int) int
-		StartsOn       func(childComplexity int) int
-		Subscriber     func(childComplexity int) int
+		Active              func(childComplexity int) int
+		Class               func(childComplexity int) int
+		EndsOn              func(childComplexity int) int
+		GlobalID            func(childComplexity int) int
+		MemberID            func(childComplexity int) int
+		MemberIDSystemShown func(childComplexity int) int
+		Payer               func(childComplexity int) int
+		PlanNameShown       func(childComplexity int) int
+		PolicyHolder        func(childComplexity int) int
+		PolicyNumber        func(childComplexity int) int
+		Relationship        func(childComplexity int) int
+		StartsOn            func(childComplexity int) int
+		Subscriber          func(childComplexity int) int
 	}
 
 	DenialGroup struct {
@@ -1692,11 +1692,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Coverage.MemberID(childComplexity), true
 	case "Coverage.memberIdSystem":
-		if e.ComplexityRoot.Coverage.MemberIDSystem == nil {
+		if e.ComplexityRoot.Coverage.MemberIDSystemShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Coverage.MemberIDSystem(childComplexity), true
+		return e.ComplexityRoot.Coverage.MemberIDSystemShown(childComplexity), true
 	case "Coverage.payer":
 		if e.ComplexityRoot.Coverage.Payer == nil {
 			break
@@ -1704,11 +1704,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Coverage.Payer(childComplexity), true
 	case "Coverage.planName":
-		if e.ComplexityRoot.Coverage.PlanName == nil {
+		if e.ComplexityRoot.Coverage.PlanNameShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Coverage.PlanName(childComplexity), true
+		return e.ComplexityRoot.Coverage.PlanNameShown(childComplexity), true
 	case "Coverage.policyHolder":
 		if e.ComplexityRoot.Coverage.PolicyHolder == nil {
 			break

@@ -39,7 +39,7 @@ type MutationResolver interface {
 	CancelClaim(ctx context.Context, id string, reason string, reasonCode *healthgraph.CancelReason) (*model.Claim, error)
 	CreatePatient(ctx context.Context, input model.CreatePatientInput) (*healthgraph.Patient, error)
 	UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*healthgraph.Patient, error)
-	AddCoverage(ctx context.Context, input model.AddCoverageInput) (*healthgraph.Coverage, error)
+	AddCoverage(ctx context.Context, input model.AddCoverageInput) (*model.Coverage, error)
 	BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.Appointment, error)
 	RescheduleAppointment(ctx context.Context, id string, startsAt time.Time, endsAt time.Time) (*model.Appointment, error)
 	CancelAppointment(ctx context.Context, id string, reason string) (*model.Appointment, error)
@@ -50,7 +50,7 @@ type MutationResolver interface {
 	SendClaimCommunication(ctx context.Context, input model.SendClaimCommunicationInput) (*healthgraph.ClaimCommunication, error)
 	CheckEligibility(ctx context.Context, patientID string, coverageID string) (*healthgraph.EligibilityCheck, error)
 	DiscoverCoverage(ctx context.Context, patientID string, payerLicense string, payerName string) (*healthgraph.EligibilityCheck, error)
-	AddDiscoveredCoverage(ctx context.Context, checkID string, memberID string, subscriberID *string) (*healthgraph.Coverage, error)
+	AddDiscoveredCoverage(ctx context.Context, checkID string, memberID string, subscriberID *string) (*model.Coverage, error)
 	NullifyEligibilityCheck(ctx context.Context, checkID string, reason healthgraph.CancelReason) (*healthgraph.EligibilityCheck, error)
 	ResubmitClaim(ctx context.Context, id string, input model.ResubmitClaimInput) (*model.Claim, error)
 	RecordVisitFindings(ctx context.Context, input model.RecordVisitFindingsInput) (*model.VisitFindings, error)
@@ -2476,11 +2476,11 @@ func (ec *executionContext) _Mutation_addCoverage(ctx context.Context, field gra
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "RECEPTION"})
 				if err != nil {
-					var zeroVal *healthgraph.Coverage
+					var zeroVal *model.Coverage
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Coverage
+					var zeroVal *model.Coverage
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2489,8 +2489,8 @@ func (ec *executionContext) _Mutation_addCoverage(ctx context.Context, field gra
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Coverage) graphql.Marshaler {
-			return ec.marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Coverage) graphql.Marshaler {
+			return ec.marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCoverage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3158,11 +3158,11 @@ func (ec *executionContext) _Mutation_addDiscoveredCoverage(ctx context.Context,
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "RECEPTION"})
 				if err != nil {
-					var zeroVal *healthgraph.Coverage
+					var zeroVal *model.Coverage
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Coverage
+					var zeroVal *model.Coverage
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -3171,8 +3171,8 @@ func (ec *executionContext) _Mutation_addDiscoveredCoverage(ctx context.Context,
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Coverage) graphql.Marshaler {
-			return ec.marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐCoverage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Coverage) graphql.Marshaler {
+			return ec.marshalNCoverage2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐCoverage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4855,9 +4855,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Invoice(ctx, sel, obj)
-	case healthgraph.Coverage:
+	case model.Coverage:
 		return ec._Coverage(ctx, sel, &obj)
-	case *healthgraph.Coverage:
+	case *model.Coverage:
 		if obj == nil {
 			return graphql.Null
 		}

@@ -31,8 +31,8 @@ func (r *invoiceResolver) CoverageID(ctx context.Context, obj *hg.Invoice) (*str
 	return &id, nil
 }
 
-func (r *invoiceResolver) Coverage(ctx context.Context, obj *hg.Invoice) (*hg.Coverage, error) {
-	return partyCoverage(ctx, obj.PatientID, obj.CoverageID)
+func (r *invoiceResolver) Coverage(ctx context.Context, obj *hg.Invoice) (*model.Coverage, error) {
+	return shownCoverage(partyCoverage(ctx, obj.PatientID, obj.CoverageID))
 }
 
 func (r *invoiceResolver) Payments(ctx context.Context, obj *hg.Invoice) ([]*hg.Payment, error) {

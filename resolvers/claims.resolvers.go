@@ -26,8 +26,8 @@ func (r *claimResolver) Patient(ctx context.Context, obj *model.Claim) (*hg.Pati
 	return partyPatient(ctx, obj.PatientID)
 }
 
-func (r *claimResolver) Coverage(ctx context.Context, obj *model.Claim) (*hg.Coverage, error) {
-	return partyCoverage(ctx, obj.PatientID, &obj.CoverageID)
+func (r *claimResolver) Coverage(ctx context.Context, obj *model.Claim) (*model.Coverage, error) {
+	return shownCoverage(partyCoverage(ctx, obj.PatientID, &obj.CoverageID))
 }
 
 func (r *claimResolver) Practitioner(ctx context.Context, obj *model.Claim) (*hg.Practitioner, error) {

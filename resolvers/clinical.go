@@ -169,6 +169,11 @@ func (r *Resolver) coverage(ctx context.Context, id uuid.UUID) (*hg.Coverage, er
 	})
 }
 
+// shownCoverage is c as the API shows it, and err.
+func shownCoverage(c *hg.Coverage, err error) (*model.Coverage, error) {
+	return model.NewCoverage(c), err
+}
+
 // writeScope is the scope in which the caller may change appointments.
 func writeScope(ctx context.Context) hg.PatientScope {
 	p := hg.PrincipalFrom(ctx)

@@ -21,19 +21,7 @@ func (r *breakGlassGrantResolver) Patient(ctx context.Context, obj *hg.BreakGlas
 	return dataloader.For(ctx).Patient(ctx, obj.PatientID)
 }
 
-func (r *coverageResolver) Payer(ctx context.Context, obj *hg.Coverage) (*model.Payer, error) {
-	return &model.Payer{License: obj.PayerLicense, Name: obj.PayerName}, nil
-}
-
-func (r *coverageResolver) MemberIDSystem(ctx context.Context, obj *hg.Coverage) (*string, error) {
-	return optional(obj.MemberIDSystem), nil
-}
-
-func (r *coverageResolver) PlanName(ctx context.Context, obj *hg.Coverage) (*string, error) {
-	return optional(obj.PlanName), nil
-}
-
-func (r *coverageResolver) Subscriber(ctx context.Context, obj *hg.Coverage) (*hg.Patient, error) {
+func (r *coverageResolver) Subscriber(ctx context.Context, obj *model.Coverage) (*hg.Patient, error) {
 	id := obj.PatientID
 	if obj.SubscriberID != nil {
 		id = *obj.SubscriberID
@@ -43,10 +31,6 @@ func (r *coverageResolver) Subscriber(ctx context.Context, obj *hg.Coverage) (*h
 		return nil, nil // a subscriber outside the caller's scope stays unseen
 	}
 	return p, err
-}
-
-func (r *coverageResolver) Active(ctx context.Context, obj *hg.Coverage) (bool, error) {
-	return obj.ActiveOn(time.Now()), nil
 }
 
 func (r *medicalRecordResolver) Patient(ctx context.Context, obj *hg.MedicalRecord) (*hg.Patient, error) {
@@ -85,7 +69,7 @@ func (r *mutationResolver) UpdatePatient(ctx context.Context, id string, input m
 		MaritalStatus: input.MaritalStatus})
 }
 
-func (r *mutationResolver) AddCoverage(ctx context.Context, input model.AddCoverageInput) (*hg.Coverage, error) {
+func (r *mutationResolver) AddCoverage(ctx context.Context, input model.AddCoverageInput) (*model.Coverage, error) {
 	patientID, err := parseID("patientId", "Patient", input.PatientID)
 	if err != nil {
 		return nil, err
@@ -100,7 +84,7 @@ func (r *mutationResolver) AddCoverage(ctx context.Context, input model.AddCover
 	if h := input.PolicyHolder; h != nil {
 		in.PolicyHolder = &hg.PolicyHolder{ID: h.ID, Name: h.Name}
 	}
-	return r.Store.AddCoverage(auditing(ctx, "coverage.added", "Coverage"), auth.PatientScope(hg.PrincipalFrom(ctx)), in)
+	return shownCoverage(r.Store.AddCoverage(auditing(ctx, "coverage.added", "Coverage"), auth.PatientScope(hg.PrincipalFrom(ctx)), in))
 }
 
 func (r *mutationResolver) BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.Appointment, error) {
@@ -197,8 +181,9 @@ func (r *patientResolver) MaritalStatus(ctx context.Context, obj *hg.Patient) (*
 	return optional(obj.MaritalStatus), nil
 }
 
-func (r *patientResolver) Coverages(ctx context.Context, obj *hg.Patient) ([]*hg.Coverage, error) {
-	return dataloader.For(ctx).Coverages(ctx, obj.ID)
+func (r *patientResolver) Coverages(ctx context.Context, obj *hg.Patient) ([]*model.Coverage, error) {
+	cs, err := dataloader.For(ctx).Coverages(ctx, obj.ID)
+	return model.NewCoverages(cs), err
 }
 
 func (r *patientResolver) UpcomingAppointments(ctx context.Context, obj *hg.Patient) ([]*model.Appointment, error) {

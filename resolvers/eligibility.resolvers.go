@@ -90,8 +90,8 @@ func (r *mutationResolver) DiscoverCoverage(ctx context.Context, patientID strin
 	return r.discoverCoverage(ctx, patientID, payerLicense, payerName)
 }
 
-func (r *mutationResolver) AddDiscoveredCoverage(ctx context.Context, checkID string, memberID string, subscriberID *string) (*healthgraph.Coverage, error) {
-	return r.addDiscoveredCoverage(ctx, checkID, memberID, subscriberID)
+func (r *mutationResolver) AddDiscoveredCoverage(ctx context.Context, checkID string, memberID string, subscriberID *string) (*model.Coverage, error) {
+	return shownCoverage(r.addDiscoveredCoverage(ctx, checkID, memberID, subscriberID))
 }
 
 func (r *mutationResolver) NullifyEligibilityCheck(ctx context.Context, checkID string, reason healthgraph.CancelReason) (*healthgraph.EligibilityCheck, error) {

@@ -66,7 +66,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		}
 		return r.Query().Claim(ctx, id)
 	case "Coverage":
-		return r.coverage(ctx, uid)
+		return shownCoverage(r.coverage(ctx, uid))
 	}
 	return nil, hg.Errorf(hg.ENOTFOUND, "node not found")
 }
