@@ -310,6 +310,14 @@ func (l *Loaders) Coverages(ctx context.Context, patientID uuid.UUID) ([]*hg.Cov
 	return l.CoveragesByPatientID.Load(ctx, patientID)
 }
 
+// QueueCoverages queues patients' coverages as QueuePatients queues
+// patients: asked for by the first patient of a list (model.Patient).
+func (l *Loaders) QueueCoverages(ctx context.Context, patientIDs []uuid.UUID) {
+	if l != nil {
+		l.CoveragesByPatientID.LoadAllThunk(ctx, patientIDs)
+	}
+}
+
 // UpcomingAppointments loads a patient's next live appointments through the
 // request's loaders.
 func (l *Loaders) UpcomingAppointments(ctx context.Context, patientID uuid.UUID) ([]*hg.Appointment, error) {

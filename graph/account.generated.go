@@ -20,7 +20,7 @@ import (
 type UserResolver interface {
 	Role(ctx context.Context, obj *healthgraph.User) (model.Role, error)
 
-	Patient(ctx context.Context, obj *healthgraph.User) (*healthgraph.Patient, error)
+	Patient(ctx context.Context, obj *healthgraph.User) (*model.Patient, error)
 	Practitioner(ctx context.Context, obj *healthgraph.User) (*healthgraph.Practitioner, error)
 }
 
@@ -132,8 +132,8 @@ func (ec *executionContext) _User_patient(ctx context.Context, field graphql.Col
 			return ec.Resolvers.User().Patient(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		false,

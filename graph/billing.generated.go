@@ -19,7 +19,7 @@ import (
 
 type InvoiceResolver interface {
 	PatientID(ctx context.Context, obj *healthgraph.Invoice) (string, error)
-	Patient(ctx context.Context, obj *healthgraph.Invoice) (*healthgraph.Patient, error)
+	Patient(ctx context.Context, obj *healthgraph.Invoice) (*model.Patient, error)
 	CoverageID(ctx context.Context, obj *healthgraph.Invoice) (*string, error)
 	Coverage(ctx context.Context, obj *healthgraph.Invoice) (*model.Coverage, error)
 
@@ -89,8 +89,8 @@ func (ec *executionContext) _Invoice_patient(ctx context.Context, field graphql.
 			return ec.Resolvers.Invoice().Patient(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		true,

@@ -21,7 +21,7 @@ import (
 type ClaimResolver interface {
 	Invoice(ctx context.Context, obj *model.Claim) (*healthgraph.Invoice, error)
 
-	Patient(ctx context.Context, obj *model.Claim) (*healthgraph.Patient, error)
+	Patient(ctx context.Context, obj *model.Claim) (*model.Patient, error)
 
 	Coverage(ctx context.Context, obj *model.Claim) (*model.Coverage, error)
 
@@ -221,8 +221,8 @@ func (ec *executionContext) _Claim_patient(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Claim().Patient(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		true,

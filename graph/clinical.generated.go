@@ -18,29 +18,21 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type BreakGlassGrantResolver interface {
-	Patient(ctx context.Context, obj *healthgraph.BreakGlass) (*healthgraph.Patient, error)
+	Patient(ctx context.Context, obj *healthgraph.BreakGlass) (*model.Patient, error)
 }
 type CoverageResolver interface {
-	Subscriber(ctx context.Context, obj *model.Coverage) (*healthgraph.Patient, error)
+	Subscriber(ctx context.Context, obj *model.Coverage) (*model.Patient, error)
 }
 type MedicalRecordResolver interface {
-	Patient(ctx context.Context, obj *healthgraph.MedicalRecord) (*healthgraph.Patient, error)
+	Patient(ctx context.Context, obj *healthgraph.MedicalRecord) (*model.Patient, error)
 
 	Supersedes(ctx context.Context, obj *healthgraph.MedicalRecord) (*healthgraph.MedicalRecord, error)
 	SupersededBy(ctx context.Context, obj *healthgraph.MedicalRecord) (*healthgraph.MedicalRecord, error)
 	AuthorID(ctx context.Context, obj *healthgraph.MedicalRecord) (string, error)
 }
 type PatientResolver interface {
-	FirstNameAr(ctx context.Context, obj *healthgraph.Patient) (*string, error)
-	FamilyNameAr(ctx context.Context, obj *healthgraph.Patient) (*string, error)
-
-	Phone(ctx context.Context, obj *healthgraph.Patient) (*string, error)
-	Email(ctx context.Context, obj *healthgraph.Patient) (*string, error)
-	Occupation(ctx context.Context, obj *healthgraph.Patient) (*healthgraph.Occupation, error)
-	MaritalStatus(ctx context.Context, obj *healthgraph.Patient) (*healthgraph.MaritalStatus, error)
-	Coverages(ctx context.Context, obj *healthgraph.Patient) ([]*model.Coverage, error)
-	UpcomingAppointments(ctx context.Context, obj *healthgraph.Patient) ([]*model.Appointment, error)
-	LatestRecords(ctx context.Context, obj *healthgraph.Patient) ([]*healthgraph.MedicalRecord, error)
+	UpcomingAppointments(ctx context.Context, obj *model.Patient) ([]*model.Appointment, error)
+	LatestRecords(ctx context.Context, obj *model.Patient) ([]*healthgraph.MedicalRecord, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -70,8 +62,8 @@ func (ec *executionContext) _Appointment_patient(ctx context.Context, field grap
 			return obj.Patient()
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		true,
@@ -268,8 +260,8 @@ func (ec *executionContext) _BreakGlassGrant_patient(ctx context.Context, field 
 			return ec.Resolvers.BreakGlassGrant().Patient(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		true,
@@ -379,8 +371,8 @@ func (ec *executionContext) _Coverage_subscriber(ctx context.Context, field grap
 			return ec.Resolvers.Coverage().Subscriber(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		false,
@@ -455,8 +447,8 @@ func (ec *executionContext) _MedicalRecord_patient(ctx context.Context, field gr
 			return ec.Resolvers.MedicalRecord().Patient(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		true,
@@ -659,194 +651,98 @@ func (ec *executionContext) fieldContext_MedicalRecordEdge_node(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _Patient_id(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.GlobalID() }, (*executionContext).fieldContext_Patient_id, encodeNID2string, "ID!", true, true)
+func (ec *executionContext) _Patient_id(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, string](ctx, ec, field, obj, func(obj *model.Patient) string { return obj.GlobalID() }, (*executionContext).fieldContext_Patient_id, encodeNID2string, "ID!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, true, false, "ID")
 }
 
-func (ec *executionContext) _Patient_mrn(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.MRN }, (*executionContext).fieldContext_Patient_mrn, encodeNString2string, "String!", true, true)
+func (ec *executionContext) _Patient_mrn(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, string](ctx, ec, field, obj, func(obj *model.Patient) string { return obj.MRN }, (*executionContext).fieldContext_Patient_mrn, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_mrn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
-func (ec *executionContext) _Patient_nationalId(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.NationalID }, (*executionContext).fieldContext_Patient_nationalId, encodeNString2string, "String!", true, true)
+func (ec *executionContext) _Patient_nationalId(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, string](ctx, ec, field, obj, func(obj *model.Patient) string { return obj.NationalID }, (*executionContext).fieldContext_Patient_nationalId, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_nationalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
-func (ec *executionContext) _Patient_firstName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.FirstName }, (*executionContext).fieldContext_Patient_firstName, encodeNString2string, "String!", true, true)
+func (ec *executionContext) _Patient_firstName(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, string](ctx, ec, field, obj, func(obj *model.Patient) string { return obj.FirstName }, (*executionContext).fieldContext_Patient_firstName, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
-func (ec *executionContext) _Patient_familyName(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Patient, string](ctx, ec, field, obj, func(obj *healthgraph.Patient) string { return obj.FamilyName }, (*executionContext).fieldContext_Patient_familyName, encodeNString2string, "String!", true, true)
+func (ec *executionContext) _Patient_familyName(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, string](ctx, ec, field, obj, func(obj *model.Patient) string { return obj.FamilyName }, (*executionContext).fieldContext_Patient_familyName, encodeNString2string, "String!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_familyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
-func (ec *executionContext) _Patient_firstNameAr(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Patient_firstNameAr(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Patient().FirstNameAr(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Patient_firstNameAr(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, *string](ctx, ec, field, obj, func(obj *model.Patient) *string { return obj.FirstNameArShown() }, (*executionContext).fieldContext_Patient_firstNameAr, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Patient_firstNameAr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Patient", field, true, false, "String")
 }
 
-func (ec *executionContext) _Patient_familyNameAr(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Patient_familyNameAr(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Patient().FamilyNameAr(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Patient_familyNameAr(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, *string](ctx, ec, field, obj, func(obj *model.Patient) *string { return obj.FamilyNameArShown() }, (*executionContext).fieldContext_Patient_familyNameAr, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Patient_familyNameAr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Patient", field, true, false, "String")
 }
 
-func (ec *executionContext) _Patient_birthDate(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Patient, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Patient) time.Time { return obj.BirthDate }, (*executionContext).fieldContext_Patient_birthDate, encodeNDate2timeᚐTime, "Date!", true, true)
+func (ec *executionContext) _Patient_birthDate(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, time.Time](ctx, ec, field, obj, func(obj *model.Patient) time.Time { return obj.BirthDate }, (*executionContext).fieldContext_Patient_birthDate, encodeNDate2timeᚐTime, "Date!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_birthDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "Date")
 }
 
-func (ec *executionContext) _Patient_gender(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Patient, healthgraph.Gender](ctx, ec, field, obj, func(obj *healthgraph.Patient) healthgraph.Gender { return obj.Gender }, (*executionContext).fieldContext_Patient_gender, encodeNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender, "Gender!", true, true)
+func (ec *executionContext) _Patient_gender(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, healthgraph.Gender](ctx, ec, field, obj, func(obj *model.Patient) healthgraph.Gender { return obj.Gender }, (*executionContext).fieldContext_Patient_gender, encodeNGender2githubᚗcomᚋhealthgraphᚋhealthgraphᚐGender, "Gender!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "Gender")
 }
 
-func (ec *executionContext) _Patient_phone(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Patient_phone(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Patient().Phone(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Patient_phone(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, *string](ctx, ec, field, obj, func(obj *model.Patient) *string { return obj.PhoneShown() }, (*executionContext).fieldContext_Patient_phone, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Patient_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Patient", field, true, false, "String")
 }
 
-func (ec *executionContext) _Patient_email(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Patient_email(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Patient().Email(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Patient_email(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, *string](ctx, ec, field, obj, func(obj *model.Patient) *string { return obj.EmailShown() }, (*executionContext).fieldContext_Patient_email, encodeOString2ᚖstring, "", true, false)
 }
 func (ec *executionContext) fieldContext_Patient_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Patient", field, true, false, "String")
 }
 
-func (ec *executionContext) _Patient_occupation(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Patient_occupation(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Patient().Occupation(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Occupation) graphql.Marshaler {
-			return ec.marshalOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Patient_occupation(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, *healthgraph.Occupation](ctx, ec, field, obj, func(obj *model.Patient) *healthgraph.Occupation { return obj.OccupationShown() }, (*executionContext).fieldContext_Patient_occupation, encodeOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation, "", true, false)
 }
 func (ec *executionContext) fieldContext_Patient_occupation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, "Occupation")
+	return graphql.NewScalarFieldContext("Patient", field, true, false, "Occupation")
 }
 
-func (ec *executionContext) _Patient_maritalStatus(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Patient_maritalStatus(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Patient().MaritalStatus(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.MaritalStatus) graphql.Marshaler {
-			return ec.marshalOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+func (ec *executionContext) _Patient_maritalStatus(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, *healthgraph.MaritalStatus](ctx, ec, field, obj, func(obj *model.Patient) *healthgraph.MaritalStatus { return obj.MaritalStatusShown() }, (*executionContext).fieldContext_Patient_maritalStatus, encodeOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus, "", true, false)
 }
 func (ec *executionContext) fieldContext_Patient_maritalStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Patient", field, true, true, "MaritalStatus")
+	return graphql.NewScalarFieldContext("Patient", field, true, false, "MaritalStatus")
 }
 
-func (ec *executionContext) _Patient_coverages(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
+func (ec *executionContext) _Patient_coverages(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -855,7 +751,7 @@ func (ec *executionContext) _Patient_coverages(ctx context.Context, field graphq
 			return ec.fieldContext_Patient_coverages(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Patient().Coverages(ctx, obj)
+			return obj.Coverages()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Coverage) graphql.Marshaler {
@@ -870,7 +766,7 @@ func (ec *executionContext) fieldContext_Patient_coverages(_ context.Context, fi
 		Object:     "Patient",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Coverage(ctx, field)
 		},
@@ -878,7 +774,7 @@ func (ec *executionContext) fieldContext_Patient_coverages(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Patient_upcomingAppointments(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
+func (ec *executionContext) _Patient_upcomingAppointments(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -910,7 +806,7 @@ func (ec *executionContext) fieldContext_Patient_upcomingAppointments(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _Patient_latestRecords(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
+func (ec *executionContext) _Patient_latestRecords(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -942,8 +838,8 @@ func (ec *executionContext) fieldContext_Patient_latestRecords(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _Patient_createdAt(ctx context.Context, field graphql.CollectedField, obj *healthgraph.Patient) (ret graphql.Marshaler) {
-	return leafField[*healthgraph.Patient, time.Time](ctx, ec, field, obj, func(obj *healthgraph.Patient) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_Patient_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
+func (ec *executionContext) _Patient_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Patient) (ret graphql.Marshaler) {
+	return leafField[*model.Patient, time.Time](ctx, ec, field, obj, func(obj *model.Patient) time.Time { return obj.CreatedAt }, (*executionContext).fieldContext_Patient_createdAt, encodeNTime2timeᚐTime, "Time!", true, true)
 }
 func (ec *executionContext) fieldContext_Patient_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "Time")
@@ -996,7 +892,7 @@ func (ec *executionContext) fieldContext_PatientEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _PatientEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PatientEdge) (ret graphql.Marshaler) {
-	return plainField[*model.PatientEdge, *healthgraph.Patient](ctx, ec, field, obj, func(obj *model.PatientEdge) *healthgraph.Patient { return obj.Node }, (*executionContext).fieldContext_PatientEdge_node, (*executionContext).marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient, true, true)
+	return plainField[*model.PatientEdge, *model.Patient](ctx, ec, field, obj, func(obj *model.PatientEdge) *model.Patient { return obj.Node }, (*executionContext).fieldContext_PatientEdge_node, (*executionContext).marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient, true, true)
 }
 func (ec *executionContext) fieldContext_PatientEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -2630,7 +2526,7 @@ func (ec *executionContext) _MedicalRecordEdge(ctx context.Context, sel ast.Sele
 
 var patientImplementors = []string{"Patient", "Node"}
 
-func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Patient) graphql.Marshaler {
+func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, obj *model.Patient) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, patientImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -2665,17 +2561,15 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "firstNameAr":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Patient_firstNameAr(ctx, field, obj)
-				})
+			out.Values[i] = ec._Patient_firstNameAr(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "familyNameAr":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Patient_familyNameAr(ctx, field, obj)
-				})
+			out.Values[i] = ec._Patient_familyNameAr(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "birthDate":
 			out.Values[i] = ec._Patient_birthDate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2687,35 +2581,30 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "phone":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Patient_phone(ctx, field, obj)
-				})
+			out.Values[i] = ec._Patient_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "email":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Patient_email(ctx, field, obj)
-				})
+			out.Values[i] = ec._Patient_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "occupation":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Patient_occupation(ctx, field, obj)
-				})
+			out.Values[i] = ec._Patient_occupation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "maritalStatus":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Patient_maritalStatus(ctx, field, obj)
-				})
+			out.Values[i] = ec._Patient_maritalStatus(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "coverages":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Patient_coverages(ctx, field, obj)
-				})
+			out.Values[i] = ec._Patient_coverages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "upcomingAppointments":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -3379,7 +3268,7 @@ func (ec *executionContext) marshalNMedicalRecordEdge2ᚖgithubᚗcomᚋhealthgr
 	return ec._MedicalRecordEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
+func (ec *executionContext) marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx context.Context, sel ast.SelectionSet, v *model.Patient) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Patient!")
 		return graphql.Null
@@ -3690,6 +3579,14 @@ func (ec *executionContext) marshalOMaritalStatus2ᚖgithubᚗcomᚋhealthgraph�
 	return res
 }
 
+// encodeOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus is marshalOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus without its null report (graph's leafField).
+func encodeOMaritalStatus2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMaritalStatus(v *healthgraph.MaritalStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return model.MarshalText(string(*v))
+}
+
 func (ec *executionContext) marshalOMedicalRecord2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐMedicalRecord(ctx context.Context, sel ast.SelectionSet, v *healthgraph.MedicalRecord) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -3716,7 +3613,15 @@ func (ec *executionContext) marshalOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋh
 	return res
 }
 
-func (ec *executionContext) marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx context.Context, sel ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
+// encodeOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation is marshalOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation without its null report (graph's leafField).
+func encodeOOccupation2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐOccupation(v *healthgraph.Occupation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return model.MarshalText(string(*v))
+}
+
+func (ec *executionContext) marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx context.Context, sel ast.SelectionSet, v *model.Patient) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -34,7 +34,7 @@ var inlineObjects = map[string]inlineObject{
 	"MedicalRecordEdge":         {implementors: []string{"MedicalRecordEdge"}, inline: map[string][]string{"__typename": nil, "cursor": nil, "node": []string{"MedicalRecord"}}},
 	"Money":                     {always: true},
 	"NphiesMessage":             {implementors: []string{"NphiesMessage"}, inline: map[string][]string{"__typename": nil, "attempts": nil, "bundleId": nil, "createdAt": nil, "direction": nil, "event": nil, "id": nil}},
-	"Patient":                   {implementors: []string{"Patient", "Node"}, inline: map[string][]string{"__typename": nil, "birthDate": nil, "createdAt": nil, "familyName": nil, "firstName": nil, "gender": nil, "id": nil, "mrn": nil, "nationalId": nil}},
+	"Patient":                   {implementors: []string{"Patient", "Node"}, inline: map[string][]string{"__typename": nil, "birthDate": nil, "coverages": []string{"Coverage"}, "createdAt": nil, "email": nil, "familyName": nil, "familyNameAr": nil, "firstName": nil, "firstNameAr": nil, "gender": nil, "id": nil, "maritalStatus": nil, "mrn": nil, "nationalId": nil, "occupation": nil, "phone": nil}},
 	"PatientEdge":               {implementors: []string{"PatientEdge"}, inline: map[string][]string{"__typename": nil, "cursor": nil, "node": []string{"Patient"}}},
 	"Payer":                     {always: true},
 	"Payment":                   {always: true},

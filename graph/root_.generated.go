@@ -508,19 +508,19 @@ type ComplexityRoot struct {
 		BirthDate            func(childComplexity int) int
 		Coverages            func(childComplexity int) int
 		CreatedAt            func(childComplexity int) int
-		Email                func(childComplexity int) int
+		EmailShown           func(childComplexity int) int
 		FamilyName           func(childComplexity int) int
-		FamilyNameAr         func(childComplexity int) int
+		FamilyNameArShown    func(childComplexity int) int
 		FirstName            func(childComplexity int) int
-		FirstNameAr          func(childComplexity int) int
+		FirstNameArShown     func(childComplexity int) int
 		Gender               func(childComplexity int) int
 		GlobalID             func(childComplexity int) int
 		LatestRecords        func(childComplexity int) int
 		MRN                  func(childComplexity int) int
-		MaritalStatus        func(childComplexity int) int
+		MaritalStatusShown   func(childComplexity int) int
 		NationalID           func(childComplexity int) int
-		Occupation           func(childComplexity int) int
-		Phone                func(childComplexity int) int
+		OccupationShown      func(childComplexity int) int
+		PhoneShown           func(childComplexity int) int
 		UpcomingAppointments func(childComplexity int) int
 	}
 
@@ -2883,11 +2883,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Patient.CreatedAt(childComplexity), true
 	case "Patient.email":
-		if e.ComplexityRoot.Patient.Email == nil {
+		if e.ComplexityRoot.Patient.EmailShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Patient.Email(childComplexity), true
+		return e.ComplexityRoot.Patient.EmailShown(childComplexity), true
 	case "Patient.familyName":
 		if e.ComplexityRoot.Patient.FamilyName == nil {
 			break
@@ -2895,11 +2895,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Patient.FamilyName(childComplexity), true
 	case "Patient.familyNameAr":
-		if e.ComplexityRoot.Patient.FamilyNameAr == nil {
+		if e.ComplexityRoot.Patient.FamilyNameArShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Patient.FamilyNameAr(childComplexity), true
+		return e.ComplexityRoot.Patient.FamilyNameArShown(childComplexity), true
 	case "Patient.firstName":
 		if e.ComplexityRoot.Patient.FirstName == nil {
 			break
@@ -2907,11 +2907,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Patient.FirstName(childComplexity), true
 	case "Patient.firstNameAr":
-		if e.ComplexityRoot.Patient.FirstNameAr == nil {
+		if e.ComplexityRoot.Patient.FirstNameArShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Patient.FirstNameAr(childComplexity), true
+		return e.ComplexityRoot.Patient.FirstNameArShown(childComplexity), true
 	case "Patient.gender":
 		if e.ComplexityRoot.Patient.Gender == nil {
 			break
@@ -2937,11 +2937,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Patient.MRN(childComplexity), true
 	case "Patient.maritalStatus":
-		if e.ComplexityRoot.Patient.MaritalStatus == nil {
+		if e.ComplexityRoot.Patient.MaritalStatusShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Patient.MaritalStatus(childComplexity), true
+		return e.ComplexityRoot.Patient.MaritalStatusShown(childComplexity), true
 	case "Patient.nationalId":
 		if e.ComplexityRoot.Patient.NationalID == nil {
 			break
@@ -2949,17 +2949,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Patient.NationalID(childComplexity), true
 	case "Patient.occupation":
-		if e.ComplexityRoot.Patient.Occupation == nil {
+		if e.ComplexityRoot.Patient.OccupationShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Patient.Occupation(childComplexity), true
+		return e.ComplexityRoot.Patient.OccupationShown(childComplexity), true
 	case "Patient.phone":
-		if e.ComplexityRoot.Patient.Phone == nil {
+		if e.ComplexityRoot.Patient.PhoneShown == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Patient.Phone(childComplexity), true
+		return e.ComplexityRoot.Patient.PhoneShown(childComplexity), true
 	case "Patient.upcomingAppointments":
 		if e.ComplexityRoot.Patient.UpcomingAppointments == nil {
 			break

@@ -27,7 +27,7 @@ type MutationResolver interface {
 	Logout(ctx context.Context, refreshToken string) (bool, error)
 	SetUserRole(ctx context.Context, userID string, role model.Role) (*healthgraph.User, error)
 	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error)
-	ClaimPatientRecord(ctx context.Context, input model.ClaimPatientRecordInput) (*healthgraph.Patient, error)
+	ClaimPatientRecord(ctx context.Context, input model.ClaimPatientRecordInput) (*model.Patient, error)
 	CreateInvoice(ctx context.Context, input model.CreateInvoiceInput) (*healthgraph.Invoice, error)
 	IssueInvoice(ctx context.Context, id string) (*healthgraph.Invoice, error)
 	RecordPayment(ctx context.Context, input model.RecordPaymentInput) (*healthgraph.Invoice, error)
@@ -37,8 +37,8 @@ type MutationResolver interface {
 	RequestPriorAuthorization(ctx context.Context, input model.SubmitClaimInput) (*model.Claim, error)
 	RetryClaim(ctx context.Context, id string) (*model.Claim, error)
 	CancelClaim(ctx context.Context, id string, reason string, reasonCode *healthgraph.CancelReason) (*model.Claim, error)
-	CreatePatient(ctx context.Context, input model.CreatePatientInput) (*healthgraph.Patient, error)
-	UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*healthgraph.Patient, error)
+	CreatePatient(ctx context.Context, input model.CreatePatientInput) (*model.Patient, error)
+	UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*model.Patient, error)
 	AddCoverage(ctx context.Context, input model.AddCoverageInput) (*model.Coverage, error)
 	BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.Appointment, error)
 	RescheduleAppointment(ctx context.Context, id string, startsAt time.Time, endsAt time.Time) (*model.Appointment, error)
@@ -67,7 +67,7 @@ type QueryResolver interface {
 	ClaimsSummary(ctx context.Context, from time.Time, to time.Time, groupBy model.ClaimsGroupBy) ([]*model.ClaimsSummaryGroup, error)
 	RevenueSummary(ctx context.Context, from time.Time, to time.Time, groupBy model.RevenueGroupBy) ([]*model.RevenueGroup, error)
 	ClaimReadiness(ctx context.Context, input model.SubmitClaimInput, use *healthgraph.ClaimUse) (*model.ClaimReadiness, error)
-	Patient(ctx context.Context, id string) (*healthgraph.Patient, error)
+	Patient(ctx context.Context, id string) (*model.Patient, error)
 	Patients(ctx context.Context, filter *model.PatientFilter, orderBy *model.PatientOrder, first *int, after *string, last *int, before *string) (*model.PatientConnection, error)
 	Practitioners(ctx context.Context, specialty *string, first *int, after *string, last *int, before *string) (*model.PractitionerConnection, error)
 	Appointments(ctx context.Context, filter *model.AppointmentFilter, orderBy *model.AppointmentOrder, first *int, after *string, last *int, before *string) (*model.AppointmentConnection, error)
@@ -1732,11 +1732,11 @@ func (ec *executionContext) _Mutation_claimPatientRecord(ctx context.Context, fi
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
 				if err != nil {
-					var zeroVal *healthgraph.Patient
+					var zeroVal *model.Patient
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Patient
+					var zeroVal *model.Patient
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -1745,8 +1745,8 @@ func (ec *executionContext) _Mutation_claimPatientRecord(ctx context.Context, fi
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2352,11 +2352,11 @@ func (ec *executionContext) _Mutation_createPatient(ctx context.Context, field g
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "RECEPTION"})
 				if err != nil {
-					var zeroVal *healthgraph.Patient
+					var zeroVal *model.Patient
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Patient
+					var zeroVal *model.Patient
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2365,8 +2365,8 @@ func (ec *executionContext) _Mutation_createPatient(ctx context.Context, field g
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2414,11 +2414,11 @@ func (ec *executionContext) _Mutation_updatePatient(ctx context.Context, field g
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "RECEPTION"})
 				if err != nil {
-					var zeroVal *healthgraph.Patient
+					var zeroVal *model.Patient
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Patient
+					var zeroVal *model.Patient
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -2427,8 +2427,8 @@ func (ec *executionContext) _Mutation_updatePatient(ctx context.Context, field g
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4068,11 +4068,11 @@ func (ec *executionContext) _Query_patient(ctx context.Context, field graphql.Co
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "RECEPTION", "BILLING", "PRACTITIONER", "PATIENT"})
 				if err != nil {
-					var zeroVal *healthgraph.Patient
+					var zeroVal *model.Patient
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *healthgraph.Patient
+					var zeroVal *model.Patient
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -4081,8 +4081,8 @@ func (ec *executionContext) _Query_patient(ctx context.Context, field graphql.Co
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *healthgraph.Patient) graphql.Marshaler {
-			return ec.marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚐPatient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Patient) graphql.Marshaler {
+			return ec.marshalOPatient2ᚖgithubᚗcomᚋhealthgraphᚋhealthgraphᚋgraphᚋmodelᚐPatient(ctx, selections, v)
 		},
 		true,
 		false,
@@ -4834,9 +4834,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Practitioner(ctx, sel, obj)
-	case healthgraph.Patient:
+	case model.Patient:
 		return ec._Patient(ctx, sel, &obj)
-	case *healthgraph.Patient:
+	case *model.Patient:
 		if obj == nil {
 			return graphql.Null
 		}

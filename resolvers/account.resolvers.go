@@ -52,13 +52,13 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword s
 	return authPayload(r.Accounts.ChangePassword(ctx, p, currentPassword, newPassword))
 }
 
-func (r *mutationResolver) ClaimPatientRecord(ctx context.Context, input model.ClaimPatientRecordInput) (*hg.Patient, error) {
+func (r *mutationResolver) ClaimPatientRecord(ctx context.Context, input model.ClaimPatientRecordInput) (*model.Patient, error) {
 	p, err := auth.Require(ctx, hg.RolePatient)
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.ClaimPatientRecord(ctx, p.UserID, hg.PatientClaim{MRN: deref(input.Mrn),
-		NationalID: deref(input.NationalID), BirthDate: input.BirthDate}, hg.ClaimAttemptLimit)
+	return shownPatient(ctx)(r.Store.ClaimPatientRecord(ctx, p.UserID, hg.PatientClaim{MRN: deref(input.Mrn),
+		NationalID: deref(input.NationalID), BirthDate: input.BirthDate}, hg.ClaimAttemptLimit))
 }
 
 func (r *queryResolver) Me(ctx context.Context) (*hg.User, error) {
@@ -98,8 +98,8 @@ func (r *userResolver) Role(ctx context.Context, obj *hg.User) (model.Role, erro
 	return model.Role(obj.Role), nil
 }
 
-func (r *userResolver) Patient(ctx context.Context, obj *hg.User) (*hg.Patient, error) {
-	return r.linkedPatient(ctx, obj.ID)
+func (r *userResolver) Patient(ctx context.Context, obj *hg.User) (*model.Patient, error) {
+	return shownPatient(ctx)(r.linkedPatient(ctx, obj.ID))
 }
 
 func (r *userResolver) Practitioner(ctx context.Context, obj *hg.User) (*hg.Practitioner, error) {

@@ -19,8 +19,8 @@ func (r *invoiceResolver) PatientID(ctx context.Context, obj *hg.Invoice) (strin
 	return hg.GlobalID("Patient", obj.PatientID), nil
 }
 
-func (r *invoiceResolver) Patient(ctx context.Context, obj *hg.Invoice) (*hg.Patient, error) {
-	return partyPatient(ctx, obj.PatientID)
+func (r *invoiceResolver) Patient(ctx context.Context, obj *hg.Invoice) (*model.Patient, error) {
+	return shownPatient(ctx)(partyPatient(ctx, obj.PatientID))
 }
 
 func (r *invoiceResolver) CoverageID(ctx context.Context, obj *hg.Invoice) (*string, error) {

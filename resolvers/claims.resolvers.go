@@ -22,8 +22,8 @@ func (r *claimResolver) Invoice(ctx context.Context, obj *model.Claim) (*hg.Invo
 	return partyInvoice(ctx, obj.InvoiceID)
 }
 
-func (r *claimResolver) Patient(ctx context.Context, obj *model.Claim) (*hg.Patient, error) {
-	return partyPatient(ctx, obj.PatientID)
+func (r *claimResolver) Patient(ctx context.Context, obj *model.Claim) (*model.Patient, error) {
+	return shownPatient(ctx)(partyPatient(ctx, obj.PatientID))
 }
 
 func (r *claimResolver) Coverage(ctx context.Context, obj *model.Claim) (*model.Coverage, error) {

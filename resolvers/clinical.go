@@ -169,6 +169,37 @@ func (r *Resolver) coverage(ctx context.Context, id uuid.UUID) (*hg.Coverage, er
 	})
 }
 
+// shownPatient(ctx) is a patient as the resolver that returns it in ctx
+// shows it, with the error of its load: shownPatient(ctx)(load(...)). A
+// list is model.NewPatients.
+func shownPatient(ctx context.Context) func(*hg.Patient, error) (*model.Patient, error) {
+	return func(p *hg.Patient, err error) (*model.Patient, error) {
+		return model.NewPatient(ctx, dataloader.For(ctx), p), err
+	}
+}
+
+// prefetchChart queues the relations of patient id that the query selects
+// under Query.patient. Its coverages are a field gqlgen runs inline
+// (model.Patient), before it dispatches the records and the appointments:
+// queued here, the three batches wait together, not the coverages' first.
+// Each is queued only where its own resolver would load it.
+func prefetchChart(ctx context.Context, id uuid.UUID) {
+	l := dataloader.For(ctx)
+	if l == nil {
+		return
+	}
+	ids, types := []uuid.UUID{id}, []string{"Patient", "Node"}
+	if selectsIn(ctx, types, "coverages") {
+		l.QueueCoverages(ctx, ids)
+	}
+	if selectsIn(ctx, types, "latestRecords") && mayReadRecords(ctx) == nil {
+		l.RecordsByPatientID.LoadAllThunk(ctx, ids)
+	}
+	if _, err := asField(ctx, "appointments"); err == nil && selectsIn(ctx, types, "upcomingAppointments") {
+		l.AppointmentsByPatientID.LoadAllThunk(ctx, ids)
+	}
+}
+
 // shownCoverage is c as the API shows it, and err.
 func shownCoverage(c *hg.Coverage, err error) (*model.Coverage, error) {
 	return model.NewCoverage(c), err

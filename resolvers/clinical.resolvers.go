@@ -17,11 +17,11 @@ import (
 	"github.com/healthgraph/healthgraph/graph/model"
 )
 
-func (r *breakGlassGrantResolver) Patient(ctx context.Context, obj *hg.BreakGlass) (*hg.Patient, error) {
-	return dataloader.For(ctx).Patient(ctx, obj.PatientID)
+func (r *breakGlassGrantResolver) Patient(ctx context.Context, obj *hg.BreakGlass) (*model.Patient, error) {
+	return shownPatient(ctx)(dataloader.For(ctx).Patient(ctx, obj.PatientID))
 }
 
-func (r *coverageResolver) Subscriber(ctx context.Context, obj *model.Coverage) (*hg.Patient, error) {
+func (r *coverageResolver) Subscriber(ctx context.Context, obj *model.Coverage) (*model.Patient, error) {
 	id := obj.PatientID
 	if obj.SubscriberID != nil {
 		id = *obj.SubscriberID
@@ -30,11 +30,11 @@ func (r *coverageResolver) Subscriber(ctx context.Context, obj *model.Coverage) 
 	if hg.ErrorCode(err) == hg.ENOTFOUND {
 		return nil, nil // a subscriber outside the caller's scope stays unseen
 	}
-	return p, err
+	return shownPatient(ctx)(p, err)
 }
 
-func (r *medicalRecordResolver) Patient(ctx context.Context, obj *hg.MedicalRecord) (*hg.Patient, error) {
-	return dataloader.For(ctx).Patient(ctx, obj.PatientID)
+func (r *medicalRecordResolver) Patient(ctx context.Context, obj *hg.MedicalRecord) (*model.Patient, error) {
+	return shownPatient(ctx)(dataloader.For(ctx).Patient(ctx, obj.PatientID))
 }
 
 func (r *medicalRecordResolver) Supersedes(ctx context.Context, obj *hg.MedicalRecord) (*hg.MedicalRecord, error) {
@@ -49,24 +49,24 @@ func (r *medicalRecordResolver) AuthorID(ctx context.Context, obj *hg.MedicalRec
 	return hg.GlobalID("User", obj.AuthorID), nil
 }
 
-func (r *mutationResolver) CreatePatient(ctx context.Context, input model.CreatePatientInput) (*hg.Patient, error) {
-	return r.Store.CreatePatient(auditing(ctx, "patient.created", "Patient"), hg.NewPatient{MRN: deref(input.Mrn), NationalID: input.NationalID,
+func (r *mutationResolver) CreatePatient(ctx context.Context, input model.CreatePatientInput) (*model.Patient, error) {
+	return shownPatient(ctx)(r.Store.CreatePatient(auditing(ctx, "patient.created", "Patient"), hg.NewPatient{MRN: deref(input.Mrn), NationalID: input.NationalID,
 		FirstName: input.FirstName, FamilyName: input.FamilyName, FirstNameAr: deref(input.FirstNameAr),
 		FamilyNameAr: deref(input.FamilyNameAr), BirthDate: input.BirthDate, Gender: input.Gender,
 		Phone: deref(input.Phone), Email: deref(input.Email), Occupation: deref(input.Occupation),
-		MaritalStatus: deref(input.MaritalStatus)})
+		MaritalStatus: deref(input.MaritalStatus)}))
 }
 
-func (r *mutationResolver) UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*hg.Patient, error) {
+func (r *mutationResolver) UpdatePatient(ctx context.Context, id string, input model.UpdatePatientInput) (*model.Patient, error) {
 	uid, err := parseID("id", "Patient", id)
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.UpdatePatient(auditing(ctx, "patient.updated", "Patient"), auth.PatientScope(hg.PrincipalFrom(ctx)), uid, hg.PatientPatch{
+	return shownPatient(ctx)(r.Store.UpdatePatient(auditing(ctx, "patient.updated", "Patient"), auth.PatientScope(hg.PrincipalFrom(ctx)), uid, hg.PatientPatch{
 		NationalID: input.NationalID, FirstName: input.FirstName, FamilyName: input.FamilyName,
 		FirstNameAr: input.FirstNameAr, FamilyNameAr: input.FamilyNameAr, BirthDate: input.BirthDate,
 		Gender: input.Gender, Phone: input.Phone, Email: input.Email, Occupation: input.Occupation,
-		MaritalStatus: input.MaritalStatus})
+		MaritalStatus: input.MaritalStatus}))
 }
 
 func (r *mutationResolver) AddCoverage(ctx context.Context, input model.AddCoverageInput) (*model.Coverage, error) {
@@ -157,36 +157,7 @@ func (r *mutationResolver) BreakGlass(ctx context.Context, patientID string, rea
 	return r.Store.GrantBreakGlass(auditing(ctx, "patient.break_glass", "Patient"), who.UserID, pid, reason, time.Now().Add(hg.BreakGlassDuration))
 }
 
-func (r *patientResolver) FirstNameAr(ctx context.Context, obj *hg.Patient) (*string, error) {
-	return optional(obj.FirstNameAr), nil
-}
-
-func (r *patientResolver) FamilyNameAr(ctx context.Context, obj *hg.Patient) (*string, error) {
-	return optional(obj.FamilyNameAr), nil
-}
-
-func (r *patientResolver) Phone(ctx context.Context, obj *hg.Patient) (*string, error) {
-	return optional(obj.Phone), nil
-}
-
-func (r *patientResolver) Email(ctx context.Context, obj *hg.Patient) (*string, error) {
-	return optional(obj.Email), nil
-}
-
-func (r *patientResolver) Occupation(ctx context.Context, obj *hg.Patient) (*hg.Occupation, error) {
-	return optional(obj.Occupation), nil
-}
-
-func (r *patientResolver) MaritalStatus(ctx context.Context, obj *hg.Patient) (*hg.MaritalStatus, error) {
-	return optional(obj.MaritalStatus), nil
-}
-
-func (r *patientResolver) Coverages(ctx context.Context, obj *hg.Patient) ([]*model.Coverage, error) {
-	cs, err := dataloader.For(ctx).Coverages(ctx, obj.ID)
-	return model.NewCoverages(cs), err
-}
-
-func (r *patientResolver) UpcomingAppointments(ctx context.Context, obj *hg.Patient) ([]*model.Appointment, error) {
+func (r *patientResolver) UpcomingAppointments(ctx context.Context, obj *model.Patient) ([]*model.Appointment, error) {
 	if _, err := asField(ctx, "appointments"); err != nil {
 		return nil, err
 	}
@@ -194,7 +165,7 @@ func (r *patientResolver) UpcomingAppointments(ctx context.Context, obj *hg.Pati
 	return shownAppointments(ctx, as), err
 }
 
-func (r *patientResolver) LatestRecords(ctx context.Context, obj *hg.Patient) ([]*hg.MedicalRecord, error) {
+func (r *patientResolver) LatestRecords(ctx context.Context, obj *model.Patient) ([]*hg.MedicalRecord, error) {
 	if err := mayReadRecords(ctx); err != nil {
 		return nil, err
 	}
@@ -205,13 +176,16 @@ func (r *patientResolver) LatestRecords(ctx context.Context, obj *hg.Patient) ([
 	return recs, r.recordsRead(ctx, obj.ID)
 }
 
-func (r *queryResolver) Patient(ctx context.Context, id string) (*hg.Patient, error) {
+func (r *queryResolver) Patient(ctx context.Context, id string) (*model.Patient, error) {
 	uid, err := parseID("id", "Patient", id)
 	if err != nil {
 		return nil, err
 	}
 	p, err := dataloader.For(ctx).Patient(ctx, uid)
-	return disclosed(ctx, r.Resolver, "patient.read", "Patient", p, err, patientSubject)
+	if p, err = disclosed(ctx, r.Resolver, "patient.read", "Patient", p, err, patientSubject); err == nil {
+		prefetchChart(ctx, uid)
+	}
+	return shownPatient(ctx)(p, err)
 }
 
 func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilter, orderBy *model.PatientOrder, first *int, after *string, last *int, before *string) (*model.PatientConnection, error) {
@@ -231,15 +205,15 @@ func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilte
 	if err != nil {
 		return nil, err
 	}
-	es, info := edges(pg, ps, func(p *hg.Patient) ([]string, uuid.UUID) {
+	es, info := edges(pg, model.NewPatients(ctx, dataloader.For(ctx), ps), func(p *model.Patient) ([]string, uuid.UUID) {
 		if sort.Field == hg.SortName {
 			return []string{p.FamilyName, p.FirstName}, p.ID
 		}
 		return timeKey(p.CreatedAt), p.ID
 	},
-		func(c string, p *hg.Patient) *model.PatientEdge { return &model.PatientEdge{Cursor: c, Node: p} })
+		func(c string, p *model.Patient) *model.PatientEdge { return &model.PatientEdge{Cursor: c, Node: p} })
 	err = auditPage(ctx, r.Resolver, "patient.list", "Patient", es, func(e *model.PatientEdge) (uuid.UUID, uuid.UUID) {
-		return patientSubject(e.Node)
+		return patientSubject(e.Node.Patient)
 	})
 	return &model.PatientConnection{Edges: es, PageInfo: info, TotalCount: total}, err
 }

@@ -10,10 +10,12 @@ import (
 )
 
 // AppointmentRelations loads the patient and practitioner an appointment
-// refers to, within the caller's scope: the request's loaders
-// (*dataloader.Loaders). QueuePatients and QueuePractitioners add keys to
-// the pending batches without waiting for them.
+// refers to, and the patient's own relations, within the caller's scope:
+// the request's loaders (*dataloader.Loaders). QueuePatients and
+// QueuePractitioners add keys to the pending batches without waiting for
+// them.
 type AppointmentRelations interface {
+	PatientRelations
 	Patient(ctx context.Context, id uuid.UUID) (*hg.Patient, error)
 	Practitioner(ctx context.Context, id uuid.UUID) (*hg.Practitioner, error)
 	QueuePatients(ctx context.Context, ids []uuid.UUID)
@@ -43,6 +45,8 @@ type Appointment struct {
 type appointmentList struct {
 	items                   []*Appointment
 	patients, practitioners sync.Once
+	// shownPatients batches the relations of the list's patients.
+	shownPatients patientList
 }
 
 // NewAppointment is a as the resolver that returns it in ctx shows it,
@@ -66,18 +70,25 @@ func NewAppointments(ctx context.Context, relations AppointmentRelations, as []*
 			list.items = append(list.items, out[i])
 		}
 	}
+	list.shownPatients.ids = func() []uuid.UUID { return list.keys(func(a *Appointment) uuid.UUID { return a.PatientID }) }
 	return out
 }
 
 // Patient is the appointment's patient, batched with the request's other
-// patient loads; outside the caller's scope it is NOT_FOUND.
-func (a *Appointment) Patient() (*hg.Patient, error) {
+// patient loads; outside the caller's scope it is NOT_FOUND. The patients
+// of a list load their coverages together too.
+func (a *Appointment) Patient() (*Patient, error) {
 	if a.list != nil {
 		a.list.patients.Do(func() {
 			a.relations.QueuePatients(a.ctx, a.list.keys(func(a *Appointment) uuid.UUID { return a.PatientID }))
 		})
 	}
-	return a.relations.Patient(a.ctx, a.PatientID)
+	p, err := a.relations.Patient(a.ctx, a.PatientID)
+	shown := NewPatient(a.ctx, a.relations, p)
+	if shown != nil && a.list != nil {
+		shown.list = &a.list.shownPatients
+	}
+	return shown, err
 }
 
 // Practitioner is the appointment's practitioner, batched with the

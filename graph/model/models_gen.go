@@ -525,7 +525,7 @@ type PatientEdge struct {
 	// The position, for `after` or `before`.
 	Cursor string `json:"cursor"`
 	// The patient.
-	Node *healthgraph.Patient `json:"node"`
+	Node *Patient `json:"node"`
 }
 
 // Narrows patients. Omitted fields do not filter.
