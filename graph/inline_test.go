@@ -37,9 +37,9 @@ func TestMarshalsInlineFollowsTheSelection(t *testing.T) {
 	}{
 		{"fields and methods without a context", selection(field("cursor"),
 			field("node", field("id"), field("patient", field("mrn")), field("practitioner", field("license")))), true},
-		{"a resolver field below", selection(field("node", field("patient", field("coverages", field("memberId"))))), false},
+		{"a resolver field below", selection(field("node", field("patient", field("latestRecords", field("kind"))))), false},
 		{"a resolver field in a fragment", selection(field("node", &ast.Field{Name: "patient", Alias: "patient",
-			SelectionSet: ast.SelectionSet{&ast.InlineFragment{TypeCondition: "Patient", SelectionSet: selection(field("phone"))}}})), false},
+			SelectionSet: ast.SelectionSet{&ast.InlineFragment{TypeCondition: "Patient", SelectionSet: selection(field("upcomingAppointments", field("id")))}}})), false},
 		{"a resolver field in a fragment on another type", selection(field("node", &ast.Field{Name: "patient", Alias: "patient",
 			SelectionSet: ast.SelectionSet{&ast.InlineFragment{TypeCondition: "User", SelectionSet: selection(field("role"))}}})), true},
 	}
