@@ -53,11 +53,13 @@ func NewPatient(ctx context.Context, relations PatientRelations, p *hg.Patient) 
 // one of them loads are loaded for all in the same batch.
 func NewPatients(ctx context.Context, relations PatientRelations, ps []*hg.Patient) []*Patient {
 	list := &patientList{}
-	var ids []uuid.UUID
+	ids := make([]uuid.UUID, 0, len(ps))
+	shown := make([]Patient, len(ps))
 	out := make([]*Patient, len(ps))
 	for i, p := range ps {
-		if out[i] = NewPatient(ctx, relations, p); out[i] != nil {
-			out[i].list = list
+		if p != nil {
+			shown[i] = Patient{Patient: p, ctx: ctx, relations: relations, list: list}
+			out[i] = &shown[i]
 			ids = append(ids, p.ID)
 		}
 	}
