@@ -278,6 +278,35 @@ func TestAppointmentPageStatements(t *testing.T) {
 	}
 }
 
+// TestPatientPageStatements: a page of patients with their coverages
+// costs the same statements however many rows it has: the coverages,
+// marshalled inline, are queued for the whole page by the first patient
+// to ask (model.NewPatients).
+func TestPatientPageStatements(t *testing.T) {
+	t.Parallel()
+	c := setupClinic(t, batchPatiently)
+	if _, err := seed.Patients(context.Background(), c.env.DB, 30, seed.Options{Seed: 4}, nil); err != nil {
+		t.Fatal(err)
+	}
+	const page = `query($n: Int!) { patients(first: $n) { edges { node { id phone coverages { memberId active payer { name } } } } } }`
+	c.env.Do(t, c.tokens["ADMIN"], page, map[string]any{"n": 1}) // fills the session and user caches
+	var first int64
+	for _, n := range []int{2, 10, 25} {
+		before := c.stmts.Count()
+		var out struct {
+			Patients struct{ Edges []struct{} }
+		}
+		c.env.Do(t, c.tokens["ADMIN"], page, map[string]any{"n": n}).Decode(t, &out)
+		got := c.stmts.Count() - before
+		if first == 0 {
+			first = got
+		}
+		if len(out.Patients.Edges) != n || got != first {
+			t.Fatalf("%d patients with coverages took %d statements, want %d in %d as for the first page", len(out.Patients.Edges), got, n, first)
+		}
+	}
+}
+
 // TestTotalCountOnlyWhenAsked: a page that does not select totalCount runs
 // no count (the users page counts in a statement of its own), and one that
 // does gets the true count.
