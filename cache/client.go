@@ -45,6 +45,9 @@ type Config struct {
 type Metrics interface {
 	CacheLookup(kind string, hit bool)
 	CacheError(kind string)
+	// CacheLoad counts a load from the source of truth, run once for every
+	// Get that shares it; why is "miss" or "refresh" (ahead of expiry).
+	CacheLoad(kind, why string)
 }
 
 // Options are the collaborators of a Client.
@@ -84,8 +87,8 @@ type Client struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 
-	// flushes counts flushes of the cache namespace, which the local
-	// layers of Typed caches follow.
+	// flushes counts starts and ends of flushes of the cache namespace,
+	// which the local layers of Typed caches and their loads follow.
 	flushes atomic.Uint64
 
 	mu              sync.Mutex
@@ -304,7 +307,15 @@ func (c *Client) countHits(kind string, n int) {
 	}
 }
 
+// countLoad counts a load of kind; a nil Client counts nothing.
+func (c *Client) countLoad(kind, why string) {
+	if c != nil {
+		c.metrics.CacheLoad(kind, why)
+	}
+}
+
 type noMetrics struct{}
 
 func (noMetrics) CacheLookup(string, bool) {}
 func (noMetrics) CacheError(string)        {}
+func (noMetrics) CacheLoad(string, string) {}

@@ -23,3 +23,13 @@ func RedisOnlyPractitioners(s *Store, c *Client) *Store {
 	s.practitioners = NewTyped[hg.Practitioner](c, "practitioner", practitionerVersion, practitionerTTL)
 	return s
 }
+
+// Waiting makes a Typed cache call f whenever a Get starts waiting for a
+// load (its own or one it shares), so tests know every caller has joined
+// before they let the load finish.
+func Waiting(f func()) Option {
+	return func(o *options) { o.waiting = f }
+}
+
+// Settle waits for the background refreshes running.
+func (t *Typed[T]) Settle() { t.bg.Wait() }

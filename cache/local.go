@@ -13,6 +13,8 @@ type Option func(*options)
 type options struct {
 	localMax int
 	now      func() time.Time
+	ahead    time.Duration
+	waiting  func()
 }
 
 // Local keeps up to maxEntries values in this process's memory in front of

@@ -28,6 +28,14 @@ func (m *Metrics) CacheError(kind string) {
 	m.cacheErrors.WithLabelValues(m.cacheKinds.value(kind)).Inc()
 }
 
+// CacheLoad counts a load from the source behind a read-through cache of
+// the given kind, by why it ran: "miss" (once for all the concurrent misses
+// it served; misses minus such loads are the requests that shared one) or
+// "refresh" (ahead of the entry's expiry).
+func (m *Metrics) CacheLoad(kind, why string) {
+	m.cacheLoads.WithLabelValues(m.cacheKinds.value(kind), m.loadReasons.value(why)).Inc()
+}
+
 // RateLimited counts a request the rate limiter rejected under policy (a
 // constant such as "login", "graphql", "anonymous"). Call it where the
 // limiter answers 429 / RATE_LIMITED.

@@ -96,7 +96,9 @@ type Metrics struct {
 	// Redis and cache.
 	cacheRequests *prometheus.CounterVec
 	cacheErrors   *prometheus.CounterVec
+	cacheLoads    *prometheus.CounterVec
 	cacheKinds    *boundedSet
+	loadReasons   *boundedSet
 	redisDuration histogram
 	redisErrors   *prometheus.CounterVec
 	redisCommands *boundedSet
@@ -196,7 +198,10 @@ func NewMetrics(opts ...Option) *Metrics {
 		"Read-through cache lookups, by cache kind and result (hit, miss).", "kind", "result")
 	m.cacheErrors = f.counter("cache_errors_total",
 		"Cache operations that failed (Redis unreachable or slow) and fell back to the source, by cache kind.", "kind")
+	m.cacheLoads = f.counter("cache_loads_total",
+		"Loads from the source behind the read-through cache, by cache kind and reason (miss, refresh ahead of expiry); concurrent misses of one key in a replica share one load.", "kind", "reason")
 	m.cacheKinds = newBoundedSet(30)
+	m.loadReasons = newBoundedSet(0, "miss", "refresh")
 	m.redisDuration = f.histogram("redis_command_duration_seconds",
 		"Redis command latency in seconds, by command name (pipelines as \"pipeline\").", resolverBuckets, "command")
 	m.redisErrors = f.counter("redis_command_errors_total",

@@ -638,6 +638,7 @@ func exercise(m *observability.Metrics) {
 	m.CacheLookup("patient", true)
 	m.CacheLookup("patient", false)
 	m.CacheError("patient")
+	m.CacheLoad("claims_summary", "refresh")
 	m.RateLimited("login")
 	m.NPHIESRequest(ctx, "claim-request", "complete", 120*time.Millisecond)
 	m.SetOutboxBacklog(3, 42*time.Second)

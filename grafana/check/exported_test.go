@@ -134,6 +134,7 @@ func exerciseAll(t *testing.T, m *observability.Metrics) {
 
 	m.CacheLookup("patient", true)
 	m.CacheError("patient")
+	m.CacheLoad("claims_summary", "refresh")
 	m.RateLimited("login")
 	m.NPHIESRequest(ctx, "claim-request", "complete", time.Second)
 	m.SetOutboxBacklog(1, time.Minute)
