@@ -19,7 +19,8 @@ import (
 // panic while reading or marshalling becomes the field's error and null
 // unless recoverFromPanic is false. What it leaves out costs about ten
 // allocations a field and does nothing for a read: the closures handed to
-// ResolveField, boxing the value to any and back, and the field
+// ResolveField, boxing the value to any and back (and into the
+// FieldContext's Result, which only field middleware reads), and the field
 // interceptors, which therefore see only fields that can fail or wait
 // (observability's interceptor observes no others anyway). The functions
 // it takes capture nothing, so passing them allocates nothing.
