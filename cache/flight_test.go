@@ -104,6 +104,23 @@ func (e *flightEnv) mustGet(t *testing.T, id string, want string) {
 	}
 }
 
+// missTogether has callers Get "payer" at once while its load waits at a
+// gate, then opens it: every caller must get the one load's value.
+func (e *flightEnv) missTogether(t *testing.T, ctx context.Context, callers int) {
+	t.Helper()
+	g := newGate()
+	out := e.getAsync(t, ctx, callers, "payer", e.load(g, row{"sums"}, nil))
+	close(g.release)
+	for range callers {
+		if r := <-out; r.err != nil || r.v.Name != "sums" {
+			t.Errorf("Get = %v, %v; want sums", r.v, r.err)
+		}
+	}
+	if n := e.loads.Load(); n != 1 {
+		t.Fatalf("%d loads for %d concurrent misses, want 1", n, callers)
+	}
+}
+
 func TestConcurrentMissesShareOneLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -112,17 +129,7 @@ func TestConcurrentMissesShareOneLoad(t *testing.T) {
 	t.Run("every caller gets the one load's value, which is cached", func(t *testing.T) {
 		t.Parallel()
 		e := setupFlight(t, nil)
-		g := newGate()
-		out := e.getAsync(t, ctx, callers, "payer", e.load(g, row{"sums"}, nil))
-		close(g.release)
-		for range callers {
-			if r := <-out; r.err != nil || r.v.Name != "sums" {
-				t.Errorf("Get = %v, %v; want sums", r.v, r.err)
-			}
-		}
-		if n := e.loads.Load(); n != 1 {
-			t.Fatalf("%d loads for %d concurrent misses, want 1", n, callers)
-		}
+		e.missTogether(t, ctx, callers)
 		e.mustGet(t, "payer", "sums")
 	})
 
@@ -202,18 +209,7 @@ func TestConcurrentMissesShareOneLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := setupFlight(t, disabled)
-		g := newGate()
-		out := e.getAsync(t, ctx, callers, "payer", e.load(g, row{"sums"}, nil))
-		close(g.release)
-		for range callers {
-			if r := <-out; r.err != nil || r.v.Name != "sums" {
-				t.Errorf("Get = %v, %v; want sums", r.v, r.err)
-			}
-		}
-		if n := e.loads.Load(); n != 1 {
-			t.Fatalf("%d loads for %d concurrent reads without Redis, want 1", n, callers)
-		}
+		setupFlight(t, disabled).missTogether(t, ctx, callers)
 	})
 }
 
