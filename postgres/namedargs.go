@@ -39,12 +39,7 @@ type marker string
 // RewriteQuery implements pgx.QueryRewriter.
 func (na namedArgs) RewriteQuery(ctx context.Context, conn *pgx.Conn, sql string, args []any) (string, []any, error) {
 	if r, ok := rewrites.Load(sql); ok {
-		rw := r.(rewrite)
-		values := make([]any, len(rw.names))
-		for i, name := range rw.names {
-			values[i] = na[name]
-		}
-		return rw.sql, values, nil
+		return r.(rewrite).bind(na)
 	}
 	marks := make(pgx.NamedArgs, len(na))
 	for name := range na {
@@ -67,6 +62,11 @@ func (na namedArgs) RewriteQuery(ctx context.Context, conn *pgx.Conn, sql string
 			rewriteCount.Add(1)
 		}
 	}
+	return rw.bind(na)
+}
+
+// bind is rw's text with na's values in the order of its placeholders.
+func (rw rewrite) bind(na namedArgs) (string, []any, error) {
 	values := make([]any, len(rw.names))
 	for i, name := range rw.names {
 		values[i] = na[name]

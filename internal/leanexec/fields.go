@@ -28,11 +28,8 @@ import (
 // captures anything. The explicit O and V make a read whose type differs
 // from the marshaller's fail to compile rather than change meaning.
 func (e *executor) plainFieldEdit(fn *ast.FuncDecl, src []byte) (edit, bool) {
-	if len(fn.Body.List) != 1 {
-		return edit{}, false
-	}
-	ret, ok := fn.Body.List[0].(*ast.ReturnStmt)
-	if !ok || len(ret.Results) != 1 {
+	ret, ok := onlyReturn(fn.Body, 1)
+	if !ok {
 		return edit{}, false
 	}
 	call, ok := ret.Results[0].(*ast.CallExpr)
@@ -86,11 +83,11 @@ func (e *executor) encoder(name string) (encoder, bool) {
 // name.
 func returnedCall(n ast.Expr, recv string, args ...string) (string, bool) {
 	lit, ok := n.(*ast.FuncLit)
-	if !ok || len(lit.Body.List) != 1 {
+	if !ok {
 		return "", false
 	}
-	ret, ok := lit.Body.List[0].(*ast.ReturnStmt)
-	if !ok || len(ret.Results) != 1 {
+	ret, ok := onlyReturn(lit.Body, 1)
+	if !ok {
 		return "", false
 	}
 	call, ok := ret.Results[0].(*ast.CallExpr)
@@ -114,11 +111,11 @@ func returnedCall(n ast.Expr, recv string, args ...string) (string, bool) {
 // obj.M().
 func getter(n ast.Expr) (ast.Expr, bool) {
 	lit, ok := n.(*ast.FuncLit)
-	if !ok || len(lit.Body.List) != 1 {
+	if !ok {
 		return nil, false
 	}
-	ret, ok := lit.Body.List[0].(*ast.ReturnStmt)
-	if !ok || len(ret.Results) != 2 {
+	ret, ok := onlyReturn(lit.Body, 2)
+	if !ok {
 		return nil, false
 	}
 	if id, ok := ret.Results[1].(*ast.Ident); !ok || id.Name != "nil" {
@@ -308,13 +305,22 @@ func mentions(n ast.Node, names ...string) bool {
 // returns graphql.NewScalarFieldContext(…), which cannot fail.
 func (e *executor) scalarFieldContext(name string) bool {
 	fn, ok := e.funcs[name]
-	if !ok || len(fn.Body.List) != 1 {
+	if !ok {
 		return false
 	}
-	ret, ok := fn.Body.List[0].(*ast.ReturnStmt)
-	if !ok || len(ret.Results) != 1 {
+	ret, ok := onlyReturn(fn.Body, 1)
+	if !ok {
 		return false
 	}
 	call, ok := ret.Results[0].(*ast.CallExpr)
 	return ok && isCall(call, "graphql", "NewScalarFieldContext")
+}
+
+// onlyReturn recognises a body that is one return of n results.
+func onlyReturn(body *ast.BlockStmt, n int) (*ast.ReturnStmt, bool) {
+	if len(body.List) != 1 {
+		return nil, false
+	}
+	ret, ok := body.List[0].(*ast.ReturnStmt)
+	return ret, ok && len(ret.Results) == n
 }
