@@ -3,7 +3,6 @@ package model
 import (
 	"io"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -13,9 +12,7 @@ import (
 
 // MarshalTime writes a time as RFC 3339 in UTC.
 func MarshalTime(t time.Time) graphql.Marshaler {
-	return graphql.WriterFunc(func(w io.Writer) {
-		_, _ = io.WriteString(w, strconv.Quote(t.UTC().Format(time.RFC3339Nano)))
-	})
+	return graphql.WriterFunc(func(w io.Writer) { writeQuotedTime(w, t.UTC(), time.RFC3339Nano) })
 }
 
 // rfc3339 is the shape of an RFC 3339 timestamp. time.Parse alone also
@@ -53,9 +50,23 @@ func truncate(s string, n int) string {
 
 // MarshalDate writes a calendar date as YYYY-MM-DD.
 func MarshalDate(t time.Time) graphql.Marshaler {
-	return graphql.WriterFunc(func(w io.Writer) {
-		_, _ = io.WriteString(w, strconv.Quote(t.Format(time.DateOnly)))
-	})
+	return graphql.WriterFunc(func(w io.Writer) { writeQuotedTime(w, t, time.DateOnly) })
+}
+
+// writeQuotedTime writes t in layout as a JSON string: what
+// strconv.Quote(t.Format(layout)) writes, as the layouts spell only ASCII
+// digits and punctuation, without the two strings. The response is written
+// to a bytes.Buffer, whose spare capacity takes the text; a page writes two
+// times a row.
+func writeQuotedTime(w io.Writer, t time.Time, layout string) {
+	var b []byte
+	if a, ok := w.(interface{ AvailableBuffer() []byte }); ok {
+		b = a.AvailableBuffer()
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, layout)
+	b = append(b, '"')
+	_, _ = w.Write(b)
 }
 
 // UnmarshalDate reads a YYYY-MM-DD date as midnight UTC.
