@@ -1060,7 +1060,7 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var invoiceConnectionImplementors = []string{"InvoiceConnection"}
@@ -1068,7 +1068,7 @@ var invoiceConnectionImplementors = []string{"InvoiceConnection"}
 func (ec *executionContext) _InvoiceConnection(ctx context.Context, sel ast.SelectionSet, obj *model.InvoiceConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -1093,7 +1093,6 @@ func (ec *executionContext) _InvoiceConnection(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -1103,7 +1102,7 @@ func (ec *executionContext) _InvoiceConnection(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var invoiceEdgeImplementors = []string{"InvoiceEdge"}
@@ -1111,7 +1110,7 @@ var invoiceEdgeImplementors = []string{"InvoiceEdge"}
 func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionSet, obj *model.InvoiceEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -1131,7 +1130,6 @@ func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -1141,7 +1139,7 @@ func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var invoiceLineImplementors = []string{"InvoiceLine"}
@@ -1231,7 +1229,7 @@ func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var moneyImplementors = []string{"Money"}
@@ -1239,7 +1237,7 @@ var moneyImplementors = []string{"Money"}
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Halalas) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -1259,7 +1257,6 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -1269,7 +1266,7 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var paymentImplementors = []string{"Payment"}
@@ -1277,7 +1274,7 @@ var paymentImplementors = []string{"Payment"}
 func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Payment) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -1312,7 +1309,6 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -1322,7 +1318,7 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 // endregion **************************** object.gotpl ****************************

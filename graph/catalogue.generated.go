@@ -262,7 +262,7 @@ var catalogueImportImplementors = []string{"CatalogueImport"}
 func (ec *executionContext) _CatalogueImport(ctx context.Context, sel ast.SelectionSet, obj *model.CatalogueImport) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueImportImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -282,7 +282,6 @@ func (ec *executionContext) _CatalogueImport(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -292,7 +291,7 @@ func (ec *executionContext) _CatalogueImport(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var catalogueItemImplementors = []string{"CatalogueItem"}
@@ -357,7 +356,7 @@ func (ec *executionContext) _CatalogueItem(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var catalogueItemConnectionImplementors = []string{"CatalogueItemConnection"}
@@ -365,7 +364,7 @@ var catalogueItemConnectionImplementors = []string{"CatalogueItemConnection"}
 func (ec *executionContext) _CatalogueItemConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CatalogueItemConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueItemConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -390,7 +389,6 @@ func (ec *executionContext) _CatalogueItemConnection(ctx context.Context, sel as
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -400,7 +398,7 @@ func (ec *executionContext) _CatalogueItemConnection(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var catalogueItemEdgeImplementors = []string{"CatalogueItemEdge"}
@@ -408,7 +406,7 @@ var catalogueItemEdgeImplementors = []string{"CatalogueItemEdge"}
 func (ec *executionContext) _CatalogueItemEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CatalogueItemEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueItemEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -428,7 +426,6 @@ func (ec *executionContext) _CatalogueItemEdge(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -438,7 +435,7 @@ func (ec *executionContext) _CatalogueItemEdge(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 // endregion **************************** object.gotpl ****************************

@@ -2409,7 +2409,7 @@ var admissionImplementors = []string{"Admission"}
 func (ec *executionContext) _Admission(ctx context.Context, sel ast.SelectionSet, obj *model.Admission) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, admissionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2469,7 +2469,6 @@ func (ec *executionContext) _Admission(ctx context.Context, sel ast.SelectionSet
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2479,7 +2478,7 @@ func (ec *executionContext) _Admission(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var claimImplementors = []string{"Claim", "Node"}
@@ -2697,7 +2696,7 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var claimAttachmentImplementors = []string{"ClaimAttachment"}
@@ -2705,7 +2704,7 @@ var claimAttachmentImplementors = []string{"ClaimAttachment"}
 func (ec *executionContext) _ClaimAttachment(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.ClaimAttachmentInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimAttachmentImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2735,7 +2734,6 @@ func (ec *executionContext) _ClaimAttachment(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2745,7 +2743,7 @@ func (ec *executionContext) _ClaimAttachment(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var claimChangeImplementors = []string{"ClaimChange"}
@@ -2753,7 +2751,7 @@ var claimChangeImplementors = []string{"ClaimChange"}
 func (ec *executionContext) _ClaimChange(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimChangeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2773,7 +2771,6 @@ func (ec *executionContext) _ClaimChange(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2783,7 +2780,7 @@ func (ec *executionContext) _ClaimChange(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var claimConnectionImplementors = []string{"ClaimConnection"}
@@ -2791,7 +2788,7 @@ var claimConnectionImplementors = []string{"ClaimConnection"}
 func (ec *executionContext) _ClaimConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2816,7 +2813,6 @@ func (ec *executionContext) _ClaimConnection(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2826,7 +2822,7 @@ func (ec *executionContext) _ClaimConnection(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var claimEdgeImplementors = []string{"ClaimEdge"}
@@ -2834,7 +2830,7 @@ var claimEdgeImplementors = []string{"ClaimEdge"}
 func (ec *executionContext) _ClaimEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2854,7 +2850,6 @@ func (ec *executionContext) _ClaimEdge(ctx context.Context, sel ast.SelectionSet
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2864,7 +2859,7 @@ func (ec *executionContext) _ClaimEdge(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var claimItemImplementors = []string{"ClaimItem"}
@@ -2973,7 +2968,7 @@ func (ec *executionContext) _ClaimItem(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var claimReadinessImplementors = []string{"ClaimReadiness"}
@@ -2981,7 +2976,7 @@ var claimReadinessImplementors = []string{"ClaimReadiness"}
 func (ec *executionContext) _ClaimReadiness(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimReadiness) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimReadinessImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -3001,7 +2996,6 @@ func (ec *executionContext) _ClaimReadiness(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -3011,7 +3005,7 @@ func (ec *executionContext) _ClaimReadiness(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var claimStatusChangeImplementors = []string{"ClaimStatusChange"}
@@ -3055,7 +3049,7 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var claimViolationImplementors = []string{"ClaimViolation"}
@@ -3114,7 +3108,7 @@ func (ec *executionContext) _ClaimViolation(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var claimsSummaryGroupImplementors = []string{"ClaimsSummaryGroup"}
@@ -3122,7 +3116,7 @@ var claimsSummaryGroupImplementors = []string{"ClaimsSummaryGroup"}
 func (ec *executionContext) _ClaimsSummaryGroup(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimsSummaryGroup) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimsSummaryGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -3162,7 +3156,6 @@ func (ec *executionContext) _ClaimsSummaryGroup(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -3172,7 +3165,7 @@ func (ec *executionContext) _ClaimsSummaryGroup(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var emergencyImplementors = []string{"Emergency"}
@@ -3180,7 +3173,7 @@ var emergencyImplementors = []string{"Emergency"}
 func (ec *executionContext) _Emergency(ctx context.Context, sel ast.SelectionSet, obj *model.Emergency) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, emergencyImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -3220,7 +3213,6 @@ func (ec *executionContext) _Emergency(ctx context.Context, sel ast.SelectionSet
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -3230,7 +3222,7 @@ func (ec *executionContext) _Emergency(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var lensImplementors = []string{"Lens"}
@@ -3238,7 +3230,7 @@ var lensImplementors = []string{"Lens"}
 func (ec *executionContext) _Lens(ctx context.Context, sel ast.SelectionSet, obj *model.Lens) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, lensImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -3288,7 +3280,6 @@ func (ec *executionContext) _Lens(ctx context.Context, sel ast.SelectionSet, obj
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -3298,7 +3289,7 @@ func (ec *executionContext) _Lens(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var nphiesMessageImplementors = []string{"NphiesMessage"}
@@ -3380,7 +3371,7 @@ func (ec *executionContext) _NphiesMessage(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var payerImplementors = []string{"Payer"}
@@ -3388,7 +3379,7 @@ var payerImplementors = []string{"Payer"}
 func (ec *executionContext) _Payer(ctx context.Context, sel ast.SelectionSet, obj *model.Payer) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, payerImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -3408,7 +3399,6 @@ func (ec *executionContext) _Payer(ctx context.Context, sel ast.SelectionSet, ob
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -3418,7 +3408,7 @@ func (ec *executionContext) _Payer(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var revenueGroupImplementors = []string{"RevenueGroup"}
@@ -3426,7 +3416,7 @@ var revenueGroupImplementors = []string{"RevenueGroup"}
 func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.SelectionSet, obj *model.RevenueGroup) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, revenueGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -3476,7 +3466,6 @@ func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -3486,7 +3475,7 @@ func (ec *executionContext) _RevenueGroup(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var visionPrescriptionImplementors = []string{"VisionPrescription"}
@@ -3494,7 +3483,7 @@ var visionPrescriptionImplementors = []string{"VisionPrescription"}
 func (ec *executionContext) _VisionPrescription(ctx context.Context, sel ast.SelectionSet, obj *model.VisionPrescription) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, visionPrescriptionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -3514,7 +3503,6 @@ func (ec *executionContext) _VisionPrescription(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -3524,7 +3512,7 @@ func (ec *executionContext) _VisionPrescription(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 // endregion **************************** object.gotpl ****************************

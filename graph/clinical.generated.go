@@ -2031,7 +2031,7 @@ var appointmentImplementors = []string{"Appointment", "Node"}
 func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionSet, obj *model.Appointment) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2086,7 +2086,6 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2096,7 +2095,7 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var appointmentChangeImplementors = []string{"AppointmentChange"}
@@ -2104,7 +2103,7 @@ var appointmentChangeImplementors = []string{"AppointmentChange"}
 func (ec *executionContext) _AppointmentChange(ctx context.Context, sel ast.SelectionSet, obj *model.AppointmentChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentChangeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2124,7 +2123,6 @@ func (ec *executionContext) _AppointmentChange(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2134,7 +2132,7 @@ func (ec *executionContext) _AppointmentChange(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var appointmentConnectionImplementors = []string{"AppointmentConnection"}
@@ -2142,7 +2140,7 @@ var appointmentConnectionImplementors = []string{"AppointmentConnection"}
 func (ec *executionContext) _AppointmentConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AppointmentConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2167,7 +2165,6 @@ func (ec *executionContext) _AppointmentConnection(ctx context.Context, sel ast.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2177,7 +2174,7 @@ func (ec *executionContext) _AppointmentConnection(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var appointmentEdgeImplementors = []string{"AppointmentEdge"}
@@ -2185,7 +2182,7 @@ var appointmentEdgeImplementors = []string{"AppointmentEdge"}
 func (ec *executionContext) _AppointmentEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AppointmentEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2205,7 +2202,6 @@ func (ec *executionContext) _AppointmentEdge(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2215,7 +2211,7 @@ func (ec *executionContext) _AppointmentEdge(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var breakGlassGrantImplementors = []string{"BreakGlassGrant"}
@@ -2264,7 +2260,7 @@ func (ec *executionContext) _BreakGlassGrant(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var coverageImplementors = []string{"Coverage", "Node"}
@@ -2358,7 +2354,7 @@ func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var medicalRecordImplementors = []string{"MedicalRecord", "Node"}
@@ -2440,7 +2436,7 @@ func (ec *executionContext) _MedicalRecord(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var medicalRecordConnectionImplementors = []string{"MedicalRecordConnection"}
@@ -2448,7 +2444,7 @@ var medicalRecordConnectionImplementors = []string{"MedicalRecordConnection"}
 func (ec *executionContext) _MedicalRecordConnection(ctx context.Context, sel ast.SelectionSet, obj *model.MedicalRecordConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, medicalRecordConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2473,7 +2469,6 @@ func (ec *executionContext) _MedicalRecordConnection(ctx context.Context, sel as
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2483,7 +2478,7 @@ func (ec *executionContext) _MedicalRecordConnection(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var medicalRecordEdgeImplementors = []string{"MedicalRecordEdge"}
@@ -2491,7 +2486,7 @@ var medicalRecordEdgeImplementors = []string{"MedicalRecordEdge"}
 func (ec *executionContext) _MedicalRecordEdge(ctx context.Context, sel ast.SelectionSet, obj *model.MedicalRecordEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, medicalRecordEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2511,7 +2506,6 @@ func (ec *executionContext) _MedicalRecordEdge(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2521,7 +2515,7 @@ func (ec *executionContext) _MedicalRecordEdge(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var patientImplementors = []string{"Patient", "Node"}
@@ -2636,7 +2630,7 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var patientConnectionImplementors = []string{"PatientConnection"}
@@ -2644,7 +2638,7 @@ var patientConnectionImplementors = []string{"PatientConnection"}
 func (ec *executionContext) _PatientConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PatientConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, patientConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2669,7 +2663,6 @@ func (ec *executionContext) _PatientConnection(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2679,7 +2672,7 @@ func (ec *executionContext) _PatientConnection(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var patientEdgeImplementors = []string{"PatientEdge"}
@@ -2687,7 +2680,7 @@ var patientEdgeImplementors = []string{"PatientEdge"}
 func (ec *executionContext) _PatientEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PatientEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, patientEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2707,7 +2700,6 @@ func (ec *executionContext) _PatientEdge(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2717,7 +2709,7 @@ func (ec *executionContext) _PatientEdge(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var policyHolderImplementors = []string{"PolicyHolder"}
@@ -2725,7 +2717,7 @@ var policyHolderImplementors = []string{"PolicyHolder"}
 func (ec *executionContext) _PolicyHolder(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.PolicyHolder) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyHolderImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2745,7 +2737,6 @@ func (ec *executionContext) _PolicyHolder(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2755,7 +2746,7 @@ func (ec *executionContext) _PolicyHolder(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var practitionerImplementors = []string{"Practitioner", "Node"}
@@ -2763,7 +2754,7 @@ var practitionerImplementors = []string{"Practitioner", "Node"}
 func (ec *executionContext) _Practitioner(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Practitioner) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, practitionerImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2803,7 +2794,6 @@ func (ec *executionContext) _Practitioner(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2813,7 +2803,7 @@ func (ec *executionContext) _Practitioner(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var practitionerConnectionImplementors = []string{"PractitionerConnection"}
@@ -2821,7 +2811,7 @@ var practitionerConnectionImplementors = []string{"PractitionerConnection"}
 func (ec *executionContext) _PractitionerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PractitionerConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, practitionerConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2846,7 +2836,6 @@ func (ec *executionContext) _PractitionerConnection(ctx context.Context, sel ast
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2856,7 +2845,7 @@ func (ec *executionContext) _PractitionerConnection(ctx context.Context, sel ast
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var practitionerEdgeImplementors = []string{"PractitionerEdge"}
@@ -2864,7 +2853,7 @@ var practitionerEdgeImplementors = []string{"PractitionerEdge"}
 func (ec *executionContext) _PractitionerEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PractitionerEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, practitionerEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2884,7 +2873,6 @@ func (ec *executionContext) _PractitionerEdge(ctx context.Context, sel ast.Selec
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2894,7 +2882,7 @@ func (ec *executionContext) _PractitionerEdge(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var slotImplementors = []string{"Slot"}
@@ -2902,7 +2890,7 @@ var slotImplementors = []string{"Slot"}
 func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Slot) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, slotImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -2927,7 +2915,6 @@ func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -2937,7 +2924,7 @@ func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var utilizationGroupImplementors = []string{"UtilizationGroup"}
@@ -2945,7 +2932,7 @@ var utilizationGroupImplementors = []string{"UtilizationGroup"}
 func (ec *executionContext) _UtilizationGroup(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.UtilizationGroup) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, utilizationGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -3005,7 +2992,6 @@ func (ec *executionContext) _UtilizationGroup(ctx context.Context, sel ast.Selec
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -3015,7 +3001,7 @@ func (ec *executionContext) _UtilizationGroup(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 // endregion **************************** object.gotpl ****************************

@@ -366,7 +366,7 @@ func (ec *executionContext) _ClaimCommunication(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var communicationAttachmentImplementors = []string{"CommunicationAttachment"}
@@ -374,7 +374,7 @@ var communicationAttachmentImplementors = []string{"CommunicationAttachment"}
 func (ec *executionContext) _CommunicationAttachment(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.AttachmentInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, communicationAttachmentImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -404,7 +404,6 @@ func (ec *executionContext) _CommunicationAttachment(ctx context.Context, sel as
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -414,7 +413,7 @@ func (ec *executionContext) _CommunicationAttachment(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 // endregion **************************** object.gotpl ****************************

@@ -666,7 +666,7 @@ func (ec *executionContext) _DiscoveredCoverage(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var eligibilityCheckImplementors = []string{"EligibilityCheck"}
@@ -794,7 +794,7 @@ func (ec *executionContext) _EligibilityCheck(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var eligibilityErrorImplementors = []string{"EligibilityError"}
@@ -833,7 +833,7 @@ func (ec *executionContext) _EligibilityError(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 // endregion **************************** object.gotpl ****************************

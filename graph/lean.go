@@ -105,9 +105,32 @@ func leafField[O, T any](ctx context.Context, ec *executionContext, field graphq
 // CollectFields merges fields by alias, so a repeat is rare and a scan of
 // an object's few fields finds it. Aliases are GraphQL names
 // ([_A-Za-z][_0-9A-Za-z]*), which JSON needs no escaping for.
+//
+// An object none of whose fields is dispatched concurrently collects its
+// values in the objectJSON itself (newObjectJSON), Values and Invalids
+// standing in for the FieldSet's; the others collect them in a FieldSet,
+// which ResolveConcurrently needs, and hand over its Values.
 type objectJSON struct {
-	fields []graphql.CollectedField
-	values []graphql.Marshaler
+	fields   []graphql.CollectedField
+	Values   []graphql.Marshaler
+	Invalids uint32
+}
+
+// newObjectJSON is an objectJSON to collect the values of fields in: one
+// allocation, holding the values of up to eight fields (a page's rows
+// select a handful), where NewFieldSet and the objectJSON returned were
+// three.
+func newObjectJSON(fields []graphql.CollectedField) *objectJSON {
+	o := &struct {
+		objectJSON
+		inline [8]graphql.Marshaler
+	}{objectJSON: objectJSON{fields: fields}}
+	if len(fields) <= len(o.inline) {
+		o.Values = o.inline[:len(fields):len(fields)]
+	} else {
+		o.Values = make([]graphql.Marshaler, len(fields))
+	}
+	return &o.objectJSON
 }
 
 func (o *objectJSON) MarshalGQL(w io.Writer) {
@@ -123,7 +146,7 @@ func (o *objectJSON) MarshalGQL(w io.Writer) {
 		}
 		_, _ = io.WriteString(w, o.fields[i].Alias)
 		_, _ = io.WriteString(w, `":`)
-		o.values[i].MarshalGQL(w)
+		o.Values[i].MarshalGQL(w)
 	}
 	_, _ = io.WriteString(w, "}")
 }

@@ -216,18 +216,24 @@ func TestObjectJSONWritesWhatFieldSetWrites(t *testing.T) {
 		"several fields":                  collected("id", "firstName", "__typename"),
 		"an alias that comes twice":       collected("id", "name", "id"),
 		"an alias that comes three times": collected("a", "a", "b", "a"),
+		"more fields than it holds":       collected("a", "b", "c", "d", "e", "f", "g", "h", "i", "a"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			fs := graphql.NewFieldSet(fields)
+			fs, own := graphql.NewFieldSet(fields), newObjectJSON(fields)
+			if len(own.Values) != len(fields) || cap(own.Values) != len(fields) {
+				t.Fatalf("newObjectJSON holds %d values (capacity %d) for %d fields", len(own.Values), cap(own.Values), len(fields))
+			}
 			for i := range fields {
 				fs.Values[i] = graphql.MarshalString("v" + string(rune('0'+i)) + "\"")
+				own.Values[i] = fs.Values[i]
 			}
-			var want, got bytes.Buffer
+			var want, got, gotOwn bytes.Buffer
 			fs.MarshalGQL(&want)
-			(&objectJSON{fields, fs.Values}).MarshalGQL(&got)
-			if got.String() != want.String() {
-				t.Errorf("objectJSON wrote %s, FieldSet %s", got.String(), want.String())
+			(&objectJSON{fields: fields, Values: fs.Values}).MarshalGQL(&got)
+			own.MarshalGQL(&gotOwn)
+			if got.String() != want.String() || gotOwn.String() != want.String() {
+				t.Errorf("objectJSON wrote %s and %s (its own values), FieldSet %s", got.String(), gotOwn.String(), want.String())
 			}
 		})
 	}

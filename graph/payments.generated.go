@@ -782,7 +782,7 @@ func (ec *executionContext) _ClaimPayment(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var denialGroupImplementors = []string{"DenialGroup"}
@@ -790,7 +790,7 @@ var denialGroupImplementors = []string{"DenialGroup"}
 func (ec *executionContext) _DenialGroup(ctx context.Context, sel ast.SelectionSet, obj *model.DenialGroup) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, denialGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -860,7 +860,6 @@ func (ec *executionContext) _DenialGroup(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -870,7 +869,7 @@ func (ec *executionContext) _DenialGroup(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var paymentReconciliationImplementors = []string{"PaymentReconciliation"}
@@ -946,7 +945,7 @@ func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 var paymentReconciliationConnectionImplementors = []string{"PaymentReconciliationConnection"}
@@ -954,7 +953,7 @@ var paymentReconciliationConnectionImplementors = []string{"PaymentReconciliatio
 func (ec *executionContext) _PaymentReconciliationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentReconciliationConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -979,7 +978,6 @@ func (ec *executionContext) _PaymentReconciliationConnection(ctx context.Context
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -989,7 +987,7 @@ func (ec *executionContext) _PaymentReconciliationConnection(ctx context.Context
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var paymentReconciliationEdgeImplementors = []string{"PaymentReconciliationEdge"}
@@ -997,7 +995,7 @@ var paymentReconciliationEdgeImplementors = []string{"PaymentReconciliationEdge"
 func (ec *executionContext) _PaymentReconciliationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentReconciliationEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -1017,7 +1015,6 @@ func (ec *executionContext) _PaymentReconciliationEdge(ctx context.Context, sel 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -1027,7 +1024,7 @@ func (ec *executionContext) _PaymentReconciliationEdge(ctx context.Context, sel 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var paymentReconciliationLineImplementors = []string{"PaymentReconciliationLine"}
@@ -1098,7 +1095,7 @@ func (ec *executionContext) _PaymentReconciliationLine(ctx context.Context, sel 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return &objectJSON{fields: fields, Values: out.Values}
 }
 
 // endregion **************************** object.gotpl ****************************

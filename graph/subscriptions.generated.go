@@ -244,7 +244,7 @@ var accountChangeImplementors = []string{"AccountChange"}
 func (ec *executionContext) _AccountChange(ctx context.Context, sel ast.SelectionSet, obj *model.AccountChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountChangeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -264,7 +264,6 @@ func (ec *executionContext) _AccountChange(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -274,7 +273,7 @@ func (ec *executionContext) _AccountChange(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var subscriptionImplementors = []string{"Subscription"}

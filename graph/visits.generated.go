@@ -394,7 +394,7 @@ var visitFindingsImplementors = []string{"VisitFindings"}
 func (ec *executionContext) _VisitFindings(ctx context.Context, sel ast.SelectionSet, obj *model.VisitFindings) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, visitFindingsImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -469,7 +469,6 @@ func (ec *executionContext) _VisitFindings(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -479,7 +478,7 @@ func (ec *executionContext) _VisitFindings(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 var vitalsImplementors = []string{"Vitals"}
@@ -487,7 +486,7 @@ var vitalsImplementors = []string{"Vitals"}
 func (ec *executionContext) _Vitals(ctx context.Context, sel ast.SelectionSet, obj *healthgraph.Vitals) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, vitalsImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObjectJSON(fields)
 	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
@@ -537,7 +536,6 @@ func (ec *executionContext) _Vitals(ctx context.Context, sel ast.SelectionSet, o
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -547,7 +545,7 @@ func (ec *executionContext) _Vitals(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return &objectJSON{fields, out.Values}
+	return out
 }
 
 // endregion **************************** object.gotpl ****************************

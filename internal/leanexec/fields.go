@@ -135,25 +135,81 @@ func getter(n ast.Expr) (ast.Expr, bool) {
 // objectEdits rewrites an object's marshal function (objectShape) to
 // build its deferred group only when a field is deferred
 // (graph's deferredGroup) and to return its fields through graph's
-// objectJSON rather than the *graphql.FieldSet it collected them in.
+// objectJSON rather than the *graphql.FieldSet it collected them in. An
+// object that uses its FieldSet for nothing but Values, Invalids and
+// Dispatch, none of its fields dispatched concurrently, collects them in
+// the objectJSON itself (newObjectJSON) and dispatches nothing.
 func (e *executor) objectEdits(fn *ast.FuncDecl) []edit {
 	if !collectsInFieldSet(fn) {
 		return nil
 	}
+	own := valuesOnly(fn)
 	var edits []edit
 	ast.Inspect(fn.Body, func(n ast.Node) bool {
-		if call, ok := n.(*ast.CallExpr); ok && isCall(call, "graphql", "NewDeferredGroup") && len(call.Args) == 1 {
-			edits = append(edits, edit{e.offset(call.Pos()), e.offset(call.End()), "deferredGroup(ctx, fields)"})
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			if isCall(n, "graphql", "NewDeferredGroup") && len(n.Args) == 1 {
+				edits = append(edits, edit{e.offset(n.Pos()), e.offset(n.End()), "deferredGroup(ctx, fields)"})
+			}
+			if own && isCall(n, "graphql", "NewFieldSet") {
+				edits = append(edits, edit{e.offset(n.Pos()), e.offset(n.End()), "newObjectJSON(fields)"})
+			}
+		case *ast.ExprStmt:
+			if call, ok := n.X.(*ast.CallExpr); own && ok && isSelector(call.Fun, "out", "Dispatch") {
+				edits = append(edits, edit{e.lineStart(n.Pos()), e.offset(n.End()), ""})
+			}
 		}
 		return true
 	})
 	last := fn.Body.List[len(fn.Body.List)-1]
-	if ret, ok := last.(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
+	if ret, ok := last.(*ast.ReturnStmt); ok && len(ret.Results) == 1 && !own {
 		if id, ok := ret.Results[0].(*ast.Ident); ok && id.Name == "out" {
-			edits = append(edits, edit{e.offset(id.Pos()), e.offset(id.End()), "&objectJSON{fields, out.Values}"})
+			edits = append(edits, edit{e.offset(id.Pos()), e.offset(id.End()), "&objectJSON{fields: fields, Values: out.Values}"})
 		}
 	}
 	return edits
+}
+
+// lineStart is the offset of the newline that ends the line before pos's,
+// so that deleting from there takes pos's line with it.
+func (e *executor) lineStart(pos token.Pos) int {
+	src, from := e.srcs[e.fset.Position(pos).Filename], e.offset(pos)
+	for from > 0 && (src[from-1] == ' ' || src[from-1] == '\t') {
+		from--
+	}
+	if from > 0 && src[from-1] == '\n' {
+		from--
+	}
+	return from
+}
+
+// valuesOnly reports whether fn uses its FieldSet out only through
+// out.Values, out.Invalids and out.Dispatch, besides declaring and
+// returning it.
+func valuesOnly(fn *ast.FuncDecl) bool {
+	uses, allowed := 0, 0
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.Ident:
+			if n.Name == "out" {
+				uses++
+			}
+		case *ast.SelectorExpr:
+			if id, ok := n.X.(*ast.Ident); ok && id.Name == "out" && slices.Contains([]string{"Values", "Invalids", "Dispatch"}, n.Sel.Name) {
+				allowed++
+			}
+		case *ast.AssignStmt:
+			if len(n.Lhs) == 1 && isIdent(n.Lhs[0], "out") && n.Tok == token.DEFINE {
+				allowed++
+			}
+		case *ast.ReturnStmt:
+			if len(n.Results) == 1 && isIdent(n.Results[0], "out") {
+				allowed++
+			}
+		}
+		return true
+	})
+	return uses == allowed
 }
 
 // collectsInFieldSet reports whether fn holds its values in

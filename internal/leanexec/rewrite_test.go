@@ -27,6 +27,7 @@ func (ec *executionContext) _Edge(ctx context.Context, sel ast.SelectionSet, obj
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
+	out.Dispatch(ctx)
 	return out
 }
 
@@ -206,11 +207,21 @@ func TestRewrite(t *testing.T) {
 		if strings.Contains(src, "NewDeferredGroup") || !strings.Contains(src, "deferred := deferredGroup(ctx, fields)") {
 			t.Errorf("the deferred group is not built through deferredGroup:\n%s", src)
 		}
-		if n := strings.Count(src, "return &objectJSON{fields, out.Values}"); n != 3 {
-			t.Errorf("%d objects return objectJSON, want 3:\n%s", n, src)
+		// Thing dispatches a field concurrently: its FieldSet stays.
+		if n := strings.Count(src, "return &objectJSON{fields: fields, Values: out.Values}"); n != 1 {
+			t.Errorf("%d objects return a FieldSet's values in objectJSON, want 1 (Thing):\n%s", n, src)
 		}
-		if strings.Contains(src, "return out\n") {
-			t.Errorf("an object still returns its FieldSet:\n%s", src)
+		if n := strings.Count(src, "graphql.NewFieldSet(fields)"); n != 1 {
+			t.Errorf("%d objects collect in a FieldSet, want 1 (Thing):\n%s", n, src)
+		}
+	})
+
+	t.Run("objects without a concurrent field collect in objectJSON and dispatch nothing", func(t *testing.T) {
+		if n := strings.Count(src, "out := newObjectJSON(fields)"); n != 2 {
+			t.Errorf("%d objects collect in newObjectJSON, want 2 (Edge and Tag):\n%s", n, src)
+		}
+		if n := strings.Count(src, "out.Dispatch(ctx)"); n != 1 {
+			t.Errorf("%d objects dispatch, want 1 (Thing):\n%s", n, src)
 		}
 	})
 
