@@ -182,10 +182,13 @@ func (r *queryResolver) Patient(ctx context.Context, id string) (*model.Patient,
 		return nil, err
 	}
 	p, err := dataloader.For(ctx).Patient(ctx, uid)
-	if p, err = disclosed(ctx, r.Resolver, "patient.read", "Patient", p, err, patientSubject); err == nil {
+	if err == nil {
+		// The chart's lists load while the patient's read is audited: they
+		// are shown, and their reads audited, only as their fields resolve,
+		// after this returns the audited patient.
 		prefetchChart(ctx, uid)
 	}
-	return shownPatient(ctx)(p, err)
+	return shownPatient(ctx)(disclosed(ctx, r.Resolver, "patient.read", "Patient", p, err, patientSubject))
 }
 
 func (r *queryResolver) Patients(ctx context.Context, filter *model.PatientFilter, orderBy *model.PatientOrder, first *int, after *string, last *int, before *string) (*model.PatientConnection, error) {
