@@ -89,10 +89,16 @@ const (
 // well-formed argon2id PHC string nor a bcrypt hash.
 var ErrMalformedHash = errors.New("malformed password hash")
 
-// hashSlots bounds the hashes running at once in the process: each
-// argon2id hash allocates Params.Memory, and more hashes than cores only
-// queue for the CPU anyway.
-var hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+// hashSlots bounds the hashes running at once in the process to half the
+// cores (at least one). Each argon2id hash allocates Params.Memory and
+// holds a core for its whole run (19 ms here), and logins come in bursts:
+// with a slot per core a burst takes every core and every other request
+// waits behind it. On two cores under the standard mix one slot took the
+// read screens' p50 from 56-64 ms to 38-47 ms and their p99 under 150 ms,
+// at the same throughput and the same logins per second, which then
+// waited their turn (p50 about 0.5 s; docs/performance.md, "Logins take
+// their turn").
+var hashSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
 
 // withSlot runs f once a hash slot is free, or returns the context's error
 // if it ends first. A cancelled caller that would have to wait computes

@@ -149,8 +149,8 @@ func TestNeedsRehash(t *testing.T) {
 
 // Not parallel: it holds every hash slot of the process.
 func TestAHashWaitingForASlotGivesUpWithItsContext(t *testing.T) {
-	if got, want := auth.HashSlots(), runtime.GOMAXPROCS(0); got != want {
-		t.Fatalf("%d hash slots, want GOMAXPROCS = %d", got, want)
+	if got, want := auth.HashSlots(), max(1, runtime.GOMAXPROCS(0)/2); got != want {
+		t.Fatalf("%d hash slots, want half of GOMAXPROCS, at least one = %d", got, want)
 	}
 	hash, err := auth.HashPassword(context.Background(), password, auth.TestParams)
 	if err != nil {
