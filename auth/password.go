@@ -94,10 +94,9 @@ var ErrMalformedHash = errors.New("malformed password hash")
 // holds a core for its whole run (19 ms here), and logins come in bursts:
 // with a slot per core a burst takes every core and every other request
 // waits behind it. On two cores under the standard mix one slot took the
-// read screens' p50 from 56-64 ms to 38-47 ms and their p99 under 150 ms,
-// at the same throughput and the same logins per second, which then
-// waited their turn (p50 about 0.5 s; docs/performance.md, "Logins take
-// their turn").
+// chart's p50 from 56-64 ms to 38-47 ms at the same throughput and the
+// same logins per second, which then waited their turn (p50 about 0.5 s;
+// docs/performance.md, "Logins take their turn").
 var hashSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
 
 // withSlot runs f once a hash slot is free, or returns the context's error
