@@ -136,31 +136,32 @@ func (t *Typed[T]) Get(ctx context.Context, id string, load func(context.Context
 
 // get is Get through Redis alone.
 func (t *Typed[T]) get(ctx context.Context, id string, load func(context.Context) (T, error)) (T, error) {
-	if !t.c.Enabled() {
-		return t.wait(ctx, t.flight(ctx, id, noGen, loadMiss, load))
-	}
-	if !t.c.Healthy() {
+	gen := noGen // stores nothing unless Redis answers
+	switch {
+	case !t.c.Enabled():
+	case !t.c.Healthy():
 		t.c.metrics.CacheError(t.kind)
-		return t.wait(ctx, t.flight(ctx, id, noGen, loadMiss, load))
-	}
-	e, err := t.read(ctx, t.key(id))
-	if err != nil {
-		t.c.Failed(t.kind, err)
-		return t.wait(ctx, t.flight(ctx, id, noGen, loadMiss, load))
-	}
-	if e.found {
-		var v T
-		if err := json.Unmarshal([]byte(e.val), &v); err == nil {
-			t.c.metrics.CacheLookup(t.kind, true)
-			if t.ahead > 0 && e.left >= 0 && e.left < t.ahead {
-				t.refresh(ctx, id, e.gen, load)
-			}
-			return v, nil
+	default:
+		e, err := t.read(ctx, t.key(id))
+		if err != nil {
+			t.c.Failed(t.kind, err)
+			break
 		}
-		// An entry we cannot decode is treated as a miss and overwritten.
+		if e.found {
+			var v T
+			if err := json.Unmarshal([]byte(e.val), &v); err == nil {
+				t.c.metrics.CacheLookup(t.kind, true)
+				if t.ahead > 0 && e.left >= 0 && e.left < t.ahead {
+					t.refresh(ctx, id, e.gen, load)
+				}
+				return v, nil
+			}
+			// An entry we cannot decode is treated as a miss and overwritten.
+		}
+		t.c.metrics.CacheLookup(t.kind, false)
+		gen = e.gen
 	}
-	t.c.metrics.CacheLookup(t.kind, false)
-	return t.wait(ctx, t.flight(ctx, id, e.gen, loadMiss, load))
+	return t.wait(ctx, t.flight(ctx, id, gen, loadMiss, load))
 }
 
 // entry is what one read of Redis tells about an id.

@@ -226,18 +226,33 @@ func (e *flightEnv) age(t *testing.T, id string) {
 func TestRefreshAhead(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	// fill caches "old" for id with one load.
-	fill := func(t *testing.T, e *flightEnv, id string) {
+	// filled is an env with refresh ahead whose "payer" entry holds "old".
+	filled := func(t *testing.T) *flightEnv {
 		t.Helper()
-		if v, err := e.rows.Get(ctx, id, e.load(nil, row{"old"}, nil)); err != nil || v.Name != "old" {
+		e := setupFlight(t, nil, cache.RefreshAhead(refreshWindow))
+		if v, err := e.rows.Get(ctx, "payer", e.load(nil, row{"old"}, nil)); err != nil || v.Name != "old" {
 			t.Fatalf("first Get = %v, %v", v, err)
 		}
+		return e
+	}
+	// refreshing ages e's entry into its last part and starts its refresh
+	// with a Get, which returns "old"; the refresh, loading v, is held
+	// until the returned gate is released.
+	refreshing := func(t *testing.T, e *flightEnv, v string) (*gate, func(context.Context) (row, error)) {
+		t.Helper()
+		e.age(t, "payer")
+		g := newGate()
+		load := e.load(g, row{v}, nil)
+		if got, err := e.rows.Get(ctx, "payer", load); err != nil || got.Name != "old" {
+			t.Fatalf("Get that starts the refresh = %v, %v; want old", got, err)
+		}
+		<-g.started
+		return g, load
 	}
 
 	t.Run("a hit far from expiry does not reload", func(t *testing.T) {
 		t.Parallel()
-		e := setupFlight(t, nil, cache.RefreshAhead(refreshWindow))
-		fill(t, e, "payer")
+		e := filled(t)
 		e.mustGet(t, "payer", "old")
 		e.rows.Settle()
 		if n := e.loads.Load(); n != 1 {
@@ -247,18 +262,14 @@ func TestRefreshAhead(t *testing.T) {
 
 	t.Run("a hit in the last part serves the old value and reloads once in the background", func(t *testing.T) {
 		t.Parallel()
-		e := setupFlight(t, nil, cache.RefreshAhead(refreshWindow))
-		fill(t, e, "payer")
-		e.age(t, "payer")
-		g := newGate()
-		load := e.load(g, row{"new"}, nil)
-		for range 3 {
+		e := filled(t)
+		g, load := refreshing(t, e, "new")
+		for range 2 {
 			// The refresh is held until release: these return without it.
 			if v, err := e.rows.Get(ctx, "payer", load); err != nil || v.Name != "old" {
 				t.Fatalf("Get during the refresh = %v, %v; want old", v, err)
 			}
 		}
-		<-g.started
 		close(g.release)
 		e.rows.Settle()
 		if n := e.loads.Load(); n != 2 {
@@ -273,15 +284,8 @@ func TestRefreshAhead(t *testing.T) {
 
 	t.Run("an entry that expires during its refresh waits for that refresh", func(t *testing.T) {
 		t.Parallel()
-		e := setupFlight(t, nil, cache.RefreshAhead(refreshWindow))
-		fill(t, e, "payer")
-		e.age(t, "payer")
-		g := newGate()
-		load := e.load(g, row{"new"}, nil)
-		if v, _ := e.rows.Get(ctx, "payer", load); v.Name != "old" {
-			t.Fatalf("Get = %q, want old", v.Name)
-		}
-		<-g.started
+		e := filled(t)
+		g, load := refreshing(t, e, "new")
 		if err := e.c.Redis().Del(ctx, e.c.Key("hg:cache:claims_summary:v1:payer")).Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -309,14 +313,8 @@ func TestRefreshAhead(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			e := setupFlight(t, nil, cache.RefreshAhead(refreshWindow))
-			fill(t, e, "payer")
-			e.age(t, "payer")
-			g := newGate()
-			if v, _ := e.rows.Get(ctx, "payer", e.load(g, row{"before the write"}, nil)); v.Name != "old" {
-				t.Fatalf("Get = %q, want old", v.Name)
-			}
-			<-g.started
+			e := filled(t)
+			g, _ := refreshing(t, e, "before the write")
 			c.invalidate(e)
 			close(g.release)
 			e.rows.Settle()
